@@ -1,0 +1,282 @@
+#include "storage/backend.hpp"
+
+#include <rocksdb/cache.h>
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/table.h>
+#include <rocksdb/utilities/checkpoint.h>
+#include <rocksdb/write_batch.h>
+
+#include <array>
+#include <filesystem>
+
+namespace revkv::storage {
+namespace {
+
+constexpr std::array<const char*, kColumnCount> kColumnNames = {"kv", "meta", "lease", "auth"};
+
+Error to_error(const rocksdb::Status& s) {
+  Errc code = s.IsCorruption() ? Errc::corruption
+              : s.IsInvalidArgument() || s.IsNotSupported() ? Errc::invalid_argument
+                                                            : Errc::io_error;
+  return Error{code, "rocksdb: " + s.ToString()};
+}
+
+rocksdb::CompressionType to_rocksdb(Compression c) {
+  switch (c) {
+    case Compression::none: return rocksdb::kNoCompression;
+    case Compression::snappy: return rocksdb::kSnappyCompression;
+    case Compression::lz4: return rocksdb::kLZ4Compression;
+    case Compression::zstd: return rocksdb::kZSTD;
+  }
+  return rocksdb::kNoCompression;
+}
+
+rocksdb::Slice slice(std::string_view s) { return {s.data(), s.size()}; }
+std::string_view view(const rocksdb::Slice& s) { return {s.data(), s.size()}; }
+
+}  // namespace
+
+// -- WriteBatch -------------------------------------------------------------------------------
+
+WriteBatch::WriteBatch(const Backend& backend)
+    : columns_(backend.column_handles()), batch_(std::make_unique<rocksdb::WriteBatch>()) {}
+WriteBatch::~WriteBatch() = default;
+WriteBatch::WriteBatch(WriteBatch&&) noexcept = default;
+WriteBatch& WriteBatch::operator=(WriteBatch&&) noexcept = default;
+
+void WriteBatch::put(Column column, std::string_view key, std::string_view value) {
+  // rocksdb::WriteBatch::Put only fails for sizes over 4 GiB, which requests never reach
+  // (they are bounded by max_request_bytes long before).
+  auto s = batch_->Put(columns_[static_cast<size_t>(column)], slice(key), slice(value));
+  (void)s;
+}
+
+void WriteBatch::erase(Column column, std::string_view key) {
+  auto s = batch_->Delete(columns_[static_cast<size_t>(column)], slice(key));
+  (void)s;
+}
+
+void WriteBatch::clear() { batch_->Clear(); }
+size_t WriteBatch::count() const { return static_cast<size_t>(batch_->Count()); }
+size_t WriteBatch::byte_size() const { return batch_->GetDataSize(); }
+
+// -- Backend ----------------------------------------------------------------------------------
+
+struct Backend::Impl {
+  BackendOptions options;
+  std::unique_ptr<rocksdb::DB> db;
+  std::array<rocksdb::ColumnFamilyHandle*, kColumnCount> columns{};
+  rocksdb::ColumnFamilyHandle* default_column = nullptr;
+  bool closed = false;
+
+  rocksdb::ColumnFamilyHandle* cf(Column c) const { return columns[static_cast<size_t>(c)]; }
+
+  Status close() {
+    if (closed) return {};
+    closed = true;
+    rocksdb::Status first;
+    for (auto*& h : columns) {
+      if (h == nullptr) continue;
+      auto s = db->DestroyColumnFamilyHandle(h);
+      if (first.ok()) first = s;
+      h = nullptr;
+    }
+    if (default_column != nullptr) {
+      auto s = db->DestroyColumnFamilyHandle(default_column);
+      if (first.ok()) first = s;
+      default_column = nullptr;
+    }
+    auto s = db->Close();
+    if (first.ok()) first = s;
+    db.reset();
+    if (!first.ok()) return to_error(first);
+    return {};
+  }
+};
+
+Backend::Backend(std::unique_ptr<Impl> impl, std::string path)
+    : impl_(std::move(impl)), path_(std::move(path)) {}
+
+Backend::~Backend() {
+  if (impl_) {
+    auto s = impl_->close();
+    (void)s;  // a destructor cannot report; callers who care call close() first
+  }
+}
+
+rocksdb::ColumnFamilyHandle* const* Backend::column_handles() const {
+  return impl_->columns.data();
+}
+
+Result<std::unique_ptr<Backend>> Backend::open(const std::string& dir, BackendOptions options) {
+  rocksdb::Options db_options;
+  db_options.create_if_missing = options.create_if_missing;
+  db_options.create_missing_column_families = options.create_if_missing;
+  db_options.IncreaseParallelism(2);
+
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  table.cache_index_and_filter_blocks = true;
+  rocksdb::ColumnFamilyOptions cf_options;
+  cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  cf_options.compression = to_rocksdb(options.compression);
+  cf_options.write_buffer_size = options.write_buffer_bytes;
+
+  if (!options.create_if_missing && !std::filesystem::exists(dir)) {
+    return Error{Errc::invalid_argument, "revkv: data directory does not exist: " + dir};
+  }
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_options);
+  for (const char* name : kColumnNames) descriptors.emplace_back(name, cf_options);
+
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  auto s = rocksdb::DB::Open(db_options, dir, descriptors, &handles, &raw);
+  if (!s.ok()) return to_error(s);
+
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  impl->db.reset(raw);
+  impl->default_column = handles[0];
+  for (size_t i = 0; i < kColumnCount; ++i) impl->columns[i] = handles[i + 1];
+  return std::unique_ptr<Backend>(new Backend(std::move(impl), dir));
+}
+
+Status Backend::write(const WriteBatch& batch, std::optional<bool> sync) {
+  if (impl_->closed) return Error{Errc::failed, "revkv: backend is closed"};
+  rocksdb::WriteOptions wo;
+  wo.sync = sync.value_or(impl_->options.sync);
+  wo.disableWAL = impl_->options.disable_wal;
+  // The rocksdb::WriteBatch API is non-const; Write does not modify it.
+  auto s = impl_->db->Write(wo, const_cast<rocksdb::WriteBatch*>(&batch.raw()));
+  if (!s.ok()) return to_error(s);
+  return {};
+}
+
+Result<std::optional<std::string>> Backend::get(Column column, std::string_view key) const {
+  if (impl_->closed) return Error{Errc::failed, "revkv: backend is closed"};
+  std::string value;
+  auto s = impl_->db->Get(rocksdb::ReadOptions{}, impl_->cf(column), slice(key), &value);
+  if (s.IsNotFound()) return std::optional<std::string>{};
+  if (!s.ok()) return to_error(s);
+  return std::optional<std::string>{std::move(value)};
+}
+
+Result<std::vector<std::optional<std::string>>> Backend::multi_get(
+    Column column, const std::vector<std::string>& keys) const {
+  if (impl_->closed) return Error{Errc::failed, "revkv: backend is closed"};
+  std::vector<rocksdb::Slice> slices;
+  slices.reserve(keys.size());
+  for (const auto& k : keys) slices.push_back(slice(k));
+  std::vector<rocksdb::PinnableSlice> values(keys.size());
+  std::vector<rocksdb::Status> statuses(keys.size());
+  impl_->db->MultiGet(rocksdb::ReadOptions{}, impl_->cf(column), keys.size(), slices.data(),
+                      values.data(), statuses.data(), /*sorted_input=*/false);
+  std::vector<std::optional<std::string>> out(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (statuses[i].IsNotFound()) continue;
+    if (!statuses[i].ok()) return to_error(statuses[i]);
+    out[i] = values[i].ToString();
+  }
+  return out;
+}
+
+Status Backend::scan(Column column, std::string_view from, std::string_view to,
+                     const std::function<bool(std::string_view, std::string_view)>& f) const {
+  if (impl_->closed) return Error{Errc::failed, "revkv: backend is closed"};
+  rocksdb::ReadOptions ro;
+  rocksdb::Slice upper = slice(to);
+  if (!to.empty()) ro.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->cf(column)));
+  for (it->Seek(slice(from)); it->Valid(); it->Next()) {
+    if (!f(view(it->key()), view(it->value()))) break;
+  }
+  if (!it->status().ok()) return to_error(it->status());
+  return {};
+}
+
+Status Backend::scan_reverse(Column column, std::string_view from, std::string_view to,
+                             const std::function<bool(std::string_view, std::string_view)>& f) const {
+  if (impl_->closed) return Error{Errc::failed, "revkv: backend is closed"};
+  rocksdb::ReadOptions ro;
+  rocksdb::Slice lower = slice(from);
+  rocksdb::Slice upper = slice(to);
+  ro.iterate_lower_bound = &lower;
+  if (!to.empty()) ro.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->cf(column)));
+  if (to.empty()) {
+    it->SeekToLast();
+  } else {
+    it->SeekForPrev(upper);
+    // SeekForPrev lands on `to` itself when it exists; the range is half-open.
+    if (it->Valid() && view(it->key()) >= to) it->Prev();
+  }
+  for (; it->Valid(); it->Prev()) {
+    if (!f(view(it->key()), view(it->value()))) break;
+  }
+  if (!it->status().ok()) return to_error(it->status());
+  return {};
+}
+
+Status Backend::flush() {
+  if (impl_->closed) return Error{Errc::failed, "revkv: backend is closed"};
+  std::vector<rocksdb::ColumnFamilyHandle*> cfs(impl_->columns.begin(), impl_->columns.end());
+  auto s = impl_->db->Flush(rocksdb::FlushOptions{}, cfs);
+  if (!s.ok()) return to_error(s);
+  return {};
+}
+
+Status Backend::sync_wal() {
+  if (impl_->closed) return Error{Errc::failed, "revkv: backend is closed"};
+  if (impl_->options.disable_wal) return {};
+  auto s = impl_->db->SyncWAL();
+  if (!s.ok()) return to_error(s);
+  return {};
+}
+
+Status Backend::defragment() {
+  if (impl_->closed) return Error{Errc::failed, "revkv: backend is closed"};
+  REVKV_TRY(flush());
+  rocksdb::CompactRangeOptions co;
+  co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForceOptimized;
+  for (auto* h : impl_->columns) {
+    auto s = impl_->db->CompactRange(co, h, nullptr, nullptr);
+    if (!s.ok()) return to_error(s);
+  }
+  return {};
+}
+
+Result<BackendSize> Backend::size() const {
+  if (impl_->closed) return Error{Errc::failed, "revkv: backend is closed"};
+  BackendSize out;
+  for (auto* h : impl_->columns) {
+    uint64_t total_sst = 0, live = 0, mem = 0;
+    impl_->db->GetIntProperty(h, rocksdb::DB::Properties::kTotalSstFilesSize, &total_sst);
+    impl_->db->GetIntProperty(h, rocksdb::DB::Properties::kEstimateLiveDataSize, &live);
+    impl_->db->GetIntProperty(h, rocksdb::DB::Properties::kCurSizeAllMemTables, &mem);
+    out.total_bytes += total_sst + mem;
+    out.in_use_bytes += std::min(live, total_sst) + mem;
+  }
+  return out;
+}
+
+Status Backend::checkpoint(const std::string& dir) const {
+  if (impl_->closed) return Error{Errc::failed, "revkv: backend is closed"};
+  if (std::filesystem::exists(dir)) {
+    return Error{Errc::invalid_argument, "revkv: snapshot directory already exists: " + dir};
+  }
+  rocksdb::Checkpoint* raw = nullptr;
+  auto s = rocksdb::Checkpoint::Create(impl_->db.get(), &raw);
+  if (!s.ok()) return to_error(s);
+  std::unique_ptr<rocksdb::Checkpoint> cp(raw);
+  // log_size_for_flush = 0: always flush memtables, so the copy holds no WAL to replay.
+  s = cp->CreateCheckpoint(dir, /*log_size_for_flush=*/0);
+  if (!s.ok()) return to_error(s);
+  return {};
+}
+
+Status Backend::close() { return impl_->close(); }
+
+}  // namespace revkv::storage

@@ -1,0 +1,120 @@
+#include "storage/keyspace.hpp"
+
+#include "storage/record.hpp"
+
+namespace revkv::storage {
+
+Result<KeyValue> read_put_record(const Backend& backend, Revision rev) {
+  auto raw = backend.get(Column::kv, encode_revision_key(rev));
+  if (!raw.ok()) return raw.error();
+  if (!raw->has_value()) {
+    return Error{Errc::corruption, "revkv: index names a record that is not stored: revision " +
+                                       std::to_string(rev.main) + "_" + std::to_string(rev.sub)};
+  }
+  auto kv = decode_key_value(**raw);
+  if (!kv) {
+    return Error{Errc::corruption, "revkv: undecodable record at revision " +
+                                       std::to_string(rev.main) + "_" + std::to_string(rev.sub)};
+  }
+  return std::move(*kv);
+}
+
+Result<KeyValue> Keyspace::read_record(Revision rev) const {
+  if (auto it = pending_.find(rev); it != pending_.end()) return it->second;
+  return read_put_record(backend_, rev);
+}
+
+Result<std::optional<KeyValue>> Keyspace::get(const std::string& key, int64_t rev) const {
+  auto hit = index_.get(key, rev);
+  if (!hit) return std::optional<KeyValue>{};
+  auto kv = read_record(hit->modified);
+  if (!kv.ok()) return kv.error();
+  return std::optional<KeyValue>{std::move(*kv)};
+}
+
+Result<RangeFetch> Keyspace::range(const KeyRange& range, int64_t rev, int64_t limit) const {
+  RangeFetch out;
+  std::vector<Revision> wanted;
+  index_.visit(range, rev, [&](const std::string&, const IndexHit& hit) {
+    ++out.count;
+    if (limit <= 0 || static_cast<int64_t>(wanted.size()) < limit) wanted.push_back(hit.modified);
+    return true;
+  });
+  out.kvs.reserve(wanted.size());
+  // Overlay hits are served from memory; the rest in one MultiGet.
+  std::vector<std::string> keys;
+  std::vector<size_t> slots;
+  out.kvs.resize(wanted.size());
+  for (size_t i = 0; i < wanted.size(); ++i) {
+    if (auto it = pending_.find(wanted[i]); it != pending_.end()) {
+      out.kvs[i] = it->second;
+    } else {
+      keys.push_back(encode_revision_key(wanted[i]));
+      slots.push_back(i);
+    }
+  }
+  if (keys.size() == 1) {
+    auto kv = read_put_record(backend_, wanted[slots[0]]);
+    if (!kv.ok()) return kv.error();
+    out.kvs[slots[0]] = std::move(*kv);
+  } else if (!keys.empty()) {
+    auto values = backend_.multi_get(Column::kv, keys);
+    if (!values.ok()) return values.error();
+    for (size_t j = 0; j < slots.size(); ++j) {
+      const auto& v = (*values)[j];
+      auto kv = v ? decode_key_value(*v) : std::nullopt;
+      if (!kv) {
+        return Error{Errc::corruption, "revkv: missing or undecodable record at revision " +
+                                           std::to_string(wanted[slots[j]].main)};
+      }
+      out.kvs[slots[j]] = std::move(*kv);
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> Keyspace::keys(const KeyRange& range, int64_t rev) const {
+  std::vector<std::string> out;
+  index_.visit(range, rev, [&](const std::string& key, const IndexHit&) {
+    out.push_back(key);
+    return true;
+  });
+  return out;
+}
+
+KeyValue Keyspace::put(const std::string& key, std::string value, int64_t lease, Revision rev,
+                       WriteBatch& batch) {
+  KeyValue kv;
+  kv.key = key;
+  kv.mod_revision = rev.main;
+  kv.value = std::move(value);
+  kv.lease = lease;
+  if (auto hit = index_.get(key, rev.main)) {
+    kv.create_revision = hit->created.main;
+    kv.version = hit->version + 1;
+  } else {
+    kv.create_revision = rev.main;
+    kv.version = 1;
+  }
+  batch.put(Column::kv, encode_revision_key(rev), encode_key_value(kv));
+  index_.put(key, rev);
+  pending_.insert_or_assign(rev, kv);
+  return kv;
+}
+
+void Keyspace::erase(const std::string& key, Revision rev, WriteBatch& batch) {
+  KeyValue tomb;
+  tomb.key = key;
+  batch.put(Column::kv, encode_revision_key(rev, /*tombstone=*/true), encode_key_value(tomb));
+  index_.tombstone(key, rev);
+}
+
+void Keyspace::mark_durable(int64_t rev) {
+  pending_.erase(pending_.begin(), pending_.upper_bound(Revision{rev, INT64_MAX}));
+}
+
+void Keyspace::restore(const KeyValue& record, Revision rev, bool tombstone) {
+  index_.restore(record.key, rev, tombstone, Revision{record.create_revision, 0}, record.version);
+}
+
+}  // namespace revkv::storage

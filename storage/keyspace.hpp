@@ -1,0 +1,66 @@
+#pragma once
+
+// A keyspace: a key index (or one shard's partition of it) over the shared backend. It
+// applies puts and deletes at revisions chosen by the caller, staging the records into the
+// caller's WriteBatch, and reads records at any revision the index still covers. Records
+// written but not yet committed are kept in a small overlay so that later writes and reads
+// of the same transaction (or of the next one, while a group commit is in flight) see them.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "storage/backend.hpp"
+#include "storage/error.hpp"
+#include "storage/key_index.hpp"
+#include "storage/types.hpp"
+
+namespace revkv::storage {
+
+struct RangeFetch {
+  std::vector<KeyValue> kvs;  // at most the fetch limit, in key order
+  int64_t count = 0;          // every key of the range existing at the revision
+};
+
+class Keyspace {
+ public:
+  explicit Keyspace(Backend& backend) : backend_(backend) {}
+
+  // The key as of `rev`, with its stored value and lease.
+  Result<std::optional<KeyValue>> get(const std::string& key, int64_t rev) const;
+  // Keys of `range` existing at `rev`, in key order: the first `limit` of them read in full
+  // (limit <= 0: all), and the count of all.
+  Result<RangeFetch> range(const KeyRange& range, int64_t rev, int64_t limit) const;
+  // Keys of `range` existing at `rev`, names only.
+  std::vector<std::string> keys(const KeyRange& range, int64_t rev) const;
+
+  // Writes `kv.key` at `rev` with value and lease from `kv`; create_revision and version
+  // come from the index. Returns the record as written.
+  KeyValue put(const std::string& key, std::string value, int64_t lease, Revision rev,
+               WriteBatch& batch);
+  // Writes a tombstone for a live key.
+  void erase(const std::string& key, Revision rev, WriteBatch& batch);
+  // Records with main revision <= rev are in RocksDB now: drop them from the overlay.
+  void mark_durable(int64_t rev);
+
+  // Rebuild path (records in revision order).
+  void restore(const KeyValue& record, Revision rev, bool tombstone);
+
+  TreeIndex& index() { return index_; }
+  const TreeIndex& index() const { return index_; }
+  Backend& backend() const { return backend_; }
+
+ private:
+  Result<KeyValue> read_record(Revision rev) const;
+
+  Backend& backend_;
+  TreeIndex index_;
+  std::map<Revision, KeyValue> pending_;  // written, not yet known durable
+};
+
+// Reads the record stored for `rev` (a put) from the backend.
+Result<KeyValue> read_put_record(const Backend& backend, Revision rev);
+
+}  // namespace revkv::storage

@@ -1,0 +1,27 @@
+#pragma once
+
+// Stored record encodings. kv values are protobuf mvccpb.KeyValue and lease values are
+// protobuf leasepb.Lease, byte for byte as etcd writes them (SPEC §1.5), so that HashKV
+// over the same history equals a real etcd's. Hand-written: the messages are tiny and a
+// protobuf dependency for two of them would cost more than it saves.
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "storage/types.hpp"
+
+namespace revkv::storage {
+
+std::string encode_key_value(const KeyValue& kv);
+void encode_key_value_into(const KeyValue& kv, std::string& out);
+// nullopt when the bytes are not a valid KeyValue message.
+std::optional<KeyValue> decode_key_value(std::string_view bytes);
+
+std::string encode_lease_record(const LeaseRecord& lease);
+std::optional<LeaseRecord> decode_lease_record(std::string_view bytes);
+// 8-byte big-endian id (two's complement for negative ids).
+std::string encode_lease_key(int64_t id);
+std::optional<int64_t> decode_lease_key(std::string_view bytes);
+
+}  // namespace revkv::storage

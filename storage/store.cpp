@@ -1,0 +1,621 @@
+#include "storage/store.hpp"
+
+#include <algorithm>
+#include <filesystem>
+
+#include "storage/crc32c.hpp"
+#include "storage/range_rules.hpp"
+#include "storage/record.hpp"
+#include "storage/txn_rules.hpp"
+
+namespace revkv::storage {
+namespace {
+
+// DO NOT CHANGE: meta keys as etcd names them.
+constexpr std::string_view kScheduledCompactKey = "scheduledCompactRev";
+constexpr std::string_view kFinishedCompactKey = "finishedCompactRev";
+constexpr std::string_view kFormatKey = "revkv_storage_format";
+constexpr std::string_view kFormatVersion = "1";
+constexpr int64_t kMaxLeaseTtl = 9'000'000'000;
+constexpr size_t kKeptCompactionHashes = 10;
+
+Result<std::optional<int64_t>> read_meta_revision(const Backend& backend, std::string_view key) {
+  auto raw = backend.get(Column::meta, key);
+  if (!raw.ok()) return raw.error();
+  if (!raw->has_value()) return std::optional<int64_t>{};
+  auto decoded = decode_revision_key(**raw);
+  if (!decoded) return Error{Errc::corruption, "revkv: bad meta record " + std::string(key)};
+  return std::optional<int64_t>{decoded->rev.main};
+}
+
+// HashKV's per-record rule (SPEC §9): which records of the kv keyspace enter the hash.
+bool hash_includes(const DecodedRevisionKey& rec, int64_t lower, const std::set<Revision>& keep) {
+  if (rec.rev.main <= lower && !keep.empty() && !keep.contains(rec.rev)) return false;
+  if (rec.tombstone && rec.rev.main == lower) return false;
+  return true;
+}
+
+const std::string kHashSeed = "key";
+
+}  // namespace
+
+// One write transaction (SPEC §2.3): every change at revision begin+1 with increasing sub.
+class Store::WriteTxn {
+ public:
+  explicit WriteTxn(Store& store)
+      : store_(store), begin_(store.current_), batch_(*store.backend_) {}
+
+  int64_t begin() const { return begin_; }
+  int64_t changes() const { return changes_; }
+  int64_t read_rev() const { return changes_ > 0 ? begin_ + 1 : begin_; }
+  WriteBatch& batch() { return batch_; }
+
+  void put(const std::string& key, std::string value, int64_t lease) {
+    store_.detach(key);
+    if (lease != 0) store_.attach(key, lease);
+    store_.keyspace_->put(key, std::move(value), lease, next(), batch_);
+  }
+
+  void erase(const std::string& key) {
+    store_.detach(key);
+    store_.keyspace_->erase(key, next(), batch_);
+  }
+
+  Result<DeleteRangeResponse> delete_range(const DeleteRangeRequest& r) {
+    DeleteRangeResponse out;
+    KeyRange range = KeyRange::from_request(r.key, r.range_end);
+    std::vector<std::string> keys;
+    if (r.prev_kv) {
+      auto fetched = store_.keyspace_->range(range, read_rev(), 0);
+      if (!fetched.ok()) return fetched.error();
+      for (const KeyValue& kv : fetched->kvs) keys.push_back(kv.key);
+      out.prev_kvs = std::move(fetched->kvs);
+    } else {
+      keys = store_.keyspace_->keys(range, read_rev());
+    }
+    for (const std::string& k : keys) erase(k);
+    out.deleted = static_cast<int64_t>(keys.size());
+    out.revision = read_rev();
+    return out;
+  }
+
+ private:
+  Revision next() { return Revision{begin_ + 1, changes_++}; }
+
+  Store& store_;
+  int64_t begin_;
+  int64_t changes_ = 0;
+  WriteBatch batch_;
+};
+
+// -- open and recovery ------------------------------------------------------------------------
+
+Store::Store(std::unique_ptr<Backend> backend, StoreOptions options)
+    : options_(std::move(options)),
+      backend_(std::move(backend)),
+      keyspace_(std::make_unique<Keyspace>(*backend_)) {}
+
+Store::~Store() = default;
+
+Result<std::unique_ptr<Store>> Store::open(const std::string& dir, StoreOptions options) {
+  if (options.max_txn_ops <= 0 || options.compaction_batch_limit <= 0) {
+    return Error{Errc::invalid_argument, "revkv: max_txn_ops and compaction_batch_limit must be > 0"};
+  }
+  auto backend = Backend::open(dir, options.backend);
+  if (!backend.ok()) return backend.error();
+  std::unique_ptr<Store> store(new Store(std::move(*backend), std::move(options)));
+  REVKV_TRY(store->recover());
+  return store;
+}
+
+Status Store::recover() {
+  auto format = backend_->get(Column::meta, kFormatKey);
+  if (!format.ok()) return format.error();
+  if (format->has_value() && **format != kFormatVersion) {
+    return Error{Errc::corruption, "revkv: unsupported storage format " + **format};
+  }
+  if (!format->has_value()) {
+    WriteBatch b(*backend_);
+    b.put(Column::meta, kFormatKey, kFormatVersion);
+    REVKV_TRY(backend_->write(b, true));
+  }
+
+  auto scheduled = read_meta_revision(*backend_, kScheduledCompactKey);
+  if (!scheduled.ok()) return scheduled.error();
+  auto finished = read_meta_revision(*backend_, kFinishedCompactKey);
+  if (!finished.ok()) return finished.error();
+  compact_ = finished->value_or(-1);
+
+  // Index rebuild: one scan of kv in revision order (SPEC §6 step 2).
+  int64_t last_main = 0;
+  std::map<std::string, int64_t, std::less<>> record_lease;  // newest record's lease per key
+  Status scan_error;
+  REVKV_TRY(backend_->scan(Column::kv, {}, {}, [&](std::string_view k, std::string_view v) {
+    auto rev = decode_revision_key(k);
+    auto kv = rev ? decode_key_value(v) : std::nullopt;
+    if (!kv || kv->key.empty()) {
+      scan_error = Error{Errc::corruption, "revkv: undecodable kv record during index rebuild"};
+      return false;
+    }
+    keyspace_->restore(*kv, rev->rev, rev->tombstone);
+    last_main = rev->rev.main;
+    if (rev->tombstone || kv->lease == 0) {
+      if (auto it = record_lease.find(kv->key); it != record_lease.end()) record_lease.erase(it);
+    } else {
+      record_lease.insert_or_assign(kv->key, kv->lease);
+    }
+    return true;
+  }));
+  REVKV_TRY(scan_error);
+  current_ = std::max({int64_t{1}, last_main, finished->value_or(0), scheduled->value_or(0)});
+
+  // Leases, then attachments of keys whose newest record names an existing lease.
+  REVKV_TRY(backend_->scan(Column::lease, {}, {}, [&](std::string_view, std::string_view v) {
+    auto rec = decode_lease_record(v);
+    if (!rec) {
+      scan_error = Error{Errc::corruption, "revkv: undecodable lease record"};
+      return false;
+    }
+    rec->ttl = std::max(rec->ttl, options_.min_lease_ttl);
+    leases_[rec->id].record = *rec;
+    return true;
+  }));
+  REVKV_TRY(scan_error);
+  for (const auto& [key, lease] : record_lease) {
+    if (leases_.contains(lease)) attach(key, lease);
+  }
+  if (!leases_.empty()) next_lease_id_ = std::max<int64_t>(1, leases_.rbegin()->first + 1);
+
+  // An interrupted compaction is finished now (SPEC §6 step 5).
+  if (scheduled->has_value() && **scheduled > compact_) {
+    REVKV_TRY(schedule_compaction(**scheduled, /*resumed=*/true));
+    while (pending_compaction_) {
+      auto done = compaction_step();
+      if (!done.ok()) return done.error();
+    }
+  }
+  return {};
+}
+
+Status Store::check_usable() const {
+  if (closed_) return Error{Errc::failed, "revkv: store is closed"};
+  if (failed_) return Errc::failed;
+  return {};
+}
+
+Status Store::commit(WriteTxn& txn) {
+  if (txn.batch().empty()) return {};
+  auto written = backend_->write(txn.batch());
+  if (!written.ok()) {
+    // The index already holds the changes; refuse everything until a reopen rebuilds it.
+    failed_ = true;
+    return written;
+  }
+  if (txn.changes() > 0) {
+    current_ = txn.begin() + 1;
+    keyspace_->mark_durable(current_);
+  }
+  return {};
+}
+
+void Store::attach(const std::string& key, int64_t lease) {
+  auto it = leases_.find(lease);
+  if (it == leases_.end()) return;
+  it->second.keys.insert(key);
+  key_lease_.insert_or_assign(key, lease);
+}
+
+void Store::detach(const std::string& key) {
+  auto it = key_lease_.find(key);
+  if (it == key_lease_.end()) return;
+  if (auto l = leases_.find(it->second); l != leases_.end()) l->second.keys.erase(key);
+  key_lease_.erase(it);
+}
+
+// -- KV ---------------------------------------------------------------------------------------
+
+Result<RangeResponse> Store::range(const RangeRequest& request) {
+  REVKV_TRY(check_usable());
+  REVKV_TRY(validate_range(request));
+  return range_at(request, current_, current_);
+}
+
+Result<RangeResponse> Store::range_at(const RangeRequest& request, int64_t view_rev,
+                                      int64_t header_rev) {
+  auto rev = resolve_read_revision(request.revision, view_rev, compact_);
+  if (!rev.ok()) return rev.error();
+  auto fetched = keyspace_->range(KeyRange::from_request(request.key, request.range_end), *rev,
+                                  fetch_limit(request));
+  if (!fetched.ok()) return fetched.error();
+  return finish_range(request, std::move(fetched->kvs), fetched->count, header_rev);
+}
+
+Result<PutResponse> Store::put(const PutRequest& request) {
+  REVKV_TRY(check_usable());
+  REVKV_TRY(validate_put(request));
+  // Standalone Put checks the lease before key existence (etcd 3.5/3.6, SPEC §12).
+  if (request.lease != 0 && !leases_.contains(request.lease)) return Errc::lease_not_found;
+  WriteTxn txn(*this);
+  auto out = put_in(txn, request);
+  if (!out.ok()) return out;
+  REVKV_TRY(commit(txn));
+  return out;
+}
+
+Result<PutResponse> Store::put_in(WriteTxn& txn, const PutRequest& request) {
+  std::optional<KeyValue> prev;
+  if (request.prev_kv || request.ignore_value || request.ignore_lease) {
+    auto got = keyspace_->get(request.key, txn.read_rev());
+    if (!got.ok()) return got.error();
+    prev = std::move(*got);
+  }
+  if ((request.ignore_value || request.ignore_lease) && !prev) return Errc::key_not_found;
+  std::string value = request.ignore_value ? prev->value : request.value;
+  int64_t lease = request.ignore_lease ? prev->lease : request.lease;
+  txn.put(request.key, std::move(value), lease);
+  PutResponse out;
+  out.revision = txn.begin() + 1;
+  if (request.prev_kv) out.prev_kv = std::move(prev);
+  return out;
+}
+
+Result<DeleteRangeResponse> Store::delete_range(const DeleteRangeRequest& request) {
+  REVKV_TRY(check_usable());
+  REVKV_TRY(validate_delete(request));
+  WriteTxn txn(*this);
+  auto out = txn.delete_range(request);
+  if (!out.ok()) return out;
+  REVKV_TRY(commit(txn));
+  return out;
+}
+
+// The branch each Txn on the taken path takes, chosen up front (SPEC §3.6.4 step 2).
+struct Store::TxnPath {
+  bool succeeded = false;
+  std::vector<TxnPath> nested;  // one per nested Txn of the taken branch, in op order
+};
+
+Result<Store::TxnPath> Store::choose_path(const TxnRequest& t, int64_t view_rev) {
+  TxnPath path;
+  path.succeeded = true;
+  for (const Compare& c : t.compare) {
+    auto fetched = keyspace_->range(KeyRange::from_request(c.key, c.range_end), view_rev, 0);
+    if (!fetched.ok()) return fetched.error();
+    if (!compare_holds(c, fetched->kvs)) {
+      path.succeeded = false;
+      break;
+    }
+  }
+  for (const RequestOp& op : path.succeeded ? t.success : t.failure) {
+    if (auto* nested = std::get_if<Box<TxnRequest>>(&op.op)) {
+      auto sub = choose_path(**nested, view_rev);
+      if (!sub.ok()) return sub.error();
+      path.nested.push_back(std::move(*sub));
+    }
+  }
+  return path;
+}
+
+Status Store::precheck(const TxnRequest& t, const TxnPath& path, int64_t view_rev) {
+  size_t nested = 0;
+  for (const RequestOp& op : path.succeeded ? t.success : t.failure) {
+    if (auto* r = std::get_if<RangeRequest>(&op.op)) {
+      // Negative revisions are compared too (etcd quirk Q3).
+      if (r->revision != 0 && r->revision > view_rev) return Errc::future_revision;
+      if (r->revision != 0 && r->revision < compact_) return Errc::compacted;
+    } else if (auto* p = std::get_if<PutRequest>(&op.op)) {
+      // Inside a Txn, key existence is checked before the lease (etcd <= 3.6).
+      if (p->ignore_value || p->ignore_lease) {
+        if (!keyspace_->index().get(p->key, view_rev)) return Errc::key_not_found;
+      }
+      if (p->lease != 0 && !leases_.contains(p->lease)) return Errc::lease_not_found;
+    } else if (auto* n = std::get_if<Box<TxnRequest>>(&op.op)) {
+      REVKV_TRY(precheck(**n, path.nested[nested++], view_rev));
+    }
+  }
+  return {};
+}
+
+Result<TxnResponse> Store::execute(WriteTxn& txn, const TxnRequest& t, const TxnPath& path) {
+  TxnResponse out;
+  out.succeeded = path.succeeded;
+  size_t nested = 0;
+  for (const RequestOp& op : path.succeeded ? t.success : t.failure) {
+    ResponseOp resp;
+    if (auto* r = std::get_if<RangeRequest>(&op.op)) {
+      auto got = range_at(*r, txn.read_rev(), txn.read_rev());
+      if (!got.ok()) return got.error();
+      resp.op = std::move(*got);
+    } else if (auto* p = std::get_if<PutRequest>(&op.op)) {
+      auto got = put_in(txn, *p);
+      if (!got.ok()) return got.error();
+      resp.op = std::move(*got);
+    } else if (auto* d = std::get_if<DeleteRangeRequest>(&op.op)) {
+      auto got = txn.delete_range(*d);
+      if (!got.ok()) return got.error();
+      resp.op = std::move(*got);
+    } else if (auto* n = std::get_if<Box<TxnRequest>>(&op.op)) {
+      auto got = execute(txn, **n, path.nested[nested++]);
+      if (!got.ok()) return got.error();
+      got->revision = 0;  // nested TxnResponse header revision is 0 (etcd quirk Q4)
+      resp.op = Box<TxnResponse>(std::move(*got));
+    }
+    out.responses.push_back(std::move(resp));
+  }
+  return out;
+}
+
+Result<TxnResponse> Store::txn(const TxnRequest& request) {
+  REVKV_TRY(check_usable());
+  REVKV_TRY(validate_txn(request, options_.max_txn_ops));
+  auto path = choose_path(request, current_);
+  if (!path.ok()) return path.error();
+  REVKV_TRY(precheck(request, *path, current_));
+  WriteTxn txn(*this);
+  auto out = execute(txn, request, *path);
+  if (!out.ok()) {
+    // Execution only fails on I/O; staged index changes cannot be taken back.
+    if (txn.changes() > 0) failed_ = true;
+    return out;
+  }
+  REVKV_TRY(commit(txn));
+  out->revision = current_;
+  return out;
+}
+
+// -- compaction -------------------------------------------------------------------------------
+
+Result<CompactResponse> Store::compact(int64_t revision, bool physical) {
+  REVKV_TRY(check_usable());
+  if (revision <= compact_) return Errc::compacted;
+  if (revision > current_) return Errc::future_revision;
+  // One compaction at a time: the previous one finishes first.
+  while (pending_compaction_) {
+    auto done = compaction_step();
+    if (!done.ok()) return done.error();
+  }
+  REVKV_TRY(schedule_compaction(revision, /*resumed=*/false));
+  while (physical && pending_compaction_) {
+    auto done = compaction_step();
+    if (!done.ok()) return done.error();
+  }
+  return CompactResponse{current_};
+}
+
+Status Store::schedule_compaction(int64_t revision, bool resumed) {
+  if (!resumed) {
+    WriteBatch b(*backend_);
+    b.put(Column::meta, kScheduledCompactKey, encode_revision_key(Revision{revision, 0}));
+    REVKV_TRY(backend_->write(b, true));
+  }
+  PendingCompaction p;
+  p.revision = revision;
+  p.previous = compact_;
+  p.resumed = resumed;
+  p.keep = keyspace_->index().compact(revision);
+  p.hash = crc32c_extend(0, kHashSeed);
+  compact_ = revision;
+  pending_compaction_ = std::move(p);
+  return {};
+}
+
+Result<bool> Store::compaction_step() {
+  REVKV_TRY(check_usable());
+  if (!pending_compaction_) return true;
+  PendingCompaction& p = *pending_compaction_;
+  WriteBatch batch(*backend_);
+  int64_t scanned = 0;
+  bool more = false;
+  std::string end = encode_revision_key(Revision{p.revision + 1, 0});
+  std::string last_key;
+  Status scan_error;
+  REVKV_TRY(backend_->scan(Column::kv, p.next_key, end, [&](std::string_view k, std::string_view v) {
+    if (scanned == options_.compaction_batch_limit) {
+      more = true;
+      return false;
+    }
+    ++scanned;
+    auto rec = decode_revision_key(k);
+    if (!rec) {
+      scan_error = Error{Errc::corruption, "revkv: bad revision key during compaction"};
+      return false;
+    }
+    if (!p.resumed && hash_includes(*rec, p.previous, p.keep)) {
+      p.hash = crc32c_extend(p.hash, k);
+      p.hash = crc32c_extend(p.hash, v);
+    }
+    if (!p.keep.contains(rec->rev)) batch.erase(Column::kv, k);
+    last_key.assign(k);
+    return true;
+  }));
+  REVKV_TRY(scan_error);
+  if (more) {
+    p.next_key = last_key + '\0';  // the smallest key after last_key
+  } else {
+    batch.put(Column::meta, kFinishedCompactKey, encode_revision_key(Revision{p.revision, 0}));
+  }
+  auto written = backend_->write(batch, true);
+  if (!written.ok()) {
+    failed_ = true;
+    return written.error();
+  }
+  if (more) return false;
+  if (!p.resumed) {
+    compaction_hashes_.push_back(CompactionHash{p.revision, p.previous, p.hash});
+    if (compaction_hashes_.size() > kKeptCompactionHashes) compaction_hashes_.pop_front();
+  }
+  pending_compaction_.reset();
+  return true;
+}
+
+// -- consistency and history ------------------------------------------------------------------
+
+Result<HashKVResponse> Store::hash_kv(int64_t revision) {
+  REVKV_TRY(check_usable());
+  if (revision != 0) {
+    for (const CompactionHash& h : compaction_hashes_) {
+      if (h.revision == revision) return HashKVResponse{current_, h.hash, h.previous, h.revision};
+    }
+  }
+  if (revision > 0 && revision < compact_) return Errc::compacted;
+  if (revision > current_) return Errc::future_revision;
+  int64_t h_rev = revision <= 0 ? current_ : revision;
+  std::set<Revision> keep = keyspace_->index().keep(h_rev);
+  uint32_t hash = crc32c_extend(0, kHashSeed);
+  Status scan_error;
+  REVKV_TRY(backend_->scan(Column::kv, {}, encode_revision_key(Revision{h_rev + 1, 0}),
+                           [&](std::string_view k, std::string_view v) {
+                             auto rec = decode_revision_key(k);
+                             if (!rec) {
+                               scan_error = Error{Errc::corruption, "revkv: bad revision key"};
+                               return false;
+                             }
+                             if (hash_includes(*rec, compact_, keep)) {
+                               hash = crc32c_extend(hash, k);
+                               hash = crc32c_extend(hash, v);
+                             }
+                             return true;
+                           }));
+  REVKV_TRY(scan_error);
+  return HashKVResponse{current_, hash, compact_, h_rev};
+}
+
+Result<std::vector<Event>> Store::events(int64_t from, int64_t to, bool prev_kv) {
+  REVKV_TRY(check_usable());
+  if (from < compact_) return Errc::compacted;
+  if (to > current_) return Errc::future_revision;
+  std::vector<Event> out;
+  if (from > to) return out;
+  Status scan_error;
+  REVKV_TRY(backend_->scan(
+      Column::kv, encode_revision_key(Revision{from, 0}), encode_revision_key(Revision{to + 1, 0}),
+      [&](std::string_view k, std::string_view v) {
+        auto rec = decode_revision_key(k);
+        auto kv = rec ? decode_key_value(v) : std::nullopt;
+        if (!kv) {
+          scan_error = Error{Errc::corruption, "revkv: undecodable kv record"};
+          return false;
+        }
+        Event ev;
+        if (rec->tombstone) {
+          ev.type = Event::Type::del;
+          ev.kv.key = std::move(kv->key);
+          ev.kv.mod_revision = rec->rev.main;
+        } else {
+          ev.kv = std::move(*kv);
+        }
+        out.push_back(std::move(ev));
+        return true;
+      }));
+  REVKV_TRY(scan_error);
+  if (prev_kv) {
+    for (Event& ev : out) {
+      int64_t before = ev.kv.mod_revision - 1;
+      if (before < compact_) continue;  // history gone: no prev_kv, as in etcd
+      auto got = keyspace_->get(ev.kv.key, before);
+      if (!got.ok()) return got.error();
+      ev.prev_kv = std::move(*got);
+    }
+  }
+  return out;
+}
+
+// -- leases -----------------------------------------------------------------------------------
+
+Result<LeaseGrantResponse> Store::lease_grant(int64_t id, int64_t ttl) {
+  REVKV_TRY(check_usable());
+  if (ttl > kMaxLeaseTtl) return Errc::lease_ttl_too_large;
+  if (id == 0) {
+    while (leases_.contains(next_lease_id_)) ++next_lease_id_;
+    id = next_lease_id_++;
+  }
+  if (leases_.contains(id)) return Errc::lease_exists;
+  LeaseRecord rec{id, std::max(ttl, options_.min_lease_ttl), 0};
+  WriteBatch b(*backend_);
+  b.put(Column::lease, encode_lease_key(id), encode_lease_record(rec));
+  auto written = backend_->write(b);
+  if (!written.ok()) {
+    failed_ = true;
+    return written.error();
+  }
+  leases_[id].record = rec;
+  return LeaseGrantResponse{current_, id, rec.ttl};
+}
+
+Result<LeaseRevokeResponse> Store::lease_revoke(int64_t id) {
+  REVKV_TRY(check_usable());
+  auto it = leases_.find(id);
+  if (it == leases_.end()) return Errc::lease_not_found;
+  // Every attached key is deleted in one write transaction, in key order, together with
+  // the lease record (SPEC §8.4).
+  std::vector<std::string> keys(it->second.keys.begin(), it->second.keys.end());
+  WriteTxn txn(*this);
+  for (const std::string& k : keys) txn.erase(k);
+  txn.batch().erase(Column::lease, encode_lease_key(id));
+  REVKV_TRY(commit(txn));
+  leases_.erase(id);
+  return LeaseRevokeResponse{current_};
+}
+
+std::vector<std::string> Store::lease_keys(int64_t id) const {
+  auto it = leases_.find(id);
+  if (it == leases_.end()) return {};
+  return {it->second.keys.begin(), it->second.keys.end()};
+}
+
+std::vector<LeaseRecord> Store::leases() const {
+  std::vector<LeaseRecord> out;
+  out.reserve(leases_.size());
+  for (const auto& [id, state] : leases_) out.push_back(state.record);
+  return out;
+}
+
+// -- maintenance ------------------------------------------------------------------------------
+
+Result<StoreSize> Store::size() const {
+  REVKV_TRY(check_usable());
+  auto s = backend_->size();
+  if (!s.ok()) return s.error();
+  return StoreSize{s->total_bytes, s->in_use_bytes};
+}
+
+Status Store::defragment() {
+  REVKV_TRY(check_usable());
+  return backend_->defragment();
+}
+
+Status Store::snapshot(const std::string& dir) {
+  REVKV_TRY(check_usable());
+  return backend_->checkpoint(dir);
+}
+
+Status Store::restore(const std::string& snapshot_dir, const std::string& data_dir) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(snapshot_dir, ec)) {
+    return Error{Errc::invalid_argument, "revkv: snapshot is not a directory: " + snapshot_dir};
+  }
+  if (std::filesystem::exists(data_dir, ec)) {
+    return Error{Errc::invalid_argument, "revkv: data directory already exists: " + data_dir};
+  }
+  std::filesystem::copy(snapshot_dir, data_dir, std::filesystem::copy_options::recursive, ec);
+  if (ec) {
+    return Error{Errc::io_error, "revkv: copying snapshot: " + ec.message()};
+  }
+  // Prove the copy is a store before reporting success.
+  StoreOptions check;
+  check.backend.create_if_missing = false;
+  auto opened = Store::open(data_dir, check);
+  if (!opened.ok()) {
+    std::filesystem::remove_all(data_dir, ec);
+    return Error{opened.error().code(), "revkv: snapshot does not open: " + opened.error().message()};
+  }
+  return (*opened)->close();
+}
+
+Status Store::close() {
+  if (closed_) return {};
+  closed_ = true;
+  return backend_->close();
+}
+
+}  // namespace revkv::storage

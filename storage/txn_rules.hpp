@@ -1,0 +1,30 @@
+#pragma once
+
+// etcd's request checks and Txn rules (SPEC §3.4-3.6) as pure functions shared by the
+// single-store engine and the sharded node.
+
+#include <cstdint>
+#include <vector>
+
+#include "storage/error.hpp"
+#include "storage/types.hpp"
+
+namespace revkv::storage {
+
+Status validate_put(const PutRequest& request);
+Status validate_delete(const DeleteRangeRequest& request);
+// Static validation of a whole Txn, in etcd's order: operation counts (with the nested
+// budget rule), compare keys, each op, then the duplicate-key rule per branch.
+Status validate_txn(const TxnRequest& request, int64_t max_txn_ops);
+
+// Whether the Txn writes: some top-level op of either branch is not a Range.
+bool is_write_txn(const TxnRequest& request);
+
+// A compare over the key-values it selects (empty: no key matched).
+bool compare_holds(const Compare& compare, const std::vector<KeyValue>& selected);
+
+// Every key a Put on the given branch could write and every range it could delete, with
+// nested Txns included (both of their branches): what a Txn may touch.
+void collect_write_ranges(const std::vector<RequestOp>& ops, std::vector<KeyRange>& out);
+
+}  // namespace revkv::storage
