@@ -1,0 +1,135 @@
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+#include "storage/backend.hpp"
+#include "tests/temp_dir.hpp"
+
+using namespace revkv::storage;
+using revkv::testing::TempDir;
+
+namespace {
+
+std::unique_ptr<Backend> open_backend(const std::string& dir, BackendOptions o = {}) {
+  auto b = Backend::open(dir, o);
+  REQUIRE(b.ok());
+  return std::move(*b);
+}
+
+std::vector<std::string> scan_keys(Backend& b, Column c, std::string_view from, std::string_view to,
+                                   bool reverse = false) {
+  std::vector<std::string> out;
+  auto f = [&](std::string_view k, std::string_view) {
+    out.emplace_back(k);
+    return true;
+  };
+  auto s = reverse ? b.scan_reverse(c, from, to, f) : b.scan(c, from, to, f);
+  REQUIRE(s.ok());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("backend: batches are atomic and column families are separate", "[backend]") {
+  TempDir dir;
+  auto b = open_backend(dir.str());
+  WriteBatch batch(*b);
+  batch.put(Column::kv, "a", "1");
+  batch.put(Column::meta, "a", "meta");
+  batch.put(Column::kv, "b", "2");
+  CHECK(batch.count() == 3);
+  REQUIRE(b->write(batch).ok());
+  CHECK(b->get(Column::kv, "a")->value() == "1");
+  CHECK(b->get(Column::meta, "a")->value() == "meta");
+  CHECK_FALSE(b->get(Column::lease, "a")->has_value());
+
+  auto many = b->multi_get(Column::kv, {"b", "zz", "a"});
+  REQUIRE(many.ok());
+  CHECK((*many)[0] == std::optional<std::string>("2"));
+  CHECK_FALSE((*many)[1].has_value());
+  CHECK((*many)[2] == std::optional<std::string>("1"));
+
+  WriteBatch del(*b);
+  del.erase(Column::kv, "a");
+  REQUIRE(b->write(del, true).ok());
+  CHECK_FALSE(b->get(Column::kv, "a")->has_value());
+}
+
+TEST_CASE("backend: ordered scans forward and backward with bounds", "[backend]") {
+  TempDir dir;
+  auto b = open_backend(dir.str());
+  WriteBatch batch(*b);
+  for (auto k : {"a", "b", "c", "d"}) batch.put(Column::kv, k, k);
+  REQUIRE(b->write(batch).ok());
+  using V = std::vector<std::string>;
+  CHECK(scan_keys(*b, Column::kv, "b", "d") == V{"b", "c"});
+  CHECK(scan_keys(*b, Column::kv, "", "") == V{"a", "b", "c", "d"});
+  CHECK(scan_keys(*b, Column::kv, "b", "d", true) == V{"c", "b"});
+  CHECK(scan_keys(*b, Column::kv, "", "", true) == V{"d", "c", "b", "a"});
+  CHECK(scan_keys(*b, Column::kv, "bb", "cc", true) == V{"c"});
+}
+
+TEST_CASE("backend: data survives reopen; checkpoint is an openable copy", "[backend]") {
+  TempDir dir;
+  std::string db = dir.sub("db");
+  {
+    auto b = open_backend(db);
+    WriteBatch batch(*b);
+    batch.put(Column::lease, "l", "x");
+    REQUIRE(b->write(batch).ok());
+    REQUIRE(b->checkpoint(dir.sub("snap")).ok());
+    CHECK(b->checkpoint(dir.sub("snap")).error().code() == Errc::invalid_argument);
+    REQUIRE(b->close().ok());
+    CHECK(b->get(Column::kv, "x").error().code() == Errc::failed);
+  }
+  auto again = open_backend(db);
+  CHECK(again->get(Column::lease, "l")->value() == "x");
+  auto snap = open_backend(dir.sub("snap"));
+  CHECK(snap->get(Column::lease, "l")->value() == "x");
+}
+
+TEST_CASE("backend: size reflects data and defragment reclaims deleted space", "[backend]") {
+  TempDir dir;
+  auto b = open_backend(dir.str(), BackendOptions{.compression = Compression::none});
+  std::string value(1000, 'v');
+  for (int round = 0; round < 5; ++round) {
+    WriteBatch batch(*b);
+    for (int i = 0; i < 1000; ++i) batch.put(Column::kv, "k" + std::to_string(i), value);
+    REQUIRE(b->write(batch).ok());
+    REQUIRE(b->flush().ok());
+  }
+  auto before = b->size();
+  REQUIRE(before.ok());
+  CHECK(before->total_bytes >= 1000 * 1000);
+  WriteBatch del(*b);
+  for (int i = 0; i < 1000; ++i) del.erase(Column::kv, "k" + std::to_string(i));
+  REQUIRE(b->write(del).ok());
+  REQUIRE(b->defragment().ok());
+  auto after = b->size();
+  REQUIRE(after.ok());
+  CHECK(after->total_bytes < before->total_bytes / 2);
+}
+
+TEST_CASE("backend: RocksDB errors become storage errors with RocksDB's message", "[backend]") {
+  TempDir dir;
+  BackendOptions o;
+  o.create_if_missing = false;
+  auto missing = Backend::open(dir.sub("nope"), o);
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.error().code() == Errc::invalid_argument);
+
+  // A regular file where the database directory should be.
+  std::string file = dir.sub("file");
+  { std::ofstream(file) << "x"; }
+  auto bad = Backend::open(file, {});
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().message().rfind("rocksdb: ", 0) == 0);
+
+  // A second open of a live database fails on RocksDB's lock instead of corrupting it.
+  auto first = open_backend(dir.sub("db"));
+  auto second = Backend::open(dir.sub("db"), {});
+  REQUIRE_FALSE(second.ok());
+  CHECK(second.error().code() == Errc::io_error);
+  CHECK(second.error().message().find("lock") != std::string::npos);
+}

@@ -1,0 +1,259 @@
+#include <catch2/catch.hpp>
+
+#include "storage/store.hpp"
+#include "tests/temp_dir.hpp"
+
+using namespace revkv::storage;
+using revkv::testing::TempDir;
+
+namespace {
+
+std::unique_ptr<Store> open_store(const std::string& dir, StoreOptions o = {}) {
+  auto s = Store::open(dir, o);
+  if (!s.ok()) FAIL(s.error().message());
+  return std::move(*s);
+}
+
+int64_t put(Store& s, std::string key, std::string value, int64_t lease = 0) {
+  auto r = s.put(PutRequest{std::move(key), std::move(value), lease});
+  REQUIRE(r.ok());
+  return r->revision;
+}
+
+RangeRequest range_of(std::string key, std::optional<std::string> end = std::nullopt,
+                      int64_t rev = 0) {
+  RangeRequest r;
+  r.key = std::move(key);
+  r.range_end = std::move(end);
+  r.revision = rev;
+  return r;
+}
+
+std::vector<std::string> keys_of(const RangeResponse& r) {
+  std::vector<std::string> out;
+  for (const auto& kv : r.kvs) out.push_back(kv.key);
+  return out;
+}
+
+template <class T>
+Errc code_of(const Result<T>& r) {
+  return r.ok() ? Errc::ok : r.error().code();
+}
+
+}  // namespace
+
+TEST_CASE("store: bad input gets etcd errors and changes nothing", "[store]") {
+  TempDir dir;
+  auto s = open_store(dir.str());
+  put(*s, "a", "1");
+
+  CHECK(code_of(s->put(PutRequest{"", "x"})) == Errc::empty_key);
+  CHECK(s->put(PutRequest{"", "x"}).error().message() == "etcdserver: key is not provided");
+  CHECK(code_of(s->delete_range(DeleteRangeRequest{})) == Errc::empty_key);
+  CHECK(code_of(s->range(RangeRequest{})) == Errc::empty_key);
+
+  // Reversed and empty intervals select nothing; they are not errors.
+  auto reversed = s->range(range_of("z", std::string("a")));
+  REQUIRE(reversed.ok());
+  CHECK(reversed->count == 0);
+  auto del = s->delete_range(DeleteRangeRequest{"z", std::string("a"), false});
+  REQUIRE(del.ok());
+  CHECK(del->deleted == 0);
+
+  // Negative limit means unlimited.
+  auto neg = range_of("a", std::string("z"));
+  neg.limit = -5;
+  CHECK(s->range(neg)->kvs.size() == 1);
+
+  CHECK(code_of(s->range(range_of("a", std::nullopt, 3))) == Errc::future_revision);
+  CHECK(code_of(s->range(range_of("a", std::nullopt, INT64_MAX))) == Errc::future_revision);
+  CHECK(code_of(s->compact(INT64_MAX)) == Errc::future_revision);
+  CHECK(code_of(s->hash_kv(99)) == Errc::future_revision);
+  CHECK(code_of(s->events(1, 99)) == Errc::future_revision);
+  CHECK(code_of(s->lease_grant(1, 9'000'000'001)) == Errc::lease_ttl_too_large);
+  CHECK(code_of(s->lease_revoke(42)) == Errc::lease_not_found);
+  CHECK(code_of(s->put(PutRequest{"k", "v", 42})) == Errc::lease_not_found);
+
+  auto bad_sort = range_of("a");
+  bad_sort.sort_order = -1;
+  CHECK(code_of(s->range(bad_sort)) == Errc::invalid_sort_option);
+
+  TxnRequest bad_compare;
+  bad_compare.compare.push_back(Compare{0, 9, "a", std::nullopt, std::nullopt, 0, ""});
+  CHECK(code_of(s->txn(bad_compare)) == Errc::invalid_argument);
+
+  CHECK(s->current_revision() == 2);
+
+  StoreOptions zero;
+  zero.max_txn_ops = 0;
+  CHECK(code_of(Store::open(dir.sub("other"), zero)) == Errc::invalid_argument);
+}
+
+TEST_CASE("store: compaction runs in bounded batches and resumes after a crash", "[store]") {
+  TempDir dir;
+  StoreOptions o;
+  o.compaction_batch_limit = 7;
+  {
+    auto s = open_store(dir.str(), o);
+    for (int i = 0; i < 50; ++i) put(*s, "k" + std::to_string(i % 5), "v" + std::to_string(i));
+    REQUIRE(s->compact(40, /*physical=*/false).ok());
+    CHECK(s->compaction_pending());
+    auto step = s->compaction_step();
+    REQUIRE(step.ok());
+    CHECK_FALSE(*step);  // 7 of ~40 records scanned: more to do
+    // Reads at and above the compact revision are unaffected mid-way.
+    auto r = s->range(range_of("k0", std::nullopt, 40));
+    REQUIRE(r.ok());
+    CHECK(r->kvs.at(0).value == "v35");
+    CHECK(r->kvs.at(0).version == 8);
+    REQUIRE(s->close().ok());  // "crash" with the compaction half done
+  }
+  auto s = open_store(dir.str(), o);
+  CHECK_FALSE(s->compaction_pending());  // finished during open
+  CHECK(s->compact_revision() == 40);
+  auto r = s->range(range_of("k", std::string("l"), 40));
+  REQUIRE(r.ok());
+  CHECK(r->count == 5);
+  CHECK(r->kvs.at(0).value == "v35");
+  CHECK(code_of(s->range(range_of("k0", std::nullopt, 39))) == Errc::compacted);
+  // Only the records each key needs remain: 5 at/below 40 plus the 11 above it.
+  CHECK(s->index_revisions() == 5 + 11);
+  CHECK(code_of(s->events(39, 40)) == Errc::compacted);
+}
+
+TEST_CASE("store: events of a revision range, with prev_kv", "[store]") {
+  TempDir dir;
+  auto s = open_store(dir.str());
+  put(*s, "a", "1");
+  put(*s, "a", "2");
+  REQUIRE(s->delete_range(DeleteRangeRequest{"a", std::nullopt, false}).ok());
+  auto evs = s->events(2, 4, /*prev_kv=*/true);
+  REQUIRE(evs.ok());
+  REQUIRE(evs->size() == 3);
+  CHECK((*evs)[0].type == Event::Type::put);
+  CHECK_FALSE((*evs)[0].prev_kv.has_value());
+  CHECK((*evs)[1].prev_kv->value == "1");
+  CHECK((*evs)[2].type == Event::Type::del);
+  CHECK((*evs)[2].kv == KeyValue{"a", 0, 4, 0, "", 0});
+  CHECK((*evs)[2].prev_kv->value == "2");
+  CHECK(s->events(3, 2)->empty());
+}
+
+TEST_CASE("store: snapshot and restore into a new data dir", "[store]") {
+  TempDir dir;
+  auto s = open_store(dir.sub("live"));
+  put(*s, "a", "1");
+  put(*s, "b", "2");
+  REQUIRE(s->compact(2).ok());
+  REQUIRE(s->lease_grant(7, 100).ok());
+  auto hash = s->hash_kv(0);
+  REQUIRE(hash.ok());
+  REQUIRE(s->snapshot(dir.sub("snap")).ok());
+  put(*s, "c", "after snapshot");
+
+  REQUIRE(Store::restore(dir.sub("snap"), dir.sub("restored")).ok());
+  CHECK(Store::restore(dir.sub("snap"), dir.sub("restored")).error().code() ==
+        Errc::invalid_argument);
+  CHECK(Store::restore(dir.sub("missing"), dir.sub("x")).error().code() == Errc::invalid_argument);
+  auto r = open_store(dir.sub("restored"));
+  CHECK(r->current_revision() == 3);
+  CHECK(r->compact_revision() == 2);
+  CHECK(r->lease_exists(7));
+  CHECK(r->hash_kv(0)->hash == hash->hash);
+  CHECK(keys_of(*r->range(range_of("a", std::string("z")))) == std::vector<std::string>{"a", "b"});
+}
+
+TEST_CASE("store: defragment after compaction shrinks the database", "[store]") {
+  TempDir dir;
+  StoreOptions o;
+  o.backend.sync = false;
+  o.backend.compression = Compression::none;
+  auto s = open_store(dir.str(), o);
+  std::string value(2000, 'x');
+  for (int i = 0; i < 3000; ++i) put(*s, "k" + std::to_string(i % 10), value);
+  REQUIRE(s->defragment().ok());
+  auto before = s->size();
+  REQUIRE(before.ok());
+  CHECK(before->total_bytes > 3000u * 2000u / 2);
+  REQUIRE(s->compact(s->current_revision()).ok());
+  REQUIRE(s->defragment().ok());
+  auto after = s->size();
+  REQUIRE(after.ok());
+  CHECK(after->total_bytes < before->total_bytes / 10);
+  CHECK(after->in_use_bytes <= after->total_bytes);
+}
+
+TEST_CASE("store: leases persist, keep attachments and revoke atomically", "[store]") {
+  TempDir dir;
+  {
+    auto s = open_store(dir.str());
+    CHECK(s->lease_grant(5, 1)->ttl == 2);  // raised to the minimum TTL
+    CHECK(code_of(s->lease_grant(5, 10)) == Errc::lease_exists);
+    auto gen = s->lease_grant(0, 30);
+    REQUIRE(gen.ok());
+    CHECK(gen->id > 0);
+    CHECK(gen->id != 5);
+    REQUIRE(s->lease_grant(-3, 10).ok());  // negative ids are legal
+    put(*s, "x", "1", 5);
+    put(*s, "y", "1", 5);
+    put(*s, "z", "1", -3);
+    put(*s, "y", "2");  // detaches y
+    REQUIRE(s->close().ok());
+  }
+  auto s = open_store(dir.str());
+  CHECK(s->leases().size() == 3);
+  CHECK(s->lease_keys(5) == std::vector<std::string>{"x"});
+  CHECK(s->lease_keys(-3) == std::vector<std::string>{"z"});
+  auto rev = s->lease_revoke(5);
+  REQUIRE(rev.ok());
+  CHECK(rev->revision == 6);
+  CHECK(s->range(range_of("x"))->count == 0);
+  CHECK(s->range(range_of("y"))->count == 1);
+  // Revoking a lease with no keys does not take a revision.
+  REQUIRE(s->lease_grant(9, 10).ok());
+  CHECK(s->lease_revoke(9)->revision == 6);
+  REQUIRE(s->close().ok());
+  auto again = open_store(dir.str());
+  CHECK_FALSE(again->lease_exists(5));
+  CHECK_FALSE(again->lease_exists(9));
+  CHECK(again->current_revision() == 6);
+}
+
+TEST_CASE("store: a closed store refuses every call", "[store]") {
+  TempDir dir;
+  auto s = open_store(dir.str());
+  REQUIRE(s->close().ok());
+  CHECK(code_of(s->put(PutRequest{"a", "1"})) == Errc::failed);
+  CHECK(code_of(s->range(range_of("a"))) == Errc::failed);
+  CHECK(s->snapshot(dir.sub("s")).error().code() == Errc::failed);
+  CHECK(s->close().ok());
+}
+
+TEST_CASE("store: a second open of the same directory is refused", "[store]") {
+  TempDir dir;
+  auto s = open_store(dir.str());
+  auto second = Store::open(dir.str());
+  REQUIRE_FALSE(second.ok());
+  CHECK(second.error().code() == Errc::io_error);
+}
+
+TEST_CASE("store: range reads values of keys written in the same txn", "[store]") {
+  TempDir dir;
+  auto s = open_store(dir.str());
+  put(*s, "a", "old");
+  TxnRequest t;
+  RequestOp p1, r1, p2;
+  p1.op = PutRequest{"a", "new"};
+  r1.op = range_of("a", std::string("c"));
+  PutRequest iv{"b", "", 0};
+  p2.op = PutRequest{"b", "bee"};
+  t.success = {p1, p2, r1};
+  auto out = s->txn(t);
+  REQUIRE(out.ok());
+  CHECK(out->revision == 3);
+  auto& rr = std::get<RangeResponse>(out->responses[2].op);
+  CHECK(rr.revision == 3);
+  REQUIRE(rr.kvs.size() == 2);
+  CHECK(rr.kvs[0] == KeyValue{"a", 2, 3, 2, "new", 0});
+  CHECK(rr.kvs[1] == KeyValue{"b", 3, 3, 1, "bee", 0});
+}
