@@ -1,12 +1,12 @@
 // A short tour of the storage engine: write, read an old revision, compact, reopen.
 // Runs in a fresh temporary directory and prints each step.
 
+#include "storage/store.hpp"
+
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <random>
-
-#include "storage/store.hpp"
 
 namespace storage = revkv::storage;
 
@@ -72,8 +72,8 @@ int main() {
   }
   {
     auto store = check(storage::Store::open(dir.string()));
-    std::cout << "reopened: current revision " << store->current_revision()
-              << ", compact revision " << store->compact_revision() << "\n";
+    std::cout << "reopened: current revision " << store->current_revision() << ", compact revision "
+              << store->compact_revision() << "\n";
     show("get greeting at revision 3", check(store->range(get("greeting", 3))));
     show("get greeting", check(store->range(get("greeting"))));
     check(store->close());

@@ -16,7 +16,7 @@ namespace {
 constexpr std::array<const char*, kColumnCount> kColumnNames = {"kv", "meta", "lease", "auth"};
 
 Error to_error(const rocksdb::Status& s) {
-  Errc code = s.IsCorruption() ? Errc::corruption
+  Errc code = s.IsCorruption()                              ? Errc::corruption
               : s.IsInvalidArgument() || s.IsNotSupported() ? Errc::invalid_argument
                                                             : Errc::io_error;
   return Error{code, "rocksdb: " + s.ToString()};
@@ -24,16 +24,24 @@ Error to_error(const rocksdb::Status& s) {
 
 rocksdb::CompressionType to_rocksdb(Compression c) {
   switch (c) {
-    case Compression::none: return rocksdb::kNoCompression;
-    case Compression::snappy: return rocksdb::kSnappyCompression;
-    case Compression::lz4: return rocksdb::kLZ4Compression;
-    case Compression::zstd: return rocksdb::kZSTD;
+    case Compression::none:
+      return rocksdb::kNoCompression;
+    case Compression::snappy:
+      return rocksdb::kSnappyCompression;
+    case Compression::lz4:
+      return rocksdb::kLZ4Compression;
+    case Compression::zstd:
+      return rocksdb::kZSTD;
   }
   return rocksdb::kNoCompression;
 }
 
-rocksdb::Slice slice(std::string_view s) { return {s.data(), s.size()}; }
-std::string_view view(const rocksdb::Slice& s) { return {s.data(), s.size()}; }
+rocksdb::Slice slice(std::string_view s) {
+  return {s.data(), s.size()};
+}
+std::string_view view(const rocksdb::Slice& s) {
+  return {s.data(), s.size()};
+}
 
 }  // namespace
 
@@ -57,9 +65,15 @@ void WriteBatch::erase(Column column, std::string_view key) {
   (void)s;
 }
 
-void WriteBatch::clear() { batch_->Clear(); }
-size_t WriteBatch::count() const { return static_cast<size_t>(batch_->Count()); }
-size_t WriteBatch::byte_size() const { return batch_->GetDataSize(); }
+void WriteBatch::clear() {
+  batch_->Clear();
+}
+size_t WriteBatch::count() const {
+  return static_cast<size_t>(batch_->Count());
+}
+size_t WriteBatch::byte_size() const {
+  return batch_->GetDataSize();
+}
 
 // -- Backend ----------------------------------------------------------------------------------
 
@@ -129,7 +143,8 @@ Result<std::unique_ptr<Backend>> Backend::open(const std::string& dir, BackendOp
 
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_options);
-  for (const char* name : kColumnNames) descriptors.emplace_back(name, cf_options);
+  for (const char* name : kColumnNames)
+    descriptors.emplace_back(name, cf_options);
 
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
@@ -140,7 +155,8 @@ Result<std::unique_ptr<Backend>> Backend::open(const std::string& dir, BackendOp
   impl->options = options;
   impl->db.reset(raw);
   impl->default_column = handles[0];
-  for (size_t i = 0; i < kColumnCount; ++i) impl->columns[i] = handles[i + 1];
+  for (size_t i = 0; i < kColumnCount; ++i)
+    impl->columns[i] = handles[i + 1];
   return std::unique_ptr<Backend>(new Backend(std::move(impl), dir));
 }
 
@@ -169,7 +185,8 @@ Result<std::vector<std::optional<std::string>>> Backend::multi_get(
   if (impl_->closed) return Error{Errc::failed, "revkv: backend is closed"};
   std::vector<rocksdb::Slice> slices;
   slices.reserve(keys.size());
-  for (const auto& k : keys) slices.push_back(slice(k));
+  for (const auto& k : keys)
+    slices.push_back(slice(k));
   std::vector<rocksdb::PinnableSlice> values(keys.size());
   std::vector<rocksdb::Status> statuses(keys.size());
   impl_->db->MultiGet(rocksdb::ReadOptions{}, impl_->cf(column), keys.size(), slices.data(),
@@ -197,8 +214,9 @@ Status Backend::scan(Column column, std::string_view from, std::string_view to,
   return {};
 }
 
-Status Backend::scan_reverse(Column column, std::string_view from, std::string_view to,
-                             const std::function<bool(std::string_view, std::string_view)>& f) const {
+Status Backend::scan_reverse(
+    Column column, std::string_view from, std::string_view to,
+    const std::function<bool(std::string_view, std::string_view)>& f) const {
   if (impl_->closed) return Error{Errc::failed, "revkv: backend is closed"};
   rocksdb::ReadOptions ro;
   rocksdb::Slice lower = slice(from);
@@ -277,6 +295,8 @@ Status Backend::checkpoint(const std::string& dir) const {
   return {};
 }
 
-Status Backend::close() { return impl_->close(); }
+Status Backend::close() {
+  return impl_->close();
+}
 
 }  // namespace revkv::storage

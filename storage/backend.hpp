@@ -5,6 +5,8 @@
 // ordered scans, checkpoints, manual compaction (defragment) and size reporting. RocksDB
 // failures come back as storage errors carrying RocksDB's message.
 
+#include "storage/error.hpp"
+
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -12,8 +14,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "storage/error.hpp"
 
 namespace rocksdb {
 class ColumnFamilyHandle;

@@ -12,11 +12,13 @@ constexpr std::array<std::array<uint32_t, 256>, 4> make_tables() {
   std::array<std::array<uint32_t, 256>, 4> t{};
   for (uint32_t i = 0; i < 256; ++i) {
     uint32_t c = i;
-    for (int k = 0; k < 8; ++k) c = (c & 1) ? (c >> 1) ^ kPolynomial : c >> 1;
+    for (int k = 0; k < 8; ++k)
+      c = (c & 1) ? (c >> 1) ^ kPolynomial : c >> 1;
     t[0][i] = c;
   }
   for (uint32_t i = 0; i < 256; ++i) {
-    for (size_t s = 1; s < 4; ++s) t[s][i] = (t[s - 1][i] >> 8) ^ t[0][t[s - 1][i] & 0xff];
+    for (size_t s = 1; s < 4; ++s)
+      t[s][i] = (t[s - 1][i] >> 8) ^ t[0][t[s - 1][i] & 0xff];
   }
   return t;
 }
@@ -37,7 +39,8 @@ uint32_t crc32c_extend(uint32_t crc, std::string_view bytes) {
     p += 4;
     n -= 4;
   }
-  while (n-- > 0) c = kTables[0][(c ^ *p++) & 0xff] ^ (c >> 8);
+  while (n-- > 0)
+    c = kTables[0][(c ^ *p++) & 0xff] ^ (c >> 8);
   return ~c;
 }
 

@@ -14,24 +14,24 @@ namespace revkv::storage {
 // DO NOT RENUMBER: the values travel in protocol error mappings and tests.
 enum class Errc : uint8_t {
   ok = 0,
-  empty_key,             // etcdserver: key is not provided
-  key_not_found,         // etcdserver: key not found
-  value_provided,        // etcdserver: value is provided
-  lease_provided,        // etcdserver: lease is provided
-  too_many_ops,          // etcdserver: too many operations in txn request
-  duplicate_key,         // etcdserver: duplicate key given in txn request
-  invalid_sort_option,   // etcdserver: invalid sort option
-  request_too_large,     // etcdserver: request is too large
-  compacted,             // etcdserver: mvcc: required revision has been compacted
-  future_revision,       // etcdserver: mvcc: required revision is a future revision
-  no_space,              // etcdserver: mvcc: database space exceeded
-  lease_not_found,       // etcdserver: requested lease not found
-  lease_exists,          // etcdserver: lease already exists
-  lease_ttl_too_large,   // etcdserver: too large lease TTL
-  invalid_argument,      // a library-level misuse (bad options, bad path)
-  io_error,              // RocksDB reported an I/O failure
-  corruption,            // stored bytes do not decode
-  failed,                // an earlier write failed; the store must be reopened
+  empty_key,            // etcdserver: key is not provided
+  key_not_found,        // etcdserver: key not found
+  value_provided,       // etcdserver: value is provided
+  lease_provided,       // etcdserver: lease is provided
+  too_many_ops,         // etcdserver: too many operations in txn request
+  duplicate_key,        // etcdserver: duplicate key given in txn request
+  invalid_sort_option,  // etcdserver: invalid sort option
+  request_too_large,    // etcdserver: request is too large
+  compacted,            // etcdserver: mvcc: required revision has been compacted
+  future_revision,      // etcdserver: mvcc: required revision is a future revision
+  no_space,             // etcdserver: mvcc: database space exceeded
+  lease_not_found,      // etcdserver: requested lease not found
+  lease_exists,         // etcdserver: lease already exists
+  lease_ttl_too_large,  // etcdserver: too large lease TTL
+  invalid_argument,     // a library-level misuse (bad options, bad path)
+  io_error,             // RocksDB reported an I/O failure
+  corruption,           // stored bytes do not decode
+  failed,               // an earlier write failed; the store must be reopened
 };
 
 // gRPC status codes as etcd returns them.
@@ -86,10 +86,10 @@ class [[nodiscard]] Status {
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}        // NOLINT: implicit by design
-  Result(Error error) : v_(std::move(error)) {}    // NOLINT: implicit by design
-  Result(Errc code) : v_(Error{code}) {}           // NOLINT: implicit by design
-  Result(Status status) : v_(status.error()) {}    // NOLINT: only for failed statuses
+  Result(T value) : v_(std::move(value)) {}      // NOLINT: implicit by design
+  Result(Error error) : v_(std::move(error)) {}  // NOLINT: implicit by design
+  Result(Errc code) : v_(Error{code}) {}         // NOLINT: implicit by design
+  Result(Status status) : v_(status.error()) {}  // NOLINT: only for failed statuses
 
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
@@ -112,8 +112,8 @@ class [[nodiscard]] Result {
 }  // namespace revkv::storage
 
 // Propagates a failed Status/Result from the current function.
-#define REVKV_TRY(expr)                                      \
-  do {                                                       \
-    auto&& revkv_try_status_ = (expr);                       \
+#define REVKV_TRY(expr)                                            \
+  do {                                                             \
+    auto&& revkv_try_status_ = (expr);                             \
     if (!revkv_try_status_.ok()) return revkv_try_status_.error(); \
   } while (false)

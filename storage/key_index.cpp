@@ -65,14 +65,14 @@ bool KeyIndex::compact(int64_t at_rev, std::set<Revision>& keep) {
     // exactly at it stays until the next compaction (etcd >= 3.5.16).
     if (closed && g.revs.back().main < at_rev) continue;
     // Keep from the newest record at or below at_rev (all records at that main revision).
-    auto first_after = std::upper_bound(
-        g.revs.begin(), g.revs.end(), at_rev,
-        [](int64_t r, const Revision& rev) { return r < rev.main; });
+    auto first_after =
+        std::upper_bound(g.revs.begin(), g.revs.end(), at_rev,
+                         [](int64_t r, const Revision& rev) { return r < rev.main; });
     if (first_after != g.revs.begin()) {
       int64_t m = std::prev(first_after)->main;
-      auto first_at_m = std::lower_bound(
-          g.revs.begin(), first_after, m,
-          [](const Revision& rev, int64_t r) { return rev.main < r; });
+      auto first_at_m =
+          std::lower_bound(g.revs.begin(), first_after, m,
+                           [](const Revision& rev, int64_t r) { return rev.main < r; });
       g.revs.erase(g.revs.begin(), first_at_m);
       for (const Revision& r : g.revs) {
         if (r.main > at_rev) break;
@@ -104,7 +104,8 @@ std::optional<Revision> KeyIndex::newest_put(int64_t at_rev) const {
 
 size_t KeyIndex::revision_count() const {
   size_t n = 0;
-  for (const Generation& g : generations_) n += g.revs.size();
+  for (const Generation& g : generations_)
+    n += g.revs.size();
   return n;
 }
 

@@ -3,6 +3,9 @@
 // The in-memory key index (etcd's keyIndex / treeIndex model, SPEC §1.4): for every key
 // its generations of revision pairs. Values are not held here; they stay in RocksDB.
 
+#include "storage/revision.hpp"
+#include "storage/types.hpp"
+
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -12,14 +15,11 @@
 #include <string_view>
 #include <vector>
 
-#include "storage/revision.hpp"
-#include "storage/types.hpp"
-
 namespace revkv::storage {
 
 struct Generation {
-  int64_t version = 0;       // pairs ever appended, tombstone included; survives compaction
-  Revision created;          // revision of the put that created this incarnation
+  int64_t version = 0;         // pairs ever appended, tombstone included; survives compaction
+  Revision created;            // revision of the put that created this incarnation
   std::vector<Revision> revs;  // increasing; the last one of a closed generation is its tombstone
 
   bool empty() const { return revs.empty(); }

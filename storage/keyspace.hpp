@@ -6,16 +6,16 @@
 // written but not yet committed are kept in a small overlay so that later writes and reads
 // of the same transaction (or of the next one, while a group commit is in flight) see them.
 
+#include "storage/backend.hpp"
+#include "storage/error.hpp"
+#include "storage/key_index.hpp"
+#include "storage/types.hpp"
+
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include "storage/backend.hpp"
-#include "storage/error.hpp"
-#include "storage/key_index.hpp"
-#include "storage/types.hpp"
 
 namespace revkv::storage {
 

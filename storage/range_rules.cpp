@@ -38,17 +38,22 @@ RangeResponse finish_range(const RangeRequest& r, std::vector<KeyValue> kvs, int
   auto order = static_cast<SortOrder>(r.sort_order);
   auto target = static_cast<SortTarget>(r.sort_target);
   if (target != SortTarget::key && order == SortOrder::none) order = SortOrder::ascend;
-  bool key_order = order == SortOrder::none ||
-                   (target == SortTarget::key && order == SortOrder::ascend);
+  bool key_order =
+      order == SortOrder::none || (target == SortTarget::key && order == SortOrder::ascend);
   if (!key_order) {
     // Stable, so that ties keep key order and every engine answers identically.
     auto less = [target](const KeyValue& a, const KeyValue& b) {
       switch (target) {
-        case SortTarget::key: return a.key < b.key;
-        case SortTarget::version: return a.version < b.version;
-        case SortTarget::create: return a.create_revision < b.create_revision;
-        case SortTarget::mod: return a.mod_revision < b.mod_revision;
-        case SortTarget::value: return a.value < b.value;
+        case SortTarget::key:
+          return a.key < b.key;
+        case SortTarget::version:
+          return a.version < b.version;
+        case SortTarget::create:
+          return a.create_revision < b.create_revision;
+        case SortTarget::mod:
+          return a.mod_revision < b.mod_revision;
+        case SortTarget::value:
+          return a.value < b.value;
       }
       return false;
     };
@@ -69,7 +74,8 @@ RangeResponse finish_range(const RangeRequest& r, std::vector<KeyValue> kvs, int
     out.more = true;
   }
   if (r.keys_only) {
-    for (auto& kv : kvs) kv.value.clear();
+    for (auto& kv : kvs)
+      kv.value.clear();
   }
   out.kvs = std::move(kvs);
   return out;

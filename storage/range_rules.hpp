@@ -3,10 +3,10 @@
 // etcd's Range pipeline (SPEC §3.3) as pure functions, so that the single-store engine and
 // the sharded node (which fetches from several shards and merges) share one definition.
 
-#include <cstdint>
-
 #include "storage/error.hpp"
 #include "storage/types.hpp"
+
+#include <cstdint>
 
 namespace revkv::storage {
 

@@ -64,11 +64,16 @@ class Reader {
     uint64_t ignored = 0;
     std::string_view ignored_bytes;
     switch (wire_type) {
-      case kVarint: return varint(ignored);
-      case kLengthDelimited: return bytes(ignored_bytes);
-      case 1: return advance(8);
-      case 5: return advance(4);
-      default: return false;
+      case kVarint:
+        return varint(ignored);
+      case kLengthDelimited:
+        return bytes(ignored_bytes);
+      case 1:
+        return advance(8);
+      case 5:
+        return advance(4);
+      default:
+        return false;
     }
   }
 
@@ -161,14 +166,16 @@ std::optional<LeaseRecord> decode_lease_record(std::string_view bytes) {
 std::string encode_lease_key(int64_t id) {
   std::string out;
   auto u = static_cast<uint64_t>(id);
-  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>((u >> shift) & 0xff));
+  for (int shift = 56; shift >= 0; shift -= 8)
+    out.push_back(static_cast<char>((u >> shift) & 0xff));
   return out;
 }
 
 std::optional<int64_t> decode_lease_key(std::string_view bytes) {
   if (bytes.size() != 8) return std::nullopt;
   uint64_t u = 0;
-  for (char c : bytes) u = (u << 8) | static_cast<uint8_t>(c);
+  for (char c : bytes)
+    u = (u << 8) | static_cast<uint8_t>(c);
   return static_cast<int64_t>(u);
 }
 

@@ -5,11 +5,11 @@
 // over the same history equals a real etcd's. Hand-written: the messages are tiny and a
 // protobuf dependency for two of them would cost more than it saves.
 
+#include "storage/types.hpp"
+
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include "storage/types.hpp"
 
 namespace revkv::storage {
 

@@ -1,12 +1,12 @@
 #include "storage/store.hpp"
 
-#include <algorithm>
-#include <filesystem>
-
 #include "storage/crc32c.hpp"
 #include "storage/range_rules.hpp"
 #include "storage/record.hpp"
 #include "storage/txn_rules.hpp"
+
+#include <algorithm>
+#include <filesystem>
 
 namespace revkv::storage {
 namespace {
@@ -68,12 +68,14 @@ class Store::WriteTxn {
     if (r.prev_kv) {
       auto fetched = store_.keyspace_->range(range, read_rev(), 0);
       if (!fetched.ok()) return fetched.error();
-      for (const KeyValue& kv : fetched->kvs) keys.push_back(kv.key);
+      for (const KeyValue& kv : fetched->kvs)
+        keys.push_back(kv.key);
       out.prev_kvs = std::move(fetched->kvs);
     } else {
       keys = store_.keyspace_->keys(range, read_rev());
     }
-    for (const std::string& k : keys) erase(k);
+    for (const std::string& k : keys)
+      erase(k);
     out.deleted = static_cast<int64_t>(keys.size());
     out.revision = read_rev();
     return out;
@@ -99,7 +101,8 @@ Store::~Store() = default;
 
 Result<std::unique_ptr<Store>> Store::open(const std::string& dir, StoreOptions options) {
   if (options.max_txn_ops <= 0 || options.compaction_batch_limit <= 0) {
-    return Error{Errc::invalid_argument, "revkv: max_txn_ops and compaction_batch_limit must be > 0"};
+    return Error{Errc::invalid_argument,
+                 "revkv: max_txn_ops and compaction_batch_limit must be > 0"};
   }
   auto backend = Backend::open(dir, options.backend);
   if (!backend.ok()) return backend.error();
@@ -409,25 +412,26 @@ Result<bool> Store::compaction_step() {
   std::string end = encode_revision_key(Revision{p.revision + 1, 0});
   std::string last_key;
   Status scan_error;
-  REVKV_TRY(backend_->scan(Column::kv, p.next_key, end, [&](std::string_view k, std::string_view v) {
-    if (scanned == options_.compaction_batch_limit) {
-      more = true;
-      return false;
-    }
-    ++scanned;
-    auto rec = decode_revision_key(k);
-    if (!rec) {
-      scan_error = Error{Errc::corruption, "revkv: bad revision key during compaction"};
-      return false;
-    }
-    if (!p.resumed && hash_includes(*rec, p.previous, p.keep)) {
-      p.hash = crc32c_extend(p.hash, k);
-      p.hash = crc32c_extend(p.hash, v);
-    }
-    if (!p.keep.contains(rec->rev)) batch.erase(Column::kv, k);
-    last_key.assign(k);
-    return true;
-  }));
+  REVKV_TRY(
+      backend_->scan(Column::kv, p.next_key, end, [&](std::string_view k, std::string_view v) {
+        if (scanned == options_.compaction_batch_limit) {
+          more = true;
+          return false;
+        }
+        ++scanned;
+        auto rec = decode_revision_key(k);
+        if (!rec) {
+          scan_error = Error{Errc::corruption, "revkv: bad revision key during compaction"};
+          return false;
+        }
+        if (!p.resumed && hash_includes(*rec, p.previous, p.keep)) {
+          p.hash = crc32c_extend(p.hash, k);
+          p.hash = crc32c_extend(p.hash, v);
+        }
+        if (!p.keep.contains(rec->rev)) batch.erase(Column::kv, k);
+        last_key.assign(k);
+        return true;
+      }));
   REVKV_TRY(scan_error);
   if (more) {
     p.next_key = last_key + '\0';  // the smallest key after last_key
@@ -487,26 +491,26 @@ Result<std::vector<Event>> Store::events(int64_t from, int64_t to, bool prev_kv)
   std::vector<Event> out;
   if (from > to) return out;
   Status scan_error;
-  REVKV_TRY(backend_->scan(
-      Column::kv, encode_revision_key(Revision{from, 0}), encode_revision_key(Revision{to + 1, 0}),
-      [&](std::string_view k, std::string_view v) {
-        auto rec = decode_revision_key(k);
-        auto kv = rec ? decode_key_value(v) : std::nullopt;
-        if (!kv) {
-          scan_error = Error{Errc::corruption, "revkv: undecodable kv record"};
-          return false;
-        }
-        Event ev;
-        if (rec->tombstone) {
-          ev.type = Event::Type::del;
-          ev.kv.key = std::move(kv->key);
-          ev.kv.mod_revision = rec->rev.main;
-        } else {
-          ev.kv = std::move(*kv);
-        }
-        out.push_back(std::move(ev));
-        return true;
-      }));
+  REVKV_TRY(backend_->scan(Column::kv, encode_revision_key(Revision{from, 0}),
+                           encode_revision_key(Revision{to + 1, 0}),
+                           [&](std::string_view k, std::string_view v) {
+                             auto rec = decode_revision_key(k);
+                             auto kv = rec ? decode_key_value(v) : std::nullopt;
+                             if (!kv) {
+                               scan_error = Error{Errc::corruption, "revkv: undecodable kv record"};
+                               return false;
+                             }
+                             Event ev;
+                             if (rec->tombstone) {
+                               ev.type = Event::Type::del;
+                               ev.kv.key = std::move(kv->key);
+                               ev.kv.mod_revision = rec->rev.main;
+                             } else {
+                               ev.kv = std::move(*kv);
+                             }
+                             out.push_back(std::move(ev));
+                             return true;
+                           }));
   REVKV_TRY(scan_error);
   if (prev_kv) {
     for (Event& ev : out) {
@@ -526,7 +530,8 @@ Result<LeaseGrantResponse> Store::lease_grant(int64_t id, int64_t ttl) {
   REVKV_TRY(check_usable());
   if (ttl > kMaxLeaseTtl) return Errc::lease_ttl_too_large;
   if (id == 0) {
-    while (leases_.contains(next_lease_id_)) ++next_lease_id_;
+    while (leases_.contains(next_lease_id_))
+      ++next_lease_id_;
     id = next_lease_id_++;
   }
   if (leases_.contains(id)) return Errc::lease_exists;
@@ -550,7 +555,8 @@ Result<LeaseRevokeResponse> Store::lease_revoke(int64_t id) {
   // the lease record (SPEC §8.4).
   std::vector<std::string> keys(it->second.keys.begin(), it->second.keys.end());
   WriteTxn txn(*this);
-  for (const std::string& k : keys) txn.erase(k);
+  for (const std::string& k : keys)
+    txn.erase(k);
   txn.batch().erase(Column::lease, encode_lease_key(id));
   REVKV_TRY(commit(txn));
   leases_.erase(id);
@@ -566,7 +572,8 @@ std::vector<std::string> Store::lease_keys(int64_t id) const {
 std::vector<LeaseRecord> Store::leases() const {
   std::vector<LeaseRecord> out;
   out.reserve(leases_.size());
-  for (const auto& [id, state] : leases_) out.push_back(state.record);
+  for (const auto& [id, state] : leases_)
+    out.push_back(state.record);
   return out;
 }
 
@@ -607,7 +614,8 @@ Status Store::restore(const std::string& snapshot_dir, const std::string& data_d
   auto opened = Store::open(data_dir, check);
   if (!opened.ok()) {
     std::filesystem::remove_all(data_dir, ec);
-    return Error{opened.error().code(), "revkv: snapshot does not open: " + opened.error().message()};
+    return Error{opened.error().code(),
+                 "revkv: snapshot does not open: " + opened.error().message()};
   }
   return (*opened)->close();
 }

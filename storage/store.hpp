@@ -5,6 +5,11 @@
 // mvcc layer does. Single-threaded: the caller serialises calls. It is the reference model
 // that the sharded node must match byte for byte.
 
+#include "storage/backend.hpp"
+#include "storage/error.hpp"
+#include "storage/keyspace.hpp"
+#include "storage/types.hpp"
+
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -14,17 +19,12 @@
 #include <string>
 #include <vector>
 
-#include "storage/backend.hpp"
-#include "storage/error.hpp"
-#include "storage/keyspace.hpp"
-#include "storage/types.hpp"
-
 namespace revkv::storage {
 
 struct StoreOptions {
   BackendOptions backend;
   int64_t max_txn_ops = 128;
-  int64_t min_lease_ttl = 2;          // seconds; smaller TTLs are raised to it (etcd)
+  int64_t min_lease_ttl = 2;              // seconds; smaller TTLs are raised to it (etcd)
   int64_t compaction_batch_limit = 1000;  // records deleted per committed batch
 };
 
@@ -91,11 +91,11 @@ class Store {
  private:
   struct PendingCompaction {
     int64_t revision = 0;
-    int64_t previous = -1;                 // compact revision before this one
-    std::set<Revision> keep;               // records <= revision that survive
-    std::string next_key;                  // resume point of the deletion scan
-    bool resumed = false;                  // resumed after a restart: no compaction hash
-    uint32_t hash = 0;                     // compaction hash accumulated so far
+    int64_t previous = -1;    // compact revision before this one
+    std::set<Revision> keep;  // records <= revision that survive
+    std::string next_key;     // resume point of the deletion scan
+    bool resumed = false;     // resumed after a restart: no compaction hash
+    uint32_t hash = 0;        // compaction hash accumulated so far
   };
   struct CompactionHash {
     int64_t revision = 0;

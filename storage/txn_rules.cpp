@@ -1,10 +1,10 @@
 #include "storage/txn_rules.hpp"
 
+#include "storage/range_rules.hpp"
+
 #include <algorithm>
 #include <set>
 #include <string>
-
-#include "storage/range_rules.hpp"
 
 namespace revkv::storage {
 namespace {
@@ -20,8 +20,10 @@ Status validate_txn_level(const TxnRequest& t, int64_t budget) {
       return Error{Errc::invalid_argument, "revkv: bad request: unknown compare target"};
     }
   }
-  for (const RequestOp& op : t.success) REVKV_TRY(validate_op(op, budget - n));
-  for (const RequestOp& op : t.failure) REVKV_TRY(validate_op(op, budget - n));
+  for (const RequestOp& op : t.success)
+    REVKV_TRY(validate_op(op, budget - n));
+  for (const RequestOp& op : t.failure)
+    REVKV_TRY(validate_op(op, budget - n));
   return {};
 }
 
@@ -81,8 +83,10 @@ Result<Writes> branch_writes(const std::vector<RequestOp>& ops) {
       if (w.puts.contains(k) && !then_writes->puts.contains(k)) return Errc::duplicate_key;
       w.puts.insert(k);
     }
-    for (auto& r : then_writes->deletes) w.deletes.push_back(std::move(r));
-    for (auto& r : else_writes->deletes) w.deletes.push_back(std::move(r));
+    for (auto& r : then_writes->deletes)
+      w.deletes.push_back(std::move(r));
+    for (auto& r : else_writes->deletes)
+      w.deletes.push_back(std::move(r));
   }
   for (const RequestOp& op : ops) {
     auto* p = std::get_if<PutRequest>(&op.op);
@@ -104,19 +108,31 @@ bool compare_one(const Compare& c, const KeyValue& kv) {
   bool given = c.union_kind.has_value() && *c.union_kind == target;
   int cmp = 0;
   switch (target) {
-    case CompareTarget::value: cmp = kv.value.compare(given ? c.value : std::string{}); break;
-    case CompareTarget::version: cmp = compare_values(kv.version, given ? c.number : 0); break;
+    case CompareTarget::value:
+      cmp = kv.value.compare(given ? c.value : std::string{});
+      break;
+    case CompareTarget::version:
+      cmp = compare_values(kv.version, given ? c.number : 0);
+      break;
     case CompareTarget::create:
       cmp = compare_values(kv.create_revision, given ? c.number : 0);
       break;
-    case CompareTarget::mod: cmp = compare_values(kv.mod_revision, given ? c.number : 0); break;
-    case CompareTarget::lease: cmp = compare_values(kv.lease, given ? c.number : 0); break;
+    case CompareTarget::mod:
+      cmp = compare_values(kv.mod_revision, given ? c.number : 0);
+      break;
+    case CompareTarget::lease:
+      cmp = compare_values(kv.lease, given ? c.number : 0);
+      break;
   }
   switch (static_cast<CompareResult>(c.result)) {
-    case CompareResult::equal: return cmp == 0;
-    case CompareResult::not_equal: return cmp != 0;
-    case CompareResult::greater: return cmp > 0;
-    case CompareResult::less: return cmp < 0;
+    case CompareResult::equal:
+      return cmp == 0;
+    case CompareResult::not_equal:
+      return cmp != 0;
+    case CompareResult::greater:
+      return cmp > 0;
+    case CompareResult::less:
+      return cmp < 0;
   }
   return true;  // unknown result: etcd evaluates it to true
 }

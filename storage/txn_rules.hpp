@@ -3,11 +3,11 @@
 // etcd's request checks and Txn rules (SPEC §3.4-3.6) as pure functions shared by the
 // single-store engine and the sharded node.
 
-#include <cstdint>
-#include <vector>
-
 #include "storage/error.hpp"
 #include "storage/types.hpp"
+
+#include <cstdint>
+#include <vector>
 
 namespace revkv::storage {
 

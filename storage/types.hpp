@@ -3,13 +3,13 @@
 // The request and response vocabulary of the engine. The shapes and field names follow
 // etcd v3's rpc.proto / kv.proto so that the protocol layer maps them one to one.
 
+#include "storage/box.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <variant>
 #include <vector>
-
-#include "storage/box.hpp"
 
 namespace revkv::storage {
 

@@ -1,10 +1,11 @@
+#include "storage/backend.hpp"
+
+#include "tests/temp_dir.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <filesystem>
 #include <fstream>
-
-#include "storage/backend.hpp"
-#include "tests/temp_dir.hpp"
 
 using namespace revkv::storage;
 using revkv::testing::TempDir;
@@ -60,7 +61,8 @@ TEST_CASE("backend: ordered scans forward and backward with bounds", "[backend]"
   TempDir dir;
   auto b = open_backend(dir.str());
   WriteBatch batch(*b);
-  for (auto k : {"a", "b", "c", "d"}) batch.put(Column::kv, k, k);
+  for (auto k : {"a", "b", "c", "d"})
+    batch.put(Column::kv, k, k);
   REQUIRE(b->write(batch).ok());
   using V = std::vector<std::string>;
   CHECK(scan_keys(*b, Column::kv, "b", "d") == V{"b", "c"});
@@ -95,7 +97,8 @@ TEST_CASE("backend: size reflects data and defragment reclaims deleted space", "
   std::string value(1000, 'v');
   for (int round = 0; round < 5; ++round) {
     WriteBatch batch(*b);
-    for (int i = 0; i < 1000; ++i) batch.put(Column::kv, "k" + std::to_string(i), value);
+    for (int i = 0; i < 1000; ++i)
+      batch.put(Column::kv, "k" + std::to_string(i), value);
     REQUIRE(b->write(batch).ok());
     REQUIRE(b->flush().ok());
   }
@@ -103,7 +106,8 @@ TEST_CASE("backend: size reflects data and defragment reclaims deleted space", "
   REQUIRE(before.ok());
   CHECK(before->total_bytes >= 1000 * 1000);
   WriteBatch del(*b);
-  for (int i = 0; i < 1000; ++i) del.erase(Column::kv, "k" + std::to_string(i));
+  for (int i = 0; i < 1000; ++i)
+    del.erase(Column::kv, "k" + std::to_string(i));
   REQUIRE(b->write(del).ok());
   REQUIRE(b->defragment().ok());
   auto after = b->size();

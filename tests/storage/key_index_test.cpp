@@ -1,6 +1,6 @@
-#include <catch2/catch.hpp>
-
 #include "storage/key_index.hpp"
+
+#include <catch2/catch.hpp>
 
 using namespace revkv::storage;
 
@@ -33,7 +33,8 @@ void check_lookup(const KeyIndex& ki, int64_t at, std::optional<Expect> want) {
 
 std::vector<int64_t> mains(const Generation& g) {
   std::vector<int64_t> out;
-  for (auto r : g.revs) out.push_back(r.main);
+  for (auto r : g.revs)
+    out.push_back(r.main);
   return out;
 }
 

@@ -1,8 +1,9 @@
-#include <catch2/catch.hpp>
+#include "storage/record.hpp"
 
 #include "storage/crc32c.hpp"
-#include "storage/record.hpp"
 #include "storage/revision.hpp"
+
+#include <catch2/catch.hpp>
 
 using namespace revkv::storage;
 
@@ -33,7 +34,10 @@ TEST_CASE("revision keys are 17/18 big-endian bytes ordered like revisions", "[r
 TEST_CASE("KeyValue encoding is protobuf mvccpb.KeyValue", "[record]") {
   KeyValue kv{"foo", 2, 3, 2, "bar", 0};
   // field 1 "foo", 2:2, 3:3, 4:2, 5 "bar"; lease 0 omitted (proto3).
-  CHECK(encode_key_value(kv) == std::string("\x0a\x03" "foo" "\x10\x02\x18\x03\x20\x02\x2a\x03" "bar"));
+  CHECK(encode_key_value(kv) == std::string("\x0a\x03"
+                                            "foo"
+                                            "\x10\x02\x18\x03\x20\x02\x2a\x03"
+                                            "bar"));
   KeyValue tomb;
   tomb.key = "k";
   CHECK(encode_key_value(tomb) == std::string("\x0a\x01k"));
@@ -54,7 +58,7 @@ TEST_CASE("KeyValue decoding rejects truncated and malformed input", "[record]")
     if (r) CHECK_FALSE(*r == *decode_key_value(good));
   }
   CHECK_FALSE(decode_key_value(std::string("\x0a\xff\xff\xff\xff\x0f", 6)));  // huge length
-  CHECK_FALSE(decode_key_value(std::string("\x0b", 1)));                       // wire type 3
+  CHECK_FALSE(decode_key_value(std::string("\x0b", 1)));                      // wire type 3
   // Unknown fields are skipped.
   auto with_unknown = good + std::string("\x38\x01", 2);
   CHECK(decode_key_value(with_unknown) == decode_key_value(good));
@@ -74,7 +78,8 @@ TEST_CASE("crc32c matches the Castagnoli check value", "[record]") {
   CHECK(crc32c_extend(0, "") == 0u);
   // Extending in pieces equals one pass.
   std::string data(1000, 'x');
-  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i * 7);
+  for (size_t i = 0; i < data.size(); ++i)
+    data[i] = static_cast<char>(i * 7);
   CHECK(crc32c_extend(crc32c_extend(0, data.substr(0, 333)), data.substr(333)) ==
         crc32c_extend(0, data));
 }

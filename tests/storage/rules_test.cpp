@@ -1,7 +1,7 @@
-#include <catch2/catch.hpp>
-
 #include "storage/range_rules.hpp"
 #include "storage/txn_rules.hpp"
+
+#include <catch2/catch.hpp>
 
 using namespace revkv::storage;
 
@@ -80,7 +80,8 @@ TEST_CASE("fetch limit follows etcd's limit+1 rule", "[rules]") {
 }
 
 TEST_CASE("finish_range filters, sorts, truncates", "[rules]") {
-  std::vector<KeyValue> kvs = {{"a", 3, 3, 1, "z", 0}, {"b", 2, 5, 2, "y", 0}, {"c", 4, 4, 1, "x", 0}};
+  std::vector<KeyValue> kvs = {
+      {"a", 3, 3, 1, "z", 0}, {"b", 2, 5, 2, "y", 0}, {"c", 4, 4, 1, "x", 0}};
   RangeRequest r;
   r.key = "a";
   r.limit = 2;
@@ -126,7 +127,8 @@ TEST_CASE("txn validation: counts, empty ops, duplicate keys", "[rules]") {
 
   // A deeply nested txn within the op budget validates without trouble.
   RequestOp deep = put_op("leaf");
-  for (int i = 0; i < 60; ++i) deep = txn_op({deep});
+  for (int i = 0; i < 60; ++i)
+    deep = txn_op({deep});
   CHECK(validate({deep}) == Errc::ok);
   CHECK(validate({deep}, 50) == Errc::too_many_ops);
 }
@@ -145,7 +147,7 @@ TEST_CASE("compare semantics", "[rules]") {
   c.result = static_cast<int32_t>(CompareResult::equal);
   c.union_kind = CompareTarget::version;
   c.number = 0;
-  CHECK(compare_holds(c, {}));  // a missing key has version 0
+  CHECK(compare_holds(c, {}));          // a missing key has version 0
   c.union_kind = CompareTarget::value;  // wrong union member compares as 0
   c.number = 5;
   CHECK(compare_holds(c, {}));

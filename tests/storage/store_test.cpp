@@ -1,7 +1,8 @@
-#include <catch2/catch.hpp>
-
 #include "storage/store.hpp"
+
 #include "tests/temp_dir.hpp"
+
+#include <catch2/catch.hpp>
 
 using namespace revkv::storage;
 using revkv::testing::TempDir;
@@ -31,7 +32,8 @@ RangeRequest range_of(std::string key, std::optional<std::string> end = std::nul
 
 std::vector<std::string> keys_of(const RangeResponse& r) {
   std::vector<std::string> out;
-  for (const auto& kv : r.kvs) out.push_back(kv.key);
+  for (const auto& kv : r.kvs)
+    out.push_back(kv.key);
   return out;
 }
 
@@ -95,7 +97,8 @@ TEST_CASE("store: compaction runs in bounded batches and resumes after a crash",
   o.compaction_batch_limit = 7;
   {
     auto s = open_store(dir.str(), o);
-    for (int i = 0; i < 50; ++i) put(*s, "k" + std::to_string(i % 5), "v" + std::to_string(i));
+    for (int i = 0; i < 50; ++i)
+      put(*s, "k" + std::to_string(i % 5), "v" + std::to_string(i));
     REQUIRE(s->compact(40, /*physical=*/false).ok());
     CHECK(s->compaction_pending());
     auto step = s->compaction_step();
@@ -170,7 +173,8 @@ TEST_CASE("store: defragment after compaction shrinks the database", "[store]") 
   o.backend.compression = Compression::none;
   auto s = open_store(dir.str(), o);
   std::string value(2000, 'x');
-  for (int i = 0; i < 3000; ++i) put(*s, "k" + std::to_string(i % 10), value);
+  for (int i = 0; i < 3000; ++i)
+    put(*s, "k" + std::to_string(i % 10), value);
   REQUIRE(s->defragment().ok());
   auto before = s->size();
   REQUIRE(before.ok());
