@@ -89,7 +89,6 @@ class [[nodiscard]] Result {
   Result(T value) : v_(std::move(value)) {}      // NOLINT: implicit by design
   Result(Error error) : v_(std::move(error)) {}  // NOLINT: implicit by design
   Result(Errc code) : v_(Error{code}) {}         // NOLINT: implicit by design
-  Result(Status status) : v_(status.error()) {}  // NOLINT: only for failed statuses
 
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
