@@ -1,6 +1,7 @@
 #include "storage/range_rules.hpp"
 
 #include <algorithm>
+#include <cstdint>
 
 namespace revkv::storage {
 
@@ -22,7 +23,8 @@ int64_t fetch_limit(const RangeRequest& r) {
   bool fetch_all = r.sort_order != static_cast<int32_t>(SortOrder::none) ||
                    r.min_mod_revision != 0 || r.max_mod_revision != 0 ||
                    r.min_create_revision != 0 || r.max_create_revision != 0;
-  if (fetch_all || r.limit <= 0) return 0;
+  // limit + 1 detects `more`; at INT64_MAX that is every key anyway (and must not overflow).
+  if (fetch_all || r.limit <= 0 || r.limit == INT64_MAX) return 0;
   return r.limit + 1;
 }
 

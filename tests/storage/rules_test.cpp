@@ -163,3 +163,10 @@ TEST_CASE("compare semantics", "[rules]") {
   CHECK(compare_holds(c, {KeyValue{"a", 2, 2, 1, "", 0}, KeyValue{"b", 4, 4, 1, "", 0}}));
   CHECK_FALSE(compare_holds(c, {KeyValue{"a", 2, 2, 1, "", 0}, KeyValue{"b", 5, 5, 1, "", 0}}));
 }
+
+TEST_CASE("fetch limit does not overflow at INT64_MAX", "[rules]") {
+  RangeRequest r;
+  r.key = "a";
+  r.limit = INT64_MAX;
+  CHECK(fetch_limit(r) == 0);
+}
