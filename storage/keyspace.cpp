@@ -98,6 +98,7 @@ KeyValue Keyspace::put(const std::string& key, std::string value, int64_t lease,
   }
   batch.put(Column::kv, encode_revision_key(rev), encode_key_value(kv));
   index_.put(key, rev);
+  set_lease(key, lease);
   pending_.insert_or_assign(rev, kv);
   return kv;
 }
@@ -107,6 +108,7 @@ void Keyspace::erase(const std::string& key, Revision rev, WriteBatch& batch) {
   tomb.key = key;
   batch.put(Column::kv, encode_revision_key(rev, /*tombstone=*/true), encode_key_value(tomb));
   index_.tombstone(key, rev);
+  set_lease(key, 0);
 }
 
 void Keyspace::mark_durable(int64_t rev) {
@@ -115,6 +117,36 @@ void Keyspace::mark_durable(int64_t rev) {
 
 void Keyspace::restore(const KeyValue& record, Revision rev, bool tombstone) {
   index_.restore(record.key, rev, tombstone, Revision{record.create_revision, 0}, record.version);
+  set_lease(record.key, tombstone ? 0 : record.lease);
+}
+
+void Keyspace::set_lease(const std::string& key, int64_t lease) {
+  auto it = key_lease_.find(key);
+  if (it != key_lease_.end()) {
+    if (it->second == lease) return;
+    auto owner = lease_keys_.find(it->second);
+    owner->second.erase(key);
+    if (owner->second.empty()) lease_keys_.erase(owner);
+    if (lease == 0) {
+      key_lease_.erase(it);
+    } else {
+      it->second = lease;
+    }
+  } else if (lease != 0) {
+    key_lease_.emplace(key, lease);
+  }
+  if (lease != 0) lease_keys_[lease].insert(key);
+}
+
+int64_t Keyspace::lease_of(std::string_view key) const {
+  auto it = key_lease_.find(key);
+  return it == key_lease_.end() ? 0 : it->second;
+}
+
+std::vector<std::string> Keyspace::keys_with_lease(int64_t lease) const {
+  auto it = lease_keys_.find(lease);
+  if (it == lease_keys_.end()) return {};
+  return {it->second.begin(), it->second.end()};
 }
 
 }  // namespace revkv::storage

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -48,16 +49,24 @@ class Keyspace {
   // Rebuild path (records in revision order).
   void restore(const KeyValue& record, Revision rev, bool tombstone);
 
+  // Lease attachment (SPEC §8.3): a key belongs to the lease named by its newest record.
+  // Derived from the records, so it is rebuilt with the index.
+  int64_t lease_of(std::string_view key) const;
+  std::vector<std::string> keys_with_lease(int64_t lease) const;
+
   TreeIndex& index() { return index_; }
   const TreeIndex& index() const { return index_; }
   Backend& backend() const { return backend_; }
 
  private:
   Result<KeyValue> read_record(Revision rev) const;
+  void set_lease(const std::string& key, int64_t lease);
 
   Backend& backend_;
   TreeIndex index_;
-  std::map<Revision, KeyValue> pending_;  // written, not yet known durable
+  std::map<Revision, KeyValue> pending_;                   // written, not yet known durable
+  std::map<std::string, int64_t, std::less<>> key_lease_;  // only keys with a lease
+  std::map<int64_t, std::set<std::string>> lease_keys_;
 };
 
 // Reads the record stored for `rev` (a put) from the backend.

@@ -1,6 +1,7 @@
 #include "storage/store.hpp"
 
 #include "storage/crc32c.hpp"
+#include "storage/engine.hpp"
 #include "storage/range_rules.hpp"
 #include "storage/record.hpp"
 #include "storage/txn_rules.hpp"
@@ -39,63 +40,13 @@ const std::string kHashSeed = "key";
 
 }  // namespace
 
-// One write transaction (SPEC §2.3): every change at revision begin+1 with increasing sub.
-class Store::WriteTxn {
- public:
-  explicit WriteTxn(Store& store)
-      : store_(store), begin_(store.current_), batch_(*store.backend_) {}
-
-  int64_t begin() const { return begin_; }
-  int64_t changes() const { return changes_; }
-  int64_t read_rev() const { return changes_ > 0 ? begin_ + 1 : begin_; }
-  WriteBatch& batch() { return batch_; }
-
-  void put(const std::string& key, std::string value, int64_t lease) {
-    store_.detach(key);
-    if (lease != 0) store_.attach(key, lease);
-    store_.keyspace_->put(key, std::move(value), lease, next(), batch_);
-  }
-
-  void erase(const std::string& key) {
-    store_.detach(key);
-    store_.keyspace_->erase(key, next(), batch_);
-  }
-
-  Result<DeleteRangeResponse> delete_range(const DeleteRangeRequest& r) {
-    DeleteRangeResponse out;
-    KeyRange range = KeyRange::from_request(r.key, r.range_end);
-    std::vector<std::string> keys;
-    if (r.prev_kv) {
-      auto fetched = store_.keyspace_->range(range, read_rev(), 0);
-      if (!fetched.ok()) return fetched.error();
-      for (const KeyValue& kv : fetched->kvs)
-        keys.push_back(kv.key);
-      out.prev_kvs = std::move(fetched->kvs);
-    } else {
-      keys = store_.keyspace_->keys(range, read_rev());
-    }
-    for (const std::string& k : keys)
-      erase(k);
-    out.deleted = static_cast<int64_t>(keys.size());
-    out.revision = read_rev();
-    return out;
-  }
-
- private:
-  Revision next() { return Revision{begin_ + 1, changes_++}; }
-
-  Store& store_;
-  int64_t begin_;
-  int64_t changes_ = 0;
-  WriteBatch batch_;
-};
-
 // -- open and recovery ------------------------------------------------------------------------
 
 Store::Store(std::unique_ptr<Backend> backend, StoreOptions options)
     : options_(std::move(options)),
       backend_(std::move(backend)),
-      keyspace_(std::make_unique<Keyspace>(*backend_)) {}
+      keyspace_(std::make_unique<Keyspace>(*backend_)),
+      keyspaces_(std::vector<Keyspace*>{keyspace_.get()}) {}
 
 Store::~Store() = default;
 
@@ -131,7 +82,6 @@ Status Store::recover() {
 
   // Index rebuild: one scan of kv in revision order (SPEC §6 step 2).
   int64_t last_main = 0;
-  std::map<std::string, int64_t, std::less<>> record_lease;  // newest record's lease per key
   Status scan_error;
   REVKV_TRY(backend_->scan(Column::kv, {}, {}, [&](std::string_view k, std::string_view v) {
     auto rev = decode_revision_key(k);
@@ -142,11 +92,6 @@ Status Store::recover() {
     }
     keyspace_->restore(*kv, rev->rev, rev->tombstone);
     last_main = rev->rev.main;
-    if (rev->tombstone || kv->lease == 0) {
-      if (auto it = record_lease.find(kv->key); it != record_lease.end()) record_lease.erase(it);
-    } else {
-      record_lease.insert_or_assign(kv->key, kv->lease);
-    }
     return true;
   }));
   REVKV_TRY(scan_error);
@@ -160,13 +105,10 @@ Status Store::recover() {
       return false;
     }
     rec->ttl = std::max(rec->ttl, options_.min_lease_ttl);
-    leases_[rec->id].record = *rec;
+    leases_[rec->id] = *rec;
     return true;
   }));
   REVKV_TRY(scan_error);
-  for (const auto& [key, lease] : record_lease) {
-    if (leases_.contains(lease)) attach(key, lease);
-  }
   if (!leases_.empty()) next_lease_id_ = std::max<int64_t>(1, leases_.rbegin()->first + 1);
 
   // An interrupted compaction is finished now (SPEC §6 step 5).
@@ -186,6 +128,10 @@ Status Store::check_usable() const {
   return {};
 }
 
+WriteTxn Store::begin_txn() {
+  return WriteTxn(keyspaces_, *backend_, current_, [this] { return current_ + 1; });
+}
+
 Status Store::commit(WriteTxn& txn) {
   if (txn.batch().empty()) return {};
   auto written = backend_->write(txn.batch());
@@ -195,24 +141,14 @@ Status Store::commit(WriteTxn& txn) {
     return written;
   }
   if (txn.changes() > 0) {
-    current_ = txn.begin() + 1;
+    current_ = txn.revision();
     keyspace_->mark_durable(current_);
   }
   return {};
 }
 
-void Store::attach(const std::string& key, int64_t lease) {
-  auto it = leases_.find(lease);
-  if (it == leases_.end()) return;
-  it->second.keys.insert(key);
-  key_lease_.insert_or_assign(key, lease);
-}
-
-void Store::detach(const std::string& key) {
-  auto it = key_lease_.find(key);
-  if (it == key_lease_.end()) return;
-  if (auto l = leases_.find(it->second); l != leases_.end()) l->second.keys.erase(key);
-  key_lease_.erase(it);
+RequestContext Store::context() const {
+  return RequestContext{compact_, [this](int64_t id) { return leases_.contains(id); }};
 }
 
 // -- KV ---------------------------------------------------------------------------------------
@@ -220,17 +156,7 @@ void Store::detach(const std::string& key) {
 Result<RangeResponse> Store::range(const RangeRequest& request) {
   REVKV_TRY(check_usable());
   REVKV_TRY(validate_range(request));
-  return range_at(request, current_, current_);
-}
-
-Result<RangeResponse> Store::range_at(const RangeRequest& request, int64_t view_rev,
-                                      int64_t header_rev) {
-  auto rev = resolve_read_revision(request.revision, view_rev, compact_);
-  if (!rev.ok()) return rev.error();
-  auto fetched = keyspace_->range(KeyRange::from_request(request.key, request.range_end), *rev,
-                                  fetch_limit(request));
-  if (!fetched.ok()) return fetched.error();
-  return finish_range(request, std::move(fetched->kvs), fetched->count, header_rev);
+  return run_range(keyspaces_, request, current_, current_, compact_);
 }
 
 Result<PutResponse> Store::put(const PutRequest& request) {
@@ -238,131 +164,34 @@ Result<PutResponse> Store::put(const PutRequest& request) {
   REVKV_TRY(validate_put(request));
   // Standalone Put checks the lease before key existence (etcd 3.5/3.6, SPEC §12).
   if (request.lease != 0 && !leases_.contains(request.lease)) return Errc::lease_not_found;
-  WriteTxn txn(*this);
-  auto out = put_in(txn, request);
+  WriteTxn txn = begin_txn();
+  auto out = run_put(txn, request);
   if (!out.ok()) return out;
   REVKV_TRY(commit(txn));
-  return out;
-}
-
-Result<PutResponse> Store::put_in(WriteTxn& txn, const PutRequest& request) {
-  std::optional<KeyValue> prev;
-  if (request.prev_kv || request.ignore_value || request.ignore_lease) {
-    auto got = keyspace_->get(request.key, txn.read_rev());
-    if (!got.ok()) return got.error();
-    prev = std::move(*got);
-  }
-  if ((request.ignore_value || request.ignore_lease) && !prev) return Errc::key_not_found;
-  std::string value = request.ignore_value ? prev->value : request.value;
-  int64_t lease = request.ignore_lease ? prev->lease : request.lease;
-  txn.put(request.key, std::move(value), lease);
-  PutResponse out;
-  out.revision = txn.begin() + 1;
-  if (request.prev_kv) out.prev_kv = std::move(prev);
   return out;
 }
 
 Result<DeleteRangeResponse> Store::delete_range(const DeleteRangeRequest& request) {
   REVKV_TRY(check_usable());
   REVKV_TRY(validate_delete(request));
-  WriteTxn txn(*this);
+  WriteTxn txn = begin_txn();
   auto out = txn.delete_range(request);
   if (!out.ok()) return out;
   REVKV_TRY(commit(txn));
   return out;
 }
 
-// The branch each Txn on the taken path takes, chosen up front (SPEC §3.6.4 step 2).
-struct Store::TxnPath {
-  bool succeeded = false;
-  std::vector<TxnPath> nested;  // one per nested Txn of the taken branch, in op order
-};
-
-Result<Store::TxnPath> Store::choose_path(const TxnRequest& t, int64_t view_rev) {
-  TxnPath path;
-  path.succeeded = true;
-  for (const Compare& c : t.compare) {
-    auto fetched = keyspace_->range(KeyRange::from_request(c.key, c.range_end), view_rev, 0);
-    if (!fetched.ok()) return fetched.error();
-    if (!compare_holds(c, fetched->kvs)) {
-      path.succeeded = false;
-      break;
-    }
-  }
-  for (const RequestOp& op : path.succeeded ? t.success : t.failure) {
-    if (auto* nested = std::get_if<Box<TxnRequest>>(&op.op)) {
-      auto sub = choose_path(**nested, view_rev);
-      if (!sub.ok()) return sub.error();
-      path.nested.push_back(std::move(*sub));
-    }
-  }
-  return path;
-}
-
-Status Store::precheck(const TxnRequest& t, const TxnPath& path, int64_t view_rev) {
-  size_t nested = 0;
-  for (const RequestOp& op : path.succeeded ? t.success : t.failure) {
-    if (auto* r = std::get_if<RangeRequest>(&op.op)) {
-      // Negative revisions are compared too (etcd quirk Q3).
-      if (r->revision != 0 && r->revision > view_rev) return Errc::future_revision;
-      if (r->revision != 0 && r->revision < compact_) return Errc::compacted;
-    } else if (auto* p = std::get_if<PutRequest>(&op.op)) {
-      // Inside a Txn, key existence is checked before the lease (etcd <= 3.6).
-      if (p->ignore_value || p->ignore_lease) {
-        if (!keyspace_->index().get(p->key, view_rev)) return Errc::key_not_found;
-      }
-      if (p->lease != 0 && !leases_.contains(p->lease)) return Errc::lease_not_found;
-    } else if (auto* n = std::get_if<Box<TxnRequest>>(&op.op)) {
-      REVKV_TRY(precheck(**n, path.nested[nested++], view_rev));
-    }
-  }
-  return {};
-}
-
-Result<TxnResponse> Store::execute(WriteTxn& txn, const TxnRequest& t, const TxnPath& path) {
-  TxnResponse out;
-  out.succeeded = path.succeeded;
-  size_t nested = 0;
-  for (const RequestOp& op : path.succeeded ? t.success : t.failure) {
-    ResponseOp resp;
-    if (auto* r = std::get_if<RangeRequest>(&op.op)) {
-      auto got = range_at(*r, txn.read_rev(), txn.read_rev());
-      if (!got.ok()) return got.error();
-      resp.op = std::move(*got);
-    } else if (auto* p = std::get_if<PutRequest>(&op.op)) {
-      auto got = put_in(txn, *p);
-      if (!got.ok()) return got.error();
-      resp.op = std::move(*got);
-    } else if (auto* d = std::get_if<DeleteRangeRequest>(&op.op)) {
-      auto got = txn.delete_range(*d);
-      if (!got.ok()) return got.error();
-      resp.op = std::move(*got);
-    } else if (auto* n = std::get_if<Box<TxnRequest>>(&op.op)) {
-      auto got = execute(txn, **n, path.nested[nested++]);
-      if (!got.ok()) return got.error();
-      got->revision = 0;  // nested TxnResponse header revision is 0 (etcd quirk Q4)
-      resp.op = Box<TxnResponse>(std::move(*got));
-    }
-    out.responses.push_back(std::move(resp));
-  }
-  return out;
-}
-
 Result<TxnResponse> Store::txn(const TxnRequest& request) {
   REVKV_TRY(check_usable());
   REVKV_TRY(validate_txn(request, options_.max_txn_ops));
-  auto path = choose_path(request, current_);
-  if (!path.ok()) return path.error();
-  REVKV_TRY(precheck(request, *path, current_));
-  WriteTxn txn(*this);
-  auto out = execute(txn, request, *path);
+  WriteTxn txn = begin_txn();
+  auto out = run_txn(txn, request, context());
   if (!out.ok()) {
-    // Execution only fails on I/O; staged index changes cannot be taken back.
+    // Execution fails only on I/O; staged index changes cannot be taken back.
     if (txn.changes() > 0) failed_ = true;
     return out;
   }
   REVKV_TRY(commit(txn));
-  out->revision = current_;
   return out;
 }
 
@@ -516,7 +345,7 @@ Result<std::vector<Event>> Store::events(int64_t from, int64_t to, bool prev_kv)
     for (Event& ev : out) {
       int64_t before = ev.kv.mod_revision - 1;
       if (before < compact_) continue;  // history gone: no prev_kv, as in etcd
-      auto got = keyspace_->get(ev.kv.key, before);
+      auto got = keyspaces_.get(ev.kv.key, before);
       if (!got.ok()) return got.error();
       ev.prev_kv = std::move(*got);
     }
@@ -543,7 +372,7 @@ Result<LeaseGrantResponse> Store::lease_grant(int64_t id, int64_t ttl) {
     failed_ = true;
     return written.error();
   }
-  leases_[id].record = rec;
+  leases_[id] = rec;
   return LeaseGrantResponse{current_, id, rec.ttl};
 }
 
@@ -553,8 +382,8 @@ Result<LeaseRevokeResponse> Store::lease_revoke(int64_t id) {
   if (it == leases_.end()) return Errc::lease_not_found;
   // Every attached key is deleted in one write transaction, in key order, together with
   // the lease record (SPEC §8.4).
-  std::vector<std::string> keys(it->second.keys.begin(), it->second.keys.end());
-  WriteTxn txn(*this);
+  std::vector<std::string> keys = keyspaces_.keys_with_lease(id);
+  WriteTxn txn = begin_txn();
   for (const std::string& k : keys)
     txn.erase(k);
   txn.batch().erase(Column::lease, encode_lease_key(id));
@@ -564,16 +393,15 @@ Result<LeaseRevokeResponse> Store::lease_revoke(int64_t id) {
 }
 
 std::vector<std::string> Store::lease_keys(int64_t id) const {
-  auto it = leases_.find(id);
-  if (it == leases_.end()) return {};
-  return {it->second.keys.begin(), it->second.keys.end()};
+  if (!leases_.contains(id)) return {};
+  return keyspaces_.keys_with_lease(id);
 }
 
 std::vector<LeaseRecord> Store::leases() const {
   std::vector<LeaseRecord> out;
   out.reserve(leases_.size());
-  for (const auto& [id, state] : leases_)
-    out.push_back(state.record);
+  for (const auto& [id, record] : leases_)
+    out.push_back(record);
   return out;
 }
 

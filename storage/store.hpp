@@ -6,9 +6,12 @@
 // that the sharded node must match byte for byte.
 
 #include "storage/backend.hpp"
+#include "storage/engine.hpp"
 #include "storage/error.hpp"
 #include "storage/keyspace.hpp"
+#include "storage/keyspace_set.hpp"
 #include "storage/types.hpp"
+#include "storage/write_txn.hpp"
 
 #include <cstdint>
 #include <deque>
@@ -102,35 +105,24 @@ class Store {
     int64_t previous = -1;
     uint32_t hash = 0;
   };
-  struct LeaseState {
-    LeaseRecord record;
-    std::set<std::string> keys;
-  };
-  class WriteTxn;
-  struct TxnPath;
 
   Store(std::unique_ptr<Backend> backend, StoreOptions options);
   Status recover();
   Status check_usable() const;
   Status schedule_compaction(int64_t revision, bool resumed);
-  Result<RangeResponse> range_at(const RangeRequest& request, int64_t read_rev, int64_t header_rev);
+  WriteTxn begin_txn();
   Status commit(WriteTxn& txn);
-  Result<PutResponse> put_in(WriteTxn& txn, const PutRequest& request);
-  Result<TxnPath> choose_path(const TxnRequest& t, int64_t view_rev);
-  Status precheck(const TxnRequest& t, const TxnPath& path, int64_t view_rev);
-  Result<TxnResponse> execute(WriteTxn& txn, const TxnRequest& t, const TxnPath& path);
-  void attach(const std::string& key, int64_t lease);
-  void detach(const std::string& key);
+  RequestContext context() const;
 
   StoreOptions options_;
   std::unique_ptr<Backend> backend_;
   std::unique_ptr<Keyspace> keyspace_;
+  KeyspaceSet keyspaces_;  // the one keyspace, in the form the request engine takes
   int64_t current_ = 1;
   int64_t compact_ = -1;
   std::optional<PendingCompaction> pending_compaction_;
   std::deque<CompactionHash> compaction_hashes_;  // the last 10
-  std::map<int64_t, LeaseState> leases_;
-  std::map<std::string, int64_t, std::less<>> key_lease_;  // keys attached to a lease
+  std::map<int64_t, LeaseRecord> leases_;
   int64_t next_lease_id_ = 1;
   bool failed_ = false;
   bool closed_ = false;
