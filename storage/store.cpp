@@ -1,7 +1,7 @@
 #include "storage/store.hpp"
 
-#include "storage/crc32c.hpp"
 #include "storage/engine.hpp"
+#include "storage/history.hpp"
 #include "storage/range_rules.hpp"
 #include "storage/record.hpp"
 #include "storage/txn_rules.hpp"
@@ -12,31 +12,7 @@
 namespace revkv::storage {
 namespace {
 
-// DO NOT CHANGE: meta keys as etcd names them.
-constexpr std::string_view kScheduledCompactKey = "scheduledCompactRev";
-constexpr std::string_view kFinishedCompactKey = "finishedCompactRev";
-constexpr std::string_view kFormatKey = "revkv_storage_format";
-constexpr std::string_view kFormatVersion = "1";
-constexpr int64_t kMaxLeaseTtl = 9'000'000'000;
 constexpr size_t kKeptCompactionHashes = 10;
-
-Result<std::optional<int64_t>> read_meta_revision(const Backend& backend, std::string_view key) {
-  auto raw = backend.get(Column::meta, key);
-  if (!raw.ok()) return raw.error();
-  if (!raw->has_value()) return std::optional<int64_t>{};
-  auto decoded = decode_revision_key(**raw);
-  if (!decoded) return Error{Errc::corruption, "revkv: bad meta record " + std::string(key)};
-  return std::optional<int64_t>{decoded->rev.main};
-}
-
-// HashKV's per-record rule (SPEC §9): which records of the kv keyspace enter the hash.
-bool hash_includes(const DecodedRevisionKey& rec, int64_t lower, const std::set<Revision>& keep) {
-  if (rec.rev.main <= lower && !keep.empty() && !keep.contains(rec.rev)) return false;
-  if (rec.tombstone && rec.rev.main == lower) return false;
-  return true;
-}
-
-const std::string kHashSeed = "key";
 
 }  // namespace
 
@@ -63,57 +39,15 @@ Result<std::unique_ptr<Store>> Store::open(const std::string& dir, StoreOptions 
 }
 
 Status Store::recover() {
-  auto format = backend_->get(Column::meta, kFormatKey);
-  if (!format.ok()) return format.error();
-  if (format->has_value() && **format != kFormatVersion) {
-    return Error{Errc::corruption, "revkv: unsupported storage format " + **format};
-  }
-  if (!format->has_value()) {
-    WriteBatch b(*backend_);
-    b.put(Column::meta, kFormatKey, kFormatVersion);
-    REVKV_TRY(backend_->write(b, true));
-  }
-
-  auto scheduled = read_meta_revision(*backend_, kScheduledCompactKey);
-  if (!scheduled.ok()) return scheduled.error();
-  auto finished = read_meta_revision(*backend_, kFinishedCompactKey);
-  if (!finished.ok()) return finished.error();
-  compact_ = finished->value_or(-1);
-
-  // Index rebuild: one scan of kv in revision order (SPEC §6 step 2).
-  int64_t last_main = 0;
-  Status scan_error;
-  REVKV_TRY(backend_->scan(Column::kv, {}, {}, [&](std::string_view k, std::string_view v) {
-    auto rev = decode_revision_key(k);
-    auto kv = rev ? decode_key_value(v) : std::nullopt;
-    if (!kv || kv->key.empty()) {
-      scan_error = Error{Errc::corruption, "revkv: undecodable kv record during index rebuild"};
-      return false;
-    }
-    keyspace_->restore(*kv, rev->rev, rev->tombstone);
-    last_main = rev->rev.main;
-    return true;
-  }));
-  REVKV_TRY(scan_error);
-  current_ = std::max({int64_t{1}, last_main, finished->value_or(0), scheduled->value_or(0)});
-
-  // Leases, then attachments of keys whose newest record names an existing lease.
-  REVKV_TRY(backend_->scan(Column::lease, {}, {}, [&](std::string_view, std::string_view v) {
-    auto rec = decode_lease_record(v);
-    if (!rec) {
-      scan_error = Error{Errc::corruption, "revkv: undecodable lease record"};
-      return false;
-    }
-    rec->ttl = std::max(rec->ttl, options_.min_lease_ttl);
-    leases_[rec->id] = *rec;
-    return true;
-  }));
-  REVKV_TRY(scan_error);
+  auto recovered = recover_history(*backend_, keyspaces_, options_.min_lease_ttl);
+  if (!recovered.ok()) return recovered.error();
+  current_ = recovered->current;
+  compact_ = recovered->compact;
+  leases_ = std::move(recovered->leases);
   if (!leases_.empty()) next_lease_id_ = std::max<int64_t>(1, leases_.rbegin()->first + 1);
-
   // An interrupted compaction is finished now (SPEC §6 step 5).
-  if (scheduled->has_value() && **scheduled > compact_) {
-    REVKV_TRY(schedule_compaction(**scheduled, /*resumed=*/true));
+  if (recovered->unfinished_compaction) {
+    REVKV_TRY(schedule_compaction(*recovered->unfinished_compaction, /*resumed=*/true));
     while (pending_compaction_) {
       auto done = compaction_step();
       if (!done.ok()) return done.error();
@@ -215,66 +149,24 @@ Result<CompactResponse> Store::compact(int64_t revision, bool physical) {
 }
 
 Status Store::schedule_compaction(int64_t revision, bool resumed) {
-  if (!resumed) {
-    WriteBatch b(*backend_);
-    b.put(Column::meta, kScheduledCompactKey, encode_revision_key(Revision{revision, 0}));
-    REVKV_TRY(backend_->write(b, true));
-  }
-  PendingCompaction p;
-  p.revision = revision;
-  p.previous = compact_;
-  p.resumed = resumed;
-  p.keep = keyspace_->index().compact(revision);
-  p.hash = crc32c_extend(0, kHashSeed);
+  if (!resumed) REVKV_TRY(persist_compaction_schedule(*backend_, revision));
+  pending_compaction_.emplace(revision, compact_, keyspace_->index().compact(revision), resumed);
   compact_ = revision;
-  pending_compaction_ = std::move(p);
   return {};
 }
 
 Result<bool> Store::compaction_step() {
   REVKV_TRY(check_usable());
   if (!pending_compaction_) return true;
-  PendingCompaction& p = *pending_compaction_;
-  WriteBatch batch(*backend_);
-  int64_t scanned = 0;
-  bool more = false;
-  std::string end = encode_revision_key(Revision{p.revision + 1, 0});
-  std::string last_key;
-  Status scan_error;
-  REVKV_TRY(
-      backend_->scan(Column::kv, p.next_key, end, [&](std::string_view k, std::string_view v) {
-        if (scanned == options_.compaction_batch_limit) {
-          more = true;
-          return false;
-        }
-        ++scanned;
-        auto rec = decode_revision_key(k);
-        if (!rec) {
-          scan_error = Error{Errc::corruption, "revkv: bad revision key during compaction"};
-          return false;
-        }
-        if (!p.resumed && hash_includes(*rec, p.previous, p.keep)) {
-          p.hash = crc32c_extend(p.hash, k);
-          p.hash = crc32c_extend(p.hash, v);
-        }
-        if (!p.keep.contains(rec->rev)) batch.erase(Column::kv, k);
-        last_key.assign(k);
-        return true;
-      }));
-  REVKV_TRY(scan_error);
-  if (more) {
-    p.next_key = last_key + '\0';  // the smallest key after last_key
-  } else {
-    batch.put(Column::meta, kFinishedCompactKey, encode_revision_key(Revision{p.revision, 0}));
-  }
-  auto written = backend_->write(batch, true);
-  if (!written.ok()) {
+  auto done = pending_compaction_->step(*backend_, options_.compaction_batch_limit);
+  if (!done.ok()) {
     failed_ = true;
-    return written.error();
+    return done.error();
   }
-  if (more) return false;
-  if (!p.resumed) {
-    compaction_hashes_.push_back(CompactionHash{p.revision, p.previous, p.hash});
+  if (!*done) return false;
+  const CompactionJob& job = *pending_compaction_;
+  if (!job.resumed()) {
+    compaction_hashes_.push_back(CompactionHash{job.revision(), job.previous(), job.hash()});
     if (compaction_hashes_.size() > kKeptCompactionHashes) compaction_hashes_.pop_front();
   }
   pending_compaction_.reset();
@@ -293,56 +185,19 @@ Result<HashKVResponse> Store::hash_kv(int64_t revision) {
   if (revision > 0 && revision < compact_) return Errc::compacted;
   if (revision > current_) return Errc::future_revision;
   int64_t h_rev = revision <= 0 ? current_ : revision;
-  std::set<Revision> keep = keyspace_->index().keep(h_rev);
-  uint32_t hash = crc32c_extend(0, kHashSeed);
-  Status scan_error;
-  REVKV_TRY(backend_->scan(Column::kv, {}, encode_revision_key(Revision{h_rev + 1, 0}),
-                           [&](std::string_view k, std::string_view v) {
-                             auto rec = decode_revision_key(k);
-                             if (!rec) {
-                               scan_error = Error{Errc::corruption, "revkv: bad revision key"};
-                               return false;
-                             }
-                             if (hash_includes(*rec, compact_, keep)) {
-                               hash = crc32c_extend(hash, k);
-                               hash = crc32c_extend(hash, v);
-                             }
-                             return true;
-                           }));
-  REVKV_TRY(scan_error);
-  return HashKVResponse{current_, hash, compact_, h_rev};
+  auto hash = compute_hash(*backend_, h_rev, compact_, keyspace_->index().keep(h_rev));
+  if (!hash.ok()) return hash.error();
+  return HashKVResponse{current_, *hash, compact_, h_rev};
 }
 
 Result<std::vector<Event>> Store::events(int64_t from, int64_t to, bool prev_kv) {
   REVKV_TRY(check_usable());
   if (from < compact_) return Errc::compacted;
   if (to > current_) return Errc::future_revision;
-  std::vector<Event> out;
-  if (from > to) return out;
-  Status scan_error;
-  REVKV_TRY(backend_->scan(Column::kv, encode_revision_key(Revision{from, 0}),
-                           encode_revision_key(Revision{to + 1, 0}),
-                           [&](std::string_view k, std::string_view v) {
-                             auto rec = decode_revision_key(k);
-                             auto kv = rec ? decode_key_value(v) : std::nullopt;
-                             if (!kv) {
-                               scan_error = Error{Errc::corruption, "revkv: undecodable kv record"};
-                               return false;
-                             }
-                             Event ev;
-                             if (rec->tombstone) {
-                               ev.type = Event::Type::del;
-                               ev.kv.key = std::move(kv->key);
-                               ev.kv.mod_revision = rec->rev.main;
-                             } else {
-                               ev.kv = std::move(*kv);
-                             }
-                             out.push_back(std::move(ev));
-                             return true;
-                           }));
-  REVKV_TRY(scan_error);
+  auto out = read_events(*backend_, from, to);
+  if (!out.ok()) return out;
   if (prev_kv) {
-    for (Event& ev : out) {
+    for (Event& ev : *out) {
       int64_t before = ev.kv.mod_revision - 1;
       if (before < compact_) continue;  // history gone: no prev_kv, as in etcd
       auto got = keyspaces_.get(ev.kv.key, before);

@@ -8,6 +8,7 @@
 #include "storage/backend.hpp"
 #include "storage/engine.hpp"
 #include "storage/error.hpp"
+#include "storage/history.hpp"
 #include "storage/keyspace.hpp"
 #include "storage/keyspace_set.hpp"
 #include "storage/types.hpp"
@@ -92,14 +93,6 @@ class Store {
   size_t index_revisions() const { return keyspace_->index().revision_count(); }
 
  private:
-  struct PendingCompaction {
-    int64_t revision = 0;
-    int64_t previous = -1;    // compact revision before this one
-    std::set<Revision> keep;  // records <= revision that survive
-    std::string next_key;     // resume point of the deletion scan
-    bool resumed = false;     // resumed after a restart: no compaction hash
-    uint32_t hash = 0;        // compaction hash accumulated so far
-  };
   struct CompactionHash {
     int64_t revision = 0;
     int64_t previous = -1;
@@ -120,7 +113,7 @@ class Store {
   KeyspaceSet keyspaces_;  // the one keyspace, in the form the request engine takes
   int64_t current_ = 1;
   int64_t compact_ = -1;
-  std::optional<PendingCompaction> pending_compaction_;
+  std::optional<CompactionJob> pending_compaction_;
   std::deque<CompactionHash> compaction_hashes_;  // the last 10
   std::map<int64_t, LeaseRecord> leases_;
   int64_t next_lease_id_ = 1;
