@@ -14,6 +14,22 @@ size_t shard_of(std::string_view key, size_t shards) {
   return static_cast<size_t>(h % shards);
 }
 
+RangeFetch merge_fetches(std::vector<RangeFetch> parts, int64_t limit) {
+  RangeFetch out;
+  for (auto& part : parts) {
+    out.count += part.count;
+    for (auto& kv : part.kvs)
+      out.kvs.push_back(std::move(kv));
+  }
+  // Keys are unique across partitions, so sorting the union is the merge.
+  std::sort(out.kvs.begin(), out.kvs.end(),
+            [](const KeyValue& a, const KeyValue& b) { return a.key < b.key; });
+  if (limit > 0 && static_cast<int64_t>(out.kvs.size()) > limit) {
+    out.kvs.resize(static_cast<size_t>(limit));
+  }
+  return out;
+}
+
 Keyspace& KeyspaceSet::owner(std::string_view key) const {
   return *parts_[shard_of(key, parts_.size())];
 }
@@ -31,21 +47,13 @@ Result<RangeFetch> KeyspaceSet::range(const KeyRange& range, int64_t rev, int64_
     return range.single() ? owner(range.start).range(range, rev, limit)
                           : parts_[0]->range(range, rev, limit);
   }
-  RangeFetch out;
+  std::vector<RangeFetch> fetched;
   for (Keyspace* part : parts_) {
     auto got = part->range(range, rev, limit);
     if (!got.ok()) return got.error();
-    out.count += got->count;
-    for (auto& kv : got->kvs)
-      out.kvs.push_back(std::move(kv));
+    fetched.push_back(std::move(*got));
   }
-  // Keys are unique across parts, so sorting the union is the merge.
-  std::sort(out.kvs.begin(), out.kvs.end(),
-            [](const KeyValue& a, const KeyValue& b) { return a.key < b.key; });
-  if (limit > 0 && static_cast<int64_t>(out.kvs.size()) > limit) {
-    out.kvs.resize(static_cast<size_t>(limit));
-  }
-  return out;
+  return merge_fetches(std::move(fetched), limit);
 }
 
 std::vector<std::string> KeyspaceSet::keys(const KeyRange& range, int64_t rev) const {

@@ -17,6 +17,10 @@ namespace revkv::storage {
 // The shard that owns `key` among `shards` (FNV-1a: stable across runs and builds).
 size_t shard_of(std::string_view key, size_t shards);
 
+// Merges the fetches of several partitions of one range: counts add up, key-values are
+// ordered by key and cut to `limit` (<= 0: all).
+RangeFetch merge_fetches(std::vector<RangeFetch> parts, int64_t limit);
+
 class KeyspaceSet {
  public:
   // parts[i] owns the keys with shard_of(key, parts.size()) == i.

@@ -1,0 +1,64 @@
+#include "actors/acceptor.hpp"
+
+#include "actors/messages.hpp"
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include <set>
+
+namespace revkv::actors {
+
+struct AcceptorState {
+  AcceptorState() = default;  // not an aggregate: CAF would build it from `self` (C++20)
+  static inline const char* name = "acceptor";
+  NodeContextPtr ctx;
+  Routes routes;
+  std::set<caf::actor_addr> sessions;
+  bool stopping = false;
+};
+
+caf::behavior acceptor_actor(caf::io::stateful_broker<AcceptorState>* self, NodeContextPtr ctx,
+                             Routes routes);
+
+caf::actor spawn_acceptor(caf::actor_system& sys, caf::io::doorman_ptr doorman, NodeContextPtr ctx,
+                          Routes routes) {
+  return sys.middleman().spawn_broker(
+      [ptr = std::move(doorman)](caf::io::stateful_broker<AcceptorState>* self, NodeContextPtr c,
+                                 Routes r) mutable {
+        self->add_doorman(std::move(ptr));
+        return acceptor_actor(self, std::move(c), std::move(r));
+      },
+      std::move(ctx), std::move(routes));
+}
+
+caf::behavior acceptor_actor(caf::io::stateful_broker<AcceptorState>* self, NodeContextPtr ctx,
+                             Routes routes) {
+  self->state.ctx = std::move(ctx);
+  self->state.routes = std::move(routes);
+  self->set_down_handler([self](caf::down_msg& msg) {
+    self->state.sessions.erase(msg.source);
+    if (self->state.stopping && self->state.sessions.empty()) self->quit();
+  });
+  return {
+      [self](const caf::io::new_connection_msg& msg) {
+        auto& st = self->state;
+        auto session = fork_session(self, msg.handle, st.ctx, st.routes);
+        self->monitor(session);
+        st.sessions.insert(session.address());
+      },
+      [](const caf::io::acceptor_closed_msg&) {},
+      [self](shutdown_atom) {
+        auto& st = self->state;
+        st.stopping = true;
+        self->close_all();  // the acceptor holds only the listening socket
+        for (const auto& addr : st.sessions) {
+          if (auto session = caf::actor_cast<caf::actor>(addr))
+            self->send(session, shutdown_atom::value);
+        }
+        if (st.sessions.empty()) self->quit();
+      },
+  };
+}
+
+}  // namespace revkv::actors

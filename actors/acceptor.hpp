@@ -1,0 +1,21 @@
+#pragma once
+
+// The client listener: accepts connections and forks one session broker for each.
+// (shutdown_atom) stops accepting and asks every session to finish what it has in flight
+// and close; the acceptor quits when the last one is gone.
+
+#include "actors/node_context.hpp"
+#include "actors/session.hpp"
+
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
+#include <caf/io/doorman.hpp>
+
+namespace revkv::actors {
+
+// Takes over the listening socket `doorman` (bound by the caller, so that a busy port is
+// reported before anything starts).
+caf::actor spawn_acceptor(caf::actor_system& sys, caf::io::doorman_ptr doorman, NodeContextPtr ctx,
+                          Routes routes);
+
+}  // namespace revkv::actors

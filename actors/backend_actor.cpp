@@ -1,0 +1,108 @@
+#include "actors/backend_actor.hpp"
+
+#include "actors/fatal.hpp"
+#include "actors/messages.hpp"
+
+#include <caf/all.hpp>
+
+#include <map>
+
+namespace revkv::actors {
+
+struct BackendState {
+  BackendState() = default;  // not an aggregate: CAF would build it from `self` (C++20)
+  static inline const char* name = "backend";
+
+  NodeContextPtr ctx;
+  int64_t written = 0;               // highest revision written to RocksDB
+  int64_t durable = 0;               // the watermark W
+  std::map<int64_t, BatchPtr> held;  // arrived ahead of an earlier revision
+  std::multimap<int64_t, caf::response_promise> waiters;
+  bool flush_scheduled = false;
+};
+
+namespace {
+
+void release(BackendState& st) {
+  st.ctx->watermark.store(st.durable);
+  auto end = st.waiters.upper_bound(st.durable);
+  for (auto it = st.waiters.begin(); it != end; ++it)
+    it->second.deliver(st.durable);
+  st.waiters.erase(st.waiters.begin(), end);
+}
+
+void write_ready(caf::stateful_actor<BackendState>* self) {
+  auto& st = self->state;
+  bool syncs = st.ctx->options.sync == SyncMode::always;
+  while (!st.held.empty() && st.held.begin()->first == st.written + 1) {
+    auto status = st.ctx->backend->write(*st.held.begin()->second, /*sync=*/false);
+    if (!status.ok()) fatal(status.error().message());
+    st.written = st.held.begin()->first;
+    st.held.erase(st.held.begin());
+  }
+  if (!syncs) {
+    // interval / never: acknowledged once written; the WAL is synced on a timer or not.
+    st.durable = st.written;
+    release(st);
+  } else if (st.written > st.durable && !st.flush_scheduled) {
+    st.flush_scheduled = true;
+    self->send(self, flush_atom::value);
+  }
+}
+
+}  // namespace
+
+caf::behavior backend_actor(caf::stateful_actor<BackendState>* self, NodeContextPtr ctx);
+
+caf::actor spawn_backend_actor(caf::actor_system& sys, NodeContextPtr ctx) {
+  return sys.spawn<caf::detached>(backend_actor, std::move(ctx));
+}
+
+caf::behavior backend_actor(caf::stateful_actor<BackendState>* self, NodeContextPtr ctx) {
+  self->state.ctx = ctx;
+  self->state.written = ctx->last_revision.load();
+  self->state.durable = self->state.written;
+  if (ctx->options.sync == SyncMode::interval) {
+    self->delayed_send(self, std::chrono::milliseconds(ctx->options.sync_interval_ms),
+                       sync_atom::value);
+  }
+  return {
+      [self](commit_atom, int64_t revision, BatchPtr& batch) -> caf::result<int64_t> {
+        auto& st = self->state;
+        auto rp = self->make_response_promise();
+        st.waiters.emplace(revision, rp);
+        st.held.emplace(revision, std::move(batch));
+        write_ready(self);
+        return rp;
+      },
+      [self](wait_atom, int64_t revision) -> caf::result<int64_t> {
+        auto& st = self->state;
+        if (revision <= st.durable) return st.durable;
+        auto rp = self->make_response_promise();
+        st.waiters.emplace(revision, rp);
+        if (st.written > st.durable && !st.flush_scheduled) {
+          st.flush_scheduled = true;
+          self->send(self, flush_atom::value);
+        }
+        return rp;
+      },
+      [self](flush_atom) {
+        auto& st = self->state;
+        st.flush_scheduled = false;
+        if (st.written <= st.durable) return;
+        auto status = st.ctx->backend->sync_wal();
+        if (!status.ok()) fatal(status.error().message());
+        st.durable = st.written;
+        release(st);
+      },
+      [self](sync_atom) {
+        auto status = self->state.ctx->backend->sync_wal();
+        if (!status.ok()) fatal(status.error().message());
+        self->delayed_send(self,
+                           std::chrono::milliseconds(self->state.ctx->options.sync_interval_ms),
+                           sync_atom::value);
+      },
+  };
+}
+
+}  // namespace revkv::actors

@@ -1,0 +1,107 @@
+#include "actors/coordinator_actor.hpp"
+
+#include "actors/fatal.hpp"
+#include "actors/messages.hpp"
+#include "actors/write_commit.hpp"
+#include "storage/engine.hpp"
+
+#include <caf/all.hpp>
+
+#include <functional>
+
+namespace revkv::actors {
+
+struct CoordinatorState {
+  CoordinatorState() = default;  // not an aggregate: CAF would build it from `self` (C++20)
+  static inline const char* name = "coordinator";
+
+  NodeContextPtr ctx;
+  std::vector<caf::actor> shards;
+  caf::actor backend;
+  std::unique_ptr<storage::KeyspaceSet> all;  // every partition, used only while paused
+};
+
+namespace {
+
+using Self = caf::stateful_actor<CoordinatorState>;
+
+// Pauses shards [i, n) one after the other, then runs `work`. `await` keeps every other
+// request of the coordinator waiting: multi-shard writes are serialised.
+void pause_from(Self* self, size_t i, std::function<void()> work) {
+  if (i == self->state.shards.size()) {
+    work();
+    return;
+  }
+  self->request(self->state.shards[i], caf::infinite, pause_atom::value)
+      .await([self, i, work](bool) mutable { pause_from(self, i + 1, std::move(work)); },
+             [](caf::error& err) { fatal("shard did not pause: " + caf::to_string(err)); });
+}
+
+void resume_all(Self* self) {
+  for (const auto& s : self->state.shards)
+    self->send(s, resume_atom::value);
+}
+
+storage::WriteTxn begin(CoordinatorState& st) {
+  return storage::WriteTxn(*st.all, *st.ctx->backend, st.ctx->last_revision.load(),
+                           [c = st.ctx.get()] { return c->allocate_revision(); });
+}
+
+// Runs `op` on every partition with the shards paused, then commits and replies.
+template <class T, class Op>
+caf::result<storage::Result<T>> exclusive(Self* self, Op op) {
+  auto rp = self->make_response_promise();
+  pause_from(self, 0, [self, rp, op]() mutable {
+    auto& st = self->state;
+    auto txn = begin(st);
+    storage::Result<T> out = op(txn);
+    if (!out.ok() && txn.changes() > 0) fatal(out.error().message());
+    resume_all(self);
+    if (!out.ok()) {
+      rp.deliver(std::move(out));
+      return;
+    }
+    commit_then_deliver(self, st.backend, txn, std::move(out), rp);
+  });
+  return rp;
+}
+
+}  // namespace
+
+caf::behavior coordinator_actor(Self* self, NodeContextPtr ctx, std::vector<caf::actor> shards,
+                                caf::actor backend);
+
+caf::actor spawn_coordinator_actor(caf::actor_system& sys, NodeContextPtr ctx,
+                                   std::vector<caf::actor> shards, caf::actor backend) {
+  return sys.spawn(coordinator_actor, std::move(ctx), std::move(shards), std::move(backend));
+}
+
+caf::behavior coordinator_actor(Self* self, NodeContextPtr ctx, std::vector<caf::actor> shards,
+                                caf::actor backend) {
+  auto& st = self->state;
+  st.ctx = ctx;
+  st.shards = std::move(shards);
+  st.backend = std::move(backend);
+  std::vector<storage::Keyspace*> parts;
+  for (auto& ks : ctx->keyspaces)
+    parts.push_back(ks.get());
+  st.all = std::make_unique<storage::KeyspaceSet>(std::move(parts));
+
+  return {
+      [self](const storage::DeleteRangeRequest& r)
+          -> caf::result<storage::Result<storage::DeleteRangeResponse>> {
+        return exclusive<storage::DeleteRangeResponse>(
+            self, [r](storage::WriteTxn& txn) { return txn.delete_range(r); });
+      },
+      [self](const storage::TxnRequest& r) -> caf::result<storage::Result<storage::TxnResponse>> {
+        return exclusive<storage::TxnResponse>(self, [self, r](storage::WriteTxn& txn) {
+          auto ctx = storage::RequestContext{
+              self->state.ctx->compact_revision.load(),
+              [c = self->state.ctx.get()](int64_t id) { return c->leases.exists(id); }};
+          return storage::run_txn(txn, r, ctx);
+        });
+      },
+  };
+}
+
+}  // namespace revkv::actors

@@ -1,0 +1,24 @@
+#pragma once
+
+// The coordinator: writes whose keys span shards (a DeleteRange over a range, a Txn
+// touching keys of several shards), one at a time. It pauses every shard in shard order
+// (each first finishes what it has queued), runs the request on all partitions at once at
+// one revision with sub-revisions in execution order, resumes the shards and replies once
+// the write is durable. Single-shard requests never come here.
+//
+//   DeleteRangeRequest -> Result<DeleteRangeResponse>
+//   TxnRequest         -> Result<TxnResponse>
+
+#include "actors/node_context.hpp"
+
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
+
+#include <vector>
+
+namespace revkv::actors {
+
+caf::actor spawn_coordinator_actor(caf::actor_system& sys, NodeContextPtr ctx,
+                                   std::vector<caf::actor> shards, caf::actor backend);
+
+}  // namespace revkv::actors

@@ -1,0 +1,212 @@
+#include "actors/maintenance_actor.hpp"
+
+#include "actors/fatal.hpp"
+#include "actors/messages.hpp"
+#include "storage/history.hpp"
+
+#include <caf/all.hpp>
+
+#include <deque>
+#include <functional>
+#include <set>
+
+namespace revkv::actors {
+
+struct MaintenanceState {
+  MaintenanceState() = default;  // not an aggregate: CAF would build it from `self` (C++20)
+  static inline const char* name = "maintenance";
+
+  struct StoredHash {
+    int64_t revision = 0;
+    int64_t previous = -1;
+    uint32_t hash = 0;
+  };
+
+  NodeContextPtr ctx;
+  std::vector<caf::actor> shards;
+  std::optional<storage::CompactionJob> job;
+  std::vector<caf::response_promise> waiting_for_job;  // physical compactions
+  std::deque<StoredHash> hashes;                       // the last 10 compaction hashes
+};
+
+namespace {
+
+using Self = caf::stateful_actor<MaintenanceState>;
+constexpr size_t kKeptCompactionHashes = 10;
+
+// Collects the keep sets of shards [i, n) at `at` (compacting their index first when
+// `compact`), then calls `done`. `await` keeps other maintenance requests waiting.
+void collect_keep(Self* self, size_t i, bool compact, int64_t at, std::set<storage::Revision> keep,
+                  std::function<void(std::set<storage::Revision>)> done) {
+  if (i == self->state.shards.size()) {
+    done(std::move(keep));
+    return;
+  }
+  auto next = [self, i, compact, at, keep = std::move(keep), done](KeepSet& part) mutable {
+    keep.insert(part.begin(), part.end());
+    collect_keep(self, i + 1, compact, at, std::move(keep), std::move(done));
+  };
+  auto on_error = [](caf::error& err) { fatal("shard did not answer: " + caf::to_string(err)); };
+  if (compact) {
+    self->request(self->state.shards[i], caf::infinite, compact_atom::value, at)
+        .await(std::move(next), on_error);
+  } else {
+    self->request(self->state.shards[i], caf::infinite, keep_atom::value, at)
+        .await(std::move(next), on_error);
+  }
+}
+
+// One bounded batch of the running compaction; true when it is finished.
+bool step(Self* self) {
+  auto& st = self->state;
+  if (!st.job) return true;
+  auto done = st.job->step(*st.ctx->backend, st.ctx->options.compaction_batch_limit);
+  if (!done.ok()) fatal(done.error().message());
+  if (!*done) return false;
+  if (!st.job->resumed()) {
+    st.hashes.push_back({st.job->revision(), st.job->previous(), st.job->hash()});
+    if (st.hashes.size() > kKeptCompactionHashes) st.hashes.pop_front();
+  }
+  st.job.reset();
+  for (auto& rp : st.waiting_for_job)
+    rp.deliver(storage::Result<storage::CompactResponse>{
+        storage::CompactResponse{st.ctx->watermark.load()}});
+  st.waiting_for_job.clear();
+  return true;
+}
+
+void finish_job_now(Self* self) {
+  while (!step(self)) {
+  }
+}
+
+// Compacts every shard's index at `revision` and starts the physical job.
+void start_compaction(Self* self, int64_t revision, bool resumed, std::function<void()> started) {
+  auto& st = self->state;
+  int64_t previous = st.ctx->compact_revision.load();
+  st.ctx->compact_revision.store(revision);
+  collect_keep(self, 0, /*compact=*/true, revision, {},
+               [self, revision, previous, resumed, started](std::set<storage::Revision> keep) {
+                 self->state.job.emplace(revision, previous, std::move(keep), resumed);
+                 self->send(self, step_atom::value);
+                 started();
+               });
+}
+
+}  // namespace
+
+caf::behavior maintenance_actor(Self* self, NodeContextPtr ctx, std::vector<caf::actor> shards,
+                                std::optional<int64_t> unfinished_compaction);
+
+caf::actor spawn_maintenance_actor(caf::actor_system& sys, NodeContextPtr ctx,
+                                   std::vector<caf::actor> shards,
+                                   std::optional<int64_t> unfinished_compaction) {
+  return sys.spawn<caf::detached>(maintenance_actor, std::move(ctx), std::move(shards),
+                                  unfinished_compaction);
+}
+
+caf::behavior maintenance_actor(Self* self, NodeContextPtr ctx, std::vector<caf::actor> shards,
+                                std::optional<int64_t> unfinished_compaction) {
+  self->state.ctx = ctx;
+  self->state.shards = std::move(shards);
+  if (unfinished_compaction) {
+    // SPEC §6 step 5: a compaction that was scheduled but not finished is run again.
+    start_compaction(self, *unfinished_compaction, /*resumed=*/true, [] {});
+  }
+  return {
+      [self](const protocol::CompactionRequest& r)
+          -> caf::result<storage::Result<storage::CompactResponse>> {
+        auto& st = self->state;
+        using R = storage::Result<storage::CompactResponse>;
+        if (r.revision <= st.ctx->compact_revision.load()) return R{storage::Errc::compacted};
+        if (r.revision > st.ctx->watermark.load()) return R{storage::Errc::future_revision};
+        finish_job_now(self);  // one compaction at a time
+        auto persisted = storage::persist_compaction_schedule(*st.ctx->backend, r.revision);
+        if (!persisted.ok()) fatal(persisted.error().message());
+        auto rp = self->make_response_promise();
+        bool physical = r.physical;
+        start_compaction(self, r.revision, /*resumed=*/false, [self, rp, physical]() mutable {
+          if (physical) {
+            self->state.waiting_for_job.push_back(rp);
+          } else {
+            rp.deliver(R{storage::CompactResponse{self->state.ctx->watermark.load()}});
+          }
+        });
+        return rp;
+      },
+      [self](step_atom) {
+        if (!step(self)) self->send(self, step_atom::value);  // let other requests in between
+      },
+      [self](const protocol::HashKVRequest& r)
+          -> caf::result<storage::Result<protocol::HashKVResponse>> {
+        auto& st = self->state;
+        using R = storage::Result<protocol::HashKVResponse>;
+        int64_t w = st.ctx->watermark.load();
+        if (r.revision != 0) {
+          for (const auto& h : st.hashes) {
+            if (h.revision == r.revision) {
+              return R{protocol::HashKVResponse{st.ctx->header(w), h.hash, h.previous, h.revision}};
+            }
+          }
+        }
+        int64_t compact = st.ctx->compact_revision.load();
+        if (r.revision > 0 && r.revision < compact) return R{storage::Errc::compacted};
+        if (r.revision > w) return R{storage::Errc::future_revision};
+        int64_t at = r.revision <= 0 ? w : r.revision;
+        auto rp = self->make_response_promise();
+        collect_keep(
+            self, 0, /*compact=*/false, at, {},
+            [self, rp, at, compact, w](std::set<storage::Revision> keep) mutable {
+              auto hash = storage::compute_hash(*self->state.ctx->backend, at, compact, keep);
+              if (!hash.ok()) {
+                rp.deliver(R{hash.error()});
+                return;
+              }
+              rp.deliver(
+                  R{protocol::HashKVResponse{self->state.ctx->header(w), *hash, compact, at}});
+            });
+        return rp;
+      },
+      [self](const protocol::StatusRequest&) -> storage::Result<protocol::StatusResponse> {
+        auto& ctx = *self->state.ctx;
+        auto size = ctx.backend->size();
+        if (!size.ok()) return size.error();
+        protocol::StatusResponse out;
+        int64_t w = ctx.watermark.load();
+        out.header = ctx.header(w);
+        out.version = "revkv 0.1.0";
+        out.db_size = static_cast<int64_t>(size->total_bytes);
+        out.db_size_in_use = static_cast<int64_t>(size->in_use_bytes);
+        out.leader = ctx.member_id;
+        out.raft_index = static_cast<uint64_t>(w);
+        out.raft_term = ctx.raft_term;
+        if (ctx.nospace_alarm.load())
+          out.errors.push_back("memberID:" + std::to_string(ctx.member_id) + " alarm:NOSPACE");
+        out.shards = static_cast<int64_t>(ctx.options.shards);
+        out.compact_revision = ctx.compact_revision.load();
+        return out;
+      },
+      [self](const protocol::DefragmentRequest&) -> storage::Result<protocol::DefragmentResponse> {
+        auto& ctx = *self->state.ctx;
+        auto status = ctx.backend->defragment();
+        if (!status.ok()) return status.error();
+        return protocol::DefragmentResponse{ctx.header(ctx.watermark.load())};
+      },
+      [self](const protocol::AlarmRequest& r) -> storage::Result<protocol::AlarmResponse> {
+        auto& ctx = *self->state.ctx;
+        if (r.alarm == protocol::AlarmType::nospace || r.alarm == protocol::AlarmType::none) {
+          if (r.action == protocol::AlarmAction::activate &&
+              r.alarm == protocol::AlarmType::nospace)
+            ctx.nospace_alarm.store(true);
+          if (r.action == protocol::AlarmAction::deactivate) ctx.nospace_alarm.store(false);
+        }
+        protocol::AlarmResponse out;
+        out.header = ctx.header(ctx.watermark.load());
+        if (ctx.nospace_alarm.load())
+          out.alarms.push_back({ctx.member_id, protocol::AlarmType::nospace});
+        return out;
+      },
+  };
+}
+
+}  // namespace revkv::actors

@@ -1,0 +1,28 @@
+#pragma once
+
+// The maintenance actor: KV.Compact (index compaction on every shard, then physical
+// deletion in bounded batches interleaved with other work, progress in `meta` so that a
+// crash mid-way resumes on restart), HashKV (keep sets from every shard), Status,
+// Defragment and Alarm. Detached: defragment and fsync-ed batches block.
+//
+//   CompactionRequest  -> Result<CompactResponse>
+//   HashKVRequest      -> Result<protocol::HashKVResponse>
+//   StatusRequest      -> Result<protocol::StatusResponse>
+//   DefragmentRequest  -> Result<protocol::DefragmentResponse>
+//   AlarmRequest       -> Result<protocol::AlarmResponse>
+
+#include "actors/node_context.hpp"
+
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
+
+#include <optional>
+#include <vector>
+
+namespace revkv::actors {
+
+caf::actor spawn_maintenance_actor(caf::actor_system& sys, NodeContextPtr ctx,
+                                   std::vector<caf::actor> shards,
+                                   std::optional<int64_t> unfinished_compaction);
+
+}  // namespace revkv::actors

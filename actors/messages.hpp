@@ -1,0 +1,67 @@
+#pragma once
+
+// The atoms and message types the node's actors exchange. Messages are the engine's and
+// the protocol's own structs, passed by value inside one process; they never cross a
+// process boundary as CAF messages (the wire is msgpack), so they are whitelisted rather
+// than made CAF-inspectable (std::optional / std::variant members are not, in CAF 0.17).
+
+#include "protocol/messages.hpp"
+#include "storage/backend.hpp"
+#include "storage/error.hpp"
+#include "storage/keyspace.hpp"
+#include "storage/revision.hpp"
+#include "storage/types.hpp"
+
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/atom.hpp>
+
+#include <memory>
+#include <vector>
+
+namespace revkv::actors {
+
+using commit_atom = caf::atom_constant<caf::atom("commit")>;
+using wait_atom = caf::atom_constant<caf::atom("wait")>;
+using flush_atom = caf::atom_constant<caf::atom("flush")>;
+using sync_atom = caf::atom_constant<caf::atom("sync")>;
+using range_atom = caf::atom_constant<caf::atom("range")>;
+using pause_atom = caf::atom_constant<caf::atom("pause")>;
+using resume_atom = caf::atom_constant<caf::atom("resume")>;
+using compact_atom = caf::atom_constant<caf::atom("compact")>;
+using keep_atom = caf::atom_constant<caf::atom("keep")>;
+using stats_atom = caf::atom_constant<caf::atom("stats")>;
+using step_atom = caf::atom_constant<caf::atom("step")>;
+using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
+
+// A staged write batch; shared because CAF messages must be copyable.
+using BatchPtr = std::shared_ptr<storage::WriteBatch>;
+using KeepSet = std::vector<storage::Revision>;
+
+struct ShardStats {
+  size_t keys = 0;
+  size_t revisions = 0;
+};
+
+}  // namespace revkv::actors
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::actors::BatchPtr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::actors::KeepSet)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::actors::ShardStats)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::storage::RangeRequest)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::storage::PutRequest)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::storage::DeleteRangeRequest)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::storage::TxnRequest)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::storage::Result<revkv::storage::RangeFetch>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::storage::Result<revkv::storage::PutResponse>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::storage::Result<revkv::storage::DeleteRangeResponse>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::storage::Result<revkv::storage::TxnResponse>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::storage::Result<revkv::storage::CompactResponse>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::protocol::CompactionRequest)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::protocol::HashKVRequest)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::protocol::StatusRequest)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::protocol::DefragmentRequest)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::protocol::AlarmRequest)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::storage::Result<revkv::protocol::HashKVResponse>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::storage::Result<revkv::protocol::StatusResponse>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::storage::Result<revkv::protocol::DefragmentResponse>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::storage::Result<revkv::protocol::AlarmResponse>)

@@ -1,0 +1,95 @@
+#include "actors/node.hpp"
+
+#include "actors/acceptor.hpp"
+#include "actors/backend_actor.hpp"
+#include "actors/coordinator_actor.hpp"
+#include "actors/maintenance_actor.hpp"
+#include "actors/messages.hpp"
+#include "actors/shard_actor.hpp"
+#include "storage/history.hpp"
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+namespace revkv::actors {
+
+storage::Result<std::unique_ptr<Node>> Node::start(caf::actor_system& sys, NodeConfig config) {
+  if (config.options.shards == 0) {
+    return storage::Error{storage::Errc::invalid_argument, "revkv: shards must be at least 1"};
+  }
+  auto ctx = std::make_shared<NodeContext>();
+  ctx->options = config.options;
+  auto backend = storage::Backend::open(config.data_dir, config.backend);
+  if (!backend.ok()) return backend.error();
+  ctx->backend = std::move(*backend);
+
+  std::vector<storage::Keyspace*> parts;
+  for (size_t i = 0; i < config.options.shards; ++i) {
+    ctx->keyspaces.push_back(std::make_unique<storage::Keyspace>(*ctx->backend));
+    parts.push_back(ctx->keyspaces.back().get());
+  }
+  storage::KeyspaceSet all(std::move(parts));
+  auto recovered = storage::recover_history(*ctx->backend, all, config.options.min_lease_ttl);
+  if (!recovered.ok()) return recovered.error();
+  ctx->last_revision.store(recovered->current);
+  ctx->watermark.store(recovered->current);
+  ctx->compact_revision.store(recovered->compact);
+  for (const auto& [id, lease] : recovered->leases)
+    ctx->leases.put(lease);
+
+  // Bind before spawning anything, so a busy port fails cleanly.
+  auto doorman = sys.middleman().backend().new_tcp_doorman(config.client_port,
+                                                           config.client_host.c_str(), true);
+  if (!doorman) {
+    return storage::Error{storage::Errc::invalid_argument, "revkv: cannot listen on " +
+                                                               config.client_host + ":" +
+                                                               std::to_string(config.client_port) +
+                                                               ": " + sys.render(doorman.error())};
+  }
+
+  std::unique_ptr<Node> node(new Node(sys, ctx));
+  node->client_port_ = (*doorman)->port();
+  node->backend_ = spawn_backend_actor(sys, ctx);
+  for (size_t i = 0; i < config.options.shards; ++i) {
+    node->routes_.shards.push_back(spawn_shard_actor(sys, ctx, i, node->backend_));
+  }
+  node->routes_.coordinator =
+      spawn_coordinator_actor(sys, ctx, node->routes_.shards, node->backend_);
+  node->routes_.maintenance =
+      spawn_maintenance_actor(sys, ctx, node->routes_.shards, recovered->unfinished_compaction);
+  node->acceptor_ = spawn_acceptor(sys, std::move(*doorman), ctx, node->routes_);
+  return node;
+}
+
+Node::~Node() {
+  auto status = stop();
+  (void)status;  // a destructor cannot report; callers who care call stop() first
+}
+
+storage::Status Node::stop() {
+  if (stopped_) return {};
+  stopped_ = true;
+  caf::scoped_actor self{sys_, /*hide=*/true};
+  // 1. Stop accepting; sessions finish what they have in flight and close.
+  self->monitor(acceptor_);
+  self->send(acceptor_, shutdown_atom::value);
+  self->receive([](const caf::down_msg&) {});
+  // 2. The writers: a compaction in progress resumes at the next start.
+  std::vector<caf::actor> actors = routes_.shards;
+  actors.push_back(routes_.coordinator);
+  actors.push_back(routes_.maintenance);
+  actors.push_back(backend_);
+  for (const auto& a : actors) {
+    self->monitor(a);
+    self->send_exit(a, caf::exit_reason::user_shutdown);
+  }
+  for (size_t i = 0; i < actors.size(); ++i)
+    self->receive([](const caf::down_msg&) {});
+  // 3. Everything acknowledged is durable already; sync anyway (interval/never modes).
+  auto synced = ctx_->backend->sync_wal();
+  auto closed = ctx_->backend->close();
+  if (!synced.ok()) return synced;
+  return closed;
+}
+
+}  // namespace revkv::actors

@@ -1,0 +1,56 @@
+#pragma once
+
+// The node supervisor: opens the store, rebuilds every shard's index from one scan,
+// spawns the actors in dependency order (backend, shards, coordinator, maintenance,
+// listener), and shuts them down in reverse: stop accepting, let sessions finish what is
+// in flight, stop the writers, sync and close RocksDB.
+
+#include "actors/node_context.hpp"
+#include "actors/session.hpp"
+#include "storage/error.hpp"
+
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
+
+#include <memory>
+#include <string>
+
+namespace revkv::actors {
+
+struct NodeConfig {
+  std::string data_dir = "./revkv.data";
+  std::string client_host = "127.0.0.1";
+  uint16_t client_port = 7379;  // 0: pick a free port
+  NodeOptions options;
+  storage::BackendOptions backend;
+};
+
+class Node {
+ public:
+  // Opens the data directory and starts serving. `sys` must have the io middleman loaded.
+  static storage::Result<std::unique_ptr<Node>> start(caf::actor_system& sys, NodeConfig config);
+  ~Node();
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  uint16_t client_port() const { return client_port_; }
+  const NodeContextPtr& context() const { return ctx_; }
+  // The actors, for the in-process test harness.
+  const Routes& routes() const { return routes_; }
+
+  // Clean shutdown; waits for in-flight requests. Idempotent.
+  storage::Status stop();
+
+ private:
+  Node(caf::actor_system& sys, NodeContextPtr ctx) : sys_(sys), ctx_(std::move(ctx)) {}
+
+  caf::actor_system& sys_;
+  NodeContextPtr ctx_;
+  caf::actor backend_;
+  Routes routes_;
+  caf::actor acceptor_;
+  uint16_t client_port_ = 0;
+  bool stopped_ = false;
+};
+
+}  // namespace revkv::actors

@@ -1,0 +1,94 @@
+#pragma once
+
+// What every actor of one node shares: the options, the backend (RocksDB reads are
+// thread-safe; writes go through the backend actor), the revision counters and the
+// lease records. Ownership of the keyspaces is by actor: a shard touches only its own,
+// and the coordinator touches them only while every shard is paused.
+
+#include "protocol/messages.hpp"
+#include "storage/backend.hpp"
+#include "storage/keyspace.hpp"
+#include "storage/types.hpp"
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+namespace revkv::actors {
+
+enum class SyncMode : uint8_t { always, interval, never };
+
+struct NodeOptions {
+  size_t shards = 1;
+  SyncMode sync = SyncMode::always;
+  int64_t sync_interval_ms = 100;
+  int64_t max_txn_ops = 128;
+  size_t max_request_bytes = 1536 * 1024;
+  int64_t min_lease_ttl = 2;
+  int64_t compaction_batch_limit = 1000;
+  int64_t quota_backend_bytes = 2ll << 30;  // <= 0: no quota
+  size_t max_inflight_per_connection = 256;
+};
+
+// Lease records (the lessor of the next issue owns their timing).
+class LeaseTable {
+ public:
+  bool exists(int64_t id) const {
+    std::shared_lock lock(mutex_);
+    return leases_.contains(id);
+  }
+  void put(const storage::LeaseRecord& record) {
+    std::unique_lock lock(mutex_);
+    leases_[record.id] = record;
+  }
+  void erase(int64_t id) {
+    std::unique_lock lock(mutex_);
+    leases_.erase(id);
+  }
+  std::vector<storage::LeaseRecord> all() const {
+    std::shared_lock lock(mutex_);
+    std::vector<storage::LeaseRecord> out;
+    for (const auto& [id, r] : leases_)
+      out.push_back(r);
+    return out;
+  }
+
+ private:
+  mutable std::shared_mutex mutex_;
+  std::map<int64_t, storage::LeaseRecord> leases_;
+};
+
+struct NodeContext {
+  NodeOptions options;
+  std::unique_ptr<storage::Backend> backend;
+  std::vector<std::unique_ptr<storage::Keyspace>> keyspaces;  // one per shard
+
+  // The last revision handed to a write; revisions are taken only by writes that change
+  // something, so there are no gaps.
+  std::atomic<int64_t> last_revision{1};
+  // The commit watermark W: every revision <= W is durable (or written, without fsync).
+  // Reads are served at W; acknowledgements wait for it.
+  std::atomic<int64_t> watermark{1};
+  std::atomic<int64_t> compact_revision{-1};
+  std::atomic<bool> nospace_alarm{false};
+  LeaseTable leases;
+
+  uint64_t cluster_id = 0x7265766b76ull;  // "revkv"
+  uint64_t member_id = 0x6e6f6465ull;     // "node"
+  uint64_t raft_term = 1;
+
+  int64_t allocate_revision() { return last_revision.fetch_add(1) + 1; }
+
+  protocol::ResponseHeader header(int64_t revision) const {
+    return protocol::ResponseHeader{cluster_id, member_id, revision, raft_term};
+  }
+};
+
+using NodeContextPtr = std::shared_ptr<NodeContext>;
+
+}  // namespace revkv::actors

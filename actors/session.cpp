@@ -1,0 +1,380 @@
+#include "actors/session.hpp"
+
+#include "actors/messages.hpp"
+#include "actors/routing.hpp"
+#include "protocol/codec.hpp"
+#include "protocol/frame.hpp"
+#include "protocol/method.hpp"
+#include "storage/keyspace_set.hpp"
+#include "storage/range_rules.hpp"
+#include "storage/txn_rules.hpp"
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include <deque>
+#include <variant>
+
+namespace revkv::actors {
+
+using Call =
+    std::variant<storage::RangeRequest, storage::PutRequest, storage::DeleteRangeRequest,
+                 storage::TxnRequest, protocol::CompactionRequest, protocol::HashKVRequest,
+                 protocol::StatusRequest, protocol::DefragmentRequest, protocol::AlarmRequest>;
+
+struct QueuedCall {
+  uint32_t msgid = 0;
+  Call call;
+  bool write = false;
+};
+
+struct SessionState {
+  SessionState() = default;  // not an aggregate: CAF would build it from `self` (C++20)
+  static inline const char* name = "session";
+
+  NodeContextPtr ctx;
+  Routes routes;
+  caf::io::connection_handle hdl;
+  std::unique_ptr<protocol::FrameDecoder> decoder;
+  std::deque<QueuedCall> queue;  // decoded, waiting for their turn
+  size_t reads_in_flight = 0;
+  bool write_in_flight = false;
+  uint64_t bytes_written = 0;      // handed to the socket
+  uint64_t bytes_transferred = 0;  // acknowledged by the socket
+  bool reading = true;
+  bool closing = false;
+  bool draining = false;  // node shutdown: finish what is queued, then close
+};
+
+namespace {
+
+using Self = caf::io::stateful_broker<SessionState>;
+
+constexpr uint64_t kMaxUnsentBytes = 8ull << 20;
+
+void write_bytes(Self* self, const msgpack::sbuffer& buf) {
+  auto& st = self->state;
+  auto& out = self->wr_buf(st.hdl);
+  out.insert(out.end(), buf.data(), buf.data() + buf.size());
+  st.bytes_written += buf.size();
+  self->flush(st.hdl);
+}
+
+void reply_error(Self* self, uint32_t msgid, const protocol::WireError& error) {
+  msgpack::sbuffer buf;
+  protocol::write_error(buf, msgid, error);
+  write_bytes(self, buf);
+}
+
+template <class T>
+void reply_kv(Self* self, uint32_t msgid, const storage::Result<T>& r) {
+  if (!r.ok()) return reply_error(self, msgid, protocol::to_wire_error(r.error()));
+  msgpack::sbuffer buf;
+  protocol::write_result(buf, msgid,
+                         protocol::encode_kv_to_string(self->state.ctx->header(r->revision), *r));
+  write_bytes(self, buf);
+}
+
+template <class T>
+void reply_body(Self* self, uint32_t msgid, const storage::Result<T>& r) {
+  if (!r.ok()) return reply_error(self, msgid, protocol::to_wire_error(r.error()));
+  msgpack::sbuffer buf;
+  protocol::write_result(buf, msgid, protocol::encode_to_string(*r));
+  write_bytes(self, buf);
+}
+
+void reply_failure(Self* self, uint32_t msgid, const caf::error& err) {
+  reply_error(self, msgid,
+              protocol::WireError{14, "revkv: internal error: " + caf::to_string(err)});
+}
+
+void pump(Self* self);
+void close_connection(Self* self);
+
+bool idle(const SessionState& st) {
+  return st.queue.empty() && st.reads_in_flight == 0 && !st.write_in_flight;
+}
+
+// Reading resumes when the queue and the unsent output are small again.
+void update_reading(Self* self) {
+  auto& st = self->state;
+  size_t pending = st.queue.size() + st.reads_in_flight + (st.write_in_flight ? 1 : 0);
+  bool over = pending >= st.ctx->options.max_inflight_per_connection ||
+              st.bytes_written - st.bytes_transferred > kMaxUnsentBytes;
+  if (over && st.reading) {
+    self->halt(st.hdl);
+    st.reading = false;
+  } else if (!over && !st.reading && !st.closing && !st.draining) {
+    self->trigger(st.hdl);
+    st.reading = true;
+  }
+}
+
+void finished(Self* self, bool write) {
+  auto& st = self->state;
+  if (write) {
+    st.write_in_flight = false;
+  } else {
+    --st.reads_in_flight;
+  }
+  pump(self);
+  if (st.draining && idle(st)) return close_connection(self);
+  update_reading(self);
+}
+
+void serve_range(Self* self, uint32_t msgid, const storage::RangeRequest& r) {
+  auto& st = self->state;
+  int64_t w = st.ctx->watermark.load();
+  auto rev = storage::resolve_read_revision(r.revision, w, st.ctx->compact_revision.load());
+  if (!rev.ok()) {
+    reply_error(self, msgid, protocol::to_wire_error(rev.error()));
+    return finished(self, false);
+  }
+  size_t shards = st.routes.shards.size();
+  auto owner = single_shard(r, shards);
+  std::vector<caf::actor> targets;
+  if (owner) {
+    targets.push_back(st.routes.shards[*owner]);
+  } else {
+    targets = st.routes.shards;
+  }
+  struct Merge {
+    std::vector<storage::RangeFetch> parts;
+    std::optional<storage::Error> error;
+    size_t remaining = 0;
+  };
+  auto merge = std::make_shared<Merge>();
+  merge->remaining = targets.size();
+  auto done = [self, msgid, merge, r, w]() {
+    if (merge->error) {
+      reply_error(self, msgid, protocol::to_wire_error(*merge->error));
+    } else {
+      auto limit = storage::fetch_limit(r);
+      auto fetched = storage::merge_fetches(std::move(merge->parts), limit);
+      reply_kv(self, msgid,
+               storage::Result<storage::RangeResponse>{
+                   storage::finish_range(r, std::move(fetched.kvs), fetched.count, w)});
+    }
+    finished(self, false);
+  };
+  for (const auto& shard : targets) {
+    self->request(shard, caf::infinite, range_atom::value, r, *rev)
+        .then(
+            [merge, done](storage::Result<storage::RangeFetch>& part) {
+              if (part.ok()) {
+                merge->parts.push_back(std::move(*part));
+              } else if (!merge->error) {
+                merge->error = part.error();
+              }
+              if (--merge->remaining == 0) done();
+            },
+            [merge, done](caf::error& err) {
+              if (!merge->error) {
+                merge->error = storage::Error{storage::Errc::io_error, caf::to_string(err)};
+              }
+              if (--merge->remaining == 0) done();
+            });
+  }
+}
+
+// Sends a write (or maintenance) call to `target` and replies with `reply` when done.
+template <class Reply, class Msg, class ReplyFn>
+void forward(Self* self, uint32_t msgid, const caf::actor& target, Msg msg, bool write,
+             ReplyFn reply) {
+  self->request(target, caf::infinite, std::move(msg))
+      .then(
+          [self, msgid, write, reply](storage::Result<Reply>& r) {
+            reply(self, msgid, r);
+            finished(self, write);
+          },
+          [self, msgid, write](caf::error& err) {
+            reply_failure(self, msgid, err);
+            finished(self, write);
+          });
+}
+
+void dispatch(Self* self, QueuedCall& q) {
+  auto& st = self->state;
+  auto& routes = st.routes;
+  size_t shards = routes.shards.size();
+  std::visit(
+      [&](auto& call) {
+        using T = std::decay_t<decltype(call)>;
+        if constexpr (std::is_same_v<T, storage::RangeRequest>) {
+          serve_range(self, q.msgid, call);
+        } else if constexpr (std::is_same_v<T, storage::PutRequest>) {
+          auto shard = routes.shards[storage::shard_of(call.key, shards)];
+          forward<storage::PutResponse>(self, q.msgid, shard, std::move(call), q.write,
+                                        reply_kv<storage::PutResponse>);
+        } else if constexpr (std::is_same_v<T, storage::DeleteRangeRequest>) {
+          auto owner = single_shard(call, shards);
+          auto target = owner ? routes.shards[*owner] : routes.coordinator;
+          forward<storage::DeleteRangeResponse>(self, q.msgid, target, std::move(call), q.write,
+                                                reply_kv<storage::DeleteRangeResponse>);
+        } else if constexpr (std::is_same_v<T, storage::TxnRequest>) {
+          auto owner = single_shard(call, shards);
+          auto target = owner ? routes.shards[*owner] : routes.coordinator;
+          forward<storage::TxnResponse>(self, q.msgid, target, std::move(call), q.write,
+                                        reply_kv<storage::TxnResponse>);
+        } else if constexpr (std::is_same_v<T, protocol::CompactionRequest>) {
+          forward<storage::CompactResponse>(self, q.msgid, routes.maintenance, std::move(call),
+                                            q.write, reply_kv<storage::CompactResponse>);
+        } else if constexpr (std::is_same_v<T, protocol::HashKVRequest>) {
+          forward<protocol::HashKVResponse>(self, q.msgid, routes.maintenance, std::move(call),
+                                            q.write, reply_body<protocol::HashKVResponse>);
+        } else if constexpr (std::is_same_v<T, protocol::StatusRequest>) {
+          forward<protocol::StatusResponse>(self, q.msgid, routes.maintenance, std::move(call),
+                                            q.write, reply_body<protocol::StatusResponse>);
+        } else if constexpr (std::is_same_v<T, protocol::DefragmentRequest>) {
+          forward<protocol::DefragmentResponse>(self, q.msgid, routes.maintenance, std::move(call),
+                                                q.write, reply_body<protocol::DefragmentResponse>);
+        } else if constexpr (std::is_same_v<T, protocol::AlarmRequest>) {
+          forward<protocol::AlarmResponse>(self, q.msgid, routes.maintenance, std::move(call),
+                                           q.write, reply_body<protocol::AlarmResponse>);
+        }
+      },
+      q.call);
+}
+
+void pump(Self* self) {
+  auto& st = self->state;
+  while (!st.queue.empty()) {
+    QueuedCall& next = st.queue.front();
+    if (next.write ? (st.write_in_flight || st.reads_in_flight > 0) : st.write_in_flight) return;
+    QueuedCall q = std::move(next);
+    st.queue.pop_front();
+    if (q.write) {
+      st.write_in_flight = true;
+    } else {
+      ++st.reads_in_flight;
+    }
+    dispatch(self, q);
+  }
+}
+
+// Static validation happens here, before anything is queued: a bad request is answered at
+// once and never reaches a shard.
+template <class T>
+std::optional<protocol::WireError> validate(const T& call, const NodeOptions& options) {
+  storage::Status s;
+  if constexpr (std::is_same_v<T, storage::RangeRequest>) s = storage::validate_range(call);
+  if constexpr (std::is_same_v<T, storage::PutRequest>) s = storage::validate_put(call);
+  if constexpr (std::is_same_v<T, storage::DeleteRangeRequest>) s = storage::validate_delete(call);
+  if constexpr (std::is_same_v<T, storage::TxnRequest>) {
+    s = storage::validate_txn(call, options.max_txn_ops);
+  }
+  if (!s.ok()) return protocol::to_wire_error(s.error());
+  return std::nullopt;
+}
+
+template <class T>
+void accept(Self* self, uint32_t msgid, const msgpack::object& body, bool write) {
+  auto decoded = protocol::decode_body<T>(body);
+  if (!decoded.ok()) return reply_error(self, msgid, decoded.error());
+  if (auto err = validate(decoded.value(), self->state.ctx->options)) {
+    return reply_error(self, msgid, *err);
+  }
+  self->state.queue.push_back(QueuedCall{msgid, Call{std::move(decoded).value()}, write});
+}
+
+void on_request(Self* self, protocol::RequestFrame& frame) {
+  using protocol::Method;
+  auto method = protocol::method_from_name(frame.method);
+  if (!method) return reply_error(self, frame.msgid, protocol::unknown_method(frame.method));
+  switch (*method) {
+    case Method::kv_range:
+      return accept<storage::RangeRequest>(self, frame.msgid, frame.body, false);
+    case Method::kv_put:
+      return accept<storage::PutRequest>(self, frame.msgid, frame.body, true);
+    case Method::kv_delete_range:
+      return accept<storage::DeleteRangeRequest>(self, frame.msgid, frame.body, true);
+    case Method::kv_txn:
+      return accept<storage::TxnRequest>(self, frame.msgid, frame.body, true);
+    case Method::kv_compact:
+      return accept<protocol::CompactionRequest>(self, frame.msgid, frame.body, true);
+    case Method::maintenance_status:
+      return accept<protocol::StatusRequest>(self, frame.msgid, frame.body, false);
+    case Method::maintenance_hash_kv:
+      return accept<protocol::HashKVRequest>(self, frame.msgid, frame.body, false);
+    case Method::maintenance_defragment:
+      return accept<protocol::DefragmentRequest>(self, frame.msgid, frame.body, true);
+    case Method::maintenance_alarm:
+      return accept<protocol::AlarmRequest>(self, frame.msgid, frame.body, true);
+    case Method::watch:
+    case Method::lease_grant:
+    case Method::lease_revoke:
+    case Method::lease_keep_alive:
+    case Method::lease_time_to_live:
+    case Method::lease_leases:
+    case Method::maintenance_snapshot:
+      return reply_error(self, frame.msgid,
+                         protocol::WireError{protocol::kCodeUnimplemented,
+                                             "revkv: method not implemented yet " + frame.method});
+  }
+}
+
+void close_connection(Self* self) {
+  auto& st = self->state;
+  st.closing = true;
+  self->flush(st.hdl);
+  self->close(st.hdl);
+  self->quit();
+}
+
+}  // namespace
+
+caf::behavior session_actor(Self* self, caf::io::connection_handle hdl, NodeContextPtr ctx,
+                            Routes routes);
+
+caf::actor fork_session(caf::io::broker* acceptor, caf::io::connection_handle hdl,
+                        NodeContextPtr ctx, Routes routes) {
+  return acceptor->fork(session_actor, hdl, std::move(ctx), std::move(routes));
+}
+
+caf::behavior session_actor(Self* self, caf::io::connection_handle hdl, NodeContextPtr ctx,
+                            Routes routes) {
+  auto& st = self->state;
+  st.hdl = hdl;
+  protocol::FrameLimits limits;
+  limits.max_request_bytes = ctx->options.max_request_bytes;
+  st.decoder = std::make_unique<protocol::FrameDecoder>(limits);
+  st.ctx = std::move(ctx);
+  st.routes = std::move(routes);
+  self->configure_read(hdl, caf::io::receive_policy::at_most(64 * 1024));
+  self->ack_writes(hdl, true);
+  return {
+      [self](caf::io::new_data_msg& msg) {
+        auto& st = self->state;
+        if (st.closing) return;
+        st.decoder->feed(std::string_view(msg.buf.data(), msg.buf.size()));
+        while (auto frame = st.decoder->next()) {
+          if (auto* req = std::get_if<protocol::RequestFrame>(&*frame)) {
+            on_request(self, *req);
+          } else {
+            auto& err = std::get<protocol::FrameError>(*frame);
+            reply_error(self, err.msgid, err.error);
+            if (err.close) return close_connection(self);
+          }
+        }
+        if (st.decoder->closed()) return close_connection(self);
+        pump(self);
+        update_reading(self);
+      },
+      [self](caf::io::data_transferred_msg& msg) {
+        self->state.bytes_transferred += msg.written;
+        update_reading(self);
+      },
+      [self](const caf::io::connection_closed_msg&) { self->quit(); },
+      [self](shutdown_atom) {
+        auto& st = self->state;
+        st.draining = true;
+        if (st.reading) {
+          self->halt(st.hdl);
+          st.reading = false;
+        }
+        if (idle(st)) close_connection(self);
+      },
+  };
+}
+
+}  // namespace revkv::actors

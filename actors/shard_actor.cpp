@@ -1,0 +1,131 @@
+#include "actors/shard_actor.hpp"
+
+#include "actors/fatal.hpp"
+#include "actors/messages.hpp"
+#include "actors/write_commit.hpp"
+#include "storage/engine.hpp"
+#include "storage/range_rules.hpp"
+
+#include <caf/all.hpp>
+
+namespace revkv::actors {
+
+struct ShardState {
+  ShardState() = default;  // not an aggregate: CAF would build it from `self` (C++20)
+  static inline const char* name = "shard";
+
+  NodeContextPtr ctx;
+  storage::Keyspace* keyspace = nullptr;
+  std::unique_ptr<storage::KeyspaceSet> view;  // just this partition
+  caf::actor backend;
+
+  // Records below the watermark are in RocksDB: drop them from the overlay.
+  void settle() { keyspace->mark_durable(ctx->watermark.load()); }
+
+  storage::WriteTxn begin() {
+    return storage::WriteTxn(*view, *ctx->backend, ctx->last_revision.load(),
+                             [c = ctx.get()] { return c->allocate_revision(); });
+  }
+
+  storage::RequestContext request_context() const {
+    return storage::RequestContext{ctx->compact_revision.load(),
+                                   [c = ctx.get()](int64_t id) { return c->leases.exists(id); }};
+  }
+};
+
+namespace {
+
+// A failure after the revision was taken would leave a hole below the watermark.
+template <class T>
+void require_unchanged_on_error(const storage::Result<T>& out, const storage::WriteTxn& txn) {
+  if (!out.ok() && txn.changes() > 0) fatal(out.error().message());
+}
+
+KeepSet to_keep_set(const std::set<storage::Revision>& keep) {
+  return {keep.begin(), keep.end()};
+}
+
+}  // namespace
+
+caf::behavior shard_actor(caf::stateful_actor<ShardState>* self, NodeContextPtr ctx, size_t index,
+                          caf::actor backend);
+
+caf::actor spawn_shard_actor(caf::actor_system& sys, NodeContextPtr ctx, size_t index,
+                             caf::actor backend) {
+  return sys.spawn(shard_actor, std::move(ctx), index, std::move(backend));
+}
+
+caf::behavior shard_actor(caf::stateful_actor<ShardState>* self, NodeContextPtr ctx, size_t index,
+                          caf::actor backend) {
+  auto& st = self->state;
+  st.ctx = ctx;
+  st.keyspace = ctx->keyspaces.at(index).get();
+  st.view = std::make_unique<storage::KeyspaceSet>(std::vector<storage::Keyspace*>{st.keyspace});
+  st.backend = std::move(backend);
+
+  return {
+      [self](range_atom, const storage::RangeRequest& r,
+             int64_t rev) -> storage::Result<storage::RangeFetch> {
+        self->state.settle();
+        return self->state.keyspace->range(storage::KeyRange::from_request(r.key, r.range_end), rev,
+                                           storage::fetch_limit(r));
+      },
+      [self](const storage::PutRequest& r) -> caf::result<storage::Result<storage::PutResponse>> {
+        auto& st = self->state;
+        st.settle();
+        // Standalone Put checks the lease before key existence (etcd 3.5/3.6).
+        if (r.lease != 0 && !st.ctx->leases.exists(r.lease)) {
+          return storage::Result<storage::PutResponse>{storage::Errc::lease_not_found};
+        }
+        auto txn = st.begin();
+        auto out = storage::run_put(txn, r);
+        require_unchanged_on_error(out, txn);
+        if (!out.ok()) return out;
+        return commit_and_reply(self, st.backend, txn, std::move(out));
+      },
+      [self](const storage::DeleteRangeRequest& r)
+          -> caf::result<storage::Result<storage::DeleteRangeResponse>> {
+        auto& st = self->state;
+        st.settle();
+        auto txn = st.begin();
+        auto out = txn.delete_range(r);
+        require_unchanged_on_error(out, txn);
+        if (!out.ok()) return out;
+        return commit_and_reply(self, st.backend, txn, std::move(out));
+      },
+      [self](const storage::TxnRequest& r) -> caf::result<storage::Result<storage::TxnResponse>> {
+        auto& st = self->state;
+        st.settle();
+        auto txn = st.begin();
+        auto out = storage::run_txn(txn, r, st.request_context());
+        require_unchanged_on_error(out, txn);
+        if (!out.ok()) return out;
+        return commit_and_reply(self, st.backend, txn, std::move(out));
+      },
+      [self](pause_atom) {
+        // Hold every message but resume; CAF retries the skipped ones after unbecome().
+        self->set_default_handler(caf::skip);
+        self->become(caf::keep_behavior, caf::behavior{
+                                             [self](resume_atom) {
+                                               self->set_default_handler(caf::print_and_drop);
+                                               self->unbecome();
+                                             },
+                                         });
+        return true;
+      },
+      [self](resume_atom) {
+        // Not paused: nothing to do.
+      },
+      [self](compact_atom, int64_t at) {
+        self->state.settle();
+        return to_keep_set(self->state.keyspace->index().compact(at));
+      },
+      [self](keep_atom, int64_t at) { return to_keep_set(self->state.keyspace->index().keep(at)); },
+      [self](stats_atom) {
+        const auto& idx = self->state.keyspace->index();
+        return ShardStats{idx.key_count(), idx.revision_count()};
+      },
+  };
+}
+
+}  // namespace revkv::actors

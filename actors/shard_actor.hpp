@@ -1,0 +1,27 @@
+#pragma once
+
+// A shard: owns one partition of the key index (the keys with shard_of(key) == index)
+// and applies the writes that touch only its keys, taking their revisions from the
+// node's counter and committing them through the backend actor. Reads at a revision
+// <= W go straight to RocksDB through its keyspace.
+//
+//   (range_atom, RangeRequest, rev)  -> Result<RangeFetch>   this partition's part
+//   PutRequest / DeleteRangeRequest (single key) / TxnRequest (keys of this shard only)
+//                                    -> Result<...Response>  once durable
+//   (pause_atom) -> bool             finish what is queued before, then hold every other
+//   (resume_atom)                    message until resume (the coordinator's window)
+//   (compact_atom, C) -> KeepSet     compacts the partition's index at C
+//   (keep_atom, H) -> KeepSet        HashKV's keep set of the partition
+//   (stats_atom) -> ShardStats
+
+#include "actors/node_context.hpp"
+
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
+
+namespace revkv::actors {
+
+caf::actor spawn_shard_actor(caf::actor_system& sys, NodeContextPtr ctx, size_t index,
+                             caf::actor backend);
+
+}  // namespace revkv::actors

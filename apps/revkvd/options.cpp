@@ -1,0 +1,124 @@
+#include "apps/revkvd/options.hpp"
+
+#include <charconv>
+#include <thread>
+
+namespace revkv::apps {
+
+void register_options(CLI::App& app, RawOptions& raw) {
+  auto env = [](const char* name) { return std::string("REVKV_") + name; };
+  app.add_option("--data-dir", raw.data_dir, "RocksDB directory; locked while the node runs")
+      ->envname(env("DATA_DIR"))
+      ->capture_default_str();
+  app.add_option("--listen-client", raw.listen_client,
+                 "MessagePack-RPC listener HOST:PORT (port 0 picks a free port)")
+      ->envname(env("LISTEN_CLIENT"))
+      ->capture_default_str();
+  app.add_option("--listen-metrics", raw.listen_metrics,
+                 "/metrics and /health listener HOST:PORT (port 0 picks a free port)")
+      ->envname(env("LISTEN_METRICS"))
+      ->capture_default_str();
+  app.add_option("--shards", raw.shards, "shard actors (default: the number of cores)")
+      ->envname(env("SHARDS"));
+  app.add_option("--sync", raw.sync, "always | interval:MS | never")
+      ->envname(env("SYNC"))
+      ->capture_default_str();
+  app.add_option("--quota-backend-bytes", raw.quota_backend_bytes, "NOSPACE alarm threshold")
+      ->envname(env("QUOTA_BACKEND_BYTES"))
+      ->capture_default_str();
+  app.add_option("--max-request-bytes", raw.max_request_bytes, "larger requests are refused")
+      ->envname(env("MAX_REQUEST_BYTES"))
+      ->capture_default_str();
+  app.add_option("--max-txn-ops", raw.max_txn_ops, "more ops in a txn are refused")
+      ->envname(env("MAX_TXN_OPS"))
+      ->capture_default_str();
+  app.add_option("--auto-compaction-mode", raw.auto_compaction_mode, "periodic | revision")
+      ->envname(env("AUTO_COMPACTION_MODE"))
+      ->capture_default_str();
+  app.add_option("--auto-compaction-retention", raw.auto_compaction_retention,
+                 "periodic: a duration (1h, 30m, 90s); revision: a count; 0 = off")
+      ->envname(env("AUTO_COMPACTION_RETENTION"))
+      ->capture_default_str();
+  app.add_option("--log-level", raw.log_level, "debug | info | warn | error")
+      ->envname(env("LOG_LEVEL"))
+      ->capture_default_str();
+}
+
+bool split_host_port(const std::string& text, std::string& host, uint16_t& port) {
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0) return false;
+  host = text.substr(0, colon);
+  const char* first = text.data() + colon + 1;
+  const char* last = text.data() + text.size();
+  unsigned value = 0;
+  auto [end, ec] = std::from_chars(first, last, value);
+  if (ec != std::errc{} || end != last || first == last || value > 65535) return false;
+  port = static_cast<uint16_t>(value);
+  return true;
+}
+
+std::optional<DaemonOptions> resolve_options(const RawOptions& raw, std::string& error) {
+  DaemonOptions out;
+  auto& node = out.node;
+  node.data_dir = raw.data_dir;
+  if (!split_host_port(raw.listen_client, node.client_host, node.client_port)) {
+    error = "--listen-client: expected HOST:PORT, got '" + raw.listen_client + "'";
+    return std::nullopt;
+  }
+  if (!split_host_port(raw.listen_metrics, out.metrics_host, out.metrics_port)) {
+    error = "--listen-metrics: expected HOST:PORT, got '" + raw.listen_metrics + "'";
+    return std::nullopt;
+  }
+  if (raw.shards < 0 || raw.shards > 1024) {
+    error = "--shards: expected 1..1024";
+    return std::nullopt;
+  }
+  node.options.shards = raw.shards == 0 ? std::max(1u, std::thread::hardware_concurrency())
+                                        : static_cast<size_t>(raw.shards);
+  if (raw.sync == "always") {
+    node.options.sync = actors::SyncMode::always;
+  } else if (raw.sync == "never") {
+    node.options.sync = actors::SyncMode::never;
+  } else if (raw.sync.rfind("interval:", 0) == 0) {
+    int64_t ms = 0;
+    const char* first = raw.sync.data() + 9;
+    const char* last = raw.sync.data() + raw.sync.size();
+    auto [end, ec] = std::from_chars(first, last, ms);
+    if (ec != std::errc{} || end != last || ms <= 0) {
+      error = "--sync: interval:MS needs a positive number of milliseconds";
+      return std::nullopt;
+    }
+    node.options.sync = actors::SyncMode::interval;
+    node.options.sync_interval_ms = ms;
+  } else {
+    error = "--sync: expected always, interval:MS or never, got '" + raw.sync + "'";
+    return std::nullopt;
+  }
+  node.backend.sync = false;  // the backend actor syncs the WAL itself (group commit)
+  node.options.quota_backend_bytes = raw.quota_backend_bytes;
+  if (raw.max_request_bytes <= 0 || raw.max_request_bytes > (64 << 20)) {
+    error = "--max-request-bytes: expected 1..67108864";
+    return std::nullopt;
+  }
+  node.options.max_request_bytes = static_cast<size_t>(raw.max_request_bytes);
+  if (raw.max_txn_ops <= 0) {
+    error = "--max-txn-ops: expected a positive number";
+    return std::nullopt;
+  }
+  node.options.max_txn_ops = raw.max_txn_ops;
+  if (raw.auto_compaction_mode != "periodic" && raw.auto_compaction_mode != "revision") {
+    error = "--auto-compaction-mode: expected periodic or revision";
+    return std::nullopt;
+  }
+  out.auto_compaction_mode = raw.auto_compaction_mode;
+  out.auto_compaction_retention = raw.auto_compaction_retention;
+  if (raw.log_level != "debug" && raw.log_level != "info" && raw.log_level != "warn" &&
+      raw.log_level != "error") {
+    error = "--log-level: expected debug, info, warn or error";
+    return std::nullopt;
+  }
+  out.log_level = raw.log_level;
+  return out;
+}
+
+}  // namespace revkv::apps

@@ -1,0 +1,48 @@
+#pragma once
+
+// revkvd's command line, environment and config file (OPERATIONS.md), parsed into the
+// node's configuration. Values are checked here so that a bad one is a one-line error
+// before anything starts.
+
+#include "actors/node.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <optional>
+#include <string>
+
+namespace revkv::apps {
+
+struct DaemonOptions {
+  actors::NodeConfig node;
+  std::string metrics_host = "127.0.0.1";
+  uint16_t metrics_port = 9379;
+  std::string log_level = "info";
+  std::string auto_compaction_mode = "periodic";
+  std::string auto_compaction_retention = "0";
+};
+
+// Registers every flag on `app`, bound to raw strings in `raw`.
+struct RawOptions {
+  std::string data_dir = "./revkv.data";
+  std::string listen_client = "127.0.0.1:7379";
+  std::string listen_metrics = "127.0.0.1:9379";
+  int64_t shards = 0;  // 0: the number of cores
+  std::string sync = "always";
+  int64_t quota_backend_bytes = 2147483648;
+  int64_t max_request_bytes = 1572864;
+  int64_t max_txn_ops = 128;
+  std::string auto_compaction_mode = "periodic";
+  std::string auto_compaction_retention = "0";
+  std::string log_level = "info";
+};
+
+void register_options(CLI::App& app, RawOptions& raw);
+
+// nullopt + message on a bad value.
+std::optional<DaemonOptions> resolve_options(const RawOptions& raw, std::string& error);
+
+// "host:port" -> parts; false when malformed.
+bool split_host_port(const std::string& text, std::string& host, uint16_t& port);
+
+}  // namespace revkv::apps

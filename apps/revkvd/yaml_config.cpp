@@ -1,0 +1,49 @@
+#include "apps/revkvd/yaml_config.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <sstream>
+
+namespace revkv::apps {
+
+std::string YamlConfig::to_config(const CLI::App* app, bool default_also, bool, std::string) const {
+  std::ostringstream out;
+  for (const CLI::Option* opt : app->get_options()) {
+    if (opt->get_lnames().empty() || opt->get_configurable() == false) continue;
+    std::string name = opt->get_lnames().front();
+    if (name == "config" || name == "help" || name == "version") continue;
+    std::string value =
+        opt->count() > 0 ? opt->results().front() : (default_also ? opt->get_default_str() : "");
+    if (value.empty()) continue;
+    std::replace(name.begin(), name.end(), '-', '_');
+    out << name << ": " << value << "\n";
+  }
+  return out.str();
+}
+
+std::vector<CLI::ConfigItem> YamlConfig::from_config(std::istream& input) const {
+  YAML::Node root;
+  try {
+    root = YAML::Load(input);
+  } catch (const YAML::Exception& e) {
+    throw CLI::ConversionError("config file is not valid YAML: " + std::string(e.what()));
+  }
+  std::vector<CLI::ConfigItem> items;
+  if (root.IsNull()) return items;
+  if (!root.IsMap()) throw CLI::ConversionError("config file must be a map of option: value");
+  for (const auto& entry : root) {
+    std::string name = entry.first.as<std::string>();
+    std::replace(name.begin(), name.end(), '_', '-');
+    if (!entry.second.IsScalar()) {
+      throw CLI::ConversionError("config option " + name + " must be a single value");
+    }
+    CLI::ConfigItem item;
+    item.name = name;
+    item.inputs = {entry.second.as<std::string>()};
+    items.push_back(std::move(item));
+  }
+  return items;
+}
+
+}  // namespace revkv::apps

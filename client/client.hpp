@@ -1,0 +1,116 @@
+#pragma once
+
+// A blocking MessagePack-RPC client for one revkvd connection (PROTOCOL.md).
+//
+// call() sends one request and waits for its response. For pipelining, queue() requests,
+// flush() them, then take responses with next_response() (any msgid, arrival order) or
+// wait() (one msgid; responses to other msgids that arrive meanwhile are kept for later).
+// Notifications (Watch.Watch events, Maintenance.Snapshot chunks) that arrive while the
+// client reads are passed to the notification handler, in arrival order.
+//
+// Errors come back as protocol::WireError: the node's {code, message} for a refused request,
+// 14 UNAVAILABLE / 4 DEADLINE_EXCEEDED / 13 INTERNAL for transport failures. A transport
+// failure breaks the client: every later call returns the same error.
+//
+// Not thread-safe: one thread per Client (the bench tool opens one per connection).
+
+#include "client/response_decoder.hpp"
+#include "client/socket.hpp"
+#include "protocol/messages.hpp"
+#include "protocol/method.hpp"
+#include "storage/types.hpp"
+
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <variant>
+
+namespace revkv::client {
+
+struct ClientOptions {
+  std::chrono::milliseconds connect_timeout{5000};
+  // Per call()/wait()/next_response(); 0 = wait forever (watch).
+  std::chrono::milliseconds request_timeout{0};
+  ClientLimits limits;
+};
+
+using Ok = std::monostate;
+using NotificationHandler = std::function<void(const Notification&)>;
+// Return false to abort the snapshot transfer (the client is broken afterwards).
+using SnapshotChunkHandler = std::function<bool(const protocol::SnapshotChunk&)>;
+
+class Client {
+ public:
+  static Result<Client> connect(const Endpoint& endpoint, ClientOptions options = {});
+  static Result<Client> connect(std::string_view endpoint, ClientOptions options = {});
+  // Adopts an already connected socket (tests, socketpair()).
+  Client(UniqueFd fd, ClientOptions options);
+
+  void set_notification_handler(NotificationHandler handler) { handler_ = std::move(handler); }
+  void set_request_timeout(std::chrono::milliseconds timeout) { options_.request_timeout = timeout; }
+
+  // -- untyped ------------------------------------------------------------------------------
+  // `body` is one encoded msgpack map, or empty for params [].
+  uint32_t queue(std::string_view method, std::string_view body);
+  Result<Ok> flush();
+  Result<Response> next_response();
+  Result<Response> wait(uint32_t msgid);
+  // Reads whatever arrives (at least one frame), dispatching notifications; responses are
+  // kept for wait()/next_response(). For a watch loop.
+  Result<Ok> pump();
+  // One request, its result (an error response becomes the error).
+  Result<Response> call(std::string_view method, std::string_view body);
+
+  // -- typed ----------------------------------------------------------------------------
+  Result<protocol::KvResponse<storage::RangeResponse>> range(const storage::RangeRequest& r);
+  Result<protocol::KvResponse<storage::PutResponse>> put(const storage::PutRequest& r);
+  Result<protocol::KvResponse<storage::DeleteRangeResponse>> delete_range(
+      const storage::DeleteRangeRequest& r);
+  Result<protocol::KvResponse<storage::TxnResponse>> txn(const storage::TxnRequest& r);
+  Result<protocol::KvResponse<storage::CompactResponse>> compact(
+      const protocol::CompactionRequest& r);
+  // The create/cancel/progress answer; the events arrive as Watch.Watch notifications
+  // (decode them with decode_watch_notification).
+  Result<protocol::WatchResponse> watch(const protocol::WatchRequest& r);
+  Result<protocol::LeaseGrantResponse> lease_grant(const protocol::LeaseGrantRequest& r);
+  Result<protocol::LeaseRevokeResponse> lease_revoke(const protocol::LeaseRevokeRequest& r);
+  Result<protocol::LeaseKeepAliveResponse> lease_keep_alive(
+      const protocol::LeaseKeepAliveRequest& r);
+  Result<protocol::LeaseTimeToLiveResponse> lease_time_to_live(
+      const protocol::LeaseTimeToLiveRequest& r);
+  Result<protocol::LeaseLeasesResponse> lease_leases();
+  Result<protocol::StatusResponse> status();
+  Result<protocol::DefragmentResponse> defragment();
+  Result<protocol::HashKVResponse> hash_kv(const protocol::HashKVRequest& r);
+  Result<protocol::AlarmResponse> alarm(const protocol::AlarmRequest& r);
+  // Streams the chunks to `on_chunk`, then returns the final {size, sha256}.
+  Result<protocol::SnapshotResponse> snapshot(const SnapshotChunkHandler& on_chunk);
+
+ private:
+  Result<Ok> read_some();
+  Result<Ok> fail(protocol::WireError error);
+  // Decodes every complete frame buffered: notifications go to the handler, responses to
+  // ready_.
+  Result<Ok> drain();
+  template <class Resp, class Req>
+  Result<Resp> typed_call(protocol::Method method, const Req& request);
+
+  UniqueFd fd_;
+  ClientOptions options_;
+  std::unique_ptr<ResponseDecoder> decoder_;  // unpacker is not movable: keep it on the heap
+  std::string out_;
+  uint32_t next_msgid_ = 1;
+  std::unordered_map<uint32_t, Response> ready_;
+  std::deque<uint32_t> arrival_;  // msgids of ready_ in arrival order (may hold taken ones)
+  NotificationHandler handler_;
+  std::optional<protocol::WireError> broken_;
+};
+
+// A Watch.Watch notification's body.
+Result<protocol::WatchResponse> decode_watch_notification(const Notification& n);
+
+}  // namespace revkv::client

@@ -1,0 +1,58 @@
+#pragma once
+
+// The client's TCP plumbing: an owned file descriptor, endpoint parsing and a connect
+// with a deadline. Errors are protocol::WireError values with gRPC codes (14 UNAVAILABLE,
+// 4 DEADLINE_EXCEEDED) so that a caller prints one kind of error whatever failed.
+
+#include "protocol/error.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace revkv::client {
+
+template <class T>
+using Result = protocol::Decoded<T>;
+
+inline constexpr int64_t kCodeDeadlineExceeded = 4;
+inline constexpr int64_t kCodeInternal = 13;
+inline constexpr int64_t kCodeUnavailable = 14;
+
+// Owns one file descriptor; closes it on destruction. Move-only.
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  UniqueFd(UniqueFd&& other) noexcept : fd_(other.release()) {}
+  UniqueFd& operator=(UniqueFd&& other) noexcept;
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  ~UniqueFd() { reset(); }
+
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+  int release();
+  void reset(int fd = -1);
+
+ private:
+  int fd_ = -1;
+};
+
+struct Endpoint {
+  std::string host;
+  uint16_t port = 0;
+  std::string to_string() const;
+};
+
+// "HOST:PORT", "[v6]:PORT"; an http:// or https:// prefix (etcdctl habit) is ignored.
+Result<Endpoint> parse_endpoint(std::string_view text);
+
+// Connects with TCP_NODELAY set; the socket is left in blocking mode.
+Result<UniqueFd> connect_tcp(const Endpoint& endpoint, std::chrono::milliseconds timeout);
+
+// Milliseconds left until `deadline` for poll(): -1 for no deadline, 0 when passed.
+int poll_timeout(std::chrono::steady_clock::time_point deadline, bool has_deadline);
+
+}  // namespace revkv::client

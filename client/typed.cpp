@@ -1,0 +1,127 @@
+// The typed helpers of Client: encode the request with protocol/codec, decode the result.
+
+#include "client/client.hpp"
+#include "protocol/codec.hpp"
+
+#include <type_traits>
+
+namespace revkv::client {
+namespace {
+
+template <class T>
+struct IsKvResponse : std::false_type {};
+template <class T>
+struct IsKvResponse<protocol::KvResponse<T>> : std::true_type {
+  using Inner = T;
+};
+
+template <class Resp>
+Result<Resp> decode_result(const msgpack::object& body) {
+  auto decoded = [&] {
+    if constexpr (IsKvResponse<Resp>::value)
+      return protocol::decode_kv_response<typename IsKvResponse<Resp>::Inner>(body);
+    else
+      return protocol::decode_body<Resp>(body);
+  }();
+  // The codec words its errors for requests ("bad request"); here the node is at fault.
+  if (!decoded) return protocol::WireError{kCodeInternal, "revkv: bad response: " +
+                                                              decoded.error().message};
+  return std::move(decoded).value();
+}
+
+}  // namespace
+
+template <class Resp, class Req>
+Result<Resp> Client::typed_call(protocol::Method method, const Req& request) {
+  auto r = call(protocol::method_name(method), protocol::encode_to_string(request));
+  if (!r) return r.error();
+  return decode_result<Resp>(r.value().result);
+}
+
+using protocol::Method;
+namespace p = protocol;
+namespace s = storage;
+
+Result<p::KvResponse<s::RangeResponse>> Client::range(const s::RangeRequest& r) {
+  return typed_call<p::KvResponse<s::RangeResponse>>(Method::kv_range, r);
+}
+Result<p::KvResponse<s::PutResponse>> Client::put(const s::PutRequest& r) {
+  return typed_call<p::KvResponse<s::PutResponse>>(Method::kv_put, r);
+}
+Result<p::KvResponse<s::DeleteRangeResponse>> Client::delete_range(const s::DeleteRangeRequest& r) {
+  return typed_call<p::KvResponse<s::DeleteRangeResponse>>(Method::kv_delete_range, r);
+}
+Result<p::KvResponse<s::TxnResponse>> Client::txn(const s::TxnRequest& r) {
+  return typed_call<p::KvResponse<s::TxnResponse>>(Method::kv_txn, r);
+}
+Result<p::KvResponse<s::CompactResponse>> Client::compact(const p::CompactionRequest& r) {
+  return typed_call<p::KvResponse<s::CompactResponse>>(Method::kv_compact, r);
+}
+Result<p::WatchResponse> Client::watch(const p::WatchRequest& r) {
+  return typed_call<p::WatchResponse>(Method::watch, r);
+}
+Result<p::LeaseGrantResponse> Client::lease_grant(const p::LeaseGrantRequest& r) {
+  return typed_call<p::LeaseGrantResponse>(Method::lease_grant, r);
+}
+Result<p::LeaseRevokeResponse> Client::lease_revoke(const p::LeaseRevokeRequest& r) {
+  return typed_call<p::LeaseRevokeResponse>(Method::lease_revoke, r);
+}
+Result<p::LeaseKeepAliveResponse> Client::lease_keep_alive(const p::LeaseKeepAliveRequest& r) {
+  return typed_call<p::LeaseKeepAliveResponse>(Method::lease_keep_alive, r);
+}
+Result<p::LeaseTimeToLiveResponse> Client::lease_time_to_live(const p::LeaseTimeToLiveRequest& r) {
+  return typed_call<p::LeaseTimeToLiveResponse>(Method::lease_time_to_live, r);
+}
+Result<p::LeaseLeasesResponse> Client::lease_leases() {
+  return typed_call<p::LeaseLeasesResponse>(Method::lease_leases, p::LeaseLeasesRequest{});
+}
+Result<p::StatusResponse> Client::status() {
+  return typed_call<p::StatusResponse>(Method::maintenance_status, p::StatusRequest{});
+}
+Result<p::DefragmentResponse> Client::defragment() {
+  return typed_call<p::DefragmentResponse>(Method::maintenance_defragment,
+                                           p::DefragmentRequest{});
+}
+Result<p::HashKVResponse> Client::hash_kv(const p::HashKVRequest& r) {
+  return typed_call<p::HashKVResponse>(Method::maintenance_hash_kv, r);
+}
+Result<p::AlarmResponse> Client::alarm(const p::AlarmRequest& r) {
+  return typed_call<p::AlarmResponse>(Method::maintenance_alarm, r);
+}
+
+Result<p::SnapshotResponse> Client::snapshot(const SnapshotChunkHandler& on_chunk) {
+  uint32_t msgid = queue(p::method_name(Method::maintenance_snapshot),
+                         p::encode_to_string(p::SnapshotRequest{}));
+  // Route this request's chunks to on_chunk for the duration of the call; anything else
+  // keeps going to the caller's handler.
+  NotificationHandler saved = handler_;
+  std::optional<p::WireError> chunk_error;
+  handler_ = [&](const Notification& n) {
+    if (n.method != p::method_name(Method::maintenance_snapshot)) {
+      if (saved) saved(n);
+      return;
+    }
+    if (chunk_error) return;
+    auto chunk = p::decode_body<p::SnapshotChunk>(n.body);
+    if (!chunk) {
+      chunk_error = p::WireError{kCodeInternal, "revkv: bad snapshot chunk: " +
+                                                    chunk.error().message};
+    } else if (chunk.value().msgid == msgid && !on_chunk(chunk.value())) {
+      chunk_error = p::WireError{1, "revkv: snapshot aborted"};
+    }
+  };
+  auto restore = [&] { handler_ = saved; };
+  auto flushed = flush();
+  auto r = flushed ? wait(msgid) : Result<Response>(flushed.error());
+  restore();
+  // A failed chunk leaves the rest of the stream unread: the connection cannot be reused.
+  if (chunk_error) {
+    static_cast<void>(fail(*chunk_error));
+    return *chunk_error;
+  }
+  if (!r) return r.error();
+  if (r.value().error) return *r.value().error;
+  return decode_result<p::SnapshotResponse>(r.value().result);
+}
+
+}  // namespace revkv::client

@@ -1,0 +1,140 @@
+#include "tests/node/node_process.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <regex>
+#include <signal.h>
+#include <stdexcept>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+namespace revkv::testing {
+namespace {
+
+// Waits for the child with a deadline; -1 when it is still running.
+int wait_for(pid_t pid, std::chrono::milliseconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  for (;;) {
+    int status = 0;
+    pid_t r = ::waitpid(pid, &status, WNOHANG);
+    if (r == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    if (std::chrono::steady_clock::now() > deadline) return -1;
+    // Polling a child without a blocking waitpid and with a deadline needs a short pause.
+    ::poll(nullptr, 0, 10);
+  }
+}
+
+pid_t spawn(const std::vector<std::string>& args, int* out_fd, int* err_fd) {
+  int out[2], err[2];
+  if (::pipe(out) != 0 || ::pipe(err) != 0) throw std::runtime_error("pipe failed");
+  pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    ::dup2(out[1], STDOUT_FILENO);
+    ::dup2(err[1], STDERR_FILENO);
+    ::close(out[0]);
+    ::close(err[0]);
+    std::vector<char*> argv;
+    std::string path = REVKVD_PATH;
+    argv.push_back(path.data());
+    std::vector<std::string> copy = args;
+    for (auto& a : copy)
+      argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(path.c_str(), argv.data());
+    ::_exit(127);
+  }
+  ::close(out[1]);
+  ::close(err[1]);
+  *out_fd = out[0];
+  if (err_fd) {
+    *err_fd = err[0];
+  } else {
+    ::close(err[0]);  // stderr is not read: logs go nowhere
+  }
+  return pid;
+}
+
+}  // namespace
+
+NodeProcess::NodeProcess(const std::string& data_dir, std::vector<std::string> extra) {
+  std::vector<std::string> args = {
+      "--data-dir",       data_dir,      "--listen-client", "127.0.0.1:0",
+      "--listen-metrics", "127.0.0.1:0", "--log-level",     "warn"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  pid_ = spawn(args, &stdout_fd_, nullptr);
+  std::string seen;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  std::regex ready(R"(revkvd ready client=127\.0\.0\.1:(\d+) metrics=[^:]+:(\d+))");
+  std::smatch m;
+  while (!std::regex_search(seen, m, ready)) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      kill9();
+      throw std::runtime_error("revkvd did not become ready; stdout: " + seen);
+    }
+    pollfd p{stdout_fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+    char buf[512];
+    auto n = ::read(stdout_fd_, buf, sizeof buf);
+    if (n <= 0) {
+      int status = wait_for(pid_, std::chrono::seconds(5));
+      pid_ = -1;
+      throw std::runtime_error("revkvd exited (" + std::to_string(status) + ") before ready");
+    }
+    seen.append(buf, static_cast<size_t>(n));
+  }
+  client_port_ = static_cast<uint16_t>(std::stoi(m[1]));
+  metrics_port_ = static_cast<uint16_t>(std::stoi(m[2]));
+}
+
+NodeProcess::~NodeProcess() {
+  if (pid_ > 0) stop();
+  if (stdout_fd_ >= 0) ::close(stdout_fd_);
+}
+
+int NodeProcess::stop(std::chrono::seconds grace) {
+  if (pid_ <= 0) return -1;
+  ::kill(pid_, SIGTERM);
+  int status = wait_for(pid_, grace);
+  if (status < 0) {
+    ::kill(pid_, SIGKILL);
+    wait_for(pid_, std::chrono::seconds(10));
+  }
+  pid_ = -1;
+  return status;
+}
+
+void NodeProcess::kill9() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  wait_for(pid_, std::chrono::seconds(10));
+  pid_ = -1;
+}
+
+std::pair<int, std::string> run_revkvd(const std::vector<std::string>& args) {
+  int out = -1, err = -1;
+  pid_t pid = spawn(args, &out, &err);
+  std::string err_text;
+  char buf[512];
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline) {
+    pollfd p{err, POLLIN, 0};
+    if (::poll(&p, 1, 100) <= 0) continue;
+    auto n = ::read(err, buf, sizeof buf);
+    if (n <= 0) break;
+    err_text.append(buf, static_cast<size_t>(n));
+  }
+  int status = wait_for(pid, std::chrono::seconds(30));
+  if (status < 0) {
+    ::kill(pid, SIGKILL);
+    wait_for(pid, std::chrono::seconds(10));
+  }
+  ::close(out);
+  ::close(err);
+  return {status, err_text};
+}
+
+}  // namespace revkv::testing

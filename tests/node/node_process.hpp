@@ -1,0 +1,43 @@
+#pragma once
+
+// A revkvd child process for whole-process tests: started on free loopback ports with a
+// temporary data directory, found through its "revkvd ready" line, stopped by PID.
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+namespace revkv::testing {
+
+class NodeProcess {
+ public:
+  // Starts `revkvd` (REVKVD_PATH) with `--data-dir data_dir` plus `extra` flags; waits up to
+  // 30 s for the ready line. Throws std::runtime_error when it does not come.
+  NodeProcess(const std::string& data_dir, std::vector<std::string> extra = {});
+  ~NodeProcess();
+  NodeProcess(const NodeProcess&) = delete;
+  NodeProcess& operator=(const NodeProcess&) = delete;
+
+  std::string endpoint() const { return "127.0.0.1:" + std::to_string(client_port_); }
+  uint16_t client_port() const { return client_port_; }
+  uint16_t metrics_port() const { return metrics_port_; }
+  pid_t pid() const { return pid_; }
+
+  // SIGTERM and wait; returns the exit status (-1 if it had to be killed).
+  int stop(std::chrono::seconds grace = std::chrono::seconds(20));
+  // SIGKILL and reap: a crash.
+  void kill9();
+
+ private:
+  pid_t pid_ = -1;
+  int stdout_fd_ = -1;
+  uint16_t client_port_ = 0;
+  uint16_t metrics_port_ = 0;
+};
+
+// Runs revkvd to completion with `args`; returns {exit status, stderr}.
+std::pair<int, std::string> run_revkvd(const std::vector<std::string>& args);
+
+}  // namespace revkv::testing
