@@ -5,6 +5,7 @@
 #include "storage/history.hpp"
 
 #include <caf/all.hpp>
+#include <spdlog/spdlog.h>
 
 #include <deque>
 #include <functional>
@@ -24,9 +25,12 @@ struct MaintenanceState {
 
   NodeContextPtr ctx;
   std::vector<caf::actor> shards;
+  // Periodic auto-compaction: (when, watermark) samples, oldest first.
+  std::deque<std::pair<std::chrono::steady_clock::time_point, int64_t>> samples;
   std::optional<storage::CompactionJob> job;
-  std::vector<caf::response_promise> waiting_for_job;  // physical compactions
-  std::deque<StoredHash> hashes;                       // the last 10 compaction hashes
+  std::vector<std::function<void(storage::Result<storage::CompactResponse>)>>
+      physical_waiters;           // physical compactions, answered when the job is done
+  std::deque<StoredHash> hashes;  // the last 10 compaction hashes
 };
 
 namespace {
@@ -68,10 +72,10 @@ bool step(Self* self) {
     if (st.hashes.size() > kKeptCompactionHashes) st.hashes.pop_front();
   }
   st.job.reset();
-  for (auto& rp : st.waiting_for_job)
-    rp.deliver(storage::Result<storage::CompactResponse>{
-        storage::CompactResponse{st.ctx->watermark.load()}});
-  st.waiting_for_job.clear();
+  auto waiters = std::move(st.physical_waiters);
+  st.physical_waiters.clear();
+  for (auto& reply : waiters)
+    reply(storage::CompactResponse{st.ctx->watermark.load()});
   return true;
 }
 
@@ -93,6 +97,55 @@ void start_compaction(Self* self, int64_t revision, bool resumed, std::function<
                });
 }
 
+using CompactResult = storage::Result<storage::CompactResponse>;
+
+// KV.Compact: validate, persist the schedule, compact every shard's index, start the
+// physical job; `reply` gets the answer (at once, or when the job is done if physical).
+void compact(Self* self, int64_t revision, bool physical,
+             std::function<void(CompactResult)> reply) {
+  auto& st = self->state;
+  if (revision <= st.ctx->compact_revision.load()) return reply(storage::Errc::compacted);
+  if (revision > st.ctx->watermark.load()) return reply(storage::Errc::future_revision);
+  finish_job_now(self);  // one compaction at a time
+  auto persisted = storage::persist_compaction_schedule(*st.ctx->backend, revision);
+  if (!persisted.ok()) fatal(persisted.error().message());
+  start_compaction(self, revision, /*resumed=*/false, [self, physical, reply]() {
+    if (physical) {
+      self->state.physical_waiters.push_back(reply);
+    } else {
+      reply(storage::CompactResponse{self->state.ctx->watermark.load()});
+    }
+  });
+}
+
+// The auto-compaction target now, or nullopt (etcd's periodic and revision modes).
+std::optional<int64_t> auto_compaction_target(Self* self) {
+  auto& st = self->state;
+  const auto& ac = st.ctx->options.auto_compaction;
+  int64_t w = st.ctx->watermark.load();
+  if (ac.mode == AutoCompaction::Mode::revision) {
+    int64_t target = w - ac.revisions;
+    if (target > st.ctx->compact_revision.load() && target > 0) return target;
+    return std::nullopt;
+  }
+  // periodic: the newest sample at least `period` old is what may go.
+  auto now = std::chrono::steady_clock::now();
+  st.samples.emplace_back(now, w);
+  std::optional<int64_t> target;
+  while (!st.samples.empty() && now - st.samples.front().first >= ac.period) {
+    target = st.samples.front().second;
+    st.samples.pop_front();
+  }
+  if (target && *target > st.ctx->compact_revision.load()) return target;
+  return std::nullopt;
+}
+
+std::chrono::milliseconds auto_compaction_tick(const AutoCompaction& ac) {
+  if (ac.mode == AutoCompaction::Mode::revision) return ac.revision_check_interval;
+  // Sample ten times per retention period, like etcd, but at least every second.
+  return std::max(std::chrono::milliseconds(1000), ac.period / 10);
+}
+
 }  // namespace
 
 caf::behavior maintenance_actor(Self* self, NodeContextPtr ctx, std::vector<caf::actor> shards,
@@ -109,30 +162,28 @@ caf::behavior maintenance_actor(Self* self, NodeContextPtr ctx, std::vector<caf:
                                 std::optional<int64_t> unfinished_compaction) {
   self->state.ctx = ctx;
   self->state.shards = std::move(shards);
+  if (ctx->options.auto_compaction.enabled()) {
+    self->delayed_send(self, auto_compaction_tick(ctx->options.auto_compaction),
+                       caf::tick_atom::value);
+  }
   if (unfinished_compaction) {
     // SPEC §6 step 5: a compaction that was scheduled but not finished is run again.
     start_compaction(self, *unfinished_compaction, /*resumed=*/true, [] {});
   }
   return {
-      [self](const protocol::CompactionRequest& r)
-          -> caf::result<storage::Result<storage::CompactResponse>> {
-        auto& st = self->state;
-        using R = storage::Result<storage::CompactResponse>;
-        if (r.revision <= st.ctx->compact_revision.load()) return R{storage::Errc::compacted};
-        if (r.revision > st.ctx->watermark.load()) return R{storage::Errc::future_revision};
-        finish_job_now(self);  // one compaction at a time
-        auto persisted = storage::persist_compaction_schedule(*st.ctx->backend, r.revision);
-        if (!persisted.ok()) fatal(persisted.error().message());
+      [self](const protocol::CompactionRequest& r) -> caf::result<CompactResult> {
         auto rp = self->make_response_promise();
-        bool physical = r.physical;
-        start_compaction(self, r.revision, /*resumed=*/false, [self, rp, physical]() mutable {
-          if (physical) {
-            self->state.waiting_for_job.push_back(rp);
-          } else {
-            rp.deliver(R{storage::CompactResponse{self->state.ctx->watermark.load()}});
-          }
-        });
+        compact(self, r.revision, r.physical,
+                [rp](CompactResult out) mutable { rp.deliver(std::move(out)); });
         return rp;
+      },
+      [self](caf::tick_atom) {
+        const auto& ac = self->state.ctx->options.auto_compaction;
+        if (auto target = auto_compaction_target(self)) {
+          spdlog::info("auto-compaction at revision {}", *target);
+          compact(self, *target, /*physical=*/false, [](const CompactResult&) {});
+        }
+        self->delayed_send(self, auto_compaction_tick(ac), caf::tick_atom::value);
       },
       [self](step_atom) {
         if (!step(self)) self->send(self, step_atom::value);  // let other requests in between

@@ -11,6 +11,7 @@
 #include "storage/types.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -23,6 +24,20 @@ namespace revkv::actors {
 
 enum class SyncMode : uint8_t { always, interval, never };
 
+// etcd's --auto-compaction-mode / --auto-compaction-retention.
+struct AutoCompaction {
+  enum class Mode : uint8_t { periodic, revision };
+  Mode mode = Mode::periodic;
+  // periodic: keep this much history (0 = off).
+  std::chrono::milliseconds period{0};
+  // revision: keep this many revisions (0 = off).
+  int64_t revisions = 0;
+  // How often the revision mode looks (etcd: every 5 minutes).
+  std::chrono::milliseconds revision_check_interval{5 * 60 * 1000};
+
+  bool enabled() const { return mode == Mode::periodic ? period.count() > 0 : revisions > 0; }
+};
+
 struct NodeOptions {
   size_t shards = 1;
   SyncMode sync = SyncMode::always;
@@ -33,6 +48,7 @@ struct NodeOptions {
   int64_t compaction_batch_limit = 1000;
   int64_t quota_backend_bytes = 2ll << 30;  // <= 0: no quota
   size_t max_inflight_per_connection = 256;
+  AutoCompaction auto_compaction;
 };
 
 // Lease records (the lessor of the next issue owns their timing).

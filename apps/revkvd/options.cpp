@@ -39,9 +39,36 @@ void register_options(CLI::App& app, RawOptions& raw) {
                  "periodic: a duration (1h, 30m, 90s); revision: a count; 0 = off")
       ->envname(env("AUTO_COMPACTION_RETENTION"))
       ->capture_default_str();
+  app.add_option("--auto-compaction-interval", raw.auto_compaction_interval,
+                 "revision mode: how often to compact (etcd: 5m)")
+      ->envname(env("AUTO_COMPACTION_INTERVAL"))
+      ->capture_default_str();
   app.add_option("--log-level", raw.log_level, "debug | info | warn | error")
       ->envname(env("LOG_LEVEL"))
       ->capture_default_str();
+}
+
+std::optional<std::chrono::milliseconds> parse_duration(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  double value = 0;
+  const char* first = text.data();
+  const char* last = text.data() + text.size();
+  auto [end, ec] = std::from_chars(first, last, value);
+  if (ec != std::errc{} || value < 0) return std::nullopt;
+  std::string unit(end, last);
+  double ms = 0;
+  if (unit.empty() || unit == "h") {
+    ms = value * 3600e3;
+  } else if (unit == "m") {
+    ms = value * 60e3;
+  } else if (unit == "s") {
+    ms = value * 1e3;
+  } else if (unit == "ms") {
+    ms = value;
+  } else {
+    return std::nullopt;
+  }
+  return std::chrono::milliseconds(static_cast<int64_t>(ms));
 }
 
 bool split_host_port(const std::string& text, std::string& host, uint16_t& port) {
@@ -112,6 +139,32 @@ std::optional<DaemonOptions> resolve_options(const RawOptions& raw, std::string&
   }
   out.auto_compaction_mode = raw.auto_compaction_mode;
   out.auto_compaction_retention = raw.auto_compaction_retention;
+  auto& ac = node.options.auto_compaction;
+  if (raw.auto_compaction_mode == "revision") {
+    ac.mode = actors::AutoCompaction::Mode::revision;
+    int64_t count = -1;
+    const auto& r = raw.auto_compaction_retention;
+    auto [end, ec] = std::from_chars(r.data(), r.data() + r.size(), count);
+    if (ec != std::errc{} || end != r.data() + r.size() || count < 0) {
+      error = "--auto-compaction-retention: revision mode needs a revision count";
+      return std::nullopt;
+    }
+    ac.revisions = count;
+    auto every = parse_duration(raw.auto_compaction_interval);
+    if (!every || every->count() <= 0) {
+      error = "--auto-compaction-interval: expected a duration such as 5m or 30s";
+      return std::nullopt;
+    }
+    ac.revision_check_interval = *every;
+  } else {
+    auto period = parse_duration(raw.auto_compaction_retention);
+    if (!period) {
+      error = "--auto-compaction-retention: periodic mode needs a duration (1h, 30m, 90s)";
+      return std::nullopt;
+    }
+    ac.mode = actors::AutoCompaction::Mode::periodic;
+    ac.period = *period;
+  }
   if (raw.log_level != "debug" && raw.log_level != "info" && raw.log_level != "warn" &&
       raw.log_level != "error") {
     error = "--log-level: expected debug, info, warn or error";

@@ -8,6 +8,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <chrono>
 #include <optional>
 #include <string>
 
@@ -34,6 +35,7 @@ struct RawOptions {
   int64_t max_txn_ops = 128;
   std::string auto_compaction_mode = "periodic";
   std::string auto_compaction_retention = "0";
+  std::string auto_compaction_interval = "5m";
   std::string log_level = "info";
 };
 
@@ -41,6 +43,9 @@ void register_options(CLI::App& app, RawOptions& raw);
 
 // nullopt + message on a bad value.
 std::optional<DaemonOptions> resolve_options(const RawOptions& raw, std::string& error);
+
+// "90s", "30m", "1h", "500ms"; a bare number means hours (etcd's periodic retention).
+std::optional<std::chrono::milliseconds> parse_duration(const std::string& text);
 
 // "host:port" -> parts; false when malformed.
 bool split_host_port(const std::string& text, std::string& host, uint16_t& port);

@@ -3,6 +3,8 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cstdlib>
 #include <sstream>
 
 namespace revkv::apps {
@@ -38,6 +40,13 @@ std::vector<CLI::ConfigItem> YamlConfig::from_config(std::istream& input) const 
     if (!entry.second.IsScalar()) {
       throw CLI::ConversionError("config option " + name + " must be a single value");
     }
+    // CLI11 applies a config file before the environment, and the environment only fills
+    // options still unset; OPERATIONS.md wants env > file, so a file value yields to a
+    // REVKV_* variable that is set.
+    std::string env = "REVKV_" + name;
+    std::transform(env.begin(), env.end(), env.begin(),
+                   [](char c) { return c == '-' ? '_' : static_cast<char>(std::toupper(c)); });
+    if (std::getenv(env.c_str()) != nullptr) continue;
     CLI::ConfigItem item;
     item.name = name;
     item.inputs = {entry.second.as<std::string>()};
