@@ -51,7 +51,9 @@ class Client {
   Client(UniqueFd fd, ClientOptions options);
 
   void set_notification_handler(NotificationHandler handler) { handler_ = std::move(handler); }
-  void set_request_timeout(std::chrono::milliseconds timeout) { options_.request_timeout = timeout; }
+  void set_request_timeout(std::chrono::milliseconds timeout) {
+    options_.request_timeout = timeout;
+  }
 
   // -- untyped ------------------------------------------------------------------------------
   // `body` is one encoded msgpack map, or empty for params [].

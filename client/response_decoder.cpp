@@ -15,7 +15,9 @@ protocol::WireError malformed(std::string_view why) {
 
 // Copy str/bin payloads into the frame's zone instead of referencing the unpacker's
 // buffer: a Response then stays valid on its own, whatever the decoder does next.
-bool copy_payloads(msgpack::type::object_type, std::size_t, void*) { return false; }
+bool copy_payloads(msgpack::type::object_type, std::size_t, void*) {
+  return false;
+}
 
 msgpack::unpack_limit unpack_limits(const ClientLimits& l) {
   return msgpack::unpack_limit(l.max_container_elements, l.max_container_elements,
@@ -27,8 +29,8 @@ msgpack::unpack_limit unpack_limits(const ClientLimits& l) {
 
 ResponseDecoder::ResponseDecoder(ClientLimits limits)
     : limits_(limits),
-      unpacker_(&copy_payloads, nullptr,
-                MSGPACK_UNPACKER_INIT_BUFFER_SIZE, unpack_limits(limits)) {}
+      unpacker_(&copy_payloads, nullptr, MSGPACK_UNPACKER_INIT_BUFFER_SIZE, unpack_limits(limits)) {
+}
 
 void ResponseDecoder::feed(std::string_view bytes) {
   if (failed_ || bytes.empty()) return;
@@ -89,8 +91,8 @@ Result<std::optional<Incoming>> ResponseDecoder::next() {
   if (!complete) {
     // Every byte still buffered belongs to the one incomplete frame.
     if (fed_ - consumed_ > limits_.max_frame_bytes) {
-      failed_ = malformed("frame larger than " + std::to_string(limits_.max_frame_bytes) +
-                          " bytes");
+      failed_ =
+          malformed("frame larger than " + std::to_string(limits_.max_frame_bytes) + " bytes");
       return *failed_;
     }
     return std::optional<Incoming>{};

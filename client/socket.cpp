@@ -1,12 +1,12 @@
 #include "client/socket.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <charconv>
-#include <algorithm>
 #include <cstring>
-#include <memory>
 #include <fcntl.h>
+#include <memory>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -39,8 +39,9 @@ std::string Endpoint::to_string() const {
 
 Result<Endpoint> parse_endpoint(std::string_view text) {
   auto bad = [&] {
-    return protocol::WireError{protocol::kCodeInvalidArgument,
-                               "revkv: bad endpoint \"" + std::string(text) + "\" (want HOST:PORT)"};
+    return protocol::WireError{
+        protocol::kCodeInvalidArgument,
+        "revkv: bad endpoint \"" + std::string(text) + "\" (want HOST:PORT)"};
   };
   std::string_view s = text;
   for (std::string_view scheme : {"http://", "https://"})

@@ -24,8 +24,8 @@ Result<Resp> decode_result(const msgpack::object& body) {
       return protocol::decode_body<Resp>(body);
   }();
   // The codec words its errors for requests ("bad request"); here the node is at fault.
-  if (!decoded) return protocol::WireError{kCodeInternal, "revkv: bad response: " +
-                                                              decoded.error().message};
+  if (!decoded)
+    return protocol::WireError{kCodeInternal, "revkv: bad response: " + decoded.error().message};
   return std::move(decoded).value();
 }
 
@@ -79,8 +79,7 @@ Result<p::StatusResponse> Client::status() {
   return typed_call<p::StatusResponse>(Method::maintenance_status, p::StatusRequest{});
 }
 Result<p::DefragmentResponse> Client::defragment() {
-  return typed_call<p::DefragmentResponse>(Method::maintenance_defragment,
-                                           p::DefragmentRequest{});
+  return typed_call<p::DefragmentResponse>(Method::maintenance_defragment, p::DefragmentRequest{});
 }
 Result<p::HashKVResponse> Client::hash_kv(const p::HashKVRequest& r) {
   return typed_call<p::HashKVResponse>(Method::maintenance_hash_kv, r);
@@ -104,8 +103,8 @@ Result<p::SnapshotResponse> Client::snapshot(const SnapshotChunkHandler& on_chun
     if (chunk_error) return;
     auto chunk = p::decode_body<p::SnapshotChunk>(n.body);
     if (!chunk) {
-      chunk_error = p::WireError{kCodeInternal, "revkv: bad snapshot chunk: " +
-                                                    chunk.error().message};
+      chunk_error =
+          p::WireError{kCodeInternal, "revkv: bad snapshot chunk: " + chunk.error().message};
     } else if (chunk.value().msgid == msgid && !on_chunk(chunk.value())) {
       chunk_error = p::WireError{1, "revkv: snapshot aborted"};
     }

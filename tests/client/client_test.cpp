@@ -1,4 +1,5 @@
 #include "client/client.hpp"
+
 #include "protocol/codec.hpp"
 #include "tests/client/fake_server.hpp"
 
@@ -14,7 +15,9 @@ using test::FakeServer;
 
 namespace {
 
-protocol::ResponseHeader header(int64_t revision) { return {7, 9, revision, 1}; }
+protocol::ResponseHeader header(int64_t revision) {
+  return {7, 9, revision, 1};
+}
 
 Client connect_to(const FakeServer& server, client::ClientOptions options = {}) {
   auto c = Client::connect(server.endpoint(), options);
@@ -48,8 +51,8 @@ TEST_CASE("call sends a request frame and decodes the typed result") {
 TEST_CASE("an error response becomes the call's error") {
   FakeServer server([](FakeConnection& conn) {
     auto req = conn.read_request();
-    conn.send(test::error_frame(req.msgid, 11,
-                                "etcdserver: mvcc: required revision has been compacted"));
+    conn.send(
+        test::error_frame(req.msgid, 11, "etcdserver: mvcc: required revision has been compacted"));
     req = conn.read_request();
     conn.send(test::result_frame(req.msgid, protocol::encode_to_string(protocol::StatusResponse{
                                                 header(3), "0.1.0", 10, 5, 9, 1, 1, {}, 2, 0})));
@@ -72,7 +75,8 @@ TEST_CASE("an error response becomes the call's error") {
 TEST_CASE("pipelined requests are matched by msgid whatever the response order") {
   FakeServer server([](FakeConnection& conn) {
     std::vector<protocol::RequestFrame> reqs;
-    for (int i = 0; i < 3; ++i) reqs.push_back(conn.read_request());
+    for (int i = 0; i < 3; ++i)
+      reqs.push_back(conn.read_request());
     for (int i = 2; i >= 0; --i) {
       storage::RangeResponse resp;
       resp.revision = 10 + i;
@@ -146,9 +150,11 @@ TEST_CASE("snapshot streams its chunks and returns size and digest") {
     auto req = conn.read_request();
     REQUIRE(req.method == "Maintenance.Snapshot");
     conn.send(test::notification_frame(
-        "Maintenance.Snapshot", protocol::encode_to_string(protocol::SnapshotChunk{req.msgid, "ab", 1})));
+        "Maintenance.Snapshot",
+        protocol::encode_to_string(protocol::SnapshotChunk{req.msgid, "ab", 1})));
     conn.send(test::notification_frame(
-        "Maintenance.Snapshot", protocol::encode_to_string(protocol::SnapshotChunk{req.msgid, "c", 0})));
+        "Maintenance.Snapshot",
+        protocol::encode_to_string(protocol::SnapshotChunk{req.msgid, "c", 0})));
     conn.send(test::result_frame(req.msgid, protocol::encode_to_string(protocol::SnapshotResponse{
                                                 header(3), 3, std::string(32, 'x')})));
   });
@@ -211,7 +217,10 @@ TEST_CASE("transport failures are errors with gRPC codes") {
   }
   SECTION("nobody listening") {
     uint16_t port = 0;
-    { FakeServer closed([](FakeConnection&) {}); port = closed.port(); }
+    {
+      FakeServer closed([](FakeConnection&) {});
+      port = closed.port();
+    }
     auto c = Client::connect("127.0.0.1:" + std::to_string(port));
     REQUIRE_FALSE(c.ok());
     CHECK(c.error().code == client::kCodeUnavailable);

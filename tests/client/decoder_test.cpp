@@ -75,7 +75,8 @@ TEST_CASE("ResponseDecoder refuses oversized and malformed frames for good") {
     pk.pack_uint8(1);
     pk.pack_nil();
     pk.pack_array(200);
-    for (int i = 0; i < 100; ++i) pk.pack_uint8(1);  // incomplete: 100 of 200
+    for (int i = 0; i < 100; ++i)
+      pk.pack_uint8(1);  // incomplete: 100 of 200
     d.feed(std::string_view(frame.data(), frame.size()));
     CHECK_FALSE(d.next().ok());
   }

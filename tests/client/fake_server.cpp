@@ -31,7 +31,8 @@ void FakeConnection::send(std::string_view bytes) {
 }
 
 void FakeConnection::send_bytewise(const msgpack::sbuffer& frame) {
-  for (std::size_t i = 0; i < frame.size(); ++i) send(std::string_view(frame.data() + i, 1));
+  for (std::size_t i = 0; i < frame.size(); ++i)
+    send(std::string_view(frame.data() + i, 1));
 }
 
 FakeServer::FakeServer(Script script) {

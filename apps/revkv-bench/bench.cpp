@@ -1,0 +1,283 @@
+#include "apps/revkv-bench/bench.hpp"
+
+#include "client/client.hpp"
+#include "protocol/codec.hpp"
+#include "protocol/method.hpp"
+
+#include <cstdio>
+#include <random>
+#include <thread>
+#include <unordered_map>
+
+namespace revkv::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+client::ClientOptions client_options() {
+  client::ClientOptions o;
+  o.connect_timeout = std::chrono::seconds(5);
+  o.request_timeout = std::chrono::seconds(30);  // a stuck node ends the run, not hangs it
+  return o;
+}
+
+// Generates the requests of one connection.
+class Generator {
+ public:
+  Generator(const Options& o, uint64_t seed)
+      : o_(o), rng_(seed), key_(0, o.keys - 1), op_(o.mix.begin(), o.mix.end()) {
+    value_.resize(o.value_size);
+    for (auto& c : value_)
+      c = static_cast<char>('a' + rng_() % 26);
+  }
+
+  Op next_op() { return static_cast<Op>(op_(rng_)); }
+
+  // The method name and encoded body of one request of kind `op`.
+  std::pair<protocol::Method, std::string> request(Op op) {
+    int64_t k = key_(rng_);
+    switch (op) {
+      case Op::put:
+        return {protocol::Method::kv_put, protocol::encode_to_string(put(k))};
+      case Op::get: {
+        storage::RangeRequest r;
+        r.key = key_of(k);
+        return {protocol::Method::kv_range, protocol::encode_to_string(r)};
+      }
+      case Op::range: {
+        storage::RangeRequest r;
+        r.key = key_of(k);
+        r.range_end = key_of(k + o_.range_size);
+        r.limit = o_.range_size;
+        return {protocol::Method::kv_range, protocol::encode_to_string(r)};
+      }
+      case Op::txn: {
+        // Compare-and-set shape: if the key exists overwrite it, else read it.
+        storage::TxnRequest t;
+        storage::Compare c;
+        c.key = key_of(k);
+        c.target = static_cast<int32_t>(storage::CompareTarget::version);
+        c.result = static_cast<int32_t>(storage::CompareResult::greater);
+        c.union_kind = storage::CompareTarget::version;
+        t.compare.push_back(c);
+        // Assigned, not brace-initialised: GCC 12 warns (falsely) about the Box
+        // alternative of a temporary RequestOp's variant.
+        t.success.emplace_back().op = put(k);
+        storage::RangeRequest get;
+        get.key = key_of(k);
+        t.failure.emplace_back().op = std::move(get);
+        return {protocol::Method::kv_txn, protocol::encode_to_string(t)};
+      }
+    }
+    return {protocol::Method::kv_range, ""};
+  }
+
+  storage::PutRequest put(int64_t k) const {
+    storage::PutRequest p;
+    p.key = key_of(k);
+    p.value = value_;
+    return p;
+  }
+
+ private:
+  const Options& o_;
+  std::mt19937_64 rng_;
+  std::uniform_int_distribution<int64_t> key_;
+  std::discrete_distribution<int> op_;
+  std::string value_;
+};
+
+Report run_connection(const Options& o, int index, Clock::time_point stop) {
+  Report report;
+  auto conn = client::Client::connect(o.endpoint, client_options());
+  if (!conn) {
+    report.failed_connections = 1;
+    report.first_error = conn.error().message;
+    return report;
+  }
+  client::Client& c = conn.value();
+  Generator gen(o, o.seed * 1000003 + static_cast<uint64_t>(index));
+  struct Pending {
+    Op op;
+    Clock::time_point start;
+  };
+  std::unordered_map<uint32_t, Pending> inflight;
+  auto issue = [&] {
+    Op op = gen.next_op();
+    auto [method, body] = gen.request(op);
+    uint32_t id = c.queue(protocol::method_name(method), body);
+    inflight.emplace(id, Pending{op, Clock::now()});
+  };
+  for (int i = 0; i < o.inflight; ++i)
+    issue();
+  if (auto f = c.flush(); !f) {
+    report.failed_connections = 1;
+    report.first_error = f.error().message;
+    return report;
+  }
+  while (!inflight.empty()) {
+    auto r = c.next_response();
+    auto now = Clock::now();
+    if (!r) {
+      report.failed_connections = 1;
+      if (report.first_error.empty()) report.first_error = r.error().message;
+      break;
+    }
+    auto it = inflight.find(r.value().msgid);
+    if (it == inflight.end()) continue;
+    auto& stats = report.ops[static_cast<std::size_t>(it->second.op)];
+    if (r.value().error) {
+      ++stats.errors;
+      if (report.first_error.empty()) report.first_error = r.value().error->message;
+    } else {
+      stats.latency.record(static_cast<uint64_t>(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(now - it->second.start).count()));
+    }
+    inflight.erase(it);
+    if (now < stop) {
+      issue();
+      if (auto f = c.flush(); !f) {
+        report.failed_connections = 1;
+        if (report.first_error.empty()) report.first_error = f.error().message;
+        break;
+      }
+    }
+  }
+  return report;
+}
+
+std::string fmt(const char* format, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, format, v);
+  return buf;
+}
+
+double us(uint64_t nanos) {
+  return static_cast<double>(nanos) / 1000.0;
+}
+
+}  // namespace
+
+std::string key_of(int64_t i) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "key%012lld", static_cast<long long>(i));
+  return buf;
+}
+
+void Report::merge(const Report& other) {
+  for (std::size_t i = 0; i < kOpCount; ++i) {
+    ops[i].latency.merge(other.ops[i].latency);
+    ops[i].errors += other.ops[i].errors;
+  }
+  failed_connections += other.failed_connections;
+  if (first_error.empty()) first_error = other.first_error;
+}
+
+std::string preload(const Options& o) {
+  auto conn = client::Client::connect(o.endpoint, client_options());
+  if (!conn) return conn.error().message;
+  client::Client& c = conn.value();
+  Generator gen(o, o.seed);
+  int64_t next = 0, outstanding = 0;
+  while (next < o.keys || outstanding > 0) {
+    while (next < o.keys && outstanding < o.inflight) {
+      c.queue(protocol::method_name(protocol::Method::kv_put),
+              protocol::encode_to_string(gen.put(next++)));
+      ++outstanding;
+    }
+    if (auto f = c.flush(); !f) return f.error().message;
+    auto r = c.next_response();
+    if (!r) return r.error().message;
+    if (r.value().error) return r.value().error->message;
+    --outstanding;
+  }
+  return "";
+}
+
+Report run(const Options& o) {
+  std::vector<Report> reports(static_cast<std::size_t>(o.connections));
+  auto start = Clock::now();
+  auto stop = start + std::chrono::duration_cast<Clock::duration>(
+                          std::chrono::duration<double>(o.duration_s));
+  {
+    std::vector<std::jthread> threads;
+    for (int i = 0; i < o.connections; ++i)
+      threads.emplace_back(
+          [&, i] { reports[static_cast<std::size_t>(i)] = run_connection(o, i, stop); });
+  }
+  Report total;
+  for (const auto& r : reports)
+    total.merge(r);
+  total.elapsed_s = std::chrono::duration<double>(Clock::now() - start).count();
+  return total;
+}
+
+std::string format_text(const Report& r, const Options& o) {
+  std::string out = "revkv-bench " + o.endpoint + ": " + std::to_string(o.connections) +
+                    " connections x " + std::to_string(o.inflight) + " in flight, " +
+                    fmt("%.1f", r.elapsed_s) + " s, " + std::to_string(o.keys) + " keys, " +
+                    std::to_string(o.value_size) + " B values\n";
+  char line[256];
+  std::snprintf(line, sizeof line, "%-6s %10s %8s %12s %10s %10s %10s %10s\n", "op", "count",
+                "errors", "ops/s", "p50(us)", "p99(us)", "p999(us)", "max(us)");
+  out += line;
+  Histogram all;
+  uint64_t errors = 0;
+  auto row = [&](const char* name, const Histogram& h, uint64_t errs) {
+    std::snprintf(line, sizeof line, "%-6s %10llu %8llu %12.1f %10.1f %10.1f %10.1f %10.1f\n", name,
+                  static_cast<unsigned long long>(h.count()), static_cast<unsigned long long>(errs),
+                  r.elapsed_s > 0 ? static_cast<double>(h.count()) / r.elapsed_s : 0.0,
+                  us(h.percentile(0.5)), us(h.percentile(0.99)), us(h.percentile(0.999)),
+                  us(h.max()));
+    out += line;
+  };
+  for (std::size_t i = 0; i < kOpCount; ++i) {
+    if (o.mix[i] == 0) continue;
+    row(kOpNames[i], r.ops[i].latency, r.ops[i].errors);
+    all.merge(r.ops[i].latency);
+    errors += r.ops[i].errors;
+  }
+  row("total", all, errors);
+  if (r.failed_connections > 0)
+    out += "failed connections: " + std::to_string(r.failed_connections) + "\n";
+  if (!r.first_error.empty()) out += "first error: " + r.first_error + "\n";
+  return out;
+}
+
+std::string format_json(const Report& r, const Options& o) {
+  auto stats = [&](const Histogram& h, uint64_t errs) {
+    return "{\"count\":" + std::to_string(h.count()) + ",\"errors\":" + std::to_string(errs) +
+           ",\"ops_per_sec\":" +
+           fmt("%.1f", r.elapsed_s > 0 ? static_cast<double>(h.count()) / r.elapsed_s : 0.0) +
+           ",\"mean_us\":" + fmt("%.1f", h.mean() / 1000.0) +
+           ",\"p50_us\":" + fmt("%.1f", us(h.percentile(0.5))) +
+           ",\"p99_us\":" + fmt("%.1f", us(h.percentile(0.99))) +
+           ",\"p999_us\":" + fmt("%.1f", us(h.percentile(0.999))) +
+           ",\"max_us\":" + fmt("%.1f", us(h.max())) + "}";
+  };
+  std::string ops;
+  Histogram all;
+  uint64_t errors = 0;
+  for (std::size_t i = 0; i < kOpCount; ++i) {
+    if (o.mix[i] == 0) continue;
+    if (!ops.empty()) ops += ",";
+    ops += "\"" + std::string(kOpNames[i]) + "\":" + stats(r.ops[i].latency, r.ops[i].errors);
+    all.merge(r.ops[i].latency);
+    errors += r.ops[i].errors;
+  }
+  std::string first_error;
+  for (char ch : r.first_error) {  // JSON-escape the few characters an error may hold
+    if (ch == '"' || ch == '\\') first_error += '\\';
+    if (static_cast<unsigned char>(ch) >= 0x20) first_error += ch;
+  }
+  return "{\"endpoint\":\"" + o.endpoint + "\",\"connections\":" + std::to_string(o.connections) +
+         ",\"inflight\":" + std::to_string(o.inflight) +
+         ",\"duration_s\":" + fmt("%.3f", r.elapsed_s) + ",\"keys\":" + std::to_string(o.keys) +
+         ",\"value_size\":" + std::to_string(o.value_size) +
+         ",\"range_size\":" + std::to_string(o.range_size) + ",\"ops\":{" + ops +
+         "},\"total\":" + stats(all, errors) +
+         ",\"failed_connections\":" + std::to_string(r.failed_connections) + ",\"first_error\":\"" +
+         first_error + "\"}\n";
+}
+
+}  // namespace revkv::bench

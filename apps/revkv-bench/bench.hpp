@@ -1,0 +1,41 @@
+#pragma once
+
+// The closed loop: each connection (one thread, one client::Client) keeps `inflight`
+// requests outstanding, issuing a new one for every response, until the duration is over;
+// then it drains what is still in flight. Latency is measured from queueing a request to
+// reading its response, per op, in a Histogram.
+
+#include "apps/revkv-bench/histogram.hpp"
+#include "apps/revkv-bench/options.hpp"
+
+#include <array>
+#include <cstdint>
+#include <string>
+
+namespace revkv::bench {
+
+struct OpStats {
+  Histogram latency;  // successful ops, nanoseconds
+  uint64_t errors = 0;
+};
+
+struct Report {
+  std::array<OpStats, kOpCount> ops;
+  double elapsed_s = 0;
+  uint64_t failed_connections = 0;
+  std::string first_error;  // the first error seen, for the operator
+
+  void merge(const Report& other);
+};
+
+// The key of index i: fixed width, so that key order is index order (range ops).
+std::string key_of(int64_t i);
+
+// Puts every key once (pipelined on one connection). Returns an error message or "".
+std::string preload(const Options& options);
+Report run(const Options& options);
+
+std::string format_text(const Report& report, const Options& options);
+std::string format_json(const Report& report, const Options& options);
+
+}  // namespace revkv::bench

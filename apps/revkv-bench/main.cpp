@@ -1,0 +1,27 @@
+// revkv-bench: closed-loop load generator for revkvd over the wire protocol
+// (docs/BENCH_TOOL.md).
+
+#include "apps/revkv-bench/bench.hpp"
+
+#include <iostream>
+
+int main(int argc, char** argv) {
+  using namespace revkv::bench;
+  auto parsed = parse_options(std::vector<std::string>(argv, argv + argc));
+  if (auto* exit = std::get_if<ParseExit>(&parsed)) {
+    std::cout << exit->out;
+    std::cerr << exit->err;
+    return exit->code;
+  }
+  const Options& options = std::get<Options>(parsed);
+  if (options.preload) {
+    if (auto error = preload(options); !error.empty()) {
+      std::cerr << "Error: preload: " << error << "\n";
+      return 1;
+    }
+  }
+  Report report = run(options);
+  std::cout << (options.json ? format_json(report, options) : format_text(report, options));
+  // Every connection failing means nothing was measured.
+  return report.failed_connections == static_cast<uint64_t>(options.connections) ? 1 : 0;
+}

@@ -1,0 +1,43 @@
+#pragma once
+
+// revkv-bench's flags (docs/BENCH_TOOL.md).
+
+#include <array>
+#include <chrono>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace revkv::bench {
+
+enum class Op { put = 0, get = 1, range = 2, txn = 3 };
+inline constexpr std::array<const char*, 4> kOpNames = {"put", "get", "range", "txn"};
+inline constexpr std::size_t kOpCount = kOpNames.size();
+
+struct Options {
+  std::string endpoint = "127.0.0.1:7379";
+  int connections = 4;
+  int inflight = 16;  // per connection
+  double duration_s = 10;
+  int64_t keys = 10000;
+  std::size_t value_size = 256;
+  std::array<int, kOpCount> mix = {50, 40, 5, 5};  // weights, by Op
+  int64_t range_size = 100;
+  bool json = false;
+  bool preload = false;  // put every key once before measuring
+  uint64_t seed = 1;
+};
+
+// "put=50,get=40,range=5,txn=5"; missing ops weigh 0; at least one weight > 0.
+std::optional<std::array<int, kOpCount>> parse_mix(const std::string& text);
+
+struct ParseExit {
+  int code = 0;
+  std::string out;
+  std::string err;
+};
+
+std::variant<Options, ParseExit> parse_options(const std::vector<std::string>& args);
+
+}  // namespace revkv::bench

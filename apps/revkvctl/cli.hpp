@@ -1,0 +1,145 @@
+#pragma once
+
+// revkvctl's command line (docs/REVKVCTL.md): etcdctl v3's commands and flags, parsed
+// with CLI11 into one Invocation that run() executes. Parsing is separate from running
+// so that tests check it without a node.
+
+#include "client/socket.hpp"
+#include "protocol/messages.hpp"
+#include "storage/types.hpp"
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace CLI {
+class App;
+}
+
+namespace revkv::ctl {
+
+enum class Format { simple, json };
+
+struct Global {
+  std::string endpoint = "127.0.0.1:7379";
+  Format format = Format::simple;
+  std::chrono::milliseconds dial_timeout{2000};
+  std::chrono::milliseconds command_timeout{5000};
+};
+
+struct PutCmd {
+  storage::PutRequest request;
+  bool value_from_stdin = false;  // `put KEY` without VALUE and without --ignore-value
+};
+struct GetCmd {
+  storage::RangeRequest request;
+  bool print_value_only = false;
+};
+struct DelCmd {
+  storage::DeleteRangeRequest request;
+};
+struct TxnCmd {
+  bool interactive = false;
+};
+struct CompactCmd {
+  protocol::CompactionRequest request;
+};
+struct StatusCmd {};
+struct DefragCmd {};
+struct HashKvCmd {
+  protocol::HashKVRequest request;
+};
+struct SnapshotSaveCmd {
+  std::string file;
+};
+struct SnapshotRestoreCmd {
+  std::string file;
+  std::string data_dir;
+};
+struct AlarmListCmd {};
+struct AlarmDisarmCmd {};
+struct LeaseGrantCmd {
+  int64_t ttl = 0;
+};
+struct LeaseRevokeCmd {
+  int64_t id = 0;
+};
+struct LeaseKeepAliveCmd {
+  int64_t id = 0;
+  bool once = false;
+};
+struct LeaseTimeToLiveCmd {
+  protocol::LeaseTimeToLiveRequest request;
+};
+struct LeaseListCmd {};
+struct WatchCmd {
+  protocol::WatchCreateRequest request;
+};
+
+using Command =
+    std::variant<PutCmd, GetCmd, DelCmd, TxnCmd, CompactCmd, StatusCmd, DefragCmd, HashKvCmd,
+                 SnapshotSaveCmd, SnapshotRestoreCmd, AlarmListCmd, AlarmDisarmCmd, LeaseGrantCmd,
+                 LeaseRevokeCmd, LeaseKeepAliveCmd, LeaseTimeToLiveCmd, LeaseListCmd, WatchCmd>;
+
+struct Invocation {
+  Global global;
+  Command command;
+};
+
+// What parse() could not turn into an Invocation: help text (exit 0) or a usage error
+// (exit 1), already worded for the terminal.
+struct ParseExit {
+  int code = 0;
+  std::string out;  // for stdout (help)
+  std::string err;  // for stderr ("Error: ...")
+};
+
+// args[0] is the program name. Reads REVKV_ENDPOINT from the environment.
+std::variant<Invocation, ParseExit> parse(const std::vector<std::string>& args);
+
+// The flags shared by the top-level put/get/del and the op lines of `txn`.
+struct PutArgs {
+  std::string key;
+  std::optional<std::string> value;
+  std::string lease = "0";  // hex, as etcdctl
+  bool prev_kv = false;
+  bool ignore_value = false;
+  bool ignore_lease = false;
+};
+struct GetArgs {
+  std::string key;
+  std::optional<std::string> range_end;
+  bool prefix = false;
+  bool from_key = false;
+  int64_t rev = 0;
+  int64_t limit = 0;
+  bool keys_only = false;
+  bool count_only = false;
+  std::string sort_by;
+  std::string order;
+  std::string consistency = "l";
+  bool print_value_only = false;
+};
+struct DelArgs {
+  std::string key;
+  std::optional<std::string> range_end;
+  bool prefix = false;
+  bool from_key = false;
+  bool prev_kv = false;
+};
+
+void add_put_flags(CLI::App& app, PutArgs& args);
+void add_get_flags(CLI::App& app, GetArgs& args);
+void add_del_flags(CLI::App& app, DelArgs& args);
+client::Result<storage::PutRequest> to_request(const PutArgs& args);
+client::Result<storage::RangeRequest> to_request(const GetArgs& args);
+client::Result<storage::DeleteRangeRequest> to_request(const DelArgs& args);
+
+// "5s", "500ms", "2m", "1h"; a bare number is seconds.
+std::optional<std::chrono::milliseconds> parse_duration(const std::string& text);
+// etcdctl takes lease IDs in hexadecimal.
+std::optional<int64_t> parse_lease_id(const std::string& text);
+
+}  // namespace revkv::ctl

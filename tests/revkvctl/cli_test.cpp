@@ -1,0 +1,180 @@
+#include "apps/revkvctl/cli.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+
+using namespace revkv;
+using namespace revkv::ctl;
+
+namespace {
+
+Invocation ok(std::vector<std::string> args) {
+  args.insert(args.begin(), "revkvctl");
+  auto r = parse(args);
+  if (auto* e = std::get_if<ParseExit>(&r)) FAIL("parse failed: " << e->err);
+  return std::get<Invocation>(r);
+}
+
+ParseExit fails(std::vector<std::string> args) {
+  args.insert(args.begin(), "revkvctl");
+  auto r = parse(args);
+  REQUIRE(std::holds_alternative<ParseExit>(r));
+  return std::get<ParseExit>(r);
+}
+
+}  // namespace
+
+TEST_CASE("global flags: endpoint, env, write-out, timeouts") {
+  ::unsetenv("REVKV_ENDPOINT");
+  auto a = ok({"status"});
+  CHECK(a.global.endpoint == "127.0.0.1:7379");
+  CHECK(a.global.format == Format::simple);
+  CHECK(a.global.command_timeout == std::chrono::seconds(5));
+
+  auto b = ok({"--endpoint", "127.0.0.1:9", "-w", "json", "status"});
+  CHECK(b.global.endpoint == "127.0.0.1:9");
+  CHECK(b.global.format == Format::json);
+
+  // etcdctl accepts global flags after the command too.
+  auto c = ok({"get", "k", "--write-out=json", "--command-timeout", "250ms"});
+  CHECK(c.global.format == Format::json);
+  CHECK(c.global.command_timeout == std::chrono::milliseconds(250));
+
+  ::setenv("REVKV_ENDPOINT", "10.0.0.1:1", 1);
+  CHECK(ok({"status"}).global.endpoint == "10.0.0.1:1");
+  CHECK(ok({"--endpoint", "h:2", "status"}).global.endpoint == "h:2");  // flag > env
+  ::unsetenv("REVKV_ENDPOINT");
+
+  CHECK(fails({"-w", "table", "status"}).code == 1);
+}
+
+TEST_CASE("put") {
+  auto p = std::get<PutCmd>(ok({"put", "k", "v", "--lease", "1a", "--prev-kv"}).command);
+  CHECK(p.request.key == "k");
+  CHECK(p.request.value == "v");
+  CHECK(p.request.lease == 0x1a);
+  CHECK(p.request.prev_kv);
+  CHECK_FALSE(p.value_from_stdin);
+
+  CHECK(std::get<PutCmd>(ok({"put", "k"}).command).value_from_stdin);
+  auto iv = std::get<PutCmd>(ok({"put", "k", "--ignore-value", "--ignore-lease"}).command);
+  CHECK(iv.request.ignore_value);
+  CHECK(iv.request.ignore_lease);
+  CHECK_FALSE(iv.value_from_stdin);
+
+  auto e = fails({"put", "k", "v", "--ignore-value"});
+  CHECK(e.code == 1);
+  CHECK(e.err.rfind("Error: put command needs only 1 argument", 0) == 0);
+  CHECK(fails({"put", "k", "v", "--lease", "xyz"}).err.find("expecting ID in Hex") !=
+        std::string::npos);
+  CHECK(fails({"put"}).code == 1);
+}
+
+TEST_CASE("get: ranges, sorting and flags") {
+  auto g = std::get<GetCmd>(ok({"get", "a", "c"}).command).request;
+  CHECK(g.key == "a");
+  CHECK(g.range_end == "c");
+
+  auto p = std::get<GetCmd>(ok({"get", "foo", "--prefix"}).command).request;
+  CHECK(p.range_end == "fop");
+  auto all = std::get<GetCmd>(ok({"get", "", "--prefix"}).command).request;
+  CHECK(all.key == std::string(1, '\0'));
+  CHECK(all.range_end == std::string(1, '\0'));
+  auto from = std::get<GetCmd>(ok({"get", "b", "--from-key"}).command).request;
+  CHECK(from.range_end == std::string(1, '\0'));
+
+  auto s = std::get<GetCmd>(ok({"get", "a", "--sort-by", "MODIFY", "--order", "descend", "--rev",
+                                "7", "--limit", "3", "--keys-only", "--consistency", "s"})
+                                .command)
+               .request;
+  CHECK(s.sort_target == static_cast<int32_t>(storage::SortTarget::mod));
+  CHECK(s.sort_order == static_cast<int32_t>(storage::SortOrder::descend));
+  CHECK(s.revision == 7);
+  CHECK(s.limit == 3);
+  CHECK(s.keys_only);
+  CHECK(s.serializable);
+
+  // Ascending by key is no sort at all (clientv3.WithSort).
+  auto k = std::get<GetCmd>(ok({"get", "a", "--sort-by", "KEY", "--order", "ASCEND"}).command);
+  CHECK(k.request.sort_order == 0);
+
+  auto v = std::get<GetCmd>(ok({"get", "a", "--print-value-only", "--count-only"}).command);
+  CHECK(v.print_value_only);
+  CHECK(v.request.count_only);
+
+  CHECK(fails({"get", "a", "--order", "UP"}).err.rfind("Error: bad sort order UP", 0) == 0);
+  CHECK(fails({"get", "a", "--sort-by", "SIZE"}).code == 1);
+  CHECK(fails({"get", "a", "b", "--prefix"}).err.find("too many arguments") != std::string::npos);
+  CHECK(fails({"get", "a", "--prefix", "--from-key"}).code == 1);
+}
+
+TEST_CASE("del, compact, hashkv, watch") {
+  auto d = std::get<DelCmd>(ok({"del", "p", "--prefix", "--prev-kv"}).command).request;
+  CHECK(d.range_end == "q");
+  CHECK(d.prev_kv);
+  CHECK(std::holds_alternative<DelCmd>(ok({"delete", "k"}).command));
+
+  auto c = std::get<CompactCmd>(ok({"compact", "12", "--physical"}).command).request;
+  CHECK(c.revision == 12);
+  CHECK(c.physical);
+  CHECK(fails({"compact", "x"}).code == 1);
+
+  CHECK(std::get<HashKvCmd>(ok({"hashkv", "--rev", "4"}).command).request.revision == 4);
+
+  auto w = std::get<WatchCmd>(ok({"watch", "k", "--prefix", "--rev", "3", "--prev-kv"}).command);
+  CHECK(w.request.key == "k");
+  CHECK(w.request.range_end == "l");
+  CHECK(w.request.start_revision == 3);
+  CHECK(w.request.prev_kv);
+}
+
+TEST_CASE("lease, alarm, snapshot, txn") {
+  CHECK(std::get<LeaseGrantCmd>(ok({"lease", "grant", "60"}).command).ttl == 60);
+  CHECK(std::get<LeaseRevokeCmd>(ok({"lease", "revoke", "694d77aa9e38260f"}).command).id ==
+        0x694d77aa9e38260f);
+  auto ka = std::get<LeaseKeepAliveCmd>(ok({"lease", "keep-alive", "ff", "--once"}).command);
+  CHECK(ka.id == 255);
+  CHECK(ka.once);
+  auto ttl = std::get<LeaseTimeToLiveCmd>(ok({"lease", "timetolive", "a", "--keys"}).command);
+  CHECK(ttl.request.id == 10);
+  CHECK(ttl.request.keys);
+  CHECK(std::holds_alternative<LeaseListCmd>(ok({"lease", "list"}).command));
+  CHECK(fails({"lease", "revoke", "zz"}).err.find("expecting ID in Hex") != std::string::npos);
+  CHECK(fails({"lease"}).code == 1);
+
+  CHECK(std::holds_alternative<AlarmListCmd>(ok({"alarm", "list"}).command));
+  CHECK(std::holds_alternative<AlarmDisarmCmd>(ok({"alarm", "disarm"}).command));
+
+  CHECK(std::get<SnapshotSaveCmd>(ok({"snapshot", "save", "s.db"}).command).file == "s.db");
+  auto r = std::get<SnapshotRestoreCmd>(
+      ok({"snapshot", "restore", "s.db", "--data-dir", "/tmp/x"}).command);
+  CHECK(r.data_dir == "/tmp/x");
+  CHECK(fails({"snapshot", "restore", "s.db"}).code == 1);
+
+  CHECK(std::get<TxnCmd>(ok({"txn", "-i"}).command).interactive);
+}
+
+TEST_CASE("help exits 0, unknown commands and flags exit 1") {
+  auto h = fails({"--help"});
+  CHECK(h.code == 0);
+  CHECK(h.out.find("Usage:") != std::string::npos);
+  auto sub = fails({"get", "--help"});
+  CHECK(sub.code == 0);
+  CHECK(sub.out.find("--prefix") != std::string::npos);
+  CHECK(fails({}).code == 1);
+  CHECK(fails({"frobnicate"}).code == 1);
+  auto bad = fails({"get", "k", "--no-such-flag"});
+  CHECK(bad.code == 1);
+  CHECK(bad.err.rfind("Error: ", 0) == 0);
+}
+
+TEST_CASE("durations and lease ids") {
+  CHECK(parse_duration("5s") == std::chrono::seconds(5));
+  CHECK(parse_duration("500ms") == std::chrono::milliseconds(500));
+  CHECK(parse_duration("2m") == std::chrono::minutes(2));
+  CHECK(parse_duration("3") == std::chrono::seconds(3));
+  CHECK_FALSE(parse_duration("fast"));
+  CHECK(parse_lease_id("ffffffffffffffff") == -1);
+  CHECK_FALSE(parse_lease_id(""));
+}
