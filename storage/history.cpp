@@ -59,7 +59,7 @@ Result<RecoveredState> recover_history(Backend& backend, const KeyspaceSet& keys
   Status scan_error;
   REVKV_TRY(backend.scan(Column::kv, {}, {}, [&](std::string_view k, std::string_view v) {
     auto rev = decode_revision_key(k);
-    auto kv = rev ? decode_key_value(v) : std::nullopt;
+    auto kv = rev ? decode_key_value(v, /*with_value=*/false) : std::nullopt;
     if (!kv || kv->key.empty()) {
       scan_error = Error{Errc::corruption, "revkv: undecodable kv record during index rebuild"};
       return false;

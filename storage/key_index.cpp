@@ -111,54 +111,65 @@ size_t KeyIndex::revision_count() const {
 
 // -- TreeIndex --------------------------------------------------------------------------------
 
+KeyIndex* TreeIndex::find(std::string_view key) {
+  auto it = by_key_.find(key);
+  return it == by_key_.end() ? nullptr : it->second;
+}
+
+const KeyIndex* TreeIndex::find(std::string_view key) const {
+  auto it = by_key_.find(key);
+  return it == by_key_.end() ? nullptr : it->second;
+}
+
+KeyIndex& TreeIndex::find_or_add(const std::string& key) {
+  if (KeyIndex* ki = find(key)) return *ki;
+  auto it = keys_.emplace(key, KeyIndex{}).first;
+  by_key_.emplace(std::string_view(it->first), &it->second);
+  return it->second;
+}
+
 void TreeIndex::put(const std::string& key, Revision rev) {
-  auto it = keys_.find(key);
-  if (it == keys_.end()) it = keys_.emplace(key, KeyIndex{}).first;
-  it->second.put(rev);
+  find_or_add(key).put(rev);
   ++revisions_;
 }
 
 void TreeIndex::tombstone(const std::string& key, Revision rev) {
-  auto it = keys_.find(key);
-  assert(it != keys_.end());
-  it->second.tombstone(rev);
+  KeyIndex* ki = find(key);
+  assert(ki != nullptr);
+  ki->tombstone(rev);
   ++revisions_;
 }
 
 void TreeIndex::restore(const std::string& key, Revision rev, bool tombstone, Revision created,
                         int64_t version) {
-  auto it = keys_.find(key);
-  if (it == keys_.end()) {
-    KeyIndex ki;
+  KeyIndex* ki = find(key);
+  if (ki == nullptr) {
+    KeyIndex& added = find_or_add(key);
     if (tombstone) {
-      ki.restore_tombstone(rev);
+      added.restore_tombstone(rev);
     } else {
-      ki.restore_put(rev, created, version);
+      added.restore_put(rev, created, version);
     }
-    keys_.emplace(key, std::move(ki));
   } else if (tombstone) {
     // A tombstone for a key that is not live means the history is inconsistent; etcd
-    // would panic. Record it as a put-less closure instead of aborting.
-    if (it->second.live()) {
-      it->second.tombstone(rev);
-    }
+    // would panic. Keep the index consistent instead of aborting.
+    if (ki->live()) ki->tombstone(rev);
   } else {
-    it->second.put(rev);
+    ki->put(rev);
   }
   ++revisions_;
 }
 
 std::optional<IndexHit> TreeIndex::get(std::string_view key, int64_t at_rev) const {
-  auto it = keys_.find(key);
-  if (it == keys_.end()) return std::nullopt;
-  return it->second.get(at_rev);
+  const KeyIndex* ki = find(key);
+  if (ki == nullptr) return std::nullopt;
+  return ki->get(at_rev);
 }
 
 template <class F>
 void TreeIndex::for_each_in(const KeyRange& range, F&& f) const {
   if (range.single()) {
-    auto it = keys_.find(range.start);
-    if (it != keys_.end()) f(it->first, it->second);
+    if (const KeyIndex* ki = find(range.start)) f(range.start, *ki);
     return;
   }
   const std::string& end = *range.end;
@@ -195,6 +206,7 @@ std::set<Revision> TreeIndex::compact(int64_t at_rev) {
       revisions += it->second.revision_count();
       ++it;
     } else {
+      by_key_.erase(std::string_view(it->first));
       it = keys_.erase(it);
     }
   }

@@ -13,6 +13,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace revkv::storage {
@@ -61,6 +62,11 @@ class KeyIndex {
 
 class TreeIndex {
  public:
+  TreeIndex() = default;
+  // by_key_ points into keys_: copies would dangle.
+  TreeIndex(const TreeIndex&) = delete;
+  TreeIndex& operator=(const TreeIndex&) = delete;
+
   void put(const std::string& key, Revision rev);
   // Requires the key to be live.
   void tombstone(const std::string& key, Revision rev);
@@ -87,8 +93,15 @@ class TreeIndex {
  private:
   template <class F>
   void for_each_in(const KeyRange& range, F&& f) const;
+  KeyIndex* find(std::string_view key);
+  const KeyIndex* find(std::string_view key) const;
+  KeyIndex& find_or_add(const std::string& key);
 
+  // Ordered for ranges; the hash map answers point lookups (every put, delete, get and
+  // rebuilt record) without walking the tree. Its views point at the tree's keys, whose
+  // nodes never move.
   std::map<std::string, KeyIndex, std::less<>> keys_;
+  std::unordered_map<std::string_view, KeyIndex*> by_key_;
   size_t revisions_ = 0;
 };
 

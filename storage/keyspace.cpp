@@ -121,6 +121,7 @@ void Keyspace::restore(const KeyValue& record, Revision rev, bool tombstone) {
 }
 
 void Keyspace::set_lease(const std::string& key, int64_t lease) {
+  if (lease == 0 && key_lease_.empty()) return;  // the common case: no leases at all
   auto it = key_lease_.find(key);
   if (it != key_lease_.end()) {
     if (it->second == lease) return;
@@ -139,7 +140,7 @@ void Keyspace::set_lease(const std::string& key, int64_t lease) {
 }
 
 int64_t Keyspace::lease_of(std::string_view key) const {
-  auto it = key_lease_.find(key);
+  auto it = key_lease_.find(std::string(key));
   return it == key_lease_.end() ? 0 : it->second;
 }
 

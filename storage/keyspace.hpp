@@ -16,6 +16,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace revkv::storage {
@@ -64,8 +65,8 @@ class Keyspace {
 
   Backend& backend_;
   TreeIndex index_;
-  std::map<Revision, KeyValue> pending_;                   // written, not yet known durable
-  std::map<std::string, int64_t, std::less<>> key_lease_;  // only keys with a lease
+  std::map<Revision, KeyValue> pending_;                // written, not yet known durable
+  std::unordered_map<std::string, int64_t> key_lease_;  // only keys with a lease
   std::map<int64_t, std::set<std::string>> lease_keys_;
 };
 

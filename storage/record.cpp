@@ -106,7 +106,7 @@ std::string encode_key_value(const KeyValue& kv) {
   return out;
 }
 
-std::optional<KeyValue> decode_key_value(std::string_view bytes) {
+std::optional<KeyValue> decode_key_value(std::string_view bytes, bool with_value) {
   KeyValue kv;
   Reader r(bytes);
   while (!r.done()) {
@@ -118,7 +118,11 @@ std::optional<KeyValue> decode_key_value(std::string_view bytes) {
     std::string_view s;
     if ((field == 1 || field == 5) && wire == kLengthDelimited) {
       if (!r.bytes(s)) return std::nullopt;
-      (field == 1 ? kv.key : kv.value).assign(s);
+      if (field == 1) {
+        kv.key.assign(s);
+      } else if (with_value) {
+        kv.value.assign(s);
+      }
     } else if (field >= 2 && field <= 6 && field != 5 && wire == kVarint) {
       if (!r.varint(n)) return std::nullopt;
       auto v = static_cast<int64_t>(n);

@@ -15,8 +15,9 @@ namespace revkv::storage {
 
 std::string encode_key_value(const KeyValue& kv);
 void encode_key_value_into(const KeyValue& kv, std::string& out);
-// nullopt when the bytes are not a valid KeyValue message.
-std::optional<KeyValue> decode_key_value(std::string_view bytes);
+// nullopt when the bytes are not a valid KeyValue message. Without `with_value` the value
+// is validated but not copied (the index rebuild needs only the metadata).
+std::optional<KeyValue> decode_key_value(std::string_view bytes, bool with_value = true);
 
 std::string encode_lease_record(const LeaseRecord& lease);
 std::optional<LeaseRecord> decode_lease_record(std::string_view bytes);
