@@ -25,6 +25,9 @@ namespace {
 
 void release(BackendState& st) {
   st.ctx->watermark.store(st.durable);
+  if (auto size = st.ctx->backend->size(); size.ok()) {
+    st.ctx->db_size.store(static_cast<int64_t>(size->total_bytes));
+  }
   auto end = st.waiters.upper_bound(st.durable);
   for (auto it = st.waiters.begin(); it != end; ++it)
     it->second.deliver(st.durable);
@@ -52,15 +55,17 @@ void write_ready(caf::stateful_actor<BackendState>* self) {
 
 }  // namespace
 
-caf::behavior backend_actor(caf::stateful_actor<BackendState>* self, NodeContextPtr ctx);
+caf::behavior backend_actor(caf::stateful_actor<BackendState>* self, NodeContextPtr ctx,
+                            int64_t start);
 
-caf::actor spawn_backend_actor(caf::actor_system& sys, NodeContextPtr ctx) {
-  return sys.spawn<caf::detached>(backend_actor, std::move(ctx));
+caf::actor spawn_backend_actor(caf::actor_system& sys, NodeContextPtr ctx, int64_t start) {
+  return sys.spawn<caf::detached>(backend_actor, std::move(ctx), start);
 }
 
-caf::behavior backend_actor(caf::stateful_actor<BackendState>* self, NodeContextPtr ctx) {
+caf::behavior backend_actor(caf::stateful_actor<BackendState>* self, NodeContextPtr ctx,
+                            int64_t start) {
   self->state.ctx = ctx;
-  self->state.written = ctx->last_revision.load();
+  self->state.written = start;
   self->state.durable = self->state.written;
   if (ctx->options.sync == SyncMode::interval) {
     self->delayed_send(self, std::chrono::milliseconds(ctx->options.sync_interval_ms),

@@ -21,6 +21,7 @@
 
 namespace revkv::actors {
 
-caf::actor spawn_backend_actor(caf::actor_system& sys, NodeContextPtr ctx);
+// `start` is the newest revision already in RocksDB.
+caf::actor spawn_backend_actor(caf::actor_system& sys, NodeContextPtr ctx, int64_t start);
 
 }  // namespace revkv::actors

@@ -241,15 +241,21 @@ caf::behavior maintenance_actor(Self* self, NodeContextPtr ctx, std::vector<caf:
         auto& ctx = *self->state.ctx;
         auto status = ctx.backend->defragment();
         if (!status.ok()) return status.error();
+        if (auto size = ctx.backend->size(); size.ok()) {
+          ctx.db_size.store(static_cast<int64_t>(size->total_bytes));
+        }
         return protocol::DefragmentResponse{ctx.header(ctx.watermark.load())};
       },
       [self](const protocol::AlarmRequest& r) -> storage::Result<protocol::AlarmResponse> {
         auto& ctx = *self->state.ctx;
-        if (r.alarm == protocol::AlarmType::nospace || r.alarm == protocol::AlarmType::none) {
-          if (r.action == protocol::AlarmAction::activate &&
-              r.alarm == protocol::AlarmType::nospace)
-            ctx.nospace_alarm.store(true);
-          if (r.action == protocol::AlarmAction::deactivate) ctx.nospace_alarm.store(false);
+        bool nospace = r.alarm == protocol::AlarmType::nospace;
+        if (r.action == protocol::AlarmAction::activate && nospace) {
+          auto s = ctx.set_nospace_alarm(true);
+          if (!s.ok()) return s.error();
+        } else if (r.action == protocol::AlarmAction::deactivate &&
+                   (nospace || r.alarm == protocol::AlarmType::none)) {
+          auto s = ctx.set_nospace_alarm(false);
+          if (!s.ok()) return s.error();
         }
         protocol::AlarmResponse out;
         out.header = ctx.header(ctx.watermark.load());

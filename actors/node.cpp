@@ -33,23 +33,38 @@ storage::Result<std::unique_ptr<Node>> Node::start(caf::actor_system& sys, NodeC
   if (!recovered.ok()) return recovered.error();
   ctx->last_revision.store(recovered->current);
   ctx->watermark.store(recovered->current);
-  ctx->compact_revision.store(recovered->compact);
+  // An unfinished compaction is resumed by the maintenance actor; reads below it fail from
+  // the start (SPEC §6 step 5).
+  ctx->compact_revision.store(recovered->unfinished_compaction.value_or(recovered->compact));
   for (const auto& [id, lease] : recovered->leases)
     ctx->leases.put(lease);
+  auto alarm = load_nospace_alarm(*ctx->backend);
+  if (!alarm.ok()) return alarm.error();
+  ctx->nospace_alarm.store(*alarm);
+  if (auto size = ctx->backend->size(); size.ok()) {
+    ctx->db_size.store(static_cast<int64_t>(size->total_bytes));
+  }
 
   // Bind before spawning anything, so a busy port fails cleanly.
-  auto doorman = sys.middleman().backend().new_tcp_doorman(config.client_port,
+  caf::io::doorman_ptr doorman;
+  if (config.listen) {
+    auto bound = sys.middleman().backend().new_tcp_doorman(config.client_port,
                                                            config.client_host.c_str(), true);
-  if (!doorman) {
-    return storage::Error{storage::Errc::invalid_argument, "revkv: cannot listen on " +
-                                                               config.client_host + ":" +
-                                                               std::to_string(config.client_port) +
-                                                               ": " + sys.render(doorman.error())};
+    if (!bound) {
+      return storage::Error{storage::Errc::invalid_argument,
+                            "revkv: cannot listen on " + config.client_host + ":" +
+                                std::to_string(config.client_port) + ": " +
+                                sys.render(bound.error())};
+    }
+    doorman = std::move(*bound);
   }
 
   std::unique_ptr<Node> node(new Node(sys, ctx));
-  node->client_port_ = (*doorman)->port();
-  node->backend_ = spawn_backend_actor(sys, ctx);
+  if (doorman) node->client_port_ = doorman->port();
+  // The starting revision is passed, not read from ctx at the actor's start: CAF runs a
+  // detached actor's initialisation on its own thread later, when a shard may already have
+  // taken a revision.
+  node->backend_ = spawn_backend_actor(sys, ctx, recovered->current);
   for (size_t i = 0; i < config.options.shards; ++i) {
     node->routes_.shards.push_back(spawn_shard_actor(sys, ctx, i, node->backend_));
   }
@@ -57,7 +72,7 @@ storage::Result<std::unique_ptr<Node>> Node::start(caf::actor_system& sys, NodeC
       spawn_coordinator_actor(sys, ctx, node->routes_.shards, node->backend_);
   node->routes_.maintenance =
       spawn_maintenance_actor(sys, ctx, node->routes_.shards, recovered->unfinished_compaction);
-  node->acceptor_ = spawn_acceptor(sys, std::move(*doorman), ctx, node->routes_);
+  if (doorman) node->acceptor_ = spawn_acceptor(sys, std::move(doorman), ctx, node->routes_);
   return node;
 }
 
@@ -71,9 +86,11 @@ storage::Status Node::stop() {
   stopped_ = true;
   caf::scoped_actor self{sys_, /*hide=*/true};
   // 1. Stop accepting; sessions finish what they have in flight and close.
-  self->monitor(acceptor_);
-  self->send(acceptor_, shutdown_atom::value);
-  self->receive([](const caf::down_msg&) {});
+  if (acceptor_) {
+    self->monitor(acceptor_);
+    self->send(acceptor_, shutdown_atom::value);
+    self->receive([](const caf::down_msg&) {});
+  }
   // 2. The writers: a compaction in progress resumes at the next start.
   std::vector<caf::actor> actors = routes_.shards;
   actors.push_back(routes_.coordinator);

@@ -21,6 +21,9 @@ struct NodeConfig {
   std::string data_dir = "./revkv.data";
   std::string client_host = "127.0.0.1";
   uint16_t client_port = 7379;  // 0: pick a free port
+  // false: no listener and no acceptor; the actors are reached through routes() only
+  // (the in-process test harness, tests/actors/).
+  bool listen = true;
   NodeOptions options;
   storage::BackendOptions backend;
 };
@@ -33,7 +36,7 @@ class Node {
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
 
-  uint16_t client_port() const { return client_port_; }
+  uint16_t client_port() const { return client_port_; }  // 0 without a listener
   const NodeContextPtr& context() const { return ctx_; }
   // The actors, for the in-process test harness.
   const Routes& routes() const { return routes_; }

@@ -92,6 +92,9 @@ struct NodeContext {
   std::atomic<int64_t> watermark{1};
   std::atomic<int64_t> compact_revision{-1};
   std::atomic<bool> nospace_alarm{false};
+  // The database's size as the quota sees it (SST files + memtables), refreshed by the
+  // backend actor after each commit group.
+  std::atomic<int64_t> db_size{0};
   LeaseTable leases;
 
   uint64_t cluster_id = 0x7265766b76ull;  // "revkv"
@@ -100,11 +103,21 @@ struct NodeContext {
 
   int64_t allocate_revision() { return last_revision.fetch_add(1) + 1; }
 
+  // NOSPACE (SPEC §10): raised when a write would pass the quota, persisted so that it
+  // survives a restart, cleared only by an explicit disarm.
+  storage::Status set_nospace_alarm(bool raised);
+  // True when a request costing `cost` must be refused with ErrNoSpace (and raises the
+  // alarm when the quota is what refuses it).
+  bool refuse_for_space(int64_t cost);
+
   protocol::ResponseHeader header(int64_t revision) const {
     return protocol::ResponseHeader{cluster_id, member_id, revision, raft_term};
   }
 };
 
 using NodeContextPtr = std::shared_ptr<NodeContext>;
+
+// Whether a NOSPACE alarm was raised before the last shutdown.
+storage::Result<bool> load_nospace_alarm(const storage::Backend& backend);
 
 }  // namespace revkv::actors

@@ -73,4 +73,47 @@ std::optional<size_t> single_shard(const storage::TxnRequest& r, size_t shards) 
   return o.result();
 }
 
+namespace {
+
+Route owner_or(std::optional<size_t> owner, Target otherwise) {
+  if (owner) return Route{Target::owner_shard, *owner};
+  return Route{otherwise, 0};
+}
+
+constexpr Route kMaintenance{Target::maintenance, 0};
+
+}  // namespace
+
+Route route(const storage::RangeRequest& r, size_t shards) {
+  return owner_or(single_shard(r, shards), Target::all_shards);
+}
+
+Route route(const storage::PutRequest& r, size_t shards) {
+  return Route{Target::owner_shard, storage::shard_of(r.key, shards)};
+}
+
+Route route(const storage::DeleteRangeRequest& r, size_t shards) {
+  return owner_or(single_shard(r, shards), Target::coordinator);
+}
+
+Route route(const storage::TxnRequest& r, size_t shards) {
+  return owner_or(single_shard(r, shards), Target::coordinator);
+}
+
+Route route(const protocol::CompactionRequest&, size_t) {
+  return kMaintenance;
+}
+Route route(const protocol::HashKVRequest&, size_t) {
+  return kMaintenance;
+}
+Route route(const protocol::StatusRequest&, size_t) {
+  return kMaintenance;
+}
+Route route(const protocol::DefragmentRequest&, size_t) {
+  return kMaintenance;
+}
+Route route(const protocol::AlarmRequest&, size_t) {
+  return kMaintenance;
+}
+
 }  // namespace revkv::actors

@@ -42,6 +42,7 @@ struct SessionState {
   uint64_t bytes_written = 0;      // handed to the socket
   uint64_t bytes_transferred = 0;  // acknowledged by the socket
   bool reading = true;
+  bool processing = false;  // in process_input(): a nested call returns at once
   bool closing = false;
   bool draining = false;  // node shutdown: finish what is queued, then close
 };
@@ -90,17 +91,25 @@ void reply_failure(Self* self, uint32_t msgid, const caf::error& err) {
 
 void pump(Self* self);
 void close_connection(Self* self);
+void process_input(Self* self);
 
 bool idle(const SessionState& st) {
   return st.queue.empty() && st.reads_in_flight == 0 && !st.write_in_flight;
 }
 
-// Reading resumes when the queue and the unsent output are small again.
+bool over_limit(const SessionState& st) {
+  size_t pending = st.queue.size() + st.reads_in_flight + (st.write_in_flight ? 1 : 0);
+  return pending >= st.ctx->options.max_inflight_per_connection ||
+         st.bytes_written - st.bytes_transferred > kMaxUnsentBytes;
+}
+
+// Reading resumes when the queue and the unsent output are small again; frames already
+// received (kept in the decoder while over the limit) are taken first.
 void update_reading(Self* self) {
   auto& st = self->state;
-  size_t pending = st.queue.size() + st.reads_in_flight + (st.write_in_flight ? 1 : 0);
-  bool over = pending >= st.ctx->options.max_inflight_per_connection ||
-              st.bytes_written - st.bytes_transferred > kMaxUnsentBytes;
+  if (!st.closing && !st.draining) process_input(self);
+  if (st.closing) return;
+  bool over = over_limit(st);
   if (over && st.reading) {
     self->halt(st.hdl);
     st.reading = false;
@@ -130,11 +139,10 @@ void serve_range(Self* self, uint32_t msgid, const storage::RangeRequest& r) {
     reply_error(self, msgid, protocol::to_wire_error(rev.error()));
     return finished(self, false);
   }
-  size_t shards = st.routes.shards.size();
-  auto owner = single_shard(r, shards);
+  auto where = route(r, st.routes.shards.size());
   std::vector<caf::actor> targets;
-  if (owner) {
-    targets.push_back(st.routes.shards[*owner]);
+  if (where.target == Target::owner_shard) {
+    targets.push_back(st.routes.shards[where.shard]);
   } else {
     targets = st.routes.shards;
   }
@@ -177,6 +185,11 @@ void serve_range(Self* self, uint32_t msgid, const storage::RangeRequest& r) {
   }
 }
 
+// The shard or coordinator a write goes to (see route()).
+const caf::actor& writer(const Routes& routes, const Route& where) {
+  return where.target == Target::owner_shard ? routes.shards[where.shard] : routes.coordinator;
+}
+
 // Sends a write (or maintenance) call to `target` and replies with `reply` when done.
 template <class Reply, class Msg, class ReplyFn>
 void forward(Self* self, uint32_t msgid, const caf::actor& target, Msg msg, bool write,
@@ -203,17 +216,15 @@ void dispatch(Self* self, QueuedCall& q) {
         if constexpr (std::is_same_v<T, storage::RangeRequest>) {
           serve_range(self, q.msgid, call);
         } else if constexpr (std::is_same_v<T, storage::PutRequest>) {
-          auto shard = routes.shards[storage::shard_of(call.key, shards)];
+          auto shard = writer(routes, route(call, shards));
           forward<storage::PutResponse>(self, q.msgid, shard, std::move(call), q.write,
                                         reply_kv<storage::PutResponse>);
         } else if constexpr (std::is_same_v<T, storage::DeleteRangeRequest>) {
-          auto owner = single_shard(call, shards);
-          auto target = owner ? routes.shards[*owner] : routes.coordinator;
+          auto target = writer(routes, route(call, shards));
           forward<storage::DeleteRangeResponse>(self, q.msgid, target, std::move(call), q.write,
                                                 reply_kv<storage::DeleteRangeResponse>);
         } else if constexpr (std::is_same_v<T, storage::TxnRequest>) {
-          auto owner = single_shard(call, shards);
-          auto target = owner ? routes.shards[*owner] : routes.coordinator;
+          auto target = writer(routes, route(call, shards));
           forward<storage::TxnResponse>(self, q.msgid, target, std::move(call), q.write,
                                         reply_kv<storage::TxnResponse>);
         } else if constexpr (std::is_same_v<T, protocol::CompactionRequest>) {
@@ -274,6 +285,11 @@ void accept(Self* self, uint32_t msgid, const msgpack::object& body, bool write)
   if (auto err = validate(decoded.value(), self->state.ctx->options)) {
     return reply_error(self, msgid, *err);
   }
+  if constexpr (std::is_same_v<T, storage::PutRequest> || std::is_same_v<T, storage::TxnRequest>) {
+    if (self->state.ctx->refuse_for_space(storage::request_cost(decoded.value()))) {
+      return reply_error(self, msgid, protocol::to_wire_error(storage::Errc::no_space));
+    }
+  }
   self->state.queue.push_back(QueuedCall{msgid, Call{std::move(decoded).value()}, write});
 }
 
@@ -321,6 +337,28 @@ void close_connection(Self* self) {
   self->quit();
 }
 
+// Decodes and queues received frames while the session is under its limits (a read of
+// 64 KiB can hold thousands of small requests).
+void process_input(Self* self) {
+  auto& st = self->state;
+  if (st.processing) return;
+  st.processing = true;
+  while (!st.closing && !over_limit(st)) {
+    auto frame = st.decoder->next();
+    if (!frame) break;
+    if (auto* req = std::get_if<protocol::RequestFrame>(&*frame)) {
+      on_request(self, *req);
+    } else {
+      auto& err = std::get<protocol::FrameError>(*frame);
+      reply_error(self, err.msgid, err.error);
+      if (err.close) break;
+    }
+    pump(self);
+  }
+  st.processing = false;
+  if (!st.closing && st.decoder->closed()) close_connection(self);
+}
+
 }  // namespace
 
 caf::behavior session_actor(Self* self, caf::io::connection_handle hdl, NodeContextPtr ctx,
@@ -346,18 +384,9 @@ caf::behavior session_actor(Self* self, caf::io::connection_handle hdl, NodeCont
       [self](caf::io::new_data_msg& msg) {
         auto& st = self->state;
         if (st.closing) return;
+        // halt() does not end CAF's current read loop: data can still arrive while over
+        // the limit. It waits in the decoder, undecoded, until update_reading() resumes.
         st.decoder->feed(std::string_view(msg.buf.data(), msg.buf.size()));
-        while (auto frame = st.decoder->next()) {
-          if (auto* req = std::get_if<protocol::RequestFrame>(&*frame)) {
-            on_request(self, *req);
-          } else {
-            auto& err = std::get<protocol::FrameError>(*frame);
-            reply_error(self, err.msgid, err.error);
-            if (err.close) return close_connection(self);
-          }
-        }
-        if (st.decoder->closed()) return close_connection(self);
-        pump(self);
         update_reading(self);
       },
       [self](caf::io::data_transferred_msg& msg) {

@@ -158,6 +158,22 @@ Status validate_txn(const TxnRequest& request, int64_t max_txn_ops) {
   return {};
 }
 
+int64_t request_cost(const PutRequest& r) {
+  return 256 + static_cast<int64_t>(r.key.size() + r.value.size());
+}
+
+int64_t request_cost(const TxnRequest& request) {
+  auto branch = [](const std::vector<RequestOp>& ops) {
+    int64_t sum = 0;
+    for (const RequestOp& op : ops) {
+      if (auto* p = std::get_if<PutRequest>(&op.op)) sum += request_cost(*p);
+      if (auto* t = std::get_if<Box<TxnRequest>>(&op.op)) sum += request_cost(**t);
+    }
+    return sum;
+  };
+  return std::max(branch(request.success), branch(request.failure));
+}
+
 bool is_write_txn(const TxnRequest& request) {
   auto writes = [](const std::vector<RequestOp>& ops) {
     return std::any_of(ops.begin(), ops.end(), [](const RequestOp& op) {

@@ -157,3 +157,49 @@ TEST_CASE("revkvd: SIGTERM with requests in flight exits 0 and keeps every write
   CHECK(r.value().response.count == 7);
   CHECK(node.stop() == 0);
 }
+
+TEST_CASE("revkvd: the space quota raises a sticky NOSPACE alarm", "[node][daemon][quota]") {
+  testing::TempDir dir;
+  const std::vector<std::string> flags = {"--quota-backend-bytes", "3000000", "--shards", "2"};
+  std::string value(64 * 1024, 'x');
+  {
+    testing::NodeProcess node(dir.sub("data"), flags);
+    auto c = std::move(client::Client::connect(node.endpoint())).value();
+    bool refused = false;
+    for (int i = 0; i < 200 && !refused; ++i) {
+      auto r = c.put(storage::PutRequest{"k" + std::to_string(i % 8), value});
+      if (!r.ok()) {
+        CHECK(r.error().code == 8);
+        CHECK(r.error().message == "etcdserver: mvcc: database space exceeded");
+        refused = true;
+      }
+    }
+    REQUIRE(refused);
+    // Sticky: even a tiny put is refused now; reads and deletes still work.
+    auto tiny = c.put(storage::PutRequest{"t", "1"});
+    REQUIRE_FALSE(tiny.ok());
+    CHECK(tiny.error().code == 8);
+    storage::RangeRequest all;
+    all.key = "k";
+    all.range_end = "l";
+    CHECK(c.range(all).ok());
+    auto alarms = c.alarm(protocol::AlarmRequest{});
+    REQUIRE(alarms.ok());
+    REQUIRE(alarms.value().alarms.size() == 1);
+    CHECK(alarms.value().alarms[0].alarm == protocol::AlarmType::nospace);
+    CHECK(node.stop() == 0);
+  }
+  testing::NodeProcess node(dir.sub("data"), flags);
+  auto c = std::move(client::Client::connect(node.endpoint())).value();
+  CHECK_FALSE(c.put(storage::PutRequest{"t", "1"}).ok());  // the alarm survived the restart
+  auto deleted = c.delete_range(storage::DeleteRangeRequest{"k", std::string("l"), false});
+  REQUIRE(deleted.ok());
+  REQUIRE(c.compact(protocol::CompactionRequest{deleted.value().response.revision, true}).ok());
+  REQUIRE(c.defragment().ok());
+  protocol::AlarmRequest disarm;
+  disarm.action = protocol::AlarmAction::deactivate;
+  disarm.alarm = protocol::AlarmType::nospace;
+  REQUIRE(c.alarm(disarm).ok());
+  CHECK(c.put(storage::PutRequest{"t", "1"}).ok());
+  CHECK(node.stop() == 0);
+}

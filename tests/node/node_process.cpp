@@ -1,5 +1,6 @@
 #include "tests/node/node_process.hpp"
 
+#include <cstdlib>
 #include <fcntl.h>
 #include <poll.h>
 #include <regex>
@@ -36,7 +37,13 @@ pid_t spawn(const std::vector<std::string>& args, int* out_fd, int* err_fd) {
     ::close(out[0]);
     ::close(err[0]);
     std::vector<char*> argv;
-    std::string path = REVKVD_PATH;
+    // Bazel passes the binary's runfiles path in the environment; CMake compiles it in.
+    const char* from_env = std::getenv("REVKVD_PATH");
+#ifdef REVKVD_PATH
+    std::string path = from_env != nullptr ? from_env : REVKVD_PATH;
+#else
+    std::string path = from_env != nullptr ? from_env : "revkvd";
+#endif
     argv.push_back(path.data());
     std::vector<std::string> copy = args;
     for (auto& a : copy)

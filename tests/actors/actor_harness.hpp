@@ -1,0 +1,177 @@
+#pragma once
+
+// The node's actors in one process, without TCP: a Catch2 fixture that starts them with
+// actors::Node (listen = false) on a temporary directory and drives them with protocol
+// messages — as structs (call) or as msgpack bytes (call_bytes) — the way a session would:
+// the same static validation, the same routing (actors::route), the same Range fan-out and
+// merge. Every reply is awaited with a deadline (request(...).receive(...)): a missing reply
+// throws CallTimeout, which fails the test with a message instead of hanging it.
+//
+//   TEST_CASE_METHOD(ActorHarness, "...", "[actors]") {
+//     auto put = call<storage::PutResponse>(storage::PutRequest{...});
+//     auto bytes = call_bytes("KV.Range", protocol::encode_to_string(range_request));
+//   }
+
+#include "actors/messages.hpp"
+#include "actors/node.hpp"
+#include "actors/routing.hpp"
+#include "protocol/error.hpp"
+#include "protocol/messages.hpp"
+#include "storage/error.hpp"
+#include "storage/types.hpp"
+#include "tests/temp_dir.hpp"
+
+#include <caf/all.hpp>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace revkv::testing {
+
+// A reply that did not come (CAF error: timeout, receiver down, unexpected reply type).
+class CallFailed : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+// ... because the deadline passed.
+class CallTimeout : public CallFailed {
+ public:
+  using CallFailed::CallFailed;
+};
+
+// The reply type of each request the node's actors serve.
+template <class Request>
+struct ResponseOf;
+template <>
+struct ResponseOf<storage::RangeRequest> {
+  using type = storage::RangeResponse;
+};
+template <>
+struct ResponseOf<storage::PutRequest> {
+  using type = storage::PutResponse;
+};
+template <>
+struct ResponseOf<storage::DeleteRangeRequest> {
+  using type = storage::DeleteRangeResponse;
+};
+template <>
+struct ResponseOf<storage::TxnRequest> {
+  using type = storage::TxnResponse;
+};
+template <>
+struct ResponseOf<protocol::CompactionRequest> {
+  using type = storage::CompactResponse;
+};
+template <>
+struct ResponseOf<protocol::HashKVRequest> {
+  using type = protocol::HashKVResponse;
+};
+template <>
+struct ResponseOf<protocol::StatusRequest> {
+  using type = protocol::StatusResponse;
+};
+template <>
+struct ResponseOf<protocol::DefragmentRequest> {
+  using type = protocol::DefragmentResponse;
+};
+template <>
+struct ResponseOf<protocol::AlarmRequest> {
+  using type = protocol::AlarmResponse;
+};
+template <class Request>
+using ResponseOfT = typename ResponseOf<Request>::type;
+
+struct HarnessOptions {
+  size_t shards = 3;
+  int64_t max_txn_ops = 128;
+  std::chrono::milliseconds timeout{10000};  // per reply
+};
+
+class ActorHarness {
+ public:
+  ActorHarness() : ActorHarness(HarnessOptions{}) {}
+  explicit ActorHarness(HarnessOptions options);
+  ~ActorHarness();
+  ActorHarness(const ActorHarness&) = delete;
+  ActorHarness& operator=(const ActorHarness&) = delete;
+
+  caf::actor_system& system() { return sys_; }
+  actors::Node& node() { return *node_; }
+  // What call() sends to: the node's actors; a test may put its own in their place.
+  actors::Routes& routes() { return routes_; }
+  void set_timeout(std::chrono::milliseconds timeout) { options_.timeout = timeout; }
+
+  // One request, validated and routed as a session does; the engine's answer (a refusal is
+  // an error Result). Throws CallTimeout / CallFailed when no proper reply comes.
+  template <class Resp, class Req>
+  storage::Result<Resp> call(Req request) {
+    static_assert(std::is_same_v<Resp, ResponseOfT<Req>>, "the reply type of this request");
+    if (auto refused = validate(request); !refused.ok()) return refused.error();
+    if constexpr (std::is_same_v<Req, storage::RangeRequest>) {
+      return fan_out_range(request);
+    } else {
+      auto where = actors::route(request, routes_.shards.size());
+      return await<Resp>(actor_of(where), std::move(request));
+    }
+  }
+
+  // A request as a method name and a msgpack body (one map; empty = no body), decoded with
+  // protocol::decode_body and routed like call(). The reply as the session encodes it: the
+  // result body's bytes, or the wire error.
+  protocol::Decoded<std::string> call_bytes(std::string_view method, std::string_view body);
+
+  // One request to `whom`, awaited for at most `timeout`: the reply, or the CAF error
+  // (caf::sec::request_timeout when nothing came).
+  template <class Resp, class... Ts>
+  std::pair<std::optional<storage::Result<Resp>>, caf::error> ask(const caf::actor& whom,
+                                                                  std::chrono::milliseconds timeout,
+                                                                  Ts&&... xs) {
+    std::pair<std::optional<storage::Result<Resp>>, caf::error> out;
+    self_->request(whom, timeout, std::forward<Ts>(xs)...)
+        .receive([&](storage::Result<Resp>& r) { out.first.emplace(std::move(r)); },
+                 [&](caf::error& e) { out.second = std::move(e); });
+    return out;
+  }
+
+  // An actor that accepts every message and never answers one (stopped with the fixture).
+  caf::actor spawn_silent_actor();
+
+ private:
+  template <class Resp, class... Ts>
+  storage::Result<Resp> await(const caf::actor& whom, Ts&&... xs) {
+    auto [reply, error] = ask<Resp>(whom, options_.timeout, std::forward<Ts>(xs)...);
+    if (!reply) fail(error);
+    return std::move(*reply);
+  }
+  [[noreturn]] void fail(const caf::error& error);
+
+  // The session's static validation, before anything is routed.
+  storage::Status validate(const storage::RangeRequest& request) const;
+  storage::Status validate(const storage::PutRequest& request) const;
+  storage::Status validate(const storage::DeleteRangeRequest& request) const;
+  storage::Status validate(const storage::TxnRequest& request) const;
+  template <class Maintenance>
+  storage::Status validate(const Maintenance&) const {
+    return {};
+  }
+  storage::Result<storage::RangeResponse> fan_out_range(const storage::RangeRequest& request);
+  const caf::actor& actor_of(const actors::Route& where) const;
+
+  HarnessOptions options_;
+  caf::actor_system_config cfg_;
+  caf::actor_system sys_;
+  TempDir dir_;
+  std::unique_ptr<actors::Node> node_;  // after dir_: closed before the dir is removed
+  actors::Routes routes_;
+  std::vector<caf::actor> silent_;
+  caf::scoped_actor self_;  // after sys_, hidden: gone before the system
+};
+
+}  // namespace revkv::testing
