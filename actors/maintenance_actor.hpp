@@ -3,13 +3,16 @@
 // The maintenance actor: KV.Compact (index compaction on every shard, then physical
 // deletion in bounded batches interleaved with other work, progress in `meta` so that a
 // crash mid-way resumes on restart), HashKV (keep sets from every shard), Status,
-// Defragment and Alarm. Detached: defragment and fsync-ed batches block.
+// Defragment, Alarm and Snapshot. Detached: defragment, fsync-ed batches and snapshots
+// block.
 //
 //   CompactionRequest  -> Result<CompactResponse>
 //   HashKVRequest      -> Result<protocol::HashKVResponse>
 //   StatusRequest      -> Result<protocol::StatusResponse>
 //   DefragmentRequest  -> Result<protocol::DefragmentResponse>
 //   AlarmRequest       -> Result<protocol::AlarmResponse>
+//   SnapshotRequest    -> Result<SnapshotPayload>  (a RocksDB checkpoint in a temp dir,
+//                         tarred in memory and digested; the temp dir is removed)
 
 #include "actors/node_context.hpp"
 

@@ -16,6 +16,7 @@
 #include <caf/atom.hpp>
 
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace revkv::actors {
@@ -36,6 +37,14 @@ using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
 // A staged write batch; shared because CAF messages must be copyable.
 using BatchPtr = std::shared_ptr<storage::WriteBatch>;
 using KeepSet = std::vector<storage::Revision>;
+
+// A Maintenance.Snapshot made by the maintenance actor: the whole tar (shared, not copied,
+// between actors), its SHA-256 and the header to answer with. The session streams it.
+struct SnapshotPayload {
+  protocol::ResponseHeader header;
+  std::shared_ptr<const std::string> data;
+  std::string sha256;  // 32 bytes
+};
 
 struct ShardStats {
   size_t keys = 0;
@@ -61,7 +70,9 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::protocol::HashKVRequest)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::protocol::StatusRequest)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::protocol::DefragmentRequest)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::protocol::AlarmRequest)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::protocol::SnapshotRequest)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::storage::Result<revkv::protocol::HashKVResponse>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::storage::Result<revkv::protocol::StatusResponse>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::storage::Result<revkv::protocol::DefragmentResponse>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::storage::Result<revkv::protocol::AlarmResponse>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::storage::Result<revkv::actors::SnapshotPayload>)

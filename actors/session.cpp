@@ -12,15 +12,16 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
+#include <algorithm>
 #include <deque>
 #include <variant>
 
 namespace revkv::actors {
 
-using Call =
-    std::variant<storage::RangeRequest, storage::PutRequest, storage::DeleteRangeRequest,
-                 storage::TxnRequest, protocol::CompactionRequest, protocol::HashKVRequest,
-                 protocol::StatusRequest, protocol::DefragmentRequest, protocol::AlarmRequest>;
+using Call = std::variant<storage::RangeRequest, storage::PutRequest, storage::DeleteRangeRequest,
+                          storage::TxnRequest, protocol::CompactionRequest, protocol::HashKVRequest,
+                          protocol::StatusRequest, protocol::DefragmentRequest,
+                          protocol::AlarmRequest, protocol::SnapshotRequest>;
 
 struct QueuedCall {
   uint32_t msgid = 0;
@@ -52,6 +53,7 @@ namespace {
 using Self = caf::io::stateful_broker<SessionState>;
 
 constexpr uint64_t kMaxUnsentBytes = 8ull << 20;
+constexpr size_t kSnapshotChunkBytes = 1 << 20;
 
 void write_bytes(Self* self, const msgpack::sbuffer& buf) {
   auto& st = self->state;
@@ -81,6 +83,28 @@ void reply_body(Self* self, uint32_t msgid, const storage::Result<T>& r) {
   if (!r.ok()) return reply_error(self, msgid, protocol::to_wire_error(r.error()));
   msgpack::sbuffer buf;
   protocol::write_result(buf, msgid, protocol::encode_to_string(*r));
+  write_bytes(self, buf);
+}
+
+// Maintenance.Snapshot: the tar in notifications of at most 1 MiB, then the result. All
+// chunks go to the socket buffer at once (reading stops meanwhile: over_limit()).
+void reply_snapshot(Self* self, uint32_t msgid, const storage::Result<SnapshotPayload>& r) {
+  if (!r.ok()) return reply_error(self, msgid, protocol::to_wire_error(r.error()));
+  const std::string& data = *r->data;
+  const auto method = protocol::method_name(protocol::Method::maintenance_snapshot);
+  size_t offset = 0;
+  do {
+    size_t n = std::min(kSnapshotChunkBytes, data.size() - offset);
+    protocol::SnapshotChunk chunk{msgid, data.substr(offset, n), data.size() - offset - n};
+    offset += n;
+    msgpack::sbuffer buf;
+    protocol::write_notification(buf, method, protocol::encode_to_string(chunk));
+    write_bytes(self, buf);
+  } while (offset < data.size());
+  msgpack::sbuffer buf;
+  protocol::write_result(buf, msgid,
+                         protocol::encode_to_string(protocol::SnapshotResponse{
+                             r->header, static_cast<int64_t>(data.size()), r->sha256}));
   write_bytes(self, buf);
 }
 
@@ -242,6 +266,9 @@ void dispatch(Self* self, QueuedCall& q) {
         } else if constexpr (std::is_same_v<T, protocol::AlarmRequest>) {
           forward<protocol::AlarmResponse>(self, q.msgid, routes.maintenance, std::move(call),
                                            q.write, reply_body<protocol::AlarmResponse>);
+        } else if constexpr (std::is_same_v<T, protocol::SnapshotRequest>) {
+          forward<SnapshotPayload>(self, q.msgid, routes.maintenance, std::move(call), q.write,
+                                   reply_snapshot);
         }
       },
       q.call);
@@ -316,13 +343,14 @@ void on_request(Self* self, protocol::RequestFrame& frame) {
       return accept<protocol::DefragmentRequest>(self, frame.msgid, frame.body, true);
     case Method::maintenance_alarm:
       return accept<protocol::AlarmRequest>(self, frame.msgid, frame.body, true);
+    case Method::maintenance_snapshot:  // a read: it sees every write answered before it
+      return accept<protocol::SnapshotRequest>(self, frame.msgid, frame.body, false);
     case Method::watch:
     case Method::lease_grant:
     case Method::lease_revoke:
     case Method::lease_keep_alive:
     case Method::lease_time_to_live:
     case Method::lease_leases:
-    case Method::maintenance_snapshot:
       return reply_error(self, frame.msgid,
                          protocol::WireError{protocol::kCodeUnimplemented,
                                              "revkv: method not implemented yet " + frame.method});

@@ -1,7 +1,7 @@
 #include "apps/revkvctl/snapshot.hpp"
 
-#include "apps/revkvctl/sha256.hpp"
 #include "storage/store.hpp"
+#include "util/sha256.hpp"
 
 #include <cstring>
 #include <filesystem>
@@ -55,7 +55,7 @@ client::Result<protocol::SnapshotResponse> save_snapshot(client::Client& client,
   const std::string part = file + ".part";
   std::ofstream out(part, std::ios::binary | std::ios::trunc);
   if (!out) return io_error("could not open " + part + ": " + std::strerror(errno));
-  Sha256 sha;
+  util::Sha256 sha;
   int64_t size = 0;
   auto r = client.snapshot([&](const protocol::SnapshotChunk& chunk) {
     sha.update(chunk.blob);
@@ -76,8 +76,8 @@ client::Result<protocol::SnapshotResponse> save_snapshot(client::Client& client,
                             " bytes, the node sent " + std::to_string(r.value().size)));
   std::string digest = sha.finish();
   if (digest != r.value().sha256)
-    return discard(io_error("snapshot sha256 mismatch: computed " + to_hex(digest) +
-                            ", the node sent " + to_hex(r.value().sha256)));
+    return discard(io_error("snapshot sha256 mismatch: computed " + util::to_hex(digest) +
+                            ", the node sent " + util::to_hex(r.value().sha256)));
   std::error_code ec;
   fs::rename(part, file, ec);
   if (ec) return discard(io_error("could not rename " + part + ": " + ec.message()));

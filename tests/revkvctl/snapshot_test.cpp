@@ -1,8 +1,9 @@
 #include "apps/revkvctl/snapshot.hpp"
 
-#include "apps/revkvctl/sha256.hpp"
 #include "storage/store.hpp"
 #include "tests/temp_dir.hpp"
+#include "util/sha256.hpp"
+#include "util/tar.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -17,26 +18,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A minimal ustar writer: the archive format `snapshot restore` assumes.
+// The node's tar writer (util/tar.hpp): the archive format `snapshot restore` assumes.
 void tar_entry(std::string& out, const std::string& name, char type, const std::string& data) {
-  char h[512] = {};
-  std::snprintf(h, 100, "%s", name.c_str());
-  std::snprintf(h + 100, 8, "%07o", 0644);
-  std::snprintf(h + 108, 8, "%07o", 0);
-  std::snprintf(h + 116, 8, "%07o", 0);
-  std::snprintf(h + 124, 12, "%011llo", static_cast<unsigned long long>(data.size()));
-  std::snprintf(h + 136, 12, "%011o", 0);
-  h[156] = type;
-  std::memcpy(h + 257, "ustar", 6);
-  std::memcpy(h + 263, "00", 2);
-  std::memset(h + 148, ' ', 8);
-  unsigned sum = 0;
-  for (unsigned char c : h)
-    sum += c;
-  std::snprintf(h + 148, 8, "%06o", sum);
-  out.append(h, 512);
-  out += data;
-  out.append((512 - data.size() % 512) % 512, '\0');
+  util::tar_append(out, name, type, data);
 }
 
 std::string tar_dir(const fs::path& dir, const std::string& prefix) {
@@ -64,20 +48,20 @@ void write_file(const std::string& path, const std::string& data) {
 
 TEST_CASE("sha256 test vectors") {
   auto hex = [](std::string s) {
-    ctl::Sha256 h;
+    util::Sha256 h;
     h.update(s);
-    return ctl::to_hex(h.finish());
+    return util::to_hex(h.finish());
   };
   CHECK(hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   CHECK(hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   CHECK(hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq") ==
         "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
   // Fed in uneven pieces: same digest.
-  ctl::Sha256 h;
+  util::Sha256 h;
   std::string million(1000000, 'a');
   for (std::size_t i = 0; i < million.size(); i += 777)
     h.update(std::string_view(million).substr(i, 777));
-  CHECK(ctl::to_hex(h.finish()) ==
+  CHECK(util::to_hex(h.finish()) ==
         "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
 }
 
@@ -118,4 +102,29 @@ TEST_CASE("snapshot restore turns a tar of a store checkpoint into a data dir") 
     // An existing data dir is never overwritten.
     CHECK_FALSE(ctl::restore_snapshot(tmp.sub("snap.tar"), dir).ok());
   }
+}
+
+TEST_CASE("util::tar_directory round-trips through extract_tar, long names included") {
+  testing::TempDir tmp;
+  const std::string long_name(150, 'n');
+  fs::create_directories(tmp.sub("src/sub/empty"));
+  write_file(tmp.sub("src/a"), "alpha");
+  write_file(tmp.sub("src/sub/" + long_name), std::string(1000, 'z'));
+  std::string tar;
+  REQUIRE(util::tar_directory(tmp.sub("src"), tar).empty());
+  CHECK(tar.size() % 512 == 0);
+  write_file(tmp.sub("t.tar"), tar);
+  REQUIRE(ctl::extract_tar(tmp.sub("t.tar"), tmp.sub("out")).ok());
+  auto read = [](const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  };
+  CHECK(read(tmp.sub("out/a")) == "alpha");
+  CHECK(read(tmp.sub("out/sub/" + long_name)) == std::string(1000, 'z'));
+  CHECK(fs::is_directory(tmp.sub("out/sub/empty")));
+  std::string again;
+  REQUIRE(util::tar_directory(tmp.sub("src"), again).empty());
+  CHECK(again == tar);  // deterministic
 }

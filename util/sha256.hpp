@@ -1,14 +1,15 @@
 #pragma once
 
-// SHA-256 (FIPS 180-4) to check a saved snapshot against the node's digest: OpenSSL is not
-// a dependency of the project, and this is the only hash revkvctl needs.
+// SHA-256 (FIPS 180-4): the node digests the snapshot it streams and revkvctl checks a
+// saved one against that digest. OpenSSL is not a dependency of the project, and this is
+// the only hash it needs.
 
 #include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
 
-namespace revkv::ctl {
+namespace revkv::util {
 
 class Sha256 {
  public:
@@ -28,4 +29,4 @@ class Sha256 {
 
 std::string to_hex(std::string_view bytes);
 
-}  // namespace revkv::ctl
+}  // namespace revkv::util

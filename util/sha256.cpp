@@ -1,8 +1,8 @@
-#include "apps/revkvctl/sha256.hpp"
+#include "util/sha256.hpp"
 
 #include <cstring>
 
-namespace revkv::ctl {
+namespace revkv::util {
 namespace {
 
 constexpr uint32_t kK[64] = {
@@ -96,4 +96,4 @@ std::string to_hex(std::string_view bytes) {
   return out;
 }
 
-}  // namespace revkv::ctl
+}  // namespace revkv::util
