@@ -1,6 +1,7 @@
 #include "actors/session.hpp"
 
 #include "actors/messages.hpp"
+#include "actors/methods.hpp"
 #include "actors/routing.hpp"
 #include "protocol/codec.hpp"
 #include "protocol/frame.hpp"
@@ -321,39 +322,15 @@ void accept(Self* self, uint32_t msgid, const msgpack::object& body, bool write)
 }
 
 void on_request(Self* self, protocol::RequestFrame& frame) {
-  using protocol::Method;
   auto method = protocol::method_from_name(frame.method);
   if (!method) return reply_error(self, frame.msgid, protocol::unknown_method(frame.method));
-  switch (*method) {
-    case Method::kv_range:
-      return accept<storage::RangeRequest>(self, frame.msgid, frame.body, false);
-    case Method::kv_put:
-      return accept<storage::PutRequest>(self, frame.msgid, frame.body, true);
-    case Method::kv_delete_range:
-      return accept<storage::DeleteRangeRequest>(self, frame.msgid, frame.body, true);
-    case Method::kv_txn:
-      return accept<storage::TxnRequest>(self, frame.msgid, frame.body, true);
-    case Method::kv_compact:
-      return accept<protocol::CompactionRequest>(self, frame.msgid, frame.body, true);
-    case Method::maintenance_status:
-      return accept<protocol::StatusRequest>(self, frame.msgid, frame.body, false);
-    case Method::maintenance_hash_kv:
-      return accept<protocol::HashKVRequest>(self, frame.msgid, frame.body, false);
-    case Method::maintenance_defragment:
-      return accept<protocol::DefragmentRequest>(self, frame.msgid, frame.body, true);
-    case Method::maintenance_alarm:
-      return accept<protocol::AlarmRequest>(self, frame.msgid, frame.body, true);
-    case Method::maintenance_snapshot:  // a read: it sees every write answered before it
-      return accept<protocol::SnapshotRequest>(self, frame.msgid, frame.body, false);
-    case Method::watch:
-    case Method::lease_grant:
-    case Method::lease_revoke:
-    case Method::lease_keep_alive:
-    case Method::lease_time_to_live:
-    case Method::lease_leases:
-      return reply_error(self, frame.msgid,
-                         protocol::WireError{protocol::kCodeUnimplemented,
-                                             "revkv: method not implemented yet " + frame.method});
+  bool served = visit_served_method(*method, [&](auto request_type, bool write) {
+    accept<typename decltype(request_type)::type>(self, frame.msgid, frame.body, write);
+  });
+  if (!served) {
+    reply_error(self, frame.msgid,
+                protocol::WireError{protocol::kCodeUnimplemented,
+                                    "revkv: method not implemented yet " + frame.method});
   }
 }
 

@@ -1,5 +1,6 @@
 #include "tests/actors/actor_harness.hpp"
 
+#include "actors/methods.hpp"
 #include "protocol/codec.hpp"
 #include "protocol/method.hpp"
 #include "storage/keyspace_set.hpp"
@@ -79,37 +80,22 @@ protocol::Decoded<std::string> ActorHarness::call_bytes(std::string_view method,
     if (!decoded.ok()) return decoded.error();
     return encode(call<ResponseOfT<Req>>(std::move(decoded).value()));
   };
-  auto kv = [this](const auto& r) { return kv_bytes(*node_, r); };
-  auto plain = [](const auto& r) { return body_bytes(r); };
-  using protocol::Method;
-  switch (*known) {
-    case Method::kv_range:
-      return serve(std::type_identity<storage::RangeRequest>{}, kv);
-    case Method::kv_put:
-      return serve(std::type_identity<storage::PutRequest>{}, kv);
-    case Method::kv_delete_range:
-      return serve(std::type_identity<storage::DeleteRangeRequest>{}, kv);
-    case Method::kv_txn:
-      return serve(std::type_identity<storage::TxnRequest>{}, kv);
-    case Method::kv_compact:
-      return serve(std::type_identity<protocol::CompactionRequest>{}, kv);
-    case Method::maintenance_status:
-      return serve(std::type_identity<protocol::StatusRequest>{}, plain);
-    case Method::maintenance_hash_kv:
-      return serve(std::type_identity<protocol::HashKVRequest>{}, plain);
-    case Method::maintenance_defragment:
-      return serve(std::type_identity<protocol::DefragmentRequest>{}, plain);
-    case Method::maintenance_alarm:
-      return serve(std::type_identity<protocol::AlarmRequest>{}, plain);
-    case Method::watch:
-    case Method::lease_grant:
-    case Method::lease_revoke:
-    case Method::lease_keep_alive:
-    case Method::lease_time_to_live:
-    case Method::lease_leases:
-    case Method::maintenance_snapshot:
-      break;
-  }
+  std::optional<protocol::Decoded<std::string>> out;
+  actors::visit_served_method(*known, [&](auto request_type, bool) {
+    using Req = typename decltype(request_type)::type;
+    if constexpr (std::is_same_v<Req, protocol::SnapshotRequest>) {
+      // Chunks are notifications, which only a session writes: not a harness call.
+    } else if constexpr (std::is_same_v<Req, storage::RangeRequest> ||
+                         std::is_same_v<Req, storage::PutRequest> ||
+                         std::is_same_v<Req, storage::DeleteRangeRequest> ||
+                         std::is_same_v<Req, storage::TxnRequest> ||
+                         std::is_same_v<Req, protocol::CompactionRequest>) {
+      out = serve(request_type, [this](const auto& r) { return kv_bytes(*node_, r); });
+    } else {
+      out = serve(request_type, [](const auto& r) { return body_bytes(r); });
+    }
+  });
+  if (out) return std::move(*out);
   return protocol::WireError{protocol::kCodeUnimplemented,
                              "revkv: method not implemented yet " + std::string(method)};
 }

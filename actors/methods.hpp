@@ -1,0 +1,56 @@
+#pragma once
+
+// The request type each method the node serves decodes into, and whether it counts as a
+// write in a session's ordering rules. One table, used by the session and by the
+// actor-message test harness.
+
+#include "protocol/messages.hpp"
+#include "protocol/method.hpp"
+#include "storage/types.hpp"
+
+#include <type_traits>
+
+namespace revkv::actors {
+
+// Calls f(std::type_identity<Request>{}, write) for a method the node serves and returns
+// true; returns false for one it does not serve yet (Watch, Lease).
+template <class F>
+bool visit_served_method(protocol::Method method, F&& f) {
+  using protocol::Method;
+  auto serve = [&f]<class T>(bool write) {
+    f(std::type_identity<T>{}, write);
+    return true;
+  };
+  switch (method) {
+    case Method::kv_range:
+      return serve.template operator()<storage::RangeRequest>(false);
+    case Method::kv_put:
+      return serve.template operator()<storage::PutRequest>(true);
+    case Method::kv_delete_range:
+      return serve.template operator()<storage::DeleteRangeRequest>(true);
+    case Method::kv_txn:
+      return serve.template operator()<storage::TxnRequest>(true);
+    case Method::kv_compact:
+      return serve.template operator()<protocol::CompactionRequest>(true);
+    case Method::maintenance_status:
+      return serve.template operator()<protocol::StatusRequest>(false);
+    case Method::maintenance_hash_kv:
+      return serve.template operator()<protocol::HashKVRequest>(false);
+    case Method::maintenance_defragment:
+      return serve.template operator()<protocol::DefragmentRequest>(true);
+    case Method::maintenance_alarm:
+      return serve.template operator()<protocol::AlarmRequest>(true);
+    case Method::maintenance_snapshot:  // a read: it sees every write answered before it
+      return serve.template operator()<protocol::SnapshotRequest>(false);
+    case Method::watch:
+    case Method::lease_grant:
+    case Method::lease_revoke:
+    case Method::lease_keep_alive:
+    case Method::lease_time_to_live:
+    case Method::lease_leases:
+      return false;
+  }
+  return false;
+}
+
+}  // namespace revkv::actors
