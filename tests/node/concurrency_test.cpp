@@ -5,6 +5,7 @@
 
 #include "client/client.hpp"
 #include "tests/node/node_process.hpp"
+#include "tests/node/requests.hpp"
 #include "tests/temp_dir.hpp"
 
 #include <catch2/catch.hpp>
@@ -17,6 +18,7 @@
 #include <thread>
 
 using namespace revkv;
+using testing::put_op;
 using Clock = std::chrono::steady_clock;
 
 namespace {
@@ -26,12 +28,6 @@ struct AckedWrite {
   int64_t revision = 0;
   Clock::time_point acked;
 };
-
-storage::RequestOp put_op(std::string key, std::string value) {
-  storage::RequestOp op;
-  op.op = storage::PutRequest{std::move(key), std::move(value)};
-  return op;
-}
 
 }  // namespace
 

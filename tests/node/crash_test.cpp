@@ -3,6 +3,7 @@
 
 #include "client/client.hpp"
 #include "tests/node/node_process.hpp"
+#include "tests/node/requests.hpp"
 #include "tests/temp_dir.hpp"
 
 #include <catch2/catch.hpp>
@@ -15,16 +16,7 @@
 #include <thread>
 
 using namespace revkv;
-
-namespace {
-
-storage::RequestOp put_op(std::string key, std::string value) {
-  storage::RequestOp op;
-  op.op = storage::PutRequest{std::move(key), std::move(value)};
-  return op;
-}
-
-}  // namespace
+using testing::put_op;
 
 TEST_CASE("crash: kill -9 under load loses nothing acknowledged", "[node][crash]") {
   testing::TempDir dir;
