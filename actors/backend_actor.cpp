@@ -5,6 +5,7 @@
 
 #include <caf/all.hpp>
 
+#include <chrono>
 #include <map>
 
 namespace revkv::actors {
@@ -23,7 +24,23 @@ struct BackendState {
 
 namespace {
 
+// Syncs the WAL, timing it for revkv_disk_wal_fsync_duration_seconds.
+void sync_wal(BackendState& st) {
+  auto start = std::chrono::steady_clock::now();
+  auto status = st.ctx->backend->sync_wal();
+  if (!status.ok()) fatal(status.error().message());
+  if (st.ctx->metrics) {
+    st.ctx->metrics->wal_fsync(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+}
+
+// Makes everything written durable: the group commit of revisions (durable, written].
 void release(BackendState& st) {
+  if (st.ctx->metrics && st.written > st.durable) {
+    st.ctx->metrics->commit_batch(st.written - st.durable);
+  }
+  st.durable = st.written;
   st.ctx->watermark.store(st.durable);
   if (auto size = st.ctx->backend->size(); size.ok()) {
     st.ctx->db_size.store(static_cast<int64_t>(size->total_bytes));
@@ -45,7 +62,6 @@ void write_ready(caf::stateful_actor<BackendState>* self) {
   }
   if (!syncs) {
     // interval / never: acknowledged once written; the WAL is synced on a timer or not.
-    st.durable = st.written;
     release(st);
   } else if (st.written > st.durable && !st.flush_scheduled) {
     st.flush_scheduled = true;
@@ -95,14 +111,11 @@ caf::behavior backend_actor(caf::stateful_actor<BackendState>* self, NodeContext
         auto& st = self->state;
         st.flush_scheduled = false;
         if (st.written <= st.durable) return;
-        auto status = st.ctx->backend->sync_wal();
-        if (!status.ok()) fatal(status.error().message());
-        st.durable = st.written;
+        sync_wal(st);
         release(st);
       },
       [self](sync_atom) {
-        auto status = self->state.ctx->backend->sync_wal();
-        if (!status.ok()) fatal(status.error().message());
+        sync_wal(self->state);
         self->delayed_send(self,
                            std::chrono::milliseconds(self->state.ctx->options.sync_interval_ms),
                            sync_atom::value);

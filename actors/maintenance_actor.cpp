@@ -33,6 +33,7 @@ struct MaintenanceState {
   // Periodic auto-compaction: (when, watermark) samples, oldest first.
   std::deque<std::pair<std::chrono::steady_clock::time_point, int64_t>> samples;
   std::optional<storage::CompactionJob> job;
+  std::chrono::steady_clock::time_point job_started;  // when the index compaction began
   std::vector<std::function<void(storage::Result<storage::CompactResponse>)>>
       physical_waiters;           // physical compactions, answered when the job is done
   std::deque<StoredHash> hashes;  // the last 10 compaction hashes
@@ -69,8 +70,17 @@ void collect_keep(Self* self, size_t i, bool compact, int64_t at, std::set<stora
 bool step(Self* self) {
   auto& st = self->state;
   if (!st.job) return true;
+  auto started = std::chrono::steady_clock::now();
   auto done = st.job->step(*st.ctx->backend, st.ctx->options.compaction_batch_limit);
   if (!done.ok()) fatal(done.error().message());
+  if (auto* m = st.ctx->metrics.get()) {
+    auto now = std::chrono::steady_clock::now();
+    m->compaction_batch(std::chrono::duration<double>(now - started).count());
+    if (*done) {
+      m->compaction_finished(std::chrono::duration<double>(now - st.job_started).count(),
+                             st.job->removed());
+    }
+  }
   if (!*done) return false;
   if (!st.job->resumed()) {
     st.hashes.push_back({st.job->revision(), st.job->previous(), st.job->hash()});
@@ -94,6 +104,7 @@ void start_compaction(Self* self, int64_t revision, bool resumed, std::function<
   auto& st = self->state;
   int64_t previous = st.ctx->compact_revision.load();
   st.ctx->compact_revision.store(revision);
+  st.job_started = std::chrono::steady_clock::now();
   collect_keep(self, 0, /*compact=*/true, revision, {},
                [self, revision, previous, resumed, started](std::set<storage::Revision> keep) {
                  self->state.job.emplace(revision, previous, std::move(keep), resumed);

@@ -26,6 +26,8 @@ struct NodeConfig {
   bool listen = true;
   NodeOptions options;
   storage::BackendOptions backend;
+  // Copied into NodeContext::metrics; may be null.
+  ::revkv::metrics::NodeMetricsPtr metrics;
 };
 
 class Node {

@@ -5,6 +5,7 @@
 // lease records. Ownership of the keyspaces is by actor: a shard touches only its own,
 // and the coordinator touches them only while every shard is paused.
 
+#include "metrics/node_metrics.hpp"
 #include "protocol/messages.hpp"
 #include "storage/backend.hpp"
 #include "storage/keyspace.hpp"
@@ -66,6 +67,10 @@ class LeaseTable {
     std::unique_lock lock(mutex_);
     leases_.erase(id);
   }
+  size_t size() const {
+    std::shared_lock lock(mutex_);
+    return leases_.size();
+  }
   std::vector<storage::LeaseRecord> all() const {
     std::shared_lock lock(mutex_);
     std::vector<storage::LeaseRecord> out;
@@ -96,6 +101,9 @@ struct NodeContext {
   // backend actor after each commit group.
   std::atomic<int64_t> db_size{0};
   LeaseTable leases;
+  // The hot-path counters and histograms (metrics/); null when nothing exposes them (the
+  // in-process test harness).
+  ::revkv::metrics::NodeMetricsPtr metrics;
 
   uint64_t cluster_id = 0x7265766b76ull;  // "revkv"
   uint64_t member_id = 0x6e6f6465ull;     // "node"

@@ -14,6 +14,7 @@
 #include <caf/io/all.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <deque>
 #include <variant>
 
@@ -24,17 +25,25 @@ using Call = std::variant<storage::RangeRequest, storage::PutRequest, storage::D
                           protocol::StatusRequest, protocol::DefragmentRequest,
                           protocol::AlarmRequest, protocol::SnapshotRequest>;
 
+using Clock = std::chrono::steady_clock;
+
 struct QueuedCall {
   uint32_t msgid = 0;
   Call call;
   bool write = false;
+  protocol::Method method{};
+  Clock::time_point received;  // decoded; the start of its latency
 };
 
 struct SessionState {
   SessionState() = default;  // not an aggregate: CAF would build it from `self` (C++20)
   static inline const char* name = "session";
+  ~SessionState() {
+    if (metrics) metrics->connection_closed();
+  }
 
   NodeContextPtr ctx;
+  ::revkv::metrics::NodeMetrics* metrics = nullptr;  // ctx->metrics, or null
   Routes routes;
   caf::io::connection_handle hdl;
   std::unique_ptr<protocol::FrameDecoder> decoder;
@@ -61,7 +70,20 @@ void write_bytes(Self* self, const msgpack::sbuffer& buf) {
   auto& out = self->wr_buf(st.hdl);
   out.insert(out.end(), buf.data(), buf.data() + buf.size());
   st.bytes_written += buf.size();
+  if (st.metrics) st.metrics->bytes_sent(buf.size());
   self->flush(st.hdl);
+}
+
+// Counts an answered request (metrics/node_metrics.hpp).
+void count_request(Self* self, protocol::Method method, Clock::time_point received, int64_t code) {
+  if (auto* m = self->state.metrics) {
+    m->request_done(method, code, std::chrono::duration<double>(Clock::now() - received).count());
+  }
+}
+
+template <class T>
+int64_t result_code(const storage::Result<T>& r) {
+  return r.ok() ? 0 : protocol::to_wire_error(r.error()).code;
 }
 
 void reply_error(Self* self, uint32_t msgid, const protocol::WireError& error) {
@@ -156,12 +178,15 @@ void finished(Self* self, bool write) {
   update_reading(self);
 }
 
-void serve_range(Self* self, uint32_t msgid, const storage::RangeRequest& r) {
+void serve_range(Self* self, uint32_t msgid, const storage::RangeRequest& r,
+                 Clock::time_point received) {
   auto& st = self->state;
   int64_t w = st.ctx->watermark.load();
   auto rev = storage::resolve_read_revision(r.revision, w, st.ctx->compact_revision.load());
   if (!rev.ok()) {
-    reply_error(self, msgid, protocol::to_wire_error(rev.error()));
+    auto error = protocol::to_wire_error(rev.error());
+    reply_error(self, msgid, error);
+    count_request(self, protocol::Method::kv_range, received, error.code);
     return finished(self, false);
   }
   auto where = route(r, st.routes.shards.size());
@@ -178,15 +203,18 @@ void serve_range(Self* self, uint32_t msgid, const storage::RangeRequest& r) {
   };
   auto merge = std::make_shared<Merge>();
   merge->remaining = targets.size();
-  auto done = [self, msgid, merge, r, w]() {
+  auto done = [self, msgid, merge, r, w, received]() {
     if (merge->error) {
-      reply_error(self, msgid, protocol::to_wire_error(*merge->error));
+      auto error = protocol::to_wire_error(*merge->error);
+      reply_error(self, msgid, error);
+      count_request(self, protocol::Method::kv_range, received, error.code);
     } else {
       auto limit = storage::fetch_limit(r);
       auto fetched = storage::merge_fetches(std::move(merge->parts), limit);
       reply_kv(self, msgid,
                storage::Result<storage::RangeResponse>{
                    storage::finish_range(r, std::move(fetched.kvs), fetched.count, w)});
+      count_request(self, protocol::Method::kv_range, received, 0);
     }
     finished(self, false);
   };
@@ -217,16 +245,19 @@ const caf::actor& writer(const Routes& routes, const Route& where) {
 
 // Sends a write (or maintenance) call to `target` and replies with `reply` when done.
 template <class Reply, class Msg, class ReplyFn>
-void forward(Self* self, uint32_t msgid, const caf::actor& target, Msg msg, bool write,
-             ReplyFn reply) {
+void forward(Self* self, const QueuedCall& q, const caf::actor& target, Msg msg, ReplyFn reply) {
   self->request(target, caf::infinite, std::move(msg))
       .then(
-          [self, msgid, write, reply](storage::Result<Reply>& r) {
+          [self, msgid = q.msgid, write = q.write, method = q.method, received = q.received,
+           reply](storage::Result<Reply>& r) {
             reply(self, msgid, r);
+            count_request(self, method, received, result_code(r));
             finished(self, write);
           },
-          [self, msgid, write](caf::error& err) {
+          [self, msgid = q.msgid, write = q.write, method = q.method,
+           received = q.received](caf::error& err) {
             reply_failure(self, msgid, err);
+            count_request(self, method, received, 14);
             finished(self, write);
           });
 }
@@ -239,37 +270,36 @@ void dispatch(Self* self, QueuedCall& q) {
       [&](auto& call) {
         using T = std::decay_t<decltype(call)>;
         if constexpr (std::is_same_v<T, storage::RangeRequest>) {
-          serve_range(self, q.msgid, call);
+          serve_range(self, q.msgid, call, q.received);
         } else if constexpr (std::is_same_v<T, storage::PutRequest>) {
           auto shard = writer(routes, route(call, shards));
-          forward<storage::PutResponse>(self, q.msgid, shard, std::move(call), q.write,
+          forward<storage::PutResponse>(self, q, shard, std::move(call),
                                         reply_kv<storage::PutResponse>);
         } else if constexpr (std::is_same_v<T, storage::DeleteRangeRequest>) {
           auto target = writer(routes, route(call, shards));
-          forward<storage::DeleteRangeResponse>(self, q.msgid, target, std::move(call), q.write,
+          forward<storage::DeleteRangeResponse>(self, q, target, std::move(call),
                                                 reply_kv<storage::DeleteRangeResponse>);
         } else if constexpr (std::is_same_v<T, storage::TxnRequest>) {
           auto target = writer(routes, route(call, shards));
-          forward<storage::TxnResponse>(self, q.msgid, target, std::move(call), q.write,
+          forward<storage::TxnResponse>(self, q, target, std::move(call),
                                         reply_kv<storage::TxnResponse>);
         } else if constexpr (std::is_same_v<T, protocol::CompactionRequest>) {
-          forward<storage::CompactResponse>(self, q.msgid, routes.maintenance, std::move(call),
-                                            q.write, reply_kv<storage::CompactResponse>);
+          forward<storage::CompactResponse>(self, q, routes.maintenance, std::move(call),
+                                            reply_kv<storage::CompactResponse>);
         } else if constexpr (std::is_same_v<T, protocol::HashKVRequest>) {
-          forward<protocol::HashKVResponse>(self, q.msgid, routes.maintenance, std::move(call),
-                                            q.write, reply_body<protocol::HashKVResponse>);
+          forward<protocol::HashKVResponse>(self, q, routes.maintenance, std::move(call),
+                                            reply_body<protocol::HashKVResponse>);
         } else if constexpr (std::is_same_v<T, protocol::StatusRequest>) {
-          forward<protocol::StatusResponse>(self, q.msgid, routes.maintenance, std::move(call),
-                                            q.write, reply_body<protocol::StatusResponse>);
+          forward<protocol::StatusResponse>(self, q, routes.maintenance, std::move(call),
+                                            reply_body<protocol::StatusResponse>);
         } else if constexpr (std::is_same_v<T, protocol::DefragmentRequest>) {
-          forward<protocol::DefragmentResponse>(self, q.msgid, routes.maintenance, std::move(call),
-                                                q.write, reply_body<protocol::DefragmentResponse>);
+          forward<protocol::DefragmentResponse>(self, q, routes.maintenance, std::move(call),
+                                                reply_body<protocol::DefragmentResponse>);
         } else if constexpr (std::is_same_v<T, protocol::AlarmRequest>) {
-          forward<protocol::AlarmResponse>(self, q.msgid, routes.maintenance, std::move(call),
-                                           q.write, reply_body<protocol::AlarmResponse>);
+          forward<protocol::AlarmResponse>(self, q, routes.maintenance, std::move(call),
+                                           reply_body<protocol::AlarmResponse>);
         } else if constexpr (std::is_same_v<T, protocol::SnapshotRequest>) {
-          forward<SnapshotPayload>(self, q.msgid, routes.maintenance, std::move(call), q.write,
-                                   reply_snapshot);
+          forward<SnapshotPayload>(self, q, routes.maintenance, std::move(call), reply_snapshot);
         }
       },
       q.call);
@@ -306,31 +336,42 @@ std::optional<protocol::WireError> validate(const T& call, const NodeOptions& op
   return std::nullopt;
 }
 
+// Answers a request refused before it was queued.
+void refuse(Self* self, uint32_t msgid, protocol::Method method, Clock::time_point received,
+            const protocol::WireError& error) {
+  reply_error(self, msgid, error);
+  count_request(self, method, received, error.code);
+}
+
 template <class T>
-void accept(Self* self, uint32_t msgid, const msgpack::object& body, bool write) {
+void accept(Self* self, uint32_t msgid, protocol::Method method, const msgpack::object& body,
+            bool write) {
+  auto received = self->state.metrics ? Clock::now() : Clock::time_point{};
   auto decoded = protocol::decode_body<T>(body);
-  if (!decoded.ok()) return reply_error(self, msgid, decoded.error());
+  if (!decoded.ok()) return refuse(self, msgid, method, received, decoded.error());
   if (auto err = validate(decoded.value(), self->state.ctx->options)) {
-    return reply_error(self, msgid, *err);
+    return refuse(self, msgid, method, received, *err);
   }
   if constexpr (std::is_same_v<T, storage::PutRequest> || std::is_same_v<T, storage::TxnRequest>) {
     if (self->state.ctx->refuse_for_space(storage::request_cost(decoded.value()))) {
-      return reply_error(self, msgid, protocol::to_wire_error(storage::Errc::no_space));
+      return refuse(self, msgid, method, received,
+                    protocol::to_wire_error(storage::Errc::no_space));
     }
   }
-  self->state.queue.push_back(QueuedCall{msgid, Call{std::move(decoded).value()}, write});
+  self->state.queue.push_back(
+      QueuedCall{msgid, Call{std::move(decoded).value()}, write, method, received});
 }
 
 void on_request(Self* self, protocol::RequestFrame& frame) {
   auto method = protocol::method_from_name(frame.method);
   if (!method) return reply_error(self, frame.msgid, protocol::unknown_method(frame.method));
   bool served = visit_served_method(*method, [&](auto request_type, bool write) {
-    accept<typename decltype(request_type)::type>(self, frame.msgid, frame.body, write);
+    accept<typename decltype(request_type)::type>(self, frame.msgid, *method, frame.body, write);
   });
   if (!served) {
-    reply_error(self, frame.msgid,
-                protocol::WireError{protocol::kCodeUnimplemented,
-                                    "revkv: method not implemented yet " + frame.method});
+    refuse(self, frame.msgid, *method, Clock::now(),
+           protocol::WireError{protocol::kCodeUnimplemented,
+                               "revkv: method not implemented yet " + frame.method});
   }
 }
 
@@ -382,6 +423,8 @@ caf::behavior session_actor(Self* self, caf::io::connection_handle hdl, NodeCont
   limits.max_request_bytes = ctx->options.max_request_bytes;
   st.decoder = std::make_unique<protocol::FrameDecoder>(limits);
   st.ctx = std::move(ctx);
+  st.metrics = st.ctx->metrics.get();
+  if (st.metrics) st.metrics->connection_opened();
   st.routes = std::move(routes);
   self->configure_read(hdl, caf::io::receive_policy::at_most(64 * 1024));
   self->ack_writes(hdl, true);
@@ -389,6 +432,7 @@ caf::behavior session_actor(Self* self, caf::io::connection_handle hdl, NodeCont
       [self](caf::io::new_data_msg& msg) {
         auto& st = self->state;
         if (st.closing) return;
+        if (st.metrics) st.metrics->bytes_received(msg.buf.size());
         // halt() does not end CAF's current read loop: data can still arrive while over
         // the limit. It waits in the decoder, undecoded, until update_reading() resumes.
         st.decoder->feed(std::string_view(msg.buf.data(), msg.buf.size()));

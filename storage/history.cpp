@@ -124,7 +124,10 @@ Result<bool> CompactionJob::step(Backend& backend, int64_t batch_limit) {
       hash_ = crc32c_extend(hash_, k);
       hash_ = crc32c_extend(hash_, v);
     }
-    if (!keep_.contains(rec->rev)) batch.erase(Column::kv, k);
+    if (!keep_.contains(rec->rev)) {
+      batch.erase(Column::kv, k);
+      ++removed_;
+    }
     last_key.assign(k);
     return true;
   }));

@@ -52,6 +52,8 @@ class CompactionJob {
   int64_t previous() const { return previous_; }
   bool resumed() const { return resumed_; }
   uint32_t hash() const { return hash_; }
+  // Revision records erased so far.
+  int64_t removed() const { return removed_; }
 
  private:
   int64_t revision_;
@@ -60,6 +62,7 @@ class CompactionJob {
   bool resumed_;
   uint32_t hash_;
   std::string next_key_;  // where the next batch starts
+  int64_t removed_ = 0;
 };
 
 // HashKV's value (SPEC §9) for revision `hash_rev` with compact revision `compact` and

@@ -3,9 +3,10 @@
 // and shuts down cleanly on SIGINT/SIGTERM.
 
 #include "actors/node.hpp"
-#include "apps/revkvd/metrics.hpp"
 #include "apps/revkvd/options.hpp"
 #include "apps/revkvd/yaml_config.hpp"
+#include "metrics/node_metrics.hpp"
+#include "metrics/state_collector.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -77,6 +78,11 @@ int main(int argc, char** argv) {
   cfg.set("logger.console", caf::atom("none"));
   caf::actor_system sys{cfg};
 
+  // Registered before the node starts so that its first requests are counted; the
+  // exposer keeps weak pointers, these keep the collectables alive until main returns.
+  auto node_metrics = std::make_shared<revkv::metrics::NodeMetrics>(kVersion);
+  exposer->RegisterCollectable(node_metrics->registry());
+  options->node.metrics = node_metrics;
   auto node = revkv::actors::Node::start(sys, options->node);
   if (!node.ok()) {
     const auto& msg = node.error().message();
@@ -86,8 +92,8 @@ int main(int argc, char** argv) {
     }
     return fail(msg);
   }
-  auto metrics = revkv::apps::make_node_metrics((*node)->context());
-  exposer->RegisterCollectable(metrics);
+  auto state_metrics = revkv::metrics::make_state_collector((*node)->context());
+  exposer->RegisterCollectable(state_metrics);
 
   std::cout << "revkvd ready client=" << options->node.client_host << ":" << (*node)->client_port()
             << " metrics=" << options->metrics_host << ":" << exposer->GetListeningPorts().at(0)

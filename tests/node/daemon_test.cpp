@@ -1,6 +1,6 @@
 // revkvd as a program: flags, environment and YAML config with their precedence, clear
 // refusals (bad config, busy port, locked data dir), clean shutdown, auto-compaction,
-// Maintenance.Snapshot streamed and restored.
+// Maintenance.Snapshot streamed and restored, the Prometheus metrics moving with the work.
 
 #include "apps/revkvctl/snapshot.hpp"
 #include "client/client.hpp"
@@ -11,11 +11,15 @@
 
 #include <catch2/catch.hpp>
 
+#include <arpa/inet.h>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <netinet/in.h>
+#include <optional>
 #include <random>
+#include <sstream>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -77,7 +81,123 @@ std::vector<std::string> put_keys(client::Client& c, int n, size_t size, int64_t
   return values;
 }
 
+// GET http://127.0.0.1:port/path over a POSIX socket (HTTP/1.0: the server closes the
+// connection after the answer); returns the body, or "" when the status is not 200.
+std::string http_get(uint16_t port, const std::string& path) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  std::string request = "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+  REQUIRE(::send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
+          static_cast<ssize_t>(request.size()));
+  std::string response;
+  char buf[16384];
+  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;)
+    response.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  auto head_end = response.find("\r\n\r\n");
+  if (head_end == std::string::npos) return "";
+  auto status_end = response.find("\r\n");
+  if (response.substr(0, status_end).find(" 200 ") == std::string::npos) return "";
+  return response.substr(head_end + 4);
+}
+
+// One scrape of /metrics: the value of each sample, keyed by its series as exposed
+// (name{labels}, labels in prometheus-cpp's sorted order).
+struct Scrape {
+  std::map<std::string, double> samples;
+
+  explicit Scrape(uint16_t port) {
+    std::istringstream text(http_get(port, "/metrics"));
+    for (std::string line; std::getline(text, line);) {
+      if (line.empty() || line[0] == '#') continue;
+      auto space = line.rfind(' ');
+      REQUIRE(space != std::string::npos);
+      samples[line.substr(0, space)] = std::stod(line.substr(space + 1));
+    }
+    REQUIRE_FALSE(samples.empty());
+  }
+  bool has(const std::string& series) const { return samples.contains(series); }
+  double operator[](const std::string& series) const {
+    auto it = samples.find(series);
+    if (it == samples.end()) FAIL("no series " << series << " in /metrics");
+    return it->second;
+  }
+};
+
 }  // namespace
+
+TEST_CASE("revkvd: /metrics moves with the work", "[node][metrics]") {
+  testing::TempDir dir;
+  testing::NodeProcess node(dir.sub("data"));
+  auto c = std::move(client::Client::connect(node.endpoint())).value();
+  const std::string put_ok = R"(revkv_requests_total{code="OK",method="KV.Put"})";
+  const std::string range_ok = R"(revkv_requests_total{code="OK",method="KV.Range"})";
+  const std::string compact_ok = R"(revkv_requests_total{code="OK",method="KV.Compact"})";
+  const std::string compact_compacted =
+      R"(revkv_requests_total{code="OutOfRange",method="KV.Compact"})";
+
+  Scrape before(node.metrics_port());
+  CHECK(before[R"(revkv_build_info{version="0.1.0"})"] == 1);
+  CHECK(before["revkv_compact_revision"] == -1);
+  CHECK(before["revkv_compactions_total"] == 0);
+  CHECK(before[put_ok] == 0);  // the per-method children exist before the first request
+  CHECK(before["revkv_quota_backend_bytes"] > 0);
+  CHECK(before[R"(revkv_alarms{alarm="NOSPACE"})"] == 0);
+  CHECK(before["revkv_db_total_size_bytes"] > 0);
+  CHECK_FALSE(before.has(compact_compacted));
+
+  // A put raises the revision (and the watermark: it is acknowledged) by one.
+  auto first = c.put(storage::PutRequest{"k", "v1"});
+  REQUIRE(first.ok());
+  Scrape after_put(node.metrics_port());
+  CHECK(after_put["revkv_current_revision"] == before["revkv_current_revision"] + 1);
+  CHECK(after_put["revkv_commit_watermark"] == before["revkv_commit_watermark"] + 1);
+  CHECK(after_put[put_ok] == before[put_ok] + 1);
+  CHECK(after_put[R"(revkv_request_duration_seconds_count{method="KV.Put"})"] ==
+        before[R"(revkv_request_duration_seconds_count{method="KV.Put"})"] + 1);
+  CHECK(after_put["revkv_disk_wal_fsync_duration_seconds_count"] >
+        before["revkv_disk_wal_fsync_duration_seconds_count"]);
+  CHECK(after_put["revkv_backend_commit_batch_revisions_sum"] ==
+        before["revkv_backend_commit_batch_revisions_sum"] + 1);
+  CHECK(after_put["revkv_connections_open"] == 1);  // the client's session
+  CHECK(after_put["revkv_connections_accepted_total"] >= 1);
+  CHECK(after_put["revkv_network_received_bytes_total"] >
+        before["revkv_network_received_bytes_total"]);
+  CHECK(after_put["revkv_network_sent_bytes_total"] > before["revkv_network_sent_bytes_total"]);
+
+  // Counted by method: two ranges and a second put.
+  storage::RangeRequest get;
+  get.key = "k";
+  REQUIRE(c.range(get).ok());
+  REQUIRE(c.range(get).ok());
+  auto second = c.put(storage::PutRequest{"k", "v2"});
+  REQUIRE(second.ok());
+  int64_t rev = second.value().response.revision;
+  Scrape counted(node.metrics_port());
+  CHECK(counted[range_ok] == before[range_ok] + 2);
+  CHECK(counted[put_ok] == before[put_ok] + 2);
+  CHECK(counted["revkv_current_revision"] == rev);
+
+  // A physical compaction at the newest revision: the gauge moves, a run is counted and
+  // the first put's record is removed. Compacting there again is refused and counted so.
+  REQUIRE(c.compact(protocol::CompactionRequest{rev, true}).ok());
+  REQUIRE_FALSE(c.compact(protocol::CompactionRequest{rev, true}).ok());
+  Scrape compacted(node.metrics_port());
+  CHECK(compacted["revkv_compact_revision"] == rev);
+  CHECK(compacted["revkv_compactions_total"] == 1);
+  CHECK(compacted["revkv_compaction_duration_seconds_count"] == 1);
+  CHECK(compacted["revkv_compaction_pause_duration_seconds_count"] >= 1);
+  CHECK(compacted["revkv_compaction_removed_records_total"] >= 1);
+  CHECK(compacted[compact_ok] == 1);
+  CHECK(compacted[compact_compacted] == 1);
+  CHECK(compacted[put_ok] == before[put_ok] + 2);  // other methods did not move
+  CHECK(node.stop() == 0);
+}
 
 TEST_CASE("revkvd: --version, --help and bad values", "[node][daemon]") {
   auto [status, err] = testing::run_revkvd({"--version"});
