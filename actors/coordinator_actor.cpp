@@ -56,6 +56,10 @@ caf::result<storage::Result<T>> exclusive(Self* self, Op op) {
     auto txn = begin(st);
     storage::Result<T> out = op(txn);
     if (!out.ok() && txn.changes() > 0) fatal(out.error().message());
+    if (txn.changes() > 0) {
+      for (size_t i = 0; i < st.ctx->keyspaces.size(); ++i)
+        st.ctx->publish_index_counts(i);
+    }
     resume_all(self);
     if (!out.ok()) {
       rp.deliver(std::move(out));

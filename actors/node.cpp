@@ -27,12 +27,15 @@ storage::Result<std::unique_ptr<Node>> Node::start(caf::actor_system& sys, NodeC
   std::vector<storage::Keyspace*> parts;
   for (size_t i = 0; i < config.options.shards; ++i) {
     ctx->keyspaces.push_back(std::make_unique<storage::Keyspace>(*ctx->backend));
+    ctx->index_counts.emplace_back();
     parts.push_back(ctx->keyspaces.back().get());
   }
   storage::KeyspaceSet all(std::move(parts));
   auto recovered = storage::recover_history(*ctx->backend, all, config.options.min_lease_ttl);
   if (!recovered.ok()) return recovered.error();
   ctx->last_revision.store(recovered->current);
+  for (size_t i = 0; i < config.options.shards; ++i)
+    ctx->publish_index_counts(i);
   ctx->watermark.store(recovered->current);
   // An unfinished compaction is resumed by the maintenance actor; reads below it fail from
   // the start (SPEC §6 step 5).

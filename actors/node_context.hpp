@@ -14,6 +14,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -84,10 +85,18 @@ class LeaseTable {
   std::map<int64_t, storage::LeaseRecord> leases_;
 };
 
+// A shard's index size, published by whoever just changed the keyspace (its shard, or
+// the coordinator while every shard is paused) for the metrics collector to read.
+struct IndexCounts {
+  std::atomic<int64_t> keys{0};
+  std::atomic<int64_t> revisions{0};
+};
+
 struct NodeContext {
   NodeOptions options;
   std::unique_ptr<storage::Backend> backend;
   std::vector<std::unique_ptr<storage::Keyspace>> keyspaces;  // one per shard
+  std::deque<IndexCounts> index_counts;                       // one per shard
 
   // The last revision handed to a write; revisions are taken only by writes that change
   // something, so there are no gaps.
@@ -110,6 +119,16 @@ struct NodeContext {
   uint64_t raft_term = 1;
 
   int64_t allocate_revision() { return last_revision.fetch_add(1) + 1; }
+
+  // Refreshes index_counts[shard]; only from the actor that owns the keyspace now.
+  void publish_index_counts(size_t shard) {
+    if (shard >= index_counts.size()) return;
+    const auto& index = keyspaces[shard]->index();
+    index_counts[shard].keys.store(static_cast<int64_t>(index.key_count()),
+                                   std::memory_order_relaxed);
+    index_counts[shard].revisions.store(static_cast<int64_t>(index.revision_count()),
+                                        std::memory_order_relaxed);
+  }
 
   // NOSPACE (SPEC §10): raised when a write would pass the quota, persisted so that it
   // survives a restart, cleared only by an explicit disarm.

@@ -15,6 +15,7 @@ struct ShardState {
   static inline const char* name = "shard";
 
   NodeContextPtr ctx;
+  size_t index = 0;
   storage::Keyspace* keyspace = nullptr;
   std::unique_ptr<storage::KeyspaceSet> view;  // just this partition
   caf::actor backend;
@@ -59,6 +60,7 @@ caf::behavior shard_actor(caf::stateful_actor<ShardState>* self, NodeContextPtr 
                           caf::actor backend) {
   auto& st = self->state;
   st.ctx = ctx;
+  st.index = index;
   st.keyspace = ctx->keyspaces.at(index).get();
   st.view = std::make_unique<storage::KeyspaceSet>(std::vector<storage::Keyspace*>{st.keyspace});
   st.backend = std::move(backend);
@@ -81,6 +83,7 @@ caf::behavior shard_actor(caf::stateful_actor<ShardState>* self, NodeContextPtr 
         auto out = storage::run_put(txn, r);
         require_unchanged_on_error(out, txn);
         if (!out.ok()) return out;
+        if (txn.changes() > 0) st.ctx->publish_index_counts(st.index);
         return commit_and_reply(self, st.backend, txn, std::move(out));
       },
       [self](const storage::DeleteRangeRequest& r)
@@ -91,6 +94,7 @@ caf::behavior shard_actor(caf::stateful_actor<ShardState>* self, NodeContextPtr 
         auto out = txn.delete_range(r);
         require_unchanged_on_error(out, txn);
         if (!out.ok()) return out;
+        if (txn.changes() > 0) st.ctx->publish_index_counts(st.index);
         return commit_and_reply(self, st.backend, txn, std::move(out));
       },
       [self](const storage::TxnRequest& r) -> caf::result<storage::Result<storage::TxnResponse>> {
@@ -100,6 +104,7 @@ caf::behavior shard_actor(caf::stateful_actor<ShardState>* self, NodeContextPtr 
         auto out = storage::run_txn(txn, r, st.request_context());
         require_unchanged_on_error(out, txn);
         if (!out.ok()) return out;
+        if (txn.changes() > 0) st.ctx->publish_index_counts(st.index);
         return commit_and_reply(self, st.backend, txn, std::move(out));
       },
       [self](pause_atom) {
@@ -117,8 +122,11 @@ caf::behavior shard_actor(caf::stateful_actor<ShardState>* self, NodeContextPtr 
         // Not paused: nothing to do.
       },
       [self](compact_atom, int64_t at) {
-        self->state.settle();
-        return to_keep_set(self->state.keyspace->index().compact(at));
+        auto& st = self->state;
+        st.settle();
+        auto keep = to_keep_set(st.keyspace->index().compact(at));
+        st.ctx->publish_index_counts(st.index);
+        return keep;
       },
       [self](keep_atom, int64_t at) { return to_keep_set(self->state.keyspace->index().keep(at)); },
       [self](stats_atom) {

@@ -58,6 +58,27 @@ class StateCollector : public prometheus::Collectable {
     alarms.metric.push_back(std::move(nospace));
     out.push_back(std::move(alarms));
     out.push_back(gauge("revkv_leases", "Leases held.", static_cast<double>(ctx.leases.size())));
+    prometheus::MetricFamily keys{"revkv_index_keys",
+                                  "Keys held in the shard's in-memory index (tombstoned ones too, "
+                                  "until compacted).",
+                                  prometheus::MetricType::Gauge,
+                                  {}};
+    prometheus::MetricFamily revisions{"revkv_index_revisions",
+                                       "Revisions held in the shard's in-memory index.",
+                                       prometheus::MetricType::Gauge,
+                                       {}};
+    for (size_t i = 0; i < ctx.index_counts.size(); ++i) {
+      prometheus::ClientMetric k;
+      k.label.push_back({"shard", std::to_string(i)});
+      k.gauge.value = static_cast<double>(ctx.index_counts[i].keys.load());
+      keys.metric.push_back(k);
+      prometheus::ClientMetric r;
+      r.label.push_back({"shard", std::to_string(i)});
+      r.gauge.value = static_cast<double>(ctx.index_counts[i].revisions.load());
+      revisions.metric.push_back(r);
+    }
+    out.push_back(std::move(keys));
+    out.push_back(std::move(revisions));
     return out;
   }
 

@@ -122,6 +122,14 @@ struct Scrape {
     REQUIRE_FALSE(samples.empty());
   }
   bool has(const std::string& series) const { return samples.contains(series); }
+  // The sum over every series of the family `name` (all label values).
+  double sum(const std::string& name) const {
+    double total = 0;
+    for (const auto& [series, value] : samples) {
+      if (series.starts_with(name + "{")) total += value;
+    }
+    return total;
+  }
   double operator[](const std::string& series) const {
     auto it = samples.find(series);
     if (it == samples.end()) FAIL("no series " << series << " in /metrics");
@@ -182,6 +190,8 @@ TEST_CASE("revkvd: /metrics moves with the work", "[node][metrics]") {
   CHECK(counted[range_ok] == before[range_ok] + 2);
   CHECK(counted[put_ok] == before[put_ok] + 2);
   CHECK(counted["revkv_current_revision"] == rev);
+  CHECK(counted.sum("revkv_index_keys") == 1);  // over every shard
+  CHECK(counted.sum("revkv_index_revisions") == 2);
 
   // A physical compaction at the newest revision: the gauge moves, a run is counted and
   // the first put's record is removed. Compacting there again is refused and counted so.
@@ -189,6 +199,7 @@ TEST_CASE("revkvd: /metrics moves with the work", "[node][metrics]") {
   REQUIRE_FALSE(c.compact(protocol::CompactionRequest{rev, true}).ok());
   Scrape compacted(node.metrics_port());
   CHECK(compacted["revkv_compact_revision"] == rev);
+  CHECK(compacted.sum("revkv_index_revisions") == 1);
   CHECK(compacted["revkv_compactions_total"] == 1);
   CHECK(compacted["revkv_compaction_duration_seconds_count"] == 1);
   CHECK(compacted["revkv_compaction_pause_duration_seconds_count"] >= 1);
