@@ -11,13 +11,15 @@
 //
 // Every directory lives under $TMPDIR/revkv-bench-<pid>, removed when the run ends.
 
+#include "storage/rocksdb_options.hpp"
+#include "storage/store.hpp"
+
 #include <benchmark/benchmark.h>
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cinttypes>
@@ -33,10 +35,9 @@
 #include <random>
 #include <string>
 #include <string_view>
+#include <unistd.h>
 #include <utility>
 #include <vector>
-
-#include "storage/store.hpp"
 
 namespace fs = std::filesystem;
 namespace st = revkv::storage;
@@ -49,7 +50,7 @@ constexpr size_t kValueVariants = 1024;           // distinct values cycled thro
 constexpr int64_t kRebuildRevisions = 1'000'000;  // put records in the rebuild directory
 constexpr size_t kPicks = size_t{1} << 20;        // pre-drawn random key indices
 constexpr size_t kPickMask = kPicks - 1;
-constexpr int64_t kCompactionBatch = 1000;        // StoreOptions::compaction_batch_limit default
+constexpr int64_t kCompactionBatch = 1000;  // StoreOptions::compaction_batch_limit default
 
 // ---- plumbing ---------------------------------------------------------------------------------
 
@@ -119,26 +120,32 @@ std::string key_of(int64_t i) {
 const Data& data() {
   static const Data d = [] {
     Data out;
-    for (int64_t i = 0; i <= kKeys; ++i) out.keys.push_back(key_of(i));
+    for (int64_t i = 0; i <= kKeys; ++i)
+      out.keys.push_back(key_of(i));
     std::mt19937_64 rng(20240601);
     std::uniform_int_distribution<int> letter('a', 'z');
     for (size_t v = 0; v < kValueVariants; ++v) {
       std::string value(kValueBytes, 'a');
-      for (char& c : value) c = static_cast<char>(letter(rng));
+      for (char& c : value)
+        c = static_cast<char>(letter(rng));
       out.values.push_back(std::move(value));
     }
     out.order.resize(kKeys);
-    for (uint32_t i = 0; i < kKeys; ++i) out.order[i] = i;
+    for (uint32_t i = 0; i < kKeys; ++i)
+      out.order[i] = i;
     std::shuffle(out.order.begin(), out.order.end(), rng);
     std::uniform_int_distribution<uint32_t> pick(0, kKeys - 1);
     out.picks.resize(kPicks);
-    for (auto& p : out.picks) p = pick(rng);
+    for (auto& p : out.picks)
+      p = pick(rng);
     return out;
   }();
   return d;
 }
 
-const std::string& value_at(size_t i) { return data().values[i % kValueVariants]; }
+const std::string& value_at(size_t i) {
+  return data().values[i % kValueVariants];
+}
 
 // ---- engine and raw RocksDB setup --------------------------------------------------------------
 
@@ -148,35 +155,13 @@ st::StoreOptions store_options() {
   return o;
 }
 
-rocksdb::CompressionType raw_compression(st::Compression c) {
-  switch (c) {
-    case st::Compression::none: return rocksdb::kNoCompression;
-    case st::Compression::snappy: return rocksdb::kSnappyCompression;
-    case st::Compression::lz4: return rocksdb::kLZ4Compression;
-    case st::Compression::zstd: return rocksdb::kZSTD;
-  }
-  return rocksdb::kNoCompression;
-}
-
-// The column family options Backend::open derives from default BackendOptions.
+// The options Backend::open derives from default BackendOptions, for the raw side.
 rocksdb::ColumnFamilyOptions raw_cf_options() {
-  st::BackendOptions b;
-  rocksdb::BlockBasedTableOptions table;
-  table.block_cache = rocksdb::NewLRUCache(b.block_cache_bytes);
-  table.cache_index_and_filter_blocks = true;
-  rocksdb::ColumnFamilyOptions cf;
-  cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
-  cf.compression = raw_compression(b.compression);
-  cf.write_buffer_size = b.write_buffer_bytes;
-  return cf;
+  return st::rocksdb_column_options({});
 }
 
 rocksdb::DBOptions raw_db_options() {
-  rocksdb::DBOptions o;
-  o.create_if_missing = true;
-  o.create_missing_column_families = true;
-  o.IncreaseParallelism(2);
-  return o;
+  return st::rocksdb_db_options({});
 }
 
 // A raw RocksDB database: either a plain one (data in the default column family) or a
@@ -191,7 +176,8 @@ class RawDb {
   }
 
   ~RawDb() {
-    for (auto* h : handles_) check(db_->DestroyColumnFamilyHandle(h), "raw: destroy handle");
+    for (auto* h : handles_)
+      check(db_->DestroyColumnFamilyHandle(h), "raw: destroy handle");
     check(db_->Close(), "raw: close");
   }
   RawDb(const RawDb&) = delete;
@@ -214,7 +200,8 @@ class RawDb {
                                      size_t data_index) {
     rocksdb::ColumnFamilyOptions cf_options = raw_cf_options();  // one block cache, as Backend
     std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-    for (const auto& name : cfs) descriptors.emplace_back(name, cf_options);
+    for (const auto& name : cfs)
+      descriptors.emplace_back(name, cf_options);
     rocksdb::DB* raw = nullptr;
     std::unique_ptr<RawDb> out(new RawDb);
     check(rocksdb::DB::Open(raw_db_options(), dir, descriptors, &out->handles_, &raw),
@@ -380,7 +367,8 @@ void put_raw(benchmark::State& state, bool append) {
   size_t i = 0;
   for (auto _ : state) {
     if (append) {
-      for (size_t b = 0; b < 8; ++b) key[b] = static_cast<char>((i >> (56 - 8 * b)) & 0xff);
+      for (size_t b = 0; b < 8; ++b)
+        key[b] = static_cast<char>((i >> (56 - 8 * b)) & 0xff);
       std::memcpy(key.data() + 8, "/appendk", 8);
     } else {
       key.assign(d.keys[d.order[i % kKeys]]);
@@ -642,7 +630,8 @@ void compaction_raw(benchmark::State& state) {
     state.ResumeTiming();
     rocksdb::WriteBatch batch;
     int64_t scanned = 0;
-    std::unique_ptr<rocksdb::Iterator> it(raw->db()->NewIterator(rocksdb::ReadOptions{}, raw->cf()));
+    std::unique_ptr<rocksdb::Iterator> it(
+        raw->db()->NewIterator(rocksdb::ReadOptions{}, raw->cf()));
     bool ok = true;
     for (it->SeekToFirst(); ok && it->Valid(); it->Next()) {
       if (scanned < kKeys) ok = !failed(state, batch.Delete(raw->cf(), it->key()));
@@ -703,7 +692,8 @@ void rebuild_raw(benchmark::State& state) {
     raw = RawDb::open_store_dir(tpl.str());
     int64_t records = 0;
     size_t bytes = 0;
-    std::unique_ptr<rocksdb::Iterator> it(raw->db()->NewIterator(rocksdb::ReadOptions{}, raw->cf()));
+    std::unique_ptr<rocksdb::Iterator> it(
+        raw->db()->NewIterator(rocksdb::ReadOptions{}, raw->cf()));
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       bytes += it->key().size() + it->value().size();
       ++records;
@@ -786,8 +776,8 @@ class RatioReporter : public benchmark::ConsoleReporter {
     char line[200];
     out << "\nMVCC engine vs raw RocksDB: items/s on wall-clock time (ratio = mvcc / raw), and\n"
            "the same on the benchmark thread's CPU time\n";
-    std::snprintf(line, sizeof line, "%-20s %12s %12s %7s | %12s %12s %7s\n", "case", "mvcc",
-                  "raw", "ratio", "mvcc cpu", "raw cpu", "ratio");
+    std::snprintf(line, sizeof line, "%-20s %12s %12s %7s | %12s %12s %7s\n", "case", "mvcc", "raw",
+                  "ratio", "mvcc cpu", "raw cpu", "ratio");
     out << line;
     for (const auto& entry : rates_) {
       const std::string& name = entry.first;
@@ -801,7 +791,8 @@ class RatioReporter : public benchmark::ConsoleReporter {
     out << "\nTargets (wall clock)\n";
     target(out, "put (no fsync) >= 50% of raw write", ratio("put"), 0.5, "x raw");
     target(out, "  same, against the appending raw write", ratio("put_append"), 0.5, "x raw");
-    target(out, "point get (memtable) >= 50% of raw Get", ratio("point_get_memtable"), 0.5, "x raw");
+    target(out, "point get (memtable) >= 50% of raw Get", ratio("point_get_memtable"), 0.5,
+           "x raw");
     target(out, "point get (sst) >= 50% of raw Get", ratio("point_get_sst"), 0.5, "x raw");
     target(out, "index rebuild >= 1M revisions/s", mean("rebuild", "mvcc").wall, 1e6,
            "revisions/s");

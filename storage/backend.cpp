@@ -1,5 +1,7 @@
 #include "storage/backend.hpp"
 
+#include "storage/rocksdb_options.hpp"
+
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
@@ -20,20 +22,6 @@ Error to_error(const rocksdb::Status& s) {
               : s.IsInvalidArgument() || s.IsNotSupported() ? Errc::invalid_argument
                                                             : Errc::io_error;
   return Error{code, "rocksdb: " + s.ToString()};
-}
-
-rocksdb::CompressionType to_rocksdb(Compression c) {
-  switch (c) {
-    case Compression::none:
-      return rocksdb::kNoCompression;
-    case Compression::snappy:
-      return rocksdb::kSnappyCompression;
-    case Compression::lz4:
-      return rocksdb::kLZ4Compression;
-    case Compression::zstd:
-      return rocksdb::kZSTD;
-  }
-  return rocksdb::kNoCompression;
 }
 
 rocksdb::Slice slice(std::string_view s) {
@@ -124,18 +112,8 @@ rocksdb::ColumnFamilyHandle* const* Backend::column_handles() const {
 }
 
 Result<std::unique_ptr<Backend>> Backend::open(const std::string& dir, BackendOptions options) {
-  rocksdb::Options db_options;
-  db_options.create_if_missing = options.create_if_missing;
-  db_options.create_missing_column_families = options.create_if_missing;
-  db_options.IncreaseParallelism(2);
-
-  rocksdb::BlockBasedTableOptions table;
-  table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
-  table.cache_index_and_filter_blocks = true;
-  rocksdb::ColumnFamilyOptions cf_options;
-  cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
-  cf_options.compression = to_rocksdb(options.compression);
-  cf_options.write_buffer_size = options.write_buffer_bytes;
+  rocksdb::DBOptions db_options = rocksdb_db_options(options);
+  rocksdb::ColumnFamilyOptions cf_options = rocksdb_column_options(options);
 
   if (!options.create_if_missing && !std::filesystem::exists(dir)) {
     return Error{Errc::invalid_argument, "revkv: data directory does not exist: " + dir};

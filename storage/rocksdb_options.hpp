@@ -1,0 +1,49 @@
+#pragma once
+
+// The RocksDB options a Backend opens with, derived from BackendOptions. Shared with the
+// benchmark so that its raw-RocksDB side runs with exactly the backend's options.
+// Includes RocksDB's headers: only for code that talks to RocksDB directly.
+
+#include "storage/backend.hpp"
+
+#include <rocksdb/cache.h>
+#include <rocksdb/options.h>
+#include <rocksdb/table.h>
+
+namespace revkv::storage {
+
+inline rocksdb::CompressionType to_rocksdb(Compression c) {
+  switch (c) {
+    case Compression::none:
+      return rocksdb::kNoCompression;
+    case Compression::snappy:
+      return rocksdb::kSnappyCompression;
+    case Compression::lz4:
+      return rocksdb::kLZ4Compression;
+    case Compression::zstd:
+      return rocksdb::kZSTD;
+  }
+  return rocksdb::kNoCompression;
+}
+
+inline rocksdb::DBOptions rocksdb_db_options(const BackendOptions& options) {
+  rocksdb::DBOptions db;
+  db.create_if_missing = options.create_if_missing;
+  db.create_missing_column_families = options.create_if_missing;
+  db.IncreaseParallelism(2);
+  return db;
+}
+
+// One call = one block cache; every column family of a database shares the result.
+inline rocksdb::ColumnFamilyOptions rocksdb_column_options(const BackendOptions& options) {
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  table.cache_index_and_filter_blocks = true;
+  rocksdb::ColumnFamilyOptions cf;
+  cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  cf.compression = to_rocksdb(options.compression);
+  cf.write_buffer_size = options.write_buffer_bytes;
+  return cf;
+}
+
+}  // namespace revkv::storage
