@@ -4,6 +4,7 @@
 #include "actors/messages.hpp"
 #include "actors/write_commit.hpp"
 #include "storage/engine.hpp"
+#include "storage/record.hpp"
 
 #include <caf/all.hpp>
 
@@ -70,6 +71,28 @@ caf::result<storage::Result<T>> exclusive(Self* self, Op op) {
   return rp;
 }
 
+// LeaseRevoke (SPEC §8.4), run with every shard paused: the record leaves ctx->leases
+// first, so a put queued behind the pause fails with lease not found, and every put applied
+// before it is among the keys deleted here — no key is left attached to a revoked lease.
+// The keys are deleted in key order at one revision, with the record in the same batch; with
+// no key attached nothing takes a revision and the record's removal is written directly.
+storage::Result<storage::LeaseRevokeResponse> revoke_lease(NodeContext& ctx, storage::WriteTxn& txn,
+                                                           int64_t id) {
+  if (!ctx.leases.erase(id)) return storage::Errc::lease_not_found;
+  std::vector<std::string> keys = txn.keyspaces().keys_with_lease(id);
+  for (const std::string& k : keys)
+    txn.erase(k);
+  if (txn.changes() > 0) {
+    txn.batch().erase(storage::Column::lease, storage::encode_lease_key(id));
+    return storage::LeaseRevokeResponse{txn.revision()};
+  }
+  storage::WriteBatch batch(*ctx.backend);
+  batch.erase(storage::Column::lease, storage::encode_lease_key(id));
+  auto written = ctx.backend->write(batch, ctx.options.sync == SyncMode::always);
+  if (!written.ok()) fatal("lease revoke: " + written.error().message());
+  return storage::LeaseRevokeResponse{txn.view_rev()};
+}
+
 }  // namespace
 
 caf::behavior coordinator_actor(Self* self, NodeContextPtr ctx, std::vector<caf::actor> shards,
@@ -103,6 +126,12 @@ caf::behavior coordinator_actor(Self* self, NodeContextPtr ctx, std::vector<caf:
               self->state.ctx->compact_revision.load(),
               [c = self->state.ctx.get()](int64_t id) { return c->leases.exists(id); }};
           return storage::run_txn(txn, r, ctx);
+        });
+      },
+      [self](revoke_atom,
+             int64_t id) -> caf::result<storage::Result<storage::LeaseRevokeResponse>> {
+        return exclusive<storage::LeaseRevokeResponse>(self, [self, id](storage::WriteTxn& txn) {
+          return revoke_lease(*self->state.ctx, txn, id);
         });
       },
   };

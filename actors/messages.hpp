@@ -33,6 +33,10 @@ using keep_atom = caf::atom_constant<caf::atom("keep")>;
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
 using step_atom = caf::atom_constant<caf::atom("step")>;
 using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
+// Leases: the coordinator's revocation, a shard's keys of one lease, the lessor's timer.
+using revoke_atom = caf::atom_constant<caf::atom("revoke")>;
+using lease_keys_atom = caf::atom_constant<caf::atom("leasekeys")>;
+using expire_atom = caf::atom_constant<caf::atom("expire")>;
 
 // A staged write batch; shared because CAF messages must be copyable.
 using BatchPtr = std::shared_ptr<storage::WriteBatch>;
@@ -76,3 +80,14 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::storage::Result<revkv::protocol::StatusResp
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::storage::Result<revkv::protocol::DefragmentResponse>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::storage::Result<revkv::protocol::AlarmResponse>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::storage::Result<revkv::actors::SnapshotPayload>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::protocol::LeaseGrantRequest)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::protocol::LeaseRevokeRequest)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::protocol::LeaseKeepAliveRequest)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::protocol::LeaseTimeToLiveRequest)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::protocol::LeaseLeasesRequest)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::storage::Result<revkv::storage::LeaseRevokeResponse>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::storage::Result<revkv::protocol::LeaseGrantResponse>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::storage::Result<revkv::protocol::LeaseRevokeResponse>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::storage::Result<revkv::protocol::LeaseKeepAliveResponse>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::storage::Result<revkv::protocol::LeaseTimeToLiveResponse>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::storage::Result<revkv::protocol::LeaseLeasesResponse>)

@@ -47,13 +47,19 @@ struct NodeOptions {
   int64_t max_txn_ops = 128;
   size_t max_request_bytes = 1536 * 1024;
   int64_t min_lease_ttl = 2;
+  // The lessor looks for expired leases this often and revokes at most this many per
+  // second (etcd: 500 ms, 1000/s).
+  std::chrono::milliseconds lease_check_interval{500};
+  int64_t lease_revoke_rate = 1000;
   int64_t compaction_batch_limit = 1000;
   int64_t quota_backend_bytes = 2ll << 30;  // <= 0: no quota
   size_t max_inflight_per_connection = 256;
   AutoCompaction auto_compaction;
 };
 
-// Lease records (the lessor of the next issue owns their timing).
+// Lease records, as the shards check them when they apply a put. Only the lessor adds one
+// (grant) and only the coordinator removes one, with every shard paused (revoke); the
+// lessor owns the timing (actors/lessor_actor.hpp).
 class LeaseTable {
  public:
   bool exists(int64_t id) const {
@@ -64,9 +70,10 @@ class LeaseTable {
     std::unique_lock lock(mutex_);
     leases_[record.id] = record;
   }
-  void erase(int64_t id) {
+  // False when there was no such lease.
+  bool erase(int64_t id) {
     std::unique_lock lock(mutex_);
-    leases_.erase(id);
+    return leases_.erase(id) > 0;
   }
   size_t size() const {
     std::shared_lock lock(mutex_);
@@ -110,6 +117,8 @@ struct NodeContext {
   // backend actor after each commit group.
   std::atomic<int64_t> db_size{0};
   LeaseTable leases;
+  // Leases revoked because they expired (read at scrape time).
+  std::atomic<int64_t> lease_expired_total{0};
   // The hot-path counters and histograms (metrics/); null when nothing exposes them (the
   // in-process test harness).
   ::revkv::metrics::NodeMetricsPtr metrics;

@@ -129,6 +129,9 @@ caf::behavior shard_actor(caf::stateful_actor<ShardState>* self, NodeContextPtr 
         return keep;
       },
       [self](keep_atom, int64_t at) { return to_keep_set(self->state.keyspace->index().keep(at)); },
+      [self](lease_keys_atom, int64_t lease) {
+        return self->state.keyspace->keys_with_lease(lease);
+      },
       [self](stats_atom) {
         const auto& idx = self->state.keyspace->index();
         return ShardStats{idx.key_count(), idx.revision_count()};

@@ -12,6 +12,7 @@
 //   (resume_atom)                    message until resume (the coordinator's window)
 //   (compact_atom, C) -> KeepSet     compacts the partition's index at C
 //   (keep_atom, H) -> KeepSet        HashKV's keep set of the partition
+//   (lease_keys_atom, id) -> vector<string>  this partition's keys attached to lease `id`
 //   (stats_atom) -> ShardStats
 
 #include "actors/node_context.hpp"
