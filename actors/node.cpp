@@ -3,6 +3,7 @@
 #include "actors/acceptor.hpp"
 #include "actors/backend_actor.hpp"
 #include "actors/coordinator_actor.hpp"
+#include "actors/lessor_actor.hpp"
 #include "actors/maintenance_actor.hpp"
 #include "actors/messages.hpp"
 #include "actors/shard_actor.hpp"
@@ -76,6 +77,8 @@ storage::Result<std::unique_ptr<Node>> Node::start(caf::actor_system& sys, NodeC
       spawn_coordinator_actor(sys, ctx, node->routes_.shards, node->backend_);
   node->routes_.maintenance =
       spawn_maintenance_actor(sys, ctx, node->routes_.shards, recovered->unfinished_compaction);
+  node->routes_.lessor = spawn_lessor_actor(sys, ctx, node->routes_.shards,
+                                            node->routes_.coordinator, ctx->leases.all());
   if (doorman) node->acceptor_ = spawn_acceptor(sys, std::move(doorman), ctx, node->routes_);
   return node;
 }
@@ -97,6 +100,7 @@ storage::Status Node::stop() {
   }
   // 2. The writers: a compaction in progress resumes at the next start.
   std::vector<caf::actor> actors = routes_.shards;
+  actors.push_back(routes_.lessor);
   actors.push_back(routes_.coordinator);
   actors.push_back(routes_.maintenance);
   actors.push_back(backend_);

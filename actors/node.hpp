@@ -1,7 +1,7 @@
 #pragma once
 
 // The node supervisor: opens the store, rebuilds every shard's index from one scan,
-// spawns the actors in dependency order (backend, shards, coordinator, maintenance,
+// spawns the actors in dependency order (backend, shards, coordinator, maintenance, lessor,
 // listener), and shuts them down in reverse: stop accepting, let sessions finish what is
 // in flight, stop the writers, sync and close RocksDB.
 

@@ -116,4 +116,20 @@ Route route(const protocol::AlarmRequest&, size_t) {
   return kMaintenance;
 }
 
+Route route(const protocol::LeaseGrantRequest&, size_t) {
+  return Route{Target::lessor, 0};
+}
+Route route(const protocol::LeaseRevokeRequest&, size_t) {
+  return Route{Target::lessor, 0};
+}
+Route route(const protocol::LeaseKeepAliveRequest&, size_t) {
+  return Route{Target::lessor, 0};
+}
+Route route(const protocol::LeaseTimeToLiveRequest&, size_t) {
+  return Route{Target::lessor, 0};
+}
+Route route(const protocol::LeaseLeasesRequest&, size_t) {
+  return Route{Target::lessor, 0};
+}
+
 }  // namespace revkv::actors

@@ -22,8 +22,8 @@ std::optional<size_t> single_shard(const storage::DeleteRangeRequest& r, size_t 
 std::optional<size_t> single_shard(const storage::TxnRequest& r, size_t shards);
 
 // Where a request goes: one shard (`shard`), every shard (a Range whose parts the caller
-// merges), the coordinator (a multi-shard write) or the maintenance actor.
-enum class Target : uint8_t { owner_shard, all_shards, coordinator, maintenance };
+// merges), the coordinator (a multi-shard write), the maintenance actor or the lessor.
+enum class Target : uint8_t { owner_shard, all_shards, coordinator, maintenance, lessor };
 
 struct Route {
   Target target = Target::owner_shard;
@@ -41,5 +41,11 @@ Route route(const protocol::HashKVRequest& r, size_t shards);
 Route route(const protocol::StatusRequest& r, size_t shards);
 Route route(const protocol::DefragmentRequest& r, size_t shards);
 Route route(const protocol::AlarmRequest& r, size_t shards);
+// Lease.*: the lessor.
+Route route(const protocol::LeaseGrantRequest& r, size_t shards);
+Route route(const protocol::LeaseRevokeRequest& r, size_t shards);
+Route route(const protocol::LeaseKeepAliveRequest& r, size_t shards);
+Route route(const protocol::LeaseTimeToLiveRequest& r, size_t shards);
+Route route(const protocol::LeaseLeasesRequest& r, size_t shards);
 
 }  // namespace revkv::actors

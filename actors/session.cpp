@@ -1,5 +1,6 @@
 #include "actors/session.hpp"
 
+#include "actors/lessor_actor.hpp"
 #include "actors/messages.hpp"
 #include "actors/methods.hpp"
 #include "actors/routing.hpp"
@@ -20,10 +21,13 @@
 
 namespace revkv::actors {
 
-using Call = std::variant<storage::RangeRequest, storage::PutRequest, storage::DeleteRangeRequest,
-                          storage::TxnRequest, protocol::CompactionRequest, protocol::HashKVRequest,
-                          protocol::StatusRequest, protocol::DefragmentRequest,
-                          protocol::AlarmRequest, protocol::SnapshotRequest>;
+using Call =
+    std::variant<storage::RangeRequest, storage::PutRequest, storage::DeleteRangeRequest,
+                 storage::TxnRequest, protocol::CompactionRequest, protocol::HashKVRequest,
+                 protocol::StatusRequest, protocol::DefragmentRequest, protocol::AlarmRequest,
+                 protocol::SnapshotRequest, protocol::LeaseGrantRequest,
+                 protocol::LeaseRevokeRequest, protocol::LeaseKeepAliveRequest,
+                 protocol::LeaseTimeToLiveRequest, protocol::LeaseLeasesRequest>;
 
 using Clock = std::chrono::steady_clock;
 
@@ -262,6 +266,13 @@ void forward(Self* self, const QueuedCall& q, const caf::actor& target, Msg msg,
           });
 }
 
+// Lease.*: the lessor answers with the whole response body, header included.
+template <class Request>
+void forward_lease(Self* self, const QueuedCall& q, const caf::actor& lessor, Request call) {
+  using Response = typename LeaseResponseOf<Request>::type;
+  forward<Response>(self, q, lessor, std::move(call), reply_body<Response>);
+}
+
 void dispatch(Self* self, QueuedCall& q) {
   auto& st = self->state;
   auto& routes = st.routes;
@@ -300,6 +311,8 @@ void dispatch(Self* self, QueuedCall& q) {
                                            reply_body<protocol::AlarmResponse>);
         } else if constexpr (std::is_same_v<T, protocol::SnapshotRequest>) {
           forward<SnapshotPayload>(self, q, routes.maintenance, std::move(call), reply_snapshot);
+        } else {
+          forward_lease(self, q, routes.lessor, std::move(call));
         }
       },
       q.call);

@@ -1,7 +1,7 @@
 #pragma once
 
 // One client connection (a CAF io broker): MessagePack-RPC framing, decoding, routing to
-// the shards / coordinator / maintenance actor, and encoding the replies, which may leave
+// the shards / coordinator / maintenance actor / lessor, and encoding the replies, which may leave
 // out of order (matched by msgid).
 //
 // Requests of a connection execute in arrival order: reads run concurrently with each
@@ -22,6 +22,7 @@ struct Routes {
   std::vector<caf::actor> shards;
   caf::actor coordinator;
   caf::actor maintenance;
+  caf::actor lessor;
 };
 
 // Moves the accepted connection `hdl` out of `acceptor` into a new session broker.

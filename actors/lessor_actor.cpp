@@ -1,0 +1,295 @@
+#include "actors/lessor_actor.hpp"
+
+#include "actors/fatal.hpp"
+#include "actors/messages.hpp"
+#include "storage/history.hpp"
+#include "storage/record.hpp"
+
+#include <caf/all.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <limits>
+#include <map>
+#include <memory>
+#include <utility>
+
+namespace revkv::actors {
+
+using Clock = std::chrono::steady_clock;
+
+struct LeaseTimer {
+  int64_t ttl = 0;  // granted (effective) seconds
+  Clock::time_point expiry;
+  bool revoking = false;  // a revocation is on its way through the coordinator
+};
+
+struct LessorState {
+  LessorState() = default;  // not an aggregate: CAF would build it from `self` (C++20)
+  static inline const char* name = "lessor";
+
+  NodeContextPtr ctx;
+  std::vector<caf::actor> shards;
+  caf::actor coordinator;
+  // Mirrors ctx->leases (the records the shards check) with the timing; an entry leaves
+  // only once the coordinator has removed the record.
+  std::map<int64_t, LeaseTimer> leases;
+  int64_t next_id = 1;
+  int64_t expiring = 0;  // revocations by expiry in flight
+
+  protocol::ResponseHeader header() const { return ctx->header(ctx->watermark.load()); }
+};
+
+namespace {
+
+using Self = caf::stateful_actor<LessorState>;
+using RevokeResult = storage::Result<storage::LeaseRevokeResponse>;
+
+// etcd's default extension on a restart (the election timeout).
+constexpr std::chrono::seconds kRestartExtension{1};
+
+// now + extra + ttl seconds, saturating: a TTL may be up to 9e9 s, near the clock's range.
+Clock::time_point deadline(Clock::time_point now, std::chrono::seconds extra, int64_t ttl) {
+  using std::chrono::seconds;
+  auto room =
+      std::chrono::duration_cast<seconds>(Clock::time_point::max() - now).count() - extra.count();
+  if (ttl >= room) return Clock::time_point::max();
+  return now + extra + seconds(ttl);
+}
+
+// Whole seconds left, truncated toward zero; an expired lease not yet revoked reports 0.
+int64_t remaining_seconds(const LeaseTimer& t, Clock::time_point now) {
+  if (t.expiry <= now) return 0;
+  return std::chrono::duration_cast<std::chrono::seconds>(t.expiry - now).count();
+}
+
+// A positive id in use neither here nor in the records. The counter starts from the wall
+// clock so that ids are not handed out again after a restart (etcd derives them from time).
+int64_t pick_id(LessorState& st) {
+  for (;;) {
+    if (st.next_id <= 0) st.next_id = 1;
+    int64_t id = st.next_id++;
+    if (!st.leases.contains(id) && !st.ctx->leases.exists(id)) return id;
+  }
+}
+
+int64_t first_id() {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                std::chrono::system_clock::now().time_since_epoch())
+                .count();
+  return std::max<int64_t>(1, (ms & ((int64_t{1} << 46) - 1)) << 16);
+}
+
+// Persists a granted lease before it is acknowledged, durable as the sync mode promises.
+// Not a revision: it bypasses the backend actor's revision ordering, as etcd's lease
+// bucket is outside the MVCC history.
+void persist(const NodeContext& ctx, const storage::LeaseRecord& record) {
+  storage::WriteBatch batch(*ctx.backend);
+  batch.put(storage::Column::lease, storage::encode_lease_key(record.id),
+            storage::encode_lease_record(record));
+  auto written = ctx.backend->write(batch, ctx.options.sync == SyncMode::always);
+  if (!written.ok()) fatal("lease grant: " + written.error().message());
+}
+
+// Revokes `id` through the coordinator (shards paused, keys deleted at one revision, the
+// record removed) and calls done(result). The same path for LeaseRevoke, for a keep-alive
+// on an expired lease and for expiry.
+template <class Done>
+void revoke(Self* self, int64_t id, Done done) {
+  if (auto it = self->state.leases.find(id); it != self->state.leases.end()) {
+    it->second.revoking = true;
+  }
+  self->request(self->state.coordinator, caf::infinite, revoke_atom::value, id)
+      .then(
+          [self, id, done](RevokeResult& r) mutable {
+            // Not found: an earlier revocation of the same lease removed the record.
+            if (r.ok() || r.error().code() == storage::Errc::lease_not_found) {
+              self->state.leases.erase(id);
+            }
+            done(r);
+          },
+          [self, id, done](caf::error& err) mutable {
+            if (auto it = self->state.leases.find(id); it != self->state.leases.end()) {
+              it->second.revoking = false;
+            }
+            RevokeResult r{storage::Error{storage::Errc::io_error, caf::to_string(err)}};
+            done(r);
+          });
+}
+
+// Revokes the expired leases, soonest expiry first, at most `lease_revoke_rate` per second
+// (counting those still in flight), as etcd's lessor does.
+void revoke_expired(Self* self) {
+  auto& st = self->state;
+  const auto& opt = st.ctx->options;
+  int64_t budget =
+      std::max<int64_t>(1, opt.lease_revoke_rate * opt.lease_check_interval.count() / 1000) -
+      st.expiring;
+  if (budget <= 0) return;
+  auto now = Clock::now();
+  std::vector<std::pair<Clock::time_point, int64_t>> expired;
+  for (const auto& [id, t] : st.leases) {
+    if (!t.revoking && t.expiry <= now) expired.emplace_back(t.expiry, id);
+  }
+  std::sort(expired.begin(), expired.end());
+  if (static_cast<int64_t>(expired.size()) > budget) expired.resize(static_cast<size_t>(budget));
+  for (const auto& [when, id] : expired) {
+    ++st.expiring;
+    revoke(self, id, [self](const RevokeResult& r) {
+      --self->state.expiring;
+      if (r.ok()) self->state.ctx->lease_expired_total.fetch_add(1);
+    });
+  }
+}
+
+storage::Result<protocol::LeaseGrantResponse> grant(LessorState& st,
+                                                    const protocol::LeaseGrantRequest& r) {
+  // etcd's order: the TTL bound, then the id in use, then the minimum TTL.
+  if (r.ttl > storage::kMaxLeaseTtl) return storage::Errc::lease_ttl_too_large;
+  int64_t id = r.id == 0 ? pick_id(st) : r.id;
+  if (st.leases.contains(id) || st.ctx->leases.exists(id)) return storage::Errc::lease_exists;
+  storage::LeaseRecord record{id, std::max(r.ttl, st.ctx->options.min_lease_ttl), 0};
+  persist(*st.ctx, record);
+  st.ctx->leases.put(record);
+  st.leases[id] = LeaseTimer{record.ttl, deadline(Clock::now(), {}, record.ttl), false};
+  return protocol::LeaseGrantResponse{st.header(), id, record.ttl};
+}
+
+// The keys attached to `id`, asked from every shard (each owns its keyspace), sorted.
+void attached_keys(Self* self, int64_t id, caf::response_promise rp,
+                   protocol::LeaseTimeToLiveResponse out) {
+  struct Gather {
+    protocol::LeaseTimeToLiveResponse out;
+    size_t remaining = 0;
+    std::optional<caf::error> error;
+  };
+  auto gather = std::make_shared<Gather>();
+  gather->out = std::move(out);
+  gather->remaining = self->state.shards.size();
+  auto finish = [gather, rp]() mutable {
+    if (--gather->remaining > 0) return;
+    if (gather->error) {
+      rp.deliver(storage::Result<protocol::LeaseTimeToLiveResponse>{
+          storage::Error{storage::Errc::io_error, caf::to_string(*gather->error)}});
+      return;
+    }
+    std::sort(gather->out.keys.begin(), gather->out.keys.end());
+    rp.deliver(storage::Result<protocol::LeaseTimeToLiveResponse>{std::move(gather->out)});
+  };
+  for (const auto& shard : self->state.shards) {
+    self->request(shard, caf::infinite, lease_keys_atom::value, id)
+        .then(
+            [gather, finish](std::vector<std::string>& keys) mutable {
+              auto& all = gather->out.keys;
+              all.insert(all.end(), std::make_move_iterator(keys.begin()),
+                         std::make_move_iterator(keys.end()));
+              finish();
+            },
+            [gather, finish](caf::error& err) mutable {
+              if (!gather->error) gather->error = std::move(err);
+              finish();
+            });
+  }
+}
+
+}  // namespace
+
+caf::behavior lessor_actor(Self* self, NodeContextPtr ctx, std::vector<caf::actor> shards,
+                           caf::actor coordinator, std::vector<storage::LeaseRecord> restored);
+
+caf::actor spawn_lessor_actor(caf::actor_system& sys, NodeContextPtr ctx,
+                              std::vector<caf::actor> shards, caf::actor coordinator,
+                              std::vector<storage::LeaseRecord> restored) {
+  return sys.spawn(lessor_actor, std::move(ctx), std::move(shards), std::move(coordinator),
+                   std::move(restored));
+}
+
+caf::behavior lessor_actor(Self* self, NodeContextPtr ctx, std::vector<caf::actor> shards,
+                           caf::actor coordinator, std::vector<storage::LeaseRecord> restored) {
+  auto& st = self->state;
+  st.ctx = std::move(ctx);
+  st.shards = std::move(shards);
+  st.coordinator = std::move(coordinator);
+  st.next_id = first_id();
+  // A restart forgets the time that had passed: a full TTL again (or the checkpointed
+  // remaining TTL, if one was ever written), plus the extension (SPEC §8.8).
+  auto now = Clock::now();
+  for (const auto& r : restored) {
+    int64_t ttl = r.remaining_ttl > 0 ? r.remaining_ttl : r.ttl;
+    st.leases[r.id] = LeaseTimer{r.ttl, deadline(now, kRestartExtension, ttl), false};
+  }
+  self->delayed_send(self, st.ctx->options.lease_check_interval, expire_atom::value);
+
+  using GrantResult = storage::Result<protocol::LeaseGrantResponse>;
+  using RevokeReply = storage::Result<protocol::LeaseRevokeResponse>;
+  using KeepAliveResult = storage::Result<protocol::LeaseKeepAliveResponse>;
+  using TtlResult = storage::Result<protocol::LeaseTimeToLiveResponse>;
+  using LeasesResult = storage::Result<protocol::LeaseLeasesResponse>;
+  return {
+      [self](const protocol::LeaseGrantRequest& r) -> GrantResult { return grant(self->state, r); },
+      [self](const protocol::LeaseRevokeRequest& r) -> caf::result<RevokeReply> {
+        if (!self->state.leases.contains(r.id)) return RevokeReply{storage::Errc::lease_not_found};
+        auto rp = self->make_response_promise();
+        revoke(self, r.id, [self, rp](const RevokeResult& out) mutable {
+          if (!out.ok()) {
+            rp.deliver(RevokeReply{out.error()});
+            return;
+          }
+          rp.deliver(
+              RevokeReply{protocol::LeaseRevokeResponse{self->state.ctx->header(out->revision)}});
+        });
+        return rp;
+      },
+      [self](const protocol::LeaseKeepAliveRequest& r) -> caf::result<KeepAliveResult> {
+        auto& st = self->state;
+        auto header = st.header();  // before the renewal (etcd)
+        auto it = st.leases.find(r.id);
+        if (it == st.leases.end())
+          return KeepAliveResult{protocol::LeaseKeepAliveResponse{header, r.id, 0}};
+        auto now = Clock::now();
+        if (it->second.revoking || it->second.expiry <= now) {
+          // Expired but not revoked yet: revoke it first, then report it gone.
+          auto rp = self->make_response_promise();
+          revoke(self, r.id, [rp, header, id = r.id](const RevokeResult& out) mutable {
+            if (!out.ok() && out.error().code() != storage::Errc::lease_not_found) {
+              rp.deliver(KeepAliveResult{out.error()});
+              return;
+            }
+            rp.deliver(KeepAliveResult{protocol::LeaseKeepAliveResponse{header, id, 0}});
+          });
+          return rp;
+        }
+        it->second.expiry = deadline(now, {}, it->second.ttl);
+        return KeepAliveResult{protocol::LeaseKeepAliveResponse{header, r.id, it->second.ttl}};
+      },
+      [self](const protocol::LeaseTimeToLiveRequest& r) -> caf::result<TtlResult> {
+        auto& st = self->state;
+        protocol::LeaseTimeToLiveResponse out{st.header(), r.id, -1, 0, {}};
+        auto it = st.leases.find(r.id);
+        if (it == st.leases.end()) return TtlResult{std::move(out)};
+        out.ttl = remaining_seconds(it->second, Clock::now());
+        out.granted_ttl = it->second.ttl;
+        if (!r.keys) return TtlResult{std::move(out)};
+        auto rp = self->make_response_promise();
+        attached_keys(self, r.id, rp, std::move(out));
+        return rp;
+      },
+      [self](const protocol::LeaseLeasesRequest&) -> LeasesResult {
+        auto& st = self->state;
+        std::vector<std::pair<Clock::time_point, int64_t>> order;
+        for (const auto& [id, t] : st.leases)
+          order.emplace_back(t.expiry, id);
+        std::sort(order.begin(), order.end());
+        protocol::LeaseLeasesResponse out{st.header(), {}};
+        for (const auto& [when, id] : order)
+          out.leases.push_back(protocol::LeaseStatus{id});
+        return out;
+      },
+      [self](expire_atom) {
+        revoke_expired(self);
+        self->delayed_send(self, self->state.ctx->options.lease_check_interval, expire_atom::value);
+      },
+  };
+}
+
+}  // namespace revkv::actors

@@ -1,0 +1,57 @@
+#pragma once
+
+// The lessor: owns lease timing (SPEC §8). It grants leases (persisting their record in the
+// `lease` column family), renews them on keep-alive, answers TimeToLive / Leases, and revokes
+// expired ones. Every revocation, asked for or by expiry, runs through the coordinator with
+// all shards paused (`revoke_atom`), so it is atomic with the key deletions and no put can
+// attach a key to a lease being revoked (the shards check ctx->leases when they apply a put).
+//
+//   LeaseGrantRequest      -> Result<protocol::LeaseGrantResponse>
+//   LeaseRevokeRequest     -> Result<protocol::LeaseRevokeResponse>
+//   LeaseKeepAliveRequest  -> Result<protocol::LeaseKeepAliveResponse>
+//   LeaseTimeToLiveRequest -> Result<protocol::LeaseTimeToLiveResponse>
+//   LeaseLeasesRequest     -> Result<protocol::LeaseLeasesResponse>
+//
+// The leases it starts with (a restart) get a full TTL again plus a one-second extension
+// (etcd's default, without checkpointing).
+
+#include "actors/node_context.hpp"
+#include "protocol/messages.hpp"
+#include "storage/types.hpp"
+
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
+
+#include <vector>
+
+namespace revkv::actors {
+
+// The response type of each Lease.* request.
+template <class Request>
+struct LeaseResponseOf;
+template <>
+struct LeaseResponseOf<protocol::LeaseGrantRequest> {
+  using type = protocol::LeaseGrantResponse;
+};
+template <>
+struct LeaseResponseOf<protocol::LeaseRevokeRequest> {
+  using type = protocol::LeaseRevokeResponse;
+};
+template <>
+struct LeaseResponseOf<protocol::LeaseKeepAliveRequest> {
+  using type = protocol::LeaseKeepAliveResponse;
+};
+template <>
+struct LeaseResponseOf<protocol::LeaseTimeToLiveRequest> {
+  using type = protocol::LeaseTimeToLiveResponse;
+};
+template <>
+struct LeaseResponseOf<protocol::LeaseLeasesRequest> {
+  using type = protocol::LeaseLeasesResponse;
+};
+
+caf::actor spawn_lessor_actor(caf::actor_system& sys, NodeContextPtr ctx,
+                              std::vector<caf::actor> shards, caf::actor coordinator,
+                              std::vector<storage::LeaseRecord> restored);
+
+}  // namespace revkv::actors
