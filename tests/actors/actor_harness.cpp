@@ -43,6 +43,7 @@ ActorHarness::ActorHarness(HarnessOptions options)
   config.listen = false;
   config.options.shards = options_.shards;
   config.options.max_txn_ops = options_.max_txn_ops;
+  config.options.lease_check_interval = options_.lease_check_interval;
   config.options.sync = actors::SyncMode::never;
   config.backend.sync = false;  // as revkvd: the backend actor syncs the WAL itself
   auto started = actors::Node::start(sys_, config);
@@ -184,6 +185,8 @@ const caf::actor& ActorHarness::actor_of(const actors::Route& where) const {
       return routes_.coordinator;
     case actors::Target::maintenance:
       return routes_.maintenance;
+    case actors::Target::lessor:
+      return routes_.lessor;
     case actors::Target::all_shards:
       break;
   }

@@ -85,6 +85,26 @@ template <>
 struct ResponseOf<protocol::AlarmRequest> {
   using type = protocol::AlarmResponse;
 };
+template <>
+struct ResponseOf<protocol::LeaseGrantRequest> {
+  using type = protocol::LeaseGrantResponse;
+};
+template <>
+struct ResponseOf<protocol::LeaseRevokeRequest> {
+  using type = protocol::LeaseRevokeResponse;
+};
+template <>
+struct ResponseOf<protocol::LeaseKeepAliveRequest> {
+  using type = protocol::LeaseKeepAliveResponse;
+};
+template <>
+struct ResponseOf<protocol::LeaseTimeToLiveRequest> {
+  using type = protocol::LeaseTimeToLiveResponse;
+};
+template <>
+struct ResponseOf<protocol::LeaseLeasesRequest> {
+  using type = protocol::LeaseLeasesResponse;
+};
 template <class Request>
 using ResponseOfT = typename ResponseOf<Request>::type;
 
@@ -92,6 +112,7 @@ struct HarnessOptions {
   size_t shards = 3;
   int64_t max_txn_ops = 128;
   std::chrono::milliseconds timeout{10000};  // per reply
+  std::chrono::milliseconds lease_check_interval{500};
 };
 
 class ActorHarness {
