@@ -2,10 +2,12 @@
 // real revkvd (3 shards, --sync never) over TCP with client::Client. Errors are compared by
 // gRPC code and exact message (the wire carries no library code).
 //
-// Not over TCP: Lease.* (not implemented in the node yet, issue 4: S20, S26, S50, S56 are
-// skipped, S22 and S58 run their other steps), the event history (no Watch yet: the two
-// history steps of S47), and S55 (a client cannot stop the node between scheduling a
-// compaction and its first deletion batch).
+// Leases go over the wire too: grant and revoke as Lease.LeaseGrant / Lease.LeaseRevoke, the
+// stored leases and their keys through Lease.LeaseLeases and Lease.LeaseTimeToLive(keys).
+//
+// Not over TCP: the event history (no Watch yet: the two history steps of S47), and S55 (a
+// client cannot stop the node between scheduling a compaction and its first deletion
+// batch).
 
 #include "client/client.hpp"
 #include "tests/node/node_process.hpp"
@@ -14,6 +16,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -41,7 +44,9 @@ class TcpTarget final : public ScenarioTarget {
   }
 
   std::string name() const override { return "revkvd over TCP"; }
-  bool supports(Feature) const override { return false; }
+  bool supports(Feature feature) const override {
+    return feature == Feature::leases || feature == Feature::lease_records;
+  }
 
   Outcome<RangeResponse> range(const RangeRequest& r) override {
     return from_wire(client_->range(r));
@@ -64,20 +69,33 @@ class TcpTarget final : public ScenarioTarget {
   int64_t current_revision() override { return status().header.revision; }
   int64_t compact_revision() override { return status().compact_revision; }
 
-  // Lease.* is not implemented over TCP yet (issue 4); the scenarios do not call these here.
-  Outcome<LeaseGrantResponse> lease_grant(int64_t, int64_t) override { return unsupported(); }
-  Outcome<LeaseRevokeResponse> lease_revoke(int64_t) override { return unsupported(); }
-  bool lease_exists(int64_t) override {
-    unsupported();
-    return false;
+  Outcome<LeaseGrantResponse> lease_grant(int64_t id, int64_t ttl) override {
+    auto r = client_->lease_grant(protocol::LeaseGrantRequest{ttl, id});
+    if (!r.ok()) return ApiError{std::nullopt, r.error().code, r.error().message};
+    return LeaseGrantResponse{r.value().header.revision, r.value().id, r.value().ttl};
   }
-  std::vector<std::string> lease_keys(int64_t) override {
-    unsupported();
-    return {};
+  Outcome<LeaseRevokeResponse> lease_revoke(int64_t id) override {
+    auto r = client_->lease_revoke(protocol::LeaseRevokeRequest{id});
+    if (!r.ok()) return ApiError{std::nullopt, r.error().code, r.error().message};
+    return LeaseRevokeResponse{r.value().header.revision};
   }
+  // An unknown lease reports TTL -1 (SPEC §8.7).
+  bool lease_exists(int64_t id) override { return time_to_live(id, false).ttl != -1; }
+  std::vector<std::string> lease_keys(int64_t id) override {
+    auto keys = time_to_live(id, true).keys;
+    std::sort(keys.begin(), keys.end());
+    return keys;
+  }
+  // The records as stored: id and granted TTL; no checkpoint is ever written (remaining 0).
   std::vector<LeaseRecord> leases() override {
-    unsupported();
-    return {};
+    auto all = client_->lease_leases();
+    if (!all.ok()) FAIL("Lease.LeaseLeases: " << all.error().message);
+    std::vector<LeaseRecord> out;
+    for (const auto& l : all.value().leases)
+      out.push_back(LeaseRecord{l.id, time_to_live(l.id, false).granted_ttl, 0});
+    std::sort(out.begin(), out.end(),
+              [](const LeaseRecord& a, const LeaseRecord& b) { return a.id < b.id; });
+    return out;
   }
   Outcome<std::vector<Event>> events(int64_t, int64_t) override { return unsupported(); }
   Outcome<CompactResponse> crash_after_scheduling_compaction(int64_t) override {
@@ -113,6 +131,11 @@ class TcpTarget final : public ScenarioTarget {
     auto s = client_->status();
     if (!s.ok()) FAIL("Maintenance.Status: " << s.error().message);
     return s.value();
+  }
+  protocol::LeaseTimeToLiveResponse time_to_live(int64_t id, bool keys) {
+    auto r = client_->lease_time_to_live(protocol::LeaseTimeToLiveRequest{id, keys});
+    if (!r.ok()) FAIL("Lease.LeaseTimeToLive: " << r.error().message);
+    return r.value();
   }
   ApiError unsupported() {
     FAIL("not available over TCP: the scenario must check supports() first");
