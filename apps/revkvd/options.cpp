@@ -43,6 +43,14 @@ void register_options(CLI::App& app, RawOptions& raw) {
                  "revision mode: how often to compact (etcd: 5m)")
       ->envname(env("AUTO_COMPACTION_INTERVAL"))
       ->capture_default_str();
+  app.add_option("--lease-check-interval", raw.lease_check_interval,
+                 "how often expired leases are looked for (etcd: 500ms)")
+      ->envname(env("LEASE_CHECK_INTERVAL"))
+      ->capture_default_str();
+  app.add_option("--lease-revoke-rate", raw.lease_revoke_rate,
+                 "expired leases revoked per second at most (etcd: 1000)")
+      ->envname(env("LEASE_REVOKE_RATE"))
+      ->capture_default_str();
   app.add_option("--log-level", raw.log_level, "debug | info | warn | error")
       ->envname(env("LOG_LEVEL"))
       ->capture_default_str();
@@ -165,6 +173,17 @@ std::optional<DaemonOptions> resolve_options(const RawOptions& raw, std::string&
     ac.mode = actors::AutoCompaction::Mode::periodic;
     ac.period = *period;
   }
+  auto lease_check = parse_duration(raw.lease_check_interval);
+  if (!lease_check || lease_check->count() <= 0) {
+    error = "--lease-check-interval: expected a duration such as 500ms or 1s";
+    return std::nullopt;
+  }
+  node.options.lease_check_interval = *lease_check;
+  if (raw.lease_revoke_rate <= 0) {
+    error = "--lease-revoke-rate: expected a positive number";
+    return std::nullopt;
+  }
+  node.options.lease_revoke_rate = raw.lease_revoke_rate;
   if (raw.log_level != "debug" && raw.log_level != "info" && raw.log_level != "warn" &&
       raw.log_level != "error") {
     error = "--log-level: expected debug, info, warn or error";

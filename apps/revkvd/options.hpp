@@ -36,6 +36,8 @@ struct RawOptions {
   std::string auto_compaction_mode = "periodic";
   std::string auto_compaction_retention = "0";
   std::string auto_compaction_interval = "5m";
+  std::string lease_check_interval = "500ms";
+  int64_t lease_revoke_rate = 1000;
   std::string log_level = "info";
 };
 
