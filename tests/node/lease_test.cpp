@@ -1,0 +1,256 @@
+// Leases against a real revkvd over TCP: expiry deletes the attached keys, a restart keeps
+// the leases with a full TTL, puts racing a revoke never leave a key attached to a revoked
+// lease, absurd inputs get etcd's answers, and revkvctl's lease commands work end to end.
+
+#include "apps/revkvctl/run.hpp"
+#include "client/client.hpp"
+#include "tests/node/node_process.hpp"
+#include "tests/temp_dir.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <random>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace revkv;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+client::Client connect(const testing::NodeProcess& node) {
+  auto c = client::Client::connect(node.endpoint());
+  if (!c.ok()) FAIL("connect " << node.endpoint() << ": " << c.error().message);
+  return std::move(c).value();
+}
+
+storage::PutRequest put(std::string key, std::string value, int64_t lease = 0) {
+  storage::PutRequest p;
+  p.key = std::move(key);
+  p.value = std::move(value);
+  p.lease = lease;
+  return p;
+}
+
+storage::RangeRequest prefix(const std::string& p) {
+  storage::RangeRequest r;
+  r.key = p;
+  std::string end = p;
+  ++end.back();
+  r.range_end = end;
+  return r;
+}
+
+std::vector<std::string> keys_of(client::Client& c, const std::string& p) {
+  auto r = c.range(prefix(p));
+  REQUIRE(r.ok());
+  std::vector<std::string> out;
+  for (const auto& kv : r.value().response.kvs)
+    out.push_back(kv.key);
+  return out;
+}
+
+protocol::LeaseTimeToLiveResponse ttl(client::Client& c, int64_t id, bool keys = false) {
+  auto r = c.lease_time_to_live(protocol::LeaseTimeToLiveRequest{id, keys});
+  REQUIRE(r.ok());
+  return r.value();
+}
+
+int64_t current_revision(client::Client& c) {
+  auto s = c.status();
+  REQUIRE(s.ok());
+  return s.value().header.revision;
+}
+
+}  // namespace
+
+TEST_CASE("leases: absurd inputs get etcd's answers", "[node][lease]") {
+  testing::TempDir dir;
+  testing::NodeProcess node(dir.sub("data"), {"--shards", "2"});
+  auto c = connect(node);
+
+  auto huge = c.lease_grant(protocol::LeaseGrantRequest{9'000'000'001, 1});
+  REQUIRE_FALSE(huge.ok());
+  CHECK(huge.error().code == 11);
+  CHECK(huge.error().message == "etcdserver: too large lease TTL");
+  auto max_int = c.lease_grant(protocol::LeaseGrantRequest{INT64_MAX, 1});
+  REQUIRE_FALSE(max_int.ok());
+  CHECK(max_int.error().code == 11);
+
+  auto negative = c.lease_grant(protocol::LeaseGrantRequest{-5, 1});
+  REQUIRE(negative.ok());
+  CHECK(negative.value().ttl == 2);
+  auto min_int = c.lease_grant(protocol::LeaseGrantRequest{INT64_MIN, INT64_MIN});
+  REQUIRE(min_int.ok());
+  CHECK(min_int.value().id == INT64_MIN);
+  CHECK(min_int.value().ttl == 2);
+  auto twice = c.lease_grant(protocol::LeaseGrantRequest{30, 1});
+  REQUIRE_FALSE(twice.ok());
+  CHECK(twice.error().code == 9);
+  CHECK(twice.error().message == "etcdserver: lease already exists");
+
+  auto revoke_zero = c.lease_revoke(protocol::LeaseRevokeRequest{0});
+  REQUIRE_FALSE(revoke_zero.ok());
+  CHECK(revoke_zero.error().code == 5);
+  CHECK(revoke_zero.error().message == "etcdserver: requested lease not found");
+  auto revoke_unknown = c.lease_revoke(protocol::LeaseRevokeRequest{INT64_MAX});
+  REQUIRE_FALSE(revoke_unknown.ok());
+  CHECK(revoke_unknown.error().code == 5);
+
+  for (int64_t id : {int64_t{0}, int64_t{424242}, int64_t{-1}}) {
+    auto kept = c.lease_keep_alive(protocol::LeaseKeepAliveRequest{id});
+    REQUIRE(kept.ok());
+    CHECK(kept.value().id == id);
+    CHECK(kept.value().ttl == 0);
+    auto t = ttl(c, id, true);
+    CHECK(t.ttl == -1);
+    CHECK(t.granted_ttl == 0);
+  }
+  auto bad_put = c.put(put("k", "v", 424242));
+  REQUIRE_FALSE(bad_put.ok());
+  CHECK(bad_put.error().code == 5);
+  CHECK(current_revision(c) == 1);
+}
+
+TEST_CASE("leases: expiry revokes the lease and deletes its keys", "[node][lease]") {
+  testing::TempDir dir;
+  testing::NodeProcess node(dir.sub("data"), {"--shards", "3", "--lease-check-interval", "100ms"});
+  auto c = connect(node);
+  auto granted = c.lease_grant(protocol::LeaseGrantRequest{1, 5});  // raised to the 2 s minimum
+  auto start = Clock::now();
+  REQUIRE(granted.ok());
+  REQUIRE(granted.value().ttl == 2);
+  REQUIRE(c.lease_grant(protocol::LeaseGrantRequest{300, 6}).ok());
+  for (const char* k : {"e/a", "e/b", "e/c", "e/d"})
+    REQUIRE(c.put(put(k, "v", 5)).ok());
+  REQUIRE(c.put(put("e/kept", "v", 6)).ok());
+  REQUIRE(c.put(put("e/plain", "v")).ok());
+  int64_t before = current_revision(c);
+
+  while (ttl(c, 5).ttl != -1 && Clock::now() - start < std::chrono::seconds(10))
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  auto took = Clock::now() - start;
+  CHECK(ttl(c, 5).ttl == -1);
+  CHECK(took >= std::chrono::milliseconds(1900));  // not before its TTL
+  CHECK(took < std::chrono::seconds(4));           // within a check interval or so
+  CHECK(keys_of(c, "e/") == std::vector<std::string>{"e/kept", "e/plain"});
+  CHECK(current_revision(c) == before + 1);  // every key at one revision
+  auto list = c.lease_leases();
+  REQUIRE(list.ok());
+  REQUIRE(list.value().leases.size() == 1);
+  CHECK(list.value().leases[0].id == 6);
+}
+
+TEST_CASE("leases: a restart keeps leases and attachments, with a full TTL again",
+          "[node][lease]") {
+  testing::TempDir dir;
+  {
+    testing::NodeProcess node(dir.sub("data"), {"--shards", "3"});
+    auto c = connect(node);
+    REQUIRE(c.lease_grant(protocol::LeaseGrantRequest{5, 77}).ok());
+    REQUIRE(c.lease_grant(protocol::LeaseGrantRequest{60, 78}).ok());
+    REQUIRE(c.put(put("r/a", "1", 77)).ok());
+    REQUIRE(c.put(put("r/b", "2", 77)).ok());
+    std::this_thread::sleep_for(std::chrono::milliseconds(2200));
+    CHECK(ttl(c, 77).ttl <= 2);
+    CHECK(node.stop() == 0);
+  }
+  testing::NodeProcess node(dir.sub("data"), {"--shards", "3"});
+  auto c = connect(node);
+  auto t = ttl(c, 77, true);
+  CHECK(t.granted_ttl == 5);
+  CHECK(t.ttl >= 5);  // full TTL plus the 1 s extension, truncated
+  CHECK(t.ttl <= 6);
+  std::sort(t.keys.begin(), t.keys.end());
+  CHECK(t.keys == std::vector<std::string>{"r/a", "r/b"});
+  CHECK(ttl(c, 78).granted_ttl == 60);
+  // Still a lease for puts, and revocable with its keys.
+  REQUIRE(c.put(put("r/c", "3", 77)).ok());
+  REQUIRE(c.lease_revoke(protocol::LeaseRevokeRequest{77}).ok());
+  CHECK(keys_of(c, "r/").empty());
+}
+
+TEST_CASE("leases: puts racing a revoke never leave a key on a revoked lease",
+          "[node][lease][race]") {
+  testing::TempDir dir;
+  testing::NodeProcess node(dir.sub("data"), {"--shards", "4", "--sync", "never"});
+  auto writer = connect(node);
+  auto revoker = connect(node);
+  constexpr int kRounds = 150;
+  std::mt19937 rng(1234);
+  int landed = 0;
+  int refused = 0;
+  for (int round = 0; round < kRounds; ++round) {
+    int64_t lease = 1000 + round;
+    REQUIRE(revoker.lease_grant(protocol::LeaseGrantRequest{60, lease}).ok());
+    std::atomic<bool> revoked{false};
+    bool revoke_ok = false;  // Catch2 assertions only on this thread
+    auto delay = std::chrono::microseconds(rng() % 3000);
+    std::thread revoking([&] {
+      std::this_thread::sleep_for(delay);
+      revoke_ok = revoker.lease_revoke(protocol::LeaseRevokeRequest{lease}).ok();
+      revoked = true;
+    });
+    // Puts on keys of every shard until the lease is gone (and a few after).
+    int after = 0;
+    for (int i = 0; i < 200 && after < 3; ++i) {
+      auto key = "race/" + std::to_string(round) + "/" + std::to_string(i);
+      auto r = writer.put(put(key, "v", lease));
+      if (r.ok()) {
+        ++landed;
+      } else {
+        CHECK(r.error().code == 5);
+        ++refused;
+      }
+      if (revoked) ++after;
+    }
+    revoking.join();
+    CHECK(revoke_ok);
+  }
+  // Every lease was revoked: no key may be left, and none may name a lease.
+  auto left = writer.range(prefix("race/"));
+  REQUIRE(left.ok());
+  CHECK(left.value().response.count == 0);
+  for (const auto& kv : left.value().response.kvs)
+    CHECK(ttl(writer, kv.lease).ttl != -1);
+  auto list = writer.lease_leases();
+  REQUIRE(list.ok());
+  CHECK(list.value().leases.empty());
+  INFO("puts landed before a revoke: " << landed << ", refused after: " << refused);
+  CHECK(landed > 0);
+  CHECK(refused > 0);
+}
+
+TEST_CASE("leases: revkvctl's lease commands against a real node", "[node][lease][revkvctl]") {
+  testing::TempDir dir;
+  testing::NodeProcess node(dir.sub("data"), {"--shards", "2"});
+  auto ctl = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"revkvctl", "--endpoint", node.endpoint()});
+    std::istringstream in;
+    std::ostringstream out, err;
+    int code = ctl::main_with_args(args, in, out, err);
+    INFO(err.str());
+    CHECK(code == 0);
+    return out.str();
+  };
+  auto granted = ctl({"lease", "grant", "30"});
+  REQUIRE(granted.rfind("lease ", 0) == 0);
+  std::string hex = granted.substr(6, 16);
+  CHECK(granted == "lease " + hex + " granted with TTL(30s)\n");
+  CHECK(ctl({"put", "ctl/k", "v", "--lease", hex}) == "OK\n");
+  CHECK(ctl({"lease", "list"}) == "found 1 leases\n" + hex + "\n");
+  CHECK(ctl({"lease", "keep-alive", hex, "--once"}) ==
+        "lease " + hex + " keepalived with TTL(30)\n");
+  auto alive = ctl({"lease", "timetolive", hex, "--keys"});
+  CHECK(alive.rfind("lease " + hex + " granted with TTL(30s), remaining(", 0) == 0);
+  CHECK(alive.find("attached keys([ctl/k])") != std::string::npos);
+  CHECK(ctl({"lease", "revoke", hex}) == "lease " + hex + " revoked\n");
+  CHECK(ctl({"get", "ctl/k"}).empty());
+  CHECK(ctl({"lease", "timetolive", hex}) == "lease " + hex + " already expired\n");
+}
