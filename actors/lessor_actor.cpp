@@ -36,6 +36,9 @@ struct LessorState {
   std::map<int64_t, LeaseTimer> leases;
   int64_t next_id = 1;
   int64_t expiring = 0;  // revocations by expiry in flight
+  // Revocations by expiry allowed now: lease_revoke_rate per second, earned at each check
+  // and capped at one check's worth (at least one), so a low rate is kept over time too.
+  double revoke_credit = 0;
 
   protocol::ResponseHeader header() const { return ctx->header(ctx->watermark.load()); }
 };
@@ -118,13 +121,14 @@ void revoke(Self* self, int64_t id, Done done) {
 }
 
 // Revokes the expired leases, soonest expiry first, at most `lease_revoke_rate` per second
-// (counting those still in flight), as etcd's lessor does.
+// (etcd's lessor: 1000/s). Those still in flight count against the allowance.
 void revoke_expired(Self* self) {
   auto& st = self->state;
   const auto& opt = st.ctx->options;
-  int64_t budget =
-      std::max<int64_t>(1, opt.lease_revoke_rate * opt.lease_check_interval.count() / 1000) -
-      st.expiring;
+  double per_check = static_cast<double>(opt.lease_revoke_rate) *
+                     static_cast<double>(opt.lease_check_interval.count()) / 1000.0;
+  st.revoke_credit = std::min(std::max(per_check, 1.0), st.revoke_credit + per_check);
+  auto budget = static_cast<int64_t>(st.revoke_credit) - st.expiring;
   if (budget <= 0) return;
   auto now = Clock::now();
   std::vector<std::pair<Clock::time_point, int64_t>> expired;
@@ -133,6 +137,7 @@ void revoke_expired(Self* self) {
   }
   std::sort(expired.begin(), expired.end());
   if (static_cast<int64_t>(expired.size()) > budget) expired.resize(static_cast<size_t>(budget));
+  st.revoke_credit -= static_cast<double>(expired.size());
   for (const auto& [when, id] : expired) {
     ++st.expiring;
     revoke(self, id, [self](const RevokeResult& r) {
@@ -248,15 +253,20 @@ caf::behavior lessor_actor(Self* self, NodeContextPtr ctx, std::vector<caf::acto
           return KeepAliveResult{protocol::LeaseKeepAliveResponse{header, r.id, 0}};
         auto now = Clock::now();
         if (it->second.revoking || it->second.expiry <= now) {
-          // Expired but not revoked yet: revoke it first, then report it gone.
+          // Expired but not revoked yet: revoke it first (counted as an expiry, as etcd's
+          // expiry loop would have), then report it gone. Already being revoked: the
+          // coordinator answers this second revocation after the first one.
+          bool expired_here = !it->second.revoking;
           auto rp = self->make_response_promise();
-          revoke(self, r.id, [rp, header, id = r.id](const RevokeResult& out) mutable {
-            if (!out.ok() && out.error().code() != storage::Errc::lease_not_found) {
-              rp.deliver(KeepAliveResult{out.error()});
-              return;
-            }
-            rp.deliver(KeepAliveResult{protocol::LeaseKeepAliveResponse{header, id, 0}});
-          });
+          revoke(self, r.id,
+                 [self, rp, header, id = r.id, expired_here](const RevokeResult& out) mutable {
+                   if (out.ok() && expired_here) self->state.ctx->lease_expired_total.fetch_add(1);
+                   if (!out.ok() && out.error().code() != storage::Errc::lease_not_found) {
+                     rp.deliver(KeepAliveResult{out.error()});
+                     return;
+                   }
+                   rp.deliver(KeepAliveResult{protocol::LeaseKeepAliveResponse{header, id, 0}});
+                 });
           return rp;
         }
         it->second.expiry = deadline(now, {}, it->second.ttl);
