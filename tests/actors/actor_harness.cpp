@@ -44,6 +44,7 @@ ActorHarness::ActorHarness(HarnessOptions options)
   config.options.shards = options_.shards;
   config.options.max_txn_ops = options_.max_txn_ops;
   config.options.lease_check_interval = options_.lease_check_interval;
+  config.options.lease_revoke_rate = options_.lease_revoke_rate;
   config.options.sync = actors::SyncMode::never;
   config.backend.sync = false;  // as revkvd: the backend actor syncs the WAL itself
   auto started = actors::Node::start(sys_, config);

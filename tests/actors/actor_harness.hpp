@@ -113,6 +113,7 @@ struct HarnessOptions {
   int64_t max_txn_ops = 128;
   std::chrono::milliseconds timeout{10000};  // per reply
   std::chrono::milliseconds lease_check_interval{500};
+  int64_t lease_revoke_rate = 1000;
 };
 
 class ActorHarness {

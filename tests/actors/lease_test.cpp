@@ -65,15 +65,16 @@ std::vector<std::string> keys_on_shards(size_t n, size_t shards) {
   return out;
 }
 
+testing::HarnessOptions fast_checks() {
+  testing::HarnessOptions o;
+  o.lease_check_interval = std::chrono::milliseconds(100);
+  return o;
+}
+
 class LeaseHarness : public ActorHarness {
  public:
-  LeaseHarness() : ActorHarness(options()) {}
-
-  static testing::HarnessOptions options() {
-    testing::HarnessOptions o;
-    o.lease_check_interval = std::chrono::milliseconds(100);
-    return o;
-  }
+  LeaseHarness() : LeaseHarness(fast_checks()) {}
+  explicit LeaseHarness(testing::HarnessOptions options) : ActorHarness(options) {}
 
   storage::Result<protocol::LeaseGrantResponse> grant(int64_t id, int64_t ttl) {
     return call<protocol::LeaseGrantResponse>(protocol::LeaseGrantRequest{ttl, id});
@@ -284,4 +285,71 @@ TEST_CASE_METHOD(LeaseHarness, "keep-alive keeps a lease past its TTL", "[actors
   }
   CHECK(ttl(21).granted_ttl == 2);
   CHECK(node().context()->lease_expired_total.load() == 0);
+}
+
+namespace {
+
+// The expiry check never runs during the test: only a keep-alive can notice the expiry.
+class NoExpiryChecks : public LeaseHarness {
+ public:
+  NoExpiryChecks() : LeaseHarness(options()) {}
+  static testing::HarnessOptions options() {
+    testing::HarnessOptions o;
+    o.lease_check_interval = std::chrono::minutes(10);
+    return o;
+  }
+};
+
+// Four expiry revocations per second at most.
+class SlowRevocations : public LeaseHarness {
+ public:
+  SlowRevocations() : LeaseHarness(options()) {}
+  static testing::HarnessOptions options() {
+    auto o = fast_checks();
+    o.lease_revoke_rate = 4;
+    return o;
+  }
+};
+
+}  // namespace
+
+TEST_CASE_METHOD(NoExpiryChecks, "a keep-alive on an expired lease revokes it first",
+                 "[actors][lease]") {
+  REQUIRE(grant(31, 2).ok());
+  REQUIRE(call<storage::PutResponse>(put("x", "1", 31)).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+  CHECK(ttl(31).ttl == 0);  // expired, not revoked yet: still there, no time left
+  CHECK(call<storage::PutResponse>(put("y", "1", 31)).ok());  // and still usable by puts
+  int64_t before = revision();
+  auto kept = keep_alive(31);
+  CHECK(kept.ttl == 0);
+  CHECK(kept.header.revision == before);  // filled before the revocation
+  CHECK(ttl(31).ttl == -1);
+  auto left = call<storage::RangeResponse>(all_keys());
+  REQUIRE(left.ok());
+  CHECK(left->kvs.empty());
+  CHECK(revision() == before + 1);
+  CHECK(node().context()->lease_expired_total.load() == 1);
+}
+
+TEST_CASE_METHOD(SlowRevocations, "expiry revocations are rate limited", "[actors][lease]") {
+  constexpr int kLeases = 8;
+  for (int i = 1; i <= kLeases; ++i)
+    REQUIRE(grant(i, 2).ok());
+  auto& expired = node().context()->lease_expired_total;
+  auto start = std::chrono::steady_clock::now();
+  while (expired.load() == 0 && std::chrono::steady_clock::now() - start < std::chrono::seconds(5))
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  auto first = std::chrono::steady_clock::now();
+  REQUIRE(expired.load() >= 1);
+  // 4/s: the other seven take about 1.75 s more.
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  CHECK(expired.load() <= 5);
+  while (expired.load() < kLeases &&
+         std::chrono::steady_clock::now() - first < std::chrono::seconds(8))
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  auto took = std::chrono::steady_clock::now() - first;
+  CHECK(expired.load() == kLeases);
+  CHECK(took >= std::chrono::milliseconds(1400));
+  CHECK(leases().empty());
 }
