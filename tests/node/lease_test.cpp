@@ -13,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <fstream>
 #include <random>
 #include <sstream>
 #include <string>
@@ -120,7 +121,9 @@ TEST_CASE("leases: absurd inputs get etcd's answers", "[node][lease]") {
 
 TEST_CASE("leases: expiry revokes the lease and deletes its keys", "[node][lease]") {
   testing::TempDir dir;
-  testing::NodeProcess node(dir.sub("data"), {"--shards", "3", "--lease-check-interval", "100ms"});
+  // The check interval from the YAML file (flags and env are the same option table).
+  std::ofstream(dir.sub("node.yaml")) << "lease_check_interval: 100ms\nlease_revoke_rate: 500\n";
+  testing::NodeProcess node(dir.sub("data"), {"--shards", "3", "--config", dir.sub("node.yaml")});
   auto c = connect(node);
   auto granted = c.lease_grant(protocol::LeaseGrantRequest{1, 5});  // raised to the 2 s minimum
   auto start = Clock::now();
@@ -253,4 +256,20 @@ TEST_CASE("leases: revkvctl's lease commands against a real node", "[node][lease
   CHECK(ctl({"lease", "revoke", hex}) == "lease " + hex + " revoked\n");
   CHECK(ctl({"get", "ctl/k"}).empty());
   CHECK(ctl({"lease", "timetolive", hex}) == "lease " + hex + " already expired\n");
+}
+
+TEST_CASE("leases: bad lease flags are refused", "[node][lease][daemon]") {
+  auto zero = testing::run_revkvd({"--lease-check-interval", "0"});
+  CHECK(zero.first == 1);
+  CHECK(zero.second.find("--lease-check-interval") != std::string::npos);
+  auto words = testing::run_revkvd({"--lease-check-interval", "often"});
+  CHECK(words.first == 1);
+  auto rate = testing::run_revkvd({"--lease-revoke-rate", "0"});
+  CHECK(rate.first == 1);
+  CHECK(rate.second.find("--lease-revoke-rate") != std::string::npos);
+  testing::TempDir dir;
+  std::ofstream(dir.sub("bad.yaml")) << "lease_revoke_rate: -3\n";
+  auto from_file = testing::run_revkvd({"--config", dir.sub("bad.yaml")});
+  CHECK(from_file.first == 1);
+  CHECK(from_file.second.find("--lease-revoke-rate") != std::string::npos);
 }
