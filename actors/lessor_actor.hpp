@@ -50,6 +50,12 @@ struct LeaseResponseOf<protocol::LeaseLeasesRequest> {
   using type = protocol::LeaseLeasesResponse;
 };
 
+// A Lease.* request (one the lessor serves).
+template <class T>
+concept LeaseRequest = requires {
+  typename LeaseResponseOf<T>::type;
+};
+
 caf::actor spawn_lessor_actor(caf::actor_system& sys, NodeContextPtr ctx,
                               std::vector<caf::actor> shards, caf::actor coordinator,
                               std::vector<storage::LeaseRecord> restored);

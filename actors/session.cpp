@@ -311,7 +311,7 @@ void dispatch(Self* self, QueuedCall& q) {
                                            reply_body<protocol::AlarmResponse>);
         } else if constexpr (std::is_same_v<T, protocol::SnapshotRequest>) {
           forward<SnapshotPayload>(self, q, routes.maintenance, std::move(call), reply_snapshot);
-        } else {
+        } else if constexpr (LeaseRequest<T>) {
           forward_lease(self, q, routes.lessor, std::move(call));
         }
       },

@@ -716,8 +716,8 @@ TEST_CASE("S19: range errors: future and compacted revisions, empty key, bad sor
 
 TEST_CASE("S20: ignore_value", "[scenario]") {
   Db db;
-  // Every later step depends on lease 100 existing; Lease.* is not over TCP yet (issue 4).
-  if (db.cannot_run(Feature::leases, "needs LeaseGrant (issue 4)")) return;
+  // Every later step depends on lease 100 existing.
+  if (db.cannot_run(Feature::leases, "needs LeaseGrant")) return;
   CHECK(db->lease_grant(100, 30) == grant_ok(100, 30, 1));
   CHECK(db->put(put("foo", "").ignore_value()) == ErrKeyNotFound);
   CHECK(db->txn(txn({}, {put("foo", "").ignore_value()})) == ErrKeyNotFound);
@@ -736,7 +736,7 @@ TEST_CASE("S22: put with unknown lease fails without consuming a revision", "[sc
   Db db;
   CHECK(db->put(put("foo", "bar").lease(305419896)) == ErrLeaseNotFound);
   CHECK(db->range(range("foo")) == range_ok(1, 0, false, {}));
-  if (db.supports(Feature::leases)) {  // else (TCP, issue 4): lease 7 never exists either
+  if (db.supports(Feature::leases)) {  // else lease 7 never exists either
     CHECK(db->lease_grant(7, 10) == grant_ok(7, 10, 1));
     CHECK(db->lease_revoke(7) == revoke_ok(1));
   }
@@ -803,8 +803,8 @@ TEST_CASE("S24: DeleteRange interval cases", "[scenario]") {
 
 TEST_CASE("S26: DeleteRange with prev_kv returns full previous pairs in key order", "[scenario]") {
   Db db;
-  // Key "a" is attached to lease 5; Lease.* is not over TCP yet (issue 4).
-  if (db.cannot_run(Feature::leases, "needs LeaseGrant (issue 4)")) return;
+  // Key "a" is attached to lease 5.
+  if (db.cannot_run(Feature::leases, "needs LeaseGrant")) return;
   CHECK(db->lease_grant(5, 60) == grant_ok(5, 60, 1));
   CHECK(db->put(put("a", "1").lease(5)) == put_ok(2));
   CHECK(db->put(put("b", "2")) == put_ok(3));
@@ -1058,8 +1058,8 @@ TEST_CASE("S49: HashKV is stable, bounded by revision, and matches etcd bit-for-
 
 TEST_CASE("S50: restart preserves revisions, versions and history", "[scenario]") {
   Db db;
-  // Every put is attached to a lease; Lease.* is not over TCP yet (issue 4).
-  if (db.cannot_run(Feature::leases, "needs LeaseGrant (issue 4)")) return;
+  // Every put is attached to a lease.
+  if (db.cannot_run(Feature::leases, "needs LeaseGrant")) return;
   // Leases 1, 2, 3 (TTL 300) exist before step 1.
   CHECK(db->lease_grant(1, 300) == grant_ok(1, 300, 1));
   CHECK(db->lease_grant(2, 300) == grant_ok(2, 300, 1));
@@ -1132,8 +1132,8 @@ TEST_CASE("S55: interrupted compaction is resumed on restart", "[scenario]") {
 
 TEST_CASE("S56: leases and attachments survive restart", "[scenario]") {
   Db db;
-  // Every step is about lease 9; Lease.* is not over TCP yet (issue 4).
-  if (db.cannot_run(Feature::leases, "needs LeaseGrant (issue 4)")) return;
+  // Every step is about lease 9.
+  if (db.cannot_run(Feature::leases, "needs LeaseGrant")) return;
   CHECK(db->lease_grant(9, 300) == grant_ok(9, 300, 1));
   CHECK(db->put(put("foo", "bar").lease(9)) == put_ok(2));
   db.restart();
@@ -1158,7 +1158,7 @@ TEST_CASE("S56: leases and attachments survive restart", "[scenario]") {
 
 TEST_CASE("S58: lease remaining TTL after restart (default: reset)", "[scenario]") {
   Db db;
-  // Without leases (TCP: Lease.* not implemented yet, issue 4) only the revision steps run.
+  // Without leases only the revision steps run.
   const bool leases = db.supports(Feature::leases) && db.supports(Feature::lease_records);
   if (leases) CHECK(db->lease_grant(4, 10) == grant_ok(4, 10, 1));
   // AdvanceClock(6s) → current rev=1.
