@@ -12,6 +12,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <set>
 #include <utility>
 
 namespace revkv::actors {
@@ -32,8 +33,11 @@ struct LessorState {
   std::vector<caf::actor> shards;
   caf::actor coordinator;
   // Mirrors ctx->leases (the records the shards check) with the timing; an entry leaves
-  // only once the coordinator has removed the record.
+  // only once the coordinator has removed the record. Changed only through track(),
+  // renew() and forget(), which keep by_expiry in step.
   std::map<int64_t, LeaseTimer> leases;
+  // (expiry, id) of every lease: the expiry check and LeaseLeases read it in order.
+  std::set<std::pair<Clock::time_point, int64_t>> by_expiry;
   int64_t next_id = 1;
   int64_t expiring = 0;  // revocations by expiry in flight
   // Revocations by expiry allowed now: lease_revoke_rate per second, earned at each check
@@ -41,6 +45,22 @@ struct LessorState {
   double revoke_credit = 0;
 
   protocol::ResponseHeader header() const { return ctx->header(ctx->watermark.load()); }
+
+  void track(int64_t id, int64_t ttl, Clock::time_point expiry) {
+    leases[id] = LeaseTimer{ttl, expiry, false};
+    by_expiry.emplace(expiry, id);
+  }
+  void renew(std::map<int64_t, LeaseTimer>::iterator it, Clock::time_point expiry) {
+    by_expiry.erase({it->second.expiry, it->first});
+    it->second.expiry = expiry;
+    by_expiry.emplace(expiry, it->first);
+  }
+  void forget(int64_t id) {
+    auto it = leases.find(id);
+    if (it == leases.end()) return;
+    by_expiry.erase({it->second.expiry, id});
+    leases.erase(it);
+  }
 };
 
 namespace {
@@ -107,7 +127,7 @@ void revoke(Self* self, int64_t id, Done done) {
           [self, id, done](RevokeResult& r) mutable {
             // Not found: an earlier revocation of the same lease removed the record.
             if (r.ok() || r.error().code() == storage::Errc::lease_not_found) {
-              self->state.leases.erase(id);
+              self->state.forget(id);
             }
             done(r);
           },
@@ -131,14 +151,13 @@ void revoke_expired(Self* self) {
   auto budget = static_cast<int64_t>(st.revoke_credit) - st.expiring;
   if (budget <= 0) return;
   auto now = Clock::now();
-  std::vector<std::pair<Clock::time_point, int64_t>> expired;
-  for (const auto& [id, t] : st.leases) {
-    if (!t.revoking && t.expiry <= now) expired.emplace_back(t.expiry, id);
+  std::vector<int64_t> expired;
+  for (const auto& [expiry, id] : st.by_expiry) {
+    if (expiry > now || static_cast<int64_t>(expired.size()) == budget) break;
+    if (!st.leases.at(id).revoking) expired.push_back(id);
   }
-  std::sort(expired.begin(), expired.end());
-  if (static_cast<int64_t>(expired.size()) > budget) expired.resize(static_cast<size_t>(budget));
   st.revoke_credit -= static_cast<double>(expired.size());
-  for (const auto& [when, id] : expired) {
+  for (int64_t id : expired) {
     ++st.expiring;
     revoke(self, id, [self](const RevokeResult& r) {
       --self->state.expiring;
@@ -156,7 +175,7 @@ storage::Result<protocol::LeaseGrantResponse> grant(LessorState& st,
   storage::LeaseRecord record{id, std::max(r.ttl, st.ctx->options.min_lease_ttl), 0};
   persist(*st.ctx, record);
   st.ctx->leases.put(record);
-  st.leases[id] = LeaseTimer{record.ttl, deadline(Clock::now(), {}, record.ttl), false};
+  st.track(id, record.ttl, deadline(Clock::now(), {}, record.ttl));
   return protocol::LeaseGrantResponse{st.header(), id, record.ttl};
 }
 
@@ -205,8 +224,9 @@ caf::behavior lessor_actor(Self* self, NodeContextPtr ctx, std::vector<caf::acto
 caf::actor spawn_lessor_actor(caf::actor_system& sys, NodeContextPtr ctx,
                               std::vector<caf::actor> shards, caf::actor coordinator,
                               std::vector<storage::LeaseRecord> restored) {
-  return sys.spawn(lessor_actor, std::move(ctx), std::move(shards), std::move(coordinator),
-                   std::move(restored));
+  // Detached: a grant fsyncs its record (--sync always) and must not hold a scheduler thread.
+  return sys.spawn<caf::detached>(lessor_actor, std::move(ctx), std::move(shards),
+                                  std::move(coordinator), std::move(restored));
 }
 
 caf::behavior lessor_actor(Self* self, NodeContextPtr ctx, std::vector<caf::actor> shards,
@@ -221,7 +241,7 @@ caf::behavior lessor_actor(Self* self, NodeContextPtr ctx, std::vector<caf::acto
   auto now = Clock::now();
   for (const auto& r : restored) {
     int64_t ttl = r.remaining_ttl > 0 ? r.remaining_ttl : r.ttl;
-    st.leases[r.id] = LeaseTimer{r.ttl, deadline(now, kRestartExtension, ttl), false};
+    st.track(r.id, r.ttl, deadline(now, kRestartExtension, ttl));
   }
   self->delayed_send(self, st.ctx->options.lease_check_interval, expire_atom::value);
 
@@ -269,7 +289,7 @@ caf::behavior lessor_actor(Self* self, NodeContextPtr ctx, std::vector<caf::acto
                  });
           return rp;
         }
-        it->second.expiry = deadline(now, {}, it->second.ttl);
+        st.renew(it, deadline(now, {}, it->second.ttl));
         return KeepAliveResult{protocol::LeaseKeepAliveResponse{header, r.id, it->second.ttl}};
       },
       [self](const protocol::LeaseTimeToLiveRequest& r) -> caf::result<TtlResult> {
@@ -286,12 +306,9 @@ caf::behavior lessor_actor(Self* self, NodeContextPtr ctx, std::vector<caf::acto
       },
       [self](const protocol::LeaseLeasesRequest&) -> LeasesResult {
         auto& st = self->state;
-        std::vector<std::pair<Clock::time_point, int64_t>> order;
-        for (const auto& [id, t] : st.leases)
-          order.emplace_back(t.expiry, id);
-        std::sort(order.begin(), order.end());
         protocol::LeaseLeasesResponse out{st.header(), {}};
-        for (const auto& [when, id] : order)
+        out.leases.reserve(st.by_expiry.size());
+        for (const auto& [expiry, id] : st.by_expiry)
           out.leases.push_back(protocol::LeaseStatus{id});
         return out;
       },

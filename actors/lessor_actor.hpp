@@ -13,7 +13,8 @@
 //   LeaseLeasesRequest     -> Result<protocol::LeaseLeasesResponse>
 //
 // The leases it starts with (a restart) get a full TTL again plus a one-second extension
-// (etcd's default, without checkpointing).
+// (etcd's default, without checkpointing). Detached (its own thread): a grant fsyncs its
+// record under --sync always.
 
 #include "actors/node_context.hpp"
 #include "protocol/messages.hpp"

@@ -353,3 +353,14 @@ TEST_CASE_METHOD(SlowRevocations, "expiry revocations are rate limited", "[actor
   CHECK(took >= std::chrono::milliseconds(1400));
   CHECK(leases().empty());
 }
+
+TEST_CASE_METHOD(LeaseHarness, "a keep-alive moves its lease in the list", "[actors][lease]") {
+  REQUIRE(grant(2, 5).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  REQUIRE(grant(1, 5).ok());
+  CHECK(leases() == std::vector<int64_t>{2, 1});
+  CHECK(keep_alive(2).ttl == 5);
+  CHECK(leases() == std::vector<int64_t>{1, 2});
+  REQUIRE(revoke(1).ok());
+  CHECK(leases() == std::vector<int64_t>{2});
+}
