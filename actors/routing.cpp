@@ -81,6 +81,7 @@ Route owner_or(std::optional<size_t> owner, Target otherwise) {
 }
 
 constexpr Route kMaintenance{Target::maintenance, 0};
+constexpr Route kLessor{Target::lessor, 0};
 
 }  // namespace
 
@@ -117,19 +118,19 @@ Route route(const protocol::AlarmRequest&, size_t) {
 }
 
 Route route(const protocol::LeaseGrantRequest&, size_t) {
-  return Route{Target::lessor, 0};
+  return kLessor;
 }
 Route route(const protocol::LeaseRevokeRequest&, size_t) {
-  return Route{Target::lessor, 0};
+  return kLessor;
 }
 Route route(const protocol::LeaseKeepAliveRequest&, size_t) {
-  return Route{Target::lessor, 0};
+  return kLessor;
 }
 Route route(const protocol::LeaseTimeToLiveRequest&, size_t) {
-  return Route{Target::lessor, 0};
+  return kLessor;
 }
 Route route(const protocol::LeaseLeasesRequest&, size_t) {
-  return Route{Target::lessor, 0};
+  return kLessor;
 }
 
 }  // namespace revkv::actors
