@@ -1,6 +1,7 @@
 // Leases against a real revkvd over TCP: expiry deletes the attached keys, a restart keeps
 // the leases with a full TTL, puts racing a revoke never leave a key attached to a revoked
-// lease, absurd inputs get etcd's answers, and revkvctl's lease commands work end to end.
+// lease, absurd inputs get etcd's answers, grants and revocations survive a crash once
+// answered, and revkvctl's lease commands work end to end.
 
 #include "apps/revkvctl/run.hpp"
 #include "client/client.hpp"
@@ -272,4 +273,28 @@ TEST_CASE("leases: bad lease flags are refused", "[node][lease][daemon]") {
   auto from_file = testing::run_revkvd({"--config", dir.sub("bad.yaml")});
   CHECK(from_file.first == 1);
   CHECK(from_file.second.find("--lease-revoke-rate") != std::string::npos);
+}
+
+TEST_CASE("leases: grants and revocations are durable before they are answered",
+          "[node][lease][crash]") {
+  testing::TempDir dir;
+  const std::vector<std::string> flags = {"--shards", "2", "--sync", "always"};
+  {
+    testing::NodeProcess node(dir.sub("data"), flags);
+    auto c = connect(node);
+    for (int64_t id : {1, 2, 3})
+      REQUIRE(c.lease_grant(protocol::LeaseGrantRequest{100, id}).ok());
+    REQUIRE(c.put(put("d/a", "1", 2)).ok());
+    REQUIRE(c.put(put("d/b", "2", 2)).ok());
+    REQUIRE(c.lease_revoke(protocol::LeaseRevokeRequest{1}).ok());  // no key: no revision
+    REQUIRE(c.lease_revoke(protocol::LeaseRevokeRequest{2}).ok());  // with its keys
+    node.kill9();
+  }
+  testing::NodeProcess node(dir.sub("data"), flags);
+  auto c = connect(node);
+  CHECK(ttl(c, 1).ttl == -1);
+  CHECK(ttl(c, 2).ttl == -1);
+  CHECK(ttl(c, 3).granted_ttl == 100);
+  CHECK(keys_of(c, "d/").empty());
+  CHECK(current_revision(c) == 4);
 }
