@@ -205,7 +205,18 @@ TEST_CASE("leases: puts racing a revoke never leave a key on a revoked lease",
     int after = 0;
     for (int i = 0; i < 200 && after < 3; ++i) {
       auto key = "race/" + std::to_string(round) + "/" + std::to_string(i);
-      auto r = writer.put(put(key, "v", lease));
+      // Every third write is a Txn of two puts (two shards: through the coordinator).
+      client::Result<bool> r = true;
+      if (i % 3 == 2) {
+        storage::TxnRequest txn;
+        txn.success.push_back(storage::RequestOp{put(key, "v", lease)});
+        txn.success.push_back(storage::RequestOp{put(key + "/t", "v", lease)});
+        auto t = writer.txn(txn);
+        if (!t.ok()) r = t.error();
+      } else {
+        auto p = writer.put(put(key, "v", lease));
+        if (!p.ok()) r = p.error();
+      }
       if (r.ok()) {
         ++landed;
       } else {
