@@ -13,7 +13,7 @@
 namespace revkv::actors {
 
 // Calls f(std::type_identity<Request>{}, write) for a method the node serves and returns
-// true; returns false for one it does not serve yet (Watch, Lease).
+// true; returns false for one it does not serve yet (Lease).
 template <class F>
 bool visit_served_method(protocol::Method method, F&& f) {
   using protocol::Method;
@@ -42,7 +42,8 @@ bool visit_served_method(protocol::Method method, F&& f) {
       return serve.template operator()<protocol::AlarmRequest>(true);
     case Method::maintenance_snapshot:  // a read: it sees every write answered before it
       return serve.template operator()<protocol::SnapshotRequest>(false);
-    case Method::watch:
+    case Method::watch:  // a read: a watch from now sees every write answered before it
+      return serve.template operator()<protocol::WatchRequest>(false);
     case Method::lease_grant:
     case Method::lease_revoke:
     case Method::lease_keep_alive:

@@ -6,6 +6,7 @@
 #include "actors/maintenance_actor.hpp"
 #include "actors/messages.hpp"
 #include "actors/shard_actor.hpp"
+#include "actors/watch_hub.hpp"
 #include "storage/history.hpp"
 
 #include <caf/all.hpp>
@@ -76,6 +77,8 @@ storage::Result<std::unique_ptr<Node>> Node::start(caf::actor_system& sys, NodeC
       spawn_coordinator_actor(sys, ctx, node->routes_.shards, node->backend_);
   node->routes_.maintenance =
       spawn_maintenance_actor(sys, ctx, node->routes_.shards, recovered->unfinished_compaction);
+  node->routes_.watch_hub = spawn_watch_hub(sys, ctx, node->routes_.shards, recovered->current);
+  caf::anon_send(node->backend_, hub_atom::value, node->routes_.watch_hub);
   if (doorman) node->acceptor_ = spawn_acceptor(sys, std::move(doorman), ctx, node->routes_);
   return node;
 }
@@ -99,6 +102,7 @@ storage::Status Node::stop() {
   std::vector<caf::actor> actors = routes_.shards;
   actors.push_back(routes_.coordinator);
   actors.push_back(routes_.maintenance);
+  actors.push_back(routes_.watch_hub);
   actors.push_back(backend_);
   for (const auto& a : actors) {
     self->monitor(a);

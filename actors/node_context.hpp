@@ -51,6 +51,11 @@ struct NodeOptions {
   int64_t quota_backend_bytes = 2ll << 30;  // <= 0: no quota
   size_t max_inflight_per_connection = 256;
   AutoCompaction auto_compaction;
+  // Periodic watch progress notifications (etcd: 10 minutes).
+  std::chrono::milliseconds watch_progress_interval{10 * 60 * 1000};
+  // Unsent bytes a session holds for its watchers before it parks them: they catch up
+  // from `kv` once the client has read its backlog (SPEC §7.8).
+  size_t watch_buffer_bytes = 4u << 20;
 };
 
 // Lease records (the lessor of the next issue owns their timing).
@@ -110,6 +115,10 @@ struct NodeContext {
   // backend actor after each commit group.
   std::atomic<int64_t> db_size{0};
   LeaseTable leases;
+  // The watch hub's figures, for the metrics collector.
+  std::atomic<int64_t> watchers{0};
+  std::atomic<int64_t> slow_watchers{0};
+  std::atomic<int64_t> watch_events_sent_total{0};
   // The hot-path counters and histograms (metrics/); null when nothing exposes them (the
   // in-process test harness).
   ::revkv::metrics::NodeMetricsPtr metrics;

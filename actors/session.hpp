@@ -22,6 +22,7 @@ struct Routes {
   std::vector<caf::actor> shards;
   caf::actor coordinator;
   caf::actor maintenance;
+  caf::actor watch_hub;
 };
 
 // Moves the accepted connection `hdl` out of `acceptor` into a new session broker.

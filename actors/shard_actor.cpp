@@ -128,6 +128,18 @@ caf::behavior shard_actor(caf::stateful_actor<ShardState>* self, NodeContextPtr 
         st.ctx->publish_index_counts(st.index);
         return keep;
       },
+      [self](prev_kv_atom, const PrevKvLookups& lookups) {
+        // The watch hub's prev_kv: each key's value at its event's revision - 1.
+        auto& st = self->state;
+        st.settle();
+        PrevKvs out;
+        out.reserve(lookups.size());
+        for (const auto& l : lookups) {
+          auto got = st.keyspace->get(l.key, l.revision);
+          out.push_back(got.ok() ? std::move(*got) : std::nullopt);
+        }
+        return out;
+      },
       [self](keep_atom, int64_t at) { return to_keep_set(self->state.keyspace->index().keep(at)); },
       [self](stats_atom) {
         const auto& idx = self->state.keyspace->index();

@@ -36,6 +36,7 @@ struct RawOptions {
   std::string auto_compaction_mode = "periodic";
   std::string auto_compaction_retention = "0";
   std::string auto_compaction_interval = "5m";
+  std::string watch_progress_notify_interval = "10m";
   std::string log_level = "info";
 };
 

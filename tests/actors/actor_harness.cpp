@@ -43,6 +43,7 @@ ActorHarness::ActorHarness(HarnessOptions options)
   config.listen = false;
   config.options.shards = options_.shards;
   config.options.max_txn_ops = options_.max_txn_ops;
+  config.options.watch_progress_interval = options_.watch_progress_interval;
   config.options.sync = actors::SyncMode::never;
   config.backend.sync = false;  // as revkvd: the backend actor syncs the WAL itself
   auto started = actors::Node::start(sys_, config);
@@ -85,6 +86,14 @@ protocol::Decoded<std::string> ActorHarness::call_bytes(std::string_view method,
     using Req = typename decltype(request_type)::type;
     if constexpr (std::is_same_v<Req, protocol::SnapshotRequest>) {
       // Chunks are notifications, which only a session writes: not a harness call.
+    } else if constexpr (std::is_same_v<Req, protocol::WatchRequest>) {
+      auto decoded = protocol::decode_body<Req>(object);
+      if (!decoded.ok()) {
+        out = decoded.error();
+        return;
+      }
+      auto answer = watch(decoded.value());
+      out = answer ? protocol::encode_to_string(*answer) : std::string("\x80", 1);
     } else if constexpr (std::is_same_v<Req, storage::RangeRequest> ||
                          std::is_same_v<Req, storage::PutRequest> ||
                          std::is_same_v<Req, storage::DeleteRangeRequest> ||
@@ -98,6 +107,88 @@ protocol::Decoded<std::string> ActorHarness::call_bytes(std::string_view method,
   if (out) return std::move(*out);
   return protocol::WireError{protocol::kCodeUnimplemented,
                              "revkv: method not implemented yet " + std::string(method)};
+}
+
+std::optional<protocol::WatchResponse> ActorHarness::watch(const protocol::WatchRequest& request) {
+  const auto& ctx = *node_->context();
+  const auto& hub = routes_.watch_hub;
+  uint32_t msgid = next_watch_msgid_++;
+  if (const auto* create = std::get_if<protocol::WatchCreateRequest>(&request.request)) {
+    auto outcome = stream_.create(*create);
+    if (auto* rejected = std::get_if<protocol::WatchResponse>(&outcome)) {
+      rejected->header = ctx.header(ctx.watermark.load());
+      return *rejected;
+    }
+    auto& accepted = std::get<actors::WatchStream::Accepted>(outcome);
+    self_->send(hub, actors::watch_create_atom::value, msgid, accepted.tag,
+                std::move(accepted.spec));
+    protocol::WatchResponse created;
+    created.watch_id = accepted.watch_id;
+    created.created = true;
+    while (!watch_answers_.contains(msgid)) {
+      if (!receive_watch_message(options_.timeout)) fail(caf::sec::request_timeout);
+    }
+    created.header = ctx.header(watch_answers_[msgid]);
+    watch_answers_.erase(msgid);
+    return created;
+  }
+  if (const auto* cancel = std::get_if<protocol::WatchCancelRequest>(&request.request)) {
+    auto tag = stream_.cancel(cancel->watch_id);
+    if (!tag) return std::nullopt;
+    if (*tag != 0) self_->send(hub, actors::watch_cancel_atom::value, *tag);
+    protocol::WatchResponse r;
+    r.header = ctx.header(ctx.watermark.load());
+    r.watch_id = cancel->watch_id;
+    r.canceled = true;
+    return r;
+  }
+  self_->send(hub, actors::watch_progress_atom::value, msgid);
+  while (!watch_answers_.contains(msgid)) {
+    if (!receive_watch_message(options_.timeout)) fail(caf::sec::request_timeout);
+  }
+  int64_t revision = watch_answers_[msgid];
+  watch_answers_.erase(msgid);
+  if (revision < 0) return std::nullopt;
+  protocol::WatchResponse r;
+  r.header = ctx.header(revision);
+  r.watch_id = -1;
+  return r;
+}
+
+std::optional<protocol::WatchResponse> ActorHarness::next_watch_response(
+    std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (watch_inbox_.empty()) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0 || !receive_watch_message(left)) break;
+  }
+  if (watch_inbox_.empty()) return std::nullopt;
+  auto out = std::move(watch_inbox_.front());
+  watch_inbox_.pop_front();
+  return out;
+}
+
+bool ActorHarness::receive_watch_message(std::chrono::milliseconds timeout) {
+  bool got = true;
+  self_->receive(
+      [&](actors::watch_out_atom, actors::WatchDeliveries& deliveries) {
+        for (auto& d : deliveries) {
+          auto id = stream_.id_of(d.tag);
+          if (!id) continue;  // cancelled meanwhile
+          d.response.watch_id = *id;
+          if (d.response.canceled) stream_.compacted(d.tag);
+          watch_inbox_.push_back(std::move(d.response));
+        }
+      },
+      [&](actors::watch_created_atom, uint32_t msgid, uint64_t, int64_t revision) {
+        watch_answers_[msgid] = revision;
+      },
+      [&](actors::watch_progress_atom, uint32_t msgid, int64_t revision) {
+        watch_answers_[msgid] = revision;
+      },
+      [&](actors::watch_unpark_atom, uint64_t) {}, caf::after(timeout) >> [&] { got = false; });
+  return got;
 }
 
 caf::actor ActorHarness::spawn_silent_actor() {

@@ -15,6 +15,7 @@
 #include "actors/messages.hpp"
 #include "actors/node.hpp"
 #include "actors/routing.hpp"
+#include "actors/watch_stream.hpp"
 #include "protocol/error.hpp"
 #include "protocol/messages.hpp"
 #include "storage/error.hpp"
@@ -24,6 +25,8 @@
 #include <caf/all.hpp>
 
 #include <chrono>
+#include <deque>
+#include <map>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -92,6 +95,7 @@ struct HarnessOptions {
   size_t shards = 3;
   int64_t max_txn_ops = 128;
   std::chrono::milliseconds timeout{10000};  // per reply
+  std::chrono::milliseconds watch_progress_interval{10 * 60 * 1000};
 };
 
 class ActorHarness {
@@ -143,6 +147,14 @@ class ActorHarness {
   // An actor that accepts every message and never answers one (stopped with the fixture).
   caf::actor spawn_silent_actor();
 
+  // -- Watch: the harness is one watch stream, as a session is, talking to the watch hub.
+  // The RPC result of a create / cancel / progress request; nullopt where etcd answers
+  // nothing (the session writes {} then). Throws CallTimeout when the hub does not answer.
+  std::optional<protocol::WatchResponse> watch(const protocol::WatchRequest& request);
+  // The stream's next notification (events, progress, a compaction cancel), waiting at
+  // most `timeout`; nullopt when none came.
+  std::optional<protocol::WatchResponse> next_watch_response(std::chrono::milliseconds timeout);
+
  private:
   template <class Resp, class... Ts>
   storage::Result<Resp> await(const caf::actor& whom, Ts&&... xs) {
@@ -164,7 +176,14 @@ class ActorHarness {
   storage::Result<storage::RangeResponse> fan_out_range(const storage::RangeRequest& request);
   const caf::actor& actor_of(const actors::Route& where) const;
 
+  // Takes one message of the watch hub; false when none came within `timeout`.
+  bool receive_watch_message(std::chrono::milliseconds timeout);
+
   HarnessOptions options_;
+  actors::WatchStream stream_;
+  std::deque<protocol::WatchResponse> watch_inbox_;
+  std::map<uint32_t, int64_t> watch_answers_;  // msgid -> created / progress revision
+  uint32_t next_watch_msgid_ = 1;
   caf::actor_system_config cfg_;
   caf::actor_system sys_;
   TempDir dir_;
