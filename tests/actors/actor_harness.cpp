@@ -38,6 +38,10 @@ protocol::Decoded<std::string> body_bytes(const storage::Result<T>& r) {
 
 ActorHarness::ActorHarness(HarnessOptions options)
     : options_(options), sys_(prepare(cfg_)), self_(sys_, /*hide=*/true) {
+  start_node();
+}
+
+void ActorHarness::start_node() {
   actors::NodeConfig config;
   config.data_dir = dir_.sub("data");
   config.listen = false;
@@ -110,85 +114,27 @@ protocol::Decoded<std::string> ActorHarness::call_bytes(std::string_view method,
 }
 
 std::optional<protocol::WatchResponse> ActorHarness::watch(const protocol::WatchRequest& request) {
-  const auto& ctx = *node_->context();
-  const auto& hub = routes_.watch_hub;
-  uint32_t msgid = next_watch_msgid_++;
-  if (const auto* create = std::get_if<protocol::WatchCreateRequest>(&request.request)) {
-    auto outcome = stream_.create(*create);
-    if (auto* rejected = std::get_if<protocol::WatchResponse>(&outcome)) {
-      rejected->header = ctx.header(ctx.watermark.load());
-      return *rejected;
-    }
-    auto& accepted = std::get<actors::WatchStream::Accepted>(outcome);
-    self_->send(hub, actors::watch_create_atom::value, msgid, accepted.tag,
-                std::move(accepted.spec));
-    protocol::WatchResponse created;
-    created.watch_id = accepted.watch_id;
-    created.created = true;
-    while (!watch_answers_.contains(msgid)) {
-      if (!receive_watch_message(options_.timeout)) fail(caf::sec::request_timeout);
-    }
-    created.header = ctx.header(watch_answers_[msgid]);
-    watch_answers_.erase(msgid);
-    return created;
-  }
-  if (const auto* cancel = std::get_if<protocol::WatchCancelRequest>(&request.request)) {
-    auto tag = stream_.cancel(cancel->watch_id);
-    if (!tag) return std::nullopt;
-    if (*tag != 0) self_->send(hub, actors::watch_cancel_atom::value, *tag);
-    protocol::WatchResponse r;
-    r.header = ctx.header(ctx.watermark.load());
-    r.watch_id = cancel->watch_id;
-    r.canceled = true;
-    return r;
-  }
-  self_->send(hub, actors::watch_progress_atom::value, msgid);
-  while (!watch_answers_.contains(msgid)) {
-    if (!receive_watch_message(options_.timeout)) fail(caf::sec::request_timeout);
-  }
-  int64_t revision = watch_answers_[msgid];
-  watch_answers_.erase(msgid);
-  if (revision < 0) return std::nullopt;
-  protocol::WatchResponse r;
-  r.header = ctx.header(revision);
-  r.watch_id = -1;
-  return r;
+  if (!stream_) stream_ = open_watch_stream();
+  return stream_->request(request);
 }
 
 std::optional<protocol::WatchResponse> ActorHarness::next_watch_response(
     std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (watch_inbox_.empty()) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0 || !receive_watch_message(left)) break;
-  }
-  if (watch_inbox_.empty()) return std::nullopt;
-  auto out = std::move(watch_inbox_.front());
-  watch_inbox_.pop_front();
-  return out;
+  if (!stream_) stream_ = open_watch_stream();
+  return stream_->next(timeout);
 }
 
-bool ActorHarness::receive_watch_message(std::chrono::milliseconds timeout) {
-  bool got = true;
-  self_->receive(
-      [&](actors::watch_out_atom, actors::WatchDeliveries& deliveries) {
-        for (auto& d : deliveries) {
-          auto id = stream_.id_of(d.tag);
-          if (!id) continue;  // cancelled meanwhile
-          d.response.watch_id = *id;
-          if (d.response.canceled) stream_.compacted(d.tag);
-          watch_inbox_.push_back(std::move(d.response));
-        }
-      },
-      [&](actors::watch_created_atom, uint32_t msgid, uint64_t, int64_t revision) {
-        watch_answers_[msgid] = revision;
-      },
-      [&](actors::watch_progress_atom, uint32_t msgid, int64_t revision) {
-        watch_answers_[msgid] = revision;
-      },
-      [&](actors::watch_unpark_atom, uint64_t) {}, caf::after(timeout) >> [&] { got = false; });
-  return got;
+std::unique_ptr<HarnessWatchStream> ActorHarness::open_watch_stream() {
+  return std::make_unique<HarnessWatchStream>(sys_, routes_.watch_hub, node_->context(),
+                                              options_.timeout);
+}
+
+void ActorHarness::restart() {
+  stream_.reset();
+  auto stopped = node_->stop();
+  if (!stopped.ok()) throw std::runtime_error("Node::stop: " + stopped.error().message());
+  node_.reset();
+  start_node();
 }
 
 caf::actor ActorHarness::spawn_silent_actor() {

@@ -15,18 +15,16 @@
 #include "actors/messages.hpp"
 #include "actors/node.hpp"
 #include "actors/routing.hpp"
-#include "actors/watch_stream.hpp"
 #include "protocol/error.hpp"
 #include "protocol/messages.hpp"
 #include "storage/error.hpp"
 #include "storage/types.hpp"
+#include "tests/actors/harness_watch_stream.hpp"
 #include "tests/temp_dir.hpp"
 
 #include <caf/all.hpp>
 
 #include <chrono>
-#include <deque>
-#include <map>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -147,13 +145,15 @@ class ActorHarness {
   // An actor that accepts every message and never answers one (stopped with the fixture).
   caf::actor spawn_silent_actor();
 
-  // -- Watch: the harness is one watch stream, as a session is, talking to the watch hub.
-  // The RPC result of a create / cancel / progress request; nullopt where etcd answers
-  // nothing (the session writes {} then). Throws CallTimeout when the hub does not answer.
+  // -- Watch: a watch stream talking to the watch hub as a session does. The harness has
+  // one (watch, next_watch_response); open_watch_stream() makes more.
   std::optional<protocol::WatchResponse> watch(const protocol::WatchRequest& request);
-  // The stream's next notification (events, progress, a compaction cancel), waiting at
-  // most `timeout`; nullopt when none came.
   std::optional<protocol::WatchResponse> next_watch_response(std::chrono::milliseconds timeout);
+  std::unique_ptr<HarnessWatchStream> open_watch_stream();
+
+  // Stops the node cleanly and starts it again on the same data directory (watch streams
+  // opened before are dead).
+  void restart();
 
  private:
   template <class Resp, class... Ts>
@@ -176,21 +176,17 @@ class ActorHarness {
   storage::Result<storage::RangeResponse> fan_out_range(const storage::RangeRequest& request);
   const caf::actor& actor_of(const actors::Route& where) const;
 
-  // Takes one message of the watch hub; false when none came within `timeout`.
-  bool receive_watch_message(std::chrono::milliseconds timeout);
+  void start_node();
 
   HarnessOptions options_;
-  actors::WatchStream stream_;
-  std::deque<protocol::WatchResponse> watch_inbox_;
-  std::map<uint32_t, int64_t> watch_answers_;  // msgid -> created / progress revision
-  uint32_t next_watch_msgid_ = 1;
   caf::actor_system_config cfg_;
   caf::actor_system sys_;
   TempDir dir_;
   std::unique_ptr<actors::Node> node_;  // after dir_: closed before the dir is removed
   actors::Routes routes_;
   std::vector<caf::actor> silent_;
-  caf::scoped_actor self_;  // after sys_, hidden: gone before the system
+  caf::scoped_actor self_;                      // after sys_, hidden: gone before the system
+  std::unique_ptr<HarnessWatchStream> stream_;  // the harness's own, opened on first use
 };
 
 }  // namespace revkv::testing
