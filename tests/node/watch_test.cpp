@@ -4,6 +4,7 @@
 // watchers, and must afterwards receive every event it missed, once, in order.
 
 #include "client/client.hpp"
+#include "protocol/method.hpp"
 #include "tests/node/node_process.hpp"
 #include "tests/node/requests.hpp"
 #include "tests/temp_dir.hpp"
@@ -370,4 +371,83 @@ TEST_CASE("watch: a client that stops reading blocks neither writes nor other wa
   auto extra = slow.pump_for(300ms);
   REQUIRE(extra.ok());
   CHECK(slow_revs.size() == static_cast<size_t>(kPuts));
+}
+
+TEST_CASE("watch: fragment splits a large replay; without it the replay comes whole",
+          "[node][watch]") {
+  testing::TempDir dir;
+  // Responses of >= max_request_bytes + 512 KiB are fragmented: 1 KiB + 512 KiB here.
+  testing::NodeProcess node(dir.sub("data"), {"--max-request-bytes", "1024"});
+  auto c = connect(node.endpoint());
+  const std::string value(900, 'f');
+  for (int i = 0; i < 800; ++i)  // ~750 KiB of history in one replay
+    REQUIRE(c.put(storage::PutRequest{"f" + std::to_string(i), value}).ok());
+  for (bool fragment : {true, false}) {
+    auto w = connect(node.endpoint());
+    std::vector<protocol::WatchResponse> got;
+    w.set_notification_handler([&](const client::Notification& n) {
+      auto r = client::decode_watch_notification(n);
+      REQUIRE(r.ok());
+      got.push_back(std::move(r).value());
+    });
+    protocol::WatchCreateRequest create;
+    create.key = "f";
+    create.range_end = storage::prefix_end("f");
+    create.start_revision = 2;
+    create.fragment = fragment;
+    REQUIRE(w.watch(protocol::WatchRequest{create}).ok());
+    size_t events = 0;
+    while (events < 800) {
+      auto more = w.pump_for(10s);
+      REQUIRE(more.ok());
+      REQUIRE(more.value());
+      events = 0;
+      for (const auto& r : got)
+        events += r.events.size();
+    }
+    REQUIRE(events == 800);
+    if (fragment) {
+      REQUIRE(got.size() >= 2);
+      for (size_t i = 0; i < got.size(); ++i)
+        CHECK(got[i].fragment == (i + 1 < got.size()));
+    } else {
+      REQUIRE(got.size() == 1);
+      CHECK_FALSE(got[0].fragment);
+    }
+  }
+}
+
+TEST_CASE("watch: malformed watch requests are bad requests; the stream stays usable",
+          "[node][watch][bad-input]") {
+  testing::TempDir dir;
+  testing::NodeProcess node(dir.sub("data"));
+  auto c = connect(node.endpoint());
+  const auto method = protocol::method_name(protocol::Method::watch);
+  // None of create/cancel/progress; a create that is not a map; a key of the wrong type.
+  for (std::string body : {std::string("\x80", 1),
+                           std::string("\x81\xae"
+                                       "create_request\x05"),
+                           std::string("\x81\xae"
+                                       "create_request\x81\xa3"
+                                       "key\x07")}) {
+    auto r = c.call(method, body);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == 3);
+  }
+  // Absurd but well-formed: a start revision far in the future, a huge watch id.
+  protocol::WatchCreateRequest future;
+  future.key = "k";
+  future.start_revision = int64_t{1} << 62;
+  future.watch_id = (int64_t{1} << 62) + 7;
+  auto created = c.watch(protocol::WatchRequest{future});
+  REQUIRE(created.ok());
+  CHECK(created.value().watch_id == future.watch_id);
+  CHECK(c.put(storage::PutRequest{"k", "v"}).ok());
+  auto again = c.watch(protocol::WatchRequest{future});
+  REQUIRE(again.ok());
+  CHECK(again.value().canceled);
+  CHECK(again.value().cancel_reason == "mvcc: duplicate watch ID provided on the WatchStream");
+  auto cancel = c.watch(protocol::WatchRequest{protocol::WatchCancelRequest{future.watch_id}});
+  REQUIRE(cancel.ok());
+  CHECK(cancel.value().canceled);
 }
