@@ -25,7 +25,10 @@ struct Watcher {
   caf::actor owner;
   uint64_t tag = 0;
   WatchSpec spec;
-  int64_t next = 0;              // the first revision it still needs
+  // Unsynced: the first revision it still needs. Synced: the lowest revision it accepts
+  // (its start revision; not advanced per write, so that a write costs nothing per
+  // watcher it does not match).
+  int64_t next = 0;
   bool sent_since_tick = false;  // an event response went out since the last progress tick
 };
 
@@ -56,16 +59,15 @@ struct WatchHubState {
   // Single-key watchers by key; range watchers in a set scanned per event.
   std::unordered_map<std::string, std::unordered_set<uint64_t>> by_key;
   std::unordered_set<uint64_t> ranged;
+  // The watchers behind `published`: they catch up from `kv`; the others get live events.
+  std::unordered_set<uint64_t> unsynced;
   bool catch_up_scheduled = false;
 
-  bool synced(const Watcher& w) const { return w.next > published; }
+  bool synced(uint64_t id) const { return !unsynced.contains(id); }
 
   void publish_gauges() const {
     ctx->watchers.store(static_cast<int64_t>(watchers.size()), std::memory_order_relaxed);
-    int64_t behind = 0;
-    for (const auto& [id, w] : watchers)
-      if (!synced(w)) ++behind;
-    ctx->slow_watchers.store(behind, std::memory_order_relaxed);
+    ctx->slow_watchers.store(static_cast<int64_t>(unsynced.size()), std::memory_order_relaxed);
   }
 
   void index(uint64_t id, const Watcher& w) {
@@ -91,6 +93,7 @@ struct WatchHubState {
     }
     auto o = owners.find(caf::actor_cast<caf::actor_addr>(w.owner));
     if (o != owners.end()) o->second.by_tag.erase(w.tag);
+    unsynced.erase(id);
     watchers.erase(it);
   }
 
@@ -189,9 +192,9 @@ void send_all(Self* self, std::map<caf::actor_addr, WatchDeliveries>& out) {
   st.ctx->watch_events_sent_total.fetch_add(sent, std::memory_order_relaxed);
 }
 
-// Live fan-out of revisions (before, published] to the watchers synced at `before`: one
-// response per watcher and revision, header = that revision.
-void fan_out(Self* self, int64_t before, std::vector<storage::Event> batch) {
+// Live fan-out of revisions (before, published] to the synced watchers: one response per
+// watcher and revision, header = that revision.
+void fan_out(Self* self, std::vector<storage::Event> batch) {
   auto& st = self->state;
   auto events = std::make_shared<std::vector<storage::Event>>(std::move(batch));
   std::vector<Match> matches;
@@ -201,15 +204,13 @@ void fan_out(Self* self, int64_t before, std::vector<storage::Event> batch) {
     const auto& ev = (*events)[i];
     st.for_each_candidate(ev.kv.key, [&](uint64_t id) {
       const Watcher& w = st.watchers.at(id);
-      if (w.next <= before || w.next > ev.kv.mod_revision || !w.spec.wants(ev)) return;
+      if (!st.synced(id) || w.next > ev.kv.mod_revision || !w.spec.wants(ev)) return;
       auto [it, fresh] = slot.emplace(id, matches.size());
       if (fresh) matches.push_back(Match{id, {}});
       matches[it->second].events.push_back(i);
       if (w.spec.prev_kv && wants_prev(ev)) need_prev.insert(i);
     });
   }
-  for (auto& [id, w] : st.watchers)
-    if (w.next > before) w.next = std::max(w.next, st.published + 1);
   if (matches.empty()) return;
   with_prev_kvs(
       self, events, {need_prev.begin(), need_prev.end()},
@@ -257,7 +258,7 @@ void advance(Self* self, int64_t w) {
   auto events = storage::read_events(*st.ctx->backend, before + 1, w);
   if (!events.ok()) fatal("watch: reading the history failed: " + events.error().message());
   st.published = w;
-  fan_out(self, before, std::move(*events));
+  fan_out(self, std::move(*events));
 }
 
 // One catch-up step: the unsynced watchers (of owners that are not congested) that need
@@ -266,15 +267,16 @@ void catch_up(Self* self) {
   auto& st = self->state;
   st.catch_up_scheduled = false;
   int64_t lowest = 0;
-  for (const auto& [id, w] : st.watchers) {
-    if (st.synced(w)) continue;
+  for (uint64_t id : st.unsynced) {
+    const Watcher& w = st.watchers.at(id);
     auto o = st.owners.find(caf::actor_cast<caf::actor_addr>(w.owner));
     if (o == st.owners.end() || o->second.congested) continue;
     if (lowest == 0 || w.next < lowest) lowest = w.next;
   }
   if (lowest == 0) return;
   std::vector<uint64_t> group;
-  for (const auto& [id, w] : st.watchers) {
+  for (uint64_t id : st.unsynced) {
+    const Watcher& w = st.watchers.at(id);
     if (w.next != lowest) continue;
     auto o = st.owners.find(caf::actor_cast<caf::actor_addr>(w.owner));
     if (o != st.owners.end() && !o->second.congested) group.push_back(id);
@@ -313,6 +315,7 @@ void catch_up(Self* self) {
       if (w.spec.prev_kv && wants_prev((*events)[i])) need_prev.insert(i);
     }
     w.next = last + 1;
+    if (w.next > st.published) st.unsynced.erase(id);
     if (!m.events.empty()) matches.push_back(std::move(m));
   }
   int64_t header_rev = st.published;
@@ -341,7 +344,7 @@ void progress_tick(Self* self) {
   auto& st = self->state;
   std::map<caf::actor_addr, WatchDeliveries> out;
   for (auto& [id, w] : st.watchers) {
-    bool due = w.spec.progress_notify && !w.sent_since_tick && st.synced(w) &&
+    bool due = w.spec.progress_notify && !w.sent_since_tick && st.synced(id) &&
                st.published >= w.spec.start_revision;
     w.sent_since_tick = false;
     if (!due) continue;
@@ -399,7 +402,8 @@ caf::behavior watch_hub(Self* self, NodeContextPtr ctx, std::vector<caf::actor> 
         w.spec = std::move(spec);
         st.index(id, w);
         owner.by_tag[tag] = id;
-        bool behind = !st.synced(w);
+        bool behind = w.next <= st.published;
+        if (behind) st.unsynced.insert(id);
         st.watchers.emplace(id, std::move(w));
         self->send(owner.handle, watch_created_atom::value, msgid, tag, st.published);
         if (behind) schedule_catch_up(self);
@@ -420,7 +424,7 @@ caf::behavior watch_hub(Self* self, NodeContextPtr ctx, std::vector<caf::actor> 
         bool ready = !owner.by_tag.empty() && !owner.congested;
         for (const auto& [tag, id] : owner.by_tag) {
           const Watcher& w = st.watchers.at(id);
-          if (!st.synced(w) || st.published < w.spec.start_revision) ready = false;
+          if (!st.synced(id) || st.published < w.spec.start_revision) ready = false;
         }
         self->send(owner.handle, watch_progress_atom::value, msgid,
                    ready ? st.published : int64_t{-1});
@@ -431,8 +435,10 @@ caf::behavior watch_hub(Self* self, NodeContextPtr ctx, std::vector<caf::actor> 
         owner.congested = true;
         auto it = owner.by_tag.find(tag);
         if (it != owner.by_tag.end()) {
-          Watcher& w = st.watchers.at(it->second);
-          w.next = std::min(w.next, from);
+          // Everything before `from` was written to the client; from `from` on it catches
+          // up from `kv`.
+          st.watchers.at(it->second).next = from;
+          st.unsynced.insert(it->second);
         }
         self->send(owner.handle, watch_unpark_atom::value, tag);
         st.publish_gauges();

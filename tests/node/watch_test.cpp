@@ -3,6 +3,7 @@
 // a watcher whose client stops reading, which must neither block the writers nor the other
 // watchers, and must afterwards receive every event it missed, once, in order.
 
+#include "apps/revkv-bench/watch_bench.hpp"
 #include "client/client.hpp"
 #include "protocol/method.hpp"
 #include "tests/node/node_process.hpp"
@@ -450,4 +451,21 @@ TEST_CASE("watch: malformed watch requests are bad requests; the stream stays us
   auto cancel = c.watch(protocol::WatchRequest{protocol::WatchCancelRequest{future.watch_id}});
   REQUIRE(cancel.ok());
   CHECK(cancel.value().canceled);
+}
+
+TEST_CASE("revkv-bench --watch: every put reaches each watcher of its key",
+          "[node][watch][bench]") {
+  testing::TempDir dir;
+  testing::NodeProcess node(dir.sub("data"), {"--sync", "never"});
+  auto parsed = bench::parse_options({"revkv-bench", "--endpoint", node.endpoint(), "--watch",
+                                      "--watchers", "100", "--watch-streams", "3", "--keys", "10",
+                                      "--connections", "2", "--duration", "0.5"});
+  REQUIRE(std::holds_alternative<bench::Options>(parsed));
+  const auto& options = std::get<bench::Options>(parsed);
+  auto report = bench::run_watch(options);
+  CHECK(report.failed_streams == 0);
+  uint64_t puts = report.writes.ops[static_cast<size_t>(bench::Op::put)].latency.count();
+  REQUIRE(puts > 0);
+  CHECK(report.events == puts * 10);  // 100 watchers on 10 keys: 10 per key
+  CHECK(report.delivery.count() == report.events);
 }
