@@ -21,7 +21,7 @@ using namespace revkv;
 namespace {
 
 // A shipped config file: from the environment (Bazel's runfiles) or the source tree (CMake).
-std::string config_file(const char* env, const std::string& relative) {
+std::string config_file(const char* env, [[maybe_unused]] const std::string& relative) {
   if (const char* path = std::getenv(env)) return path;
 #ifdef REVKV_CONFIGS_DIR
   return std::string(REVKV_CONFIGS_DIR) + "/" + relative;

@@ -14,6 +14,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <fcntl.h>
+#include <filesystem>
 #include <fstream>
 #include <optional>
 #include <poll.h>
@@ -31,8 +32,11 @@ std::string prometheus_binary() {
   return path != nullptr ? path : "/usr/bin/prometheus";
 }
 
+// Absolute: Prometheus resolves a relative rule file against its config file's folder
+// (a temporary one here), and Bazel's runfiles paths are relative.
 std::string shipped_alerts() {
-  if (const char* path = std::getenv("REVKVD_SHIPPED_ALERTS")) return path;
+  if (const char* path = std::getenv("REVKVD_SHIPPED_ALERTS"))
+    return std::filesystem::absolute(path).string();
 #ifdef REVKV_CONFIGS_DIR
   return std::string(REVKV_CONFIGS_DIR) + "/alerts.yml";
 #else
