@@ -29,6 +29,7 @@ storage::Result<std::unique_ptr<Node>> Node::start(caf::actor_system& sys, NodeC
   for (size_t i = 0; i < config.options.shards; ++i) {
     ctx->keyspaces.push_back(std::make_unique<storage::Keyspace>(*ctx->backend));
     ctx->index_counts.emplace_back();
+    ctx->shard_mailbox_depth.emplace_back(0);
     parts.push_back(ctx->keyspaces.back().get());
   }
   storage::KeyspaceSet all(std::move(parts));
@@ -41,6 +42,7 @@ storage::Result<std::unique_ptr<Node>> Node::start(caf::actor_system& sys, NodeC
   // An unfinished compaction is resumed by the maintenance actor; reads below it fail from
   // the start (SPEC §6 step 5).
   ctx->compact_revision.store(recovered->unfinished_compaction.value_or(recovered->compact));
+  ctx->finished_compact_revision.store(recovered->compact);
   for (const auto& [id, lease] : recovered->leases)
     ctx->leases.put(lease);
   auto alarm = load_nospace_alarm(*ctx->backend);

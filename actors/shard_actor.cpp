@@ -1,5 +1,6 @@
 #include "actors/shard_actor.hpp"
 
+#include "actors/counted_mailbox.hpp"
 #include "actors/fatal.hpp"
 #include "actors/messages.hpp"
 #include "actors/write_commit.hpp"
@@ -53,7 +54,12 @@ caf::behavior shard_actor(caf::stateful_actor<ShardState>* self, NodeContextPtr 
 
 caf::actor spawn_shard_actor(caf::actor_system& sys, NodeContextPtr ctx, size_t index,
                              caf::actor backend) {
-  return sys.spawn(shard_actor, std::move(ctx), index, std::move(backend));
+  // Counted so that revkv_shard_mailbox_depth can show a shard falling behind.
+  auto* depth = &ctx->shard_mailbox_depth.at(index);
+  return sys.spawn<CountedMailbox<ShardState>>(
+      depth, [ctx = std::move(ctx), index, backend = std::move(backend)](auto* self) {
+        return shard_actor(self, ctx, index, backend);
+      });
 }
 
 caf::behavior shard_actor(caf::stateful_actor<ShardState>* self, NodeContextPtr ctx, size_t index,
