@@ -23,6 +23,7 @@
 #include <regex>
 #include <sstream>
 #include <sys/socket.h>
+#include <thread>
 #include <unistd.h>
 
 using namespace revkv;
@@ -145,6 +146,38 @@ struct Scrape {
 };
 
 }  // namespace
+
+TEST_CASE("revkvd: watch metrics count watchers and the events sent to them",
+          "[node][metrics][watch]") {
+  testing::TempDir dir;
+  testing::NodeProcess node(dir.sub("data"));
+  auto writer = std::move(client::Client::connect(node.endpoint())).value();
+  {
+    auto watcher = std::move(client::Client::connect(node.endpoint())).value();
+    size_t events = 0;
+    watcher.set_notification_handler([&](const client::Notification& n) {
+      auto w = client::decode_watch_notification(n);
+      if (w.ok()) events += w.value().events.size();
+    });
+    protocol::WatchCreateRequest create;
+    create.key = "w";
+    REQUIRE(watcher.watch(protocol::WatchRequest{create}).ok());
+    CHECK(Scrape(node.metrics_port())["revkv_watchers"] == 1);
+    for (int i = 0; i < 3; ++i)
+      REQUIRE(writer.put(storage::PutRequest{"w", std::to_string(i)}).ok());
+    while (events < 3)
+      REQUIRE(watcher.pump_for(std::chrono::seconds(10)).value());
+    Scrape after(node.metrics_port());
+    CHECK(after["revkv_watch_events_sent_total"] == 3);
+    CHECK(after["revkv_slow_watchers"] == 0);
+  }
+  // The watcher ends with its connection.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (Scrape(node.metrics_port())["revkv_watchers"] != 0 &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  CHECK(Scrape(node.metrics_port())["revkv_watchers"] == 0);
+}
 
 TEST_CASE("revkvd: /metrics moves with the work", "[node][metrics]") {
   testing::TempDir dir;
