@@ -20,6 +20,7 @@ struct BackendState {
   std::map<int64_t, BatchPtr> held;  // arrived ahead of an earlier revision
   std::multimap<int64_t, caf::response_promise> waiters;
   bool flush_scheduled = false;
+  caf::actor hub;  // told each time the watermark moves
 };
 
 namespace {
@@ -36,12 +37,17 @@ void sync_wal(BackendState& st) {
 }
 
 // Makes everything written durable: the group commit of revisions (durable, written].
-void release(BackendState& st) {
+// The watch hub hears of it before any acknowledgement leaves, so a watch created after
+// an acknowledged write never sees that write as news.
+void release(caf::stateful_actor<BackendState>* self) {
+  auto& st = self->state;
   if (st.ctx->metrics && st.written > st.durable) {
     st.ctx->metrics->commit_batch(st.written - st.durable);
   }
+  bool moved = st.written > st.durable;
   st.durable = st.written;
   st.ctx->watermark.store(st.durable);
+  if (st.hub && moved) self->send(st.hub, durable_atom::value, st.durable);
   if (auto size = st.ctx->backend->size(); size.ok()) {
     st.ctx->db_size.store(static_cast<int64_t>(size->total_bytes));
   }
@@ -62,7 +68,7 @@ void write_ready(caf::stateful_actor<BackendState>* self) {
   }
   if (!syncs) {
     // interval / never: acknowledged once written; the WAL is synced on a timer or not.
-    release(st);
+    release(self);
   } else if (st.written > st.durable && !st.flush_scheduled) {
     st.flush_scheduled = true;
     self->send(self, flush_atom::value);
@@ -112,7 +118,11 @@ caf::behavior backend_actor(caf::stateful_actor<BackendState>* self, NodeContext
         st.flush_scheduled = false;
         if (st.written <= st.durable) return;
         sync_wal(st);
-        release(st);
+        release(self);
+      },
+      [self](hub_atom, caf::actor& hub) {
+        self->state.hub = std::move(hub);
+        self->send(self->state.hub, durable_atom::value, self->state.durable);
       },
       [self](sync_atom) {
         sync_wal(self->state);

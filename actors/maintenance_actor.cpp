@@ -82,6 +82,7 @@ bool step(Self* self) {
     }
   }
   if (!*done) return false;
+  st.ctx->finished_compact_revision.store(st.job->revision());
   if (!st.job->resumed()) {
     st.hashes.push_back({st.job->revision(), st.job->previous(), st.job->hash()});
     if (st.hashes.size() > kKeptCompactionHashes) st.hashes.pop_front();

@@ -5,6 +5,7 @@
 // process boundary as CAF messages (the wire is msgpack), so they are whitelisted rather
 // than made CAF-inspectable (std::optional / std::variant members are not, in CAF 0.17).
 
+#include "actors/watch_stream.hpp"
 #include "protocol/messages.hpp"
 #include "storage/backend.hpp"
 #include "storage/error.hpp"
@@ -16,6 +17,7 @@
 #include <caf/atom.hpp>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,6 +39,20 @@ using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
 using revoke_atom = caf::atom_constant<caf::atom("revoke")>;
 using lease_keys_atom = caf::atom_constant<caf::atom("leasekeys")>;
 using expire_atom = caf::atom_constant<caf::atom("expire")>;
+// The watch hub's vocabulary (actors/watch_hub.hpp).
+using durable_atom = caf::atom_constant<caf::atom("durable")>;
+using hub_atom = caf::atom_constant<caf::atom("hub")>;
+using prev_kv_atom = caf::atom_constant<caf::atom("prevkv")>;
+using watch_create_atom = caf::atom_constant<caf::atom("wcreate")>;
+using watch_created_atom = caf::atom_constant<caf::atom("wcreated")>;
+using watch_cancel_atom = caf::atom_constant<caf::atom("wcancel")>;
+using watch_out_atom = caf::atom_constant<caf::atom("wout")>;
+using watch_slow_atom = caf::atom_constant<caf::atom("wslow")>;
+using watch_unpark_atom = caf::atom_constant<caf::atom("wunpark")>;
+using watch_drained_atom = caf::atom_constant<caf::atom("wdrained")>;
+using watch_progress_atom = caf::atom_constant<caf::atom("wprogress")>;
+using watch_catch_up_atom = caf::atom_constant<caf::atom("wcatchup")>;
+using watch_tick_atom = caf::atom_constant<caf::atom("wtick")>;
 
 // A staged write batch; shared because CAF messages must be copyable.
 using BatchPtr = std::shared_ptr<storage::WriteBatch>;
@@ -50,6 +66,16 @@ struct SnapshotPayload {
   std::string sha256;  // 32 bytes
 };
 
+// A key's value just before an event (the watch hub's prev_kv): answered by the key's
+// shard, which owns the index that knows it.
+struct PrevKvLookup {
+  std::string key;
+  int64_t revision = 0;  // the event's revision - 1
+};
+using PrevKvLookups = std::vector<PrevKvLookup>;
+using PrevKvs = std::vector<std::optional<storage::KeyValue>>;
+using WatchDeliveries = std::vector<WatchDelivery>;
+
 struct ShardStats {
   size_t keys = 0;
   size_t revisions = 0;
@@ -60,6 +86,11 @@ struct ShardStats {
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::actors::BatchPtr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::actors::KeepSet)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::actors::ShardStats)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::actors::PrevKvLookups)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::actors::PrevKvs)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::actors::WatchDeliveries)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::actors::WatchSpec)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::protocol::WatchResponse)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::storage::RangeRequest)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::storage::PutRequest)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::storage::DeleteRangeRequest)

@@ -13,7 +13,7 @@
 namespace revkv::actors {
 
 // Calls f(std::type_identity<Request>{}, write) for a method the node serves and returns
-// true; returns false for one it does not serve yet (Watch).
+// true; returns false for one it does not serve.
 template <class F>
 bool visit_served_method(protocol::Method method, F&& f) {
   using protocol::Method;
@@ -42,6 +42,8 @@ bool visit_served_method(protocol::Method method, F&& f) {
       return serve.template operator()<protocol::AlarmRequest>(true);
     case Method::maintenance_snapshot:  // a read: it sees every write answered before it
       return serve.template operator()<protocol::SnapshotRequest>(false);
+    case Method::watch:  // a read: a watch from now sees every write answered before it
+      return serve.template operator()<protocol::WatchRequest>(false);
     // Lease.*: grant, revoke and keep-alive change the leases (ordered as writes).
     case Method::lease_grant:
       return serve.template operator()<protocol::LeaseGrantRequest>(true);
@@ -53,8 +55,6 @@ bool visit_served_method(protocol::Method method, F&& f) {
       return serve.template operator()<protocol::LeaseTimeToLiveRequest>(false);
     case Method::lease_leases:
       return serve.template operator()<protocol::LeaseLeasesRequest>(false);
-    case Method::watch:
-      return false;
   }
   return false;
 }

@@ -7,6 +7,7 @@
 #include "actors/maintenance_actor.hpp"
 #include "actors/messages.hpp"
 #include "actors/shard_actor.hpp"
+#include "actors/watch_hub.hpp"
 #include "storage/history.hpp"
 
 #include <caf/all.hpp>
@@ -29,6 +30,7 @@ storage::Result<std::unique_ptr<Node>> Node::start(caf::actor_system& sys, NodeC
   for (size_t i = 0; i < config.options.shards; ++i) {
     ctx->keyspaces.push_back(std::make_unique<storage::Keyspace>(*ctx->backend));
     ctx->index_counts.emplace_back();
+    ctx->shard_mailbox_depth.emplace_back(0);
     parts.push_back(ctx->keyspaces.back().get());
   }
   storage::KeyspaceSet all(std::move(parts));
@@ -41,6 +43,7 @@ storage::Result<std::unique_ptr<Node>> Node::start(caf::actor_system& sys, NodeC
   // An unfinished compaction is resumed by the maintenance actor; reads below it fail from
   // the start (SPEC §6 step 5).
   ctx->compact_revision.store(recovered->unfinished_compaction.value_or(recovered->compact));
+  ctx->finished_compact_revision.store(recovered->compact);
   for (const auto& [id, lease] : recovered->leases)
     ctx->leases.put(lease);
   auto alarm = load_nospace_alarm(*ctx->backend);
@@ -79,6 +82,8 @@ storage::Result<std::unique_ptr<Node>> Node::start(caf::actor_system& sys, NodeC
       spawn_maintenance_actor(sys, ctx, node->routes_.shards, recovered->unfinished_compaction);
   node->routes_.lessor = spawn_lessor_actor(sys, ctx, node->routes_.shards,
                                             node->routes_.coordinator, ctx->leases.all());
+  node->routes_.watch_hub = spawn_watch_hub(sys, ctx, node->routes_.shards, recovered->current);
+  caf::anon_send(node->backend_, hub_atom::value, node->routes_.watch_hub);
   if (doorman) node->acceptor_ = spawn_acceptor(sys, std::move(doorman), ctx, node->routes_);
   return node;
 }
@@ -103,6 +108,7 @@ storage::Status Node::stop() {
   actors.push_back(routes_.lessor);
   actors.push_back(routes_.coordinator);
   actors.push_back(routes_.maintenance);
+  actors.push_back(routes_.watch_hub);
   actors.push_back(backend_);
   for (const auto& a : actors) {
     self->monitor(a);

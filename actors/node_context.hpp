@@ -55,6 +55,11 @@ struct NodeOptions {
   int64_t quota_backend_bytes = 2ll << 30;  // <= 0: no quota
   size_t max_inflight_per_connection = 256;
   AutoCompaction auto_compaction;
+  // Periodic watch progress notifications (etcd: 10 minutes).
+  std::chrono::milliseconds watch_progress_interval{10 * 60 * 1000};
+  // Unsent bytes a session holds for its watchers before it parks them: they catch up
+  // from `kv` once the client has read its backlog (SPEC §7.8).
+  size_t watch_buffer_bytes = 4u << 20;
 };
 
 // Lease records, as the shards check them when they apply a put. Only the lessor adds one
@@ -111,14 +116,26 @@ struct NodeContext {
   // The commit watermark W: every revision <= W is durable (or written, without fsync).
   // Reads are served at W; acknowledgements wait for it.
   std::atomic<int64_t> watermark{1};
+  // The revision of the last scheduled compaction: its index compaction is done, reads
+  // below it fail. The physical removal follows in batches.
   std::atomic<int64_t> compact_revision{-1};
+  // The revision of the last compaction whose physical removal finished (-1: none); lags
+  // compact_revision while a compaction runs. Read by the metrics collector only.
+  std::atomic<int64_t> finished_compact_revision{-1};
   std::atomic<bool> nospace_alarm{false};
   // The database's size as the quota sees it (SST files + memtables), refreshed by the
   // backend actor after each commit group.
   std::atomic<int64_t> db_size{0};
   LeaseTable leases;
-  // Leases revoked because they expired (read at scrape time).
-  std::atomic<int64_t> lease_expired_total{0};
+  // Watch and lease activity for the metrics collector: the watch hub and the lessor
+  // update them (relaxed atomics, nothing else reads them).
+  std::atomic<int64_t> watchers{0};                 // watchers registered now
+  std::atomic<int64_t> slow_watchers{0};            // watchers whose events are held back now
+  std::atomic<int64_t> watch_events_sent_total{0};  // events sent to watchers since start
+  std::atomic<int64_t> lease_expired_total{0};      // leases revoked by expiry since start
+  // Messages queued in each shard's mailbox, counted by the shard actor itself
+  // (actors/counted_mailbox.hpp): enqueued minus processed.
+  std::deque<std::atomic<int64_t>> shard_mailbox_depth;  // one per shard
   // The hot-path counters and histograms (metrics/); null when nothing exposes them (the
   // in-process test harness).
   ::revkv::metrics::NodeMetricsPtr metrics;

@@ -4,6 +4,7 @@
 #include "actors/messages.hpp"
 #include "actors/methods.hpp"
 #include "actors/routing.hpp"
+#include "actors/watch_stream.hpp"
 #include "protocol/codec.hpp"
 #include "protocol/frame.hpp"
 #include "protocol/method.hpp"
@@ -17,6 +18,8 @@
 #include <algorithm>
 #include <chrono>
 #include <deque>
+#include <unordered_map>
+#include <unordered_set>
 #include <variant>
 
 namespace revkv::actors {
@@ -25,7 +28,7 @@ using Call =
     std::variant<storage::RangeRequest, storage::PutRequest, storage::DeleteRangeRequest,
                  storage::TxnRequest, protocol::CompactionRequest, protocol::HashKVRequest,
                  protocol::StatusRequest, protocol::DefragmentRequest, protocol::AlarmRequest,
-                 protocol::SnapshotRequest, protocol::LeaseGrantRequest,
+                 protocol::SnapshotRequest, protocol::WatchRequest, protocol::LeaseGrantRequest,
                  protocol::LeaseRevokeRequest, protocol::LeaseKeepAliveRequest,
                  protocol::LeaseTimeToLiveRequest, protocol::LeaseLeasesRequest>;
 
@@ -60,6 +63,18 @@ struct SessionState {
   bool processing = false;  // in process_input(): a nested call returns at once
   bool closing = false;
   bool draining = false;  // node shutdown: finish what is queued, then close
+
+  // Watch (actors/watch_hub.hpp): the stream's ids, the creates and progress requests the
+  // hub has not answered yet, and the watchers whose responses are being dropped because
+  // the client does not read (they catch up from `kv` once it has).
+  WatchStream watch;
+  struct PendingWatch {
+    int64_t watch_id = 0;
+    Clock::time_point received;
+  };
+  std::unordered_map<uint32_t, PendingWatch> watch_pending;
+  std::unordered_set<uint64_t> parked;
+  bool watch_congested = false;
 };
 
 namespace {
@@ -273,6 +288,99 @@ void forward_lease(Self* self, const QueuedCall& q, const caf::actor& lessor, Re
   forward<Response>(self, q, lessor, std::move(call), reply_body<Response>);
 }
 
+// -- Watch.Watch ------------------------------------------------------------------------------
+
+// The {} result etcd's silence maps to (PROTOCOL.md): cancel of an unknown id, a progress
+// request that is not answered.
+void reply_nothing(Self* self, uint32_t msgid) {
+  msgpack::sbuffer buf;
+  protocol::write_result(buf, msgid, std::string_view("\x80", 1));
+  write_bytes(self, buf);
+}
+
+void reply_watch(Self* self, uint32_t msgid, const protocol::WatchResponse& r) {
+  msgpack::sbuffer buf;
+  protocol::write_result(buf, msgid, protocol::encode_to_string(r));
+  write_bytes(self, buf);
+}
+
+void finish_watch_call(Self* self, Clock::time_point received) {
+  count_request(self, protocol::Method::watch, received, 0);
+  finished(self, false);
+}
+
+void serve_watch(Self* self, uint32_t msgid, const protocol::WatchRequest& w,
+                 Clock::time_point received) {
+  auto& st = self->state;
+  if (const auto* create = std::get_if<protocol::WatchCreateRequest>(&w.request)) {
+    auto outcome = st.watch.create(*create);
+    if (auto* rejected = std::get_if<protocol::WatchResponse>(&outcome)) {
+      rejected->header = st.ctx->header(st.ctx->watermark.load());
+      reply_watch(self, msgid, *rejected);
+      return finish_watch_call(self, received);
+    }
+    auto& accepted = std::get<WatchStream::Accepted>(outcome);
+    st.watch_pending[msgid] = SessionState::PendingWatch{accepted.watch_id, received};
+    self->send(st.routes.watch_hub, watch_create_atom::value, msgid, accepted.tag,
+               std::move(accepted.spec));
+  } else if (const auto* cancel = std::get_if<protocol::WatchCancelRequest>(&w.request)) {
+    auto tag = st.watch.cancel(cancel->watch_id);
+    if (!tag) {
+      reply_nothing(self, msgid);
+    } else {
+      if (*tag != 0) self->send(st.routes.watch_hub, watch_cancel_atom::value, *tag);
+      st.parked.erase(*tag);
+      protocol::WatchResponse r;
+      r.header = st.ctx->header(st.ctx->watermark.load());
+      r.watch_id = cancel->watch_id;
+      r.canceled = true;
+      reply_watch(self, msgid, r);
+    }
+    finish_watch_call(self, received);
+  } else {
+    st.watch_pending[msgid] = SessionState::PendingWatch{-1, received};
+    self->send(st.routes.watch_hub, watch_progress_atom::value, msgid);
+  }
+}
+
+// Responses of the hub for this stream's watchers. Past `watch_buffer_bytes` of unsent
+// output a watcher is parked: its responses are dropped from the first one not written,
+// and the hub resends them from `kv` once the client has read its backlog.
+void deliver_watch(Self* self, WatchDeliveries& deliveries) {
+  auto& st = self->state;
+  const auto method = protocol::method_name(protocol::Method::watch);
+  const size_t fragment_limit = st.ctx->options.max_request_bytes + 512 * 1024;
+  for (auto& d : deliveries) {
+    auto id = st.watch.id_of(d.tag);
+    if (!id) continue;  // cancelled meanwhile
+    d.response.watch_id = *id;
+    if (d.response.canceled) {
+      st.watch.compacted(d.tag);  // written even while parked: nothing follows it
+      st.parked.erase(d.tag);
+    } else if (st.parked.contains(d.tag)) {
+      continue;
+    } else if (st.bytes_written - st.bytes_transferred > st.ctx->options.watch_buffer_bytes) {
+      if (d.response.events.empty()) continue;  // a progress notification: the next will do
+      st.parked.insert(d.tag);
+      st.watch_congested = true;
+      self->send(st.routes.watch_hub, watch_slow_atom::value, d.tag,
+                 d.response.events.front().kv.mod_revision);
+      continue;
+    }
+    std::vector<protocol::WatchResponse> parts;
+    if (st.watch.fragments(d.tag)) {
+      parts = fragment_response(std::move(d.response), fragment_limit);
+    } else {
+      parts.push_back(std::move(d.response));
+    }
+    for (const auto& part : parts) {
+      msgpack::sbuffer buf;
+      protocol::write_notification(buf, method, protocol::encode_to_string(part));
+      write_bytes(self, buf);
+    }
+  }
+}
+
 void dispatch(Self* self, QueuedCall& q) {
   auto& st = self->state;
   auto& routes = st.routes;
@@ -311,6 +419,8 @@ void dispatch(Self* self, QueuedCall& q) {
                                            reply_body<protocol::AlarmResponse>);
         } else if constexpr (std::is_same_v<T, protocol::SnapshotRequest>) {
           forward<SnapshotPayload>(self, q, routes.maintenance, std::move(call), reply_snapshot);
+        } else if constexpr (std::is_same_v<T, protocol::WatchRequest>) {
+          serve_watch(self, q.msgid, call, q.received);
         } else if constexpr (LeaseRequest<T>) {
           forward_lease(self, q, routes.lessor, std::move(call));
         }
@@ -452,9 +562,49 @@ caf::behavior session_actor(Self* self, caf::io::connection_handle hdl, NodeCont
         update_reading(self);
       },
       [self](caf::io::data_transferred_msg& msg) {
-        self->state.bytes_transferred += msg.written;
+        auto& st = self->state;
+        st.bytes_transferred += msg.written;
+        if (st.watch_congested &&
+            st.bytes_written - st.bytes_transferred < st.ctx->options.watch_buffer_bytes / 2) {
+          st.watch_congested = false;
+          self->send(st.routes.watch_hub, watch_drained_atom::value);
+        }
         update_reading(self);
       },
+      [self](watch_created_atom, uint32_t msgid, uint64_t, int64_t revision) {
+        auto& st = self->state;
+        auto it = st.watch_pending.find(msgid);
+        if (it == st.watch_pending.end()) return;
+        protocol::WatchResponse r;
+        r.header = st.ctx->header(revision);
+        r.watch_id = it->second.watch_id;
+        r.created = true;
+        auto received = it->second.received;
+        st.watch_pending.erase(it);
+        reply_watch(self, msgid, r);
+        finish_watch_call(self, received);
+      },
+      [self](watch_progress_atom, uint32_t msgid, int64_t revision) {
+        auto& st = self->state;
+        auto it = st.watch_pending.find(msgid);
+        if (it == st.watch_pending.end()) return;
+        auto received = it->second.received;
+        st.watch_pending.erase(it);
+        if (revision < 0) {
+          reply_nothing(self, msgid);
+        } else {
+          protocol::WatchResponse r;
+          r.header = st.ctx->header(revision);
+          r.watch_id = -1;
+          reply_watch(self, msgid, r);
+        }
+        finish_watch_call(self, received);
+      },
+      [self](watch_out_atom, WatchDeliveries& deliveries) {
+        if (self->state.closing) return;
+        deliver_watch(self, deliveries);
+      },
+      [self](watch_unpark_atom, uint64_t tag) { self->state.parked.erase(tag); },
       [self](const caf::io::connection_closed_msg&) { self->quit(); },
       [self](shutdown_atom) {
         auto& st = self->state;

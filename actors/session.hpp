@@ -23,6 +23,7 @@ struct Routes {
   caf::actor coordinator;
   caf::actor maintenance;
   caf::actor lessor;
+  caf::actor watch_hub;
 };
 
 // Moves the accepted connection `hdl` out of `acceptor` into a new session broker.

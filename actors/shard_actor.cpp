@@ -1,5 +1,6 @@
 #include "actors/shard_actor.hpp"
 
+#include "actors/counted_mailbox.hpp"
 #include "actors/fatal.hpp"
 #include "actors/messages.hpp"
 #include "actors/write_commit.hpp"
@@ -53,7 +54,12 @@ caf::behavior shard_actor(caf::stateful_actor<ShardState>* self, NodeContextPtr 
 
 caf::actor spawn_shard_actor(caf::actor_system& sys, NodeContextPtr ctx, size_t index,
                              caf::actor backend) {
-  return sys.spawn(shard_actor, std::move(ctx), index, std::move(backend));
+  // Counted so that revkv_shard_mailbox_depth can show a shard falling behind.
+  auto* depth = &ctx->shard_mailbox_depth.at(index);
+  return sys.spawn<CountedMailbox<ShardState>>(
+      depth, [ctx = std::move(ctx), index, backend = std::move(backend)](auto* self) {
+        return shard_actor(self, ctx, index, backend);
+      });
 }
 
 caf::behavior shard_actor(caf::stateful_actor<ShardState>* self, NodeContextPtr ctx, size_t index,
@@ -127,6 +133,18 @@ caf::behavior shard_actor(caf::stateful_actor<ShardState>* self, NodeContextPtr 
         auto keep = to_keep_set(st.keyspace->index().compact(at));
         st.ctx->publish_index_counts(st.index);
         return keep;
+      },
+      [self](prev_kv_atom, const PrevKvLookups& lookups) {
+        // The watch hub's prev_kv: each key's value at its event's revision - 1.
+        auto& st = self->state;
+        st.settle();
+        PrevKvs out;
+        out.reserve(lookups.size());
+        for (const auto& l : lookups) {
+          auto got = st.keyspace->get(l.key, l.revision);
+          out.push_back(got.ok() ? std::move(*got) : std::nullopt);
+        }
+        return out;
       },
       [self](keep_atom, int64_t at) { return to_keep_set(self->state.keyspace->index().keep(at)); },
       [self](lease_keys_atom, int64_t lease) {

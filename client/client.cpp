@@ -64,15 +64,36 @@ Result<Ok> Client::flush() {
 
 Result<Ok> Client::read_some() {
   if (broken_) return *broken_;
-  bool has_deadline = options_.request_timeout.count() > 0;
-  auto deadline = std::chrono::steady_clock::now() + options_.request_timeout;
+  auto ready = wait_readable(options_.request_timeout);
+  if (!ready) return ready.error();
+  if (!ready.value()) return fail({kCodeDeadlineExceeded, "context deadline exceeded"});
+  return receive();
+}
+
+Result<bool> Client::wait_readable(std::chrono::milliseconds timeout) {
+  bool has_deadline = timeout.count() > 0;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
   pollfd p{fd_.get(), POLLIN, 0};
   int rc = 0;
   do {
     rc = ::poll(&p, 1, poll_timeout(deadline, has_deadline));
   } while (rc < 0 && errno == EINTR);
-  if (rc == 0) return fail({kCodeDeadlineExceeded, "context deadline exceeded"});
-  if (rc < 0) return fail({kCodeUnavailable, std::string("revkv: poll: ") + std::strerror(errno)});
+  if (rc < 0) {
+    return fail({kCodeUnavailable, std::string("revkv: poll: ") + std::strerror(errno)}).error();
+  }
+  return rc > 0;
+}
+
+Result<bool> Client::pump_for(std::chrono::milliseconds timeout) {
+  if (broken_) return *broken_;
+  if (auto f = flush(); !f) return f.error();
+  auto ready = wait_readable(timeout);
+  if (!ready || !ready.value()) return ready;
+  if (auto r = receive(); !r) return r.error();
+  return true;
+}
+
+Result<Ok> Client::receive() {
   std::array<char, 64 * 1024> buf;
   ssize_t n = 0;
   do {

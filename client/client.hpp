@@ -64,6 +64,9 @@ class Client {
   // Reads whatever arrives (at least one frame), dispatching notifications; responses are
   // kept for wait()/next_response(). For a watch loop.
   Result<Ok> pump();
+  // As pump(), but waits at most `timeout` (> 0) for something to arrive; false when
+  // nothing did (the client stays usable).
+  Result<bool> pump_for(std::chrono::milliseconds timeout);
   // One request, its result (an error response becomes the error).
   Result<Response> call(std::string_view method, std::string_view body);
 
@@ -94,6 +97,10 @@ class Client {
 
  private:
   Result<Ok> read_some();
+  // Polls the socket: true when it is readable, false when `timeout` passed (0: forever).
+  Result<bool> wait_readable(std::chrono::milliseconds timeout);
+  // One recv() into the decoder, then drain().
+  Result<Ok> receive();
   Result<Ok> fail(protocol::WireError error);
   // Decodes every complete frame buffered: notifications go to the handler, responses to
   // ready_.

@@ -2,6 +2,7 @@
 
 #include <prometheus/metric_family.h>
 
+#include <atomic>
 #include <string>
 #include <utility>
 #include <vector>
@@ -15,6 +16,18 @@ prometheus::MetricFamily gauge(const char* name, const char* help, double value)
   m.gauge.value = value;
   f.metric.push_back(std::move(m));
   return f;
+}
+
+prometheus::MetricFamily counter(const char* name, const char* help, double value) {
+  prometheus::MetricFamily f{name, help, prometheus::MetricType::Counter, {}};
+  prometheus::ClientMetric m;
+  m.counter.value = value;
+  f.metric.push_back(std::move(m));
+  return f;
+}
+
+double relaxed(const std::atomic<int64_t>& v) {
+  return static_cast<double>(v.load(std::memory_order_relaxed));
 }
 
 class StateCollector : public prometheus::Collectable {
@@ -38,8 +51,12 @@ class StateCollector : public prometheus::Collectable {
                         static_cast<double>(ctx.watermark.load())));
     out.push_back(gauge("revkv_compact_revision",
                         "The revision of the last scheduled compaction (-1: none); history "
-                        "below it is gone.",
+                        "below it is gone from the index at once.",
                         static_cast<double>(ctx.compact_revision.load())));
+    out.push_back(gauge("revkv_compact_finished_revision",
+                        "The revision of the last compaction whose physical removal finished "
+                        "(-1: none); lags revkv_compact_revision while one runs.",
+                        static_cast<double>(ctx.finished_compact_revision.load())));
     out.push_back(gauge("revkv_db_total_size_bytes",
                         "Size of the database on disk (SST files and memtables).", total));
     out.push_back(gauge("revkv_db_total_size_in_use_bytes",
@@ -58,6 +75,26 @@ class StateCollector : public prometheus::Collectable {
     alarms.metric.push_back(std::move(nospace));
     out.push_back(std::move(alarms));
     out.push_back(gauge("revkv_leases", "Leases held.", static_cast<double>(ctx.leases.size())));
+    out.push_back(counter("revkv_lease_expired_total", "Leases revoked because their TTL ran out.",
+                          relaxed(ctx.lease_expired_total)));
+    out.push_back(gauge("revkv_watchers", "Watchers registered.", relaxed(ctx.watchers)));
+    out.push_back(gauge("revkv_slow_watchers",
+                        "Watchers whose events are held back (their client reads too slowly).",
+                        relaxed(ctx.slow_watchers)));
+    out.push_back(counter("revkv_watch_events_sent_total", "Events sent to watchers.",
+                          relaxed(ctx.watch_events_sent_total)));
+    prometheus::MetricFamily mailbox{"revkv_shard_mailbox_depth",
+                                     "Messages queued for the shard actor (enqueued, not yet "
+                                     "handled).",
+                                     prometheus::MetricType::Gauge,
+                                     {}};
+    for (size_t i = 0; i < ctx.shard_mailbox_depth.size(); ++i) {
+      prometheus::ClientMetric m;
+      m.label.push_back({"shard", std::to_string(i)});
+      m.gauge.value = relaxed(ctx.shard_mailbox_depth[i]);
+      mailbox.metric.push_back(std::move(m));
+    }
+    out.push_back(std::move(mailbox));
     prometheus::MetricFamily keys{"revkv_index_keys",
                                   "Keys held in the shard's in-memory index (tombstoned ones too, "
                                   "until compacted).",

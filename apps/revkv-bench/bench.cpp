@@ -29,9 +29,17 @@ class Generator {
     value_.resize(o.value_size);
     for (auto& c : value_)
       c = static_cast<char>('a' + rng_() % 26);
+    // Explicit lease ids, unique per connection and run: keep-alives name leases granted
+    // by this connection.
+    next_lease_ = static_cast<int64_t>(
+        (static_cast<uint64_t>(Clock::now().time_since_epoch().count()) ^ (seed << 40)) >> 2);
+    if (next_lease_ == 0) next_lease_ = 1;
   }
 
-  Op next_op() { return static_cast<Op>(op_(rng_)); }
+  Op next_op() {
+    auto op = static_cast<Op>(op_(rng_));
+    return op == Op::keepalive && leases_.empty() ? Op::grant : op;
+  }
 
   // The method name and encoded body of one request of kind `op`.
   std::pair<protocol::Method, std::string> request(Op op) {
@@ -68,14 +76,33 @@ class Generator {
         t.failure.emplace_back().op = std::move(get);
         return {protocol::Method::kv_txn, protocol::encode_to_string(t)};
       }
+      case Op::grant: {
+        protocol::LeaseGrantRequest g;
+        g.ttl = 3600;
+        g.id = next_lease_++;
+        leases_.push_back(g.id);
+        return {protocol::Method::lease_grant, protocol::encode_to_string(g)};
+      }
+      case Op::keepalive: {
+        protocol::LeaseKeepAliveRequest ka;
+        ka.id = leases_[static_cast<std::size_t>(rng_() % leases_.size())];
+        return {protocol::Method::lease_keep_alive, protocol::encode_to_string(ka)};
+      }
     }
     return {protocol::Method::kv_range, ""};
   }
 
+  // In watch mode the value starts with its send time (steady clock, ns): the watchers
+  // measure delivery latency from it.
   storage::PutRequest put(int64_t k) const {
     storage::PutRequest p;
     p.key = key_of(k);
     p.value = value_;
+    if (o_.watch) {
+      auto stamp = std::to_string(Clock::now().time_since_epoch().count()) + ":";
+      p.value.replace(0, std::min(stamp.size(), p.value.size()), stamp);
+      if (p.value.size() < stamp.size()) p.value = stamp;
+    }
     return p;
   }
 
@@ -85,6 +112,8 @@ class Generator {
   std::uniform_int_distribution<int64_t> key_;
   std::discrete_distribution<int> op_;
   std::string value_;
+  int64_t next_lease_ = 1;
+  std::vector<int64_t> leases_;
 };
 
 Report run_connection(const Options& o, int index, Clock::time_point stop) {

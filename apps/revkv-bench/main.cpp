@@ -2,6 +2,7 @@
 // (docs/BENCH_TOOL.md).
 
 #include "apps/revkv-bench/bench.hpp"
+#include "apps/revkv-bench/watch_bench.hpp"
 
 #include <iostream>
 
@@ -19,6 +20,12 @@ int main(int argc, char** argv) {
       std::cerr << "Error: preload: " << error << "\n";
       return 1;
     }
+  }
+  if (options.watch) {
+    WatchReport report = run_watch(options);
+    std::cout << (options.json ? format_watch_json(report, options)
+                               : format_watch_text(report, options));
+    return report.failed_streams == static_cast<uint64_t>(options.watch_streams) ? 1 : 0;
   }
   Report report = run(options);
   std::cout << (options.json ? format_json(report, options) : format_text(report, options));

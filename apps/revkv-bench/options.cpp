@@ -53,6 +53,13 @@ std::variant<Options, ParseExit> parse_options(const std::vector<std::string>& a
   app.add_flag("--json", o.json, "print the result as JSON");
   app.add_flag("--preload", o.preload, "put every key once before measuring");
   app.add_option("--seed", o.seed, "random seed");
+  app.add_flag("--watch", o.watch,
+               "watch mode: puts only, delivered to --watchers single-key watchers");
+  app.add_option("--watchers", o.watchers, "watch mode: watchers in all")
+      ->check(CLI::Range(1, 1000000));
+  app.add_option("--watch-streams", o.watch_streams,
+                 "watch mode: connections the watchers are spread over (one thread each)")
+      ->check(CLI::Range(1, 4096));
   try {
     std::vector<std::string> rest(args.rbegin(), args.rend() - (args.empty() ? 0 : 1));
     app.parse(rest);
@@ -62,8 +69,11 @@ std::variant<Options, ParseExit> parse_options(const std::vector<std::string>& a
   }
   auto m = parse_mix(mix);
   if (!m)
-    return ParseExit{1, "", "Error: bad --mix " + mix + " (want put=N,get=N,range=N,txn=N)\n"};
+    return ParseExit{
+        1, "",
+        "Error: bad --mix " + mix + " (want put=N,get=N,range=N,txn=N,grant=N,keepalive=N)\n"};
   o.mix = *m;
+  if (o.watch) o.mix = {1, 0, 0, 0, 0, 0};  // the events come from puts
   return o;
 }
 

@@ -11,8 +11,9 @@
 
 namespace revkv::bench {
 
-enum class Op { put = 0, get = 1, range = 2, txn = 3 };
-inline constexpr std::array<const char*, 4> kOpNames = {"put", "get", "range", "txn"};
+enum class Op { put = 0, get = 1, range = 2, txn = 3, grant = 4, keepalive = 5 };
+inline constexpr std::array<const char*, 6> kOpNames = {"put", "get",   "range",
+                                                        "txn", "grant", "keepalive"};
 inline constexpr std::size_t kOpCount = kOpNames.size();
 
 struct Options {
@@ -22,14 +23,20 @@ struct Options {
   double duration_s = 10;
   int64_t keys = 10000;
   std::size_t value_size = 256;
-  std::array<int, kOpCount> mix = {50, 40, 5, 5};  // weights, by Op
+  std::array<int, kOpCount> mix = {50, 40, 5, 5, 0, 0};  // weights, by Op
   int64_t range_size = 100;
   bool json = false;
   bool preload = false;  // put every key once before measuring
   uint64_t seed = 1;
+  // watch mode: `watchers` single-key watchers over `watch_streams` connections receive
+  // the puts of the load (values carry their send time: delivery latency).
+  bool watch = false;
+  int watchers = 1000;
+  int watch_streams = 8;
 };
 
-// "put=50,get=40,range=5,txn=5"; missing ops weigh 0; at least one weight > 0.
+// "put=50,get=40,range=5,txn=5" (also grant=N, keepalive=N); missing ops weigh 0; at least
+// one weight > 0.
 std::optional<std::array<int, kOpCount>> parse_mix(const std::string& text);
 
 struct ParseExit {

@@ -5,13 +5,14 @@
 #include "actors/node.hpp"
 #include "apps/revkvd/options.hpp"
 #include "apps/revkvd/yaml_config.hpp"
+#include "metrics/health.hpp"
+#include "metrics/http_server.hpp"
 #include "metrics/node_metrics.hpp"
 #include "metrics/state_collector.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/io/middleman.hpp>
-#include <prometheus/exposer.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -62,10 +63,13 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
-  std::unique_ptr<prometheus::Exposer> exposer;
+  // /health answers 503 "starting" until the node serves, so the listener can come up
+  // first and a busy metrics port fails before the data directory is opened.
+  revkv::metrics::NodeHealth health;
+  std::unique_ptr<revkv::metrics::HttpServer> http;
   try {
-    exposer = std::make_unique<prometheus::Exposer>(options->metrics_host + ":" +
-                                                    std::to_string(options->metrics_port));
+    http = std::make_unique<revkv::metrics::HttpServer>(
+        options->metrics_host, options->metrics_port, [&health] { return health.check(); });
   } catch (const std::exception& e) {
     return fail("cannot listen on " + options->metrics_host + ":" +
                 std::to_string(options->metrics_port) + " for metrics: " + e.what());
@@ -79,9 +83,9 @@ int main(int argc, char** argv) {
   caf::actor_system sys{cfg};
 
   // Registered before the node starts so that its first requests are counted; the
-  // exposer keeps weak pointers, these keep the collectables alive until main returns.
+  // listener keeps weak pointers, these keep the collectables alive until main returns.
   auto node_metrics = std::make_shared<revkv::metrics::NodeMetrics>(kVersion);
-  exposer->RegisterCollectable(node_metrics->registry());
+  http->add_collectable(node_metrics->registry());
   options->node.metrics = node_metrics;
   auto node = revkv::actors::Node::start(sys, options->node);
   if (!node.ok()) {
@@ -93,17 +97,18 @@ int main(int argc, char** argv) {
     return fail(msg);
   }
   auto state_metrics = revkv::metrics::make_state_collector((*node)->context());
-  exposer->RegisterCollectable(state_metrics);
+  http->add_collectable(state_metrics);
+  health.serving((*node)->context());
 
   std::cout << "revkvd ready client=" << options->node.client_host << ":" << (*node)->client_port()
-            << " metrics=" << options->metrics_host << ":" << exposer->GetListeningPorts().at(0)
-            << std::endl;
+            << " metrics=" << options->metrics_host << ":" << http->port() << std::endl;
   spdlog::info("serving data_dir={} shards={} revision={}", options->node.data_dir,
                options->node.options.shards, (*node)->context()->watermark.load());
 
   int signal = 0;
   sigwait(&stop_signals, &signal);
   spdlog::info("signal {}: shutting down", signal);
+  health.stopping();
   auto stopped = (*node)->stop();
   if (!stopped.ok()) {
     spdlog::error("shutdown: {}", stopped.error().message());

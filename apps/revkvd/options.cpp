@@ -51,6 +51,10 @@ void register_options(CLI::App& app, RawOptions& raw) {
                  "expired leases revoked per second at most (etcd: 1000)")
       ->envname(env("LEASE_REVOKE_RATE"))
       ->capture_default_str();
+  app.add_option("--watch-progress-notify-interval", raw.watch_progress_notify_interval,
+                 "periodic watch progress notifications (etcd: 10m; at least 100ms)")
+      ->envname(env("WATCH_PROGRESS_NOTIFY_INTERVAL"))
+      ->capture_default_str();
   app.add_option("--log-level", raw.log_level, "debug | info | warn | error")
       ->envname(env("LOG_LEVEL"))
       ->capture_default_str();
@@ -184,6 +188,12 @@ std::optional<DaemonOptions> resolve_options(const RawOptions& raw, std::string&
     return std::nullopt;
   }
   node.options.lease_revoke_rate = raw.lease_revoke_rate;
+  auto progress = parse_duration(raw.watch_progress_notify_interval);
+  if (!progress || progress->count() < 100) {
+    error = "--watch-progress-notify-interval: expected a duration of at least 100ms";
+    return std::nullopt;
+  }
+  node.options.watch_progress_interval = *progress;
   if (raw.log_level != "debug" && raw.log_level != "info" && raw.log_level != "warn" &&
       raw.log_level != "error") {
     error = "--log-level: expected debug, info, warn or error";

@@ -38,6 +38,7 @@ struct RawOptions {
   std::string auto_compaction_interval = "5m";
   std::string lease_check_interval = "500ms";
   int64_t lease_revoke_rate = 1000;
+  std::string watch_progress_notify_interval = "10m";
   std::string log_level = "info";
 };
 

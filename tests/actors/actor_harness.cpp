@@ -38,6 +38,10 @@ protocol::Decoded<std::string> body_bytes(const storage::Result<T>& r) {
 
 ActorHarness::ActorHarness(HarnessOptions options)
     : options_(options), sys_(prepare(cfg_)), self_(sys_, /*hide=*/true) {
+  start_node();
+}
+
+void ActorHarness::start_node() {
   actors::NodeConfig config;
   config.data_dir = dir_.sub("data");
   config.listen = false;
@@ -45,6 +49,7 @@ ActorHarness::ActorHarness(HarnessOptions options)
   config.options.max_txn_ops = options_.max_txn_ops;
   config.options.lease_check_interval = options_.lease_check_interval;
   config.options.lease_revoke_rate = options_.lease_revoke_rate;
+  config.options.watch_progress_interval = options_.watch_progress_interval;
   config.options.sync = actors::SyncMode::never;
   config.backend.sync = false;  // as revkvd: the backend actor syncs the WAL itself
   auto started = actors::Node::start(sys_, config);
@@ -87,6 +92,14 @@ protocol::Decoded<std::string> ActorHarness::call_bytes(std::string_view method,
     using Req = typename decltype(request_type)::type;
     if constexpr (std::is_same_v<Req, protocol::SnapshotRequest>) {
       // Chunks are notifications, which only a session writes: not a harness call.
+    } else if constexpr (std::is_same_v<Req, protocol::WatchRequest>) {
+      auto decoded = protocol::decode_body<Req>(object);
+      if (!decoded.ok()) {
+        out = decoded.error();
+        return;
+      }
+      auto answer = watch(decoded.value());
+      out = answer ? protocol::encode_to_string(*answer) : std::string("\x80", 1);
     } else if constexpr (std::is_same_v<Req, storage::RangeRequest> ||
                          std::is_same_v<Req, storage::PutRequest> ||
                          std::is_same_v<Req, storage::DeleteRangeRequest> ||
@@ -100,6 +113,30 @@ protocol::Decoded<std::string> ActorHarness::call_bytes(std::string_view method,
   if (out) return std::move(*out);
   return protocol::WireError{protocol::kCodeUnimplemented,
                              "revkv: method not implemented yet " + std::string(method)};
+}
+
+std::optional<protocol::WatchResponse> ActorHarness::watch(const protocol::WatchRequest& request) {
+  if (!stream_) stream_ = open_watch_stream();
+  return stream_->request(request);
+}
+
+std::optional<protocol::WatchResponse> ActorHarness::next_watch_response(
+    std::chrono::milliseconds timeout) {
+  if (!stream_) stream_ = open_watch_stream();
+  return stream_->next(timeout);
+}
+
+std::unique_ptr<HarnessWatchStream> ActorHarness::open_watch_stream() {
+  return std::make_unique<HarnessWatchStream>(sys_, routes_.watch_hub, node_->context(),
+                                              options_.timeout);
+}
+
+void ActorHarness::restart() {
+  stream_.reset();
+  auto stopped = node_->stop();
+  if (!stopped.ok()) throw std::runtime_error("Node::stop: " + stopped.error().message());
+  node_.reset();
+  start_node();
 }
 
 caf::actor ActorHarness::spawn_silent_actor() {

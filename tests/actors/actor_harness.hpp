@@ -19,6 +19,7 @@
 #include "protocol/messages.hpp"
 #include "storage/error.hpp"
 #include "storage/types.hpp"
+#include "tests/actors/harness_watch_stream.hpp"
 #include "tests/temp_dir.hpp"
 
 #include <caf/all.hpp>
@@ -114,6 +115,7 @@ struct HarnessOptions {
   std::chrono::milliseconds timeout{10000};  // per reply
   std::chrono::milliseconds lease_check_interval{500};
   int64_t lease_revoke_rate = 1000;
+  std::chrono::milliseconds watch_progress_interval{10 * 60 * 1000};
 };
 
 class ActorHarness {
@@ -165,6 +167,16 @@ class ActorHarness {
   // An actor that accepts every message and never answers one (stopped with the fixture).
   caf::actor spawn_silent_actor();
 
+  // -- Watch: a watch stream talking to the watch hub as a session does. The harness has
+  // one (watch, next_watch_response); open_watch_stream() makes more.
+  std::optional<protocol::WatchResponse> watch(const protocol::WatchRequest& request);
+  std::optional<protocol::WatchResponse> next_watch_response(std::chrono::milliseconds timeout);
+  std::unique_ptr<HarnessWatchStream> open_watch_stream();
+
+  // Stops the node cleanly and starts it again on the same data directory (watch streams
+  // opened before are dead).
+  void restart();
+
  private:
   template <class Resp, class... Ts>
   storage::Result<Resp> await(const caf::actor& whom, Ts&&... xs) {
@@ -186,6 +198,8 @@ class ActorHarness {
   storage::Result<storage::RangeResponse> fan_out_range(const storage::RangeRequest& request);
   const caf::actor& actor_of(const actors::Route& where) const;
 
+  void start_node();
+
   HarnessOptions options_;
   caf::actor_system_config cfg_;
   caf::actor_system sys_;
@@ -193,7 +207,8 @@ class ActorHarness {
   std::unique_ptr<actors::Node> node_;  // after dir_: closed before the dir is removed
   actors::Routes routes_;
   std::vector<caf::actor> silent_;
-  caf::scoped_actor self_;  // after sys_, hidden: gone before the system
+  caf::scoped_actor self_;                      // after sys_, hidden: gone before the system
+  std::unique_ptr<HarnessWatchStream> stream_;  // the harness's own, opened on first use
 };
 
 }  // namespace revkv::testing

@@ -11,6 +11,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <chrono>
 #include <cstdlib>
@@ -19,8 +20,10 @@
 #include <netinet/in.h>
 #include <optional>
 #include <random>
+#include <regex>
 #include <sstream>
 #include <sys/socket.h>
+#include <thread>
 #include <unistd.h>
 
 using namespace revkv;
@@ -82,8 +85,9 @@ std::vector<std::string> put_keys(client::Client& c, int n, size_t size, int64_t
 }
 
 // GET http://127.0.0.1:port/path over a POSIX socket (HTTP/1.0: the server closes the
-// connection after the answer); returns the body, or "" when the status is not 200.
-std::string http_get(uint16_t port, const std::string& path) {
+// connection after the answer); returns the status code and the body (0 and "" when the
+// answer is not HTTP).
+std::pair<int, std::string> http_request(uint16_t port, const std::string& path) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   REQUIRE(fd >= 0);
   sockaddr_in addr{};
@@ -100,10 +104,14 @@ std::string http_get(uint16_t port, const std::string& path) {
     response.append(buf, static_cast<size_t>(n));
   ::close(fd);
   auto head_end = response.find("\r\n\r\n");
-  if (head_end == std::string::npos) return "";
-  auto status_end = response.find("\r\n");
-  if (response.substr(0, status_end).find(" 200 ") == std::string::npos) return "";
-  return response.substr(head_end + 4);
+  if (head_end == std::string::npos || response.rfind("HTTP/1.", 0) != 0) return {0, ""};
+  return {std::atoi(response.c_str() + response.find(' ') + 1), response.substr(head_end + 4)};
+}
+
+// The body of a 200 answer, or "".
+std::string http_get(uint16_t port, const std::string& path) {
+  auto [status, body] = http_request(port, path);
+  return status == 200 ? body : "";
 }
 
 // One scrape of /metrics: the value of each sample, keyed by its series as exposed
@@ -139,6 +147,38 @@ struct Scrape {
 
 }  // namespace
 
+TEST_CASE("revkvd: watch metrics count watchers and the events sent to them",
+          "[node][metrics][watch]") {
+  testing::TempDir dir;
+  testing::NodeProcess node(dir.sub("data"));
+  auto writer = std::move(client::Client::connect(node.endpoint())).value();
+  {
+    auto watcher = std::move(client::Client::connect(node.endpoint())).value();
+    size_t events = 0;
+    watcher.set_notification_handler([&](const client::Notification& n) {
+      auto w = client::decode_watch_notification(n);
+      if (w.ok()) events += w.value().events.size();
+    });
+    protocol::WatchCreateRequest create;
+    create.key = "w";
+    REQUIRE(watcher.watch(protocol::WatchRequest{create}).ok());
+    CHECK(Scrape(node.metrics_port())["revkv_watchers"] == 1);
+    for (int i = 0; i < 3; ++i)
+      REQUIRE(writer.put(storage::PutRequest{"w", std::to_string(i)}).ok());
+    while (events < 3)
+      REQUIRE(watcher.pump_for(std::chrono::seconds(10)).value());
+    Scrape after(node.metrics_port());
+    CHECK(after["revkv_watch_events_sent_total"] == 3);
+    CHECK(after["revkv_slow_watchers"] == 0);
+  }
+  // The watcher ends with its connection.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (Scrape(node.metrics_port())["revkv_watchers"] != 0 &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  CHECK(Scrape(node.metrics_port())["revkv_watchers"] == 0);
+}
+
 TEST_CASE("revkvd: /metrics moves with the work", "[node][metrics]") {
   testing::TempDir dir;
   testing::NodeProcess node(dir.sub("data"));
@@ -157,7 +197,12 @@ TEST_CASE("revkvd: /metrics moves with the work", "[node][metrics]") {
   CHECK(before["revkv_quota_backend_bytes"] > 0);
   CHECK(before[R"(revkv_alarms{alarm="NOSPACE"})"] == 0);
   CHECK(before["revkv_db_total_size_bytes"] > 0);
+  CHECK(before["revkv_compact_finished_revision"] == -1);
   CHECK_FALSE(before.has(compact_compacted));
+  // Exported before any watcher or lease exists (dashboards and alerts name them).
+  for (const char* zero : {"revkv_watchers", "revkv_slow_watchers", "revkv_watch_events_sent_total",
+                           "revkv_leases", "revkv_lease_expired_total"})
+    CHECK(before[zero] == 0);
 
   // A put raises the revision (and the watermark: it is acknowledged) by one.
   auto first = c.put(storage::PutRequest{"k", "v1"});
@@ -199,6 +244,7 @@ TEST_CASE("revkvd: /metrics moves with the work", "[node][metrics]") {
   REQUIRE_FALSE(c.compact(protocol::CompactionRequest{rev, true}).ok());
   Scrape compacted(node.metrics_port());
   CHECK(compacted["revkv_compact_revision"] == rev);
+  CHECK(compacted["revkv_compact_finished_revision"] == rev);  // physical: done when answered
   CHECK(compacted.sum("revkv_index_revisions") == 1);
   CHECK(compacted["revkv_compactions_total"] == 1);
   CHECK(compacted["revkv_compaction_duration_seconds_count"] == 1);
@@ -207,6 +253,76 @@ TEST_CASE("revkvd: /metrics moves with the work", "[node][metrics]") {
   CHECK(compacted[compact_ok] == 1);
   CHECK(compacted[compact_compacted] == 1);
   CHECK(compacted[put_ok] == before[put_ok] + 2);  // other methods did not move
+  // Every message a shard was sent has been handled: nothing is left counted.
+  CHECK(compacted.has(R"(revkv_shard_mailbox_depth{shard="0"})"));
+  CHECK(compacted.sum("revkv_shard_mailbox_depth") == 0);
+  CHECK(node.stop() == 0);
+}
+
+TEST_CASE("revkvd: a defragment after a compaction shrinks the database sizes", "[node][metrics]") {
+  testing::TempDir dir;
+  testing::NodeProcess node(dir.sub("data"), {"--shards", "2"});
+  auto c = std::move(client::Client::connect(node.endpoint())).value();
+  int64_t revision = 0;
+  put_keys(c, 32, 64 * 1024, revision);  // ~2 MiB of incompressible values
+  auto deleted = c.delete_range(storage::DeleteRangeRequest{"k", std::string("l"), false});
+  REQUIRE(deleted.ok());
+  REQUIRE(c.compact(protocol::CompactionRequest{deleted.value().response.revision, true}).ok());
+  Scrape compacted(node.metrics_port());
+  CHECK(compacted["revkv_compactions_total"] == 1);
+  REQUIRE(c.defragment().ok());
+  Scrape defragmented(node.metrics_port());
+  CHECK(defragmented["revkv_db_total_size_bytes"] < compacted["revkv_db_total_size_bytes"]);
+  CHECK(defragmented["revkv_db_total_size_bytes"] < 1024 * 1024);
+  CHECK(defragmented["revkv_db_total_size_in_use_bytes"] <=
+        defragmented["revkv_db_total_size_bytes"]);
+  CHECK(defragmented[R"(revkv_requests_total{code="OK",method="Maintenance.Defragment"})"] == 1);
+  CHECK(node.stop() == 0);
+}
+
+TEST_CASE("revkvd: /health answers 200 while serving, other paths 404", "[node][metrics]") {
+  testing::TempDir dir;
+  testing::NodeProcess node(dir.sub("data"));
+  auto [status, body] = http_request(node.metrics_port(), "/health");
+  CHECK(status == 200);
+  CHECK(body == "{\"health\":\"true\",\"reason\":\"\"}\n");
+  CHECK(http_request(node.metrics_port(), "/nothing").first == 404);
+  CHECK(http_request(node.metrics_port(), "/metrics/extra").first == 404);
+  CHECK(node.stop() == 0);
+}
+
+TEST_CASE("revkvd: starts from configs/revkvd.yaml as shipped, which names every option",
+          "[node][daemon]") {
+  const char* from_env = std::getenv("REVKVD_SHIPPED_CONFIG");
+#ifdef REVKVD_SHIPPED_CONFIG
+  std::string config = from_env != nullptr ? from_env : REVKVD_SHIPPED_CONFIG;
+#else
+  REQUIRE(from_env != nullptr);
+  std::string config = from_env;
+#endif
+  std::ifstream in(config);
+  REQUIRE(in.good());
+  std::stringstream yaml;
+  yaml << in.rdbuf();
+  // Every option of --help (but --config, --help and --version) is a key of the file.
+  auto [status, help] = testing::run_revkvd_stdout({"--help"});
+  CHECK(status == 0);
+  std::regex flag(R"(--([a-z][a-z-]+))");
+  int options = 0;
+  for (std::sregex_iterator it(help.begin(), help.end(), flag), end; it != end; ++it) {
+    std::string name = (*it)[1];
+    if (name == "config" || name == "help" || name == "version") continue;
+    std::replace(name.begin(), name.end(), '-', '_');
+    CHECK(yaml.str().find("\n" + name + ": ") != std::string::npos);
+    ++options;
+  }
+  CHECK(options >= 12);
+  // The file as is; only the data directory and the listeners are moved by flags.
+  testing::TempDir dir;
+  testing::NodeProcess node(dir.sub("data"), {"--config", config});
+  auto c = std::move(client::Client::connect(node.endpoint())).value();
+  REQUIRE(c.put(storage::PutRequest{"k", "v"}).ok());
+  CHECK(http_request(node.metrics_port(), "/health").first == 200);
   CHECK(node.stop() == 0);
 }
 
@@ -354,6 +470,10 @@ TEST_CASE("revkvd: the space quota raises a sticky NOSPACE alarm", "[node][daemo
       }
     }
     REQUIRE(refused);
+    auto [health_status, health_body] = http_request(node.metrics_port(), "/health");
+    CHECK(health_status == 503);
+    CHECK(health_body == "{\"health\":\"false\",\"reason\":\"ALARM NOSPACE\"}\n");
+    CHECK(Scrape(node.metrics_port())[R"(revkv_alarms{alarm="NOSPACE"})"] == 1);
     // Sticky: even a tiny put is refused now; reads and deletes still work.
     auto tiny = c.put(storage::PutRequest{"t", "1"});
     REQUIRE_FALSE(tiny.ok());
@@ -378,7 +498,9 @@ TEST_CASE("revkvd: the space quota raises a sticky NOSPACE alarm", "[node][daemo
   protocol::AlarmRequest disarm;
   disarm.action = protocol::AlarmAction::deactivate;
   disarm.alarm = protocol::AlarmType::nospace;
+  CHECK(http_request(node.metrics_port(), "/health").first == 503);  // restored from disk
   REQUIRE(c.alarm(disarm).ok());
+  CHECK(http_request(node.metrics_port(), "/health").first == 200);
   CHECK(c.put(storage::PutRequest{"t", "1"}).ok());
   CHECK(node.stop() == 0);
 }

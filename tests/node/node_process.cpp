@@ -121,18 +121,23 @@ void NodeProcess::kill9() {
   pid_ = -1;
 }
 
-std::pair<int, std::string> run_revkvd(const std::vector<std::string>& args) {
+namespace {
+
+// Runs revkvd to completion; returns its exit status and what it wrote on the chosen
+// stream (the other one is small enough to sit in its pipe).
+std::pair<int, std::string> run_and_read(const std::vector<std::string>& args, bool read_stdout) {
   int out = -1, err = -1;
   pid_t pid = spawn(args, &out, &err);
-  std::string err_text;
+  int fd = read_stdout ? out : err;
+  std::string text;
   char buf[512];
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (std::chrono::steady_clock::now() < deadline) {
-    pollfd p{err, POLLIN, 0};
+    pollfd p{fd, POLLIN, 0};
     if (::poll(&p, 1, 100) <= 0) continue;
-    auto n = ::read(err, buf, sizeof buf);
+    auto n = ::read(fd, buf, sizeof buf);
     if (n <= 0) break;
-    err_text.append(buf, static_cast<size_t>(n));
+    text.append(buf, static_cast<size_t>(n));
   }
   int status = wait_for(pid, std::chrono::seconds(30));
   if (status < 0) {
@@ -141,7 +146,17 @@ std::pair<int, std::string> run_revkvd(const std::vector<std::string>& args) {
   }
   ::close(out);
   ::close(err);
-  return {status, err_text};
+  return {status, text};
+}
+
+}  // namespace
+
+std::pair<int, std::string> run_revkvd(const std::vector<std::string>& args) {
+  return run_and_read(args, /*read_stdout=*/false);
+}
+
+std::pair<int, std::string> run_revkvd_stdout(const std::vector<std::string>& args) {
+  return run_and_read(args, /*read_stdout=*/true);
 }
 
 }  // namespace revkv::testing

@@ -39,5 +39,7 @@ class NodeProcess {
 
 // Runs revkvd to completion with `args`; returns {exit status, stderr}.
 std::pair<int, std::string> run_revkvd(const std::vector<std::string>& args);
+// Same, but returns what it printed on stdout (--help, --version).
+std::pair<int, std::string> run_revkvd_stdout(const std::vector<std::string>& args);
 
 }  // namespace revkv::testing

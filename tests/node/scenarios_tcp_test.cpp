@@ -2,14 +2,15 @@
 // real revkvd (3 shards, --sync never) over TCP with client::Client. Errors are compared by
 // gRPC code and exact message (the wire carries no library code).
 //
-// Leases go over the wire too: grant and revoke as Lease.LeaseGrant / Lease.LeaseRevoke, the
-// stored leases and their keys through Lease.LeaseLeases and Lease.LeaseTimeToLive(keys).
-//
-// Not over TCP: the event history (no Watch yet: the two history steps of S47), and S55 (a
-// client cannot stop the node between scheduling a compaction and its first deletion
-// batch).
+// Watch streams are connections of their own; the event history (Feature::history) is what
+// a watch from the first revision replays. Leases go over the wire too: grant and revoke as
+// Lease.LeaseGrant / Lease.LeaseRevoke, the stored leases and their keys through
+// Lease.LeaseLeases and Lease.LeaseTimeToLive(keys). Not over TCP: S55 (a client cannot stop
+// the node between scheduling a compaction and its first deletion batch).
 
 #include "client/client.hpp"
+#include "protocol/codec.hpp"
+#include "protocol/method.hpp"
 #include "tests/node/node_process.hpp"
 #include "tests/scenarios/scenario_target.hpp"
 #include "tests/temp_dir.hpp"
@@ -18,6 +19,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -34,18 +36,76 @@ Outcome<T> from_wire(const client::Result<protocol::KvResponse<T>>& r) {
   return r.value().response;
 }
 
+// A watch stream: a connection of its own; notifications are queued as they arrive.
+class TcpWatchStream final : public WatchStreamHandle {
+ public:
+  explicit TcpWatchStream(const std::string& endpoint) {
+    client::ClientOptions options;
+    options.request_timeout = std::chrono::seconds(30);
+    auto c = client::Client::connect(endpoint, options);
+    if (!c.ok()) FAIL("connect " << endpoint << ": " << c.error().message);
+    client_.emplace(std::move(c).value());
+    client_->set_notification_handler([this](const client::Notification& n) {
+      auto w = client::decode_watch_notification(n);
+      if (!w.ok()) FAIL("undecodable Watch.Watch notification: " << w.error().message);
+      inbox_.push_back(std::move(w).value());
+    });
+  }
+
+  std::optional<protocol::WatchResponse> request(const protocol::WatchRequest& r) override {
+    auto raw = client_->call(protocol::method_name(protocol::Method::watch),
+                             protocol::encode_to_string(r));
+    if (!raw.ok()) FAIL("Watch.Watch: " << raw.error().message);
+    // {}: etcd would have answered nothing.
+    if (raw.value().result.type == msgpack::type::MAP && raw.value().result.via.map.size == 0) {
+      return std::nullopt;
+    }
+    auto decoded = protocol::decode_body<protocol::WatchResponse>(raw.value().result);
+    if (!decoded.ok()) FAIL("Watch.Watch result: " << decoded.error().message);
+    return std::move(decoded).value();
+  }
+
+  std::optional<protocol::WatchResponse> next(std::chrono::milliseconds timeout) override {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (inbox_.empty()) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) break;
+      auto got = client_->pump_for(left);
+      if (!got.ok()) FAIL("watch stream: " << got.error().message);
+    }
+    if (inbox_.empty()) return std::nullopt;
+    auto out = std::move(inbox_.front());
+    inbox_.pop_front();
+    return out;
+  }
+
+ private:
+  std::optional<client::Client> client_;
+  std::deque<protocol::WatchResponse> inbox_;
+};
+
 class TcpTarget final : public ScenarioTarget {
  public:
   explicit TcpTarget(const ScenarioOptions& options)
       : flags_{"--shards",      "3",
                "--sync",        "never",
                "--max-txn-ops", std::to_string(options.max_txn_ops)} {
+    if (options.watch_progress_interval.count() > 0) {
+      flags_.push_back("--watch-progress-notify-interval");
+      flags_.push_back(std::to_string(options.watch_progress_interval.count()) + "ms");
+    }
     start();
   }
 
   std::string name() const override { return "revkvd over TCP"; }
-  bool supports(Feature feature) const override {
-    return feature == Feature::leases || feature == Feature::lease_records;
+  bool supports(Feature f) const override {
+    return f == Feature::watch || f == Feature::history || f == Feature::leases ||
+           f == Feature::lease_records;
+  }
+
+  std::unique_ptr<WatchStreamHandle> open_watch_stream() override {
+    return std::make_unique<TcpWatchStream>(node_->endpoint());
   }
 
   Outcome<RangeResponse> range(const RangeRequest& r) override {
@@ -97,7 +157,29 @@ class TcpTarget final : public ScenarioTarget {
               [](const LeaseRecord& a, const LeaseRecord& b) { return a.id < b.id; });
     return out;
   }
-  Outcome<std::vector<Event>> events(int64_t, int64_t) override { return unsupported(); }
+  // The history a watch of every key from `from` replays, up to `to`.
+  Outcome<std::vector<Event>> events(int64_t from, int64_t to) override {
+    TcpWatchStream stream(node_->endpoint());
+    protocol::WatchCreateRequest create;
+    create.key = std::string(1, '\0');
+    create.range_end = std::string(1, '\0');
+    create.start_revision = from;
+    auto created = stream.request(protocol::WatchRequest{create});
+    REQUIRE(created);
+    std::vector<Event> out;
+    while (true) {
+      auto r = stream.next(std::chrono::seconds(10));
+      REQUIRE(r);
+      if (r->canceled) {
+        return ApiError{std::nullopt, 11, "etcdserver: mvcc: required revision has been compacted"};
+      }
+      for (auto& ev : r->events)
+        if (ev.kv.mod_revision <= to) out.push_back(std::move(ev));
+      if (!r->events.empty() && r->events.back().kv.mod_revision >= to) break;
+      if (r->header.revision >= to && r->events.empty()) break;
+    }
+    return out;
+  }
   Outcome<CompactResponse> crash_after_scheduling_compaction(int64_t) override {
     return unsupported();
   }

@@ -1024,7 +1024,7 @@ TEST_CASE("S47: a tombstone exactly at the compact revision survives until the n
   CHECK(db->compact(4) == compact_ok(5));
   // W.Watch("foo", start=4) is the watch layer's; the history it replays must still hold
   // the DELETE of revision 4.
-  if (db.supports(Feature::history)) {  // TCP: no Watch yet to replay the history
+  if (db.supports(Feature::history)) {
     CHECK(db->events(4, 4) == std::vector<Event>{delete_event("foo", 4)});
   }
   CHECK(db->compact(5) == compact_ok(5));

@@ -10,9 +10,11 @@
 // ({gRPC code, exact message}, plus the library's Errc when the target knows it — the
 // store does, the wire does not carry it).
 
+#include "protocol/messages.hpp"
 #include "storage/error.hpp"
 #include "storage/types.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -62,10 +64,24 @@ enum class Feature {
   lease_records,           // inspecting the stored leases and their keys
   history,                 // reading the event history (what a watch replays)
   crash_after_scheduling,  // stopping between scheduling a compaction and running it
+  watch,                   // watch streams (open_watch_stream)
+};
+
+// One watch stream of a target (Feature::watch): a connection, or the harness's stream.
+class WatchStreamHandle {
+ public:
+  virtual ~WatchStreamHandle() = default;
+  // The RPC result of a create / cancel / progress request; nullopt where etcd answers
+  // nothing.
+  virtual std::optional<protocol::WatchResponse> request(const protocol::WatchRequest& r) = 0;
+  // The stream's next notification within `timeout`; nullopt when none came.
+  virtual std::optional<protocol::WatchResponse> next(std::chrono::milliseconds timeout) = 0;
 };
 
 struct ScenarioOptions {
   int64_t max_txn_ops = 128;
+  // Periodic watch progress notifications; 0: the target's default.
+  std::chrono::milliseconds watch_progress_interval{0};
 };
 
 class ScenarioTarget {
@@ -99,6 +115,9 @@ class ScenarioTarget {
 
   // -- history (Feature::history)
   virtual Outcome<std::vector<storage::Event>> events(int64_t from, int64_t to) = 0;
+
+  // -- watch (Feature::watch)
+  virtual std::unique_ptr<WatchStreamHandle> open_watch_stream() { return nullptr; }
 
   // -- lifecycle
   // Restart(): clean shutdown, then start again on the same data directory.

@@ -25,7 +25,7 @@ class StoreTarget final : public ScenarioTarget {
   }
 
   std::string name() const override { return "storage::Store"; }
-  bool supports(Feature) const override { return true; }
+  bool supports(Feature f) const override { return f != Feature::watch; }  // no watch layer
 
   Outcome<RangeResponse> range(const RangeRequest& r) override { return outcome(store_->range(r)); }
   Outcome<PutResponse> put(const PutRequest& r) override { return outcome(store_->put(r)); }

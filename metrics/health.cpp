@@ -1,0 +1,31 @@
+#include "metrics/health.hpp"
+
+#include <utility>
+
+namespace revkv::metrics {
+
+void NodeHealth::serving(actors::NodeContextPtr ctx) {
+  if (phase_.load(std::memory_order_acquire) != Phase::starting) return;
+  ctx_ = std::move(ctx);
+  phase_.store(Phase::serving, std::memory_order_release);
+}
+
+void NodeHealth::stopping() {
+  phase_.store(Phase::stopping, std::memory_order_release);
+}
+
+HealthReport NodeHealth::check() const {
+  switch (phase_.load(std::memory_order_acquire)) {
+    case Phase::starting:
+      return {false, "starting"};
+    case Phase::stopping:
+      return {false, "stopping"};
+    case Phase::serving:
+      break;
+  }
+  // etcd's /health reports a raised alarm the same way.
+  if (ctx_->nospace_alarm.load()) return {false, "ALARM NOSPACE"};
+  return {true, ""};
+}
+
+}  // namespace revkv::metrics
