@@ -7,6 +7,7 @@
 
 #include "tests/actors/actor_harness.hpp"
 #include "tests/scenarios/scenario_target.hpp"
+#include "tests/scenarios/watch_history.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -116,24 +117,8 @@ class HarnessTarget final : public ScenarioTarget {
     return std::make_unique<HarnessStream>(harness_->open_watch_stream());
   }
 
-  // The history a watch of every key from `from` replays, up to `to`.
   Outcome<std::vector<Event>> events(int64_t from, int64_t to) override {
-    auto stream = harness_->open_watch_stream();
-    protocol::WatchCreateRequest create;
-    create.key = std::string(1, '\0');
-    create.range_end = std::string(1, '\0');
-    create.start_revision = from;
-    REQUIRE(stream->request(protocol::WatchRequest{create}));
-    std::vector<Event> out;
-    while (true) {
-      auto r = stream->next(std::chrono::seconds(10));
-      REQUIRE(r);
-      if (r->canceled) return api_error(Error{Errc::compacted});
-      for (auto& ev : r->events)
-        if (ev.kv.mod_revision <= to) out.push_back(std::move(ev));
-      if (!r->events.empty() && r->events.back().kv.mod_revision >= to) break;
-    }
-    return out;
+    return replay_history(*open_watch_stream(), from, to);
   }
 
   Outcome<CompactResponse> crash_after_scheduling_compaction(int64_t) override {

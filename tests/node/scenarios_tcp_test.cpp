@@ -13,6 +13,7 @@
 #include "protocol/method.hpp"
 #include "tests/node/node_process.hpp"
 #include "tests/scenarios/scenario_target.hpp"
+#include "tests/scenarios/watch_history.hpp"
 #include "tests/temp_dir.hpp"
 
 #include <catch2/catch.hpp>
@@ -157,28 +158,8 @@ class TcpTarget final : public ScenarioTarget {
               [](const LeaseRecord& a, const LeaseRecord& b) { return a.id < b.id; });
     return out;
   }
-  // The history a watch of every key from `from` replays, up to `to`.
   Outcome<std::vector<Event>> events(int64_t from, int64_t to) override {
-    TcpWatchStream stream(node_->endpoint());
-    protocol::WatchCreateRequest create;
-    create.key = std::string(1, '\0');
-    create.range_end = std::string(1, '\0');
-    create.start_revision = from;
-    auto created = stream.request(protocol::WatchRequest{create});
-    REQUIRE(created);
-    std::vector<Event> out;
-    while (true) {
-      auto r = stream.next(std::chrono::seconds(10));
-      REQUIRE(r);
-      if (r->canceled) {
-        return ApiError{std::nullopt, 11, "etcdserver: mvcc: required revision has been compacted"};
-      }
-      for (auto& ev : r->events)
-        if (ev.kv.mod_revision <= to) out.push_back(std::move(ev));
-      if (!r->events.empty() && r->events.back().kv.mod_revision >= to) break;
-      if (r->header.revision >= to && r->events.empty()) break;
-    }
-    return out;
+    return replay_history(*open_watch_stream(), from, to);
   }
   Outcome<CompactResponse> crash_after_scheduling_compaction(int64_t) override {
     return unsupported();
