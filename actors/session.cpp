@@ -488,14 +488,9 @@ void accept(Self* self, uint32_t msgid, protocol::Method method, const msgpack::
 void on_request(Self* self, protocol::RequestFrame& frame) {
   auto method = protocol::method_from_name(frame.method);
   if (!method) return reply_error(self, frame.msgid, protocol::unknown_method(frame.method));
-  bool served = visit_served_method(*method, [&](auto request_type, bool write) {
+  visit_method(*method, [&](auto request_type, bool write) {
     accept<typename decltype(request_type)::type>(self, frame.msgid, *method, frame.body, write);
   });
-  if (!served) {
-    refuse(self, frame.msgid, *method, Clock::now(),
-           protocol::WireError{protocol::kCodeUnimplemented,
-                               "revkv: method not implemented yet " + frame.method});
-  }
 }
 
 void close_connection(Self* self) {

@@ -88,10 +88,13 @@ protocol::Decoded<std::string> ActorHarness::call_bytes(std::string_view method,
     return encode(call<ResponseOfT<Req>>(std::move(decoded).value()));
   };
   std::optional<protocol::Decoded<std::string>> out;
-  actors::visit_served_method(*known, [&](auto request_type, bool) {
+  actors::visit_method(*known, [&](auto request_type, bool) {
     using Req = typename decltype(request_type)::type;
     if constexpr (std::is_same_v<Req, protocol::SnapshotRequest>) {
-      // Chunks are notifications, which only a session writes: not a harness call.
+      // Chunks are notifications, which only a session writes: tests/node covers it.
+      out = protocol::WireError{protocol::kCodeUnimplemented,
+                                "revkv harness: Maintenance.Snapshot streams notifications; "
+                                "drive it through a session (tests/node)"};
     } else if constexpr (std::is_same_v<Req, protocol::WatchRequest>) {
       auto decoded = protocol::decode_body<Req>(object);
       if (!decoded.ok()) {
@@ -110,9 +113,7 @@ protocol::Decoded<std::string> ActorHarness::call_bytes(std::string_view method,
       out = serve(request_type, [](const auto& r) { return body_bytes(r); });
     }
   });
-  if (out) return std::move(*out);
-  return protocol::WireError{protocol::kCodeUnimplemented,
-                             "revkv: method not implemented yet " + std::string(method)};
+  return std::move(*out);
 }
 
 std::optional<protocol::WatchResponse> ActorHarness::watch(const protocol::WatchRequest& request) {
