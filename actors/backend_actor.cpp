@@ -46,8 +46,10 @@ void release(caf::stateful_actor<BackendState>* self) {
   }
   bool moved = st.written > st.durable;
   st.durable = st.written;
-  st.ctx->watermark.store(st.durable);
+  // The hub first: once an actor can see the watermark at W (a compaction up to W, a
+  // watch sync), durable(W) is already in the hub's mailbox.
   if (st.hub && moved) self->send(st.hub, durable_atom::value, st.durable);
+  st.ctx->watermark.store(st.durable);
   if (auto size = st.ctx->backend->size(); size.ok()) {
     st.ctx->db_size.store(static_cast<int64_t>(size->total_bytes));
   }

@@ -30,6 +30,7 @@ struct MaintenanceState {
 
   NodeContextPtr ctx;
   std::vector<caf::actor> shards;
+  caf::actor watch_hub;
   // Periodic auto-compaction: (when, watermark) samples, oldest first.
   std::deque<std::pair<std::chrono::steady_clock::time_point, int64_t>> samples;
   std::optional<storage::CompactionJob> job;
@@ -100,18 +101,25 @@ void finish_job_now(Self* self) {
   }
 }
 
-// Compacts every shard's index at `revision` and starts the physical job.
+// Compacts every shard's index at `revision` and starts the physical job. First the watch
+// hub must have fanned out every revision up to `revision` (they are durable, so it has
+// been told): a synced watcher then has them before any is deleted.
 void start_compaction(Self* self, int64_t revision, bool resumed, std::function<void()> started) {
   auto& st = self->state;
   int64_t previous = st.ctx->compact_revision.load();
   st.ctx->compact_revision.store(revision);
   st.job_started = std::chrono::steady_clock::now();
-  collect_keep(self, 0, /*compact=*/true, revision, {},
-               [self, revision, previous, resumed, started](std::set<storage::Revision> keep) {
-                 self->state.job.emplace(revision, previous, std::move(keep), resumed);
-                 self->send(self, step_atom::value);
-                 started();
-               });
+  auto compact_shards = [self, revision, previous, resumed, started] {
+    collect_keep(self, 0, /*compact=*/true, revision, {},
+                 [self, revision, previous, resumed, started](std::set<storage::Revision> keep) {
+                   self->state.job.emplace(revision, previous, std::move(keep), resumed);
+                   self->send(self, step_atom::value);
+                   started();
+                 });
+  };
+  self->request(st.watch_hub, caf::infinite, watch_sync_atom::value)
+      .await([compact_shards](bool) { compact_shards(); },
+             [compact_shards](caf::error&) { compact_shards(); });  // stopping: no watchers
 }
 
 using CompactResult = storage::Result<storage::CompactResponse>;
@@ -206,19 +214,21 @@ storage::Result<SnapshotPayload> make_snapshot(NodeContext& ctx) {
 }  // namespace
 
 caf::behavior maintenance_actor(Self* self, NodeContextPtr ctx, std::vector<caf::actor> shards,
-                                std::optional<int64_t> unfinished_compaction);
+                                caf::actor watch_hub, std::optional<int64_t> unfinished_compaction);
 
 caf::actor spawn_maintenance_actor(caf::actor_system& sys, NodeContextPtr ctx,
-                                   std::vector<caf::actor> shards,
+                                   std::vector<caf::actor> shards, caf::actor watch_hub,
                                    std::optional<int64_t> unfinished_compaction) {
   return sys.spawn<caf::detached>(maintenance_actor, std::move(ctx), std::move(shards),
-                                  unfinished_compaction);
+                                  std::move(watch_hub), unfinished_compaction);
 }
 
 caf::behavior maintenance_actor(Self* self, NodeContextPtr ctx, std::vector<caf::actor> shards,
+                                caf::actor watch_hub,
                                 std::optional<int64_t> unfinished_compaction) {
   self->state.ctx = ctx;
   self->state.shards = std::move(shards);
+  self->state.watch_hub = std::move(watch_hub);
   if (ctx->options.auto_compaction.enabled()) {
     self->delayed_send(self, auto_compaction_tick(ctx->options.auto_compaction),
                        caf::tick_atom::value);

@@ -24,8 +24,9 @@
 
 namespace revkv::actors {
 
+// `watch_hub`: asked before a compaction deletes history (actors/watch_hub.hpp).
 caf::actor spawn_maintenance_actor(caf::actor_system& sys, NodeContextPtr ctx,
-                                   std::vector<caf::actor> shards,
+                                   std::vector<caf::actor> shards, caf::actor watch_hub,
                                    std::optional<int64_t> unfinished_compaction);
 
 }  // namespace revkv::actors

@@ -53,6 +53,7 @@ using watch_drained_atom = caf::atom_constant<caf::atom("wdrained")>;
 using watch_progress_atom = caf::atom_constant<caf::atom("wprogress")>;
 using watch_catch_up_atom = caf::atom_constant<caf::atom("wcatchup")>;
 using watch_tick_atom = caf::atom_constant<caf::atom("wtick")>;
+using watch_sync_atom = caf::atom_constant<caf::atom("wsync")>;
 
 // A staged write batch; shared because CAF messages must be copyable.
 using BatchPtr = std::shared_ptr<storage::WriteBatch>;

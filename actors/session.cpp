@@ -304,6 +304,14 @@ void reply_watch(Self* self, uint32_t msgid, const protocol::WatchResponse& r) {
   write_bytes(self, buf);
 }
 
+void reply_canceled(Self* self, uint32_t msgid, int64_t watch_id) {
+  protocol::WatchResponse r;
+  r.header = self->state.ctx->header(self->state.ctx->watermark.load());
+  r.watch_id = watch_id;
+  r.canceled = true;
+  reply_watch(self, msgid, r);
+}
+
 void finish_watch_call(Self* self, Clock::time_point received) {
   count_request(self, protocol::Method::watch, received, 0);
   finished(self, false);
@@ -327,16 +335,17 @@ void serve_watch(Self* self, uint32_t msgid, const protocol::WatchRequest& w,
     auto tag = st.watch.cancel(cancel->watch_id);
     if (!tag) {
       reply_nothing(self, msgid);
-    } else {
-      if (*tag != 0) self->send(st.routes.watch_hub, watch_cancel_atom::value, *tag);
-      st.parked.erase(*tag);
-      protocol::WatchResponse r;
-      r.header = st.ctx->header(st.ctx->watermark.load());
-      r.watch_id = cancel->watch_id;
-      r.canceled = true;
-      reply_watch(self, msgid, r);
+      return finish_watch_call(self, received);
     }
-    finish_watch_call(self, received);
+    st.parked.erase(*tag);
+    if (*tag == 0) {  // cancelled by a compaction already: nothing left at the hub
+      reply_canceled(self, msgid, cancel->watch_id);
+      return finish_watch_call(self, received);
+    }
+    // The hub answers: its answer follows the created response of a create still on its
+    // way (pipelined create + cancel of one id).
+    st.watch_pending[msgid] = SessionState::PendingWatch{cancel->watch_id, received};
+    self->send(st.routes.watch_hub, watch_cancel_atom::value, msgid, *tag);
   } else {
     st.watch_pending[msgid] = SessionState::PendingWatch{-1, received};
     self->send(st.routes.watch_hub, watch_progress_atom::value, msgid);
@@ -585,7 +594,9 @@ caf::behavior session_actor(Self* self, caf::io::connection_handle hdl, NodeCont
         if (it == st.watch_pending.end()) return;
         auto received = it->second.received;
         st.watch_pending.erase(it);
-        if (revision < 0) {
+        // A watcher parked here but not yet at the hub may get history at or below the
+        // hub's answer again: no promise then (SPEC §7.9, a dropped progress request).
+        if (revision < 0 || !st.parked.empty()) {
           reply_nothing(self, msgid);
         } else {
           protocol::WatchResponse r;
@@ -594,6 +605,15 @@ caf::behavior session_actor(Self* self, caf::io::connection_handle hdl, NodeCont
           reply_watch(self, msgid, r);
         }
         finish_watch_call(self, received);
+      },
+      [self](watch_cancel_atom, uint32_t msgid) {
+        auto& st = self->state;
+        auto it = st.watch_pending.find(msgid);
+        if (it == st.watch_pending.end()) return;
+        auto pending = it->second;
+        st.watch_pending.erase(it);
+        reply_canceled(self, msgid, pending.watch_id);
+        finish_watch_call(self, pending.received);
       },
       [self](watch_out_atom, WatchDeliveries& deliveries) {
         if (self->state.closing) return;

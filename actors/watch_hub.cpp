@@ -251,7 +251,7 @@ void advance(Self* self, int64_t w) {
   auto& st = self->state;
   if (w <= st.published) return;
   int64_t before = st.published;
-  if (st.watchers.empty()) {
+  if (st.unsynced.size() == st.watchers.size()) {  // nobody to feed live
     st.published = w;
     return;
   }
@@ -409,12 +409,19 @@ caf::behavior watch_hub(Self* self, NodeContextPtr ctx, std::vector<caf::actor> 
         if (behind) schedule_catch_up(self);
         st.publish_gauges();
       },
-      [self](watch_cancel_atom, uint64_t tag) {
+      [self](watch_cancel_atom, uint32_t msgid, uint64_t tag) {
+        // Answered by the hub, so the answer follows the watcher's created response.
         auto& st = self->state;
         Owner& owner = owner_of(self);
         auto it = owner.by_tag.find(tag);
         if (it != owner.by_tag.end()) st.remove(it->second);
         st.publish_gauges();
+        self->send(owner.handle, watch_cancel_atom::value, msgid);
+      },
+      [](watch_sync_atom) {
+        // Every durable(W) sent before the caller saw W has been fanned out (see the
+        // maintenance actor: a compaction waits for this before deleting history).
+        return true;
       },
       [self](watch_progress_atom, uint32_t msgid) {
         // SPEC §7.9, on request: only when every watcher of the stream is caught up and

@@ -16,7 +16,7 @@
 // A stream owner (a session, or the test harness) talks to the hub with:
 //   (watch_create_atom, msgid, tag, WatchSpec) -> (watch_created_atom, msgid, tag, header_rev)
 //                                                  to the owner, before any event of it
-//   (watch_cancel_atom, tag)                   -> nothing
+//   (watch_cancel_atom, msgid, tag)            -> (watch_cancel_atom, msgid) to the owner
 //   (watch_progress_atom, msgid)               -> (watch_progress_atom, msgid, header_rev),
 //                                                  -1 when the stream is not all caught up
 //   (watch_slow_atom, tag, from_rev)           -> (watch_unpark_atom, tag): the owner dropped
@@ -25,6 +25,10 @@
 //   (watch_drained_atom)                          (its output buffer emptied).
 // and receives the watchers' responses as (watch_out_atom, WatchDeliveries). The hub
 // monitors each owner and drops its watchers when it goes away.
+//
+// (watch_sync_atom) -> true, once every revision up to the watermark the caller saw has
+// been fanned out: the maintenance actor asks before a compaction deletes history, so a
+// synced watcher never misses a revision that a compaction removed.
 
 #include "actors/node_context.hpp"
 

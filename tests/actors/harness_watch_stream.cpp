@@ -31,7 +31,10 @@ std::optional<protocol::WatchResponse> HarnessWatchStream::request(
   if (const auto* cancel = std::get_if<protocol::WatchCancelRequest>(&request.request)) {
     auto tag = stream_.cancel(cancel->watch_id);
     if (!tag) return std::nullopt;
-    if (*tag != 0) self_->send(hub_, actors::watch_cancel_atom::value, *tag);
+    if (*tag != 0) {
+      self_->send(hub_, actors::watch_cancel_atom::value, msgid, *tag);
+      answer(msgid);
+    }
     protocol::WatchResponse r;
     r.header = ctx_->header(ctx_->watermark.load());
     r.watch_id = cancel->watch_id;
@@ -90,6 +93,7 @@ bool HarnessWatchStream::receive(std::chrono::milliseconds timeout) {
       [&](actors::watch_progress_atom, uint32_t msgid, int64_t revision) {
         answers_[msgid] = revision;
       },
+      [&](actors::watch_cancel_atom, uint32_t msgid) { answers_[msgid] = 0; },
       [&](actors::watch_unpark_atom, uint64_t) {}, caf::after(timeout) >> [&] { got = false; });
   return got;
 }

@@ -33,7 +33,7 @@ class HarnessWatchStream {
  private:
   // Takes one message of the hub; false when none came within `timeout`.
   bool receive(std::chrono::milliseconds timeout);
-  // Waits for the hub's answer to `msgid` (a created or progress revision).
+  // Waits for the hub's answer to `msgid` (a created or progress revision, a cancel).
   int64_t answer(uint32_t msgid);
 
   caf::scoped_actor self_;

@@ -5,6 +5,7 @@
 
 #include "apps/revkv-bench/watch_bench.hpp"
 #include "client/client.hpp"
+#include "protocol/codec.hpp"
 #include "protocol/method.hpp"
 #include "tests/node/node_process.hpp"
 #include "tests/node/requests.hpp"
@@ -468,4 +469,32 @@ TEST_CASE("revkv-bench --watch: every put reaches each watcher of its key",
   REQUIRE(puts > 0);
   CHECK(report.events == puts * 10);  // 100 watchers on 10 keys: 10 per key
   CHECK(report.delivery.count() == report.events);
+}
+
+TEST_CASE("watch: a pipelined create and cancel of one id answer in that order", "[node][watch]") {
+  testing::TempDir dir;
+  testing::NodeProcess node(dir.sub("data"));
+  auto c = connect(node.endpoint());
+  const auto method = protocol::method_name(protocol::Method::watch);
+  for (int round = 0; round < 50; ++round) {
+    protocol::WatchCreateRequest create;
+    create.key = "k";
+    create.watch_id = 7;
+    uint32_t created_id =
+        c.queue(method, protocol::encode_to_string(protocol::WatchRequest{create}));
+    uint32_t cancel_id = c.queue(
+        method,
+        protocol::encode_to_string(protocol::WatchRequest{protocol::WatchCancelRequest{7}}));
+    REQUIRE(c.flush().ok());
+    auto first = c.next_response();
+    auto second = c.next_response();
+    REQUIRE(first.ok());
+    REQUIRE(second.ok());
+    CHECK(first.value().msgid == created_id);
+    CHECK(second.value().msgid == cancel_id);
+    auto canceled = protocol::decode_body<protocol::WatchResponse>(second.value().result);
+    REQUIRE(canceled.ok());
+    CHECK(canceled.value().canceled);
+    CHECK(canceled.value().watch_id == 7);
+  }
 }
