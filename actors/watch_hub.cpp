@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <unordered_map>
 #include <unordered_set>
@@ -192,6 +193,39 @@ void send_all(Self* self, std::map<caf::actor_addr, WatchDeliveries>& out) {
   st.ctx->watch_events_sent_total.fetch_add(sent, std::memory_order_relaxed);
 }
 
+// Sends each match its events, after filling the prev_kvs the matches need: live
+// (`header_rev` empty) one response per revision with that revision as header; a replay
+// one response with header `header_rev`.
+void deliver(Self* self, std::shared_ptr<std::vector<storage::Event>> events,
+             std::vector<Match> matches, std::vector<size_t> need_prev,
+             std::optional<int64_t> header_rev) {
+  with_prev_kvs(
+      self, events, std::move(need_prev), [self, events, header_rev, matches = std::move(matches)] {
+        auto& st = self->state;
+        std::map<caf::actor_addr, WatchDeliveries> out;
+        for (const Match& m : matches) {
+          auto it = st.watchers.find(m.watcher);
+          if (it == st.watchers.end()) continue;
+          Watcher& w = it->second;
+          auto& list = out[caf::actor_cast<caf::actor_addr>(w.owner)];
+          size_t from = 0;
+          while (from < m.events.size()) {
+            int64_t rev = (*events)[m.events[from]].kv.mod_revision;
+            size_t to = header_rev ? m.events.size() : from;
+            while (to < m.events.size() && (*events)[m.events[to]].kv.mod_revision == rev)
+              ++to;
+            list.push_back(
+                WatchDelivery{w.tag, response_of(*events, m.events, from, to, w.spec.prev_kv,
+                                                 *st.ctx, header_rev.value_or(rev))});
+            from = to;
+          }
+          w.sent_since_tick = true;
+        }
+        send_all(self, out);
+        st.publish_gauges();
+      });
+}
+
 // Live fan-out of revisions (before, published] to the synced watchers: one response per
 // watcher and revision, header = that revision.
 void fan_out(Self* self, std::vector<storage::Event> batch) {
@@ -212,30 +246,8 @@ void fan_out(Self* self, std::vector<storage::Event> batch) {
     });
   }
   if (matches.empty()) return;
-  with_prev_kvs(
-      self, events, {need_prev.begin(), need_prev.end()},
-      [self, events, matches = std::move(matches)] {
-        auto& st = self->state;
-        std::map<caf::actor_addr, WatchDeliveries> out;
-        for (const Match& m : matches) {
-          auto it = st.watchers.find(m.watcher);
-          if (it == st.watchers.end()) continue;
-          Watcher& w = it->second;
-          auto& list = out[caf::actor_cast<caf::actor_addr>(w.owner)];
-          size_t from = 0;
-          while (from < m.events.size()) {
-            int64_t rev = (*events)[m.events[from]].kv.mod_revision;
-            size_t to = from;
-            while (to < m.events.size() && (*events)[m.events[to]].kv.mod_revision == rev)
-              ++to;
-            list.push_back(WatchDelivery{
-                w.tag, response_of(*events, m.events, from, to, w.spec.prev_kv, *st.ctx, rev)});
-            from = to;
-          }
-          w.sent_since_tick = true;
-        }
-        send_all(self, out);
-      });
+  deliver(self, std::move(events), std::move(matches), {need_prev.begin(), need_prev.end()},
+          std::nullopt);
 }
 
 void schedule_catch_up(Self* self) {
@@ -318,23 +330,8 @@ void catch_up(Self* self) {
     if (w.next > st.published) st.unsynced.erase(id);
     if (!m.events.empty()) matches.push_back(std::move(m));
   }
-  int64_t header_rev = st.published;
-  with_prev_kvs(self, events, {need_prev.begin(), need_prev.end()},
-                [self, events, header_rev, matches = std::move(matches)] {
-                  auto& st = self->state;
-                  std::map<caf::actor_addr, WatchDeliveries> out;
-                  for (const Match& m : matches) {
-                    auto it = st.watchers.find(m.watcher);
-                    if (it == st.watchers.end()) continue;
-                    Watcher& w = it->second;
-                    out[caf::actor_cast<caf::actor_addr>(w.owner)].push_back(
-                        WatchDelivery{w.tag, response_of(*events, m.events, 0, m.events.size(),
-                                                         w.spec.prev_kv, *st.ctx, header_rev)});
-                    w.sent_since_tick = true;
-                  }
-                  send_all(self, out);
-                  st.publish_gauges();
-                });
+  deliver(self, std::move(events), std::move(matches), {need_prev.begin(), need_prev.end()},
+          st.published);
   schedule_catch_up(self);
 }
 
