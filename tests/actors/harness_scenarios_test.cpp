@@ -8,6 +8,7 @@
 #include "tests/actors/actor_harness.hpp"
 #include "tests/scenarios/scenario_target.hpp"
 #include "tests/scenarios/watch_history.hpp"
+#include "tests/scenarios/wire_lease_records.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -39,7 +40,7 @@ class HarnessStream final : public WatchStreamHandle {
   std::unique_ptr<HarnessWatchStream> s_;
 };
 
-class HarnessTarget final : public ScenarioTarget {
+class HarnessTarget final : public WireLeaseRecords {
  public:
   explicit HarnessTarget(const ScenarioOptions& options) {
     options_.max_txn_ops = options.max_txn_ops;
@@ -94,24 +95,6 @@ class HarnessTarget final : public ScenarioTarget {
     if (!r.ok()) return api_error(r.error());
     return LeaseRevokeResponse{r.value().header.revision};
   }
-  // An unknown lease reports TTL -1 (SPEC §8.7).
-  bool lease_exists(int64_t id) override { return time_to_live(id, false).ttl != -1; }
-  std::vector<std::string> lease_keys(int64_t id) override {
-    auto keys = time_to_live(id, true).keys;
-    std::sort(keys.begin(), keys.end());
-    return keys;
-  }
-  // The records as stored: id and granted TTL; no checkpoint is ever written (remaining 0).
-  std::vector<LeaseRecord> leases() override {
-    auto all = harness_->call<protocol::LeaseLeasesResponse>(protocol::LeaseLeasesRequest{});
-    REQUIRE(all.ok());
-    std::vector<LeaseRecord> out;
-    for (const auto& l : all.value().leases)
-      out.push_back(LeaseRecord{l.id, time_to_live(l.id, false).granted_ttl, 0});
-    std::sort(out.begin(), out.end(),
-              [](const LeaseRecord& a, const LeaseRecord& b) { return a.id < b.id; });
-    return out;
-  }
 
   std::unique_ptr<WatchStreamHandle> open_watch_stream() override {
     return std::make_unique<HarnessStream>(harness_->open_watch_stream());
@@ -128,7 +111,12 @@ class HarnessTarget final : public ScenarioTarget {
   void reset() override { harness_ = std::make_unique<ActorHarness>(options_); }
 
  private:
-  protocol::LeaseTimeToLiveResponse time_to_live(int64_t id, bool keys) {
+  protocol::LeaseLeasesResponse lease_leases() override {
+    auto all = harness_->call<protocol::LeaseLeasesResponse>(protocol::LeaseLeasesRequest{});
+    REQUIRE(all.ok());
+    return all.value();
+  }
+  protocol::LeaseTimeToLiveResponse time_to_live(int64_t id, bool keys) override {
     auto r = harness_->call<protocol::LeaseTimeToLiveResponse>(
         protocol::LeaseTimeToLiveRequest{id, keys});
     REQUIRE(r.ok());

@@ -14,6 +14,7 @@
 #include "tests/node/node_process.hpp"
 #include "tests/scenarios/scenario_target.hpp"
 #include "tests/scenarios/watch_history.hpp"
+#include "tests/scenarios/wire_lease_records.hpp"
 #include "tests/temp_dir.hpp"
 
 #include <catch2/catch.hpp>
@@ -86,7 +87,7 @@ class TcpWatchStream final : public WatchStreamHandle {
   std::deque<protocol::WatchResponse> inbox_;
 };
 
-class TcpTarget final : public ScenarioTarget {
+class TcpTarget final : public WireLeaseRecords {
  public:
   explicit TcpTarget(const ScenarioOptions& options)
       : flags_{"--shards",      "3",
@@ -140,24 +141,6 @@ class TcpTarget final : public ScenarioTarget {
     if (!r.ok()) return ApiError{std::nullopt, r.error().code, r.error().message};
     return LeaseRevokeResponse{r.value().header.revision};
   }
-  // An unknown lease reports TTL -1 (SPEC §8.7).
-  bool lease_exists(int64_t id) override { return time_to_live(id, false).ttl != -1; }
-  std::vector<std::string> lease_keys(int64_t id) override {
-    auto keys = time_to_live(id, true).keys;
-    std::sort(keys.begin(), keys.end());
-    return keys;
-  }
-  // The records as stored: id and granted TTL; no checkpoint is ever written (remaining 0).
-  std::vector<LeaseRecord> leases() override {
-    auto all = client_->lease_leases();
-    if (!all.ok()) FAIL("Lease.LeaseLeases: " << all.error().message);
-    std::vector<LeaseRecord> out;
-    for (const auto& l : all.value().leases)
-      out.push_back(LeaseRecord{l.id, time_to_live(l.id, false).granted_ttl, 0});
-    std::sort(out.begin(), out.end(),
-              [](const LeaseRecord& a, const LeaseRecord& b) { return a.id < b.id; });
-    return out;
-  }
   Outcome<std::vector<Event>> events(int64_t from, int64_t to) override {
     return replay_history(*open_watch_stream(), from, to);
   }
@@ -195,7 +178,12 @@ class TcpTarget final : public ScenarioTarget {
     if (!s.ok()) FAIL("Maintenance.Status: " << s.error().message);
     return s.value();
   }
-  protocol::LeaseTimeToLiveResponse time_to_live(int64_t id, bool keys) {
+  protocol::LeaseLeasesResponse lease_leases() override {
+    auto all = client_->lease_leases();
+    if (!all.ok()) FAIL("Lease.LeaseLeases: " << all.error().message);
+    return all.value();
+  }
+  protocol::LeaseTimeToLiveResponse time_to_live(int64_t id, bool keys) override {
     auto r = client_->lease_time_to_live(protocol::LeaseTimeToLiveRequest{id, keys});
     if (!r.ok()) FAIL("Lease.LeaseTimeToLive: " << r.error().message);
     return r.value();
