@@ -48,6 +48,12 @@ caf::behavior acceptor_actor(caf::io::stateful_broker<AcceptorState>* self, Node
         st.sessions.insert(session.address());
       },
       [](const caf::io::acceptor_closed_msg&) {},
+      [self](node_failed_atom, const std::string& reason) {
+        for (const auto& addr : self->state.sessions) {
+          if (auto session = caf::actor_cast<caf::actor>(addr))
+            self->send(session, node_failed_atom::value, reason);
+        }
+      },
       [self](shutdown_atom) {
         auto& st = self->state;
         st.stopping = true;

@@ -5,10 +5,13 @@
 
 #include <caf/all.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 
 namespace revkv::actors {
+
+using Clock = std::chrono::steady_clock;
 
 struct BackendState {
   BackendState() = default;  // not an aggregate: CAF would build it from `self` (C++20)
@@ -17,77 +20,126 @@ struct BackendState {
   NodeContextPtr ctx;
   int64_t written = 0;               // highest revision written to RocksDB
   int64_t durable = 0;               // the watermark W
-  std::map<int64_t, BatchPtr> held;  // arrived ahead of an earlier revision
+  std::map<int64_t, BatchPtr> held;  // waiting for the next group write
   std::multimap<int64_t, caf::response_promise> waiters;
+  std::multimap<int64_t, caf::actor> notify;  // doors told (durable_atom, W)
   bool flush_scheduled = false;
   caf::actor hub;  // told each time the watermark moves
+  // The quota reads ctx->db_size; a RocksDB property lookup per group would cost more
+  // than the write, so it is refreshed after enough bytes or time.
+  uint64_t bytes_since_size = 0;
+  Clock::time_point size_read_at{};
 };
 
 namespace {
 
-// Syncs the WAL, timing it for revkv_disk_wal_fsync_duration_seconds.
-void sync_wal(BackendState& st) {
-  auto start = std::chrono::steady_clock::now();
-  auto status = st.ctx->backend->sync_wal();
-  if (!status.ok()) fatal(status.error().message());
-  if (st.ctx->metrics) {
-    st.ctx->metrics->wal_fsync(
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  }
-}
+using Self = caf::stateful_actor<BackendState>;
 
-// Makes everything written durable: the group commit of revisions (durable, written].
-// The watch hub hears of it before any acknowledgement leaves, so a watch created after
-// an acknowledged write never sees that write as news.
-void release(caf::stateful_actor<BackendState>* self) {
-  auto& st = self->state;
-  if (st.ctx->metrics && st.written > st.durable) {
-    st.ctx->metrics->commit_batch(st.written - st.durable);
-  }
-  bool moved = st.written > st.durable;
-  st.durable = st.written;
-  // The hub first: once an actor can see the watermark at W (a compaction up to W, a
-  // watch sync), durable(W) is already in the hub's mailbox.
-  if (st.hub && moved) self->send(st.hub, durable_atom::value, st.durable);
-  st.ctx->watermark.store(st.durable);
+constexpr uint64_t kSizeRefreshBytes = 1 << 20;
+constexpr auto kSizeRefreshInterval = std::chrono::seconds(1);
+
+void refresh_size(BackendState& st, bool force) {
+  auto now = Clock::now();
+  int64_t quota = st.ctx->options.quota_backend_bytes;
+  uint64_t bytes = kSizeRefreshBytes;
+  if (quota > 0) bytes = std::min<uint64_t>(bytes, static_cast<uint64_t>(quota) / 16);
+  if (!force && st.bytes_since_size < bytes && now - st.size_read_at < kSizeRefreshInterval) return;
+  st.bytes_since_size = 0;
+  st.size_read_at = now;
   if (auto size = st.ctx->backend->size(); size.ok()) {
     st.ctx->db_size.store(static_cast<int64_t>(size->total_bytes));
   }
+}
+
+// Everything written is now durable (or, without --sync always, written): the watermark
+// moves to it. The watch hub hears of it before any acknowledgement leaves, so a watch
+// created after an acknowledged write never sees that write as news.
+void release(Self* self) {
+  auto& st = self->state;
+  if (st.written <= st.durable) return;
+  if (st.ctx->metrics) st.ctx->metrics->commit_batch(st.written - st.durable);
+  st.durable = st.written;
+  // The hub first: once an actor can see the watermark at W (a compaction up to W, a
+  // watch sync), durable(W) is already in the hub's mailbox.
+  if (st.hub) self->send(st.hub, durable_atom::value, st.durable);
+  st.ctx->watermark.store(st.durable);
+  refresh_size(st, false);
   auto end = st.waiters.upper_bound(st.durable);
   for (auto it = st.waiters.begin(); it != end; ++it)
     it->second.deliver(st.durable);
   st.waiters.erase(st.waiters.begin(), end);
+  // One notice per door, however many of its writes this group holds.
+  auto last = st.notify.upper_bound(st.durable);
+  std::vector<caf::actor> doors;
+  for (auto it = st.notify.begin(); it != last; ++it)
+    doors.push_back(std::move(it->second));
+  st.notify.erase(st.notify.begin(), last);
+  std::sort(doors.begin(), doors.end());
+  doors.erase(std::unique(doors.begin(), doors.end()), doors.end());
+  for (const auto& door : doors)
+    self->send(door, durable_atom::value, st.durable);
 }
 
-void write_ready(caf::stateful_actor<BackendState>* self) {
+// Syncs the WAL timing it for revkv_disk_wal_fsync_duration_seconds (the write carries
+// the sync, so the time is the whole write's: dominated by the fsync).
+template <class Write>
+void timed_write(BackendState& st, bool sync, Write write) {
+  auto start = Clock::now();
+  auto status = write();
+  if (!status.ok()) fatal(status.error().message());
+  if (sync && st.ctx->metrics) {
+    st.ctx->metrics->wal_fsync(std::chrono::duration<double>(Clock::now() - start).count());
+  }
+}
+
+// Writes the contiguous prefix of held batches as one group.
+void write_group(Self* self) {
   auto& st = self->state;
-  bool syncs = st.ctx->options.sync == SyncMode::always;
-  while (!st.held.empty() && st.held.begin()->first == st.written + 1) {
-    auto status = st.ctx->backend->write(*st.held.begin()->second, /*sync=*/false);
-    if (!status.ok()) fatal(status.error().message());
-    st.written = st.held.begin()->first;
-    st.held.erase(st.held.begin());
-  }
-  if (!syncs) {
-    // interval / never: acknowledged once written; the WAL is synced on a timer or not.
+  bool sync = st.ctx->options.sync == SyncMode::always;
+  auto first = st.held.begin();
+  if (first == st.held.end() || first->first != st.written + 1) {
+    // Nothing to write; a wait may still be for revisions written but not yet synced.
+    if (sync && st.written > st.durable) {
+      timed_write(st, true, [&] { return st.ctx->backend->sync_wal(); });
+    }
     release(self);
-  } else if (st.written > st.durable && !st.flush_scheduled) {
-    st.flush_scheduled = true;
-    self->send(self, flush_atom::value);
+    return;
   }
+  BatchPtr group = std::move(first->second);
+  int64_t last = first->first;
+  auto it = std::next(first);
+  for (; it != st.held.end() && it->first == last + 1; ++it) {
+    group->append(*it->second);
+    last = it->first;
+  }
+  st.held.erase(first, it);
+  st.bytes_since_size += group->byte_size();
+  timed_write(st, sync, [&] { return st.ctx->backend->write(*group, sync); });
+  st.written = last;
+  release(self);
+}
+
+void schedule_flush(Self* self) {
+  auto& st = self->state;
+  if (st.flush_scheduled) return;
+  st.flush_scheduled = true;
+  self->send(self, flush_atom::value);
+}
+
+void hold(Self* self, int64_t revision, BatchPtr batch) {
+  self->state.held.emplace(revision, std::move(batch));
+  schedule_flush(self);
 }
 
 }  // namespace
 
-caf::behavior backend_actor(caf::stateful_actor<BackendState>* self, NodeContextPtr ctx,
-                            int64_t start);
+caf::behavior backend_actor(Self* self, NodeContextPtr ctx, int64_t start);
 
 caf::actor spawn_backend_actor(caf::actor_system& sys, NodeContextPtr ctx, int64_t start) {
   return sys.spawn<caf::detached>(backend_actor, std::move(ctx), start);
 }
 
-caf::behavior backend_actor(caf::stateful_actor<BackendState>* self, NodeContextPtr ctx,
-                            int64_t start) {
+caf::behavior backend_actor(Self* self, NodeContextPtr ctx, int64_t start) {
   self->state.ctx = ctx;
   self->state.written = start;
   self->state.durable = self->state.written;
@@ -97,37 +149,43 @@ caf::behavior backend_actor(caf::stateful_actor<BackendState>* self, NodeContext
   }
   return {
       [self](commit_atom, int64_t revision, BatchPtr& batch) -> caf::result<int64_t> {
-        auto& st = self->state;
         auto rp = self->make_response_promise();
-        st.waiters.emplace(revision, rp);
-        st.held.emplace(revision, std::move(batch));
-        write_ready(self);
+        self->state.waiters.emplace(revision, rp);
+        hold(self, revision, std::move(batch));
         return rp;
+      },
+      [self](commit_atom, int64_t revision, BatchPtr& batch, caf::actor& door) {
+        self->state.notify.emplace(revision, std::move(door));
+        hold(self, revision, std::move(batch));
       },
       [self](wait_atom, int64_t revision) -> caf::result<int64_t> {
         auto& st = self->state;
         if (revision <= st.durable) return st.durable;
         auto rp = self->make_response_promise();
         st.waiters.emplace(revision, rp);
-        if (st.written > st.durable && !st.flush_scheduled) {
-          st.flush_scheduled = true;
-          self->send(self, flush_atom::value);
-        }
+        schedule_flush(self);
         return rp;
       },
-      [self](flush_atom) {
+      [self](wait_atom, int64_t revision, caf::actor& door) {
         auto& st = self->state;
-        st.flush_scheduled = false;
-        if (st.written <= st.durable) return;
-        sync_wal(st);
-        release(self);
+        if (revision <= st.durable) {
+          self->send(door, durable_atom::value, st.durable);
+          return;
+        }
+        st.notify.emplace(revision, std::move(door));
+        schedule_flush(self);
+      },
+      [self](flush_atom) {
+        self->state.flush_scheduled = false;
+        write_group(self);
       },
       [self](hub_atom, caf::actor& hub) {
         self->state.hub = std::move(hub);
         self->send(self->state.hub, durable_atom::value, self->state.durable);
       },
       [self](sync_atom) {
-        sync_wal(self->state);
+        auto status = self->state.ctx->backend->sync_wal();
+        if (!status.ok()) fatal(status.error().message());
         self->delayed_send(self,
                            std::chrono::milliseconds(self->state.ctx->options.sync_interval_ms),
                            sync_atom::value);

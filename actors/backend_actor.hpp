@@ -3,16 +3,24 @@
 // The backend actor: the only writer of revisions to RocksDB. Detached (its own thread)
 // because it blocks in fsync.
 //
-// Group commit: each batch is written as it arrives without syncing, and the first batch
-// after a sync schedules the next one by sending `flush` to itself; every batch that
-// arrives before that message is handled is covered by the same fsync. Batches are
-// written strictly in revision order (one that overtakes an earlier revision waits for
-// it), so the database always holds a prefix of history and a crash leaves no gap. The
-// watermark W advances to the highest synced revision, and acknowledgements are
-// released in revision order.
+// Group commit: batches are held as they arrive; the first one after a write schedules the
+// next write by sending `flush` to itself, and every batch that arrives before that message
+// is handled joins the same group. A group is written as ONE RocksDB write (its batches
+// appended in revision order), synced under --sync always: one WAL append and one fsync for
+// many writes. Only the contiguous prefix of revisions is written (a batch that overtakes an
+// earlier revision waits for it), so the database always holds a prefix of history and a
+// crash leaves no gap. The watermark W advances to the highest written (and, under
+// --sync always, synced) revision; the watch hub hears of it first, then the waiters.
 //
-//   (commit_atom, revision, BatchPtr) -> int64_t W  once W >= revision
-//   (wait_atom, revision)             -> int64_t W  once W >= revision
+//   (commit_atom, revision, BatchPtr)        -> int64_t W  once W >= revision
+//   (commit_atom, revision, BatchPtr, actor) -> nothing; the actor gets (durable_atom, W)
+//   (wait_atom, revision)                    -> int64_t W  once W >= revision
+//   (wait_atom, revision, actor)             -> nothing; the actor gets (durable_atom, W)
+//
+// The notifying forms are the doors' write path: a shard answers a write as soon as it has
+// applied it, and the door releases the answer when it hears that W has reached its
+// revision — one notice per door and commit group, however many of its writes the group
+// holds, and no hop back through the shard.
 
 #include "actors/node_context.hpp"
 

@@ -48,11 +48,12 @@ storage::WriteTxn begin(CoordinatorState& st) {
                            [c = st.ctx.get()] { return c->allocate_revision(); });
 }
 
-// Runs `op` on every partition with the shards paused, then commits and replies.
+// Runs `op` on every partition with the shards paused, then commits and replies: to a door
+// (`door` set) at once, the backend notifying it when durable; otherwise once durable.
 template <class T, class Op>
-caf::result<storage::Result<T>> exclusive(Self* self, Op op) {
+caf::result<storage::Result<T>> exclusive(Self* self, Op op, caf::actor door = {}) {
   auto rp = self->make_response_promise();
-  pause_from(self, 0, [self, rp, op]() mutable {
+  pause_from(self, 0, [self, rp, op, door]() mutable {
     auto& st = self->state;
     auto txn = begin(st);
     storage::Result<T> out = op(txn);
@@ -66,7 +67,12 @@ caf::result<storage::Result<T>> exclusive(Self* self, Op op) {
       rp.deliver(std::move(out));
       return;
     }
-    commit_then_deliver(self, st.backend, txn, std::move(out), rp);
+    if (door) {
+      commit_and_notify(self, st.backend, txn, door, st.ctx->watermark.load());
+      rp.deliver(std::move(out));
+    } else {
+      commit_then_deliver(self, st.backend, txn, std::move(out), rp);
+    }
   });
   return rp;
 }
@@ -118,15 +124,18 @@ caf::behavior coordinator_actor(Self* self, NodeContextPtr ctx, std::vector<caf:
       [self](const storage::DeleteRangeRequest& r)
           -> caf::result<storage::Result<storage::DeleteRangeResponse>> {
         return exclusive<storage::DeleteRangeResponse>(
-            self, [r](storage::WriteTxn& txn) { return txn.delete_range(r); });
+            self, [r](storage::WriteTxn& txn) { return txn.delete_range(r); }, sender_of(self));
       },
       [self](const storage::TxnRequest& r) -> caf::result<storage::Result<storage::TxnResponse>> {
-        return exclusive<storage::TxnResponse>(self, [self, r](storage::WriteTxn& txn) {
-          auto ctx = storage::RequestContext{
-              self->state.ctx->compact_revision.load(),
-              [c = self->state.ctx.get()](int64_t id) { return c->leases.exists(id); }};
-          return storage::run_txn(txn, r, ctx);
-        });
+        return exclusive<storage::TxnResponse>(
+            self,
+            [self, r](storage::WriteTxn& txn) {
+              auto ctx = storage::RequestContext{
+                  self->state.ctx->compact_revision.load(),
+                  [c = self->state.ctx.get()](int64_t id) { return c->leases.exists(id); }};
+              return storage::run_txn(txn, r, ctx);
+            },
+            sender_of(self));
       },
       [self](revoke_atom,
              int64_t id) -> caf::result<storage::Result<storage::LeaseRevokeResponse>> {

@@ -54,6 +54,15 @@ using watch_progress_atom = caf::atom_constant<caf::atom("wprogress")>;
 using watch_catch_up_atom = caf::atom_constant<caf::atom("wcatchup")>;
 using watch_tick_atom = caf::atom_constant<caf::atom("wtick")>;
 using watch_sync_atom = caf::atom_constant<caf::atom("wsync")>;
+// A MessagePack connection: its broker (bytes only, on the I/O thread) and its door actor
+// (decode, the request path, encode; on the scheduler), actors/session.hpp.
+using bytes_atom = caf::atom_constant<caf::atom("bytes")>;
+using sent_atom = caf::atom_constant<caf::atom("sent")>;
+using read_atom = caf::atom_constant<caf::atom("read")>;
+using close_atom = caf::atom_constant<caf::atom("close")>;
+using out_flush_atom = caf::atom_constant<caf::atom("outflush")>;
+// A core actor died: every door fails what waits (actors/request_path.hpp fail()).
+using node_failed_atom = caf::atom_constant<caf::atom("nodefailed")>;
 
 // A staged write batch; shared because CAF messages must be copyable.
 using BatchPtr = std::shared_ptr<storage::WriteBatch>;

@@ -1,30 +1,18 @@
 #pragma once
 
-// One client connection (a CAF io broker): MessagePack-RPC framing, decoding, routing to
-// the shards / coordinator / maintenance actor / lessor, and encoding the replies, which may leave
-// out of order (matched by msgid).
-//
-// Requests of a connection execute in arrival order: reads run concurrently with each
-// other, a write waits for every earlier request, and a read waits for every earlier
-// write. Backpressure: past `max_inflight_per_connection` queued requests, or when the
-// client does not read its replies, the session stops reading the socket.
+// One client connection's broker (a CAF io broker, on CAF's single I/O multiplexer thread).
+// It only moves bytes: what the socket delivers goes to the connection's door actor
+// (actors/msgpack_door.hpp), which decodes, runs the request path and encodes on the
+// scheduler's threads; what the door sends back goes to the socket. The door decides when
+// reading stops and resumes (backpressure) and when the connection closes.
 
 #include "actors/node_context.hpp"
+#include "actors/routes.hpp"
 
 #include <caf/fwd.hpp>
 #include <caf/io/broker.hpp>
 
-#include <vector>
-
 namespace revkv::actors {
-
-struct Routes {
-  std::vector<caf::actor> shards;
-  caf::actor coordinator;
-  caf::actor maintenance;
-  caf::actor lessor;
-  caf::actor watch_hub;
-};
 
 // Moves the accepted connection `hdl` out of `acceptor` into a new session broker.
 caf::actor fork_session(caf::io::broker* acceptor, caf::io::connection_handle hdl,

@@ -78,7 +78,7 @@ caf::behavior shard_actor(caf::stateful_actor<ShardState>* self, NodeContextPtr 
         return self->state.keyspace->range(storage::KeyRange::from_request(r.key, r.range_end), rev,
                                            storage::fetch_limit(r));
       },
-      [self](const storage::PutRequest& r) -> caf::result<storage::Result<storage::PutResponse>> {
+      [self](const storage::PutRequest& r) -> storage::Result<storage::PutResponse> {
         auto& st = self->state;
         st.settle();
         // Standalone Put checks the lease before key existence (etcd 3.5/3.6).
@@ -90,10 +90,11 @@ caf::behavior shard_actor(caf::stateful_actor<ShardState>* self, NodeContextPtr 
         require_unchanged_on_error(out, txn);
         if (!out.ok()) return out;
         if (txn.changes() > 0) st.ctx->publish_index_counts(st.index);
-        return commit_and_reply(self, st.backend, txn, std::move(out));
+        commit_and_notify(self, st.backend, txn, sender_of(self), st.ctx->watermark.load());
+        return out;
       },
-      [self](const storage::DeleteRangeRequest& r)
-          -> caf::result<storage::Result<storage::DeleteRangeResponse>> {
+      [self](
+          const storage::DeleteRangeRequest& r) -> storage::Result<storage::DeleteRangeResponse> {
         auto& st = self->state;
         st.settle();
         auto txn = st.begin();
@@ -101,9 +102,10 @@ caf::behavior shard_actor(caf::stateful_actor<ShardState>* self, NodeContextPtr 
         require_unchanged_on_error(out, txn);
         if (!out.ok()) return out;
         if (txn.changes() > 0) st.ctx->publish_index_counts(st.index);
-        return commit_and_reply(self, st.backend, txn, std::move(out));
+        commit_and_notify(self, st.backend, txn, sender_of(self), st.ctx->watermark.load());
+        return out;
       },
-      [self](const storage::TxnRequest& r) -> caf::result<storage::Result<storage::TxnResponse>> {
+      [self](const storage::TxnRequest& r) -> storage::Result<storage::TxnResponse> {
         auto& st = self->state;
         st.settle();
         auto txn = st.begin();
@@ -111,7 +113,8 @@ caf::behavior shard_actor(caf::stateful_actor<ShardState>* self, NodeContextPtr 
         require_unchanged_on_error(out, txn);
         if (!out.ok()) return out;
         if (txn.changes() > 0) st.ctx->publish_index_counts(st.index);
-        return commit_and_reply(self, st.backend, txn, std::move(out));
+        commit_and_notify(self, st.backend, txn, sender_of(self), st.ctx->watermark.load());
+        return out;
       },
       [self](pause_atom) {
         // Hold every message but resume; CAF retries the skipped ones after unbecome().

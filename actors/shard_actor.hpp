@@ -7,7 +7,9 @@
 //
 //   (range_atom, RangeRequest, rev)  -> Result<RangeFetch>   this partition's part
 //   PutRequest / DeleteRangeRequest (single key) / TxnRequest (keys of this shard only)
-//                                    -> Result<...Response>  once durable
+//                                    -> Result<...Response>  once applied: the sender (a
+//                                       door) gets (durable_atom, W) from the backend when
+//                                       W reaches the response's revision, and answers then
 //   (pause_atom) -> bool             finish what is queued before, then hold every other
 //   (resume_atom)                    message until resume (the coordinator's window)
 //   (compact_atom, C) -> KeepSet     compacts the partition's index at C

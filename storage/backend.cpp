@@ -56,6 +56,54 @@ void WriteBatch::erase(Column column, std::string_view key) {
 void WriteBatch::clear() {
   batch_->Clear();
 }
+
+namespace {
+
+// Replays a batch's operations into another one. rocksdb::WriteBatch has no public append;
+// its Handler is the supported way to read a batch's records.
+class AppendTo : public rocksdb::WriteBatch::Handler {
+ public:
+  AppendTo(rocksdb::WriteBatch& out, rocksdb::ColumnFamilyHandle* const* columns)
+      : out_(out), columns_(columns) {}
+
+  rocksdb::Status PutCF(uint32_t id, const rocksdb::Slice& key,
+                        const rocksdb::Slice& value) override {
+    return out_.Put(column(id), key, value);
+  }
+  rocksdb::Status DeleteCF(uint32_t id, const rocksdb::Slice& key) override {
+    return out_.Delete(column(id), key);
+  }
+  rocksdb::Status SingleDeleteCF(uint32_t id, const rocksdb::Slice& key) override {
+    return out_.SingleDelete(column(id), key);
+  }
+  rocksdb::Status DeleteRangeCF(uint32_t id, const rocksdb::Slice& begin,
+                                const rocksdb::Slice& end) override {
+    return out_.DeleteRange(column(id), begin, end);
+  }
+  rocksdb::Status MergeCF(uint32_t id, const rocksdb::Slice& key,
+                          const rocksdb::Slice& value) override {
+    return out_.Merge(column(id), key, value);
+  }
+
+ private:
+  rocksdb::ColumnFamilyHandle* column(uint32_t id) const {
+    for (size_t i = 0; i < kColumnCount; ++i) {
+      if (columns_[i]->GetID() == id) return columns_[i];
+    }
+    return columns_[0];  // unreachable: every batch is built with this backend's columns
+  }
+
+  rocksdb::WriteBatch& out_;
+  rocksdb::ColumnFamilyHandle* const* columns_;
+};
+
+}  // namespace
+
+void WriteBatch::append(const WriteBatch& other) {
+  AppendTo handler(*batch_, columns_);
+  auto s = other.batch_->Iterate(&handler);
+  (void)s;  // only a corrupt in-memory batch could fail, and batches are built here
+}
 size_t WriteBatch::count() const {
   return static_cast<size_t>(batch_->Count());
 }

@@ -56,6 +56,9 @@ class WriteBatch {
   void put(Column column, std::string_view key, std::string_view value);
   void erase(Column column, std::string_view key);
   void clear();
+  // Appends every operation of `other` (a batch of the same backend), so that a group of
+  // batches is written with one RocksDB write.
+  void append(const WriteBatch& other);
   size_t count() const;
   size_t byte_size() const;
   bool empty() const { return count() == 0; }

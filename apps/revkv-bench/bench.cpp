@@ -4,6 +4,7 @@
 #include "protocol/codec.hpp"
 #include "protocol/method.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <random>
 #include <thread>
@@ -202,14 +203,27 @@ void Report::merge(const Report& other) {
   if (first_error.empty()) first_error = other.first_error;
 }
 
+// Requests a preload keeps outstanding on its one connection (at least).
+constexpr int64_t kPreloadInflight = 128;
+
 std::string preload(const Options& o) {
   auto conn = client::Client::connect(o.endpoint, client_options());
   if (!conn) return conn.error().message;
   client::Client& c = conn.value();
   Generator gen(o, o.seed);
-  int64_t next = 0, outstanding = 0;
+  // Pipelined: the node group-commits a connection's outstanding writes together.
+  const int64_t depth = std::max<int64_t>(o.inflight, kPreloadInflight);
+  int64_t next = 0, outstanding = 0, done = 0;
+  auto started = Clock::now();
+  auto report_at = started + std::chrono::seconds(1);
   while (next < o.keys || outstanding > 0) {
-    while (next < o.keys && outstanding < o.inflight) {
+    if (auto now = Clock::now(); now >= report_at) {
+      report_at = now + std::chrono::seconds(1);
+      double seconds = std::chrono::duration<double>(now - started).count();
+      std::fprintf(stderr, "preload: %lld/%lld keys, %.0f puts/s\n", static_cast<long long>(done),
+                   static_cast<long long>(o.keys), static_cast<double>(done) / seconds);
+    }
+    while (next < o.keys && outstanding < depth) {
       c.queue(protocol::method_name(protocol::Method::kv_put),
               protocol::encode_to_string(gen.put(next++)));
       ++outstanding;
@@ -219,7 +233,11 @@ std::string preload(const Options& o) {
     if (!r) return r.error().message;
     if (r.value().error) return r.value().error->message;
     --outstanding;
+    ++done;
   }
+  double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+  std::fprintf(stderr, "preload: %lld keys in %.1f s (%.0f puts/s)\n", static_cast<long long>(done),
+               seconds, static_cast<double>(done) / seconds);
   return "";
 }
 

@@ -2,9 +2,11 @@
 
 // The node's actors in one process, without TCP: a Catch2 fixture that starts them with
 // actors::Node (listen = false) on a temporary directory and drives them with protocol
-// messages — as structs (call) or as msgpack bytes (call_bytes) — the way a session would:
-// the same static validation, the same routing (actors::route), the same Range fan-out and
-// merge. Every reply is awaited with a deadline (request(...).receive(...)): a missing reply
+// messages — as structs (call) or as msgpack bytes (call_bytes) — through the node's one
+// request path (actors/request_path.hpp), hosted by a door actor of the harness
+// (tests/actors/harness_door.hpp) exactly as the MessagePack door hosts it for a connection:
+// the same validation, routing, Range fan-out and merge, write ordering and watch protocol.
+// Every reply is awaited with a deadline (request(...).receive(...)): a missing reply
 // throws CallTimeout, which fails the test with a message instead of hanging it.
 //
 //   TEST_CASE_METHOD(ActorHarness, "...", "[actors]") {
@@ -14,6 +16,7 @@
 
 #include "actors/messages.hpp"
 #include "actors/node.hpp"
+#include "actors/request_path.hpp"
 #include "actors/routing.hpp"
 #include "protocol/error.hpp"
 #include "protocol/messages.hpp"
@@ -128,27 +131,34 @@ class ActorHarness {
 
   caf::actor_system& system() { return sys_; }
   actors::Node& node() { return *node_; }
-  // What call() sends to: the node's actors; a test may put its own in their place.
-  actors::Routes& routes() { return routes_; }
+  // What call() reaches: the node's actors; a test may put its own in their place (the
+  // next call() opens a new door with them).
+  actors::Routes& routes() {
+    close_door();
+    return routes_;
+  }
   void set_timeout(std::chrono::milliseconds timeout) { options_.timeout = timeout; }
 
-  // One request, validated and routed as a session does; the engine's answer (a refusal is
-  // an error Result). Throws CallTimeout / CallFailed when no proper reply comes.
+  // One request through the node's request path (actors/request_path.hpp), as any door
+  // sends it: the engine's answer (a refusal is an error Result). Throws CallTimeout /
+  // CallFailed when no proper answer comes (or the node answers Unavailable / internal).
   template <class Resp, class Req>
   storage::Result<Resp> call(Req request) {
     static_assert(std::is_same_v<Resp, ResponseOfT<Req>>, "the reply type of this request");
-    if (auto refused = validate(request); !refused.ok()) return refused.error();
-    if constexpr (std::is_same_v<Req, storage::RangeRequest>) {
-      return fan_out_range(request);
-    } else {
-      auto where = actors::route(request, routes_.shards.size());
-      return await<Resp>(actor_of(where), std::move(request));
+    auto answer = call_path(actors::Request{std::move(request)});
+    if (auto* e = std::get_if<storage::Error>(&answer)) return *e;
+    if (auto* response = std::get_if<actors::Response>(&answer)) {
+      return std::get<Resp>(std::move(*response));
     }
+    throw CallFailed("the node answered " + actors::wire_error(answer).message);
   }
 
+  // One request through the request path, its answer as it is.
+  actors::Answer call_path(actors::Request request);
+
   // A request as a method name and a msgpack body (one map; empty = no body), decoded with
-  // protocol::decode_body and routed like call(). The reply as the session encodes it: the
-  // result body's bytes, or the wire error.
+  // protocol::decode_body and sent like call(). The reply as the MessagePack door encodes
+  // it: the result body's bytes, or the wire error.
   protocol::Decoded<std::string> call_bytes(std::string_view method, std::string_view body);
 
   // One request to `whom`, awaited for at most `timeout`: the reply, or the CAF error
@@ -167,7 +177,7 @@ class ActorHarness {
   // An actor that accepts every message and never answers one (stopped with the fixture).
   caf::actor spawn_silent_actor();
 
-  // -- Watch: a watch stream talking to the watch hub as a session does. The harness has
+  // -- Watch: a watch stream talking to the node as a connection does. The harness has
   // one (watch, next_watch_response); open_watch_stream() makes more.
   std::optional<protocol::WatchResponse> watch(const protocol::WatchRequest& request);
   std::optional<protocol::WatchResponse> next_watch_response(std::chrono::milliseconds timeout);
@@ -178,26 +188,9 @@ class ActorHarness {
   void restart();
 
  private:
-  template <class Resp, class... Ts>
-  storage::Result<Resp> await(const caf::actor& whom, Ts&&... xs) {
-    auto [reply, error] = ask<Resp>(whom, options_.timeout, std::forward<Ts>(xs)...);
-    if (!reply) fail(error);
-    return std::move(*reply);
-  }
   [[noreturn]] void fail(const caf::error& error);
-
-  // The session's static validation, before anything is routed.
-  storage::Status validate(const storage::RangeRequest& request) const;
-  storage::Status validate(const storage::PutRequest& request) const;
-  storage::Status validate(const storage::DeleteRangeRequest& request) const;
-  storage::Status validate(const storage::TxnRequest& request) const;
-  template <class Maintenance>
-  storage::Status validate(const Maintenance&) const {
-    return {};
-  }
-  storage::Result<storage::RangeResponse> fan_out_range(const storage::RangeRequest& request);
-  const caf::actor& actor_of(const actors::Route& where) const;
-
+  const caf::actor& door();
+  void close_door();
   void start_node();
 
   HarnessOptions options_;
@@ -208,6 +201,7 @@ class ActorHarness {
   actors::Routes routes_;
   std::vector<caf::actor> silent_;
   caf::scoped_actor self_;                      // after sys_, hidden: gone before the system
+  caf::actor door_;                             // call()'s door, opened on first use
   std::unique_ptr<HarnessWatchStream> stream_;  // the harness's own, opened on first use
 };
 

@@ -7,6 +7,7 @@
 // (Feature) are skipped on that target only, with a comment saying why.
 
 #include "tests/scenarios/scenario_target.hpp"
+#include "tests/skip.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -44,7 +45,7 @@ class Db {
   // For a scenario the target cannot run at all: reports why and returns true.
   bool cannot_run(Feature feature, const std::string& why) {
     if (supports(feature)) return false;
-    WARN("skipped on " << target_->name() << ": " << why);
+    revkv::testing::report_skipped("on " + target_->name() + ": " + why);
     return true;
   }
 

@@ -5,6 +5,7 @@
 // create/cancel/progress request) and notifications, in the order the scenario lists them.
 
 #include "tests/scenarios/scenario_target.hpp"
+#include "tests/skip.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -42,7 +43,7 @@ struct Target {
 
   bool cannot_watch() {
     if (db->supports(Feature::watch)) return false;
-    WARN("skipped on " << db->name() << ": no watch streams");
+    revkv::testing::report_skipped("on " + db->name() + ": no watch streams");
     return true;
   }
 
@@ -405,7 +406,7 @@ TEST_CASE("S73: lease revoke produces one revision of DELETE events in key order
   Target t;
   if (t.cannot_watch()) return;
   if (!t.db->supports(Feature::leases)) {
-    WARN("skipped on " << t.db->name() << ": no leases");
+    revkv::testing::report_skipped("on " + t.db->name() + ": no leases");
     return;
   }
   REQUIRE(t.db->lease_grant(77, 60).ok());

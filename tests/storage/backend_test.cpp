@@ -57,6 +57,26 @@ TEST_CASE("backend: batches are atomic and column families are separate", "[back
   CHECK_FALSE(b->get(Column::kv, "a")->has_value());
 }
 
+TEST_CASE("backend: appended batches keep every operation, column and order", "[backend]") {
+  TempDir dir;
+  auto b = open_backend(dir.str());
+  WriteBatch first(*b);
+  first.put(Column::kv, "a", "1");
+  first.put(Column::lease, "l", "lease");
+  WriteBatch second(*b);
+  second.put(Column::kv, "a", "2");  // later in the group: wins
+  second.erase(Column::lease, "l");
+  second.put(Column::meta, "m", "meta");
+  first.append(second);
+  CHECK(first.count() == 5);
+  CHECK(second.count() == 3);  // the source is left as it was
+  REQUIRE(b->write(first).ok());
+  CHECK(b->get(Column::kv, "a")->value() == "2");
+  CHECK_FALSE(b->get(Column::lease, "l")->has_value());
+  CHECK(b->get(Column::meta, "m")->value() == "meta");
+  CHECK_FALSE(b->get(Column::kv, "m")->has_value());
+}
+
 TEST_CASE("backend: ordered scans forward and backward with bounds", "[backend]") {
   TempDir dir;
   auto b = open_backend(dir.str());

@@ -1,0 +1,216 @@
+#include "actors/msgpack_door.hpp"
+
+#include "actors/messages.hpp"
+#include "actors/methods.hpp"
+#include "actors/msgpack_answer.hpp"
+#include "actors/request_path.hpp"
+#include "protocol/codec.hpp"
+#include "protocol/frame.hpp"
+#include "protocol/method.hpp"
+
+#include <caf/all.hpp>
+
+#include <chrono>
+#include <memory>
+
+namespace revkv::actors {
+namespace {
+
+constexpr uint64_t kMaxUnsentBytes = 8ull << 20;
+
+class MsgpackDoor : public caf::event_based_actor, public DoorSink {
+ public:
+  MsgpackDoor(caf::actor_config& cfg, NodeContextPtr ctx, Routes routes, caf::actor broker)
+      : caf::event_based_actor(cfg),
+        ctx_(std::move(ctx)),
+        broker_(std::move(broker)),
+        metrics_(ctx_->metrics.get()),
+        decoder_(limits(*ctx_)),
+        path_(std::make_unique<RequestPath>(this, ctx_, std::move(routes), *this)) {}
+
+  const char* name() const override { return "msgpack_door"; }
+
+  caf::behavior make_behavior() override {
+    caf::message_handler own{
+        [this](bytes_atom, std::vector<char>& data) {
+          if (closing_) return;
+          // While over the limit the broker may still deliver what it had read: it waits
+          // here, undecoded, until update_reading() takes it.
+          decoder_.feed(std::string_view(data.data(), data.size()));
+          update_reading();
+        },
+        [this](sent_atom, uint64_t n) {
+          bytes_acked_ += n;
+          path_->output_drained();
+          update_reading();
+        },
+        [this](out_flush_atom) { flush_out(); },
+        [this](shutdown_atom) {
+          draining_ = true;
+          pause_reading();
+          close_if_drained();
+        },
+        [this](node_failed_atom, const std::string& reason) {
+          path_->fail(unavailable(reason));
+          close_if_drained();
+        },
+    };
+    return own.or_else(path_->handlers());
+  }
+
+  void on_exit() override {
+    path_.reset();
+    broker_ = nullptr;
+  }
+
+  // -- DoorSink ---------------------------------------------------------------------------------
+
+  void answer(uint64_t id, protocol::Method, Answer answer) override {
+    write_answer(out_, static_cast<uint32_t>(id), answer, *ctx_);
+    schedule_flush();
+  }
+
+  void watch_response(protocol::WatchResponse response) override {
+    write_watch_notification(out_, response);
+    schedule_flush();
+  }
+
+  void snapshot_chunk(uint64_t id, std::string_view blob, uint64_t remaining) override {
+    write_snapshot_chunk(out_, static_cast<uint32_t>(id), blob, remaining);
+    schedule_flush();
+  }
+
+  uint64_t unsent_bytes() const override { return bytes_out_ + out_.size() - bytes_acked_; }
+
+ private:
+  static protocol::FrameLimits limits(const NodeContext& ctx) {
+    protocol::FrameLimits l;
+    l.max_request_bytes = ctx.options.max_request_bytes;
+    return l;
+  }
+
+  bool over_limit() const {
+    return path_->pending() >= ctx_->options.max_inflight_per_connection ||
+           unsent_bytes() > kMaxUnsentBytes;
+  }
+
+  void schedule_flush() {
+    if (flush_scheduled_) return;
+    flush_scheduled_ = true;
+    send(this, out_flush_atom::value);
+  }
+
+  // Everything answered since the last turn, in one message to the broker.
+  void flush_out() {
+    flush_scheduled_ = false;
+    if (out_.size() > 0 && broker_) {
+      std::vector<char> bytes(out_.data(), out_.data() + out_.size());
+      bytes_out_ += bytes.size();
+      if (metrics_) metrics_->bytes_sent(bytes.size());
+      out_.clear();
+      send(broker_, bytes_atom::value, std::move(bytes));
+    }
+    if (close_requested_) {
+      send(broker_, close_atom::value);
+      return;
+    }
+    close_if_drained();
+    update_reading();
+  }
+
+  void close_connection() {
+    if (closing_) return;
+    closing_ = true;
+    close_requested_ = true;
+    schedule_flush();  // the close follows the last bytes
+  }
+
+  void close_if_drained() {
+    if (draining_ && path_->idle()) close_connection();
+  }
+
+  void pause_reading() {
+    if (!reading_) return;
+    reading_ = false;
+    send(broker_, read_atom::value, false);
+  }
+
+  // Decodes what the limits allow, then stops or resumes reading the socket.
+  void update_reading() {
+    if (closing_) return;
+    if (!draining_) process_input();
+    if (closing_) return;
+    bool over = over_limit();
+    if (over) {
+      pause_reading();
+    } else if (!reading_ && !draining_) {
+      reading_ = true;
+      send(broker_, read_atom::value, true);
+    }
+  }
+
+  // Decodes and submits received frames while under the limits (one read of 64 KiB can
+  // hold thousands of small requests).
+  void process_input() {
+    if (processing_) return;
+    processing_ = true;
+    while (!closing_ && !over_limit()) {
+      auto frame = decoder_.next();
+      if (!frame) break;
+      if (auto* req = std::get_if<protocol::RequestFrame>(&*frame)) {
+        on_request(*req);
+      } else {
+        auto& err = std::get<protocol::FrameError>(*frame);
+        protocol::write_error(out_, err.msgid, err.error);
+        schedule_flush();
+        if (err.close) break;
+      }
+    }
+    processing_ = false;
+    if (decoder_.closed()) close_connection();
+  }
+
+  void on_request(protocol::RequestFrame& frame) {
+    auto method = protocol::method_from_name(frame.method);
+    if (!method) {
+      protocol::write_error(out_, frame.msgid, protocol::unknown_method(frame.method));
+      return schedule_flush();
+    }
+    auto received =
+        metrics_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
+    visit_method(*method, [&](auto request_type, bool) {
+      using T = typename decltype(request_type)::type;
+      auto decoded = protocol::decode_body<T>(frame.body);
+      if (!decoded.ok()) {
+        if (metrics_) metrics_->request_done(*method, decoded.error().code, 0);
+        protocol::write_error(out_, frame.msgid, decoded.error());
+        return schedule_flush();
+      }
+      path_->submit(frame.msgid, Request{std::move(decoded).value()}, received);
+    });
+  }
+
+  NodeContextPtr ctx_;
+  caf::actor broker_;
+  ::revkv::metrics::NodeMetrics* metrics_;
+  protocol::FrameDecoder decoder_;
+  std::unique_ptr<RequestPath> path_;
+  msgpack::sbuffer out_;      // encoded, not yet handed to the broker
+  uint64_t bytes_out_ = 0;    // handed to the broker
+  uint64_t bytes_acked_ = 0;  // taken by the socket
+  bool flush_scheduled_ = false;
+  bool reading_ = true;
+  bool processing_ = false;  // in process_input(): a nested call returns at once
+  bool draining_ = false;    // node shutdown: finish what is in flight, then close
+  bool closing_ = false;
+  bool close_requested_ = false;
+};
+
+}  // namespace
+
+caf::actor spawn_msgpack_door(caf::actor_system& sys, NodeContextPtr ctx, Routes routes,
+                              caf::actor broker) {
+  return sys.spawn<MsgpackDoor>(std::move(ctx), std::move(routes), std::move(broker));
+}
+
+}  // namespace revkv::actors

@@ -1,0 +1,33 @@
+#pragma once
+
+// The door actor of one MessagePack-RPC connection (docs/PROTOCOL.md). It runs on the
+// scheduler's threads, not on CAF's I/O multiplexer thread: its broker (actors/session.cpp)
+// only moves bytes. The door splits the received bytes into frames, decodes each request
+// into a typed Request, hands it to the connection's RequestPath, and encodes the path's
+// answers, watch notifications and snapshot chunks into response frames, sent back to the
+// broker in batches (every answer ready before the door's next turn in one message).
+//
+//   from the broker: (bytes_atom, vector<char>)  received bytes
+//                    (sent_atom, uint64_t)       bytes the socket took
+//                    (shutdown_atom)             drain: finish what is in flight, close
+//                    (node_failed_atom, string)  fail everything waiting (Unavailable)
+//   to the broker:   (bytes_atom, vector<char>)  bytes to write
+//                    (read_atom, bool)           stop / resume reading the socket
+//                    (close_atom)                close the connection
+//
+// Backpressure: past `max_inflight_per_connection` requests in the path, or 8 MiB of output
+// the socket has not taken, the door asks the broker to stop reading; bytes that still
+// arrive wait, undecoded, in the frame decoder.
+
+#include "actors/node_context.hpp"
+#include "actors/routes.hpp"
+
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
+
+namespace revkv::actors {
+
+caf::actor spawn_msgpack_door(caf::actor_system& sys, NodeContextPtr ctx, Routes routes,
+                              caf::actor broker);
+
+}  // namespace revkv::actors

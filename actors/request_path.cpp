@@ -1,0 +1,504 @@
+#include "actors/request_path.hpp"
+
+#include "actors/lessor_actor.hpp"
+#include "actors/messages.hpp"
+#include "actors/methods.hpp"
+#include "actors/routing.hpp"
+#include "storage/keyspace_set.hpp"
+#include "storage/range_rules.hpp"
+#include "storage/txn_rules.hpp"
+
+#include <caf/all.hpp>
+
+#include <algorithm>
+
+namespace revkv::actors {
+
+protocol::WireError wire_error(const Answer& answer) {
+  if (const auto* e = std::get_if<storage::Error>(&answer)) return protocol::to_wire_error(*e);
+  if (const auto* w = std::get_if<protocol::WireError>(&answer)) return *w;
+  return {};
+}
+
+protocol::WireError unavailable(std::string_view why) {
+  return protocol::WireError{14, "revkv: unavailable: " + std::string(why)};
+}
+
+protocol::Method method_of(const Request& request) {
+  std::optional<protocol::Method> out;
+  for (auto m : protocol::all_methods()) {
+    visit_method(m, [&](auto request_type, bool) {
+      using T = typename decltype(request_type)::type;
+      if (std::holds_alternative<T>(request)) out = m;
+    });
+    if (out) break;
+  }
+  return *out;  // visit_method names every alternative of Request
+}
+
+bool is_write(protocol::Method method) {
+  bool write = false;
+  visit_method(method, [&](auto, bool w) { write = w; });
+  return write;
+}
+
+namespace {
+
+constexpr int64_t kCodeInternal = 14;
+// Snapshot chunks are written while the door holds less than this unsent.
+constexpr uint64_t kSnapshotWindowBytes = 4ull << 20;
+constexpr size_t kSnapshotChunkBytes = 1 << 20;
+
+protocol::WireError internal_error(const caf::error& err) {
+  return protocol::WireError{kCodeInternal, "revkv: internal error: " + caf::to_string(err)};
+}
+
+template <class T>
+Answer to_answer(storage::Result<T>& r) {
+  if (!r.ok()) return r.error();
+  return Response{std::move(*r)};
+}
+
+int64_t answer_code(const Answer& answer) {
+  if (std::holds_alternative<Response>(answer)) return 0;
+  return wire_error(answer).code;
+}
+
+}  // namespace
+
+struct RequestPath::SnapshotStream {
+  uint64_t id = 0;
+  SnapshotPayload payload;
+  size_t offset = 0;
+  bool started = false;  // an empty snapshot still sends one (empty) chunk
+};
+
+RequestPath::RequestPath(caf::event_based_actor* self, NodeContextPtr ctx, Routes routes,
+                         DoorSink& sink)
+    : self_(self),
+      ctx_(std::move(ctx)),
+      routes_(std::move(routes)),
+      sink_(sink),
+      metrics_(ctx_->metrics.get()) {}
+
+RequestPath::~RequestPath() = default;
+
+size_t RequestPath::pending() const {
+  return queue_.size() + reads_.size() + writes_.size();
+}
+
+// Static validation and the quota, before anything is queued: a bad request is answered at
+// once and never reaches a shard.
+template <class T>
+std::optional<Answer> RequestPath::refusal(const T& call) const {
+  storage::Status s;
+  if constexpr (std::is_same_v<T, storage::RangeRequest>) s = storage::validate_range(call);
+  if constexpr (std::is_same_v<T, storage::PutRequest>) s = storage::validate_put(call);
+  if constexpr (std::is_same_v<T, storage::DeleteRangeRequest>) s = storage::validate_delete(call);
+  if constexpr (std::is_same_v<T, storage::TxnRequest>) {
+    s = storage::validate_txn(call, ctx_->options.max_txn_ops);
+  }
+  if (!s.ok()) return Answer{s.error()};
+  if constexpr (std::is_same_v<T, storage::PutRequest> || std::is_same_v<T, storage::TxnRequest>) {
+    if (ctx_->refuse_for_space(storage::request_cost(call))) {
+      return Answer{storage::Error{storage::Errc::no_space}};
+    }
+  }
+  return std::nullopt;
+}
+
+void RequestPath::submit(uint64_t id, Request request, Clock::time_point received) {
+  auto method = method_of(request);
+  if (failed_) return emit(id, method, received, *failed_);
+  auto refused = std::visit([this](const auto& r) { return refusal(r); }, request);
+  if (refused) return emit(id, method, received, std::move(*refused));
+  Queued q{id, method, std::move(request), received, is_write(method), {}};
+  size_t shards = routes_.shards.size();
+  std::visit(
+      [&](const auto& r) {
+        using T = std::decay_t<decltype(r)>;
+        if constexpr (std::is_same_v<T, storage::PutRequest> ||
+                      std::is_same_v<T, storage::DeleteRangeRequest> ||
+                      std::is_same_v<T, storage::TxnRequest>) {
+          auto where = route(r, shards);
+          q.applier = where.target == Target::owner_shard ? routes_.shards[where.shard]
+                                                          : routes_.coordinator;
+        }
+      },
+      q.request);
+  queue_.push_back(std::move(q));
+  pump();
+}
+
+// The ordering rules of one connection (request_path.hpp).
+bool RequestPath::may_start(const Queued& next) const {
+  if (!next.write) return writes_.empty();
+  if (!reads_.empty()) return false;
+  if (!next.applier) return writes_.empty();  // compact, defragment, alarm, Lease.*: alone
+  if (unapplied_ == 0) return true;
+  return !unapplied_serial_ && next.applier == unapplied_target_;
+}
+
+void RequestPath::pump() {
+  while (!queue_.empty() && !failed_ && may_start(queue_.front())) {
+    Queued q = std::move(queue_.front());
+    queue_.pop_front();
+    dispatch(std::move(q));
+  }
+}
+
+void RequestPath::dispatch(Queued q) {
+  auto& routes = routes_;
+  std::visit(
+      [&](auto& call) {
+        using T = std::decay_t<decltype(call)>;
+        if constexpr (std::is_same_v<T, storage::RangeRequest>) {
+          serve_range(q, call);
+        } else if constexpr (std::is_same_v<T, storage::PutRequest>) {
+          send_write<storage::PutResponse>(q, q.applier, std::move(call));
+        } else if constexpr (std::is_same_v<T, storage::DeleteRangeRequest>) {
+          send_write<storage::DeleteRangeResponse>(q, q.applier, std::move(call));
+        } else if constexpr (std::is_same_v<T, storage::TxnRequest>) {
+          send_write<storage::TxnResponse>(q, q.applier, std::move(call));
+        } else if constexpr (std::is_same_v<T, protocol::CompactionRequest>) {
+          send_write<storage::CompactResponse>(q, routes.maintenance, std::move(call));
+        } else if constexpr (std::is_same_v<T, protocol::HashKVRequest>) {
+          send_read<protocol::HashKVResponse>(q, routes.maintenance, std::move(call));
+        } else if constexpr (std::is_same_v<T, protocol::StatusRequest>) {
+          send_read<protocol::StatusResponse>(q, routes.maintenance, std::move(call));
+        } else if constexpr (std::is_same_v<T, protocol::DefragmentRequest>) {
+          send_write<protocol::DefragmentResponse>(q, routes.maintenance, std::move(call));
+        } else if constexpr (std::is_same_v<T, protocol::AlarmRequest>) {
+          send_write<protocol::AlarmResponse>(q, routes.maintenance, std::move(call));
+        } else if constexpr (std::is_same_v<T, protocol::SnapshotRequest>) {
+          send_read<SnapshotPayload>(q, routes.maintenance, std::move(call));
+        } else if constexpr (std::is_same_v<T, protocol::WatchRequest>) {
+          serve_watch(q, call);
+        } else if constexpr (LeaseRequest<T>) {
+          using Reply = typename LeaseResponseOf<T>::type;
+          if (q.write) {
+            send_write<Reply>(q, routes.lessor, std::move(call));
+          } else {
+            send_read<Reply>(q, routes.lessor, std::move(call));
+          }
+        }
+      },
+      q.request);
+}
+
+// -- writes -----------------------------------------------------------------------------------
+
+// A KV write is answered by its shard (or the coordinator) once applied, and leaves once
+// durable; the other writes are answered when done.
+template <class Reply, class Msg>
+void RequestPath::send_write(const Queued& q, const caf::actor& target, Msg msg) {
+  WriteInFlight w;
+  w.id = q.id;
+  w.method = q.method;
+  w.received = q.received;
+  writes_.push_back(std::move(w));
+  ++unapplied_;
+  unapplied_target_ = target;
+  unapplied_serial_ = !q.applier;
+  self_->request(target, caf::infinite, std::move(msg))
+      .then(
+          [this, id = q.id](storage::Result<Reply>& r) {
+            int64_t durable_at = 0;
+            if constexpr (std::is_same_v<Reply, storage::PutResponse> ||
+                          std::is_same_v<Reply, storage::DeleteRangeResponse> ||
+                          std::is_same_v<Reply, storage::TxnResponse>) {
+              if (r.ok()) durable_at = r->revision;
+            }
+            applied(id, to_answer(r), durable_at);
+          },
+          [this, id = q.id](caf::error& err) { applied(id, internal_error(err), 0); });
+}
+
+void RequestPath::applied(uint64_t id, Answer answer, int64_t durable_at) {
+  if (failed_) return;  // answered already
+  auto it = std::find_if(writes_.begin(), writes_.end(),
+                         [id](const WriteInFlight& w) { return w.id == id; });
+  if (it == writes_.end()) return;
+  it->applied = true;
+  it->answer = std::move(answer);
+  it->durable_at = durable_at;
+  if (--unapplied_ == 0) {
+    unapplied_target_ = nullptr;
+    unapplied_serial_ = false;
+  }
+  release_writes();
+}
+
+// Write answers leave in arrival order, each once the watermark covers it. The backend's
+// notice may arrive before the shard's answer: the watermark itself is what is checked.
+void RequestPath::release_writes() {
+  if (failed_) return;
+  int64_t w = ctx_->watermark.load();
+  while (!writes_.empty() && writes_.front().applied && writes_.front().durable_at <= w) {
+    auto done = std::move(writes_.front());
+    writes_.pop_front();
+    emit(done.id, done.method, done.received, std::move(*done.answer));
+  }
+  pump();
+}
+
+// -- reads ------------------------------------------------------------------------------------
+
+void RequestPath::start_read(const Queued& q) {
+  reads_.emplace(q.id, ReadInFlight{q.method, q.received});
+}
+
+template <class Reply, class Msg>
+void RequestPath::send_read(const Queued& q, const caf::actor& target, Msg msg) {
+  start_read(q);
+  self_->request(target, caf::infinite, std::move(msg))
+      .then(
+          [this, id = q.id](storage::Result<Reply>& r) {
+            if constexpr (std::is_same_v<Reply, SnapshotPayload>) {
+              if (r.ok() && !failed_) {
+                auto stream = std::make_unique<SnapshotStream>();
+                stream->id = id;
+                stream->payload = std::move(*r);
+                snapshots_.push_back(std::move(stream));
+                stream_snapshots();
+                return;
+              }
+              if (r.ok()) return;
+              read_done(id, r.error());
+            } else {
+              read_done(id, to_answer(r));
+            }
+          },
+          [this, id = q.id](caf::error& err) { read_done(id, internal_error(err)); });
+}
+
+void RequestPath::read_done(uint64_t id, Answer answer) {
+  if (failed_) return;
+  auto it = reads_.find(id);
+  if (it == reads_.end()) return;
+  auto read = it->second;
+  reads_.erase(it);
+  emit(id, read.method, read.received, std::move(answer));
+  pump();
+}
+
+void RequestPath::emit(uint64_t id, protocol::Method method, Clock::time_point received,
+                       Answer answer) {
+  if (metrics_) {
+    metrics_->request_done(method, answer_code(answer),
+                           std::chrono::duration<double>(Clock::now() - received).count());
+  }
+  sink_.answer(id, method, std::move(answer));
+}
+
+void RequestPath::serve_range(const Queued& q, const storage::RangeRequest& r) {
+  int64_t w = ctx_->watermark.load();
+  auto rev = storage::resolve_read_revision(r.revision, w, ctx_->compact_revision.load());
+  if (!rev.ok()) return emit(q.id, q.method, q.received, rev.error());
+  start_read(q);
+  auto where = route(r, routes_.shards.size());
+  std::vector<caf::actor> targets;
+  if (where.target == Target::owner_shard) {
+    targets.push_back(routes_.shards[where.shard]);
+  } else {
+    targets = routes_.shards;
+  }
+  struct Merge {
+    std::vector<storage::RangeFetch> parts;
+    std::optional<Answer> error;
+    size_t remaining = 0;
+  };
+  auto merge = std::make_shared<Merge>();
+  merge->remaining = targets.size();
+  auto done = [this, id = q.id, merge, r, w]() {
+    if (merge->error) return read_done(id, std::move(*merge->error));
+    auto fetched = storage::merge_fetches(std::move(merge->parts), storage::fetch_limit(r));
+    read_done(id, Response{storage::finish_range(r, std::move(fetched.kvs), fetched.count, w)});
+  };
+  for (const auto& shard : targets) {
+    self_->request(shard, caf::infinite, range_atom::value, r, *rev)
+        .then(
+            [merge, done](storage::Result<storage::RangeFetch>& part) {
+              if (part.ok()) {
+                merge->parts.push_back(std::move(*part));
+              } else if (!merge->error) {
+                merge->error = Answer{part.error()};
+              }
+              if (--merge->remaining == 0) done();
+            },
+            [merge, done](caf::error& err) {
+              if (!merge->error) merge->error = Answer{internal_error(err)};
+              if (--merge->remaining == 0) done();
+            });
+  }
+}
+
+// -- snapshots --------------------------------------------------------------------------------
+
+// Chunks of at most 1 MiB while the door's unsent output is under the window, then the
+// answer; the rest when the door reports its output drained.
+void RequestPath::stream_snapshots() {
+  while (!snapshots_.empty() && !failed_) {
+    auto& s = *snapshots_.front();
+    const std::string& data = *s.payload.data;
+    while ((s.offset < data.size() || !s.started) && sink_.unsent_bytes() < kSnapshotWindowBytes) {
+      size_t n = std::min(kSnapshotChunkBytes, data.size() - s.offset);
+      std::string_view blob(data.data() + s.offset, n);
+      s.offset += n;
+      s.started = true;
+      sink_.snapshot_chunk(s.id, blob, data.size() - s.offset);
+    }
+    if (s.offset < data.size() || !s.started) return;
+    auto done = std::move(snapshots_.front());
+    snapshots_.pop_front();
+    read_done(done->id,
+              Response{protocol::SnapshotResponse{
+                  done->payload.header, static_cast<int64_t>(data.size()), done->payload.sha256}});
+  }
+}
+
+void RequestPath::output_drained() {
+  if (watch_congested_ && sink_.unsent_bytes() < ctx_->options.watch_buffer_bytes / 2) {
+    watch_congested_ = false;
+    self_->send(routes_.watch_hub, watch_drained_atom::value);
+  }
+  stream_snapshots();
+}
+
+// -- Watch.Watch ------------------------------------------------------------------------------
+
+namespace {
+
+protocol::WatchResponse canceled_response(const NodeContext& ctx, int64_t watch_id) {
+  protocol::WatchResponse r;
+  r.header = ctx.header(ctx.watermark.load());
+  r.watch_id = watch_id;
+  r.canceled = true;
+  return r;
+}
+
+}  // namespace
+
+void RequestPath::serve_watch(const Queued& q, const protocol::WatchRequest& w) {
+  start_read(q);
+  uint32_t ref = next_watch_ref_++;
+  if (const auto* create = std::get_if<protocol::WatchCreateRequest>(&w.request)) {
+    auto outcome = watch_.create(*create);
+    if (auto* rejected = std::get_if<protocol::WatchResponse>(&outcome)) {
+      rejected->header = ctx_->header(ctx_->watermark.load());
+      return read_done(q.id, Response{std::move(*rejected)});
+    }
+    auto& accepted = std::get<WatchStream::Accepted>(outcome);
+    watch_pending_[ref] = PendingWatch{q.id, accepted.watch_id, q.received};
+    self_->send(routes_.watch_hub, watch_create_atom::value, ref, accepted.tag,
+                std::move(accepted.spec));
+  } else if (const auto* cancel = std::get_if<protocol::WatchCancelRequest>(&w.request)) {
+    auto tag = watch_.cancel(cancel->watch_id);
+    if (!tag) return read_done(q.id, Response{NoAnswer{}});
+    parked_.erase(*tag);
+    if (*tag == 0) {  // cancelled by a compaction already: nothing left at the hub
+      return read_done(q.id, Response{canceled_response(*ctx_, cancel->watch_id)});
+    }
+    // The hub answers: its answer follows the created response of a create still on its
+    // way (pipelined create + cancel of one id).
+    watch_pending_[ref] = PendingWatch{q.id, cancel->watch_id, q.received};
+    self_->send(routes_.watch_hub, watch_cancel_atom::value, ref, *tag);
+  } else {
+    watch_pending_[ref] = PendingWatch{q.id, -1, q.received};
+    self_->send(routes_.watch_hub, watch_progress_atom::value, ref);
+  }
+}
+
+void RequestPath::watch_answered(uint32_t ref, std::optional<Response> response) {
+  auto it = watch_pending_.find(ref);
+  if (it == watch_pending_.end()) return;
+  uint64_t id = it->second.id;
+  watch_pending_.erase(it);
+  read_done(id, response ? std::move(*response) : Response{NoAnswer{}});
+}
+
+// Responses of the hub for this stream's watchers. Past `watch_buffer_bytes` of unsent
+// output a watcher is parked: its responses are dropped from the first one not written,
+// and the hub resends them from `kv` once the door's peer has read its backlog.
+void RequestPath::deliver_watch(std::vector<WatchDelivery>& deliveries) {
+  const size_t fragment_limit = ctx_->options.max_request_bytes + 512 * 1024;
+  for (auto& d : deliveries) {
+    auto id = watch_.id_of(d.tag);
+    if (!id) continue;  // cancelled meanwhile
+    d.response.watch_id = *id;
+    if (d.response.canceled) {
+      watch_.compacted(d.tag);  // written even while parked: nothing follows it
+      parked_.erase(d.tag);
+    } else if (parked_.contains(d.tag)) {
+      continue;
+    } else if (sink_.unsent_bytes() > ctx_->options.watch_buffer_bytes) {
+      if (d.response.events.empty()) continue;  // a progress notification: the next will do
+      parked_.insert(d.tag);
+      watch_congested_ = true;
+      self_->send(routes_.watch_hub, watch_slow_atom::value, d.tag,
+                  d.response.events.front().kv.mod_revision);
+      continue;
+    }
+    if (watch_.fragments(d.tag)) {
+      for (auto& part : fragment_response(std::move(d.response), fragment_limit))
+        sink_.watch_response(std::move(part));
+    } else {
+      sink_.watch_response(std::move(d.response));
+    }
+  }
+}
+
+// -- failure ----------------------------------------------------------------------------------
+
+void RequestPath::fail(const protocol::WireError& error) {
+  if (failed_) return;
+  failed_ = error;
+  // In arrival order where it is known: the writes, then the reads, then the queue.
+  for (auto& w : writes_)
+    emit(w.id, w.method, w.received, error);
+  writes_.clear();
+  for (auto& [id, r] : reads_)
+    emit(id, r.method, r.received, error);
+  reads_.clear();
+  for (auto& q : queue_)
+    emit(q.id, q.method, q.received, error);
+  queue_.clear();
+  snapshots_.clear();
+  watch_pending_.clear();
+  unapplied_ = 0;
+}
+
+caf::message_handler RequestPath::handlers() {
+  return {
+      [this](durable_atom, int64_t) { release_writes(); },
+      [this](watch_created_atom, uint32_t ref, uint64_t, int64_t revision) {
+        auto it = watch_pending_.find(ref);
+        if (it == watch_pending_.end()) return;
+        protocol::WatchResponse r;
+        r.header = ctx_->header(revision);
+        r.watch_id = it->second.watch_id;
+        r.created = true;
+        watch_answered(ref, Response{std::move(r)});
+      },
+      [this](watch_progress_atom, uint32_t ref, int64_t revision) {
+        // A watcher parked here but not yet at the hub may get history at or below the
+        // hub's answer again: no promise then (SPEC §7.9, a dropped progress request).
+        if (revision < 0 || !parked_.empty()) return watch_answered(ref, std::nullopt);
+        protocol::WatchResponse r;
+        r.header = ctx_->header(revision);
+        r.watch_id = -1;
+        watch_answered(ref, Response{std::move(r)});
+      },
+      [this](watch_cancel_atom, uint32_t ref) {
+        auto it = watch_pending_.find(ref);
+        if (it == watch_pending_.end()) return;
+        watch_answered(ref, Response{canceled_response(*ctx_, it->second.watch_id)});
+      },
+      [this](watch_out_atom, WatchDeliveries& deliveries) {
+        if (!failed_) deliver_watch(deliveries);
+      },
+      [this](watch_unpark_atom, uint64_t tag) { parked_.erase(tag); },
+  };
+}
+
+}  // namespace revkv::actors

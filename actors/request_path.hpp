@@ -1,0 +1,211 @@
+#pragma once
+
+// The one request path behind every door. A door (the MessagePack-RPC connection, the
+// in-process actor harness, etcd's gRPC API) turns bytes into typed Requests and typed
+// Answers back into bytes; everything in between lives here, once:
+//
+//   - static validation, the space quota and the NOSPACE alarm,
+//   - the ordering rules of one connection (below),
+//   - routing (actors/routing.hpp) to a shard, the coordinator, the maintenance actor or
+//     the lessor; Range fan-out to the shards and the merge of their parts,
+//   - holding each write's answer until the commit watermark W reaches its revision,
+//   - the watch-stream protocol (ids, creates, cancels, progress, fragmentation, parking a
+//     watcher whose client does not read),
+//   - snapshot streaming (chunks paced by what the door has not sent yet),
+//   - request metrics, and failing every waiting request when the node has failed.
+//
+// A RequestPath lives inside one actor of its door (one per connection or stream) and
+// sends its requests as that actor, so the replies, the backend's durability notices and
+// the watch hub's messages come back to it: the actor's behavior must include handlers().
+//
+// Ordering of one connection: reads run concurrently with each other; a read waits until
+// every earlier write is answered (so it sees them); a write waits until every earlier
+// read is answered and every earlier write is applied — not durable — so a pipelining
+// client's writes take increasing revisions and share group commits. Writes to the same
+// shard (or to the coordinator) need not even wait to be applied: that actor's mailbox
+// keeps their order. Write answers leave in arrival order.
+
+#include "actors/node_context.hpp"
+#include "actors/routes.hpp"
+#include "actors/watch_stream.hpp"
+#include "protocol/error.hpp"
+#include "protocol/messages.hpp"
+#include "protocol/method.hpp"
+#include "storage/error.hpp"
+#include "storage/types.hpp"
+
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/fwd.hpp>
+#include <caf/message_handler.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <variant>
+
+namespace revkv::actors {
+
+using Request =
+    std::variant<storage::RangeRequest, storage::PutRequest, storage::DeleteRangeRequest,
+                 storage::TxnRequest, protocol::CompactionRequest, protocol::HashKVRequest,
+                 protocol::StatusRequest, protocol::DefragmentRequest, protocol::AlarmRequest,
+                 protocol::SnapshotRequest, protocol::WatchRequest, protocol::LeaseGrantRequest,
+                 protocol::LeaseRevokeRequest, protocol::LeaseKeepAliveRequest,
+                 protocol::LeaseTimeToLiveRequest, protocol::LeaseLeasesRequest>;
+
+// etcd answers nothing (a cancel of an unknown watch id, a progress request it drops); the
+// MessagePack door writes an empty map then.
+struct NoAnswer {
+  friend bool operator==(const NoAnswer&, const NoAnswer&) = default;
+};
+
+using Response =
+    std::variant<NoAnswer, storage::RangeResponse, storage::PutResponse,
+                 storage::DeleteRangeResponse, storage::TxnResponse, storage::CompactResponse,
+                 protocol::HashKVResponse, protocol::StatusResponse, protocol::DefragmentResponse,
+                 protocol::AlarmResponse, protocol::SnapshotResponse, protocol::WatchResponse,
+                 protocol::LeaseGrantResponse, protocol::LeaseRevokeResponse,
+                 protocol::LeaseKeepAliveResponse, protocol::LeaseTimeToLiveResponse,
+                 protocol::LeaseLeasesResponse>;
+
+// A response; an engine refusal (its etcd error); or a failure of the node itself
+// (Unavailable, internal), which has no engine error.
+using Answer = std::variant<Response, storage::Error, protocol::WireError>;
+
+// The error a door writes for an answer that is not a response.
+protocol::WireError wire_error(const Answer& answer);
+// code 14 (Unavailable): the node cannot serve, e.g. a core actor died.
+protocol::WireError unavailable(std::string_view why);
+
+protocol::Method method_of(const Request& request);
+// Whether the method counts as a write in the ordering rules (actors/methods.hpp).
+bool is_write(protocol::Method method);
+
+// What a door does with the path's output.
+class DoorSink {
+ public:
+  virtual ~DoorSink() = default;
+  // The one answer to request `id`.
+  virtual void answer(uint64_t id, protocol::Method method, Answer answer) = 0;
+  // A watch response that answers no request: events, progress notifications, a
+  // cancellation by compaction (watch_id set, already fragmented).
+  virtual void watch_response(protocol::WatchResponse response) = 0;
+  // One chunk of the snapshot that request `id` asked for; its answer follows the last.
+  virtual void snapshot_chunk(uint64_t id, std::string_view blob, uint64_t remaining) = 0;
+  // Output the door holds that its peer has not taken yet (0 for an in-process door).
+  virtual uint64_t unsent_bytes() const = 0;
+};
+
+class RequestPath {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  RequestPath(caf::event_based_actor* self, NodeContextPtr ctx, Routes routes, DoorSink& sink);
+  ~RequestPath();
+  RequestPath(const RequestPath&) = delete;
+  RequestPath& operator=(const RequestPath&) = delete;
+
+  // Takes one request. A refusal (validation, quota, a failed node) is answered at once;
+  // everything else when its turn comes and its work is done.
+  void submit(uint64_t id, Request request, Clock::time_point received = {});
+
+  // The replies, notices and watch messages addressed to the owning actor.
+  caf::message_handler handlers();
+
+  // The door sent some of its output: resume snapshot chunks and parked watchers.
+  void output_drained();
+  // The node failed (a core actor died): every waiting request, and every later one, is
+  // answered with `error` (Unavailable).
+  void fail(const protocol::WireError& error);
+
+  // Requests taken and not yet answered (the door's in-flight limit).
+  size_t pending() const;
+  bool idle() const { return pending() == 0; }
+
+ private:
+  struct Queued {
+    uint64_t id = 0;
+    protocol::Method method{};
+    Request request;
+    Clock::time_point received;
+    bool write = false;
+    // KV writes: the shard or the coordinator that applies it (pipelined); null for the
+    // other writes, which run alone.
+    caf::actor applier;
+  };
+  // A write sent to its actor, answered in arrival order once durable.
+  struct WriteInFlight {
+    uint64_t id = 0;
+    protocol::Method method{};
+    Clock::time_point received;
+    bool applied = false;          // its actor has answered
+    std::optional<Answer> answer;  // once applied
+    int64_t durable_at = 0;        // the revision W must reach before it leaves
+  };
+  struct ReadInFlight {
+    protocol::Method method{};
+    Clock::time_point received;
+  };
+  struct SnapshotStream;
+  struct PendingWatch {
+    uint64_t id = 0;
+    int64_t watch_id = 0;
+    Clock::time_point received;
+  };
+
+  template <class T>
+  std::optional<Answer> refusal(const T& request) const;
+  void pump();
+  bool may_start(const Queued& next) const;
+  void dispatch(Queued q);
+  template <class Reply, class Msg>
+  void send_write(const Queued& q, const caf::actor& target, Msg msg);
+  template <class Reply, class Msg>
+  void send_read(const Queued& q, const caf::actor& target, Msg msg);
+  void start_read(const Queued& q);
+  void serve_range(const Queued& q, const storage::RangeRequest& r);
+  void serve_watch(const Queued& q, const protocol::WatchRequest& w);
+  void applied(uint64_t id, Answer answer, int64_t durable_at);
+  void release_writes();
+  void read_done(uint64_t id, Answer answer);
+  void emit(uint64_t id, protocol::Method method, Clock::time_point received, Answer answer);
+  void stream_snapshots();
+  void deliver_watch(std::vector<WatchDelivery>& deliveries);
+  void watch_answered(uint32_t ref, std::optional<Response> response);
+
+  caf::event_based_actor* self_;
+  NodeContextPtr ctx_;
+  Routes routes_;
+  DoorSink& sink_;
+  ::revkv::metrics::NodeMetrics* metrics_;  // ctx_->metrics, or null
+  std::optional<protocol::WireError> failed_;
+
+  std::deque<Queued> queue_;                          // taken, waiting for their turn
+  std::unordered_map<uint64_t, ReadInFlight> reads_;  // sent, not answered
+  std::deque<WriteInFlight> writes_;
+  size_t unapplied_ = 0;           // writes sent whose actor has not answered
+  caf::actor unapplied_target_;    // the actor all of them went to
+  bool unapplied_serial_ = false;  // one of them must be answered before any other write
+  std::deque<std::unique_ptr<SnapshotStream>> snapshots_;
+
+  // Watch.Watch: the stream's ids, the hub's unanswered creates, cancels and progress
+  // requests (by a reference of this path's own), and the watchers whose responses are
+  // dropped because the door's peer does not read (they catch up from `kv` later).
+  WatchStream watch_;
+  std::unordered_map<uint32_t, PendingWatch> watch_pending_;
+  uint32_t next_watch_ref_ = 1;
+  std::unordered_set<uint64_t> parked_;
+  bool watch_congested_ = false;
+};
+
+}  // namespace revkv::actors
+
+// A door in the same process (the actor harness, tests) passes Requests and Answers as
+// CAF messages; they never cross a process boundary.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::actors::Request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::actors::Answer)
