@@ -37,22 +37,25 @@ class MsgpackDoor : public caf::event_based_actor, public DoorSink {
           // While over the limit the broker may still deliver what it had read: it waits
           // here, undecoded, until update_reading() takes it.
           decoder_.feed(std::string_view(data.data(), data.size()));
-          update_reading();
+          end_of_turn();
         },
-        [this](sent_atom, uint64_t n) {
-          bytes_acked_ += n;
+        [this](sent_atom, uint64_t acked) {
+          bytes_acked_ = acked;
           path_->output_drained();
-          update_reading();
+          end_of_turn();
         },
-        [this](out_flush_atom) { flush_out(); },
+        [this](out_flush_atom) {
+          flush_out();
+          end_of_turn();
+        },
         [this](shutdown_atom) {
           draining_ = true;
           pause_reading();
-          close_if_drained();
+          end_of_turn();
         },
         [this](node_failed_atom, const std::string& reason) {
           path_->fail(unavailable(reason));
-          close_if_drained();
+          end_of_turn();
         },
     };
     return own.or_else(path_->handlers());
@@ -67,20 +70,32 @@ class MsgpackDoor : public caf::event_based_actor, public DoorSink {
 
   void answer(uint64_t id, protocol::Method, Answer answer) override {
     write_answer(out_, static_cast<uint32_t>(id), answer, *ctx_);
-    schedule_flush();
   }
 
   void watch_response(protocol::WatchResponse response) override {
     write_watch_notification(out_, response);
-    schedule_flush();
   }
 
   void snapshot_chunk(uint64_t id, std::string_view blob, uint64_t remaining) override {
     write_snapshot_chunk(out_, static_cast<uint32_t>(id), blob, remaining);
-    schedule_flush();
   }
 
   uint64_t unsent_bytes() const override { return bytes_out_ + out_.size() - bytes_acked_; }
+
+  // Output written during this turn leaves now when nothing else waits in the mailbox (one
+  // request in flight: no extra hop), else after the messages already queued (many
+  // answers, one message to the broker).
+  void end_of_turn() override {
+    if (closed_) return;
+    close_if_drained();
+    update_reading();  // fewer requests pending: buffered frames may be taken now
+    if (out_.size() == 0 && !close_requested_) return;
+    if (mailbox().empty()) {
+      flush_out();
+    } else {
+      schedule_flush();
+    }
+  }
 
  private:
   static protocol::FrameLimits limits(const NodeContext& ctx) {
@@ -100,10 +115,11 @@ class MsgpackDoor : public caf::event_based_actor, public DoorSink {
     send(this, out_flush_atom::value);
   }
 
-  // Everything answered since the last turn, in one message to the broker.
+  // Everything answered since the last flush, in one message to the broker.
   void flush_out() {
     flush_scheduled_ = false;
-    if (out_.size() > 0 && broker_) {
+    if (closed_ || !broker_) return;
+    if (out_.size() > 0) {
       std::vector<char> bytes(out_.data(), out_.data() + out_.size());
       bytes_out_ += bytes.size();
       if (metrics_) metrics_->bytes_sent(bytes.size());
@@ -111,18 +127,16 @@ class MsgpackDoor : public caf::event_based_actor, public DoorSink {
       send(broker_, bytes_atom::value, std::move(bytes));
     }
     if (close_requested_) {
+      closed_ = true;
       send(broker_, close_atom::value);
-      return;
     }
-    close_if_drained();
-    update_reading();
   }
 
+  // The close follows the last bytes (end_of_turn).
   void close_connection() {
     if (closing_) return;
     closing_ = true;
     close_requested_ = true;
-    schedule_flush();  // the close follows the last bytes
   }
 
   void close_if_drained() {
@@ -162,7 +176,6 @@ class MsgpackDoor : public caf::event_based_actor, public DoorSink {
       } else {
         auto& err = std::get<protocol::FrameError>(*frame);
         protocol::write_error(out_, err.msgid, err.error);
-        schedule_flush();
         if (err.close) break;
       }
     }
@@ -174,7 +187,7 @@ class MsgpackDoor : public caf::event_based_actor, public DoorSink {
     auto method = protocol::method_from_name(frame.method);
     if (!method) {
       protocol::write_error(out_, frame.msgid, protocol::unknown_method(frame.method));
-      return schedule_flush();
+      return;
     }
     auto received =
         metrics_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
@@ -184,7 +197,7 @@ class MsgpackDoor : public caf::event_based_actor, public DoorSink {
       if (!decoded.ok()) {
         if (metrics_) metrics_->request_done(*method, decoded.error().code, 0);
         protocol::write_error(out_, frame.msgid, decoded.error());
-        return schedule_flush();
+        return;
       }
       path_->submit(frame.msgid, Request{std::move(decoded).value()}, received);
     });
@@ -204,6 +217,7 @@ class MsgpackDoor : public caf::event_based_actor, public DoorSink {
   bool draining_ = false;    // node shutdown: finish what is in flight, then close
   bool closing_ = false;
   bool close_requested_ = false;
+  bool closed_ = false;  // the close was sent: nothing more leaves
 };
 
 }  // namespace

@@ -5,10 +5,13 @@
 // only moves bytes. The door splits the received bytes into frames, decodes each request
 // into a typed Request, hands it to the connection's RequestPath, and encodes the path's
 // answers, watch notifications and snapshot chunks into response frames, sent back to the
-// broker in batches (every answer ready before the door's next turn in one message).
+// broker in batches: what one turn produced leaves at its end when the mailbox is empty
+// (no extra hop at one request in flight), else once the queued messages are handled (one
+// message for many answers).
 //
 //   from the broker: (bytes_atom, vector<char>)  received bytes
-//                    (sent_atom, uint64_t)       bytes the socket took
+//                    (sent_atom, uint64_t)       bytes the socket took in all (told
+//                                                every 256 KiB: the limits are megabytes)
 //                    (shutdown_atom)             drain: finish what is in flight, close
 //                    (node_failed_atom, string)  fail everything waiting (Unavailable)
 //   to the broker:   (bytes_atom, vector<char>)  bytes to write

@@ -210,8 +210,12 @@ void RequestPath::send_write(const Queued& q, const caf::actor& target, Msg msg)
               if (r.ok()) durable_at = r->revision;
             }
             applied(id, to_answer(r), durable_at);
+            sink_.end_of_turn();
           },
-          [this, id = q.id](caf::error& err) { applied(id, internal_error(err), 0); });
+          [this, id = q.id](caf::error& err) {
+            applied(id, internal_error(err), 0);
+            sink_.end_of_turn();
+          });
 }
 
 void RequestPath::applied(uint64_t id, Answer answer, int64_t durable_at) {
@@ -261,15 +265,18 @@ void RequestPath::send_read(const Queued& q, const caf::actor& target, Msg msg) 
                 stream->payload = std::move(*r);
                 snapshots_.push_back(std::move(stream));
                 stream_snapshots();
-                return;
+              } else if (!r.ok()) {
+                read_done(id, r.error());
               }
-              if (r.ok()) return;
-              read_done(id, r.error());
             } else {
               read_done(id, to_answer(r));
             }
+            sink_.end_of_turn();
           },
-          [this, id = q.id](caf::error& err) { read_done(id, internal_error(err)); });
+          [this, id = q.id](caf::error& err) {
+            read_done(id, internal_error(err));
+            sink_.end_of_turn();
+          });
 }
 
 void RequestPath::read_done(uint64_t id, Answer answer) {
@@ -311,9 +318,13 @@ void RequestPath::serve_range(const Queued& q, const storage::RangeRequest& r) {
   auto merge = std::make_shared<Merge>();
   merge->remaining = targets.size();
   auto done = [this, id = q.id, merge, r, w]() {
-    if (merge->error) return read_done(id, std::move(*merge->error));
-    auto fetched = storage::merge_fetches(std::move(merge->parts), storage::fetch_limit(r));
-    read_done(id, Response{storage::finish_range(r, std::move(fetched.kvs), fetched.count, w)});
+    if (merge->error) {
+      read_done(id, std::move(*merge->error));
+    } else {
+      auto fetched = storage::merge_fetches(std::move(merge->parts), storage::fetch_limit(r));
+      read_done(id, Response{storage::finish_range(r, std::move(fetched.kvs), fetched.count, w)});
+    }
+    sink_.end_of_turn();
   };
   for (const auto& shard : targets) {
     self_->request(shard, caf::infinite, range_atom::value, r, *rev)
@@ -470,7 +481,10 @@ void RequestPath::fail(const protocol::WireError& error) {
 
 caf::message_handler RequestPath::handlers() {
   return {
-      [this](durable_atom, int64_t) { release_writes(); },
+      [this](durable_atom, int64_t) {
+        release_writes();
+        sink_.end_of_turn();
+      },
       [this](watch_created_atom, uint32_t ref, uint64_t, int64_t revision) {
         auto it = watch_pending_.find(ref);
         if (it == watch_pending_.end()) return;
@@ -479,23 +493,30 @@ caf::message_handler RequestPath::handlers() {
         r.watch_id = it->second.watch_id;
         r.created = true;
         watch_answered(ref, Response{std::move(r)});
+        sink_.end_of_turn();
       },
       [this](watch_progress_atom, uint32_t ref, int64_t revision) {
         // A watcher parked here but not yet at the hub may get history at or below the
         // hub's answer again: no promise then (SPEC §7.9, a dropped progress request).
-        if (revision < 0 || !parked_.empty()) return watch_answered(ref, std::nullopt);
-        protocol::WatchResponse r;
-        r.header = ctx_->header(revision);
-        r.watch_id = -1;
-        watch_answered(ref, Response{std::move(r)});
+        if (revision < 0 || !parked_.empty()) {
+          watch_answered(ref, std::nullopt);
+        } else {
+          protocol::WatchResponse r;
+          r.header = ctx_->header(revision);
+          r.watch_id = -1;
+          watch_answered(ref, Response{std::move(r)});
+        }
+        sink_.end_of_turn();
       },
       [this](watch_cancel_atom, uint32_t ref) {
         auto it = watch_pending_.find(ref);
         if (it == watch_pending_.end()) return;
         watch_answered(ref, Response{canceled_response(*ctx_, it->second.watch_id)});
+        sink_.end_of_turn();
       },
       [this](watch_out_atom, WatchDeliveries& deliveries) {
         if (!failed_) deliver_watch(deliveries);
+        sink_.end_of_turn();
       },
       [this](watch_unpark_atom, uint64_t tag) { parked_.erase(tag); },
   };

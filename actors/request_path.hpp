@@ -99,6 +99,9 @@ class DoorSink {
   virtual void snapshot_chunk(uint64_t id, std::string_view blob, uint64_t remaining) = 0;
   // Output the door holds that its peer has not taken yet (0 for an in-process door).
   virtual uint64_t unsent_bytes() const = 0;
+  // The path has handled one message of the door's actor (handlers()): output written
+  // during it may leave now, together.
+  virtual void end_of_turn() {}
 };
 
 class RequestPath {

@@ -19,12 +19,16 @@ struct SessionState {
   NodeContextPtr ctx;  // keeps `metrics` alive
   caf::io::connection_handle hdl;
   caf::actor door;
+  uint64_t transferred = 0;  // bytes the socket took
+  uint64_t reported = 0;     // ... as the door last heard
   bool closing = false;
 };
 
 namespace {
 
 using Self = caf::io::stateful_broker<SessionState>;
+
+constexpr uint64_t kReportBytes = 256 * 1024;
 
 void close_connection(Self* self) {
   auto& st = self->state;
@@ -67,8 +71,14 @@ caf::behavior session_actor(Self* self, caf::io::connection_handle hdl, NodeCont
         self->send(st.door, bytes_atom::value, std::vector<char>(msg.buf.begin(), msg.buf.end()));
       },
       [self](caf::io::data_transferred_msg& msg) {
+        // The door's limits are megabytes: it hears every 256 KiB, not of every write (a
+        // message per answer would double the I/O thread's work at one request in flight).
         auto& st = self->state;
-        if (!st.closing) self->send(st.door, sent_atom::value, static_cast<uint64_t>(msg.written));
+        st.transferred += msg.written;
+        if (!st.closing && st.transferred - st.reported >= kReportBytes) {
+          st.reported = st.transferred;
+          self->send(st.door, sent_atom::value, st.transferred);
+        }
       },
       [self](bytes_atom, std::vector<char>& bytes) {
         auto& st = self->state;
