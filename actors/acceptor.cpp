@@ -1,6 +1,7 @@
 #include "actors/acceptor.hpp"
 
 #include "actors/messages.hpp"
+#include "actors/thread_names.hpp"
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
@@ -34,6 +35,8 @@ caf::actor spawn_acceptor(caf::actor_system& sys, caf::io::doorman_ptr doorman, 
 
 caf::behavior acceptor_actor(caf::io::stateful_broker<AcceptorState>* self, NodeContextPtr ctx,
                              Routes routes) {
+  // This runs on CAF's I/O thread, as every broker does.
+  name_io_and_worker_threads();
   self->state.ctx = std::move(ctx);
   self->state.routes = std::move(routes);
   self->set_down_handler([self](caf::down_msg& msg) {

@@ -2,6 +2,7 @@
 
 #include "actors/fatal.hpp"
 #include "actors/messages.hpp"
+#include "actors/thread_names.hpp"
 
 #include <caf/all.hpp>
 
@@ -140,6 +141,7 @@ caf::actor spawn_backend_actor(caf::actor_system& sys, NodeContextPtr ctx, int64
 }
 
 caf::behavior backend_actor(Self* self, NodeContextPtr ctx, int64_t start) {
+  name_this_thread("revkv.backend");  // detached: this is its own thread
   self->state.ctx = ctx;
   self->state.written = start;
   self->state.durable = self->state.written;

@@ -7,11 +7,14 @@
 #include "protocol/codec.hpp"
 #include "protocol/frame.hpp"
 #include "protocol/method.hpp"
+#include "util/unique_fd.hpp"
 
 #include <caf/all.hpp>
 
+#include <cerrno>
 #include <chrono>
 #include <memory>
+#include <sys/socket.h>
 
 namespace revkv::actors {
 namespace {
@@ -20,10 +23,13 @@ constexpr uint64_t kMaxUnsentBytes = 8ull << 20;
 
 class MsgpackDoor : public caf::event_based_actor, public DoorSink {
  public:
-  MsgpackDoor(caf::actor_config& cfg, NodeContextPtr ctx, Routes routes, caf::actor broker)
+  MsgpackDoor(caf::actor_config& cfg, NodeContextPtr ctx, Routes routes, caf::actor broker,
+              int socket)
       : caf::event_based_actor(cfg),
         ctx_(std::move(ctx)),
         broker_(std::move(broker)),
+        socket_(socket),
+        direct_(socket_.valid()),
         metrics_(ctx_->metrics.get()),
         decoder_(limits(*ctx_)),
         path_(std::make_unique<RequestPath>(this, ctx_, std::move(routes), *this)) {}
@@ -41,6 +47,8 @@ class MsgpackDoor : public caf::event_based_actor, public DoorSink {
         },
         [this](sent_atom, uint64_t acked) {
           bytes_acked_ = acked;
+          // The broker holds nothing more: writing directly keeps the byte order.
+          if (bytes_acked_ == bytes_out_ && socket_.valid()) direct_ = true;
           path_->output_drained();
           end_of_turn();
         },
@@ -64,6 +72,7 @@ class MsgpackDoor : public caf::event_based_actor, public DoorSink {
   void on_exit() override {
     path_.reset();
     broker_ = nullptr;
+    socket_.reset();
   }
 
   // -- DoorSink ---------------------------------------------------------------------------------
@@ -120,16 +129,42 @@ class MsgpackDoor : public caf::event_based_actor, public DoorSink {
     flush_scheduled_ = false;
     if (closed_ || !broker_) return;
     if (out_.size() > 0) {
-      std::vector<char> bytes(out_.data(), out_.data() + out_.size());
-      bytes_out_ += bytes.size();
-      if (metrics_) metrics_->bytes_sent(bytes.size());
+      if (metrics_) metrics_->bytes_sent(out_.size());
+      size_t taken = direct_ ? write_direct(out_.data(), out_.size()) : 0;
+      if (taken < out_.size()) {
+        std::vector<char> bytes(out_.data() + taken, out_.data() + out_.size());
+        bytes_out_ += bytes.size();
+        send(broker_, bytes_atom::value, std::move(bytes));
+      }
       out_.clear();
-      send(broker_, bytes_atom::value, std::move(bytes));
     }
     if (close_requested_) {
       closed_ = true;
       send(broker_, close_atom::value);
     }
+  }
+
+  // Writes what the socket takes now, on this (scheduler) thread; the rest goes through
+  // the broker, and so does everything after it until the broker reports it has sent all
+  // it holds (sent_atom). A failed socket (the peer is gone) takes everything: the broker
+  // sees the close.
+  size_t write_direct(const char* data, size_t size) {
+    size_t done = 0;
+    while (done < size) {
+      ssize_t n = ::send(socket_.get(), data + done, size - done, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n > 0) {
+        done += static_cast<size_t>(n);
+      } else if (n < 0 && errno == EINTR) {
+        continue;
+      } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        direct_ = false;
+        return done;
+      } else {
+        direct_ = false;
+        return size;
+      }
+    }
+    return done;
   }
 
   // The close follows the last bytes (end_of_turn).
@@ -205,6 +240,11 @@ class MsgpackDoor : public caf::event_based_actor, public DoorSink {
 
   NodeContextPtr ctx_;
   caf::actor broker_;
+  // A duplicate of the connection's socket: answers are written from here, not from CAF's
+  // I/O thread (docs/NODE.md "The request path"). Closed when the door ends, so its number
+  // cannot be reused for another connection while the door still writes.
+  util::UniqueFd socket_;
+  bool direct_;  // writing directly: the broker holds no unsent bytes
   ::revkv::metrics::NodeMetrics* metrics_;
   protocol::FrameDecoder decoder_;
   std::unique_ptr<RequestPath> path_;
@@ -223,8 +263,8 @@ class MsgpackDoor : public caf::event_based_actor, public DoorSink {
 }  // namespace
 
 caf::actor spawn_msgpack_door(caf::actor_system& sys, NodeContextPtr ctx, Routes routes,
-                              caf::actor broker) {
-  return sys.spawn<MsgpackDoor>(std::move(ctx), std::move(routes), std::move(broker));
+                              caf::actor broker, int socket) {
+  return sys.spawn<MsgpackDoor>(std::move(ctx), std::move(routes), std::move(broker), socket);
 }
 
 }  // namespace revkv::actors

@@ -5,16 +5,19 @@
 // only moves bytes. The door splits the received bytes into frames, decodes each request
 // into a typed Request, hands it to the connection's RequestPath, and encodes the path's
 // answers, watch notifications and snapshot chunks into response frames, sent back to the
-// broker in batches: what one turn produced leaves at its end when the mailbox is empty
-// (no extra hop at one request in flight), else once the queued messages are handled (one
-// message for many answers).
+// socket: what one turn produced leaves at its end when the mailbox is empty (no extra hop
+// at one request in flight), else once the queued messages are handled (one write for
+// many answers). The door writes to the socket itself (a duplicate descriptor, non-blocking)
+// while the broker holds no unsent bytes; what the socket does not take goes through the
+// broker, which reports when it has sent it all.
 //
 //   from the broker: (bytes_atom, vector<char>)  received bytes
 //                    (sent_atom, uint64_t)       bytes the socket took in all (told
 //                                                every 256 KiB: the limits are megabytes)
 //                    (shutdown_atom)             drain: finish what is in flight, close
 //                    (node_failed_atom, string)  fail everything waiting (Unavailable)
-//   to the broker:   (bytes_atom, vector<char>)  bytes to write
+//   to the broker:   (bytes_atom, vector<char>)  bytes to write (those the socket did not
+//                                                take from the door directly)
 //                    (read_atom, bool)           stop / resume reading the socket
 //                    (close_atom)                close the connection
 //
@@ -30,7 +33,9 @@
 
 namespace revkv::actors {
 
+// `socket`: a duplicate of the connection's descriptor, owned by the door from now on, or
+// -1 (every byte then goes through the broker).
 caf::actor spawn_msgpack_door(caf::actor_system& sys, NodeContextPtr ctx, Routes routes,
-                              caf::actor broker);
+                              caf::actor broker, int socket);
 
 }  // namespace revkv::actors

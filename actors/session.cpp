@@ -6,6 +6,8 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
+#include <unistd.h>
+
 namespace revkv::actors {
 
 struct SessionState {
@@ -19,7 +21,8 @@ struct SessionState {
   NodeContextPtr ctx;  // keeps `metrics` alive
   caf::io::connection_handle hdl;
   caf::actor door;
-  uint64_t transferred = 0;  // bytes the socket took
+  uint64_t queued = 0;       // bytes the door handed over
+  uint64_t transferred = 0;  // ... that the socket took
   uint64_t reported = 0;     // ... as the door last heard
   bool closing = false;
 };
@@ -56,8 +59,11 @@ caf::behavior session_actor(Self* self, caf::io::connection_handle hdl, NodeCont
   st.hdl = hdl;
   st.metrics = ctx->metrics.get();
   if (st.metrics) st.metrics->connection_opened();
-  st.door =
-      spawn_msgpack_door(self->system(), ctx, std::move(routes), caf::actor_cast<caf::actor>(self));
+  // The handle's id is the socket's descriptor (CAF's default multiplexer); the door
+  // writes answers to a duplicate of it, off this thread.
+  int socket = ::dup(static_cast<int>(hdl.id()));
+  st.door = spawn_msgpack_door(self->system(), ctx, std::move(routes),
+                               caf::actor_cast<caf::actor>(self), socket);
   st.ctx = std::move(ctx);
   self->monitor(st.door);
   self->set_down_handler([self](const caf::down_msg&) { close_connection(self); });
@@ -71,11 +77,12 @@ caf::behavior session_actor(Self* self, caf::io::connection_handle hdl, NodeCont
         self->send(st.door, bytes_atom::value, std::vector<char>(msg.buf.begin(), msg.buf.end()));
       },
       [self](caf::io::data_transferred_msg& msg) {
-        // The door's limits are megabytes: it hears every 256 KiB, not of every write (a
-        // message per answer would double the I/O thread's work at one request in flight).
+        // The door's limits are megabytes: it hears every 256 KiB and when everything it
+        // handed over is sent (it then writes directly again), not of every write.
         auto& st = self->state;
         st.transferred += msg.written;
-        if (!st.closing && st.transferred - st.reported >= kReportBytes) {
+        bool drained = st.transferred == st.queued && st.reported != st.transferred;
+        if (!st.closing && (drained || st.transferred - st.reported >= kReportBytes)) {
           st.reported = st.transferred;
           self->send(st.door, sent_atom::value, st.transferred);
         }
@@ -83,6 +90,7 @@ caf::behavior session_actor(Self* self, caf::io::connection_handle hdl, NodeCont
       [self](bytes_atom, std::vector<char>& bytes) {
         auto& st = self->state;
         if (st.closing) return;
+        st.queued += bytes.size();
         auto& out = self->wr_buf(st.hdl);
         if (out.empty()) {
           out.swap(bytes);

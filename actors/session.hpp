@@ -3,7 +3,8 @@
 // One client connection's broker (a CAF io broker, on CAF's single I/O multiplexer thread).
 // It only moves bytes: what the socket delivers goes to the connection's door actor
 // (actors/msgpack_door.hpp), which decodes, runs the request path and encodes on the
-// scheduler's threads; what the door sends back goes to the socket. The door decides when
+// scheduler's threads, and writes the answers itself while the socket takes them; what the
+// socket did not take comes back here to be written when it can. The door decides when
 // reading stops and resumes (backpressure) and when the connection closes.
 
 #include "actors/node_context.hpp"

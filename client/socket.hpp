@@ -5,6 +5,7 @@
 // 4 DEADLINE_EXCEEDED) so that a caller prints one kind of error whatever failed.
 
 #include "protocol/error.hpp"
+#include "util/unique_fd.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -20,25 +21,7 @@ inline constexpr int64_t kCodeDeadlineExceeded = 4;
 inline constexpr int64_t kCodeInternal = 13;
 inline constexpr int64_t kCodeUnavailable = 14;
 
-// Owns one file descriptor; closes it on destruction. Move-only.
-class UniqueFd {
- public:
-  UniqueFd() = default;
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  UniqueFd(UniqueFd&& other) noexcept : fd_(other.release()) {}
-  UniqueFd& operator=(UniqueFd&& other) noexcept;
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  ~UniqueFd() { reset(); }
-
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-  int release();
-  void reset(int fd = -1);
-
- private:
-  int fd_ = -1;
-};
+using UniqueFd = util::UniqueFd;
 
 struct Endpoint {
   std::string host;
