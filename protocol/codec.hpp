@@ -1,6 +1,6 @@
 #pragma once
 
-// The msgpack form of every message body of PROTOCOL.md.
+// The msgpack form of every message body of docs/PROTOCOL.md.
 //
 // Decoding is strict where a wrong guess would change a request's meaning and lenient
 // where etcd's clients differ: bytes fields take bin or str, enums take their integer or

@@ -1,5 +1,5 @@
 // Hostile input over TCP against one revkvd (--shards 3): every case checks what
-// PROTOCOL.md says about it ("Errors", "Details that clients rely on", framing) and that
+// docs/PROTOCOL.md says about it ("Errors", "Details that clients rely on", framing) and that
 // the node keeps serving everybody else. All cases share one node and one long-lived
 // "bystander" connection; after each case a fresh client must do a Put and a Range, the
 // bystander must still work and the process must still be alive. The last case stops the
@@ -659,7 +659,7 @@ TEST_CASE("bad input: params that are not [map]", "[node][bad_input]") {
     CHECK(field(g.r.result, "header") != nullptr);
   }
   // params not an array at all: the request is not `[0, msgid, method, [body]]`; the answer is a
-  // bad request (PROTOCOL.md leaves open whether the connection survives it).
+  // bad request (docs/PROTOCOL.md leaves open whether the connection survives it).
   {
     Raw other(port());
     REQUIRE(other.send(frame_with_params(53, "KV.Range", [](Packer& pk) { pack_str(pk, "abc"); })));
