@@ -1,6 +1,6 @@
 #pragma once
 
-// A blocking MessagePack-RPC client for one revkvd connection (PROTOCOL.md).
+// A blocking MessagePack-RPC client for one revkvd connection (docs/PROTOCOL.md).
 //
 // call() sends one request and waits for its response. For pipelining, queue() requests,
 // flush() them, then take responses with next_response() (any msgid, arrival order) or

@@ -1,6 +1,6 @@
 #pragma once
 
-// The client side of the framing (PROTOCOL.md "Framing"): turns the node's byte stream
+// The client side of the framing (docs/PROTOCOL.md "Framing"): turns the node's byte stream
 // into responses [1, msgid, error, result] and notifications [2, method, [body]].
 // protocol::FrameDecoder reads the other direction (requests) with the node's request
 // limits; a response may legitimately be much larger than any request (a Range over many

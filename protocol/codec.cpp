@@ -34,7 +34,9 @@ template <class T>
 struct IsBox<storage::Box<T>> : std::true_type {};
 
 // An enum's upper-case proto names; names[i] is value i. Open enums accept any integer
-// (sort options: the engine answers etcd's "invalid sort option" for bad values).
+// (sort options: the engine answers etcd's "invalid sort option" for bad values;
+// Compare.result: an unknown result evaluates to true, as in etcd). A name must always be
+// one of the table's.
 struct EnumTable {
   std::span<const std::string_view> names;
   bool open = false;
@@ -51,7 +53,7 @@ constexpr std::string_view kAlarmTypeNames[] = {"NONE", "NOSPACE", "CORRUPT"};
 
 const EnumTable kSortOrder{kSortOrderNames, true};
 const EnumTable kSortTarget{kSortTargetNames, true};
-const EnumTable kCompareResult{kCompareResultNames};
+const EnumTable kCompareResult{kCompareResultNames, true};
 const EnumTable kCompareTarget{kCompareTargetNames};
 
 // Enum-typed members find their table by type; int32 members name it at the field.
@@ -648,6 +650,14 @@ int64_t read_enum(const msgpack::object& o, const Path& p, const EnumTable& tabl
   return v;
 }
 
+// An int32 enum member's value: saturated, so that an open enum's out-of-range integer
+// stays out of range instead of wrapping onto a known value.
+int32_t read_enum32(const msgpack::object& o, const Path& p, const EnumTable& table) {
+  return static_cast<int32_t>(std::clamp<int64_t>(read_enum(o, p, table),
+                                                  std::numeric_limits<int32_t>::min(),
+                                                  std::numeric_limits<int32_t>::max()));
+}
+
 class Decoder {
  public:
   template <class T>
@@ -732,10 +742,7 @@ class Decoder {
     }
     void enumeration(std::string_view name, int32_t& x, const EnumTable& table) {
       if (name != key) return;
-      int64_t v = read_enum(val, parent.field(name), table);
-      // Saturate: an open enum's out-of-range value must stay out of range.
-      x = static_cast<int32_t>(std::clamp<int64_t>(v, std::numeric_limits<int32_t>::min(),
-                                                   std::numeric_limits<int32_t>::max()));
+      x = read_enum32(val, parent.field(name), table);
     }
     void header(std::string_view name, int64_t& revision) {
       if (name != key) return;
@@ -811,9 +818,9 @@ class Decoder {
     entries(o, p, [&](std::string_view k, const msgpack::object& v) {
       Path fp = p.field(k);
       if (k == "result") {
-        out.result = static_cast<int32_t>(read_enum(v, fp, kCompareResult));
+        out.result = read_enum32(v, fp, kCompareResult);  // open: unknown values evaluate true
       } else if (k == "target") {
-        out.target = static_cast<int32_t>(read_enum(v, fp, kCompareTarget));
+        out.target = read_enum32(v, fp, kCompareTarget);  // closed: unknown values are refused
       } else if (k == "key") {
         value(v, fp, out.key);
       } else if (k == "range_end") {

@@ -1,14 +1,15 @@
 #pragma once
 
-// The msgpack form of every message body of PROTOCOL.md.
+// The msgpack form of every message body of docs/PROTOCOL.md.
 //
 // Decoding is strict where a wrong guess would change a request's meaning and lenient
 // where etcd's clients differ: bytes fields take bin or str, enums take their integer or
 // their upper-case name, nil is the same as an absent field, unknown fields are ignored.
-// A field of the wrong type, an unknown enum value (except sort options, which the engine
-// rejects with etcd's own error), a RequestOp with two ops, a Compare with two target
-// values or a txn nested deeper than kMaxTxnDepth is a bad request (code 3) naming the
-// field: "revkv: bad request: success[0].request_put.key: expected bytes".
+// A field of the wrong type, an unknown enum value (except the integers of sort options,
+// which the engine rejects with etcd's own error, and of Compare.result, which evaluates
+// to true as in etcd), a RequestOp with two ops, a Compare with two target values or a
+// txn nested deeper than kMaxTxnDepth is a bad request (code 3) naming the field:
+// "revkv: bad request: success[0].request_put.key: expected bytes".
 //
 // Encoding writes maps with the wire field names, bin for bytes, str for text
 // (cancel_reason, version, errors, message), bool for flags, integers for enums; an

@@ -1,7 +1,7 @@
 #pragma once
 
 // The `error` object of a MessagePack-RPC response: {code, message} with the gRPC code
-// etcd would return and etcd's text (PROTOCOL.md "Errors").
+// etcd would return and etcd's text (docs/PROTOCOL.md "Errors").
 
 #include "storage/error.hpp"
 

@@ -1,6 +1,6 @@
 #pragma once
 
-// MessagePack-RPC framing over a byte stream (PROTOCOL.md "Framing"): the stream is a
+// MessagePack-RPC framing over a byte stream (docs/PROTOCOL.md "Framing"): the stream is a
 // sequence of msgpack arrays with no length prefix, so the decoder finds each frame's
 // end itself. It does so with a scan that allocates nothing and checks every declared
 // length against the bytes still allowed, before msgpack-cxx (which allocates

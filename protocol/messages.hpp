@@ -1,11 +1,11 @@
 #pragma once
 
 // The protocol messages that storage/types.hpp does not have: the response header and
-// the Watch, Lease, Maintenance and Compaction bodies of PROTOCOL.md. The KV requests
+// the Watch, Lease, Maintenance and Compaction bodies of docs/PROTOCOL.md. The KV requests
 // and responses are the engine's own structs (storage/types.hpp), encoded as they are,
 // so the node never converts between two copies of the same message.
 //
-// Member names are snake_case; the wire names (PROTOCOL.md, partly etcd's mixed case:
+// Member names are snake_case; the wire names (docs/PROTOCOL.md, partly etcd's mixed case:
 // TTL, ID, grantedTTL, dbSize ...) live in codec.cpp.
 
 #include "storage/types.hpp"

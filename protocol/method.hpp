@@ -1,6 +1,6 @@
 #pragma once
 
-// The RPC method names of PROTOCOL.md. Routing switches on the enum; the names are the
+// The RPC method names of docs/PROTOCOL.md. Routing switches on the enum; the names are the
 // contract and never change.
 
 #include <array>

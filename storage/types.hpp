@@ -103,8 +103,10 @@ enum class CompareResult : int32_t { equal = 0, greater = 1, less = 2, not_equal
 enum class CompareTarget : int32_t { version = 0, create = 1, mod = 2, value = 3, lease = 4 };
 
 struct Compare {
-  int32_t result = 0;  // CompareResult; unknown values evaluate to true (etcd quirk)
-  int32_t target = 0;  // CompareTarget
+  // CompareResult, kept raw: an unknown value travels from the wire to the evaluation and
+  // makes the compare true (SPEC §3.6.3; etcd's compare switch has no default).
+  int32_t result = 0;
+  int32_t target = 0;  // CompareTarget; an unknown value is refused (invalid argument)
   std::string key;
   std::optional<std::string> range_end;
   // Which member of etcd's target_union was set. A union member of the wrong kind for

@@ -1,5 +1,5 @@
 // Hostile input over TCP against one revkvd (--shards 3): every case checks what
-// PROTOCOL.md says about it ("Errors", "Details that clients rely on", framing) and that
+// docs/PROTOCOL.md says about it ("Errors", "Details that clients rely on", framing) and that
 // the node keeps serving everybody else. All cases share one node and one long-lived
 // "bystander" connection; after each case a fresh client must do a Put and a Range, the
 // bystander must still work and the process must still be alive. The last case stops the
@@ -18,6 +18,7 @@
 #include <chrono>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <msgpack.hpp>
 #include <optional>
@@ -659,7 +660,7 @@ TEST_CASE("bad input: params that are not [map]", "[node][bad_input]") {
     CHECK(field(g.r.result, "header") != nullptr);
   }
   // params not an array at all: the request is not `[0, msgid, method, [body]]`; the answer is a
-  // bad request (PROTOCOL.md leaves open whether the connection survives it).
+  // bad request (docs/PROTOCOL.md leaves open whether the connection survives it).
   {
     Raw other(port());
     REQUIRE(other.send(frame_with_params(53, "KV.Range", [](Packer& pk) { pack_str(pk, "abc"); })));
@@ -865,6 +866,50 @@ TEST_CASE("bad input: txn and request rules", "[node][bad_input]") {
   }
   CHECK(value_of(cl, "bad/dup") == "<absent>");
   CHECK(value_of(cl, "bad/known") == "known");
+  check_healthy();
+}
+
+TEST_CASE("bad input: an unknown Compare.result is true, an unknown target is refused",
+          "[node][bad_input]") {
+  // SPEC §3.6.3 [QUIRK], as etcd: the result's integer travels to the evaluation and makes
+  // the compare hold; only the target is a closed enum.
+  auto c = client::Client::connect(env().node->endpoint(), client_options());
+  REQUIRE(c.ok());
+  client::Client& cl = c.value();
+  auto txn_with = [](int32_t result, int32_t target, std::string key) {
+    storage::TxnRequest t;
+    t.compare.push_back(storage::Compare{result, target, std::move(key), std::nullopt,
+                                         storage::CompareTarget::version, 5, ""});
+    storage::RequestOp then_op, else_op;
+    then_op.op = put_req("bad/compare/branch", "success");
+    else_op.op = put_req("bad/compare/branch", "failure");
+    t.success = {then_op};
+    t.failure = {else_op};
+    return t;
+  };
+  const auto version = static_cast<int32_t>(storage::CompareTarget::version);
+  for (int32_t result : {4, 9, -1, std::numeric_limits<int32_t>::max()}) {
+    CAPTURE(result);
+    // "bad/known" has version 1: EQUAL 5 and GREATER 5 are false; unknown holds.
+    auto r = cl.txn(txn_with(result, version, "bad/known"));
+    INFO((r.ok() ? "" : r.error().message));
+    REQUIRE(r.ok());
+    CHECK(r.value().response.succeeded);
+    CHECK(value_of(cl, "bad/compare/branch") == "success");
+    auto missing = cl.txn(txn_with(result, version, "bad/compare/absent"));
+    REQUIRE(missing.ok());
+    CHECK(missing.value().response.succeeded);
+  }
+  auto known =
+      cl.txn(txn_with(static_cast<int32_t>(storage::CompareResult::equal), version, "bad/known"));
+  REQUIRE(known.ok());
+  CHECK_FALSE(known.value().response.succeeded);
+  CHECK(value_of(cl, "bad/compare/branch") == "failure");
+
+  auto bad_target = cl.txn(txn_with(9, 9, "bad/known"));
+  REQUIRE_FALSE(bad_target.ok());
+  CHECK(bad_target.error().code == 3);
+  CHECK(bad_target.error().message == "revkv: bad request: compare[0].target: unknown value 9");
   check_healthy();
 }
 

@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <limits>
 #include <string>
 
 namespace revkv::protocol {
@@ -225,8 +226,10 @@ TEST_CASE("enums accept their upper-case names", "[codec]") {
   CHECK(a.value().alarm == AlarmType::nospace);
 }
 
-TEST_CASE("sort options pass through as raw integers; other unknown enums are bad requests",
-          "[codec]") {
+TEST_CASE(
+    "sort options and Compare.result pass through as raw integers; other unknown enums "
+    "are bad requests",
+    "[codec]") {
   auto r = decode_bytes<storage::RangeRequest>(map("sort_order", 7, "sort_target", -1).bytes);
   REQUIRE(r.ok());
   CHECK(r.value().sort_order == 7);
@@ -238,15 +241,55 @@ TEST_CASE("sort options pass through as raw integers; other unknown enums are ba
 
   CHECK(error_of<storage::RangeRequest>(map("sort_order", "SIDEWAYS")) ==
         "revkv: bad request: sort_order: unknown value \"SIDEWAYS\"");
-  CHECK(error_of<storage::TxnRequest>(map("compare", array(map("result", 9)))) ==
-        "revkv: bad request: compare[0].result: unknown value 9");
+  // An unknown Compare.result integer is carried to the engine, which evaluates the compare
+  // as true (SPEC §3.6.3, etcd); an unknown name has no integer to carry and is refused.
+  CHECK(error_of<storage::TxnRequest>(map("compare", array(map("result", "SIDEWAYS")))) ==
+        "revkv: bad request: compare[0].result: unknown value \"SIDEWAYS\"");
+  CHECK(error_of<storage::TxnRequest>(map("compare", array(map("result", 2.5)))) ==
+        "revkv: bad request: compare[0].result: expected an integer or an enum name");
+  // Compare.target stays closed: an unknown target is a bad request.
   CHECK(error_of<storage::TxnRequest>(map("compare", array(map("target", "KEY")))) ==
         "revkv: bad request: compare[0].target: unknown value \"KEY\"");
+  CHECK(error_of<storage::TxnRequest>(map("compare", array(map("target", 5)))) ==
+        "revkv: bad request: compare[0].target: unknown value 5");
   CHECK(error_of<WatchRequest>(map("create_request", map("filters", array(2)))) ==
         "revkv: bad request: create_request.filters[0]: unknown value 2");
   CHECK(error_of<AlarmRequest>(map("alarm", 3)) == "revkv: bad request: alarm: unknown value 3");
   CHECK(error_of<AlarmRequest>(map("action", true)) ==
         "revkv: bad request: action: expected an integer or an enum name");
+}
+
+TEST_CASE("an unknown Compare.result decodes, saturated to int32, and round trips", "[codec]") {
+  auto result_of = [](const Raw& result) {
+    auto t = decode_bytes<storage::TxnRequest>(
+        map("compare", array(map("result", result, "target", "VERSION", "key", "k", "version", 0)))
+            .bytes);
+    REQUIRE(t.ok());
+    REQUIRE(t.value().compare.size() == 1);
+    return t.value().compare[0].result;
+  };
+  auto raw = [](int64_t v) {
+    msgpack::sbuffer sb;
+    Packer(sb).pack_int64(v);
+    return Raw{std::string(sb.data(), sb.size())};
+  };
+  CHECK(result_of(raw(4)) == 4);
+  CHECK(result_of(raw(9)) == 9);
+  CHECK(result_of(raw(-1)) == -1);
+  // Saturated, not wrapped: 2^32 + 1 must not become 1 (GREATER).
+  CHECK(result_of(raw((int64_t{1} << 32) + 1)) == std::numeric_limits<int32_t>::max());
+  CHECK(result_of(raw(std::numeric_limits<int64_t>::min())) == std::numeric_limits<int32_t>::min());
+  {
+    msgpack::sbuffer sb;
+    Packer(sb).pack_uint64(std::numeric_limits<uint64_t>::max());
+    CHECK(result_of(Raw{std::string(sb.data(), sb.size())}) == std::numeric_limits<int32_t>::max());
+  }
+
+  // The encoder writes the raw value back, so a client or a test sends it as it is.
+  storage::TxnRequest t;
+  t.compare = {{9, 0, "k", std::nullopt, storage::CompareTarget::version, 0, ""},
+               {-7, 3, "v", std::nullopt, storage::CompareTarget::value, 0, "x"}};
+  CHECK(round_trip(t) == t);
 }
 
 TEST_CASE("unknown fields are ignored and nil means absent", "[codec]") {

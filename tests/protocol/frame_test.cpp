@@ -368,5 +368,96 @@ TEST_CASE("frame writers produce MessagePack-RPC arrays", "[frame]") {
   CHECK(na.ptr[2].via.array.size == 1);
 }
 
+// The bytes of docs/PROTOCOL.md "Worked example", captured from a running revkvd: the
+// decoder must read the requests and the encoders must write exactly the responses.
+std::string from_hex(std::string_view hex) {
+  std::string out;
+  int high = -1;
+  for (char c : hex) {
+    if (c == ' ') continue;
+    int v = c >= 'a' ? c - 'a' + 10 : c - '0';
+    if (high < 0) {
+      high = v;
+    } else {
+      out.push_back(static_cast<char>(high * 16 + v));
+      high = -1;
+    }
+  }
+  return out;
+}
+
+TEST_CASE("the worked example of docs/PROTOCOL.md", "[frame]") {
+  const std::string put_request = from_hex(
+      "94 00 01 a6 4b 56 2e 50 75 74 91 82 a3 6b 65 79 c4 03 66 6f 6f a5 76 61"
+      "6c 75 65 c4 03 62 61 72");
+  const std::string put_response = from_hex(
+      "94 01 01 c0 81 a6 68 65 61 64 65 72 84 aa 63 6c 75 73 74 65 72 5f 69 64"
+      "cf 00 00 00 72 65 76 6b 76 a9 6d 65 6d 62 65 72 5f 69 64 ce 6e 6f 64 65"
+      "a8 72 65 76 69 73 69 6f 6e 02 a9 72 61 66 74 5f 74 65 72 6d 01");
+  const std::string range_request =
+      from_hex("94 00 02 a8 4b 56 2e 52 61 6e 67 65 91 81 a3 6b 65 79 c4 03 66 6f 6f");
+  const std::string range_response = from_hex(
+      "94 01 02 c0 84 a6 68 65 61 64 65 72 84 aa 63 6c 75 73 74 65 72 5f 69 64"
+      "cf 00 00 00 72 65 76 6b 76 a9 6d 65 6d 62 65 72 5f 69 64 ce 6e 6f 64 65"
+      "a8 72 65 76 69 73 69 6f 6e 02 a9 72 61 66 74 5f 74 65 72 6d 01 a3 6b 76"
+      "73 91 86 a3 6b 65 79 c4 03 66 6f 6f af 63 72 65 61 74 65 5f 72 65 76 69"
+      "73 69 6f 6e 02 ac 6d 6f 64 5f 72 65 76 69 73 69 6f 6e 02 a7 76 65 72 73"
+      "69 6f 6e 01 a5 76 61 6c 75 65 c4 03 62 61 72 a5 6c 65 61 73 65 00 a4 6d"
+      "6f 72 65 c2 a5 63 6f 75 6e 74 01");
+  const std::string bad_request = from_hex("94 00 03 a6 4b 56 2e 50 75 74 91 81 a3 6b 65 79 c4 00");
+  const std::string bad_response = from_hex(
+      "94 01 03 82 a4 63 6f 64 65 03 a7 6d 65 73 73 61 67 65 bf 65 74 63 64 73"
+      "65 72 76 65 72 3a 20 6b 65 79 20 69 73 20 6e 6f 74 20 70 72 6f 76 69 64"
+      "65 64 c0");
+  // The node's header fields (actors/node_context.hpp) at revision 2.
+  const ResponseHeader header{0x7265766b76ull, 0x6e6f6465ull, 2, 1};
+
+  FrameDecoder d;
+  d.feed(put_request + range_request + bad_request);
+  auto put = d.next();
+  auto range = d.next();
+  auto bad = d.next();
+  REQUIRE(put);
+  REQUIRE(range);
+  REQUIRE(bad);
+  CHECK_FALSE(d.next());
+
+  auto& p = std::get<RequestFrame>(*put);
+  CHECK(p.msgid == 1);
+  CHECK(p.method == "KV.Put");
+  auto put_body = decode_body<storage::PutRequest>(p.body);
+  REQUIRE(put_body.ok());
+  CHECK(put_body.value() == storage::PutRequest{"foo", "bar", 0, false, false, false});
+
+  auto& r = std::get<RequestFrame>(*range);
+  CHECK(r.msgid == 2);
+  CHECK(r.method == "KV.Range");
+  auto range_body = decode_body<storage::RangeRequest>(r.body);
+  REQUIRE(range_body.ok());
+  storage::RangeRequest expected_range;
+  expected_range.key = "foo";
+  CHECK(range_body.value() == expected_range);
+
+  auto& b = std::get<RequestFrame>(*bad);
+  CHECK(b.msgid == 3);
+  auto bad_body = decode_body<storage::PutRequest>(b.body);
+  REQUIRE(bad_body.ok());
+  CHECK(bad_body.value().key.empty());
+
+  auto bytes_of = [](const msgpack::sbuffer& sb) { return std::string(sb.data(), sb.size()); };
+  msgpack::sbuffer put_out;
+  write_result(put_out, 1, encode_kv_to_string(header, storage::PutResponse{2, std::nullopt}));
+  CHECK(bytes_of(put_out) == put_response);
+
+  msgpack::sbuffer range_out;
+  storage::RangeResponse kvs{2, {storage::KeyValue{"foo", 2, 2, 1, "bar", 0}}, false, 1};
+  write_result(range_out, 2, encode_kv_to_string(header, kvs));
+  CHECK(bytes_of(range_out) == range_response);
+
+  msgpack::sbuffer bad_out;
+  write_error(bad_out, 3, to_wire_error(storage::Errc::empty_key));
+  CHECK(bytes_of(bad_out) == bad_response);
+}
+
 }  // namespace
 }  // namespace revkv::protocol

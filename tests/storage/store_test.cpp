@@ -4,6 +4,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <limits>
+
 using namespace revkv::storage;
 using revkv::testing::TempDir;
 
@@ -260,4 +262,73 @@ TEST_CASE("store: range reads values of keys written in the same txn", "[store]"
   REQUIRE(rr.kvs.size() == 2);
   CHECK(rr.kvs[0] == KeyValue{"a", 2, 3, 2, "new", 0});
   CHECK(rr.kvs[1] == KeyValue{"b", 3, 3, 1, "bee", 0});
+}
+
+TEST_CASE("store: a compare with an unknown result holds and the txn takes success", "[store]") {
+  // SPEC §3.6.3 [QUIRK]: an unknown Compare.result evaluates to true (etcd's compare switch
+  // has no default). Only an unknown target is refused.
+  TempDir dir;
+  auto s = open_store(dir.str());
+  put(*s, "k", "v");  // revision 2: version 1, create 2, mod 2
+
+  auto txn_with = [](Compare c) {
+    TxnRequest t;
+    t.compare.push_back(std::move(c));
+    RequestOp then_op, else_op;
+    then_op.op = PutRequest{"branch", "success"};
+    else_op.op = PutRequest{"branch", "failure"};
+    t.success = {then_op};
+    t.failure = {else_op};
+    return t;
+  };
+  auto branch_value = [&]() {
+    auto r = s->range(range_of("branch"));
+    REQUIRE(r.ok());
+    REQUIRE(r->kvs.size() == 1);
+    return r->kvs[0].value;
+  };
+
+  // The compared numbers make EQUAL and GREATER false; an unknown result holds regardless.
+  for (int32_t result :
+       {4, 9, -1, std::numeric_limits<int32_t>::max(), std::numeric_limits<int32_t>::min()}) {
+    INFO("result " << result);
+    // On an existing key (version 1, compared with 5).
+    auto on_key = s->txn(txn_with(Compare{result, static_cast<int32_t>(CompareTarget::version), "k",
+                                          std::nullopt, CompareTarget::version, 5, ""}));
+    REQUIRE(on_key.ok());
+    CHECK(on_key->succeeded);
+    CHECK(branch_value() == "success");
+
+    // On a missing key (a zero record), and on a range of keys.
+    auto missing = s->txn(txn_with(Compare{result, static_cast<int32_t>(CompareTarget::mod),
+                                           "absent", std::nullopt, CompareTarget::mod, 7, ""}));
+    REQUIRE(missing.ok());
+    CHECK(missing->succeeded);
+    auto ranged = s->txn(txn_with(Compare{result, static_cast<int32_t>(CompareTarget::create), "a",
+                                          std::string("z"), CompareTarget::create, 1, ""}));
+    REQUIRE(ranged.ok());
+    CHECK(ranged->succeeded);
+  }
+
+  // A VALUE compare on a missing key is false for every result, unknown ones included.
+  auto value_missing =
+      s->txn(txn_with(Compare{9, static_cast<int32_t>(CompareTarget::value), "absent", std::nullopt,
+                              CompareTarget::value, 0, "x"}));
+  REQUIRE(value_missing.ok());
+  CHECK_FALSE(value_missing->succeeded);
+  CHECK(branch_value() == "failure");
+
+  // Conjunction: an unknown result holds, a false compare next to it still fails the txn.
+  TxnRequest both = txn_with(Compare{9, static_cast<int32_t>(CompareTarget::version), "k",
+                                     std::nullopt, CompareTarget::version, 0, ""});
+  both.compare.push_back(Compare{static_cast<int32_t>(CompareResult::equal),
+                                 static_cast<int32_t>(CompareTarget::version), "k", std::nullopt,
+                                 CompareTarget::version, 42, ""});
+  auto mixed = s->txn(both);
+  REQUIRE(mixed.ok());
+  CHECK_FALSE(mixed->succeeded);
+
+  // An unknown target stays a bad request, whatever the result.
+  auto bad_target = s->txn(txn_with(Compare{9, 9, "k", std::nullopt, std::nullopt, 0, ""}));
+  CHECK(code_of(bad_target) == Errc::invalid_argument);
 }
