@@ -61,7 +61,9 @@ using sent_atom = caf::atom_constant<caf::atom("sent")>;
 using read_atom = caf::atom_constant<caf::atom("read")>;
 using close_atom = caf::atom_constant<caf::atom("close")>;
 using out_flush_atom = caf::atom_constant<caf::atom("outflush")>;
-// A core actor died: every door fails what waits (actors/request_path.hpp fail()).
+// A core actor died (actors/supervisor_actor.hpp): (node_failed_atom, std::string reason)
+// goes from the supervisor to the acceptor, to every session, to its door, which fails what
+// waits with Unavailable (actors/request_path.hpp fail()).
 using node_failed_atom = caf::atom_constant<caf::atom("nodefailed")>;
 
 // A staged write batch; shared because CAF messages must be copyable.

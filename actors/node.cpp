@@ -7,6 +7,7 @@
 #include "actors/maintenance_actor.hpp"
 #include "actors/messages.hpp"
 #include "actors/shard_actor.hpp"
+#include "actors/supervisor_actor.hpp"
 #include "actors/watch_hub.hpp"
 #include "storage/history.hpp"
 
@@ -85,7 +86,33 @@ storage::Result<std::unique_ptr<Node>> Node::start(caf::actor_system& sys, NodeC
   node->routes_.lessor = spawn_lessor_actor(sys, ctx, node->routes_.shards,
                                             node->routes_.coordinator, ctx->leases.all());
   if (doorman) node->acceptor_ = spawn_acceptor(sys, std::move(doorman), ctx, node->routes_);
+  // Last, so that it can tell the acceptor; an actor that died before it looks is reported
+  // all the same (monitoring a dead actor delivers its down message at once).
+  node->supervisor_ = spawn_supervisor_actor(sys, ctx, node->core_actors(), node->acceptor_,
+                                             std::move(config.on_failure));
   return node;
+}
+
+std::vector<NamedActor> Node::core_actors() const {
+  std::vector<NamedActor> out;
+  out.emplace_back("backend", backend_);
+  for (size_t i = 0; i < routes_.shards.size(); ++i)
+    out.emplace_back("shard:" + std::to_string(i), routes_.shards[i]);
+  out.emplace_back("coordinator", routes_.coordinator);
+  out.emplace_back("maintenance", routes_.maintenance);
+  out.emplace_back("watch_hub", routes_.watch_hub);
+  out.emplace_back("lessor", routes_.lessor);
+  return out;
+}
+
+bool Node::kill_for_test(std::string_view name) const {
+  for (const auto& [actor_name, actor] : core_actors()) {
+    if (actor_name == name) {
+      caf::anon_send_exit(actor, caf::exit_reason::kill);
+      return true;
+    }
+  }
+  return false;
 }
 
 Node::~Node() {
@@ -97,6 +124,13 @@ storage::Status Node::stop() {
   if (stopped_) return {};
   stopped_ = true;
   caf::scoped_actor self{sys_, /*hide=*/true};
+  // 0. Stop supervising first: the actors stopped below are not failures. Waiting for its
+  // down message means it can report nothing any more.
+  if (supervisor_) {
+    self->monitor(supervisor_);
+    self->send_exit(supervisor_, caf::exit_reason::user_shutdown);
+    self->receive([](const caf::down_msg&) {});
+  }
   // 1. Stop accepting; sessions finish what they have in flight and close.
   if (acceptor_) {
     self->monitor(acceptor_);

@@ -1,12 +1,14 @@
 #pragma once
 
-// The node supervisor: opens the store, rebuilds every shard's index from one scan,
-// spawns the actors in dependency order (backend, shards, coordinator, maintenance, lessor,
-// listener), and shuts them down in reverse: stop accepting, let sessions finish what is
-// in flight, stop the writers, sync and close RocksDB.
+// The node: opens the store, rebuilds every shard's index from one scan, spawns the
+// actors in dependency order (backend, shards, coordinator, watch hub, maintenance,
+// lessor, listener) and the supervisor that monitors them (actors/supervisor_actor.hpp),
+// and shuts them down in reverse: stop supervising, stop accepting, let sessions finish
+// what is in flight, stop the writers, sync and close RocksDB.
 
 #include "actors/node_context.hpp"
 #include "actors/session.hpp"
+#include "actors/supervisor_actor.hpp"
 #include "storage/error.hpp"
 
 #include <caf/actor.hpp>
@@ -14,6 +16,8 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace revkv::actors {
 
@@ -28,6 +32,9 @@ struct NodeConfig {
   storage::BackendOptions backend;
   // Copied into NodeContext::metrics; may be null.
   ::revkv::metrics::NodeMetricsPtr metrics;
+  // Called once if a core actor dies while the node is not stopping, on the supervisor's
+  // thread (see FailureCallback); may be empty. NodeContext::failure holds the same reason.
+  FailureCallback on_failure;
 };
 
 class Node {
@@ -43,6 +50,16 @@ class Node {
   // The actors, for the in-process test harness.
   const Routes& routes() const { return routes_; }
 
+  // Every core actor with the name supervision reports it by: "backend", "shard:0" ..
+  // "shard:S-1", "coordinator", "maintenance", "watch_hub", "lessor".
+  std::vector<NamedActor> core_actors() const;
+
+  // Test hook (revkvd --test-hooks, POST /debug/kill): kills the core actor `name` (as
+  // core_actors() names it) with exit_reason::kill, which it cannot trap; the supervisor
+  // then reports the node failed. False when there is no such actor. Never called in
+  // production: a killed core actor ends the process.
+  bool kill_for_test(std::string_view name) const;
+
   // Clean shutdown; waits for in-flight requests. Idempotent.
   storage::Status stop();
 
@@ -54,6 +71,7 @@ class Node {
   caf::actor backend_;
   Routes routes_;
   caf::actor acceptor_;
+  caf::actor supervisor_;
   uint16_t client_port_ = 0;
   bool stopped_ = false;
 };

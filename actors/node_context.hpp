@@ -20,6 +20,7 @@
 #include <mutex>
 #include <shared_mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace revkv::actors {
@@ -97,6 +98,34 @@ class LeaseTable {
   std::map<int64_t, storage::LeaseRecord> leases_;
 };
 
+// Supervision's verdict (actors/supervisor_actor.hpp): set once, by the supervisor, when a
+// core actor died while the node was not stopping. Read from any thread (/health on the
+// metrics listener's workers, the sessions); the flag is lock-free, the reason takes a lock
+// because a std::string cannot be published atomically.
+class NodeFailure {
+ public:
+  bool failed() const { return failed_.load(std::memory_order_acquire); }
+  // "" while the node has not failed.
+  std::string reason() const {
+    std::lock_guard lock(mutex_);
+    return reason_;
+  }
+  // Records the first failure only (what dies after it is a consequence); false when one
+  // was recorded already.
+  bool record(std::string reason) {
+    std::lock_guard lock(mutex_);
+    if (failed_.load(std::memory_order_relaxed)) return false;
+    reason_ = std::move(reason);
+    failed_.store(true, std::memory_order_release);
+    return true;
+  }
+
+ private:
+  std::atomic<bool> failed_{false};
+  mutable std::mutex mutex_;
+  std::string reason_;
+};
+
 // A shard's index size, published by whoever just changed the keyspace (its shard, or
 // the coordinator while every shard is paused) for the metrics collector to read.
 struct IndexCounts {
@@ -127,6 +156,9 @@ struct NodeContext {
   // backend actor after each commit group.
   std::atomic<int64_t> db_size{0};
   LeaseTable leases;
+  // Set by the supervisor when a core actor died: /health answers 503 with the reason, the
+  // sessions answer Unavailable, and revkvd exits non-zero.
+  NodeFailure failure;
   // Watch and lease activity for the metrics collector: the watch hub and the lessor
   // update them (relaxed atomics, nothing else reads them).
   std::atomic<int64_t> watchers{0};                 // watchers registered now

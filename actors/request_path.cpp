@@ -109,6 +109,8 @@ std::optional<Answer> RequestPath::refusal(const T& call) const {
 
 void RequestPath::submit(uint64_t id, Request request, Clock::time_point received) {
   auto method = method_of(request);
+  // A door that opened after the failure was broadcast learns of it here.
+  if (!failed_ && ctx_->failure.failed()) fail(unavailable(ctx_->failure.reason()));
   if (failed_) return emit(id, method, received, *failed_);
   auto refused = std::visit([this](const auto& r) { return refusal(r); }, request);
   if (refused) return emit(id, method, received, std::move(*refused));

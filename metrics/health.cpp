@@ -23,6 +23,9 @@ HealthReport NodeHealth::check() const {
     case Phase::serving:
       break;
   }
+  // A dead core actor first: the node is about to exit (actors/supervisor_actor.hpp), and
+  // the reason names the actor.
+  if (ctx_->failure.failed()) return {false, ctx_->failure.reason()};
   // etcd's /health reports a raised alarm the same way.
   if (ctx_->nospace_alarm.load()) return {false, "ALARM NOSPACE"};
   return {true, ""};

@@ -1,6 +1,7 @@
 #pragma once
 
-// What /health answers for the node: 503 while it starts or stops and while the NOSPACE
+// What /health answers for the node: 503 while it starts or stops, once a core actor died
+// (the reason names it: "core actor shard:1 died: exit_reason(kill)") and while the NOSPACE
 // alarm is raised, 200 otherwise. Written by revkvd's main thread, read by the metrics
 // listener's worker threads without a lock.
 

@@ -39,6 +39,15 @@ std::string json_escape(const std::string& text) {
 
 }  // namespace
 
+std::optional<std::string> query_param(const std::string& query, const char* name) {
+  // mg_get_var: -1 not found, -2 buffer too small or bad arguments, else the decoded length.
+  std::string value(query.size() + 1, '\0');
+  int n = mg_get_var(query.data(), query.size(), name, value.data(), value.size());
+  if (n < 0) return std::nullopt;
+  value.resize(static_cast<size_t>(n));
+  return value;
+}
+
 std::string health_json(const HealthReport& report) {
   return std::string(R"({"health":")") + (report.healthy ? "true" : "false") + R"(","reason":")" +
          json_escape(report.reason) + "\"}";
@@ -71,6 +80,22 @@ class HttpServer::HealthHandler : public CivetHandler {
   HealthCheck check_;
 };
 
+class HttpServer::PostHandler : public CivetHandler {
+ public:
+  explicit PostHandler(PostFunction handler) : handler_(std::move(handler)) {}
+  using CivetHandler::handlePost;
+  bool handlePost(CivetServer*, mg_connection* conn) override {
+    const mg_request_info* info = mg_get_request_info(conn);
+    std::string query = info->query_string != nullptr ? info->query_string : "";
+    auto answer = handler_(query);
+    respond(conn, answer.status, "text/plain; charset=utf-8", answer.body + "\n");
+    return true;
+  }
+
+ private:
+  PostFunction handler_;
+};
+
 HttpServer::HttpServer(const std::string& host, uint16_t port, HealthCheck health)
     : metrics_handler_(std::make_unique<MetricsHandler>(*this)),
       health_handler_(std::make_unique<HealthHandler>(std::move(health))) {
@@ -95,6 +120,12 @@ HttpServer::HttpServer(const std::string& host, uint16_t port, HealthCheck healt
 }
 
 HttpServer::~HttpServer() = default;
+
+void HttpServer::add_post_handler(const std::string& path, PostFunction handler) {
+  std::lock_guard lock(mutex_);
+  post_handlers_.push_back(std::make_unique<PostHandler>(std::move(handler)));
+  server_->addHandler(path + "$", post_handlers_.back().get());
+}
 
 void HttpServer::add_collectable(std::weak_ptr<prometheus::Collectable> collectable) {
   std::lock_guard lock(mutex_);

@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,9 +29,21 @@ struct HealthReport {
 // One line of JSON, etcd's shape: {"health":"true","reason":""}.
 std::string health_json(const HealthReport& report);
 
+// What a POST handler answers: the status and a one-line plain-text body.
+struct HttpAnswer {
+  int status = 200;
+  std::string body;
+};
+
+// The URL-decoded value of `name` in a query string ("actor=shard%3A1" -> "shard:1"), or
+// nullopt when it is not there.
+std::optional<std::string> query_param(const std::string& query, const char* name);
+
 class HttpServer {
  public:
   using HealthCheck = std::function<HealthReport()>;
+  // Gets the request's query string (without the '?').
+  using PostFunction = std::function<HttpAnswer(const std::string& query)>;
 
   // Listens on host:port (port 0 picks a free port). Throws std::runtime_error when it
   // cannot (busy port, bad address).
@@ -43,6 +56,10 @@ class HttpServer {
   // keeps it alive; an expired one is skipped.
   void add_collectable(std::weak_ptr<prometheus::Collectable> collectable);
 
+  // Serves POST `path` (exact) with `handler`, on the listener's worker threads. Only the
+  // test hooks use it (revkvd --test-hooks): without a call the path answers 404.
+  void add_post_handler(const std::string& path, PostFunction handler);
+
   // The bound port (the one picked when 0 was asked for).
   uint16_t port() const { return port_; }
 
@@ -52,12 +69,14 @@ class HttpServer {
  private:
   class MetricsHandler;
   class HealthHandler;
+  class PostHandler;
 
   mutable std::mutex mutex_;
   std::vector<std::weak_ptr<prometheus::Collectable>> collectables_;
   // Declared before server_: the server (and its worker threads) goes first.
   std::unique_ptr<MetricsHandler> metrics_handler_;
   std::unique_ptr<HealthHandler> health_handler_;
+  std::vector<std::unique_ptr<PostHandler>> post_handlers_;  // guarded by mutex_
   std::unique_ptr<CivetServer> server_;
   uint16_t port_ = 0;
 };

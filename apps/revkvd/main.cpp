@@ -1,6 +1,7 @@
 // revkvd: the revkv node. Reads flags, environment and an optional YAML config file,
 // opens the data directory, starts the actors and the listeners, prints one ready line,
-// and shuts down cleanly on SIGINT/SIGTERM.
+// and shuts down cleanly on SIGINT/SIGTERM. If a core actor dies, it reports it on /health
+// for a moment and exits 70 for its supervisor to restart it (docs/NODE.md "Supervision").
 
 #include "actors/node.hpp"
 #include "apps/revkvd/options.hpp"
@@ -16,17 +17,58 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <csignal>
+#include <cstdlib>
 #include <iostream>
+#include <pthread.h>
 #include <thread>
 
 namespace {
 
 constexpr const char* kVersion = "0.1.0";
 
+// The supervisor's failure callback wakes the main thread with this signal, sent to that
+// thread alone (pthread_kill): it blocks the signal like every thread and takes it in
+// sigwait. A stray SIGUSR2 from outside is ignored (the node has not failed).
+constexpr int kNodeFailedSignal = SIGUSR2;
+// How long a failed node keeps answering /health (503 with the reason) before it exits:
+// long enough for a prober polling /health to see why, short enough not to hold up the
+// restart. Requests meanwhile fail with Unavailable.
+constexpr std::chrono::milliseconds kFailureLinger{1000};
+// EX_SOFTWARE, as actors/fatal.cpp.
+constexpr int kFailureExitStatus = 70;
+
 int fail(const std::string& message) {
   std::cerr << "revkvd: " << message << std::endl;
   return 1;
+}
+
+// A core actor died (actors/supervisor_actor.hpp already logged which and why).
+[[noreturn]] void exit_failed(const std::string& reason) {
+  spdlog::critical("node failed ({}); exiting with status {} in {} ms", reason, kFailureExitStatus,
+                   kFailureLinger.count());
+  std::this_thread::sleep_for(kFailureLinger);
+  spdlog::shutdown();
+  // Not the clean shutdown, which would wait for the dead actor. Nothing acknowledged is
+  // lost: with --sync always it was fsynced before the acknowledgement, with interval or
+  // never it is in the OS's page cache, which outlives the process; RocksDB recovers from
+  // its WAL as after a crash.
+  std::_Exit(kFailureExitStatus);
+}
+
+// --test-hooks: POST /debug/kill?actor=NAME kills that core actor (Node::kill_for_test).
+revkv::metrics::HttpAnswer kill_hook(const revkv::actors::Node& node, const std::string& query) {
+  auto name = revkv::metrics::query_param(query, "actor");
+  if (!name) return {400, "expected ?actor=NAME"};
+  if (!node.kill_for_test(*name)) {
+    std::string names;
+    for (const auto& [known, actor] : node.core_actors())
+      names += (names.empty() ? "" : " ") + known;
+    return {400, "no core actor '" + *name + "'; one of: " + names};
+  }
+  spdlog::warn("test hook: killed core actor {}", *name);
+  return {200, "killed " + *name};
 }
 
 }  // namespace
@@ -54,13 +96,15 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::from_str(options->log_level));
   spdlog::set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%e","level":"%l","msg":"%v"})");
 
-  // SIGINT/SIGTERM are handled by sigwait below; every thread started from here on
-  // inherits the blocked mask, so no actor thread is interrupted by them.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // SIGINT/SIGTERM (and the failure signal) are handled by sigwait below; every thread
+  // started from here on inherits the blocked mask, so no actor thread is interrupted by
+  // them.
+  sigset_t wake_signals;
+  sigemptyset(&wake_signals);
+  sigaddset(&wake_signals, SIGINT);
+  sigaddset(&wake_signals, SIGTERM);
+  sigaddset(&wake_signals, kNodeFailedSignal);
+  pthread_sigmask(SIG_BLOCK, &wake_signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
   // /health answers 503 "starting" until the node serves, so the listener can come up
@@ -87,6 +131,11 @@ int main(int argc, char** argv) {
   auto node_metrics = std::make_shared<revkv::metrics::NodeMetrics>(kVersion);
   http->add_collectable(node_metrics->registry());
   options->node.metrics = node_metrics;
+  // Runs on the supervisor's thread: only wake main, which reads the reason from the
+  // context. A failure before main waits stays pending and is taken by the first sigwait.
+  options->node.on_failure = [main_thread = pthread_self()](const std::string&) {
+    pthread_kill(main_thread, kNodeFailedSignal);
+  };
   auto node = revkv::actors::Node::start(sys, options->node);
   if (!node.ok()) {
     const auto& msg = node.error().message();
@@ -99,6 +148,12 @@ int main(int argc, char** argv) {
   auto state_metrics = revkv::metrics::make_state_collector((*node)->context());
   http->add_collectable(state_metrics);
   health.serving((*node)->context());
+  if (options->test_hooks) {
+    spdlog::warn("--test-hooks: POST /debug/kill is enabled; never use this flag in production");
+    http->add_post_handler("/debug/kill", [n = node->get()](const std::string& query) {
+      return kill_hook(*n, query);
+    });
+  }
 
   std::cout << "revkvd ready client=" << options->node.client_host << ":" << (*node)->client_port()
             << " metrics=" << options->metrics_host << ":" << http->port() << std::endl;
@@ -106,10 +161,19 @@ int main(int argc, char** argv) {
                options->node.options.shards, (*node)->context()->watermark.load());
 
   int signal = 0;
-  sigwait(&stop_signals, &signal);
+  for (;;) {
+    sigwait(&wake_signals, &signal);
+    // A failure wins over a stop request that comes with it: the clean shutdown would
+    // wait for the dead actor, and the exit status must say that the node failed.
+    if (const auto& ctx = (*node)->context(); ctx->failure.failed())
+      exit_failed(ctx->failure.reason());
+    if (signal != kNodeFailedSignal) break;
+  }
   spdlog::info("signal {}: shutting down", signal);
   health.stopping();
   auto stopped = (*node)->stop();
+  // The listener goes before the node: the test hook holds a pointer to it.
+  http.reset();
   if (!stopped.ok()) {
     spdlog::error("shutdown: {}", stopped.error().message());
     return 1;

@@ -58,6 +58,13 @@ void register_options(CLI::App& app, RawOptions& raw) {
   app.add_option("--log-level", raw.log_level, "debug | info | warn | error")
       ->envname(env("LOG_LEVEL"))
       ->capture_default_str();
+  // Test-only: lets the whole-process tests kill a core actor (POST /debug/kill on the
+  // metrics listener, docs/NODE.md "Supervision"). Hidden from --help (group ""), and
+  // neither a config key nor an environment variable, so that a deployed node cannot
+  // switch it on by accident.
+  app.add_flag("--test-hooks", raw.test_hooks, "test only: POST /debug/kill?actor=NAME")
+      ->group("")
+      ->configurable(false);
 }
 
 std::optional<std::chrono::milliseconds> parse_duration(const std::string& text) {
@@ -200,6 +207,7 @@ std::optional<DaemonOptions> resolve_options(const RawOptions& raw, std::string&
     return std::nullopt;
   }
   out.log_level = raw.log_level;
+  out.test_hooks = raw.test_hooks;
   return out;
 }
 

@@ -21,6 +21,8 @@ struct DaemonOptions {
   std::string log_level = "info";
   std::string auto_compaction_mode = "periodic";
   std::string auto_compaction_retention = "0";
+  // Test-only (--test-hooks): POST /debug/kill on the metrics listener.
+  bool test_hooks = false;
 };
 
 // Registers every flag on `app`, bound to raw strings in `raw`.
@@ -40,6 +42,7 @@ struct RawOptions {
   int64_t lease_revoke_rate = 1000;
   std::string watch_progress_notify_interval = "10m";
   std::string log_level = "info";
+  bool test_hooks = false;
 };
 
 void register_options(CLI::App& app, RawOptions& raw);

@@ -26,14 +26,17 @@ int wait_for(pid_t pid, std::chrono::milliseconds limit) {
   }
 }
 
-pid_t spawn(const std::vector<std::string>& args, int* out_fd, int* err_fd) {
+// `err_fd` null: stderr goes to `log_file` if one is named, else into a pipe nobody reads.
+pid_t spawn(const std::vector<std::string>& args, int* out_fd, int* err_fd,
+            const std::string& log_file = {}) {
   int out[2], err[2];
   if (::pipe(out) != 0 || ::pipe(err) != 0) throw std::runtime_error("pipe failed");
   pid_t pid = ::fork();
   if (pid < 0) throw std::runtime_error("fork failed");
   if (pid == 0) {
     ::dup2(out[1], STDOUT_FILENO);
-    ::dup2(err[1], STDERR_FILENO);
+    int log = log_file.empty() ? -1 : ::open(log_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(log >= 0 ? log : err[1], STDERR_FILENO);
     ::close(out[0]);
     ::close(err[0]);
     std::vector<char*> argv;
@@ -65,12 +68,13 @@ pid_t spawn(const std::vector<std::string>& args, int* out_fd, int* err_fd) {
 
 }  // namespace
 
-NodeProcess::NodeProcess(const std::string& data_dir, std::vector<std::string> extra) {
+NodeProcess::NodeProcess(const std::string& data_dir, std::vector<std::string> extra,
+                         const std::string& log_file) {
   std::vector<std::string> args = {
       "--data-dir",       data_dir,      "--listen-client", "127.0.0.1:0",
       "--listen-metrics", "127.0.0.1:0", "--log-level",     "warn"};
   args.insert(args.end(), extra.begin(), extra.end());
-  pid_ = spawn(args, &stdout_fd_, nullptr);
+  pid_ = spawn(args, &stdout_fd_, nullptr, log_file);
   std::string seen;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   std::regex ready(R"(revkvd ready client=127\.0\.0\.1:(\d+) metrics=[^:]+:(\d+))");
@@ -111,6 +115,13 @@ int NodeProcess::stop(std::chrono::seconds grace) {
     wait_for(pid_, std::chrono::seconds(10));
   }
   pid_ = -1;
+  return status;
+}
+
+int NodeProcess::wait_exit(std::chrono::milliseconds limit) {
+  if (pid_ <= 0) return -1;
+  int status = wait_for(pid_, limit);
+  if (status >= 0) pid_ = -1;
   return status;
 }
 

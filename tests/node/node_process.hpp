@@ -14,8 +14,10 @@ namespace revkv::testing {
 class NodeProcess {
  public:
   // Starts `revkvd` (REVKVD_PATH) with `--data-dir data_dir` plus `extra` flags; waits up to
-  // 30 s for the ready line. Throws std::runtime_error when it does not come.
-  NodeProcess(const std::string& data_dir, std::vector<std::string> extra = {});
+  // 30 s for the ready line. Throws std::runtime_error when it does not come. Its stderr
+  // (the log) goes to `log_file` when one is named, else nowhere.
+  NodeProcess(const std::string& data_dir, std::vector<std::string> extra = {},
+              const std::string& log_file = {});
   ~NodeProcess();
   NodeProcess(const NodeProcess&) = delete;
   NodeProcess& operator=(const NodeProcess&) = delete;
@@ -29,6 +31,9 @@ class NodeProcess {
   int stop(std::chrono::seconds grace = std::chrono::seconds(20));
   // SIGKILL and reap: a crash.
   void kill9();
+  // Waits up to `limit` for the process to exit by itself; its exit status (128 + the
+  // signal if one ended it), or -1 when it is still running (it is left running).
+  int wait_exit(std::chrono::milliseconds limit);
 
  private:
   pid_t pid_ = -1;
