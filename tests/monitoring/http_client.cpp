@@ -21,7 +21,8 @@ sockaddr_in loopback(uint16_t port) {
 
 }  // namespace
 
-HttpResponse http_get(uint16_t port, const std::string& path_and_query) {
+HttpResponse http_request(uint16_t port, const std::string& method,
+                          const std::string& path_and_query) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) return {};
   timeval timeout{10, 0};
@@ -30,7 +31,8 @@ HttpResponse http_get(uint16_t port, const std::string& path_and_query) {
   auto addr = loopback(port);
   HttpResponse out;
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
-    std::string request = "GET " + path_and_query + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+    std::string request =
+        method + " " + path_and_query + " HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n";
     if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
         static_cast<ssize_t>(request.size())) {
       std::string response;
@@ -46,6 +48,10 @@ HttpResponse http_get(uint16_t port, const std::string& path_and_query) {
   }
   ::close(fd);
   return out;
+}
+
+HttpResponse http_get(uint16_t port, const std::string& path_and_query) {
+  return http_request(port, "GET", path_and_query);
 }
 
 uint16_t free_loopback_port() {

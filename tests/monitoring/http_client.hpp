@@ -1,8 +1,8 @@
 #pragma once
 
-// A plain HTTP/1.0 GET on 127.0.0.1 for the monitoring tests (revkvd's /metrics, the
-// Prometheus server's API), with a receive timeout so a stuck server fails the test
-// instead of hanging it.
+// A plain HTTP/1.0 request on 127.0.0.1 for the tests that talk to revkvd's metrics
+// listener (/metrics, /health, the test hooks) and to the Prometheus server's API, with
+// socket timeouts so a stuck server fails the test instead of hanging it.
 
 #include <cstdint>
 #include <string>
@@ -14,6 +14,9 @@ struct HttpResponse {
   std::string body;
 };
 
+// One request with an empty body (the server closes after its answer).
+HttpResponse http_request(uint16_t port, const std::string& method,
+                          const std::string& path_and_query);
 HttpResponse http_get(uint16_t port, const std::string& path_and_query);
 
 // A port that was free a moment ago on 127.0.0.1 (for a child that takes no port 0).

@@ -5,6 +5,7 @@
 #include "apps/revkvctl/snapshot.hpp"
 #include "client/client.hpp"
 #include "storage/store.hpp"
+#include "tests/monitoring/http_client.hpp"
 #include "tests/node/node_process.hpp"
 #include "tests/temp_dir.hpp"
 #include "util/sha256.hpp"
@@ -84,28 +85,11 @@ std::vector<std::string> put_keys(client::Client& c, int n, size_t size, int64_t
   return values;
 }
 
-// GET http://127.0.0.1:port/path over a POSIX socket (HTTP/1.0: the server closes the
-// connection after the answer); returns the status code and the body (0 and "" when the
-// answer is not HTTP).
+// GET http://127.0.0.1:port/path: the status code and the body (0 and "" when the answer is
+// not HTTP).
 std::pair<int, std::string> http_request(uint16_t port, const std::string& path) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  std::string request = "GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
-  REQUIRE(::send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
-          static_cast<ssize_t>(request.size()));
-  std::string response;
-  char buf[16384];
-  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;)
-    response.append(buf, static_cast<size_t>(n));
-  ::close(fd);
-  auto head_end = response.find("\r\n\r\n");
-  if (head_end == std::string::npos || response.rfind("HTTP/1.", 0) != 0) return {0, ""};
-  return {std::atoi(response.c_str() + response.find(' ') + 1), response.substr(head_end + 4)};
+  auto r = testing::http_get(port, path);
+  return {r.status, r.body};
 }
 
 // The body of a 200 answer, or "".

@@ -6,6 +6,7 @@
 #include "client/client.hpp"
 #include "protocol/codec.hpp"
 #include "protocol/method.hpp"
+#include "tests/monitoring/http_client.hpp"
 #include "tests/node/node_process.hpp"
 #include "tests/temp_dir.hpp"
 
@@ -35,35 +36,12 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// One HTTP/1.0 request to 127.0.0.1:port (the server closes after its answer); returns the
-// status and the body, {0, ""} when no HTTP answer comes (the node is gone). Socket
-// timeouts bound every step.
+// One HTTP/1.0 request to the node's metrics listener: {status, body}, {0, ""} when no
+// HTTP answer comes (the node is gone).
 std::pair<int, std::string> http(uint16_t port, const std::string& method,
                                  const std::string& target) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  REQUIRE(fd >= 0);
-  timeval limit{5, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
-  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  std::string response;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
-    std::string request =
-        method + " " + target + " HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n";
-    if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
-        static_cast<ssize_t>(request.size())) {
-      char buf[4096];
-      for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;)
-        response.append(buf, static_cast<size_t>(n));
-    }
-  }
-  ::close(fd);
-  auto head_end = response.find("\r\n\r\n");
-  if (head_end == std::string::npos || response.rfind("HTTP/1.", 0) != 0) return {0, ""};
-  return {std::atoi(response.c_str() + response.find(' ') + 1), response.substr(head_end + 4)};
+  auto r = testing::http_request(port, method, target);
+  return {r.status, r.body};
 }
 
 std::string read_file(const std::string& path) {
