@@ -123,6 +123,11 @@ int main(int argc, char** argv) {
   cfg.load<caf::io::middleman>();
   cfg.set("scheduler.max-threads",
           static_cast<int>(std::max(2u, std::thread::hardware_concurrency())));
+  // An idle worker polls with a sleep between attempts before it waits on a condition
+  // variable; CAF's default 50 µs sleep (about 100 µs with Linux's timer slack) sat on
+  // every hop of a lone request. Without it the worker soon waits on the condition
+  // variable and an enqueue wakes it at once (docs/BENCHMARKS.md "The request path").
+  cfg.set("work-stealing.moderate-sleep-duration", caf::timespan{0});
   cfg.set("logger.console", caf::atom("none"));
   caf::actor_system sys{cfg};
 
