@@ -1,4 +1,4 @@
-// The scenarios of /work/shared/SCENARIOS.md (tests/scenarios) through the actor-message
+// The scenarios of the scenario catalogue (S01–S74) (tests/scenarios) through the actor-message
 // harness: the node's actors in this process (3 shards), driven with the protocol structs
 // as a session would, watch streams included. The same transcription runs against
 // storage::Store (tests/storage) and revkvd over TCP (tests/node).

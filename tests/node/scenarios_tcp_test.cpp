@@ -1,4 +1,4 @@
-// The scenarios of /work/shared/SCENARIOS.md (tests/scenarios/scenario_cases.cpp) against a
+// The scenarios of the scenario catalogue (S01–S74) (tests/scenarios/scenario_cases.cpp) against a
 // real revkvd (3 shards, --sync never) over TCP with client::Client. Errors are compared by
 // gRPC code and exact message (the wire carries no library code).
 //

@@ -1,4 +1,4 @@
-// The worked scenarios of sections A–G of /work/shared/SCENARIOS.md (S01–S58), transcribed
+// The worked scenarios of sections A–G of the scenario catalogue (S01–S58), transcribed
 // step by step against a ScenarioTarget (tests/scenarios/scenario_target.hpp): linked into
 // storage_scenarios_tests (storage::Store) and node_scenarios_tests (revkvd over TCP). One
 // TEST_CASE per scenario, each on a fresh target; the statements follow the scenario's

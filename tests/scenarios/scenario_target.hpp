@@ -1,6 +1,6 @@
 #pragma once
 
-// What the scenarios of /work/shared/SCENARIOS.md run against: one interface, two
+// What the scenarios of the scenario catalogue (S01–S74) run against: one interface, two
 // implementations — storage::Store in-process (tests/storage/scenarios_test.cpp) and a
 // revkvd process over TCP (tests/node/scenarios_tcp_test.cpp). The transcription itself
 // (tests/scenarios/scenario_cases.cpp) is linked into both test binaries; each binary

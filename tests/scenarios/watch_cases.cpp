@@ -1,4 +1,4 @@
-// The watch scenarios of section H of /work/shared/SCENARIOS.md (S59–S74), transcribed
+// The watch scenarios of section H of the scenario catalogue (S59–S74), transcribed
 // against a ScenarioTarget's watch streams (Feature::watch): linked into every scenario
 // binary with scenario_cases.cpp; a target without watch streams (storage::Store) skips
 // them with a warning. `W ⇒ …` lines are the stream's answers (the RPC result of a

@@ -1,4 +1,4 @@
-// The scenarios of /work/shared/SCENARIOS.md (tests/scenarios/scenario_cases.cpp) against
+// The scenarios of the scenario catalogue (S01–S74) (tests/scenarios/scenario_cases.cpp) against
 // storage::Store, in-process: every step, leases, history and an interrupted compaction
 // included.
 
