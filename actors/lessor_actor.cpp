@@ -17,11 +17,12 @@
 
 namespace revkv::actors {
 
-using Clock = std::chrono::steady_clock;
+using util::ClockPtr;
+using TimePoint = util::Clock::time_point;
 
 struct LeaseTimer {
   int64_t ttl = 0;  // granted (effective) seconds
-  Clock::time_point expiry;
+  TimePoint expiry;
   bool revoking = false;  // a revocation is on its way through the coordinator
 };
 
@@ -30,6 +31,7 @@ struct LessorState {
   static inline const char* name = "lessor";
 
   NodeContextPtr ctx;
+  ClockPtr clock;  // lease time (util/clock.hpp)
   std::vector<caf::actor> shards;
   caf::actor coordinator;
   // Mirrors ctx->leases (the records the shards check) with the timing; an entry leaves
@@ -37,7 +39,7 @@ struct LessorState {
   // renew() and forget(), which keep by_expiry in step.
   std::map<int64_t, LeaseTimer> leases;
   // (expiry, id) of every lease: the expiry check and LeaseLeases read it in order.
-  std::set<std::pair<Clock::time_point, int64_t>> by_expiry;
+  std::set<std::pair<TimePoint, int64_t>> by_expiry;
   int64_t next_id = 1;
   int64_t expiring = 0;  // revocations by expiry in flight
   // Revocations by expiry allowed now: lease_revoke_rate per second, earned at each check
@@ -46,11 +48,11 @@ struct LessorState {
 
   protocol::ResponseHeader header() const { return ctx->header(ctx->watermark.load()); }
 
-  void track(int64_t id, int64_t ttl, Clock::time_point expiry) {
+  void track(int64_t id, int64_t ttl, TimePoint expiry) {
     leases[id] = LeaseTimer{ttl, expiry, false};
     by_expiry.emplace(expiry, id);
   }
-  void renew(std::map<int64_t, LeaseTimer>::iterator it, Clock::time_point expiry) {
+  void renew(std::map<int64_t, LeaseTimer>::iterator it, TimePoint expiry) {
     by_expiry.erase({it->second.expiry, it->first});
     it->second.expiry = expiry;
     by_expiry.emplace(expiry, it->first);
@@ -72,16 +74,15 @@ using RevokeResult = storage::Result<storage::LeaseRevokeResponse>;
 constexpr std::chrono::seconds kRestartExtension{1};
 
 // now + extra + ttl seconds, saturating: a TTL may be up to 9e9 s, near the clock's range.
-Clock::time_point deadline(Clock::time_point now, std::chrono::seconds extra, int64_t ttl) {
+TimePoint deadline(TimePoint now, std::chrono::seconds extra, int64_t ttl) {
   using std::chrono::seconds;
-  auto room =
-      std::chrono::duration_cast<seconds>(Clock::time_point::max() - now).count() - extra.count();
-  if (ttl >= room) return Clock::time_point::max();
+  auto room = std::chrono::duration_cast<seconds>(TimePoint::max() - now).count() - extra.count();
+  if (ttl >= room) return TimePoint::max();
   return now + extra + seconds(ttl);
 }
 
 // Whole seconds left, truncated toward zero; an expired lease not yet revoked reports 0.
-int64_t remaining_seconds(const LeaseTimer& t, Clock::time_point now) {
+int64_t remaining_seconds(const LeaseTimer& t, TimePoint now) {
   if (t.expiry <= now) return 0;
   return std::chrono::duration_cast<std::chrono::seconds>(t.expiry - now).count();
 }
@@ -140,28 +141,43 @@ void revoke(Self* self, int64_t id, Done done) {
           });
 }
 
-// Revokes the expired leases, soonest expiry first, at most `lease_revoke_rate` per second
-// (etcd's lessor: 1000/s). Those still in flight count against the allowance.
-void revoke_expired(Self* self) {
+// One expiry check: revokes the expired leases, soonest expiry first, at most
+// `lease_revoke_rate` per second (etcd's lessor: 1000/s). Those still in flight count
+// against the allowance. Calls done(n) once every revocation it started has finished (at
+// once when it started none), n = how many of them revoked a lease.
+template <class Done>
+void revoke_expired(Self* self, Done done) {
   auto& st = self->state;
   const auto& opt = st.ctx->options;
   double per_check = static_cast<double>(opt.lease_revoke_rate) *
                      static_cast<double>(opt.lease_check_interval.count()) / 1000.0;
   st.revoke_credit = std::min(std::max(per_check, 1.0), st.revoke_credit + per_check);
   auto budget = static_cast<int64_t>(st.revoke_credit) - st.expiring;
-  if (budget <= 0) return;
-  auto now = Clock::now();
   std::vector<int64_t> expired;
+  auto now = st.clock->now();
   for (const auto& [expiry, id] : st.by_expiry) {
-    if (expiry > now || static_cast<int64_t>(expired.size()) == budget) break;
+    if (expiry > now || static_cast<int64_t>(expired.size()) >= budget) break;
     if (!st.leases.at(id).revoking) expired.push_back(id);
   }
   st.revoke_credit -= static_cast<double>(expired.size());
+  if (expired.empty()) {
+    done(int64_t{0});
+    return;
+  }
+  struct Pending {
+    size_t left = 0;
+    int64_t revoked = 0;
+  };
+  auto pending = std::make_shared<Pending>(Pending{expired.size(), 0});
   for (int64_t id : expired) {
     ++st.expiring;
-    revoke(self, id, [self](const RevokeResult& r) {
+    revoke(self, id, [self, pending, done](const RevokeResult& r) mutable {
       --self->state.expiring;
-      if (r.ok()) self->state.ctx->lease_expired_total.fetch_add(1);
+      if (r.ok()) {
+        self->state.ctx->lease_expired_total.fetch_add(1);
+        ++pending->revoked;
+      }
+      if (--pending->left == 0) done(pending->revoked);
     });
   }
 }
@@ -175,7 +191,7 @@ storage::Result<protocol::LeaseGrantResponse> grant(LessorState& st,
   storage::LeaseRecord record{id, std::max(r.ttl, st.ctx->options.min_lease_ttl), 0};
   persist(*st.ctx, record);
   st.ctx->leases.put(record);
-  st.track(id, record.ttl, deadline(Clock::now(), {}, record.ttl));
+  st.track(id, record.ttl, deadline(st.clock->now(), {}, record.ttl));
   return protocol::LeaseGrantResponse{st.header(), id, record.ttl};
 }
 
@@ -219,31 +235,38 @@ void attached_keys(Self* self, int64_t id, caf::response_promise rp,
 }  // namespace
 
 caf::behavior lessor_actor(Self* self, NodeContextPtr ctx, std::vector<caf::actor> shards,
-                           caf::actor coordinator, std::vector<storage::LeaseRecord> restored);
+                           caf::actor coordinator, std::vector<storage::LeaseRecord> restored,
+                           ClockPtr clock);
 
 caf::actor spawn_lessor_actor(caf::actor_system& sys, NodeContextPtr ctx,
                               std::vector<caf::actor> shards, caf::actor coordinator,
-                              std::vector<storage::LeaseRecord> restored) {
+                              std::vector<storage::LeaseRecord> restored, ClockPtr clock) {
+  if (!clock) clock = util::real_clock();
   // Detached: a grant fsyncs its record (--sync always) and must not hold a scheduler thread.
   return sys.spawn<caf::detached>(lessor_actor, std::move(ctx), std::move(shards),
-                                  std::move(coordinator), std::move(restored));
+                                  std::move(coordinator), std::move(restored), std::move(clock));
 }
 
 caf::behavior lessor_actor(Self* self, NodeContextPtr ctx, std::vector<caf::actor> shards,
-                           caf::actor coordinator, std::vector<storage::LeaseRecord> restored) {
+                           caf::actor coordinator, std::vector<storage::LeaseRecord> restored,
+                           ClockPtr clock) {
   auto& st = self->state;
   st.ctx = std::move(ctx);
+  st.clock = std::move(clock);
   st.shards = std::move(shards);
   st.coordinator = std::move(coordinator);
   st.next_id = first_id();
   // A restart forgets the time that had passed: a full TTL again (or the checkpointed
   // remaining TTL, if one was ever written), plus the extension (SPEC §8.8).
-  auto now = Clock::now();
+  auto now = st.clock->now();
   for (const auto& r : restored) {
     int64_t ttl = r.remaining_ttl > 0 ? r.remaining_ttl : r.ttl;
     st.track(r.id, r.ttl, deadline(now, kRestartExtension, ttl));
   }
-  self->delayed_send(self, st.ctx->options.lease_check_interval, expire_atom::value);
+  // The periodic check; with a manual clock the test sends the checks (expire_atom).
+  if (!st.clock->manual()) {
+    self->delayed_send(self, st.ctx->options.lease_check_interval, caf::tick_atom::value);
+  }
 
   using GrantResult = storage::Result<protocol::LeaseGrantResponse>;
   using RevokeReply = storage::Result<protocol::LeaseRevokeResponse>;
@@ -271,7 +294,7 @@ caf::behavior lessor_actor(Self* self, NodeContextPtr ctx, std::vector<caf::acto
         auto it = st.leases.find(r.id);
         if (it == st.leases.end())
           return KeepAliveResult{protocol::LeaseKeepAliveResponse{header, r.id, 0}};
-        auto now = Clock::now();
+        auto now = st.clock->now();
         if (it->second.revoking || it->second.expiry <= now) {
           // Expired but not revoked yet: revoke it first (counted as an expiry, as etcd's
           // expiry loop would have), then report it gone. Already being revoked: the
@@ -297,7 +320,7 @@ caf::behavior lessor_actor(Self* self, NodeContextPtr ctx, std::vector<caf::acto
         protocol::LeaseTimeToLiveResponse out{st.header(), r.id, -1, 0, {}};
         auto it = st.leases.find(r.id);
         if (it == st.leases.end()) return TtlResult{std::move(out)};
-        out.ttl = remaining_seconds(it->second, Clock::now());
+        out.ttl = remaining_seconds(it->second, st.clock->now());
         out.granted_ttl = it->second.ttl;
         if (!r.keys) return TtlResult{std::move(out)};
         auto rp = self->make_response_promise();
@@ -312,9 +335,17 @@ caf::behavior lessor_actor(Self* self, NodeContextPtr ctx, std::vector<caf::acto
           out.leases.push_back(protocol::LeaseStatus{id});
         return out;
       },
-      [self](expire_atom) {
-        revoke_expired(self);
-        self->delayed_send(self, self->state.ctx->options.lease_check_interval, expire_atom::value);
+      [self](caf::tick_atom) {
+        revoke_expired(self, [](int64_t) {});
+        self->delayed_send(self, self->state.ctx->options.lease_check_interval,
+                           caf::tick_atom::value);
+      },
+      // A check asked for (a test's, after advancing a manual clock): answered once the
+      // revocations it started are done, with how many leases it revoked.
+      [self](expire_atom) -> caf::result<int64_t> {
+        auto rp = self->make_response_promise<int64_t>();
+        revoke_expired(self, [rp](int64_t revoked) mutable { rp.deliver(revoked); });
+        return rp;
       },
   };
 }

@@ -11,6 +11,13 @@
 //   LeaseKeepAliveRequest  -> Result<protocol::LeaseKeepAliveResponse>
 //   LeaseTimeToLiveRequest -> Result<protocol::LeaseTimeToLiveResponse>
 //   LeaseLeasesRequest     -> Result<protocol::LeaseLeasesResponse>
+//   expire_atom            -> int64_t: one expiry check now, answered once the revocations
+//                             it started are done, with how many leases it revoked
+//
+// Lease time comes from `clock` (util/clock.hpp; null: the real one). With the real clock
+// the lessor checks for expired leases every --lease-check-interval by itself; with a
+// manual clock it never does: a test advances the clock, then asks for a check
+// (expire_atom), so nothing depends on real time passing.
 //
 // The leases it starts with (a restart) get a full TTL again plus a one-second extension
 // (etcd's default, without checkpointing). Detached (its own thread): a grant fsyncs its
@@ -19,6 +26,7 @@
 #include "actors/node_context.hpp"
 #include "protocol/messages.hpp"
 #include "storage/types.hpp"
+#include "util/clock.hpp"
 
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
@@ -59,6 +67,6 @@ concept LeaseRequest = requires {
 
 caf::actor spawn_lessor_actor(caf::actor_system& sys, NodeContextPtr ctx,
                               std::vector<caf::actor> shards, caf::actor coordinator,
-                              std::vector<storage::LeaseRecord> restored);
+                              std::vector<storage::LeaseRecord> restored, util::ClockPtr clock);
 
 }  // namespace revkv::actors

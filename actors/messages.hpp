@@ -35,7 +35,8 @@ using keep_atom = caf::atom_constant<caf::atom("keep")>;
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
 using step_atom = caf::atom_constant<caf::atom("step")>;
 using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
-// Leases: the coordinator's revocation, a shard's keys of one lease, the lessor's timer.
+// Leases: the coordinator's revocation, a shard's keys of one lease, an expiry check asked
+// of the lessor (its own timer sends caf::tick_atom).
 using revoke_atom = caf::atom_constant<caf::atom("revoke")>;
 using lease_keys_atom = caf::atom_constant<caf::atom("leasekeys")>;
 using expire_atom = caf::atom_constant<caf::atom("expire")>;

@@ -10,6 +10,7 @@
 #include "actors/session.hpp"
 #include "actors/supervisor_actor.hpp"
 #include "storage/error.hpp"
+#include "util/clock.hpp"
 
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
@@ -35,6 +36,9 @@ struct NodeConfig {
   // Called once if a core actor dies while the node is not stopping, on the supervisor's
   // thread (see FailureCallback); may be empty. NodeContext::failure holds the same reason.
   FailureCallback on_failure;
+  // Lease time, for the lessor (util/clock.hpp); null: the real clock. A test passes a
+  // util::ManualClock and drives the expiry checks itself.
+  util::ClockPtr clock = util::real_clock();
 };
 
 class Node {

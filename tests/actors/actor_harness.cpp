@@ -37,6 +37,7 @@ void ActorHarness::start_node() {
   config.options.lease_check_interval = options_.lease_check_interval;
   config.options.lease_revoke_rate = options_.lease_revoke_rate;
   config.options.watch_progress_interval = options_.watch_progress_interval;
+  config.clock = options_.clock;
   config.options.sync = actors::SyncMode::never;
   config.backend.sync = false;  // as revkvd: the backend actor syncs the WAL itself
   auto started = actors::Node::start(sys_, config);

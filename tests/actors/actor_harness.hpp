@@ -119,6 +119,9 @@ struct HarnessOptions {
   std::chrono::milliseconds lease_check_interval{500};
   int64_t lease_revoke_rate = 1000;
   std::chrono::milliseconds watch_progress_interval{10 * 60 * 1000};
+  // The lessor's clock; null: the real one. With a util::ManualClock no expiry check runs
+  // by itself: the test advances the clock and asks the lessor for one (expire_atom).
+  std::shared_ptr<util::Clock> clock;
 };
 
 class ActorHarness {

@@ -1,20 +1,30 @@
 // Lease.* through the actor harness (no TCP): the lessor's grant / keep-alive / time-to-live
 // / leases answers, revocation through the coordinator (keys deleted at one revision), the
-// errors, and expiry by the lessor's timer.
+// errors, expiry, its rate limit and the restart extension.
+//
+// Lease time is a util::ManualClock: it moves only when a test advances it, and no expiry
+// check runs unless the test asks for one (check()), which answers once the revocations it
+// started are done. So no test waits for real time to pass, and every assertion about lease
+// time is exact.
 
+#include "actors/messages.hpp"
 #include "protocol/codec.hpp"
 #include "storage/keyspace_set.hpp"
 #include "tests/actors/actor_harness.hpp"
+#include "util/clock.hpp"
 
+#include <caf/all.hpp>
 #include <catch2/catch.hpp>
 
 #include <algorithm>
 #include <chrono>
+#include <memory>
+#include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 using namespace revkv;
+using namespace std::chrono_literals;
 using testing::ActorHarness;
 
 namespace {
@@ -65,16 +75,29 @@ std::vector<std::string> keys_on_shards(size_t n, size_t shards) {
   return out;
 }
 
-testing::HarnessOptions fast_checks() {
-  testing::HarnessOptions o;
-  o.lease_check_interval = std::chrono::milliseconds(100);
+testing::HarnessOptions with_clock(testing::HarnessOptions o, util::ClockPtr clock) {
+  o.clock = std::move(clock);
   return o;
 }
 
 class LeaseHarness : public ActorHarness {
  public:
-  LeaseHarness() : LeaseHarness(fast_checks()) {}
-  explicit LeaseHarness(testing::HarnessOptions options) : ActorHarness(options) {}
+  LeaseHarness() : LeaseHarness(testing::HarnessOptions{}) {}
+  explicit LeaseHarness(testing::HarnessOptions options)
+      : LeaseHarness(std::make_shared<util::ManualClock>(), options) {}
+
+  // Lease time passes.
+  void advance(util::Clock::duration d) { clock_->advance(d); }
+  // One expiry check of the lessor, as its timer would run it: the number of leases it
+  // revoked, once their revocations are done (keys deleted, answered at the watermark).
+  int64_t check() {
+    std::optional<int64_t> revoked;
+    caf::error error;
+    self_->request(node().routes().lessor, std::chrono::seconds(10), actors::expire_atom::value)
+        .receive([&](int64_t n) { revoked = n; }, [&](caf::error& e) { error = std::move(e); });
+    if (!revoked) FAIL("no answer to the expiry check: " << system().render(error));
+    return *revoked;
+  }
 
   storage::Result<protocol::LeaseGrantResponse> grant(int64_t id, int64_t ttl) {
     return call<protocol::LeaseGrantResponse>(protocol::LeaseGrantRequest{ttl, id});
@@ -98,6 +121,14 @@ class LeaseHarness : public ActorHarness {
     return ids_of(*r);
   }
   int64_t revision() { return node().context()->watermark.load(); }
+  int64_t expired_total() { return node().context()->lease_expired_total.load(); }
+
+ private:
+  LeaseHarness(std::shared_ptr<util::ManualClock> clock, testing::HarnessOptions options)
+      : ActorHarness(with_clock(options, clock)), clock_(std::move(clock)), self_(system(), true) {}
+
+  std::shared_ptr<util::ManualClock> clock_;
+  caf::scoped_actor self_;
 };
 
 }  // namespace
@@ -155,7 +186,7 @@ TEST_CASE_METHOD(LeaseHarness, "keep-alive, time-to-live and the lease list", "[
   auto t = ttl(1, true);
   CHECK(t.id == 1);
   CHECK(t.granted_ttl == 300);
-  CHECK((t.ttl == 299 || t.ttl == 300));
+  CHECK(t.ttl == 300);
   CHECK(t.keys == keys);
   CHECK(t.header.revision == 4);
   CHECK(ttl(1).keys.empty());  // only when asked
@@ -165,6 +196,12 @@ TEST_CASE_METHOD(LeaseHarness, "keep-alive, time-to-live and the lease list", "[
   CHECK(unknown.ttl == -1);
   CHECK(unknown.granted_ttl == 0);
   CHECK(unknown.keys.empty());
+
+  // Remaining whole seconds, truncated.
+  advance(1500ms);
+  CHECK(ttl(1).ttl == 298);
+  CHECK(ttl(2).ttl == 8);
+  CHECK(ttl(2).granted_ttl == 10);
 
   // Ascending remaining time.
   CHECK(leases() == std::vector<int64_t>{2, 3, 1});
@@ -261,63 +298,55 @@ TEST_CASE_METHOD(LeaseHarness, "an expired lease is revoked with its keys", "[ac
   REQUIRE(call<storage::PutResponse>(put("c", "3", 12)).ok());
   int64_t before = revision();
 
-  // Until revoked it still exists for puts.
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(8);
-  while (ttl(11).ttl != -1 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  // 1 ms short of the (raised) TTL: the check leaves it alone.
+  advance(1999ms);
+  CHECK(check() == 0);
+  CHECK(ttl(11).ttl == 0);  // less than a second left
+  CHECK(ttl(11).granted_ttl == 2);
+  CHECK(revision() == before);
+
+  advance(1ms);
+  CHECK(check() == 1);
   CHECK(ttl(11).ttl == -1);
   auto left = call<storage::RangeResponse>(all_keys());
   REQUIRE(left.ok());
   CHECK(keys_of(*left) == std::vector<std::string>{"c"});
   CHECK(revision() == before + 1);  // both keys at one revision
-  CHECK(node().context()->lease_expired_total.load() == 1);
+  CHECK(expired_total() == 1);
   CHECK(leases() == std::vector<int64_t>{12});
-  // The keep-alive of a revoked lease reports it gone.
+  CHECK_FALSE(node().context()->leases.exists(11));
+  // The keep-alive of a revoked lease reports it gone; nothing is left to expire.
   CHECK(keep_alive(11).ttl == 0);
+  CHECK(check() == 0);
 }
 
 TEST_CASE_METHOD(LeaseHarness, "keep-alive keeps a lease past its TTL", "[actors][lease]") {
   REQUIRE(grant(21, 2).ok());
-  auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(3500);
-  while (std::chrono::steady_clock::now() < until) {
+  // 3.6 s with a keep-alive every 400 ms and a check before each.
+  for (int i = 0; i < 9; ++i) {
+    advance(400ms);
+    CHECK(check() == 0);
     CHECK(keep_alive(21).ttl == 2);
-    std::this_thread::sleep_for(std::chrono::milliseconds(400));
   }
+  CHECK(ttl(21).ttl == 2);
   CHECK(ttl(21).granted_ttl == 2);
-  CHECK(node().context()->lease_expired_total.load() == 0);
+  CHECK(expired_total() == 0);
+
+  // Without them it expires a TTL after the last one.
+  advance(1999ms);
+  CHECK(check() == 0);
+  advance(1ms);
+  CHECK(check() == 1);
+  CHECK(ttl(21).ttl == -1);
+  CHECK(expired_total() == 1);
 }
 
-namespace {
-
-// The expiry check never runs during the test: only a keep-alive can notice the expiry.
-class NoExpiryChecks : public LeaseHarness {
- public:
-  NoExpiryChecks() : LeaseHarness(options()) {}
-  static testing::HarnessOptions options() {
-    testing::HarnessOptions o;
-    o.lease_check_interval = std::chrono::minutes(10);
-    return o;
-  }
-};
-
-// Four expiry revocations per second at most.
-class SlowRevocations : public LeaseHarness {
- public:
-  SlowRevocations() : LeaseHarness(options()) {}
-  static testing::HarnessOptions options() {
-    auto o = fast_checks();
-    o.lease_revoke_rate = 4;
-    return o;
-  }
-};
-
-}  // namespace
-
-TEST_CASE_METHOD(NoExpiryChecks, "a keep-alive on an expired lease revokes it first",
+TEST_CASE_METHOD(LeaseHarness, "a keep-alive on an expired lease revokes it first",
                  "[actors][lease]") {
   REQUIRE(grant(31, 2).ok());
   REQUIRE(call<storage::PutResponse>(put("x", "1", 31)).ok());
-  std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+  // No check runs: only the keep-alive can notice the expiry.
+  advance(2100ms);
   CHECK(ttl(31).ttl == 0);  // expired, not revoked yet: still there, no time left
   CHECK(call<storage::PutResponse>(put("y", "1", 31)).ok());  // and still usable by puts
   int64_t before = revision();
@@ -329,38 +358,113 @@ TEST_CASE_METHOD(NoExpiryChecks, "a keep-alive on an expired lease revokes it fi
   REQUIRE(left.ok());
   CHECK(left->kvs.empty());
   CHECK(revision() == before + 1);
-  CHECK(node().context()->lease_expired_total.load() == 1);
+  CHECK(expired_total() == 1);
+  CHECK(check() == 0);  // nothing left for the check
+}
+
+namespace {
+
+// Four expiry revocations per second at most, checked every 100 ms: 0.4 per check.
+class SlowRevocations : public LeaseHarness {
+ public:
+  SlowRevocations() : LeaseHarness(options()) {}
+  static testing::HarnessOptions options() {
+    testing::HarnessOptions o;
+    o.lease_check_interval = 100ms;
+    o.lease_revoke_rate = 4;
+    return o;
+  }
+};
+
+// 20 per second, checked every 100 ms: 2 per check.
+class TwoPerCheck : public LeaseHarness {
+ public:
+  TwoPerCheck() : LeaseHarness(options()) {}
+  static testing::HarnessOptions options() {
+    testing::HarnessOptions o;
+    o.lease_check_interval = 100ms;
+    o.lease_revoke_rate = 20;
+    return o;
+  }
+};
+
+// Lease ids granted in this order, 10 ms apart: their expiry order.
+const std::vector<int64_t> kExpiryOrder{5, 3, 8, 1, 7, 2, 6, 4};
+
+}  // namespace
+
+TEST_CASE_METHOD(TwoPerCheck, "expired leases are revoked soonest first, as many as allowed",
+                 "[actors][lease]") {
+  for (int64_t id : kExpiryOrder) {
+    REQUIRE(grant(id, 2).ok());
+    advance(10ms);
+  }
+  CHECK(leases() == kExpiryOrder);
+  advance(2s);  // every one has expired
+  auto left = kExpiryOrder;
+  while (!left.empty()) {
+    CHECK(check() == 2);
+    left.erase(left.begin(), left.begin() + 2);
+    CHECK(leases() == left);
+  }
+  CHECK(expired_total() == 8);
+  CHECK(check() == 0);
 }
 
 TEST_CASE_METHOD(SlowRevocations, "expiry revocations are rate limited", "[actors][lease]") {
-  constexpr int kLeases = 8;
-  for (int i = 1; i <= kLeases; ++i)
-    REQUIRE(grant(i, 2).ok());
-  auto& expired = node().context()->lease_expired_total;
-  auto start = std::chrono::steady_clock::now();
-  while (expired.load() == 0 && std::chrono::steady_clock::now() - start < std::chrono::seconds(5))
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  auto first = std::chrono::steady_clock::now();
-  REQUIRE(expired.load() >= 1);
-  // 4/s: the other seven take about 1.75 s more.
-  std::this_thread::sleep_for(std::chrono::milliseconds(700));
-  CHECK(expired.load() <= 5);
-  while (expired.load() < kLeases &&
-         std::chrono::steady_clock::now() - first < std::chrono::seconds(8))
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  auto took = std::chrono::steady_clock::now() - first;
-  CHECK(expired.load() == kLeases);
-  CHECK(took >= std::chrono::milliseconds(1400));
+  for (int64_t id : kExpiryOrder) {
+    REQUIRE(grant(id, 2).ok());
+    advance(10ms);
+  }
+  advance(2s);
+  // Each check earns 0.4 revocations and allows at most one (one check's worth, at least
+  // one): over k checks (k × 100 ms) at most 4/s × k × 0.1 s.
+  std::vector<int64_t> revoked;
+  int checks = 0;
+  while (revoked.size() < kExpiryOrder.size() && checks < 40) {
+    auto before = leases();
+    int64_t n = check();
+    ++checks;
+    CHECK(n <= 1);
+    CHECK(static_cast<double>(expired_total()) <= 0.4 * checks + 1e-9);
+    auto after = leases();
+    for (int64_t id : before)
+      if (std::find(after.begin(), after.end(), id) == after.end()) revoked.push_back(id);
+    CHECK(static_cast<int64_t>(revoked.size()) == expired_total());
+  }
+  CHECK(revoked == kExpiryOrder);  // soonest first
+  CHECK(checks >= 20);
   CHECK(leases().empty());
 }
 
 TEST_CASE_METHOD(LeaseHarness, "a keep-alive moves its lease in the list", "[actors][lease]") {
   REQUIRE(grant(2, 5).ok());
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  advance(300ms);
   REQUIRE(grant(1, 5).ok());
   CHECK(leases() == std::vector<int64_t>{2, 1});
   CHECK(keep_alive(2).ttl == 5);
   CHECK(leases() == std::vector<int64_t>{1, 2});
   REQUIRE(revoke(1).ok());
   CHECK(leases() == std::vector<int64_t>{2});
+}
+
+TEST_CASE_METHOD(LeaseHarness, "a restart gives every lease its TTL again plus one second",
+                 "[actors][lease][restart]") {
+  REQUIRE(grant(41, 10).ok());
+  REQUIRE(call<storage::PutResponse>(put("held", "v", 41)).ok());
+  advance(9s);
+  CHECK(ttl(41).ttl == 1);
+  restart();
+  // The time before the restart is forgotten: expiry = restart + 1 s + 10 s.
+  CHECK(ttl(41).ttl == 11);
+  CHECK(ttl(41).granted_ttl == 10);
+  advance(10999ms);
+  CHECK(check() == 0);
+  CHECK(ttl(41).ttl == 0);
+  advance(1ms);
+  CHECK(check() == 1);
+  CHECK(ttl(41).ttl == -1);
+  auto left = call<storage::RangeResponse>(all_keys());
+  REQUIRE(left.ok());
+  CHECK(left->kvs.empty());
 }
