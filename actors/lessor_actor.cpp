@@ -2,6 +2,7 @@
 
 #include "actors/fatal.hpp"
 #include "actors/messages.hpp"
+#include "actors/thread_names.hpp"
 #include "storage/history.hpp"
 #include "storage/record.hpp"
 
@@ -250,6 +251,7 @@ caf::actor spawn_lessor_actor(caf::actor_system& sys, NodeContextPtr ctx,
 caf::behavior lessor_actor(Self* self, NodeContextPtr ctx, std::vector<caf::actor> shards,
                            caf::actor coordinator, std::vector<storage::LeaseRecord> restored,
                            ClockPtr clock) {
+  name_this_thread("revkv.lessor");  // detached: this is its own thread
   auto& st = self->state;
   st.ctx = std::move(ctx);
   st.clock = std::move(clock);

@@ -2,6 +2,7 @@
 
 #include "actors/fatal.hpp"
 #include "actors/messages.hpp"
+#include "actors/thread_names.hpp"
 #include "storage/history.hpp"
 #include "util/sha256.hpp"
 #include "util/tar.hpp"
@@ -226,6 +227,7 @@ caf::actor spawn_maintenance_actor(caf::actor_system& sys, NodeContextPtr ctx,
 caf::behavior maintenance_actor(Self* self, NodeContextPtr ctx, std::vector<caf::actor> shards,
                                 caf::actor watch_hub,
                                 std::optional<int64_t> unfinished_compaction) {
+  name_this_thread("revkv.maint");  // detached: this is its own thread
   self->state.ctx = ctx;
   self->state.shards = std::move(shards);
   self->state.watch_hub = std::move(watch_hub);

@@ -54,6 +54,7 @@ class MsgpackDoor : public caf::event_based_actor, public DoorSink {
         },
         [this](out_flush_atom) {
           flush_out();
+          after_flush();
           end_of_turn();
         },
         [this](shutdown_atom) {
@@ -99,11 +100,9 @@ class MsgpackDoor : public caf::event_based_actor, public DoorSink {
     close_if_drained();
     update_reading();  // fewer requests pending: buffered frames may be taken now
     if (out_.size() == 0 && !close_requested_) return;
-    if (mailbox().empty()) {
-      flush_out();
-    } else {
-      schedule_flush();
-    }
+    if (!mailbox().empty()) return schedule_flush();
+    flush_out();
+    after_flush();
   }
 
  private:
@@ -142,6 +141,15 @@ class MsgpackDoor : public caf::event_based_actor, public DoorSink {
       closed_ = true;
       send(broker_, close_atom::value);
     }
+  }
+
+  // What the socket took directly is sent, and no report of the broker's will say so: the
+  // path may release what waited for the output to drain (parked watchers, the rest of a
+  // snapshot) now.
+  void after_flush() {
+    if (closed_) return;
+    path_->output_drained();
+    if (out_.size() > 0) schedule_flush();
   }
 
   // Writes what the socket takes now, on this (scheduler) thread; the rest goes through

@@ -1,6 +1,7 @@
 #include "actors/supervisor_actor.hpp"
 
 #include "actors/messages.hpp"
+#include "actors/thread_names.hpp"
 
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
@@ -44,6 +45,7 @@ caf::actor spawn_supervisor_actor(caf::actor_system& sys, NodeContextPtr ctx,
 
 caf::behavior supervisor_actor(Self* self, NodeContextPtr ctx, std::vector<NamedActor> watched,
                                caf::actor acceptor, FailureCallback on_failure) {
+  name_this_thread("revkv.supervise");  // detached: this is its own thread
   auto& st = self->state;
   st.ctx = std::move(ctx);
   st.acceptor = std::move(acceptor);

@@ -2,8 +2,9 @@
 
 // Thread names that tell revkvd's threads apart in top, perf and /proc (bench/thread-cpu):
 // revkv.io (CAF's I/O multiplexer: the brokers), caf.worker (the scheduler), and one per
-// detached actor (revkv.backend, revkv.lessor). CAF 0.17 names its scheduler workers
-// "caf.multiplexer", like the I/O thread, so they are renamed once the I/O thread is known.
+// detached actor (revkv.backend, revkv.lessor, revkv.maint, revkv.supervise). CAF 0.17 names its
+// scheduler workers "caf.multiplexer", like the I/O thread, so they are renamed once the I/O thread
+// is known.
 
 namespace revkv::actors {
 
