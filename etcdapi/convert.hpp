@@ -8,7 +8,6 @@
 // proto3 cannot tell an absent bytes field from an empty one; etcd treats an empty
 // range_end as "only key", so empty maps to nullopt and back.
 
-#include "actors/request_path.hpp"
 #include "protocol/error.hpp"
 #include "protocol/messages.hpp"
 #include "storage/types.hpp"
