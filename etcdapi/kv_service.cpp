@@ -12,8 +12,16 @@ KvService::KvService(actors::NodeContextPtr ctx, std::vector<caf::actor> doors)
 
 template <class ProtoResponse>
 grpc::ServerUnaryReactor* KvService::serve(grpc::CallbackServerContext* context,
-                                           actors::Request request, ProtoResponse* response) {
+                                           size_t request_bytes, actors::Request request,
+                                           ProtoResponse* response) {
   auto* reactor = context->DefaultReactor();
+  // etcd takes messages up to --max-request-bytes + 512 KiB off the wire (gRPC refuses
+  // bigger ones itself) and refuses a request over --max-request-bytes with its own error;
+  // the MessagePack door does the same in its frame decoder.
+  if (request_bytes > ctx_->options.max_request_bytes) {
+    reactor->Finish(to_status(protocol::to_wire_error(storage::Errc::request_too_large)));
+    return reactor;
+  }
   auto call = std::make_shared<Call>();
   call->request = std::move(request);
   // `reactor` and `response` live until Finish; the node context outlives the server.
@@ -42,31 +50,31 @@ grpc::ServerUnaryReactor* KvService::serve(grpc::CallbackServerContext* context,
 grpc::ServerUnaryReactor* KvService::Range(grpc::CallbackServerContext* context,
                                            const etcdserverpb::RangeRequest* request,
                                            etcdserverpb::RangeResponse* response) {
-  return serve(context, from_proto(*request), response);
+  return serve(context, request->ByteSizeLong(), from_proto(*request), response);
 }
 
 grpc::ServerUnaryReactor* KvService::Put(grpc::CallbackServerContext* context,
                                          const etcdserverpb::PutRequest* request,
                                          etcdserverpb::PutResponse* response) {
-  return serve(context, from_proto(*request), response);
+  return serve(context, request->ByteSizeLong(), from_proto(*request), response);
 }
 
 grpc::ServerUnaryReactor* KvService::DeleteRange(grpc::CallbackServerContext* context,
                                                  const etcdserverpb::DeleteRangeRequest* request,
                                                  etcdserverpb::DeleteRangeResponse* response) {
-  return serve(context, from_proto(*request), response);
+  return serve(context, request->ByteSizeLong(), from_proto(*request), response);
 }
 
 grpc::ServerUnaryReactor* KvService::Txn(grpc::CallbackServerContext* context,
                                          const etcdserverpb::TxnRequest* request,
                                          etcdserverpb::TxnResponse* response) {
-  return serve(context, from_proto(*request), response);
+  return serve(context, request->ByteSizeLong(), from_proto(*request), response);
 }
 
 grpc::ServerUnaryReactor* KvService::Compact(grpc::CallbackServerContext* context,
                                              const etcdserverpb::CompactionRequest* request,
                                              etcdserverpb::CompactionResponse* response) {
-  return serve(context, from_proto(*request), response);
+  return serve(context, request->ByteSizeLong(), from_proto(*request), response);
 }
 
 }  // namespace revkv::etcdapi

@@ -39,8 +39,8 @@ class KvService final : public etcdserverpb::KV::CallbackService {
 
  private:
   template <class ProtoResponse>
-  grpc::ServerUnaryReactor* serve(grpc::CallbackServerContext* context, actors::Request request,
-                                  ProtoResponse* response);
+  grpc::ServerUnaryReactor* serve(grpc::CallbackServerContext* context, size_t request_bytes,
+                                  actors::Request request, ProtoResponse* response);
 
   actors::NodeContextPtr ctx_;
   std::vector<caf::actor> doors_;

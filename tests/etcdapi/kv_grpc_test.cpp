@@ -247,6 +247,10 @@ TEST_CASE("KV over gRPC answers as the MessagePack door does", "[etcdapi][node]"
   SAME(mp.txn(dup), g.txn(dup));
   SAME(mp.put({"", "v"}), g.put({"", "v"}));
   SAME(mp.range(range_of("")), g.range(range_of("")));
+  // Over --max-request-bytes (1.5 MiB by default), under gRPC's own limit.
+  storage::PutRequest big{"big", std::string(1600 * 1024, 'v')};
+  SAME(mp.put(big), g.put(big));
+  CHECK(std::get<protocol::WireError>(g.put(big)).message == "etcdserver: request is too large");
 
   auto err = g.range(compacted);
   REQUIRE(std::holds_alternative<protocol::WireError>(err));
