@@ -6,6 +6,7 @@
 #include "actors/node.hpp"
 #include "apps/revkvd/options.hpp"
 #include "apps/revkvd/yaml_config.hpp"
+#include "etcdapi/server.hpp"
 #include "metrics/health.hpp"
 #include "metrics/http_server.hpp"
 #include "metrics/node_metrics.hpp"
@@ -121,8 +122,8 @@ int main(int argc, char** argv) {
 
   caf::actor_system_config cfg;
   cfg.load<caf::io::middleman>();
-  cfg.set("scheduler.max-threads",
-          static_cast<int>(std::max(2u, std::thread::hardware_concurrency())));
+  const auto scheduler_threads = std::max(2u, std::thread::hardware_concurrency());
+  cfg.set("scheduler.max-threads", static_cast<int>(scheduler_threads));
   // An idle worker polls with a sleep between attempts before it waits on a condition
   // variable; CAF's default 50 µs sleep (about 100 µs with Linux's timer slack) sat on
   // every hop of a lone request. Without it the worker soon waits on the condition
@@ -160,8 +161,22 @@ int main(int argc, char** argv) {
     });
   }
 
+  // etcd's v3 gRPC API: a second door onto the same request path (etcdapi/). One door
+  // actor per scheduler thread, so calls spread over the workers (docs/NODE.md).
+  std::unique_ptr<revkv::etcdapi::GrpcServer> grpc;
+  try {
+    grpc = std::make_unique<revkv::etcdapi::GrpcServer>(sys, **node, options->grpc_host,
+                                                        options->grpc_port, scheduler_threads);
+  } catch (const std::exception& e) {
+    // The port is the problem to report; a failed shutdown would only be logged.
+    if (auto stopped = (*node)->stop(); !stopped.ok())
+      spdlog::error("shutdown: {}", stopped.error().message());
+    return fail(std::string(e.what()) + " for gRPC");
+  }
+
   std::cout << "revkvd ready client=" << options->node.client_host << ":" << (*node)->client_port()
-            << " metrics=" << options->metrics_host << ":" << http->port() << std::endl;
+            << " metrics=" << options->metrics_host << ":" << http->port()
+            << " grpc=" << options->grpc_host << ":" << grpc->port() << std::endl;
   spdlog::info("serving data_dir={} shards={} revision={}", options->node.data_dir,
                options->node.options.shards, (*node)->context()->watermark.load());
 
@@ -176,6 +191,8 @@ int main(int argc, char** argv) {
   }
   spdlog::info("signal {}: shutting down", signal);
   health.stopping();
+  // gRPC first: its shutdown waits for calls in flight, which need the node to answer.
+  grpc.reset();
   auto stopped = (*node)->stop();
   // The listener goes before the node: the test hook holds a pointer to it.
   http.reset();

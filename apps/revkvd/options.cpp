@@ -14,6 +14,10 @@ void register_options(CLI::App& app, RawOptions& raw) {
                  "MessagePack-RPC listener HOST:PORT (port 0 picks a free port)")
       ->envname(env("LISTEN_CLIENT"))
       ->capture_default_str();
+  app.add_option("--listen-grpc", raw.listen_grpc,
+                 "etcd v3 gRPC API listener HOST:PORT (port 0 picks a free port)")
+      ->envname(env("LISTEN_GRPC"))
+      ->capture_default_str();
   app.add_option("--listen-metrics", raw.listen_metrics,
                  "/metrics and /health listener HOST:PORT (port 0 picks a free port)")
       ->envname(env("LISTEN_METRICS"))
@@ -113,6 +117,10 @@ std::optional<DaemonOptions> resolve_options(const RawOptions& raw, std::string&
   }
   if (!split_host_port(raw.listen_metrics, out.metrics_host, out.metrics_port)) {
     error = "--listen-metrics: expected HOST:PORT, got '" + raw.listen_metrics + "'";
+    return std::nullopt;
+  }
+  if (!split_host_port(raw.listen_grpc, out.grpc_host, out.grpc_port)) {
+    error = "--listen-grpc: expected HOST:PORT, got '" + raw.listen_grpc + "'";
     return std::nullopt;
   }
   if (raw.shards < 0 || raw.shards > 1024) {

@@ -18,6 +18,9 @@ struct DaemonOptions {
   actors::NodeConfig node;
   std::string metrics_host = "127.0.0.1";
   uint16_t metrics_port = 9379;
+  // etcd's v3 gRPC API (etcdapi/); etcd's own default client port.
+  std::string grpc_host = "127.0.0.1";
+  uint16_t grpc_port = 2379;
   std::string log_level = "info";
   std::string auto_compaction_mode = "periodic";
   std::string auto_compaction_retention = "0";
@@ -30,6 +33,7 @@ struct RawOptions {
   std::string data_dir = "./revkv.data";
   std::string listen_client = "127.0.0.1:7379";
   std::string listen_metrics = "127.0.0.1:9379";
+  std::string listen_grpc = "127.0.0.1:2379";
   int64_t shards = 0;  // 0: the number of cores
   std::string sync = "always";
   int64_t quota_backend_bytes = 2147483648;

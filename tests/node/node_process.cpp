@@ -71,13 +71,14 @@ pid_t spawn(const std::vector<std::string>& args, int* out_fd, int* err_fd,
 NodeProcess::NodeProcess(const std::string& data_dir, std::vector<std::string> extra,
                          const std::string& log_file) {
   std::vector<std::string> args = {
-      "--data-dir",       data_dir,      "--listen-client", "127.0.0.1:0",
-      "--listen-metrics", "127.0.0.1:0", "--log-level",     "warn"};
+      "--data-dir",  data_dir,        "--listen-client", "127.0.0.1:0", "--listen-metrics",
+      "127.0.0.1:0", "--listen-grpc", "127.0.0.1:0",     "--log-level", "warn"};
   args.insert(args.end(), extra.begin(), extra.end());
   pid_ = spawn(args, &stdout_fd_, nullptr, log_file);
   std::string seen;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  std::regex ready(R"(revkvd ready client=127\.0\.0\.1:(\d+) metrics=[^:]+:(\d+))");
+  std::regex ready(
+      R"(revkvd ready client=127\.0\.0\.1:(\d+) metrics=[^:]+:(\d+) grpc=[^:]+:(\d+))");
   std::smatch m;
   while (!std::regex_search(seen, m, ready)) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -99,6 +100,7 @@ NodeProcess::NodeProcess(const std::string& data_dir, std::vector<std::string> e
   }
   client_port_ = static_cast<uint16_t>(std::stoi(m[1]));
   metrics_port_ = static_cast<uint16_t>(std::stoi(m[2]));
+  grpc_port_ = static_cast<uint16_t>(std::stoi(m[3]));
 }
 
 NodeProcess::~NodeProcess() {

@@ -25,6 +25,9 @@ class NodeProcess {
   std::string endpoint() const { return "127.0.0.1:" + std::to_string(client_port_); }
   uint16_t client_port() const { return client_port_; }
   uint16_t metrics_port() const { return metrics_port_; }
+  // etcd's v3 gRPC API (--listen-grpc).
+  uint16_t grpc_port() const { return grpc_port_; }
+  std::string grpc_endpoint() const { return "127.0.0.1:" + std::to_string(grpc_port_); }
   pid_t pid() const { return pid_; }
 
   // SIGTERM and wait; returns the exit status (-1 if it had to be killed).
@@ -40,6 +43,7 @@ class NodeProcess {
   int stdout_fd_ = -1;
   uint16_t client_port_ = 0;
   uint16_t metrics_port_ = 0;
+  uint16_t grpc_port_ = 0;
 };
 
 // Runs revkvd to completion with `args`; returns {exit status, stderr}.

@@ -1,0 +1,67 @@
+#include "etcdapi/grpc_door.hpp"
+
+#include <caf/all.hpp>
+
+#include <chrono>
+#include <unordered_map>
+
+namespace revkv::etcdapi {
+namespace {
+
+class GrpcDoor : public caf::event_based_actor, public actors::DoorSink {
+ public:
+  GrpcDoor(caf::actor_config& cfg, actors::NodeContextPtr ctx, actors::Routes routes)
+      : caf::event_based_actor(cfg),
+        path_(std::make_unique<actors::RequestPath>(this, std::move(ctx), std::move(routes),
+                                                    *this)) {}
+
+  const char* name() const override { return "grpc_door"; }
+
+  caf::behavior make_behavior() override {
+    caf::message_handler own{
+        [this](grpc_call_atom, CallPtr& call) {
+          uint64_t id = next_id_++;
+          auto request = std::move(call->request);
+          calls_.emplace(id, std::move(call));
+          path_->submit(id, std::move(request), std::chrono::steady_clock::now());
+        },
+    };
+    return own.or_else(path_->handlers());
+  }
+
+  void on_exit() override {
+    // Every gRPC call must be finished, or the server's shutdown would wait for it.
+    auto calls = std::move(calls_);
+    for (auto& [id, call] : calls)
+      call->done(actors::unavailable("gRPC door stopped"));
+    path_.reset();
+  }
+
+  void answer(uint64_t id, protocol::Method, actors::Answer answer) override {
+    auto it = calls_.find(id);
+    if (it == calls_.end()) return;
+    auto call = std::move(it->second);
+    calls_.erase(it);
+    call->done(std::move(answer));
+  }
+
+  // Unary KV calls only so far: no watch stream, no snapshot on this door.
+  void watch_response(protocol::WatchResponse) override {}
+  void snapshot_chunk(uint64_t, std::string_view, uint64_t) override {}
+  // gRPC copies a response when the call finishes and applies HTTP/2 flow control itself.
+  uint64_t unsent_bytes() const override { return 0; }
+
+ private:
+  std::unique_ptr<actors::RequestPath> path_;
+  std::unordered_map<uint64_t, CallPtr> calls_;
+  uint64_t next_id_ = 1;
+};
+
+}  // namespace
+
+caf::actor spawn_grpc_door(caf::actor_system& sys, actors::NodeContextPtr ctx,
+                           actors::Routes routes) {
+  return sys.spawn<GrpcDoor>(std::move(ctx), std::move(routes));
+}
+
+}  // namespace revkv::etcdapi

@@ -1,0 +1,45 @@
+#pragma once
+
+// The gRPC door's actor: hosts one RequestPath (actors/request_path.hpp), the same path
+// the MessagePack door hosts per connection, and takes the calls of the gRPC server's
+// threads as messages:
+//
+//   (grpc_call_atom, CallPtr)   submit call->request; call->done(answer) runs once, on
+//                               this actor's thread, when the path answers it
+//
+// gRPC calls carry no connection order of their own (a client's concurrent calls may be
+// reordered by HTTP/2), so several doors may serve one server: a call sees every write
+// that was answered before it was made whichever door takes it, because answers leave
+// only once durable and applied.
+
+#include "actors/node_context.hpp"
+#include "actors/request_path.hpp"
+#include "actors/routes.hpp"
+
+#include <caf/actor.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/atom.hpp>
+#include <caf/fwd.hpp>
+
+#include <functional>
+#include <memory>
+
+namespace revkv::etcdapi {
+
+struct Call {
+  actors::Request request;
+  // Runs on the door's thread; finishes the gRPC call (the callback API allows that from
+  // any thread).
+  std::function<void(actors::Answer)> done;
+};
+using CallPtr = std::shared_ptr<Call>;
+
+using grpc_call_atom = caf::atom_constant<caf::atom("grpccall")>;
+
+caf::actor spawn_grpc_door(caf::actor_system& sys, actors::NodeContextPtr ctx,
+                           actors::Routes routes);
+
+}  // namespace revkv::etcdapi
+
+// Passed between threads of one process only.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::etcdapi::CallPtr)

@@ -1,0 +1,59 @@
+#include "etcdapi/server.hpp"
+
+#include "etcdapi/grpc_door.hpp"
+#include "etcdapi/kv_service.hpp"
+
+#include <caf/all.hpp>
+
+#include <chrono>
+#include <grpcpp/grpcpp.h>
+#include <limits>
+#include <stdexcept>
+
+namespace revkv::etcdapi {
+
+namespace {
+// etcd accepts messages up to --max-request-bytes plus this much gRPC framing.
+constexpr size_t kGrpcOverheadBytes = 512 * 1024;
+}  // namespace
+
+GrpcServer::GrpcServer(caf::actor_system& sys, const actors::Node& node, const std::string& host,
+                       uint16_t port, size_t doors) {
+  const auto& ctx = node.context();
+  for (size_t i = 0; i < std::max<size_t>(1, doors); ++i)
+    doors_.push_back(spawn_grpc_door(sys, ctx, node.routes()));
+  kv_ = std::make_unique<KvService>(ctx, doors_);
+
+  grpc::ServerBuilder builder;
+  int selected = 0;
+  builder.AddListeningPort(host + ":" + std::to_string(port), grpc::InsecureServerCredentials(),
+                           &selected);
+  builder.SetMaxReceiveMessageSize(
+      static_cast<int>(ctx->options.max_request_bytes + kGrpcOverheadBytes));
+  builder.SetMaxSendMessageSize(std::numeric_limits<int>::max());
+  builder.RegisterService(kv_.get());
+  server_ = builder.BuildAndStart();
+  if (!server_ || selected == 0) {
+    stop();
+    throw std::runtime_error("cannot listen on " + host + ":" + std::to_string(port));
+  }
+  port_ = static_cast<uint16_t>(selected);
+}
+
+GrpcServer::~GrpcServer() {
+  stop();
+}
+
+void GrpcServer::stop() {
+  if (server_) {
+    // The doors are still running, so every call in flight gets its answer.
+    server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    server_->Wait();
+    server_.reset();
+  }
+  for (auto& door : doors_)
+    caf::anon_send_exit(door, caf::exit_reason::user_shutdown);
+  doors_.clear();
+}
+
+}  // namespace revkv::etcdapi

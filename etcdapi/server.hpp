@@ -1,0 +1,46 @@
+#pragma once
+
+// revkvd's gRPC listener (--listen-grpc): a grpc::Server with etcd's KV service and the
+// door actors that carry its calls onto the request path. Start it after the node, stop it
+// before the node: stopping waits for the calls in flight, which the doors answer.
+
+#include "actors/node.hpp"
+
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace grpc {
+class Server;
+}
+
+namespace revkv::etcdapi {
+
+class KvService;
+
+class GrpcServer {
+ public:
+  // Throws std::runtime_error when the address cannot be bound. Port 0 picks a free port.
+  GrpcServer(caf::actor_system& sys, const actors::Node& node, const std::string& host,
+             uint16_t port, size_t doors);
+  ~GrpcServer();
+  GrpcServer(const GrpcServer&) = delete;
+  GrpcServer& operator=(const GrpcServer&) = delete;
+
+  uint16_t port() const { return port_; }
+  // Refuses new calls, finishes those in flight (or cancels them after a grace period),
+  // then stops the doors. Idempotent.
+  void stop();
+
+ private:
+  std::vector<caf::actor> doors_;
+  std::unique_ptr<KvService> kv_;
+  std::unique_ptr<grpc::Server> server_;
+  uint16_t port_ = 0;
+};
+
+}  // namespace revkv::etcdapi
