@@ -1,5 +1,7 @@
 #include "etcdapi/grpc_door.hpp"
 
+#include "actors/messages.hpp"
+
 #include <caf/all.hpp>
 
 #include <chrono>
@@ -24,6 +26,9 @@ class GrpcDoor : public caf::event_based_actor, public actors::DoorSink {
           auto request = std::move(call->request);
           calls_.emplace(id, std::move(call));
           path_->submit(id, std::move(request), std::chrono::steady_clock::now());
+        },
+        [this](actors::node_failed_atom, const std::string& reason) {
+          path_->fail(actors::unavailable(reason));
         },
     };
     return own.or_else(path_->handlers());

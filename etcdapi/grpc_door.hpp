@@ -6,6 +6,7 @@
 //
 //   (grpc_call_atom, CallPtr)   submit call->request; call->done(answer) runs once, on
 //                               this actor's thread, when the path answers it
+//   (node_failed_atom, string)  a core actor died: every waiting call gets Unavailable
 //
 // gRPC calls carry no connection order of their own (a client's concurrent calls may be
 // reordered by HTTP/2), so several doors may serve one server: a call sees every write

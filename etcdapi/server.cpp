@@ -1,5 +1,6 @@
 #include "etcdapi/server.hpp"
 
+#include "actors/messages.hpp"
 #include "etcdapi/grpc_door.hpp"
 #include "etcdapi/kv_service.hpp"
 
@@ -54,6 +55,11 @@ void GrpcServer::stop() {
   for (auto& door : doors_)
     caf::anon_send_exit(door, caf::exit_reason::user_shutdown);
   doors_.clear();
+}
+
+void GrpcServer::fail(const std::string& reason) {
+  for (const auto& door : doors_)
+    caf::anon_send(door, actors::node_failed_atom::value, reason);
 }
 
 }  // namespace revkv::etcdapi

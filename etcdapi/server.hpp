@@ -32,6 +32,8 @@ class GrpcServer {
   GrpcServer& operator=(const GrpcServer&) = delete;
 
   uint16_t port() const { return port_; }
+  // The node failed: the doors answer every waiting call Unavailable.
+  void fail(const std::string& reason);
   // Refuses new calls, finishes those in flight (or cancels them after a grace period),
   // then stops the doors. Idempotent.
   void stop();

@@ -185,8 +185,11 @@ int main(int argc, char** argv) {
     sigwait(&wake_signals, &signal);
     // A failure wins over a stop request that comes with it: the clean shutdown would
     // wait for the dead actor, and the exit status must say that the node failed.
-    if (const auto& ctx = (*node)->context(); ctx->failure.failed())
+    if (const auto& ctx = (*node)->context(); ctx->failure.failed()) {
+      // The MessagePack doors heard of it from the supervisor; the gRPC doors from here.
+      if (grpc) grpc->fail(ctx->failure.reason());
       exit_failed(ctx->failure.reason());
+    }
     if (signal != kNodeFailedSignal) break;
   }
   spdlog::info("signal {}: shutting down", signal);
