@@ -11,6 +11,7 @@
 #include <caf/all.hpp>
 
 #include <algorithm>
+#include <array>
 
 namespace revkv::actors {
 
@@ -25,15 +26,18 @@ protocol::WireError unavailable(std::string_view why) {
 }
 
 protocol::Method method_of(const Request& request) {
-  std::optional<protocol::Method> out;
-  for (auto m : protocol::all_methods()) {
-    visit_method(m, [&](auto request_type, bool) {
-      using T = typename decltype(request_type)::type;
-      if (std::holds_alternative<T>(request)) out = m;
-    });
-    if (out) break;
-  }
-  return *out;  // visit_method names every alternative of Request
+  // Built once: the method of each alternative of Request (visit_method names every one).
+  static const auto table = [] {
+    std::array<protocol::Method, std::variant_size_v<Request>> out{};
+    for (auto m : protocol::all_methods()) {
+      visit_method(m, [&](auto request_type, bool) {
+        using T = typename decltype(request_type)::type;
+        out[Request(std::in_place_type<T>).index()] = m;
+      });
+    }
+    return out;
+  }();
+  return table[request.index()];
 }
 
 bool is_write(protocol::Method method) {
