@@ -50,7 +50,8 @@ class GrpcDoor : public caf::event_based_actor, public actors::DoorSink {
     call->done(std::move(answer));
   }
 
-  // Unary KV calls only so far: no watch stream, no snapshot on this door.
+  // No watch stream and no snapshot on this door yet (LeaseKeepAlive's stream submits
+  // ordinary one-answer requests).
   void watch_response(protocol::WatchResponse) override {}
   void snapshot_chunk(uint64_t, std::string_view, uint64_t) override {}
   // gRPC copies a response when the call finishes and applies HTTP/2 flow control itself.
