@@ -1,6 +1,7 @@
 #include "etcdapi/maintenance_service.hpp"
 
 #include "etcdapi/convert.hpp"
+#include "etcdapi/snapshot_stream.hpp"
 #include "etcdapi/unary_call.hpp"
 
 namespace revkv::etcdapi {
@@ -34,6 +35,11 @@ grpc::ServerUnaryReactor* MaintenanceService::HashKV(grpc::CallbackServerContext
                                                      etcdserverpb::HashKVResponse* response) {
   return serve_unary(ctx_, doors_, context, request->ByteSizeLong(), from_proto(*request),
                      response);
+}
+
+grpc::ServerWriteReactor<etcdserverpb::SnapshotResponse>* MaintenanceService::Snapshot(
+    grpc::CallbackServerContext*, const etcdserverpb::SnapshotRequest*) {
+  return start_snapshot(doors_);
 }
 
 grpc::ServerUnaryReactor* MaintenanceService::MoveLeader(
