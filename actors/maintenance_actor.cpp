@@ -327,8 +327,15 @@ caf::behavior maintenance_actor(Self* self, NodeContextPtr ctx, std::vector<caf:
           if (!s.ok()) return s.error();
         } else if (r.action == protocol::AlarmAction::deactivate &&
                    (nospace || r.alarm == protocol::AlarmType::none)) {
+          bool was_raised = ctx.nospace_alarm.load();
           auto s = ctx.set_nospace_alarm(false);
           if (!s.ok()) return s.error();
+          // etcd answers a DEACTIVATE with the alarm it cleared (none if nothing was
+          // raised); clientv3's AlarmDisarm and `etcdctl alarm disarm` print that.
+          protocol::AlarmResponse out;
+          out.header = ctx.header(ctx.watermark.load());
+          if (was_raised) out.alarms.push_back({ctx.member_id, protocol::AlarmType::nospace});
+          return out;
         }
         protocol::AlarmResponse out;
         out.header = ctx.header(ctx.watermark.load());

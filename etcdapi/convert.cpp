@@ -12,10 +12,7 @@ static std::optional<std::string> range_end_of(const std::string& bytes) {
 }
 
 static void set_header(etcdserverpb::ResponseHeader& out, const protocol::ResponseHeader& h) {
-  out.set_cluster_id(h.cluster_id);
-  out.set_member_id(h.member_id);
-  out.set_revision(h.revision);
-  out.set_raft_term(h.raft_term);
+  to_proto(h, out);
 }
 
 // What etcd puts in the header of a response nested in a Txn: the revision only.
@@ -327,6 +324,17 @@ void to_proto(const storage::TxnRequest& in, etcdserverpb::TxnRequest& out) {
     to_proto(op, *out.add_success());
   for (const auto& op : in.failure)
     to_proto(op, *out.add_failure());
+}
+
+void to_proto(const protocol::ResponseHeader& in, etcdserverpb::ResponseHeader& out) {
+  out.set_cluster_id(in.cluster_id);
+  out.set_member_id(in.member_id);
+  out.set_revision(in.revision);
+  out.set_raft_term(in.raft_term);
+}
+
+protocol::ResponseHeader from_proto(const etcdserverpb::ResponseHeader& in) {
+  return {in.cluster_id(), in.member_id(), in.revision(), in.raft_term()};
 }
 
 grpc::Status to_status(const protocol::WireError& error) {

@@ -49,6 +49,45 @@ void to_proto(const storage::PutRequest& in, etcdserverpb::PutRequest& out);
 void to_proto(const storage::DeleteRangeRequest& in, etcdserverpb::DeleteRangeRequest& out);
 void to_proto(const storage::TxnRequest& in, etcdserverpb::TxnRequest& out);
 
+// The response header, both ways.
+void to_proto(const protocol::ResponseHeader& in, etcdserverpb::ResponseHeader& out);
+protocol::ResponseHeader from_proto(const etcdserverpb::ResponseHeader& in);
+
+// Lease and Maintenance (convert_lease.cpp, convert_maintenance.cpp): the protocol's
+// responses carry their whole header, so no node header is passed. Both directions; the
+// reverse ones are for clients and tests. StatusResponse's `shards` and
+// `compact_revision` are revkv's own and have no field in etcd's message.
+protocol::LeaseGrantRequest from_proto(const etcdserverpb::LeaseGrantRequest& in);
+protocol::LeaseRevokeRequest from_proto(const etcdserverpb::LeaseRevokeRequest& in);
+protocol::LeaseKeepAliveRequest from_proto(const etcdserverpb::LeaseKeepAliveRequest& in);
+protocol::LeaseTimeToLiveRequest from_proto(const etcdserverpb::LeaseTimeToLiveRequest& in);
+protocol::LeaseLeasesRequest from_proto(const etcdserverpb::LeaseLeasesRequest& in);
+void to_proto(const protocol::LeaseGrantResponse& in, etcdserverpb::LeaseGrantResponse& out);
+void to_proto(const protocol::LeaseRevokeResponse& in, etcdserverpb::LeaseRevokeResponse& out);
+void to_proto(const protocol::LeaseKeepAliveResponse& in,
+              etcdserverpb::LeaseKeepAliveResponse& out);
+void to_proto(const protocol::LeaseTimeToLiveResponse& in,
+              etcdserverpb::LeaseTimeToLiveResponse& out);
+void to_proto(const protocol::LeaseLeasesResponse& in, etcdserverpb::LeaseLeasesResponse& out);
+protocol::LeaseGrantResponse from_proto(const etcdserverpb::LeaseGrantResponse& in);
+protocol::LeaseRevokeResponse from_proto(const etcdserverpb::LeaseRevokeResponse& in);
+protocol::LeaseKeepAliveResponse from_proto(const etcdserverpb::LeaseKeepAliveResponse& in);
+protocol::LeaseTimeToLiveResponse from_proto(const etcdserverpb::LeaseTimeToLiveResponse& in);
+protocol::LeaseLeasesResponse from_proto(const etcdserverpb::LeaseLeasesResponse& in);
+
+protocol::AlarmRequest from_proto(const etcdserverpb::AlarmRequest& in);
+protocol::StatusRequest from_proto(const etcdserverpb::StatusRequest& in);
+protocol::DefragmentRequest from_proto(const etcdserverpb::DefragmentRequest& in);
+protocol::HashKVRequest from_proto(const etcdserverpb::HashKVRequest& in);
+void to_proto(const protocol::AlarmResponse& in, etcdserverpb::AlarmResponse& out);
+void to_proto(const protocol::StatusResponse& in, etcdserverpb::StatusResponse& out);
+void to_proto(const protocol::DefragmentResponse& in, etcdserverpb::DefragmentResponse& out);
+void to_proto(const protocol::HashKVResponse& in, etcdserverpb::HashKVResponse& out);
+protocol::AlarmResponse from_proto(const etcdserverpb::AlarmResponse& in);
+protocol::StatusResponse from_proto(const etcdserverpb::StatusResponse& in);
+protocol::DefragmentResponse from_proto(const etcdserverpb::DefragmentResponse& in);
+protocol::HashKVResponse from_proto(const etcdserverpb::HashKVResponse& in);
+
 // An error answer as a gRPC status: the code is already gRPC's (protocol/error.hpp), the
 // message etcd's text byte for byte.
 grpc::Status to_status(const protocol::WireError& error);

@@ -4,6 +4,7 @@
 
 #include <caf/all.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <unordered_map>
 
@@ -26,6 +27,10 @@ class GrpcDoor : public caf::event_based_actor, public actors::DoorSink {
           auto request = std::move(call->request);
           calls_.emplace(id, std::move(call));
           path_->submit(id, std::move(request), std::chrono::steady_clock::now());
+        },
+        [this](grpc_sent_atom, uint64_t bytes) {
+          unsent_ -= std::min(bytes, unsent_);
+          path_->output_drained();
         },
         [this](actors::node_failed_atom, const std::string& reason) {
           path_->fail(actors::unavailable(reason));
@@ -50,16 +55,27 @@ class GrpcDoor : public caf::event_based_actor, public actors::DoorSink {
     call->done(std::move(answer));
   }
 
-  // Unary KV calls only so far: no watch stream, no snapshot on this door.
+  // No watch stream on this door yet (LeaseKeepAlive's stream submits ordinary
+  // one-answer requests).
   void watch_response(protocol::WatchResponse) override {}
-  void snapshot_chunk(uint64_t, std::string_view, uint64_t) override {}
-  // gRPC copies a response when the call finishes and applies HTTP/2 flow control itself.
-  uint64_t unsent_bytes() const override { return 0; }
+
+  void snapshot_chunk(uint64_t id, std::string_view blob, uint64_t remaining) override {
+    auto it = calls_.find(id);
+    if (it == calls_.end() || !it->second->chunk) return;
+    unsent_ += blob.size();
+    it->second->chunk(blob, remaining);
+  }
+
+  // Snapshot chunks handed to gRPC and not written yet: the path's pacing of snapshots.
+  // Unary answers are not counted: gRPC copies a response when the call finishes and
+  // applies HTTP/2 flow control itself.
+  uint64_t unsent_bytes() const override { return unsent_; }
 
  private:
   std::unique_ptr<actors::RequestPath> path_;
   std::unordered_map<uint64_t, CallPtr> calls_;
   uint64_t next_id_ = 1;
+  uint64_t unsent_ = 0;
 };
 
 }  // namespace

@@ -7,6 +7,8 @@
 //   (grpc_call_atom, CallPtr)   submit call->request; call->done(answer) runs once, on
 //                               this actor's thread, when the path answers it
 //   (node_failed_atom, string)  a core actor died: every waiting call gets Unavailable
+//   (grpc_sent_atom, uint64)    gRPC took that many bytes of snapshot chunks off the door's
+//                               hands: the path may send more (its 4 MiB window)
 //
 // gRPC calls carry no connection order of their own (a client's concurrent calls may be
 // reordered by HTTP/2), so several doors may serve one server: a call sees every write
@@ -24,6 +26,7 @@
 
 #include <functional>
 #include <memory>
+#include <string_view>
 
 namespace revkv::etcdapi {
 
@@ -32,10 +35,14 @@ struct Call {
   // Runs on the door's thread; finishes the gRPC call (the callback API allows that from
   // any thread).
   std::function<void(actors::Answer)> done;
+  // Maintenance.Snapshot only: each chunk before the answer, on the door's thread. The
+  // call reports what gRPC has written with grpc_sent_atom.
+  std::function<void(std::string_view blob, uint64_t remaining)> chunk;
 };
 using CallPtr = std::shared_ptr<Call>;
 
 using grpc_call_atom = caf::atom_constant<caf::atom("grpccall")>;
+using grpc_sent_atom = caf::atom_constant<caf::atom("grpcsent")>;
 
 caf::actor spawn_grpc_door(caf::actor_system& sys, actors::NodeContextPtr ctx,
                            actors::Routes routes);

@@ -6,20 +6,16 @@
 // becomes the protobuf response or an error status, on the door's thread.
 
 #include "actors/node_context.hpp"
-#include "actors/request_path.hpp"
+#include "etcdapi/doors.hpp"
 
-#include <caf/actor.hpp>
-
-#include <atomic>
 #include <etcdserverpb/rpc.grpc.pb.h>
-#include <vector>
 
 namespace revkv::etcdapi {
 
 class KvService final : public etcdserverpb::KV::CallbackService {
  public:
-  // `doors` take the calls in turn; not empty.
-  KvService(actors::NodeContextPtr ctx, std::vector<caf::actor> doors);
+  // `doors` outlives the service.
+  KvService(actors::NodeContextPtr ctx, Doors& doors);
 
   grpc::ServerUnaryReactor* Range(grpc::CallbackServerContext* context,
                                   const etcdserverpb::RangeRequest* request,
@@ -38,13 +34,8 @@ class KvService final : public etcdserverpb::KV::CallbackService {
                                     etcdserverpb::CompactionResponse* response) override;
 
  private:
-  template <class ProtoResponse>
-  grpc::ServerUnaryReactor* serve(grpc::CallbackServerContext* context, size_t request_bytes,
-                                  actors::Request request, ProtoResponse* response);
-
   actors::NodeContextPtr ctx_;
-  std::vector<caf::actor> doors_;
-  std::atomic<size_t> next_door_{0};
+  Doors& doors_;
 };
 
 }  // namespace revkv::etcdapi

@@ -1,8 +1,13 @@
 #include "etcdapi/server.hpp"
 
 #include "actors/messages.hpp"
+#include "etcdapi/auth_service.hpp"
+#include "etcdapi/cluster_service.hpp"
+#include "etcdapi/doors.hpp"
 #include "etcdapi/grpc_door.hpp"
 #include "etcdapi/kv_service.hpp"
+#include "etcdapi/lease_service.hpp"
+#include "etcdapi/maintenance_service.hpp"
 
 #include <caf/all.hpp>
 
@@ -23,7 +28,12 @@ GrpcServer::GrpcServer(caf::actor_system& sys, const actors::Node& node, const s
   const auto& ctx = node.context();
   for (size_t i = 0; i < std::max<size_t>(1, doors); ++i)
     doors_.push_back(spawn_grpc_door(sys, ctx, node.routes()));
-  kv_ = std::make_unique<KvService>(ctx, doors_);
+  pool_ = std::make_unique<Doors>(doors_);
+  kv_ = std::make_unique<KvService>(ctx, *pool_);
+  lease_ = std::make_unique<LeaseService>(ctx, *pool_);
+  maintenance_ = std::make_unique<MaintenanceService>(ctx, *pool_);
+  cluster_ = std::make_unique<ClusterService>(ctx);
+  auth_ = std::make_unique<AuthService>(ctx);
 
   grpc::ServerBuilder builder;
   int selected = 0;
@@ -33,12 +43,17 @@ GrpcServer::GrpcServer(caf::actor_system& sys, const actors::Node& node, const s
       static_cast<int>(ctx->options.max_request_bytes + kGrpcOverheadBytes));
   builder.SetMaxSendMessageSize(std::numeric_limits<int>::max());
   builder.RegisterService(kv_.get());
+  builder.RegisterService(lease_.get());
+  builder.RegisterService(maintenance_.get());
+  builder.RegisterService(cluster_.get());
+  builder.RegisterService(auth_.get());
   server_ = builder.BuildAndStart();
   if (!server_ || selected == 0) {
     stop();
     throw std::runtime_error("cannot listen on " + host + ":" + std::to_string(port));
   }
   port_ = static_cast<uint16_t>(selected);
+  cluster_->set_client_url("http://" + host + ":" + std::to_string(port_));
 }
 
 GrpcServer::~GrpcServer() {

@@ -1,7 +1,8 @@
 #pragma once
 
-// revkvd's gRPC listener (--listen-grpc): a grpc::Server with etcd's KV service and the
-// door actors that carry its calls onto the request path. Start it after the node, stop it
+// revkvd's gRPC listener (--listen-grpc): a grpc::Server with etcd's KV, Lease,
+// Maintenance, Cluster and Auth services and the door actors that carry their calls onto
+// the request path. Start it after the node, stop it
 // before the node: stopping waits for the calls in flight, which the doors answer.
 
 #include "actors/node.hpp"
@@ -20,7 +21,12 @@ class Server;
 
 namespace revkv::etcdapi {
 
+class AuthService;
+class ClusterService;
+class Doors;
 class KvService;
+class LeaseService;
+class MaintenanceService;
 
 class GrpcServer {
  public:
@@ -40,7 +46,13 @@ class GrpcServer {
 
  private:
   std::vector<caf::actor> doors_;
+  // Declared before the services, which hold a reference to it.
+  std::unique_ptr<Doors> pool_;
   std::unique_ptr<KvService> kv_;
+  std::unique_ptr<LeaseService> lease_;
+  std::unique_ptr<MaintenanceService> maintenance_;
+  std::unique_ptr<ClusterService> cluster_;
+  std::unique_ptr<AuthService> auth_;
   std::unique_ptr<grpc::Server> server_;
   uint16_t port_ = 0;
 };

@@ -2,55 +2,20 @@
 // compaction with the output etcd's own server makes it print. Skipped, not passed, where
 // etcdctl is not installed (scripts/setup installs it).
 
+#include "tests/etcdapi/etcdctl_run.hpp"
 #include "tests/node/node_process.hpp"
 #include "tests/skip.hpp"
 #include "tests/temp_dir.hpp"
 
 #include <catch2/catch.hpp>
 
-#include <array>
-#include <cstdio>
-#include <filesystem>
 #include <string>
-#include <sys/wait.h>
 
 namespace revkv {
 namespace {
 
-std::string find_etcdctl() {
-  // ETCDCTL_PATH overrides the search; one that does not exist means "not installed".
-  if (const char* env = std::getenv("ETCDCTL_PATH"); env && *env)
-    return std::filesystem::exists(env) ? env : "";
-  for (const char* p : {"/usr/bin/etcdctl", "/usr/local/bin/etcdctl"})
-    if (std::filesystem::exists(p)) return p;
-  return "";
-}
-
-struct Run {
-  int status = -1;
-  std::string out;  // stdout and stderr together
-};
-
-// `args` go through the shell: the callers quote what needs quoting. `input` is stdin.
-Run etcdctl(const std::string& bin, const std::string& endpoint, const std::string& args,
-            const std::string& input = "") {
-  std::string cmd = "printf '%s' '" + input + "' | ETCDCTL_API=3 " + bin +
-                    " --endpoints=" + endpoint + " --dial-timeout=5s --command-timeout=10s " +
-                    args + " 2>&1";
-  Run r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  std::array<char, 4096> buf{};
-  size_t n = 0;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0)
-    r.out.append(buf.data(), n);
-  int status = ::pclose(p);
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
 TEST_CASE("etcdctl 3.4 put/get/del/txn/compaction against revkvd", "[etcdapi][node]") {
-  auto bin = find_etcdctl();
+  auto bin = testing::find_etcdctl();
   if (bin.empty()) {
     testing::report_skipped("etcdctl not installed (Debian etcd-client; scripts/setup)");
     return;
@@ -59,7 +24,7 @@ TEST_CASE("etcdctl 3.4 put/get/del/txn/compaction against revkvd", "[etcdapi][no
   testing::NodeProcess node(dir.sub("data"), {"--sync", "never"});
   auto ep = node.grpc_endpoint();
   auto run = [&](const std::string& args, const std::string& input = "") {
-    auto r = etcdctl(bin, ep, args, input);
+    auto r = testing::etcdctl(bin, ep, args, input);
     INFO("etcdctl " << args << "\n" << r.out);
     return r;
   };

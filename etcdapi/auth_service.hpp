@@ -1,0 +1,26 @@
+#pragma once
+
+// etcd's Auth service until the security issue: AuthStatus says authentication is off
+// (enabled = false, auth revision 0), which is what etcdctl and the client libraries ask
+// before anything else when no user is given. The other Auth methods are not declared in
+// proto/etcdserverpb/rpc.proto, so gRPC answers them Unimplemented as unknown methods.
+
+#include "actors/node_context.hpp"
+
+#include <etcdserverpb/rpc.grpc.pb.h>
+
+namespace revkv::etcdapi {
+
+class AuthService final : public etcdserverpb::Auth::CallbackService {
+ public:
+  explicit AuthService(actors::NodeContextPtr ctx) : ctx_(std::move(ctx)) {}
+
+  grpc::ServerUnaryReactor* AuthStatus(grpc::CallbackServerContext* context,
+                                       const etcdserverpb::AuthStatusRequest* request,
+                                       etcdserverpb::AuthStatusResponse* response) override;
+
+ private:
+  actors::NodeContextPtr ctx_;
+};
+
+}  // namespace revkv::etcdapi

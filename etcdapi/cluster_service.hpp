@@ -1,0 +1,55 @@
+#pragma once
+
+// etcd's Cluster service for a node without clustering (until the cluster issue).
+// MemberList: this node as the one member — its id (NodeContext::member_id), the name
+// "default" (etcd's default --name; revkvd has no --name flag), no peer URLs (nothing
+// listens for peers), the gRPC listen URL as its client URL. Reconfiguration is refused
+// with the errors etcd gives when a change would leave too few started members or names
+// no member:
+//   MemberAdd                         FailedPrecondition "etcdserver: re-configuration
+//   MemberRemove / MemberUpdate(self)   failed due to not enough started members"
+//   MemberPromote(self)               FailedPrecondition "etcdserver: can only promote a
+//                                       learner member"
+//   Remove / Update / Promote(other)  NotFound "etcdserver: member not found"
+
+#include "actors/node_context.hpp"
+
+#include <etcdserverpb/rpc.grpc.pb.h>
+#include <mutex>
+#include <string>
+
+namespace revkv::etcdapi {
+
+class ClusterService final : public etcdserverpb::Cluster::CallbackService {
+ public:
+  explicit ClusterService(actors::NodeContextPtr ctx);
+
+  // The URL clients reach the gRPC listener at, known once the server is bound (port 0).
+  void set_client_url(std::string url);
+
+  grpc::ServerUnaryReactor* MemberList(grpc::CallbackServerContext* context,
+                                       const etcdserverpb::MemberListRequest* request,
+                                       etcdserverpb::MemberListResponse* response) override;
+  grpc::ServerUnaryReactor* MemberAdd(grpc::CallbackServerContext* context,
+                                      const etcdserverpb::MemberAddRequest* request,
+                                      etcdserverpb::MemberAddResponse* response) override;
+  grpc::ServerUnaryReactor* MemberRemove(grpc::CallbackServerContext* context,
+                                         const etcdserverpb::MemberRemoveRequest* request,
+                                         etcdserverpb::MemberRemoveResponse* response) override;
+  grpc::ServerUnaryReactor* MemberUpdate(grpc::CallbackServerContext* context,
+                                         const etcdserverpb::MemberUpdateRequest* request,
+                                         etcdserverpb::MemberUpdateResponse* response) override;
+  grpc::ServerUnaryReactor* MemberPromote(grpc::CallbackServerContext* context,
+                                          const etcdserverpb::MemberPromoteRequest* request,
+                                          etcdserverpb::MemberPromoteResponse* response) override;
+
+ private:
+  grpc::Status refuse_change(uint64_t id) const;
+
+  actors::NodeContextPtr ctx_;
+  // Set after BuildAndStart while calls may already run.
+  mutable std::mutex mutex_;
+  std::string client_url_;
+};
+
+}  // namespace revkv::etcdapi

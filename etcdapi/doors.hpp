@@ -1,0 +1,36 @@
+#pragma once
+
+// The gRPC door actors of one server, shared by every service: a call goes to the next
+// door in turn (an atomic counter). Why not one door per client: gRPC does not expose the
+// HTTP/2 connection to handlers, and a client's concurrent calls carry no order anyway
+// (docs/NODE.md "The gRPC door").
+
+#include "etcdapi/grpc_door.hpp"
+
+#include <caf/actor.hpp>
+
+#include <atomic>
+#include <vector>
+
+namespace revkv::etcdapi {
+
+class Doors {
+ public:
+  // `doors` not empty.
+  explicit Doors(std::vector<caf::actor> doors) : doors_(std::move(doors)) {}
+  Doors(const Doors&) = delete;
+  Doors& operator=(const Doors&) = delete;
+
+  const caf::actor& next() {
+    return doors_[next_.fetch_add(1, std::memory_order_relaxed) % doors_.size()];
+  }
+  // Hands `call` to the next door; call->done runs once, on that door's thread.
+  void submit(CallPtr call) { submit_to(next(), std::move(call)); }
+  static void submit_to(const caf::actor& door, CallPtr call);
+
+ private:
+  std::vector<caf::actor> doors_;
+  std::atomic<size_t> next_{0};
+};
+
+}  // namespace revkv::etcdapi

@@ -1,0 +1,74 @@
+#pragma once
+
+// One unary gRPC call on the request path, for every service: the handler converts the
+// protobuf request into an actors::Request, a door (etcdapi/doors.hpp) submits it to its
+// RequestPath, and the answer becomes the protobuf response or an error status, on the
+// door's thread (the callback API lets any thread finish a call).
+
+#include "actors/node_context.hpp"
+#include "actors/request_path.hpp"
+#include "etcdapi/convert.hpp"
+#include "etcdapi/doors.hpp"
+
+#include <grpcpp/grpcpp.h>
+#include <memory>
+#include <variant>
+
+namespace revkv::etcdapi {
+
+// Fills `out` from a Response of the matching type. Engine responses (storage/types.hpp)
+// keep only the revision, so they get the node's header for it; the protocol responses
+// (Lease.*, Maintenance) carry their whole header already.
+template <class ProtoResponse>
+grpc::Status fill_response(const actors::NodeContext& ctx, const actors::Answer& answer,
+                           ProtoResponse& out) {
+  const auto* r = std::get_if<actors::Response>(&answer);
+  if (!r) return to_status(actors::wire_error(answer));
+  bool converted = std::visit(
+      [&](const auto& x) {
+        if constexpr (requires { to_proto(x, ctx.header(x.revision), out); }) {
+          to_proto(x, ctx.header(x.revision), out);
+          return true;
+        } else if constexpr (requires { to_proto(x, out); }) {
+          to_proto(x, out);
+          return true;
+        } else {
+          return false;
+        }
+      },
+      *r);
+  return converted ? grpc::Status::OK
+                   : grpc::Status(grpc::StatusCode::INTERNAL, "revkv: answer of the wrong type");
+}
+
+// `response` lives until the reactor finishes; the node context outlives the server.
+template <class ProtoResponse>
+grpc::ServerUnaryReactor* serve_unary(const actors::NodeContextPtr& ctx, Doors& doors,
+                                      grpc::CallbackServerContext* context, size_t request_bytes,
+                                      actors::Request request, ProtoResponse* response) {
+  auto* reactor = context->DefaultReactor();
+  // etcd takes messages up to --max-request-bytes + 512 KiB off the wire (gRPC refuses
+  // bigger ones itself) and refuses a request over --max-request-bytes with its own error;
+  // the MessagePack door does the same in its frame decoder.
+  if (request_bytes > ctx->options.max_request_bytes) {
+    reactor->Finish(to_status(protocol::to_wire_error(storage::Errc::request_too_large)));
+    return reactor;
+  }
+  auto call = std::make_shared<Call>();
+  call->request = std::move(request);
+  call->done = [reactor, response, ctx = ctx.get()](actors::Answer answer) {
+    reactor->Finish(fill_response(*ctx, answer, *response));
+  };
+  doors.submit(std::move(call));
+  return reactor;
+}
+
+// A call answered by the handler itself (nothing for the request path to do).
+inline grpc::ServerUnaryReactor* finish_now(grpc::CallbackServerContext* context,
+                                            const grpc::Status& status) {
+  auto* reactor = context->DefaultReactor();
+  reactor->Finish(status);
+  return reactor;
+}
+
+}  // namespace revkv::etcdapi

@@ -1,0 +1,49 @@
+#pragma once
+
+// Runs Debian's etcdctl 3.4 (etcd-client) for the etcdctl tests of this folder.
+
+#include <catch2/catch.hpp>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <sys/wait.h>
+
+namespace revkv::testing {
+
+// Where etcdctl is; "" when it is not installed (the callers report themselves skipped).
+inline std::string find_etcdctl() {
+  // ETCDCTL_PATH overrides the search; one that does not exist means "not installed".
+  if (const char* env = std::getenv("ETCDCTL_PATH"); env && *env)
+    return std::filesystem::exists(env) ? env : "";
+  for (const char* p : {"/usr/bin/etcdctl", "/usr/local/bin/etcdctl"})
+    if (std::filesystem::exists(p)) return p;
+  return "";
+}
+
+struct Run {
+  int status = -1;
+  std::string out;  // stdout and stderr together
+};
+
+// `args` go through the shell: the callers quote what needs quoting. `input` is stdin.
+inline Run etcdctl(const std::string& bin, const std::string& endpoint, const std::string& args,
+                   const std::string& input = "") {
+  std::string cmd = "printf '%s' '" + input + "' | ETCDCTL_API=3 " + bin +
+                    " --endpoints=" + endpoint + " --dial-timeout=5s --command-timeout=10s " +
+                    args + " 2>&1";
+  Run r;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  REQUIRE(p != nullptr);
+  std::array<char, 4096> buf{};
+  size_t n = 0;
+  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0)
+    r.out.append(buf.data(), n);
+  int status = ::pclose(p);
+  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+}  // namespace revkv::testing
