@@ -2,6 +2,8 @@
 
 // Runs Debian's etcdctl 3.4 (etcd-client) for the etcdctl tests of this folder.
 
+#include "tests/skip.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <array>
@@ -21,6 +23,13 @@ inline std::string find_etcdctl() {
   for (const char* p : {"/usr/bin/etcdctl", "/usr/local/bin/etcdctl"})
     if (std::filesystem::exists(p)) return p;
   return "";
+}
+
+// find_etcdctl(), or "" after reporting the running test skipped (tests/skip.hpp).
+inline std::string etcdctl_or_skip() {
+  auto bin = find_etcdctl();
+  if (bin.empty()) report_skipped("etcdctl not installed (Debian etcd-client; scripts/setup)");
+  return bin;
 }
 
 struct Run {

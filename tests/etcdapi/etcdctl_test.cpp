@@ -15,11 +15,8 @@ namespace revkv {
 namespace {
 
 TEST_CASE("etcdctl 3.4 put/get/del/txn/compaction against revkvd", "[etcdapi][node]") {
-  auto bin = testing::find_etcdctl();
-  if (bin.empty()) {
-    testing::report_skipped("etcdctl not installed (Debian etcd-client; scripts/setup)");
-    return;
-  }
+  auto bin = testing::etcdctl_or_skip();
+  if (bin.empty()) return;
   testing::TempDir dir;
   testing::NodeProcess node(dir.sub("data"), {"--sync", "never"});
   auto ep = node.grpc_endpoint();

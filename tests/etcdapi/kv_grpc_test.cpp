@@ -6,6 +6,7 @@
 
 #include "client/client.hpp"
 #include "etcdapi/convert.hpp"
+#include "tests/etcdapi/two_doors.hpp"
 #include "tests/node/node_process.hpp"
 #include "tests/temp_dir.hpp"
 
@@ -143,25 +144,8 @@ storage::Compare compare_mod(std::string key, storage::CompareResult result, int
   return c;
 }
 
-struct Nodes {
-  testing::TempDir dir;
-  std::unique_ptr<testing::NodeProcess> msgpack_node;
-  std::unique_ptr<testing::NodeProcess> grpc_node;
-  std::unique_ptr<client::Client> mp;
-  std::unique_ptr<GrpcKv> grpc;
-
-  Nodes() {
-    msgpack_node = std::make_unique<testing::NodeProcess>(
-        dir.sub("mp"), std::vector<std::string>{"--shards", "3", "--sync", "never"});
-    grpc_node = std::make_unique<testing::NodeProcess>(
-        dir.sub("grpc"), std::vector<std::string>{"--shards", "3", "--sync", "never"});
-    client::ClientOptions o;
-    o.request_timeout = 10000ms;
-    auto c = client::Client::connect(msgpack_node->endpoint(), o);
-    REQUIRE(c.ok());
-    mp = std::make_unique<client::Client>(std::move(c).value());
-    grpc = std::make_unique<GrpcKv>(grpc_node->grpc_endpoint());
-  }
+struct Nodes : testing::TwoDoors<GrpcKv> {
+  Nodes() : TwoDoors("3") {}
 };
 
 #define SAME(mp_call, grpc_call)                                                  \

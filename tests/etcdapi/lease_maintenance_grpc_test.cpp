@@ -6,6 +6,7 @@
 
 #include "client/client.hpp"
 #include "etcdapi/convert.hpp"
+#include "tests/etcdapi/two_doors.hpp"
 #include "tests/node/node_process.hpp"
 #include "tests/temp_dir.hpp"
 #include "util/sha256.hpp"
@@ -148,25 +149,8 @@ class GrpcStubs {
   std::unique_ptr<etcdserverpb::KV::Stub> kv;
 };
 
-struct Nodes {
-  testing::TempDir dir;
-  std::unique_ptr<testing::NodeProcess> msgpack_node;
-  std::unique_ptr<testing::NodeProcess> grpc_node;
-  std::unique_ptr<client::Client> mp;
-  std::unique_ptr<GrpcStubs> grpc;
-
-  Nodes() {
-    msgpack_node = std::make_unique<testing::NodeProcess>(
-        dir.sub("mp"), std::vector<std::string>{"--shards", "2", "--sync", "never"});
-    grpc_node = std::make_unique<testing::NodeProcess>(
-        dir.sub("grpc"), std::vector<std::string>{"--shards", "2", "--sync", "never"});
-    client::ClientOptions o;
-    o.request_timeout = 10000ms;
-    auto c = client::Client::connect(msgpack_node->endpoint(), o);
-    REQUIRE(c.ok());
-    mp = std::make_unique<client::Client>(std::move(c).value());
-    grpc = std::make_unique<GrpcStubs>(grpc_node->grpc_endpoint());
-  }
+struct Nodes : testing::TwoDoors<GrpcStubs> {
+  Nodes() : TwoDoors("2") {}
 
   // The gRPC node's header as its MessagePack door writes it.
   protocol::ResponseHeader grpc_nodes_header() {

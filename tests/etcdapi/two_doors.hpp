@@ -1,0 +1,41 @@
+#pragma once
+
+// Two fresh nodes for the tests that send one sequence through both doors: one answered
+// over MessagePack (`mp`), one over gRPC (`grpc`, the test's own stubs), so their answers
+// can be compared without one's history leaking into the other's revisions.
+
+#include "client/client.hpp"
+#include "tests/node/node_process.hpp"
+#include "tests/temp_dir.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace revkv::testing {
+
+template <class GrpcStubs>
+struct TwoDoors {
+  explicit TwoDoors(const std::string& shards) {
+    const std::vector<std::string> flags{"--shards", shards, "--sync", "never"};
+    msgpack_node = std::make_unique<NodeProcess>(dir.sub("mp"), flags);
+    grpc_node = std::make_unique<NodeProcess>(dir.sub("grpc"), flags);
+    client::ClientOptions o;
+    o.request_timeout = std::chrono::milliseconds(10000);
+    auto c = client::Client::connect(msgpack_node->endpoint(), o);
+    REQUIRE(c.ok());
+    mp = std::make_unique<client::Client>(std::move(c).value());
+    grpc = std::make_unique<GrpcStubs>(grpc_node->grpc_endpoint());
+  }
+
+  TempDir dir;
+  std::unique_ptr<NodeProcess> msgpack_node;
+  std::unique_ptr<NodeProcess> grpc_node;
+  std::unique_ptr<client::Client> mp;
+  std::unique_ptr<GrpcStubs> grpc;
+};
+
+}  // namespace revkv::testing
