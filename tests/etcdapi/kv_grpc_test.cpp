@@ -24,15 +24,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-template <class T>
-using Outcome = std::variant<T, protocol::WireError>;
-
-template <class T>
-std::string describe(const Outcome<T>& o) {
-  if (const auto* e = std::get_if<protocol::WireError>(&o))
-    return "error " + std::to_string(e->code) + " " + e->message;
-  return "response";
-}
+using testing::describe;
+using testing::Outcome;
 
 // Over MessagePack: the engine struct of the response, or the error.
 template <class T>

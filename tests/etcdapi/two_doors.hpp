@@ -5,6 +5,7 @@
 // can be compared without one's history leaking into the other's revisions.
 
 #include "client/client.hpp"
+#include "protocol/error.hpp"
 #include "tests/node/node_process.hpp"
 #include "tests/temp_dir.hpp"
 
@@ -13,9 +14,21 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <variant>
 #include <vector>
 
 namespace revkv::testing {
+
+// An answer of either door: the response, or the error as {code, message}.
+template <class T>
+using Outcome = std::variant<T, protocol::WireError>;
+
+template <class T>
+std::string describe(const Outcome<T>& o) {
+  if (const auto* e = std::get_if<protocol::WireError>(&o))
+    return "error " + std::to_string(e->code) + " " + e->message;
+  return "response";
+}
 
 template <class GrpcStubs>
 struct TwoDoors {
