@@ -1,7 +1,9 @@
-// revkv-bench: closed-loop load generator for revkvd over the wire protocol
-// (docs/BENCH_TOOL.md).
+// revkv-bench: closed-loop load generator for revkvd over the wire protocol, or for
+// revkvd or etcd over etcd's v3 gRPC API (--grpc) (docs/BENCH_TOOL.md).
 
 #include "apps/revkv-bench/bench.hpp"
+#include "apps/revkv-bench/grpc_load.hpp"
+#include "apps/revkv-bench/grpc_watch_bench.hpp"
 #include "apps/revkv-bench/watch_bench.hpp"
 
 #include <iostream>
@@ -16,19 +18,20 @@ int main(int argc, char** argv) {
   }
   const Options& options = std::get<Options>(parsed);
   if (options.preload) {
-    if (auto error = preload(options); !error.empty()) {
+    auto error = options.use_grpc() ? preload_grpc(options) : preload(options);
+    if (!error.empty()) {
       std::cerr << "Error: preload: " << error << "\n";
       return 1;
     }
   }
   if (options.watch) {
-    WatchReport report = run_watch(options);
+    WatchReport report = options.use_grpc() ? run_grpc_watch(options) : run_watch(options);
     std::cout << (options.json ? format_watch_json(report, options)
                                : format_watch_text(report, options));
     return report.failed_streams == static_cast<uint64_t>(options.watch_streams) ? 1 : 0;
   }
-  Report report = run(options);
+  Report report = options.use_grpc() ? run_grpc(options) : run(options);
   std::cout << (options.json ? format_json(report, options) : format_text(report, options));
-  // Every connection failing means nothing was measured.
-  return report.failed_connections == static_cast<uint64_t>(options.connections) ? 1 : 0;
+  // Every connection (client) failing means nothing was measured.
+  return report.failed_connections == static_cast<uint64_t>(options.load_clients()) ? 1 : 0;
 }
