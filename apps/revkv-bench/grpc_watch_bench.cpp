@@ -31,9 +31,16 @@ struct StreamStates {
   int ready = 0;
   int done = 0;
 
-  void bump(int StreamStates::*count) {
+  void mark_ready() {
     std::lock_guard lock(mutex);
-    ++(this->*count);
+    ++ready;
+    changed.notify_all();
+  }
+  // One update, so that a waiter never sees a stream ready but not yet done.
+  void mark_done(bool also_ready) {
+    std::lock_guard lock(mutex);
+    ready += also_ready ? 1 : 0;
+    ++done;
     changed.notify_all();
   }
 };
@@ -78,8 +85,7 @@ class WatchStream final : public grpc::ClientBidiReactor<pb::WatchRequest, pb::W
   void OnDone(const grpc::Status& status) override {
     if (!status.ok() && !ending_.load() && error_.empty())
       error_ = "watch stream: " + describe(status);
-    if (!ready_) mark_ready();
-    states_.bump(&StreamStates::done);
+    states_.mark_done(!ready_);
   }
 
  private:
@@ -117,7 +123,7 @@ class WatchStream final : public grpc::ClientBidiReactor<pb::WatchRequest, pb::W
 
   void mark_ready() {
     ready_ = true;
-    states_.bump(&StreamStates::ready);
+    states_.mark_ready();
   }
 
   pb::Watch::Stub& stub_;
