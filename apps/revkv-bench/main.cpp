@@ -7,7 +7,6 @@
 #include "apps/revkv-bench/watch_bench.hpp"
 
 #include <absl/synchronization/mutex.h>
-
 #include <iostream>
 
 int main(int argc, char** argv) {
