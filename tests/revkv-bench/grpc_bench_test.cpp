@@ -6,7 +6,7 @@
 #include "apps/revkv-bench/grpc_load.hpp"
 #include "apps/revkv-bench/grpc_watch_bench.hpp"
 #include "tests/node/node_process.hpp"
-#include "tests/revkv-bench/etcd_process.hpp"
+#include "tests/etcdapi/etcd_process.hpp"
 #include "tests/skip.hpp"
 #include "tests/temp_dir.hpp"
 
@@ -124,12 +124,13 @@ TEST_CASE("gRPC door of revkvd: watch fan-out delivers every event in order", "[
 }
 
 TEST_CASE("etcd 3.4: the same gRPC load and watch fan-out", "[etcd]") {
-  if (!testing::etcd_available()) {
-    testing::report_skipped(std::string(testing::kEtcdPath) + " is not installed");
+  auto etcd_bin = testing::find_etcd();
+  if (etcd_bin.empty()) {
+    testing::report_skipped("etcd not installed (Debian etcd-server; scripts/setup)");
     return;
   }
   testing::TempDir dir;
-  testing::EtcdProcess etcd(dir.sub("etcd"));
-  check_mixed_load(etcd.grpc_endpoint());
-  check_watch_fan_out(etcd.grpc_endpoint());
+  testing::EtcdProcess etcd(etcd_bin, dir.sub("etcd"));
+  check_mixed_load(etcd.endpoint());
+  check_watch_fan_out(etcd.endpoint());
 }
