@@ -4,7 +4,10 @@
 // body against the MessagePack door and the gRPC door:
 //
 //   watch(request)    sends a create/cancel/progress and returns its answer; the
-//                     responses of other watchers read meanwhile go to the handler
+//                     responses of other watchers read meanwhile go to the handler. A
+//                     progress request that etcd leaves unanswered (a watcher of the
+//                     stream is not synced) returns an empty response, as the MessagePack
+//                     door answers it
 //   pump_for(t)       hands whatever arrives within t to the handler; false if nothing did
 //   set_handler(f)    f gets every watch response that answers no request, in order
 //   pause()/resume()  stop/restart reading the stream (the MessagePack client reads only
@@ -60,6 +63,10 @@ class GrpcWatchStream {
   client::Result<bool> pump_for(std::chrono::milliseconds timeout);
   void pause();
   void resume();
+  // Sends a request without waiting for an answer (for the requests etcd may leave
+  // unanswered: a cancel of an unknown watcher, a progress request); false if the stream
+  // is gone. Its answer, if any, reaches the handler.
+  bool send(const protocol::WatchRequest& request);
   // Closes the client's sending side (etcd keeps serving the stream's watchers).
   void close_send();
   // How the server ended the stream (OK until it has).
@@ -67,6 +74,12 @@ class GrpcWatchStream {
 
  private:
   void read_loop();
+  client::Result<protocol::WatchResponse> progress(const protocol::WatchRequest& request);
+  // Sends `request` and waits for its answer; what arrives before it goes to `keep` (which
+  // may take it) or to the handler.
+  client::Result<protocol::WatchResponse> exchange(
+      const protocol::WatchRequest& request,
+      const std::function<bool(protocol::WatchResponse&)>& keep = {});
   // Waits up to `timeout` for a response; nullopt when none came, an error when the stream
   // ended.
   client::Result<std::optional<protocol::WatchResponse>> next(std::chrono::milliseconds timeout);
