@@ -134,12 +134,15 @@ TEST_CASE(
   n.still_serving();
 
   SECTION("in a bidirectional stream the bad message ends the stream, unanswered") {
-    for (const auto& bytes : garbage) {
-      RawBidi stream(n.channel, "/etcdserverpb.Lease/LeaseKeepAlive", bytes);
-      auto status = stream.wait();
-      INFO(status.error_code() << " " << status.error_message());
-      // gRPC C++ reports the unparsable read as the end of the client's stream.
-      CHECK(stream.responses() == 0);
+    for (const char* method : {"/etcdserverpb.Lease/LeaseKeepAlive", "/etcdserverpb.Watch/Watch"}) {
+      for (const auto& bytes : garbage) {
+        INFO(method);
+        RawBidi stream(n.channel, method, bytes);
+        auto status = stream.wait();
+        INFO(status.error_code() << " " << status.error_message());
+        // gRPC C++ reports the unparsable read as the end of the client's stream.
+        CHECK(stream.responses() == 0);
+      }
     }
     n.still_serving();
   }
@@ -304,6 +307,26 @@ TEST_CASE("gRPC bad input: invalid enum values and empty keys", "[etcdapi][grpc]
   n.still_serving();
 }
 
+// Every `service`/`method` bidirectional stream the server started has been finished by it
+// (by any code), per the go-grpc-prometheus counters; waits up to 60 s.
+bool all_streams_ended_on(uint16_t metrics_port, const std::string& service,
+                          const std::string& method) {
+  for (auto deadline = std::chrono::steady_clock::now() + 60s;
+       std::chrono::steady_clock::now() < deadline; std::this_thread::sleep_for(50ms)) {
+    auto scrape = testing::scrape_metrics(metrics_port);
+    std::map<std::string, std::string> labels{
+        {"grpc_method", method}, {"grpc_service", service}, {"grpc_type", "bidi_stream"}};
+    double started = testing::sample(scrape, testing::series("grpc_server_started_total", labels));
+    double handled = 0;
+    for (const char* code : {"OK", "Canceled", "Unavailable", "Internal"}) {
+      labels["grpc_code"] = code;
+      handled += testing::sample(scrape, testing::series("grpc_server_handled_total", labels));
+    }
+    if (started > 0 && started == handled) return true;
+  }
+  return false;
+}
+
 // Opens `count` LeaseKeepAlive streams over `connections` connections, has each answered
 // once, then drops them all without closing: half cancelled, half abandoned with their
 // connection.
@@ -397,7 +420,86 @@ TEST_CASE(
   CHECK(threads_after <= threads_before + 8);
   CHECK(rss_after <= rss_before + 64 * 1024);
   auto scrape = testing::scrape_metrics(n.process.metrics_port());
-  CHECK(testing::sample(scrape, keepalive_series("grpc_server_started_total")) == 3500);
+  CHECK(testing::sample(scrape, testing::series("grpc_server_started_total",
+                                                {{"grpc_method", "LeaseKeepAlive"},
+                                                 {"grpc_service", "etcdserverpb.Lease"},
+                                                 {"grpc_type", "bidi_stream"}})) == 3500);
+}
+
+// Opens `count` Watch streams over `connections` connections, each with a watcher that
+// was created and got one event, then drops them all without closing, as above.
+void open_and_drop_watches(etcdserverpb::KV::Stub& kv, const std::string& endpoint, int count,
+                           int connections) {
+  for (int c = 0; c < connections; ++c) {
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    auto channel = grpc::CreateCustomChannel(endpoint, grpc::InsecureChannelCredentials(), args);
+    auto stub = etcdserverpb::Watch::NewStub(channel);
+    struct Open {
+      std::unique_ptr<grpc::ClientContext> ctx;
+      std::unique_ptr<
+          grpc::ClientReaderWriter<etcdserverpb::WatchRequest, etcdserverpb::WatchResponse>>
+          stream;
+    };
+    std::vector<Open> open;
+    const std::string key = "watched/" + std::to_string(c);
+    for (int i = 0; i < count / connections; ++i) {
+      Open o{Node::context(), nullptr};
+      o.stream = stub->Watch(o.ctx.get());
+      etcdserverpb::WatchRequest create;
+      create.mutable_create_request()->set_key(key);
+      REQUIRE(o.stream->Write(create));
+      etcdserverpb::WatchResponse created;
+      REQUIRE(o.stream->Read(&created));
+      REQUIRE(created.created());
+      open.push_back(std::move(o));
+    }
+    etcdserverpb::PutRequest put;
+    put.set_key(key);
+    put.set_value("v");
+    etcdserverpb::PutResponse put_response;
+    REQUIRE(kv.Put(Node::context().get(), put, &put_response).ok());
+    for (auto& o : open) {
+      etcdserverpb::WatchResponse event;
+      REQUIRE(o.stream->Read(&event));
+      REQUIRE(event.events_size() == 1);
+    }
+    for (size_t i = 0; i < open.size(); i += 2)
+      open[i].ctx->TryCancel();
+  }
+}
+
+TEST_CASE(
+    "gRPC bad input: thousands of Watch streams opened and dropped leave no threads, "
+    "memory or calls behind",
+    "[etcdapi][grpc][bad-input][streams][watch]") {
+  Node n;
+  n.still_serving();
+  auto all_streams_ended = [&] {
+    return all_streams_ended_on(n.process.metrics_port(), "etcdserverpb.Watch", "Watch");
+  };
+  open_and_drop_watches(*n.kv, n.process.grpc_endpoint(), 500, 5);
+  REQUIRE(all_streams_ended());
+  n.still_serving();
+  long threads_before = proc_status_field(n.process.pid(), "Threads");
+  long rss_before = proc_status_field(n.process.pid(), "VmRSS");
+  REQUIRE(threads_before > 0);
+  REQUIRE(rss_before > 0);
+
+  for (int round = 0; round < 3; ++round) {
+    open_and_drop_watches(*n.kv, n.process.grpc_endpoint(), 1000, 10);
+    REQUIRE(all_streams_ended());
+    n.still_serving();
+  }
+  long threads_after = proc_status_field(n.process.pid(), "Threads");
+  long rss_after = proc_status_field(n.process.pid(), "VmRSS");
+  INFO("threads " << threads_before << " -> " << threads_after << ", VmRSS kB " << rss_before
+                  << " -> " << rss_after);
+  CHECK(threads_after <= threads_before + 8);
+  CHECK(rss_after <= rss_before + 64 * 1024);
+  // Every watcher went with its stream.
+  auto scrape = testing::scrape_metrics(n.process.metrics_port());
+  CHECK(testing::sample(scrape, "revkv_watchers") == 0);
 }
 
 }  // namespace

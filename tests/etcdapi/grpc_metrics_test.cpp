@@ -228,6 +228,45 @@ TEST_CASE("gRPC metrics: exact counts after known calls of every kind",
   CHECK(counts(scrape, "unary", "etcdserverpb.KV", "Compact").started == 0);
 }
 
+TEST_CASE("gRPC metrics: a Watch stream's messages, and its cancellation",
+          "[etcdapi][grpc][metrics][watch]") {
+  testing::TempDir dir;
+  testing::NodeProcess node(dir.sub("node"), {"--shards", "2", "--sync", "never"});
+  auto channel = grpc::CreateChannel(node.grpc_endpoint(), grpc::InsecureChannelCredentials());
+  auto kv = etcdserverpb::KV::NewStub(channel);
+  auto watch = etcdserverpb::Watch::NewStub(channel);
+
+  auto ctx = context();
+  auto stream = watch->Watch(ctx.get());
+  etcdserverpb::WatchRequest create;
+  create.mutable_create_request()->set_key("w");
+  REQUIRE(stream->Write(create));
+  etcdserverpb::WatchResponse in;
+  REQUIRE(stream->Read(&in));
+  REQUIRE(in.created());
+  etcdserverpb::PutRequest put;
+  put.set_key("w");
+  put.set_value("v");
+  etcdserverpb::PutResponse put_response;
+  REQUIRE(kv->Put(context().get(), put, &put_response).ok());
+  REQUIRE(stream->Read(&in));
+  REQUIRE(in.events_size() == 1);
+  ctx->TryCancel();
+  stream->Finish();
+
+  Counts watches;
+  for (auto deadline = std::chrono::steady_clock::now() + 30s;
+       std::chrono::steady_clock::now() < deadline; std::this_thread::sleep_for(20ms)) {
+    watches = counts(testing::scrape_metrics(node.metrics_port()), "bidi_stream",
+                     "etcdserverpb.Watch", "Watch");
+    if (watches.handled["Canceled"] == 1) break;
+  }
+  CHECK(watches.started == 1);
+  CHECK(watches.received == 1);
+  CHECK(watches.sent == 2);  // created, then the event
+  CHECK(nonzero(watches.handled) == std::map<std::string, double>{{"Canceled", 1}});
+}
+
 TEST_CASE("gRPC metrics: made-up method names share one series past 64",
           "[etcdapi][grpc][metrics]") {
   testing::TempDir dir;
