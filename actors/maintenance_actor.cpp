@@ -11,6 +11,9 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
 #include <deque>
 #include <filesystem>
 #include <functional>
@@ -180,15 +183,17 @@ storage::Result<SnapshotPayload> make_snapshot(NodeContext& ctx) {
   std::error_code ec;
   fs::path base = fs::temp_directory_path(ec);
   if (ec) base = "/tmp";
-  const fs::path tmp = base / ("revkv-snapshot-" + std::to_string(::getpid()) + "-" +
-                               std::to_string(counter.fetch_add(1)));
-  const fs::path dir = tmp / "checkpoint";
-  fs::remove_all(tmp, ec);
-  fs::create_directories(tmp, ec);
-  if (ec) {
-    return storage::Error{storage::Errc::io_error, "revkv: snapshot: could not create " +
-                                                       tmp.string() + ": " + ec.message()};
+  // mkdtemp's suffix keeps the folder unique where process ids repeat: Bazel runs each
+  // test in a PID namespace of its own, and the sandboxes share /tmp.
+  std::string name = (base / ("revkv-snapshot-" + std::to_string(::getpid()) + "-" +
+                              std::to_string(counter.fetch_add(1)) + "-XXXXXX"))
+                         .string();
+  if (!::mkdtemp(name.data())) {
+    return storage::Error{storage::Errc::io_error, "revkv: snapshot: could not create " + name +
+                                                       ": " + std::strerror(errno)};
   }
+  const fs::path tmp = name;
+  const fs::path dir = tmp / "checkpoint";
   struct Cleanup {
     fs::path path;
     ~Cleanup() {

@@ -11,10 +11,16 @@
 namespace revkv::etcdapi {
 namespace {
 
+// etcd's ErrGRPCTooManyRequests (clientv3: rpctypes.ErrTooManyRequests).
+protocol::WireError too_many_requests() {
+  return {8, "etcdserver: too many requests"};
+}
+
 class GrpcDoor : public caf::event_based_actor, public actors::DoorSink {
  public:
   GrpcDoor(caf::actor_config& cfg, actors::NodeContextPtr ctx, actors::Routes routes)
       : caf::event_based_actor(cfg),
+        max_pending_(ctx->options.max_inflight_per_connection),
         path_(std::make_unique<actors::RequestPath>(this, std::move(ctx), std::move(routes),
                                                     *this)) {}
 
@@ -23,6 +29,10 @@ class GrpcDoor : public caf::event_based_actor, public actors::DoorSink {
   caf::behavior make_behavior() override {
     caf::message_handler own{
         [this](grpc_call_atom, CallPtr& call) {
+          // The in-flight limit (docs/NODE.md "The gRPC door"): the MessagePack door stops
+          // reading its one connection there; this door serves every client and cannot
+          // stop reading one of them, so it refuses the call with etcd's overload answer.
+          if (path_->pending() >= max_pending_) return call->done(too_many_requests());
           uint64_t id = next_id_++;
           auto request = std::move(call->request);
           calls_.emplace(id, std::move(call));
@@ -72,6 +82,7 @@ class GrpcDoor : public caf::event_based_actor, public actors::DoorSink {
   uint64_t unsent_bytes() const override { return unsent_; }
 
  private:
+  const size_t max_pending_;
   std::unique_ptr<actors::RequestPath> path_;
   std::unordered_map<uint64_t, CallPtr> calls_;
   uint64_t next_id_ = 1;

@@ -5,7 +5,10 @@
 // threads as messages:
 //
 //   (grpc_call_atom, CallPtr)   submit call->request; call->done(answer) runs once, on
-//                               this actor's thread, when the path answers it
+//                               this actor's thread, when the path answers it. With
+//                               max_inflight_per_connection requests already in the
+//                               path, done(ResourceExhausted "etcdserver: too many
+//                               requests") at once instead
 //   (node_failed_atom, string)  a core actor died: every waiting call gets Unavailable
 //   (grpc_sent_atom, uint64)    gRPC took that many bytes of snapshot chunks off the door's
 //                               hands: the path may send more (its 4 MiB window)

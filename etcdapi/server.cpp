@@ -5,6 +5,7 @@
 #include "etcdapi/cluster_service.hpp"
 #include "etcdapi/doors.hpp"
 #include "etcdapi/grpc_door.hpp"
+#include "etcdapi/interceptors.hpp"
 #include "etcdapi/kv_service.hpp"
 #include "etcdapi/lease_service.hpp"
 #include "etcdapi/maintenance_service.hpp"
@@ -44,6 +45,7 @@ GrpcServer::GrpcServer(caf::actor_system& sys, const actors::Node& node, const s
   builder.SetMaxReceiveMessageSize(
       static_cast<int>(ctx->options.max_request_bytes + kGrpcOverheadBytes));
   builder.SetMaxSendMessageSize(std::numeric_limits<int>::max());
+  builder.experimental().SetInterceptorCreators(make_interceptors(*ctx));
   builder.RegisterService(kv_.get());
   builder.RegisterService(lease_.get());
   builder.RegisterService(maintenance_.get());

@@ -167,13 +167,13 @@ int main(int argc, char** argv) {
 
   // etcd's v3 gRPC API: a second door onto the same request path (etcdapi/). gRPC calls
   // carry no order, so a door's ordering rules only make unrelated calls wait for each
-  // other: many doors (idle ones cost nothing), at least one per scheduler thread
-  // (docs/NODE.md "The gRPC door").
+  // other: many doors (--grpc-doors; idle ones cost nothing), at least one per scheduler
+  // thread (docs/NODE.md "The gRPC door").
   std::unique_ptr<revkv::etcdapi::GrpcServer> grpc;
   try {
     grpc = std::make_unique<revkv::etcdapi::GrpcServer>(sys, **node, options->grpc_host,
                                                         options->grpc_port,
-                                                        std::max<size_t>(64, scheduler_threads));
+                                                        std::max<size_t>(options->grpc_doors, scheduler_threads));
   } catch (const std::exception& e) {
     // The port is the problem to report; a failed shutdown would only be logged.
     if (auto stopped = (*node)->stop(); !stopped.ok())

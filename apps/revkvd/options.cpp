@@ -18,6 +18,10 @@ void register_options(CLI::App& app, RawOptions& raw) {
                  "etcd v3 gRPC API listener HOST:PORT (port 0 picks a free port)")
       ->envname(env("LISTEN_GRPC"))
       ->capture_default_str();
+  app.add_option("--grpc-doors", raw.grpc_doors,
+                 "door actors sharing the gRPC calls, each with its own in-flight limit")
+      ->envname(env("GRPC_DOORS"))
+      ->capture_default_str();
   app.add_option("--listen-metrics", raw.listen_metrics,
                  "/metrics and /health listener HOST:PORT (port 0 picks a free port)")
       ->envname(env("LISTEN_METRICS"))
@@ -119,6 +123,11 @@ std::optional<DaemonOptions> resolve_options(const RawOptions& raw, std::string&
     error = "--listen-metrics: expected HOST:PORT, got '" + raw.listen_metrics + "'";
     return std::nullopt;
   }
+  if (raw.grpc_doors < 1 || raw.grpc_doors > 4096) {
+    error = "--grpc-doors: expected 1 to 4096, got " + std::to_string(raw.grpc_doors);
+    return std::nullopt;
+  }
+  out.grpc_doors = static_cast<size_t>(raw.grpc_doors);
   if (!split_host_port(raw.listen_grpc, out.grpc_host, out.grpc_port)) {
     error = "--listen-grpc: expected HOST:PORT, got '" + raw.listen_grpc + "'";
     return std::nullopt;

@@ -21,6 +21,8 @@ struct DaemonOptions {
   // etcd's v3 gRPC API (etcdapi/); etcd's own default client port.
   std::string grpc_host = "127.0.0.1";
   uint16_t grpc_port = 2379;
+  // gRPC door actors sharing the gRPC calls (docs/NODE.md "The gRPC door").
+  size_t grpc_doors = 64;
   std::string log_level = "info";
   std::string auto_compaction_mode = "periodic";
   std::string auto_compaction_retention = "0";
@@ -34,6 +36,7 @@ struct RawOptions {
   std::string listen_client = "127.0.0.1:7379";
   std::string listen_metrics = "127.0.0.1:9379";
   std::string listen_grpc = "127.0.0.1:2379";
+  int64_t grpc_doors = 64;
   int64_t shards = 0;  // 0: the number of cores
   std::string sync = "always";
   int64_t quota_backend_bytes = 2147483648;

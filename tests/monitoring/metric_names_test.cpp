@@ -1,5 +1,6 @@
-// Every revkv_ metric the shipped dashboard (configs/grafana/revkv.json) and alert rules
-// (configs/alerts.yml) name exists in the /metrics of a running node, so neither shows
+// Every revkv_ metric (and grpc_server_ one, go-grpc-prometheus's names for the gRPC door)
+// the shipped dashboard (configs/grafana/revkv.json) and alert rules (configs/alerts.yml)
+// name exists in the /metrics of a running node, so neither shows
 // "no data" for a typo or a renamed family. A histogram is named through its _bucket,
 // _sum and _count series.
 
@@ -41,7 +42,7 @@ std::string read(const std::string& path) {
 
 std::set<std::string> revkv_names(const std::string& text) {
   std::set<std::string> names;
-  std::regex name(R"(\brevkv_[a-z0-9_]*[a-z0-9])");
+  std::regex name(R"(\b(revkv|grpc_server)_[a-z0-9_]*[a-z0-9])");
   for (std::sregex_iterator it(text.begin(), text.end(), name), end; it != end; ++it)
     names.insert(it->str());
   return names;
