@@ -19,7 +19,11 @@ namespace {
 
 constexpr std::string_view kHttp2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
-enum class Verdict { http2, http1, undecided, closed };
+// How long to wait before peeking again at a connection that sent part of the preface:
+// waiting for readability again would return at once, the bytes being still unread.
+constexpr std::chrono::milliseconds kPartialRetry{5};
+
+enum class Verdict { http2, http1, nothing_yet, partial, closed };
 
 // What the bytes peeked so far say. A prefix of the preface waits for more.
 Verdict judge(int fd) {
@@ -27,11 +31,11 @@ Verdict judge(int fd) {
   const ssize_t n = ::recv(fd, peeked, sizeof peeked, MSG_PEEK | MSG_DONTWAIT);
   if (n == 0) return Verdict::closed;
   if (n < 0)
-    return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? Verdict::undecided
+    return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? Verdict::nothing_yet
                                                                        : Verdict::closed;
   const std::string_view got(peeked, static_cast<size_t>(n));
   if (kHttp2Preface.substr(0, got.size()) != got) return Verdict::http1;
-  return got.size() == kHttp2Preface.size() ? Verdict::http2 : Verdict::undecided;
+  return got.size() == kHttp2Preface.size() ? Verdict::http2 : Verdict::partial;
 }
 
 }  // namespace
@@ -43,7 +47,8 @@ class ClientListener::Sniff : public std::enable_shared_from_this<Sniff> {
       : owner_(owner),
         strand_(asio::make_strand(owner.io_)),
         socket_(std::move(socket)),
-        deadline_(strand_) {}
+        deadline_(strand_),
+        retry_(strand_) {}
 
   void start(std::chrono::milliseconds limit) {
     asio::post(strand_, [self = shared_from_this(), limit] {
@@ -70,8 +75,14 @@ class ClientListener::Sniff : public std::enable_shared_from_this<Sniff> {
 
   void peek() {
     switch (judge(socket_.native_handle())) {
-      case Verdict::undecided:
+      case Verdict::nothing_yet:
         return wait();
+      case Verdict::partial:
+        retry_.expires_after(kPartialRetry);
+        return retry_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+          if (ec || self->done_) return self->finish_closed();
+          self->peek();
+        });
       case Verdict::closed:
         return finish_closed();
       case Verdict::http2:
@@ -84,6 +95,7 @@ class ClientListener::Sniff : public std::enable_shared_from_this<Sniff> {
   void finish(bool http2) {
     done_ = true;
     deadline_.cancel();
+    retry_.cancel();
     if (!owner_.hand_off(this, http2, socket_)) finish_closed();
   }
 
@@ -91,6 +103,7 @@ class ClientListener::Sniff : public std::enable_shared_from_this<Sniff> {
     if (!done_) owner_.forget(this);
     done_ = true;
     deadline_.cancel();
+    retry_.cancel();
     boost::system::error_code ignored;
     socket_.close(ignored);
   }
@@ -99,6 +112,7 @@ class ClientListener::Sniff : public std::enable_shared_from_this<Sniff> {
   asio::strand<asio::io_context::executor_type> strand_;
   tcp::socket socket_;
   asio::steady_timer deadline_;
+  asio::steady_timer retry_;
   bool done_ = false;
 };
 
