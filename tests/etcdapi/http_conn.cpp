@@ -87,11 +87,16 @@ std::optional<std::string> HttpConn::read_chunk() {
   auto size_line = read_line();
   if (!size_line) return std::nullopt;
   const size_t size = std::strtoul(size_line->c_str(), nullptr, 16);
+  if (size == 0) {
+    // The last chunk: trailers (etcd's gateway sends some), then an empty line.
+    while (auto trailer = read_line())
+      if (trailer->empty()) break;
+    return std::nullopt;
+  }
   while (buffer_.size() < size + 2)
     if (!fill()) return std::nullopt;
   auto chunk = buffer_.substr(0, size);
   buffer_.erase(0, size + 2);
-  if (size == 0) return std::nullopt;
   return chunk;
 }
 
