@@ -1,6 +1,6 @@
 #pragma once
 
-// revkvd's client port (--listen-grpc): a grpc::Server with etcd's KV, Lease,
+// revkvd's client port (--listen-grpc): a grpc::Server with etcd's KV, Watch, Lease,
 // Maintenance, Cluster and Auth services and the door actors that carry their calls onto
 // the request path, and on the same port etcd's JSON gateway, which calls those services
 // in-process (etcdapi/client_port.hpp). Start it after the node, stop it before the node:
@@ -29,6 +29,7 @@ class Doors;
 class KvService;
 class LeaseService;
 class MaintenanceService;
+class WatchService;
 
 class GrpcServer {
  public:
@@ -55,6 +56,7 @@ class GrpcServer {
   std::unique_ptr<MaintenanceService> maintenance_;
   std::unique_ptr<ClusterService> cluster_;
   std::unique_ptr<AuthService> auth_;
+  std::unique_ptr<WatchService> watch_;
   std::unique_ptr<grpc::Server> server_;
   // The listening socket, HTTP/2 handed to server_, HTTP/1.1 to the gateway.
   std::unique_ptr<ClientPort> client_port_;
