@@ -40,18 +40,18 @@ Verdict judge(int fd) {
 
 }  // namespace
 
-// One connection being sniffed, on its own strand: a readiness wait and a deadline.
+// One connection being sniffed: a readiness wait and a deadline, both on the socket's own
+// strand (it was accepted onto one), which the gateway's session then keeps using.
 class ClientListener::Sniff : public std::enable_shared_from_this<Sniff> {
  public:
   Sniff(ClientListener& owner, tcp::socket socket)
       : owner_(owner),
-        strand_(asio::make_strand(owner.io_)),
         socket_(std::move(socket)),
-        deadline_(strand_),
-        retry_(strand_) {}
+        deadline_(socket_.get_executor()),
+        retry_(socket_.get_executor()) {}
 
   void start(std::chrono::milliseconds limit) {
-    asio::post(strand_, [self = shared_from_this(), limit] {
+    asio::post(socket_.get_executor(), [self = shared_from_this(), limit] {
       self->deadline_.expires_after(limit);
       self->deadline_.async_wait([self](boost::system::error_code ec) {
         if (!ec) self->close();
@@ -61,7 +61,7 @@ class ClientListener::Sniff : public std::enable_shared_from_this<Sniff> {
   }
 
   void close() {
-    asio::post(strand_, [self = shared_from_this()] { self->finish_closed(); });
+    asio::post(socket_.get_executor(), [self = shared_from_this()] { self->finish_closed(); });
   }
 
  private:
@@ -109,7 +109,6 @@ class ClientListener::Sniff : public std::enable_shared_from_this<Sniff> {
   }
 
   ClientListener& owner_;
-  asio::strand<asio::io_context::executor_type> strand_;
   tcp::socket socket_;
   asio::steady_timer deadline_;
   asio::steady_timer retry_;

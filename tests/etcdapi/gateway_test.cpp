@@ -5,6 +5,7 @@
 // paths, wrong methods, over-size bodies).
 
 #include "tests/etcdapi/http_conn.hpp"
+#include "tests/monitoring/http_client.hpp"
 #include "tests/node/node_process.hpp"
 #include "tests/skip.hpp"
 #include "tests/temp_dir.hpp"
@@ -423,6 +424,40 @@ TEST_CASE("gateway: /v3/watch streams a watcher's responses until the client lea
   auto malformed = bad.post("/v3/watch", R"({"create_request":{"key":"Zm9v")");
   CHECK(malformed.status == 500);
   CHECK_THAT(malformed.body, Contains(R"("code":2})"));
+}
+
+// revkv_watchers from the metrics listener; -1 when it cannot be read.
+double watchers(uint16_t metrics_port) {
+  const auto metrics = testing::http_get(metrics_port, "/metrics");
+  const std::string name = "\nrevkv_watchers ";
+  const auto at = metrics.body.find(name);
+  if (metrics.status != 200 || at == std::string::npos) return -1;
+  return std::stod(metrics.body.substr(at + name.size()));
+}
+
+TEST_CASE("gateway: watch connections dropped by the hundred end their watchers", "[gateway]") {
+  GatewayNode n;
+  constexpr int kWatches = 100;
+  std::vector<std::unique_ptr<HttpConn>> conns;
+  for (int i = 0; i < kWatches; ++i) {
+    auto c = std::make_unique<HttpConn>(n.port());
+    REQUIRE(send_post(*c, "/v3/watch", R"({"create_request":{"key":"Zm9v"}})"));
+    REQUIRE(c->read_head().status == 200);
+    auto created = c->read_chunk();
+    REQUIRE(created);
+    REQUIRE_THAT(*created, Contains(R"("created":true)"));
+    conns.push_back(std::move(c));
+  }
+  CHECK(watchers(n.node.metrics_port()) == kWatches);
+  // Every client goes away without a word: each connection's pending read sees it and
+  // cancels its Watch call.
+  conns.clear();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (watchers(n.node.metrics_port()) != 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  CHECK(watchers(n.node.metrics_port()) == 0);
+  HttpConn c(n.port());
+  CHECK(c.post("/v3/kv/put", put_body(kFoo, kBar)).status == 200);
 }
 
 }  // namespace
