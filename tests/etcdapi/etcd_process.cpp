@@ -1,49 +1,20 @@
 #include "tests/etcdapi/etcd_process.hpp"
 
-#include <arpa/inet.h>
+#include "tests/monitoring/http_client.hpp"
+
 #include <chrono>
 #include <cstdlib>
 #include <fcntl.h>
 #include <filesystem>
-#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdexcept>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <vector>
 
 namespace revkv::testing {
 namespace {
-
-// A port the kernel has just handed out and released: etcd takes no port 0 for its URLs.
-// Another process could take it meanwhile; the caller retries with new ports then.
-uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-    if (fd >= 0) ::close(fd);
-    throw std::runtime_error("no free port");
-  }
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
-bool accepts(uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = htons(port);
-  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-  ::close(fd);
-  return ok;
-}
 
 int wait_exit(pid_t pid, std::chrono::milliseconds limit) {
   auto deadline = std::chrono::steady_clock::now() + limit;
@@ -68,8 +39,10 @@ std::string find_etcd() {
 
 EtcdProcess::EtcdProcess(const std::string& bin, const std::string& data_dir) {
   for (int attempt = 0; attempt < 5; ++attempt) {
-    client_port_ = free_port();
-    uint16_t peer = free_port();
+    // etcd takes no port 0 for its URLs: ports free a moment ago; another process could
+    // take one meanwhile, and etcd then exits: retried with new ones.
+    client_port_ = free_loopback_port();
+    uint16_t peer = free_loopback_port();
     std::string client = "http://127.0.0.1:" + std::to_string(client_port_);
     std::string peer_url = "http://127.0.0.1:" + std::to_string(peer);
     std::vector<std::string> args = {bin,
@@ -98,7 +71,8 @@ EtcdProcess::EtcdProcess(const std::string& bin, const std::string& data_dir) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     while (std::chrono::steady_clock::now() < deadline) {
       if (wait_exit(pid_, std::chrono::milliseconds(50)) >= 0) break;  // e.g. port taken
-      if (accepts(client_port_)) return;
+      // Serving, not just listening: a member answers /health once it leads.
+      if (http_get(client_port_, "/health").body.find("\"true\"") != std::string::npos) return;
     }
     ::kill(pid_, SIGKILL);
     wait_exit(pid_, std::chrono::seconds(20));
