@@ -23,6 +23,9 @@ constexpr std::string_view kHttp2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 // waiting for readability again would return at once, the bytes being still unread.
 constexpr std::chrono::milliseconds kPartialRetry{5};
 
+// How long accepting pauses after it failed (EMFILE, ENOBUFS, ...).
+constexpr std::chrono::milliseconds kAcceptPause{100};
+
 enum class Verdict { http2, http1, nothing_yet, partial, closed };
 
 // What the bytes peeked so far say. A prefix of the preface waits for more.
@@ -121,7 +124,8 @@ ClientListener::ClientListener(asio::io_context& io, const std::string& host, ui
       limits_(limits),
       grpc_(std::move(grpc)),
       http_(std::move(http)),
-      acceptor_(asio::make_strand(io)) {
+      acceptor_(asio::make_strand(io)),
+      accept_pause_(acceptor_.get_executor()) {
   boost::system::error_code ec;
   tcp::resolver resolver(io);
   const auto found = resolver.resolve(host, std::to_string(port),
@@ -146,8 +150,16 @@ void ClientListener::accept() {
   acceptor_.async_accept(asio::make_strand(io_),
                          [this](boost::system::error_code ec, tcp::socket socket) {
                            if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
-                           if (!ec) sniff(std::move(socket));
-                           accept();
+                           if (!ec) {
+                             sniff(std::move(socket));
+                             return accept();
+                           }
+                           // Out of descriptors or memory: accepting again at once would
+                           // spin; the pending connections wait in the backlog meanwhile.
+                           accept_pause_.expires_after(kAcceptPause);
+                           accept_pause_.async_wait([this](boost::system::error_code wait_ec) {
+                             if (!wait_ec && acceptor_.is_open()) accept();
+                           });
                          });
 }
 
@@ -202,6 +214,7 @@ void ClientListener::stop() {
   asio::post(acceptor_.get_executor(), [this, closed] {
     boost::system::error_code ignored;
     acceptor_.close(ignored);
+    accept_pause_.cancel();
     closed->set_value();
   });
   done.wait_for(std::chrono::seconds(5));

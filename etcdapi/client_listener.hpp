@@ -9,6 +9,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -58,6 +59,8 @@ class ClientListener {
   GrpcHandoff grpc_;
   HttpHandoff http_;
   boost::asio::ip::tcp::acceptor acceptor_;
+  // On the acceptor's strand: the pause after a failed accept.
+  boost::asio::steady_timer accept_pause_;
   uint16_t port_ = 0;
   std::mutex mutex_;
   bool stopped_ = false;
