@@ -8,8 +8,10 @@ namespace revkv::etcdapi {
 
 ClientPort::ClientPort(grpc::Server& server, const std::string& host, uint16_t port,
                        size_t io_threads, ClientListener::Limits listener_limits,
-                       gateway::Limits gateway_limits)
-    : server_(server), gateway_(server, gateway_limits), work_(boost::asio::make_work_guard(io_)) {
+                       gateway::Limits gateway_limits, std::function<bool()> healthy)
+    : server_(server),
+      gateway_(server, gateway_limits, std::move(healthy)),
+      work_(boost::asio::make_work_guard(io_)) {
   listener_ = std::make_unique<ClientListener>(
       io_, host, port, listener_limits,
       [this](int fd) { grpc::AddInsecureChannelFromFd(&server_, fd); },

@@ -9,6 +9,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -24,7 +25,8 @@ class ClientPort {
  public:
   // `server` is started and has no listening port of its own; it outlives this.
   ClientPort(grpc::Server& server, const std::string& host, uint16_t port, size_t io_threads,
-             ClientListener::Limits listener_limits, gateway::Limits gateway_limits);
+             ClientListener::Limits listener_limits, gateway::Limits gateway_limits,
+             std::function<bool()> healthy);
   ~ClientPort();
   ClientPort(const ClientPort&) = delete;
   ClientPort& operator=(const ClientPort&) = delete;

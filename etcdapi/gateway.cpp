@@ -7,8 +7,9 @@
 
 namespace revkv::etcdapi::gateway {
 
-Gateway::Gateway(grpc::Server& server, Limits limits)
+Gateway::Gateway(grpc::Server& server, Limits limits, std::function<bool()> healthy)
     : limits_(limits),
+      healthy_(std::move(healthy)),
       stub_(
           std::make_unique<grpc::GenericStub>(server.InProcessChannel(grpc::ChannelArguments()))) {}
 

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <functional>
 #include <grpcpp/generic/generic_stub.h>
 #include <memory>
 #include <mutex>
@@ -37,7 +38,8 @@ class Session;
 
 class Gateway {
  public:
-  Gateway(grpc::Server& server, Limits limits);
+  // `healthy` answers GET /health: false while the node failed or an alarm is raised.
+  Gateway(grpc::Server& server, Limits limits, std::function<bool()> healthy);
   ~Gateway();
   Gateway(const Gateway&) = delete;
   Gateway& operator=(const Gateway&) = delete;
@@ -53,6 +55,7 @@ class Gateway {
   // For the sessions.
   grpc::GenericStub& stub() { return *stub_; }
   const Limits& limits() const { return limits_; }
+  bool healthy() const { return healthy_(); }
   CallToken call_token();
   void forget(const Session* session);
 
@@ -60,6 +63,7 @@ class Gateway {
   void call_ended();
 
   Limits limits_;
+  std::function<bool()> healthy_;
   std::unique_ptr<grpc::GenericStub> stub_;
   std::mutex mutex_;
   std::condition_variable calls_done_;

@@ -24,6 +24,8 @@ namespace {
 // etcd 3.4.23's answer to GET /version: clients read these as the API level to speak.
 constexpr std::string_view kVersionBody = R"({"etcdserver":"3.4.23","etcdcluster":"3.4.0"})";
 constexpr std::string_view kHealthBody = R"({"health":"true"})";
+// etcd writes an unhealthy answer with Go's http.Error: 503 and a newline.
+constexpr std::string_view kUnhealthyBody = "{\"health\":\"false\"}\n";
 constexpr const char* kJson = "application/json";
 constexpr const char* kText = "text/plain; charset=utf-8";
 
@@ -116,7 +118,9 @@ void Session::serve(const Request& request) {
   std::string_view target(request.target().data(), request.target().size());
   target = target.substr(0, target.find('?'));
   if (target == "/version") return answer(200, kJson, std::string(kVersionBody), keep_alive_);
-  if (target == "/health") return answer(200, kText, std::string(kHealthBody), keep_alive_);
+  if (target == "/health")
+    return gateway_.healthy() ? answer(200, kText, std::string(kHealthBody), keep_alive_)
+                              : answer(503, kText, std::string(kUnhealthyBody), keep_alive_);
   const auto path = api_path(target);
   if (!path) return answer(404, kText, "404 page not found\n", keep_alive_);
   const Route* route = find_route(*path);

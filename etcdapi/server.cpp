@@ -61,8 +61,11 @@ GrpcServer::GrpcServer(caf::actor_system& sys, const actors::Node& node, const s
   // A put of --max-request-bytes of value is base64 in JSON: 4/3 of it, plus the rest.
   gateway_limits.max_body_bytes = ctx->options.max_request_bytes * 2 + kGrpcOverheadBytes;
   try {
-    client_port_ = std::make_unique<ClientPort>(*server_, host, port, kGatewayThreads,
-                                                ClientListener::Limits{}, gateway_limits);
+    client_port_ = std::make_unique<ClientPort>(
+        *server_, host, port, kGatewayThreads, ClientListener::Limits{}, gateway_limits, [ctx] {
+          // etcd's /health: false on an alarm.
+          return !ctx->failure.failed() && !ctx->nospace_alarm.load();
+        });
   } catch (...) {
     stop();
     throw;

@@ -236,6 +236,19 @@ TEST_CASE("gateway: maintenance, cluster, /version and /health", "[gateway]") {
   CHECK_THAT(add.body, Contains(R"("code":)"));
 
   CHECK(c.post("/v3/maintenance/alarm", R"({"action":"GET"})").status == 200);
+  // A raised alarm makes /health false (503), as in etcd.
+  const auto member = status.body.substr(status.body.find(R"("member_id":")") + 13);
+  const std::string alarm = R"(","alarm":"NOSPACE"})";
+  const std::string id = member.substr(0, member.find('"'));
+  REQUIRE(
+      c.post("/v3/maintenance/alarm", R"({"action":"ACTIVATE","memberID":")" + id + alarm).status ==
+      200);
+  auto unhealthy = c.request("GET", "/health");
+  CHECK(unhealthy.status == 503);
+  CHECK(unhealthy.body == "{\"health\":\"false\"}\n");
+  REQUIRE(c.post("/v3/maintenance/alarm", R"({"action":"DEACTIVATE","memberID":")" + id + alarm)
+              .status == 200);
+  CHECK(c.request("GET", "/health").status == 200);
   CHECK(c.post("/v3/maintenance/defragment", "{}").status == 200);
   auto hash = c.post("/v3/maintenance/hash", "{}");
   CHECK(hash.status == 200);
