@@ -5,6 +5,7 @@
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/chunk_encode.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
@@ -87,9 +88,29 @@ void Session::read_request() {
   parser_->header_limit(static_cast<uint32_t>(gateway_.limits().max_header_bytes));
   parser_->body_limit(gateway_.limits().max_body_bytes);
   stream_.expires_after(gateway_.limits().idle);
-  http::async_read(
+  http::async_read_header(
       stream_, buffer_, *parser_,
-      [self = shared_from_this()](beast::error_code ec, size_t) { self->on_request(ec); });
+      [self = shared_from_this()](beast::error_code ec, size_t) { self->on_header(ec); });
+}
+
+void Session::on_header(beast::error_code ec) {
+  if (closed_) return;
+  if (ec) return on_request(ec);
+  auto read_body = [self = shared_from_this()] {
+    http::async_read(self->stream_, self->buffer_, *self->parser_,
+                     [self](beast::error_code ec, size_t) { self->on_request(ec); });
+  };
+  // curl asks before sending a body over 1 KiB, and waits a second for this (Go's server
+  // sends it when the handler reads the body).
+  if (beast::iequals(parser_->get()[http::field::expect], "100-continue") && !parser_->is_done()) {
+    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    return asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),
+                             [self = shared_from_this(), read_body](beast::error_code ec, size_t) {
+                               if (ec || self->closed_) return self->shut();
+                               read_body();
+                             });
+  }
+  read_body();
 }
 
 void Session::on_request(beast::error_code ec) {

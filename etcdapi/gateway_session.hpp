@@ -43,6 +43,7 @@ class Session : public std::enable_shared_from_this<Session> {
   using Request = boost::beast::http::request<boost::beast::http::string_body>;
 
   void read_request();
+  void on_header(boost::beast::error_code ec);
   void on_request(boost::beast::error_code ec);
   void serve(const Request& request);
   void call(const Route& route, const Request& request);
