@@ -181,6 +181,10 @@ bool ClientListener::hand_off(Sniff* sniff, bool http2, tcp::socket& socket) {
   std::lock_guard lock(mutex_);
   sniffing_.erase(sniff);
   if (stopped_) return false;
+  // Small answers leave at once, as on gRPC's own listener and Go's: without this, Nagle's
+  // algorithm holds a small write back until the previous one is acknowledged.
+  boost::system::error_code ignored;
+  socket.set_option(tcp::no_delay(true), ignored);
   if (!http2) {
     http_(std::move(socket));
     return true;
