@@ -2,6 +2,7 @@
 
 #include "actors/messages.hpp"
 #include "etcdapi/auth_service.hpp"
+#include "etcdapi/client_port.hpp"
 #include "etcdapi/cluster_service.hpp"
 #include "etcdapi/doors.hpp"
 #include "etcdapi/grpc_door.hpp"
@@ -23,6 +24,8 @@ namespace revkv::etcdapi {
 namespace {
 // etcd accepts messages up to --max-request-bytes plus this much gRPC framing.
 constexpr size_t kGrpcOverheadBytes = 512 * 1024;
+// The gateway's I/O threads: JSON work is light next to the request path's.
+constexpr size_t kGatewayThreads = 2;
 }  // namespace
 
 GrpcServer::GrpcServer(caf::actor_system& sys, const actors::Node& node, const std::string& host,
@@ -38,10 +41,8 @@ GrpcServer::GrpcServer(caf::actor_system& sys, const actors::Node& node, const s
   auth_ = std::make_unique<AuthService>(ctx);
   watch_ = std::make_unique<WatchService>(sys, ctx, node.routes());
 
+  // No listening port of its own: ClientPort accepts and hands HTTP/2 connections over.
   grpc::ServerBuilder builder;
-  int selected = 0;
-  builder.AddListeningPort(host + ":" + std::to_string(port), grpc::InsecureServerCredentials(),
-                           &selected);
   builder.SetMaxReceiveMessageSize(
       static_cast<int>(ctx->options.max_request_bytes + kGrpcOverheadBytes));
   builder.SetMaxSendMessageSize(std::numeric_limits<int>::max());
@@ -53,11 +54,25 @@ GrpcServer::GrpcServer(caf::actor_system& sys, const actors::Node& node, const s
   builder.RegisterService(auth_.get());
   builder.RegisterService(watch_.get());
   server_ = builder.BuildAndStart();
-  if (!server_ || selected == 0) {
+  if (!server_) {
     stop();
-    throw std::runtime_error("cannot listen on " + host + ":" + std::to_string(port));
+    throw std::runtime_error("cannot start the gRPC server for " + host + ":" +
+                             std::to_string(port));
   }
-  port_ = static_cast<uint16_t>(selected);
+  gateway::Limits gateway_limits;
+  // A put of --max-request-bytes of value is base64 in JSON: 4/3 of it, plus the rest.
+  gateway_limits.max_body_bytes = ctx->options.max_request_bytes * 2 + kGrpcOverheadBytes;
+  try {
+    client_port_ = std::make_unique<ClientPort>(
+        *server_, host, port, kGatewayThreads, ClientListener::Limits{}, gateway_limits, [ctx] {
+          // etcd's /health: false on an alarm.
+          return !ctx->failure.failed() && !ctx->nospace_alarm.load();
+        });
+  } catch (...) {
+    stop();
+    throw;
+  }
+  port_ = client_port_->port();
   cluster_->set_client_url("http://" + host + ":" + std::to_string(port_));
 }
 
@@ -66,6 +81,8 @@ GrpcServer::~GrpcServer() {
 }
 
 void GrpcServer::stop() {
+  // No new connection, and the gateway's connections closed (their streams cancelled).
+  if (client_port_) client_port_->stop_serving();
   if (server_) {
     // Watch and LeaseKeepAlive streams never end by themselves: end them (and any opened
     // from now on), so that the shutdown below waits only for calls that finish.
@@ -74,8 +91,12 @@ void GrpcServer::stop() {
     // The doors are still running, so every call in flight gets its answer.
     server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
     server_->Wait();
-    server_.reset();
   }
+  // The gateway's calls have ended with the server; then its threads, then the server
+  // (the gateway's in-process channel leads to it).
+  if (client_port_) client_port_->finish();
+  client_port_.reset();
+  server_.reset();
   for (auto& door : doors_)
     caf::anon_send_exit(door, caf::exit_reason::user_shutdown);
   doors_.clear();

@@ -1,9 +1,10 @@
 #pragma once
 
-// revkvd's gRPC listener (--listen-grpc): a grpc::Server with etcd's KV, Watch, Lease,
+// revkvd's client port (--listen-grpc): a grpc::Server with etcd's KV, Watch, Lease,
 // Maintenance, Cluster and Auth services and the door actors that carry their calls onto
-// the request path. Start it after the node, stop it
-// before the node: stopping waits for the calls in flight, which the doors answer.
+// the request path, and on the same port etcd's JSON gateway, which calls those services
+// in-process (etcdapi/client_port.hpp). Start it after the node, stop it before the node:
+// stopping waits for the calls in flight, which the doors answer.
 
 #include "actors/node.hpp"
 
@@ -22,6 +23,7 @@ class Server;
 namespace revkv::etcdapi {
 
 class AuthService;
+class ClientPort;
 class ClusterService;
 class Doors;
 class KvService;
@@ -56,6 +58,8 @@ class GrpcServer {
   std::unique_ptr<AuthService> auth_;
   std::unique_ptr<WatchService> watch_;
   std::unique_ptr<grpc::Server> server_;
+  // The listening socket, HTTP/2 handed to server_, HTTP/1.1 to the gateway.
+  std::unique_ptr<ClientPort> client_port_;
   uint16_t port_ = 0;
 };
 

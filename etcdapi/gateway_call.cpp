@@ -1,0 +1,82 @@
+#include "etcdapi/gateway_call.hpp"
+
+namespace revkv::etcdapi::gateway {
+
+namespace {
+
+// What a unary call needs alive until its completion runs.
+struct UnaryState {
+  grpc::ClientContext context;
+  grpc::ByteBuffer request;
+  grpc::ByteBuffer response;
+  CallToken token;
+};
+
+}  // namespace
+
+void call_unary(grpc::GenericStub& stub, const char* method, grpc::ByteBuffer request,
+                CallToken token, std::function<void(grpc::Status, grpc::ByteBuffer)> done) {
+  auto state = std::make_shared<UnaryState>();
+  state->request = std::move(request);
+  state->token = std::move(token);
+  stub.UnaryCall(&state->context, method, grpc::StubOptions(), &state->request, &state->response,
+                 [state, done = std::move(done)](grpc::Status status) mutable {
+                   done(std::move(status), std::move(state->response));
+                 });
+}
+
+StreamCall::StreamCall(std::vector<grpc::ByteBuffer> requests, bool close_send, Receiver receiver,
+                       CallToken token)
+    : requests_(std::move(requests)),
+      close_send_(close_send),
+      receiver_(std::move(receiver)),
+      token_(std::move(token)) {}
+
+std::shared_ptr<StreamCall> StreamCall::start(grpc::GenericStub& stub, const char* method,
+                                              std::vector<grpc::ByteBuffer> requests,
+                                              bool close_send, Receiver receiver, CallToken token) {
+  auto call = std::make_shared<StreamCall>(std::move(requests), close_send, std::move(receiver),
+                                           std::move(token));
+  call->self_ = call;
+  stub.PrepareBidiStreamingCall(&call->context_, method, grpc::StubOptions(), call.get());
+  // Released when a read fails or the receiver stops: until then a read may still follow
+  // an answer the receiver is writing out, so the call must not end under it.
+  call->AddHold();
+  call->StartRead(&call->incoming_);
+  if (call->requests_.empty()) {
+    if (close_send) call->StartWritesDone();
+  } else {
+    call->StartWrite(&call->requests_.front());
+  }
+  call->StartCall();
+  return call;
+}
+
+void StreamCall::OnWriteDone(bool ok) {
+  if (!ok) return;
+  if (++written_ < requests_.size()) return StartWrite(&requests_[written_]);
+  if (close_send_) StartWritesDone();
+}
+
+void StreamCall::OnReadDone(bool ok) {
+  if (!ok) return RemoveHold();
+  receiver_.message(std::move(incoming_),
+                    [self = shared_from_this()](bool more) { self->resume(more); });
+}
+
+void StreamCall::resume(bool more) {
+  if (more) return StartRead(&incoming_);
+  context_.TryCancel();
+  RemoveHold();
+}
+
+void StreamCall::OnDone(const grpc::Status& status) {
+  receiver_.done(status);
+  // The receiver's callbacks hold the session that holds this call: let go of both.
+  receiver_ = {};
+  token_.reset();
+  // Last: this may be the reactor's final owner.
+  auto last = std::move(self_);
+}
+
+}  // namespace revkv::etcdapi::gateway

@@ -1,0 +1,68 @@
+#pragma once
+
+// The gateway's calls onto revkvd's own gRPC server, through its in-process channel (as
+// etcd's grpc-gateway dials its own gRPC server): serialized messages on a generic stub,
+// so one piece of code carries every route and every answer is the gRPC door's own.
+
+#include <functional>
+#include <grpcpp/client_context.h>
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/support/byte_buffer.h>
+#include <grpcpp/support/client_callback.h>
+#include <memory>
+#include <vector>
+
+namespace revkv::etcdapi::gateway {
+
+// Held by every call until it is done: stopping waits for all of them, since their
+// callbacks reach into the gateway's sessions.
+using CallToken = std::shared_ptr<void>;
+
+// One unary call; `done` runs once, on a gRPC thread.
+void call_unary(grpc::GenericStub& stub, const char* method, grpc::ByteBuffer request,
+                CallToken token, std::function<void(grpc::Status, grpc::ByteBuffer)> done);
+
+// One streaming call. Answers come one at a time: the next is read only after the
+// receiver calls `resume(true)` (so a slow HTTP client holds one message, not a queue);
+// `resume(false)` cancels the call. `done` runs once, last.
+class StreamCall final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>,
+                         public std::enable_shared_from_this<StreamCall> {
+ public:
+  struct Receiver {
+    // On a gRPC thread; must call `resume` exactly once.
+    std::function<void(grpc::ByteBuffer message, std::function<void(bool)> resume)> message;
+    std::function<void(grpc::Status)> done;
+  };
+
+  // Sends `requests`; then closes the client's side when `close_send` (Watch keeps it
+  // open: its watchers live as long as the stream).
+  static std::shared_ptr<StreamCall> start(grpc::GenericStub& stub, const char* method,
+                                           std::vector<grpc::ByteBuffer> requests, bool close_send,
+                                           Receiver receiver, CallToken token);
+
+  // Use start().
+  StreamCall(std::vector<grpc::ByteBuffer> requests, bool close_send, Receiver receiver,
+             CallToken token);
+
+  // Ends the call from the client's side (the HTTP client went away, or the node stops).
+  void cancel() { context_.TryCancel(); }
+
+  void OnWriteDone(bool ok) override;
+  void OnReadDone(bool ok) override;
+  void OnDone(const grpc::Status& status) override;
+
+ private:
+  void resume(bool more);
+
+  grpc::ClientContext context_;
+  std::vector<grpc::ByteBuffer> requests_;
+  size_t written_ = 0;
+  bool close_send_;
+  Receiver receiver_;
+  CallToken token_;
+  grpc::ByteBuffer incoming_;
+  // Itself, from start() until OnDone: gRPC calls the reactor until then.
+  std::shared_ptr<StreamCall> self_;
+};
+
+}  // namespace revkv::etcdapi::gateway

@@ -1,0 +1,323 @@
+#include "etcdapi/gateway_session.hpp"
+
+#include "etcdapi/gateway_json.hpp"
+
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/chunk_encode.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <grpcpp/support/slice.h>
+#include <string_view>
+#include <vector>
+
+namespace revkv::etcdapi::gateway {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+
+namespace {
+
+// etcd 3.4.23's answer to GET /version: clients read these as the API level to speak.
+constexpr std::string_view kVersionBody = R"({"etcdserver":"3.4.23","etcdcluster":"3.4.0"})";
+constexpr std::string_view kHealthBody = R"({"health":"true"})";
+// etcd writes an unhealthy answer with Go's http.Error: 503 and a newline.
+constexpr std::string_view kUnhealthyBody = "{\"health\":\"false\"}\n";
+constexpr const char* kJson = "application/json";
+constexpr const char* kText = "text/plain; charset=utf-8";
+
+grpc::ByteBuffer to_buffer(const std::string& bytes) {
+  grpc::Slice slice(bytes);
+  return grpc::ByteBuffer(&slice, 1);
+}
+
+bool parse(const grpc::ByteBuffer& buffer, google::protobuf::Message& message) {
+  std::vector<grpc::Slice> slices;
+  if (!buffer.Dump(&slices).ok()) return false;
+  std::string bytes;
+  for (const auto& s : slices)
+    bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  return message.ParseFromString(bytes);
+}
+
+// etcd's gateway answers under /v3/ and, as etcd 3.4 does, /v3beta/.
+std::optional<std::string_view> api_path(std::string_view target) {
+  for (std::string_view prefix : {"/v3/", "/v3beta/"})
+    if (target.substr(0, prefix.size()) == prefix) return target.substr(prefix.size() - 1);
+  return std::nullopt;
+}
+
+// A streamed message as grpc-gateway writes it: one object and a newline.
+std::string result_line(const std::string& json) {
+  return "{\"result\":" + json + "}\n";
+}
+
+}  // namespace
+
+Session::Session(asio::ip::tcp::socket socket, Gateway& gateway)
+    : gateway_(gateway), stream_(std::move(socket)) {}
+
+Session::~Session() {
+  gateway_.forget(this);
+}
+
+void Session::start() {
+  asio::post(stream_.get_executor(), [self = shared_from_this()] { self->read_request(); });
+}
+
+void Session::close() {
+  asio::post(stream_.get_executor(), [self = shared_from_this()] { self->shut(); });
+}
+
+void Session::shut() {
+  if (closed_) return;
+  closed_ = true;
+  beast::error_code ignored;
+  stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  stream_.close();
+  if (stream_call_) stream_call_->cancel();
+}
+
+void Session::read_request() {
+  if (closed_) return;
+  parser_.emplace();
+  parser_->header_limit(static_cast<uint32_t>(gateway_.limits().max_header_bytes));
+  parser_->body_limit(gateway_.limits().max_body_bytes);
+  stream_.expires_after(gateway_.limits().idle);
+  http::async_read_header(
+      stream_, buffer_, *parser_,
+      [self = shared_from_this()](beast::error_code ec, size_t) { self->on_header(ec); });
+}
+
+void Session::on_header(beast::error_code ec) {
+  if (closed_) return;
+  if (ec) return on_request(ec);
+  auto read_body = [self = shared_from_this()] {
+    http::async_read(self->stream_, self->buffer_, *self->parser_,
+                     [self](beast::error_code ec, size_t) { self->on_request(ec); });
+  };
+  // curl asks before sending a body over 1 KiB, and waits a second for this (Go's server
+  // sends it when the handler reads the body).
+  if (beast::iequals(parser_->get()[http::field::expect], "100-continue") && !parser_->is_done()) {
+    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    return asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),
+                             [self = shared_from_this(), read_body](beast::error_code ec, size_t) {
+                               if (ec || self->closed_) return self->shut();
+                               read_body();
+                             });
+  }
+  read_body();
+}
+
+void Session::on_request(beast::error_code ec) {
+  if (closed_) return;
+  if (ec == http::error::body_limit) {
+    // The rest of the body is never read: answer as the gRPC door answers a request over
+    // --max-request-bytes, then close.
+    const grpc::Status too_large(grpc::StatusCode::INVALID_ARGUMENT,
+                                 "etcdserver: request is too large");
+    return answer(static_cast<unsigned>(http_status(too_large.error_code())), kJson,
+                  error_body(too_large), false);
+  }
+  if (ec == http::error::header_limit)
+    return answer(431, kText, "431 Request Header Fields Too Large", false);
+  if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::eof ||
+      ec == asio::error::connection_reset || ec == asio::error::operation_aborted)
+    return shut();
+  if (ec) return answer(400, kText, "400 Bad Request", false);
+  const auto& request = parser_->get();
+  version_ = request.version();
+  keep_alive_ = request.keep_alive();
+  serve(request);
+}
+
+void Session::serve(const Request& request) {
+  std::string_view target(request.target().data(), request.target().size());
+  target = target.substr(0, target.find('?'));
+  if (target == "/version") return answer(200, kJson, std::string(kVersionBody), keep_alive_);
+  if (target == "/health")
+    return gateway_.healthy() ? answer(200, kText, std::string(kHealthBody), keep_alive_)
+                              : answer(503, kText, std::string(kUnhealthyBody), keep_alive_);
+  const auto path = api_path(target);
+  if (!path) return answer(404, kText, "404 page not found\n", keep_alive_);
+  const Route* route = find_route(*path);
+  if (!route) return answer(404, kText, "Not Found\n", keep_alive_);
+  if (request.method() != http::verb::post)
+    return answer(405, kText, "Method Not Allowed\n", keep_alive_);
+  call(*route, request);
+}
+
+void Session::call(const Route& route, const Request& request) {
+  std::vector<grpc::ByteBuffer> requests;
+  if (route.kind == CallKind::watch) {
+    // A stream of WatchRequests; etcd's gateway fails the whole call (Unknown) when one
+    // cannot be decoded.
+    for (auto object : split_json_objects(request.body())) {
+      std::unique_ptr<google::protobuf::Message> message(route.request->New());
+      if (auto status = from_json(object, *message); !status.ok())
+        return answer(500, kJson,
+                      error_body(grpc::Status(grpc::StatusCode::UNKNOWN, status.error_message())),
+                      keep_alive_);
+      requests.push_back(to_buffer(message->SerializeAsString()));
+    }
+    return open_stream(route, std::move(requests));
+  }
+  if (route.request) {
+    std::unique_ptr<google::protobuf::Message> message(route.request->New());
+    if (auto status = from_json(request.body(), *message); !status.ok())
+      return answer(400, kJson, error_body(status), keep_alive_);
+    requests.push_back(to_buffer(message->SerializeAsString()));
+  } else {
+    requests.push_back(to_buffer(std::string()));
+  }
+  if (route.kind == CallKind::stream) return open_stream(route, std::move(requests));
+  call_unary(gateway_.stub(), route.method, std::move(requests.front()), gateway_.call_token(),
+             [self = shared_from_this(), &route](grpc::Status status, grpc::ByteBuffer answer) {
+               asio::post(self->stream_.get_executor(), [self, &route, status = std::move(status),
+                                                         answer = std::move(answer)]() mutable {
+                 self->on_unary_answer(route, status, std::move(answer));
+               });
+             });
+}
+
+void Session::on_unary_answer(const Route& route, const grpc::Status& status,
+                              grpc::ByteBuffer answer) {
+  if (closed_) return;
+  if (!status.ok())
+    return this->answer(static_cast<unsigned>(http_status(status.error_code())), kJson,
+                        error_body(status), keep_alive_);
+  std::unique_ptr<google::protobuf::Message> message(route.response->New());
+  if (!parse(answer, *message)) {
+    const grpc::Status bad(grpc::StatusCode::INTERNAL, "gateway: cannot parse the gRPC answer");
+    return this->answer(500, kJson, error_body(bad), keep_alive_);
+  }
+  this->answer(200, kJson, to_json(*message), keep_alive_);
+}
+
+void Session::answer(unsigned status, const char* content_type, std::string body, bool keep_alive) {
+  response_.emplace(static_cast<http::status>(status), version_);
+  response_->set(http::field::content_type, content_type);
+  response_->set(http::field::access_control_allow_origin, "*");
+  response_->set(http::field::access_control_allow_methods, "POST, GET, OPTIONS, PUT, DELETE");
+  response_->set(http::field::access_control_allow_headers, "accept, content-type, authorization");
+  response_->body() = std::move(body);
+  response_->keep_alive(keep_alive);
+  response_->prepare_payload();
+  stream_.expires_after(gateway_.limits().write);
+  http::async_write(stream_, *response_,
+                    [self = shared_from_this(), keep_alive](beast::error_code ec, size_t) {
+                      if (ec || !keep_alive) return self->shut();
+                      self->read_request();
+                    });
+}
+
+// ---- streaming answers
+
+void Session::open_stream(const Route& route, std::vector<grpc::ByteBuffer> requests) {
+  stream_route_ = &route;
+  stream_started_ = false;
+  const bool watch = route.kind == CallKind::watch;
+  StreamCall::Receiver receiver;
+  receiver.message = [self = shared_from_this()](grpc::ByteBuffer message,
+                                                 std::function<void(bool)> resume) {
+    asio::post(self->stream_.get_executor(),
+               [self, message = std::move(message), resume = std::move(resume)]() mutable {
+                 self->on_stream_message(std::move(message), std::move(resume));
+               });
+  };
+  receiver.done = [self = shared_from_this()](const grpc::Status& status) {
+    asio::post(self->stream_.get_executor(), [self, status] { self->on_stream_done(status); });
+  };
+  stream_call_ =
+      StreamCall::start(gateway_.stub(), route.method, std::move(requests),
+                        /*close_send=*/!watch, std::move(receiver), gateway_.call_token());
+  if (watch) watch_for_hangup();
+}
+
+void Session::watch_for_hangup() {
+  // The answer streams for as long as the client keeps the connection: no read deadline.
+  stream_.expires_never();
+  stream_.async_read_some(asio::buffer(hangup_probe_),
+                          [self = shared_from_this()](beast::error_code ec, size_t) {
+                            // Bytes after the request are ignored (etcd's gateway would read
+                            // them as more WatchRequests of a chunked body).
+                            if (ec) return self->shut();
+                            self->watch_for_hangup();
+                          });
+}
+
+void Session::on_stream_message(grpc::ByteBuffer message, std::function<void(bool)> resume) {
+  if (closed_) return resume(false);
+  std::unique_ptr<google::protobuf::Message> decoded(stream_route_->response->New());
+  if (!parse(message, *decoded)) {
+    shut();
+    return resume(false);
+  }
+  write_chunk(result_line(to_json(*decoded)), std::move(resume));
+}
+
+void Session::write_chunk(std::string chunk, std::function<void(bool)> then) {
+  auto write_body = [this, then = std::move(then)](beast::error_code ec) mutable {
+    if (ec || closed_) {
+      shut();
+      return then(false);
+    }
+    stream_.expires_after(gateway_.limits().write);
+    asio::async_write(
+        stream_, http::make_chunk(asio::buffer(chunk_)),
+        [self = shared_from_this(), then = std::move(then)](beast::error_code ec, size_t) mutable {
+          if (ec || self->closed_) {
+            self->shut();
+            return then(false);
+          }
+          then(true);
+        });
+  };
+  chunk_ = std::move(chunk);
+  if (stream_started_) return write_body({});
+  stream_started_ = true;
+  stream_head_.emplace(http::status::ok, version_);
+  stream_head_->set(http::field::content_type, kJson);
+  stream_head_->set(http::field::access_control_allow_origin, "*");
+  stream_head_->chunked(true);
+  stream_head_->keep_alive(keep_alive_);
+  stream_head_writer_.emplace(*stream_head_);
+  stream_.expires_after(gateway_.limits().write);
+  http::async_write_header(stream_, *stream_head_writer_,
+                           [self = shared_from_this(), write_body = std::move(write_body)](
+                               beast::error_code ec, size_t) mutable { write_body(ec); });
+}
+
+void Session::on_stream_done(const grpc::Status& status) {
+  stream_call_.reset();
+  if (closed_) return;
+  if (!stream_started_) {
+    // Nothing was streamed: the error (or the empty answer) is a plain one.
+    if (!status.ok())
+      return answer(static_cast<unsigned>(http_status(status.error_code())), kJson,
+                    error_body(status), keep_alive_ && stream_route_->kind != CallKind::watch);
+    return answer(200, kJson, "", keep_alive_ && stream_route_->kind != CallKind::watch);
+  }
+  if (status.ok()) return end_stream();
+  write_chunk(stream_error_body(status) + "\n", [self = shared_from_this()](bool ok) {
+    if (ok) self->end_stream();
+  });
+}
+
+void Session::end_stream() {
+  chunk_.clear();
+  stream_.expires_after(gateway_.limits().write);
+  asio::async_write(stream_, http::make_chunk_last(),
+                    [self = shared_from_this()](beast::error_code ec, size_t) {
+                      // A watch's connection had a read of its own pending: not reusable.
+                      if (ec || !self->keep_alive_ || self->stream_route_->kind == CallKind::watch)
+                        return self->shut();
+                      self->read_request();
+                    });
+}
+
+}  // namespace revkv::etcdapi::gateway

@@ -1,0 +1,83 @@
+#pragma once
+
+// One HTTP/1.1 connection of the JSON gateway: reads a request (bounded header and body,
+// idle deadline), answers it (keep-alive as the client asks), and reads the next. All of
+// its steps run on the connection's strand; the gRPC calls' callbacks are posted onto it.
+//
+// Streaming routes (etcd's /v3/watch, /v3/lease/keepalive, /v3/maintenance/snapshot)
+// answer with a chunked body, one {"result":…} object per gRPC message, written before
+// the next message is read. A watch's answer lasts until the node ends it or the client
+// closes its connection, which a read kept pending notices.
+
+#include "etcdapi/gateway.hpp"
+#include "etcdapi/gateway_routes.hpp"
+
+#include <array>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/serializer.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <functional>
+#include <grpcpp/support/byte_buffer.h>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace revkv::etcdapi::gateway {
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(boost::asio::ip::tcp::socket socket, Gateway& gateway);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  void start();
+  // From any thread: closes the connection and cancels its call.
+  void close();
+
+ private:
+  using Request = boost::beast::http::request<boost::beast::http::string_body>;
+
+  void read_request();
+  void on_header(boost::beast::error_code ec);
+  void on_request(boost::beast::error_code ec);
+  void serve(const Request& request);
+  void call(const Route& route, const Request& request);
+  void on_unary_answer(const Route& route, const grpc::Status& status, grpc::ByteBuffer answer);
+  void answer(unsigned status, const char* content_type, std::string body, bool keep_alive);
+  void shut();
+
+  void open_stream(const Route& route, std::vector<grpc::ByteBuffer> requests);
+  void on_stream_message(grpc::ByteBuffer message, std::function<void(bool)> resume);
+  void on_stream_done(const grpc::Status& status);
+  void write_chunk(std::string chunk, std::function<void(bool)> then);
+  void end_stream();
+  void watch_for_hangup();
+
+  Gateway& gateway_;
+  boost::beast::tcp_stream stream_;
+  boost::beast::flat_buffer buffer_;
+  std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
+  unsigned version_ = 11;
+  bool keep_alive_ = true;
+  bool closed_ = false;
+
+  // The answer being written.
+  std::optional<boost::beast::http::response<boost::beast::http::string_body>> response_;
+
+  // The streaming call, while one is open.
+  std::shared_ptr<StreamCall> stream_call_;
+  const Route* stream_route_ = nullptr;
+  bool stream_started_ = false;
+  std::optional<boost::beast::http::response<boost::beast::http::empty_body>> stream_head_;
+  std::optional<boost::beast::http::response_serializer<boost::beast::http::empty_body>>
+      stream_head_writer_;
+  std::string chunk_;
+  std::array<char, 512> hangup_probe_{};
+};
+
+}  // namespace revkv::etcdapi::gateway
