@@ -152,11 +152,10 @@ class RandomRequests {
     c.target = 5;
     c.union_kind = storage::CompareTarget::version;
     t.compare.push_back(std::move(c));
-    storage::RangeRequest r;
-    r.key = "a";
-    r.revision = current > 1 ? current - 1 : 0;
+    // The compares are checked before the operations: whatever this range holds, the
+    // target is what both doors refuse.
     storage::RequestOp op;
-    op.op = std::move(r);
+    op.op = range(current);
     t.success.push_back(std::move(op));
     return t;
   }
