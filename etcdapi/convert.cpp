@@ -20,7 +20,7 @@ static protocol::ResponseHeader nested(int64_t revision) {
   return {0, 0, revision, 0};
 }
 
-static void to_proto(const storage::KeyValue& in, mvccpb::KeyValue& out) {
+void to_proto(const storage::KeyValue& in, mvccpb::KeyValue& out) {
   out.set_key(in.key);
   out.set_create_revision(in.create_revision);
   out.set_mod_revision(in.mod_revision);

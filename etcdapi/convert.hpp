@@ -14,6 +14,7 @@
 
 #include <etcdserverpb/rpc.pb.h>
 #include <grpcpp/support/status.h>
+#include <optional>
 
 namespace revkv::etcdapi {
 
@@ -37,6 +38,8 @@ void to_proto(const storage::TxnResponse& in, const protocol::ResponseHeader& no
               etcdserverpb::TxnResponse& out);
 void to_proto(const storage::CompactResponse& in, const protocol::ResponseHeader& node,
               etcdserverpb::CompactionResponse& out);
+
+void to_proto(const storage::KeyValue& in, mvccpb::KeyValue& out);
 
 // The reverse directions, for clients and tests (the gRPC client of tests/node).
 storage::KeyValue from_proto(const mvccpb::KeyValue& in);
@@ -87,6 +90,16 @@ protocol::AlarmResponse from_proto(const etcdserverpb::AlarmResponse& in);
 protocol::StatusResponse from_proto(const etcdserverpb::StatusResponse& in);
 protocol::DefragmentResponse from_proto(const etcdserverpb::DefragmentResponse& in);
 protocol::HashKVResponse from_proto(const etcdserverpb::HashKVResponse& in);
+
+// Watch (convert_watch.cpp). A WatchRequest with no member of its oneof set is nothing
+// (etcd skips it and keeps the stream). Filter values etcd does not know pass through:
+// the watch stream ignores them, as etcd does.
+std::optional<protocol::WatchRequest> from_proto(const etcdserverpb::WatchRequest& in);
+void to_proto(const protocol::WatchResponse& in, etcdserverpb::WatchResponse& out);
+void to_proto(const storage::Event& in, mvccpb::Event& out);
+void to_proto(const protocol::WatchRequest& in, etcdserverpb::WatchRequest& out);
+protocol::WatchResponse from_proto(const etcdserverpb::WatchResponse& in);
+storage::Event from_proto(const mvccpb::Event& in);
 
 // An error answer as a gRPC status: the code is already gRPC's (protocol/error.hpp), the
 // message etcd's text byte for byte.

@@ -8,6 +8,7 @@
 #include "etcdapi/kv_service.hpp"
 #include "etcdapi/lease_service.hpp"
 #include "etcdapi/maintenance_service.hpp"
+#include "etcdapi/watch_service.hpp"
 
 #include <caf/all.hpp>
 
@@ -34,6 +35,7 @@ GrpcServer::GrpcServer(caf::actor_system& sys, const actors::Node& node, const s
   maintenance_ = std::make_unique<MaintenanceService>(ctx, *pool_);
   cluster_ = std::make_unique<ClusterService>(ctx);
   auth_ = std::make_unique<AuthService>(ctx);
+  watch_ = std::make_unique<WatchService>(sys, ctx, node.routes());
 
   grpc::ServerBuilder builder;
   int selected = 0;
@@ -47,6 +49,7 @@ GrpcServer::GrpcServer(caf::actor_system& sys, const actors::Node& node, const s
   builder.RegisterService(maintenance_.get());
   builder.RegisterService(cluster_.get());
   builder.RegisterService(auth_.get());
+  builder.RegisterService(watch_.get());
   server_ = builder.BuildAndStart();
   if (!server_ || selected == 0) {
     stop();
@@ -62,6 +65,9 @@ GrpcServer::~GrpcServer() {
 
 void GrpcServer::stop() {
   if (server_) {
+    // Watch streams never end by themselves: end them (and any opened from now on), so
+    // that the shutdown below waits only for calls that finish.
+    watch_->close_all(grpc::Status(grpc::StatusCode::UNAVAILABLE, "etcdserver: server stopped"));
     // The doors are still running, so every call in flight gets its answer.
     server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
     server_->Wait();
@@ -75,6 +81,7 @@ void GrpcServer::stop() {
 void GrpcServer::fail(const std::string& reason) {
   for (const auto& door : doors_)
     caf::anon_send(door, actors::node_failed_atom::value, reason);
+  if (watch_) watch_->close_all(grpc::Status(grpc::StatusCode::UNAVAILABLE, reason));
 }
 
 }  // namespace revkv::etcdapi

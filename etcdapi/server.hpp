@@ -1,6 +1,6 @@
 #pragma once
 
-// revkvd's gRPC listener (--listen-grpc): a grpc::Server with etcd's KV, Lease,
+// revkvd's gRPC listener (--listen-grpc): a grpc::Server with etcd's KV, Watch, Lease,
 // Maintenance, Cluster and Auth services and the door actors that carry their calls onto
 // the request path. Start it after the node, stop it
 // before the node: stopping waits for the calls in flight, which the doors answer.
@@ -27,6 +27,7 @@ class Doors;
 class KvService;
 class LeaseService;
 class MaintenanceService;
+class WatchService;
 
 class GrpcServer {
  public:
@@ -53,6 +54,7 @@ class GrpcServer {
   std::unique_ptr<MaintenanceService> maintenance_;
   std::unique_ptr<ClusterService> cluster_;
   std::unique_ptr<AuthService> auth_;
+  std::unique_ptr<WatchService> watch_;
   std::unique_ptr<grpc::Server> server_;
   uint16_t port_ = 0;
 };

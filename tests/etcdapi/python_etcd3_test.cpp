@@ -5,7 +5,7 @@
 // against the reference. Cases report themselves skipped where python3-etcd3 or etcd is
 // not installed (scripts/setup installs both).
 
-#include "tests/etcdapi/reference_etcd.hpp"
+#include "tests/etcdapi/etcd_process.hpp"
 #include "tests/node/node_process.hpp"
 #include "tests/skip.hpp"
 #include "tests/temp_dir.hpp"
@@ -77,24 +77,24 @@ void require_passed(const ScriptRun& run) {
   CHECK(run.status == 0);
 }
 
-// The Watch service is not on the gRPC door yet: the checks that need it (watches, and
-// locks, which wait on a watch) run in their own case, reported skipped until it is.
-const char* const kWatchChecks = "watch,locks";
-
 TEST_CASE("python3-etcd3: KV, txns, leases, status, members, compaction and errors on revkvd",
           "[etcdapi][node][python]") {
   if (!python_etcd3_or_skip()) return;
   testing::TempDir dir;
   testing::NodeProcess node(dir.sub("node"), {"--shards", "3", "--sync", "never"});
-  auto run = run_script(node.grpc_endpoint(), "--skip watch=in-its-own-case,locks=in-its-own-case");
-  require_passed(run);
+  require_passed(
+      run_script(node.grpc_endpoint(), "--skip watch=in-its-own-case,locks=in-its-own-case"));
   CHECK(node.stop() == 0);
 }
 
+// The Watch service's clients: watch, watch_prefix, watch_once, callbacks and cancel, a
+// compacted start revision; locks contended by a second client and freed by lease expiry.
 TEST_CASE("python3-etcd3: watches and locks on revkvd", "[etcdapi][node][python]") {
   if (!python_etcd3_or_skip()) return;
-  report_skipped("the gRPC Watch service is not served yet (python3-etcd3's watch and lock)");
-  (void)kWatchChecks;
+  testing::TempDir dir;
+  testing::NodeProcess node(dir.sub("node"), {"--shards", "3", "--sync", "never"});
+  require_passed(run_script(node.grpc_endpoint(), "--only watch,locks"));
+  CHECK(node.stop() == 0);
 }
 
 TEST_CASE("python3-etcd3: the same script against a real etcd 3.4", "[etcdapi][python][etcd]") {
@@ -105,7 +105,7 @@ TEST_CASE("python3-etcd3: the same script against a real etcd 3.4", "[etcdapi][p
     return;
   }
   testing::TempDir dir;
-  testing::ReferenceEtcd etcd(etcd_binary, dir.sub("etcd"));
+  testing::EtcdProcess etcd(etcd_binary, dir.sub("etcd"));
   require_passed(run_script(etcd.endpoint(), ""));
   etcd.stop();  // etcd re-raises SIGTERM after its cleanup: no exit status to check
 }

@@ -1,7 +1,9 @@
 // Watch under load, whole-process: many watchers on overlapping ranges while several
 // clients write, checked against a model built from the writers' own acknowledgements; and
 // a watcher whose client stops reading, which must neither block the writers nor the other
-// watchers, and must afterwards receive every event it missed, once, in order.
+// watchers, and must afterwards receive every event it missed, once, in order. The
+// watchers' streams are those of either door (tests/node/watch_clients.hpp): each of these
+// cases runs over MessagePack and over etcd's gRPC Watch service.
 
 #include "apps/revkv-bench/watch_bench.hpp"
 #include "client/client.hpp"
@@ -9,6 +11,7 @@
 #include "protocol/method.hpp"
 #include "tests/node/node_process.hpp"
 #include "tests/node/requests.hpp"
+#include "tests/node/watch_clients.hpp"
 #include "tests/temp_dir.hpp"
 
 #include <catch2/catch.hpp>
@@ -128,6 +131,16 @@ std::vector<storage::Event> expected_for(const WatcherPlan& w, const Model& mode
   return out;
 }
 
+// The endpoint of the door a watch stream type talks to.
+template <class Stream>
+std::string endpoint_for(const testing::NodeProcess& node) {
+  if constexpr (std::is_same_v<Stream, testing::GrpcWatchStream>) {
+    return node.grpc_endpoint();
+  } else {
+    return node.endpoint();
+  }
+}
+
 client::Client connect(const std::string& endpoint) {
   client::ClientOptions options;
   options.request_timeout = 60s;  // a hung node fails the test, never hangs it
@@ -170,8 +183,9 @@ void expect(bool ok, const std::string& what) {
 
 }  // namespace
 
-TEST_CASE("watch: 1,000 watchers under concurrent writes each get exactly the model's events",
-          "[node][watch]") {
+TEMPLATE_TEST_CASE(
+    "watch: 1,000 watchers under concurrent writes each get exactly the model's events",
+    "[node][watch]", testing::MsgpackWatchStream, testing::GrpcWatchStream) {
   testing::TempDir dir;
   testing::NodeProcess node(dir.sub("data"), {"--shards", "4", "--sync", "never"});
   constexpr int kStreams = 10;
@@ -232,17 +246,13 @@ TEST_CASE("watch: 1,000 watchers under concurrent writes each get exactly the mo
   // answer at or past the final revision proves that nothing more can come.
   std::vector<std::vector<WatcherPlan>> plans(kStreams);
   auto stream = [&](int s) {
-    auto c = connect(node.endpoint());
+    TestType c(endpoint_for<TestType>(node));
     std::map<int64_t, size_t> by_id;
     auto& mine = plans[s];
     // A create's first events can be decoded in the same read as its created response,
     // before watch() returns the id: sorted out once the stream is done.
     std::vector<protocol::WatchResponse> inbox;
-    c.set_notification_handler([&](const client::Notification& n) {
-      auto w = client::decode_watch_notification(n);
-      expect(w.ok(), "undecodable notification");
-      inbox.push_back(std::move(w).value());
-    });
+    c.set_handler([&](protocol::WatchResponse w) { inbox.push_back(std::move(w)); });
     std::mt19937_64 rng(static_cast<uint64_t>(s) * 15485863);
     for (int i = 0; i < kWatchersPerStream; ++i) {
       WatcherPlan plan;
@@ -308,8 +318,8 @@ TEST_CASE("watch: 1,000 watchers under concurrent writes each get exactly the mo
   CHECK(events > 100000);  // the check has teeth: most watchers saw many events
 }
 
-TEST_CASE("watch: a client that stops reading blocks neither writes nor other watchers",
-          "[node][watch]") {
+TEMPLATE_TEST_CASE("watch: a client that stops reading blocks neither writes nor other watchers",
+                   "[node][watch]", testing::MsgpackWatchStream, testing::GrpcWatchStream) {
   testing::TempDir dir;
   testing::NodeProcess node(dir.sub("data"), {"--shards", "2", "--sync", "never"});
   constexpr int kPuts = 4000;
@@ -318,8 +328,8 @@ TEST_CASE("watch: a client that stops reading blocks neither writes nor other wa
   protocol::WatchCreateRequest all;
   all.key = "p/";
   all.range_end = storage::prefix_end("p/");
-  auto slow = connect(node.endpoint());
-  auto fast = connect(node.endpoint());
+  TestType slow(endpoint_for<TestType>(node));
+  TestType fast(endpoint_for<TestType>(node));
   for (auto* c : {&slow, &fast}) {
     auto created = c->watch(protocol::WatchRequest{all});
     REQUIRE(created.ok());
@@ -327,16 +337,15 @@ TEST_CASE("watch: a client that stops reading blocks neither writes nor other wa
   }
   std::vector<int64_t> slow_revs, fast_revs;
   Problems problems;
-  auto collect = [&problems](std::vector<int64_t>& into) {
-    return [&into, &problems](const client::Notification& n) {
-      auto w = client::decode_watch_notification(n);
-      if (!w.ok()) return problems.add("undecodable notification");
-      for (const auto& ev : w.value().events)
+  auto collect = [](std::vector<int64_t>& into) {
+    return [&into](protocol::WatchResponse w) {
+      for (const auto& ev : w.events)
         into.push_back(ev.kv.mod_revision);
     };
   };
-  slow.set_notification_handler(collect(slow_revs));
-  fast.set_notification_handler(collect(fast_revs));
+  slow.set_handler(collect(slow_revs));
+  fast.set_handler(collect(fast_revs));
+  slow.pause();
 
   // The writer and the fast watcher run while `slow` reads nothing at all.
   std::atomic<bool> written{false};
@@ -361,6 +370,7 @@ TEST_CASE("watch: a client that stops reading blocks neither writes nor other wa
   REQUIRE(fast_revs.size() == static_cast<size_t>(kPuts));
 
   // Now the slow client reads: every event once, in revision order, none missing.
+  slow.resume();
   while (slow_revs.size() < static_cast<size_t>(kPuts)) {
     auto got = slow.pump_for(10s);
     REQUIRE(got.ok());
@@ -375,8 +385,8 @@ TEST_CASE("watch: a client that stops reading blocks neither writes nor other wa
   CHECK(slow_revs.size() == static_cast<size_t>(kPuts));
 }
 
-TEST_CASE("watch: fragment splits a large replay; without it the replay comes whole",
-          "[node][watch]") {
+TEMPLATE_TEST_CASE("watch: fragment splits a large replay; without it the replay comes whole",
+                   "[node][watch]", testing::MsgpackWatchStream, testing::GrpcWatchStream) {
   testing::TempDir dir;
   // Responses of >= max_request_bytes + 512 KiB are fragmented: 1 KiB + 512 KiB here.
   testing::NodeProcess node(dir.sub("data"), {"--max-request-bytes", "1024"});
@@ -385,13 +395,9 @@ TEST_CASE("watch: fragment splits a large replay; without it the replay comes wh
   for (int i = 0; i < 800; ++i)  // ~750 KiB of history in one replay
     REQUIRE(c.put(storage::PutRequest{"f" + std::to_string(i), value}).ok());
   for (bool fragment : {true, false}) {
-    auto w = connect(node.endpoint());
+    TestType w(endpoint_for<TestType>(node));
     std::vector<protocol::WatchResponse> got;
-    w.set_notification_handler([&](const client::Notification& n) {
-      auto r = client::decode_watch_notification(n);
-      REQUIRE(r.ok());
-      got.push_back(std::move(r).value());
-    });
+    w.set_handler([&](protocol::WatchResponse r) { got.push_back(std::move(r)); });
     protocol::WatchCreateRequest create;
     create.key = "f";
     create.range_end = storage::prefix_end("f");

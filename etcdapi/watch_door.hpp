@@ -1,0 +1,33 @@
+#pragma once
+
+// The door actor of one gRPC Watch stream: it hosts its own RequestPath (the watch-stream
+// protocol, ids, parking of watchers whose client does not read — actors/request_path.hpp),
+// as a MessagePack connection does, and writes every watch response into the stream's
+// outbox (etcdapi/watch_outbox.hpp). One actor per stream, because a stream's watch ids
+// and its backpressure are its own.
+//
+//   (watch_submit_atom, actors::Request)  a WatchRequest read from the stream
+//   (grpc_sent_atom, uint64)              the outbox drained: parked watchers may resume
+//   (node_failed_atom, string)            the node failed: the stream ends Unavailable
+//
+// The actor stops when the outbox reports the call done.
+
+#include "actors/node_context.hpp"
+#include "actors/routes.hpp"
+
+#include <caf/actor.hpp>
+#include <caf/atom.hpp>
+#include <caf/fwd.hpp>
+
+#include <memory>
+
+namespace revkv::etcdapi {
+
+class WatchOutbox;
+
+using watch_submit_atom = caf::atom_constant<caf::atom("wsubmit")>;
+
+caf::actor spawn_watch_door(caf::actor_system& sys, actors::NodeContextPtr ctx,
+                            actors::Routes routes, std::shared_ptr<WatchOutbox> outbox);
+
+}  // namespace revkv::etcdapi

@@ -1,0 +1,111 @@
+#include "etcdapi/watch_service.hpp"
+
+#include "actors/request_path.hpp"
+#include "etcdapi/convert.hpp"
+#include "etcdapi/watch_door.hpp"
+#include "etcdapi/watch_outbox.hpp"
+
+#include <caf/all.hpp>
+
+#include <vector>
+
+namespace revkv::etcdapi {
+
+namespace {
+
+// Requests of one stream waiting for their answers before the reactor stops reading:
+// creates and cancels are answered in a few milliseconds, so this only binds a client that
+// floods a stream faster than the node answers.
+constexpr size_t kMaxOutstandingPerStream = 64;
+
+class WatchReactor final : public WatchCall {
+ public:
+  WatchReactor(WatchService& service, caf::actor_system& sys, const actors::NodeContextPtr& ctx,
+               const actors::Routes& routes)
+      : service_(service), outbox_(std::make_shared<WatchOutbox>(this, kMaxOutstandingPerStream)) {
+    door_ = spawn_watch_door(sys, ctx, routes, outbox_);
+    outbox_->set_door(door_);
+    // A stream opened while the server stops is finished at once, and never read.
+    if (service_.opened(outbox_)) read_next();
+  }
+
+  void read_next() override { StartRead(&request_); }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) return outbox_->reads_ended();
+    // etcd refuses a request over --max-request-bytes with its error on unary calls; on a
+    // stream a create carries only a key range, which gRPC's own message limit bounds.
+    auto request = from_proto(request_);
+    if (!request) return read_next();  // no member of the oneof set: etcd skips it
+    caf::anon_send(door_, watch_submit_atom::value, actors::Request{std::move(*request)});
+    if (outbox_->read_and_may_read_next()) read_next();
+  }
+
+  void OnWriteDone(bool ok) override { outbox_->write_done(ok); }
+
+  void OnCancel() override { outbox_->finish(grpc::Status::CANCELLED); }
+
+  void OnDone() override {
+    service_.closed(outbox_);
+    outbox_->done();
+    delete this;
+  }
+
+ private:
+  WatchService& service_;
+  std::shared_ptr<WatchOutbox> outbox_;
+  caf::actor door_;
+  etcdserverpb::WatchRequest request_;
+};
+
+}  // namespace
+
+WatchService::WatchService(caf::actor_system& sys, actors::NodeContextPtr ctx,
+                           actors::Routes routes)
+    : sys_(sys), ctx_(std::move(ctx)), routes_(std::move(routes)) {}
+
+WatchService::~WatchService() = default;
+
+grpc::ServerBidiReactor<etcdserverpb::WatchRequest, etcdserverpb::WatchResponse>*
+WatchService::Watch(grpc::CallbackServerContext*) {
+  // The callback API owns the reactor until OnDone, which deletes it.
+  return new WatchReactor(*this, sys_, ctx_, routes_);
+}
+
+bool WatchService::opened(const std::shared_ptr<WatchOutbox>& outbox) {
+  std::unique_ptr<grpc::Status> closing;
+  {
+    std::lock_guard lock(mu_);
+    if (!closing_) {
+      open_.insert(outbox);
+      return true;
+    }
+    closing = std::make_unique<grpc::Status>(*closing_);
+  }
+  outbox->finish(*closing);
+  return false;
+}
+
+void WatchService::closed(const std::shared_ptr<WatchOutbox>& outbox) {
+  std::lock_guard lock(mu_);
+  open_.erase(outbox);
+}
+
+void WatchService::close_all(const grpc::Status& status) {
+  std::vector<std::shared_ptr<WatchOutbox>> open;
+  {
+    std::lock_guard lock(mu_);
+    if (!closing_) closing_ = std::make_unique<grpc::Status>(status);
+    open.assign(open_.begin(), open_.end());
+  }
+  // Outside the lock: a Finish may run OnDone, which takes it.
+  for (const auto& outbox : open)
+    outbox->finish(status);
+}
+
+size_t WatchService::open_streams() const {
+  std::lock_guard lock(mu_);
+  return open_.size();
+}
+
+}  // namespace revkv::etcdapi

@@ -1,0 +1,35 @@
+#pragma once
+
+// A real etcd 3.4 (Debian's etcd-server) as the reference server: a single member on free
+// loopback ports with a temporary data directory, stopped by PID. Tests compare what a
+// client sees from it with what it sees from revkvd.
+
+#include <string>
+#include <sys/types.h>
+
+namespace revkv::testing {
+
+// Where etcd is; "" when it is not installed (ETCD_PATH overrides the search).
+std::string find_etcd();
+
+class EtcdProcess {
+ public:
+  // Starts `bin` with its data in `data_dir`; waits up to 60 s until it answers on its
+  // client URL. Throws std::runtime_error when it does not.
+  EtcdProcess(const std::string& bin, const std::string& data_dir);
+  ~EtcdProcess();
+  EtcdProcess(const EtcdProcess&) = delete;
+  EtcdProcess& operator=(const EtcdProcess&) = delete;
+
+  // host:port of its client URL (gRPC and the JSON gateway, as etcd serves both there).
+  std::string endpoint() const { return "127.0.0.1:" + std::to_string(client_port_); }
+  pid_t pid() const { return pid_; }
+  // SIGTERM and wait (SIGKILL after 20 s); the exit status.
+  int stop();
+
+ private:
+  pid_t pid_ = -1;
+  uint16_t client_port_ = 0;
+};
+
+}  // namespace revkv::testing
