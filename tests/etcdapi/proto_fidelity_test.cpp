@@ -2,7 +2,7 @@
 // message with its fields' numbers, types, labels and oneofs, every enum value, as the
 // compiled descriptors say, against tests/etcdapi/etcd_api.golden. The golden was checked
 // line by line against etcd's own rpc.proto, kv.proto and auth.proto (docs/NODE.md, "How
-// the door is held to etcd"); a change to proto/ that moves the wire fails here first.
+// the gRPC door is held to etcd"); a change to proto/ that moves the wire fails here first.
 // REVKV_UPDATE_GOLDEN=1 rewrites the golden (then check the diff against etcd's protos).
 //
 // Also: the Auth methods but AuthStatus, declared with etcd's messages, answer Unimplemented.

@@ -150,6 +150,12 @@ client::Result<protocol::WatchResponse> GrpcWatchStream::watch(
   return protocol::WireError{4, "no answer to the watch request"};
 }
 
+bool GrpcWatchStream::send(const protocol::WatchRequest& request) {
+  etcdserverpb::WatchRequest out;
+  etcdapi::to_proto(request, out);
+  return stream_->Write(out);
+}
+
 client::Result<bool> GrpcWatchStream::pump_for(std::chrono::milliseconds timeout) {
   auto got = next(timeout);
   if (!got.ok()) return got.error();

@@ -57,6 +57,10 @@ class GrpcWatchStream {
 
   void set_handler(WatchHandler handler) { handler_ = std::move(handler); }
   client::Result<protocol::WatchResponse> watch(const protocol::WatchRequest& request);
+  // Sends a request without waiting for an answer (for the requests etcd may leave
+  // unanswered: a cancel of an unknown watcher, a progress request); false if the stream
+  // is gone. Its answer, if any, reaches the handler.
+  bool send(const protocol::WatchRequest& request);
   client::Result<bool> pump_for(std::chrono::milliseconds timeout);
   void pause();
   void resume();
