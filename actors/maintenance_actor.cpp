@@ -287,6 +287,17 @@ caf::behavior maintenance_actor(Self* self, NodeContextPtr ctx, std::vector<caf:
             });
         return rp;
       },
+      // etcd's Hash hashes its whole bbolt file; this hashes the whole backend. The scan
+      // runs here, not on a shard: writes go on meanwhile and the snapshot is consistent,
+      // but a write in flight may be in the hash and not yet in the header's revision
+      // (etcd documents its Hash as a test tool for a quiet store, too).
+      [self](const protocol::HashRequest&) -> storage::Result<protocol::HashResponse> {
+        auto& ctx = *self->state.ctx;
+        int64_t w = ctx.watermark.load();
+        auto hash = ctx.backend->hash_all();
+        if (!hash.ok()) return hash.error();
+        return protocol::HashResponse{ctx.header(w), *hash};
+      },
       [self](const protocol::StatusRequest&) -> storage::Result<protocol::StatusResponse> {
         auto& ctx = *self->state.ctx;
         auto size = ctx.backend->size();

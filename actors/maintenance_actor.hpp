@@ -10,6 +10,7 @@
 //   HashKVRequest      -> Result<protocol::HashKVResponse>
 //   StatusRequest      -> Result<protocol::StatusResponse>
 //   DefragmentRequest  -> Result<protocol::DefragmentResponse>
+//   HashRequest        -> Result<protocol::HashResponse>
 //   AlarmRequest       -> Result<protocol::AlarmResponse>
 //   SnapshotRequest    -> Result<SnapshotPayload>  (a RocksDB checkpoint in a temp dir,
 //                         tarred in memory and digested; the temp dir is removed)

@@ -35,6 +35,8 @@ void visit_method(protocol::Method method, F&& f) {
       return serve.template operator()<protocol::HashKVRequest>(false);
     case Method::maintenance_defragment:
       return serve.template operator()<protocol::DefragmentRequest>(true);
+    case Method::maintenance_hash:
+      return serve.template operator()<protocol::HashRequest>(false);
     case Method::maintenance_alarm:
       return serve.template operator()<protocol::AlarmRequest>(true);
     case Method::maintenance_snapshot:  // a read: it sees every write answered before it

@@ -168,6 +168,8 @@ void RequestPath::dispatch(Queued q) {
           send_write<storage::TxnResponse>(q, q.applier, std::move(call));
         } else if constexpr (std::is_same_v<T, protocol::CompactionRequest>) {
           send_write<storage::CompactResponse>(q, routes.maintenance, std::move(call));
+        } else if constexpr (std::is_same_v<T, protocol::HashRequest>) {
+          send_read<protocol::HashResponse>(q, routes.maintenance, std::move(call));
         } else if constexpr (std::is_same_v<T, protocol::HashKVRequest>) {
           send_read<protocol::HashKVResponse>(q, routes.maintenance, std::move(call));
         } else if constexpr (std::is_same_v<T, protocol::StatusRequest>) {

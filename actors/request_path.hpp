@@ -54,6 +54,7 @@ using Request =
     std::variant<storage::RangeRequest, storage::PutRequest, storage::DeleteRangeRequest,
                  storage::TxnRequest, protocol::CompactionRequest, protocol::HashKVRequest,
                  protocol::StatusRequest, protocol::DefragmentRequest, protocol::AlarmRequest,
+                 protocol::HashRequest,
                  protocol::SnapshotRequest, protocol::WatchRequest, protocol::LeaseGrantRequest,
                  protocol::LeaseRevokeRequest, protocol::LeaseKeepAliveRequest,
                  protocol::LeaseTimeToLiveRequest, protocol::LeaseLeasesRequest>;
@@ -71,7 +72,7 @@ using Response =
                  protocol::AlarmResponse, protocol::SnapshotResponse, protocol::WatchResponse,
                  protocol::LeaseGrantResponse, protocol::LeaseRevokeResponse,
                  protocol::LeaseKeepAliveResponse, protocol::LeaseTimeToLiveResponse,
-                 protocol::LeaseLeasesResponse>;
+                 protocol::LeaseLeasesResponse, protocol::HashResponse>;
 
 // A response; an engine refusal (its etcd error); or a failure of the node itself
 // (Unavailable, internal), which has no engine error.

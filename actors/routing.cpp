@@ -107,6 +107,9 @@ Route route(const protocol::CompactionRequest&, size_t) {
 Route route(const protocol::HashKVRequest&, size_t) {
   return kMaintenance;
 }
+Route route(const protocol::HashRequest&, size_t) {
+  return kMaintenance;
+}
 Route route(const protocol::StatusRequest&, size_t) {
   return kMaintenance;
 }

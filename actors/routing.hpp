@@ -35,9 +35,10 @@ Route route(const storage::RangeRequest& r, size_t shards);        // owner shar
 Route route(const storage::PutRequest& r, size_t shards);          // owner shard
 Route route(const storage::DeleteRangeRequest& r, size_t shards);  // owner shard or coordinator
 Route route(const storage::TxnRequest& r, size_t shards);          // owner shard or coordinator
-// Compact, HashKV, Status, Defragment, Alarm: the maintenance actor.
+// Compact, HashKV, Hash, Status, Defragment, Alarm: the maintenance actor.
 Route route(const protocol::CompactionRequest& r, size_t shards);
 Route route(const protocol::HashKVRequest& r, size_t shards);
+Route route(const protocol::HashRequest& r, size_t shards);
 Route route(const protocol::StatusRequest& r, size_t shards);
 Route route(const protocol::DefragmentRequest& r, size_t shards);
 Route route(const protocol::AlarmRequest& r, size_t shards);

@@ -91,6 +91,7 @@ class Client {
   Result<protocol::StatusResponse> status();
   Result<protocol::DefragmentResponse> defragment();
   Result<protocol::HashKVResponse> hash_kv(const protocol::HashKVRequest& r);
+  Result<protocol::HashResponse> hash();
   Result<protocol::AlarmResponse> alarm(const protocol::AlarmRequest& r);
   // Streams the chunks to `on_chunk`, then returns the final {size, sha256}.
   Result<protocol::SnapshotResponse> snapshot(const SnapshotChunkHandler& on_chunk);

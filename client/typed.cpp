@@ -78,6 +78,10 @@ Result<p::LeaseLeasesResponse> Client::lease_leases() {
 Result<p::StatusResponse> Client::status() {
   return typed_call<p::StatusResponse>(Method::maintenance_status, p::StatusRequest{});
 }
+Result<p::HashResponse> Client::hash() {
+  return typed_call<p::HashResponse>(Method::maintenance_hash, p::HashRequest{});
+}
+
 Result<p::DefragmentResponse> Client::defragment() {
   return typed_call<p::DefragmentResponse>(Method::maintenance_defragment, p::DefragmentRequest{});
 }

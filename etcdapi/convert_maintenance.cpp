@@ -15,6 +15,17 @@ protocol::StatusRequest from_proto(const etcdserverpb::StatusRequest&) {
 protocol::DefragmentRequest from_proto(const etcdserverpb::DefragmentRequest&) {
   return {};
 }
+protocol::HashRequest from_proto(const etcdserverpb::HashRequest&) {
+  return {};
+}
+void to_proto(const protocol::HashResponse& in, etcdserverpb::HashResponse& out) {
+  to_proto(in.header, *out.mutable_header());
+  out.set_hash(in.hash);
+}
+protocol::HashResponse from_proto(const etcdserverpb::HashResponse& in) {
+  return {from_proto(in.header()), in.hash()};
+}
+
 protocol::HashKVRequest from_proto(const etcdserverpb::HashKVRequest& in) {
   return {in.revision()};
 }

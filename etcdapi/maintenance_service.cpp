@@ -30,6 +30,13 @@ grpc::ServerUnaryReactor* MaintenanceService::Defragment(
                      response);
 }
 
+grpc::ServerUnaryReactor* MaintenanceService::Hash(grpc::CallbackServerContext* context,
+                                                   const etcdserverpb::HashRequest* request,
+                                                   etcdserverpb::HashResponse* response) {
+  return serve_unary(ctx_, doors_, context, request->ByteSizeLong(), from_proto(*request),
+                     response);
+}
+
 grpc::ServerUnaryReactor* MaintenanceService::HashKV(grpc::CallbackServerContext* context,
                                                      const etcdserverpb::HashKVRequest* request,
                                                      etcdserverpb::HashKVResponse* response) {

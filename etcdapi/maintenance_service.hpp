@@ -1,12 +1,11 @@
 #pragma once
 
-// etcd's Maintenance service. Alarm, Status, Defragment and HashKV go through the request
-// path (etcdapi/unary_call.hpp). MoveLeader is answered here as a one-member etcd answers
-// it: to this member, success (it already leads); to any other id, FailedPrecondition
-// "etcdserver: bad leader transferee". Snapshot is a server stream
-// (etcdapi/snapshot_stream.hpp). Not served yet (gRPC's Unimplemented, the generated
-// default): Hash (etcd's hash of the whole backend file has no counterpart in RocksDB;
-// HashKV is the comparable one).
+// etcd's Maintenance service. Alarm, Status, Defragment, Hash and HashKV go through the
+// request path (etcdapi/unary_call.hpp); Hash is a CRC-32C of the whole RocksDB backend, as
+// etcd's is a CRC of its whole bbolt file. MoveLeader is answered here as a one-member etcd
+// answers it: to this member, success (it already leads); to any other id,
+// FailedPrecondition "etcdserver: bad leader transferee". Snapshot is a server stream
+// (etcdapi/snapshot_stream.hpp).
 
 #include "actors/node_context.hpp"
 #include "etcdapi/doors.hpp"
@@ -29,6 +28,9 @@ class MaintenanceService final : public etcdserverpb::Maintenance::CallbackServi
   grpc::ServerUnaryReactor* Defragment(grpc::CallbackServerContext* context,
                                        const etcdserverpb::DefragmentRequest* request,
                                        etcdserverpb::DefragmentResponse* response) override;
+  grpc::ServerUnaryReactor* Hash(grpc::CallbackServerContext* context,
+                                 const etcdserverpb::HashRequest* request,
+                                 etcdserverpb::HashResponse* response) override;
   grpc::ServerUnaryReactor* HashKV(grpc::CallbackServerContext* context,
                                    const etcdserverpb::HashKVRequest* request,
                                    etcdserverpb::HashKVResponse* response) override;

@@ -295,6 +295,12 @@ void describe(V& v, T& x) {
   v.field("compactRevision", x.compact_revision);
 }
 
+template <class V, Is<HashResponse> T>
+void describe(V& v, T& x) {
+  v.field("header", x.header);
+  v.field("hash", x.hash);
+}
+
 template <class V, Is<HashKVRequest> T>
 void describe(V& v, T& x) {
   v.field("revision", x.revision);
@@ -345,7 +351,7 @@ void describe(V& v, T& x) {
 template <class V, class T>
 requires Is<T, WatchProgressRequest> || Is<T, LeaseLeasesRequest> || Is<T, LeaseRevokeResponse> ||
     Is<T, StatusRequest> || Is<T, DefragmentRequest> || Is<T, DefragmentResponse> ||
-    Is<T, SnapshotRequest>
+    Is<T, SnapshotRequest> || Is<T, HashRequest>
 void describe(V& v, T& x) {
   if constexpr (requires { x.header; }) v.field("header", x.header);
 }
@@ -949,6 +955,8 @@ REVKV_PROTOCOL_BODY(StatusRequest)
 REVKV_PROTOCOL_BODY(StatusResponse)
 REVKV_PROTOCOL_BODY(DefragmentRequest)
 REVKV_PROTOCOL_BODY(DefragmentResponse)
+REVKV_PROTOCOL_BODY(HashRequest)
+REVKV_PROTOCOL_BODY(HashResponse)
 REVKV_PROTOCOL_BODY(HashKVRequest)
 REVKV_PROTOCOL_BODY(HashKVResponse)
 REVKV_PROTOCOL_BODY(SnapshotRequest)

@@ -19,10 +19,11 @@
 //   requests  storage::RangeRequest, PutRequest, DeleteRangeRequest, TxnRequest,
 //             CompactionRequest, WatchRequest, LeaseGrantRequest, LeaseRevokeRequest,
 //             LeaseKeepAliveRequest, LeaseTimeToLiveRequest, LeaseLeasesRequest,
-//             StatusRequest, DefragmentRequest, HashKVRequest, SnapshotRequest, AlarmRequest
+//             StatusRequest, DefragmentRequest, HashRequest, HashKVRequest, SnapshotRequest,
+//             AlarmRequest
 //   responses WatchResponse, LeaseGrantResponse, LeaseRevokeResponse, LeaseKeepAliveResponse,
 //             LeaseTimeToLiveResponse, LeaseLeasesResponse, StatusResponse,
-//             DefragmentResponse, HashKVResponse, SnapshotChunk, SnapshotResponse,
+//             DefragmentResponse, HashResponse, HashKVResponse, SnapshotChunk, SnapshotResponse,
 //             AlarmResponse
 // and for decode_kv_response / encode_kv_response: storage::RangeResponse, PutResponse,
 // DeleteRangeResponse, TxnResponse, CompactResponse. Other types do not link.

@@ -195,6 +195,18 @@ struct HashKVResponse {
   friend bool operator==(const HashKVResponse&, const HashKVResponse&) = default;
 };
 
+// Maintenance.Hash: a CRC-32C of the whole backend (every column family's keys and values,
+// docs/PROTOCOL.md), for comparing two members' stores byte for byte.
+struct HashRequest {
+  friend bool operator==(const HashRequest&, const HashRequest&) = default;
+};
+
+struct HashResponse {
+  ResponseHeader header;
+  uint32_t hash = 0;
+  friend bool operator==(const HashResponse&, const HashResponse&) = default;
+};
+
 struct SnapshotRequest {
   friend bool operator==(const SnapshotRequest&, const SnapshotRequest&) = default;
 };

@@ -26,6 +26,7 @@ constexpr std::array<Entry, kMethodCount> kMethods{{
     {Method::maintenance_hash_kv, "Maintenance.HashKV"},
     {Method::maintenance_snapshot, "Maintenance.Snapshot"},
     {Method::maintenance_alarm, "Maintenance.Alarm"},
+    {Method::maintenance_hash, "Maintenance.Hash"},
 }};
 
 constexpr bool table_in_enum_order() {

@@ -27,9 +27,10 @@ enum class Method : uint8_t {
   maintenance_hash_kv,
   maintenance_snapshot,
   maintenance_alarm,
+  maintenance_hash,
 };
 
-inline constexpr std::size_t kMethodCount = 16;
+inline constexpr std::size_t kMethodCount = 17;
 
 std::string_view method_name(Method method);
 // nullopt: answer with unknown_method(name).

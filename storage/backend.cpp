@@ -1,5 +1,6 @@
 #include "storage/backend.hpp"
 
+#include "storage/crc32c.hpp"
 #include "storage/rocksdb_options.hpp"
 
 #include <rocksdb/cache.h>
@@ -11,6 +12,7 @@
 
 #include <array>
 #include <filesystem>
+#include <functional>
 
 namespace revkv::storage {
 namespace {
@@ -304,6 +306,40 @@ Result<BackendSize> Backend::size() const {
     out.in_use_bytes += std::min(live, total_sst) + mem;
   }
   return out;
+}
+
+Result<uint32_t> Backend::hash_all() const {
+  if (impl_->closed) return Error{Errc::failed, "revkv: backend is closed"};
+  const rocksdb::Snapshot* snapshot = impl_->db->GetSnapshot();
+  // Released however the scan ends.
+  std::unique_ptr<const rocksdb::Snapshot, std::function<void(const rocksdb::Snapshot*)>> hold(
+      snapshot, [db = impl_->db.get()](const rocksdb::Snapshot* s) { db->ReleaseSnapshot(s); });
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snapshot;
+  // A full scan: do not evict the block cache's working set for it.
+  ro.fill_cache = false;
+  auto length = [](size_t n) {
+    std::array<char, 8> out{};
+    for (size_t i = 0; i < out.size(); ++i)
+      out[i] = static_cast<char>((static_cast<uint64_t>(n) >> (8 * i)) & 0xff);
+    return out;
+  };
+  uint32_t crc = 0;
+  for (size_t c = 0; c < kColumnCount; ++c) {
+    crc = crc32c_extend(crc, kColumnNames[c]);
+    std::unique_ptr<rocksdb::Iterator> it(
+        impl_->db->NewIterator(ro, impl_->cf(static_cast<Column>(c))));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      auto k = length(it->key().size());
+      auto v = length(it->value().size());
+      crc = crc32c_extend(crc, std::string_view(k.data(), k.size()));
+      crc = crc32c_extend(crc, view(it->key()));
+      crc = crc32c_extend(crc, std::string_view(v.data(), v.size()));
+      crc = crc32c_extend(crc, view(it->value()));
+    }
+    if (!it->status().ok()) return to_error(it->status());
+  }
+  return crc;
 }
 
 Status Backend::checkpoint(const std::string& dir) const {

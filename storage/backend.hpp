@@ -92,6 +92,11 @@ class Backend {
   Status scan_reverse(Column column, std::string_view from, std::string_view to,
                       const std::function<bool(std::string_view, std::string_view)>& f) const;
 
+  // Maintenance.Hash: a CRC-32C over every column family in order (kv, meta, lease, auth),
+  // of each one's name and then, per entry, key length, key, value length and value, all
+  // read at one snapshot. Two backends with the same contents have the same hash.
+  Result<uint32_t> hash_all() const;
+
   Status flush();
   // fsyncs the WAL: every write returned before is durable afterwards. Group commit is
   // many write(batch, sync=false) followed by one sync_wal().

@@ -413,6 +413,8 @@ TEST_CASE("Lease and Maintenance bodies round trip with PROTOCOL.md's field name
   CHECK(round_trip(DefragmentResponse{h}) == DefragmentResponse{h});
   CHECK(round_trip(HashKVRequest{5}) == HashKVRequest{5});
   CHECK(round_trip(HashKVResponse{h, 0xdeadbeef, 2, 5}) == HashKVResponse{h, 0xdeadbeef, 2, 5});
+  CHECK(round_trip(HashRequest{}) == HashRequest{});
+  CHECK(round_trip(HashResponse{h, 0xfeedbeef}) == HashResponse{h, 0xfeedbeef});
   CHECK(round_trip(SnapshotRequest{}) == SnapshotRequest{});
   CHECK(round_trip(SnapshotChunk{9, "blob", 100}) == SnapshotChunk{9, "blob", 100});
   SnapshotResponse snap{h, 1234, std::string(32, '\x5a')};
@@ -468,12 +470,13 @@ TEST_CASE("error objects carry etcd's gRPC code and message", "[codec][errors]")
 }
 
 TEST_CASE("method names map to the enum and back", "[method]") {
-  CHECK(all_methods().size() == 16);
+  CHECK(all_methods().size() == 17);
   for (Method m : all_methods())
     CHECK(method_from_name(method_name(m)) == m);
   CHECK(method_name(Method::kv_range) == "KV.Range");
   CHECK(method_name(Method::lease_time_to_live) == "Lease.LeaseTimeToLive");
   CHECK(method_name(Method::maintenance_hash_kv) == "Maintenance.HashKV");
+  CHECK(method_name(Method::maintenance_hash) == "Maintenance.Hash");
   CHECK(method_from_name("Watch.Watch") == Method::watch);
   CHECK_FALSE(method_from_name("kv.range"));
   CHECK_FALSE(method_from_name(""));
