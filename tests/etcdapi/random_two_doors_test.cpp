@@ -141,7 +141,7 @@ class Run {
   // How often each error was answered: what the sequence exercised.
   const std::map<std::string, int>& errors_seen() const { return errors_seen_; }
 
-  // Compares one answer of each door; `ok` is whether the gRPC answer is a response.
+  // Compares one answer of each door, and for a response both headers.
   template <class T>
   void same(const char* what, const Outcome<T>& mp, const Outcome<T>& grpc) {
     INFO(what << ": msgpack " << describe(mp) << " / grpc " << describe(grpc));
