@@ -37,7 +37,8 @@ struct Side {
                              "$1:N");
     out = std::regex_replace(out, std::regex(R"(("ClusterID"|"MemberID"|"RaftTerm") : \d+)"),
                              "$1 : N");
-    out = std::regex_replace(out, std::regex(R"(took = [0-9.]+[µmn]?s)"), "took = T");
+    // "µ" is two bytes: an alternative, not a one-byte bracket.
+    out = std::regex_replace(out, std::regex(R"(took = [0-9.]+(µs|ms|ns|s))"), "took = T");
     // Lock keys carry the locker's lease id.
     out = std::regex_replace(out, std::regex(R"(L/[0-9a-f]+)"), "L/LOCK");
     for (size_t i = 0; i < leases.size(); ++i) {
