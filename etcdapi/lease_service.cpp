@@ -15,8 +15,12 @@ namespace {
 class KeepAliveStream final : public grpc::ServerBidiReactor<etcdserverpb::LeaseKeepAliveRequest,
                                                              etcdserverpb::LeaseKeepAliveResponse> {
  public:
-  KeepAliveStream(actors::NodeContextPtr ctx, Doors& doors)
-      : ctx_(std::move(ctx)), door_(doors.next()) {
+  KeepAliveStream(actors::NodeContextPtr ctx, Doors& doors, CancellableStreams& streams,
+                  grpc::CallbackServerContext* context)
+      : ctx_(std::move(ctx)),
+        door_(doors.next()),
+        streams_(streams),
+        ticket_(streams.open(context)) {
     StartRead(&request_);
   }
 
@@ -41,11 +45,16 @@ class KeepAliveStream final : public grpc::ServerBidiReactor<etcdserverpb::Lease
     StartRead(&request_);
   }
 
-  void OnDone() override { delete this; }
+  void OnDone() override {
+    streams_.close(ticket_);
+    delete this;
+  }
 
  private:
   actors::NodeContextPtr ctx_;
   caf::actor door_;
+  CancellableStreams& streams_;
+  CancellableStreams::TicketPtr ticket_;
   etcdserverpb::LeaseKeepAliveRequest request_;
   etcdserverpb::LeaseKeepAliveResponse response_;
 };
@@ -84,8 +93,8 @@ grpc::ServerUnaryReactor* LeaseService::LeaseLeases(grpc::CallbackServerContext*
 }
 
 grpc::ServerBidiReactor<etcdserverpb::LeaseKeepAliveRequest, etcdserverpb::LeaseKeepAliveResponse>*
-LeaseService::LeaseKeepAlive(grpc::CallbackServerContext*) {
-  return new KeepAliveStream(ctx_, doors_);
+LeaseService::LeaseKeepAlive(grpc::CallbackServerContext* context) {
+  return new KeepAliveStream(ctx_, doors_, streams_, context);
 }
 
 }  // namespace revkv::etcdapi

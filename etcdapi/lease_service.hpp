@@ -8,6 +8,7 @@
 // every TTL/3, so one at a time is no limit in practice).
 
 #include "actors/node_context.hpp"
+#include "etcdapi/cancellable_streams.hpp"
 #include "etcdapi/doors.hpp"
 
 #include <etcdserverpb/rpc.grpc.pb.h>
@@ -35,9 +36,13 @@ class LeaseService final : public etcdserverpb::Lease::CallbackService {
                           etcdserverpb::LeaseKeepAliveResponse>*
   LeaseKeepAlive(grpc::CallbackServerContext* context) override;
 
+  // Cancels every keep-alive stream, and any opened from now on (the server stops).
+  void cancel_streams() { streams_.cancel_all(); }
+
  private:
   actors::NodeContextPtr ctx_;
   Doors& doors_;
+  CancellableStreams streams_;
 };
 
 }  // namespace revkv::etcdapi

@@ -65,9 +65,10 @@ GrpcServer::~GrpcServer() {
 
 void GrpcServer::stop() {
   if (server_) {
-    // Watch streams never end by themselves: end them (and any opened from now on), so
-    // that the shutdown below waits only for calls that finish.
+    // Watch and LeaseKeepAlive streams never end by themselves: end them (and any opened
+    // from now on), so that the shutdown below waits only for calls that finish.
     watch_->close_all(grpc::Status(grpc::StatusCode::UNAVAILABLE, "etcdserver: server stopped"));
+    lease_->cancel_streams();
     // The doors are still running, so every call in flight gets its answer.
     server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
     server_->Wait();

@@ -22,29 +22,17 @@ client::ClientOptions client_options() {
   return o;
 }
 
-// Generates the requests of one connection.
+// Encodes the requests of one connection for the MessagePack door.
 class Generator {
  public:
-  Generator(const Options& o, uint64_t seed)
-      : o_(o), rng_(seed), key_(0, o.keys - 1), op_(o.mix.begin(), o.mix.end()) {
-    value_.resize(o.value_size);
-    for (auto& c : value_)
-      c = static_cast<char>('a' + rng_() % 26);
-    // Explicit lease ids, unique per connection and run: keep-alives name leases granted
-    // by this connection.
-    next_lease_ = static_cast<int64_t>(
-        (static_cast<uint64_t>(Clock::now().time_since_epoch().count()) ^ (seed << 40)) >> 2);
-    if (next_lease_ == 0) next_lease_ = 1;
-  }
+  Generator(const Options& o, uint64_t seed) : work_(o, seed) {}
 
-  Op next_op() {
-    auto op = static_cast<Op>(op_(rng_));
-    return op == Op::keepalive && leases_.empty() ? Op::grant : op;
-  }
+  Op next_op() { return work_.next_op(); }
 
   // The method name and encoded body of one request of kind `op`.
   std::pair<protocol::Method, std::string> request(Op op) {
-    int64_t k = key_(rng_);
+    const Options& o = work_.options();
+    int64_t k = work_.next_key();
     switch (op) {
       case Op::put:
         return {protocol::Method::kv_put, protocol::encode_to_string(put(k))};
@@ -56,8 +44,8 @@ class Generator {
       case Op::range: {
         storage::RangeRequest r;
         r.key = key_of(k);
-        r.range_end = key_of(k + o_.range_size);
-        r.limit = o_.range_size;
+        r.range_end = key_of(k + o.range_size);
+        r.limit = o.range_size;
         return {protocol::Method::kv_range, protocol::encode_to_string(r)};
       }
       case Op::txn: {
@@ -80,41 +68,27 @@ class Generator {
       case Op::grant: {
         protocol::LeaseGrantRequest g;
         g.ttl = 3600;
-        g.id = next_lease_++;
-        leases_.push_back(g.id);
+        g.id = work_.grant_lease();
         return {protocol::Method::lease_grant, protocol::encode_to_string(g)};
       }
       case Op::keepalive: {
         protocol::LeaseKeepAliveRequest ka;
-        ka.id = leases_[static_cast<std::size_t>(rng_() % leases_.size())];
+        ka.id = work_.some_lease();
         return {protocol::Method::lease_keep_alive, protocol::encode_to_string(ka)};
       }
     }
     return {protocol::Method::kv_range, ""};
   }
 
-  // In watch mode the value starts with its send time (steady clock, ns): the watchers
-  // measure delivery latency from it.
   storage::PutRequest put(int64_t k) const {
     storage::PutRequest p;
     p.key = key_of(k);
-    p.value = value_;
-    if (o_.watch) {
-      auto stamp = std::to_string(Clock::now().time_since_epoch().count()) + ":";
-      p.value.replace(0, std::min(stamp.size(), p.value.size()), stamp);
-      if (p.value.size() < stamp.size()) p.value = stamp;
-    }
+    p.value = work_.put_value();
     return p;
   }
 
  private:
-  const Options& o_;
-  std::mt19937_64 rng_;
-  std::uniform_int_distribution<int64_t> key_;
-  std::discrete_distribution<int> op_;
-  std::string value_;
-  int64_t next_lease_ = 1;
-  std::vector<int64_t> leases_;
+  Workload work_;
 };
 
 Report run_connection(const Options& o, int index, Clock::time_point stop) {
@@ -188,12 +162,6 @@ double us(uint64_t nanos) {
 
 }  // namespace
 
-std::string key_of(int64_t i) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "key%012lld", static_cast<long long>(i));
-  return buf;
-}
-
 void Report::merge(const Report& other) {
   for (std::size_t i = 0; i < kOpCount; ++i) {
     ops[i].latency.merge(other.ops[i].latency);
@@ -260,10 +228,14 @@ Report run(const Options& o) {
 }
 
 std::string format_text(const Report& r, const Options& o) {
-  std::string out = "revkv-bench " + o.endpoint + ": " + std::to_string(o.connections) +
-                    " connections x " + std::to_string(o.inflight) + " in flight, " +
-                    fmt("%.1f", r.elapsed_s) + " s, " + std::to_string(o.keys) + " keys, " +
-                    std::to_string(o.value_size) + " B values\n";
+  const std::string load = o.use_grpc()
+                               ? "gRPC " + o.grpc + ": " + std::to_string(o.clients) +
+                                     " clients over " + std::to_string(o.conns) + " conns"
+                               : o.endpoint + ": " + std::to_string(o.connections) +
+                                     " connections x " + std::to_string(o.inflight) + " in flight";
+  std::string out = "revkv-bench " + load + ", " + fmt("%.1f", r.elapsed_s) + " s, " +
+                    std::to_string(o.keys) + " keys, " + std::to_string(o.value_size) +
+                    " B values\n";
   char line[256];
   std::snprintf(line, sizeof line, "%-6s %10s %8s %12s %10s %10s %10s %10s\n", "op", "count",
                 "errors", "ops/s", "p50(us)", "p99(us)", "p999(us)", "max(us)");
@@ -317,10 +289,15 @@ std::string format_json(const Report& r, const Options& o) {
     if (ch == '"' || ch == '\\') first_error += '\\';
     if (static_cast<unsigned char>(ch) >= 0x20) first_error += ch;
   }
-  return "{\"endpoint\":\"" + o.endpoint + "\",\"connections\":" + std::to_string(o.connections) +
-         ",\"inflight\":" + std::to_string(o.inflight) +
-         ",\"duration_s\":" + fmt("%.3f", r.elapsed_s) + ",\"keys\":" + std::to_string(o.keys) +
-         ",\"value_size\":" + std::to_string(o.value_size) +
+  const std::string door = o.use_grpc()
+                               ? "\"door\":\"grpc\",\"endpoint\":\"" + o.grpc +
+                                     "\",\"clients\":" + std::to_string(o.clients) +
+                                     ",\"conns\":" + std::to_string(o.conns)
+                               : "\"door\":\"msgpack\",\"endpoint\":\"" + o.endpoint +
+                                     "\",\"connections\":" + std::to_string(o.connections) +
+                                     ",\"inflight\":" + std::to_string(o.inflight);
+  return "{" + door + ",\"duration_s\":" + fmt("%.3f", r.elapsed_s) +
+         ",\"keys\":" + std::to_string(o.keys) + ",\"value_size\":" + std::to_string(o.value_size) +
          ",\"range_size\":" + std::to_string(o.range_size) + ",\"ops\":{" + ops +
          "},\"total\":" + stats(all, errors) +
          ",\"failed_connections\":" + std::to_string(r.failed_connections) + ",\"first_error\":\"" +

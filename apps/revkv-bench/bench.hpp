@@ -7,6 +7,7 @@
 
 #include "apps/revkv-bench/histogram.hpp"
 #include "apps/revkv-bench/options.hpp"
+#include "apps/revkv-bench/workload.hpp"
 
 #include <array>
 #include <cstdint>
@@ -27,9 +28,6 @@ struct Report {
 
   void merge(const Report& other);
 };
-
-// The key of index i: fixed width, so that key order is index order (range ops).
-std::string key_of(int64_t i);
 
 // Puts every key once (pipelined on one connection). Returns an error message or "".
 std::string preload(const Options& options);

@@ -60,6 +60,12 @@ std::variant<Options, ParseExit> parse_options(const std::vector<std::string>& a
   app.add_option("--watch-streams", o.watch_streams,
                  "watch mode: connections the watchers are spread over (one thread each)")
       ->check(CLI::Range(1, 4096));
+  app.add_option("--grpc", o.grpc,
+                 "gRPC mode: HOST:PORT of etcd's v3 gRPC API (revkvd --listen-grpc, or etcd)");
+  app.add_option("--clients", o.clients, "gRPC mode: clients, one request in flight each")
+      ->check(CLI::Range(1, 100000));
+  app.add_option("--conns", o.conns, "gRPC mode: channels (HTTP/2 connections) they share")
+      ->check(CLI::Range(1, 4096));
   try {
     std::vector<std::string> rest(args.rbegin(), args.rend() - (args.empty() ? 0 : 1));
     app.parse(rest);
@@ -73,6 +79,8 @@ std::variant<Options, ParseExit> parse_options(const std::vector<std::string>& a
         1, "",
         "Error: bad --mix " + mix + " (want put=N,get=N,range=N,txn=N,grant=N,keepalive=N)\n"};
   o.mix = *m;
+  if (o.use_grpc() && o.mix[static_cast<std::size_t>(Op::keepalive)] > 0)
+    return ParseExit{1, "", "Error: --grpc does not measure keepalive (a stream, not a call)\n"};
   if (o.watch) o.mix = {1, 0, 0, 0, 0, 0};  // the events come from puts
   return o;
 }

@@ -33,6 +33,16 @@ struct Options {
   bool watch = false;
   int watchers = 1000;
   int watch_streams = 8;
+  // gRPC mode: etcd's v3 API at `grpc` (revkvd's --listen-grpc or an etcd), instead of the
+  // MessagePack door at `endpoint`. `clients` closed-loop clients, one request in flight
+  // each, spread over `conns` channels (one HTTP/2 connection each), as etcd's benchmark tool.
+  std::string grpc;
+  int clients = 1;
+  int conns = 1;
+
+  bool use_grpc() const { return !grpc.empty(); }
+  // The clients whose failure means nothing was measured.
+  int load_clients() const { return use_grpc() ? clients : connections; }
 };
 
 // "put=50,get=40,range=5,txn=5" (also grant=N, keepalive=N); missing ops weigh 0; at least

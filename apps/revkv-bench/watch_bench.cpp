@@ -1,10 +1,10 @@
 #include "apps/revkv-bench/watch_bench.hpp"
 
+#include "apps/revkv-bench/workload.hpp"
 #include "client/client.hpp"
 #include "protocol/codec.hpp"
 
 #include <atomic>
-#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <mutex>
@@ -20,15 +20,6 @@ struct StreamResult {
   uint64_t events = 0;
   std::string error;
 };
-
-// The send time a put's value starts with ("<ns>:..."), or 0.
-int64_t stamp_of(const std::string& value) {
-  int64_t ns = 0;
-  auto colon = value.find(':');
-  if (colon == std::string::npos) return 0;
-  auto [end, ec] = std::from_chars(value.data(), value.data() + colon, ns);
-  return ec == std::errc{} && end == value.data() + colon ? ns : 0;
-}
 
 void run_stream(const Options& o, int index, std::atomic<int>& ready,
                 const std::atomic<bool>& load_done, StreamResult& out) {
@@ -133,6 +124,12 @@ std::string format_watch_text(const WatchReport& r, const Options& o) {
          " events/s; delivery p50 " + fmt("%.1f", static_cast<double>(h.percentile(0.5)) / 1e3) +
          " us, p99 " + fmt("%.1f", static_cast<double>(h.percentile(0.99)) / 1e3) + " us, max " +
          fmt("%.1f", static_cast<double>(h.max()) / 1e3) + " us\n";
+  if (r.counted) {
+    out += "watch: " + std::to_string(r.expected) + " events owed, " + std::to_string(r.events) +
+           " delivered, " + std::to_string(r.out_of_order) + " out of order: " +
+           (r.events == r.expected && r.out_of_order == 0 ? "all delivered in order" : "MISMATCH") +
+           "\n";
+  }
   if (r.failed_streams > 0) {
     out +=
         "failed watch streams: " + std::to_string(r.failed_streams) + " (" + r.first_error + ")\n";
@@ -152,6 +149,9 @@ std::string format_watch_json(const WatchReport& r, const Options& o) {
          ",\"delivery_p50_us\":" + fmt("%.1f", static_cast<double>(h.percentile(0.5)) / 1e3) +
          ",\"delivery_p99_us\":" + fmt("%.1f", static_cast<double>(h.percentile(0.99)) / 1e3) +
          ",\"delivery_max_us\":" + fmt("%.1f", static_cast<double>(h.max()) / 1e3) +
+         (r.counted ? ",\"expected\":" + std::to_string(r.expected) +
+                          ",\"out_of_order\":" + std::to_string(r.out_of_order)
+                    : std::string()) +
          ",\"failed_streams\":" + std::to_string(r.failed_streams) + "}}\n";
 }
 

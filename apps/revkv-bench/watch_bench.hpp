@@ -19,6 +19,11 @@ struct WatchReport {
   Report writes;       // the put load
   Histogram delivery;  // nanoseconds from sending a put to reading its event
   uint64_t events = 0;
+  // gRPC mode counts what each watcher is owed: one event per successful put of its key
+  // (`expected`), and events that came with a revision not above the watcher's previous one.
+  bool counted = false;
+  uint64_t expected = 0;
+  uint64_t out_of_order = 0;
   uint64_t failed_streams = 0;
   std::string first_error;
   double elapsed_s = 0;  // from the first put to the last event

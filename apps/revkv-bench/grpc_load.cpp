@@ -1,0 +1,215 @@
+#include "apps/revkv-bench/grpc_load.hpp"
+
+#include "apps/revkv-bench/grpc_channels.hpp"
+#include "apps/revkv-bench/workload.hpp"
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <etcdserverpb/rpc.grpc.pb.h>
+#include <grpcpp/client_context.h>
+#include <memory>
+#include <mutex>
+
+namespace revkv::bench {
+namespace {
+
+namespace pb = etcdserverpb;
+using Clock = std::chrono::steady_clock;
+
+// A call that gets no answer in this time fails its client: a stuck node ends the run.
+constexpr auto kCallDeadline = std::chrono::seconds(30);
+
+// What the clients of one run share: the stubs, the end of the run, and the count of
+// clients still running, which the caller waits on.
+struct Run {
+  explicit Run(const Options& options) : o(options) {}
+
+  const Options& o;
+  std::vector<std::unique_ptr<pb::KV::Stub>> kv;
+  std::vector<std::unique_ptr<pb::Lease::Stub>> lease;
+  Clock::time_point stop;
+  std::atomic<int64_t>* sequence = nullptr;  // preload: the next key to put
+  PutCounts* puts = nullptr;
+
+  std::mutex mutex;
+  std::condition_variable finished;
+  int running = 0;
+};
+
+// One closed-loop client: one call in flight; its completion (on a gRPC thread) records it
+// and issues the next. Its calls never overlap, so its state needs no lock.
+class UnaryClient {
+ public:
+  UnaryClient(Run& run, int index)
+      : run_(run),
+        kv_(*run.kv[static_cast<std::size_t>(index) % run.kv.size()]),
+        lease_(*run.lease[static_cast<std::size_t>(index) % run.lease.size()]),
+        work_(run.o, run.o.seed * 1000003 + static_cast<uint64_t>(index)) {}
+
+  void start() { issue(); }
+  const Report& report() const { return report_; }
+
+ private:
+  void issue() {
+    if (run_.sequence != nullptr) {
+      op_ = Op::put;
+      key_ = run_.sequence->fetch_add(1);
+      if (key_ >= run_.o.keys) return finish();
+    } else {
+      if (Clock::now() >= run_.stop) return finish();
+      op_ = work_.next_op();
+      key_ = work_.next_key();
+    }
+    // The previous call's context is done with: gRPC drops its own reference to the call
+    // before running the completion this runs in.
+    context_ = std::make_unique<grpc::ClientContext>();
+    context_->set_deadline(std::chrono::system_clock::now() + kCallDeadline);
+    auto done = [this](grpc::Status status) { complete(status); };
+    started_ = Clock::now();
+    switch (op_) {
+      case Op::put:
+        put_.set_key(key_of(key_));
+        put_.set_value(work_.put_value());
+        kv_.async()->Put(context_.get(), &put_, &put_answer_, std::move(done));
+        return;
+      case Op::get:
+        range_.Clear();
+        range_.set_key(key_of(key_));
+        kv_.async()->Range(context_.get(), &range_, &range_answer_, std::move(done));
+        return;
+      case Op::range:
+        range_.set_key(key_of(key_));
+        range_.set_range_end(key_of(key_ + run_.o.range_size));
+        range_.set_limit(run_.o.range_size);
+        kv_.async()->Range(context_.get(), &range_, &range_answer_, std::move(done));
+        return;
+      case Op::txn: {
+        // Compare-and-set shape, as over MessagePack: if the key exists overwrite it, else
+        // read it.
+        txn_.Clear();
+        auto* compare = txn_.add_compare();
+        compare->set_key(key_of(key_));
+        compare->set_target(pb::Compare::VERSION);
+        compare->set_result(pb::Compare::GREATER);
+        compare->set_version(0);
+        auto* put = txn_.add_success()->mutable_request_put();
+        put->set_key(key_of(key_));
+        put->set_value(work_.put_value());
+        txn_.add_failure()->mutable_request_range()->set_key(key_of(key_));
+        kv_.async()->Txn(context_.get(), &txn_, &txn_answer_, std::move(done));
+        return;
+      }
+      case Op::grant:
+      case Op::keepalive:  // refused by parse_options in gRPC mode
+        grant_.set_ttl(3600);
+        grant_.set_id(work_.grant_lease());
+        lease_.async()->LeaseGrant(context_.get(), &grant_, &grant_answer_, std::move(done));
+        return;
+    }
+  }
+
+  void complete(const grpc::Status& status) {
+    auto& stats = report_.ops[static_cast<std::size_t>(op_)];
+    if (status.ok()) {
+      stats.latency.record(static_cast<uint64_t>(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - started_).count()));
+      if (op_ == Op::put && run_.puts != nullptr)
+        (*run_.puts)[static_cast<std::size_t>(key_)].fetch_add(1, std::memory_order_relaxed);
+    } else {
+      ++stats.errors;
+      if (report_.first_error.empty()) report_.first_error = describe(status);
+      // No node to talk to (or a preload that cannot complete): this client is done.
+      const auto code = status.error_code();
+      if (run_.sequence != nullptr || code == grpc::StatusCode::UNAVAILABLE ||
+          code == grpc::StatusCode::DEADLINE_EXCEEDED || code == grpc::StatusCode::CANCELLED) {
+        report_.failed_connections = 1;
+        return finish();
+      }
+    }
+    issue();
+  }
+
+  // The last thing a client does: the caller may destroy it once `running` is 0.
+  void finish() {
+    std::lock_guard lock(run_.mutex);
+    if (--run_.running == 0) run_.finished.notify_all();
+  }
+
+  Run& run_;
+  pb::KV::Stub& kv_;
+  pb::Lease::Stub& lease_;
+  Workload work_;
+  Report report_;
+  std::unique_ptr<grpc::ClientContext> context_;
+  Op op_ = Op::put;
+  int64_t key_ = 0;
+  Clock::time_point started_;
+  pb::PutRequest put_;
+  pb::PutResponse put_answer_;
+  pb::RangeRequest range_;
+  pb::RangeResponse range_answer_;
+  pb::TxnRequest txn_;
+  pb::TxnResponse txn_answer_;
+  pb::LeaseGrantRequest grant_;
+  pb::LeaseGrantResponse grant_answer_;
+};
+
+// Runs `clients` clients over the options' channels until each has finished.
+Report drive(Run& run, int clients) {
+  Report total;
+  auto channels = connect_channels(run.o.grpc, std::min(run.o.conns, clients));
+  if (!channels.error.empty()) {
+    total.failed_connections = static_cast<uint64_t>(clients);
+    total.first_error = channels.error;
+    return total;
+  }
+  for (const auto& channel : channels.channels) {
+    run.kv.push_back(pb::KV::NewStub(channel));
+    run.lease.push_back(pb::Lease::NewStub(channel));
+  }
+  std::vector<std::unique_ptr<UnaryClient>> all;
+  for (int i = 0; i < clients; ++i)
+    all.push_back(std::make_unique<UnaryClient>(run, i));
+  auto start = Clock::now();
+  run.stop = start + std::chrono::duration_cast<Clock::duration>(
+                         std::chrono::duration<double>(run.o.duration_s));
+  run.running = clients;
+  for (auto& client : all)
+    client->start();
+  {
+    std::unique_lock lock(run.mutex);
+    run.finished.wait(lock, [&] { return run.running == 0; });
+  }
+  for (const auto& client : all)
+    total.merge(client->report());
+  total.elapsed_s = std::chrono::duration<double>(Clock::now() - start).count();
+  return total;
+}
+
+// Clients a preload keeps busy: the node group-commits their puts together.
+constexpr int kPreloadClients = 64;
+
+}  // namespace
+
+Report run_grpc(const Options& o, PutCounts* puts) {
+  Run run(o);
+  run.puts = puts;
+  return drive(run, o.clients);
+}
+
+std::string preload_grpc(const Options& o) {
+  Run run(o);
+  std::atomic<int64_t> next{0};
+  run.sequence = &next;
+  Report r = drive(run, std::max(o.clients, kPreloadClients));
+  const auto done = r.ops[static_cast<std::size_t>(Op::put)].latency.count();
+  std::fprintf(stderr, "preload: %llu keys in %.1f s (%.0f puts/s)\n",
+               static_cast<unsigned long long>(done), r.elapsed_s,
+               r.elapsed_s > 0 ? static_cast<double>(done) / r.elapsed_s : 0.0);
+  if (!r.first_error.empty()) return r.first_error;
+  if (static_cast<int64_t>(done) != o.keys) return "preload put " + std::to_string(done) + " keys";
+  return "";
+}
+
+}  // namespace revkv::bench

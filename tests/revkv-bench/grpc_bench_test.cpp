@@ -1,0 +1,136 @@
+// revkv-bench --grpc against a revkvd started on free ports (its gRPC door, and its
+// MessagePack door with the same load), and against a real etcd 3.4 when one is installed.
+// The checks are on counts, never on rates or times.
+
+#include "apps/revkv-bench/bench.hpp"
+#include "apps/revkv-bench/grpc_load.hpp"
+#include "apps/revkv-bench/grpc_watch_bench.hpp"
+#include "tests/node/node_process.hpp"
+#include "tests/etcdapi/etcd_process.hpp"
+#include "tests/skip.hpp"
+#include "tests/temp_dir.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <numeric>
+
+using namespace revkv;
+using namespace revkv::bench;
+
+namespace {
+
+Options parse(std::vector<std::string> args) {
+  args.insert(args.begin(), "revkv-bench");
+  auto parsed = parse_options(args);
+  REQUIRE(std::holds_alternative<Options>(parsed));
+  return std::get<Options>(parsed);
+}
+
+uint64_t count(const Report& r, Op op) {
+  return r.ops[static_cast<std::size_t>(op)].latency.count();
+}
+
+uint64_t errors(const Report& r) {
+  uint64_t n = 0;
+  for (const auto& s : r.ops)
+    n += s.errors;
+  return n;
+}
+
+// Every op of the mix measured over gRPC at `endpoint`, none refused.
+void check_mixed_load(const std::string& endpoint) {
+  auto o =
+      parse({"--grpc", endpoint, "--clients", "8", "--conns", "3", "--duration", "0.5", "--keys",
+             "50", "--value-size", "32", "--mix", "put=1,get=1,range=1,txn=1,grant=1"});
+  REQUIRE(preload_grpc(o).empty());
+  PutCounts puts(static_cast<std::size_t>(o.keys));
+  Report r = run_grpc(o, &puts);
+  INFO(r.first_error);
+  CHECK(r.failed_connections == 0);
+  CHECK(errors(r) == 0);
+  for (Op op : {Op::put, Op::get, Op::range, Op::txn, Op::grant})
+    CHECK(count(r, op) > 0);
+  CHECK(std::accumulate(puts.begin(), puts.end(), uint64_t{0}, [](uint64_t sum, const auto& n) {
+          return sum + n.load();
+        }) == count(r, Op::put));
+  auto text = format_text(r, o);
+  CHECK(text.find("8 clients over 3 conns") != std::string::npos);
+  CHECK(format_json(r, o).find("\"door\":\"grpc\"") != std::string::npos);
+}
+
+// Watchers over gRPC streams: every event owed is delivered, in order.
+void check_watch_fan_out(const std::string& endpoint) {
+  auto o = parse({"--grpc", endpoint, "--watch", "--watchers", "200", "--watch-streams", "7",
+                  "--conns", "2", "--clients", "4", "--keys", "20", "--duration", "0.5"});
+  WatchReport r = run_grpc_watch(o);
+  INFO(r.first_error);
+  CHECK(r.failed_streams == 0);
+  const uint64_t puts = count(r.writes, Op::put);
+  REQUIRE(puts > 0);
+  CHECK(r.expected == puts * 10);  // 200 watchers on 20 keys: 10 per key
+  CHECK(r.events == r.expected);
+  CHECK(r.out_of_order == 0);
+  CHECK(r.delivery.count() == r.events);
+  CHECK(format_watch_text(r, o).find("all delivered in order") != std::string::npos);
+}
+
+}  // namespace
+
+TEST_CASE("gRPC options: --grpc, --clients, --conns; keepalive is not a gRPC call") {
+  auto o = parse({"--grpc", "127.0.0.1:2379", "--clients", "64", "--conns", "8"});
+  CHECK(o.use_grpc());
+  CHECK(o.clients == 64);
+  CHECK(o.conns == 8);
+  CHECK(o.load_clients() == 64);
+  CHECK_FALSE(parse({}).use_grpc());
+  CHECK(std::get<ParseExit>(
+            parse_options({"revkv-bench", "--grpc", "127.0.0.1:1", "--mix", "keepalive=1"}))
+            .code == 1);
+}
+
+TEST_CASE("gRPC: a node that is not there fails every client, and the run ends") {
+  // A port just released: nothing listens on it.
+  testing::TempDir dir;
+  std::string endpoint;
+  {
+    testing::NodeProcess node(dir.sub("data"));
+    endpoint = node.grpc_endpoint();
+  }
+  auto o = parse({"--grpc", endpoint, "--clients", "3", "--duration", "0.2", "--mix", "put=1"});
+  Report r = run_grpc(o);
+  CHECK(r.failed_connections == 3);
+  CHECK(r.first_error.find("cannot connect") != std::string::npos);
+}
+
+TEST_CASE("gRPC door of revkvd: every op of the mix, the same load over MessagePack", "[node]") {
+  testing::TempDir dir;
+  testing::NodeProcess node(dir.sub("data"), {"--sync", "never"});
+  check_mixed_load(node.grpc_endpoint());
+  // The same generator through the MessagePack door of the same node.
+  auto o = parse({"--endpoint", node.endpoint(), "--connections", "2", "--inflight", "2",
+                  "--duration", "0.3", "--keys", "50", "--mix", "put=1,get=1"});
+  Report r = run(o);
+  CHECK(r.failed_connections == 0);
+  CHECK(errors(r) == 0);
+  CHECK(count(r, Op::put) > 0);
+  CHECK(count(r, Op::get) > 0);
+  CHECK(format_json(r, o).find("\"door\":\"msgpack\"") != std::string::npos);
+}
+
+TEST_CASE("gRPC door of revkvd: watch fan-out delivers every event in order", "[node]") {
+  testing::TempDir dir;
+  testing::NodeProcess node(dir.sub("data"), {"--sync", "never"});
+  check_watch_fan_out(node.grpc_endpoint());
+}
+
+TEST_CASE("etcd 3.4: the same gRPC load and watch fan-out", "[etcd]") {
+  auto etcd_bin = testing::find_etcd();
+  if (etcd_bin.empty()) {
+    testing::report_skipped("etcd not installed (Debian etcd-server; scripts/setup)");
+    return;
+  }
+  testing::TempDir dir;
+  testing::EtcdProcess etcd(etcd_bin, dir.sub("etcd"));
+  check_mixed_load(etcd.endpoint());
+  check_watch_fan_out(etcd.endpoint());
+}
