@@ -2,8 +2,9 @@
 
 // etcd's Auth service until the security issue: AuthStatus says authentication is off
 // (enabled = false, auth revision 0), which is what etcdctl and the client libraries ask
-// before anything else when no user is given. The other Auth methods are not declared in
-// proto/etcdserverpb/rpc.proto, so gRPC answers them Unimplemented as unknown methods.
+// before anything else when no user is given. The other Auth methods are declared in
+// proto/etcdserverpb/rpc.proto with etcd's messages but not overridden here, so the
+// generated service answers them Unimplemented.
 
 #include "actors/node_context.hpp"
 

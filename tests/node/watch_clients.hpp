@@ -60,13 +60,13 @@ class GrpcWatchStream {
 
   void set_handler(WatchHandler handler) { handler_ = std::move(handler); }
   client::Result<protocol::WatchResponse> watch(const protocol::WatchRequest& request);
-  client::Result<bool> pump_for(std::chrono::milliseconds timeout);
-  void pause();
-  void resume();
   // Sends a request without waiting for an answer (for the requests etcd may leave
   // unanswered: a cancel of an unknown watcher, a progress request); false if the stream
   // is gone. Its answer, if any, reaches the handler.
   bool send(const protocol::WatchRequest& request);
+  client::Result<bool> pump_for(std::chrono::milliseconds timeout);
+  void pause();
+  void resume();
   // Closes the client's sending side (etcd keeps serving the stream's watchers).
   void close_send();
   // How the server ended the stream (OK until it has).
