@@ -14,15 +14,17 @@ namespace {
 using grpc::experimental::InterceptionHookPoints;
 using grpc::experimental::ServerRpcInfo;
 
-// grpc-go's text for a method no service serves, or "" when rpc.proto declares it.
-std::string unknown_method_text(std::string_view full_name) {
+// grpc-go's text for a method no service serves, or for one rpc.proto declares and revkvd
+// does not serve yet (the Auth methods but AuthStatus): what grpc-go's generated
+// Unimplemented server answers.
+std::string unimplemented_text(std::string_view full_name) {
   auto [service, method] = metrics::split_method_name(full_name);
   const auto* file = etcdserverpb::RangeRequest::descriptor()->file();
   const auto* s = file->pool()->FindServiceByName(std::string(service));
   if (!s) return "unknown service " + std::string(service);
   if (!s->FindMethodByName(std::string(method)))
     return "unknown method " + std::string(method) + " for service " + std::string(service);
-  return {};
+  return "method " + std::string(method) + " not implemented";
 }
 
 class StatusInterceptor final : public grpc::experimental::Interceptor {
@@ -49,9 +51,9 @@ class StatusInterceptor final : public grpc::experimental::Interceptor {
       batch->ModifySendStatus(grpc::Status(grpc::StatusCode::INTERNAL, kUnparsableRequest));
       return;
     }
-    auto text = unknown_method_text(info_->method() ? info_->method() : "");
-    if (!text.empty())
-      batch->ModifySendStatus(grpc::Status(grpc::StatusCode::UNIMPLEMENTED, std::move(text)));
+    batch->ModifySendStatus(
+        grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                     unimplemented_text(info_->method() ? info_->method() : "")));
   }
 
   ServerRpcInfo* info_;

@@ -150,7 +150,9 @@ TEST_CASE("the Auth methods but AuthStatus answer Unimplemented", "[etcdapi][nod
     grpc::ClientContext ctx;
     ctx.set_deadline(deadline());
     etcdserverpb::AuthEnableResponse resp;
-    CHECK(stub->AuthEnable(&ctx, {}, &resp).error_code() == grpc::StatusCode::UNIMPLEMENTED);
+    auto status = stub->AuthEnable(&ctx, {}, &resp);
+    CHECK(status.error_code() == grpc::StatusCode::UNIMPLEMENTED);
+    CHECK(status.error_message() == "method AuthEnable not implemented");
   }
   {
     grpc::ClientContext ctx;
