@@ -375,9 +375,14 @@ def check_watch(c, p):
     assert done.wait(10), "the watch callback was not called"
     c.cancel_watch(watch_id)
     count = len(calls)
+    # A later write watched on the same stream: once its event is in, the canceled watch
+    # has had its chance (one stream delivers in revision order), no sleep needed.
+    synced = threading.Event()
+    sync_id = c.add_watch_callback(p + "cb-sync", lambda response: synced.set())
     c.put(p + "cb", "2")
-    c.put(p + "cb-sync", "x")  # a later write: the canceled watch had its chance
-    time.sleep(0.3)
+    c.put(p + "cb-sync", "x")
+    assert synced.wait(10), "the later write's watch callback was not called"
+    c.cancel_watch(sync_id)
     assert len(calls) == count, "a canceled watch was called again"
 
     # A watch from a compacted revision fails with the library's RevisionCompactedError.
