@@ -9,9 +9,11 @@
 #include "apps/revkvd/options.hpp"
 #include "apps/revkvd/yaml_config.hpp"
 #include "etcdapi/server.hpp"
+#include "metrics/etcd_names.hpp"
 #include "metrics/health.hpp"
 #include "metrics/http_server.hpp"
 #include "metrics/node_metrics.hpp"
+#include "metrics/process_collector.hpp"
 #include "metrics/state_collector.hpp"
 #include "util/bind_probe.hpp"
 
@@ -145,7 +147,13 @@ int main(int argc, char** argv) {
   // Registered before the node starts so that its first requests are counted; the
   // listener keeps weak pointers, these keep the collectables alive until main returns.
   auto node_metrics = std::make_shared<revkv::metrics::NodeMetrics>(kVersion);
-  http->add_collectable(node_metrics->registry());
+  // revkv's families and, derived from them at the same scrape, etcd's names for them
+  // (metrics/etcd_names.hpp); the process_* families as every Prometheus client has them.
+  auto exported = std::make_shared<revkv::metrics::WithEtcdNames>();
+  exported->add(node_metrics->registry());
+  http->add_collectable(exported);
+  auto process_metrics = revkv::metrics::make_process_collector();
+  http->add_collectable(process_metrics);
   options->node.metrics = node_metrics;
   // Runs on the supervisor's thread: only wake main, which reads the reason from the
   // context. A failure before main waits stays pending and is taken by the first sigwait.
@@ -162,7 +170,8 @@ int main(int argc, char** argv) {
     return fail(msg);
   }
   auto state_metrics = revkv::metrics::make_state_collector((*node)->context());
-  http->add_collectable(state_metrics);
+  exported->add(state_metrics);
+  exported->set_member_id((*node)->context()->member_id);
   health.serving((*node)->context());
   if (options->test_hooks) {
     spdlog::warn("--test-hooks: POST /debug/kill is enabled; never use this flag in production");
