@@ -41,7 +41,7 @@ struct BackendOptions {
   // Only tests set it: the power-loss test passes a file system that forgets what was not
   // fsynced (tests/powerloss/power_cut_fs.hpp). Shared, because it must outlive the
   // database and the test inspects it after the database is closed.
-  std::shared_ptr<rocksdb::Env> env;
+  std::shared_ptr<rocksdb::Env> env = nullptr;
 };
 
 struct BackendSize {
