@@ -417,7 +417,9 @@ IOStatus PowerCutFs::NewDirectory(const std::string& d, const rocksdb::IOOptions
 
 IOStatus PowerCutFs::FileExists(const std::string& f, const rocksdb::IOOptions& o,
                                 rocksdb::IODebugContext* dbg) {
-  if (auto s = check_power(); !s.ok()) return s;
+  // The one operation that keeps answering after the cut (it changes nothing): RocksDB 7.8's
+  // WalManager::GetSortedWalFiles (a checkpoint's list of WALs) asserts on the wrong status
+  // when FileExists fails, and Debian's librocksdb keeps its assertions.
   return target()->FileExists(f, o, dbg);
 }
 

@@ -10,7 +10,8 @@
 //   durable only once its directory is fsynced (FSDirectory::Fsync): until then a new file
 //   disappears, a rename is undone (an overwritten target comes back), a deleted file
 //   comes back;
-// - from the cut on, every operation fails with an I/O error ("the power is off").
+// - from the cut on, every operation fails with an I/O error ("the power is off"), except
+//   FileExists (see its definition: a RocksDB assertion).
 //
 // The cut happens at the n-th mutating operation (cut_at_operation) or at once (cut_now);
 // the real files are left as they are until apply_cut(), called once nothing uses the file
