@@ -156,10 +156,15 @@ void Load::run(Client& c) {
         if (prefix <= 0) continue;
         auto answer = call(protocol::CompactionRequest{prefix, c.rng() % 2 == 0});
         if (!answer) return;
+        if (response_of<storage::CompactResponse>(answer)) ++maintenance_.compactions;
       } else if (what < 8) {
-        if (!call(protocol::DefragmentRequest{})) return;
+        auto answer = call(protocol::DefragmentRequest{});
+        if (!answer) return;
+        if (response_of<protocol::DefragmentResponse>(answer)) ++maintenance_.defragments;
       } else if (what < 11) {
-        if (!call(protocol::SnapshotRequest{})) return;
+        auto answer = call(protocol::SnapshotRequest{});
+        if (!answer) return;
+        if (response_of<protocol::SnapshotResponse>(answer)) ++maintenance_.snapshots;
       } else {
         for (bool raise : {true, false}) {
           history_.alarm_sent(raise);
@@ -170,6 +175,7 @@ void Load::run(Client& c) {
           alarm.member_id = node_.context()->member_id;
           if (!response_of<protocol::AlarmResponse>(call(alarm))) return;
           history_.alarm_acked(raise);
+          ++maintenance_.alarm_changes;
         }
       }
       continue;

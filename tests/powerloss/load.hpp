@@ -12,6 +12,7 @@
 
 #include <caf/fwd.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -30,6 +31,14 @@ struct LoadOptions {
   std::chrono::milliseconds reply_timeout{5000};
 };
 
+// Maintenance requests the load got a successful answer to.
+struct MaintenanceCounts {
+  std::atomic<size_t> compactions{0};
+  std::atomic<size_t> defragments{0};
+  std::atomic<size_t> snapshots{0};
+  std::atomic<size_t> alarm_changes{0};
+};
+
 class Load {
  public:
   Load(caf::actor_system& sys, const actors::Node& node, const PowerCutFs& fs, History& history,
@@ -44,6 +53,7 @@ class Load {
   // True when the clients have finished.
   bool wait_finished(const std::function<bool()>& also,
                      std::chrono::steady_clock::time_point deadline);
+  const MaintenanceCounts& maintenance() const { return maintenance_; }
   // Ends the clients' doors: a request waiting for its answer gets an error at once.
   void stop();
 
@@ -56,6 +66,7 @@ class Load {
   const PowerCutFs& fs_;
   History& history_;
   LoadOptions options_;
+  MaintenanceCounts maintenance_;
   std::vector<std::unique_ptr<Client>> clients_;
   std::vector<std::thread> threads_;
   std::mutex finished_mutex_;

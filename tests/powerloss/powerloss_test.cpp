@@ -43,6 +43,7 @@ struct PowerLossFixture {
 struct Totals {
   size_t rounds = 0, during_load = 0, acked = 0, acked_lost = 0, landed = 0, lost = 0;
   uint64_t operations = 0, dropped_bytes = 0, undone = 0;
+  size_t compactions = 0, defragments = 0, snapshots = 0, alarm_changes = 0;
 };
 
 // Runs `cuts` rounds from `first_seed`; every failing round is reported with its seed.
@@ -62,6 +63,10 @@ Totals run_rounds(caf::actor_system& sys, RoundOptions options, uint64_t first_s
     t.landed += report.verdict.in_flight_landed;
     t.lost += report.verdict.in_flight_lost;
     t.operations += report.operations;
+    t.compactions += report.compactions;
+    t.defragments += report.defragments;
+    t.snapshots += report.snapshots;
+    t.alarm_changes += report.alarm_changes;
     t.dropped_bytes += report.dropped.dropped_bytes;
     t.undone += report.dropped.undone_renames + report.dropped.restored_files +
                 report.dropped.removed_entries;
@@ -78,7 +83,9 @@ Totals run_rounds(caf::actor_system& sys, RoundOptions options, uint64_t first_s
             << t.acked << " acked writes, " << t.acked_lost << " acked lost, " << t.landed
             << " in-flight landed, " << t.lost << " in-flight lost; " << t.operations
             << " file operations, " << t.dropped_bytes << " unsynced bytes dropped, " << t.undone
-            << " directory changes undone" << std::endl;
+            << " directory changes undone; answered: " << t.compactions << " compactions, "
+            << t.defragments << " defragments, " << t.snapshots << " snapshots, " << t.alarm_changes
+            << " alarm changes" << std::endl;
   return t;
 }
 

@@ -101,6 +101,10 @@ RoundReport run_power_cut_round(caf::actor_system& sys, const RoundOptions& opti
         cut_fs->cut_now();
         load.stop();
         load.join();
+        report.compactions = load.maintenance().compactions;
+        report.defragments = load.maintenance().defragments;
+        report.snapshots = load.maintenance().snapshots;
+        report.alarm_changes = load.maintenance().alarm_changes;
       }
       auto stopped = node->stop();  // fails: the power is off
       (void)stopped;

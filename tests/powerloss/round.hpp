@@ -37,6 +37,7 @@ struct RoundReport {
   bool cut_during_load = false;
   DroppedState dropped;
   Verdict verdict;
+  size_t compactions = 0, defragments = 0, snapshots = 0, alarm_changes = 0;  // answered
 
   std::string describe() const;
 };
