@@ -68,7 +68,7 @@ void History::alarm_acked(bool raised) {
 
 int64_t History::known_prefix() const {
   std::lock_guard lock(mutex_);
-  int64_t c = 0;
+  int64_t c = 1;  // revision 1 is the empty store's: no request made it
   for (int64_t r : known_revisions_) {
     if (r != c + 1) break;
     c = r;
