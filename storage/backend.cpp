@@ -11,6 +11,7 @@
 #include <rocksdb/write_batch.h>
 
 #include <array>
+#include <atomic>
 #include <filesystem>
 #include <functional>
 
@@ -121,6 +122,25 @@ struct Backend::Impl {
   std::array<rocksdb::ColumnFamilyHandle*, kColumnCount> columns{};
   rocksdb::ColumnFamilyHandle* default_column = nullptr;
   bool closed = false;
+  // A write or sync failed with an I/O error: RocksDB's WAL writer is unusable from then on
+  // (its debug builds, Debian's among them, assert when it is used again), so every later
+  // write, sync, flush or compaction is refused here. The node treats the first failure as
+  // fatal; this matters when it is shut down instead (the power-loss test, Node::stop).
+  std::atomic<bool> failed{false};
+
+  // Checks a RocksDB status of a write path, remembering an I/O failure.
+  Status written(const rocksdb::Status& s) {
+    if (s.ok()) return {};
+    if (s.IsIOError()) failed.store(true);
+    return to_error(s);
+  }
+  Status usable() const {
+    if (closed) return Error{Errc::failed, "revkv: backend is closed"};
+    if (failed.load()) {
+      return Error{Errc::failed, "revkv: an earlier write failed; the store must be reopened"};
+    }
+    return {};
+  }
 
   rocksdb::ColumnFamilyHandle* cf(Column c) const { return columns[static_cast<size_t>(c)]; }
 
@@ -189,14 +209,12 @@ Result<std::unique_ptr<Backend>> Backend::open(const std::string& dir, BackendOp
 }
 
 Status Backend::write(const WriteBatch& batch, std::optional<bool> sync) {
-  if (impl_->closed) return Error{Errc::failed, "revkv: backend is closed"};
+  REVKV_TRY(impl_->usable());
   rocksdb::WriteOptions wo;
   wo.sync = sync.value_or(impl_->options.sync);
   wo.disableWAL = impl_->options.disable_wal;
   // The rocksdb::WriteBatch API is non-const; Write does not modify it.
-  auto s = impl_->db->Write(wo, const_cast<rocksdb::WriteBatch*>(&batch.raw()));
-  if (!s.ok()) return to_error(s);
-  return {};
+  return impl_->written(impl_->db->Write(wo, const_cast<rocksdb::WriteBatch*>(&batch.raw())));
 }
 
 Result<std::optional<std::string>> Backend::get(Column column, std::string_view key) const {
@@ -267,29 +285,24 @@ Status Backend::scan_reverse(
 }
 
 Status Backend::flush() {
-  if (impl_->closed) return Error{Errc::failed, "revkv: backend is closed"};
+  REVKV_TRY(impl_->usable());
   std::vector<rocksdb::ColumnFamilyHandle*> cfs(impl_->columns.begin(), impl_->columns.end());
-  auto s = impl_->db->Flush(rocksdb::FlushOptions{}, cfs);
-  if (!s.ok()) return to_error(s);
-  return {};
+  return impl_->written(impl_->db->Flush(rocksdb::FlushOptions{}, cfs));
 }
 
 Status Backend::sync_wal() {
-  if (impl_->closed) return Error{Errc::failed, "revkv: backend is closed"};
+  REVKV_TRY(impl_->usable());
   if (impl_->options.disable_wal) return {};
-  auto s = impl_->db->SyncWAL();
-  if (!s.ok()) return to_error(s);
-  return {};
+  return impl_->written(impl_->db->SyncWAL());
 }
 
 Status Backend::defragment() {
-  if (impl_->closed) return Error{Errc::failed, "revkv: backend is closed"};
+  REVKV_TRY(impl_->usable());
   REVKV_TRY(flush());
   rocksdb::CompactRangeOptions co;
   co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForceOptimized;
   for (auto* h : impl_->columns) {
-    auto s = impl_->db->CompactRange(co, h, nullptr, nullptr);
-    if (!s.ok()) return to_error(s);
+    REVKV_TRY(impl_->written(impl_->db->CompactRange(co, h, nullptr, nullptr)));
   }
   return {};
 }
@@ -343,7 +356,7 @@ Result<uint32_t> Backend::hash_all() const {
 }
 
 Status Backend::checkpoint(const std::string& dir) const {
-  if (impl_->closed) return Error{Errc::failed, "revkv: backend is closed"};
+  REVKV_TRY(impl_->usable());
   if (std::filesystem::exists(dir)) {
     return Error{Errc::invalid_argument, "revkv: snapshot directory already exists: " + dir};
   }

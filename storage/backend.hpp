@@ -17,6 +17,7 @@
 
 namespace rocksdb {
 class ColumnFamilyHandle;
+class Env;
 class WriteBatch;
 }  // namespace rocksdb
 
@@ -36,6 +37,11 @@ struct BackendOptions {
   uint64_t block_cache_bytes = 64ull << 20;
   uint64_t write_buffer_bytes = 64ull << 20;
   Compression compression = Compression::lz4;
+  // The environment RocksDB does its file I/O through; null: the default (POSIX) one.
+  // Only tests set it: the power-loss test passes a file system that forgets what was not
+  // fsynced (tests/powerloss/power_cut_fs.hpp). Shared, because it must outlive the
+  // database and the test inspects it after the database is closed.
+  std::shared_ptr<rocksdb::Env> env = nullptr;
 };
 
 struct BackendSize {
