@@ -48,6 +48,9 @@ struct RawOptions {
   std::string lease_check_interval = "500ms";
   int64_t lease_revoke_rate = 1000;
   std::string watch_progress_notify_interval = "10m";
+  int64_t max_snapshots = 8;
+  std::string snapshot_idle_timeout = "30s";
+  int64_t block_cache_bytes = 64ll << 20;
   std::string log_level = "info";
   bool test_hooks = false;
 };
