@@ -418,13 +418,15 @@ void RequestPath::stream_snapshots() {
   }
 }
 
-// Answers the front stream and drops it: its checkpoint folder goes, its slot is free.
+// Answers the front stream, then drops it: its checkpoint folder goes, its slot is free.
+// In this order, so that once the folder is gone the answer is out (and counted).
 void RequestPath::end_snapshot(Answer answer) {
-  const uint64_t id = snapshots_.front()->id;
+  auto done = std::move(snapshots_.front());
   snapshots_.pop_front();
+  read_done(done->id, std::move(answer));
+  done.reset();
   // The next stream waited for this one, not for its client: its idle time starts now.
   if (!snapshots_.empty()) snapshots_.front()->last_progress = Clock::now();
-  read_done(id, std::move(answer));
 }
 
 void RequestPath::snapshot_idle(uint64_t id) {

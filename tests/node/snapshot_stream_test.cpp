@@ -10,6 +10,7 @@
 #include "apps/revkvctl/snapshot.hpp"
 #include "client/client.hpp"
 #include "storage/store.hpp"
+#include "tests/monitoring/http_client.hpp"
 #include "tests/node/node_process.hpp"
 #include "tests/temp_dir.hpp"
 #include "util/sha256.hpp"
@@ -21,9 +22,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <etcdserverpb/rpc.grpc.pb.h>
 #include <filesystem>
 #include <fstream>
+#include <grpcpp/grpcpp.h>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -110,6 +114,18 @@ client::Client connect(const testing::NodeProcess& node) {
 void ask_and_never_read(client::Client& c) {
   c.queue("Maintenance.Snapshot", "");
   REQUIRE(c.flush().ok());
+}
+
+// revkv_requests_total of Maintenance.Snapshot answered with `code` (a gRPC code name), from
+// the node's /metrics; -1 when the series is missing.
+double snapshots_answered(const testing::NodeProcess& node, const std::string& code) {
+  const std::string series =
+      "revkv_requests_total{code=\"" + code + "\",method=\"Maintenance.Snapshot\"} ";
+  std::istringstream lines(testing::http_get(node.metrics_port(), "/metrics").body);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind(series, 0) == 0) return std::stod(line.substr(series.size()));
+  }
+  return -1;
 }
 
 void bystander_round(client::Client& c, int i) {
@@ -212,10 +228,12 @@ TEST_CASE(
   REQUIRE_FALSE(refused.ok());
   CHECK(refused.error().code == 8);
   CHECK(refused.error().message == "etcdserver: too many requests");
+  CHECK(snapshots_answered(node, "ResourceExhausted") == 1);
   bystander_round(c, 1);
 
   // Neither idle client reads: after the idle timeout both streams are dropped.
   CHECK(eventually([&] { return snapshot_folders(dir.sub("data")) == 0; }, 60s));
+  CHECK(snapshots_answered(node, "DeadlineExceeded") == 2);  // "stream stalled"
   bystander_round(c, 2);
 
   // The slots are free again: a full snapshot streams and checks out.
@@ -234,6 +252,39 @@ TEST_CASE(
   // read must go before it (docs/NODE.md "Shutdown").
   idle1.reset();
   idle2.reset();
+  CHECK(node.stop() == 0);
+}
+
+TEST_CASE("snapshot over gRPC: a client that goes away mid-stream frees its checkpoint",
+          "[node][snapshot][grpc]") {
+  testing::TempDir dir;
+  testing::NodeProcess node(dir.sub("data"), {"--snapshot-idle-timeout", "10m"});
+  auto c = connect(node);
+  uint64_t state = 5;
+  for (int i = 0; i < 24; ++i)
+    REQUIRE(
+        c.put(storage::PutRequest{"k" + std::to_string(i), random_value(state, kValueBytes)}).ok());
+  // A small HTTP/2 window, so that the stream waits for this client after a few chunks.
+  grpc::ChannelArguments small_window;
+  small_window.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  small_window.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 64 * 1024);
+  auto maintenance = etcdserverpb::Maintenance::NewStub(grpc::CreateCustomChannel(
+      node.grpc_endpoint(), grpc::InsecureChannelCredentials(), small_window));
+  grpc::ClientContext ctx;
+  auto reader = maintenance->Snapshot(&ctx, etcdserverpb::SnapshotRequest{});
+  etcdserverpb::SnapshotResponse chunk;
+  REQUIRE(reader->Read(&chunk));
+  REQUIRE(chunk.remaining_bytes() > 0);
+  CHECK(snapshot_folders(dir.sub("data")) == 1);
+  ctx.TryCancel();
+  while (reader->Read(&chunk)) {
+  }
+  CHECK(reader->Finish().error_code() == grpc::StatusCode::CANCELLED);
+  CHECK(eventually([&] { return snapshot_folders(dir.sub("data")) == 0; }, 60s));
+  // Dropped as soon as gRPC reported the client gone, not read to its end.
+  CHECK(snapshots_answered(node, "Canceled") == 1);
+  CHECK(snapshots_answered(node, "OK") == 0);
+  bystander_round(c, 1);
   CHECK(node.stop() == 0);
 }
 
