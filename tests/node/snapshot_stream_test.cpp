@@ -150,7 +150,7 @@ TEST_CASE(
   fill_store(dir.sub("data"), bytes);
   // Block cache 8 MiB (docs/NODE.md "Snapshot": the RSS bound is over the caches).
   testing::NodeProcess node(dir.sub("data"),
-                            {"--shards", "2", "--sync", "never", "--block-cache-bytes", "8388608"});
+                            {"--shards", "2", "--sync", "never", "--block-cache-bytes", "8MiB"});
   auto bystander = connect(node);
   for (int i = 0; i < 20; ++i)
     bystander_round(bystander, i);
