@@ -142,7 +142,7 @@ void bystander_round(client::Client& c, int i) {
 }  // namespace
 
 TEST_CASE(
-    "snapshot: a big database to a slow reader and a client that never reads, in bounded "
+    "snapshot: a big database to a slow reader and a client that never reads in bounded "
     "node memory",
     "[node][snapshot][memory]") {
   testing::TempDir dir;
@@ -197,8 +197,8 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "snapshot: at most --max-snapshots at once; stalled streams are dropped after "
-    "--snapshot-idle-timeout; stale checkpoints go at start",
+    "snapshot: at most --max-snapshots at once and stalled streams dropped after "
+    "--snapshot-idle-timeout and stale checkpoints removed at start",
     "[node][snapshot]") {
   testing::TempDir dir;
   // What a node that died mid-snapshot leaves behind.
@@ -288,7 +288,7 @@ TEST_CASE("snapshot over gRPC: a client that goes away mid-stream frees its chec
   CHECK(node.stop() == 0);
 }
 
-TEST_CASE("snapshot: taken while writes go on, it restores to the source's HashKV at its revision",
+TEST_CASE("snapshot: taken while writes go on it restores to the source's HashKV at its revision",
           "[node][snapshot]") {
   testing::TempDir dir;
   testing::NodeProcess node(dir.sub("data"), {"--shards", "3", "--sync", "never"});

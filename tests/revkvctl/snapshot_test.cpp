@@ -233,7 +233,7 @@ TEST_CASE("util::DirectoryTar fails when a file changes after it was measured") 
   }
 }
 
-TEST_CASE("snapshot status reads a snapshot file: hash, revision, keys, size") {
+TEST_CASE("snapshot status reads a snapshot file: hash and revision and keys and size") {
   testing::TempDir tmp;
   uint32_t hash = 0;
   int64_t revision = 0;
