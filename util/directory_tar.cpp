@@ -31,9 +31,14 @@ class DirectoryTar::Writer {
   Writer(const std::vector<Entry>& entries, bool measure)
       : entries_(entries), measure_(measure), buffer_(kReadBytes, '\0') {}
 
-  // archive_write_free closes an unfinished archive, which writes through on_write: the
-  // archive must go while the members on_write touches still exist.
-  ~Writer() { archive_.reset(); }
+  // archive_write_free closes an unfinished archive cleanly, which pads the current entry
+  // to its size with zeros through on_write (a dropped snapshot stream would build up to a
+  // whole SST file of zeros in pending_): archive_write_fail marks it failed so that free
+  // writes nothing. The archive still goes first, while the members on_write uses exist.
+  ~Writer() {
+    if (archive_ && !closed_) archive_write_fail(archive_.get());
+    archive_.reset();
+  }
   Writer(const Writer&) = delete;
   Writer& operator=(const Writer&) = delete;
 
