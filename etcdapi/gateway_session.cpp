@@ -183,7 +183,7 @@ void Session::serve(const Request& request) {
   if (request.method() == http::verb::options) return answer(200, nullptr, "", keep_alive_);
   if (target == "/version" || target == "/health") {
     if (request.method() != http::verb::get)
-      return answer(405, kText, "Method Not Allowed\n", keep_alive_);
+      return answer(405, kText, "Method Not Allowed\n", keep_alive_, "GET");
     if (target == "/version") return answer(200, kJson, std::string(kVersionBody), keep_alive_);
     return gateway_.healthy() ? answer(200, kText, std::string(kHealthBody), keep_alive_)
                               : answer(503, kText, std::string(kUnhealthyBody), keep_alive_);
@@ -231,9 +231,14 @@ void Session::on_unary_answer(const Route& route, const grpc::Status& status,
   this->answer(200, kJson, to_json(*message), keep_alive_);
 }
 
-void Session::answer(unsigned status, const char* content_type, std::string body, bool keep_alive) {
+void Session::answer(unsigned status, const char* content_type, std::string body, bool keep_alive,
+                     std::string_view allow) {
   response_.emplace(static_cast<http::status>(status), version_);
   if (content_type) response_->set(http::field::content_type, content_type);
+  // Go's http.Error, which writes etcd's plain-text errors, adds this header.
+  if (content_type == kText && status >= 400) response_->set("X-Content-Type-Options", "nosniff");
+  if (!allow.empty())
+    response_->set(http::field::allow, beast::string_view(allow.data(), allow.size()));
   response_->set(http::field::access_control_allow_origin, "*");
   response_->set(http::field::access_control_allow_methods, "POST, GET, OPTIONS, PUT, DELETE");
   response_->set(http::field::access_control_allow_headers, "accept, content-type, authorization");
@@ -303,8 +308,10 @@ void Session::take_watch_requests() {
     decode_watch_request(std::string_view(body).substr(0, *length));
     body.erase(0, *length);
   }
-  // After a request that did not decode, the rest of the body is read and dropped.
+  // After a request that did not decode, the rest of the body is read and dropped; blanks
+  // between requests are not kept either.
   if (!watch_decoding_) body.clear();
+  body.erase(0, std::min(body.size(), body.find_first_not_of(" \t\r\n")));
   watch_pending_ = body.size();
   if (watch_pending_ > gateway_.limits().max_body_bytes) {
     if (watch_opened_) return shut();

@@ -59,7 +59,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void serve(const Request& request);
   void call(const Route& route, const Request& request);
   void on_unary_answer(const Route& route, const grpc::Status& status, grpc::ByteBuffer answer);
-  void answer(unsigned status, const char* content_type, std::string body, bool keep_alive);
+  // `allow`: the Allow header of a 405 from a route that names its methods.
+  void answer(unsigned status, const char* content_type, std::string body, bool keep_alive,
+              std::string_view allow = {});
   void shut();
 
   void open_stream(const Route& route, std::vector<grpc::ByteBuffer> requests);
