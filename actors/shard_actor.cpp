@@ -162,8 +162,15 @@ caf::behavior shard_actor(caf::stateful_actor<ShardState>* self, NodeContextPtr 
         return out;
       },
       [self](keep_atom, int64_t at) { return to_keep_set(self->state.keyspace->index().keep(at)); },
-      [self](lease_keys_atom, int64_t lease) {
-        return self->state.keyspace->keys_with_lease(lease);
+      [self](lease_keys_atom, int64_t lease) -> caf::result<std::vector<std::string>> {
+        // LeaseTimeToLive's keys, as a read at W sees them: a key whose attaching put is
+        // applied but not yet durable is not listed (its put is not acknowledged yet).
+        auto& st = self->state;
+        int64_t w = st.ctx->watermark.load();
+        st.keyspace->mark_durable(w);
+        auto keys = st.keyspace->keys_with_lease_at(lease, w);
+        if (!keys.ok()) return caf::make_error(caf::sec::runtime_error, keys.error().message());
+        return std::move(*keys);
       },
       [self](stats_atom) {
         const auto& idx = self->state.keyspace->index();
