@@ -1,10 +1,11 @@
 #pragma once
 
 // The metrics address (--listen-metrics): `/metrics` in the Prometheus text format and
-// `/health` as one line of JSON, served by one civetweb listener. prometheus-cpp 1.0's
-// Exposer cannot host a handler of our own (docs/METRICS.md), so this replaces it with
-// the same server library Debian's prometheus-cpp-pull is built on. Handlers run on
-// civetweb's worker threads: they read collectables and atomics, never an actor.
+// `/health` as one line of JSON. prometheus-cpp 1.0's Exposer cannot host a handler of our
+// own (docs/METRICS.md), so this is a small HTTP/1.1 server of Boost.Beast on one thread of
+// its own (the parser, limits and deadlines the JSON gateway uses too). Handlers run on
+// that thread: they read collectables and atomics, never an actor. It stops at once
+// (civetweb, used before, took up to 2 s to notice its stop flag).
 
 #include <prometheus/collectable.h>
 
@@ -15,8 +16,6 @@
 #include <optional>
 #include <string>
 #include <vector>
-
-class CivetServer;
 
 namespace revkv::metrics {
 
@@ -35,8 +34,8 @@ struct HttpAnswer {
   std::string body;
 };
 
-// The URL-decoded value of `name` in a query string ("actor=shard%3A1" -> "shard:1"), or
-// nullopt when it is not there.
+// The URL-decoded value of `name` in a query string ("actor=shard%3A1" -> "shard:1", '+'
+// as a space), or nullopt when it is not there or badly encoded.
 std::optional<std::string> query_param(const std::string& query, const char* name);
 
 class HttpServer {
@@ -46,7 +45,7 @@ class HttpServer {
   using PostFunction = std::function<HttpAnswer(const std::string& query)>;
 
   // Listens on host:port (port 0 picks a free port). Throws std::runtime_error when it
-  // cannot (busy port, bad address).
+  // cannot (busy port, bad address), with the system's reason.
   HttpServer(const std::string& host, uint16_t port, HealthCheck health);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
@@ -56,8 +55,8 @@ class HttpServer {
   // keeps it alive; an expired one is skipped.
   void add_collectable(std::weak_ptr<prometheus::Collectable> collectable);
 
-  // Serves POST `path` (exact) with `handler`, on the listener's worker threads. Only the
-  // test hooks use it (revkvd --test-hooks): without a call the path answers 404.
+  // Serves POST `path` (exact) with `handler`, on the listener's thread. Only the test
+  // hooks use it (revkvd --test-hooks): without a call the path answers 404.
   void add_post_handler(const std::string& path, PostFunction handler);
 
   // The bound port (the one picked when 0 was asked for).
@@ -67,17 +66,19 @@ class HttpServer {
   std::string render_metrics() const;
 
  private:
-  class MetricsHandler;
-  class HealthHandler;
-  class PostHandler;
+  class Listener;
+  friend class Listener;
 
+  HealthReport health() const { return health_(); }
+  // The handler of POST `path`, or null.
+  PostFunction post_handler(const std::string& path) const;
+
+  const HealthCheck health_;
   mutable std::mutex mutex_;
-  std::vector<std::weak_ptr<prometheus::Collectable>> collectables_;
-  // Declared before server_: the server (and its worker threads) goes first.
-  std::unique_ptr<MetricsHandler> metrics_handler_;
-  std::unique_ptr<HealthHandler> health_handler_;
-  std::vector<std::unique_ptr<PostHandler>> post_handlers_;  // guarded by mutex_
-  std::unique_ptr<CivetServer> server_;
+  std::vector<std::weak_ptr<prometheus::Collectable>> collectables_;  // guarded by mutex_
+  std::vector<std::pair<std::string, PostFunction>> post_handlers_;   // guarded by mutex_
+  // Last: its thread, which calls the members above, stops first.
+  std::unique_ptr<Listener> listener_;
   uint16_t port_ = 0;
 };
 

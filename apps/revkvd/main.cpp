@@ -4,21 +4,25 @@
 // for a moment and exits 70 for its supervisor to restart it (docs/NODE.md "Supervision").
 
 #include "actors/node.hpp"
+#include "apps/revkvd/listeners.hpp"
+#include "apps/revkvd/logging.hpp"
 #include "apps/revkvd/options.hpp"
 #include "apps/revkvd/yaml_config.hpp"
 #include "etcdapi/server.hpp"
+#include "metrics/etcd_names.hpp"
 #include "metrics/health.hpp"
 #include "metrics/http_server.hpp"
 #include "metrics/node_metrics.hpp"
+#include "metrics/process_collector.hpp"
 #include "metrics/state_collector.hpp"
+#include "util/bind_probe.hpp"
 
-#include <absl/synchronization/mutex.h>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/io/middleman.hpp>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <absl/synchronization/mutex.h>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
@@ -81,10 +85,11 @@ int main(int argc, char** argv) {
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   CLI::App app{"revkvd: an etcd-v3-style multi-version key-value node", "revkvd"};
   app.set_version_flag("--version", std::string("revkvd ") + kVersion);
-  app.config_formatter(std::make_shared<revkv::apps::YamlConfig>());
   app.set_config("--config", "", "YAML config file");
   revkv::apps::RawOptions raw;
   revkv::apps::register_options(app, raw);
+  app.config_formatter(
+      std::make_shared<revkv::apps::YamlConfig>(revkv::apps::YamlConfig::keys_of(app)));
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {
@@ -96,10 +101,10 @@ int main(int argc, char** argv) {
   auto options = revkv::apps::resolve_options(raw, error);
   if (!options) return fail(error);
 
-  auto logger = spdlog::stderr_color_mt("revkvd");
-  spdlog::set_default_logger(logger);
-  spdlog::set_level(spdlog::level::from_str(options->log_level));
-  spdlog::set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%e","level":"%l","msg":"%v"})");
+  revkv::apps::setup_logging(options->log_format, options->log_level);
+  // Every port is tried before anything starts, so that a busy one is a one-line error
+  // with the system's reason and nothing is written to the data directory.
+  if (auto busy = revkv::apps::unavailable_listener(*options); !busy.empty()) return fail(busy);
 
   // SIGINT/SIGTERM (and the failure signal) are handled by sigwait below; every thread
   // started from here on inherits the blocked mask, so no actor thread is interrupted by
@@ -120,8 +125,11 @@ int main(int argc, char** argv) {
     http = std::make_unique<revkv::metrics::HttpServer>(
         options->metrics_host, options->metrics_port, [&health] { return health.check(); });
   } catch (const std::exception& e) {
+    // civetweb says only "null context when constructing CivetServer"; the bind says why.
+    auto reason = revkv::util::bind_failure(options->metrics_host, options->metrics_port);
     return fail("cannot listen on " + options->metrics_host + ":" +
-                std::to_string(options->metrics_port) + " for metrics: " + e.what());
+                std::to_string(options->metrics_port) +
+                " for metrics: " + (reason.empty() ? std::string(e.what()) : reason));
   }
 
   caf::actor_system_config cfg;
@@ -139,7 +147,13 @@ int main(int argc, char** argv) {
   // Registered before the node starts so that its first requests are counted; the
   // listener keeps weak pointers, these keep the collectables alive until main returns.
   auto node_metrics = std::make_shared<revkv::metrics::NodeMetrics>(kVersion);
-  http->add_collectable(node_metrics->registry());
+  // revkv's families and, derived from them at the same scrape, etcd's names for them
+  // (metrics/etcd_names.hpp); the process_* families as every Prometheus client has them.
+  auto exported = std::make_shared<revkv::metrics::WithEtcdNames>();
+  exported->add(node_metrics->registry());
+  http->add_collectable(exported);
+  auto process_metrics = revkv::metrics::make_process_collector();
+  http->add_collectable(process_metrics);
   options->node.metrics = node_metrics;
   // Runs on the supervisor's thread: only wake main, which reads the reason from the
   // context. A failure before main waits stays pending and is taken by the first sigwait.
@@ -156,7 +170,8 @@ int main(int argc, char** argv) {
     return fail(msg);
   }
   auto state_metrics = revkv::metrics::make_state_collector((*node)->context());
-  http->add_collectable(state_metrics);
+  exported->add(state_metrics);
+  exported->set_member_id((*node)->context()->member_id);
   health.serving((*node)->context());
   if (options->test_hooks) {
     spdlog::warn("--test-hooks: POST /debug/kill is enabled; never use this flag in production");
@@ -171,9 +186,9 @@ int main(int argc, char** argv) {
   // thread (docs/NODE.md "The gRPC door").
   std::unique_ptr<revkv::etcdapi::GrpcServer> grpc;
   try {
-    grpc = std::make_unique<revkv::etcdapi::GrpcServer>(sys, **node, options->grpc_host,
-                                                        options->grpc_port,
-                                                        std::max<size_t>(options->grpc_doors, scheduler_threads));
+    grpc = std::make_unique<revkv::etcdapi::GrpcServer>(
+        sys, **node, options->grpc_host, options->grpc_port,
+        std::max<size_t>(options->grpc_doors, scheduler_threads));
   } catch (const std::exception& e) {
     // The port is the problem to report; a failed shutdown would only be logged.
     if (auto stopped = (*node)->stop(); !stopped.ok())

@@ -1,7 +1,11 @@
 #include "apps/revkvd/options.hpp"
 
+#include <cctype>
 #include <charconv>
+#include <limits>
+#include <string_view>
 #include <thread>
+#include <utility>
 
 namespace revkv::apps {
 
@@ -31,10 +35,12 @@ void register_options(CLI::App& app, RawOptions& raw) {
   app.add_option("--sync", raw.sync, "always | interval:MS | never")
       ->envname(env("SYNC"))
       ->capture_default_str();
-  app.add_option("--quota-backend-bytes", raw.quota_backend_bytes, "NOSPACE alarm threshold")
+  app.add_option("--quota-backend-bytes", raw.quota_backend_bytes,
+                 "NOSPACE alarm threshold (bytes, or with a unit: 8GiB, 500MB)")
       ->envname(env("QUOTA_BACKEND_BYTES"))
       ->capture_default_str();
-  app.add_option("--max-request-bytes", raw.max_request_bytes, "larger requests are refused")
+  app.add_option("--max-request-bytes", raw.max_request_bytes,
+                 "larger requests are refused (bytes, or with a unit: 1536KiB)")
       ->envname(env("MAX_REQUEST_BYTES"))
       ->capture_default_str();
   app.add_option("--max-txn-ops", raw.max_txn_ops, "more ops in a txn are refused")
@@ -65,6 +71,10 @@ void register_options(CLI::App& app, RawOptions& raw) {
       ->capture_default_str();
   app.add_option("--log-level", raw.log_level, "debug | info | warn | error")
       ->envname(env("LOG_LEVEL"))
+      ->capture_default_str();
+  app.add_option("--log-format", raw.log_format,
+                 "json (one JSON object per line) | text; stderr, every log line")
+      ->envname(env("LOG_FORMAT"))
       ->capture_default_str();
   // Test-only: lets the whole-process tests kill a core actor (POST /debug/kill on the
   // metrics listener, docs/NODE.md "Supervision"). Hidden from --help (group ""), and
@@ -98,10 +108,52 @@ std::optional<std::chrono::milliseconds> parse_duration(const std::string& text)
   return std::chrono::milliseconds(static_cast<int64_t>(ms));
 }
 
-bool split_host_port(const std::string& text, std::string& host, uint16_t& port) {
+std::optional<int64_t> parse_size(const std::string& text) {
+  const char* first = text.data();
+  const char* last = text.data() + text.size();
+  // Integers exactly (a byte count may need all 63 bits); a fraction only with a unit.
+  int64_t whole = 0;
+  auto [int_end, int_ec] = std::from_chars(first, last, whole);
+  if (int_ec != std::errc{} || whole < 0) return std::nullopt;
+  double value = static_cast<double>(whole);
+  const char* unit_begin = int_end;
+  bool fractional = false;
+  if (int_end != last && *int_end == '.') {
+    auto [end, ec] = std::from_chars(first, last, value);
+    if (ec != std::errc{}) return std::nullopt;
+    unit_begin = end;
+    fractional = true;
+  }
+  std::string unit;
+  for (const char* c = unit_begin; c != last; ++c)
+    unit += static_cast<char>(std::tolower(static_cast<unsigned char>(*c)));
+  if (!unit.empty() && unit.back() == 'b') unit.pop_back();  // "KiB", "KB", "B"
+  static constexpr std::pair<std::string_view, double> kUnits[] = {
+      {"", 1},           {"k", 1e3},           {"m", 1e6},
+      {"g", 1e9},        {"t", 1e12},          {"ki", 1024.0},
+      {"mi", 1048576.0}, {"gi", 1073741824.0}, {"ti", 1099511627776.0},
+  };
+  for (const auto& [name, factor] : kUnits) {
+    if (unit != name) continue;
+    if (factor == 1) {
+      if (fractional) return std::nullopt;  // a fraction of a byte
+      return whole;
+    }
+    const double bytes = value * factor;
+    if (bytes >= 9.2e18) return std::nullopt;
+    return static_cast<int64_t>(bytes);
+  }
+  return std::nullopt;
+}
+
+bool split_host_port(const std::string& input, std::string& host, uint16_t& port) {
+  std::string_view text = input;
+  if (text.rfind("http://", 0) == 0) text.remove_prefix(7);
+  if (!text.empty() && text.back() == '/') text.remove_suffix(1);
   auto colon = text.rfind(':');
   if (colon == std::string::npos || colon == 0) return false;
-  host = text.substr(0, colon);
+  host = std::string(text.substr(0, colon));
+  if (host.find('/') != std::string::npos) return false;  // another scheme, or a path
   const char* first = text.data() + colon + 1;
   const char* last = text.data() + text.size();
   unsigned value = 0;
@@ -111,16 +163,48 @@ bool split_host_port(const std::string& text, std::string& host, uint16_t& port)
   return true;
 }
 
+namespace {
+
+// One listen flag: HOST:PORT or http://HOST:PORT[/]; a clear line naming the flag if not.
+bool parse_listen(const char* flag, const std::string& text, std::string& host, uint16_t& port,
+                  std::string& error) {
+  if (text.rfind("https://", 0) == 0) {
+    error = std::string(flag) + ": '" + text +
+            "': https:// needs TLS, which this revkvd does not serve; use HOST:PORT or http://";
+    return false;
+  }
+  if (split_host_port(text, host, port)) return true;
+  error = std::string(flag) + ": expected HOST:PORT or http://HOST:PORT, got '" + text + "'";
+  return false;
+}
+
+// A size flag through parse_size, within [min, max].
+std::optional<int64_t> parse_size_flag(const char* flag, const std::string& text, int64_t min,
+                                       int64_t max, std::string& error) {
+  auto value = parse_size(text);
+  if (!value) {
+    error = std::string(flag) + ": expected a byte count such as 1572864, 8MiB or 2GiB, got '" +
+            text + "'";
+    return std::nullopt;
+  }
+  if (*value < min || *value > max) {
+    error = std::string(flag) + ": expected " + std::to_string(min) + " to " + std::to_string(max) +
+            " bytes, got '" + text + "'";
+    return std::nullopt;
+  }
+  return value;
+}
+
+}  // namespace
+
 std::optional<DaemonOptions> resolve_options(const RawOptions& raw, std::string& error) {
   DaemonOptions out;
   auto& node = out.node;
   node.data_dir = raw.data_dir;
-  if (!split_host_port(raw.listen_client, node.client_host, node.client_port)) {
-    error = "--listen-client: expected HOST:PORT, got '" + raw.listen_client + "'";
-    return std::nullopt;
-  }
-  if (!split_host_port(raw.listen_metrics, out.metrics_host, out.metrics_port)) {
-    error = "--listen-metrics: expected HOST:PORT, got '" + raw.listen_metrics + "'";
+  if (!parse_listen("--listen-client", raw.listen_client, node.client_host, node.client_port,
+                    error) ||
+      !parse_listen("--listen-metrics", raw.listen_metrics, out.metrics_host, out.metrics_port,
+                    error)) {
     return std::nullopt;
   }
   if (raw.grpc_doors < 1 || raw.grpc_doors > 4096) {
@@ -128,10 +212,8 @@ std::optional<DaemonOptions> resolve_options(const RawOptions& raw, std::string&
     return std::nullopt;
   }
   out.grpc_doors = static_cast<size_t>(raw.grpc_doors);
-  if (!split_host_port(raw.listen_grpc, out.grpc_host, out.grpc_port)) {
-    error = "--listen-grpc: expected HOST:PORT, got '" + raw.listen_grpc + "'";
+  if (!parse_listen("--listen-grpc", raw.listen_grpc, out.grpc_host, out.grpc_port, error))
     return std::nullopt;
-  }
   if (raw.shards < 0 || raw.shards > 1024) {
     error = "--shards: expected 1..1024";
     return std::nullopt;
@@ -158,12 +240,14 @@ std::optional<DaemonOptions> resolve_options(const RawOptions& raw, std::string&
     return std::nullopt;
   }
   node.backend.sync = false;  // the backend actor syncs the WAL itself (group commit)
-  node.options.quota_backend_bytes = raw.quota_backend_bytes;
-  if (raw.max_request_bytes <= 0 || raw.max_request_bytes > (64 << 20)) {
-    error = "--max-request-bytes: expected 1..67108864";
-    return std::nullopt;
-  }
-  node.options.max_request_bytes = static_cast<size_t>(raw.max_request_bytes);
+  auto quota = parse_size_flag("--quota-backend-bytes", raw.quota_backend_bytes, 0,
+                               std::numeric_limits<int64_t>::max(), error);
+  if (!quota) return std::nullopt;
+  node.options.quota_backend_bytes = *quota;
+  auto max_request =
+      parse_size_flag("--max-request-bytes", raw.max_request_bytes, 1, 64 << 20, error);
+  if (!max_request) return std::nullopt;
+  node.options.max_request_bytes = static_cast<size_t>(*max_request);
   if (raw.max_txn_ops <= 0) {
     error = "--max-txn-ops: expected a positive number";
     return std::nullopt;
@@ -224,6 +308,11 @@ std::optional<DaemonOptions> resolve_options(const RawOptions& raw, std::string&
     return std::nullopt;
   }
   out.log_level = raw.log_level;
+  if (raw.log_format != "json" && raw.log_format != "text") {
+    error = "--log-format: expected json or text, got '" + raw.log_format + "'";
+    return std::nullopt;
+  }
+  out.log_format = raw.log_format;
   out.test_hooks = raw.test_hooks;
   return out;
 }

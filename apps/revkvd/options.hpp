@@ -24,6 +24,7 @@ struct DaemonOptions {
   // gRPC door actors sharing the gRPC calls (docs/NODE.md "The gRPC door").
   size_t grpc_doors = 64;
   std::string log_level = "info";
+  std::string log_format = "json";  // json | text (apps/revkvd/logging.hpp)
   std::string auto_compaction_mode = "periodic";
   std::string auto_compaction_retention = "0";
   // Test-only (--test-hooks): POST /debug/kill on the metrics listener.
@@ -39,8 +40,9 @@ struct RawOptions {
   int64_t grpc_doors = 64;
   int64_t shards = 0;  // 0: the number of cores
   std::string sync = "always";
-  int64_t quota_backend_bytes = 2147483648;
-  int64_t max_request_bytes = 1572864;
+  // Sizes are strings: a byte count with an optional unit (parse_size).
+  std::string quota_backend_bytes = "2147483648";
+  std::string max_request_bytes = "1572864";
   int64_t max_txn_ops = 128;
   std::string auto_compaction_mode = "periodic";
   std::string auto_compaction_retention = "0";
@@ -49,6 +51,7 @@ struct RawOptions {
   int64_t lease_revoke_rate = 1000;
   std::string watch_progress_notify_interval = "10m";
   std::string log_level = "info";
+  std::string log_format = "json";
   bool test_hooks = false;
 };
 
@@ -60,7 +63,14 @@ std::optional<DaemonOptions> resolve_options(const RawOptions& raw, std::string&
 // "90s", "30m", "1h", "500ms"; a bare number means hours (etcd's periodic retention).
 std::optional<std::chrono::milliseconds> parse_duration(const std::string& text);
 
-// "host:port" -> parts; false when malformed.
+// A byte count: "1572864", "8MiB", "2GiB", "500KB", "1.5GB". Binary units (KiB, MiB, GiB,
+// TiB; also Ki, Mi, Gi, Ti) are powers of 1024, decimal ones (KB, MB, GB, TB; also K, M, G,
+// T) powers of 1000, as Kubernetes' quantities and most tools write them; "B" or nothing
+// means bytes. Units are case-insensitive. nullopt when malformed or above 2^63-1.
+std::optional<int64_t> parse_size(const std::string& text);
+
+// "host:port" -> parts; false when malformed. An "http://" prefix and a trailing "/" are
+// accepted, as etcd's listen URLs are written (--listen-client-urls http://127.0.0.1:2379).
 bool split_host_port(const std::string& text, std::string& host, uint16_t& port);
 
 }  // namespace revkv::apps

@@ -24,6 +24,18 @@ std::string YamlConfig::to_config(const CLI::App* app, bool default_also, bool, 
   return out.str();
 }
 
+std::set<std::string> YamlConfig::keys_of(const CLI::App& app) {
+  std::set<std::string> keys;
+  for (const CLI::Option* opt : app.get_options()) {
+    if (opt->get_lnames().empty() || !opt->get_configurable()) continue;
+    std::string name = opt->get_lnames().front();
+    if (name == "config" || name == "help" || name == "version") continue;
+    std::replace(name.begin(), name.end(), '-', '_');
+    keys.insert(name);
+  }
+  return keys;
+}
+
 std::vector<CLI::ConfigItem> YamlConfig::from_config(std::istream& input) const {
   YAML::Node root;
   try {
@@ -35,7 +47,10 @@ std::vector<CLI::ConfigItem> YamlConfig::from_config(std::istream& input) const 
   if (root.IsNull()) return items;
   if (!root.IsMap()) throw CLI::ConversionError("config file must be a map of option: value");
   for (const auto& entry : root) {
-    std::string name = entry.first.as<std::string>();
+    std::string key = entry.first.as<std::string>();
+    if (known_.count(key) == 0)
+      throw CLI::ConversionError("config file: unknown key '" + key + "'");
+    std::string name = key;
     std::replace(name.begin(), name.end(), '_', '-');
     if (!entry.second.IsScalar()) {
       throw CLI::ConversionError("config option " + name + " must be a single value");

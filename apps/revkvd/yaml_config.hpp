@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 
 #include <istream>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -14,10 +15,20 @@ namespace revkv::apps {
 
 class YamlConfig : public CLI::Config {
  public:
+  // `known`: the keys the file may hold (flag names without dashes, '-' as '_'); any
+  // other key is refused with its name, as a misspelt key must not be silently ignored.
+  explicit YamlConfig(std::set<std::string> known) : known_(std::move(known)) {}
+  // The keys of `app`'s configurable long options.
+  static std::set<std::string> keys_of(const CLI::App& app);
+
   std::string to_config(const CLI::App* app, bool default_also, bool write_description,
                         std::string prefix) const override;
-  // Throws CLI::ConversionError on a document that is not a flat map of scalars.
+  // Throws CLI::ConversionError on a document that is not a flat map of scalars, or that
+  // has an unknown key.
   std::vector<CLI::ConfigItem> from_config(std::istream& input) const override;
+
+ private:
+  std::set<std::string> known_;
 };
 
 }  // namespace revkv::apps

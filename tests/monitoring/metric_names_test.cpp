@@ -4,6 +4,7 @@
 // "no data" for a typo or a renamed family. A histogram is named through its _bucket,
 // _sum and _count series.
 
+#include "client/client.hpp"
 #include "tests/monitoring/http_client.hpp"
 #include "tests/node/node_process.hpp"
 #include "tests/temp_dir.hpp"
@@ -11,6 +12,7 @@
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
+#include <ctime>
 #include <fstream>
 #include <map>
 #include <regex>
@@ -97,5 +99,104 @@ TEST_CASE("monitoring: every revkv_ metric of the dashboard and the alerts is ex
     INFO("configs/alerts.yml names " << name);
     CHECK(exported(fams, name));
   }
+  CHECK(node.stop() == 0);
+}
+
+namespace {
+
+// sample series ("name" or "name{labels}") -> value, from one scrape.
+std::map<std::string, double> samples(const std::string& scrape) {
+  std::map<std::string, double> out;
+  std::istringstream lines(scrape);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    auto space = line.rfind(' ');
+    out[line.substr(0, space)] = std::stod(line.substr(space + 1));
+  }
+  return out;
+}
+
+// The sum of every series of `family` (its name alone or with labels).
+double sum_of(const std::map<std::string, double>& all, const std::string& family) {
+  double total = 0;
+  for (const auto& [series, value] : all)
+    if (series == family || series.rfind(family + "{", 0) == 0) total += value;
+  return total;
+}
+
+}  // namespace
+
+TEST_CASE("monitoring: the process_* families, as Prometheus client libraries export them",
+          "[monitoring]") {
+  testing::TempDir dir;
+  testing::NodeProcess node(dir.sub("data"));
+  auto scrape = testing::http_get(node.metrics_port(), "/metrics");
+  REQUIRE(scrape.status == 200);
+  auto fams = families(scrape.body);
+  CHECK(fams["process_cpu_seconds_total"] == "counter");
+  for (const char* gauge : {"process_resident_memory_bytes", "process_virtual_memory_bytes",
+                            "process_virtual_memory_max_bytes", "process_open_fds",
+                            "process_max_fds", "process_start_time_seconds"}) {
+    INFO(gauge);
+    CHECK(fams[gauge] == "gauge");
+  }
+  auto values = samples(scrape.body);
+  CHECK(values["process_resident_memory_bytes"] > 1 << 20);
+  CHECK(values["process_virtual_memory_bytes"] >= values["process_resident_memory_bytes"]);
+  CHECK(values["process_open_fds"] >= 3);
+  CHECK(values["process_max_fds"] >= values["process_open_fds"]);
+  CHECK(values["process_cpu_seconds_total"] > 0);
+  // Started by this test: after the test's own start, not after now.
+  const double now = static_cast<double>(std::time(nullptr));
+  CHECK(values["process_start_time_seconds"] <= now + 1);
+  CHECK(values["process_start_time_seconds"] >= now - 600);
+  CHECK(node.stop() == 0);
+}
+
+TEST_CASE("monitoring: etcd's metric names beside revkv's, from the same state", "[monitoring]") {
+  testing::TempDir dir;
+  testing::NodeProcess node(dir.sub("data"), {"--shards", "3", "--quota-backend-bytes", "1GiB"});
+  // Keys over every shard, so the per-shard sum is more than one shard's count.
+  auto c = std::move(client::Client::connect(node.endpoint())).value();
+  for (int i = 0; i < 20; ++i)
+    REQUIRE(c.put(storage::PutRequest{"key" + std::to_string(i), "v"}).ok());
+  auto scrape = testing::http_get(node.metrics_port(), "/metrics");
+  REQUIRE(scrape.status == 200);
+  auto fams = families(scrape.body);
+  auto values = samples(scrape.body);
+  const std::vector<std::pair<std::string, std::string>> same = {
+      {"revkv_current_revision", "etcd_debugging_mvcc_current_revision"},
+      {"revkv_compact_revision", "etcd_debugging_mvcc_compact_revision"},
+      {"revkv_db_total_size_bytes", "etcd_mvcc_db_total_size_in_bytes"},
+      {"revkv_db_total_size_bytes", "etcd_debugging_mvcc_db_total_size_in_bytes"},
+      {"revkv_db_total_size_in_use_bytes", "etcd_mvcc_db_total_size_in_use_in_bytes"},
+      {"revkv_quota_backend_bytes", "etcd_server_quota_backend_bytes"},
+      {"revkv_watchers", "etcd_debugging_mvcc_watcher_total"},
+      {"revkv_slow_watchers", "etcd_debugging_mvcc_slow_watcher_total"},
+      {"revkv_watch_events_sent_total", "etcd_debugging_mvcc_events_total"},
+      {"revkv_compaction_removed_records_total", "etcd_debugging_mvcc_db_compaction_keys_total"},
+      {"revkv_disk_wal_fsync_duration_seconds_count", "etcd_disk_wal_fsync_duration_seconds_count"},
+  };
+  for (const auto& [revkv, etcd] : same) {
+    INFO(revkv << " vs " << etcd);
+    REQUIRE(values.contains(revkv));
+    REQUIRE(values.contains(etcd));
+    CHECK(values[revkv] == values[etcd]);
+  }
+  CHECK(values["etcd_server_quota_backend_bytes"] == 1073741824.0);
+  CHECK(sum_of(values, "revkv_index_keys") == 20);
+  CHECK(values["etcd_debugging_mvcc_keys_total"] == 20);
+  CHECK(fams["etcd_debugging_mvcc_db_compaction_total_duration_milliseconds"] == "histogram");
+  CHECK(fams["etcd_disk_wal_fsync_duration_seconds"] == "histogram");
+  // Seconds buckets become milliseconds buckets: revkv's 1 ms bucket is etcd's "1".
+  CHECK(values.contains(
+      R"(etcd_debugging_mvcc_db_compaction_pause_duration_milliseconds_bucket{le="1"})"));
+  bool version = false, id = false;
+  for (const auto& [series, value] : values) {
+    if (series.rfind("etcd_server_version{server_version=\"", 0) == 0) version = value == 1;
+    if (series == R"(etcd_server_id{server_id="6e6f6465"})") id = value == 1;
+  }
+  CHECK(version);
+  CHECK(id);
   CHECK(node.stop() == 0);
 }

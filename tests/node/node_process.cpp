@@ -1,5 +1,6 @@
 #include "tests/node/node_process.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <fcntl.h>
 #include <poll.h>
@@ -70,9 +71,19 @@ pid_t spawn(const std::vector<std::string>& args, int* out_fd, int* err_fd,
 
 NodeProcess::NodeProcess(const std::string& data_dir, std::vector<std::string> extra,
                          const std::string& log_file) {
-  std::vector<std::string> args = {
-      "--data-dir",  data_dir,        "--listen-client", "127.0.0.1:0", "--listen-metrics",
-      "127.0.0.1:0", "--listen-grpc", "127.0.0.1:0",     "--log-level", "warn"};
+  // The defaults, each left out when `extra` names the flag itself (revkvd refuses a flag
+  // given twice).
+  const std::vector<std::pair<std::string, std::string>> defaults = {
+      {"--data-dir", data_dir},
+      {"--listen-client", "127.0.0.1:0"},
+      {"--listen-metrics", "127.0.0.1:0"},
+      {"--listen-grpc", "127.0.0.1:0"},
+      {"--log-level", "warn"}};
+  std::vector<std::string> args;
+  for (const auto& [flag, value] : defaults) {
+    if (std::find(extra.begin(), extra.end(), flag) == extra.end())
+      args.insert(args.end(), {flag, value});
+  }
   args.insert(args.end(), extra.begin(), extra.end());
   pid_ = spawn(args, &stdout_fd_, nullptr, log_file);
   std::string seen;

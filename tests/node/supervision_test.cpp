@@ -245,5 +245,5 @@ TEST_CASE("supervision: the test hook exists only with --test-hooks", "[node][su
       testing::run_revkvd({"--config", dir.sub("hooks.yaml"), "--data-dir", dir.sub("other"),
                            "--listen-client", "127.0.0.1:0", "--listen-metrics", "127.0.0.1:0"});
   CHECK(status == 1);
-  CHECK(err.find("test-hooks") != std::string::npos);
+  CHECK(err.find("unknown key 'test_hooks'") != std::string::npos);
 }

@@ -1,0 +1,19 @@
+#pragma once
+
+// The listeners revkvd opens, checked before it opens anything: two flags naming the same
+// address, or a port another process holds, is one clear line (with the system's reason,
+// "address already in use") and exit 1, with nothing written to the data directory. The
+// listeners themselves still report a failed bind (another process may take a port in
+// between), with the same reason.
+
+#include "apps/revkvd/options.hpp"
+
+#include <string>
+
+namespace revkv::apps {
+
+// Empty when every configured listener can bind; otherwise the first problem, naming the
+// flag and the address.
+std::string unavailable_listener(const DaemonOptions& options);
+
+}  // namespace revkv::apps
