@@ -87,7 +87,7 @@ caf::behavior shard_actor(caf::stateful_actor<ShardState>* self, NodeContextPtr 
         if (rev < st.compacted_at) return storage::Errc::compacted;
         st.settle();
         return st.keyspace->range(storage::KeyRange::from_request(r.key, r.range_end), rev,
-                                  storage::fetch_limit(r));
+                                  storage::fetch_limit(r), storage::fetch_depth(r));
       },
       [self](const storage::PutRequest& r) -> storage::Result<storage::PutResponse> {
         auto& st = self->state;
