@@ -26,6 +26,9 @@ namespace revkv::actors {
 
 using commit_atom = caf::atom_constant<caf::atom("commit")>;
 using wait_atom = caf::atom_constant<caf::atom("wait")>;
+// A write that takes no revision (a lease record's removal, the NOSPACE alarm's record),
+// made durable by the backend actor's next commit group (actors/backend_actor.hpp).
+using write_atom = caf::atom_constant<caf::atom("write")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
 using sync_atom = caf::atom_constant<caf::atom("sync")>;
 using range_atom = caf::atom_constant<caf::atom("range")>;

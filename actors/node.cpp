@@ -81,6 +81,7 @@ storage::Result<std::unique_ptr<Node>> Node::start(caf::actor_system& sys, NodeC
   // detached actor's initialisation on its own thread later, when a shard may already have
   // taken a revision.
   node->backend_ = spawn_backend_actor(sys, ctx, recovered->current);
+  node->routes_.backend = node->backend_;
   for (size_t i = 0; i < config.options.shards; ++i) {
     node->routes_.shards.push_back(spawn_shard_actor(sys, ctx, i, node->backend_));
   }

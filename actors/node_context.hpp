@@ -200,10 +200,22 @@ struct NodeContext {
 
   // NOSPACE (SPEC §10): raised when a write would pass the quota, persisted so that it
   // survives a restart, cleared only by an explicit disarm.
+  // The batch that persists the alarm's state.
+  storage::WriteBatch nospace_alarm_record(bool raised) const;
+  // Writes that batch synced, then sets the flag: the maintenance actor's Alarm requests,
+  // on its own (detached) thread.
   storage::Status set_nospace_alarm(bool raised);
-  // True when a request costing `cost` must be refused with ErrNoSpace (and raises the
-  // alarm when the quota is what refuses it).
-  bool refuse_for_space(int64_t cost);
+
+  enum class SpaceVerdict : uint8_t {
+    accept,
+    refuse,         // ErrNoSpace
+    refuse_raised,  // ErrNoSpace, and this request raised the alarm (see check_space)
+  };
+  // Whether a request costing `cost` must be refused with ErrNoSpace. When the quota is what
+  // refuses it, the alarm is raised here in memory only (refuse_raised, for one caller):
+  // that caller makes nospace_alarm_record(true) durable through the backend actor before
+  // it answers, so no door's thread ever waits for an fsync.
+  SpaceVerdict check_space(int64_t cost);
 
   protocol::ResponseHeader header(int64_t revision) const {
     return protocol::ResponseHeader{cluster_id, member_id, revision, raft_term};

@@ -96,13 +96,13 @@ RequestPath::RequestPath(caf::event_based_actor* self, NodeContextPtr ctx, Route
 RequestPath::~RequestPath() = default;
 
 size_t RequestPath::pending() const {
-  return queue_.size() + reads_.size() + writes_.size();
+  return queue_.size() + reads_.size() + writes_.size() + alarm_refusals_;
 }
 
 // Static validation and the quota, before anything is queued: a bad request is answered at
-// once and never reaches a shard.
+// once and never reaches a shard. `raised_alarm`: this refusal raised the NOSPACE alarm.
 template <class T>
-std::optional<Answer> RequestPath::refusal(const T& call) const {
+std::optional<Answer> RequestPath::refusal(const T& call, bool& raised_alarm) const {
   storage::Status s;
   if constexpr (std::is_same_v<T, storage::RangeRequest>) s = storage::validate_range(call);
   if constexpr (std::is_same_v<T, storage::PutRequest>) s = storage::validate_put(call);
@@ -112,7 +112,9 @@ std::optional<Answer> RequestPath::refusal(const T& call) const {
   }
   if (!s.ok()) return Answer{s.error()};
   if constexpr (std::is_same_v<T, storage::PutRequest> || std::is_same_v<T, storage::TxnRequest>) {
-    if (ctx_->refuse_for_space(storage::request_cost(call))) {
+    auto verdict = ctx_->check_space(storage::request_cost(call));
+    if (verdict != NodeContext::SpaceVerdict::accept) {
+      raised_alarm = verdict == NodeContext::SpaceVerdict::refuse_raised;
       return Answer{storage::Error{storage::Errc::no_space}};
     }
   }
@@ -124,7 +126,9 @@ void RequestPath::submit(uint64_t id, Request request, Clock::time_point receive
   // A door that opened after the failure was broadcast learns of it here.
   if (!failed_ && ctx_->failure.failed()) fail(unavailable(ctx_->failure.reason()));
   if (failed_) return emit(id, method, received, *failed_);
-  auto refused = std::visit([this](const auto& r) { return refusal(r); }, request);
+  bool raised_alarm = false;
+  auto refused = std::visit([&](const auto& r) { return refusal(r, raised_alarm); }, request);
+  if (refused && raised_alarm) return refuse_once_alarm_durable(id, method, received);
   if (refused) return emit(id, method, received, std::move(*refused));
   Queued q{id, method, std::move(request), received, is_write(method), {}};
   size_t shards = routes_.shards.size();
@@ -291,6 +295,28 @@ void RequestPath::read_done(uint64_t id, Answer answer) {
   reads_.erase(it);
   emit(id, read.method, read.received, std::move(answer));
   pump();
+}
+
+// The request whose quota check raised the NOSPACE alarm is answered once the alarm's
+// record is durable: the backend actor writes and syncs it with its next group, so this
+// door's thread never waits for an fsync, and a client that saw ErrNoSpace finds the alarm
+// raised after a crash (--sync always).
+void RequestPath::refuse_once_alarm_durable(uint64_t id, protocol::Method method,
+                                            Clock::time_point received) {
+  auto refuse = [this, id, method, received] {
+    --alarm_refusals_;
+    emit(id, method, received, Answer{storage::Error{storage::Errc::no_space}});
+    sink_.end_of_turn();
+  };
+  ++alarm_refusals_;
+  if (!routes_.backend) {
+    // A test's scripted routes without a backend: nothing can persist it.
+    refuse();
+    return;
+  }
+  auto record = std::make_shared<storage::WriteBatch>(ctx_->nospace_alarm_record(true));
+  self_->request(routes_.backend, caf::infinite, write_atom::value, int64_t{0}, std::move(record))
+      .then([refuse](int64_t) { refuse(); }, [refuse](caf::error&) { refuse(); });
 }
 
 void RequestPath::emit(uint64_t id, protocol::Method method, Clock::time_point received,

@@ -168,7 +168,8 @@ class RequestPath {
   };
 
   template <class T>
-  std::optional<Answer> refusal(const T& request) const;
+  std::optional<Answer> refusal(const T& request, bool& raised_alarm) const;
+  void refuse_once_alarm_durable(uint64_t id, protocol::Method method, Clock::time_point received);
   void pump();
   bool may_start(const Queued& next) const;
   void dispatch(Queued q);
@@ -204,6 +205,7 @@ class RequestPath {
   caf::actor unapplied_target_;    // the actor all of them went to
   bool unapplied_serial_ = false;  // one of them must be answered before any other write
   std::deque<std::unique_ptr<SnapshotStream>> snapshots_;
+  size_t alarm_refusals_ = 0;  // refusals waiting for the NOSPACE alarm's record
 
   // Watch.Watch: the stream's ids, the hub's unanswered creates, cancels and progress
   // requests (by a reference of this path's own), and the watchers whose responses are

@@ -12,8 +12,11 @@
 
 #include <array>
 #include <atomic>
+#include <condition_variable>
 #include <filesystem>
 #include <functional>
+#include <mutex>
+#include <utility>
 
 namespace revkv::storage {
 namespace {
@@ -121,7 +124,8 @@ struct Backend::Impl {
   std::unique_ptr<rocksdb::DB> db;
   std::array<rocksdb::ColumnFamilyHandle*, kColumnCount> columns{};
   rocksdb::ColumnFamilyHandle* default_column = nullptr;
-  bool closed = false;
+  // Set once by close(); atomic because size() reads it from other threads.
+  std::atomic<bool> closed{false};
   // A write or sync failed with an I/O error: RocksDB's WAL writer is unusable from then on
   // (its debug builds, Debian's among them, assert when it is used again), so every later
   // write, sync, flush or compaction is refused here. The node treats the first failure as
@@ -141,12 +145,53 @@ struct Backend::Impl {
     }
     return {};
   }
+  // The size() calls in progress (readers), which close() waits for.
+  std::mutex readers_mutex;
+  std::condition_variable readers_left;
+  int readers = 0;
 
   rocksdb::ColumnFamilyHandle* cf(Column c) const { return columns[static_cast<size_t>(c)]; }
 
+  // Keeps the database open while it lives; empty when the backend is closed (or closing).
+  class Reader {
+   public:
+    explicit Reader(Impl* impl) : impl_(impl) {}
+    Reader(Reader&& other) noexcept : impl_(std::exchange(other.impl_, nullptr)) {}
+    Reader(const Reader&) = delete;
+    Reader& operator=(const Reader&) = delete;
+    Reader& operator=(Reader&&) = delete;
+    ~Reader() {
+      if (impl_ == nullptr) return;
+      std::lock_guard lock(impl_->readers_mutex);
+      if (--impl_->readers == 0) impl_->readers_left.notify_all();
+    }
+    explicit operator bool() const { return impl_ != nullptr; }
+
+   private:
+    Impl* impl_;
+  };
+
+  Reader enter() {
+    std::lock_guard lock(readers_mutex);
+    if (closed.load()) return Reader(nullptr);
+    ++readers;
+    return Reader(this);
+  }
+
+  void before_sync() const {
+    if (options.hooks.before_sync) options.hooks.before_sync();
+  }
+
   Status close() {
-    if (closed) return {};
-    closed = true;
+    {
+      std::unique_lock lock(readers_mutex);
+      if (closed.load()) return {};
+      closed.store(true);  // no reader enters from now on
+      if (readers > 0 && options.hooks.close_waits_for_readers) {
+        options.hooks.close_waits_for_readers();
+      }
+      readers_left.wait(lock, [this] { return readers == 0; });
+    }
     rocksdb::Status first;
     for (auto*& h : columns) {
       if (h == nullptr) continue;
@@ -213,6 +258,7 @@ Status Backend::write(const WriteBatch& batch, std::optional<bool> sync) {
   rocksdb::WriteOptions wo;
   wo.sync = sync.value_or(impl_->options.sync);
   wo.disableWAL = impl_->options.disable_wal;
+  if (wo.sync && !wo.disableWAL) impl_->before_sync();
   // The rocksdb::WriteBatch API is non-const; Write does not modify it.
   return impl_->written(impl_->db->Write(wo, const_cast<rocksdb::WriteBatch*>(&batch.raw())));
 }
@@ -293,6 +339,7 @@ Status Backend::flush() {
 Status Backend::sync_wal() {
   REVKV_TRY(impl_->usable());
   if (impl_->options.disable_wal) return {};
+  impl_->before_sync();
   return impl_->written(impl_->db->SyncWAL());
 }
 
@@ -308,7 +355,11 @@ Status Backend::defragment() {
 }
 
 Result<BackendSize> Backend::size() const {
-  if (impl_->closed) return Error{Errc::failed, "revkv: backend is closed"};
+  // Called by the metrics scrape from any thread, also while Node::stop closes the
+  // backend: the reader keeps the database open until the properties are read.
+  auto reader = impl_->enter();
+  if (!reader) return Error{Errc::failed, "revkv: backend is closed"};
+  if (impl_->options.hooks.while_sizing) impl_->options.hooks.while_sizing();
   BackendSize out;
   for (auto* h : impl_->columns) {
     uint64_t total_sst = 0, live = 0, mem = 0;
