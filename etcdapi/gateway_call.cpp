@@ -27,7 +27,7 @@ void call_unary(grpc::GenericStub& stub, const char* method, grpc::ByteBuffer re
 
 StreamCall::StreamCall(std::vector<grpc::ByteBuffer> requests, bool close_send, Receiver receiver,
                        CallToken token)
-    : requests_(std::move(requests)),
+    : requests_(std::make_move_iterator(requests.begin()), std::make_move_iterator(requests.end())),
       close_send_(close_send),
       receiver_(std::move(receiver)),
       token_(std::move(token)) {}
@@ -46,6 +46,7 @@ std::shared_ptr<StreamCall> StreamCall::start(grpc::GenericStub& stub, const cha
   if (call->requests_.empty()) {
     if (close_send) call->StartWritesDone();
   } else {
+    call->writing_ = true;
     call->StartWrite(&call->requests_.front());
   }
   call->StartCall();
@@ -53,9 +54,27 @@ std::shared_ptr<StreamCall> StreamCall::start(grpc::GenericStub& stub, const cha
 }
 
 void StreamCall::OnWriteDone(bool ok) {
-  if (!ok) return;
-  if (++written_ < requests_.size()) return StartWrite(&requests_[written_]);
+  std::lock_guard lock(mutex_);
+  requests_.pop_front();
+  if (!ok) {
+    write_failed_ = true;
+    writing_ = false;
+    return;
+  }
+  if (!requests_.empty()) return StartWrite(&requests_.front());
+  writing_ = false;
   if (close_send_) StartWritesDone();
+}
+
+void StreamCall::send(grpc::ByteBuffer request) {
+  std::lock_guard lock(mutex_);
+  // A failed write means the call is ending (OnDone tells the receiver); after OnDone the
+  // reactor takes no more operations.
+  if (write_failed_ || finished_) return;
+  requests_.push_back(std::move(request));
+  if (writing_) return;
+  writing_ = true;
+  StartWrite(&requests_.front());
 }
 
 void StreamCall::OnReadDone(bool ok) {
@@ -71,6 +90,10 @@ void StreamCall::resume(bool more) {
 }
 
 void StreamCall::OnDone(const grpc::Status& status) {
+  {
+    std::lock_guard lock(mutex_);
+    finished_ = true;
+  }
   receiver_.done(status);
   // The receiver's callbacks hold the session that holds this call: let go of both.
   receiver_ = {};

@@ -4,12 +4,14 @@
 // etcd's grpc-gateway dials its own gRPC server): serialized messages on a generic stub,
 // so one piece of code carries every route and every answer is the gRPC door's own.
 
+#include <deque>
 #include <functional>
 #include <grpcpp/client_context.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/support/byte_buffer.h>
 #include <grpcpp/support/client_callback.h>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 namespace revkv::etcdapi::gateway {
@@ -46,6 +48,9 @@ class StreamCall final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::
 
   // Ends the call from the client's side (the HTTP client went away, or the node stops).
   void cancel() { context_.TryCancel(); }
+  // One more request, written after those before it (a watch body's next WatchRequest,
+  // decoded as it arrives). From any thread.
+  void send(grpc::ByteBuffer request);
 
   void OnWriteDone(bool ok) override;
   void OnReadDone(bool ok) override;
@@ -55,8 +60,13 @@ class StreamCall final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::
   void resume(bool more);
 
   grpc::ClientContext context_;
-  std::vector<grpc::ByteBuffer> requests_;
-  size_t written_ = 0;
+  // Requests not yet written, the one being written first; a deque keeps the element a
+  // write points at in place while more are added.
+  std::mutex mutex_;
+  std::deque<grpc::ByteBuffer> requests_;
+  bool writing_ = false;
+  bool write_failed_ = false;
+  bool finished_ = false;
   bool close_send_;
   Receiver receiver_;
   CallToken token_;

@@ -1,44 +1,14 @@
 #include "etcdapi/gateway_json.hpp"
 
+#include "etcdapi/gateway_enums.hpp"
+#include "util/json.hpp"
+
 #include <cctype>
-#include <cstdio>
 #include <google/protobuf/util/json_util.h>
 
 namespace revkv::etcdapi::gateway {
 
 namespace {
-
-std::string quoted(std::string_view text) {
-  std::string out = "\"";
-  for (char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char escaped[8];
-          std::snprintf(escaped, sizeof escaped, "\\u%04x", static_cast<unsigned>(c));
-          out += escaped;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
-}
 
 bool blank(std::string_view text) {
   for (char c : text)
@@ -126,17 +96,18 @@ std::string_view http_status_text(int status) {
 }
 
 std::string error_body(const grpc::Status& status) {
-  const auto text = quoted(status.error_message());
-  return "{\"error\":" + text + ",\"message\":" + text +
-         ",\"code\":" + std::to_string(static_cast<int>(status.error_code())) + "}";
+  return util::json::dump({{"error", status.error_message()},
+                           {"message", status.error_message()},
+                           {"code", static_cast<int>(status.error_code())}});
 }
 
 std::string stream_error_body(const grpc::Status& status) {
   const int http = http_status(status.error_code());
-  return "{\"error\":{\"grpc_code\":" + std::to_string(static_cast<int>(status.error_code())) +
-         ",\"http_code\":" + std::to_string(http) +
-         ",\"message\":" + quoted(status.error_message()) +
-         ",\"http_status\":" + quoted(http_status_text(http)) + "}}";
+  return util::json::dump({{"error",
+                            {{"grpc_code", static_cast<int>(status.error_code())},
+                             {"http_code", http},
+                             {"message", status.error_message()},
+                             {"http_status", http_status_text(http)}}}});
 }
 
 std::string to_json(const google::protobuf::Message& message) {
@@ -145,57 +116,35 @@ std::string to_json(const google::protobuf::Message& message) {
   options.always_print_primitive_fields = false;
   std::string out;
   (void)google::protobuf::util::MessageToJsonString(message, &out, options);
+  // protobuf writes the proto3 mapping etcd's gateway writes; its string escapes are not
+  // Go's: the text goes through the project's one JSON writer.
+  if (auto document = util::json::parse(out)) return util::json::dump(*document);
   return out;
 }
 
-grpc::Status from_json(std::string_view json, google::protobuf::Message& message) {
+grpc::Status from_json(std::string_view body, google::protobuf::Message& message) {
   message.Clear();
+  // etcd's gateway decodes the first JSON value of the body (Go's json.Decoder) and ignores
+  // what follows it; an empty body is the empty message.
+  const auto length = util::json::first_value_length(body);
+  const std::string_view json = body.substr(0, length.value_or(body.size()));
   if (blank(json)) return grpc::Status::OK;
+  // Go's decoder takes bytes that are not UTF-8 inside strings (as U+FFFD); nlohmann not.
+  const std::string utf8 = util::json::go_valid_utf8(json);
+  util::json::SyntaxError syntax;
+  if (!util::json::parse(utf8, &syntax))
+    return {grpc::StatusCode::INVALID_ARGUMENT, syntax.message};
+  if (auto bad = unknown_enum_name(json, *message.GetDescriptor()))
+    return {grpc::StatusCode::INVALID_ARGUMENT, *bad};
   google::protobuf::util::JsonParseOptions options;
   // A client written for a newer etcd may send fields this proto does not have yet.
   options.ignore_unknown_fields = true;
   const auto status = google::protobuf::util::JsonStringToMessage(
-      google::protobuf::StringPiece(json.data(), json.size()), &message, options);
+      google::protobuf::StringPiece(utf8.data(), utf8.size()), &message, options);
   if (status.ok()) return grpc::Status::OK;
   // protobuf's text ends with a caret drawing under the JSON: keep its first line.
   std::string text(status.message());
   return {grpc::StatusCode::INVALID_ARGUMENT, text.substr(0, text.find('\n'))};
-}
-
-std::vector<std::string_view> split_json_objects(std::string_view body) {
-  std::vector<std::string_view> objects;
-  size_t start = std::string_view::npos;
-  int depth = 0;
-  bool in_string = false;
-  bool escaped = false;
-  for (size_t i = 0; i < body.size(); ++i) {
-    const char c = body[i];
-    if (in_string) {
-      if (escaped)
-        escaped = false;
-      else if (c == '\\')
-        escaped = true;
-      else if (c == '"')
-        in_string = false;
-      continue;
-    }
-    if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      if (depth++ == 0) start = i;
-    } else if (c == '}' || c == ']') {
-      if (depth > 0 && --depth == 0) {
-        objects.push_back(body.substr(start, i + 1 - start));
-        start = std::string_view::npos;
-      }
-    } else if (depth == 0 && !std::isspace(static_cast<unsigned char>(c))) {
-      // Not an object at all: hand the rest to the decoder to name the error.
-      objects.push_back(body.substr(i));
-      return objects;
-    }
-  }
-  if (start != std::string_view::npos) objects.push_back(body.substr(start));
-  return objects;
 }
 
 }  // namespace revkv::etcdapi::gateway

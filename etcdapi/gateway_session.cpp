@@ -1,6 +1,7 @@
 #include "etcdapi/gateway_session.hpp"
 
 #include "etcdapi/gateway_json.hpp"
+#include "util/json.hpp"
 
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/post.hpp>
@@ -10,6 +11,7 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/none.hpp>
 #include <grpcpp/support/slice.h>
 #include <string_view>
 #include <vector>
@@ -28,6 +30,9 @@ constexpr std::string_view kHealthBody = R"({"health":"true"})";
 // etcd writes an unhealthy answer with Go's http.Error: 503 and a newline.
 constexpr std::string_view kUnhealthyBody = "{\"health\":\"false\"}\n";
 constexpr const char* kJson = "application/json";
+// Go's net/http drains at most this much of an unread request body before it writes an
+// answer (maxPostHandlerReadBytes); beyond it, it answers and closes the connection.
+constexpr uint64_t kGoDrainBytes = 256 * 1024;
 constexpr const char* kText = "text/plain; charset=utf-8";
 
 grpc::ByteBuffer to_buffer(const std::string& bytes) {
@@ -76,6 +81,11 @@ void Session::close() {
 void Session::shut() {
   if (closed_) return;
   closed_ = true;
+  if (held_) {
+    auto resume = std::move(held_->second);
+    held_.reset();
+    resume(false);
+  }
   beast::error_code ignored;
   stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
   stream_.close();
@@ -93,10 +103,40 @@ void Session::read_request() {
       [self = shared_from_this()](beast::error_code ec, size_t) { self->on_header(ec); });
 }
 
+namespace {
+
+// POST /v3/watch: its body is read as it arrives.
+bool is_watch(const http::request_parser<http::string_body>::value_type& request) {
+  std::string_view target(request.target().data(), request.target().size());
+  const auto path = api_path(target.substr(0, target.find('?')));
+  return request.method() == http::verb::post && path && *path == "/watch";
+}
+
+}  // namespace
+
 void Session::on_header(beast::error_code ec) {
   if (closed_) return;
   if (ec) return on_request(ec);
-  auto read_body = [self = shared_from_this()] {
+  const bool watch = is_watch(parser_->get());
+  auto read_body = [self = shared_from_this(), watch] {
+    if (watch) {
+      const auto& request = self->parser_->get();
+      self->version_ = request.version();
+      self->keep_alive_ = request.keep_alive();
+      self->head_only_ = false;
+      // Each WatchRequest is bounded instead of the whole body (take_watch_requests).
+      self->parser_->body_limit(boost::none);
+      self->stream_route_ = find_route("/watch");
+      self->watch_opened_ = false;
+      self->watch_body_done_ = false;
+      self->watch_decoding_ = true;
+      self->watch_error_.reset();
+      self->watch_pending_ = 0;
+      self->watch_body_after_first_ = 0;
+      // A watch's body may stay open as long as its answer: no read deadline.
+      self->stream_.expires_never();
+      return self->read_watch_body();
+    }
     http::async_read(self->stream_, self->buffer_, *self->parser_,
                      [self](beast::error_code ec, size_t) { self->on_request(ec); });
   };
@@ -132,16 +172,22 @@ void Session::on_request(beast::error_code ec) {
   const auto& request = parser_->get();
   version_ = request.version();
   keep_alive_ = request.keep_alive();
+  head_only_ = request.method() == http::verb::head;
   serve(request);
 }
 
 void Session::serve(const Request& request) {
   std::string_view target(request.target().data(), request.target().size());
   target = target.substr(0, target.find('?'));
-  if (target == "/version") return answer(200, kJson, std::string(kVersionBody), keep_alive_);
-  if (target == "/health")
+  // etcd's CORS wrapper answers every OPTIONS itself (a preflight), whatever the path.
+  if (request.method() == http::verb::options) return answer(200, nullptr, "", keep_alive_);
+  if (target == "/version" || target == "/health") {
+    if (request.method() != http::verb::get)
+      return answer(405, kText, "Method Not Allowed\n", keep_alive_, "GET");
+    if (target == "/version") return answer(200, kJson, std::string(kVersionBody), keep_alive_);
     return gateway_.healthy() ? answer(200, kText, std::string(kHealthBody), keep_alive_)
                               : answer(503, kText, std::string(kUnhealthyBody), keep_alive_);
+  }
   const auto path = api_path(target);
   if (!path) return answer(404, kText, "404 page not found\n", keep_alive_);
   const Route* route = find_route(*path);
@@ -153,19 +199,6 @@ void Session::serve(const Request& request) {
 
 void Session::call(const Route& route, const Request& request) {
   std::vector<grpc::ByteBuffer> requests;
-  if (route.kind == CallKind::watch) {
-    // A stream of WatchRequests; etcd's gateway fails the whole call (Unknown) when one
-    // cannot be decoded.
-    for (auto object : split_json_objects(request.body())) {
-      std::unique_ptr<google::protobuf::Message> message(route.request->New());
-      if (auto status = from_json(object, *message); !status.ok())
-        return answer(500, kJson,
-                      error_body(grpc::Status(grpc::StatusCode::UNKNOWN, status.error_message())),
-                      keep_alive_);
-      requests.push_back(to_buffer(message->SerializeAsString()));
-    }
-    return open_stream(route, std::move(requests));
-  }
   if (route.request) {
     std::unique_ptr<google::protobuf::Message> message(route.request->New());
     if (auto status = from_json(request.body(), *message); !status.ok())
@@ -198,15 +231,22 @@ void Session::on_unary_answer(const Route& route, const grpc::Status& status,
   this->answer(200, kJson, to_json(*message), keep_alive_);
 }
 
-void Session::answer(unsigned status, const char* content_type, std::string body, bool keep_alive) {
+void Session::answer(unsigned status, const char* content_type, std::string body, bool keep_alive,
+                     std::string_view allow) {
   response_.emplace(static_cast<http::status>(status), version_);
-  response_->set(http::field::content_type, content_type);
+  if (content_type) response_->set(http::field::content_type, content_type);
+  // Go's http.Error, which writes etcd's plain-text errors, adds this header.
+  if (content_type == kText && status >= 400) response_->set("X-Content-Type-Options", "nosniff");
+  if (!allow.empty())
+    response_->set(http::field::allow, beast::string_view(allow.data(), allow.size()));
   response_->set(http::field::access_control_allow_origin, "*");
   response_->set(http::field::access_control_allow_methods, "POST, GET, OPTIONS, PUT, DELETE");
   response_->set(http::field::access_control_allow_headers, "accept, content-type, authorization");
   response_->body() = std::move(body);
   response_->keep_alive(keep_alive);
   response_->prepare_payload();
+  // Go answers a HEAD with the header it would send, Content-Length included, and no body.
+  if (head_only_) response_->body().clear();
   stream_.expires_after(gateway_.limits().write);
   http::async_write(stream_, *response_,
                     [self = shared_from_this(), keep_alive](beast::error_code ec, size_t) {
@@ -235,7 +275,106 @@ void Session::open_stream(const Route& route, std::vector<grpc::ByteBuffer> requ
   stream_call_ =
       StreamCall::start(gateway_.stub(), route.method, std::move(requests),
                         /*close_send=*/!watch, std::move(receiver), gateway_.call_token());
-  if (watch) watch_for_hangup();
+}
+
+// ---- a watch's body, as it arrives
+
+void Session::read_watch_body() {
+  if (closed_) return;
+  if (parser_->is_done()) return end_watch_body();
+  http::async_read_some(
+      stream_, buffer_, *parser_,
+      [self = shared_from_this()](beast::error_code ec, size_t) { self->on_watch_body(ec); });
+}
+
+void Session::on_watch_body(beast::error_code ec) {
+  if (closed_) return;
+  // The client went away (or sent a broken chunk) before its body ended.
+  if (ec) return shut();
+  if (take_watch_requests()) read_watch_body();
+}
+
+bool Session::take_watch_requests() {
+  auto& body = parser_->get().body();
+  if (watch_opened_ && !watch_body_done_) {
+    watch_body_after_first_ += body.size() - watch_pending_;
+    // Go stops draining and answers (and then closes) after 256 KiB.
+    if (watch_body_after_first_ > kGoDrainBytes) keep_alive_ = false;
+  }
+  while (watch_decoding_) {
+    const auto length = util::json::first_value_length(body);
+    if (!length) break;
+    decode_watch_request(std::string_view(body).substr(0, *length));
+    body.erase(0, *length);
+  }
+  // After a request that did not decode, the rest of the body is read and dropped; blanks
+  // between requests are not kept either.
+  if (!watch_decoding_) body.clear();
+  body.erase(0, std::min(body.size(), body.find_first_not_of(" \t\r\n")));
+  watch_pending_ = body.size();
+  if (watch_pending_ > gateway_.limits().max_body_bytes) {
+    // The rest of the body is never read.
+    if (watch_opened_) {
+      shut();
+      return false;
+    }
+    const grpc::Status too_large(grpc::StatusCode::INVALID_ARGUMENT,
+                                 "etcdserver: request is too large");
+    answer(static_cast<unsigned>(http_status(too_large.error_code())), kJson, error_body(too_large),
+           false);
+    return false;
+  }
+  release_held_answer();
+  return true;
+}
+
+void Session::decode_watch_request(std::string_view json) {
+  std::unique_ptr<google::protobuf::Message> message(stream_route_->request->New());
+  if (auto status = from_json(json, *message); !status.ok()) {
+    watch_decoding_ = false;
+    // etcd's gateway fails the call (Unknown) only when the first request does not decode.
+    if (!watch_opened_)
+      watch_error_ = grpc::Status(grpc::StatusCode::UNKNOWN, status.error_message());
+    return;
+  }
+  auto request = to_buffer(message->SerializeAsString());
+  if (!watch_opened_) {
+    watch_opened_ = true;
+    std::vector<grpc::ByteBuffer> first;
+    first.push_back(std::move(request));
+    return open_stream(*stream_route_, std::move(first));
+  }
+  if (stream_call_) stream_call_->send(std::move(request));
+}
+
+void Session::end_watch_body() {
+  watch_body_done_ = true;
+  auto& body = parser_->get().body();
+  // An object the body ended inside of: decoding it names the error.
+  if (watch_decoding_ && !util::json::first_value_length(body) &&
+      body.find_first_not_of(" \t\r\n") != std::string::npos)
+    decode_watch_request(body);
+  body.clear();
+  if (!watch_opened_) {
+    if (watch_error_) return answer(500, kJson, error_body(*watch_error_), keep_alive_);
+    // No request at all: a stream that answers nothing, as etcd's.
+    watch_opened_ = true;
+    open_stream(*stream_route_, {});
+  }
+  release_held_answer();
+  watch_for_hangup();
+}
+
+bool Session::answers_released() const {
+  return stream_route_ == nullptr || stream_route_->kind != CallKind::watch || watch_body_done_ ||
+         watch_body_after_first_ > kGoDrainBytes;
+}
+
+void Session::release_held_answer() {
+  if (!held_ || !answers_released()) return;
+  auto held = std::move(*held_);
+  held_.reset();
+  on_stream_message(std::move(held.first), std::move(held.second));
 }
 
 void Session::watch_for_hangup() {
@@ -243,8 +382,7 @@ void Session::watch_for_hangup() {
   stream_.expires_never();
   stream_.async_read_some(asio::buffer(hangup_probe_),
                           [self = shared_from_this()](beast::error_code ec, size_t) {
-                            // Bytes after the request are ignored (etcd's gateway would read
-                            // them as more WatchRequests of a chunked body).
+                            // Bytes after the request's body are ignored.
                             if (ec) return self->shut();
                             self->watch_for_hangup();
                           });
@@ -252,6 +390,10 @@ void Session::watch_for_hangup() {
 
 void Session::on_stream_message(grpc::ByteBuffer message, std::function<void(bool)> resume) {
   if (closed_) return resume(false);
+  if (!answers_released()) {
+    held_.emplace(std::move(message), std::move(resume));
+    return;
+  }
   std::unique_ptr<google::protobuf::Message> decoded(stream_route_->response->New());
   if (!parse(message, *decoded)) {
     shut();

@@ -8,6 +8,15 @@
 // answer with a chunked body, one {"result":…} object per gRPC message, written before
 // the next message is read. A watch's answer lasts until the node ends it or the client
 // closes its connection, which a read kept pending notices.
+//
+// A watch's request body is read as it arrives, as etcd's gateway reads it: each JSON
+// object is one WatchRequest, sent on the stream as soon as it is complete (a client may
+// create, later cancel or create again, on one chunked body). What etcd 3.4 answers
+// meanwhile is Go's net/http's doing, and is matched: nothing is written until the body
+// ends — Go drains an unread body before it writes an answer's header — or until 256 KiB
+// more of it were read, after which Go gives up draining and answers with
+// "Connection: close". A request that does not decode stops the sending (the rest of the
+// body is read and dropped); when it is the first, the answer is a 500 (Unknown).
 
 #include "etcdapi/gateway.hpp"
 #include "etcdapi/gateway_routes.hpp"
@@ -25,6 +34,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 
 namespace revkv::etcdapi::gateway {
 
@@ -48,10 +59,20 @@ class Session : public std::enable_shared_from_this<Session> {
   void serve(const Request& request);
   void call(const Route& route, const Request& request);
   void on_unary_answer(const Route& route, const grpc::Status& status, grpc::ByteBuffer answer);
-  void answer(unsigned status, const char* content_type, std::string body, bool keep_alive);
+  // `allow`: the Allow header of a 405 from a route that names its methods.
+  void answer(unsigned status, const char* content_type, std::string body, bool keep_alive,
+              std::string_view allow = {});
   void shut();
 
   void open_stream(const Route& route, std::vector<grpc::ByteBuffer> requests);
+  void read_watch_body();
+  void on_watch_body(boost::beast::error_code ec);
+  // False when the body is not to be read further.
+  bool take_watch_requests();
+  void end_watch_body();
+  void decode_watch_request(std::string_view json);
+  bool answers_released() const;
+  void release_held_answer();
   void on_stream_message(grpc::ByteBuffer message, std::function<void(bool)> resume);
   void on_stream_done(const grpc::Status& status);
   void write_chunk(std::string chunk, std::function<void(bool)> then);
@@ -78,6 +99,17 @@ class Session : public std::enable_shared_from_this<Session> {
       stream_head_writer_;
   std::string chunk_;
   std::array<char, 512> hangup_probe_{};
+  bool head_only_ = false;  // a HEAD request: the answer's header without its body
+
+  // A watch's body, while it is read (see above).
+  bool watch_opened_ = false;
+  bool watch_body_done_ = false;
+  bool watch_decoding_ = true;
+  std::optional<grpc::Status> watch_error_;
+  size_t watch_pending_ = 0;
+  uint64_t watch_body_after_first_ = 0;
+  // The stream's answer waiting for the body's end, with its resume.
+  std::optional<std::pair<grpc::ByteBuffer, std::function<void(bool)>>> held_;
 };
 
 }  // namespace revkv::etcdapi::gateway

@@ -9,12 +9,11 @@
 #include <unordered_map>
 
 namespace revkv::etcdapi {
-namespace {
-
-// etcd's ErrGRPCTooManyRequests (clientv3: rpctypes.ErrTooManyRequests).
 protocol::WireError too_many_requests() {
   return {8, "etcdserver: too many requests"};
 }
+
+namespace {
 
 class GrpcDoor : public caf::event_based_actor, public actors::DoorSink {
  public:
@@ -80,6 +79,11 @@ class GrpcDoor : public caf::event_based_actor, public actors::DoorSink {
   // Unary answers are not counted: gRPC copies a response when the call finishes and
   // applies HTTP/2 flow control itself.
   uint64_t unsent_bytes() const override { return unsent_; }
+
+  bool snapshot_wanted(uint64_t id) const override {
+    auto it = calls_.find(id);
+    return it != calls_.end() && !it->second->abandoned.load();
+  }
 
  private:
   const size_t max_pending_;

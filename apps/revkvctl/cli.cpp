@@ -185,6 +185,7 @@ struct Parsed {
   HashKvCmd hashkv;
   SnapshotSaveCmd save;
   SnapshotRestoreCmd restore;
+  SnapshotStatusCmd snapshot_status;
   std::string lease_arg;
   bool keep_alive_once = false;
   bool ttl_keys = false;
@@ -241,6 +242,7 @@ client::Result<Command> command_of(const CLI::App& app, Parsed& p) {
   const std::string leaf = sub->get_subcommands().front()->get_name();
   if (name == "snapshot") {
     if (leaf == "save") return Command{p.save};
+    if (leaf == "status") return Command{p.snapshot_status};
     return Command{p.restore};
   }
   if (name == "alarm") {
@@ -292,6 +294,10 @@ void build(CLI::App& app, Parsed& p, Global& g) {
   auto* restore = snapshot->add_subcommand("restore", "Restores a snapshot file into a data dir");
   restore->add_option("file", p.restore.file)->required();
   restore->add_option("--data-dir", p.restore.data_dir, "directory to create")->required();
+  snapshot
+      ->add_subcommand("status", "Checks a snapshot file and prints its hash, revision, keys, size")
+      ->add_option("file", p.snapshot_status.file)
+      ->required();
 
   auto* alarm = app.add_subcommand("alarm", "Alarm related commands")->require_subcommand(1);
   alarm->add_subcommand("list", "Lists all alarms");

@@ -58,6 +58,9 @@ struct SnapshotRestoreCmd {
   std::string file;
   std::string data_dir;
 };
+struct SnapshotStatusCmd {
+  std::string file;
+};
 struct AlarmListCmd {};
 struct AlarmDisarmCmd {};
 struct LeaseGrantCmd {
@@ -78,10 +81,10 @@ struct WatchCmd {
   protocol::WatchCreateRequest request;
 };
 
-using Command =
-    std::variant<PutCmd, GetCmd, DelCmd, TxnCmd, CompactCmd, StatusCmd, DefragCmd, HashKvCmd,
-                 SnapshotSaveCmd, SnapshotRestoreCmd, AlarmListCmd, AlarmDisarmCmd, LeaseGrantCmd,
-                 LeaseRevokeCmd, LeaseKeepAliveCmd, LeaseTimeToLiveCmd, LeaseListCmd, WatchCmd>;
+using Command = std::variant<PutCmd, GetCmd, DelCmd, TxnCmd, CompactCmd, StatusCmd, DefragCmd,
+                             HashKvCmd, SnapshotSaveCmd, SnapshotRestoreCmd, SnapshotStatusCmd,
+                             AlarmListCmd, AlarmDisarmCmd, LeaseGrantCmd, LeaseRevokeCmd,
+                             LeaseKeepAliveCmd, LeaseTimeToLiveCmd, LeaseListCmd, WatchCmd>;
 
 struct Invocation {
   Global global;

@@ -9,32 +9,50 @@ namespace revkv::ctl {
 namespace {
 
 using storage::KeyValue;
+using util::json::Json;
 
-std::string header_json(const protocol::ResponseHeader& h) {
-  JsonObject o;
-  if (h.cluster_id) o.unsigned_number("cluster_id", h.cluster_id);
-  if (h.member_id) o.unsigned_number("member_id", h.member_id);
-  o.omit_empty_number("revision", h.revision);
-  if (h.raft_term) o.unsigned_number("raft_term", h.raft_term);
-  return o.str();
+// Go's `omitempty`: zero numbers, empty bytes and false are left out.
+template <class Number>
+void set_nonzero(Json& o, const char* key, Number value) {
+  if (value != 0) o[key] = value;
+}
+void set_bytes(Json& o, const char* key, const std::string& value) {
+  if (!value.empty()) o[key] = base64(value);
+}
+void set_true(Json& o, const char* key, bool value) {
+  if (value) o[key] = true;
 }
 
-std::string kv_json(const KeyValue& kv) {
-  JsonObject o;
-  o.omit_empty_bytes("key", kv.key)
-      .omit_empty_number("create_revision", kv.create_revision)
-      .omit_empty_number("mod_revision", kv.mod_revision)
-      .omit_empty_number("version", kv.version)
-      .omit_empty_bytes("value", kv.value)
-      .omit_empty_number("lease", kv.lease);
-  return o.str();
+Json header_json(const protocol::ResponseHeader& h) {
+  Json o = Json::object();
+  set_nonzero(o, "cluster_id", h.cluster_id);
+  set_nonzero(o, "member_id", h.member_id);
+  set_nonzero(o, "revision", h.revision);
+  set_nonzero(o, "raft_term", h.raft_term);
+  return o;
 }
 
-std::string kvs_json(const std::vector<KeyValue>& kvs) {
-  JsonArray a;
+Json kv_json(const KeyValue& kv) {
+  Json o = Json::object();
+  set_bytes(o, "key", kv.key);
+  set_nonzero(o, "create_revision", kv.create_revision);
+  set_nonzero(o, "mod_revision", kv.mod_revision);
+  set_nonzero(o, "version", kv.version);
+  set_bytes(o, "value", kv.value);
+  set_nonzero(o, "lease", kv.lease);
+  return o;
+}
+
+Json kvs_json(const std::vector<KeyValue>& kvs) {
+  Json a = Json::array();
   for (const auto& kv : kvs)
-    a.raw(kv_json(kv));
-  return a.str();
+    a.push_back(kv_json(kv));
+  return a;
+}
+
+// One output line: the document as etcdctl's Go encoder writes it.
+std::string line(const Json& document) {
+  return util::json::dump(document) + "\n";
 }
 
 // printKV of etcdctl: the key line unless value_only, then the value line.
@@ -48,52 +66,51 @@ protocol::ResponseHeader with_revision(protocol::ResponseHeader h, int64_t revis
   return h;
 }
 
-std::string range_json(const protocol::ResponseHeader& h, const storage::RangeResponse& r) {
-  JsonObject o;
-  o.raw("header", header_json(h));
-  if (!r.kvs.empty()) o.raw("kvs", kvs_json(r.kvs));
-  o.omit_false("more", r.more).omit_empty_number("count", r.count);
-  return o.str();
+Json range_json(const protocol::ResponseHeader& h, const storage::RangeResponse& r) {
+  Json o = {{"header", header_json(h)}};
+  if (!r.kvs.empty()) o["kvs"] = kvs_json(r.kvs);
+  set_true(o, "more", r.more);
+  set_nonzero(o, "count", r.count);
+  return o;
 }
 
-std::string put_json(const protocol::ResponseHeader& h, const storage::PutResponse& r) {
-  JsonObject o;
-  o.raw("header", header_json(h));
-  if (r.prev_kv) o.raw("prev_kv", kv_json(*r.prev_kv));
-  return o.str();
+Json put_json(const protocol::ResponseHeader& h, const storage::PutResponse& r) {
+  Json o = {{"header", header_json(h)}};
+  if (r.prev_kv) o["prev_kv"] = kv_json(*r.prev_kv);
+  return o;
 }
 
-std::string del_json(const protocol::ResponseHeader& h, const storage::DeleteRangeResponse& r) {
-  JsonObject o;
-  o.raw("header", header_json(h)).omit_empty_number("deleted", r.deleted);
-  if (!r.prev_kvs.empty()) o.raw("prev_kvs", kvs_json(r.prev_kvs));
-  return o.str();
+Json del_json(const protocol::ResponseHeader& h, const storage::DeleteRangeResponse& r) {
+  Json o = {{"header", header_json(h)}};
+  set_nonzero(o, "deleted", r.deleted);
+  if (!r.prev_kvs.empty()) o["prev_kvs"] = kvs_json(r.prev_kvs);
+  return o;
 }
 
-std::string txn_json(const protocol::ResponseHeader& h, const storage::TxnResponse& r) {
-  JsonArray responses;
+Json txn_json(const protocol::ResponseHeader& h, const storage::TxnResponse& r) {
+  Json responses = Json::array();
   for (const auto& op : r.responses) {
     // Go marshals the oneof as {"Response": {"ResponsePut": {...}}}.
-    JsonObject inner;
+    Json inner = Json::object();
     std::visit(
         [&](const auto& v) {
           using T = std::decay_t<decltype(v)>;
           if constexpr (std::is_same_v<T, storage::RangeResponse>)
-            inner.raw("ResponseRange", range_json(with_revision(h, v.revision), v));
+            inner["ResponseRange"] = range_json(with_revision(h, v.revision), v);
           else if constexpr (std::is_same_v<T, storage::PutResponse>)
-            inner.raw("ResponsePut", put_json(with_revision(h, v.revision), v));
+            inner["ResponsePut"] = put_json(with_revision(h, v.revision), v);
           else if constexpr (std::is_same_v<T, storage::DeleteRangeResponse>)
-            inner.raw("ResponseDeleteRange", del_json(with_revision(h, v.revision), v));
+            inner["ResponseDeleteRange"] = del_json(with_revision(h, v.revision), v);
           else
-            inner.raw("ResponseTxn", txn_json(with_revision(h, v->revision), *v));
+            inner["ResponseTxn"] = txn_json(with_revision(h, v->revision), *v);
         },
         op.op);
-    responses.raw(JsonObject().raw("Response", inner.str()).str());
+    responses.push_back({{"Response", std::move(inner)}});
   }
-  JsonObject o;
-  o.raw("header", header_json(h)).omit_false("succeeded", r.succeeded);
-  if (!r.responses.empty()) o.raw("responses", responses.str());
-  return o.str();
+  Json o = {{"header", header_json(h)}};
+  set_true(o, "succeeded", r.succeeded);
+  if (!r.responses.empty()) o["responses"] = std::move(responses);
+  return o;
 }
 
 void txn_simple(std::string& out, const storage::TxnResponse& r) {
@@ -158,7 +175,7 @@ std::string human_bytes(uint64_t bytes) {
 }
 
 std::string format_put(const Kv<storage::PutResponse>& r, Format f) {
-  if (f == Format::json) return put_json(r.header, r.response) + "\n";
+  if (f == Format::json) return line(put_json(r.header, r.response));
   std::string out = "OK\n";
   if (r.response.prev_kv) print_kv(out, *r.response.prev_kv);
   return out;
@@ -166,7 +183,7 @@ std::string format_put(const Kv<storage::PutResponse>& r, Format f) {
 
 std::string format_get(const Kv<storage::RangeResponse>& r, Format f, bool value_only,
                        bool count_only) {
-  if (f == Format::json) return range_json(r.header, r.response) + "\n";
+  if (f == Format::json) return line(range_json(r.header, r.response));
   if (count_only) return std::to_string(r.response.count) + "\n";
   std::string out;
   for (const auto& kv : r.response.kvs)
@@ -175,7 +192,7 @@ std::string format_get(const Kv<storage::RangeResponse>& r, Format f, bool value
 }
 
 std::string format_del(const Kv<storage::DeleteRangeResponse>& r, Format f) {
-  if (f == Format::json) return del_json(r.header, r.response) + "\n";
+  if (f == Format::json) return line(del_json(r.header, r.response));
   std::string out = std::to_string(r.response.deleted) + "\n";
   for (const auto& kv : r.response.prev_kvs)
     print_kv(out, kv);
@@ -183,38 +200,30 @@ std::string format_del(const Kv<storage::DeleteRangeResponse>& r, Format f) {
 }
 
 std::string format_txn(const Kv<storage::TxnResponse>& r, Format f) {
-  if (f == Format::json) return txn_json(r.header, r.response) + "\n";
+  if (f == Format::json) return line(txn_json(r.header, r.response));
   std::string out;
   txn_simple(out, r.response);
   return out;
 }
 
 std::string format_compact(int64_t revision, const Kv<storage::CompactResponse>& r, Format f) {
-  if (f == Format::json) return JsonObject().raw("header", header_json(r.header)).str() + "\n";
+  if (f == Format::json) return line({{"header", header_json(r.header)}});
   return "compacted revision " + std::to_string(revision) + "\n";
 }
 
 std::string format_status(const std::string& endpoint, const protocol::StatusResponse& r,
                           Format f) {
   if (f == Format::json) {
-    JsonArray errors;
-    for (const auto& e : r.errors)
-      errors.raw(json_string(e));
-    JsonObject s;
-    s.raw("header", header_json(r.header))
-        .text("version", r.version)
-        .omit_empty_number("dbSize", r.db_size);
-    if (r.leader) s.unsigned_number("leader", r.leader);
-    if (r.raft_index) s.unsigned_number("raftIndex", r.raft_index);
-    if (r.raft_term) s.unsigned_number("raftTerm", r.raft_term);
-    if (!r.errors.empty()) s.raw("errors", errors.str());
-    s.omit_empty_number("dbSizeInUse", r.db_size_in_use)
-        .omit_empty_number("shards", r.shards)
-        .omit_empty_number("compactRevision", r.compact_revision);
-    return JsonArray()
-               .raw(JsonObject().text("Endpoint", endpoint).raw("Status", s.str()).str())
-               .str() +
-           "\n";
+    Json s = {{"header", header_json(r.header)}, {"version", r.version}};
+    set_nonzero(s, "dbSize", r.db_size);
+    set_nonzero(s, "leader", r.leader);
+    set_nonzero(s, "raftIndex", r.raft_index);
+    set_nonzero(s, "raftTerm", r.raft_term);
+    if (!r.errors.empty()) s["errors"] = r.errors;
+    set_nonzero(s, "dbSizeInUse", r.db_size_in_use);
+    set_nonzero(s, "shards", r.shards);
+    set_nonzero(s, "compactRevision", r.compact_revision);
+    return line(Json::array({{{"Endpoint", endpoint}, {"Status", std::move(s)}}}));
   }
   std::string errors;
   for (const auto& e : r.errors)
@@ -235,15 +244,11 @@ std::string format_defrag(const std::string& endpoint, Format) {
 std::string format_hashkv(const std::string& endpoint, const protocol::HashKVResponse& r,
                           Format f) {
   if (f == Format::json) {
-    JsonObject h;
-    h.raw("header", header_json(r.header))
-        .omit_empty_number("hash", r.hash)
-        .omit_empty_number("compact_revision", r.compact_revision)
-        .omit_empty_number("hash_revision", r.hash_revision);
-    return JsonArray()
-               .raw(JsonObject().text("Endpoint", endpoint).raw("HashKV", h.str()).str())
-               .str() +
-           "\n";
+    Json h = {{"header", header_json(r.header)}};
+    set_nonzero(h, "hash", r.hash);
+    set_nonzero(h, "compact_revision", r.compact_revision);
+    set_nonzero(h, "hash_revision", r.hash_revision);
+    return line(Json::array({{{"Endpoint", endpoint}, {"HashKV", std::move(h)}}}));
   }
   return endpoint + ", " + std::to_string(r.hash) + ", " + std::to_string(r.compact_revision) +
          ", " + std::to_string(r.hash_revision) + "\n";
@@ -251,17 +256,16 @@ std::string format_hashkv(const std::string& endpoint, const protocol::HashKVRes
 
 std::string format_alarms(const protocol::AlarmResponse& r, Format f) {
   if (f == Format::json) {
-    JsonArray alarms;
+    Json alarms = Json::array();
     for (const auto& a : r.alarms) {
-      JsonObject o;
-      if (a.member_id) o.unsigned_number("memberID", a.member_id);
-      o.omit_empty_number("alarm", static_cast<int64_t>(a.alarm));
-      alarms.raw(o.str());
+      Json o = Json::object();
+      set_nonzero(o, "memberID", a.member_id);
+      set_nonzero(o, "alarm", static_cast<int64_t>(a.alarm));
+      alarms.push_back(std::move(o));
     }
-    JsonObject o;
-    o.raw("header", header_json(r.header));
-    if (!r.alarms.empty()) o.raw("alarms", alarms.str());
-    return o.str() + "\n";
+    Json o = {{"header", header_json(r.header)}};
+    if (!r.alarms.empty()) o["alarms"] = std::move(alarms);
+    return line(o);
   }
   std::string out;
   for (const auto& a : r.alarms)
@@ -271,43 +275,45 @@ std::string format_alarms(const protocol::AlarmResponse& r, Format f) {
 
 namespace {
 // etcdctl prints lease responses as the clientv3 structs, which embed the header's fields.
-JsonObject flat_header(const protocol::ResponseHeader& h) {
-  JsonObject o;
-  o.unsigned_number("cluster_id", h.cluster_id)
-      .unsigned_number("member_id", h.member_id)
-      .number("revision", h.revision)
-      .unsigned_number("raft_term", h.raft_term);
+Json flat_header(const protocol::ResponseHeader& h) {
+  return {{"cluster_id", h.cluster_id},
+          {"member_id", h.member_id},
+          {"revision", h.revision},
+          {"raft_term", h.raft_term}};
+}
+Json with_id_ttl(Json o, int64_t id, int64_t ttl) {
+  o["ID"] = id;
+  o["TTL"] = ttl;
   return o;
 }
 }  // namespace
 
 std::string format_lease_grant(const protocol::LeaseGrantResponse& r, Format f) {
-  if (f == Format::json)
-    return flat_header(r.header).number("ID", r.id).number("TTL", r.ttl).str() + "\n";
+  if (f == Format::json) return line(with_id_ttl(flat_header(r.header), r.id, r.ttl));
   return "lease " + lease_hex(r.id) + " granted with TTL(" + std::to_string(r.ttl) + "s)\n";
 }
 
 std::string format_lease_revoke(int64_t id, const protocol::LeaseRevokeResponse& r, Format f) {
-  if (f == Format::json) return JsonObject().raw("header", header_json(r.header)).str() + "\n";
+  if (f == Format::json) return line({{"header", header_json(r.header)}});
   return "lease " + lease_hex(id) + " revoked\n";
 }
 
 std::string format_keep_alive(const protocol::LeaseKeepAliveResponse& r, Format f) {
-  if (f == Format::json)
-    return flat_header(r.header).number("ID", r.id).number("TTL", r.ttl).str() + "\n";
+  if (f == Format::json) return line(with_id_ttl(flat_header(r.header), r.id, r.ttl));
   if (r.ttl <= 0) return "lease " + lease_hex(r.id) + " expired or revoked.\n";
   return "lease " + lease_hex(r.id) + " keepalived with TTL(" + std::to_string(r.ttl) + ")\n";
 }
 
 std::string format_time_to_live(const protocol::LeaseTimeToLiveResponse& r, bool keys, Format f) {
   if (f == Format::json) {
-    JsonObject o = flat_header(r.header);
-    o.number("ID", r.id).number("TTL", r.ttl).number("GrantedTTL", r.granted_ttl);
-    JsonArray ks;
+    Json o = with_id_ttl(flat_header(r.header), r.id, r.ttl);
+    o["GrantedTTL"] = r.granted_ttl;
+    // A nil []byte slice: Go writes null.
+    Json keys_json = nullptr;
     for (const auto& k : r.keys)
-      ks.raw(json_string(base64(k)));
-    o.raw("Keys", r.keys.empty() ? "null" : ks.str());
-    return o.str() + "\n";
+      keys_json.push_back(base64(k));
+    o["Keys"] = std::move(keys_json);
+    return line(o);
   }
   if (r.granted_ttl == 0 && r.ttl == -1) return "lease " + lease_hex(r.id) + " already expired\n";
   std::string out = "lease " + lease_hex(r.id) + " granted with TTL(" +
@@ -324,12 +330,10 @@ std::string format_time_to_live(const protocol::LeaseTimeToLiveResponse& r, bool
 
 std::string format_leases(const protocol::LeaseLeasesResponse& r, Format f) {
   if (f == Format::json) {
-    JsonArray leases;
+    Json leases = Json::array();
     for (const auto& l : r.leases)
-      leases.raw(JsonObject().number("ID", l.id).str());
-    JsonObject o;
-    o.raw("header", header_json(r.header)).raw("leases", leases.str());
-    return o.str() + "\n";
+      leases.push_back({{"ID", l.id}});
+    return line({{"header", header_json(r.header)}, {"leases", std::move(leases)}});
   }
   std::string out = "found " + std::to_string(r.leases.size()) + " leases\n";
   for (const auto& l : r.leases)
@@ -339,20 +343,20 @@ std::string format_leases(const protocol::LeaseLeasesResponse& r, Format f) {
 
 std::string format_watch(const protocol::WatchResponse& r, Format f) {
   if (f == Format::json) {
-    JsonArray events;
+    // A nil slice of events: Go writes null.
+    Json events = nullptr;
     for (const auto& e : r.events) {
-      JsonObject o;
-      o.omit_empty_number("type", static_cast<int64_t>(e.type)).raw("kv", kv_json(e.kv));
-      if (e.prev_kv) o.raw("prev_kv", kv_json(*e.prev_kv));
-      events.raw(o.str());
+      Json o = Json::object();
+      set_nonzero(o, "type", static_cast<int64_t>(e.type));
+      o["kv"] = kv_json(e.kv);
+      if (e.prev_kv) o["prev_kv"] = kv_json(*e.prev_kv);
+      events.push_back(std::move(o));
     }
-    JsonObject o;
-    o.raw("Header", header_json(r.header))
-        .raw("Events", r.events.empty() ? "null" : events.str())
-        .number("CompactRevision", r.compact_revision)
-        .boolean("Canceled", r.canceled)
-        .boolean("Created", r.created);
-    return o.str() + "\n";
+    return line({{"Header", header_json(r.header)},
+                 {"Events", std::move(events)},
+                 {"CompactRevision", r.compact_revision},
+                 {"Canceled", r.canceled},
+                 {"Created", r.created}});
   }
   std::string out;
   for (const auto& e : r.events) {

@@ -83,6 +83,12 @@ class Runner {
     out_ << "Snapshot restored to " << c.data_dir << "\n";
     return 0;
   }
+  int operator()(const SnapshotStatusCmd& c) {
+    auto r = snapshot_status(c.file);
+    if (!r) return fail(r.error());
+    out_ << format_snapshot_status(r.value(), g_.format == Format::json);
+    return 0;
+  }
   int operator()(const AlarmListCmd&) {
     return print(connect(), [&](Client& cl) {
       return map(cl.alarm(protocol::AlarmRequest{}), format_alarms);

@@ -16,6 +16,7 @@
 #include <grpcpp/grpcpp.h>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -270,25 +271,33 @@ TEST_CASE("gRPC bad input: invalid enum values and empty keys", "[etcdapi][grpc]
   }
   n.still_serving();
 
-  // An unknown compare target is refused; an unknown compare result compares as etcd
-  // does, by answering (etcd 3.4 answers both).
+  // An unknown compare target or result is evaluated as etcd 3.4 evaluates it: the target
+  // compares as equal, the result holds. (tests/etcdapi/gateway_clients_test.cpp compares
+  // these with etcd over its gateway.)
   etcdserverpb::TxnRequest txn;
   auto* cmp = txn.add_compare();
   cmp->set_key("ack/0");
-  cmp->set_result(static_cast<etcdserverpb::Compare::CompareResult>(9));
-  cmp->set_target(static_cast<etcdserverpb::Compare::CompareTarget>(9));
-  auto a = raw_unary(n.channel, "/etcdserverpb.KV/Txn", txn.SerializeAsString());
-  CHECK(a.code == grpc::StatusCode::INVALID_ARGUMENT);
-  CHECK(a.message == "revkv: bad request: unknown compare target");
-  cmp->set_target(etcdserverpb::Compare::VALUE);
-  a = raw_unary(n.channel, "/etcdserverpb.KV/Txn", txn.SerializeAsString());
-  CHECK(a.code == grpc::StatusCode::OK);
+  const auto succeeded = [&](int target, int result) -> std::optional<bool> {
+    cmp->set_target(static_cast<etcdserverpb::Compare::CompareTarget>(target));
+    cmp->set_result(static_cast<etcdserverpb::Compare::CompareResult>(result));
+    auto a = raw_unary(n.channel, "/etcdserverpb.KV/Txn", txn.SerializeAsString());
+    INFO(a.message);
+    if (a.code != grpc::StatusCode::OK) return std::nullopt;
+    etcdserverpb::TxnResponse r;
+    if (!r.ParseFromString(a.body)) return std::nullopt;
+    return r.succeeded();
+  };
+  CHECK(succeeded(9, 9) == true);
+  CHECK(succeeded(etcdserverpb::Compare::VALUE, 9) == true);
+  CHECK(succeeded(9, etcdserverpb::Compare::EQUAL) == true);
+  CHECK(succeeded(-1, etcdserverpb::Compare::GREATER) == false);
+  CHECK(succeeded(9, etcdserverpb::Compare::NOT_EQUAL) == false);
 
   // An unknown alarm action changes nothing and is answered (etcd 3.4 panics on it).
   etcdserverpb::AlarmRequest alarm;
   alarm.set_action(static_cast<etcdserverpb::AlarmRequest::AlarmAction>(7));
   alarm.set_alarm(static_cast<etcdserverpb::AlarmType>(42));
-  a = raw_unary(n.channel, "/etcdserverpb.Maintenance/Alarm", alarm.SerializeAsString());
+  auto a = raw_unary(n.channel, "/etcdserverpb.Maintenance/Alarm", alarm.SerializeAsString());
   CHECK(a.code == grpc::StatusCode::OK);
   n.still_serving();
 

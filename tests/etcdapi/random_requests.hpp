@@ -141,10 +141,9 @@ class RandomRequests {
       t.failure.push_back(op(current, depth));
     return t;
   }
-  // A txn whose one compare has a target etcd does not know, and nothing else wrong:
-  // refused by both doors (tests/etcdapi/random_two_doors_test.cpp says how they word it).
-  // Alone, because the MessagePack door refuses it while decoding, before the request
-  // path's checks that would find another error first.
+  // A txn whose one compare has a target etcd does not know, and nothing else wrong: the
+  // MessagePack door refuses it while decoding, the gRPC door evaluates it as etcd does
+  // (tests/etcdapi/random_two_doors_test.cpp).
   storage::TxnRequest unknown_compare_target(int64_t current) {
     storage::TxnRequest t;
     storage::Compare c;
@@ -152,8 +151,8 @@ class RandomRequests {
     c.target = 5;
     c.union_kind = storage::CompareTarget::version;
     t.compare.push_back(std::move(c));
-    // The compares are checked before the operations: whatever this range holds, the
-    // target is what both doors refuse.
+    // The compare holds over gRPC (an unknown target compares as equal, EQUAL is the
+    // default result): the range is served.
     storage::RequestOp op;
     op.op = range(current);
     t.success.push_back(std::move(op));

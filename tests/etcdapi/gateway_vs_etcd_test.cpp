@@ -1,0 +1,209 @@
+// revkvd's JSON gateway beside a real etcd 3.4 (Debian's etcd-server, started on free
+// loopback ports), on what Go's libraries decide in etcd: how strings are escaped (Go's
+// encoding/json: <, >, &, U+2028/2029, control characters; jsonpb's %q of an unknown enum
+// name, bytes that are not UTF-8 included), the words of Go's JSON decoder for malformed
+// bodies, what each HTTP method gets on each kind of path, unknown compare targets, and a
+// watch whose chunked request body keeps bringing WatchRequests. Skipped where etcd is not
+// installed.
+
+#include "tests/etcdapi/etcd_process.hpp"
+#include "tests/etcdapi/http_conn.hpp"
+#include "tests/node/node_process.hpp"
+#include "tests/skip.hpp"
+#include "tests/temp_dir.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <regex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace revkv {
+namespace {
+
+using testing::HttpAnswer;
+using testing::HttpConn;
+
+// Ids, terms and the members' URLs differ between any two clusters: the rest must not.
+std::string normalized(std::string json) {
+  static const std::regex ids(R"re("(cluster_id|member_id|raft_term|leader)":"\d+")re");
+  return std::regex_replace(json, ids, R"("$1":"N")");
+}
+
+// etcd 3.4 and revkvd side by side, each on its own data directory.
+struct SideBySide {
+  SideBySide() {
+    const auto bin = testing::find_etcd();
+    if (bin.empty()) return;
+    etcd = std::make_unique<testing::EtcdProcess>(bin, dir.sub("etcd"));
+    etcd_port =
+        static_cast<uint16_t>(std::stoi(etcd->endpoint().substr(etcd->endpoint().rfind(':') + 1)));
+    // Its gateway serves reads a moment after /health first says true.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (HttpConn(etcd_port, 5).post("/v3/kv/range", R"({"key":"AA=="})").status != 200 &&
+           std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    node = std::make_unique<testing::NodeProcess>(dir.sub("revkvd"),
+                                                  std::vector<std::string>{"--sync", "never"});
+  }
+  bool running() const { return etcd != nullptr; }
+
+  testing::TempDir dir;
+  std::unique_ptr<testing::EtcdProcess> etcd;
+  uint16_t etcd_port = 0;
+  std::unique_ptr<testing::NodeProcess> node;
+};
+
+#define REQUIRE_ETCD(s)                                                                \
+  if (!(s).running()) {                                                                \
+    testing::report_skipped("etcd not installed (Debian etcd-server; scripts/setup)"); \
+    return;                                                                            \
+  }
+
+TEST_CASE("gateway vs etcd 3.4: string escapes, Go's decoder errors, unknown enum values",
+          "[gateway][clients]") {
+  SideBySide s;
+  REQUIRE_ETCD(s);
+  std::vector<std::pair<std::string, std::string>> steps;
+  // An unknown enum name comes back inside etcd's error, %q-quoted by Go, then escaped by
+  // Go's JSON encoder: HTML characters, U+2028/2029, escapes kept as text, control
+  // characters, non-ASCII, Unicode spaces and format characters, bytes that are not UTF-8.
+  for (std::string name :
+       {"<a&b>", R"(x\u2028y\u2029z)", "x\xe2\x80\xa8y\xe2\x80\xa9z", "\xc3\xa9\\u00e9",
+        R"(\u0001\b\f\t\n\u007f)", "\xff\xfe", R"(\u00a0\u00ad\u200b\ufeff)",
+        "\xc2\xa0\xe2\x80\x8b", "\xe2\x80", R"(\"q\\)", R"(\u0041SCEND)"})
+    steps.emplace_back("/v3/kv/range", R"({"key":"Zm9v","sort_order":")" + name + R"("})");
+  steps.emplace_back("/v3/watch", R"({"create_request":{"key":"Zm9v","filters":["N<>PUT"]}})");
+  // Malformed bodies: Go's decoder's words; what follows the first value is ignored.
+  for (std::string body :
+       {R"({"key":)", "{x", R"({"key" 1})", R"({"key":"Zm9v" "a"})", "[1 2]", "tru", "nul}",
+        R"("abc)", R"({"key":"Zm9v","limit":-})", "{\"key\":\"\x01\"}", R"({"key":"\x"})",
+        R"({"a":1,})", "}", R"({"key":"Zm9v"}garbage)", R"({"key":"Zm9v"} {x)",
+        R"({"key":"Zm9v","unknown_field":{"a":[1]}})"})
+    steps.emplace_back("/v3/kv/range", body);
+  // Compare targets etcd does not know: a number is evaluated (it compares as equal), a
+  // name is refused by jsonpb.
+  for (std::string compare :
+       {R"({"key":"YQ==","target":"BOGUS","value":"YQ=="})",
+        R"({"key":"YQ==","target":7,"value":"YQ=="})",
+        R"({"key":"YQ==","target":7,"result":"GREATER","version":0})",
+        R"({"key":"YQ==","target":-1,"result":"NOT_EQUAL"})", R"({"key":"YQ==","target":-1})"})
+    steps.emplace_back("/v3/kv/txn", R"({"compare":[)" + compare + "]}");
+
+  HttpConn to_etcd(s.etcd_port);
+  HttpConn to_revkvd(s.node->grpc_port());
+  for (const auto& [path, body] : steps) {
+    INFO("POST " << path << " " << body);
+    const auto want = to_etcd.post(path, body);
+    const auto got = to_revkvd.post(path, body);
+    CHECK(got.status == want.status);
+    CHECK(normalized(got.body) == normalized(want.body));
+  }
+}
+
+TEST_CASE("gateway vs etcd 3.4: every method on every kind of path", "[gateway][clients]") {
+  SideBySide s;
+  REQUIRE_ETCD(s);
+  // The headers a browser or client acts on; Date and etcd's gRPC metadata aside.
+  const auto head_of = [](const HttpAnswer& a) {
+    std::string out = std::to_string(a.status);
+    for (const char* name : {"content-type", "content-length", "allow", "x-content-type-options",
+                             "access-control-allow-origin", "access-control-allow-methods",
+                             "access-control-allow-headers"}) {
+      const auto it = a.headers.find(name);
+      out += std::string("\n") + name + ": " + (it == a.headers.end() ? "-" : it->second);
+    }
+    return out;
+  };
+  for (const char* path : {"/v3/kv/range", "/v3beta/kv/range", "/v3/watch", "/v3/kv/nothing",
+                           "/v3alpha/kv/range", "/", "/version", "/health"}) {
+    for (const char* method : {"OPTIONS", "HEAD", "GET", "PUT", "DELETE", "PATCH", "POST"}) {
+      // POST on the served routes is what the other tests compare.
+      const std::string p = path;
+      if (std::string(method) == "POST" && p != "/version" && p != "/health" && p != "/" &&
+          p != "/v3/kv/nothing" && p != "/v3alpha/kv/range")
+        continue;
+      INFO(method << " " << path);
+      const auto ask = [&](uint16_t port) {
+        HttpConn c(port);
+        // A HEAD's answer has a Content-Length and no body: read its head only.
+        const std::string request =
+            std::string(method) + " " + path + " HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n";
+        c.send_raw(request);
+        auto a = c.read_head();
+        if (std::string(method) != "HEAD") a.body = c.read_body(a);
+        return a;
+      };
+      const auto want = ask(s.etcd_port);
+      const auto got = ask(s.node->grpc_port());
+      CHECK(head_of(got) == head_of(want));
+      CHECK(got.body == want.body);
+    }
+  }
+}
+
+// A chunk of a chunked request body.
+std::string chunk(const std::string& data) {
+  char size[32];
+  std::snprintf(size, sizeof size, "%zx\r\n", data.size());
+  return size + data + "\r\n";
+}
+
+TEST_CASE("gateway vs etcd 3.4: a watch's chunked body brings WatchRequests as it goes",
+          "[gateway][clients]") {
+  SideBySide s;
+  REQUIRE_ETCD(s);
+  // foo=Zm9v bar=YmFy, a=YQ== b=Yg==
+  const auto lines = [](uint16_t port) {
+    std::vector<std::string> seen;
+    HttpConn writer(port);
+    HttpConn w(port);
+    w.send_raw("POST /v3/watch HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
+               chunk(R"({"create_request":{"key":"YQ=="}})"));
+    // Go writes nothing while the request body is open, until it has drained 256 KiB of
+    // it; then it answers, with Connection: close, and keeps decoding requests.
+    w.send_raw(chunk(std::string(1 << 20, ' ')) + chunk(std::string(1 << 20, '\n')));
+    auto head = w.read_head();
+    seen.push_back(std::to_string(head.status) + " connection: " + head.headers["connection"]);
+    if (auto created = w.read_chunk()) seen.push_back(normalized(*created));
+    // The watcher was created before this put, so it sees it.
+    if (writer.post("/v3/kv/put", R"({"key":"YQ==","value":"YmFy"})").status != 200) return seen;
+    if (auto event = w.read_chunk()) seen.push_back(normalized(*event));
+    // Another create on the same body, then a cancel of the first watcher.
+    w.send_raw(chunk(R"({"create_request":{"key":"Yg==","prev_kv":true}})"));
+    if (auto created = w.read_chunk()) seen.push_back(normalized(*created));
+    w.send_raw(chunk(R"({"cancel_request":{"watch_id":"0"}})"));
+    if (auto canceled = w.read_chunk()) seen.push_back(normalized(*canceled));
+    if (writer.post("/v3/kv/put", R"({"key":"Yg==","value":"YmFy"})").status != 200) return seen;
+    if (auto event = w.read_chunk()) seen.push_back(normalized(*event));
+    return seen;
+  };
+  const auto want = lines(s.etcd_port);
+  const auto got = lines(s.node->grpc_port());
+  REQUIRE(want.size() == 6);
+  CHECK(got == want);
+
+  // A body that ends: everything it asked for is answered after its end, in order.
+  const auto ended = [](uint16_t port) {
+    HttpConn w(port);
+    w.send_raw("POST /v3/watch HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
+               chunk(R"({"create_request":{"key":"YQ=="}})") +
+               chunk(R"({"create_request":{"key":"Yg=="}} )") + chunk("\n") + "0\r\n\r\n");
+    std::vector<std::string> seen;
+    seen.push_back(std::to_string(w.read_head().status));
+    for (int i = 0; i < 2; ++i)
+      if (auto line = w.read_chunk()) seen.push_back(normalized(*line));
+    return seen;
+  };
+  const auto want_ended = ended(s.etcd_port);
+  REQUIRE(want_ended.size() == 3);
+  CHECK(ended(s.node->grpc_port()) == want_ended);
+}
+
+}  // namespace
+}  // namespace revkv

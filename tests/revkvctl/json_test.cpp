@@ -1,0 +1,104 @@
+// util/json: the project's one JSON writer (revkvctl's -w json, the JSON gateway) against
+// what Go's encoding/json writes — the encoder of etcdctl 3.4 and of etcd 3.4's gateway.
+// The expected texts are Go's (json.Marshal of the same values); the gateway's side-by-side
+// test (tests/etcdapi/gateway_clients_test.cpp) checks the same escapes against a real
+// etcd 3.4.
+
+#include "util/json.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <string>
+
+using revkv::util::json::base64;
+using revkv::util::json::dump;
+using revkv::util::json::first_value_length;
+using revkv::util::json::go_valid_utf8;
+using revkv::util::json::Json;
+using revkv::util::json::parse;
+using revkv::util::json::quote;
+using revkv::util::json::SyntaxError;
+
+TEST_CASE("json: strings are escaped as Go's encoding/json escapes them") {
+  // HTML-safe: <, > and & as \u00XX.
+  CHECK(quote("<a href=\"x\">&amp;</a>") ==
+        R"("\u003ca href=\"x\"\u003e\u0026amp;\u003c/a\u003e")");
+  // Control characters: \n \r \t by name, the rest (\b and \f too, as Go before 1.22) as
+  // \u00XX with lowercase hex; DEL is not escaped.
+  CHECK(quote(std::string("\x00\x01\b\f\n\r\t\x1f\x7f", 9)) ==
+        R"("\u0000\u0001\u0008\u000c\n\r\t\u001f)"
+        "\x7f\"");
+  CHECK(quote("\"\\/") == R"("\"\\/")");
+  // Valid non-ASCII is written as it is, but U+2028 and U+2029 are escaped.
+  CHECK(quote("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80") ==
+        "\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"");
+  CHECK(quote("a\xe2\x80\xa8"
+              "b\xe2\x80\xa9"
+              "c") == R"("a\u2028b\u2029c")");
+}
+
+TEST_CASE("json: each byte that does not start valid UTF-8 becomes \\ufffd, as Go writes it") {
+  // A stray continuation byte, a lone lead byte, bytes never valid in UTF-8.
+  CHECK(quote("a\x80z") == R"("a\ufffdz")");
+  CHECK(quote("a\xc3") == R"("a\ufffd")");
+  CHECK(quote("\xff\xfe") == R"("\ufffd\ufffd")");
+  // A sequence cut short: Go replaces byte by byte (two here), not the whole sequence.
+  CHECK(quote("\xe2\x82z") == R"("\ufffd\ufffdz")");
+  // An overlong '/', a UTF-16 surrogate, a code point above U+10FFFF: invalid throughout.
+  CHECK(quote("\xc0\xaf") == R"("\ufffd\ufffd")");
+  CHECK(quote("\xed\xa0\x80") == R"("\ufffd\ufffd\ufffd")");
+  CHECK(quote("\xf4\x90\x80\x80") == R"("\ufffd\ufffd\ufffd\ufffd")");
+  // A real U+FFFD is valid UTF-8 and written as it is.
+  CHECK(quote("\xef\xbf\xbd") == "\"\xef\xbf\xbd\"");
+  // Go's decoder's view of the same bytes inside a JSON string: U+FFFD per byte.
+  CHECK(go_valid_utf8("a\xe2\x82z\xff") == "a\xef\xbf\xbd\xef\xbf\xbdz\xef\xbf\xbd");
+}
+
+TEST_CASE("json: documents keep their members' order; numbers and bytes as Go writes them") {
+  Json o = {{"header", {{"cluster_id", uint64_t{14841639068965178418u}}, {"revision", 5}}},
+            {"kvs", Json::array({{{"key", base64("foo")}}})},
+            {"count", int64_t{-9223372036854775807 - 1}},
+            {"more", false},
+            {"Keys", nullptr},
+            {"name", "<&>"}};
+  CHECK(dump(o) ==
+        R"({"header":{"cluster_id":14841639068965178418,"revision":5},"kvs":[{"key":"Zm9v"}],)"
+        R"("count":-9223372036854775808,"more":false,"Keys":null,"name":"\u003c\u0026\u003e"})");
+  CHECK(dump(Json::object()) == "{}");
+  CHECK(dump(Json::array()) == "[]");
+  // Member names are escaped too.
+  CHECK(dump({{"a<b", 1}}) == R"({"a\u003cb":1})");
+  CHECK(base64("") == "");
+  CHECK(base64("\xff\xfe") == "//4=");
+}
+
+TEST_CASE("json: a syntax error is named in the words of Go's decoder") {
+  const auto error = [](std::string_view text) {
+    SyntaxError e;
+    return parse(text, &e) ? std::string("parsed") : e.message;
+  };
+  // Each as etcd 3.4's gateway answers the same body.
+  CHECK(error(R"({"key":)") == "unexpected EOF");
+  CHECK(error("[1,2") == "unexpected EOF");
+  CHECK(error(R"("abc)") == "unexpected EOF");
+  CHECK(error("{x") == "invalid character 'x' looking for beginning of object key string");
+  CHECK(error(R"({"key" 1})") == "invalid character '1' after object key");
+  CHECK(error(R"({"key":"Zm9v" "a"})") == "invalid character '\"' after object key:value pair");
+  CHECK(error("[1 2]") == "invalid character '2' after array element");
+  CHECK(error("nul}") == "invalid character '}' in literal null (expecting 'l')");
+  CHECK(error(R"({"limit":-})") == "invalid character '}' in numeric literal");
+  CHECK(error("{\"key\":\"\x01\"}") == "invalid character '\\x01' in string literal");
+  CHECK(error(R"({"key":"\x"})") == "invalid character 'x' in string escape code");
+  CHECK(error(R"({"a":1,})") == "invalid character '}' looking for beginning of object key string");
+  CHECK(error("}") == "invalid character '}' looking for beginning of value");
+  CHECK(error(R"({"a":[1,{"b":"<"}]})") == "parsed");
+}
+
+TEST_CASE("json: the first value of a body that holds several, as it arrives") {
+  CHECK(first_value_length(R"({"a":"}{"} {"b":1})") == 10u);
+  CHECK(first_value_length(R"(  [1,{"c":"\"]"}] x)") == 17u);
+  CHECK_FALSE(first_value_length(R"({"a":{"b":1})").has_value());
+  CHECK_FALSE(first_value_length("   ").has_value());
+  // Not an object or array: the rest, for parse() to name the error.
+  CHECK(first_value_length("tru") == 3u);
+}

@@ -1,0 +1,56 @@
+#pragma once
+
+// The project's one JSON layer, on nlohmann::json: documents are built and parsed with
+// nlohmann's ordered_json (members keep the order they were added in, as Go writes a
+// struct's fields), and written as Go's encoding/json writes them — the encoder behind
+// etcdctl's `-w json` and etcd's grpc-gateway. nlohmann's own dump() differs from Go's in
+// its string escapes, so the text is written here:
+//   - `<`, `>`, `&` as \u003c, \u003e, \u0026 (Go's HTML-safe default);
+//   - U+2028 and U+2029 as \u2028, \u2029;
+//   - `"`, `\`, \n, \r, \t with a backslash, every other byte below 0x20 as \u00XX
+//     (lowercase hex; \b and \f too, as Go before 1.22 writes them — etcd 3.4's encoder);
+//   - each byte that does not start a valid UTF-8 sequence as \ufffd (Go decodes rune by
+//     rune and replaces one byte at a time; nlohmann would replace a whole broken sequence
+//     with one U+FFFD).
+
+#include <cstddef>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace revkv::util::json {
+
+using Json = nlohmann::ordered_json;
+
+// `value` as Go's json.Marshal writes it: compact, members in insertion order.
+std::string dump(const Json& value);
+// `text` as one JSON string (quotes included), escaped as Go escapes it.
+std::string quote(std::string_view text);
+// Standard base64 with padding: how Go's encoding/json writes a []byte.
+std::string base64(std::string_view bytes);
+
+// The length of the valid UTF-8 sequence at text[i], or 0 when the byte there does not
+// start one: Go's utf8.DecodeRuneInString rules (no overlong forms, no surrogates,
+// nothing above U+10FFFF).
+std::size_t utf8_sequence_length(std::string_view text, std::size_t i);
+// `text` with each byte that does not start valid UTF-8 replaced by U+FFFD, as Go's
+// decoder does inside JSON strings (nlohmann refuses such bytes).
+std::string go_valid_utf8(std::string_view text);
+
+// Why a text is not one JSON value, in the words of Go's encoding/json decoder
+// ("unexpected EOF", "invalid character 'x' looking for beginning of value").
+struct SyntaxError {
+  std::string message;
+};
+
+// `text` parsed as exactly one JSON value (blank around it is allowed).
+std::optional<Json> parse(std::string_view text, SyntaxError* error = nullptr);
+
+// The length of the first JSON value at the start of `text` (after leading blanks, which
+// it includes), or nullopt when `text` ends inside it — for a body that carries several
+// values one after another, read as it arrives. A syntax error is reported as a length
+// too: the value is then complete enough for parse() to name its error.
+std::optional<std::size_t> first_value_length(std::string_view text);
+
+}  // namespace revkv::util::json
