@@ -136,7 +136,7 @@ struct OrderFixture : test_coordinator_fixture<> {
 
 TEST_CASE_METHOD(OrderFixture,
                  "pipelined writes to two shards: the second leaves once the first is applied, "
-                 "not durable; answers leave in order once durable",
+                 "not durable, answers leave in order once durable",
                  "[actors][order]") {
   submit("w1", put(key_on(0, 2)));
   submit("w2", put(key_on(1, 2)));

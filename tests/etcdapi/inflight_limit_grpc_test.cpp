@@ -107,7 +107,7 @@ class PutBurst {
 
 TEST_CASE(
     "gRPC door: past 256 requests in a door's path a call gets ResourceExhausted "
-    "'etcdserver: too many requests'; the held ones complete once released",
+    "'etcdserver: too many requests', the held ones complete once released",
     "[etcdapi][grpc][limits]") {
   testing::TempDir dir;
   // Two doors, so that two snapshots hold them all.

@@ -385,7 +385,7 @@ TEMPLATE_TEST_CASE("watch: a client that stops reading blocks neither writes nor
   CHECK(slow_revs.size() == static_cast<size_t>(kPuts));
 }
 
-TEMPLATE_TEST_CASE("watch: fragment splits a large replay; without it the replay comes whole",
+TEMPLATE_TEST_CASE("watch: fragment splits a large replay, without it the replay comes whole",
                    "[node][watch]", testing::MsgpackWatchStream, testing::GrpcWatchStream) {
   testing::TempDir dir;
   // Responses of >= max_request_bytes + 512 KiB are fragmented: 1 KiB + 512 KiB here.
@@ -425,7 +425,7 @@ TEMPLATE_TEST_CASE("watch: fragment splits a large replay; without it the replay
   }
 }
 
-TEST_CASE("watch: malformed watch requests are bad requests; the stream stays usable",
+TEST_CASE("watch: malformed watch requests are bad requests, the stream stays usable",
           "[node][watch][bad-input]") {
   testing::TempDir dir;
   testing::NodeProcess node(dir.sub("data"));

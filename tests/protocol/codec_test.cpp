@@ -144,7 +144,7 @@ TEST_CASE("KV responses round trip with the node's header", "[codec]") {
   CHECK(kv_round_trip(node, compact).response == compact);
 }
 
-TEST_CASE("responses use bin for bytes, bool for flags, int for enums; absent prev_kv omitted",
+TEST_CASE("responses use bin for bytes, bool for flags, int for enums, absent prev_kv omitted",
           "[codec]") {
   storage::PutResponse put{3, std::nullopt};
   auto oh = unpack(encode_kv_to_string(ResponseHeader{}, put));
@@ -227,7 +227,7 @@ TEST_CASE("enums accept their upper-case names", "[codec]") {
 }
 
 TEST_CASE(
-    "sort options and Compare.result pass through as raw integers; other unknown enums "
+    "sort options and Compare.result pass through as raw integers, other unknown enums "
     "are bad requests",
     "[codec]") {
   auto r = decode_bytes<storage::RangeRequest>(map("sort_order", 7, "sort_target", -1).bytes);

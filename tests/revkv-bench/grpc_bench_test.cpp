@@ -5,8 +5,8 @@
 #include "apps/revkv-bench/bench.hpp"
 #include "apps/revkv-bench/grpc_load.hpp"
 #include "apps/revkv-bench/grpc_watch_bench.hpp"
-#include "tests/node/node_process.hpp"
 #include "tests/etcdapi/etcd_process.hpp"
+#include "tests/node/node_process.hpp"
 #include "tests/skip.hpp"
 #include "tests/temp_dir.hpp"
 
@@ -76,7 +76,7 @@ void check_watch_fan_out(const std::string& endpoint) {
 
 }  // namespace
 
-TEST_CASE("gRPC options: --grpc, --clients, --conns; keepalive is not a gRPC call") {
+TEST_CASE("gRPC options: --grpc, --clients, --conns, keepalive is not a gRPC call") {
   auto o = parse({"--grpc", "127.0.0.1:2379", "--clients", "64", "--conns", "8"});
   CHECK(o.use_grpc());
   CHECK(o.clients == 64);

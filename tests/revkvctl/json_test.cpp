@@ -54,7 +54,7 @@ TEST_CASE("json: each byte that does not start valid UTF-8 becomes \\ufffd, as G
   CHECK(go_valid_utf8("a\xe2\x82z\xff") == "a\xef\xbf\xbd\xef\xbf\xbdz\xef\xbf\xbd");
 }
 
-TEST_CASE("json: documents keep their members' order; numbers and bytes as Go writes them") {
+TEST_CASE("json: documents keep their members' order, numbers and bytes as Go writes them") {
   Json o = {{"header", {{"cluster_id", uint64_t{14841639068965178418u}}, {"revision", 5}}},
             {"kvs", Json::array({{{"key", base64("foo")}}})},
             {"count", int64_t{-9223372036854775807 - 1}},

@@ -997,7 +997,7 @@ TEST_CASE("S44: compaction argument checks", "[scenario]") {
   CHECK(db->range(range("foo")) == range_ok(4, 1, false, {kv("foo", "bar2", 2, 4, 3)}));
 }
 
-TEST_CASE("S46: reads below the compact revision fail; at or above succeed with intact versions",
+TEST_CASE("S46: reads below the compact revision fail, at or above succeed with intact versions",
           "[scenario]") {
   Db db;
   CHECK(db->put(put("foo", "v0")) == put_ok(2));

@@ -92,7 +92,7 @@ TEST_CASE("backend: ordered scans forward and backward with bounds", "[backend]"
   CHECK(scan_keys(*b, Column::kv, "bb", "cc", true) == V{"c"});
 }
 
-TEST_CASE("backend: data survives reopen; checkpoint is an openable copy", "[backend]") {
+TEST_CASE("backend: data survives reopen, checkpoint is an openable copy", "[backend]") {
   TempDir dir;
   std::string db = dir.sub("db");
   {
