@@ -1,5 +1,6 @@
 #include "apps/revkv-bench/bench.hpp"
 
+#include "apps/revkv-bench/report_json.hpp"
 #include "client/client.hpp"
 #include "protocol/codec.hpp"
 #include "protocol/method.hpp"
@@ -174,9 +175,13 @@ void Report::merge(const Report& other) {
 // Requests a preload keeps outstanding on its one connection (at least).
 constexpr int64_t kPreloadInflight = 128;
 
-std::string preload(const Options& o) {
+PreloadResult preload(const Options& o) {
+  PreloadResult result;
   auto conn = client::Client::connect(o.endpoint, client_options());
-  if (!conn) return conn.error().message;
+  if (!conn) {
+    result.error = conn.error().message;
+    return result;
+  }
   client::Client& c = conn.value();
   Generator gen(o, o.seed);
   // Pipelined: the node group-commits a connection's outstanding writes together.
@@ -196,17 +201,27 @@ std::string preload(const Options& o) {
               protocol::encode_to_string(gen.put(next++)));
       ++outstanding;
     }
-    if (auto f = c.flush(); !f) return f.error().message;
+    if (auto f = c.flush(); !f) {
+      result.error = f.error().message;
+      break;
+    }
     auto r = c.next_response();
-    if (!r) return r.error().message;
-    if (r.value().error) return r.value().error->message;
+    if (!r) {
+      result.error = r.error().message;
+      break;
+    }
+    if (r.value().error) {
+      result.error = r.value().error->message;
+      break;
+    }
     --outstanding;
     ++done;
   }
-  double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+  result.keys = done;
+  result.seconds = std::chrono::duration<double>(Clock::now() - started).count();
   std::fprintf(stderr, "preload: %lld keys in %.1f s (%.0f puts/s)\n", static_cast<long long>(done),
-               seconds, static_cast<double>(done) / seconds);
-  return "";
+               result.seconds, static_cast<double>(done) / std::max(result.seconds, 1e-9));
+  return result;
 }
 
 Report run(const Options& o) {
@@ -264,44 +279,7 @@ std::string format_text(const Report& r, const Options& o) {
 }
 
 std::string format_json(const Report& r, const Options& o) {
-  auto stats = [&](const Histogram& h, uint64_t errs) {
-    return "{\"count\":" + std::to_string(h.count()) + ",\"errors\":" + std::to_string(errs) +
-           ",\"ops_per_sec\":" +
-           fmt("%.1f", r.elapsed_s > 0 ? static_cast<double>(h.count()) / r.elapsed_s : 0.0) +
-           ",\"mean_us\":" + fmt("%.1f", h.mean() / 1000.0) +
-           ",\"p50_us\":" + fmt("%.1f", us(h.percentile(0.5))) +
-           ",\"p99_us\":" + fmt("%.1f", us(h.percentile(0.99))) +
-           ",\"p999_us\":" + fmt("%.1f", us(h.percentile(0.999))) +
-           ",\"max_us\":" + fmt("%.1f", us(h.max())) + "}";
-  };
-  std::string ops;
-  Histogram all;
-  uint64_t errors = 0;
-  for (std::size_t i = 0; i < kOpCount; ++i) {
-    if (o.mix[i] == 0) continue;
-    if (!ops.empty()) ops += ",";
-    ops += "\"" + std::string(kOpNames[i]) + "\":" + stats(r.ops[i].latency, r.ops[i].errors);
-    all.merge(r.ops[i].latency);
-    errors += r.ops[i].errors;
-  }
-  std::string first_error;
-  for (char ch : r.first_error) {  // JSON-escape the few characters an error may hold
-    if (ch == '"' || ch == '\\') first_error += '\\';
-    if (static_cast<unsigned char>(ch) >= 0x20) first_error += ch;
-  }
-  const std::string door = o.use_grpc()
-                               ? "\"door\":\"grpc\",\"endpoint\":\"" + o.grpc +
-                                     "\",\"clients\":" + std::to_string(o.clients) +
-                                     ",\"conns\":" + std::to_string(o.conns)
-                               : "\"door\":\"msgpack\",\"endpoint\":\"" + o.endpoint +
-                                     "\",\"connections\":" + std::to_string(o.connections) +
-                                     ",\"inflight\":" + std::to_string(o.inflight);
-  return "{" + door + ",\"duration_s\":" + fmt("%.3f", r.elapsed_s) +
-         ",\"keys\":" + std::to_string(o.keys) + ",\"value_size\":" + std::to_string(o.value_size) +
-         ",\"range_size\":" + std::to_string(o.range_size) + ",\"ops\":{" + ops +
-         "},\"total\":" + stats(all, errors) +
-         ",\"failed_connections\":" + std::to_string(r.failed_connections) + ",\"first_error\":\"" +
-         first_error + "\"}\n";
+  return util::json::dump(report_json(r, o)) + "\n";
 }
 
 }  // namespace revkv::bench

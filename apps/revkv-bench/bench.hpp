@@ -29,8 +29,16 @@ struct Report {
   void merge(const Report& other);
 };
 
-// Puts every key once (pipelined on one connection). Returns an error message or "".
-std::string preload(const Options& options);
+// What --preload did: its own rate, reported beside the measured load.
+struct PreloadResult {
+  std::string error;  // "" when every key was put
+  int64_t keys = 0;   // keys put
+  double seconds = 0;
+};
+
+// Puts every key once (pipelined on one connection), printing its progress to stderr
+// every second.
+PreloadResult preload(const Options& options);
 Report run(const Options& options);
 
 std::string format_text(const Report& report, const Options& options);

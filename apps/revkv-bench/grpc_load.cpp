@@ -10,6 +10,8 @@
 #include <grpcpp/client_context.h>
 #include <memory>
 #include <mutex>
+#include <stop_token>
+#include <thread>
 
 namespace revkv::bench {
 namespace {
@@ -198,18 +200,43 @@ Report run_grpc(const Options& o, PutCounts* puts) {
   return drive(run, o.clients);
 }
 
-std::string preload_grpc(const Options& o) {
+PreloadResult preload_grpc(const Options& o) {
   Run run(o);
   std::atomic<int64_t> next{0};
   run.sequence = &next;
-  Report r = drive(run, std::max(o.clients, kPreloadClients));
-  const auto done = r.ops[static_cast<std::size_t>(Op::put)].latency.count();
-  std::fprintf(stderr, "preload: %llu keys in %.1f s (%.0f puts/s)\n",
-               static_cast<unsigned long long>(done), r.elapsed_s,
-               r.elapsed_s > 0 ? static_cast<double>(done) / r.elapsed_s : 0.0);
-  if (!r.first_error.empty()) return r.first_error;
-  if (static_cast<int64_t>(done) != o.keys) return "preload put " + std::to_string(done) + " keys";
-  return "";
+  Report r;
+  {
+    // Progress once a second while the clients work: the keys they have taken so far (a
+    // client takes its next key when its previous put is answered).
+    const auto started = std::chrono::steady_clock::now();
+    std::mutex mutex;
+    std::condition_variable_any tick;
+    std::jthread progress([&](std::stop_token stop) {
+      std::unique_lock lock(mutex);
+      while (!tick.wait_for(lock, stop, std::chrono::seconds(1), [] { return false; })) {
+        if (stop.stop_requested()) return;
+        const int64_t taken = std::min(next.load(), o.keys);
+        const double seconds =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        std::fprintf(stderr, "preload: %lld/%lld keys, %.0f puts/s\n",
+                     static_cast<long long>(taken), static_cast<long long>(o.keys),
+                     static_cast<double>(taken) / seconds);
+      }
+    });
+    r = drive(run, std::max(o.clients, kPreloadClients));
+  }
+  PreloadResult result;
+  result.keys = static_cast<int64_t>(r.ops[static_cast<std::size_t>(Op::put)].latency.count());
+  result.seconds = r.elapsed_s;
+  std::fprintf(stderr, "preload: %lld keys in %.1f s (%.0f puts/s)\n",
+               static_cast<long long>(result.keys), r.elapsed_s,
+               r.elapsed_s > 0 ? static_cast<double>(result.keys) / r.elapsed_s : 0.0);
+  if (!r.first_error.empty()) {
+    result.error = r.first_error;
+  } else if (result.keys != o.keys) {
+    result.error = "preload put " + std::to_string(result.keys) + " keys";
+  }
+  return result;
 }
 
 }  // namespace revkv::bench

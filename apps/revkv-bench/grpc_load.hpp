@@ -21,7 +21,8 @@ using PutCounts = std::vector<std::atomic<uint32_t>>;
 
 Report run_grpc(const Options& options, PutCounts* puts = nullptr);
 
-// Puts every key once (64 clients over the channels). Returns an error message or "".
-std::string preload_grpc(const Options& options);
+// Puts every key once (64 clients over the channels), printing its progress to stderr
+// every second.
+PreloadResult preload_grpc(const Options& options);
 
 }  // namespace revkv::bench

@@ -51,6 +51,8 @@ std::variant<Options, ParseExit> parse_options(const std::vector<std::string>& a
   app.add_option("--range-size", o.range_size, "keys per range op")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
   app.add_flag("--json", o.json, "print the result as JSON");
+  app.add_option("--output", o.output,
+                 "also write the JSON report (with the preload's figures) to this file");
   app.add_flag("--preload", o.preload, "put every key once before measuring");
   app.add_option("--seed", o.seed, "random seed");
   app.add_flag("--watch", o.watch,

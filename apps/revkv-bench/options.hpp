@@ -26,6 +26,7 @@ struct Options {
   std::array<int, kOpCount> mix = {50, 40, 5, 5, 0, 0};  // weights, by Op
   int64_t range_size = 100;
   bool json = false;
+  std::string output;    // also write the JSON report to this file ("": no file)
   bool preload = false;  // put every key once before measuring
   uint64_t seed = 1;
   // watch mode: `watchers` single-key watchers over `watch_streams` connections receive

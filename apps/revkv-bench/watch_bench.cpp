@@ -1,5 +1,6 @@
 #include "apps/revkv-bench/watch_bench.hpp"
 
+#include "apps/revkv-bench/report_json.hpp"
 #include "apps/revkv-bench/workload.hpp"
 #include "client/client.hpp"
 #include "protocol/codec.hpp"
@@ -138,21 +139,7 @@ std::string format_watch_text(const WatchReport& r, const Options& o) {
 }
 
 std::string format_watch_json(const WatchReport& r, const Options& o) {
-  std::string writes = format_json(r.writes, o);
-  if (!writes.empty() && writes.back() == '\n') writes.pop_back();
-  const auto& h = r.delivery;
-  return "{\"writes\":" + writes + ",\"watch\":{\"watchers\":" + std::to_string(o.watchers) +
-         ",\"streams\":" + std::to_string(o.watch_streams) +
-         ",\"events\":" + std::to_string(r.events) + ",\"elapsed_s\":" + fmt("%.3f", r.elapsed_s) +
-         ",\"events_per_sec\":" +
-         fmt("%.1f", r.elapsed_s > 0 ? static_cast<double>(r.events) / r.elapsed_s : 0) +
-         ",\"delivery_p50_us\":" + fmt("%.1f", static_cast<double>(h.percentile(0.5)) / 1e3) +
-         ",\"delivery_p99_us\":" + fmt("%.1f", static_cast<double>(h.percentile(0.99)) / 1e3) +
-         ",\"delivery_max_us\":" + fmt("%.1f", static_cast<double>(h.max()) / 1e3) +
-         (r.counted ? ",\"expected\":" + std::to_string(r.expected) +
-                          ",\"out_of_order\":" + std::to_string(r.out_of_order)
-                    : std::string()) +
-         ",\"failed_streams\":" + std::to_string(r.failed_streams) + "}}\n";
+  return util::json::dump(watch_report_json(r, o)) + "\n";
 }
 
 }  // namespace revkv::bench

@@ -1,9 +1,12 @@
 #include "apps/revkv-bench/bench.hpp"
 
+#include "apps/revkv-bench/report_json.hpp"
 #include "protocol/codec.hpp"
 #include "tests/client/fake_server.hpp"
 
 #include <catch2/catch.hpp>
+
+#include <atomic>
 
 using namespace revkv;
 using namespace revkv::bench;
@@ -89,4 +92,38 @@ TEST_CASE("a short run against the fake node measures every op of the mix") {
   auto json = format_json(r, o);
   CHECK(json.find("\"ops\":{\"put\":{\"count\":") != std::string::npos);
   CHECK(json.find("\"total\":{") != std::string::npos);
+}
+
+TEST_CASE("preload puts every key once and reports its own figures in the JSON report") {
+  std::atomic<int> puts{0};
+  test::FakeServer server([&puts](test::FakeConnection& conn) {
+    const protocol::ResponseHeader h{1, 1, 2, 1};
+    for (;;) {
+      auto req = conn.read_request();
+      if (req.method == "KV.Put") ++puts;
+      conn.send(
+          test::result_frame(req.msgid, protocol::encode_kv_to_string(h, storage::PutResponse{})));
+    }
+  });
+  auto parsed = parse_options({"revkv-bench", "--endpoint", server.endpoint(), "--keys", "300",
+                               "--preload", "--output", "report.json"});
+  REQUIRE(std::holds_alternative<Options>(parsed));
+  const auto& o = std::get<Options>(parsed);
+  CHECK(o.output == "report.json");
+  PreloadResult p = preload(o);
+  CHECK(p.error.empty());
+  CHECK(p.keys == 300);
+  CHECK(puts.load() == 300);
+  CHECK(p.seconds > 0);
+  auto figures = preload_json(p);
+  CHECK(figures["keys"] == 300);
+  CHECK(figures["puts_per_sec"].get<double>() > 0);
+  // The report as --json prints it and --output writes it: one JSON document.
+  Report r;
+  auto doc = report_json(r, o);
+  doc["preload"] = figures;
+  auto reread = util::json::parse(util::json::dump(doc));
+  REQUIRE(reread);
+  CHECK((*reread)["preload"]["keys"] == 300);
+  CHECK((*reread)["door"] == "msgpack");
 }

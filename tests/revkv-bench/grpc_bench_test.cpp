@@ -42,7 +42,9 @@ void check_mixed_load(const std::string& endpoint) {
   auto o =
       parse({"--grpc", endpoint, "--clients", "8", "--conns", "3", "--duration", "0.5", "--keys",
              "50", "--value-size", "32", "--mix", "put=1,get=1,range=1,txn=1,grant=1"});
-  REQUIRE(preload_grpc(o).empty());
+  auto preloaded = preload_grpc(o);
+  REQUIRE(preloaded.error.empty());
+  CHECK(preloaded.keys == o.keys);
   PutCounts puts(static_cast<std::size_t>(o.keys));
   Report r = run_grpc(o, &puts);
   INFO(r.first_error);
