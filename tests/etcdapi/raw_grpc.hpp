@@ -46,13 +46,4 @@ inline RawAnswer raw_unary(const std::shared_ptr<grpc::Channel>& channel, const 
   return out;
 }
 
-// A field of /proc/PID/status ("Threads", "VmRSS" in kB); -1 when missing.
-inline long proc_status_field(pid_t pid, const std::string& field) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind(field + ":", 0) == 0) return std::stol(line.substr(field.size() + 1));
-  }
-  return -1;
-}
-
 }  // namespace revkv::testing

@@ -33,6 +33,7 @@
 #include <vector>
 
 using namespace revkv;
+using testing::rss_kb;
 using namespace std::chrono_literals;
 
 namespace {
@@ -44,14 +45,6 @@ constexpr size_t kValueBytes = 64 * 1024;
 constexpr int kHistoryPuts = 512;  // 32 MiB before the hogs come, as much again while they stay
 constexpr int kPipelined = 4000;   // reads of a 64 KiB value per hog: 250 MiB of answers
 
-long rss_kb(pid_t pid) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(f, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
-  }
-  return -1;
-}
 
 // A TCP connection that only writes: what a client that stopped reading looks like to the
 // node. What the node sends piles up in the kernel's buffers, then in the node.

@@ -30,6 +30,7 @@
 #include <vector>
 
 using namespace revkv;
+using testing::rss_kb;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 using Duration = std::chrono::milliseconds;
@@ -100,14 +101,6 @@ bool node_alive(pid_t pid) {
   return state != 'Z' && state != 'X';
 }
 
-long rss_kb(pid_t pid) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(f, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
-  }
-  return -1;
-}
 
 std::optional<std::string> value_of(client::Client& c, const std::string& key) {
   auto r = c.range(range_req(key));

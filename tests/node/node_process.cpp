@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <fcntl.h>
 #include <poll.h>
+#include <fstream>
 #include <regex>
 #include <signal.h>
 #include <stdexcept>
@@ -174,6 +175,14 @@ std::pair<int, std::string> run_and_read(const std::vector<std::string>& args, b
 }
 
 }  // namespace
+
+long proc_status_field(pid_t pid, const std::string& field) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(field + ":", 0) == 0) return std::stol(line.substr(field.size() + 1));
+  }
+  return -1;
+}
 
 std::pair<int, std::string> run_revkvd(const std::vector<std::string>& args) {
   return run_and_read(args, /*read_stdout=*/false);

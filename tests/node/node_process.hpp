@@ -46,6 +46,11 @@ class NodeProcess {
   uint16_t grpc_port_ = 0;
 };
 
+// A field of /proc/PID/status ("VmRSS" in kB, "Threads"); -1 when it is missing.
+long proc_status_field(pid_t pid, const std::string& field);
+// The resident set of process `pid` in kB (VmRSS); -1 when it cannot be read.
+inline long rss_kb(pid_t pid) { return proc_status_field(pid, "VmRSS"); }
+
 // Runs revkvd to completion with `args`; returns {exit status, stderr}.
 std::pair<int, std::string> run_revkvd(const std::vector<std::string>& args);
 // Same, but returns what it printed on stdout (--help, --version).

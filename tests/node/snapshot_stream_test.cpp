@@ -34,6 +34,7 @@
 #include <vector>
 
 using namespace revkv;
+using testing::rss_kb;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
@@ -47,13 +48,6 @@ uint64_t db_bytes() {
   return text ? std::strtoull(text, nullptr, 10) : 256ull << 20;
 }
 
-long rss_kb(pid_t pid) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(f, line))
-    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
-  return -1;
-}
 
 // Incompressible bytes (the backend compresses with LZ4), fast: xorshift64.
 std::string random_value(uint64_t& state, std::size_t size) {

@@ -385,27 +385,45 @@ TEMPLATE_TEST_CASE("watch: a client that stops reading blocks neither writes nor
   CHECK(slow_revs.size() == static_cast<size_t>(kPuts));
 }
 
-TEMPLATE_TEST_CASE("watch: fragment splits a large replay, without it the replay comes whole",
-                   "[node][watch]", testing::MsgpackWatchStream, testing::GrpcWatchStream) {
+// docs/WATCH.md "Bounded catch-up": a replay is split at revision boundaries into responses
+// of about the limit (never flagged `fragment`); one revision bigger than the limit comes
+// whole, or, with `fragment`, split into fragments of one response, all flagged but the last.
+TEMPLATE_TEST_CASE(
+    "watch: a large replay comes split at revisions, one large revision "
+    "fragmented only when asked",
+    "[node][watch]", testing::MsgpackWatchStream, testing::GrpcWatchStream) {
   testing::TempDir dir;
-  // Responses of >= max_request_bytes + 512 KiB are fragmented: 1 KiB + 512 KiB here.
+  // The response limit is max_request_bytes + 512 KiB: 1 KiB + 512 KiB here.
   testing::NodeProcess node(dir.sub("data"), {"--max-request-bytes", "1024"});
   auto c = connect(node.endpoint());
   const std::string value(900, 'f');
-  for (int i = 0; i < 800; ++i)  // ~750 KiB of history in one replay
+  for (int i = 0; i < 800; ++i)  // ~750 KiB of history over 800 revisions
     REQUIRE(c.put(storage::PutRequest{"f" + std::to_string(i), value}).ok());
-  for (bool fragment : {true, false}) {
+  // One revision of 800 deletes: with prev_kv, ~750 KiB of events in one revision.
+  storage::DeleteRangeRequest all;
+  all.key = "f";
+  all.range_end = storage::prefix_end("f");
+  auto deleted = c.delete_range(all);
+  REQUIRE(deleted.ok());
+  REQUIRE(deleted.value().response.deleted == 800);
+  const int64_t delete_revision = deleted.value().response.revision;
+
+  // Watches `f` from `start`; returns the responses once `want` events have come.
+  auto replay = [&](int64_t start, bool prev_kv, bool fragment, size_t want) {
     TestType w(endpoint_for<TestType>(node));
     std::vector<protocol::WatchResponse> got;
-    w.set_handler([&](protocol::WatchResponse r) { got.push_back(std::move(r)); });
+    w.set_handler([&](protocol::WatchResponse r) {
+      if (!r.events.empty()) got.push_back(std::move(r));
+    });
     protocol::WatchCreateRequest create;
     create.key = "f";
     create.range_end = storage::prefix_end("f");
-    create.start_revision = 2;
+    create.start_revision = start;
+    create.prev_kv = prev_kv;
     create.fragment = fragment;
     REQUIRE(w.watch(protocol::WatchRequest{create}).ok());
     size_t events = 0;
-    while (events < 800) {
+    while (events < want) {
       auto more = w.pump_for(10s);
       REQUIRE(more.ok());
       REQUIRE(more.value());
@@ -413,16 +431,27 @@ TEMPLATE_TEST_CASE("watch: fragment splits a large replay, without it the replay
       for (const auto& r : got)
         events += r.events.size();
     }
-    REQUIRE(events == 800);
-    if (fragment) {
-      REQUIRE(got.size() >= 2);
-      for (size_t i = 0; i < got.size(); ++i)
-        CHECK(got[i].fragment == (i + 1 < got.size()));
-    } else {
-      REQUIRE(got.size() == 1);
-      CHECK_FALSE(got[0].fragment);
-    }
+    REQUIRE(events == want);
+    return got;
+  };
+
+  // The puts' replay: several responses, each of whole revisions, none a fragment.
+  auto puts = replay(2, false, false, 800 + 800);
+  CHECK(puts.size() >= 2);
+  for (size_t i = 0; i < puts.size(); ++i) {
+    CHECK_FALSE(puts[i].fragment);
+    if (i > 0)
+      CHECK(puts[i].events.front().kv.mod_revision > puts[i - 1].events.back().kv.mod_revision);
   }
+  // The one large revision, with fragment: split, every part but the last flagged.
+  auto fragments = replay(delete_revision, true, true, 800);
+  REQUIRE(fragments.size() >= 2);
+  for (size_t i = 0; i < fragments.size(); ++i)
+    CHECK(fragments[i].fragment == (i + 1 < fragments.size()));
+  // Without fragment it comes whole, as etcd sends it.
+  auto whole = replay(delete_revision, true, false, 800);
+  REQUIRE(whole.size() == 1);
+  CHECK_FALSE(whole[0].fragment);
 }
 
 TEST_CASE("watch: malformed watch requests are bad requests, the stream stays usable",

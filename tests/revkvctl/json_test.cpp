@@ -37,7 +37,7 @@ TEST_CASE("json: strings are escaped as Go's encoding/json escapes them") {
               "c") == R"("a\u2028b\u2029c")");
 }
 
-TEST_CASE("json: each byte that does not start valid UTF-8 becomes \\ufffd, as Go writes it") {
+TEST_CASE("json: each byte that does not start valid UTF-8 becomes U+FFFD, as Go writes it") {
   // A stray continuation byte, a lone lead byte, bytes never valid in UTF-8.
   CHECK(quote("a\x80z") == R"("a\ufffdz")");
   CHECK(quote("a\xc3") == R"("a\ufffd")");
