@@ -1,7 +1,9 @@
 #pragma once
 
-// Executes a parsed revkvctl invocation against the node. Exit codes as etcdctl's common
-// case: 0 on success, 1 with "Error: <message>" on stderr otherwise.
+// Executes a parsed revkvctl invocation against the node. Exit codes as etcdctl's
+// (cli.hpp ExitCode): 0 on success, otherwise "Error: <message>" on stderr and 1 for a
+// failed request, 3 for bad txn input, 4 for an unsupported output format, 5 for a watch
+// the node canceled, 128 for bad arguments.
 
 #include "apps/revkvctl/cli.hpp"
 

@@ -55,6 +55,12 @@ client::Result<protocol::SnapshotResponse> save_snapshot(client::Client& client,
   const std::string part = file + ".part";
   std::ofstream out(part, std::ios::binary | std::ios::trunc);
   if (!out) return io_error("could not open " + part + ": " + std::strerror(errno));
+  // Owner-only before a byte is written, as etcdctl saves snapshots (0600): they hold every
+  // key and value.
+  std::error_code perm_error;
+  fs::permissions(part, fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace,
+                  perm_error);
+  if (perm_error) return io_error("could not restrict " + part + ": " + perm_error.message());
   util::Sha256 sha;
   int64_t size = 0;
   auto r = client.snapshot([&](const protocol::SnapshotChunk& chunk) {

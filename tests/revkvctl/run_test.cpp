@@ -127,6 +127,9 @@ TEST_CASE("snapshot save checks the digest") {
     std::ifstream in(tmp.sub("s.db"));
     std::string data((std::istreambuf_iterator<char>(in)), {});
     CHECK(data == "abc");
+    // Owner-only, as etcdctl saves snapshots.
+    CHECK(std::filesystem::status(tmp.sub("s.db")).permissions() ==
+          (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write));
   }
   {
     FakeServer server(serve(std::string(32, 'x')));
@@ -147,4 +150,29 @@ TEST_CASE("no node: exit 1 with the dial error") {
   auto r = run({"--endpoint", "127.0.0.1:" + std::to_string(port), "status"});
   CHECK(r.code == 1);
   CHECK(r.err.find("connection refused") != std::string::npos);
+}
+
+TEST_CASE("--endpoints: a refused endpoint fails over to the next") {
+  uint16_t closed_port = 0;
+  {
+    FakeServer closed([](FakeConnection&) {});
+    closed_port = closed.port();
+  }
+  FakeServer server([&](FakeConnection& conn) {
+    auto req = conn.read_request();
+    conn.send(test::result_frame(
+        req.msgid, protocol::encode_kv_to_string(kHeader, storage::PutResponse{9, std::nullopt})));
+  });
+  auto r = run({"--endpoints", "127.0.0.1:" + std::to_string(closed_port) + "," + server.endpoint(),
+                "put", "k", "v"});
+  CHECK(r.code == 0);
+  CHECK(r.out == "OK\n");
+}
+
+TEST_CASE("a format the command has no printer for: exit 4 before anything is sent") {
+  // No node: the refusal must come before the connection attempt.
+  auto r = run({"--endpoints", "127.0.0.1:1", "-w", "table", "put", "k", "v"});
+  CHECK(r.code == ctl::kExitBadFeature);
+  CHECK(r.err == "Error: table not supported as output format\n");
+  CHECK(run({"--endpoints", "127.0.0.1:1", "version", "-w", "table"}).code == 0);
 }
