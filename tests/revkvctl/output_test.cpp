@@ -105,8 +105,8 @@ TEST_CASE("lease output") {
   CHECK(lease_hex(0x694d77aa9e38260f) == "694d77aa9e38260f");
   CHECK(format_lease_grant({kHeader, 0x1f, 60}, Format::simple) ==
         "lease 000000000000001f granted with TTL(60s)\n");
-  CHECK(format_lease_grant({kHeader, 31, 60}, Format::json).find("\"ID\":31,\"TTL\":60,\"Error\":\"\"}") !=
-        std::string::npos);
+  CHECK(format_lease_grant({kHeader, 31, 60}, Format::json)
+            .find("\"ID\":31,\"TTL\":60,\"Error\":\"\"}") != std::string::npos);
   CHECK(format_lease_revoke(31, {kHeader}, Format::simple) == "lease 000000000000001f revoked\n");
   CHECK(format_keep_alive({kHeader, 31, 60}, Format::simple) ==
         "lease 000000000000001f keepalived with TTL(60)\n");
