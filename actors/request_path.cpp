@@ -451,18 +451,18 @@ void RequestPath::deliver_watch(std::vector<WatchDelivery>& deliveries) {
     } else if (parked_.contains(d.tag)) {
       continue;
     } else if (sink_.unsent_bytes() > ctx_->options.watch_buffer_bytes) {
-      if (d.response.events.empty()) continue;  // a progress notification: the next will do
+      if (d.event_count() == 0) continue;  // a progress notification: the next will do
       parked_.insert(d.tag);
       watch_congested_ = true;
-      self_->send(routes_.watch_hub, watch_slow_atom::value, d.tag,
-                  d.response.events.front().kv.mod_revision);
+      self_->send(routes_.watch_hub, watch_slow_atom::value, d.tag, d.first_revision());
       continue;
     }
+    // The watcher's own copy of its events exists only while the door encodes it.
     if (watch_.fragments(d.tag)) {
-      for (auto& part : fragment_response(std::move(d.response), fragment_limit))
+      for (auto& part : fragment_response(d.take_response(), fragment_limit))
         sink_.watch_response(std::move(part));
     } else {
-      sink_.watch_response(std::move(d.response));
+      sink_.watch_response(d.take_response());
     }
   }
 }

@@ -76,7 +76,7 @@ caf::behavior shard_actor(caf::stateful_actor<ShardState>* self, NodeContextPtr 
              int64_t rev) -> storage::Result<storage::RangeFetch> {
         self->state.settle();
         return self->state.keyspace->range(storage::KeyRange::from_request(r.key, r.range_end), rev,
-                                           storage::fetch_limit(r));
+                                           storage::fetch_limit(r), storage::fetch_depth(r));
       },
       [self](const storage::PutRequest& r) -> storage::Result<storage::PutResponse> {
         auto& st = self->state;

@@ -21,6 +21,9 @@ namespace {
 
 // SPEC §7.8: a replay response holds at most this many revisions.
 constexpr int64_t kReplayRevisions = 1000;
+// etcd's gRPC framing allowance over --max-request-bytes: with it, the size from which a
+// watch response is fragmented (SPEC §7.10), and the byte budget of one catch-up window.
+constexpr size_t kResponseOverheadBytes = 512 * 1024;
 
 struct Watcher {
   caf::actor owner;
@@ -167,17 +170,19 @@ void with_prev_kvs(Self* self, std::shared_ptr<std::vector<storage::Event>> even
   }
 }
 
-protocol::WatchResponse response_of(const std::vector<storage::Event>& events,
-                                    const std::vector<size_t>& indexes, size_t from, size_t to,
-                                    bool prev_kv, const NodeContext& ctx, int64_t header_rev) {
-  protocol::WatchResponse r;
-  r.header = ctx.header(header_rev);
-  r.events.reserve(to - from);
-  for (size_t j = from; j < to; ++j) {
-    r.events.push_back(events[indexes[j]]);
-    if (!prev_kv) r.events.back().prev_kv.reset();
-  }
-  return r;
+// The delivery of events[indexes[from..to)] to `w`: pointers into the shared batch, no copy.
+WatchDelivery delivery_of(const SharedEvents& events, const std::vector<size_t>& indexes,
+                          size_t from, size_t to, const Watcher& w, const NodeContext& ctx,
+                          int64_t header_rev) {
+  WatchDelivery d;
+  d.tag = w.tag;
+  d.response.header = ctx.header(header_rev);
+  d.shared = events;
+  d.picks.reserve(to - from);
+  for (size_t j = from; j < to; ++j)
+    d.picks.push_back(static_cast<uint32_t>(indexes[j]));
+  d.prev_kv = w.spec.prev_kv;
+  return d;
 }
 
 void send_all(Self* self, std::map<caf::actor_addr, WatchDeliveries>& out) {
@@ -187,7 +192,7 @@ void send_all(Self* self, std::map<caf::actor_addr, WatchDeliveries>& out) {
     auto o = st.owners.find(addr);
     if (o == st.owners.end() || deliveries.empty()) continue;
     for (const auto& d : deliveries)
-      sent += static_cast<int64_t>(d.response.events.size());
+      sent += static_cast<int64_t>(d.event_count());
     self->send(o->second.handle, watch_out_atom::value, std::move(deliveries));
   }
   st.ctx->watch_events_sent_total.fetch_add(sent, std::memory_order_relaxed);
@@ -195,13 +200,15 @@ void send_all(Self* self, std::map<caf::actor_addr, WatchDeliveries>& out) {
 
 // Sends each match its events, after filling the prev_kvs the matches need: live
 // (`header_rev` empty) one response per revision with that revision as header; a replay
-// one response with header `header_rev`.
+// one response with header `header_rev`. Every delivery points into the one batch.
 void deliver(Self* self, std::shared_ptr<std::vector<storage::Event>> events,
              std::vector<Match> matches, std::vector<size_t> need_prev,
              std::optional<int64_t> header_rev) {
   with_prev_kvs(
       self, events, std::move(need_prev), [self, events, header_rev, matches = std::move(matches)] {
         auto& st = self->state;
+        // Complete now: from here on the batch is shared and never changes.
+        SharedEvents shared = events;
         std::map<caf::actor_addr, WatchDeliveries> out;
         for (const Match& m : matches) {
           auto it = st.watchers.find(m.watcher);
@@ -210,13 +217,12 @@ void deliver(Self* self, std::shared_ptr<std::vector<storage::Event>> events,
           auto& list = out[caf::actor_cast<caf::actor_addr>(w.owner)];
           size_t from = 0;
           while (from < m.events.size()) {
-            int64_t rev = (*events)[m.events[from]].kv.mod_revision;
+            int64_t rev = (*shared)[m.events[from]].kv.mod_revision;
             size_t to = header_rev ? m.events.size() : from;
-            while (to < m.events.size() && (*events)[m.events[to]].kv.mod_revision == rev)
+            while (to < m.events.size() && (*shared)[m.events[to]].kv.mod_revision == rev)
               ++to;
             list.push_back(
-                WatchDelivery{w.tag, response_of(*events, m.events, from, to, w.spec.prev_kv,
-                                                 *st.ctx, header_rev.value_or(rev))});
+                delivery_of(shared, m.events, from, to, w, *st.ctx, header_rev.value_or(rev)));
             from = to;
           }
           w.sent_since_tick = true;
@@ -275,6 +281,9 @@ void advance(Self* self, int64_t w) {
 
 // One catch-up step: the unsynced watchers (of owners that are not congested) that need
 // the lowest revision get up to 1000 revisions of history from `kv`, in one response each.
+// The window read is also bounded in bytes (docs/WATCH.md "Bounded catch-up"): whole
+// revisions until their keys and values reach the response limit, half of it when some
+// watcher adds prev_kvs. One window is in memory at a time, shared by the group.
 void catch_up(Self* self) {
   auto& st = self->state;
   st.catch_up_scheduled = false;
@@ -295,8 +304,13 @@ void catch_up(Self* self) {
   }
   // Revision 1 is the empty store's: it has no events, so the window starts after it.
   int64_t last = std::min(st.published, std::max<int64_t>(lowest, 2) + kReplayRevisions - 1);
-  auto read = storage::read_events(*st.ctx->backend, lowest, last);
+  size_t budget = st.ctx->options.max_request_bytes + kResponseOverheadBytes;
+  bool prev_kvs = std::any_of(group.begin(), group.end(),
+                              [&](uint64_t id) { return st.watchers.at(id).spec.prev_kv; });
+  if (prev_kvs) budget /= 2;
+  auto read = storage::read_event_window(*st.ctx->backend, lowest, last, budget);
   if (!read.ok()) fatal("watch: reading the history failed: " + read.error().message());
+  last = read->last;
   // Checked after the read: a compaction that started meanwhile may have removed part of it.
   int64_t compact = st.ctx->compact_revision.load();
   if (lowest < compact) {
@@ -315,7 +329,7 @@ void catch_up(Self* self) {
     st.publish_gauges();
     return;
   }
-  auto events = std::make_shared<std::vector<storage::Event>>(std::move(*read));
+  auto events = std::make_shared<std::vector<storage::Event>>(std::move(read->events));
   std::vector<Match> matches;
   std::set<size_t> need_prev;
   for (uint64_t id : group) {

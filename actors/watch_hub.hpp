@@ -8,8 +8,10 @@
 // once — they were just written, so they come from the memtable — and fans them out to
 // the watchers that are caught up ("synced"), one response per revision. A watcher that
 // needs older revisions (a start revision in the past, or a client that fell behind) is
-// "unsynced": a catch-up step reads up to 1000 revisions for it from `kv` and sends them
-// in one response; it is synced again once it reaches W. prev_kv needs the key's index,
+// "unsynced": a catch-up step reads up to 1000 revisions for it from `kv`, whole
+// revisions up to about the response limit in bytes, and sends them in one response; it
+// is synced again once it reaches W. The events read are shared by every watcher that
+// wants them (WatchDelivery points into the batch). prev_kv needs the key's index,
 // which its shard owns: the hub asks the shards for those values (await: nothing else is
 // handled meanwhile, so the state does not move under the lookup).
 //

@@ -3,6 +3,7 @@
 #include "protocol/codec.hpp"
 
 #include <algorithm>
+#include <iterator>
 
 namespace revkv::actors {
 
@@ -86,6 +87,27 @@ bool WatchStream::fragments(uint64_t tag) const {
   if (!id) return false;
   auto it = live_.find(*id);
   return it != live_.end() && it->second.fragment;
+}
+
+int64_t WatchDelivery::first_revision() const {
+  return picks.empty() ? response.events.front().kv.mod_revision
+                       : (*shared)[picks.front()].kv.mod_revision;
+}
+
+protocol::WatchResponse WatchDelivery::take_response() {
+  protocol::WatchResponse out = std::move(response);
+  if (picks.empty()) return out;
+  std::vector<storage::Event> events;
+  events.reserve(picks.size() + out.events.size());
+  for (uint32_t i : picks) {
+    events.push_back((*shared)[i]);
+    if (!prev_kv) events.back().prev_kv.reset();
+  }
+  std::move(out.events.begin(), out.events.end(), std::back_inserter(events));
+  out.events = std::move(events);
+  picks.clear();
+  shared.reset();
+  return out;
 }
 
 std::vector<protocol::WatchResponse> fragment_response(protocol::WatchResponse response,

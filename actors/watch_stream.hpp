@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -38,10 +39,30 @@ struct WatchSpec {
   }
 };
 
-// A response for one watcher of a stream, from the hub.
+// Events the hub read once and hands to every watcher that wants some of them: immutable
+// once shared, so watchers on any number of streams point into one copy.
+using SharedEvents = std::shared_ptr<const std::vector<storage::Event>>;
+
+// A response for one watcher of a stream, from the hub. Its events are `picks` of the
+// shared batch (with their prev_kv when the watcher asked for it), followed by the ones in
+// `response.events`; they are copied out only when the stream writes the response.
 struct WatchDelivery {
+  WatchDelivery() = default;
+  // A response that carries its own events (or none: progress, a compaction cancel).
+  WatchDelivery(uint64_t tag, protocol::WatchResponse response)
+      : tag(tag), response(std::move(response)) {}
+
   uint64_t tag = 0;
   protocol::WatchResponse response;  // watch_id filled in by the stream
+  SharedEvents shared;               // null: every event is in `response`
+  std::vector<uint32_t> picks;       // indexes into *shared, in revision order
+  bool prev_kv = false;              // the picked events keep their prev_kv
+
+  size_t event_count() const { return picks.size() + response.events.size(); }
+  // The revision of the first event (the delivery has at least one).
+  int64_t first_revision() const;
+  // The response with its events, the one copy of them made for this watcher.
+  protocol::WatchResponse take_response();
 };
 
 class WatchStream {

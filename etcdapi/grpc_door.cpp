@@ -9,12 +9,11 @@
 #include <unordered_map>
 
 namespace revkv::etcdapi {
-namespace {
-
-// etcd's ErrGRPCTooManyRequests (clientv3: rpctypes.ErrTooManyRequests).
 protocol::WireError too_many_requests() {
   return {8, "etcdserver: too many requests"};
 }
+
+namespace {
 
 class GrpcDoor : public caf::event_based_actor, public actors::DoorSink {
  public:

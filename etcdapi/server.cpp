@@ -24,6 +24,9 @@ namespace revkv::etcdapi {
 namespace {
 // etcd accepts messages up to --max-request-bytes plus this much gRPC framing.
 constexpr size_t kGrpcOverheadBytes = 512 * 1024;
+// Unary answer bytes a client connection may leave unread before its calls are refused:
+// the MessagePack door's output limit per connection.
+constexpr uint64_t kUnsentAnswerBytes = 8u << 20;
 // The gateway's I/O threads: JSON work is light next to the request path's.
 constexpr size_t kGatewayThreads = 2;
 }  // namespace
@@ -33,7 +36,7 @@ GrpcServer::GrpcServer(caf::actor_system& sys, const actors::Node& node, const s
   const auto& ctx = node.context();
   for (size_t i = 0; i < std::max<size_t>(1, doors); ++i)
     doors_.push_back(spawn_grpc_door(sys, ctx, node.routes()));
-  pool_ = std::make_unique<Doors>(doors_);
+  pool_ = std::make_unique<Doors>(doors_, kUnsentAnswerBytes);
   kv_ = std::make_unique<KvService>(ctx, *pool_);
   lease_ = std::make_unique<LeaseService>(ctx, *pool_);
   maintenance_ = std::make_unique<MaintenanceService>(ctx, *pool_);

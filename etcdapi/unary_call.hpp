@@ -42,22 +42,36 @@ grpc::Status fill_response(const actors::NodeContext& ctx, const actors::Answer&
 }
 
 // `response` lives until the reactor finishes; the node context outlives the server.
+// The answer's bytes stay on the doors' ledger until gRPC has sent them. A connection with
+// more unsent than the ledger's limit gets etcd's overload answer for its next call, and
+// for a read already taken whose answer comes while it is over the limit: the calls of a
+// connection all arrive before any answer is held, so checking them only on arrival
+// would bound nothing. A write's answer is always given: the write was applied.
+// (docs/NODE.md "What a slow connection costs")
 template <class ProtoResponse>
 grpc::ServerUnaryReactor* serve_unary(const actors::NodeContextPtr& ctx, Doors& doors,
                                       grpc::CallbackServerContext* context, size_t request_bytes,
                                       actors::Request request, ProtoResponse* response) {
-  auto* reactor = context->DefaultReactor();
+  // Owned by gRPC until its OnDone, where it deletes itself.
+  auto* reactor = new LedgerReactor(doors.answers(), context->peer());
   // etcd takes messages up to --max-request-bytes + 512 KiB off the wire (gRPC refuses
   // bigger ones itself) and refuses a request over --max-request-bytes with its own error;
   // the MessagePack door does the same in its frame decoder.
   if (request_bytes > ctx->options.max_request_bytes) {
-    reactor->Finish(to_status(protocol::to_wire_error(storage::Errc::request_too_large)));
+    reactor->finish(to_status(protocol::to_wire_error(storage::Errc::request_too_large)), 0);
     return reactor;
   }
+  if (!reactor->admitted()) {
+    reactor->finish(to_status(too_many_requests()), 0);
+    return reactor;
+  }
+  const bool write = actors::is_write(actors::method_of(request));
   auto call = std::make_shared<Call>();
   call->request = std::move(request);
-  call->done = [reactor, response, ctx = ctx.get()](actors::Answer answer) {
-    reactor->Finish(fill_response(*ctx, answer, *response));
+  call->done = [reactor, response, write, ctx = ctx.get()](actors::Answer answer) {
+    if (!write && !reactor->admitted()) return reactor->finish(to_status(too_many_requests()), 0);
+    auto status = fill_response(*ctx, answer, *response);
+    reactor->finish(status, status.ok() ? response->ByteSizeLong() : 0);
   };
   doors.submit(std::move(call));
   return reactor;

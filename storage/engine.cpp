@@ -91,7 +91,7 @@ Result<RangeResponse> run_range(const KeyspaceSet& keyspaces, const RangeRequest
   auto rev = resolve_read_revision(request.revision, view_rev, compact_revision);
   if (!rev.ok()) return rev.error();
   auto fetched = keyspaces.range(KeyRange::from_request(request.key, request.range_end), *rev,
-                                 fetch_limit(request));
+                                 fetch_limit(request), fetch_depth(request));
   if (!fetched.ok()) return fetched.error();
   return finish_range(request, std::move(fetched->kvs), fetched->count, header_rev);
 }

@@ -4,6 +4,7 @@
 #include "storage/record.hpp"
 
 #include <algorithm>
+#include <limits>
 
 namespace revkv::storage {
 namespace {
@@ -163,7 +164,15 @@ Result<uint32_t> compute_hash(const Backend& backend, int64_t hash_rev, int64_t 
 }
 
 Result<std::vector<Event>> read_events(const Backend& backend, int64_t from, int64_t to) {
-  std::vector<Event> out;
+  auto window = read_event_window(backend, from, to, std::numeric_limits<size_t>::max());
+  if (!window.ok()) return window.error();
+  return std::move(window->events);
+}
+
+Result<EventWindow> read_event_window(const Backend& backend, int64_t from, int64_t to,
+                                      size_t max_bytes) {
+  EventWindow out;
+  out.last = to;
   if (from > to) return out;
   Status scan_error;
   REVKV_TRY(backend.scan(Column::kv, encode_revision_key(Revision{from, 0}),
@@ -175,15 +184,24 @@ Result<std::vector<Event>> read_events(const Backend& backend, int64_t from, int
                              scan_error = Error{Errc::corruption, "revkv: undecodable kv record"};
                              return false;
                            }
+                           int64_t rev = rec->rev.main;
+                           // A new revision starts: stop before it once the budget is spent
+                           // (a revision is never split).
+                           if (!out.events.empty() && rev != out.events.back().kv.mod_revision &&
+                               out.bytes >= max_bytes) {
+                             out.last = rev - 1;
+                             return false;
+                           }
                            Event ev;
                            if (rec->tombstone) {
                              ev.type = Event::Type::del;
                              ev.kv.key = std::move(kv->key);
-                             ev.kv.mod_revision = rec->rev.main;
+                             ev.kv.mod_revision = rev;
                            } else {
                              ev.kv = std::move(*kv);
                            }
-                           out.push_back(std::move(ev));
+                           out.bytes += ev.kv.key.size() + ev.kv.value.size();
+                           out.events.push_back(std::move(ev));
                            return true;
                          }));
   REVKV_TRY(scan_error);

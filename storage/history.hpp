@@ -73,4 +73,16 @@ Result<uint32_t> compute_hash(const Backend& backend, int64_t hash_rev, int64_t 
 // The events of revisions [from, to] in revision order, without prev_kv.
 Result<std::vector<Event>> read_events(const Backend& backend, int64_t from, int64_t to);
 
+// Events of revisions [from, last], in revision order: whole revisions, read until their
+// keys and values reach `max_bytes` (so a window holds less than `max_bytes` plus its last
+// revision; a revision bigger than the budget comes alone, whole). last <= to; last == to
+// when the budget was not reached before `to`.
+struct EventWindow {
+  std::vector<Event> events;
+  int64_t last = 0;
+  size_t bytes = 0;  // keys and values of `events`
+};
+Result<EventWindow> read_event_window(const Backend& backend, int64_t from, int64_t to,
+                                      size_t max_bytes);
+
 }  // namespace revkv::storage

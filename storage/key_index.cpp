@@ -46,7 +46,7 @@ std::optional<IndexHit> KeyIndex::get(int64_t at_rev) const {
                                [](int64_t r, const Revision& rev) { return r < rev.main; });
     --it;
     auto after = static_cast<int64_t>(g.revs.end() - it) - 1;
-    return IndexHit{*it, g.created, g.version - after};
+    return IndexHit{*it, g.created, g.version - after, after == 0 && !closed};
   }
   return std::nullopt;
 }

@@ -31,6 +31,9 @@ struct IndexHit {
   Revision modified;  // the record to read
   Revision created;
   int64_t version = 0;
+  // `modified` is the key's newest record: what the keyspace knows of the key's head (its
+  // lease) describes this record too.
+  bool newest = false;
 };
 
 class KeyIndex {

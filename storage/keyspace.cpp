@@ -32,22 +32,49 @@ Result<std::optional<KeyValue>> Keyspace::get(const std::string& key, int64_t re
   return std::optional<KeyValue>{std::move(*kv)};
 }
 
-Result<RangeFetch> Keyspace::range(const KeyRange& range, int64_t rev, int64_t limit) const {
+Result<RangeFetch> Keyspace::range(const KeyRange& range, int64_t rev, int64_t limit,
+                                   FetchDepth depth) const {
   RangeFetch out;
+  if (depth == FetchDepth::count) {
+    out.count = index_.count(range, rev);
+    return out;
+  }
   std::vector<Revision> wanted;
-  index_.visit(range, rev, [&](const std::string&, const IndexHit& hit) {
+  index_.visit(range, rev, [&](const std::string& key, const IndexHit& hit) {
     ++out.count;
-    if (limit <= 0 || static_cast<int64_t>(wanted.size()) < limit) wanted.push_back(hit.modified);
+    if (limit > 0 && static_cast<int64_t>(wanted.size()) >= limit) return true;
+    wanted.push_back(hit.modified);
+    KeyValue kv;
+    if (depth == FetchDepth::keys && hit.newest) {
+      // Everything keys_only answers is in the index, and the lease the keyspace keeps is
+      // that of the key's newest record, which this is.
+      kv.key = key;
+      kv.create_revision = hit.created.main;
+      kv.mod_revision = hit.modified.main;
+      kv.version = hit.version;
+      kv.lease = lease_of(key);
+    }
+    out.kvs.push_back(std::move(kv));
     return true;
   });
-  out.kvs.reserve(wanted.size());
-  // Overlay hits are served from memory; the rest in one MultiGet.
+  REVKV_TRY(read_records(wanted, out.kvs));
+  if (depth == FetchDepth::keys) {
+    for (auto& kv : out.kvs)
+      kv.value.clear();
+  }
+  return out;
+}
+
+Status Keyspace::read_records(const std::vector<Revision>& wanted,
+                              std::vector<KeyValue>& kvs) const {
+  // Overlay hits are served from memory; the rest in one MultiGet. A record's key is never
+  // empty, so an empty key marks a slot still to read.
   std::vector<std::string> keys;
   std::vector<size_t> slots;
-  out.kvs.resize(wanted.size());
   for (size_t i = 0; i < wanted.size(); ++i) {
+    if (!kvs[i].key.empty()) continue;
     if (auto it = pending_.find(wanted[i]); it != pending_.end()) {
-      out.kvs[i] = it->second;
+      kvs[i] = it->second;
     } else {
       keys.push_back(encode_revision_key(wanted[i]));
       slots.push_back(i);
@@ -56,7 +83,7 @@ Result<RangeFetch> Keyspace::range(const KeyRange& range, int64_t rev, int64_t l
   if (keys.size() == 1) {
     auto kv = read_put_record(backend_, wanted[slots[0]]);
     if (!kv.ok()) return kv.error();
-    out.kvs[slots[0]] = std::move(*kv);
+    kvs[slots[0]] = std::move(*kv);
   } else if (!keys.empty()) {
     auto values = backend_.multi_get(Column::kv, keys);
     if (!values.ok()) return values.error();
@@ -67,10 +94,10 @@ Result<RangeFetch> Keyspace::range(const KeyRange& range, int64_t rev, int64_t l
         return Error{Errc::corruption, "revkv: missing or undecodable record at revision " +
                                            std::to_string(wanted[slots[j]].main)};
       }
-      out.kvs[slots[j]] = std::move(*kv);
+      kvs[slots[j]] = std::move(*kv);
     }
   }
-  return out;
+  return {};
 }
 
 std::vector<std::string> Keyspace::keys(const KeyRange& range, int64_t rev) const {

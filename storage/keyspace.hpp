@@ -9,6 +9,7 @@
 #include "storage/backend.hpp"
 #include "storage/error.hpp"
 #include "storage/key_index.hpp"
+#include "storage/range_rules.hpp"
 #include "storage/types.hpp"
 
 #include <cstdint>
@@ -32,9 +33,13 @@ class Keyspace {
 
   // The key as of `rev`, with its stored value and lease.
   Result<std::optional<KeyValue>> get(const std::string& key, int64_t rev) const;
-  // Keys of `range` existing at `rev`, in key order: the first `limit` of them read in full
-  // (limit <= 0: all), and the count of all.
-  Result<RangeFetch> range(const KeyRange& range, int64_t rev, int64_t limit) const;
+  // Keys of `range` existing at `rev`, in key order: the first `limit` of them (limit <= 0:
+  // all) as deep as `depth` asks, and the count of all. Only FetchDepth::values reads
+  // every value; FetchDepth::keys reads a record only for a key whose newest record is
+  // newer than `rev` (its lease then is not the one the keyspace keeps); FetchDepth::count
+  // reads nothing and holds nothing per key.
+  Result<RangeFetch> range(const KeyRange& range, int64_t rev, int64_t limit,
+                           FetchDepth depth = FetchDepth::values) const;
   // Keys of `range` existing at `rev`, names only.
   std::vector<std::string> keys(const KeyRange& range, int64_t rev) const;
 
@@ -61,6 +66,9 @@ class Keyspace {
 
  private:
   Result<KeyValue> read_record(Revision rev) const;
+  // Fills the records of `wanted` into `kvs` (same positions) that `kvs` does not hold yet
+  // (an empty key), from the overlay or in one MultiGet.
+  Status read_records(const std::vector<Revision>& wanted, std::vector<KeyValue>& kvs) const;
   void set_lease(const std::string& key, int64_t lease);
 
   Backend& backend_;

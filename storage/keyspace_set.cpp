@@ -42,14 +42,15 @@ bool KeyspaceSet::exists(const std::string& key, int64_t rev) const {
   return owner(key).index().get(key, rev).has_value();
 }
 
-Result<RangeFetch> KeyspaceSet::range(const KeyRange& range, int64_t rev, int64_t limit) const {
+Result<RangeFetch> KeyspaceSet::range(const KeyRange& range, int64_t rev, int64_t limit,
+                                      FetchDepth depth) const {
   if (parts_.size() == 1 || range.single()) {
-    return range.single() ? owner(range.start).range(range, rev, limit)
-                          : parts_[0]->range(range, rev, limit);
+    return range.single() ? owner(range.start).range(range, rev, limit, depth)
+                          : parts_[0]->range(range, rev, limit, depth);
   }
   std::vector<RangeFetch> fetched;
   for (Keyspace* part : parts_) {
-    auto got = part->range(range, rev, limit);
+    auto got = part->range(range, rev, limit, depth);
     if (!got.ok()) return got.error();
     fetched.push_back(std::move(*got));
   }

@@ -32,7 +32,8 @@ class KeyspaceSet {
   Result<std::optional<KeyValue>> get(const std::string& key, int64_t rev) const;
   bool exists(const std::string& key, int64_t rev) const;
   // As Keyspace::range, merged over the parts.
-  Result<RangeFetch> range(const KeyRange& range, int64_t rev, int64_t limit) const;
+  Result<RangeFetch> range(const KeyRange& range, int64_t rev, int64_t limit,
+                           FetchDepth depth = FetchDepth::values) const;
   std::vector<std::string> keys(const KeyRange& range, int64_t rev) const;
   int64_t lease_of(const std::string& key) const { return owner(key).lease_of(key); }
   // Keys attached to `lease`, in key order.

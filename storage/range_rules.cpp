@@ -28,6 +28,16 @@ int64_t fetch_limit(const RangeRequest& r) {
   return r.limit + 1;
 }
 
+FetchDepth fetch_depth(const RangeRequest& r) {
+  // etcd counts every key of the range, before the revision filters (mvcc's rangeKeys
+  // returns the count alone for count_only): the index answers that.
+  if (r.count_only) return FetchDepth::count;
+  if (r.keys_only && r.sort_target != static_cast<int32_t>(SortTarget::value)) {
+    return FetchDepth::keys;
+  }
+  return FetchDepth::values;
+}
+
 RangeResponse finish_range(const RangeRequest& r, std::vector<KeyValue> kvs, int64_t count,
                            int64_t header_revision) {
   std::erase_if(kvs, [&](const KeyValue& kv) {

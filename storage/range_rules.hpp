@@ -20,6 +20,16 @@ Result<int64_t> resolve_read_revision(int64_t requested, int64_t current, int64_
 // How many keys (in key order) the fetch must return: 0 = all (SPEC §3.3 step 1).
 int64_t fetch_limit(const RangeRequest& request);
 
+// What a range must read besides the key index. The index knows each key's name, revisions
+// and version; only values (and the lease of a record older than the key's newest) are in
+// RocksDB.
+enum class FetchDepth {
+  count,   // count_only: the count alone, no key-value at all
+  keys,    // keys_only, not sorted by value: key-values without values
+  values,  // everything
+};
+FetchDepth fetch_depth(const RangeRequest& request);
+
 // Steps 3-7: filters, sort, truncate, keys_only / count_only. `kvs` are the fetched
 // key-values in key order, `count` the number of keys in the range.
 RangeResponse finish_range(const RangeRequest& request, std::vector<KeyValue> kvs, int64_t count,

@@ -1,0 +1,63 @@
+#pragma once
+
+// What the gRPC server holds for each client connection in unary answers that the client
+// has not taken: gRPC finishes a unary call (OnDone) only once its answer has passed the
+// connection's HTTP/2 flow control, so an answer counted from Finish to OnDone is one the
+// node still holds. A client that sends calls and never reads would otherwise make the
+// node hold every answer (docs/NODE.md "What a slow connection costs").
+//
+// Connections are told apart by gRPC's peer string: "fd:N" for every client connection,
+// since the client port hands gRPC each one by its descriptor (unique while the
+// connection lives; every call of a closed connection ends, and with it its count). The
+// JSON gateway's in-process channel (another name) is one peer for all of its HTTP
+// connections; it reads every answer as soon as it comes and bounds what it holds per HTTP
+// connection itself, so it is never refused here.
+
+#include <cstdint>
+#include <grpcpp/grpcpp.h>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+namespace revkv::etcdapi {
+
+class AnswerLedger {
+ public:
+  // `limit`: answer bytes a connection may have unsent before its next call is refused.
+  explicit AnswerLedger(uint64_t limit) : limit_(limit) {}
+  AnswerLedger(const AnswerLedger&) = delete;
+  AnswerLedger& operator=(const AnswerLedger&) = delete;
+
+  // Whether a new call of `peer` is served: its unsent answers are within the limit.
+  bool admits(const std::string& peer) const;
+  void add(const std::string& peer, uint64_t bytes);
+  void remove(const std::string& peer, uint64_t bytes);
+  // Unsent answer bytes of `peer` (tests, metrics).
+  uint64_t unsent(const std::string& peer) const;
+
+ private:
+  const uint64_t limit_;
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, uint64_t> unsent_;  // only peers with unsent answers
+};
+
+// A unary call's reactor whose answer stays on the ledger until gRPC is done with the
+// call. gRPC's callback API owns a reactor through OnDone, where it deletes itself.
+class LedgerReactor : public grpc::ServerUnaryReactor {
+ public:
+  LedgerReactor(AnswerLedger& ledger, std::string peer) : ledger_(ledger), peer_(std::move(peer)) {}
+
+  // Whether the call's connection is within the ledger's limit.
+  bool admitted() const { return ledger_.admits(peer_); }
+  // Finishes the call with an answer of `bytes` (its serialized size).
+  void finish(const grpc::Status& status, uint64_t bytes);
+
+  void OnDone() override;
+
+ private:
+  AnswerLedger& ledger_;
+  const std::string peer_;
+  uint64_t bytes_ = 0;
+};
+
+}  // namespace revkv::etcdapi
