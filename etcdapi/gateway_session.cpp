@@ -291,11 +291,10 @@ void Session::on_watch_body(beast::error_code ec) {
   if (closed_) return;
   // The client went away (or sent a broken chunk) before its body ended.
   if (ec) return shut();
-  take_watch_requests();
-  read_watch_body();
+  if (take_watch_requests()) read_watch_body();
 }
 
-void Session::take_watch_requests() {
+bool Session::take_watch_requests() {
   auto& body = parser_->get().body();
   if (watch_opened_ && !watch_body_done_) {
     watch_body_after_first_ += body.size() - watch_pending_;
@@ -314,13 +313,19 @@ void Session::take_watch_requests() {
   body.erase(0, std::min(body.size(), body.find_first_not_of(" \t\r\n")));
   watch_pending_ = body.size();
   if (watch_pending_ > gateway_.limits().max_body_bytes) {
-    if (watch_opened_) return shut();
+    // The rest of the body is never read.
+    if (watch_opened_) {
+      shut();
+      return false;
+    }
     const grpc::Status too_large(grpc::StatusCode::INVALID_ARGUMENT,
                                  "etcdserver: request is too large");
-    return answer(static_cast<unsigned>(http_status(too_large.error_code())), kJson,
-                  error_body(too_large), false);
+    answer(static_cast<unsigned>(http_status(too_large.error_code())), kJson, error_body(too_large),
+           false);
+    return false;
   }
   release_held_answer();
+  return true;
 }
 
 void Session::decode_watch_request(std::string_view json) {

@@ -67,7 +67,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void open_stream(const Route& route, std::vector<grpc::ByteBuffer> requests);
   void read_watch_body();
   void on_watch_body(boost::beast::error_code ec);
-  void take_watch_requests();
+  // False when the body is not to be read further.
+  bool take_watch_requests();
   void end_watch_body();
   void decode_watch_request(std::string_view json);
   bool answers_released() const;

@@ -1,5 +1,7 @@
 #include "metrics/http_server.hpp"
 
+#include "util/json.hpp"
+
 #include <prometheus/text_serializer.h>
 
 #include <atomic>
@@ -32,22 +34,6 @@ constexpr uint32_t kMaxHeaderBytes = 8 * 1024;
 constexpr uint64_t kMaxBodyBytes = 64 * 1024;
 // Each read or write must finish within this (a stalled or idle client is dropped).
 constexpr std::chrono::seconds kIoDeadline{10};
-
-// JSON string contents: the reasons are ours, but escape anyway so the line stays valid.
-std::string json_escape(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      out += ' ';
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
 
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -93,8 +79,8 @@ std::optional<std::string> query_param(const std::string& query, const char* nam
 }
 
 std::string health_json(const HealthReport& report) {
-  return std::string(R"({"health":")") + (report.healthy ? "true" : "false") + R"(","reason":")" +
-         json_escape(report.reason) + "\"}";
+  return util::json::dump(
+      {{"health", report.healthy ? "true" : "false"}, {"reason", report.reason}});
 }
 
 // The listening socket, the connections and the thread that runs them all.

@@ -1,5 +1,7 @@
 #include "apps/revkvd/logging.hpp"
 
+#include "util/json.hpp"
+
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -12,39 +14,16 @@ namespace revkv::apps {
 
 namespace {
 
-// %*: the message as the body of a JSON string (quotes, backslashes and control
-// characters escaped; other bytes as they are, the log being UTF-8).
+// %*: the message as the body of a JSON string, escaped as everywhere else in the project
+// (util/json.hpp: Go's escapes).
 class JsonMessageFlag final : public spdlog::custom_flag_formatter {
  public:
   void format(const spdlog::details::log_msg& msg, const std::tm&,
               spdlog::memory_buf_t& dest) override {
-    static constexpr char kHex[] = "0123456789abcdef";
-    for (char c : msg.payload) {
-      switch (c) {
-        case '"':
-          dest.append(std::string_view("\\\""));
-          break;
-        case '\\':
-          dest.append(std::string_view("\\\\"));
-          break;
-        case '\n':
-          dest.append(std::string_view("\\n"));
-          break;
-        case '\r':
-          dest.append(std::string_view("\\r"));
-          break;
-        case '\t':
-          dest.append(std::string_view("\\t"));
-          break;
-        default:
-          if (static_cast<unsigned char>(c) < 0x20) {
-            const char escaped[] = {'\\', 'u', '0', '0', kHex[(c >> 4) & 0xf], kHex[c & 0xf]};
-            dest.append(escaped, escaped + sizeof escaped);
-          } else {
-            dest.push_back(c);
-          }
-      }
-    }
+    // The project's one JSON writer; the pattern has the quotes.
+    const std::string quoted =
+        util::json::quote(std::string_view(msg.payload.data(), msg.payload.size()));
+    dest.append(quoted.data() + 1, quoted.data() + quoted.size() - 1);
   }
   std::unique_ptr<custom_flag_formatter> clone() const override {
     return std::make_unique<JsonMessageFlag>();

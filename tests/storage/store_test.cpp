@@ -84,10 +84,6 @@ TEST_CASE("store: bad input gets etcd errors and changes nothing", "[store]") {
   bad_sort.sort_order = -1;
   CHECK(code_of(s->range(bad_sort)) == Errc::invalid_sort_option);
 
-  TxnRequest bad_compare;
-  bad_compare.compare.push_back(Compare{0, 9, "a", std::nullopt, std::nullopt, 0, ""});
-  CHECK(code_of(s->txn(bad_compare)) == Errc::invalid_argument);
-
   CHECK(s->current_revision() == 2);
 
   StoreOptions zero;
@@ -268,7 +264,7 @@ TEST_CASE("store: range reads values of keys written in the same txn", "[store]"
 
 TEST_CASE("store: a compare with an unknown result holds and the txn takes success", "[store]") {
   // SPEC §3.6.3 [QUIRK]: an unknown Compare.result evaluates to true (etcd's compare switch
-  // has no default). Only an unknown target is refused.
+  // has no default). An unknown target compares as equal, as etcd's compareKV leaves it.
   TempDir dir;
   auto s = open_store(dir.str());
   put(*s, "k", "v");  // revision 2: version 1, create 2, mod 2
@@ -330,9 +326,21 @@ TEST_CASE("store: a compare with an unknown result holds and the txn takes succe
   REQUIRE(mixed.ok());
   CHECK_FALSE(mixed->succeeded);
 
-  // An unknown target stays a bad request, whatever the result.
-  auto bad_target = s->txn(txn_with(Compare{9, 9, "k", std::nullopt, std::nullopt, 0, ""}));
-  CHECK(code_of(bad_target) == Errc::invalid_argument);
+  // An unknown target is evaluated as etcd 3.4 evaluates it (no longer refused): the
+  // comparison finds "equal", whatever the key holds.
+  for (int32_t target : {9, -1}) {
+    CAPTURE(target);
+    const auto holds = [&](int32_t result) {
+      auto r = s->txn(txn_with(Compare{result, target, "k", std::nullopt, std::nullopt, 0, ""}));
+      REQUIRE(r.ok());
+      return r->succeeded;
+    };
+    CHECK(holds(9));
+    CHECK(holds(static_cast<int32_t>(CompareResult::equal)));
+    CHECK_FALSE(holds(static_cast<int32_t>(CompareResult::not_equal)));
+    CHECK_FALSE(holds(static_cast<int32_t>(CompareResult::greater)));
+    CHECK_FALSE(holds(static_cast<int32_t>(CompareResult::less)));
+  }
 }
 
 namespace {
