@@ -49,8 +49,9 @@ std::string client_url(const std::string& endpoint) {
 // What one command does with the connection; returns the text to print or an error.
 class Runner {
  public:
-  Runner(const Global& g, std::istream& in, std::ostream& out, std::ostream& err)
-      : g_(g), in_(in), out_(out), err_(err) {}
+  Runner(const Global& g, std::istream& in, std::ostream& out, std::ostream& err,
+         std::stop_token stop)
+      : g_(g), stop_(std::move(stop)), in_(in), out_(out), err_(err) {}
 
   int operator()(const PutCmd& c) {
     storage::PutRequest r = c.request;
@@ -161,6 +162,9 @@ class Runner {
   int operator()(const WatchCmd& c);
 
  private:
+  enum class StreamEnd { canceled, broken, stopped };
+  StreamEnd watch_stream(Client& cl, protocol::WatchCreateRequest request, int64_t& next_revision);
+
   using Text = client::Result<std::string>;
   static Text result(std::string s) { return s; }
   static Text result(const WireError& e) { return e; }
@@ -239,6 +243,7 @@ class Runner {
   }
 
   const Global& g_;
+  std::stop_token stop_;   // ends a watch (tests; the program ends by SIGINT)
   std::string connected_;  // the endpoint connect() reached
   std::istream& in_;
   std::ostream& out_;
@@ -357,10 +362,12 @@ int Runner::operator()(const HealthCmd& c) {
   return unhealthy ? fail(WireError{1, "unhealthy cluster"}) : kExitSuccess;
 }
 
-int Runner::operator()(const WatchCmd& c) {
-  auto conn = connect(0);
-  if (!conn) return fail(conn.error());
-  Client& cl = conn.value();
+// One watch stream on one connection: prints what arrives until the node cancels it
+// (kCanceled), the connection breaks (kBroken: the caller reconnects) or `stop` is asked.
+// `next_revision` follows the events, so that a new stream resumes after the last one
+// printed (clientv3's resume: nothing lost, nothing repeated).
+Runner::StreamEnd Runner::watch_stream(Client& cl, protocol::WatchCreateRequest request,
+                                       int64_t& next_revision) {
   bool canceled = false;
   int64_t watch_id = -1;
   cl.set_notification_handler([&](const client::Notification& n) {
@@ -372,43 +379,81 @@ int Runner::operator()(const WatchCmd& c) {
       err_ << "watch was canceled (" << cancel_reason(w.value()) << ")\n";
       canceled = true;
     }
+    if (!w.value().events.empty()) next_revision = w.value().events.back().kv.mod_revision + 1;
     out_ << format_watch(w.value(), g_.format) << std::flush;
   });
-  auto created = cl.watch(protocol::WatchRequest{c.request});
-  if (!created) return fail(created.error());
+  if (next_revision > 0) request.start_revision = next_revision;
+  auto created = cl.watch(protocol::WatchRequest{request});
+  if (!created) return StreamEnd::broken;
   if (created.value().canceled) {
     err_ << "watch was canceled (" << cancel_reason(created.value()) << ")\n";
     out_ << format_watch(created.value(), g_.format) << std::flush;
-    return fail(WireError{1, "watch is canceled by the server"}, kExitInterrupted);
+    return StreamEnd::canceled;
   }
   watch_id = created.value().watch_id;
+  // Without --rev the watch starts after the revision the node had when it was created.
+  if (next_revision <= 0) next_revision = created.value().header.revision + 1;
+  cl.set_request_timeout(std::chrono::milliseconds(0));  // the stream has no deadline
   while (!canceled) {
-    auto p = cl.pump();
-    if (!p) return fail(p.error());
+    // Bounded waits, so that a stop request is seen once what has arrived is printed.
+    auto p = cl.pump_for(std::chrono::milliseconds(200));
+    if (!p) return StreamEnd::broken;
+    if (!p.value() && stop_.stop_requested()) return StreamEnd::stopped;
   }
-  return fail(WireError{1, "watch is canceled by the server"}, kExitInterrupted);
+  return StreamEnd::canceled;
+}
+
+int Runner::operator()(const WatchCmd& c) {
+  int64_t next_revision = c.request.start_revision;
+  // The command timeout bounds the create answer: a node that accepts and never answers
+  // (still starting) is retried rather than waited on forever.
+  auto conn = connect();
+  // The first connection's failure is reported (etcdctl would wait for the node forever).
+  if (!conn) return fail(conn.error());
+  std::chrono::milliseconds backoff{50};
+  for (;;) {
+    if (conn) {
+      switch (watch_stream(conn.value(), c.request, next_revision)) {
+        case StreamEnd::canceled:
+          return fail(WireError{1, "watch is canceled by the server"}, kExitInterrupted);
+        case StreamEnd::stopped:
+          return kExitInterrupted;
+        case StreamEnd::broken:
+          backoff = std::chrono::milliseconds(50);
+          break;
+      }
+    } else {
+      // The node is away (restarting): retry, as clientv3 does, with a growing pause.
+      if (stop_.stop_requested()) return kExitInterrupted;
+      std::this_thread::sleep_for(backoff);
+      backoff = std::min(backoff * 2, std::chrono::milliseconds(1000));
+    }
+    if (stop_.stop_requested()) return kExitInterrupted;
+    conn = connect();
+  }
 }
 
 }  // namespace
 
-int run(const Invocation& invocation, std::istream& in, std::ostream& out, std::ostream& err) {
+int run(const Invocation& invocation, std::istream& in, std::ostream& out, std::ostream& err,
+        std::stop_token stop) {
   if (auto refused = unsupported_format(invocation.command, invocation.global.format)) {
     err << "Error: " << *refused << "\n";
     return kExitBadFeature;
   }
-  Runner runner(invocation.global, in, out, err);
+  Runner runner(invocation.global, in, out, err, std::move(stop));
   return std::visit(runner, invocation.command);
 }
 
 int main_with_args(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
-                   std::ostream& err) {
+                   std::ostream& err, std::stop_token stop) {
   auto parsed = parse(args);
   if (auto* exit = std::get_if<ParseExit>(&parsed)) {
     out << exit->out;
     err << exit->err;
     return exit->code;
   }
-  return run(std::get<Invocation>(parsed), in, out, err);
+  return run(std::get<Invocation>(parsed), in, out, err, std::move(stop));
 }
 
 }  // namespace revkv::ctl

@@ -8,14 +8,18 @@
 #include "apps/revkvctl/cli.hpp"
 
 #include <iosfwd>
+#include <stop_token>
 #include <string>
 #include <vector>
 
 namespace revkv::ctl {
 
-int run(const Invocation& invocation, std::istream& in, std::ostream& out, std::ostream& err);
+// `stop` ends a running `watch` (exit 5), which otherwise runs until the node cancels it —
+// reconnecting and resuming when the node goes away — or the process is interrupted.
+int run(const Invocation& invocation, std::istream& in, std::ostream& out, std::ostream& err,
+        std::stop_token stop = {});
 // parse() + run(): the whole program.
 int main_with_args(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
-                   std::ostream& err);
+                   std::ostream& err, std::stop_token stop = {});
 
 }  // namespace revkv::ctl
