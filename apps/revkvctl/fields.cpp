@@ -25,7 +25,9 @@ std::string kv(const std::string& prefix, const storage::KeyValue& kv) {
          field(name("Value").c_str(), go_quote(kv.value)) + number(name("Lease").c_str(), kv.lease);
 }
 
-protocol::ResponseHeader with_revision(protocol::ResponseHeader h, int64_t revision) {
+// The header of a response inside a txn: etcd fills in only the revision.
+protocol::ResponseHeader with_revision(const protocol::ResponseHeader&, int64_t revision) {
+  protocol::ResponseHeader h;
   h.revision = revision;
   return h;
 }

@@ -62,7 +62,9 @@ void print_kv(std::string& out, const KeyValue& kv, bool value_only = false) {
   out += kv.value + "\n";
 }
 
-protocol::ResponseHeader with_revision(protocol::ResponseHeader h, int64_t revision) {
+// The header of a response inside a txn: etcd fills in only the revision.
+protocol::ResponseHeader with_revision(const protocol::ResponseHeader&, int64_t revision) {
+  protocol::ResponseHeader h;
   h.revision = revision;
   return h;
 }
@@ -310,8 +312,8 @@ std::string format_leases(const protocol::LeaseLeasesResponse& r, Format f) {
 
 std::string format_watch(const protocol::WatchResponse& r, Format f) {
   if (f == Format::json) {
-    // A nil slice of events: Go writes null.
-    Json events = nullptr;
+    // clientv3 hands etcdctl a non-nil slice even for a cancel: `[]`, never null.
+    Json events = Json::array();
     for (const auto& e : r.events) {
       Json o = Json::object();
       set_nonzero(o, "type", static_cast<int64_t>(e.type));
