@@ -207,6 +207,7 @@ struct Parsed {
   bool cluster = false;  // endpoint status|health|hashkv --cluster
   HashKvCmd hashkv;
   std::vector<std::string> save_args;
+  std::vector<std::string> status_args;
   std::vector<std::string> restore_args;
   std::string restore_data_dir;
   std::vector<std::string> lease_args;
@@ -308,6 +309,11 @@ client::Result<Command> command_of(const CLI::App& app, Parsed& p) {
       if (p.save_args.size() != 1) return usage_error("snapshot save expects one argument");
       return Command{SnapshotSaveCmd{p.save_args[0]}};
     }
+    if (leaf == "status") {
+      if (p.status_args.size() != 1)
+        return usage_error("snapshot status requires exactly one argument");
+      return Command{SnapshotStatusCmd{p.status_args[0]}};
+    }
     if (p.restore_args.size() != 1)
       return usage_error("snapshot restore requires exactly one argument");
     return Command{SnapshotRestoreCmd{p.restore_args[0], p.restore_data_dir}};
@@ -369,6 +375,8 @@ void build(CLI::App& app, Parsed& p) {
   auto* snapshot = add_group(app, "snapshot", "Manages snapshots");
   snapshot->add_subcommand("save", "Stores a snapshot of the node to a file")
       ->add_option("file", p.save_args);
+  snapshot->add_subcommand("status", "Gets the hash, revision, keys and size of a snapshot file")
+      ->add_option("file", p.status_args);
   auto* restore = snapshot->add_subcommand("restore", "Restores a snapshot file into a data dir");
   restore->add_option("file", p.restore_args);
   restore->add_option("--data-dir", p.restore_data_dir, "directory to create")->required();

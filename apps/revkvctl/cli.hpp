@@ -79,6 +79,9 @@ struct MemberListCmd {};
 struct SnapshotSaveCmd {
   std::string file;
 };
+struct SnapshotStatusCmd {
+  std::string file;
+};
 struct SnapshotRestoreCmd {
   std::string file;
   std::string data_dir;
@@ -105,9 +108,9 @@ struct WatchCmd {
 
 using Command =
     std::variant<PutCmd, GetCmd, DelCmd, TxnCmd, CompactCmd, StatusCmd, HealthCmd, DefragCmd,
-                 HashKvCmd, VersionCmd, MemberListCmd, SnapshotSaveCmd, SnapshotRestoreCmd,
-                 AlarmListCmd, AlarmDisarmCmd, LeaseGrantCmd, LeaseRevokeCmd, LeaseKeepAliveCmd,
-                 LeaseTimeToLiveCmd, LeaseListCmd, WatchCmd>;
+                 HashKvCmd, VersionCmd, MemberListCmd, SnapshotSaveCmd, SnapshotStatusCmd,
+                 SnapshotRestoreCmd, AlarmListCmd, AlarmDisarmCmd, LeaseGrantCmd, LeaseRevokeCmd,
+                 LeaseKeepAliveCmd, LeaseTimeToLiveCmd, LeaseListCmd, WatchCmd>;
 
 struct Invocation {
   Global global;

@@ -208,4 +208,23 @@ std::string format_member_list(const MemberList& list, Format f) {
   return simple_rows(rows);
 }
 
+std::string format_snapshot_status(uint32_t hash, int64_t revision, int64_t total_keys,
+                                   int64_t total_size, Format f) {
+  if (f == Format::json)
+    return line({{"hash", hash},
+                 {"revision", revision},
+                 {"totalKey", total_keys},
+                 {"totalSize", total_size}});
+  if (f == Format::fields)
+    return "\"Hash\" : " + std::to_string(hash) + "\n\"Revision\" : " + std::to_string(revision) +
+           "\n\"Keys\" : " + std::to_string(total_keys) +
+           "\n\"Size\" : " + std::to_string(total_size) + "\n";
+  std::vector<std::vector<std::string>> rows{{hex(hash), std::to_string(revision),
+                                              std::to_string(total_keys),
+                                              human_bytes(static_cast<uint64_t>(total_size))}};
+  if (f == Format::table)
+    return render_table({"Hash", "Revision", "Total Keys", "Total Size"}, rows);
+  return simple_rows(rows);
+}
+
 }  // namespace revkv::ctl

@@ -42,5 +42,8 @@ std::string format_endpoint_status(const std::vector<EndpointStatus>& list, Form
 std::string format_endpoint_health(const std::vector<EndpointHealth>& list, Format f);
 std::string format_endpoint_hashkv(const std::vector<EndpointHash>& list, Format f);
 std::string format_member_list(const MemberList& list, Format f);
+// `snapshot status` (the numbers of snapshot.hpp's SnapshotStatus).
+std::string format_snapshot_status(uint32_t hash, int64_t revision, int64_t total_keys,
+                                   int64_t total_size, Format f);
 
 }  // namespace revkv::ctl

@@ -29,7 +29,8 @@ bool prints_plain_text(const Command& c) {
 }
 bool prints_table(const Command& c) {
   return std::holds_alternative<StatusCmd>(c) || std::holds_alternative<HealthCmd>(c) ||
-         std::holds_alternative<HashKvCmd>(c) || std::holds_alternative<MemberListCmd>(c);
+         std::holds_alternative<HashKvCmd>(c) || std::holds_alternative<MemberListCmd>(c) ||
+         std::holds_alternative<SnapshotStatusCmd>(c);
 }
 
 // etcdctl's refusal of a format a command has no printer for (exit 4), checked before the
@@ -108,6 +109,14 @@ class Runner {
       if (!r) return result(r.error());
       return result(format_snapshot_saved(c.file));
     });
+  }
+  int operator()(const SnapshotStatusCmd& c) {
+    auto r = snapshot_status(c.file);
+    if (!r) return fail(r.error());
+    const auto& st = r.value();
+    out_ << format_snapshot_status(st.hash, st.revision, st.total_keys, st.total_size, g_.format)
+         << std::flush;
+    return kExitSuccess;
   }
   int operator()(const SnapshotRestoreCmd& c) {
     auto r = restore_snapshot(c.file, c.data_dir);

@@ -3,9 +3,11 @@
 #include "storage/store.hpp"
 #include "util/sha256.hpp"
 
+#include <cctype>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <unistd.h>
 
 namespace revkv::ctl {
 namespace fs = std::filesystem;
@@ -173,6 +175,54 @@ client::Result<client::Ok> restore_snapshot(const std::string& file, const std::
   cleanup();
   if (!status.ok()) return io_error(status.error().message());
   return client::Ok{};
+}
+
+namespace {
+
+// The directory of the extracted archive that holds the store: the archive's one
+// top-level folder (`tar -C parent dir`), or the extraction directory itself.
+fs::path store_root(const fs::path& extracted) {
+  std::error_code ec;
+  std::vector<fs::path> top;
+  for (const auto& e : fs::directory_iterator(extracted, ec))
+    top.push_back(e.path());
+  return top.size() == 1 && fs::is_directory(top[0]) ? top[0] : extracted;
+}
+
+}  // namespace
+
+client::Result<SnapshotStatus> snapshot_status(const std::string& file) {
+  std::error_code ec;
+  const auto size = fs::file_size(file, ec);
+  // etcdctl's words (Go's os.Stat error).
+  if (ec) {
+    // Go's errno texts start in lower case ("no such file or directory").
+    std::string why = std::strerror(ec.value());
+    if (!why.empty()) why[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(why[0])));
+    return protocol::WireError{1, "stat " + file + ": " + why};
+  }
+  const fs::path staging =
+      fs::temp_directory_path() / ("revkvctl-status-" + std::to_string(::getpid()));
+  fs::remove_all(staging, ec);
+  // Removed on every path out.
+  struct Cleanup {
+    fs::path dir;
+    ~Cleanup() {
+      std::error_code ignored;
+      fs::remove_all(dir, ignored);
+    }
+  } cleanup{staging};
+  if (auto x = extract_tar(file, staging.string()); !x) return x.error();
+  auto store = storage::Store::open(store_root(staging).string());
+  if (!store) return io_error("could not open the snapshot's store: " + store.error().message());
+  auto hash = store.value()->hash_kv(0);
+  if (!hash) return io_error("could not hash the snapshot's store: " + hash.error().message());
+  SnapshotStatus st;
+  st.hash = hash.value().hash;
+  st.revision = store.value()->current_revision();
+  st.total_keys = static_cast<int64_t>(store.value()->index_revisions());
+  st.total_size = static_cast<int64_t>(size);
+  return st;
 }
 
 }  // namespace revkv::ctl

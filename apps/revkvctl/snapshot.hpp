@@ -18,6 +18,19 @@ namespace revkv::ctl {
 client::Result<protocol::SnapshotResponse> save_snapshot(client::Client& client,
                                                          const std::string& file);
 client::Result<client::Ok> restore_snapshot(const std::string& file, const std::string& data_dir);
+
+// `snapshot status FILE` (offline): etcdctl's four numbers for revkvd's snapshot format.
+// The file is extracted to a temporary directory and opened as a store there: `hash` is
+// the store's HashKV at its newest revision (etcd hashes its bbolt buckets instead),
+// `revision` its newest revision, `total_keys` the key revisions it holds (etcd counts
+// every bbolt key, meta included), `total_size` the file's size.
+struct SnapshotStatus {
+  uint32_t hash = 0;
+  int64_t revision = 0;
+  int64_t total_keys = 0;
+  int64_t total_size = 0;
+};
+client::Result<SnapshotStatus> snapshot_status(const std::string& file);
 // Extracts a tar archive into `dir` (created); refuses absolute and ".." paths.
 client::Result<client::Ok> extract_tar(const std::string& file, const std::string& dir);
 

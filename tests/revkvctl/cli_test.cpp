@@ -210,6 +210,9 @@ TEST_CASE("lease, alarm, snapshot, txn") {
   CHECK(r.data_dir == "/tmp/x");
   CHECK(fails({"snapshot", "restore", "s.db"}).code == 1);
   CHECK(fails({"snapshot", "save"}).code == kExitBadArgs);
+  CHECK(std::get<SnapshotStatusCmd>(ok({"snapshot", "status", "s.db"}).command).file == "s.db");
+  CHECK(fails({"snapshot", "status"}).err ==
+        "Error: snapshot status requires exactly one argument\n");
 
   CHECK(std::get<TxnCmd>(ok({"txn", "-i"}).command).interactive);
 }

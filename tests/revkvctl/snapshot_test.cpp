@@ -128,3 +128,33 @@ TEST_CASE("util::tar_directory round-trips through extract_tar, long names inclu
   REQUIRE(util::tar_directory(tmp.sub("src"), again).empty());
   CHECK(again == tar);  // deterministic
 }
+
+TEST_CASE("snapshot status: the store's hash, revision and key revisions, the file's size") {
+  testing::TempDir tmp;
+  uint32_t hash = 0;
+  {
+    auto store = storage::Store::open(tmp.sub("src"));
+    REQUIRE(store.ok());
+    REQUIRE((*store)->put(storage::PutRequest{"k", "v1", 0, false, false, false}).ok());
+    REQUIRE((*store)->put(storage::PutRequest{"k", "v2", 0, false, false, false}).ok());
+    REQUIRE((*store)->put(storage::PutRequest{"j", "v", 0, false, false, false}).ok());
+    auto h = (*store)->hash_kv(0);
+    REQUIRE(h.ok());
+    hash = h->hash;
+    REQUIRE((*store)->snapshot(tmp.sub("checkpoint")).ok());
+    REQUIRE((*store)->close().ok());
+  }
+  std::string tar;
+  REQUIRE(util::tar_directory(tmp.sub("checkpoint"), tar).empty());
+  write_file(tmp.sub("s.snap"), tar);
+  auto st = ctl::snapshot_status(tmp.sub("s.snap"));
+  REQUIRE(st.ok());
+  CHECK(st.value().hash == hash);
+  CHECK(st.value().revision == 4);
+  CHECK(st.value().total_keys == 3);  // k@2, k@3, j@4
+  CHECK(st.value().total_size == static_cast<int64_t>(tar.size()));
+
+  auto missing = ctl::snapshot_status(tmp.sub("none"));
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.error().message == "stat " + tmp.sub("none") + ": no such file or directory");
+}
