@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <utility>
+#include <vector>
 
 namespace revkv::actors {
 
@@ -24,6 +26,14 @@ struct BackendState {
   std::map<int64_t, BatchPtr> held;  // waiting for the next group write
   std::multimap<int64_t, caf::response_promise> waiters;
   std::multimap<int64_t, caf::actor> notify;  // doors told (durable_atom, W)
+  // write_atom batches for the next group, with the revision W must reach before each one
+  // is answered.
+  struct Unrevisioned {
+    BatchPtr batch;
+    int64_t after = 0;
+    caf::response_promise rp;
+  };
+  std::vector<Unrevisioned> unrevisioned;
   bool flush_scheduled = false;
   caf::actor hub;  // told each time the watermark moves
   // The quota reads ctx->db_size; a RocksDB property lookup per group would cost more
@@ -93,31 +103,53 @@ void timed_write(BackendState& st, bool sync, Write write) {
   }
 }
 
-// Writes the contiguous prefix of held batches as one group.
+// The write_atom batches are durable now: each is answered once W reaches its `after`.
+void answer_unrevisioned(Self* self, std::vector<BackendState::Unrevisioned> written) {
+  auto& st = self->state;
+  for (auto& u : written) {
+    if (u.after <= st.durable) {
+      u.rp.deliver(st.durable);
+    } else {
+      st.waiters.emplace(u.after, std::move(u.rp));
+    }
+  }
+}
+
+// Writes the contiguous prefix of held batches, and the write_atom batches, as one group.
 void write_group(Self* self) {
   auto& st = self->state;
   bool sync = st.ctx->options.sync == SyncMode::always;
+  auto side = std::exchange(st.unrevisioned, {});
   auto first = st.held.begin();
-  if (first == st.held.end() || first->first != st.written + 1) {
-    // Nothing to write; a wait may still be for revisions written but not yet synced.
-    if (sync && st.written > st.durable) {
-      timed_write(st, true, [&] { return st.ctx->backend->sync_wal(); });
+  BatchPtr group;
+  int64_t last = st.written;
+  if (first != st.held.end() && first->first == st.written + 1) {
+    group = std::move(first->second);
+    last = first->first;
+    auto it = std::next(first);
+    for (; it != st.held.end() && it->first == last + 1; ++it) {
+      group->append(*it->second);
+      last = it->first;
     }
-    release(self);
-    return;
+    st.held.erase(first, it);
   }
-  BatchPtr group = std::move(first->second);
-  int64_t last = first->first;
-  auto it = std::next(first);
-  for (; it != st.held.end() && it->first == last + 1; ++it) {
-    group->append(*it->second);
-    last = it->first;
+  for (auto& u : side) {
+    if (!group) {
+      group = std::make_shared<storage::WriteBatch>(std::move(*u.batch));
+    } else {
+      group->append(*u.batch);
+    }
   }
-  st.held.erase(first, it);
-  st.bytes_since_size += group->byte_size();
-  timed_write(st, sync, [&] { return st.ctx->backend->write(*group, sync); });
-  st.written = last;
+  if (group) {
+    st.bytes_since_size += group->byte_size();
+    timed_write(st, sync, [&] { return st.ctx->backend->write(*group, sync); });
+    st.written = last;
+  } else if (sync && st.written > st.durable) {
+    // Nothing to write; a wait may still be for revisions written but not yet synced.
+    timed_write(st, true, [&] { return st.ctx->backend->sync_wal(); });
+  }
   release(self);
+  answer_unrevisioned(self, std::move(side));
 }
 
 void schedule_flush(Self* self) {
@@ -176,6 +208,12 @@ caf::behavior backend_actor(Self* self, NodeContextPtr ctx, int64_t start) {
         }
         st.notify.emplace(revision, std::move(door));
         schedule_flush(self);
+      },
+      [self](write_atom, int64_t after, BatchPtr& batch) -> caf::result<int64_t> {
+        auto rp = self->make_response_promise();
+        self->state.unrevisioned.push_back({std::move(batch), after, rp});
+        schedule_flush(self);
+        return rp;
       },
       [self](flush_atom) {
         self->state.flush_scheduled = false;

@@ -16,6 +16,14 @@
 //   (commit_atom, revision, BatchPtr, actor) -> nothing; the actor gets (durable_atom, W)
 //   (wait_atom, revision)                    -> int64_t W  once W >= revision
 //   (wait_atom, revision, actor)             -> nothing; the actor gets (durable_atom, W)
+//   (write_atom, after, BatchPtr)            -> int64_t W  once the batch is durable and
+//                                               W >= after
+//
+// A write_atom batch takes no revision (records outside the MVCC history: a revoked lease
+// with no keys, the NOSPACE alarm raised by the quota). It joins the next group write, after
+// the group's revisions, and is synced with it: the actors that make these records never
+// fsync on their own (scheduler) threads, and the answer that depends on one leaves only
+// once it is durable.
 //
 // The notifying forms are the doors' write path: a shard answers a write as soon as it has
 // applied it, and the door releases the answer when it hears that W has reached its

@@ -80,22 +80,18 @@ caf::result<storage::Result<T>> exclusive(Self* self, Op op, caf::actor door = {
 // LeaseRevoke (SPEC §8.4), run with every shard paused: the record leaves ctx->leases
 // first, so a put queued behind the pause fails with lease not found, and every put applied
 // before it is among the keys deleted here — no key is left attached to a revoked lease.
-// The keys are deleted in key order at one revision, with the record in the same batch; with
-// no key attached nothing takes a revision and the record's removal is written directly.
+// The keys are deleted in key order at one revision, with the record in the same batch.
+// With no key attached nothing takes a revision: the record's removal alone goes to the
+// backend actor as a write without revision (commit_then_deliver), synced in its next
+// group — never here, where an fsync would hold every shard paused.
 storage::Result<storage::LeaseRevokeResponse> revoke_lease(NodeContext& ctx, storage::WriteTxn& txn,
                                                            int64_t id) {
   if (!ctx.leases.erase(id)) return storage::Errc::lease_not_found;
   std::vector<std::string> keys = txn.keyspaces().keys_with_lease(id);
   for (const std::string& k : keys)
     txn.erase(k);
-  if (txn.changes() > 0) {
-    txn.batch().erase(storage::Column::lease, storage::encode_lease_key(id));
-    return storage::LeaseRevokeResponse{txn.revision()};
-  }
-  storage::WriteBatch batch(*ctx.backend);
-  batch.erase(storage::Column::lease, storage::encode_lease_key(id));
-  auto written = ctx.backend->write(batch, ctx.options.sync == SyncMode::always);
-  if (!written.ok()) fatal("lease revoke: " + written.error().message());
+  txn.batch().erase(storage::Column::lease, storage::encode_lease_key(id));
+  if (txn.changes() > 0) return storage::LeaseRevokeResponse{txn.revision()};
   return storage::LeaseRevokeResponse{txn.view_rev()};
 }
 

@@ -2,23 +2,16 @@
 
 #include "actors/fatal.hpp"
 #include "actors/messages.hpp"
+#include "actors/snapshot_source.hpp"
 #include "actors/thread_names.hpp"
 #include "storage/history.hpp"
-#include "util/sha256.hpp"
-#include "util/tar.hpp"
 
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
-#include <atomic>
-#include <cerrno>
-#include <cstdlib>
-#include <cstring>
 #include <deque>
-#include <filesystem>
 #include <functional>
 #include <set>
-#include <unistd.h>
 
 namespace revkv::actors {
 
@@ -175,48 +168,6 @@ std::chrono::milliseconds auto_compaction_tick(const AutoCompaction& ac) {
   return std::max(std::chrono::milliseconds(1000), ac.period / 10);
 }
 
-// Maintenance.Snapshot: a checkpoint of the backend (hard links where it can, in a fresh
-// folder under the system temp dir), tarred into memory, digested; the folder is removed.
-storage::Result<SnapshotPayload> make_snapshot(NodeContext& ctx) {
-  namespace fs = std::filesystem;
-  static std::atomic<uint64_t> counter{0};
-  std::error_code ec;
-  fs::path base = fs::temp_directory_path(ec);
-  if (ec) base = "/tmp";
-  // mkdtemp's suffix keeps the folder unique where process ids repeat: Bazel runs each
-  // test in a PID namespace of its own, and the sandboxes share /tmp.
-  std::string name = (base / ("revkv-snapshot-" + std::to_string(::getpid()) + "-" +
-                              std::to_string(counter.fetch_add(1)) + "-XXXXXX"))
-                         .string();
-  if (!::mkdtemp(name.data())) {
-    return storage::Error{storage::Errc::io_error, "revkv: snapshot: could not create " + name +
-                                                       ": " + std::strerror(errno)};
-  }
-  const fs::path tmp = name;
-  const fs::path dir = tmp / "checkpoint";
-  struct Cleanup {
-    fs::path path;
-    ~Cleanup() {
-      std::error_code ignored;
-      fs::remove_all(path, ignored);
-    }
-  } cleanup{tmp};
-  // The revision the checkpoint holds at least (writes committed later may be in it too).
-  const int64_t w = ctx.watermark.load();
-  auto status = ctx.backend->checkpoint(dir.string());
-  if (!status.ok()) return status.error();
-  auto data = std::make_shared<std::string>();
-  if (auto err = util::tar_directory(dir.string(), *data); !err.empty())
-    return storage::Error{storage::Errc::io_error, "revkv: snapshot: " + err};
-  util::Sha256 sha;
-  sha.update(*data);
-  SnapshotPayload out;
-  out.header = ctx.header(w);
-  out.sha256 = sha.finish();
-  out.data = std::move(data);
-  return out;
-}
-
 }  // namespace
 
 caf::behavior maintenance_actor(Self* self, NodeContextPtr ctx, std::vector<caf::actor> shards,
@@ -331,9 +282,11 @@ caf::behavior maintenance_actor(Self* self, NodeContextPtr ctx, std::vector<caf:
         }
         return protocol::DefragmentResponse{ctx.header(ctx.watermark.load())};
       },
-      [self](const protocol::SnapshotRequest&) -> storage::Result<SnapshotPayload> {
+      // Only the checkpoint is made here (a flush and hard links); the door's request path
+      // reads the tar from it as its client takes the chunks (actors/snapshot_source.hpp).
+      [self](const protocol::SnapshotRequest&) -> storage::Result<SnapshotSourcePtr> {
         finish_job_now(self);  // a running physical compaction would only be half in the copy
-        return make_snapshot(*self->state.ctx);
+        return SnapshotSource::make(*self->state.ctx);
       },
       [self](const protocol::AlarmRequest& r) -> storage::Result<protocol::AlarmResponse> {
         auto& ctx = *self->state.ctx;

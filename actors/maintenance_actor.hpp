@@ -12,8 +12,8 @@
 //   DefragmentRequest  -> Result<protocol::DefragmentResponse>
 //   HashRequest        -> Result<protocol::HashResponse>
 //   AlarmRequest       -> Result<protocol::AlarmResponse>
-//   SnapshotRequest    -> Result<SnapshotPayload>  (a RocksDB checkpoint in a temp dir,
-//                         tarred in memory and digested; the temp dir is removed)
+//   SnapshotRequest    -> Result<SnapshotSourcePtr>  (a RocksDB checkpoint in a folder of
+//                         its own; the door streams its tar: actors/snapshot_source.hpp)
 
 #include "actors/node_context.hpp"
 

@@ -5,6 +5,7 @@
 // process boundary as CAF messages (the wire is msgpack), so they are whitelisted rather
 // than made CAF-inspectable (std::optional / std::variant members are not, in CAF 0.17).
 
+#include "actors/snapshot_source.hpp"
 #include "actors/watch_stream.hpp"
 #include "protocol/messages.hpp"
 #include "storage/backend.hpp"
@@ -25,6 +26,9 @@ namespace revkv::actors {
 
 using commit_atom = caf::atom_constant<caf::atom("commit")>;
 using wait_atom = caf::atom_constant<caf::atom("wait")>;
+// A write that takes no revision (a lease record's removal, the NOSPACE alarm's record),
+// made durable by the backend actor's next commit group (actors/backend_actor.hpp).
+using write_atom = caf::atom_constant<caf::atom("write")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
 using sync_atom = caf::atom_constant<caf::atom("sync")>;
 using range_atom = caf::atom_constant<caf::atom("range")>;
@@ -66,18 +70,13 @@ using out_flush_atom = caf::atom_constant<caf::atom("outflush")>;
 // goes from the supervisor to the acceptor, to every session, to its door, which fails what
 // waits with Unavailable (actors/request_path.hpp fail()).
 using node_failed_atom = caf::atom_constant<caf::atom("nodefailed")>;
+// A request path checks whether a snapshot stream that waits for its client made progress
+// within NodeOptions::snapshot_idle_timeout: (snapshot_idle_atom, request id).
+using snapshot_idle_atom = caf::atom_constant<caf::atom("snapidle")>;
 
 // A staged write batch; shared because CAF messages must be copyable.
 using BatchPtr = std::shared_ptr<storage::WriteBatch>;
 using KeepSet = std::vector<storage::Revision>;
-
-// A Maintenance.Snapshot made by the maintenance actor: the whole tar (shared, not copied,
-// between actors), its SHA-256 and the header to answer with. The session streams it.
-struct SnapshotPayload {
-  protocol::ResponseHeader header;
-  std::shared_ptr<const std::string> data;
-  std::string sha256;  // 32 bytes
-};
 
 // A key's value just before an event (the watch hub's prev_kv): answered by the key's
 // shard, which owns the index that knows it.
@@ -125,7 +124,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::storage::Result<revkv::protocol::HashRespon
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::storage::Result<revkv::protocol::StatusResponse>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::storage::Result<revkv::protocol::DefragmentResponse>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::storage::Result<revkv::protocol::AlarmResponse>)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::storage::Result<revkv::actors::SnapshotPayload>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::storage::Result<revkv::actors::SnapshotSourcePtr>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::protocol::LeaseGrantRequest)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::protocol::LeaseRevokeRequest)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::protocol::LeaseKeepAliveRequest)

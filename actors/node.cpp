@@ -7,12 +7,15 @@
 #include "actors/maintenance_actor.hpp"
 #include "actors/messages.hpp"
 #include "actors/shard_actor.hpp"
+#include "actors/snapshot_source.hpp"
 #include "actors/supervisor_actor.hpp"
 #include "actors/watch_hub.hpp"
 #include "storage/history.hpp"
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
+
+#include <filesystem>
 
 namespace revkv::actors {
 
@@ -26,6 +29,10 @@ storage::Result<std::unique_ptr<Node>> Node::start(caf::actor_system& sys, NodeC
   auto backend = storage::Backend::open(config.data_dir, config.backend);
   if (!backend.ok()) return backend.error();
   ctx->backend = std::move(*backend);
+  // Inside the data dir, whose lock this node now holds: no other node's snapshots are
+  // there, and checkpoints on the database's file system are hard links, not copies.
+  ctx->snapshot_dir = (std::filesystem::path(config.data_dir) / "snapshots.tmp").string();
+  remove_stale_snapshots(ctx->snapshot_dir);
 
   std::vector<storage::Keyspace*> parts;
   for (size_t i = 0; i < config.options.shards; ++i) {
@@ -74,6 +81,7 @@ storage::Result<std::unique_ptr<Node>> Node::start(caf::actor_system& sys, NodeC
   // detached actor's initialisation on its own thread later, when a shard may already have
   // taken a revision.
   node->backend_ = spawn_backend_actor(sys, ctx, recovered->current);
+  node->routes_.backend = node->backend_;
   for (size_t i = 0; i < config.options.shards; ++i) {
     node->routes_.shards.push_back(spawn_shard_actor(sys, ctx, i, node->backend_));
   }

@@ -61,6 +61,11 @@ struct NodeOptions {
   // Unsent bytes a session holds for its watchers before it parks them: they catch up
   // from `kv` once the client has read its backlog (SPEC §7.8).
   size_t watch_buffer_bytes = 4u << 20;
+  // Maintenance.Snapshot (docs/NODE.md "Snapshot"): streams open at once (one more is
+  // refused with ResourceExhausted "etcdserver: too many requests"), and how long a stream
+  // may make no progress because its client reads nothing before it is dropped.
+  size_t max_snapshots = 8;
+  std::chrono::milliseconds snapshot_idle_timeout{30 * 1000};
 };
 
 // Lease records, as the shards check them when they apply a put. Only the lessor adds one
@@ -156,6 +161,11 @@ struct NodeContext {
   // backend actor after each commit group.
   std::atomic<int64_t> db_size{0};
   LeaseTable leases;
+  // Where snapshots' checkpoints live while they stream (inside the data dir, so that the
+  // checkpoint hard-links the SST files; emptied when the node starts), and how many
+  // snapshots hold a slot of options.max_snapshots now (actors/snapshot_source.hpp).
+  std::string snapshot_dir;
+  std::atomic<size_t> snapshots_open{0};
   // Set by the supervisor when a core actor died: /health answers 503 with the reason, the
   // sessions answer Unavailable, and revkvd exits non-zero.
   NodeFailure failure;
@@ -190,10 +200,22 @@ struct NodeContext {
 
   // NOSPACE (SPEC §10): raised when a write would pass the quota, persisted so that it
   // survives a restart, cleared only by an explicit disarm.
+  // The batch that persists the alarm's state.
+  storage::WriteBatch nospace_alarm_record(bool raised) const;
+  // Writes that batch synced, then sets the flag: the maintenance actor's Alarm requests,
+  // on its own (detached) thread.
   storage::Status set_nospace_alarm(bool raised);
-  // True when a request costing `cost` must be refused with ErrNoSpace (and raises the
-  // alarm when the quota is what refuses it).
-  bool refuse_for_space(int64_t cost);
+
+  enum class SpaceVerdict : uint8_t {
+    accept,
+    refuse,         // ErrNoSpace
+    refuse_raised,  // ErrNoSpace, and this request raised the alarm (see check_space)
+  };
+  // Whether a request costing `cost` must be refused with ErrNoSpace. When the quota is what
+  // refuses it, the alarm is raised here in memory only (refuse_raised, for one caller):
+  // that caller makes nospace_alarm_record(true) durable through the backend actor before
+  // it answers, so no door's thread ever waits for an fsync.
+  SpaceVerdict check_space(int64_t cost);
 
   protocol::ResponseHeader header(int64_t revision) const {
     return protocol::ResponseHeader{cluster_id, member_id, revision, raft_term};

@@ -4,6 +4,7 @@
 #include "actors/messages.hpp"
 #include "actors/methods.hpp"
 #include "actors/routing.hpp"
+#include "actors/snapshot_source.hpp"
 #include "storage/keyspace_set.hpp"
 #include "storage/range_rules.hpp"
 #include "storage/txn_rules.hpp"
@@ -68,13 +69,20 @@ int64_t answer_code(const Answer& answer) {
   return wire_error(answer).code;
 }
 
+// etcd's overload answer (clientv3's ErrTooManyRequests): every snapshot slot is taken.
+protocol::WireError too_many_snapshots() {
+  return {8, "etcdserver: too many requests"};
+}
+
 }  // namespace
 
 struct RequestPath::SnapshotStream {
   uint64_t id = 0;
-  SnapshotPayload payload;
-  size_t offset = 0;
-  bool started = false;  // an empty snapshot still sends one (empty) chunk
+  std::shared_ptr<SnapshotSlot> slot;
+  SnapshotSourcePtr source;
+  bool started = false;                          // an empty snapshot still sends one (empty) chunk
+  RequestPath::Clock::time_point last_progress;  // the last chunk handed to the door
+  bool idle_check_armed = false;
 };
 
 RequestPath::RequestPath(caf::event_based_actor* self, NodeContextPtr ctx, Routes routes,
@@ -88,13 +96,13 @@ RequestPath::RequestPath(caf::event_based_actor* self, NodeContextPtr ctx, Route
 RequestPath::~RequestPath() = default;
 
 size_t RequestPath::pending() const {
-  return queue_.size() + reads_.size() + writes_.size();
+  return queue_.size() + reads_.size() + writes_.size() + alarm_refusals_;
 }
 
 // Static validation and the quota, before anything is queued: a bad request is answered at
-// once and never reaches a shard.
+// once and never reaches a shard. `raised_alarm`: this refusal raised the NOSPACE alarm.
 template <class T>
-std::optional<Answer> RequestPath::refusal(const T& call) const {
+std::optional<Answer> RequestPath::refusal(const T& call, bool& raised_alarm) const {
   storage::Status s;
   if constexpr (std::is_same_v<T, storage::RangeRequest>) s = storage::validate_range(call);
   if constexpr (std::is_same_v<T, storage::PutRequest>) s = storage::validate_put(call);
@@ -104,7 +112,9 @@ std::optional<Answer> RequestPath::refusal(const T& call) const {
   }
   if (!s.ok()) return Answer{s.error()};
   if constexpr (std::is_same_v<T, storage::PutRequest> || std::is_same_v<T, storage::TxnRequest>) {
-    if (ctx_->refuse_for_space(storage::request_cost(call))) {
+    auto verdict = ctx_->check_space(storage::request_cost(call));
+    if (verdict != NodeContext::SpaceVerdict::accept) {
+      raised_alarm = verdict == NodeContext::SpaceVerdict::refuse_raised;
       return Answer{storage::Error{storage::Errc::no_space}};
     }
   }
@@ -116,7 +126,9 @@ void RequestPath::submit(uint64_t id, Request request, Clock::time_point receive
   // A door that opened after the failure was broadcast learns of it here.
   if (!failed_ && ctx_->failure.failed()) fail(unavailable(ctx_->failure.reason()));
   if (failed_) return emit(id, method, received, *failed_);
-  auto refused = std::visit([this](const auto& r) { return refusal(r); }, request);
+  bool raised_alarm = false;
+  auto refused = std::visit([&](const auto& r) { return refusal(r, raised_alarm); }, request);
+  if (refused && raised_alarm) return refuse_once_alarm_durable(id, method, received);
   if (refused) return emit(id, method, received, std::move(*refused));
   Queued q{id, method, std::move(request), received, is_write(method), {}};
   size_t shards = routes_.shards.size();
@@ -179,7 +191,7 @@ void RequestPath::dispatch(Queued q) {
         } else if constexpr (std::is_same_v<T, protocol::AlarmRequest>) {
           send_write<protocol::AlarmResponse>(q, routes.maintenance, std::move(call));
         } else if constexpr (std::is_same_v<T, protocol::SnapshotRequest>) {
-          send_read<SnapshotPayload>(q, routes.maintenance, std::move(call));
+          send_snapshot(q);
         } else if constexpr (std::is_same_v<T, protocol::WatchRequest>) {
           serve_watch(q, call);
         } else if constexpr (LeaseRequest<T>) {
@@ -266,19 +278,7 @@ void RequestPath::send_read(const Queued& q, const caf::actor& target, Msg msg) 
   self_->request(target, caf::infinite, std::move(msg))
       .then(
           [this, id = q.id](storage::Result<Reply>& r) {
-            if constexpr (std::is_same_v<Reply, SnapshotPayload>) {
-              if (r.ok() && !failed_) {
-                auto stream = std::make_unique<SnapshotStream>();
-                stream->id = id;
-                stream->payload = std::move(*r);
-                snapshots_.push_back(std::move(stream));
-                stream_snapshots();
-              } else if (!r.ok()) {
-                read_done(id, r.error());
-              }
-            } else {
-              read_done(id, to_answer(r));
-            }
+            read_done(id, to_answer(r));
             sink_.end_of_turn();
           },
           [this, id = q.id](caf::error& err) {
@@ -295,6 +295,28 @@ void RequestPath::read_done(uint64_t id, Answer answer) {
   reads_.erase(it);
   emit(id, read.method, read.received, std::move(answer));
   pump();
+}
+
+// The request whose quota check raised the NOSPACE alarm is answered once the alarm's
+// record is durable: the backend actor writes and syncs it with its next group, so this
+// door's thread never waits for an fsync, and a client that saw ErrNoSpace finds the alarm
+// raised after a crash (--sync always).
+void RequestPath::refuse_once_alarm_durable(uint64_t id, protocol::Method method,
+                                            Clock::time_point received) {
+  auto refuse = [this, id, method, received] {
+    --alarm_refusals_;
+    emit(id, method, received, Answer{storage::Error{storage::Errc::no_space}});
+    sink_.end_of_turn();
+  };
+  ++alarm_refusals_;
+  if (!routes_.backend) {
+    // A test's scripted routes without a backend: nothing can persist it.
+    refuse();
+    return;
+  }
+  auto record = std::make_shared<storage::WriteBatch>(ctx_->nospace_alarm_record(true));
+  self_->request(routes_.backend, caf::infinite, write_atom::value, int64_t{0}, std::move(record))
+      .then([refuse](int64_t) { refuse(); }, [refuse](caf::error&) { refuse(); });
 }
 
 void RequestPath::emit(uint64_t id, protocol::Method method, Clock::time_point received,
@@ -354,26 +376,98 @@ void RequestPath::serve_range(const Queued& q, const storage::RangeRequest& r) {
 
 // -- snapshots --------------------------------------------------------------------------------
 
-// Chunks of at most 1 MiB while the door's unsent output is under the window, then the
-// answer; the rest when the door reports its output drained.
+// A snapshot takes a slot of NodeOptions::max_snapshots for as long as it lives (waiting for
+// its checkpoint, then streaming); without a free one it is refused at once, so that many
+// clients asking together cannot pile up checkpoints on the disk.
+void RequestPath::send_snapshot(const Queued& q) {
+  std::shared_ptr<SnapshotSlot> slot = SnapshotSlot::acquire(*ctx_);
+  if (!slot) return emit(q.id, q.method, q.received, too_many_snapshots());
+  start_read(q);
+  self_->request(routes_.maintenance, caf::infinite, protocol::SnapshotRequest{})
+      .then(
+          [this, id = q.id, slot](storage::Result<SnapshotSourcePtr>& r) {
+            if (!r.ok()) {
+              read_done(id, r.error());
+            } else if (!failed_) {
+              auto stream = std::make_unique<SnapshotStream>();
+              stream->id = id;
+              stream->slot = slot;
+              stream->source = std::move(*r);
+              stream->last_progress = Clock::now();
+              snapshots_.push_back(std::move(stream));
+              stream_snapshots();
+            }
+            sink_.end_of_turn();
+          },
+          [this, id = q.id](caf::error& err) {
+            read_done(id, internal_error(err));
+            sink_.end_of_turn();
+          });
+}
+
+// Chunks of at most 1 MiB, each read from the checkpoint when it is sent, while the door's
+// unsent output is under the window; then the answer. The rest when the door reports its
+// output drained. Streams of one door go one after the other.
 void RequestPath::stream_snapshots() {
   while (!snapshots_.empty() && !failed_) {
     auto& s = *snapshots_.front();
-    const std::string& data = *s.payload.data;
-    while ((s.offset < data.size() || !s.started) && sink_.unsent_bytes() < kSnapshotWindowBytes) {
-      size_t n = std::min(kSnapshotChunkBytes, data.size() - s.offset);
-      std::string_view blob(data.data() + s.offset, n);
-      s.offset += n;
-      s.started = true;
-      sink_.snapshot_chunk(s.id, blob, data.size() - s.offset);
+    if (!sink_.snapshot_wanted(s.id)) {
+      end_snapshot(protocol::WireError{1, "revkv: snapshot canceled: the client went away"});
+      continue;
     }
-    if (s.offset < data.size() || !s.started) return;
-    auto done = std::move(snapshots_.front());
-    snapshots_.pop_front();
-    read_done(done->id,
-              Response{protocol::SnapshotResponse{
-                  done->payload.header, static_cast<int64_t>(data.size()), done->payload.sha256}});
+    auto& source = *s.source;
+    std::string chunk;
+    storage::Status read;
+    while ((!source.done() || !s.started) && sink_.unsent_bytes() < kSnapshotWindowBytes) {
+      read = source.next(kSnapshotChunkBytes, chunk);
+      if (!read.ok()) break;
+      s.started = true;
+      s.last_progress = Clock::now();
+      sink_.snapshot_chunk(s.id, chunk, source.remaining());
+    }
+    if (!read.ok()) {
+      end_snapshot(read.error());
+      continue;
+    }
+    if (!source.done() || !s.started) {
+      // Waiting for the door: check for a stall once the idle timeout could have passed.
+      if (!s.idle_check_armed) {
+        s.idle_check_armed = true;
+        auto wait = ctx_->options.snapshot_idle_timeout - (Clock::now() - s.last_progress);
+        self_->delayed_send(self_, std::max<Clock::duration>(wait, Clock::duration::zero()),
+                            snapshot_idle_atom::value, s.id);
+      }
+      return;
+    }
+    end_snapshot(Response{protocol::SnapshotResponse{
+        source.header(), static_cast<int64_t>(source.size()), source.sha256()}});
   }
+}
+
+// Answers the front stream, then drops it: its checkpoint folder goes, its slot is free.
+// In this order, so that once the folder is gone the answer is out (and counted).
+void RequestPath::end_snapshot(Answer answer) {
+  auto done = std::move(snapshots_.front());
+  snapshots_.pop_front();
+  read_done(done->id, std::move(answer));
+  done.reset();
+  // The next stream waited for this one, not for its client: its idle time starts now.
+  if (!snapshots_.empty()) snapshots_.front()->last_progress = Clock::now();
+}
+
+void RequestPath::snapshot_idle(uint64_t id) {
+  if (snapshots_.empty() || snapshots_.front()->id != id) return;  // ended meanwhile
+  auto& s = *snapshots_.front();
+  s.idle_check_armed = false;
+  const auto timeout = ctx_->options.snapshot_idle_timeout;
+  if (Clock::now() - s.last_progress >= timeout) {
+    end_snapshot(protocol::WireError{
+        4,
+        "revkv: snapshot stream stalled: the client took nothing for " +
+            std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count()) +
+            " ms"});
+  }
+  stream_snapshots();  // re-arms the check if the stream still waits
 }
 
 void RequestPath::output_drained() {
@@ -527,6 +621,10 @@ caf::message_handler RequestPath::handlers() {
         sink_.end_of_turn();
       },
       [this](watch_unpark_atom, uint64_t tag) { parked_.erase(tag); },
+      [this](snapshot_idle_atom, uint64_t id) {
+        snapshot_idle(id);
+        sink_.end_of_turn();
+      },
   };
 }
 

@@ -11,7 +11,9 @@
 //   - holding each write's answer until the commit watermark W reaches its revision,
 //   - the watch-stream protocol (ids, creates, cancels, progress, fragmentation, parking a
 //     watcher whose client does not read),
-//   - snapshot streaming (chunks paced by what the door has not sent yet),
+//   - snapshot streaming (chunks read from the snapshot's checkpoint only while the door
+//     has room: actors/snapshot_source.hpp; at most NodeOptions::max_snapshots at once,
+//     a stream that makes no progress for snapshot_idle_timeout is dropped),
 //   - request metrics, and failing every waiting request when the node has failed.
 //
 // A RequestPath lives inside one actor of its door (one per connection or stream) and
@@ -54,10 +56,10 @@ using Request =
     std::variant<storage::RangeRequest, storage::PutRequest, storage::DeleteRangeRequest,
                  storage::TxnRequest, protocol::CompactionRequest, protocol::HashKVRequest,
                  protocol::StatusRequest, protocol::DefragmentRequest, protocol::AlarmRequest,
-                 protocol::HashRequest,
-                 protocol::SnapshotRequest, protocol::WatchRequest, protocol::LeaseGrantRequest,
-                 protocol::LeaseRevokeRequest, protocol::LeaseKeepAliveRequest,
-                 protocol::LeaseTimeToLiveRequest, protocol::LeaseLeasesRequest>;
+                 protocol::HashRequest, protocol::SnapshotRequest, protocol::WatchRequest,
+                 protocol::LeaseGrantRequest, protocol::LeaseRevokeRequest,
+                 protocol::LeaseKeepAliveRequest, protocol::LeaseTimeToLiveRequest,
+                 protocol::LeaseLeasesRequest>;
 
 // etcd answers nothing (a cancel of an unknown watch id, a progress request it drops); the
 // MessagePack door writes an empty map then.
@@ -100,6 +102,9 @@ class DoorSink {
   virtual void snapshot_chunk(uint64_t id, std::string_view blob, uint64_t remaining) = 0;
   // Output the door holds that its peer has not taken yet (0 for an in-process door).
   virtual uint64_t unsent_bytes() const = 0;
+  // False once the peer of snapshot request `id` is known to be gone (a gRPC stream whose
+  // write failed): the path stops reading the snapshot and answers Cancelled.
+  virtual bool snapshot_wanted(uint64_t /*id*/) const { return true; }
   // The path has handled one message of the door's actor (handlers()): output written
   // during it may leave now, together.
   virtual void end_of_turn() {}
@@ -163,7 +168,8 @@ class RequestPath {
   };
 
   template <class T>
-  std::optional<Answer> refusal(const T& request) const;
+  std::optional<Answer> refusal(const T& request, bool& raised_alarm) const;
+  void refuse_once_alarm_durable(uint64_t id, protocol::Method method, Clock::time_point received);
   void pump();
   bool may_start(const Queued& next) const;
   void dispatch(Queued q);
@@ -178,7 +184,10 @@ class RequestPath {
   void release_writes();
   void read_done(uint64_t id, Answer answer);
   void emit(uint64_t id, protocol::Method method, Clock::time_point received, Answer answer);
+  void send_snapshot(const Queued& q);
   void stream_snapshots();
+  void snapshot_idle(uint64_t id);
+  void end_snapshot(Answer answer);
   void deliver_watch(std::vector<WatchDelivery>& deliveries);
   void watch_answered(uint32_t ref, std::optional<Response> response);
 
@@ -196,6 +205,7 @@ class RequestPath {
   caf::actor unapplied_target_;    // the actor all of them went to
   bool unapplied_serial_ = false;  // one of them must be answered before any other write
   std::deque<std::unique_ptr<SnapshotStream>> snapshots_;
+  size_t alarm_refusals_ = 0;  // refusals waiting for the NOSPACE alarm's record
 
   // Watch.Watch: the stream's ids, the hub's unanswered creates, cancels and progress
   // requests (by a reference of this path's own), and the watchers whose responses are

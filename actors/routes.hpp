@@ -14,6 +14,9 @@ struct Routes {
   caf::actor maintenance;
   caf::actor lessor;
   caf::actor watch_hub;
+  // The backend actor: the records a door must make durable itself (the NOSPACE alarm
+  // raised by the quota) go through its commit group (actors/backend_actor.hpp).
+  caf::actor backend;
 };
 
 }  // namespace revkv::actors

@@ -9,6 +9,8 @@
 
 #include <caf/all.hpp>
 
+#include <algorithm>
+
 namespace revkv::actors {
 
 struct ShardState {
@@ -20,6 +22,11 @@ struct ShardState {
   storage::Keyspace* keyspace = nullptr;
   std::unique_ptr<storage::KeyspaceSet> view;  // just this partition
   caf::actor backend;
+  // The revision this partition's index was last compacted at (compact_atom). A range below
+  // it must fail here, not only at the door: a compaction can land between the door's check
+  // of ctx->compact_revision and this shard's read, and the compacted index would answer
+  // with keys missing or stale instead of ErrCompacted.
+  int64_t compacted_at = -1;
 
   // Records below the watermark are in RocksDB: drop them from the overlay.
   void settle() { keyspace->mark_durable(ctx->watermark.load()); }
@@ -70,13 +77,17 @@ caf::behavior shard_actor(caf::stateful_actor<ShardState>* self, NodeContextPtr 
   st.keyspace = ctx->keyspaces.at(index).get();
   st.view = std::make_unique<storage::KeyspaceSet>(std::vector<storage::Keyspace*>{st.keyspace});
   st.backend = std::move(backend);
+  // A compaction recovered at start (finished or being resumed) is in ctx already.
+  st.compacted_at = ctx->compact_revision.load();
 
   return {
       [self](range_atom, const storage::RangeRequest& r,
              int64_t rev) -> storage::Result<storage::RangeFetch> {
-        self->state.settle();
-        return self->state.keyspace->range(storage::KeyRange::from_request(r.key, r.range_end), rev,
-                                           storage::fetch_limit(r), storage::fetch_depth(r));
+        auto& st = self->state;
+        if (rev < st.compacted_at) return storage::Errc::compacted;
+        st.settle();
+        return st.keyspace->range(storage::KeyRange::from_request(r.key, r.range_end), rev,
+                                  storage::fetch_limit(r), storage::fetch_depth(r));
       },
       [self](const storage::PutRequest& r) -> storage::Result<storage::PutResponse> {
         auto& st = self->state;
@@ -133,6 +144,7 @@ caf::behavior shard_actor(caf::stateful_actor<ShardState>* self, NodeContextPtr 
       [self](compact_atom, int64_t at) {
         auto& st = self->state;
         st.settle();
+        st.compacted_at = std::max(st.compacted_at, at);
         auto keep = to_keep_set(st.keyspace->index().compact(at));
         st.ctx->publish_index_counts(st.index);
         return keep;
@@ -150,8 +162,15 @@ caf::behavior shard_actor(caf::stateful_actor<ShardState>* self, NodeContextPtr 
         return out;
       },
       [self](keep_atom, int64_t at) { return to_keep_set(self->state.keyspace->index().keep(at)); },
-      [self](lease_keys_atom, int64_t lease) {
-        return self->state.keyspace->keys_with_lease(lease);
+      [self](lease_keys_atom, int64_t lease) -> caf::result<std::vector<std::string>> {
+        // LeaseTimeToLive's keys, as a read at W sees them: a key whose attaching put is
+        // applied but not yet durable is not listed (its put is not acknowledged yet).
+        auto& st = self->state;
+        int64_t w = st.ctx->watermark.load();
+        st.keyspace->mark_durable(w);
+        auto keys = st.keyspace->keys_with_lease_at(lease, w);
+        if (!keys.ok()) return caf::make_error(caf::sec::runtime_error, keys.error().message());
+        return std::move(*keys);
       },
       [self](stats_atom) {
         const auto& idx = self->state.keyspace->index();

@@ -15,6 +15,7 @@
 //   (compact_atom, C) -> KeepSet     compacts the partition's index at C
 //   (keep_atom, H) -> KeepSet        HashKV's keep set of the partition
 //   (lease_keys_atom, id) -> vector<string>  this partition's keys attached to lease `id`
+//                                       as of W (a put not yet durable does not count)
 //   (stats_atom) -> ShardStats
 
 #include "actors/node_context.hpp"

@@ -26,6 +26,13 @@ void commit_then_deliver(Self* self, const caf::actor& backend, storage::WriteTx
     auto batch = std::make_shared<storage::WriteBatch>(std::move(txn.batch()));
     self->request(backend, caf::infinite, commit_atom::value, txn.revision(), std::move(batch))
         .then(std::move(deliver), std::move(on_error));
+  } else if (!txn.batch().empty()) {
+    // Records without a revision (a revoked lease's, with no key attached): the backend
+    // actor writes and syncs them with its next group, and answers once they are durable
+    // and W covers what the transaction read.
+    auto batch = std::make_shared<storage::WriteBatch>(std::move(txn.batch()));
+    self->request(backend, caf::infinite, write_atom::value, txn.view_rev(), std::move(batch))
+        .then(std::move(deliver), std::move(on_error));
   } else {
     self->request(backend, caf::infinite, wait_atom::value, txn.view_rev())
         .then(std::move(deliver), std::move(on_error));
@@ -33,7 +40,9 @@ void commit_then_deliver(Self* self, const caf::actor& backend, storage::WriteTx
 }
 
 // The door's answer carries the revision it waits for (the response's header revision:
-// the write's revision, or the view revision of a transaction that changed nothing).
+// the write's revision, or the view revision of a transaction that changed nothing). Only
+// for transactions whose every record takes a revision (commit_then_deliver writes the
+// others).
 template <class Self>
 void commit_and_notify(Self* self, const caf::actor& backend, storage::WriteTxn& txn,
                        const caf::actor& door, int64_t watermark) {

@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <poll.h>
 #include <sys/socket.h>
@@ -45,18 +46,44 @@ uint32_t Client::queue(std::string_view method, std::string_view body) {
   return msgid;
 }
 
+// Writes out_ while reading what arrives. The node applies backpressure: it stops reading a
+// connection whose answers pile up unread, so a client that only wrote would wait for a node
+// that waits for it (a deadlock as soon as both sockets' buffers are full). What is read is
+// decoded and kept as read_some() keeps it (responses for wait()/next_response(),
+// notifications to the handler). With a request timeout, flush fails after that long
+// without progress.
 Result<Ok> Client::flush() {
   if (broken_) return *broken_;
+  const bool has_deadline = options_.request_timeout.count() > 0;
+  auto deadline = std::chrono::steady_clock::now() + options_.request_timeout;
+  auto failed = [this](protocol::WireError error) {
+    out_.clear();
+    return fail(std::move(error));
+  };
   std::size_t sent = 0;
   while (sent < out_.size()) {
-    // MSG_NOSIGNAL: a node that went away is an error to report, not a SIGPIPE.
-    ssize_t n = ::send(fd_.get(), out_.data() + sent, out_.size() - sent, MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      out_.clear();
-      return fail({kCodeUnavailable, std::string("revkv: send: ") + std::strerror(errno)});
+    pollfd p{fd_.get(), POLLIN | POLLOUT, 0};
+    int rc = ::poll(&p, 1, poll_timeout(deadline, has_deadline));
+    if (rc < 0 && errno == EINTR) continue;
+    if (rc < 0)
+      return failed({kCodeUnavailable, std::string("revkv: poll: ") + std::strerror(errno)});
+    if (rc == 0) return failed({kCodeDeadlineExceeded, "context deadline exceeded"});
+    if (p.revents & POLLIN) {
+      if (auto r = receive(); !r) return failed(r.error());
+      deadline = std::chrono::steady_clock::now() + options_.request_timeout;
     }
-    sent += static_cast<std::size_t>(n);
+    if (p.revents & (POLLOUT | POLLERR | POLLHUP)) {
+      // MSG_NOSIGNAL: a node that went away is an error to report, not a SIGPIPE.
+      // MSG_DONTWAIT: never block in send; poll says when there is room.
+      ssize_t n =
+          ::send(fd_.get(), out_.data() + sent, out_.size() - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)) continue;
+      if (n < 0) {
+        return failed({kCodeUnavailable, std::string("revkv: send: ") + std::strerror(errno)});
+      }
+      sent += static_cast<std::size_t>(n);
+      deadline = std::chrono::steady_clock::now() + options_.request_timeout;
+    }
   }
   out_.clear();
   return Ok{};

@@ -58,6 +58,8 @@ class Client {
   // -- untyped ------------------------------------------------------------------------------
   // `body` is one encoded msgpack map, or empty for params [].
   uint32_t queue(std::string_view method, std::string_view body);
+  // Sends what is queued, reading (and keeping) responses and notifications meanwhile, so a
+  // node that stops reading until its answers are taken cannot deadlock it.
   Result<Ok> flush();
   Result<Response> next_response();
   Result<Response> wait(uint32_t msgid);

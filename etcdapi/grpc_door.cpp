@@ -80,6 +80,11 @@ class GrpcDoor : public caf::event_based_actor, public actors::DoorSink {
   // applies HTTP/2 flow control itself.
   uint64_t unsent_bytes() const override { return unsent_; }
 
+  bool snapshot_wanted(uint64_t id) const override {
+    auto it = calls_.find(id);
+    return it != calls_.end() && !it->second->abandoned.load();
+  }
+
  private:
   const size_t max_pending_;
   std::unique_ptr<actors::RequestPath> path_;

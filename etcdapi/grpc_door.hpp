@@ -27,6 +27,7 @@
 #include <caf/atom.hpp>
 #include <caf/fwd.hpp>
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string_view>
@@ -41,6 +42,9 @@ struct Call {
   // Maintenance.Snapshot only: each chunk before the answer, on the door's thread. The
   // call reports what gRPC has written with grpc_sent_atom.
   std::function<void(std::string_view blob, uint64_t remaining)> chunk;
+  // Maintenance.Snapshot only: set by the gRPC stream (any thread) once a write failed,
+  // i.e. the client is gone; the door then stops reading the snapshot.
+  std::atomic<bool> abandoned{false};
 };
 using CallPtr = std::shared_ptr<Call>;
 

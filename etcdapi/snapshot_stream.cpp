@@ -20,8 +20,8 @@ namespace {
 // answered (its callbacks point at `this`) and the queue is written or the client is gone.
 class SnapshotStream final : public grpc::ServerWriteReactor<etcdserverpb::SnapshotResponse> {
  public:
-  explicit SnapshotStream(Doors& doors) : door_(doors.next()) {
-    auto call = std::make_shared<Call>();
+  explicit SnapshotStream(Doors& doors) : door_(doors.next()), call_(std::make_shared<Call>()) {
+    auto& call = call_;
     call->request = protocol::SnapshotRequest{};
     call->chunk = [this](std::string_view blob, uint64_t remaining) {
       etcdserverpb::SnapshotResponse m;
@@ -30,7 +30,7 @@ class SnapshotStream final : public grpc::ServerWriteReactor<etcdserverpb::Snaps
       push(std::move(m), blob.size());
     };
     call->done = [this](actors::Answer answer) { on_answer(std::move(answer)); };
-    Doors::submit_to(door_, std::move(call));
+    Doors::submit_to(door_, call_);
   }
 
   void OnWriteDone(bool ok) override {
@@ -39,6 +39,7 @@ class SnapshotStream final : public grpc::ServerWriteReactor<etcdserverpb::Snaps
     queue_.pop_front();
     if (!ok) {
       broken_ = true;
+      call_->abandoned = true;  // the door stops reading the snapshot and answers
       // What was queued will never be written: give its window back too.
       for (const auto& q : queue_)
         bytes += q.counted;
@@ -99,6 +100,7 @@ class SnapshotStream final : public grpc::ServerWriteReactor<etcdserverpb::Snaps
   }
 
   caf::actor door_;
+  CallPtr call_;
   std::mutex mutex_;
   std::deque<Pending> queue_;
   bool broken_ = false;                 // a write failed: the client is gone

@@ -11,8 +11,12 @@
 #include <rocksdb/write_batch.h>
 
 #include <array>
+#include <atomic>
+#include <condition_variable>
 #include <filesystem>
 #include <functional>
+#include <mutex>
+#include <utility>
 
 namespace revkv::storage {
 namespace {
@@ -120,13 +124,74 @@ struct Backend::Impl {
   std::unique_ptr<rocksdb::DB> db;
   std::array<rocksdb::ColumnFamilyHandle*, kColumnCount> columns{};
   rocksdb::ColumnFamilyHandle* default_column = nullptr;
-  bool closed = false;
+  // Set once by close(); atomic because size() reads it from other threads.
+  std::atomic<bool> closed{false};
+  // A write or sync failed with an I/O error: RocksDB's WAL writer is unusable from then on
+  // (its debug builds, Debian's among them, assert when it is used again), so every later
+  // write, sync, flush or compaction is refused here. The node treats the first failure as
+  // fatal; this matters when it is shut down instead (the power-loss test, Node::stop).
+  std::atomic<bool> failed{false};
+
+  // Checks a RocksDB status of a write path, remembering an I/O failure.
+  Status written(const rocksdb::Status& s) {
+    if (s.ok()) return {};
+    if (s.IsIOError()) failed.store(true);
+    return to_error(s);
+  }
+  Status usable() const {
+    if (closed) return Error{Errc::failed, "revkv: backend is closed"};
+    if (failed.load()) {
+      return Error{Errc::failed, "revkv: an earlier write failed; the store must be reopened"};
+    }
+    return {};
+  }
+  // The size() calls in progress (readers), which close() waits for.
+  std::mutex readers_mutex;
+  std::condition_variable readers_left;
+  int readers = 0;
 
   rocksdb::ColumnFamilyHandle* cf(Column c) const { return columns[static_cast<size_t>(c)]; }
 
+  // Keeps the database open while it lives; empty when the backend is closed (or closing).
+  class Reader {
+   public:
+    explicit Reader(Impl* impl) : impl_(impl) {}
+    Reader(Reader&& other) noexcept : impl_(std::exchange(other.impl_, nullptr)) {}
+    Reader(const Reader&) = delete;
+    Reader& operator=(const Reader&) = delete;
+    Reader& operator=(Reader&&) = delete;
+    ~Reader() {
+      if (impl_ == nullptr) return;
+      std::lock_guard lock(impl_->readers_mutex);
+      if (--impl_->readers == 0) impl_->readers_left.notify_all();
+    }
+    explicit operator bool() const { return impl_ != nullptr; }
+
+   private:
+    Impl* impl_;
+  };
+
+  Reader enter() {
+    std::lock_guard lock(readers_mutex);
+    if (closed.load()) return Reader(nullptr);
+    ++readers;
+    return Reader(this);
+  }
+
+  void before_sync() const {
+    if (options.hooks.before_sync) options.hooks.before_sync();
+  }
+
   Status close() {
-    if (closed) return {};
-    closed = true;
+    {
+      std::unique_lock lock(readers_mutex);
+      if (closed.load()) return {};
+      closed.store(true);  // no reader enters from now on
+      if (readers > 0 && options.hooks.close_waits_for_readers) {
+        options.hooks.close_waits_for_readers();
+      }
+      readers_left.wait(lock, [this] { return readers == 0; });
+    }
     rocksdb::Status first;
     for (auto*& h : columns) {
       if (h == nullptr) continue;
@@ -189,14 +254,13 @@ Result<std::unique_ptr<Backend>> Backend::open(const std::string& dir, BackendOp
 }
 
 Status Backend::write(const WriteBatch& batch, std::optional<bool> sync) {
-  if (impl_->closed) return Error{Errc::failed, "revkv: backend is closed"};
+  REVKV_TRY(impl_->usable());
   rocksdb::WriteOptions wo;
   wo.sync = sync.value_or(impl_->options.sync);
   wo.disableWAL = impl_->options.disable_wal;
+  if (wo.sync && !wo.disableWAL) impl_->before_sync();
   // The rocksdb::WriteBatch API is non-const; Write does not modify it.
-  auto s = impl_->db->Write(wo, const_cast<rocksdb::WriteBatch*>(&batch.raw()));
-  if (!s.ok()) return to_error(s);
-  return {};
+  return impl_->written(impl_->db->Write(wo, const_cast<rocksdb::WriteBatch*>(&batch.raw())));
 }
 
 Result<std::optional<std::string>> Backend::get(Column column, std::string_view key) const {
@@ -267,35 +331,35 @@ Status Backend::scan_reverse(
 }
 
 Status Backend::flush() {
-  if (impl_->closed) return Error{Errc::failed, "revkv: backend is closed"};
+  REVKV_TRY(impl_->usable());
   std::vector<rocksdb::ColumnFamilyHandle*> cfs(impl_->columns.begin(), impl_->columns.end());
-  auto s = impl_->db->Flush(rocksdb::FlushOptions{}, cfs);
-  if (!s.ok()) return to_error(s);
-  return {};
+  return impl_->written(impl_->db->Flush(rocksdb::FlushOptions{}, cfs));
 }
 
 Status Backend::sync_wal() {
-  if (impl_->closed) return Error{Errc::failed, "revkv: backend is closed"};
+  REVKV_TRY(impl_->usable());
   if (impl_->options.disable_wal) return {};
-  auto s = impl_->db->SyncWAL();
-  if (!s.ok()) return to_error(s);
-  return {};
+  impl_->before_sync();
+  return impl_->written(impl_->db->SyncWAL());
 }
 
 Status Backend::defragment() {
-  if (impl_->closed) return Error{Errc::failed, "revkv: backend is closed"};
+  REVKV_TRY(impl_->usable());
   REVKV_TRY(flush());
   rocksdb::CompactRangeOptions co;
   co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForceOptimized;
   for (auto* h : impl_->columns) {
-    auto s = impl_->db->CompactRange(co, h, nullptr, nullptr);
-    if (!s.ok()) return to_error(s);
+    REVKV_TRY(impl_->written(impl_->db->CompactRange(co, h, nullptr, nullptr)));
   }
   return {};
 }
 
 Result<BackendSize> Backend::size() const {
-  if (impl_->closed) return Error{Errc::failed, "revkv: backend is closed"};
+  // Called by the metrics scrape from any thread, also while Node::stop closes the
+  // backend: the reader keeps the database open until the properties are read.
+  auto reader = impl_->enter();
+  if (!reader) return Error{Errc::failed, "revkv: backend is closed"};
+  if (impl_->options.hooks.while_sizing) impl_->options.hooks.while_sizing();
   BackendSize out;
   for (auto* h : impl_->columns) {
     uint64_t total_sst = 0, live = 0, mem = 0;
@@ -343,7 +407,7 @@ Result<uint32_t> Backend::hash_all() const {
 }
 
 Status Backend::checkpoint(const std::string& dir) const {
-  if (impl_->closed) return Error{Errc::failed, "revkv: backend is closed"};
+  REVKV_TRY(impl_->usable());
   if (std::filesystem::exists(dir)) {
     return Error{Errc::invalid_argument, "revkv: snapshot directory already exists: " + dir};
   }

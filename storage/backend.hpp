@@ -17,6 +17,7 @@
 
 namespace rocksdb {
 class ColumnFamilyHandle;
+class Env;
 class WriteBatch;
 }  // namespace rocksdb
 
@@ -27,6 +28,17 @@ inline constexpr size_t kColumnCount = 4;
 
 enum class Compression : uint8_t { none, snappy, lz4, zstd };
 
+// Points where a test can observe or hold the backend (empty in production). Each runs on
+// the thread that calls the backend.
+struct BackendHooks {
+  // Just before each WAL fsync: a write with sync, or sync_wal().
+  std::function<void()> before_sync;
+  // Inside size(), once it holds the database open and before it reads from it.
+  std::function<void()> while_sizing;
+  // Inside close(), when it finds size() calls in progress and is about to wait for them.
+  std::function<void()> close_waits_for_readers;
+};
+
 struct BackendOptions {
   bool create_if_missing = true;
   // fsync the WAL on every write. Off: a crash of the machine (not of the process) may
@@ -36,6 +48,12 @@ struct BackendOptions {
   uint64_t block_cache_bytes = 64ull << 20;
   uint64_t write_buffer_bytes = 64ull << 20;
   Compression compression = Compression::lz4;
+  // The environment RocksDB does its file I/O through; null: the default (POSIX) one.
+  // Only tests set it: the power-loss test passes a file system that forgets what was not
+  // fsynced (tests/powerloss/power_cut_fs.hpp). Shared, because it must outlive the
+  // database and the test inspects it after the database is closed.
+  std::shared_ptr<rocksdb::Env> env = nullptr;
+  BackendHooks hooks{};
 };
 
 struct BackendSize {
@@ -97,15 +115,22 @@ class Backend {
   // read at one snapshot. Two backends with the same contents have the same hash.
   Result<uint32_t> hash_all() const;
 
+  // Lifetime: the node's actors call the backend only while it is open (Node::stop stops
+  // them before close()). size() is the exception: the metrics scrape calls it from its own
+  // threads at any time, shutdown included. So size() may run concurrently with close():
+  // close() waits for the size() calls in progress, and a size() after close() (or
+  // concurrent with it) returns an error instead of touching the closed database.
   Status flush();
   // fsyncs the WAL: every write returned before is durable afterwards. Group commit is
   // many write(batch, sync=false) followed by one sync_wal().
   Status sync_wal();
   // Full manual compaction of every column family (etcd's defragment).
   Status defragment();
+  // Safe from any thread at any time, concurrently with close() (see above).
   Result<BackendSize> size() const;
   // A consistent, openable copy of the database in `dir` (which must not exist).
   Status checkpoint(const std::string& dir) const;
+  // Waits for the size() calls in progress, then closes. Idempotent.
   Status close();
 
   const std::string& path() const { return path_; }

@@ -136,6 +136,7 @@ void Keyspace::erase(const std::string& key, Revision rev, WriteBatch& batch) {
   batch.put(Column::kv, encode_revision_key(rev, /*tombstone=*/true), encode_key_value(tomb));
   index_.tombstone(key, rev);
   set_lease(key, 0);
+  pending_.insert_or_assign(rev, std::move(tomb));
 }
 
 void Keyspace::mark_durable(int64_t rev) {
@@ -175,6 +176,23 @@ std::vector<std::string> Keyspace::keys_with_lease(int64_t lease) const {
   auto it = lease_keys_.find(lease);
   if (it == lease_keys_.end()) return {};
   return {it->second.begin(), it->second.end()};
+}
+
+Result<std::vector<std::string>> Keyspace::keys_with_lease_at(int64_t lease, int64_t rev) const {
+  // A key attached at `rev` is attached now, unless a newer record (above `rev`, so still in
+  // the overlay) changed that: those keys are candidates too. Each candidate is then read as
+  // of `rev`.
+  std::set<std::string> candidates;
+  if (auto it = lease_keys_.find(lease); it != lease_keys_.end()) candidates = it->second;
+  for (auto it = pending_.upper_bound(Revision{rev, INT64_MAX}); it != pending_.end(); ++it)
+    candidates.insert(it->second.key);
+  std::vector<std::string> out;
+  for (const auto& key : candidates) {
+    auto kv = get(key, rev);
+    if (!kv.ok()) return kv.error();
+    if (*kv && (*kv)->lease == lease) out.push_back(key);
+  }
+  return out;
 }
 
 }  // namespace revkv::storage

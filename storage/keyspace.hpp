@@ -59,6 +59,10 @@ class Keyspace {
   // Derived from the records, so it is rebuilt with the index.
   int64_t lease_of(std::string_view key) const;
   std::vector<std::string> keys_with_lease(int64_t lease) const;
+  // The keys attached to `lease` as a read at `rev` sees them (LeaseTimeToLive): a key whose
+  // attaching put is above `rev` is not listed, a key detached above `rev` still is. The
+  // overlay must hold every record above `rev` (call after mark_durable(rev), not later).
+  Result<std::vector<std::string>> keys_with_lease_at(int64_t lease, int64_t rev) const;
 
   TreeIndex& index() { return index_; }
   const TreeIndex& index() const { return index_; }
@@ -73,7 +77,9 @@ class Keyspace {
 
   Backend& backend_;
   TreeIndex index_;
-  std::map<Revision, KeyValue> pending_;                // written, not yet known durable
+  // Written, not yet known durable: puts, and tombstones (key only), which no read looks up
+  // but keys_with_lease_at needs to know of.
+  std::map<Revision, KeyValue> pending_;
   std::unordered_map<std::string, int64_t> key_lease_;  // only keys with a lease
   std::map<int64_t, std::set<std::string>> lease_keys_;
 };

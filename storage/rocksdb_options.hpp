@@ -7,6 +7,7 @@
 #include "storage/backend.hpp"
 
 #include <rocksdb/cache.h>
+#include <rocksdb/env.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
 
@@ -31,6 +32,7 @@ inline rocksdb::DBOptions rocksdb_db_options(const BackendOptions& options) {
   db.create_if_missing = options.create_if_missing;
   db.create_missing_column_families = options.create_if_missing;
   db.IncreaseParallelism(2);
+  if (options.env) db.env = options.env.get();
   return db;
 }
 

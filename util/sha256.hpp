@@ -1,11 +1,10 @@
 #pragma once
 
-// SHA-256 (FIPS 180-4): the node digests the snapshot it streams and revkvctl checks a
-// saved one against that digest. OpenSSL is not a dependency of the project, and this is
-// the only hash it needs.
+// SHA-256 over OpenSSL's libcrypto (EVP): the node digests the snapshot it streams, chunk
+// by chunk, and revkvctl checks a saved one against that digest. A thin RAII wrapper so
+// that callers need neither OpenSSL's headers nor its error handling.
 
-#include <array>
-#include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -14,17 +13,19 @@ namespace revkv::util {
 class Sha256 {
  public:
   Sha256();
+  ~Sha256();
+  Sha256(Sha256&&) noexcept;
+  Sha256& operator=(Sha256&&) noexcept;
+  Sha256(const Sha256&) = delete;
+  Sha256& operator=(const Sha256&) = delete;
+
   void update(std::string_view data);
   // The 32-byte digest; the object is spent afterwards.
   std::string finish();
 
  private:
-  void block(const unsigned char* p);
-
-  std::array<uint32_t, 8> h_;
-  std::array<unsigned char, 64> buf_{};
-  std::size_t buffered_ = 0;
-  uint64_t length_ = 0;  // bytes
+  struct Context;
+  std::unique_ptr<Context> ctx_;
 };
 
 std::string to_hex(std::string_view bytes);

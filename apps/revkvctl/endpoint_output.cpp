@@ -208,8 +208,11 @@ std::string format_member_list(const MemberList& list, Format f) {
   return simple_rows(rows);
 }
 
-std::string format_snapshot_status(uint32_t hash, int64_t revision, int64_t total_keys,
-                                   int64_t total_size, Format f) {
+std::string format_snapshot_status(const SnapshotStatus& status, Format f) {
+  const uint32_t hash = status.hash;
+  const int64_t revision = status.revision;
+  const int64_t total_keys = status.total_keys;
+  const int64_t total_size = status.total_size;
   if (f == Format::json)
     return line({{"hash", hash},
                  {"revision", revision},

@@ -4,6 +4,7 @@
 // formats. These commands ask each endpoint of --endpoints, so they print lists.
 
 #include "apps/revkvctl/cli.hpp"
+#include "apps/revkvctl/snapshot.hpp"
 #include "protocol/messages.hpp"
 
 #include <string>
@@ -42,8 +43,9 @@ std::string format_endpoint_status(const std::vector<EndpointStatus>& list, Form
 std::string format_endpoint_health(const std::vector<EndpointHealth>& list, Format f);
 std::string format_endpoint_hashkv(const std::vector<EndpointHash>& list, Format f);
 std::string format_member_list(const MemberList& list, Format f);
-// `snapshot status` (the numbers of snapshot.hpp's SnapshotStatus).
-std::string format_snapshot_status(uint32_t hash, int64_t revision, int64_t total_keys,
-                                   int64_t total_size, Format f);
+// `snapshot status`: etcdctl's "<hash hex>, <revision>, <total keys>, <size>" (simple),
+// {"hash","revision","totalKey","totalSize"} (json), "Hash"/"Revision"/"Keys"/"Size"
+// (fields), or its table.
+std::string format_snapshot_status(const SnapshotStatus& status, Format f);
 
 }  // namespace revkv::ctl

@@ -113,9 +113,7 @@ class Runner {
   int operator()(const SnapshotStatusCmd& c) {
     auto r = snapshot_status(c.file);
     if (!r) return fail(r.error());
-    const auto& st = r.value();
-    out_ << format_snapshot_status(st.hash, st.revision, st.total_keys, st.total_size, g_.format)
-         << std::flush;
+    out_ << format_snapshot_status(r.value(), g_.format) << std::flush;
     return kExitSuccess;
   }
   int operator()(const SnapshotRestoreCmd& c) {

@@ -4,10 +4,11 @@
 //
 // save: streams Maintenance.Snapshot chunks to FILE.part, checks the total size and the
 // SHA-256 the node reports, then renames the file to FILE.
-// restore (offline, no node): ASSUMES the snapshot bytes are a POSIX tar (ustar, GNU/pax
+// restore (offline, no node): ASSUMES the snapshot bytes are a tar (ustar; GNU and pax
 // long names accepted) of the directory storage::Store::snapshot() wrote, entries relative
-// to it (or inside one top-level folder). Extracts it next to DIR, then
-// storage::Store::restore() makes DIR a store from it and proves it opens.
+// to it (or inside one top-level folder). Reads it with libarchive (every header's
+// checksum checked), extracts it next to DIR, then storage::Store::restore() makes DIR a
+// store from it and proves it opens.
 
 #include "client/client.hpp"
 
@@ -19,19 +20,18 @@ client::Result<protocol::SnapshotResponse> save_snapshot(client::Client& client,
                                                          const std::string& file);
 client::Result<client::Ok> restore_snapshot(const std::string& file, const std::string& data_dir);
 
-// `snapshot status FILE` (offline): etcdctl's four numbers for revkvd's snapshot format.
-// The file is extracted to a temporary directory and opened as a store there: `hash` is
-// the store's HashKV at its newest revision (etcd hashes its bbolt buckets instead),
-// `revision` its newest revision, `total_keys` the key revisions it holds (etcd counts
-// every bbolt key, meta included), `total_size` the file's size.
+// `snapshot status FILE` (offline, etcdctl's columns): the archive is read and checked as
+// restore does, extracted into a temporary folder that is removed afterwards, and opened.
 struct SnapshotStatus {
-  uint32_t hash = 0;
-  int64_t revision = 0;
-  int64_t total_keys = 0;
-  int64_t total_size = 0;
+  uint32_t hash = 0;       // HashKV at `revision`
+  int64_t revision = 0;    // the store's current revision
+  int64_t total_keys = 0;  // keys at `revision`
+  int64_t total_size = 0;  // the file's bytes
 };
 client::Result<SnapshotStatus> snapshot_status(const std::string& file);
-// Extracts a tar archive into `dir` (created); refuses absolute and ".." paths.
+// Printed by format_snapshot_status (endpoint_output.hpp) in etcdctl's four formats.
+// Extracts a tar archive into `dir` (created); refuses absolute and ".." paths, entries
+// other than files and directories, and damaged archives (bad header checksums, truncation).
 client::Result<client::Ok> extract_tar(const std::string& file, const std::string& dir);
 
 }  // namespace revkv::ctl

@@ -69,6 +69,18 @@ void register_options(CLI::App& app, RawOptions& raw) {
                  "periodic watch progress notifications (etcd: 10m; at least 100ms)")
       ->envname(env("WATCH_PROGRESS_NOTIFY_INTERVAL"))
       ->capture_default_str();
+  app.add_option("--max-snapshots", raw.max_snapshots,
+                 "snapshot streams at once; one more is refused (too many requests)")
+      ->envname(env("MAX_SNAPSHOTS"))
+      ->capture_default_str();
+  app.add_option("--snapshot-idle-timeout", raw.snapshot_idle_timeout,
+                 "a snapshot stream whose client takes nothing for this long is dropped")
+      ->envname(env("SNAPSHOT_IDLE_TIMEOUT"))
+      ->capture_default_str();
+  app.add_option("--block-cache-bytes", raw.block_cache_bytes,
+                 "RocksDB block cache (bytes, or with a unit: 8MiB)")
+      ->envname(env("BLOCK_CACHE_BYTES"))
+      ->capture_default_str();
   app.add_option("--log-level", raw.log_level, "debug | info | warn | error")
       ->envname(env("LOG_LEVEL"))
       ->capture_default_str();
@@ -302,6 +314,21 @@ std::optional<DaemonOptions> resolve_options(const RawOptions& raw, std::string&
     return std::nullopt;
   }
   node.options.watch_progress_interval = *progress;
+  if (raw.max_snapshots < 1 || raw.max_snapshots > 1024) {
+    error = "--max-snapshots: expected 1 to 1024, got " + std::to_string(raw.max_snapshots);
+    return std::nullopt;
+  }
+  node.options.max_snapshots = static_cast<size_t>(raw.max_snapshots);
+  auto snapshot_idle = parse_duration(raw.snapshot_idle_timeout);
+  if (!snapshot_idle || snapshot_idle->count() < 100) {
+    error = "--snapshot-idle-timeout: expected a duration of at least 100ms";
+    return std::nullopt;
+  }
+  node.options.snapshot_idle_timeout = *snapshot_idle;
+  auto block_cache = parse_size_flag("--block-cache-bytes", raw.block_cache_bytes, 1 << 20,
+                                     std::numeric_limits<int64_t>::max(), error);
+  if (!block_cache) return std::nullopt;
+  node.backend.block_cache_bytes = static_cast<uint64_t>(*block_cache);
   if (raw.log_level != "debug" && raw.log_level != "info" && raw.log_level != "warn" &&
       raw.log_level != "error") {
     error = "--log-level: expected debug, info, warn or error";

@@ -50,6 +50,9 @@ struct RawOptions {
   std::string lease_check_interval = "500ms";
   int64_t lease_revoke_rate = 1000;
   std::string watch_progress_notify_interval = "10m";
+  int64_t max_snapshots = 8;
+  std::string snapshot_idle_timeout = "30s";
+  std::string block_cache_bytes = "67108864";
   std::string log_level = "info";
   std::string log_format = "json";
   bool test_hooks = false;

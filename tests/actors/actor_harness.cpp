@@ -38,8 +38,10 @@ void ActorHarness::start_node() {
   config.options.lease_revoke_rate = options_.lease_revoke_rate;
   config.options.watch_progress_interval = options_.watch_progress_interval;
   config.clock = options_.clock;
-  config.options.sync = actors::SyncMode::never;
+  config.options.sync = options_.sync;
+  config.options.quota_backend_bytes = options_.quota_backend_bytes;
   config.backend.sync = false;  // as revkvd: the backend actor syncs the WAL itself
+  config.backend.hooks = options_.backend_hooks;
   auto started = actors::Node::start(sys_, config);
   if (!started.ok()) throw std::runtime_error("Node::start: " + started.error().message());
   node_ = std::move(*started);

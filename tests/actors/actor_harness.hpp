@@ -122,6 +122,11 @@ struct HarnessOptions {
   // The lessor's clock; null: the real one. With a util::ManualClock no expiry check runs
   // by itself: the test advances the clock and asks the lessor for one (expire_atom).
   std::shared_ptr<util::Clock> clock;
+  // The node's --sync (the harness runs without fsync unless a test asks), its quota, and
+  // the backend's test hooks (storage::BackendHooks: e.g. hold every fsync).
+  actors::SyncMode sync = actors::SyncMode::never;
+  int64_t quota_backend_bytes = 2ll << 30;
+  storage::BackendHooks backend_hooks;
 };
 
 class ActorHarness {

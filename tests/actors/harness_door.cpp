@@ -40,6 +40,11 @@ class HarnessDoor : public caf::event_based_actor, public actors::DoorSink {
   }
 
   void on_exit() override {
+    // Requests still waiting fail now instead of at their callers' deadlines (a test that
+    // closes a door mid-request, as the power-loss test does at its cut, waits for none).
+    for (auto& [id, rp] : promises_)
+      rp.deliver(caf::make_error(caf::sec::request_receiver_down));
+    promises_.clear();
     path_.reset();
     listener_ = nullptr;
   }

@@ -228,3 +228,40 @@ TEST_CASE("transport failures are errors with gRPC codes") {
     CHECK(c.error().message.find("connection refused") != std::string::npos);
   }
 }
+
+TEST_CASE(
+    "flush reads while it writes: a node that stops reading until its answers are "
+    "taken does not deadlock a pipelining client") {
+  // 64 requests and 64 answers of 256 KiB each: far more than both sockets' buffers hold.
+  constexpr int kRequests = 64;
+  const std::string payload(256 * 1024, 'x');
+  msgpack::sbuffer packed;
+  msgpack::pack(packed, payload);
+  const std::string answer(packed.data(), packed.size());  // a msgpack str
+  FakeServer server([&](FakeConnection& conn) {
+    for (int i = 0; i < kRequests; ++i) {
+      auto req = conn.read_request();
+      // As the node's backpressure does: no more reading until this answer is sent. A
+      // client that does not read meanwhile makes it give up (and close) after 20 s.
+      conn.send_within(test::result_frame(req.msgid, answer), std::chrono::seconds(20));
+    }
+  });
+  auto c = connect_to(server);
+  std::vector<uint32_t> ids;
+  for (int i = 0; i < kRequests; ++i) {
+    storage::PutRequest put;
+    put.key = "k" + std::to_string(i);
+    put.value = payload;
+    ids.push_back(c.queue("KV.Put", protocol::encode_to_string(put)));
+  }
+  auto flushed = c.flush();
+  INFO((flushed.ok() ? std::string("flushed") : flushed.error().message));
+  REQUIRE(flushed.ok());
+  // Every answer arrives, those read during the flush included, in order.
+  for (int i = 0; i < kRequests; ++i) {
+    auto r = c.next_response();
+    REQUIRE(r.ok());
+    CHECK(r.value().msgid == ids[static_cast<size_t>(i)]);
+    CHECK_FALSE(r.value().error);
+  }
+}

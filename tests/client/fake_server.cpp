@@ -2,7 +2,9 @@
 
 #include <arpa/inet.h>
 #include <array>
+#include <cerrno>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdexcept>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -25,6 +27,21 @@ protocol::RequestFrame FakeConnection::read_request() {
 void FakeConnection::send(std::string_view bytes) {
   while (!bytes.empty()) {
     ssize_t n = ::send(fd_.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    if (n <= 0) throw std::runtime_error("fake server: send failed");
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+void FakeConnection::send_within(const msgpack::sbuffer& frame,
+                                 std::chrono::milliseconds patience) {
+  std::string_view bytes(frame.data(), frame.size());
+  while (!bytes.empty()) {
+    pollfd p{fd_.get(), POLLOUT, 0};
+    int rc = ::poll(&p, 1, static_cast<int>(patience.count()));
+    if (rc < 0 && errno == EINTR) continue;
+    if (rc <= 0) throw std::runtime_error("fake server: the client takes nothing");
+    ssize_t n = ::send(fd_.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)) continue;
     if (n <= 0) throw std::runtime_error("fake server: send failed");
     bytes.remove_prefix(static_cast<std::size_t>(n));
   }

@@ -7,6 +7,7 @@
 #include "client/socket.hpp"
 #include "protocol/frame.hpp"
 
+#include <chrono>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -21,6 +22,10 @@ class FakeConnection {
   protocol::RequestFrame read_request();
   void send(std::string_view bytes);
   void send(const msgpack::sbuffer& frame) { send(std::string_view(frame.data(), frame.size())); }
+  // As send(), but gives up (throws std::runtime_error, which closes the connection) when
+  // the client has taken nothing for `patience`: a test of a client that must read while it
+  // writes fails instead of hanging.
+  void send_within(const msgpack::sbuffer& frame, std::chrono::milliseconds patience);
   // Sends one byte per write: the client must reassemble frames from any split.
   void send_bytewise(const msgpack::sbuffer& frame);
   void close() { fd_.reset(); }

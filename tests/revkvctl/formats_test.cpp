@@ -222,13 +222,13 @@ TEST_CASE("table: centred headers, right-aligned cells, wider cells widen the co
 
 TEST_CASE("snapshot status in the four formats, as etcdctl 3.4") {
   // etcdctl 3.4.23's output for a 20480-byte etcd snapshot.
-  CHECK(format_snapshot_status(1874967133, 12, 20, 20480, Format::simple) ==
+  CHECK(format_snapshot_status({1874967133, 12, 20, 20480}, Format::simple) ==
         "6fc1ba5d, 12, 20, 20 kB\n");
-  CHECK(format_snapshot_status(1874967133, 12, 20, 20480, Format::json) ==
+  CHECK(format_snapshot_status({1874967133, 12, 20, 20480}, Format::json) ==
         "{\"hash\":1874967133,\"revision\":12,\"totalKey\":20,\"totalSize\":20480}\n");
-  CHECK(format_snapshot_status(1874967133, 12, 20, 20480, Format::fields) ==
+  CHECK(format_snapshot_status({1874967133, 12, 20, 20480}, Format::fields) ==
         "\"Hash\" : 1874967133\n\"Revision\" : 12\n\"Keys\" : 20\n\"Size\" : 20480\n");
-  CHECK(format_snapshot_status(1874967133, 12, 20, 20480, Format::table) ==
+  CHECK(format_snapshot_status({1874967133, 12, 20, 20480}, Format::table) ==
         "+----------+----------+------------+------------+\n"
         "|   HASH   | REVISION | TOTAL KEYS | TOTAL SIZE |\n"
         "+----------+----------+------------+------------+\n"
