@@ -5,7 +5,8 @@
 //   - ids and times: cluster/member ids, raft terms, lease ids, hashes, `took`;
 //   - by design: the program's name and version (`version`), the server version, DB sizes
 //     (RocksDB's files, not bbolt's), raft indexes (revkvd counts its own), member peer URLs
-//     (revkvd listens for no peers) and the endpoints;
+//     (revkvd listens for no peers), the endpoints and snapshot files, a snapshot's hash,
+//     key count and size (a tar of a RocksDB checkpoint, not a bbolt file);
 //   - tables: cell contents are normalized (their values are compared in the simple, json
 //     and fields steps of the same command), headers and shape are compared.
 // A table refusal is checked only after every revision-dependent step: etcdctl sends the
@@ -21,6 +22,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <filesystem>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -88,6 +90,7 @@ struct Side {
           out, std::regex("\\b" + std::to_string(std::stoll(leases[i], nullptr, 16)) + "\\b"),
           name);
     }
+    out = re(out, R"(/\S+/(etcd|revkvd)\.snap)", "SNAPSHOT");
     out = replace_all(out, "http://" + endpoint, "ENDPOINT");
     out = replace_all(out, endpoint, "ENDPOINT");
     out = re(out, R"(CTL version: \S+)", "CTL version: V");
@@ -108,6 +111,11 @@ struct Side {
         R"(ENDPOINT, [0-9a-f]+, [^,]+, [0-9.]+ [kMG]?B, (true|false), (true|false), \d+, \d+, \d+, )",
         "ENDPOINT, ID, V, SIZE, $1, $2, T, I, I, ");
     out = re(out, R"(ENDPOINT, \d+\n)", "ENDPOINT, HASH\n");
+    // snapshot status: the revision is compared; hash, key count (etcd counts its bbolt
+    // meta keys too) and file size differ by design.
+    out = re(out, R"((^|\n)[0-9a-f]+, (\d+), \d+, [0-9.]+ [kMG]?B\n)", "$1HASH, $2, KEYS, SIZE\n");
+    out = re(out, R"(("totalKey"|"totalSize"):\d+)", "$1:N");
+    out = re(out, R"(("Keys"|"Size") : \d+)", "$1 : N");
     out = re(out, R"([0-9a-f]{8,16}, started, default, [^,]*, ENDPOINT)",
              "ID, started, default, PEERS, ENDPOINT");
     return normalize_table(out);
@@ -136,7 +144,11 @@ TEST_CASE("revkvctl prints what etcdctl 3.4 prints against etcd 3.4",
   Side reference{etcd.endpoint(), {}};
   Side ours{revkvd.endpoint(), {}};
 
-  auto with_leases = [](std::string args, const Side& side) {
+  // Each side saves its snapshot to its own file.
+  const std::string etcd_snapshot = dir.sub("etcd.snap");
+  const std::string revkvd_snapshot = dir.sub("revkvd.snap");
+  auto with_leases = [&](std::string args, const Side& side) {
+    args = replace_all(args, "{SNAP}", &side == &ours ? revkvd_snapshot : etcd_snapshot);
     for (size_t i = 0; i < side.leases.size(); ++i)
       args = replace_all(args, "{LEASE" + std::to_string(i) + "}", side.leases[i]);
     return args;
@@ -224,6 +236,11 @@ TEST_CASE("revkvctl prints what etcdctl 3.4 prints against etcd 3.4",
       {"compaction 7", ""},
       {"watch foo --rev 2", ""},
       {"watch foo --rev 2 -w json", ""},
+      {"snapshot save {SNAP}", ""},
+      {"snapshot status {SNAP}", ""},
+      {"snapshot status {SNAP} -w json", ""},
+      {"snapshot status {SNAP} -w fields", ""},
+      {"snapshot status {SNAP} -w table", ""},
       {"defrag", ""},
       {"version", ""},
       // Bad arguments and formats, after every revision-dependent step.
@@ -246,6 +263,10 @@ TEST_CASE("revkvctl prints what etcdctl 3.4 prints against etcd 3.4",
     CHECK(got.code == expected.code);
     CHECK(ours.normalize(got.out) == reference.normalize(expected.out));
   }
+  // Both saved owner-only.
+  const auto owner_only = std::filesystem::perms::owner_read | std::filesystem::perms::owner_write;
+  CHECK(std::filesystem::status(etcd_snapshot).permissions() == owner_only);
+  CHECK(std::filesystem::status(revkvd_snapshot).permissions() == owner_only);
 }
 
 }  // namespace revkv
