@@ -170,7 +170,7 @@ TEST_CASE("no node: exit 1 with the dial error") {
   CHECK(r.err.find("connection refused") != std::string::npos);
 }
 
-TEST_CASE("--endpoints: a refused endpoint fails over to the next") {
+TEST_CASE("an endpoints list: a refused endpoint fails over to the next") {
   uint16_t closed_port = 0;
   {
     FakeServer closed([](FakeConnection&) {});
