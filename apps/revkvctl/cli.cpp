@@ -1,5 +1,7 @@
 #include "apps/revkvctl/cli.hpp"
 
+#include "apps/revkvctl/go_text.hpp"
+
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
@@ -10,14 +12,24 @@
 namespace revkv::ctl {
 namespace {
 
-protocol::WireError usage_error(std::string message) {
-  return {protocol::kCodeInvalidArgument, std::move(message)};
+// The exit code travels in WireError::code (see PutArgs).
+protocol::WireError usage_error(std::string message, int exit_code = kExitBadArgs) {
+  return {exit_code, std::move(message)};
 }
 
 std::string upper(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(),
                  [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
   return s;
+}
+
+// KEY [RANGE_END] of get/del/watch, or etcdctl's message for another count.
+client::Result<std::pair<std::string, std::optional<std::string>>> key_and_end(
+    const std::vector<std::string>& positionals, const std::string& count_error) {
+  if (positionals.empty() || positionals.size() > 2) return usage_error(count_error);
+  std::optional<std::string> end;
+  if (positionals.size() == 2) end = positionals[1];
+  return std::pair{positionals[0], end};
 }
 
 // etcdctl's key-range rules shared by get, del and watch: [key, end), --prefix, --from-key.
@@ -73,10 +85,8 @@ std::optional<int64_t> parse_lease_id(const std::string& text) {
 }
 
 void add_put_flags(CLI::App& app, PutArgs& args) {
-  app.add_option("key", args.key, "the key")->required();
-  app.add_option_function<std::string>(
-      "value", [&args](const std::string& v) { args.value = v; },
-      "the value (read from stdin when left out)");
+  app.add_option("args", args.positionals,
+                 "KEY [VALUE] (the value is read from stdin when left out)");
   app.add_option("--lease", args.lease, "lease ID (in hexadecimal) to attach to the key");
   app.add_flag("--prev-kv", args.prev_kv, "return the previous key-value pair");
   app.add_flag("--ignore-value", args.ignore_value, "update the key using its current value");
@@ -84,9 +94,7 @@ void add_put_flags(CLI::App& app, PutArgs& args) {
 }
 
 void add_get_flags(CLI::App& app, GetArgs& args) {
-  app.add_option("key", args.key, "the key")->required();
-  app.add_option_function<std::string>(
-      "range_end", [&args](const std::string& v) { args.range_end = v; }, "end of the range");
+  app.add_option("args", args.positionals, "KEY [RANGE_END]");
   app.add_flag("--prefix", args.prefix, "get keys with matching prefix");
   app.add_flag("--from-key", args.from_key, "get keys that are >= the given key");
   app.add_option("--rev", args.rev, "revision to read at");
@@ -100,22 +108,25 @@ void add_get_flags(CLI::App& app, GetArgs& args) {
 }
 
 void add_del_flags(CLI::App& app, DelArgs& args) {
-  app.add_option("key", args.key, "the key")->required();
-  app.add_option_function<std::string>(
-      "range_end", [&args](const std::string& v) { args.range_end = v; }, "end of the range");
+  app.add_option("args", args.positionals, "KEY [RANGE_END]");
   app.add_flag("--prefix", args.prefix, "delete keys with matching prefix");
   app.add_flag("--from-key", args.from_key, "delete keys that are >= the given key");
   app.add_flag("--prev-kv", args.prev_kv, "return the deleted key-value pairs");
 }
 
 client::Result<storage::PutRequest> to_request(const PutArgs& args) {
+  // etcdctl: one argument takes the value from stdin, so 0 or more than 2 are wrong.
+  if (args.positionals.empty() || args.positionals.size() > 2)
+    return usage_error("put command needs 1 argument and input from stdin or 2 arguments");
   storage::PutRequest r;
-  r.key = args.key;
-  if (args.ignore_value && args.value)
+  r.key = args.positionals[0];
+  if (args.ignore_value && args.positionals.size() == 2)
     return usage_error("put command needs only 1 argument when 'ignore-value' is set");
-  if (args.value) r.value = *args.value;
+  if (args.positionals.size() == 2) r.value = args.positionals[1];
   auto lease = parse_lease_id(args.lease);
-  if (!lease) return usage_error("bad lease ID (" + args.lease + "), expecting ID in Hex");
+  if (!lease)
+    return usage_error("bad lease ID (" + go_parse_int_error(args.lease) +
+                       "), expecting ID in Hex");
   r.lease = *lease;
   r.prev_kv = args.prev_kv;
   r.ignore_value = args.ignore_value;
@@ -124,8 +135,13 @@ client::Result<storage::PutRequest> to_request(const PutArgs& args) {
 }
 
 client::Result<storage::RangeRequest> to_request(const GetArgs& args) {
+  auto positional =
+      key_and_end(args.positionals,
+                  "get command needs one argument as key and an optional argument as range_end");
+  if (!positional) return positional.error();
   storage::RangeRequest r;
-  auto range = key_range(args.key, args.range_end, args.prefix, args.from_key);
+  auto range =
+      key_range(positional.value().first, positional.value().second, args.prefix, args.from_key);
   if (!range) return range.error();
   r.key = std::move(range.value().first);
   r.range_end = std::move(range.value().second);
@@ -139,7 +155,7 @@ client::Result<storage::RangeRequest> to_request(const GetArgs& args) {
   } else if (order == "DESCEND") {
     r.sort_order = static_cast<int32_t>(storage::SortOrder::descend);
   } else if (!order.empty()) {
-    return usage_error("bad sort order " + args.order);
+    return usage_error("bad sort order " + args.order, kExitBadFeature);
   }
   const std::string target = upper(args.sort_by);
   static const std::pair<std::string_view, storage::SortTarget> kTargets[] = {
@@ -148,7 +164,8 @@ client::Result<storage::RangeRequest> to_request(const GetArgs& args) {
       {"VALUE", storage::SortTarget::value},   {"VERSION", storage::SortTarget::version}};
   auto found = std::find_if(std::begin(kTargets), std::end(kTargets),
                             [&](const auto& t) { return t.first == target; });
-  if (found == std::end(kTargets)) return usage_error("bad sort target " + args.sort_by);
+  if (found == std::end(kTargets))
+    return usage_error("bad sort target " + args.sort_by, kExitBadFeature);
   r.sort_target = static_cast<int32_t>(found->second);
   // clientv3.WithSort: ascending by key is the server's natural order, so no sort at all.
   if (found->second == storage::SortTarget::key &&
@@ -157,14 +174,19 @@ client::Result<storage::RangeRequest> to_request(const GetArgs& args) {
   if (args.consistency == "s") {
     r.serializable = true;
   } else if (args.consistency != "l") {
-    return usage_error("unknown consistency flag \"" + args.consistency + "\"");
+    return usage_error("unknown consistency flag \"" + args.consistency + "\"", kExitBadFeature);
   }
   return r;
 }
 
 client::Result<storage::DeleteRangeRequest> to_request(const DelArgs& args) {
+  auto positional =
+      key_and_end(args.positionals,
+                  "del command needs one argument as key and an optional argument as range_end");
+  if (!positional) return positional.error();
   storage::DeleteRangeRequest r;
-  auto range = key_range(args.key, args.range_end, args.prefix, args.from_key);
+  auto range =
+      key_range(positional.value().first, positional.value().second, args.prefix, args.from_key);
   if (!range) return range.error();
   r.key = std::move(range.value().first);
   r.range_end = std::move(range.value().second);
@@ -174,40 +196,67 @@ client::Result<storage::DeleteRangeRequest> to_request(const DelArgs& args) {
 
 namespace {
 
-// Every subcommand's parsed values; run_parser() picks the one that was used.
+// Every subcommand's parsed values; command_of() picks the one that was used.
 struct Parsed {
   PutArgs put;
   GetArgs get;
   DelArgs del;
   TxnCmd txn;
-  std::string compact_rev;
+  std::vector<std::string> compact_args;
   bool physical = false;
+  bool cluster = false;  // endpoint status|health|hashkv --cluster
   HashKvCmd hashkv;
-  SnapshotSaveCmd save;
-  SnapshotRestoreCmd restore;
-  SnapshotStatusCmd snapshot_status;
-  std::string lease_arg;
+  std::vector<std::string> save_args;
+  std::vector<std::string> status_args;
+  std::vector<std::string> restore_args;
+  std::string restore_data_dir;
+  std::vector<std::string> lease_args;
   bool keep_alive_once = false;
   bool ttl_keys = false;
-  GetArgs watch;  // key, range_end, --prefix, --rev: the same shape as get
+  GetArgs watch;  // positionals, --prefix, --rev: the same shape as get
   bool watch_prev_kv = false;
+  std::string endpoints;
   std::string format = "simple";
   std::string dial_timeout = "2s";
   std::string command_timeout = "5s";
 };
 
+// The leaf of `lease ...` with its one argument: etcdctl's message when it is missing.
+client::Result<std::string> one_lease_arg(const std::vector<std::string>& args,
+                                          const std::string& leaf) {
+  if (args.size() == 1) return args[0];
+  if (leaf == "grant") return usage_error("lease grant command needs TTL argument");
+  if (leaf == "revoke") return usage_error("lease revoke command needs 1 argument");
+  return usage_error("lease " + leaf + " command needs lease ID as argument");
+}
+
+client::Result<Command> lease_command(const std::string& leaf, const Parsed& p) {
+  if (leaf == "list") return Command{LeaseListCmd{}};
+  auto arg = one_lease_arg(p.lease_args, leaf);
+  if (!arg) return arg.error();
+  if (leaf == "grant") {
+    int64_t ttl = 0;
+    if (!parse_int(arg.value(), ttl))
+      return usage_error("bad TTL (" + go_parse_int_error(arg.value()) + ")");
+    return Command{LeaseGrantCmd{ttl}};
+  }
+  auto id = parse_lease_id(arg.value());
+  if (!id)
+    return usage_error("bad lease ID arg (" + go_parse_int_error(arg.value()) +
+                       "), expecting ID in Hex");
+  if (leaf == "revoke") return Command{LeaseRevokeCmd{*id}};
+  if (leaf == "keep-alive") return Command{LeaseKeepAliveCmd{*id, p.keep_alive_once}};
+  return Command{LeaseTimeToLiveCmd{protocol::LeaseTimeToLiveRequest{*id, p.ttl_keys}}};
+}
+
 client::Result<Command> command_of(const CLI::App& app, Parsed& p) {
-  auto lease_id = [&]() -> client::Result<int64_t> {
-    auto id = parse_lease_id(p.lease_arg);
-    if (!id) return usage_error("bad lease ID arg (" + p.lease_arg + "), expecting ID in Hex");
-    return *id;
-  };
   CLI::App* sub = app.get_subcommands().front();
   const std::string name = sub->get_name();
   if (name == "put") {
     auto r = to_request(p.put);
     if (!r) return r.error();
-    return Command{PutCmd{std::move(r).value(), !p.put.value && !p.put.ignore_value}};
+    return Command{
+        PutCmd{std::move(r).value(), p.put.positionals.size() == 1 && !p.put.ignore_value}};
   }
   if (name == "get") {
     auto r = to_request(p.get);
@@ -220,17 +269,24 @@ client::Result<Command> command_of(const CLI::App& app, Parsed& p) {
     return Command{DelCmd{std::move(r).value()}};
   }
   if (name == "txn") return Command{p.txn};
-  if (name == "compact") {
+  if (name == "compaction") {
+    if (p.compact_args.size() != 1) return usage_error("compaction command needs 1 argument");
     int64_t rev = 0;
-    if (!parse_int(p.compact_rev, rev))
-      return usage_error("bad revision argument " + p.compact_rev);
+    // etcdctl reports a bad revision as a plain error (exit 1), not as bad arguments.
+    if (!parse_int(p.compact_args[0], rev))
+      return usage_error(go_parse_int_error(p.compact_args[0]), kExitError);
     return Command{CompactCmd{protocol::CompactionRequest{rev, p.physical}}};
   }
   if (name == "status") return Command{StatusCmd{}};
   if (name == "defrag") return Command{DefragCmd{}};
   if (name == "hashkv") return Command{p.hashkv};
+  if (name == "version") return Command{VersionCmd{}};
   if (name == "watch") {
-    auto range = key_range(p.watch.key, p.watch.range_end, p.watch.prefix, false);
+    if (p.watch.positionals.empty() || p.watch.positionals.size() > 2)
+      return usage_error("bad number of arguments");
+    std::optional<std::string> end;
+    if (p.watch.positionals.size() == 2) end = p.watch.positionals[1];
+    auto range = key_range(p.watch.positionals[0], end, p.watch.prefix, false);
     if (!range) return range.error();
     WatchCmd w;
     w.request.key = std::move(range.value().first);
@@ -240,38 +296,53 @@ client::Result<Command> command_of(const CLI::App& app, Parsed& p) {
     return Command{std::move(w)};
   }
   const std::string leaf = sub->get_subcommands().front()->get_name();
+  if (name == "endpoint") {
+    if (leaf == "status") return Command{StatusCmd{p.cluster}};
+    if (leaf == "health") return Command{HealthCmd{p.cluster}};
+    HashKvCmd h = p.hashkv;
+    h.cluster = p.cluster;
+    return Command{h};
+  }
+  if (name == "member") return Command{MemberListCmd{}};
   if (name == "snapshot") {
-    if (leaf == "save") return Command{p.save};
-    if (leaf == "status") return Command{p.snapshot_status};
-    return Command{p.restore};
+    if (leaf == "save") {
+      if (p.save_args.size() != 1) return usage_error("snapshot save expects one argument");
+      return Command{SnapshotSaveCmd{p.save_args[0]}};
+    }
+    if (leaf == "status") {
+      if (p.status_args.size() != 1)
+        return usage_error("snapshot status requires exactly one argument");
+      return Command{SnapshotStatusCmd{p.status_args[0]}};
+    }
+    if (p.restore_args.size() != 1)
+      return usage_error("snapshot restore requires exactly one argument");
+    return Command{SnapshotRestoreCmd{p.restore_args[0], p.restore_data_dir}};
   }
   if (name == "alarm") {
     if (leaf == "list") return Command{AlarmListCmd{}};
     return Command{AlarmDisarmCmd{}};
   }
-  // lease
-  if (leaf == "list") return Command{LeaseListCmd{}};
-  if (leaf == "grant") {
-    int64_t ttl = 0;
-    if (!parse_int(p.lease_arg, ttl)) return usage_error("bad TTL (" + p.lease_arg + ")");
-    return Command{LeaseGrantCmd{ttl}};
-  }
-  auto id = lease_id();
-  if (!id) return id.error();
-  if (leaf == "revoke") return Command{LeaseRevokeCmd{id.value()}};
-  if (leaf == "keep-alive") return Command{LeaseKeepAliveCmd{id.value(), p.keep_alive_once}};
-  return Command{LeaseTimeToLiveCmd{protocol::LeaseTimeToLiveRequest{id.value(), p.ttl_keys}}};
+  return lease_command(leaf, p);
 }
 
-void build(CLI::App& app, Parsed& p, Global& g) {
+// A command group (`lease`, `endpoint`, ...): without its leaf, etcdctl prints its help.
+CLI::App* add_group(CLI::App& app, const char* name, const char* description) {
+  return app.add_subcommand(name, description)->require_subcommand(1);
+}
+
+void build(CLI::App& app, Parsed& p) {
   app.require_subcommand(1);
   app.fallthrough();  // global flags may follow the command, as with etcdctl
-  app.add_option("--endpoint,--endpoints", g.endpoint, "HOST:PORT of the node")
-      ->envname("REVKV_ENDPOINT");
-  app.add_option("-w,--write-out", p.format, "output format: simple or json")
-      ->check(CLI::IsMember({"simple", "json"}));
-  app.add_option("--dial-timeout", p.dial_timeout, "dial timeout (e.g. 2s)");
-  app.add_option("--command-timeout", p.command_timeout, "timeout of a short command (e.g. 5s)");
+  // Unknown commands and flags come back in remaining(), to be worded as etcdctl words them.
+  app.allow_extras();
+  app.add_option("--endpoints,--endpoint", p.endpoints,
+                 "comma-separated HOST:PORT list, tried in order (env REVKVCTL_ENDPOINTS, "
+                 "then REVKV_ENDPOINT)");
+  app.add_option("-w,--write-out", p.format,
+                 "output format: simple, json, fields or table (env REVKVCTL_WRITE_OUT)");
+  app.add_option("--dial-timeout", p.dial_timeout, "dial timeout (env REVKVCTL_DIAL_TIMEOUT)");
+  app.add_option("--command-timeout", p.command_timeout,
+                 "timeout of a short command (env REVKVCTL_COMMAND_TIMEOUT)");
 
   add_put_flags(*app.add_subcommand("put", "Puts the given key into the store"), p.put);
   add_get_flags(*app.add_subcommand("get", "Gets the key or a range of keys"), p.get);
@@ -279,48 +350,109 @@ void build(CLI::App& app, Parsed& p, Global& g) {
                 p.del);
   app.add_subcommand("txn", "Txn processes all the requests in one transaction")
       ->add_flag("-i,--interactive", p.txn.interactive, "input the transaction interactively");
-  auto* compact = app.add_subcommand("compact", "Compacts the event history");
-  compact->add_option("revision", p.compact_rev, "revision to compact up to")->required();
+  auto* compact =
+      app.add_subcommand("compaction", "Compacts the event history in etcd")->alias("compact");
+  compact->add_option("revision", p.compact_args, "revision to compact up to");
   compact->add_flag("--physical", p.physical, "wait until the compaction is physically applied");
-  app.add_subcommand("status", "Prints the status of the node");
+  app.add_subcommand("status", "Alias of `endpoint status`");
   app.add_subcommand("defrag", "Defragments the storage of the node");
-  app.add_subcommand("hashkv", "Prints the KV history hash")
+  app.add_subcommand("hashkv", "Alias of `endpoint hashkv`")
       ->add_option("--rev", p.hashkv.request.revision, "maximum revision to hash (0: current)");
+  app.add_subcommand("version", "Prints the version of revkvctl");
 
-  auto* snapshot = app.add_subcommand("snapshot", "Manages snapshots")->require_subcommand(1);
+  auto* endpoint = add_group(app, "endpoint", "Endpoint related commands");
+  endpoint->add_subcommand("status", "Prints out the status of the endpoints")
+      ->add_flag("--cluster", p.cluster, "use all endpoints from the cluster member list");
+  endpoint->add_subcommand("health", "Checks the healthiness of the endpoints")
+      ->add_flag("--cluster", p.cluster, "use all endpoints from the cluster member list");
+  auto* hashkv = endpoint->add_subcommand("hashkv", "Prints the KV history hash of each endpoint");
+  hashkv->add_flag("--cluster", p.cluster, "use all endpoints from the cluster member list");
+  hashkv->add_option("--rev", p.hashkv.request.revision, "maximum revision to hash (0: current)");
+
+  add_group(app, "member", "Membership related commands")
+      ->add_subcommand("list", "Lists all members in the cluster");
+
+  auto* snapshot = add_group(app, "snapshot", "Manages snapshots");
   snapshot->add_subcommand("save", "Stores a snapshot of the node to a file")
-      ->add_option("file", p.save.file)
-      ->required();
+      ->add_option("file", p.save_args);
+  snapshot->add_subcommand("status", "Gets the hash, revision, keys and size of a snapshot file")
+      ->add_option("file", p.status_args);
   auto* restore = snapshot->add_subcommand("restore", "Restores a snapshot file into a data dir");
-  restore->add_option("file", p.restore.file)->required();
-  restore->add_option("--data-dir", p.restore.data_dir, "directory to create")->required();
-  snapshot
-      ->add_subcommand("status", "Checks a snapshot file and prints its hash, revision, keys, size")
-      ->add_option("file", p.snapshot_status.file)
-      ->required();
+  restore->add_option("file", p.restore_args);
+  restore->add_option("--data-dir", p.restore_data_dir, "directory to create")->required();
 
-  auto* alarm = app.add_subcommand("alarm", "Alarm related commands")->require_subcommand(1);
+  auto* alarm = add_group(app, "alarm", "Alarm related commands");
   alarm->add_subcommand("list", "Lists all alarms");
   alarm->add_subcommand("disarm", "Disarms all alarms");
 
-  auto* lease = app.add_subcommand("lease", "Lease related commands")->require_subcommand(1);
-  lease->add_subcommand("grant", "Creates a lease")->add_option("ttl", p.lease_arg)->required();
-  lease->add_subcommand("revoke", "Revokes a lease")->add_option("id", p.lease_arg)->required();
+  auto* lease = add_group(app, "lease", "Lease related commands");
+  lease->add_subcommand("grant", "Creates a lease")->add_option("ttl", p.lease_args);
+  lease->add_subcommand("revoke", "Revokes a lease")->add_option("id", p.lease_args);
   auto* keep = lease->add_subcommand("keep-alive", "Keeps a lease alive");
-  keep->add_option("id", p.lease_arg)->required();
+  keep->add_option("id", p.lease_args);
   keep->add_flag("--once", p.keep_alive_once, "send one keep-alive and exit");
   auto* ttl = lease->add_subcommand("timetolive", "Gets lease information");
-  ttl->add_option("id", p.lease_arg)->required();
+  ttl->add_option("id", p.lease_args);
   ttl->add_flag("--keys", p.ttl_keys, "get the keys attached to the lease");
   lease->add_subcommand("list", "Lists all active leases");
 
   auto* watch = app.add_subcommand("watch", "Watches events on a key or prefix");
-  watch->add_option("key", p.watch.key)->required();
-  watch->add_option_function<std::string>("range_end",
-                                          [&p](const std::string& v) { p.watch.range_end = v; });
+  watch->add_option("args", p.watch.positionals, "KEY [RANGE_END]");
   watch->add_flag("--prefix", p.watch.prefix, "watch on a prefix");
   watch->add_option("--rev", p.watch.rev, "revision to start watching from");
   watch->add_flag("--prev-kv", p.watch_prev_kv, "get the previous key-value pair of each event");
+}
+
+ParseExit fail(const std::string& message, int code) {
+  return ParseExit{code, "", "Error: " + message + "\n"};
+}
+
+// What the command line left over: an unknown command (no command parsed) or flag.
+std::optional<ParseExit> leftover(const CLI::App& app) {
+  for (const auto& word : app.remaining()) {
+    if (word.rfind("-", 0) == 0) {
+      std::string flag = word.substr(0, word.find('='));
+      if (flag.rfind("--", 0) != 0)
+        return fail("unknown shorthand flag: '" + flag.substr(1, 1) + "' in " + flag, kExitError);
+      return fail("unknown flag: " + flag, kExitError);
+    }
+    if (app.get_subcommands().empty())
+      return ParseExit{kExitError, "",
+                       "Error: unknown command \"" + word +
+                           "\" for \"revkvctl\"\nRun 'revkvctl --help' for usage.\n"};
+  }
+  return std::nullopt;
+}
+
+std::optional<Format> format_named(const std::string& name) {
+  static const std::pair<std::string_view, Format> kFormats[] = {{"simple", Format::simple},
+                                                                 {"json", Format::json},
+                                                                 {"fields", Format::fields},
+                                                                 {"table", Format::table},
+                                                                 {"protobuf", Format::protobuf}};
+  for (auto [n, f] : kFormats)
+    if (n == name) return f;
+  return std::nullopt;
+}
+
+std::vector<std::string> split_endpoints(const std::string& list) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= list.size()) {
+    std::size_t comma = std::min(list.find(',', start), list.size());
+    if (comma > start) out.push_back(list.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return out;
+}
+
+// The flag when given, else the first of `env` that is set, else the default.
+std::string flag_or_env(const CLI::App& app, const char* flag, const std::string& value,
+                        std::initializer_list<const char*> env) {
+  if (app.get_option(flag)->count() > 0) return value;
+  for (const char* name : env)
+    if (const char* v = std::getenv(name); v && *v) return v;
+  return value;
 }
 
 }  // namespace
@@ -328,11 +460,7 @@ void build(CLI::App& app, Parsed& p, Global& g) {
 std::variant<Invocation, ParseExit> parse(const std::vector<std::string>& args) {
   CLI::App app("revkvctl: a command-line client for revkvd (etcdctl v3 style)", "revkvctl");
   Parsed p;
-  Global g;
-  build(app, p, g);
-  auto fail = [](const std::string& message) {
-    return ParseExit{1, "", "Error: " + message + "\nRun 'revkvctl --help' for usage.\n"};
-  };
+  build(app, p);
   try {
     // CLI11 wants the arguments in reverse order, without the program name.
     std::vector<std::string> rest(args.rbegin(), args.rend() - (args.empty() ? 0 : 1));
@@ -344,17 +472,38 @@ std::variant<Invocation, ParseExit> parse(const std::vector<std::string>& args) 
   } catch (const CLI::ParseError& e) {
     // Help of a subcommand arrives as a ParseError with exit code 0 too.
     if (e.get_exit_code() == 0) return ParseExit{0, app.help(), ""};
-    return fail(e.what());
+    if (auto l = leftover(app)) return *l;
+    // A bare command group (`revkvctl`, `revkvctl lease`): its help, as etcdctl (exit 0).
+    const CLI::App* level = &app;
+    while (!level->get_subcommands().empty())
+      level = level->get_subcommands().front();
+    if (!level->get_subcommands().empty() || level->get_require_subcommand_min() > 0)
+      return ParseExit{0, level->help(), ""};
+    return fail(e.what(), kExitError);
   }
-  g.format = p.format == "json" ? Format::json : Format::simple;
-  auto dial = parse_duration(p.dial_timeout);
-  auto command = parse_duration(p.command_timeout);
-  if (!dial) return fail("bad --dial-timeout " + p.dial_timeout);
-  if (!command) return fail("bad --command-timeout " + p.command_timeout);
+  if (auto l = leftover(app)) return *l;
+
+  Global g;
+  const std::string format = flag_or_env(app, "-w", p.format, {"REVKVCTL_WRITE_OUT"});
+  auto f = format_named(format);
+  if (!f) return fail("unsupported output format", kExitBadFeature);
+  g.format = *f;
+  const std::string endpoints =
+      flag_or_env(app, "--endpoints", p.endpoints, {"REVKVCTL_ENDPOINTS", "REVKV_ENDPOINT"});
+  if (!endpoints.empty()) g.endpoints = split_endpoints(endpoints);
+  if (g.endpoints.empty()) return fail("no endpoints given in --endpoints", kExitBadArgs);
+  const std::string dial_text =
+      flag_or_env(app, "--dial-timeout", p.dial_timeout, {"REVKVCTL_DIAL_TIMEOUT"});
+  const std::string command_text =
+      flag_or_env(app, "--command-timeout", p.command_timeout, {"REVKVCTL_COMMAND_TIMEOUT"});
+  auto dial = parse_duration(dial_text);
+  auto command = parse_duration(command_text);
+  if (!dial) return fail("bad --dial-timeout " + dial_text, kExitBadArgs);
+  if (!command) return fail("bad --command-timeout " + command_text, kExitBadArgs);
   g.dial_timeout = *dial;
   g.command_timeout = *command;
   auto cmd = command_of(app, p);
-  if (!cmd) return fail(cmd.error().message);
+  if (!cmd) return fail(cmd.error().message, cmd.error().code);
   return Invocation{std::move(g), std::move(cmd).value()};
 }
 

@@ -20,10 +20,25 @@ class App;
 
 namespace revkv::ctl {
 
-enum class Format { simple, json };
+// etcdctl's -w formats; protobuf is parsed so that it is refused with etcdctl's exit code.
+enum class Format { simple, json, fields, table, protobuf };
+
+// etcdctl's exit codes (ctlv3/command/error.go).
+enum ExitCode : int {
+  kExitSuccess = 0,
+  kExitError = 1,
+  kExitBadConnection = 2,
+  kExitInvalidInput = 3,  // txn input
+  kExitBadFeature = 4,    // a valid flag with an unsupported value (output format, sort)
+  kExitInterrupted = 5,   // a watch canceled by the server
+  kExitIO = 6,
+  kExitBadArgs = 128,  // wrong number or shape of arguments
+};
 
 struct Global {
-  std::string endpoint = "127.0.0.1:7379";
+  // Tried in order until one connects (etcdctl's --endpoints list); the endpoint commands
+  // ask each of them.
+  std::vector<std::string> endpoints{"127.0.0.1:7379"};
   Format format = Format::simple;
   std::chrono::milliseconds dial_timeout{2000};
   std::chrono::milliseconds command_timeout{5000};
@@ -46,20 +61,30 @@ struct TxnCmd {
 struct CompactCmd {
   protocol::CompactionRequest request;
 };
-struct StatusCmd {};
+// `endpoint status|health|hashkv [--cluster]`; `status` and `hashkv` are their aliases.
+// --cluster asks the members' client URLs (member list: this node) instead of --endpoints.
+struct StatusCmd {
+  bool cluster = false;
+};
+struct HealthCmd {
+  bool cluster = false;
+};
 struct DefragCmd {};
 struct HashKvCmd {
   protocol::HashKVRequest request;
+  bool cluster = false;
 };
+struct VersionCmd {};
+struct MemberListCmd {};
 struct SnapshotSaveCmd {
+  std::string file;
+};
+struct SnapshotStatusCmd {
   std::string file;
 };
 struct SnapshotRestoreCmd {
   std::string file;
   std::string data_dir;
-};
-struct SnapshotStatusCmd {
-  std::string file;
 };
 struct AlarmListCmd {};
 struct AlarmDisarmCmd {};
@@ -81,10 +106,11 @@ struct WatchCmd {
   protocol::WatchCreateRequest request;
 };
 
-using Command = std::variant<PutCmd, GetCmd, DelCmd, TxnCmd, CompactCmd, StatusCmd, DefragCmd,
-                             HashKvCmd, SnapshotSaveCmd, SnapshotRestoreCmd, SnapshotStatusCmd,
-                             AlarmListCmd, AlarmDisarmCmd, LeaseGrantCmd, LeaseRevokeCmd,
-                             LeaseKeepAliveCmd, LeaseTimeToLiveCmd, LeaseListCmd, WatchCmd>;
+using Command =
+    std::variant<PutCmd, GetCmd, DelCmd, TxnCmd, CompactCmd, StatusCmd, HealthCmd, DefragCmd,
+                 HashKvCmd, VersionCmd, MemberListCmd, SnapshotSaveCmd, SnapshotStatusCmd,
+                 SnapshotRestoreCmd, AlarmListCmd, AlarmDisarmCmd, LeaseGrantCmd, LeaseRevokeCmd,
+                 LeaseKeepAliveCmd, LeaseTimeToLiveCmd, LeaseListCmd, WatchCmd>;
 
 struct Invocation {
   Global global;
@@ -92,28 +118,31 @@ struct Invocation {
 };
 
 // What parse() could not turn into an Invocation: help text (exit 0) or a usage error
-// (exit 1), already worded for the terminal.
+// (etcdctl's exit code: 128 for bad arguments, 4 for an unsupported format, 1 otherwise),
+// already worded for the terminal.
 struct ParseExit {
   int code = 0;
   std::string out;  // for stdout (help)
   std::string err;  // for stderr ("Error: ...")
 };
 
-// args[0] is the program name. Reads REVKV_ENDPOINT from the environment.
+// args[0] is the program name. Reads REVKVCTL_ENDPOINTS (then REVKV_ENDPOINT),
+// REVKVCTL_DIAL_TIMEOUT, REVKVCTL_COMMAND_TIMEOUT and REVKVCTL_WRITE_OUT from the
+// environment; flags win over them.
 std::variant<Invocation, ParseExit> parse(const std::vector<std::string>& args);
 
-// The flags shared by the top-level put/get/del and the op lines of `txn`.
+// The flags shared by the top-level put/get/del and the op lines of `txn`. The positional
+// arguments are collected as they come and counted by to_request(), so that a wrong count
+// gets etcdctl's message. Errors of to_request() carry etcdctl's exit code in `code`.
 struct PutArgs {
-  std::string key;
-  std::optional<std::string> value;
-  std::string lease = "0";  // hex, as etcdctl
+  std::vector<std::string> positionals;  // KEY [VALUE]
+  std::string lease = "0";               // hex, as etcdctl
   bool prev_kv = false;
   bool ignore_value = false;
   bool ignore_lease = false;
 };
 struct GetArgs {
-  std::string key;
-  std::optional<std::string> range_end;
+  std::vector<std::string> positionals;  // KEY [RANGE_END]
   bool prefix = false;
   bool from_key = false;
   int64_t rev = 0;
@@ -126,8 +155,7 @@ struct GetArgs {
   bool print_value_only = false;
 };
 struct DelArgs {
-  std::string key;
-  std::optional<std::string> range_end;
+  std::vector<std::string> positionals;  // KEY [RANGE_END]
   bool prefix = false;
   bool from_key = false;
   bool prev_kv = false;

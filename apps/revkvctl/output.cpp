@@ -1,5 +1,6 @@
 #include "apps/revkvctl/output.hpp"
 
+#include "apps/revkvctl/fields.hpp"
 #include "apps/revkvctl/json.hpp"
 
 #include <cmath>
@@ -61,7 +62,9 @@ void print_kv(std::string& out, const KeyValue& kv, bool value_only = false) {
   out += kv.value + "\n";
 }
 
-protocol::ResponseHeader with_revision(protocol::ResponseHeader h, int64_t revision) {
+// The header of a response inside a txn: etcd fills in only the revision.
+protocol::ResponseHeader with_revision(const protocol::ResponseHeader&, int64_t revision) {
+  protocol::ResponseHeader h;
   h.revision = revision;
   return h;
 }
@@ -150,12 +153,6 @@ const char* alarm_name(protocol::AlarmType a) {
   return "NONE";
 }
 
-std::string hex(uint64_t v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%llx", static_cast<unsigned long long>(v));
-  return buf;
-}
-
 }  // namespace
 
 std::string lease_hex(int64_t id) {
@@ -164,18 +161,9 @@ std::string lease_hex(int64_t id) {
   return buf;
 }
 
-std::string human_bytes(uint64_t bytes) {
-  static const char* kSizes[] = {"B", "kB", "MB", "GB", "TB", "PB", "EB"};
-  if (bytes < 10) return std::to_string(bytes) + " B";
-  double e = std::floor(std::log(static_cast<double>(bytes)) / std::log(1000.0));
-  double val = std::floor(static_cast<double>(bytes) / std::pow(1000.0, e) * 10 + 0.5) / 10;
-  char buf[64];
-  std::snprintf(buf, sizeof buf, val < 10 ? "%.1f %s" : "%.0f %s", val, kSizes[int(e)]);
-  return buf;
-}
-
 std::string format_put(const Kv<storage::PutResponse>& r, Format f) {
   if (f == Format::json) return line(put_json(r.header, r.response));
+  if (f == Format::fields) return fields_put(r.header, r.response);
   std::string out = "OK\n";
   if (r.response.prev_kv) print_kv(out, *r.response.prev_kv);
   return out;
@@ -184,6 +172,7 @@ std::string format_put(const Kv<storage::PutResponse>& r, Format f) {
 std::string format_get(const Kv<storage::RangeResponse>& r, Format f, bool value_only,
                        bool count_only) {
   if (f == Format::json) return line(range_json(r.header, r.response));
+  if (f == Format::fields) return fields_get(r.header, r.response);
   if (count_only) return std::to_string(r.response.count) + "\n";
   std::string out;
   for (const auto& kv : r.response.kvs)
@@ -193,6 +182,7 @@ std::string format_get(const Kv<storage::RangeResponse>& r, Format f, bool value
 
 std::string format_del(const Kv<storage::DeleteRangeResponse>& r, Format f) {
   if (f == Format::json) return line(del_json(r.header, r.response));
+  if (f == Format::fields) return fields_del(r.header, r.response);
   std::string out = std::to_string(r.response.deleted) + "\n";
   for (const auto& kv : r.response.prev_kvs)
     print_kv(out, kv);
@@ -201,57 +191,19 @@ std::string format_del(const Kv<storage::DeleteRangeResponse>& r, Format f) {
 
 std::string format_txn(const Kv<storage::TxnResponse>& r, Format f) {
   if (f == Format::json) return line(txn_json(r.header, r.response));
+  if (f == Format::fields) return fields_txn(r.header, r.response);
   std::string out;
   txn_simple(out, r.response);
   return out;
 }
 
-std::string format_compact(int64_t revision, const Kv<storage::CompactResponse>& r, Format f) {
-  if (f == Format::json) return line({{"header", header_json(r.header)}});
+// etcdctl prints this line in every format (it does not go through a printer).
+std::string format_compact(int64_t revision, const Kv<storage::CompactResponse>&, Format) {
   return "compacted revision " + std::to_string(revision) + "\n";
-}
-
-std::string format_status(const std::string& endpoint, const protocol::StatusResponse& r,
-                          Format f) {
-  if (f == Format::json) {
-    Json s = {{"header", header_json(r.header)}, {"version", r.version}};
-    set_nonzero(s, "dbSize", r.db_size);
-    set_nonzero(s, "leader", r.leader);
-    set_nonzero(s, "raftIndex", r.raft_index);
-    set_nonzero(s, "raftTerm", r.raft_term);
-    if (!r.errors.empty()) s["errors"] = r.errors;
-    set_nonzero(s, "dbSizeInUse", r.db_size_in_use);
-    set_nonzero(s, "shards", r.shards);
-    set_nonzero(s, "compactRevision", r.compact_revision);
-    return line(Json::array({{{"Endpoint", endpoint}, {"Status", std::move(s)}}}));
-  }
-  std::string errors;
-  for (const auto& e : r.errors)
-    errors += (errors.empty() ? "" : ", ") + e;
-  return endpoint + ", " + hex(r.header.member_id) + ", " + r.version + ", " +
-         human_bytes(static_cast<uint64_t>(r.db_size)) + ", " +
-         human_bytes(static_cast<uint64_t>(r.db_size_in_use)) + ", " +
-         (r.leader == r.header.member_id ? "true" : "false") + ", " + std::to_string(r.raft_term) +
-         ", " + std::to_string(r.raft_index) + ", " + std::to_string(r.header.revision) + ", " +
-         std::to_string(r.compact_revision) + ", " + std::to_string(r.shards) + ", " + errors +
-         "\n";
 }
 
 std::string format_defrag(const std::string& endpoint, Format) {
   return "Finished defragmenting etcd member[" + endpoint + "]\n";
-}
-
-std::string format_hashkv(const std::string& endpoint, const protocol::HashKVResponse& r,
-                          Format f) {
-  if (f == Format::json) {
-    Json h = {{"header", header_json(r.header)}};
-    set_nonzero(h, "hash", r.hash);
-    set_nonzero(h, "compact_revision", r.compact_revision);
-    set_nonzero(h, "hash_revision", r.hash_revision);
-    return line(Json::array({{{"Endpoint", endpoint}, {"HashKV", std::move(h)}}}));
-  }
-  return endpoint + ", " + std::to_string(r.hash) + ", " + std::to_string(r.compact_revision) +
-         ", " + std::to_string(r.hash_revision) + "\n";
 }
 
 std::string format_alarms(const protocol::AlarmResponse& r, Format f) {
@@ -263,23 +215,24 @@ std::string format_alarms(const protocol::AlarmResponse& r, Format f) {
       set_nonzero(o, "alarm", static_cast<int64_t>(a.alarm));
       alarms.push_back(std::move(o));
     }
-    Json o = {{"header", header_json(r.header)}};
+    // etcd 3.4 answers Alarm without a header: etcdctl prints `{}` when there is no alarm.
+    Json o = Json::object();
     if (!r.alarms.empty()) o["alarms"] = std::move(alarms);
     return line(o);
   }
+  if (f == Format::fields) return fields_alarms(r);
   std::string out;
+  // Go's %+v of the proto message: its text form, which ends with a space.
   for (const auto& a : r.alarms)
-    out += "memberID:" + std::to_string(a.member_id) + " alarm:" + alarm_name(a.alarm) + "\n";
+    out += "memberID:" + std::to_string(a.member_id) + " alarm:" + alarm_name(a.alarm) + " \n";
   return out;
 }
 
 namespace {
-// etcdctl prints lease responses as the clientv3 structs, which embed the header's fields.
+// etcdctl prints lease responses as the clientv3 structs, which embed the header's fields
+// (still `omitempty`).
 Json flat_header(const protocol::ResponseHeader& h) {
-  return {{"cluster_id", h.cluster_id},
-          {"member_id", h.member_id},
-          {"revision", h.revision},
-          {"raft_term", h.raft_term}};
+  return header_json(h);
 }
 Json with_id_ttl(Json o, int64_t id, int64_t ttl) {
   o["ID"] = id;
@@ -289,32 +242,44 @@ Json with_id_ttl(Json o, int64_t id, int64_t ttl) {
 }  // namespace
 
 std::string format_lease_grant(const protocol::LeaseGrantResponse& r, Format f) {
-  if (f == Format::json) return line(with_id_ttl(flat_header(r.header), r.id, r.ttl));
+  if (f == Format::json) {
+    // clientv3.LeaseGrantResponse has an Error string, empty here (etcd 3.4 always sends "").
+    Json o = with_id_ttl(flat_header(r.header), r.id, r.ttl);
+    o["Error"] = "";
+    return line(o);
+  }
+  if (f == Format::fields) return fields_lease(r.header, r.id, r.ttl);
   return "lease " + lease_hex(r.id) + " granted with TTL(" + std::to_string(r.ttl) + "s)\n";
 }
 
 std::string format_lease_revoke(int64_t id, const protocol::LeaseRevokeResponse& r, Format f) {
   if (f == Format::json) return line({{"header", header_json(r.header)}});
+  if (f == Format::fields) return fields_header(r.header);
   return "lease " + lease_hex(id) + " revoked\n";
 }
 
 std::string format_keep_alive(const protocol::LeaseKeepAliveResponse& r, Format f) {
   if (f == Format::json) return line(with_id_ttl(flat_header(r.header), r.id, r.ttl));
+  if (f == Format::fields) return fields_lease(r.header, r.id, r.ttl);
   if (r.ttl <= 0) return "lease " + lease_hex(r.id) + " expired or revoked.\n";
   return "lease " + lease_hex(r.id) + " keepalived with TTL(" + std::to_string(r.ttl) + ")\n";
 }
 
 std::string format_time_to_live(const protocol::LeaseTimeToLiveResponse& r, bool keys, Format f) {
   if (f == Format::json) {
-    Json o = with_id_ttl(flat_header(r.header), r.id, r.ttl);
-    o["GrantedTTL"] = r.granted_ttl;
-    // A nil []byte slice: Go writes null.
+    // clientv3.LeaseTimeToLiveResponse's json tags: id, ttl, granted-ttl, keys.
+    Json o = flat_header(r.header);
+    o["id"] = r.id;
+    o["ttl"] = r.ttl;
+    o["granted-ttl"] = r.granted_ttl;
+    // A nil [][]byte: Go writes null.
     Json keys_json = nullptr;
     for (const auto& k : r.keys)
       keys_json.push_back(base64(k));
-    o["Keys"] = std::move(keys_json);
+    o["keys"] = std::move(keys_json);
     return line(o);
   }
+  if (f == Format::fields) return fields_time_to_live(r);
   if (r.granted_ttl == 0 && r.ttl == -1) return "lease " + lease_hex(r.id) + " already expired\n";
   std::string out = "lease " + lease_hex(r.id) + " granted with TTL(" +
                     std::to_string(r.granted_ttl) + "s), remaining(" + std::to_string(r.ttl) + "s)";
@@ -330,11 +295,15 @@ std::string format_time_to_live(const protocol::LeaseTimeToLiveResponse& r, bool
 
 std::string format_leases(const protocol::LeaseLeasesResponse& r, Format f) {
   if (f == Format::json) {
+    // clientv3.LeaseLeasesResponse: the header embedded, `leases` of {"id"} (never null).
     Json leases = Json::array();
     for (const auto& l : r.leases)
-      leases.push_back({{"ID", l.id}});
-    return line({{"header", header_json(r.header)}, {"leases", std::move(leases)}});
+      leases.push_back({{"id", l.id}});
+    Json o = flat_header(r.header);
+    o["leases"] = std::move(leases);
+    return line(o);
   }
+  if (f == Format::fields) return fields_leases(r);
   std::string out = "found " + std::to_string(r.leases.size()) + " leases\n";
   for (const auto& l : r.leases)
     out += lease_hex(l.id) + "\n";
@@ -343,8 +312,8 @@ std::string format_leases(const protocol::LeaseLeasesResponse& r, Format f) {
 
 std::string format_watch(const protocol::WatchResponse& r, Format f) {
   if (f == Format::json) {
-    // A nil slice of events: Go writes null.
-    Json events = nullptr;
+    // clientv3 hands etcdctl a non-nil slice even for a cancel: `[]`, never null.
+    Json events = Json::array();
     for (const auto& e : r.events) {
       Json o = Json::object();
       set_nonzero(o, "type", static_cast<int64_t>(e.type));
@@ -352,12 +321,16 @@ std::string format_watch(const protocol::WatchResponse& r, Format f) {
       if (e.prev_kv) o["prev_kv"] = kv_json(*e.prev_kv);
       events.push_back(std::move(o));
     }
+    // etcdctl prints only responses with events or a cancel; an empty progress answer
+    // prints nothing (no `"Events":null` line).
+    if (r.events.empty() && !r.canceled) return "";
     return line({{"Header", header_json(r.header)},
                  {"Events", std::move(events)},
                  {"CompactRevision", r.compact_revision},
                  {"Canceled", r.canceled},
                  {"Created", r.created}});
   }
+  if (f == Format::fields) return r.events.empty() ? "" : fields_watch(r);
   std::string out;
   for (const auto& e : r.events) {
     out += e.type == storage::Event::Type::put ? "PUT\n" : "DELETE\n";

@@ -1,5 +1,6 @@
 #include "apps/revkvctl/run.hpp"
 
+#include "apps/revkvctl/endpoint_output.hpp"
 #include "apps/revkvctl/output.hpp"
 #include "apps/revkvctl/snapshot.hpp"
 #include "apps/revkvctl/txn_input.hpp"
@@ -7,6 +8,7 @@
 
 #include <iostream>
 #include <iterator>
+#include <optional>
 #include <thread>
 
 namespace revkv::ctl {
@@ -15,11 +17,42 @@ namespace {
 using client::Client;
 using protocol::WireError;
 
+// The project's version (CMake's project(VERSION)); the API is etcd 3.4's.
+constexpr const char* kVersion = "0.1.0";
+
+// Commands that print through etcdctl's printer get its format checks; the others
+// (compaction, defrag, snapshot save/restore, version) print their line in every format.
+bool prints_plain_text(const Command& c) {
+  return std::holds_alternative<CompactCmd>(c) || std::holds_alternative<DefragCmd>(c) ||
+         std::holds_alternative<SnapshotSaveCmd>(c) ||
+         std::holds_alternative<SnapshotRestoreCmd>(c) || std::holds_alternative<VersionCmd>(c);
+}
+bool prints_table(const Command& c) {
+  return std::holds_alternative<StatusCmd>(c) || std::holds_alternative<HealthCmd>(c) ||
+         std::holds_alternative<HashKvCmd>(c) || std::holds_alternative<MemberListCmd>(c) ||
+         std::holds_alternative<SnapshotStatusCmd>(c);
+}
+
+// etcdctl's refusal of a format a command has no printer for (exit 4), checked before the
+// request is sent (etcdctl sends it, then refuses to print its answer).
+std::optional<std::string> unsupported_format(const Command& c, Format f) {
+  if (prints_plain_text(c)) return std::nullopt;
+  if (f == Format::table && !prints_table(c)) return "table not supported as output format";
+  if (f == Format::protobuf) return "protobuf not supported as output format";
+  return std::nullopt;
+}
+
+// "http://h:p" as etcd lists client URLs.
+std::string client_url(const std::string& endpoint) {
+  return endpoint.rfind("http://", 0) == 0 ? endpoint : "http://" + endpoint;
+}
+
 // What one command does with the connection; returns the text to print or an error.
 class Runner {
  public:
-  Runner(const Global& g, std::istream& in, std::ostream& out, std::ostream& err)
-      : g_(g), in_(in), out_(out), err_(err) {}
+  Runner(const Global& g, std::istream& in, std::ostream& out, std::ostream& err,
+         std::stop_token stop)
+      : g_(g), stop_(std::move(stop)), in_(in), out_(out), err_(err) {}
 
   int operator()(const PutCmd& c) {
     storage::PutRequest r = c.request;
@@ -39,7 +72,7 @@ class Runner {
   }
   int operator()(const TxnCmd& c) {
     auto txn = read_txn(in_, c.interactive ? &out_ : nullptr);
-    if (!txn) return fail(txn.error());
+    if (!txn) return fail(txn.error(), kExitInvalidInput);
     return print(connect(), [&](Client& cl) { return map(cl.txn(txn.value()), format_txn); });
   }
   int operator()(const CompactCmd& c) {
@@ -49,25 +82,25 @@ class Runner {
       return result(format_compact(c.request.revision, r.value(), g_.format));
     });
   }
-  int operator()(const StatusCmd&) {
+  int operator()(const StatusCmd& c);
+  int operator()(const HealthCmd& c);
+  int operator()(const HashKvCmd& c);
+  int operator()(const MemberListCmd&) {
     return print(connect(), [&](Client& cl) {
-      auto r = cl.status();
+      auto r = member_list(cl);
       if (!r) return result(r.error());
-      return result(format_status(g_.endpoint, r.value(), g_.format));
+      return result(format_member_list(r.value(), g_.format));
     });
+  }
+  int operator()(const VersionCmd&) {
+    out_ << "revkvctl version: " << kVersion << "\nAPI version: 3.4\n";
+    return kExitSuccess;
   }
   int operator()(const DefragCmd&) {
     return print(connect(), [&](Client& cl) {
       auto r = cl.defragment();
       if (!r) return result(r.error());
-      return result(format_defrag(g_.endpoint, g_.format));
-    });
-  }
-  int operator()(const HashKvCmd& c) {
-    return print(connect(), [&](Client& cl) {
-      auto r = cl.hash_kv(c.request);
-      if (!r) return result(r.error());
-      return result(format_hashkv(g_.endpoint, r.value(), g_.format));
+      return result(format_defrag(connected_, g_.format));
     });
   }
   int operator()(const SnapshotSaveCmd& c) {
@@ -77,16 +110,16 @@ class Runner {
       return result(format_snapshot_saved(c.file));
     });
   }
+  int operator()(const SnapshotStatusCmd& c) {
+    auto r = snapshot_status(c.file);
+    if (!r) return fail(r.error());
+    out_ << format_snapshot_status(r.value(), g_.format) << std::flush;
+    return kExitSuccess;
+  }
   int operator()(const SnapshotRestoreCmd& c) {
     auto r = restore_snapshot(c.file, c.data_dir);
     if (!r) return fail(r.error());
     out_ << "Snapshot restored to " << c.data_dir << "\n";
-    return 0;
-  }
-  int operator()(const SnapshotStatusCmd& c) {
-    auto r = snapshot_status(c.file);
-    if (!r) return fail(r.error());
-    out_ << format_snapshot_status(r.value(), g_.format == Format::json);
     return 0;
   }
   int operator()(const AlarmListCmd&) {
@@ -136,6 +169,9 @@ class Runner {
   int operator()(const WatchCmd& c);
 
  private:
+  enum class StreamEnd { canceled, broken, stopped };
+  StreamEnd watch_stream(Client& cl, protocol::WatchCreateRequest request, int64_t& next_revision);
+
   using Text = client::Result<std::string>;
   static Text result(std::string s) { return s; }
   static Text result(const WireError& e) { return e; }
@@ -146,17 +182,62 @@ class Runner {
     return format(r.value(), g_.format);
   }
 
-  // timeout_ms < 0: the command timeout; 0: none (streams).
-  client::Result<Client> connect(int64_t timeout_ms = -1) {
+  client::ClientOptions options(int64_t timeout_ms) const {
     client::ClientOptions o;
     o.connect_timeout = g_.dial_timeout;
     o.request_timeout = timeout_ms < 0 ? g_.command_timeout : std::chrono::milliseconds(timeout_ms);
-    return Client::connect(g_.endpoint, o);
+    return o;
   }
 
-  int fail(const WireError& e) {
+  // The first endpoint of --endpoints that accepts the connection (etcdctl's balancer
+  // fails over the same way); the last failure when none does.
+  // timeout_ms < 0: the command timeout; 0: none (streams).
+  client::Result<Client> connect(int64_t timeout_ms = -1) {
+    std::optional<WireError> last;
+    for (const auto& endpoint : g_.endpoints) {
+      auto c = Client::connect(endpoint, options(timeout_ms));
+      if (c) {
+        connected_ = endpoint;
+        return c;
+      }
+      last = c.error();
+    }
+    return *last;
+  }
+
+  // The one member revkvd is: its id and cluster id from Status, the name etcd gives a
+  // member without --name, no peer URLs (nothing listens for peers), and the endpoint it
+  // answered on as its client URL (the MessagePack door; etcd lists its gRPC URL).
+  client::Result<MemberList> member_list(Client& cl) {
+    auto s = cl.status();
+    if (!s) return s.error();
+    MemberList list{s.value().header, {}};
+    list.members.push_back(
+        Member{s.value().header.member_id, "default", {}, {client_url(connected_)}, false});
+    return list;
+  }
+
+  // The endpoints an endpoint command asks: --endpoints, or with --cluster the client URLs
+  // of the member list.
+  client::Result<std::vector<std::string>> endpoints_of(bool cluster) {
+    if (!cluster) return g_.endpoints;
+    auto c = connect();
+    if (!c) return c.error();
+    auto list = member_list(c.value());
+    if (!list) return list.error();
+    std::vector<std::string> urls;
+    for (const auto& m : list.value().members)
+      urls.insert(urls.end(), m.client_urls.begin(), m.client_urls.end());
+    return urls;
+  }
+
+  client::Result<Client> connect_to(const std::string& endpoint) {
+    return Client::connect(endpoint, options(-1));
+  }
+
+  int fail(const WireError& e, int code = kExitError) {
     err_ << "Error: " << e.message << "\n";
-    return 1;
+    return code;
   }
 
   template <class F>
@@ -169,6 +250,8 @@ class Runner {
   }
 
   const Global& g_;
+  std::stop_token stop_;   // ends a watch (tests; the program ends by SIGINT)
+  std::string connected_;  // the endpoint connect() reached
   std::istream& in_;
   std::ostream& out_;
   std::ostream& err_;
@@ -195,10 +278,103 @@ int Runner::operator()(const LeaseKeepAliveCmd& c) {
   }
 }
 
-int Runner::operator()(const WatchCmd& c) {
-  auto conn = connect(0);
-  if (!conn) return fail(conn.error());
-  Client& cl = conn.value();
+// clientv3's WatchResponse.Err(): a compaction, the server's reason, or a future revision.
+std::string cancel_reason(const protocol::WatchResponse& w) {
+  if (w.compact_revision != 0) return "etcdserver: mvcc: required revision has been compacted";
+  if (!w.cancel_reason.empty()) return w.cancel_reason;
+  return "etcdserver: mvcc: required revision is a future revision";
+}
+
+int Runner::operator()(const StatusCmd& c) {
+  auto endpoints = endpoints_of(c.cluster);
+  if (!endpoints) return fail(endpoints.error());
+  std::vector<EndpointStatus> list;
+  bool failed = false;
+  for (const auto& endpoint : endpoints.value()) {
+    auto conn = connect_to(endpoint);
+    auto r = conn ? conn.value().status() : client::Result<protocol::StatusResponse>(conn.error());
+    if (!r) {
+      err_ << "Failed to get the status of endpoint " << endpoint << " (" << r.error().message
+           << ")\n";
+      failed = true;
+      continue;
+    }
+    list.push_back(EndpointStatus{endpoint, r.value()});
+  }
+  out_ << format_endpoint_status(list, g_.format) << std::flush;
+  return failed ? kExitError : kExitSuccess;
+}
+
+int Runner::operator()(const HashKvCmd& c) {
+  auto endpoints = endpoints_of(c.cluster);
+  if (!endpoints) return fail(endpoints.error());
+  std::vector<EndpointHash> list;
+  std::optional<WireError> error;
+  for (const auto& endpoint : endpoints.value()) {
+    auto conn = connect_to(endpoint);
+    auto r = conn ? conn.value().hash_kv(c.request)
+                  : client::Result<protocol::HashKVResponse>(conn.error());
+    if (!r) {
+      err_ << "Failed to get the hash of endpoint " << endpoint << " (" << r.error().message
+           << ")\n";
+      error = r.error();
+      continue;
+    }
+    list.push_back(EndpointHash{endpoint, r.value()});
+  }
+  out_ << format_endpoint_hashkv(list, g_.format) << std::flush;
+  return error ? fail(*error) : kExitSuccess;
+}
+
+int Runner::operator()(const HealthCmd& c) {
+  auto endpoints = endpoints_of(c.cluster);
+  if (!endpoints) return fail(endpoints.error());
+  std::vector<EndpointHealth> list;
+  bool unhealthy = false;
+  for (const auto& endpoint : endpoints.value()) {
+    // etcdctl's check: a linearizable read of the key "health" commits through the
+    // leader; then any active alarm makes the member unhealthy.
+    EndpointHealth h{endpoint, false, 0, ""};
+    const auto start = std::chrono::steady_clock::now();
+    auto conn = connect_to(endpoint);
+    storage::RangeRequest probe;
+    probe.key = "health";
+    auto r = conn ? conn.value().range(probe)
+                  : client::Result<protocol::KvResponse<storage::RangeResponse>>(conn.error());
+    h.took_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                    std::chrono::steady_clock::now() - start)
+                    .count();
+    if (!r) {
+      h.error = r.error().message;
+    } else {
+      h.health = true;
+      auto alarms = conn.value().alarm(protocol::AlarmRequest{});
+      if (alarms && !alarms.value().alarms.empty()) {
+        h.health = false;
+        h.error = "Active Alarm(s): ";
+        for (std::size_t i = 0; i < alarms.value().alarms.size(); ++i) {
+          const auto t = alarms.value().alarms[i].alarm;
+          h.error += std::string(i ? " " : "") + (t == protocol::AlarmType::nospace   ? "NOSPACE"
+                                                  : t == protocol::AlarmType::corrupt ? "CORRUPT"
+                                                                                      : "NONE");
+        }
+      }
+    }
+    unhealthy = unhealthy || !h.health;
+    list.push_back(std::move(h));
+  }
+  // etcdctl's simple health lines go to stderr.
+  (g_.format == Format::simple ? err_ : out_)
+      << format_endpoint_health(list, g_.format) << std::flush;
+  return unhealthy ? fail(WireError{1, "unhealthy cluster"}) : kExitSuccess;
+}
+
+// One watch stream on one connection: prints what arrives until the node cancels it
+// (kCanceled), the connection breaks (kBroken: the caller reconnects) or `stop` is asked.
+// `next_revision` follows the events, so that a new stream resumes after the last one
+// printed (clientv3's resume: nothing lost, nothing repeated).
+Runner::StreamEnd Runner::watch_stream(Client& cl, protocol::WatchCreateRequest request,
+                                       int64_t& next_revision) {
   bool canceled = false;
   int64_t watch_id = -1;
   cl.set_notification_handler([&](const client::Notification& n) {
@@ -207,41 +383,84 @@ int Runner::operator()(const WatchCmd& c) {
     if (!w) return;
     if (watch_id >= 0 && w.value().watch_id != watch_id) return;
     if (w.value().canceled) {
-      err_ << "watch was canceled (" << w.value().cancel_reason << ")\n";
+      err_ << "watch was canceled (" << cancel_reason(w.value()) << ")\n";
       canceled = true;
     }
+    if (!w.value().events.empty()) next_revision = w.value().events.back().kv.mod_revision + 1;
     out_ << format_watch(w.value(), g_.format) << std::flush;
   });
-  auto created = cl.watch(protocol::WatchRequest{c.request});
-  if (!created) return fail(created.error());
+  if (next_revision > 0) request.start_revision = next_revision;
+  auto created = cl.watch(protocol::WatchRequest{request});
+  if (!created) return StreamEnd::broken;
   if (created.value().canceled) {
-    err_ << "watch was canceled (" << created.value().cancel_reason << ")\n";
-    return fail(WireError{1, "watch is canceled by the server"});
+    err_ << "watch was canceled (" << cancel_reason(created.value()) << ")\n";
+    out_ << format_watch(created.value(), g_.format) << std::flush;
+    return StreamEnd::canceled;
   }
   watch_id = created.value().watch_id;
+  // Without --rev the watch starts after the revision the node had when it was created.
+  if (next_revision <= 0) next_revision = created.value().header.revision + 1;
+  cl.set_request_timeout(std::chrono::milliseconds(0));  // the stream has no deadline
   while (!canceled) {
-    auto p = cl.pump();
-    if (!p) return fail(p.error());
+    // Bounded waits, so that a stop request is seen once what has arrived is printed.
+    auto p = cl.pump_for(std::chrono::milliseconds(200));
+    if (!p) return StreamEnd::broken;
+    if (!p.value() && stop_.stop_requested()) return StreamEnd::stopped;
   }
-  return fail(WireError{1, "watch is canceled by the server"});
+  return StreamEnd::canceled;
+}
+
+int Runner::operator()(const WatchCmd& c) {
+  int64_t next_revision = c.request.start_revision;
+  // The command timeout bounds the create answer: a node that accepts and never answers
+  // (still starting) is retried rather than waited on forever.
+  auto conn = connect();
+  // The first connection's failure is reported (etcdctl would wait for the node forever).
+  if (!conn) return fail(conn.error());
+  std::chrono::milliseconds backoff{50};
+  for (;;) {
+    if (conn) {
+      switch (watch_stream(conn.value(), c.request, next_revision)) {
+        case StreamEnd::canceled:
+          return fail(WireError{1, "watch is canceled by the server"}, kExitInterrupted);
+        case StreamEnd::stopped:
+          return kExitInterrupted;
+        case StreamEnd::broken:
+          backoff = std::chrono::milliseconds(50);
+          break;
+      }
+    } else {
+      // The node is away (restarting): retry, as clientv3 does, with a growing pause.
+      if (stop_.stop_requested()) return kExitInterrupted;
+      std::this_thread::sleep_for(backoff);
+      backoff = std::min(backoff * 2, std::chrono::milliseconds(1000));
+    }
+    if (stop_.stop_requested()) return kExitInterrupted;
+    conn = connect();
+  }
 }
 
 }  // namespace
 
-int run(const Invocation& invocation, std::istream& in, std::ostream& out, std::ostream& err) {
-  Runner runner(invocation.global, in, out, err);
+int run(const Invocation& invocation, std::istream& in, std::ostream& out, std::ostream& err,
+        std::stop_token stop) {
+  if (auto refused = unsupported_format(invocation.command, invocation.global.format)) {
+    err << "Error: " << *refused << "\n";
+    return kExitBadFeature;
+  }
+  Runner runner(invocation.global, in, out, err, std::move(stop));
   return std::visit(runner, invocation.command);
 }
 
 int main_with_args(const std::vector<std::string>& args, std::istream& in, std::ostream& out,
-                   std::ostream& err) {
+                   std::ostream& err, std::stop_token stop) {
   auto parsed = parse(args);
   if (auto* exit = std::get_if<ParseExit>(&parsed)) {
     out << exit->out;
     err << exit->err;
     return exit->code;
   }
-  return run(std::get<Invocation>(parsed), in, out, err);
+  return run(std::get<Invocation>(parsed), in, out, err, std::move(stop));
 }
 
 }  // namespace revkv::ctl

@@ -44,6 +44,12 @@ client::Result<protocol::SnapshotResponse> save_snapshot(client::Client& client,
   const std::string part = file + ".part";
   std::ofstream out(part, std::ios::binary | std::ios::trunc);
   if (!out) return io_error("could not open " + part + ": " + std::strerror(errno));
+  // Owner-only before a byte is written, as etcdctl saves snapshots (0600): they hold every
+  // key and value.
+  std::error_code perm_error;
+  fs::permissions(part, fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace,
+                  perm_error);
+  if (perm_error) return io_error("could not restrict " + part + ": " + perm_error.message());
   util::Sha256 sha;
   int64_t size = 0;
   auto r = client.snapshot([&](const protocol::SnapshotChunk& chunk) {
@@ -188,32 +194,6 @@ client::Result<SnapshotStatus> snapshot_status(const std::string& file) {
   out.total_keys = count->count;
   if (auto closed = (*store)->close(); !closed.ok()) return io_error(closed.error().message());
   return out;
-}
-
-std::string format_snapshot_status(const SnapshotStatus& status, bool json) {
-  char hash[16];
-  std::snprintf(hash, sizeof hash, "%x", status.hash);
-  if (json) {
-    return "{\"hash\":" + std::to_string(status.hash) +
-           ",\"revision\":" + std::to_string(status.revision) +
-           ",\"totalKey\":" + std::to_string(status.total_keys) +
-           ",\"totalSize\":" + std::to_string(status.total_size) + "}\n";
-  }
-  // go-humanize's Bytes (SI units), which etcdctl prints the size with.
-  static const char* const kUnits[] = {"B", "kB", "MB", "GB", "TB", "PB", "EB"};
-  const double bytes = static_cast<double>(status.total_size);
-  std::string size;
-  if (bytes < 10) {
-    size = std::to_string(status.total_size) + " B";
-  } else {
-    const int e = std::min(6, static_cast<int>(std::floor(std::log(bytes) / std::log(1000.0))));
-    const double value = std::floor(bytes / std::pow(1000.0, e) * 10 + 0.5) / 10;
-    char text[32];
-    std::snprintf(text, sizeof text, value < 10 ? "%.1f %s" : "%.0f %s", value, kUnits[e]);
-    size = text;
-  }
-  return std::string(hash) + ", " + std::to_string(status.revision) + ", " +
-         std::to_string(status.total_keys) + ", " + size + "\n";
 }
 
 }  // namespace revkv::ctl

@@ -29,9 +29,7 @@ struct SnapshotStatus {
   int64_t total_size = 0;  // the file's bytes
 };
 client::Result<SnapshotStatus> snapshot_status(const std::string& file);
-// etcdctl's text: "<hash hex>, <revision>, <total keys>, <size as humanize.Bytes>" (simple),
-// or {"hash":..,"revision":..,"totalKey":..,"totalSize":..} (json).
-std::string format_snapshot_status(const SnapshotStatus& status, bool json);
+// Printed by format_snapshot_status (endpoint_output.hpp) in etcdctl's four formats.
 // Extracts a tar archive into `dir` (created); refuses absolute and ".." paths, entries
 // other than files and directories, and damaged archives (bad header checksums, truncation).
 client::Result<client::Ok> extract_tar(const std::string& file, const std::string& dir);

@@ -192,7 +192,7 @@ client::Result<storage::RequestOp> parse_request_op(std::string_view line) {
   }
   storage::RequestOp op;
   if (verb == "put") {
-    if (!put.value && !put.ignore_value) return bad("put needs a key and a value");
+    if (put.positionals.size() < 2 && !put.ignore_value) return bad("put needs a key and a value");
     auto r = to_request(put);
     if (!r) return bad(r.error().message);
     op.op = std::move(r).value();

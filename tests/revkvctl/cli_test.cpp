@@ -25,15 +25,18 @@ ParseExit fails(std::vector<std::string> args) {
 
 }  // namespace
 
+using Endpoints = std::vector<std::string>;
+
 TEST_CASE("global flags: endpoint, env, write-out, timeouts") {
   ::unsetenv("REVKV_ENDPOINT");
+  ::unsetenv("REVKVCTL_ENDPOINTS");
   auto a = ok({"status"});
-  CHECK(a.global.endpoint == "127.0.0.1:7379");
+  CHECK(a.global.endpoints == Endpoints{"127.0.0.1:7379"});
   CHECK(a.global.format == Format::simple);
   CHECK(a.global.command_timeout == std::chrono::seconds(5));
 
   auto b = ok({"--endpoint", "127.0.0.1:9", "-w", "json", "status"});
-  CHECK(b.global.endpoint == "127.0.0.1:9");
+  CHECK(b.global.endpoints == Endpoints{"127.0.0.1:9"});
   CHECK(b.global.format == Format::json);
 
   // etcdctl accepts global flags after the command too.
@@ -42,11 +45,34 @@ TEST_CASE("global flags: endpoint, env, write-out, timeouts") {
   CHECK(c.global.command_timeout == std::chrono::milliseconds(250));
 
   ::setenv("REVKV_ENDPOINT", "10.0.0.1:1", 1);
-  CHECK(ok({"status"}).global.endpoint == "10.0.0.1:1");
-  CHECK(ok({"--endpoint", "h:2", "status"}).global.endpoint == "h:2");  // flag > env
+  CHECK(ok({"status"}).global.endpoints == Endpoints{"10.0.0.1:1"});
+  CHECK(ok({"--endpoint", "h:2", "status"}).global.endpoints == Endpoints{"h:2"});  // flag > env
+  ::setenv("REVKVCTL_ENDPOINTS", "a:1,b:2", 1);  // etcdctl's name wins over REVKV_ENDPOINT
+  CHECK(ok({"status"}).global.endpoints == Endpoints{"a:1", "b:2"});
+  ::unsetenv("REVKVCTL_ENDPOINTS");
   ::unsetenv("REVKV_ENDPOINT");
 
-  CHECK(fails({"-w", "table", "status"}).code == 1);
+  CHECK(ok({"--endpoints", "x:1,y:2,,z:3", "get", "k"}).global.endpoints ==
+        Endpoints{"x:1", "y:2", "z:3"});
+  CHECK(ok({"-w", "table", "status"}).global.format == Format::table);
+  CHECK(ok({"-w", "fields", "get", "k"}).global.format == Format::fields);
+  auto bad = fails({"-w", "yaml", "status"});
+  CHECK(bad.code == kExitBadFeature);
+  CHECK(bad.err == "Error: unsupported output format\n");
+}
+
+TEST_CASE("REVKVCTL_* variables stand in for the global flags") {
+  ::setenv("REVKVCTL_WRITE_OUT", "json", 1);
+  ::setenv("REVKVCTL_DIAL_TIMEOUT", "3s", 1);
+  ::setenv("REVKVCTL_COMMAND_TIMEOUT", "700ms", 1);
+  auto a = ok({"get", "k"});
+  CHECK(a.global.format == Format::json);
+  CHECK(a.global.dial_timeout == std::chrono::seconds(3));
+  CHECK(a.global.command_timeout == std::chrono::milliseconds(700));
+  CHECK(ok({"get", "k", "-w", "simple"}).global.format == Format::simple);  // flag > env
+  ::unsetenv("REVKVCTL_WRITE_OUT");
+  ::unsetenv("REVKVCTL_DIAL_TIMEOUT");
+  ::unsetenv("REVKVCTL_COMMAND_TIMEOUT");
 }
 
 TEST_CASE("put") {
@@ -64,11 +90,15 @@ TEST_CASE("put") {
   CHECK_FALSE(iv.value_from_stdin);
 
   auto e = fails({"put", "k", "v", "--ignore-value"});
-  CHECK(e.code == 1);
+  CHECK(e.code == kExitBadArgs);
   CHECK(e.err.rfind("Error: put command needs only 1 argument", 0) == 0);
-  CHECK(fails({"put", "k", "v", "--lease", "xyz"}).err.find("expecting ID in Hex") !=
-        std::string::npos);
-  CHECK(fails({"put"}).code == 1);
+  CHECK(fails({"put", "k", "v", "--lease", "xyz"}).err ==
+        "Error: bad lease ID (strconv.ParseInt: parsing \"xyz\": invalid syntax), expecting ID "
+        "in Hex\n");
+  auto none = fails({"put"});
+  CHECK(none.code == kExitBadArgs);
+  CHECK(none.err == "Error: put command needs 1 argument and input from stdin or 2 arguments\n");
+  CHECK(fails({"put", "a", "b", "c"}).code == kExitBadArgs);
 }
 
 TEST_CASE("get: ranges, sorting and flags") {
@@ -104,23 +134,42 @@ TEST_CASE("get: ranges, sorting and flags") {
   CHECK(v.request.count_only);
 
   CHECK(fails({"get", "a", "--order", "UP"}).err.rfind("Error: bad sort order UP", 0) == 0);
-  CHECK(fails({"get", "a", "--sort-by", "SIZE"}).code == 1);
+  CHECK(fails({"get", "a", "--sort-by", "SIZE"}).code == kExitBadFeature);
   CHECK(fails({"get", "a", "b", "--prefix"}).err.find("too many arguments") != std::string::npos);
-  CHECK(fails({"get", "a", "--prefix", "--from-key"}).code == 1);
+  CHECK(fails({"get", "a", "--prefix", "--from-key"}).code == kExitBadArgs);
+  auto none = fails({"get"});
+  CHECK(none.code == kExitBadArgs);
+  CHECK(none.err ==
+        "Error: get command needs one argument as key and an optional argument as range_end\n");
+  CHECK(fails({"get", "a", "b", "c"}).code == kExitBadArgs);
 }
 
-TEST_CASE("del, compact, hashkv, watch") {
+TEST_CASE("del, compaction, endpoint, member, version, watch") {
   auto d = std::get<DelCmd>(ok({"del", "p", "--prefix", "--prev-kv"}).command).request;
   CHECK(d.range_end == "q");
   CHECK(d.prev_kv);
   CHECK(std::holds_alternative<DelCmd>(ok({"delete", "k"}).command));
 
-  auto c = std::get<CompactCmd>(ok({"compact", "12", "--physical"}).command).request;
+  auto c = std::get<CompactCmd>(ok({"compaction", "12", "--physical"}).command).request;
   CHECK(c.revision == 12);
   CHECK(c.physical);
-  CHECK(fails({"compact", "x"}).code == 1);
+  CHECK(std::get<CompactCmd>(ok({"compact", "3"}).command).request.revision == 3);  // alias
+  auto x = fails({"compaction", "x"});
+  CHECK(x.code == kExitError);
+  CHECK(x.err == "Error: strconv.ParseInt: parsing \"x\": invalid syntax\n");
+  auto two = fails({"compaction", "1", "2"});
+  CHECK(two.code == kExitBadArgs);
+  CHECK(two.err == "Error: compaction command needs 1 argument\n");
 
   CHECK(std::get<HashKvCmd>(ok({"hashkv", "--rev", "4"}).command).request.revision == 4);
+  auto h = std::get<HashKvCmd>(ok({"endpoint", "hashkv", "--rev", "5", "--cluster"}).command);
+  CHECK(h.request.revision == 5);
+  CHECK(h.cluster);
+  CHECK(std::get<StatusCmd>(ok({"endpoint", "status", "--cluster"}).command).cluster);
+  CHECK_FALSE(std::get<StatusCmd>(ok({"endpoint", "status"}).command).cluster);
+  CHECK_FALSE(std::get<HealthCmd>(ok({"endpoint", "health"}).command).cluster);
+  CHECK(std::holds_alternative<MemberListCmd>(ok({"member", "list"}).command));
+  CHECK(std::holds_alternative<VersionCmd>(ok({"version"}).command));
 
   auto w = std::get<WatchCmd>(ok({"watch", "k", "--prefix", "--rev", "3", "--prev-kv"}).command);
   CHECK(w.request.key == "k");
@@ -140,8 +189,17 @@ TEST_CASE("lease, alarm, snapshot, txn") {
   CHECK(ttl.request.id == 10);
   CHECK(ttl.request.keys);
   CHECK(std::holds_alternative<LeaseListCmd>(ok({"lease", "list"}).command));
-  CHECK(fails({"lease", "revoke", "zz"}).err.find("expecting ID in Hex") != std::string::npos);
-  CHECK(fails({"lease"}).code == 1);
+  CHECK(fails({"lease", "revoke", "zz"}).err ==
+        "Error: bad lease ID arg (strconv.ParseInt: parsing \"zz\": invalid syntax), expecting "
+        "ID in Hex\n");
+  CHECK(fails({"lease", "grant"}).err == "Error: lease grant command needs TTL argument\n");
+  CHECK(fails({"lease", "grant"}).code == kExitBadArgs);
+  CHECK(fails({"lease", "timetolive"}).err ==
+        "Error: lease timetolive command needs lease ID as argument\n");
+  // A group without its command prints the group's help, as etcdctl (exit 0).
+  auto group = fails({"lease"});
+  CHECK(group.code == 0);
+  CHECK(group.out.find("keep-alive") != std::string::npos);
 
   CHECK(std::holds_alternative<AlarmListCmd>(ok({"alarm", "list"}).command));
   CHECK(std::holds_alternative<AlarmDisarmCmd>(ok({"alarm", "disarm"}).command));
@@ -151,6 +209,10 @@ TEST_CASE("lease, alarm, snapshot, txn") {
       ok({"snapshot", "restore", "s.db", "--data-dir", "/tmp/x"}).command);
   CHECK(r.data_dir == "/tmp/x");
   CHECK(fails({"snapshot", "restore", "s.db"}).code == 1);
+  CHECK(fails({"snapshot", "save"}).code == kExitBadArgs);
+  CHECK(std::get<SnapshotStatusCmd>(ok({"snapshot", "status", "s.db"}).command).file == "s.db");
+  CHECK(fails({"snapshot", "status"}).err ==
+        "Error: snapshot status requires exactly one argument\n");
 
   CHECK(std::get<TxnCmd>(ok({"txn", "-i"}).command).interactive);
 }
@@ -162,11 +224,15 @@ TEST_CASE("help exits 0, unknown commands and flags exit 1") {
   auto sub = fails({"get", "--help"});
   CHECK(sub.code == 0);
   CHECK(sub.out.find("--prefix") != std::string::npos);
-  CHECK(fails({}).code == 1);
-  CHECK(fails({"frobnicate"}).code == 1);
+  CHECK(fails({}).code == 0);  // bare: the help, as etcdctl
+  auto unknown = fails({"frobnicate"});
+  CHECK(unknown.code == kExitError);
+  CHECK(unknown.err ==
+        "Error: unknown command \"frobnicate\" for \"revkvctl\"\nRun 'revkvctl --help' for "
+        "usage.\n");
   auto bad = fails({"get", "k", "--no-such-flag"});
-  CHECK(bad.code == 1);
-  CHECK(bad.err.rfind("Error: ", 0) == 0);
+  CHECK(bad.code == kExitError);
+  CHECK(bad.err == "Error: unknown flag: --no-such-flag\n");
 }
 
 TEST_CASE("durations and lease ids") {

@@ -1,5 +1,6 @@
 #include "apps/revkvctl/output.hpp"
 
+#include "apps/revkvctl/endpoint_output.hpp"
 #include "apps/revkvctl/json.hpp"
 
 #include <catch2/catch.hpp>
@@ -86,14 +87,16 @@ TEST_CASE("maintenance output") {
   s.raft_index = 9;
   s.raft_term = 2;
   s.shards = 2;
-  CHECK(format_status("127.0.0.1:7379", s, Format::simple) ==
-        "127.0.0.1:7379, 8e9e05c52164694d, 0.1.0, 20 kB, 16 kB, true, 2, 9, 5, 0, 2, \n");
-  CHECK(format_status("e", s, Format::json).rfind("[{\"Endpoint\":\"e\",\"Status\":{", 0) == 0);
+  CHECK(format_endpoint_status({{"127.0.0.1:7379", s}}, Format::simple) ==
+        "127.0.0.1:7379, 8e9e05c52164694d, 0.1.0, 20 kB, true, false, 2, 9, 9, \n");
+  CHECK(format_endpoint_status({{"e", s}}, Format::json)
+            .rfind("[{\"Endpoint\":\"e\",\"Status\":{", 0) == 0);
   CHECK(format_defrag("e:1", Format::simple) == "Finished defragmenting etcd member[e:1]\n");
   protocol::HashKVResponse h{kHeader, 2064120424u, 3, 5};
-  CHECK(format_hashkv("e:1", h, Format::simple) == "e:1, 2064120424, 3, 5\n");
+  CHECK(format_endpoint_hashkv({{"e:1", h}}, Format::simple) == "e:1, 2064120424\n");
   protocol::AlarmResponse a{kHeader, {{7, protocol::AlarmType::nospace}}};
-  CHECK(format_alarms(a, Format::simple) == "memberID:7 alarm:NOSPACE\n");
+  // Go's %+v of the proto message ends with a space.
+  CHECK(format_alarms(a, Format::simple) == "memberID:7 alarm:NOSPACE \n");
   CHECK(human_bytes(5) == "5 B");
   CHECK(human_bytes(1500000) == "1.5 MB");
 }
@@ -102,8 +105,8 @@ TEST_CASE("lease output") {
   CHECK(lease_hex(0x694d77aa9e38260f) == "694d77aa9e38260f");
   CHECK(format_lease_grant({kHeader, 0x1f, 60}, Format::simple) ==
         "lease 000000000000001f granted with TTL(60s)\n");
-  CHECK(format_lease_grant({kHeader, 31, 60}, Format::json).find("\"ID\":31,\"TTL\":60}") !=
-        std::string::npos);
+  CHECK(format_lease_grant({kHeader, 31, 60}, Format::json)
+            .find("\"ID\":31,\"TTL\":60,\"Error\":\"\"}") != std::string::npos);
   CHECK(format_lease_revoke(31, {kHeader}, Format::simple) == "lease 000000000000001f revoked\n");
   CHECK(format_keep_alive({kHeader, 31, 60}, Format::simple) ==
         "lease 000000000000001f keepalived with TTL(60)\n");

@@ -10,7 +10,10 @@
 
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <sstream>
+#include <stop_token>
+#include <thread>
 
 using namespace revkv;
 using test::FakeConnection;
@@ -82,8 +85,9 @@ TEST_CASE("txn reads stdin and prints the etcdctl txn result") {
   CHECK(seen.failure.size() == 1);
 }
 
-TEST_CASE("watch prints events until the connection ends") {
-  FakeServer server([](FakeConnection& conn) {
+TEST_CASE("watch prints events and keeps reconnecting after the connection ends") {
+  std::promise<void> sent;
+  FakeServer server([&](FakeConnection& conn) {
     auto req = conn.read_request();
     protocol::WatchResponse created;
     created.header = kHeader;
@@ -95,11 +99,25 @@ TEST_CASE("watch prints events until the connection ends") {
     ev.events.push_back({storage::Event::Type::put, {"k", 9, 9, 1, "v", 0}, std::nullopt});
     conn.send(test::notification_frame("Watch.Watch", protocol::encode_to_string(ev)));
     conn.close();
+    sent.set_value();
   });
-  auto r = run({"--endpoint", server.endpoint(), "watch", "k"});
-  CHECK(r.out == "PUT\nk\nv\n");
-  CHECK(r.code == 1);
-  CHECK(r.err.rfind("Error: ", 0) == 0);
+  // The fake node answers one connection only: revkvctl's reconnects find no answer (the
+  // create times out) and retry until the stop.
+  std::istringstream in;
+  std::ostringstream out, err;
+  std::stop_source stop;
+  int code = 0;
+  std::thread watcher([&] {
+    code = ctl::main_with_args(
+        {"revkvctl", "--endpoint", server.endpoint(), "--command-timeout", "100ms", "watch", "k"},
+        in, out, err, stop.get_token());
+  });
+  sent.get_future().wait();
+  stop.request_stop();
+  watcher.join();
+  CHECK(out.str() == "PUT\nk\nv\n");
+  CHECK(code == ctl::kExitInterrupted);
+  CHECK(err.str().empty());
 }
 
 TEST_CASE("snapshot save checks the digest") {
@@ -127,6 +145,9 @@ TEST_CASE("snapshot save checks the digest") {
     std::ifstream in(tmp.sub("s.db"));
     std::string data((std::istreambuf_iterator<char>(in)), {});
     CHECK(data == "abc");
+    // Owner-only, as etcdctl saves snapshots.
+    CHECK(std::filesystem::status(tmp.sub("s.db")).permissions() ==
+          (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write));
   }
   {
     FakeServer server(serve(std::string(32, 'x')));
@@ -147,4 +168,29 @@ TEST_CASE("no node: exit 1 with the dial error") {
   auto r = run({"--endpoint", "127.0.0.1:" + std::to_string(port), "status"});
   CHECK(r.code == 1);
   CHECK(r.err.find("connection refused") != std::string::npos);
+}
+
+TEST_CASE("an endpoints list: a refused endpoint fails over to the next") {
+  uint16_t closed_port = 0;
+  {
+    FakeServer closed([](FakeConnection&) {});
+    closed_port = closed.port();
+  }
+  FakeServer server([&](FakeConnection& conn) {
+    auto req = conn.read_request();
+    conn.send(test::result_frame(
+        req.msgid, protocol::encode_kv_to_string(kHeader, storage::PutResponse{9, std::nullopt})));
+  });
+  auto r = run({"--endpoints", "127.0.0.1:" + std::to_string(closed_port) + "," + server.endpoint(),
+                "put", "k", "v"});
+  CHECK(r.code == 0);
+  CHECK(r.out == "OK\n");
+}
+
+TEST_CASE("a format the command has no printer for: exit 4 before anything is sent") {
+  // No node: the refusal must come before the connection attempt.
+  auto r = run({"--endpoints", "127.0.0.1:1", "-w", "table", "put", "k", "v"});
+  CHECK(r.code == ctl::kExitBadFeature);
+  CHECK(r.err == "Error: table not supported as output format\n");
+  CHECK(run({"--endpoints", "127.0.0.1:1", "version", "-w", "table"}).code == 0);
 }

@@ -1,5 +1,6 @@
 #include "apps/revkvctl/snapshot.hpp"
 
+#include "apps/revkvctl/endpoint_output.hpp"
 #include "storage/store.hpp"
 #include "tests/temp_dir.hpp"
 #include "util/directory_tar.hpp"
@@ -269,10 +270,10 @@ TEST_CASE("snapshot status reads a snapshot file: hash and revision and keys and
 }
 
 TEST_CASE("snapshot status prints etcdctl's columns") {
-  CHECK(ctl::format_snapshot_status({0xfe01cf57, 10, 7, 2100000}, false) ==
+  CHECK(ctl::format_snapshot_status({0xfe01cf57, 10, 7, 2100000}, ctl::Format::simple) ==
         "fe01cf57, 10, 7, 2.1 MB\n");
-  CHECK(ctl::format_snapshot_status({0x1, 3, 2, 24576}, false) == "1, 3, 2, 25 kB\n");
-  CHECK(ctl::format_snapshot_status({0x1, 3, 2, 7}, false) == "1, 3, 2, 7 B\n");
-  CHECK(ctl::format_snapshot_status({255, 3, 2, 7}, true) ==
+  CHECK(ctl::format_snapshot_status({0x1, 3, 2, 24576}, ctl::Format::simple) == "1, 3, 2, 25 kB\n");
+  CHECK(ctl::format_snapshot_status({0x1, 3, 2, 7}, ctl::Format::simple) == "1, 3, 2, 7 B\n");
+  CHECK(ctl::format_snapshot_status({255, 3, 2, 7}, ctl::Format::json) ==
         "{\"hash\":255,\"revision\":3,\"totalKey\":2,\"totalSize\":7}\n");
 }
