@@ -2,8 +2,9 @@
 
 // Catch2's main() for every test binary, with one change: a run whose filter matches no
 // test case fails (Catch's `--warn NoTests`). CTest runs each discovered test case by its
-// name; a name that does not survive the trip (CTest splits names on ';') would otherwise
-// select nothing and pass without running.
+// name; a name that does not survive the trip would otherwise select nothing and pass
+// without running: CTest splits names on ';', and Catch reads '[' as a tag and '\' as an
+// escape in a filter. Test names use none of the three.
 
 #define CATCH_CONFIG_RUNNER
 #include <catch2/catch.hpp>

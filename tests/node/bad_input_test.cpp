@@ -101,7 +101,6 @@ bool node_alive(pid_t pid) {
   return state != 'Z' && state != 'X';
 }
 
-
 std::optional<std::string> value_of(client::Client& c, const std::string& key) {
   auto r = c.range(range_req(key));
   if (!r.ok()) {
@@ -595,7 +594,7 @@ TEST_CASE("bad input: an unknown method is code 12", "[node][bad_input]") {
   check_healthy();
 }
 
-TEST_CASE("bad input: params that are not [map]", "[node][bad_input]") {
+TEST_CASE("bad input: params that are not an array of one map", "[node][bad_input]") {
   Raw raw(port());
   const std::vector<std::pair<const char*, PackFn>> cases = {
       {"[1, 2]",

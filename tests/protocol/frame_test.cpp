@@ -95,7 +95,8 @@ TEST_CASE("a request frame decodes to msgid, method and body", "[frame]") {
   CHECK_FALSE(d.closed());
 }
 
-TEST_CASE("params [] and [nil] are an absent body, other params are a bad request", "[frame]") {
+TEST_CASE("empty params and params of one nil are an absent body, other params are a bad request",
+          "[frame]") {
   auto none = decode_all(request(1, "Maintenance.Status", ""));
   auto nil = decode_all(raw_frame(array(0, 2, "Maintenance.Status", array(Nil{}))));
   REQUIRE(none.size() == 1);

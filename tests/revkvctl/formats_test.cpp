@@ -182,7 +182,7 @@ TEST_CASE("kv and lease responses in -w fields and json, as etcdctl 3.4") {
   CHECK(format_alarms({lh, {}}, Format::json) == "{}\n");
 }
 
-TEST_CASE("watch: no line for an answer without events; a cancel is printed") {
+TEST_CASE("watch: no line for an answer without events, a cancel is printed") {
   protocol::WatchResponse empty;
   empty.header = kHeader;
   CHECK(format_watch(empty, Format::json).empty());
