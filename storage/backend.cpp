@@ -138,6 +138,13 @@ struct Backend::Impl {
     if (s.IsIOError()) failed.store(true);
     return to_error(s);
   }
+  // Serializes the WAL's writers (write, sync_wal) with the check of `failed`: once one of
+  // them fails, no other may reach RocksDB's WAL writer, which Debian's assertion-enabled
+  // build aborts on after an error. Uncontended in the node: the backend actor writes the
+  // commit groups; the lessor and the maintenance actor write rarely. RocksDB serializes
+  // WAL writes itself, so this costs no concurrency.
+  std::mutex wal_mutex;
+
   Status usable() const {
     if (closed) return Error{Errc::failed, "revkv: backend is closed"};
     if (failed.load()) {
@@ -259,6 +266,8 @@ Status Backend::write(const WriteBatch& batch, std::optional<bool> sync) {
   wo.sync = sync.value_or(impl_->options.sync);
   wo.disableWAL = impl_->options.disable_wal;
   if (wo.sync && !wo.disableWAL) impl_->before_sync();
+  std::lock_guard lock(impl_->wal_mutex);
+  REVKV_TRY(impl_->usable());  // another writer may have failed meanwhile
   // The rocksdb::WriteBatch API is non-const; Write does not modify it.
   return impl_->written(impl_->db->Write(wo, const_cast<rocksdb::WriteBatch*>(&batch.raw())));
 }
@@ -340,6 +349,8 @@ Status Backend::sync_wal() {
   REVKV_TRY(impl_->usable());
   if (impl_->options.disable_wal) return {};
   impl_->before_sync();
+  std::lock_guard lock(impl_->wal_mutex);
+  REVKV_TRY(impl_->usable());  // another writer may have failed meanwhile
   return impl_->written(impl_->db->SyncWAL());
 }
 

@@ -101,8 +101,10 @@ TEST_CASE_METHOD(PowerLossFixture, "power loss: --sync always keeps every acknow
   auto totals = run_rounds(*sys, options, first_seed(), env_number("REVKV_POWERLOSS_CUTS", 100),
                            "sync always");
   CHECK(totals.acked_lost == 0);
-  // The cuts must land while requests are being served, or the test tests little.
-  CHECK(totals.during_load * 2 >= totals.rounds);
+  // Some cuts must land while requests are being served, or the test tests little. How
+  // many do depends on the scheduling of the load's threads (about half, on a quiet
+  // machine; fewer on a loaded one), so only their presence is required.
+  CHECK(totals.during_load > 0);
 }
 
 TEST_CASE_METHOD(PowerLossFixture,
@@ -113,7 +115,7 @@ TEST_CASE_METHOD(PowerLossFixture,
   options.sync_interval_ms = 5;
   auto totals = run_rounds(*sys, options, first_seed() + 1000000,
                            env_number("REVKV_POWERLOSS_CUTS", 30), "sync interval:5");
-  CHECK(totals.during_load * 2 >= totals.rounds);
+  CHECK(totals.during_load > 0);
 }
 
 }  // namespace
