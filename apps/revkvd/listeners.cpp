@@ -18,6 +18,8 @@ std::string unavailable_listener(const DaemonOptions& options) {
       {"--listen-metrics", options.metrics_host, options.metrics_port},
   };
   auto where = [](const Listener& l) { return l.host + ":" + std::to_string(l.port); };
+  // Two flags naming one address first: that is the configuration's mistake, whatever a
+  // bind would say (a low port may fail for want of privilege first).
   for (size_t i = 0; i < listeners.size(); ++i) {
     const auto& l = listeners[i];
     if (l.port == 0) continue;  // a free port is picked
@@ -25,6 +27,9 @@ std::string unavailable_listener(const DaemonOptions& options) {
       if (listeners[j].port == l.port && listeners[j].host == l.host)
         return std::string(l.flag) + " and " + listeners[j].flag + " both name " + where(l);
     }
+  }
+  for (const auto& l : listeners) {
+    if (l.port == 0) continue;
     if (auto reason = util::bind_failure(l.host, l.port); !reason.empty())
       return std::string("cannot listen on ") + where(l) + " (" + l.flag + "): " + reason;
   }
