@@ -13,10 +13,12 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <memory>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -50,8 +52,29 @@ struct Seen {
     for (auto& e : r.events)
       into.push_back(std::move(e));
   }
+  // The same answers from both nodes: the same cancellations, and every watcher's events
+  // equal — except that a watcher cancelled by a compaction while it was still catching up
+  // may have been sent more or fewer of its history's events before the cancel (where the
+  // compaction falls in its catch-up is timing, on each node), so for it one side's events
+  // must be a prefix of the other's.
   friend bool operator==(const Seen& a, const Seen& b) {
-    return a.events == b.events && a.canceled == b.canceled;
+    if (a.canceled != b.canceled) return false;
+    std::set<int64_t> ids;
+    for (const auto& [id, list] : a.events)
+      ids.insert(id);
+    for (const auto& [id, list] : b.events)
+      ids.insert(id);
+    static const std::vector<storage::Event> none;
+    for (int64_t id : ids) {
+      const auto& x = a.events.contains(id) ? a.events.at(id) : none;
+      const auto& y = b.events.contains(id) ? b.events.at(id) : none;
+      if (x == y) continue;
+      if (!a.canceled.contains(id)) return false;
+      const auto& shorter = x.size() < y.size() ? x : y;
+      const auto& longer = x.size() < y.size() ? y : x;
+      if (!std::equal(shorter.begin(), shorter.end(), longer.begin())) return false;
+    }
+    return true;
   }
 };
 
@@ -201,7 +224,7 @@ TEST_CASE("gRPC watch: a random sequence gives the MessagePack door's answers an
     REQUIRE(grpc.pump_for(50ms).ok());
   }
   REQUIRE(mp_door.seen.canceled == grpc_door.seen.canceled);
-  REQUIRE(mp_door.seen.events == grpc_door.seen.events);
+  REQUIRE(mp_door.seen == grpc_door.seen);
   size_t events = 0;
   for (const auto& [id, list] : grpc_door.seen.events)
     events += list.size();
