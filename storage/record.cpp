@@ -106,6 +106,17 @@ std::string encode_key_value(const KeyValue& kv) {
   return out;
 }
 
+std::string encode_key_value_without_key(const KeyValue& kv) {
+  std::string out;
+  out.reserve(kv.value.size() + 40);
+  put_int64_field(out, 2, kv.create_revision);
+  put_int64_field(out, 3, kv.mod_revision);
+  put_int64_field(out, 4, kv.version);
+  put_bytes_field(out, 5, kv.value);
+  put_int64_field(out, 6, kv.lease);
+  return out;
+}
+
 std::optional<KeyValue> decode_key_value(std::string_view bytes, bool with_value) {
   KeyValue kv;
   Reader r(bytes);

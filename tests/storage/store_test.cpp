@@ -345,8 +345,9 @@ TEST_CASE("store: a compare with an unknown result holds and the txn takes succe
 
 namespace {
 
-// Bytes of values RocksDB handed out (Get and MultiGet) on this thread since the last
-// reset: the store is single-threaded, so these are its reads of `kv`.
+// Bytes RocksDB handed out (Get, MultiGet and iterators, which is how a range reads the
+// latest column) on this thread since the last reset: the store is single-threaded, so
+// these are its reads of records.
 struct ValueReads {
   ValueReads() {
     rocksdb::SetPerfLevel(rocksdb::PerfLevel::kEnableCount);
@@ -356,7 +357,7 @@ struct ValueReads {
   void reset() { rocksdb::get_perf_context()->Reset(); }
   uint64_t bytes() const {
     const auto* p = rocksdb::get_perf_context();
-    return p->get_read_bytes + p->multiget_read_bytes;
+    return p->get_read_bytes + p->multiget_read_bytes + p->iter_read_bytes;
   }
 };
 
