@@ -35,6 +35,7 @@ inline rocksdb::DBOptions rocksdb_db_options(const BackendOptions& options) {
   db.create_missing_column_families = true;
   db.IncreaseParallelism(2);
   if (options.env) db.env = options.env.get();
+  db.statistics = options.statistics;
   return db;
 }
 

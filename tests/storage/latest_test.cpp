@@ -309,7 +309,9 @@ TEST_CASE("latest: random writes, ranges and reopens agree with a plain map", "[
       REQUIRE(s->close().ok());
       s = open_store(dir.str());
     } else if (what < 74) {
-      REQUIRE(s->compact(s->current_revision()).ok());
+      if (s->current_revision() > s->compact_revision()) {
+        REQUIRE(s->compact(s->current_revision()).ok());
+      }
     } else {
       std::string end = "r/" + std::to_string(pick(60));
       if (end < key) std::swap(key, end);
