@@ -172,7 +172,8 @@ class RawDb {
     return open(dir, {rocksdb::kDefaultColumnFamilyName}, 0);
   }
   static std::unique_ptr<RawDb> open_store_dir(const std::string& dir) {
-    return open(dir, {rocksdb::kDefaultColumnFamilyName, "kv", "meta", "lease", "auth"}, 1);
+    return open(dir, {rocksdb::kDefaultColumnFamilyName, "kv", "meta", "lease", "auth", "latest"},
+                1);
   }
 
   ~RawDb() {
