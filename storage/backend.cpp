@@ -56,6 +56,16 @@ void WriteBatch::put(Column column, std::string_view key, std::string_view value
   (void)s;
 }
 
+void WriteBatch::put(Column column, std::string_view prefix, std::string_view key,
+                     std::string_view value) {
+  std::array<rocksdb::Slice, 2> key_parts = {slice(prefix), slice(key)};
+  rocksdb::Slice value_part = slice(value);
+  auto s =
+      batch_->Put(columns_[static_cast<size_t>(column)], rocksdb::SliceParts(key_parts.data(), 2),
+                  rocksdb::SliceParts(&value_part, 1));
+  (void)s;
+}
+
 void WriteBatch::erase(Column column, std::string_view key) {
   auto s = batch_->Delete(columns_[static_cast<size_t>(column)], slice(key));
   (void)s;

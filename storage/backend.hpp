@@ -81,6 +81,8 @@ class WriteBatch {
   WriteBatch& operator=(WriteBatch&&) noexcept;
 
   void put(Column column, std::string_view key, std::string_view value);
+  // put() of the key `prefix` + `key`, without building the concatenation first.
+  void put(Column column, std::string_view prefix, std::string_view key, std::string_view value);
   void erase(Column column, std::string_view key);
   // Deletes every key of `column` in [from, to).
   void erase_range(Column column, std::string_view from, std::string_view to);

@@ -170,9 +170,12 @@ KeyValue Keyspace::put(const std::string& key, std::string value, int64_t lease,
     kv.create_revision = rev.main;
     kv.version = 1;
   }
-  batch.put(Column::kv, encode_revision_key(rev), encode_key_value(kv));
-  // Same batch: the latest column never disagrees with kv after a crash.
-  batch.put(Column::latest, latest_key(latest_prefix_, key), encode_key_value_without_key(kv));
+  std::string record = encode_key_value(kv);
+  batch.put(Column::kv, encode_revision_key(rev), record);
+  // Same batch: the latest column never disagrees with kv after a crash. Its value is the
+  // record without the key field, which encode_key_value writes first.
+  batch.put(Column::latest, latest_prefix_, key,
+            std::string_view(record).substr(encoded_key_field_size(kv)));
   index_.put(key, rev);
   set_lease(key, lease);
   pending_.insert_or_assign(rev, kv);

@@ -337,3 +337,15 @@ TEST_CASE("latest: random writes, ranges and reopens agree with a plain map", "[
   }
   REQUIRE(s->close().ok());
 }
+
+TEST_CASE("latest: the column's value is the kv record after its key field", "[latest]") {
+  for (size_t key_size : {1u, 127u, 128u, 300u, 20000u}) {
+    CAPTURE(key_size);
+    KeyValue kv{std::string(key_size, 'k'), 3, 9, 2, "value", 7};
+    std::string record = encode_key_value(kv);
+    CHECK(record.substr(encoded_key_field_size(kv)) == encode_key_value_without_key(kv));
+    auto back = decode_latest(kv.key, encode_key_value_without_key(kv));
+    REQUIRE(back);
+    CHECK(*back == kv);
+  }
+}
