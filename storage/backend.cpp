@@ -323,29 +323,47 @@ Result<std::vector<std::optional<std::string>>> Backend::multi_get(
   return out;
 }
 
-Status Backend::read_sorted(Column column, const std::vector<std::string>& sorted_keys,
+Status Backend::read_sorted(Column column, std::string_view prefix,
+                            const std::vector<std::string_view>& sorted_suffixes,
                             const std::function<void(size_t, std::string_view)>& f) const {
   if (impl_->closed) return Error{Errc::failed, "revkv: backend is closed"};
-  if (sorted_keys.empty()) return {};
+  if (sorted_suffixes.empty()) return {};
   // Past this many unwanted entries in a row a Seek (a binary search per level) is cheaper
   // than stepping on.
   constexpr int kMaxSteps = 8;
-  rocksdb::ReadOptions ro;
-  std::string upper_key = sorted_keys.back();
+  // One buffer for every full key built (the bound, then each Seek target): no allocation
+  // per wanted key.
+  std::string probe;
+  auto full_key = [&](std::string_view suffix) {
+    probe.assign(prefix);
+    probe.append(suffix);
+    return slice(probe);
+  };
+  std::string upper_key(prefix);
+  upper_key.append(sorted_suffixes.back());
   upper_key.push_back('\0');  // the smallest key after the last wanted one
   rocksdb::Slice upper = slice(upper_key);
+  rocksdb::ReadOptions ro;
   ro.iterate_upper_bound = &upper;
   std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->cf(column)));
-  it->Seek(slice(sorted_keys.front()));
-  for (size_t i = 0; i < sorted_keys.size() && it->Valid(); ++i) {
-    std::string_view want = sorted_keys[i];
+  // <0, 0, >0 as the iterator's key is before, at or after prefix + suffix.
+  auto compare = [&](std::string_view suffix) {
+    std::string_view key = view(it->key());
+    if (key.size() < prefix.size() || key.substr(0, prefix.size()) != prefix) {
+      return key.compare(0, prefix.size(), prefix);
+    }
+    return key.substr(prefix.size()).compare(suffix);
+  };
+  it->Seek(full_key(sorted_suffixes.front()));
+  for (size_t i = 0; i < sorted_suffixes.size() && it->Valid(); ++i) {
+    std::string_view want = sorted_suffixes[i];
     int steps = 0;
-    while (it->Valid() && view(it->key()) < want && steps < kMaxSteps) {
+    while (it->Valid() && compare(want) < 0 && steps < kMaxSteps) {
       it->Next();
       ++steps;
     }
-    if (it->Valid() && view(it->key()) < want) it->Seek(slice(want));
-    if (it->Valid() && view(it->key()) == want) f(i, view(it->value()));
+    if (it->Valid() && compare(want) < 0) it->Seek(full_key(want));
+    if (it->Valid() && compare(want) == 0) f(i, view(it->value()));
   }
   if (!it->status().ok()) return to_error(it->status());
   return {};

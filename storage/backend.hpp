@@ -116,10 +116,11 @@ class Backend {
   // that RocksDB walks each block once). Answers are in the order of `keys`.
   Result<std::vector<std::optional<std::string>>> multi_get(
       Column column, const std::vector<std::string>& keys) const;
-  // Reads the keys of `sorted_keys` (ascending, unique) that exist with one iterator, as a
-  // scan: Next while the next wanted key is near, Seek when it is not. Calls f(i, value) for
-  // each sorted_keys[i] found, in order; the value is valid during the call only.
-  Status read_sorted(Column column, const std::vector<std::string>& sorted_keys,
+  // Reads the keys `prefix` + sorted_suffixes[i] (suffixes ascending, unique) that exist, with
+  // one iterator, as a scan: Next while the next wanted key is near, Seek when it is not.
+  // Calls f(i, value) for each one found, in order; the value is valid during the call only.
+  Status read_sorted(Column column, std::string_view prefix,
+                     const std::vector<std::string_view>& sorted_suffixes,
                      const std::function<void(size_t, std::string_view)>& f) const;
   // Calls f(key, value) for the keys in [from, to) (to empty: no upper bound), in order,
   // until f returns false.

@@ -89,26 +89,27 @@ Result<RangeFetch> Keyspace::range(const KeyRange& range, int64_t rev, int64_t l
 Status Keyspace::read_latest(const std::vector<size_t>& heads, const std::vector<IndexHit>& hits,
                              const std::vector<const std::string*>& names,
                              std::vector<KeyValue>& kvs) const {
-  std::vector<std::string> keys;
-  keys.reserve(heads.size());
+  std::vector<std::string_view> keys;
+  keys.reserve(names.size());
   for (const std::string* name : names)
-    keys.push_back(latest_key(latest_prefix_, *name));
+    keys.push_back(*name);
   Status bad;
-  REVKV_TRY(backend_.read_sorted(Column::latest, keys, [&](size_t i, std::string_view value) {
-    auto kv = decode_latest(*names[i], value);
-    if (!kv) {
-      bad = Error{Errc::corruption, "revkv: undecodable record in the latest column"};
-      return;
-    }
-    // The column may be ahead of the read (a write committed after the read's revision) or
-    // behind it (a record still in the overlay): only exactly the indexed record is used.
-    const IndexHit& hit = hits[i];
-    if (kv->mod_revision != hit.modified.main || kv->create_revision != hit.created.main ||
-        kv->version != hit.version) {
-      return;
-    }
-    kvs[heads[i]] = std::move(*kv);
-  }));
+  REVKV_TRY(backend_.read_sorted(
+      Column::latest, latest_prefix_, keys, [&](size_t i, std::string_view value) {
+        auto kv = decode_latest(*names[i], value);
+        if (!kv) {
+          bad = Error{Errc::corruption, "revkv: undecodable record in the latest column"};
+          return;
+        }
+        // The column may be ahead of the read (a write committed after the read's revision) or
+        // behind it (a record still in the overlay): only exactly the indexed record is used.
+        const IndexHit& hit = hits[i];
+        if (kv->mod_revision != hit.modified.main || kv->create_revision != hit.created.main ||
+            kv->version != hit.version) {
+          return;
+        }
+        kvs[heads[i]] = std::move(*kv);
+      }));
   return bad;
 }
 
