@@ -37,7 +37,8 @@ std::string find_etcd() {
   return "";
 }
 
-EtcdProcess::EtcdProcess(const std::string& bin, const std::string& data_dir) {
+EtcdProcess::EtcdProcess(const std::string& bin, const std::string& data_dir,
+                         const std::vector<std::string>& extra) {
   for (int attempt = 0; attempt < 5; ++attempt) {
     // etcd takes no port 0 for its URLs: ports free a moment ago; another process could
     // take one meanwhile, and etcd then exits: retried with new ones.
@@ -55,6 +56,7 @@ EtcdProcess::EtcdProcess(const std::string& bin, const std::string& data_dir) {
                                      "--initial-cluster=default=" + peer_url,
                                      "--log-level=error",
                                      "--logger=zap"};
+    args.insert(args.end(), extra.begin(), extra.end());
     pid_ = ::fork();
     if (pid_ < 0) throw std::runtime_error("fork failed");
     if (pid_ == 0) {

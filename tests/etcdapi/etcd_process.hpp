@@ -6,6 +6,7 @@
 
 #include <string>
 #include <sys/types.h>
+#include <vector>
 
 namespace revkv::testing {
 
@@ -15,8 +16,10 @@ std::string find_etcd();
 class EtcdProcess {
  public:
   // Starts `bin` with its data in `data_dir`; waits up to 60 s until it answers on its
-  // client URL. Throws std::runtime_error when it does not.
-  EtcdProcess(const std::string& bin, const std::string& data_dir);
+  // client URL. Throws std::runtime_error when it does not. `extra` flags follow etcd's
+  // own (e.g. --quota-backend-bytes).
+  EtcdProcess(const std::string& bin, const std::string& data_dir,
+              const std::vector<std::string>& extra = {});
   ~EtcdProcess();
   EtcdProcess(const EtcdProcess&) = delete;
   EtcdProcess& operator=(const EtcdProcess&) = delete;
