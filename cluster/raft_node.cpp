@@ -214,6 +214,7 @@ void RaftNode::Impl::open() {
   raft_set_heartbeat_timeout(&node, config.heartbeat_timeout_ms);
   raft_set_snapshot_threshold(&node, config.snapshot_threshold);
   raft_set_snapshot_trailing(&node, config.snapshot_trailing);
+  raft_set_install_snapshot_timeout(&node, config.install_snapshot_timeout_ms);
   // A member that was cut off and returns asks "would you vote for me?" before bumping the
   // term, so it does not depose a healthy leader.
   raft_set_pre_vote(&node, true);

@@ -83,6 +83,11 @@ struct RaftConfig {
   // behind it, so a briefly lagging follower catches up from the log, not a snapshot.
   unsigned snapshot_threshold = 8192;
   unsigned snapshot_trailing = 1024;
+  // How long the leader waits for a member to install a snapshot before sending it again.
+  // libraft's default is 30 s; a member that is busy taking its own snapshot refuses one
+  // (RAFT_BUSY) and stays behind until the resend. revkv's snapshots are small descriptors
+  // (the bulk moves out of band), so a few seconds is ample.
+  unsigned install_snapshot_timeout_ms = 5000;
   unsigned connect_retry_ms = 200;
   // Called on the loop thread when role, known leader or term change (checked every
   // heartbeat interval and after every call that may change them).

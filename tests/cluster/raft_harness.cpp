@@ -129,6 +129,7 @@ void RaftGroup::start(std::size_t i) {
   config.heartbeat_timeout_ms = tuning_.heartbeat_timeout_ms;
   config.snapshot_threshold = tuning_.snapshot_threshold;
   config.snapshot_trailing = tuning_.snapshot_trailing;
+  config.install_snapshot_timeout_ms = tuning_.install_snapshot_timeout_ms;
   config.connect_retry_ms = 100;
   config.on_status_change = [this, i](const cluster::NodeStatus&) {
     std::lock_guard lock(observed_mutex_);

@@ -65,6 +65,7 @@ struct GroupTuning {
   unsigned heartbeat_timeout_ms = 50;
   unsigned snapshot_threshold = 64;
   unsigned snapshot_trailing = 16;
+  unsigned install_snapshot_timeout_ms = 1000;
 };
 
 class RaftGroup {
