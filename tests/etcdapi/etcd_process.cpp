@@ -1,6 +1,7 @@
 #include "tests/etcdapi/etcd_process.hpp"
 
 #include "tests/monitoring/http_client.hpp"
+#include "tests/skip.hpp"
 
 #include <chrono>
 #include <cstdlib>
@@ -35,6 +36,12 @@ std::string find_etcd() {
   for (const char* p : {"/usr/bin/etcd", "/usr/local/bin/etcd"})
     if (std::filesystem::exists(p)) return p;
   return "";
+}
+
+std::string etcd_or_skip() {
+  auto bin = find_etcd();
+  if (bin.empty()) report_skipped("etcd not installed (Debian etcd-server; scripts/setup)");
+  return bin;
 }
 
 EtcdProcess::EtcdProcess(const std::string& bin, const std::string& data_dir,

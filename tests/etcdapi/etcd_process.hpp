@@ -12,6 +12,8 @@ namespace revkv::testing {
 
 // Where etcd is; "" when it is not installed (ETCD_PATH overrides the search).
 std::string find_etcd();
+// find_etcd(), or "" after reporting the test skipped (etcd not installed).
+std::string etcd_or_skip();
 
 class EtcdProcess {
  public:

@@ -133,11 +133,8 @@ TEST_CASE("revkvctl -w protobuf writes the messages etcdctl 3.4 writes",
           "[revkvctl][node][reference]") {
   auto etcdctl_bin = testing::etcdctl_or_skip();
   if (etcdctl_bin.empty()) return;
-  auto etcd_bin = testing::find_etcd();
-  if (etcd_bin.empty()) {
-    testing::report_skipped("etcd not installed (Debian etcd-server; scripts/setup)");
-    return;
-  }
+  auto etcd_bin = testing::etcd_or_skip();
+  if (etcd_bin.empty()) return;
   testing::TempDir dir;
   testing::EtcdProcess etcd(etcd_bin, dir.sub("etcd"));
   testing::NodeProcess revkvd(dir.sub("revkvd"), {"--sync", "never"});

@@ -135,11 +135,8 @@ TEST_CASE("revkvctl prints what etcdctl 3.4 prints against etcd 3.4",
           "[revkvctl][node][reference]") {
   auto etcdctl_bin = testing::etcdctl_or_skip();
   if (etcdctl_bin.empty()) return;
-  auto etcd_bin = testing::find_etcd();
-  if (etcd_bin.empty()) {
-    testing::report_skipped("etcd not installed (Debian etcd-server; scripts/setup)");
-    return;
-  }
+  auto etcd_bin = testing::etcd_or_skip();
+  if (etcd_bin.empty()) return;
   testing::TempDir dir;
   testing::EtcdProcess etcd(etcd_bin, dir.sub("etcd"));
   testing::NodeProcess revkvd(dir.sub("revkvd"), {"--sync", "never"});
@@ -287,11 +284,8 @@ TEST_CASE("revkvctl endpoint health with the NOSPACE alarm raised, beside etcdct
           "[revkvctl][node][reference][quota]") {
   auto etcdctl_bin = testing::etcdctl_or_skip();
   if (etcdctl_bin.empty()) return;
-  auto etcd_bin = testing::find_etcd();
-  if (etcd_bin.empty()) {
-    testing::report_skipped("etcd not installed (Debian etcd-server; scripts/setup)");
-    return;
-  }
+  auto etcd_bin = testing::etcd_or_skip();
+  if (etcd_bin.empty()) return;
   testing::TempDir dir;
   testing::EtcdProcess etcd(etcd_bin, dir.sub("etcd"), {"--quota-backend-bytes=300000"});
   // tests/node's quota case: RocksDB needs a few MB before its files are counted.
