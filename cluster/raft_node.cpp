@@ -532,7 +532,11 @@ std::future<NodeStatus> RaftNode::status() {
   auto promise = std::make_shared<std::promise<NodeStatus>>();
   auto result = promise->get_future();
   Impl* impl = impl_.get();
-  if (!impl->loop.post([impl, promise] { promise->set_value(impl->read_status()); })) {
+  if (!impl->loop.post([impl, promise] {
+        // The observer hears of a change no later than a status() that shows it.
+        impl->observe();
+        promise->set_value(impl->read_status());
+      })) {
     NodeStatus stopped;
     stopped.id = impl->config.id;
     promise->set_value(stopped);

@@ -90,7 +90,8 @@ struct RaftConfig {
   unsigned install_snapshot_timeout_ms = 5000;
   unsigned connect_retry_ms = 200;
   // Called on the loop thread when role, known leader or term change (checked every
-  // heartbeat interval and after every call that may change them).
+  // heartbeat interval, after a transfer, and before status() answers, so it has heard of
+  // any change a status() shows).
   std::function<void(const NodeStatus&)> on_status_change;
 };
 
