@@ -504,36 +504,40 @@ int RaftNode::Impl::fsm_snapshot(raft_fsm* fsm, raft_buffer* bufs[], unsigned* n
   std::uint64_t index = raft_last_applied(&self->node);
   if (index < self->snapshot_retry_at) return RAFT_BUSY;
   std::string bytes;
-  const char* why = nullptr;
-  std::string what;
+  std::string error;
   try {
     bytes = encode_snapshot(SnapshotHeader{index, self->machine.snapshot(index)});
   } catch (const std::exception& e) {
-    why = "snapshot failed";
-    what = e.what();
+    error = e.what();
   } catch (...) {
-    why = "snapshot failed";
-    what = "unknown exception";
+    error = "unknown exception";
   }
-  if (why != nullptr) {
+  raft_buffer* array = nullptr;
+  if (error.empty()) {
+    array = static_cast<raft_buffer*>(raft_malloc(sizeof(raft_buffer)));
+    if (array != nullptr) {
+      array[0].len = bytes.size();
+      array[0].base = raft_malloc(bytes.size());
+      if (array[0].base == nullptr) {
+        raft_free(array);
+        array = nullptr;
+      }
+    }
+    // Out of memory is no reason to make the member unavailable either: skip, retry later.
+    if (array == nullptr) error = "out of memory";
+  }
+  if (!error.empty()) {
     ++self->snapshot_failures;
     self->snapshot_retry_at = index + std::max(1u, self->config.snapshot_threshold);
     std::fprintf(stderr,
-                 "revkv cluster: %s at index %llu (%llu in a row): %s; next try at index %llu\n",
-                 why, static_cast<unsigned long long>(index),
-                 static_cast<unsigned long long>(self->snapshot_failures), what.c_str(),
+                 "revkv cluster: snapshot at index %llu failed (%llu in a row): %s; next try at "
+                 "index %llu\n",
+                 static_cast<unsigned long long>(index),
+                 static_cast<unsigned long long>(self->snapshot_failures), error.c_str(),
                  static_cast<unsigned long long>(self->snapshot_retry_at));
     return RAFT_BUSY;
   }
   self->snapshot_failures = 0;
-  auto* array = static_cast<raft_buffer*>(raft_malloc(sizeof(raft_buffer)));
-  if (array == nullptr) return RAFT_NOMEM;
-  array[0].len = bytes.size();
-  array[0].base = raft_malloc(bytes.size());
-  if (array[0].base == nullptr) {
-    raft_free(array);
-    return RAFT_NOMEM;
-  }
   std::memcpy(array[0].base, bytes.data(), bytes.size());
   *bufs = array;  // version 1 FSM: libraft frees the array and the buffer
   *n_bufs = 1;
