@@ -10,9 +10,11 @@ namespace revkv::tls {
 
 namespace {
 
-// ALPN, in OpenSSL's wire format: HTTP/2 first (gRPC needs it), then HTTP/1.1 (the JSON
-// gateway). A client offering neither (the MessagePack door's) goes on without ALPN.
-constexpr unsigned char kAlpn[] = {2, 'h', '2', 8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+// ALPN, in OpenSSL's wire format, in the server's order of preference: HTTP/1.1 when the
+// client offers it, for the JSON gateway speaks HTTP/1.1 only (curl and browsers offer
+// both and then speak what was chosen), else HTTP/2 (gRPC clients offer only h2). A client
+// offering neither (the MessagePack door's) goes on without ALPN.
+constexpr unsigned char kAlpn[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1', 2, 'h', '2'};
 
 int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
                 unsigned int inlen, void*) {
@@ -22,6 +24,24 @@ int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const un
     return SSL_TLSEXT_ERR_NOACK;
   *out = chosen;
   return SSL_TLSEXT_ERR_OK;
+}
+
+// Records why a client certificate failed verification (the first failure) for the
+// refusal's log line: after a failed handshake OpenSSL no longer holds the certificate.
+int record_verify_failure(int ok, X509_STORE_CTX* store) {
+  if (ok) return ok;
+  SSL* ssl = static_cast<SSL*>(
+      X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+  auto* reason = ssl ? static_cast<std::string*>(SSL_get_ex_data(ssl, verify_failure_index()))
+                     : nullptr;
+  if (reason && reason->empty()) {
+    char subject[256] = {};
+    if (X509* cert = X509_STORE_CTX_get_current_cert(store))
+      X509_NAME_oneline(X509_get_subject_name(cert), subject, sizeof subject - 1);
+    *reason = std::string("client certificate ") + subject + " rejected: " +
+              X509_verify_cert_error_string(X509_STORE_CTX_get_error(store));
+  }
+  return ok;
 }
 
 std::string asn1_time(const ASN1_TIME* t) {
@@ -68,8 +88,14 @@ std::shared_ptr<boost::asio::ssl::context> build(const ServerConfig& config, std
   };
   if (SSL_CTX_use_certificate_chain_file(native, config.cert_file.c_str()) != 1)
     return fail("--cert-file", config.cert_file);
-  if (SSL_CTX_use_PrivateKey_file(native, config.key_file.c_str(), SSL_FILETYPE_PEM) != 1)
+  if (SSL_CTX_use_PrivateKey_file(native, config.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+    if (ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH) {
+      ERR_clear_error();
+      error = "--key-file " + config.key_file + " does not match --cert-file " + config.cert_file;
+      return nullptr;
+    }
     return fail("--key-file", config.key_file);
+  }
   if (SSL_CTX_check_private_key(native) != 1) {
     error = "--key-file " + config.key_file + " does not match --cert-file " + config.cert_file +
             ": " + openssl_errors();
@@ -83,7 +109,8 @@ std::shared_ptr<boost::asio::ssl::context> build(const ServerConfig& config, std
       SSL_CTX_set_client_CA_list(native, names);
   }
   if (config.client_cert_auth)
-    SSL_CTX_set_verify(native, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+    SSL_CTX_set_verify(native, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+                       record_verify_failure);
   else
     SSL_CTX_set_verify(native, SSL_VERIFY_NONE, nullptr);
   SSL_CTX_set_alpn_select_cb(native, select_alpn, nullptr);
@@ -95,6 +122,11 @@ std::shared_ptr<boost::asio::ssl::context> build(const ServerConfig& config, std
 }
 
 }  // namespace
+
+int verify_failure_index() {
+  static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
 
 std::string openssl_errors() {
   std::string out;

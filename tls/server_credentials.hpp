@@ -39,6 +39,10 @@ class ServerCredentials {
   std::string description_;
 };
 
+// The SSL ex_data slot where a connection may put a std::string* for the reason its
+// client certificate failed verification (filled during the handshake).
+int verify_failure_index();
+
 // OpenSSL's queued errors as one line ("" when none), the queue emptied.
 std::string openssl_errors();
 

@@ -95,6 +95,7 @@ class Terminator::Connection : public std::enable_shared_from_this<Connection> {
   }
 
   void handshake() {
+    SSL_set_ex_data(stream_.native_handle(), verify_failure_index(), &verify_failure_);
     stream_.async_handshake(asio::ssl::stream_base::server,
                             [self = shared_from_this()](boost::system::error_code ec) {
                               if (self->state_ != State::handshake) return;
@@ -104,17 +105,8 @@ class Terminator::Connection : public std::enable_shared_from_this<Connection> {
   }
 
   std::string handshake_failure(const boost::system::error_code& ec) {
-    SSL* ssl = stream_.native_handle();
     // A client certificate that failed verification says why (expired, unknown CA, ...).
-    if (X509* cert = SSL_get0_peer_certificate(ssl)) {
-      const long verify = SSL_get_verify_result(ssl);
-      if (verify != X509_V_OK) {
-        char subject[256] = {};
-        X509_NAME_oneline(X509_get_subject_name(cert), subject, sizeof subject - 1);
-        return std::string("client certificate ") + subject +
-               " rejected: " + X509_verify_cert_error_string(verify);
-      }
-    }
+    if (!verify_failure_.empty()) return verify_failure_;
     if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated)
       return "connection closed during the TLS handshake";
     if (ec == asio::error::operation_aborted) return "closed during the TLS handshake";
@@ -221,6 +213,7 @@ class Terminator::Connection : public std::enable_shared_from_this<Connection> {
   asio::steady_timer deadline_;
   asio::local::stream_protocol::socket plain_;
   State state_ = State::handshake;
+  std::string verify_failure_;  // filled by OpenSSL's verify callback
   std::array<char, kRelayBuffer> in_{};
   std::array<char, kRelayBuffer> out_{};
 };
