@@ -91,16 +91,19 @@ void release(Self* self) {
     self->send(door, durable_atom::value, st.durable);
 }
 
-// Syncs the WAL timing it for revkv_disk_wal_fsync_duration_seconds (the write carries
-// the sync, so the time is the whole write's: dominated by the fsync).
+// Writes (and, with `sync`, syncs the WAL) timing it: a group's write is the backend
+// commit (revkv_backend_commit_duration_seconds); when it carries the sync, its time is
+// also the fsync's (revkv_disk_wal_fsync_duration_seconds; the whole write's time,
+// dominated by the fsync). A sync alone is only an fsync.
 template <class Write>
-void timed_write(BackendState& st, bool sync, Write write) {
+void timed_write(BackendState& st, bool sync, bool commit, Write write) {
   auto start = Clock::now();
   auto status = write();
   if (!status.ok()) fatal(status.error().message());
-  if (sync && st.ctx->metrics) {
-    st.ctx->metrics->wal_fsync(std::chrono::duration<double>(Clock::now() - start).count());
-  }
+  if (!st.ctx->metrics) return;
+  double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  if (sync) st.ctx->metrics->wal_fsync(seconds);
+  if (commit) st.ctx->metrics->backend_commit(seconds);
 }
 
 // The write_atom batches are durable now: each is answered once W reaches its `after`.
@@ -142,11 +145,11 @@ void write_group(Self* self) {
   }
   if (group) {
     st.bytes_since_size += group->byte_size();
-    timed_write(st, sync, [&] { return st.ctx->backend->write(*group, sync); });
+    timed_write(st, sync, true, [&] { return st.ctx->backend->write(*group, sync); });
     st.written = last;
   } else if (sync && st.written > st.durable) {
     // Nothing to write; a wait may still be for revisions written but not yet synced.
-    timed_write(st, true, [&] { return st.ctx->backend->sync_wal(); });
+    timed_write(st, true, false, [&] { return st.ctx->backend->sync_wal(); });
   }
   release(self);
   answer_unrevisioned(self, std::move(side));

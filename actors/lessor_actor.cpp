@@ -131,6 +131,8 @@ void revoke(Self* self, int64_t id, Done done) {
             if (r.ok() || r.error().code() == storage::Errc::lease_not_found) {
               self->state.forget(id);
             }
+            if (r.ok())
+              self->state.ctx->lease_revoked_total.fetch_add(1, std::memory_order_relaxed);
             done(r);
           },
           [self, id, done](caf::error& err) mutable {
@@ -193,6 +195,7 @@ storage::Result<protocol::LeaseGrantResponse> grant(LessorState& st,
   persist(*st.ctx, record);
   st.ctx->leases.put(record);
   st.track(id, record.ttl, deadline(st.clock->now(), {}, record.ttl));
+  st.ctx->lease_granted_total.fetch_add(1, std::memory_order_relaxed);
   return protocol::LeaseGrantResponse{st.header(), id, record.ttl};
 }
 
@@ -315,6 +318,7 @@ caf::behavior lessor_actor(Self* self, NodeContextPtr ctx, std::vector<caf::acto
           return rp;
         }
         st.renew(it, deadline(now, {}, it->second.ttl));
+        st.ctx->lease_renewed_total.fetch_add(1, std::memory_order_relaxed);
         return KeepAliveResult{protocol::LeaseKeepAliveResponse{header, r.id, it->second.ttl}};
       },
       [self](const protocol::LeaseTimeToLiveRequest& r) -> caf::result<TtlResult> {

@@ -175,6 +175,9 @@ struct NodeContext {
   std::atomic<int64_t> slow_watchers{0};            // watchers whose events are held back now
   std::atomic<int64_t> watch_events_sent_total{0};  // events sent to watchers since start
   std::atomic<int64_t> lease_expired_total{0};      // leases revoked by expiry since start
+  std::atomic<int64_t> lease_granted_total{0};      // leases granted since start
+  std::atomic<int64_t> lease_revoked_total{0};      // leases revoked since start (expiry too)
+  std::atomic<int64_t> lease_renewed_total{0};      // keep-alives that renewed a lease
   // Messages queued in each shard's mailbox, counted by the shard actor itself
   // (actors/counted_mailbox.hpp): enqueued minus processed.
   std::deque<std::atomic<int64_t>> shard_mailbox_depth;  // one per shard

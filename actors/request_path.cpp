@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <array>
+#include <type_traits>
 
 namespace revkv::actors {
 
@@ -67,6 +68,42 @@ Answer to_answer(storage::Result<T>& r) {
 int64_t answer_code(const Answer& answer) {
   if (std::holds_alternative<Response>(answer)) return 0;
   return wire_error(answer).code;
+}
+
+// The Range, Put and DeleteRange operations a transaction ran: the branch it took, nested
+// transactions' branches included.
+struct OperationCount {
+  int64_t ranges = 0, puts = 0, deletes = 0;
+};
+
+void count_operations(const storage::TxnResponse& txn, OperationCount& n) {
+  for (const auto& r : txn.responses) {
+    std::visit(
+        [&n](const auto& op) {
+          using T = std::decay_t<decltype(op)>;
+          if constexpr (std::is_same_v<T, storage::RangeResponse>) ++n.ranges;
+          if constexpr (std::is_same_v<T, storage::PutResponse>) ++n.puts;
+          if constexpr (std::is_same_v<T, storage::DeleteRangeResponse>) ++n.deletes;
+          if constexpr (std::is_same_v<T, storage::Box<storage::TxnResponse>>)
+            count_operations(*op, n);
+        },
+        r.op);
+  }
+}
+
+// etcd_mvcc_{range,put,delete,txn}_total: what an answered KV request ran.
+void count_kv_operations(metrics::NodeMetrics& m, const Response& response) {
+  if (std::holds_alternative<storage::RangeResponse>(response))
+    return m.kv_operations(1, 0, 0, false);
+  if (std::holds_alternative<storage::PutResponse>(response))
+    return m.kv_operations(0, 1, 0, false);
+  if (std::holds_alternative<storage::DeleteRangeResponse>(response))
+    return m.kv_operations(0, 0, 1, false);
+  if (const auto* txn = std::get_if<storage::TxnResponse>(&response)) {
+    OperationCount n;
+    count_operations(*txn, n);
+    m.kv_operations(n.ranges, n.puts, n.deletes, true);
+  }
 }
 
 // etcd's overload answer (clientv3's ErrTooManyRequests): every snapshot slot is taken.
@@ -324,6 +361,8 @@ void RequestPath::emit(uint64_t id, protocol::Method method, Clock::time_point r
   if (metrics_) {
     metrics_->request_done(method, answer_code(answer),
                            std::chrono::duration<double>(Clock::now() - received).count());
+    if (const auto* response = std::get_if<Response>(&answer))
+      count_kv_operations(*metrics_, *response);
   }
   sink_.answer(id, method, std::move(answer));
 }

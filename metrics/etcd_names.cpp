@@ -18,13 +18,20 @@ enum class Derive {
   sum,           // every series added into one, without labels (per-shard gauges)
   milliseconds,  // a histogram of seconds as one of milliseconds
   version,       // revkv_build_info{version} as etcd_server_version{server_version}
+  slow,          // requests of a latency histogram slower than 100 ms, summed into a counter
 };
+
+// etcd's apply warning threshold (warnApplyDuration): a slower request is a slow apply.
+constexpr double kSlowSeconds = 0.1;
 
 struct EtcdName {
   std::string_view revkv;
   std::string_view etcd;
   Derive derive;
   std::string_view help;
+  // Only the series whose label `label` starts with `value`, without that label ("": all).
+  std::string_view label = {};
+  std::string_view value = {};
 };
 
 // docs/METRICS.md "etcd's names" lists the same pairs with what each means here.
@@ -43,6 +50,25 @@ constexpr EtcdName kNames[] = {
      "Current backend storage quota size in bytes."},
     {"revkv_disk_wal_fsync_duration_seconds", "etcd_disk_wal_fsync_duration_seconds", Derive::copy,
      "The latency distributions of fsync called by WAL."},
+    {"revkv_backend_commit_duration_seconds", "etcd_disk_backend_commit_duration_seconds",
+     Derive::copy, "The latency distributions of commit called by backend."},
+    {"revkv_kv_operations_total", "etcd_mvcc_range_total", Derive::copy,
+     "Total number of ranges seen by this member.", "operation", "range"},
+    {"revkv_kv_operations_total", "etcd_mvcc_put_total", Derive::copy,
+     "Total number of puts seen by this member.", "operation", "put"},
+    {"revkv_kv_operations_total", "etcd_mvcc_delete_total", Derive::copy,
+     "Total number of deletes seen by this member.", "operation", "delete_range"},
+    {"revkv_multi_operation_txns_total", "etcd_mvcc_txn_total", Derive::copy,
+     "Total number of txns seen by this member."},
+    {"revkv_lease_granted_total", "etcd_debugging_lease_granted_total", Derive::copy,
+     "The total number of granted leases."},
+    {"revkv_lease_revoked_total", "etcd_debugging_lease_revoked_total", Derive::copy,
+     "The total number of revoked leases."},
+    {"revkv_lease_renewed_total", "etcd_debugging_lease_renewed_total", Derive::copy,
+     "The number of renewed leases seen by the leader."},
+    {"revkv_request_duration_seconds", "etcd_server_slow_apply_total", Derive::slow,
+     "The total number of slow apply requests (likely overloaded from slow disk).", "method",
+     "KV."},
     {"revkv_index_keys", "etcd_debugging_mvcc_keys_total", Derive::sum, "Total number of keys."},
     {"revkv_watchers", "etcd_debugging_mvcc_watcher_total", Derive::copy,
      "Total number of watchers."},
@@ -72,14 +98,47 @@ ClientMetric summed(const MetricFamily& source) {
   return out;
 }
 
+// The series of `source` that `name` selects by label, without that label.
+std::vector<ClientMetric> selected(const MetricFamily& source, const EtcdName& name) {
+  if (name.label.empty()) return source.metric;
+  std::vector<ClientMetric> out;
+  for (const auto& m : source.metric) {
+    auto label = std::find_if(m.label.begin(), m.label.end(),
+                              [&](const ClientMetric::Label& l) { return l.name == name.label; });
+    if (label == m.label.end() || !label->value.starts_with(name.value)) continue;
+    out.push_back(m);
+    std::erase_if(out.back().label,
+                  [&](const ClientMetric::Label& l) { return l.name == name.label; });
+  }
+  return out;
+}
+
+// How many observations of the histograms lie above `bound` (which must be a bucket bound).
+ClientMetric slower_than(const std::vector<ClientMetric>& histograms, double bound) {
+  ClientMetric out;
+  for (const auto& m : histograms) {
+    for (const auto& bucket : m.histogram.bucket) {
+      if (bucket.upper_bound == bound) {
+        out.counter.value +=
+            static_cast<double>(m.histogram.sample_count - bucket.cumulative_count);
+      }
+    }
+  }
+  return out;
+}
+
 MetricFamily derive(const MetricFamily& source, const EtcdName& name) {
   MetricFamily out{std::string(name.etcd), std::string(name.help), source.type, {}};
   switch (name.derive) {
     case Derive::copy:
-      out.metric = source.metric;
+      out.metric = selected(source, name);
       break;
     case Derive::sum:
       out.metric.push_back(summed(source));
+      break;
+    case Derive::slow:
+      out.type = MetricType::Counter;
+      out.metric.push_back(slower_than(selected(source, name), kSlowSeconds));
       break;
     case Derive::milliseconds:
       out.metric = source.metric;

@@ -7,6 +7,7 @@ namespace {
 using prometheus::Histogram;
 
 // Request latency: 100 µs .. 10 s, like etcd's grpc_server_handling_seconds buckets.
+// 0.1 must stay a bound: etcd_server_slow_apply_total counts the requests above it.
 Histogram::BucketBoundaries latency_buckets() {
   return {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
           0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
@@ -91,6 +92,25 @@ NodeMetrics::NodeMetrics(const std::string& version)
                          .Help("Duration of the WAL syncs of the group commit.")
                          .Register(r)
                          .Add({}, fsync_buckets());
+  backend_commit_ = &prometheus::BuildHistogram()
+                         .Name("revkv_backend_commit_duration_seconds")
+                         .Help("Duration of the group commits' writes to RocksDB.")
+                         .Register(r)
+                         .Add({}, fsync_buckets());
+  auto& operations = prometheus::BuildCounter()
+                         .Name("revkv_kv_operations_total")
+                         .Help(
+                             "Range, Put and DeleteRange operations run, inside transactions "
+                             "too, by operation.")
+                         .Register(r);
+  ranges_ = &operations.Add({{"operation", "range"}});
+  puts_ = &operations.Add({{"operation", "put"}});
+  deletes_ = &operations.Add({{"operation", "delete_range"}});
+  multi_operation_txns_ = &prometheus::BuildCounter()
+                               .Name("revkv_multi_operation_txns_total")
+                               .Help("Transactions that ran more than one operation.")
+                               .Register(r)
+                               .Add({});
   compaction_pause_ = &prometheus::BuildHistogram()
                            .Name("revkv_compaction_pause_duration_seconds")
                            .Help("Duration of one batch of a physical compaction.")
@@ -131,6 +151,13 @@ void NodeMetrics::request_done(protocol::Method method, int64_t code, double sec
                {"code", std::string(code_name(code))}})
         .Increment();
   }
+}
+
+void NodeMetrics::kv_operations(int64_t ranges, int64_t puts, int64_t deletes, bool txn) {
+  if (ranges > 0) ranges_->Increment(static_cast<double>(ranges));
+  if (puts > 0) puts_->Increment(static_cast<double>(puts));
+  if (deletes > 0) deletes_->Increment(static_cast<double>(deletes));
+  if (txn && ranges + puts + deletes > 1) multi_operation_txns_->Increment();
 }
 
 }  // namespace revkv::metrics

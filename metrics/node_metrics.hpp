@@ -46,6 +46,13 @@ class NodeMetrics {
   // One group commit made durable: the revisions it covered and the fsync it took.
   void commit_batch(int64_t revisions) { batch_size_->Observe(static_cast<double>(revisions)); }
   void wal_fsync(double seconds) { fsync_duration_->Observe(seconds); }
+  // One group's write to RocksDB (its WAL sync included when it carries one).
+  void backend_commit(double seconds) { backend_commit_->Observe(seconds); }
+
+  // The storage operations one answered KV request ran, counted as etcd's mvcc counts
+  // them: every Range, Put and DeleteRange (inside a transaction too, in the branch it
+  // took), and the transaction itself when it ran more than one of them.
+  void kv_operations(int64_t ranges, int64_t puts, int64_t deletes, bool txn);
 
   // One batch of a physical compaction (the time the maintenance actor held the backend).
   void compaction_batch(double seconds) { compaction_pause_->Observe(seconds); }
@@ -71,6 +78,11 @@ class NodeMetrics {
   prometheus::Counter* bytes_out_ = nullptr;
   prometheus::Histogram* batch_size_ = nullptr;
   prometheus::Histogram* fsync_duration_ = nullptr;
+  prometheus::Histogram* backend_commit_ = nullptr;
+  prometheus::Counter* ranges_ = nullptr;
+  prometheus::Counter* puts_ = nullptr;
+  prometheus::Counter* deletes_ = nullptr;
+  prometheus::Counter* multi_operation_txns_ = nullptr;
   prometheus::Histogram* compaction_pause_ = nullptr;
   prometheus::Histogram* compaction_duration_ = nullptr;
   prometheus::Counter* compactions_ = nullptr;

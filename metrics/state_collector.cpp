@@ -77,6 +77,13 @@ class StateCollector : public prometheus::Collectable {
     out.push_back(gauge("revkv_leases", "Leases held.", static_cast<double>(ctx.leases.size())));
     out.push_back(counter("revkv_lease_expired_total", "Leases revoked because their TTL ran out.",
                           relaxed(ctx.lease_expired_total)));
+    out.push_back(
+        counter("revkv_lease_granted_total", "Leases granted.", relaxed(ctx.lease_granted_total)));
+    out.push_back(counter("revkv_lease_revoked_total",
+                          "Leases revoked: by LeaseRevoke and by expiry.",
+                          relaxed(ctx.lease_revoked_total)));
+    out.push_back(counter("revkv_lease_renewed_total", "Keep-alives that renewed a lease.",
+                          relaxed(ctx.lease_renewed_total)));
     out.push_back(gauge("revkv_watchers", "Watchers registered.", relaxed(ctx.watchers)));
     out.push_back(gauge("revkv_slow_watchers",
                         "Watchers whose events are held back (their client reads too slowly).",

@@ -425,10 +425,11 @@ std::optional<ParseExit> leftover(const CLI::App& app) {
         return fail("unknown shorthand flag: '" + flag.substr(1, 1) + "' in " + flag, kExitError);
       return fail("unknown flag: " + flag, kExitError);
     }
-    if (app.get_subcommands().empty())
-      return ParseExit{kExitError, "",
-                       "Error: unknown command \"" + word +
-                           "\" for \"revkvctl\"\nRun 'revkvctl --help' for usage.\n"};
+    if (app.get_subcommands().empty()) {
+      // etcdctl prints it twice: cobra's error with its hint, then its own exit's line.
+      const std::string error = "Error: unknown command \"" + word + "\" for \"revkvctl\"\n";
+      return ParseExit{kExitError, "", error + "Run 'revkvctl --help' for usage.\n" + error};
+    }
   }
   return std::nullopt;
 }

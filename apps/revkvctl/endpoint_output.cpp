@@ -3,6 +3,7 @@
 #include "apps/revkvctl/fields.hpp"
 #include "apps/revkvctl/go_text.hpp"
 #include "apps/revkvctl/output.hpp"
+#include "apps/revkvctl/protobuf.hpp"
 #include "apps/revkvctl/table.hpp"
 #include "util/json.hpp"
 
@@ -170,6 +171,7 @@ std::string format_endpoint_hashkv(const std::vector<EndpointHash>& list, Format
 }
 
 std::string format_member_list(const MemberList& list, Format f) {
+  if (f == Format::protobuf) return protobuf_member_list(list);
   if (f == Format::json) {
     Json members = Json::array();
     for (const auto& m : list.members) {

@@ -2,6 +2,7 @@
 
 #include "apps/revkvctl/fields.hpp"
 #include "apps/revkvctl/json.hpp"
+#include "apps/revkvctl/protobuf.hpp"
 
 #include <cmath>
 #include <cstdio>
@@ -162,6 +163,7 @@ std::string lease_hex(int64_t id) {
 }
 
 std::string format_put(const Kv<storage::PutResponse>& r, Format f) {
+  if (f == Format::protobuf) return protobuf_put(r);
   if (f == Format::json) return line(put_json(r.header, r.response));
   if (f == Format::fields) return fields_put(r.header, r.response);
   std::string out = "OK\n";
@@ -171,6 +173,7 @@ std::string format_put(const Kv<storage::PutResponse>& r, Format f) {
 
 std::string format_get(const Kv<storage::RangeResponse>& r, Format f, bool value_only,
                        bool count_only) {
+  if (f == Format::protobuf) return protobuf_get(r);
   if (f == Format::json) return line(range_json(r.header, r.response));
   if (f == Format::fields) return fields_get(r.header, r.response);
   if (count_only) return std::to_string(r.response.count) + "\n";
@@ -181,6 +184,7 @@ std::string format_get(const Kv<storage::RangeResponse>& r, Format f, bool value
 }
 
 std::string format_del(const Kv<storage::DeleteRangeResponse>& r, Format f) {
+  if (f == Format::protobuf) return protobuf_del(r);
   if (f == Format::json) return line(del_json(r.header, r.response));
   if (f == Format::fields) return fields_del(r.header, r.response);
   std::string out = std::to_string(r.response.deleted) + "\n";
@@ -190,6 +194,7 @@ std::string format_del(const Kv<storage::DeleteRangeResponse>& r, Format f) {
 }
 
 std::string format_txn(const Kv<storage::TxnResponse>& r, Format f) {
+  if (f == Format::protobuf) return protobuf_txn(r);
   if (f == Format::json) return line(txn_json(r.header, r.response));
   if (f == Format::fields) return fields_txn(r.header, r.response);
   std::string out;
@@ -207,6 +212,7 @@ std::string format_defrag(const std::string& endpoint, Format) {
 }
 
 std::string format_alarms(const protocol::AlarmResponse& r, Format f) {
+  if (f == Format::protobuf) return protobuf_alarms(r);
   if (f == Format::json) {
     Json alarms = Json::array();
     for (const auto& a : r.alarms) {
@@ -242,6 +248,7 @@ Json with_id_ttl(Json o, int64_t id, int64_t ttl) {
 }  // namespace
 
 std::string format_lease_grant(const protocol::LeaseGrantResponse& r, Format f) {
+  if (f == Format::protobuf) return protobuf_header(r.header);
   if (f == Format::json) {
     // clientv3.LeaseGrantResponse has an Error string, empty here (etcd 3.4 always sends "").
     Json o = with_id_ttl(flat_header(r.header), r.id, r.ttl);
@@ -259,6 +266,9 @@ std::string format_lease_revoke(int64_t id, const protocol::LeaseRevokeResponse&
 }
 
 std::string format_keep_alive(const protocol::LeaseKeepAliveResponse& r, Format f) {
+  // clientv3 closes the keep-alive channel on a gone lease: only simple prints a line then.
+  if (r.ttl <= 0 && f != Format::simple) return "";
+  if (f == Format::protobuf) return protobuf_header(r.header);
   if (f == Format::json) return line(with_id_ttl(flat_header(r.header), r.id, r.ttl));
   if (f == Format::fields) return fields_lease(r.header, r.id, r.ttl);
   if (r.ttl <= 0) return "lease " + lease_hex(r.id) + " expired or revoked.\n";
@@ -266,6 +276,7 @@ std::string format_keep_alive(const protocol::LeaseKeepAliveResponse& r, Format 
 }
 
 std::string format_time_to_live(const protocol::LeaseTimeToLiveResponse& r, bool keys, Format f) {
+  if (f == Format::protobuf) return protobuf_header(r.header);
   if (f == Format::json) {
     // clientv3.LeaseTimeToLiveResponse's json tags: id, ttl, granted-ttl, keys.
     Json o = flat_header(r.header);
@@ -294,6 +305,7 @@ std::string format_time_to_live(const protocol::LeaseTimeToLiveResponse& r, bool
 }
 
 std::string format_leases(const protocol::LeaseLeasesResponse& r, Format f) {
+  if (f == Format::protobuf) return protobuf_header(r.header);
   if (f == Format::json) {
     // clientv3.LeaseLeasesResponse: the header embedded, `leases` of {"id"} (never null).
     Json leases = Json::array();
@@ -311,6 +323,7 @@ std::string format_leases(const protocol::LeaseLeasesResponse& r, Format f) {
 }
 
 std::string format_watch(const protocol::WatchResponse& r, Format f) {
+  if (f == Format::protobuf) return protobuf_watch(r);
   if (f == Format::json) {
     // clientv3 hands etcdctl a non-nil slice even for a cancel: `[]`, never null.
     Json events = Json::array();

@@ -2,6 +2,7 @@
 
 #include "apps/revkvctl/endpoint_output.hpp"
 #include "apps/revkvctl/output.hpp"
+#include "apps/revkvctl/protobuf.hpp"
 #include "apps/revkvctl/snapshot.hpp"
 #include "apps/revkvctl/txn_input.hpp"
 #include "client/client.hpp"
@@ -27,10 +28,13 @@ bool prints_plain_text(const Command& c) {
          std::holds_alternative<SnapshotSaveCmd>(c) ||
          std::holds_alternative<SnapshotRestoreCmd>(c) || std::holds_alternative<VersionCmd>(c);
 }
-bool prints_table(const Command& c) {
+// etcdctl's lists of endpoints and the snapshot status have no protobuf message.
+bool prints_list(const Command& c) {
   return std::holds_alternative<StatusCmd>(c) || std::holds_alternative<HealthCmd>(c) ||
-         std::holds_alternative<HashKvCmd>(c) || std::holds_alternative<MemberListCmd>(c) ||
-         std::holds_alternative<SnapshotStatusCmd>(c);
+         std::holds_alternative<HashKvCmd>(c) || std::holds_alternative<SnapshotStatusCmd>(c);
+}
+bool prints_table(const Command& c) {
+  return prints_list(c) || std::holds_alternative<MemberListCmd>(c);
 }
 
 // etcdctl's refusal of a format a command has no printer for (exit 4), checked before the
@@ -38,7 +42,7 @@ bool prints_table(const Command& c) {
 std::optional<std::string> unsupported_format(const Command& c, Format f) {
   if (prints_plain_text(c)) return std::nullopt;
   if (f == Format::table && !prints_table(c)) return "table not supported as output format";
-  if (f == Format::protobuf) return "protobuf not supported as output format";
+  if (f == Format::protobuf && prints_list(c)) return "protobuf not supported as output format";
   return std::nullopt;
 }
 
@@ -64,6 +68,9 @@ class Runner {
     return print(connect(), [&](Client& cl) {
       auto r = cl.range(c.request);
       if (!r) return result(r.error());
+      // etcdctl checks this once the answer is there (exit 128).
+      if (c.print_value_only && g_.format != Format::simple)
+        return refuse("print-value-only is only for `--write-out=simple`", kExitBadArgs);
       return result(format_get(r.value(), g_.format, c.print_value_only, c.request.count_only));
     });
   }
@@ -153,6 +160,9 @@ class Runner {
     return print(connect(), [&](Client& cl) {
       auto r = cl.lease_revoke(protocol::LeaseRevokeRequest{c.id});
       if (!r) return result(r.error());
+      // etcdctl has no message to marshal for it and fails once the lease is revoked.
+      if (g_.format == Format::protobuf)
+        return refuse(revoke_unsupported(r.value()), kExitBadFeature);
       return result(format_lease_revoke(c.id, r.value(), g_.format));
     });
   }
@@ -176,6 +186,11 @@ class Runner {
   using Text = client::Result<std::string>;
   static Text result(std::string s) { return s; }
   static Text result(const WireError& e) { return e; }
+  // An answer etcdctl refuses to print, with its exit code instead of kExitError.
+  Text refuse(std::string message, int exit_code) {
+    refusal_exit_ = exit_code;
+    return WireError{0, std::move(message)};
+  }
 
   template <class R, class F>
   Text map(R r, F format) {
@@ -246,14 +261,15 @@ class Runner {
   int print(client::Result<Client> c, F&& body) {
     if (!c) return fail(c.error());
     Text t = body(c.value());
-    if (!t) return fail(t.error());
+    if (!t) return fail(t.error(), refusal_exit_);
     out_ << t.value() << std::flush;
     return 0;
   }
 
   const Global& g_;
-  std::stop_token stop_;   // ends a watch (tests; the program ends by SIGINT)
-  std::string connected_;  // the endpoint connect() reached
+  std::stop_token stop_;           // ends a watch (tests; the program ends by SIGINT)
+  std::string connected_;          // the endpoint connect() reached
+  int refusal_exit_ = kExitError;  // set by refuse()
   std::istream& in_;
   std::ostream& out_;
   std::ostream& err_;
@@ -335,7 +351,7 @@ int Runner::operator()(const HealthCmd& c) {
   bool unhealthy = false;
   for (const auto& endpoint : endpoints.value()) {
     // etcdctl's check: a linearizable read of the key "health" commits through the
-    // leader; then any active alarm makes the member unhealthy.
+    // leader.
     EndpointHealth h{endpoint, false, 0, ""};
     const auto start = std::chrono::steady_clock::now();
     auto conn = connect_to(endpoint);
@@ -346,22 +362,12 @@ int Runner::operator()(const HealthCmd& c) {
     h.took_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
                     std::chrono::steady_clock::now() - start)
                     .count();
-    if (!r) {
+    // etcdctl 3.4 asks nothing more: an active alarm (NOSPACE) leaves the member healthy
+    // as long as it serves the read (3.5 added the alarm check).
+    if (!r)
       h.error = r.error().message;
-    } else {
+    else
       h.health = true;
-      auto alarms = conn.value().alarm(protocol::AlarmRequest{});
-      if (alarms && !alarms.value().alarms.empty()) {
-        h.health = false;
-        h.error = "Active Alarm(s): ";
-        for (std::size_t i = 0; i < alarms.value().alarms.size(); ++i) {
-          const auto t = alarms.value().alarms[i].alarm;
-          h.error += std::string(i ? " " : "") + (t == protocol::AlarmType::nospace   ? "NOSPACE"
-                                                  : t == protocol::AlarmType::corrupt ? "CORRUPT"
-                                                                                      : "NONE");
-        }
-      }
-    }
     unhealthy = unhealthy || !h.health;
     list.push_back(std::move(h));
   }

@@ -209,11 +209,15 @@ client::Result<storage::RequestOp> parse_request_op(std::string_view line) {
 }
 
 client::Result<storage::TxnRequest> read_txn(std::istream& in, std::ostream* prompts) {
-  // One section: lines until a blank line or the end of the input.
+  // One section: lines until a blank line. As etcdctl, every line must end with a newline:
+  // input that ends before the failure section's blank line is refused with `EOF` (Go's
+  // io.EOF, which etcdctl prints), even within a line, so a cut input never runs.
   auto section = [&](const char* prompt, auto&& parse_line) -> std::optional<protocol::WireError> {
     if (prompts) *prompts << prompt << "\n" << std::flush;
     std::string line;
-    while (std::getline(in, line)) {
+    for (;;) {
+      // getline sets eofbit when the input ends before a newline.
+      if (!std::getline(in, line) || in.eof()) return invalid("EOF");
       std::size_t b = 0, e = line.size();
       while (b < e && is_space(line[b]))
         ++b;

@@ -32,6 +32,7 @@ client::Result<storage::Compare> parse_compare(std::string_view line);
 client::Result<storage::RequestOp> parse_request_op(std::string_view line);
 
 // Reads the three sections; with `prompts` (txn -i) prints etcdctl's prompts before each.
+// Input that ends before the failure section's closing blank line: error "EOF".
 client::Result<storage::TxnRequest> read_txn(std::istream& in, std::ostream* prompts);
 
 }  // namespace revkv::ctl

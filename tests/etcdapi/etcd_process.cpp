@@ -1,6 +1,7 @@
 #include "tests/etcdapi/etcd_process.hpp"
 
 #include "tests/monitoring/http_client.hpp"
+#include "tests/skip.hpp"
 
 #include <chrono>
 #include <cstdlib>
@@ -37,7 +38,14 @@ std::string find_etcd() {
   return "";
 }
 
-EtcdProcess::EtcdProcess(const std::string& bin, const std::string& data_dir) {
+std::string etcd_or_skip() {
+  auto bin = find_etcd();
+  if (bin.empty()) report_skipped("etcd not installed (Debian etcd-server; scripts/setup)");
+  return bin;
+}
+
+EtcdProcess::EtcdProcess(const std::string& bin, const std::string& data_dir,
+                         const std::vector<std::string>& extra) {
   for (int attempt = 0; attempt < 5; ++attempt) {
     // etcd takes no port 0 for its URLs: ports free a moment ago; another process could
     // take one meanwhile, and etcd then exits: retried with new ones.
@@ -55,6 +63,7 @@ EtcdProcess::EtcdProcess(const std::string& bin, const std::string& data_dir) {
                                      "--initial-cluster=default=" + peer_url,
                                      "--log-level=error",
                                      "--logger=zap"};
+    args.insert(args.end(), extra.begin(), extra.end());
     pid_ = ::fork();
     if (pid_ < 0) throw std::runtime_error("fork failed");
     if (pid_ == 0) {

@@ -6,17 +6,22 @@
 
 #include <string>
 #include <sys/types.h>
+#include <vector>
 
 namespace revkv::testing {
 
 // Where etcd is; "" when it is not installed (ETCD_PATH overrides the search).
 std::string find_etcd();
+// find_etcd(), or "" after reporting the test skipped (etcd not installed).
+std::string etcd_or_skip();
 
 class EtcdProcess {
  public:
   // Starts `bin` with its data in `data_dir`; waits up to 60 s until it answers on its
-  // client URL. Throws std::runtime_error when it does not.
-  EtcdProcess(const std::string& bin, const std::string& data_dir);
+  // client URL. Throws std::runtime_error when it does not. `extra` flags follow etcd's
+  // own (e.g. --quota-backend-bytes).
+  EtcdProcess(const std::string& bin, const std::string& data_dir,
+              const std::vector<std::string>& extra = {});
   ~EtcdProcess();
   EtcdProcess(const EtcdProcess&) = delete;
   EtcdProcess& operator=(const EtcdProcess&) = delete;

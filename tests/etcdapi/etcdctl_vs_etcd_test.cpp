@@ -79,11 +79,8 @@ TEST_CASE("etcdctl 3.4 prints the same against revkvd as against etcd 3.4",
           "[etcdapi][node][reference]") {
   auto bin = testing::etcdctl_or_skip();
   if (bin.empty()) return;
-  auto etcd_bin = testing::find_etcd();
-  if (etcd_bin.empty()) {
-    testing::report_skipped("etcd not installed (Debian etcd-server; scripts/setup)");
-    return;
-  }
+  auto etcd_bin = testing::etcd_or_skip();
+  if (etcd_bin.empty()) return;
   testing::TempDir dir;
   testing::EtcdProcess etcd(etcd_bin, dir.sub("etcd"));
   testing::NodeProcess revkvd(dir.sub("revkvd"), {"--sync", "never"});

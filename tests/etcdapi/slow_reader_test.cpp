@@ -45,7 +45,6 @@ constexpr size_t kValueBytes = 64 * 1024;
 constexpr int kHistoryPuts = 512;  // 32 MiB before the hogs come, as much again while they stay
 constexpr int kPipelined = 4000;   // reads of a 64 KiB value per hog: 250 MiB of answers
 
-
 // A TCP connection that only writes: what a client that stopped reading looks like to the
 // node. What the node sends piles up in the kernel's buffers, then in the node.
 class WriteOnly {

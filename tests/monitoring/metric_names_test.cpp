@@ -18,6 +18,7 @@
 #include <regex>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 using namespace revkv;
 
@@ -198,5 +199,102 @@ TEST_CASE("monitoring: etcd's metric names beside revkv's, from the same state",
   }
   CHECK(version);
   CHECK(id);
+  CHECK(node.stop() == 0);
+}
+
+namespace {
+
+storage::RangeRequest range_of(std::string key) {
+  storage::RangeRequest r;
+  r.key = std::move(key);
+  return r;
+}
+
+storage::DeleteRangeRequest delete_of(std::string key) {
+  storage::DeleteRangeRequest r;
+  r.key = std::move(key);
+  return r;
+}
+
+template <class Op>
+storage::RequestOp op(Op o) {
+  storage::RequestOp r;
+  r.op = std::move(o);
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("monitoring: etcd's operation and lease counters count what etcd's count",
+          "[monitoring]") {
+  testing::TempDir dir;
+  testing::NodeProcess node(dir.sub("data"));
+  auto c = std::move(client::Client::connect(node.endpoint())).value();
+  REQUIRE(c.put(storage::PutRequest{"a", "v"}).ok());
+  REQUIRE(c.put(storage::PutRequest{"b", "v"}).ok());
+  REQUIRE(c.range(range_of("a")).ok());
+  REQUIRE(c.delete_range(delete_of("a")).ok());
+  // A transaction of three operations, one in a nested transaction: each counts once, and
+  // the transaction counts as one. A failed request runs nothing and counts nothing.
+  storage::TxnRequest nested;
+  nested.success.push_back(op(delete_of("b")));
+  storage::TxnRequest three;
+  three.success.push_back(op(storage::PutRequest{"c", "v"}));
+  three.success.push_back(op(range_of("c")));
+  three.success.push_back(op(storage::Box<storage::TxnRequest>(nested)));
+  three.failure.push_back(op(storage::PutRequest{"never", "v"}));
+  REQUIRE(c.txn(three).ok());
+  // One operation: a transaction etcd does not count as one (its counter is for more).
+  storage::TxnRequest one;
+  one.success.push_back(op(storage::PutRequest{"d", "v"}));
+  REQUIRE(c.txn(one).ok());
+  storage::TxnRequest refused;
+  refused.success.push_back(op(storage::PutRequest{"e", "v"}));
+  refused.success.push_back(op(storage::PutRequest{"e", "w"}));  // duplicate key
+  REQUIRE_FALSE(c.txn(refused).ok());
+
+  auto lease = c.lease_grant(protocol::LeaseGrantRequest{60, 0});
+  REQUIRE(lease.ok());
+  REQUIRE(c.lease_grant(protocol::LeaseGrantRequest{60, 0}).ok());
+  const int64_t id = lease.value().id;
+  REQUIRE(c.lease_keep_alive(protocol::LeaseKeepAliveRequest{id}).ok());
+  REQUIRE(c.lease_revoke(protocol::LeaseRevokeRequest{id}).ok());
+
+  auto scrape = testing::http_get(node.metrics_port(), "/metrics");
+  REQUIRE(scrape.status == 200);
+  auto fams = families(scrape.body);
+  auto values = samples(scrape.body);
+  const std::vector<std::tuple<std::string, std::string, double>> expected = {
+      {R"(revkv_kv_operations_total{operation="put"})", "etcd_mvcc_put_total", 4},
+      {R"(revkv_kv_operations_total{operation="range"})", "etcd_mvcc_range_total", 2},
+      {R"(revkv_kv_operations_total{operation="delete_range"})", "etcd_mvcc_delete_total", 2},
+      {"revkv_multi_operation_txns_total", "etcd_mvcc_txn_total", 1},
+      {"revkv_lease_granted_total", "etcd_debugging_lease_granted_total", 2},
+      {"revkv_lease_revoked_total", "etcd_debugging_lease_revoked_total", 1},
+      {"revkv_lease_renewed_total", "etcd_debugging_lease_renewed_total", 1},
+  };
+  for (const auto& [revkv, etcd, count] : expected) {
+    INFO(revkv << " and " << etcd);
+    REQUIRE(values.contains(revkv));
+    REQUIRE(values.contains(etcd));
+    CHECK(values[revkv] == count);
+    CHECK(values[etcd] == count);
+    CHECK(fams[etcd] == "counter");
+  }
+  // Every group commit's write is one backend commit.
+  CHECK(fams["etcd_disk_backend_commit_duration_seconds"] == "histogram");
+  CHECK(values["etcd_disk_backend_commit_duration_seconds_count"] >= 1);
+  CHECK(values["etcd_disk_backend_commit_duration_seconds_count"] ==
+        values["revkv_backend_commit_duration_seconds_count"]);
+  // Slow applies: the KV requests of the latency histogram above its 100 ms bucket.
+  double slow = 0;
+  for (const char* method : {"KV.Range", "KV.Put", "KV.DeleteRange", "KV.Txn", "KV.Compact"}) {
+    std::string m(method);
+    slow += values[R"(revkv_request_duration_seconds_count{method=")" + m + "\"}"] -
+            values[R"(revkv_request_duration_seconds_bucket{method=")" + m + R"(",le="0.1"})"];
+  }
+  CHECK(fams["etcd_server_slow_apply_total"] == "counter");
+  REQUIRE(values.contains("etcd_server_slow_apply_total"));
+  CHECK(values["etcd_server_slow_apply_total"] == slow);
   CHECK(node.stop() == 0);
 }

@@ -126,11 +126,8 @@ TEST_CASE("gRPC door of revkvd: watch fan-out delivers every event in order", "[
 }
 
 TEST_CASE("etcd 3.4: the same gRPC load and watch fan-out", "[etcd]") {
-  auto etcd_bin = testing::find_etcd();
-  if (etcd_bin.empty()) {
-    testing::report_skipped("etcd not installed (Debian etcd-server; scripts/setup)");
-    return;
-  }
+  auto etcd_bin = testing::etcd_or_skip();
+  if (etcd_bin.empty()) return;
   testing::TempDir dir;
   testing::EtcdProcess etcd(etcd_bin, dir.sub("etcd"));
   check_mixed_load(etcd.endpoint());

@@ -229,7 +229,7 @@ TEST_CASE("help exits 0, unknown commands and flags exit 1") {
   CHECK(unknown.code == kExitError);
   CHECK(unknown.err ==
         "Error: unknown command \"frobnicate\" for \"revkvctl\"\nRun 'revkvctl --help' for "
-        "usage.\n");
+        "usage.\nError: unknown command \"frobnicate\" for \"revkvctl\"\n");
   auto bad = fails({"get", "k", "--no-such-flag"});
   CHECK(bad.code == kExitError);
   CHECK(bad.err == "Error: unknown flag: --no-such-flag\n");

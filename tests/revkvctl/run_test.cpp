@@ -76,8 +76,8 @@ TEST_CASE("txn reads stdin and prints the etcdctl txn result") {
     t.responses.push_back(storage::ResponseOp{storage::PutResponse{9, std::nullopt}});
     conn.send(test::result_frame(req.msgid, protocol::encode_kv_to_string(kHeader, t)));
   });
-  auto r =
-      run({"--endpoint", server.endpoint(), "txn"}, "value(\"a\") = \"1\"\n\nput a 2\n\nput a 3\n");
+  auto r = run({"--endpoint", server.endpoint(), "txn"},
+               "value(\"a\") = \"1\"\n\nput a 2\n\nput a 3\n\n");
   CHECK(r.code == 0);
   CHECK(r.out == "SUCCESS\n\nOK\n");
   CHECK(seen.compare.size() == 1);

@@ -65,7 +65,8 @@ TEST_CASE("read_txn reads three blank-line separated sections") {
       "put key1 \"overwrote-key1\"\n"
       "get key1\n"
       "\n"
-      "put key1 \"created-key1\"\n");
+      "put key1 \"created-key1\"\n"
+      "\n");
   std::ostringstream prompts;
   auto t = read_txn(in, &prompts);
   REQUIRE(t.ok());
@@ -75,11 +76,27 @@ TEST_CASE("read_txn reads three blank-line separated sections") {
   CHECK(prompts.str() ==
         "compares:\nsuccess requests (get, put, del):\nfailure requests (get, put, del):\n");
 
-  std::istringstream empty("\n\n");
+  std::istringstream empty("\n\n\n");
   auto e = read_txn(empty, nullptr);
   REQUIRE(e.ok());
   CHECK(e.value().compare.empty());
 
   std::istringstream bad("nonsense\n");
   CHECK_FALSE(read_txn(bad, nullptr).ok());
+}
+
+TEST_CASE("read_txn refuses input that ends before the failure section is closed") {
+  // etcdctl reads each line up to its newline; the end of input anywhere is Go's io.EOF.
+  for (const char* input :
+       {"", "value(\"k\") = \"v\"", "value(\"k\") = \"v\"\n", "value(\"k\") = \"v\"\n\n",
+        "value(\"k\") = \"v\"\n\nput k w", "value(\"k\") = \"v\"\n\nput k w\n\n",
+        "value(\"k\") = \"v\"\n\nput k w\n\nput k x\n"}) {
+    INFO("input: " << input);
+    std::istringstream in(input);
+    auto t = read_txn(in, nullptr);
+    REQUIRE_FALSE(t.ok());
+    CHECK(t.error().message == "EOF");
+  }
+  std::istringstream whole("value(\"k\") = \"v\"\n\nput k w\n\nput k x\n\n");
+  CHECK(read_txn(whole, nullptr).ok());
 }
