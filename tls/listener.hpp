@@ -32,6 +32,8 @@ class Listener {
   Listener& operator=(const Listener&) = delete;
 
   uint16_t port() const { return port_; }
+  // Connections between accept and handoff.
+  size_t handshaking() const { return terminator_.handshaking(); }
   // Stops accepting and handshaking; relays go on until their connections end or the
   // listener is destroyed. Idempotent.
   void stop();
