@@ -1,0 +1,89 @@
+#include "cluster/members.hpp"
+
+#include "cluster/libraft.hpp"
+
+#include <set>
+#include <stdexcept>
+
+namespace revkv::cluster {
+
+namespace {
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+    s.remove_suffix(1);
+  return s;
+}
+
+std::string_view strip_scheme(std::string_view address) {
+  for (std::string_view scheme : {"http://", "https://"}) {
+    if (address.substr(0, scheme.size()) == scheme) {
+      address.remove_prefix(scheme.size());
+      break;
+    }
+  }
+  if (!address.empty() && address.back() == '/') address.remove_suffix(1);
+  return address;
+}
+
+bool valid_port(std::string_view port) {
+  if (port.empty() || port.size() > 5) return false;
+  unsigned value = 0;
+  for (char c : port) {
+    if (c < '0' || c > '9') return false;
+    value = value * 10 + static_cast<unsigned>(c - '0');
+  }
+  return value > 0 && value <= 65535;
+}
+
+}  // namespace
+
+std::uint64_t member_id(std::string_view name) {
+  std::string text(name);
+  std::uint64_t id = raft_digest(text.c_str(), 0);
+  return id == 0 ? 1 : id;
+}
+
+std::vector<Member> parse_initial_cluster(std::string_view text) {
+  std::vector<Member> members;
+  std::set<std::string> names, addresses;
+  std::set<std::uint64_t> ids;
+  while (!text.empty()) {
+    auto comma = text.find(',');
+    std::string_view entry = trim(text.substr(0, comma));
+    text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
+    if (entry.empty()) continue;
+    auto eq = entry.find('=');
+    if (eq == std::string_view::npos || eq == 0) {
+      throw std::invalid_argument("initial cluster entry '" + std::string(entry) +
+                                  "' is not NAME=HOST:PORT");
+    }
+    Member m;
+    m.name = std::string(trim(entry.substr(0, eq)));
+    m.address = std::string(strip_scheme(trim(entry.substr(eq + 1))));
+    auto colon = m.address.rfind(':');
+    if (colon == std::string::npos || colon == 0 ||
+        !valid_port(std::string_view(m.address).substr(colon + 1))) {
+      throw std::invalid_argument("initial cluster member '" + m.name +
+                                  "' has no valid HOST:PORT ('" + m.address + "')");
+    }
+    m.id = member_id(m.name);
+    if (!names.insert(m.name).second) {
+      throw std::invalid_argument("initial cluster names member '" + m.name + "' twice");
+    }
+    if (!addresses.insert(m.address).second) {
+      throw std::invalid_argument("initial cluster names address " + m.address + " twice");
+    }
+    if (!ids.insert(m.id).second) {
+      throw std::invalid_argument("initial cluster member names '" + m.name +
+                                  "' collide in their ids");
+    }
+    members.push_back(std::move(m));
+  }
+  if (members.empty()) throw std::invalid_argument("initial cluster is empty");
+  return members;
+}
+
+}  // namespace revkv::cluster

@@ -1,0 +1,29 @@
+#pragma once
+
+// The members a cluster starts with, as --initial-cluster names them:
+// `NAME=HOST:PORT,...` (an `http://` or `https://` prefix is accepted, as etcd writes it).
+// libraft identifies members by a non-zero 64-bit id; revkv derives it from the name
+// (libraft's raft_digest, a SHA-1 prefix), so every member computes the same ids from the
+// same flag without any coordination.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace revkv::cluster {
+
+struct Member {
+  std::string name;
+  std::uint64_t id = 0;
+  std::string address;  // HOST:PORT, an IPv4 address (libraft's TCP transport takes no names)
+};
+
+// The id of the member called `name`: never 0 (libraft's "no member").
+std::uint64_t member_id(std::string_view name);
+
+// Parses --initial-cluster. Throws std::invalid_argument naming the fault: an empty list, an
+// entry without `=` or without a port, a name or an address given twice.
+std::vector<Member> parse_initial_cluster(std::string_view text);
+
+}  // namespace revkv::cluster

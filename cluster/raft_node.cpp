@@ -1,0 +1,562 @@
+#include "cluster/raft_node.hpp"
+
+#include "cluster/entry_frame.hpp"
+#include "cluster/libraft.hpp"
+#include "cluster/loop_thread.hpp"
+#include "cluster/snapshot_header.hpp"
+
+#include <cassert>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <mutex>
+#include <signal.h>
+#include <stdexcept>
+#include <unordered_map>
+#include <utility>
+
+namespace revkv::cluster {
+
+const char* role_name(Role role) {
+  switch (role) {
+    case Role::unavailable:
+      return "unavailable";
+    case Role::follower:
+      return "follower";
+    case Role::candidate:
+      return "candidate";
+    case Role::leader:
+      return "leader";
+  }
+  return "?";
+}
+
+const char* errc_name(Errc code) {
+  switch (code) {
+    case Errc::ok:
+      return "ok";
+    case Errc::not_leader:
+      return "not leader";
+    case Errc::leader_changed:
+      return "leader changed";
+    case Errc::shutting_down:
+      return "shutting down";
+    case Errc::invalid:
+      return "invalid";
+    case Errc::failed:
+      return "failed";
+  }
+  return "?";
+}
+
+namespace {
+
+Errc errc_of(int rv) {
+  switch (rv) {
+    case 0:
+      return Errc::ok;
+    case RAFT_NOTLEADER:
+      return Errc::not_leader;
+    case RAFT_LEADERSHIPLOST:
+      return Errc::leader_changed;
+    case RAFT_SHUTDOWN:
+    case RAFT_CANCELED:
+      return Errc::shutting_down;
+    case RAFT_BADID:
+    case RAFT_NOTFOUND:
+    case RAFT_INVALID:
+    case RAFT_MALFORMED:
+    case RAFT_TOOBIG:
+      return Errc::invalid;
+    default:
+      return Errc::failed;
+  }
+}
+
+Outcome failure(int rv) {
+  return Outcome{errc_of(rv), 0, raft_strerror(rv)};
+}
+
+Outcome shutting_down() {
+  return Outcome{Errc::shutting_down, 0, "raft node is shutting down"};
+}
+
+[[noreturn]] void fatal(const char* what, const char* detail) {
+  std::fprintf(stderr, "revkv cluster: fatal: %s: %s\n", what, detail);
+  std::abort();
+}
+
+// libuv writes to peer sockets with plain write(2): a peer that closed its end raises
+// SIGPIPE, whose default action ends the process. Raft treats a lost peer as a routine
+// event, so the process must ignore the signal (revkvd does so too). A handler someone
+// installed is left alone.
+void ignore_sigpipe_once() {
+  static const bool done = [] {
+    struct sigaction current {};
+    if (sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) {
+      signal(SIGPIPE, SIG_IGN);
+    }
+    return true;
+  }();
+  (void)done;
+}
+
+Role role_of(int state) {
+  switch (state) {
+    case RAFT_FOLLOWER:
+      return Role::follower;
+    case RAFT_CANDIDATE:
+      return Role::candidate;
+    case RAFT_LEADER:
+      return Role::leader;
+    default:
+      return Role::unavailable;
+  }
+}
+
+// A call waiting for libraft's callback. libraft holds a pointer to the request struct
+// inside; the node keeps the operation alive in `pending` until the callback (or shutdown)
+// settles its promise.
+struct PendingOp {
+  virtual ~PendingOp() = default;
+  std::promise<Outcome> done;
+  void* owner = nullptr;  // the RaftNode::Impl, for libraft's callbacks
+  bool settled = false;
+  void settle(Outcome outcome) {
+    if (settled) return;
+    settled = true;
+    done.set_value(std::move(outcome));
+  }
+};
+
+struct ApplyOp : PendingOp {
+  struct raft_apply req {};
+};
+struct BarrierOp : PendingOp {
+  struct raft_barrier req {};
+};
+struct TransferOp : PendingOp {
+  struct raft_transfer req {};
+  std::uint64_t target = 0;
+};
+
+}  // namespace
+
+struct RaftNode::Impl {
+  Impl(RaftConfig c, StateMachine& m) : config(std::move(c)), machine(m) {}
+
+  RaftConfig config;
+  StateMachine& machine;
+  LoopThread loop;
+  std::mutex stop_mutex;
+  bool stopped = false;  // guarded by stop_mutex
+
+  // Everything below is touched on the loop thread only (or before it starts).
+  raft_uv_transport transport{};
+  raft_io io{};
+  raft_fsm fsm{};
+  raft node{};
+  uv_timer_t ticker{};
+  bool transport_ready = false, io_ready = false, raft_ready = false, ticker_ready = false;
+  bool closing = false;
+  std::chrono::steady_clock::time_point drain_deadline;
+  std::unordered_map<PendingOp*, std::shared_ptr<PendingOp>> pending;
+  Role seen_role = Role::unavailable;
+  std::uint64_t seen_leader = 0, seen_term = 0;
+
+  void open();
+  void begin_close();
+  bool writes_in_flight();
+  void close_raft();
+  void finish_close();
+  NodeStatus read_status();
+  void observe();
+
+  void start_apply(const std::shared_ptr<ApplyOp>& op, const std::string& entry);
+  void start_barrier(const std::shared_ptr<BarrierOp>& op);
+  void start_transfer(const std::shared_ptr<TransferOp>& op);
+  std::shared_ptr<PendingOp> take(PendingOp* op);
+
+  static int fsm_apply(raft_fsm* fsm, const raft_buffer* buf, void** result);
+  static int fsm_snapshot(raft_fsm* fsm, raft_buffer* bufs[], unsigned* n_bufs);
+  static int fsm_restore(raft_fsm* fsm, raft_buffer* buf);
+};
+
+void RaftNode::Impl::open() {
+  if (config.id == 0) throw std::invalid_argument("raft member id must not be 0");
+  std::filesystem::create_directories(config.dir);
+  ignore_sigpipe_once();
+
+  int rv = raft_uv_tcp_init(&transport, loop.loop());
+  if (rv != 0) throw std::runtime_error(std::string("raft transport: ") + raft_strerror(rv));
+  transport_ready = true;
+  rv = raft_uv_init(&io, loop.loop(), config.dir.c_str(), &transport);
+  if (rv != 0)
+    throw std::runtime_error("raft storage in " + config.dir.string() + ": " + io.errmsg);
+  io_ready = true;
+  raft_uv_set_connect_retry_delay(&io, config.connect_retry_ms);
+
+  fsm.version = 1;  // synchronous snapshots; libraft frees the buffers we hand it
+  fsm.data = this;
+  fsm.apply = &Impl::fsm_apply;
+  fsm.snapshot = &Impl::fsm_snapshot;
+  fsm.restore = &Impl::fsm_restore;
+  rv = raft_init(&node, &io, &fsm, config.id, config.address.c_str());
+  if (rv != 0) {
+    throw std::runtime_error("raft init of " + config.address + ": " + raft_strerror(rv) + " (" +
+                             io.errmsg + ")");
+  }
+  raft_ready = true;
+  node.data = this;
+  raft_set_election_timeout(&node, config.election_timeout_ms);
+  raft_set_heartbeat_timeout(&node, config.heartbeat_timeout_ms);
+  raft_set_snapshot_threshold(&node, config.snapshot_threshold);
+  raft_set_snapshot_trailing(&node, config.snapshot_trailing);
+  raft_set_install_snapshot_timeout(&node, config.install_snapshot_timeout_ms);
+  // A member that was cut off and returns asks "would you vote for me?" before bumping the
+  // term, so it does not depose a healthy leader.
+  raft_set_pre_vote(&node, true);
+
+  if (!config.initial_cluster.empty()) {
+    bool self_listed = false;
+    raft_configuration conf;
+    raft_configuration_init(&conf);
+    for (const auto& m : config.initial_cluster) {
+      self_listed |= m.id == config.id;
+      rv = raft_configuration_add(&conf, m.id, m.address.c_str(), RAFT_VOTER);
+      if (rv != 0) {
+        raft_configuration_close(&conf);
+        throw std::runtime_error("raft configuration: member " + m.name + ": " + raft_strerror(rv));
+      }
+    }
+    if (!self_listed) {
+      raft_configuration_close(&conf);
+      throw std::invalid_argument("the initial cluster does not list this member (" +
+                                  config.address + ")");
+    }
+    rv = raft_bootstrap(&node, &conf);
+    raft_configuration_close(&conf);
+    // CANTBOOTSTRAP: the directory already holds Raft state (a restart): start from it.
+    if (rv != 0 && rv != RAFT_CANTBOOTSTRAP) {
+      throw std::runtime_error(std::string("raft bootstrap: ") + raft_strerror(rv) + " (" +
+                               io.errmsg + ")");
+    }
+  }
+
+  rv = raft_start(&node);
+  if (rv != 0) {
+    throw std::runtime_error("raft start of " + config.address + ": " + raft_errmsg(&node));
+  }
+
+  uv_timer_init(loop.loop(), &ticker);
+  ticker.data = this;
+  ticker_ready = true;
+  uv_timer_start(
+      &ticker, [](uv_timer_t* t) { static_cast<Impl*>(t->data)->observe(); },
+      config.heartbeat_timeout_ms, config.heartbeat_timeout_ms);
+}
+
+// On the loop thread: raft_close, then (in its callback) the I/O, the transport and the
+// loop's wake-up handle, after which uv_run returns and the thread ends.
+//
+// A leader first waits for its own log writes to reach the disk: libraft 0.15 crashes when
+// raft_close cancels a leader's in-flight append (the append's callback looks up requests in
+// the leader state that closing already cleared). The wait is bounded; writes normally take
+// one fsync.
+void RaftNode::Impl::begin_close() {
+  closing = true;
+  if (!raft_ready || !ticker_ready || !writes_in_flight()) return close_raft();
+  drain_deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(10 * config.election_timeout_ms);
+  uv_timer_stop(&ticker);
+  uv_timer_start(
+      &ticker,
+      [](uv_timer_t* t) {
+        auto* self = static_cast<Impl*>(t->data);
+        if (self->writes_in_flight() && std::chrono::steady_clock::now() < self->drain_deadline)
+          return;
+        self->close_raft();
+      },
+      1, 1);
+}
+
+bool RaftNode::Impl::writes_in_flight() {
+  return raft_state(&node) == RAFT_LEADER && node.last_stored < raft_last_index(&node);
+}
+
+void RaftNode::Impl::close_raft() {
+  if (ticker_ready) {
+    uv_close(reinterpret_cast<uv_handle_t*>(&ticker), nullptr);
+    ticker_ready = false;
+  }
+  if (raft_ready) {
+    raft_close(&node, [](raft* r) { static_cast<Impl*>(r->data)->finish_close(); });
+  } else {
+    finish_close();
+  }
+}
+
+void RaftNode::Impl::finish_close() {
+  if (io_ready) raft_uv_close(&io);
+  if (transport_ready) raft_uv_tcp_close(&transport);
+  io_ready = transport_ready = false;
+  loop.close_wakeup();
+}
+
+NodeStatus RaftNode::Impl::read_status() {
+  NodeStatus s;
+  s.id = config.id;
+  if (!raft_ready || closing) return s;
+  s.role = role_of(raft_state(&node));
+  raft_id leader = 0;
+  const char* address = nullptr;
+  raft_leader(&node, &leader, &address);
+  s.leader_id = leader;
+  if (address != nullptr) s.leader_address = address;
+  s.term = node.current_term;
+  s.commit_index = node.commit_index;
+  s.last_index = raft_last_index(&node);
+  s.last_applied = raft_last_applied(&node);
+  return s;
+}
+
+void RaftNode::Impl::observe() {
+  if (closing) return;
+  NodeStatus s = read_status();
+  if (s.role == seen_role && s.leader_id == seen_leader && s.term == seen_term) return;
+  seen_role = s.role;
+  seen_leader = s.leader_id;
+  seen_term = s.term;
+  if (config.on_status_change) config.on_status_change(s);
+}
+
+std::shared_ptr<PendingOp> RaftNode::Impl::take(PendingOp* op) {
+  auto it = pending.find(op);
+  assert(it != pending.end());
+  auto owned = std::move(it->second);
+  pending.erase(it);
+  return owned;
+}
+
+void RaftNode::Impl::start_apply(const std::shared_ptr<ApplyOp>& op, const std::string& entry) {
+  if (closing) return op->settle(shutting_down());
+  raft_buffer buf;
+  buf.len = framed_size(entry.size());
+  buf.base = raft_malloc(buf.len);
+  if (buf.base == nullptr) return op->settle(failure(RAFT_NOMEM));
+  write_frame(entry, static_cast<char*>(buf.base));
+  op->owner = this;
+  op->req.data = op.get();
+  pending.emplace(op.get(), op);
+  int rv = raft_apply(&node, &op->req, &buf, 1, [](struct raft_apply* req, int status, void*) {
+    auto* op = static_cast<ApplyOp*>(req->data);
+    auto owned = static_cast<Impl*>(op->owner)->take(op);
+    // Called once the entry committed and the state machine applied it here.
+    op->settle(status == 0 ? Outcome{Errc::ok, req->index, {}} : failure(status));
+  });
+  if (rv != 0) {
+    raft_free(buf.base);  // not handed over: raft_apply takes the buffer only on success
+    take(op.get());
+    op->settle(failure(rv));
+  }
+}
+
+void RaftNode::Impl::start_barrier(const std::shared_ptr<BarrierOp>& op) {
+  if (closing) return op->settle(shutting_down());
+  op->owner = this;
+  op->req.data = op.get();
+  pending.emplace(op.get(), op);
+  int rv = raft_barrier(&node, &op->req, [](struct raft_barrier* req, int status) {
+    auto* op = static_cast<BarrierOp*>(req->data);
+    auto owned = static_cast<Impl*>(op->owner)->take(op);
+    op->settle(status == 0 ? Outcome{Errc::ok, req->index, {}} : failure(status));
+  });
+  if (rv != 0) {
+    take(op.get());
+    op->settle(failure(rv));
+  }
+}
+
+void RaftNode::Impl::start_transfer(const std::shared_ptr<TransferOp>& op) {
+  if (closing) return op->settle(shutting_down());
+  op->owner = this;
+  op->req.data = op.get();
+  pending.emplace(op.get(), op);
+  int rv = raft_transfer(&node, &op->req, op->target, [](struct raft_transfer* req) {
+    auto* op = static_cast<TransferOp*>(req->data);
+    auto* self = static_cast<Impl*>(op->owner);
+    auto owned = self->take(op);
+    // libraft calls back when the target won or the election timeout passed: which one
+    // happened shows in who leads now.
+    raft_id leader = 0;
+    const char* address = nullptr;
+    raft_leader(&self->node, &leader, &address);
+    bool moved = op->target == 0 ? leader != 0 && leader != self->config.id : leader == op->target;
+    if (moved) {
+      op->settle(Outcome{Errc::ok, 0, {}});
+    } else {
+      op->settle(Outcome{Errc::failed, 0,
+                         "leadership did not move (leader is now " + std::to_string(leader) + ")"});
+    }
+    self->observe();
+  });
+  if (rv != 0) {
+    take(op.get());
+    op->settle(failure(rv));
+  }
+}
+
+int RaftNode::Impl::fsm_apply(raft_fsm* fsm, const raft_buffer* buf, void** result) {
+  auto* self = static_cast<Impl*>(fsm->data);
+  *result = nullptr;
+  // libraft applies entries in index order and advances last_applied after each one (also
+  // past barrier and configuration entries, which never reach the FSM): the entry being
+  // applied is the next index.
+  std::uint64_t index = raft_last_applied(&self->node) + 1;
+  auto payload = read_frame(std::string_view(static_cast<const char*>(buf->base), buf->len));
+  if (!payload) {
+    // A committed entry that is not what a member proposed: applying it would make this
+    // replica diverge from the others.
+    fatal("committed entry is malformed", std::to_string(index).c_str());
+  }
+  try {
+    self->machine.apply(index, *payload);
+  } catch (const std::exception& e) {
+    fatal("applying a committed entry failed", e.what());
+  } catch (...) {
+    fatal("applying a committed entry failed", "unknown exception");
+  }
+  return 0;
+}
+
+int RaftNode::Impl::fsm_snapshot(raft_fsm* fsm, raft_buffer* bufs[], unsigned* n_bufs) {
+  auto* self = static_cast<Impl*>(fsm->data);
+  std::string bytes;
+  try {
+    std::uint64_t index = raft_last_applied(&self->node);
+    bytes = encode_snapshot(SnapshotHeader{index, self->machine.snapshot(index)});
+  } catch (const std::exception& e) {
+    // Not fatal: libraft skips this snapshot and tries again at the next threshold.
+    std::fprintf(stderr, "revkv cluster: snapshot failed: %s\n", e.what());
+    return RAFT_IOERR;
+  }
+  auto* array = static_cast<raft_buffer*>(raft_malloc(sizeof(raft_buffer)));
+  if (array == nullptr) return RAFT_NOMEM;
+  array[0].len = bytes.size();
+  array[0].base = raft_malloc(bytes.size());
+  if (array[0].base == nullptr) {
+    raft_free(array);
+    return RAFT_NOMEM;
+  }
+  std::memcpy(array[0].base, bytes.data(), bytes.size());
+  *bufs = array;  // version 1 FSM: libraft frees the array and the buffer
+  *n_bufs = 1;
+  return 0;
+}
+
+int RaftNode::Impl::fsm_restore(raft_fsm* fsm, raft_buffer* buf) {
+  auto* self = static_cast<Impl*>(fsm->data);
+  auto header = decode_snapshot(std::string_view(static_cast<const char*>(buf->base), buf->len));
+  if (!header) return RAFT_MALFORMED;
+  bool restored = false;
+  try {
+    restored = self->machine.restore(header->applied_index, header->descriptor);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "revkv cluster: restoring snapshot %llu failed: %s\n",
+                 static_cast<unsigned long long>(header->applied_index), e.what());
+  }
+  if (!restored) return RAFT_IOERR;  // libraft keeps (and frees) the buffer on failure
+  raft_free(buf->base);              // on success the buffer is ours
+  return 0;
+}
+
+RaftNode::RaftNode(RaftConfig config, StateMachine& machine)
+    : impl_(std::make_unique<Impl>(std::move(config), machine)) {
+  try {
+    impl_->open();
+  } catch (...) {
+    // Nothing runs the loop yet: close what was opened on this thread, then rethrow.
+    impl_->begin_close();
+    impl_->loop.run_here();
+    {
+      std::lock_guard lock(impl_->stop_mutex);
+      impl_->stopped = true;
+    }
+    throw;
+  }
+  impl_->loop.start("revkv-raft");
+}
+
+RaftNode::~RaftNode() {
+  stop();
+}
+
+std::uint64_t RaftNode::id() const {
+  return impl_->config.id;
+}
+
+std::future<Outcome> RaftNode::propose(std::string entry) {
+  auto op = std::make_shared<ApplyOp>();
+  auto result = op->done.get_future();
+  if (entry.empty()) {
+    op->settle(Outcome{Errc::invalid, 0, "an entry must not be empty"});
+    return result;
+  }
+  auto bytes = std::make_shared<std::string>(std::move(entry));
+  Impl* impl = impl_.get();
+  if (!impl->loop.post([impl, op, bytes] { impl->start_apply(op, *bytes); }))
+    op->settle(shutting_down());
+  return result;
+}
+
+std::future<Outcome> RaftNode::barrier() {
+  auto op = std::make_shared<BarrierOp>();
+  auto result = op->done.get_future();
+  Impl* impl = impl_.get();
+  if (!impl->loop.post([impl, op] { impl->start_barrier(op); })) op->settle(shutting_down());
+  return result;
+}
+
+std::future<Outcome> RaftNode::transfer(std::uint64_t target) {
+  auto op = std::make_shared<TransferOp>();
+  op->target = target;
+  auto result = op->done.get_future();
+  Impl* impl = impl_.get();
+  if (!impl->loop.post([impl, op] { impl->start_transfer(op); })) op->settle(shutting_down());
+  return result;
+}
+
+std::future<NodeStatus> RaftNode::status() {
+  auto promise = std::make_shared<std::promise<NodeStatus>>();
+  auto result = promise->get_future();
+  Impl* impl = impl_.get();
+  if (!impl->loop.post([impl, promise] {
+        // The observer hears of a change no later than a status() that shows it.
+        impl->observe();
+        promise->set_value(impl->read_status());
+      })) {
+    NodeStatus stopped;
+    stopped.id = impl->config.id;
+    promise->set_value(stopped);
+  }
+  return result;
+}
+
+void RaftNode::stop() {
+  std::lock_guard lock(impl_->stop_mutex);
+  if (impl_->stopped) return;
+  impl_->stopped = true;
+  // Joining the loop from its own thread would wait forever.
+  assert(!impl_->loop.on_loop_thread());
+  Impl* impl = impl_.get();
+  impl->loop.post_last([impl] { impl->begin_close(); });
+  impl->loop.join();
+  // The loop has ended: whatever libraft did not call back for is over.
+  for (auto& [ptr, op] : impl->pending)
+    op->settle(shutting_down());
+  impl->pending.clear();
+}
+
+}  // namespace revkv::cluster

@@ -1,0 +1,130 @@
+#pragma once
+
+// One member of a Raft group, on Debian's libraft 0.15 (canonical's C Raft): its log and
+// snapshots on disk in `dir` (raft_uv), its peers over TCP (raft_uv_tcp), committed entries
+// handed to a StateMachine in log order. Not wired into revkvd yet (docs/CLUSTER.md).
+//
+// Threading: libraft is single-threaded on a libuv loop. Each RaftNode owns a loop running
+// on a thread of its own; every public call may come from any thread and is marshalled
+// onto the loop (LoopThread::post); results come back as std::future. The StateMachine's
+// hooks and the status observer run on the loop thread, one at a time: they must not block
+// for long (they hold up heartbeats) and must not call back into this RaftNode and wait.
+
+#include "cluster/members.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <future>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace revkv::cluster {
+
+// What the replicated log is applied to. Called on the node's loop thread only.
+class StateMachine {
+ public:
+  virtual ~StateMachine() = default;
+  // A committed entry, in log order, exactly once per start of the node (after a restart,
+  // entries after the last snapshot are applied again: the machine skips what it already
+  // has by index). An exception here is fatal (the process aborts): a replica that cannot
+  // apply a committed entry must not go on.
+  virtual void apply(std::uint64_t index, std::string_view entry) = 0;
+  // A small descriptor of the state as of `applied_index` (everything up to it applied).
+  // libraft keeps it as the Raft snapshot and compacts the log before it.
+  virtual std::string snapshot(std::uint64_t applied_index) = 0;
+  // Replaces the state with the one `descriptor` (from snapshot()) names, as of
+  // `applied_index`: on start from the latest local snapshot, or when the leader sends one
+  // because the log this member needs is compacted away. False refuses it.
+  virtual bool restore(std::uint64_t applied_index, std::string_view descriptor) = 0;
+};
+
+enum class Role { unavailable, follower, candidate, leader };
+const char* role_name(Role role);
+
+struct NodeStatus {
+  std::uint64_t id = 0;
+  Role role = Role::unavailable;
+  std::uint64_t leader_id = 0;  // 0: no known leader
+  std::string leader_address;
+  std::uint64_t term = 0;
+  std::uint64_t commit_index = 0;
+  std::uint64_t last_index = 0;
+  std::uint64_t last_applied = 0;
+};
+
+enum class Errc {
+  ok,
+  not_leader,      // this member is not the leader (nothing was appended)
+  leader_changed,  // leadership was lost before the entry committed: it may or may not commit
+  shutting_down,   // the node is stopping or stopped
+  invalid,         // refused as given (an empty entry, an unknown transfer target)
+  failed,          // anything else (I/O error, a transfer that did not move leadership)
+};
+const char* errc_name(Errc code);
+
+struct Outcome {
+  Errc code = Errc::ok;
+  std::uint64_t index = 0;  // propose/barrier: the committed log index
+  std::string message;      // libraft's words when not ok
+  bool ok() const { return code == Errc::ok; }
+};
+
+struct RaftConfig {
+  std::uint64_t id = 0;                 // this member's id (members.hpp: member_id(name))
+  std::string address;                  // this member's HOST:PORT, as in `initial_cluster`
+  std::filesystem::path dir;            // libraft's files; created if missing
+  std::vector<Member> initial_cluster;  // bootstrap configuration of a pristine dir
+  unsigned election_timeout_ms = 1000;
+  unsigned heartbeat_timeout_ms = 100;
+  // Snapshot after this many applied entries, keeping `snapshot_trailing` entries of log
+  // behind it, so a briefly lagging follower catches up from the log, not a snapshot.
+  unsigned snapshot_threshold = 8192;
+  unsigned snapshot_trailing = 1024;
+  // How long the leader waits for a member to install a snapshot before sending it again.
+  // libraft's default is 30 s; a member that is busy taking its own snapshot refuses one
+  // (RAFT_BUSY) and stays behind until the resend. revkv's snapshots are small descriptors
+  // (the bulk moves out of band), so a few seconds is ample.
+  unsigned install_snapshot_timeout_ms = 5000;
+  unsigned connect_retry_ms = 200;
+  // Called on the loop thread when role, known leader or term change (checked every
+  // heartbeat interval, after a transfer, and before status() answers, so it has heard of
+  // any change a status() shows).
+  std::function<void(const NodeStatus&)> on_status_change;
+};
+
+class RaftNode {
+ public:
+  // Opens (or bootstraps, if `dir` holds no Raft state) and starts the member. Throws
+  // std::runtime_error with libraft's message when it cannot (a busy port, a corrupt log).
+  RaftNode(RaftConfig config, StateMachine& machine);
+  // stop().
+  ~RaftNode();
+  RaftNode(const RaftNode&) = delete;
+  RaftNode& operator=(const RaftNode&) = delete;
+
+  // Appends `entry` (opaque bytes, not empty) if this member leads; the future holds the
+  // entry's index once it committed and was applied here, or why not.
+  std::future<Outcome> propose(std::string entry);
+  // Commits an empty entry: once it is applied, every entry before it is applied here and
+  // this member was leader when it committed. Leader only.
+  std::future<Outcome> barrier();
+  // Hands leadership to `target` (0: a voter libraft picks). ok once it moved there.
+  std::future<Outcome> transfer(std::uint64_t target);
+  // The member's current state, read on the loop thread. Unavailable once stopped.
+  std::future<NodeStatus> status();
+
+  std::uint64_t id() const;
+
+  // Closes the member (raft_close, then the I/O and the loop); waiting calls complete with
+  // shutting_down. Idempotent; returns once the loop thread ended.
+  void stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace revkv::cluster
