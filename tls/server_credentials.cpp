@@ -30,16 +30,16 @@ int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const un
 // refusal's log line: after a failed handshake OpenSSL no longer holds the certificate.
 int record_verify_failure(int ok, X509_STORE_CTX* store) {
   if (ok) return ok;
-  SSL* ssl = static_cast<SSL*>(
-      X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
-  auto* reason = ssl ? static_cast<std::string*>(SSL_get_ex_data(ssl, verify_failure_index()))
-                     : nullptr;
+  SSL* ssl =
+      static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+  auto* reason =
+      ssl ? static_cast<std::string*>(SSL_get_ex_data(ssl, verify_failure_index())) : nullptr;
   if (reason && reason->empty()) {
     char subject[256] = {};
     if (X509* cert = X509_STORE_CTX_get_current_cert(store))
       X509_NAME_oneline(X509_get_subject_name(cert), subject, sizeof subject - 1);
-    *reason = std::string("client certificate ") + subject + " rejected: " +
-              X509_verify_cert_error_string(X509_STORE_CTX_get_error(store));
+    *reason = std::string("client certificate ") + subject +
+              " rejected: " + X509_verify_cert_error_string(X509_STORE_CTX_get_error(store));
   }
   return ok;
 }
