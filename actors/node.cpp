@@ -37,7 +37,7 @@ storage::Result<std::unique_ptr<Node>> Node::start(caf::actor_system& sys, NodeC
 
   std::vector<storage::Keyspace*> parts;
   for (size_t i = 0; i < config.options.shards; ++i) {
-    ctx->keyspaces.push_back(std::make_unique<storage::Keyspace>(*ctx->backend));
+    ctx->keyspaces.push_back(std::make_unique<storage::Keyspace>(*ctx->backend, i));
     ctx->index_counts.emplace_back();
     ctx->shard_mailbox_depth.emplace_back(0);
     parts.push_back(ctx->keyspaces.back().get());

@@ -10,6 +10,7 @@
 #include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <condition_variable>
@@ -21,7 +22,8 @@
 namespace revkv::storage {
 namespace {
 
-constexpr std::array<const char*, kColumnCount> kColumnNames = {"kv", "meta", "lease", "auth"};
+constexpr std::array<const char*, kColumnCount> kColumnNames = {"kv", "meta", "lease", "auth",
+                                                                "latest"};
 
 Error to_error(const rocksdb::Status& s) {
   Errc code = s.IsCorruption()                              ? Errc::corruption
@@ -54,8 +56,23 @@ void WriteBatch::put(Column column, std::string_view key, std::string_view value
   (void)s;
 }
 
+void WriteBatch::put(Column column, std::string_view prefix, std::string_view key,
+                     std::string_view value) {
+  std::array<rocksdb::Slice, 2> key_parts = {slice(prefix), slice(key)};
+  rocksdb::Slice value_part = slice(value);
+  auto s =
+      batch_->Put(columns_[static_cast<size_t>(column)], rocksdb::SliceParts(key_parts.data(), 2),
+                  rocksdb::SliceParts(&value_part, 1));
+  (void)s;
+}
+
 void WriteBatch::erase(Column column, std::string_view key) {
   auto s = batch_->Delete(columns_[static_cast<size_t>(column)], slice(key));
+  (void)s;
+}
+
+void WriteBatch::erase_range(Column column, std::string_view from, std::string_view to) {
+  auto s = batch_->DeleteRange(columns_[static_cast<size_t>(column)], slice(from), slice(to));
   (void)s;
 }
 
@@ -284,21 +301,72 @@ Result<std::optional<std::string>> Backend::get(Column column, std::string_view 
 Result<std::vector<std::optional<std::string>>> Backend::multi_get(
     Column column, const std::vector<std::string>& keys) const {
   if (impl_->closed) return Error{Errc::failed, "revkv: backend is closed"};
+  // RocksDB's batched MultiGet wants its keys sorted; answers go back to the caller's order.
+  std::vector<size_t> order(keys.size());
+  for (size_t i = 0; i < order.size(); ++i)
+    order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return keys[a] < keys[b]; });
   std::vector<rocksdb::Slice> slices;
   slices.reserve(keys.size());
-  for (const auto& k : keys)
-    slices.push_back(slice(k));
+  for (size_t i : order)
+    slices.push_back(slice(keys[i]));
   std::vector<rocksdb::PinnableSlice> values(keys.size());
   std::vector<rocksdb::Status> statuses(keys.size());
   impl_->db->MultiGet(rocksdb::ReadOptions{}, impl_->cf(column), keys.size(), slices.data(),
-                      values.data(), statuses.data(), /*sorted_input=*/false);
+                      values.data(), statuses.data(), /*sorted_input=*/true);
   std::vector<std::optional<std::string>> out(keys.size());
-  for (size_t i = 0; i < keys.size(); ++i) {
-    if (statuses[i].IsNotFound()) continue;
-    if (!statuses[i].ok()) return to_error(statuses[i]);
-    out[i] = values[i].ToString();
+  for (size_t j = 0; j < order.size(); ++j) {
+    if (statuses[j].IsNotFound()) continue;
+    if (!statuses[j].ok()) return to_error(statuses[j]);
+    out[order[j]] = values[j].ToString();
   }
   return out;
+}
+
+Status Backend::read_sorted(Column column, std::string_view prefix,
+                            const std::vector<std::string_view>& sorted_suffixes,
+                            const std::function<void(size_t, std::string_view)>& f) const {
+  if (impl_->closed) return Error{Errc::failed, "revkv: backend is closed"};
+  if (sorted_suffixes.empty()) return {};
+  // Past this many unwanted entries in a row a Seek (a binary search per level) is cheaper
+  // than stepping on.
+  constexpr int kMaxSteps = 8;
+  // One buffer for every full key built (the bound, then each Seek target): no allocation
+  // per wanted key.
+  std::string probe;
+  auto full_key = [&](std::string_view suffix) {
+    probe.assign(prefix);
+    probe.append(suffix);
+    return slice(probe);
+  };
+  std::string upper_key(prefix);
+  upper_key.append(sorted_suffixes.back());
+  upper_key.push_back('\0');  // the smallest key after the last wanted one
+  rocksdb::Slice upper = slice(upper_key);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->cf(column)));
+  // <0, 0, >0 as the iterator's key is before, at or after prefix + suffix.
+  auto compare = [&](std::string_view suffix) {
+    std::string_view key = view(it->key());
+    if (key.size() < prefix.size() || key.substr(0, prefix.size()) != prefix) {
+      return key.compare(0, prefix.size(), prefix);
+    }
+    return key.substr(prefix.size()).compare(suffix);
+  };
+  it->Seek(full_key(sorted_suffixes.front()));
+  for (size_t i = 0; i < sorted_suffixes.size() && it->Valid(); ++i) {
+    std::string_view want = sorted_suffixes[i];
+    int steps = 0;
+    while (it->Valid() && compare(want) < 0 && steps < kMaxSteps) {
+      it->Next();
+      ++steps;
+    }
+    if (it->Valid() && compare(want) < 0) it->Seek(full_key(want));
+    if (it->Valid() && compare(want) == 0) f(i, view(it->value()));
+  }
+  if (!it->status().ok()) return to_error(it->status());
+  return {};
 }
 
 Status Backend::scan(Column column, std::string_view from, std::string_view to,
@@ -400,7 +468,7 @@ Result<uint32_t> Backend::hash_all() const {
     return out;
   };
   uint32_t crc = 0;
-  for (size_t c = 0; c < kColumnCount; ++c) {
+  for (size_t c = 0; c < kHashedColumnCount; ++c) {
     crc = crc32c_extend(crc, kColumnNames[c]);
     std::unique_ptr<rocksdb::Iterator> it(
         impl_->db->NewIterator(ro, impl_->cf(static_cast<Column>(c))));

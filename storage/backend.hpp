@@ -1,6 +1,7 @@
 #pragma once
 
-// The RocksDB backend: one database with the column families kv, meta, lease and auth.
+// The RocksDB backend: one database with the column families kv, meta, lease, auth and
+// latest (the key-ordered copy of every live key's newest record, storage/latest.hpp).
 // Owns the options (block cache, compression, WAL sync), atomic batch writes, point reads,
 // ordered scans, checkpoints, manual compaction (defragment) and size reporting. RocksDB
 // failures come back as storage errors carrying RocksDB's message.
@@ -18,13 +19,17 @@
 namespace rocksdb {
 class ColumnFamilyHandle;
 class Env;
+class Statistics;
 class WriteBatch;
 }  // namespace rocksdb
 
 namespace revkv::storage {
 
-enum class Column : uint8_t { kv = 0, meta = 1, lease = 2, auth = 3 };
-inline constexpr size_t kColumnCount = 4;
+enum class Column : uint8_t { kv = 0, meta = 1, lease = 2, auth = 3, latest = 4 };
+inline constexpr size_t kColumnCount = 5;
+// The columns hash_all covers: the authoritative ones. `latest` is derived from kv (and laid
+// out per shard), so two stores with the same history hash alike whatever their shard count.
+inline constexpr size_t kHashedColumnCount = 4;
 
 enum class Compression : uint8_t { none, snappy, lz4, zstd };
 
@@ -53,6 +58,10 @@ struct BackendOptions {
   // fsynced (tests/powerloss/power_cut_fs.hpp). Shared, because it must outlive the
   // database and the test inspects it after the database is closed.
   std::shared_ptr<rocksdb::Env> env = nullptr;
+  // RocksDB's statistics object; null (none, the default) in production. With one, RocksDB
+  // also counts the bytes iterators hand out in its perf context (iter_read_bytes), which
+  // tests use to see what a range read.
+  std::shared_ptr<rocksdb::Statistics> statistics = nullptr;
   BackendHooks hooks{};
 };
 
@@ -72,7 +81,11 @@ class WriteBatch {
   WriteBatch& operator=(WriteBatch&&) noexcept;
 
   void put(Column column, std::string_view key, std::string_view value);
+  // put() of the key `prefix` + `key`, without building the concatenation first.
+  void put(Column column, std::string_view prefix, std::string_view key, std::string_view value);
   void erase(Column column, std::string_view key);
+  // Deletes every key of `column` in [from, to).
+  void erase_range(Column column, std::string_view from, std::string_view to);
   void clear();
   // Appends every operation of `other` (a batch of the same backend), so that a group of
   // batches is written with one RocksDB write.
@@ -99,9 +112,16 @@ class Backend {
   // Atomically applies the batch; with `sync` the WAL is fsynced before returning.
   Status write(const WriteBatch& batch, std::optional<bool> sync = std::nullopt);
   Result<std::optional<std::string>> get(Column column, std::string_view key) const;
-  // Point reads of many keys of one column at once (RocksDB MultiGet).
+  // Point reads of many keys of one column at once (RocksDB MultiGet, fed in key order so
+  // that RocksDB walks each block once). Answers are in the order of `keys`.
   Result<std::vector<std::optional<std::string>>> multi_get(
       Column column, const std::vector<std::string>& keys) const;
+  // Reads the keys `prefix` + sorted_suffixes[i] (suffixes ascending, unique) that exist, with
+  // one iterator, as a scan: Next while the next wanted key is near, Seek when it is not.
+  // Calls f(i, value) for each one found, in order; the value is valid during the call only.
+  Status read_sorted(Column column, std::string_view prefix,
+                     const std::vector<std::string_view>& sorted_suffixes,
+                     const std::function<void(size_t, std::string_view)>& f) const;
   // Calls f(key, value) for the keys in [from, to) (to empty: no upper bound), in order,
   // until f returns false.
   Status scan(Column column, std::string_view from, std::string_view to,
@@ -110,7 +130,8 @@ class Backend {
   Status scan_reverse(Column column, std::string_view from, std::string_view to,
                       const std::function<bool(std::string_view, std::string_view)>& f) const;
 
-  // Maintenance.Hash: a CRC-32C over every column family in order (kv, meta, lease, auth),
+  // Maintenance.Hash: a CRC-32C over the authoritative column families in order (kv, meta,
+  // lease, auth; not the derived `latest`),
   // of each one's name and then, per entry, key length, key, value length and value, all
   // read at one snapshot. Two backends with the same contents have the same hash.
   Result<uint32_t> hash_all() const;

@@ -1,6 +1,7 @@
 #include "storage/history.hpp"
 
 #include "storage/crc32c.hpp"
+#include "storage/latest.hpp"
 #include "storage/record.hpp"
 
 #include <algorithm>
@@ -72,6 +73,9 @@ Result<RecoveredState> recover_history(Backend& backend, const KeyspaceSet& keys
   REVKV_TRY(scan_error);
   // Never backwards, even if compaction removed the newest records (SPEC §6 step 3).
   out.current = std::max({int64_t{1}, last_main, finished->value_or(0), scheduled->value_or(0)});
+  // The latest column is derived from kv and the rebuilt index: refilled when it is not
+  // known complete for this partitioning (an older store, another shard count).
+  REVKV_TRY(ensure_latest(backend, keyspaces, out.current));
 
   REVKV_TRY(backend.scan(Column::lease, {}, {}, [&](std::string_view, std::string_view v) {
     auto rec = decode_lease_record(v);

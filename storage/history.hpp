@@ -31,7 +31,7 @@ struct RecoveredState {
 
 // SPEC §6: checks the format marker (writing it into a new store), reads the compaction
 // markers, rebuilds every keyspace from one scan of kv (each record goes to its key's
-// owner) and loads the leases.
+// owner), rebuilds the latest column if needed (storage/latest.hpp) and loads the leases.
 Result<RecoveredState> recover_history(Backend& backend, const KeyspaceSet& keyspaces,
                                        int64_t min_lease_ttl);
 

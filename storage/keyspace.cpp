@@ -1,8 +1,19 @@
 #include "storage/keyspace.hpp"
 
+#include "storage/latest.hpp"
 #include "storage/record.hpp"
 
 namespace revkv::storage {
+namespace {
+
+// Below this many newest-record hits a range reads `kv` like a get: an iterator costs more
+// than a point read or two.
+constexpr size_t kMinLatestScan = 2;
+
+}  // namespace
+
+Keyspace::Keyspace(Backend& backend, size_t part)
+    : backend_(backend), latest_prefix_(storage::latest_prefix(part)) {}
 
 Result<KeyValue> read_put_record(const Backend& backend, Revision rev) {
   auto raw = backend.get(Column::kv, encode_revision_key(rev));
@@ -40,6 +51,11 @@ Result<RangeFetch> Keyspace::range(const KeyRange& range, int64_t rev, int64_t l
     return out;
   }
   std::vector<Revision> wanted;
+  // For FetchDepth::values: the hits that are their key's newest record (candidates for the
+  // latest column), with their names (the index's strings, stable during this call).
+  std::vector<size_t> heads;
+  std::vector<IndexHit> hits;
+  std::vector<const std::string*> names;
   index_.visit(range, rev, [&](const std::string& key, const IndexHit& hit) {
     ++out.count;
     if (limit > 0 && static_cast<int64_t>(wanted.size()) >= limit) return true;
@@ -53,16 +69,48 @@ Result<RangeFetch> Keyspace::range(const KeyRange& range, int64_t rev, int64_t l
       kv.mod_revision = hit.modified.main;
       kv.version = hit.version;
       kv.lease = lease_of(key);
+    } else if (depth == FetchDepth::values && hit.newest) {
+      heads.push_back(out.kvs.size());
+      hits.push_back(hit);
+      names.push_back(&key);
     }
     out.kvs.push_back(std::move(kv));
     return true;
   });
+  if (heads.size() >= kMinLatestScan) REVKV_TRY(read_latest(heads, hits, names, out.kvs));
   REVKV_TRY(read_records(wanted, out.kvs));
   if (depth == FetchDepth::keys) {
     for (auto& kv : out.kvs)
       kv.value.clear();
   }
   return out;
+}
+
+Status Keyspace::read_latest(const std::vector<size_t>& heads, const std::vector<IndexHit>& hits,
+                             const std::vector<const std::string*>& names,
+                             std::vector<KeyValue>& kvs) const {
+  std::vector<std::string_view> keys;
+  keys.reserve(names.size());
+  for (const std::string* name : names)
+    keys.push_back(*name);
+  Status bad;
+  REVKV_TRY(backend_.read_sorted(
+      Column::latest, latest_prefix_, keys, [&](size_t i, std::string_view value) {
+        auto kv = decode_latest(*names[i], value);
+        if (!kv) {
+          bad = Error{Errc::corruption, "revkv: undecodable record in the latest column"};
+          return;
+        }
+        // The column may be ahead of the read (a write committed after the read's revision) or
+        // behind it (a record still in the overlay): only exactly the indexed record is used.
+        const IndexHit& hit = hits[i];
+        if (kv->mod_revision != hit.modified.main || kv->create_revision != hit.created.main ||
+            kv->version != hit.version) {
+          return;
+        }
+        kvs[heads[i]] = std::move(*kv);
+      }));
+  return bad;
 }
 
 Status Keyspace::read_records(const std::vector<Revision>& wanted,
@@ -123,7 +171,12 @@ KeyValue Keyspace::put(const std::string& key, std::string value, int64_t lease,
     kv.create_revision = rev.main;
     kv.version = 1;
   }
-  batch.put(Column::kv, encode_revision_key(rev), encode_key_value(kv));
+  std::string record = encode_key_value(kv);
+  batch.put(Column::kv, encode_revision_key(rev), record);
+  // Same batch: the latest column never disagrees with kv after a crash. Its value is the
+  // record without the key field, which encode_key_value writes first.
+  batch.put(Column::latest, latest_prefix_, key,
+            std::string_view(record).substr(encoded_key_field_size(kv)));
   index_.put(key, rev);
   set_lease(key, lease);
   pending_.insert_or_assign(rev, kv);
@@ -134,6 +187,7 @@ void Keyspace::erase(const std::string& key, Revision rev, WriteBatch& batch) {
   KeyValue tomb;
   tomb.key = key;
   batch.put(Column::kv, encode_revision_key(rev, /*tombstone=*/true), encode_key_value(tomb));
+  batch.erase(Column::latest, latest_key(latest_prefix_, key));
   index_.tombstone(key, rev);
   set_lease(key, 0);
   pending_.insert_or_assign(rev, std::move(tomb));

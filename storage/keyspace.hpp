@@ -29,7 +29,9 @@ struct RangeFetch {
 
 class Keyspace {
  public:
-  explicit Keyspace(Backend& backend) : backend_(backend) {}
+  // `part`: this keyspace's shard number, which names its keys in the `latest` column
+  // (storage/latest.hpp); the single-store engine has part 0.
+  explicit Keyspace(Backend& backend, size_t part = 0);
 
   // The key as of `rev`, with its stored value and lease.
   Result<std::optional<KeyValue>> get(const std::string& key, int64_t rev) const;
@@ -37,7 +39,9 @@ class Keyspace {
   // all) as deep as `depth` asks, and the count of all. Only FetchDepth::values reads
   // every value; FetchDepth::keys reads a record only for a key whose newest record is
   // newer than `rev` (its lease then is not the one the keyspace keeps); FetchDepth::count
-  // reads nothing and holds nothing per key.
+  // reads nothing and holds nothing per key. Values of keys whose record at `rev` is their
+  // newest come from one ordered read of the `latest` column; the others (a read in the
+  // past, a record not yet in RocksDB) from the overlay or one sorted MultiGet of `kv`.
   Result<RangeFetch> range(const KeyRange& range, int64_t rev, int64_t limit,
                            FetchDepth depth = FetchDepth::values) const;
   // Keys of `range` existing at `rev`, names only.
@@ -64,6 +68,7 @@ class Keyspace {
   // overlay must hold every record above `rev` (call after mark_durable(rev), not later).
   Result<std::vector<std::string>> keys_with_lease_at(int64_t lease, int64_t rev) const;
 
+  const std::string& latest_prefix() const { return latest_prefix_; }
   TreeIndex& index() { return index_; }
   const TreeIndex& index() const { return index_; }
   Backend& backend() const { return backend_; }
@@ -74,8 +79,15 @@ class Keyspace {
   // (an empty key), from the overlay or in one MultiGet.
   Status read_records(const std::vector<Revision>& wanted, std::vector<KeyValue>& kvs) const;
   void set_lease(const std::string& key, int64_t lease);
+  // Fills the slots of `heads` (positions in `kvs`, whose hits are their keys' newest
+  // records) from the latest column where it holds exactly the record the index names.
+  // Slots it cannot fill stay empty for read_records.
+  Status read_latest(const std::vector<size_t>& heads, const std::vector<IndexHit>& hits,
+                     const std::vector<const std::string*>& names,
+                     std::vector<KeyValue>& kvs) const;
 
   Backend& backend_;
+  std::string latest_prefix_;
   TreeIndex index_;
   // Written, not yet known durable: puts, and tombstones (key only), which no read looks up
   // but keys_with_lease_at needs to know of.

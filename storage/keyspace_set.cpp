@@ -1,6 +1,8 @@
 #include "storage/keyspace_set.hpp"
 
 #include <algorithm>
+#include <queue>
+#include <utility>
 
 namespace revkv::storage {
 
@@ -15,17 +17,30 @@ size_t shard_of(std::string_view key, size_t shards) {
 }
 
 RangeFetch merge_fetches(std::vector<RangeFetch> parts, int64_t limit) {
+  // Each part is in key order and keys are unique across parts: a k-way merge that stops at
+  // `limit` moves each kept key-value once and never touches the rest (each shard fetched
+  // at most `limit` of its own).
   RangeFetch out;
-  for (auto& part : parts) {
+  size_t total = 0;
+  for (const auto& part : parts) {
     out.count += part.count;
-    for (auto& kv : part.kvs)
-      out.kvs.push_back(std::move(kv));
+    total += part.kvs.size();
   }
-  // Keys are unique across partitions, so sorting the union is the merge.
-  std::sort(out.kvs.begin(), out.kvs.end(),
-            [](const KeyValue& a, const KeyValue& b) { return a.key < b.key; });
-  if (limit > 0 && static_cast<int64_t>(out.kvs.size()) > limit) {
-    out.kvs.resize(static_cast<size_t>(limit));
+  size_t want = limit > 0 ? std::min(total, static_cast<size_t>(limit)) : total;
+  out.kvs.reserve(want);
+  using Head = std::pair<size_t, size_t>;  // (part, position)
+  auto later = [&](const Head& a, const Head& b) {
+    return parts[a.first].kvs[a.second].key > parts[b.first].kvs[b.second].key;
+  };
+  std::priority_queue<Head, std::vector<Head>, decltype(later)> heads(later);
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (!parts[i].kvs.empty()) heads.emplace(i, 0);
+  }
+  while (out.kvs.size() < want && !heads.empty()) {
+    auto [part, pos] = heads.top();
+    heads.pop();
+    out.kvs.push_back(std::move(parts[part].kvs[pos]));
+    if (pos + 1 < parts[part].kvs.size()) heads.emplace(part, pos + 1);
   }
   return out;
 }

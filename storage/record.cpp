@@ -106,6 +106,25 @@ std::string encode_key_value(const KeyValue& kv) {
   return out;
 }
 
+std::string encode_key_value_without_key(const KeyValue& kv) {
+  std::string out;
+  out.reserve(kv.value.size() + 40);
+  put_int64_field(out, 2, kv.create_revision);
+  put_int64_field(out, 3, kv.mod_revision);
+  put_int64_field(out, 4, kv.version);
+  put_bytes_field(out, 5, kv.value);
+  put_int64_field(out, 6, kv.lease);
+  return out;
+}
+
+size_t encoded_key_field_size(const KeyValue& kv) {
+  if (kv.key.empty()) return 0;
+  size_t varint = 1;
+  for (uint64_t n = kv.key.size(); n >= 0x80; n >>= 7)
+    ++varint;
+  return 1 + varint + kv.key.size();  // the tag of field 1 fits one byte
+}
+
 std::optional<KeyValue> decode_key_value(std::string_view bytes, bool with_value) {
   KeyValue kv;
   Reader r(bytes);

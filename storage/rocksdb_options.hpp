@@ -30,9 +30,12 @@ inline rocksdb::CompressionType to_rocksdb(Compression c) {
 inline rocksdb::DBOptions rocksdb_db_options(const BackendOptions& options) {
   rocksdb::DBOptions db;
   db.create_if_missing = options.create_if_missing;
-  db.create_missing_column_families = options.create_if_missing;
+  // Also for an existing database: one written before a column family was added (the
+  // `latest` column) opens with it empty, and recovery fills it.
+  db.create_missing_column_families = true;
   db.IncreaseParallelism(2);
   if (options.env) db.env = options.env.get();
+  db.statistics = options.statistics;
   return db;
 }
 

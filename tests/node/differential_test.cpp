@@ -217,3 +217,119 @@ TEST_CASE("differential: nodes with 1, 4 and 7 shards answer like storage::Store
   for (auto& n : nodes)
     CHECK(n->stop() == 0);
 }
+
+namespace {
+
+// Range-heavy requests over a larger keyspace: 80 keys "p/00".."p/79", pages with limits,
+// sorts, filters and past revisions.
+struct RangeHeavy {
+  explicit RangeHeavy(uint64_t seed) : rng(seed) {}
+  std::mt19937_64 rng;
+
+  size_t pick(size_t n) { return std::uniform_int_distribution<size_t>(0, n - 1)(rng); }
+  bool chance(int percent) { return static_cast<int>(pick(100)) < percent; }
+  std::string key() {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "p/%02zu", pick(80));
+    return buf;
+  }
+  storage::RangeRequest range(int64_t current, int64_t compacted) {
+    storage::RangeRequest r;
+    r.key = chance(20) ? std::string("p/") : key();
+    r.range_end = chance(20) ? std::string("p0") : key();
+    if (*r.range_end < r.key) std::swap(r.key, *r.range_end);
+    if (chance(25)) {
+      int64_t lo = std::max<int64_t>(1, compacted);
+      r.revision = lo + static_cast<int64_t>(pick(static_cast<size_t>(current - lo + 1)));
+    }
+    if (chance(60)) r.limit = 1 + static_cast<int64_t>(pick(12));
+    if (chance(20)) {
+      r.sort_order = static_cast<int32_t>(pick(3));
+      r.sort_target = static_cast<int32_t>(pick(4));
+    }
+    r.keys_only = chance(10);
+    r.count_only = chance(5);
+    if (chance(10)) r.min_mod_revision = static_cast<int64_t>(pick(static_cast<size_t>(current)));
+    if (chance(10))
+      r.max_create_revision = static_cast<int64_t>(pick(static_cast<size_t>(current)));
+    return r;
+  }
+};
+
+}  // namespace
+
+TEST_CASE(
+    "differential: range-heavy sequences with crashes and restarts answer like storage::Store",
+    "[node][differential]") {
+  // The latest column serves ranges at the head; deletes, compactions, kill -9 and restarts
+  // (one of them with another shard count, which lays the column out again) happen between.
+  testing::TempDir dir;
+  storage::StoreOptions so;
+  so.backend.sync = false;
+  auto store = storage::Store::open(dir.sub("reference"), so);
+  REQUIRE(store.ok());
+
+  std::vector<int> shard_counts = {1, 4};
+  std::vector<std::unique_ptr<testing::NodeProcess>> nodes;
+  std::vector<client::Client> clients;
+  nodes.resize(shard_counts.size());
+  clients.reserve(shard_counts.size());
+  for (size_t i = 0; i < shard_counts.size(); ++i) {
+    nodes[i] = std::make_unique<testing::NodeProcess>(
+        dir.sub("node" + std::to_string(i)),
+        std::vector<std::string>{"--shards", std::to_string(shard_counts[i]), "--sync", "never"});
+    auto c = client::Client::connect(nodes[i]->endpoint());
+    REQUIRE(c.ok());
+    clients.push_back(std::move(c).value());
+  }
+
+  const uint64_t seed = 20261202;
+  RangeHeavy gen(seed);
+  CAPTURE(seed);
+  for (int i = 0; i < 1200; ++i) {
+    CAPTURE(i);
+    int64_t current = (*store)->current_revision();
+    size_t kind = gen.pick(100);
+    if (kind < 25) {
+      storage::PutRequest p;
+      p.key = gen.key();
+      p.value = "value-" + std::to_string(i) + std::string(gen.pick(64), 'x');
+      auto want = from_store((*store)->put(p));
+      for (auto& c : clients)
+        REQUIRE(from_node(c.put(p)) == want);
+    } else if (kind < 33) {
+      storage::DeleteRangeRequest d;
+      d.key = gen.key();
+      if (gen.chance(50)) {
+        d.range_end = gen.key();
+        if (*d.range_end < d.key) std::swap(d.key, *d.range_end);
+      }
+      auto want = from_store((*store)->delete_range(d));
+      for (auto& c : clients)
+        REQUIRE(from_node(c.delete_range(d)) == want);
+    } else if (kind < 95) {
+      auto r = gen.range(current, (*store)->compact_revision());
+      auto want = from_store((*store)->range(r));
+      for (auto& c : clients)
+        REQUIRE(from_node(c.range(r)) == want);
+    } else if (kind < 98) {
+      int64_t rev = std::max<int64_t>(1, current - static_cast<int64_t>(gen.pick(20)));
+      auto want = from_store((*store)->compact(rev, /*physical=*/true));
+      for (auto& c : clients)
+        REQUIRE(from_node(c.compact(protocol::CompactionRequest{rev, true})) == want);
+    } else {
+      // A crash and a restart; the second time the 4-shard node comes back with 7 shards.
+      size_t n = gen.pick(nodes.size());
+      nodes[n]->kill9();
+      if (n == 1 && shard_counts[1] == 4) shard_counts[1] = 7;
+      nodes[n] = std::make_unique<testing::NodeProcess>(
+          dir.sub("node" + std::to_string(n)),
+          std::vector<std::string>{"--shards", std::to_string(shard_counts[n]), "--sync", "never"});
+      auto c = client::Client::connect(nodes[n]->endpoint());
+      REQUIRE(c.ok());
+      clients[n] = std::move(c).value();
+    }
+  }
+  for (auto& n : nodes)
+    CHECK(n->stop() == 0);
+}

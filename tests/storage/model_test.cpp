@@ -1535,3 +1535,21 @@ TEST_CASE("recovery after every step", "[model]") {
   w.hash = 4;
   run_profile("recovery", 0x5eed0005, 300, 4, w, true, 1);
 }
+
+TEST_CASE("range-heavy operations match the in-memory model", "[model]") {
+  // Ranges (limits, sorts, filters, past revisions) between puts, deletes, compactions and
+  // reopens: the latest column serves the head, kv the past, and both must agree with the
+  // model whatever was written, compacted or rebuilt in between.
+  Weights w;
+  w.range = 55;
+  w.put = 20;
+  w.del = 10;
+  w.txn = 8;
+  w.compact = 4;
+  w.step = 3;
+  w.revoke = 2;
+  w.grant = 2;
+  w.reopen = 3;
+  w.check = 2;
+  run_profile("ranges", 0x5eed0006, 3000, 7, w, false);
+}
