@@ -7,6 +7,7 @@
 #include <caf/io/all.hpp>
 
 #include <set>
+#include <unistd.h>
 
 namespace revkv::actors {
 
@@ -27,7 +28,7 @@ caf::actor spawn_acceptor(caf::actor_system& sys, caf::io::doorman_ptr doorman, 
   return sys.middleman().spawn_broker(
       [ptr = std::move(doorman)](caf::io::stateful_broker<AcceptorState>* self, NodeContextPtr c,
                                  Routes r) mutable {
-        self->add_doorman(std::move(ptr));
+        if (ptr) self->add_doorman(std::move(ptr));
         return acceptor_actor(self, std::move(c), std::move(r));
       },
       std::move(ctx), std::move(routes));
@@ -51,6 +52,16 @@ caf::behavior acceptor_actor(caf::io::stateful_broker<AcceptorState>* self, Node
         st.sessions.insert(session.address());
       },
       [](const caf::io::acceptor_closed_msg&) {},
+      [self](adopt_atom, int fd) {
+        auto& st = self->state;
+        if (st.stopping) {
+          ::close(fd);
+          return;
+        }
+        auto session = fork_session(self, self->add_scribe(fd), st.ctx, st.routes);
+        self->monitor(session);
+        st.sessions.insert(session.address());
+      },
       [self](node_failed_atom, const std::string& reason) {
         for (const auto& addr : self->state.sessions) {
           if (auto session = caf::actor_cast<caf::actor>(addr))

@@ -39,6 +39,8 @@ using keep_atom = caf::atom_constant<caf::atom("keep")>;
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
 using step_atom = caf::atom_constant<caf::atom("step")>;
 using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
+// A connected socket for the acceptor to serve (actors/acceptor.hpp).
+using adopt_atom = caf::atom_constant<caf::atom("adopt")>;
 // Leases: the coordinator's revocation, a shard's keys of one lease, an expiry check asked
 // of the lessor (its own timer sends caf::tick_atom).
 using revoke_atom = caf::atom_constant<caf::atom("revoke")>;

@@ -16,6 +16,7 @@
 #include <caf/io/all.hpp>
 
 #include <filesystem>
+#include <unistd.h>
 
 namespace revkv::actors {
 
@@ -63,7 +64,7 @@ storage::Result<std::unique_ptr<Node>> Node::start(caf::actor_system& sys, NodeC
 
   // Bind before spawning anything, so a busy port fails cleanly.
   caf::io::doorman_ptr doorman;
-  if (config.listen) {
+  if (config.listen && !config.adopt_only) {
     auto bound = sys.middleman().backend().new_tcp_doorman(config.client_port,
                                                            config.client_host.c_str(), true);
     if (!bound) {
@@ -93,7 +94,7 @@ storage::Result<std::unique_ptr<Node>> Node::start(caf::actor_system& sys, NodeC
       sys, ctx, node->routes_.shards, node->routes_.watch_hub, recovered->unfinished_compaction);
   node->routes_.lessor = spawn_lessor_actor(
       sys, ctx, node->routes_.shards, node->routes_.coordinator, ctx->leases.all(), config.clock);
-  if (doorman) node->acceptor_ = spawn_acceptor(sys, std::move(doorman), ctx, node->routes_);
+  if (config.listen) node->acceptor_ = spawn_acceptor(sys, std::move(doorman), ctx, node->routes_);
   // Last, so that it can tell the acceptor; an actor that died before it looks is reported
   // all the same (monitoring a dead actor delivers its down message at once).
   node->supervisor_ = spawn_supervisor_actor(sys, ctx, node->core_actors(), node->acceptor_,
@@ -111,6 +112,14 @@ std::vector<NamedActor> Node::core_actors() const {
   out.emplace_back("watch_hub", routes_.watch_hub);
   out.emplace_back("lessor", routes_.lessor);
   return out;
+}
+
+void Node::adopt_connection(int fd) const {
+  if (!acceptor_) {
+    ::close(fd);
+    return;
+  }
+  caf::anon_send(acceptor_, adopt_atom::value, fd);
 }
 
 bool Node::kill_for_test(std::string_view name) const {

@@ -29,6 +29,9 @@ struct NodeConfig {
   // false: no listener and no acceptor; the actors are reached through routes() only
   // (the in-process test harness, tests/actors/).
   bool listen = true;
+  // With `listen`: no listening socket of the node's own; connections come through
+  // adopt_connection() (revkvd's TLS terminator in front, docs/SECURITY.md).
+  bool adopt_only = false;
   NodeOptions options;
   storage::BackendOptions backend;
   // Copied into NodeContext::metrics; may be null.
@@ -50,6 +53,9 @@ class Node {
   Node& operator=(const Node&) = delete;
 
   uint16_t client_port() const { return client_port_; }  // 0 without a listener
+  // Serves the connected stream socket `fd` (owned from now on) as an accepted client
+  // connection; closed at once when the node stops or has no acceptor. Any thread.
+  void adopt_connection(int fd) const;
   const NodeContextPtr& context() const { return ctx_; }
   // The actors, for the in-process test harness.
   const Routes& routes() const { return routes_; }

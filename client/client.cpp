@@ -20,7 +20,16 @@ Client::Client(UniqueFd fd, ClientOptions options)
 Result<Client> Client::connect(const Endpoint& endpoint, ClientOptions options) {
   auto fd = connect_tcp(endpoint, options.connect_timeout);
   if (!fd) return fd.error();
-  return Client(std::move(fd).value(), options);
+  if (!options.tls.enabled && !endpoint.https) return Client(std::move(fd).value(), options);
+  // TLS: the tunnel's plaintext end is the client's socket (tls/client_tunnel.hpp).
+  UniqueFd plain;
+  std::string error;
+  auto tunnel = tls::ClientTunnel::open(std::move(fd).value(), endpoint.host, options.tls,
+                                        options.connect_timeout, plain, error);
+  if (!tunnel) return protocol::WireError{kCodeUnavailable, "revkv: " + error};
+  Client client(std::move(plain), options);
+  client.tunnel_ = std::move(tunnel);
+  return client;
 }
 
 Result<Client> Client::connect(std::string_view endpoint, ClientOptions options) {

@@ -19,6 +19,7 @@
 #include "protocol/messages.hpp"
 #include "protocol/method.hpp"
 #include "storage/types.hpp"
+#include "tls/client_tunnel.hpp"
 
 #include <chrono>
 #include <deque>
@@ -36,6 +37,8 @@ struct ClientOptions {
   // Per call()/wait()/next_response(); 0 = wait forever (watch).
   std::chrono::milliseconds request_timeout{0};
   ClientLimits limits;
+  // TLS to a node started with --cert-file (also when the endpoint says https://).
+  tls::ClientConfig tls;
 };
 
 using Ok = std::monostate;
@@ -111,6 +114,8 @@ class Client {
   template <class Resp, class Req>
   Result<Resp> typed_call(protocol::Method method, const Req& request);
 
+  // Declared before fd_, so destroyed after it: the relay sees the client's end close.
+  std::unique_ptr<tls::ClientTunnel> tunnel_;
   UniqueFd fd_;
   ClientOptions options_;
   std::unique_ptr<ResponseDecoder> decoder_;  // unpacker is not movable: keep it on the heap

@@ -28,10 +28,13 @@ Result<Endpoint> parse_endpoint(std::string_view text) {
         "revkv: bad endpoint \"" + std::string(text) + "\" (want HOST:PORT)"};
   };
   std::string_view s = text;
-  for (std::string_view scheme : {"http://", "https://"})
-    if (s.starts_with(scheme)) s.remove_prefix(scheme.size());
-  if (!s.empty() && s.back() == '/') s.remove_suffix(1);
   Endpoint out;
+  for (std::string_view scheme : {"http://", "https://"}) {
+    if (!s.starts_with(scheme)) continue;
+    s.remove_prefix(scheme.size());
+    out.https = scheme == "https://";
+  }
+  if (!s.empty() && s.back() == '/') s.remove_suffix(1);
   std::string_view port;
   if (s.starts_with('[')) {
     auto close = s.find("]:");

@@ -26,10 +26,13 @@ using UniqueFd = util::UniqueFd;
 struct Endpoint {
   std::string host;
   uint16_t port = 0;
+  // Written with https://: the client then speaks TLS (ClientOptions::tls).
+  bool https = false;
   std::string to_string() const;
 };
 
-// "HOST:PORT", "[v6]:PORT"; an http:// or https:// prefix (etcdctl habit) is ignored.
+// "HOST:PORT", "[v6]:PORT"; an http:// prefix (etcdctl habit) is ignored, https:// asks
+// for TLS.
 Result<Endpoint> parse_endpoint(std::string_view text);
 
 // Connects with TCP_NODELAY set; the socket is left in blocking mode.

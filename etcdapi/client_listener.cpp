@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <string_view>
 #include <sys/socket.h>
+#include <unistd.h>
 #include <vector>
 
 namespace revkv::etcdapi {
@@ -119,7 +120,8 @@ class ClientListener::Sniff : public std::enable_shared_from_this<Sniff> {
 };
 
 ClientListener::ClientListener(asio::io_context& io, const std::string& host, uint16_t port,
-                               Limits limits, GrpcHandoff grpc, HttpHandoff http)
+                               Limits limits, GrpcHandoff grpc, HttpHandoff http,
+                               std::shared_ptr<tls::ServerCredentials> tls)
     : io_(io),
       limits_(limits),
       grpc_(std::move(grpc)),
@@ -139,6 +141,11 @@ ClientListener::ClientListener(asio::io_context& io, const std::string& host, ui
   if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) throw std::runtime_error("cannot listen on " + where + ": " + ec.message());
   port_ = acceptor_.local_endpoint().port();
+  if (tls) {
+    terminator_ = std::make_unique<tls::Terminator>(
+        std::move(tls), "client port", tls::Terminator::Limits{},
+        [this](int fd, const std::string&) { sniff_plaintext(fd); });
+  }
   accept();
 }
 
@@ -151,7 +158,10 @@ void ClientListener::accept() {
                          [this](boost::system::error_code ec, tcp::socket socket) {
                            if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
                            if (!ec) {
-                             sniff(std::move(socket));
+                             if (terminator_)
+                               terminator_->adopt(std::move(socket));
+                             else
+                               sniff(std::move(socket));
                              return accept();
                            }
                            // Out of descriptors or memory: accepting again at once would
@@ -175,6 +185,20 @@ void ClientListener::sniff(tcp::socket socket) {
   sniffing_.emplace(s.get(), s);
   lock.unlock();
   s->start(limits_.sniff_deadline);
+}
+
+void ClientListener::sniff_plaintext(int fd) {
+  // An AF_UNIX socket in a tcp::socket: the gateway and the sniffing only read and write
+  // it (TCP options fail harmlessly). Sniffing rather than trusting ALPN keeps clients
+  // that offer none (Python's ssl by default) working.
+  tcp::socket socket(asio::make_strand(io_));
+  boost::system::error_code ec;
+  socket.assign(tcp::v4(), fd, ec);
+  if (ec) {
+    ::close(fd);
+    return;
+  }
+  sniff(std::move(socket));
 }
 
 bool ClientListener::hand_off(Sniff* sniff, bool http2, tcp::socket& socket) {
@@ -211,6 +235,9 @@ void ClientListener::stop() {
       if (auto s = weak.lock()) open.push_back(std::move(s));
     sniffing_.clear();
   }
+  // Outside the lock: a handshake ending hands off under the terminator's lock, then takes
+  // this one (sniff); a plaintext end handed over meanwhile is closed there.
+  if (terminator_) terminator_->stop();
   // The acceptor's handlers run on its strand: close it there, and wait for that so that no
   // accept completes after this returns.
   auto closed = std::make_shared<std::promise<void>>();

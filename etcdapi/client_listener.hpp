@@ -6,6 +6,12 @@
 // client preface ("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n") hands the socket to the gRPC server,
 // anything else to the gateway. The waiting is asynchronous, so a client that sends
 // nothing delays no one, and it is closed at the sniffing deadline.
+//
+// With TLS (--cert-file), every accepted connection first goes through a TLS terminator
+// (tls/terminator.hpp): the sniffing then happens on the plaintext end it hands over, so
+// gRPC and the gateway are served exactly as without TLS (docs/SECURITY.md).
+
+#include "tls/terminator.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -34,8 +40,10 @@ class ClientListener {
 
   // Binds and starts accepting on `io`'s threads. Throws std::runtime_error when the
   // address cannot be bound. Port 0 picks a free port.
+  // `tls`: nullptr for plaintext; else only TLS is accepted, with those certificates.
   ClientListener(boost::asio::io_context& io, const std::string& host, uint16_t port, Limits limits,
-                 GrpcHandoff grpc, HttpHandoff http);
+                 GrpcHandoff grpc, HttpHandoff http,
+                 std::shared_ptr<tls::ServerCredentials> tls = nullptr);
   ~ClientListener();
   ClientListener(const ClientListener&) = delete;
   ClientListener& operator=(const ClientListener&) = delete;
@@ -50,6 +58,8 @@ class ClientListener {
 
   void accept();
   void sniff(boost::asio::ip::tcp::socket socket);
+  // The plaintext end of a TLS connection, from the terminator.
+  void sniff_plaintext(int fd);
   // Called by a Sniff once it knows; false when stopped (the Sniff closes the socket).
   bool hand_off(Sniff* sniff, bool http2, boost::asio::ip::tcp::socket& socket);
   void forget(Sniff* sniff);
@@ -65,6 +75,7 @@ class ClientListener {
   std::mutex mutex_;
   bool stopped_ = false;
   std::unordered_map<Sniff*, std::weak_ptr<Sniff>> sniffing_;
+  std::unique_ptr<tls::Terminator> terminator_;  // with TLS only
 };
 
 }  // namespace revkv::etcdapi

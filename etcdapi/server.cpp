@@ -32,8 +32,9 @@ constexpr size_t kGatewayThreads = 2;
 }  // namespace
 
 GrpcServer::GrpcServer(caf::actor_system& sys, const actors::Node& node, const std::string& host,
-                       uint16_t port, size_t doors) {
+                       uint16_t port, size_t doors, std::shared_ptr<tls::ServerCredentials> tls) {
   const auto& ctx = node.context();
+  const bool secure = tls != nullptr;
   for (size_t i = 0; i < std::max<size_t>(1, doors); ++i)
     doors_.push_back(spawn_grpc_door(sys, ctx, node.routes()));
   pool_ = std::make_unique<Doors>(doors_, kUnsentAnswerBytes);
@@ -67,16 +68,18 @@ GrpcServer::GrpcServer(caf::actor_system& sys, const actors::Node& node, const s
   gateway_limits.max_body_bytes = ctx->options.max_request_bytes * 2 + kGrpcOverheadBytes;
   try {
     client_port_ = std::make_unique<ClientPort>(
-        *server_, host, port, kGatewayThreads, ClientListener::Limits{}, gateway_limits, [ctx] {
+        *server_, host, port, kGatewayThreads, ClientListener::Limits{}, gateway_limits,
+        [ctx] {
           // etcd's /health: false on an alarm.
           return !ctx->failure.failed() && !ctx->nospace_alarm.load();
-        });
+        },
+        std::move(tls));
   } catch (...) {
     stop();
     throw;
   }
   port_ = client_port_->port();
-  cluster_->set_client_url("http://" + host + ":" + std::to_string(port_));
+  cluster_->set_client_url((secure ? "https://" : "http://") + host + ":" + std::to_string(port_));
 }
 
 GrpcServer::~GrpcServer() {

@@ -19,6 +19,9 @@
 namespace grpc {
 class Server;
 }
+namespace revkv::tls {
+class ServerCredentials;
+}
 
 namespace revkv::etcdapi {
 
@@ -34,8 +37,9 @@ class WatchService;
 class GrpcServer {
  public:
   // Throws std::runtime_error when the address cannot be bound. Port 0 picks a free port.
+  // `tls`: nullptr for plaintext; else the port accepts TLS only (docs/SECURITY.md).
   GrpcServer(caf::actor_system& sys, const actors::Node& node, const std::string& host,
-             uint16_t port, size_t doors);
+             uint16_t port, size_t doors, std::shared_ptr<tls::ServerCredentials> tls = nullptr);
   ~GrpcServer();
   GrpcServer(const GrpcServer&) = delete;
   GrpcServer& operator=(const GrpcServer&) = delete;

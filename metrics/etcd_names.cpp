@@ -1,5 +1,7 @@
 #include "metrics/etcd_names.hpp"
 
+#include "metrics/node_metrics.hpp"
+
 #include <algorithm>
 #include <cstdio>
 #include <limits>
@@ -20,9 +22,6 @@ enum class Derive {
   version,       // revkv_build_info{version} as etcd_server_version{server_version}
   slow,          // requests of a latency histogram slower than 100 ms, summed into a counter
 };
-
-// etcd's apply warning threshold (warnApplyDuration): a slower request is a slow apply.
-constexpr double kSlowSeconds = 0.1;
 
 struct EtcdName {
   std::string_view revkv;
@@ -113,16 +112,17 @@ std::vector<ClientMetric> selected(const MetricFamily& source, const EtcdName& n
   return out;
 }
 
-// How many observations of the histograms lie above `bound` (which must be a bucket bound).
-ClientMetric slower_than(const std::vector<ClientMetric>& histograms, double bound) {
+// How many observations of the histograms lie above `bound`; nothing when a histogram
+// has no bucket bounded there (its count above the bound is unknown: no family then,
+// rather than a wrong count).
+std::optional<ClientMetric> slower_than(const std::vector<ClientMetric>& histograms, double bound) {
   ClientMetric out;
   for (const auto& m : histograms) {
-    for (const auto& bucket : m.histogram.bucket) {
-      if (bucket.upper_bound == bound) {
-        out.counter.value +=
-            static_cast<double>(m.histogram.sample_count - bucket.cumulative_count);
-      }
-    }
+    auto bucket =
+        std::find_if(m.histogram.bucket.begin(), m.histogram.bucket.end(),
+                     [&](const ClientMetric::Bucket& b) { return b.upper_bound == bound; });
+    if (bucket == m.histogram.bucket.end()) return std::nullopt;
+    out.counter.value += static_cast<double>(m.histogram.sample_count - bucket->cumulative_count);
   }
   return out;
 }
@@ -138,7 +138,8 @@ MetricFamily derive(const MetricFamily& source, const EtcdName& name) {
       break;
     case Derive::slow:
       out.type = MetricType::Counter;
-      out.metric.push_back(slower_than(selected(source, name), kSlowSeconds));
+      if (auto slow = slower_than(selected(source, name), kSlowRequestSeconds))
+        out.metric.push_back(std::move(*slow));
       break;
     case Derive::milliseconds:
       out.metric = source.metric;
@@ -166,7 +167,9 @@ std::vector<MetricFamily> etcd_families(const std::vector<MetricFamily>& familie
   for (const auto& name : kNames) {
     auto source = std::find_if(families.begin(), families.end(),
                                [&](const MetricFamily& f) { return f.name == name.revkv; });
-    if (source != families.end()) out.push_back(derive(*source, name));
+    if (source == families.end()) continue;
+    auto derived = derive(*source, name);
+    if (!derived.metric.empty()) out.push_back(std::move(derived));
   }
   return out;
 }

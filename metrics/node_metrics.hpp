@@ -22,6 +22,10 @@
 
 namespace revkv::metrics {
 
+// etcd's threshold for a slow apply (warnApplyDuration): a bucket bound of the request
+// latency histogram, so etcd_server_slow_apply_total is the requests above that bucket.
+inline constexpr double kSlowRequestSeconds = 0.1;
+
 // The gRPC status name of a wire error code (0 = "OK"), as the `code` label.
 std::string_view code_name(int64_t code);
 
@@ -49,9 +53,10 @@ class NodeMetrics {
   // One group's write to RocksDB (its WAL sync included when it carries one).
   void backend_commit(double seconds) { backend_commit_->Observe(seconds); }
 
-  // The storage operations one answered KV request ran, counted as etcd's mvcc counts
-  // them: every Range, Put and DeleteRange (inside a transaction too, in the branch it
-  // took), and the transaction itself when it ran more than one of them.
+  // The storage operations one answered KV request ran: every Range, Put and DeleteRange
+  // (inside a transaction too, in the branch it took), and the transaction itself when it
+  // ran more than one of them. Close to etcd's mvcc counters, not equal: etcd also counts
+  // the reads it makes for compares, prev_kv and ignore_* (docs/METRICS.md).
   void kv_operations(int64_t ranges, int64_t puts, int64_t deletes, bool txn);
 
   // One batch of a physical compaction (the time the maintenance actor held the backend).

@@ -1,14 +1,46 @@
 #include "apps/revkv-bench/grpc_channels.hpp"
 
 #include <chrono>
+#include <fstream>
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/support/channel_arguments.h>
+#include <optional>
+#include <sstream>
 
 namespace revkv::bench {
 
-Channels connect_channels(const std::string& target, int count) {
+namespace {
+
+// A PEM file's text; "" for no file, nullopt when it cannot be read.
+std::optional<std::string> pem(const std::string& path) {
+  if (path.empty()) return std::string();
+  std::ifstream in(path);
+  if (!in) return std::nullopt;
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+}  // namespace
+
+Channels connect_channels(const std::string& target, int count, const ChannelTls& tls) {
   Channels out;
+  auto credentials = grpc::InsecureChannelCredentials();
+  if (tls.enabled()) {
+    grpc::SslCredentialsOptions ssl;
+    for (auto [file, into] :
+         {std::pair{&tls.cacert, &ssl.pem_root_certs}, std::pair{&tls.cert, &ssl.pem_cert_chain},
+          std::pair{&tls.key, &ssl.pem_private_key}}) {
+      auto text = pem(*file);
+      if (!text) {
+        out.error = "cannot read " + *file;
+        return out;
+      }
+      *into = std::move(*text);
+    }
+    credentials = grpc::SslCredentials(ssl);
+  }
   for (int i = 0; i < count; ++i) {
     grpc::ChannelArguments args;
     // gRPC shares one connection between channels whose arguments are equal (its global
@@ -16,7 +48,7 @@ Channels connect_channels(const std::string& target, int count) {
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
     args.SetInt("revkv.bench.channel", i);
     args.SetMaxReceiveMessageSize(-1);  // range ops may read large answers
-    auto channel = grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+    auto channel = grpc::CreateCustomChannel(target, credentials, args);
     if (!channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(5))) {
       out.error = "cannot connect to " + target + " (gRPC)";
       return out;

@@ -16,8 +16,14 @@ struct Channels {
   std::string error;  // why a channel could not connect, or ""
 };
 
-// `count` channels to `target` (HOST:PORT, plaintext), each connected within 5 s.
-Channels connect_channels(const std::string& target, int count);
+// TLS files (PEM paths); all empty: plaintext.
+struct ChannelTls {
+  std::string cacert, cert, key;
+  bool enabled() const { return !cacert.empty() || !cert.empty() || !key.empty(); }
+};
+
+// `count` channels to `target` (HOST:PORT), each connected within 5 s.
+Channels connect_channels(const std::string& target, int count, const ChannelTls& tls = {});
 
 // A failed call's status for the report: its message, or its code when it has none (gRPC's
 // own Unimplemented carries no message).

@@ -160,7 +160,8 @@ class UnaryClient {
 // Runs `clients` clients over the options' channels until each has finished.
 Report drive(Run& run, int clients) {
   Report total;
-  auto channels = connect_channels(run.o.grpc, std::min(run.o.conns, clients));
+  auto channels = connect_channels(run.o.grpc, std::min(run.o.conns, clients),
+                                   {run.o.cacert, run.o.cert, run.o.key});
   if (!channels.error.empty()) {
     total.failed_connections = static_cast<uint64_t>(clients);
     total.first_error = channels.error;

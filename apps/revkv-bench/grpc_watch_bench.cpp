@@ -148,7 +148,8 @@ class WatchStream final : public grpc::ClientBidiReactor<pb::WatchRequest, pb::W
 WatchReport run_grpc_watch(const Options& o) {
   WatchReport report;
   report.counted = true;
-  auto channels = connect_channels(o.grpc, std::min(o.conns, o.watch_streams));
+  auto channels =
+      connect_channels(o.grpc, std::min(o.conns, o.watch_streams), {o.cacert, o.cert, o.key});
   if (!channels.error.empty()) {
     report.failed_streams = static_cast<uint64_t>(o.watch_streams);
     report.first_error = channels.error;

@@ -68,6 +68,9 @@ std::variant<Options, ParseExit> parse_options(const std::vector<std::string>& a
       ->check(CLI::Range(1, 100000));
   app.add_option("--conns", o.conns, "gRPC mode: channels (HTTP/2 connections) they share")
       ->check(CLI::Range(1, 4096));
+  app.add_option("--cacert", o.cacert, "gRPC mode: TLS, verifying the node with this CA (PEM)");
+  app.add_option("--cert", o.cert, "gRPC mode: TLS client certificate (PEM)");
+  app.add_option("--key", o.key, "gRPC mode: TLS client key (PEM)");
   try {
     std::vector<std::string> rest(args.rbegin(), args.rend() - (args.empty() ? 0 : 1));
     app.parse(rest);

@@ -40,6 +40,9 @@ struct Options {
   std::string grpc;
   int clients = 1;
   int conns = 1;
+  // gRPC mode over TLS (revkvd --cert-file, docs/SECURITY.md): the CA that verifies the
+  // node and a client certificate for --client-cert-auth. Any of them means TLS.
+  std::string cacert, cert, key;
 
   bool use_grpc() const { return !grpc.empty(); }
   // The clients whose failure means nothing was measured.

@@ -219,6 +219,8 @@ struct Parsed {
   std::string format = "simple";
   std::string dial_timeout = "2s";
   std::string command_timeout = "5s";
+  std::string cacert, cert, key;
+  bool insecure_skip_tls_verify = false;
 };
 
 // The leaf of `lease ...` with its one argument: etcdctl's message when it is missing.
@@ -343,6 +345,13 @@ void build(CLI::App& app, Parsed& p) {
   app.add_option("--dial-timeout", p.dial_timeout, "dial timeout (env REVKVCTL_DIAL_TIMEOUT)");
   app.add_option("--command-timeout", p.command_timeout,
                  "timeout of a short command (env REVKVCTL_COMMAND_TIMEOUT)");
+  app.add_option("--cacert", p.cacert,
+                 "verify the server's TLS certificate with this CA bundle (env REVKVCTL_CACERT)");
+  app.add_option("--cert", p.cert,
+                 "TLS client certificate, for a node with --client-cert-auth (env REVKVCTL_CERT)");
+  app.add_option("--key", p.key, "TLS client key of --cert (env REVKVCTL_KEY)");
+  app.add_flag("--insecure-skip-tls-verify", p.insecure_skip_tls_verify,
+               "TLS without checking the server's certificate (testing only)");
 
   add_put_flags(*app.add_subcommand("put", "Puts the given key into the store"), p.put);
   add_get_flags(*app.add_subcommand("get", "Gets the key or a range of keys"), p.get);
@@ -503,6 +512,13 @@ std::variant<Invocation, ParseExit> parse(const std::vector<std::string>& args) 
   if (!command) return fail("bad --command-timeout " + command_text, kExitBadArgs);
   g.dial_timeout = *dial;
   g.command_timeout = *command;
+  g.tls.ca_file = flag_or_env(app, "--cacert", p.cacert, {"REVKVCTL_CACERT"});
+  g.tls.cert_file = flag_or_env(app, "--cert", p.cert, {"REVKVCTL_CERT"});
+  g.tls.key_file = flag_or_env(app, "--key", p.key, {"REVKVCTL_KEY"});
+  g.tls.insecure_skip_verify = p.insecure_skip_tls_verify;
+  if (g.tls.cert_file.empty() != g.tls.key_file.empty())
+    return fail("--cert and --key go together", kExitBadArgs);
+  g.tls.enabled = !g.tls.ca_file.empty() || !g.tls.cert_file.empty() || g.tls.insecure_skip_verify;
   auto cmd = command_of(app, p);
   if (!cmd) return fail(cmd.error().message, cmd.error().code);
   return Invocation{std::move(g), std::move(cmd).value()};

@@ -7,6 +7,7 @@
 #include "client/socket.hpp"
 #include "protocol/messages.hpp"
 #include "storage/types.hpp"
+#include "tls/client_tunnel.hpp"
 
 #include <chrono>
 #include <optional>
@@ -42,6 +43,9 @@ struct Global {
   Format format = Format::simple;
   std::chrono::milliseconds dial_timeout{2000};
   std::chrono::milliseconds command_timeout{5000};
+  // etcdctl's --cacert, --cert, --key, --insecure-skip-tls-verify; any of them (or an
+  // https:// endpoint) means TLS.
+  tls::ClientConfig tls;
 };
 
 struct PutCmd {

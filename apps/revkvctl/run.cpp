@@ -48,7 +48,8 @@ std::optional<std::string> unsupported_format(const Command& c, Format f) {
 
 // "http://h:p" as etcd lists client URLs.
 std::string client_url(const std::string& endpoint) {
-  return endpoint.rfind("http://", 0) == 0 ? endpoint : "http://" + endpoint;
+  if (endpoint.rfind("http://", 0) == 0 || endpoint.rfind("https://", 0) == 0) return endpoint;
+  return "http://" + endpoint;
 }
 
 // What one command does with the connection; returns the text to print or an error.
@@ -200,6 +201,7 @@ class Runner {
   client::ClientOptions options(int64_t timeout_ms) const {
     client::ClientOptions o;
     o.connect_timeout = g_.dial_timeout;
+    o.tls = g_.tls;
     o.request_timeout = timeout_ms < 0 ? g_.command_timeout : std::chrono::milliseconds(timeout_ms);
     return o;
   }

@@ -2,6 +2,7 @@
 
 #include "util/bind_probe.hpp"
 
+#include <arpa/inet.h>
 #include <vector>
 
 namespace revkv::apps {
@@ -34,6 +35,36 @@ std::string unavailable_listener(const DaemonOptions& options) {
       return std::string("cannot listen on ") + where(l) + " (" + l.flag + "): " + reason;
   }
   return {};
+}
+
+bool is_loopback(const std::string& host) {
+  if (host == "localhost") return true;
+  in_addr v4{};
+  if (::inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  std::string bare = host;
+  if (bare.size() > 2 && bare.front() == '[' && bare.back() == ']')
+    bare = bare.substr(1, bare.size() - 2);
+  in6_addr v6{};
+  if (::inet_pton(AF_INET6, bare.c_str(), &v6) == 1) return IN6_IS_ADDR_LOOPBACK(&v6);
+  return false;  // a name other than localhost, or 0.0.0.0 / ::: beyond loopback
+}
+
+std::vector<std::string> plaintext_beyond_loopback(const DaemonOptions& options) {
+  std::vector<std::string> out;
+  if (options.tls.enabled()) return out;
+  const std::pair<const char*, std::string> doors[] = {
+      {"--listen-client",
+       options.node.client_host + ":" + std::to_string(options.node.client_port)},
+      {"--listen-grpc", options.grpc_host + ":" + std::to_string(options.grpc_port)},
+  };
+  const std::string* hosts[] = {&options.node.client_host, &options.grpc_host};
+  for (size_t i = 0; i < 2; ++i) {
+    if (is_loopback(*hosts[i])) continue;
+    out.push_back(std::string(doors[i].first) + " " + doors[i].second +
+                  " listens beyond loopback without TLS: whoever reaches it reads and writes "
+                  "every key, in clear; set --cert-file and --key-file (docs/SECURITY.md)");
+  }
+  return out;
 }
 
 }  // namespace revkv::apps

@@ -9,11 +9,19 @@
 #include "apps/revkvd/options.hpp"
 
 #include <string>
+#include <vector>
 
 namespace revkv::apps {
 
 // Empty when every configured listener can bind; otherwise the first problem, naming the
 // flag and the address.
 std::string unavailable_listener(const DaemonOptions& options);
+
+// True for an address only this machine reaches: 127.0.0.0/8, ::1, "localhost".
+bool is_loopback(const std::string& host);
+
+// One warning for each client door that listens beyond loopback in plaintext: anyone who
+// can reach it reads and writes everything, in clear (docs/SECURITY.md).
+std::vector<std::string> plaintext_beyond_loopback(const DaemonOptions& options);
 
 }  // namespace revkv::apps

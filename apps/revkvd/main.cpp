@@ -1,7 +1,8 @@
 // revkvd: the revkv node. Reads flags, environment and an optional YAML config file,
 // opens the data directory, starts the actors and the listeners, prints one ready line,
-// and shuts down cleanly on SIGINT/SIGTERM. If a core actor dies, it reports it on /health
-// for a moment and exits 70 for its supervisor to restart it (docs/NODE.md "Supervision").
+// reloads its TLS certificates on SIGHUP, and shuts down cleanly on SIGINT/SIGTERM. If a core actor
+// dies, it reports it on /health for a moment and exits 70 for its supervisor to restart it
+// (docs/NODE.md "Supervision").
 
 #include "actors/node.hpp"
 #include "apps/revkvd/listeners.hpp"
@@ -15,6 +16,8 @@
 #include "metrics/node_metrics.hpp"
 #include "metrics/process_collector.hpp"
 #include "metrics/state_collector.hpp"
+#include "tls/listener.hpp"
+#include "tls/server_credentials.hpp"
 #include "util/bind_probe.hpp"
 
 #include <caf/actor_system.hpp>
@@ -102,6 +105,23 @@ int main(int argc, char** argv) {
   if (!options) return fail(error);
 
   revkv::apps::setup_logging(options->log_format, options->log_level);
+  for (const auto& warning : revkv::apps::plaintext_beyond_loopback(*options))
+    spdlog::warn("{}", warning);
+  // TLS on both client doors: the certificates are read before anything starts, so that an
+  // unreadable file or a key that does not match is a one-line error.
+  std::shared_ptr<revkv::tls::ServerCredentials> tls;
+  if (options->tls.enabled()) {
+    std::string tls_error;
+    tls = revkv::tls::ServerCredentials::load(options->tls, tls_error);
+    if (!tls) return fail(tls_error);
+    spdlog::info("tls: client doors accept TLS only{}; certificate {}",
+                 options->tls.client_cert_auth ? ", with a client certificate from "
+                                                 "--trusted-ca-file"
+                                               : "",
+                 tls->description());
+    // The MessagePack door's listening socket is the terminator's (below).
+    options->node.adopt_only = true;
+  }
   // Every port is tried before anything starts, so that a busy one is a one-line error
   // with the system's reason and nothing is written to the data directory.
   if (auto busy = revkv::apps::unavailable_listener(*options); !busy.empty()) return fail(busy);
@@ -114,6 +134,8 @@ int main(int argc, char** argv) {
   sigaddset(&wake_signals, SIGINT);
   sigaddset(&wake_signals, SIGTERM);
   sigaddset(&wake_signals, kNodeFailedSignal);
+  // Reloads the certificates (only that: without TLS it is logged and ignored).
+  sigaddset(&wake_signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &wake_signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
@@ -185,18 +207,31 @@ int main(int argc, char** argv) {
   // other: many doors (--grpc-doors; idle ones cost nothing), at least one per scheduler
   // thread (docs/NODE.md "The gRPC door").
   std::unique_ptr<revkv::etcdapi::GrpcServer> grpc;
+  // With TLS, the MessagePack door's listener: it terminates TLS and hands each plaintext
+  // end to the node's acceptor (docs/SECURITY.md).
+  std::unique_ptr<revkv::tls::Listener> tls_client;
+  uint16_t client_port = (*node)->client_port();
   try {
+    if (tls) {
+      const revkv::actors::Node* n = node->get();
+      tls_client = std::make_unique<revkv::tls::Listener>(
+          options->node.client_host, options->node.client_port, tls, "MessagePack port",
+          revkv::tls::Terminator::Limits{}, 1,
+          [n](int fd, const std::string&) { n->adopt_connection(fd); });
+      client_port = tls_client->port();
+    }
     grpc = std::make_unique<revkv::etcdapi::GrpcServer>(
         sys, **node, options->grpc_host, options->grpc_port,
-        std::max<size_t>(options->grpc_doors, scheduler_threads));
+        std::max<size_t>(options->grpc_doors, scheduler_threads), tls);
   } catch (const std::exception& e) {
+    tls_client.reset();
     // The port is the problem to report; a failed shutdown would only be logged.
     if (auto stopped = (*node)->stop(); !stopped.ok())
       spdlog::error("shutdown: {}", stopped.error().message());
-    return fail(std::string(e.what()) + " for gRPC");
+    return fail(std::string(e.what()) + (tls_client || !tls ? " for gRPC" : " for MessagePack"));
   }
 
-  std::cout << "revkvd ready client=" << options->node.client_host << ":" << (*node)->client_port()
+  std::cout << "revkvd ready client=" << options->node.client_host << ":" << client_port
             << " metrics=" << options->metrics_host << ":" << http->port()
             << " grpc=" << options->grpc_host << ":" << grpc->port() << std::endl;
   spdlog::info("serving data_dir={} shards={} revision={}", options->node.data_dir,
@@ -212,13 +247,30 @@ int main(int argc, char** argv) {
       if (grpc) grpc->fail(ctx->failure.reason());
       exit_failed(ctx->failure.reason());
     }
+    if (signal == SIGHUP) {
+      if (!tls) {
+        spdlog::info("SIGHUP: no TLS certificates to reload");
+        continue;
+      }
+      std::string reload_error, description;
+      if (tls->reload(reload_error, description))
+        spdlog::info("SIGHUP: TLS certificates reloaded; new connections get {}", description);
+      else
+        spdlog::error("SIGHUP: TLS certificates not reloaded, the previous ones stay: {}",
+                      reload_error);
+      continue;
+    }
     if (signal != kNodeFailedSignal) break;
   }
   spdlog::info("signal {}: shutting down", signal);
   health.stopping();
   // gRPC first: its shutdown waits for calls in flight, which need the node to answer.
   grpc.reset();
+  // No new MessagePack connection; those open end as the node's acceptor closes them,
+  // their relays with them (the listener's threads are joined after the node stopped).
+  if (tls_client) tls_client->stop();
   auto stopped = (*node)->stop();
+  tls_client.reset();
   // The listener goes before the node: the test hook holds a pointer to it.
   http.reset();
   if (!stopped.ok()) {

@@ -5,6 +5,7 @@
 // before anything starts.
 
 #include "actors/node.hpp"
+#include "tls/server_config.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -27,6 +28,8 @@ struct DaemonOptions {
   std::string log_format = "json";  // json | text (apps/revkvd/logging.hpp)
   std::string auto_compaction_mode = "periodic";
   std::string auto_compaction_retention = "0";
+  // TLS on both client doors (--listen-client, --listen-grpc) when enabled().
+  tls::ServerConfig tls;
   // Test-only (--test-hooks): POST /debug/kill on the metrics listener.
   bool test_hooks = false;
 };
@@ -55,6 +58,11 @@ struct RawOptions {
   std::string block_cache_bytes = "67108864";
   std::string log_level = "info";
   std::string log_format = "json";
+  // etcd's client TLS flags (docs/SECURITY.md).
+  std::string cert_file;
+  std::string key_file;
+  std::string trusted_ca_file;
+  bool client_cert_auth = false;
   bool test_hooks = false;
 };
 

@@ -36,6 +36,44 @@ std::set<std::string> YamlConfig::keys_of(const CLI::App& app) {
   return keys;
 }
 
+namespace {
+
+// An option value unless a REVKV_* variable for it is set: CLI11 applies a config file
+// before the environment, and the environment only fills options still unset;
+// OPERATIONS.md wants env > file, so a file value yields to a variable that is set.
+void add_item(std::vector<CLI::ConfigItem>& items, const std::string& name,
+              const std::string& value) {
+  std::string env = "REVKV_" + name;
+  std::transform(env.begin(), env.end(), env.begin(),
+                 [](char c) { return c == '-' ? '_' : static_cast<char>(std::toupper(c)); });
+  if (std::getenv(env.c_str()) != nullptr) return;
+  CLI::ConfigItem item;
+  item.name = name;
+  item.inputs = {value};
+  items.push_back(std::move(item));
+}
+
+// etcd's client-transport-security map: the keys revkvd serves (no auto-tls: a
+// self-signed certificate nobody can verify is not offered).
+void add_transport_security(std::vector<CLI::ConfigItem>& items, const YAML::Node& map) {
+  static const std::set<std::string> kKeys = {"cert-file", "key-file", "trusted-ca-file",
+                                              "client-cert-auth"};
+  if (!map.IsMap()) throw CLI::ConversionError("config client-transport-security must be a map");
+  for (const auto& entry : map) {
+    const std::string key = entry.first.as<std::string>();
+    if (kKeys.count(key) == 0) {
+      throw CLI::ConversionError("config file: unknown key 'client-transport-security." + key +
+                                 "' (known: cert-file, key-file, trusted-ca-file, "
+                                 "client-cert-auth)");
+    }
+    if (!entry.second.IsScalar())
+      throw CLI::ConversionError("config option " + key + " must be a single value");
+    add_item(items, key, entry.second.as<std::string>());
+  }
+}
+
+}  // namespace
+
 std::vector<CLI::ConfigItem> YamlConfig::from_config(std::istream& input) const {
   YAML::Node root;
   try {
@@ -48,6 +86,10 @@ std::vector<CLI::ConfigItem> YamlConfig::from_config(std::istream& input) const 
   if (!root.IsMap()) throw CLI::ConversionError("config file must be a map of option: value");
   for (const auto& entry : root) {
     std::string key = entry.first.as<std::string>();
+    if (key == "client-transport-security" || key == "client_transport_security") {
+      add_transport_security(items, entry.second);
+      continue;
+    }
     if (known_.count(key) == 0)
       throw CLI::ConversionError("config file: unknown key '" + key + "'");
     std::string name = key;
@@ -55,17 +97,7 @@ std::vector<CLI::ConfigItem> YamlConfig::from_config(std::istream& input) const 
     if (!entry.second.IsScalar()) {
       throw CLI::ConversionError("config option " + name + " must be a single value");
     }
-    // CLI11 applies a config file before the environment, and the environment only fills
-    // options still unset; OPERATIONS.md wants env > file, so a file value yields to a
-    // REVKV_* variable that is set.
-    std::string env = "REVKV_" + name;
-    std::transform(env.begin(), env.end(), env.begin(),
-                   [](char c) { return c == '-' ? '_' : static_cast<char>(std::toupper(c)); });
-    if (std::getenv(env.c_str()) != nullptr) continue;
-    CLI::ConfigItem item;
-    item.name = name;
-    item.inputs = {entry.second.as<std::string>()};
-    items.push_back(std::move(item));
+    add_item(items, name, entry.second.as<std::string>());
   }
   return items;
 }

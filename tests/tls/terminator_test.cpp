@@ -1,0 +1,205 @@
+// The TLS terminator in-process (tls/): a handshake hands the door a plaintext end that
+// relays both ways (with the client's tunnel on the other side), half-open handshakes are
+// bounded in number and in time, and a reload that fails keeps the certificates in use.
+// Skipped, not passed, where the openssl CLI is missing.
+
+#include "tests/skip.hpp"
+#include "tests/temp_dir.hpp"
+#include "tls/client_tunnel.hpp"
+#include "tls/listener.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <arpa/inet.h>
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <fstream>
+#include <mutex>
+#include <netinet/in.h>
+#include <poll.h>
+#include <string>
+#include <sys/socket.h>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+namespace revkv {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A self-signed certificate for 127.0.0.1 in `dir`; false when openssl is missing.
+bool make_certificate(const testing::TempDir& dir) {
+  if (std::system("command -v openssl >/dev/null") != 0) return false;
+  const std::string cmd =
+      "cd " + dir.str() +
+      " && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+      "-keyout key.pem -out cert.pem -days 1 -subj /CN=test -addext "
+      "subjectAltName=IP:127.0.0.1 >/dev/null 2>&1";
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  return true;
+}
+
+int connect_to(uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  return fd;
+}
+
+// Reads until `fd` is closed by the other side (true) or `limit` passes (false).
+bool closed_within(int fd, std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  char buf[256];
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) return true;
+  }
+}
+
+// Reads exactly `size` bytes within `limit`; what it got.
+std::string read_n(int fd, size_t size, std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  std::string got;
+  char buf[4096];
+  while (got.size() < size) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+    const ssize_t n = ::recv(fd, buf, std::min(sizeof buf, size - got.size()), 0);
+    if (n <= 0) break;
+    got.append(buf, static_cast<size_t>(n));
+  }
+  return got;
+}
+
+void send_all(int fd, const std::string& data) {
+  size_t sent = 0;
+  while (sent < data.size()) {
+    const ssize_t n = ::send(fd, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
+    REQUIRE(n > 0);
+    sent += static_cast<size_t>(n);
+  }
+}
+
+// The plaintext ends the terminator hands over.
+struct Handoffs {
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::vector<int> fds;
+
+  tls::Terminator::Handoff handoff() {
+    return [this](int fd, const std::string&) {
+      std::lock_guard lock(mutex);
+      fds.push_back(fd);
+      cv.notify_all();
+    };
+  }
+  int next(std::chrono::milliseconds limit) {
+    std::unique_lock lock(mutex);
+    if (!cv.wait_for(lock, limit, [&] { return !fds.empty(); })) return -1;
+    const int fd = fds.front();
+    fds.erase(fds.begin());
+    return fd;
+  }
+};
+
+std::shared_ptr<tls::ServerCredentials> credentials(const testing::TempDir& dir) {
+  tls::ServerConfig config;
+  config.cert_file = dir.sub("cert.pem");
+  config.key_file = dir.sub("key.pem");
+  std::string error;
+  auto creds = tls::ServerCredentials::load(config, error);
+  INFO(error);
+  REQUIRE(creds);
+  return creds;
+}
+
+TEST_CASE("the terminator relays both ways between the client's tunnel and the door", "[tls]") {
+  testing::TempDir dir;
+  if (!make_certificate(dir)) return testing::report_skipped("openssl not installed");
+  Handoffs doors;
+  tls::Listener listener("127.0.0.1", 0, credentials(dir), "test port", {}, 1, doors.handoff());
+
+  tls::ClientConfig config;
+  config.enabled = true;
+  config.ca_file = dir.sub("cert.pem");  // self-signed: its own CA
+  util::UniqueFd plain;
+  std::string error;
+  auto tunnel = tls::ClientTunnel::open(util::UniqueFd(connect_to(listener.port())), "127.0.0.1",
+                                        config, 5000ms, plain, error);
+  INFO(error);
+  REQUIRE(tunnel);
+  const int door = doors.next(5000ms);
+  REQUIRE(door >= 0);
+
+  // More than a TLS record each way.
+  std::string up(100 * 1024, 'u'), down(70 * 1024, 'd');
+  for (size_t i = 0; i < up.size(); i += 997)
+    up[i] = static_cast<char>('a' + i % 26);
+  send_all(plain.get(), up);
+  CHECK(read_n(door, up.size(), 10s) == up);
+  send_all(door, down);
+  CHECK(read_n(plain.get(), down.size(), 10s) == down);
+
+  // The door closing ends the client's connection.
+  ::close(door);
+  CHECK(closed_within(plain.get(), 10s));
+}
+
+TEST_CASE("half-open handshakes are bounded in number and in time", "[tls]") {
+  testing::TempDir dir;
+  if (!make_certificate(dir)) return testing::report_skipped("openssl not installed");
+  Handoffs doors;
+  tls::Terminator::Limits limits;
+  limits.handshake_deadline = 300ms;
+  limits.max_handshaking = 3;
+  tls::Listener listener("127.0.0.1", 0, credentials(dir), "test port", limits, 1, doors.handoff());
+  std::vector<int> silent;
+  for (int i = 0; i < 3; ++i)
+    silent.push_back(connect_to(listener.port()));
+  // Wait until the three are being handshaken, then a fourth is closed at once.
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (listener.handshaking() < 3 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(5ms);
+  REQUIRE(listener.handshaking() == 3);
+  const int over = connect_to(listener.port());
+  CHECK(closed_within(over, 10s));
+  // The silent ones are dropped at their deadline, and their places are free again.
+  for (int fd : silent)
+    CHECK(closed_within(fd, 10s));
+  CHECK(listener.handshaking() == 0);
+  for (int fd : silent)
+    ::close(fd);
+  ::close(over);
+  CHECK(doors.next(0ms) == -1);  // nothing was handed to the door
+}
+
+TEST_CASE("a reload that fails keeps the certificates in use", "[tls]") {
+  testing::TempDir dir;
+  if (!make_certificate(dir)) return testing::report_skipped("openssl not installed");
+  auto creds = credentials(dir);
+  const auto before = creds->current();
+  const auto description = creds->description();
+  CHECK(description.find("subject=/CN=test") != std::string::npos);
+  std::ofstream(dir.sub("cert.pem")) << "not a certificate\n";
+  std::string error, now;
+  CHECK_FALSE(creds->reload(error, now));
+  CHECK(error.find("cannot load --cert-file") != std::string::npos);
+  CHECK(creds->current() == before);
+  CHECK(creds->description() == description);
+}
+
+}  // namespace
+}  // namespace revkv

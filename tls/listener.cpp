@@ -1,0 +1,79 @@
+#include "tls/listener.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <future>
+#include <stdexcept>
+
+namespace revkv::tls {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+namespace {
+// How long accepting pauses after it failed (EMFILE, ENOBUFS, ...): at once would spin.
+constexpr std::chrono::milliseconds kAcceptPause{100};
+}  // namespace
+
+Listener::Listener(const std::string& host, uint16_t port,
+                   std::shared_ptr<ServerCredentials> credentials, std::string door,
+                   Terminator::Limits limits, size_t threads, Terminator::Handoff handoff)
+    : work_(asio::make_work_guard(io_)),
+      terminator_(std::move(credentials), std::move(door), limits, std::move(handoff)),
+      acceptor_(asio::make_strand(io_)),
+      accept_pause_(acceptor_.get_executor()) {
+  boost::system::error_code ec;
+  tcp::resolver resolver(io_);
+  const auto found = resolver.resolve(host, std::to_string(port),
+                                      tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+  const std::string where = host + ":" + std::to_string(port);
+  if (ec || found.empty()) throw std::runtime_error("cannot listen on " + where);
+  const tcp::endpoint endpoint = found.begin()->endpoint();
+  acceptor_.open(endpoint.protocol(), ec);
+  if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(endpoint, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) throw std::runtime_error("cannot listen on " + where + ": " + ec.message());
+  port_ = acceptor_.local_endpoint().port();
+  accept();
+  for (size_t i = 0; i < std::max<size_t>(1, threads); ++i)
+    threads_.emplace_back([this] { io_.run(); });
+}
+
+Listener::~Listener() {
+  stop();
+  work_.reset();
+  io_.stop();
+  for (auto& t : threads_)
+    if (t.joinable()) t.join();
+}
+
+void Listener::accept() {
+  acceptor_.async_accept(asio::make_strand(io_),
+                         [this](boost::system::error_code ec, tcp::socket socket) {
+                           if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+                           if (!ec) {
+                             terminator_.adopt(std::move(socket));
+                             return accept();
+                           }
+                           accept_pause_.expires_after(kAcceptPause);
+                           accept_pause_.async_wait([this](boost::system::error_code wait_ec) {
+                             if (!wait_ec && acceptor_.is_open()) accept();
+                           });
+                         });
+}
+
+void Listener::stop() {
+  terminator_.stop();
+  auto closed = std::make_shared<std::promise<void>>();
+  auto done = closed->get_future();
+  asio::post(acceptor_.get_executor(), [this, closed] {
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);
+    accept_pause_.cancel();
+    closed->set_value();
+  });
+  done.wait_for(std::chrono::seconds(5));
+}
+
+}  // namespace revkv::tls
