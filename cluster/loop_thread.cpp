@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <pthread.h>
 #include <string>
 #include <utility>
@@ -96,8 +97,19 @@ void LoopThread::run_queued() {
     std::lock_guard lock(mutex_);
     batch.swap(queue_);
   }
-  for (auto& task : batch)
-    task();
+  for (auto& task : batch) {
+    // Tasks run inside libuv's C frames, which an exception must not unwind through; the
+    // owner's tasks handle their own errors, so one escaping is a bug: stop with a message.
+    try {
+      task();
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "revkv cluster: fatal: a loop task threw: %s\n", e.what());
+      std::abort();
+    } catch (...) {
+      std::fprintf(stderr, "revkv cluster: fatal: a loop task threw an unknown exception\n");
+      std::abort();
+    }
+  }
 }
 
 }  // namespace revkv::cluster

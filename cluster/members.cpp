@@ -2,6 +2,8 @@
 
 #include "cluster/libraft.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <set>
 #include <stdexcept>
 
@@ -68,6 +70,15 @@ std::vector<Member> parse_initial_cluster(std::string_view text) {
         !valid_port(std::string_view(m.address).substr(colon + 1))) {
       throw std::invalid_argument("initial cluster member '" + m.name +
                                   "' has no valid HOST:PORT ('" + m.address + "')");
+    }
+    // libraft 0.15's TCP transport parses peer addresses with uv_ip4_addr and never
+    // resolves names: a member given by host name (or IPv6) would silently never be reached.
+    std::string host = m.address.substr(0, colon);
+    in_addr parsed{};
+    if (inet_pton(AF_INET, host.c_str(), &parsed) != 1) {
+      throw std::invalid_argument("initial cluster member '" + m.name + "' has host '" + host +
+                                  "', which is not an IPv4 address (libraft's transport does "
+                                  "not resolve host names or take IPv6)");
     }
     m.id = member_id(m.name);
     if (!names.insert(m.name).second) {

@@ -23,7 +23,8 @@ struct Member {
 std::uint64_t member_id(std::string_view name);
 
 // Parses --initial-cluster. Throws std::invalid_argument naming the fault: an empty list, an
-// entry without `=` or without a port, a name or an address given twice.
+// entry without `=` or without a port, a host that is not an IPv4 literal (libraft 0.15's
+// transport neither resolves names nor speaks IPv6), a name or an address given twice.
 std::vector<Member> parse_initial_cluster(std::string_view text);
 
 }  // namespace revkv::cluster

@@ -5,6 +5,7 @@
 #include "cluster/loop_thread.hpp"
 #include "cluster/snapshot_header.hpp"
 
+#include <algorithm>
 #include <cassert>
 #include <chrono>
 #include <cstdio>
@@ -88,6 +89,31 @@ Outcome shutting_down() {
   std::abort();
 }
 
+// Runs `body`, a callback libraft or libuv calls from C. A C++ exception must not unwind
+// through their C frames (undefined behaviour, and their state would be left half-updated):
+// one escaping the wrapper's own bookkeeping is a bug with no safe way on, so it aborts
+// with a message instead.
+template <class Body>
+void from_c(const char* where, Body&& body) noexcept {
+  try {
+    body();
+  } catch (const std::exception& e) {
+    fatal(where, e.what());
+  } catch (...) {
+    fatal(where, "unknown exception");
+  }
+}
+
+// The outcome of an entry libraft accepted (raft_apply or raft_barrier returned 0) and then
+// failed. It is in the log, so whatever the reason it may still commit under another leader:
+// never report it as "never appended" (shutting_down), always as leader_changed.
+Outcome appended_failure(int rv) {
+  Outcome out = failure(rv);
+  if (out.code == Errc::shutting_down || out.code == Errc::not_leader)
+    out.code = Errc::leader_changed;
+  return out;
+}
+
 // libuv writes to peer sockets with plain write(2): a peer that closed its end raises
 // SIGPIPE, whose default action ends the process. Raft treats a lost peer as a routine
 // event, so the process must ignore the signal (revkvd does so too). A handler someone
@@ -123,6 +149,7 @@ struct PendingOp {
   virtual ~PendingOp() = default;
   std::promise<Outcome> done;
   void* owner = nullptr;  // the RaftNode::Impl, for libraft's callbacks
+  bool appended = false;  // an apply or barrier libraft accepted into its log
   bool settled = false;
   void settle(Outcome outcome) {
     if (settled) return;
@@ -165,6 +192,10 @@ struct RaftNode::Impl {
   std::unordered_map<PendingOp*, std::shared_ptr<PendingOp>> pending;
   Role seen_role = Role::unavailable;
   std::uint64_t seen_leader = 0, seen_term = 0;
+  // Snapshot back-off (fsm_snapshot): after snapshot() failed at applied index N, the next
+  // attempt waits until index N + snapshot_threshold.
+  std::uint64_t snapshot_retry_at = 0;
+  std::uint64_t snapshot_failures = 0;  // consecutive, for the log line
 
   void open();
   void begin_close();
@@ -254,7 +285,10 @@ void RaftNode::Impl::open() {
   ticker.data = this;
   ticker_ready = true;
   uv_timer_start(
-      &ticker, [](uv_timer_t* t) { static_cast<Impl*>(t->data)->observe(); },
+      &ticker,
+      [](uv_timer_t* t) {
+        from_c("status check", [t] { static_cast<Impl*>(t->data)->observe(); });
+      },
       config.heartbeat_timeout_ms, config.heartbeat_timeout_ms);
 }
 
@@ -274,10 +308,12 @@ void RaftNode::Impl::begin_close() {
   uv_timer_start(
       &ticker,
       [](uv_timer_t* t) {
-        auto* self = static_cast<Impl*>(t->data);
-        if (self->writes_in_flight() && std::chrono::steady_clock::now() < self->drain_deadline)
-          return;
-        self->close_raft();
+        from_c("closing", [t] {
+          auto* self = static_cast<Impl*>(t->data);
+          if (self->writes_in_flight() && std::chrono::steady_clock::now() < self->drain_deadline)
+            return;
+          self->close_raft();
+        });
       },
       1, 1);
 }
@@ -292,7 +328,9 @@ void RaftNode::Impl::close_raft() {
     ticker_ready = false;
   }
   if (raft_ready) {
-    raft_close(&node, [](raft* r) { static_cast<Impl*>(r->data)->finish_close(); });
+    raft_close(&node, [](raft* r) {
+      from_c("closing", [r] { static_cast<Impl*>(r->data)->finish_close(); });
+    });
   } else {
     finish_close();
   }
@@ -329,7 +367,16 @@ void RaftNode::Impl::observe() {
   seen_role = s.role;
   seen_leader = s.leader_id;
   seen_term = s.term;
-  if (config.on_status_change) config.on_status_change(s);
+  if (!config.on_status_change) return;
+  // The observer is the embedder's code running inside libuv's C frames: its failure must
+  // neither unwind through them nor stop the member, so it is logged and dropped.
+  try {
+    config.on_status_change(s);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "revkv cluster: status observer failed: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "revkv cluster: status observer failed: unknown exception\n");
+  }
 }
 
 std::shared_ptr<PendingOp> RaftNode::Impl::take(PendingOp* op) {
@@ -351,12 +398,17 @@ void RaftNode::Impl::start_apply(const std::shared_ptr<ApplyOp>& op, const std::
   op->req.data = op.get();
   pending.emplace(op.get(), op);
   int rv = raft_apply(&node, &op->req, &buf, 1, [](struct raft_apply* req, int status, void*) {
-    auto* op = static_cast<ApplyOp*>(req->data);
-    auto owned = static_cast<Impl*>(op->owner)->take(op);
-    // Called once the entry committed and the state machine applied it here.
-    op->settle(status == 0 ? Outcome{Errc::ok, req->index, {}} : failure(status));
+    from_c("apply callback", [req, status] {
+      auto* op = static_cast<ApplyOp*>(req->data);
+      auto owned = static_cast<Impl*>(op->owner)->take(op);
+      // Called once the entry committed and the state machine applied it here, or when
+      // libraft gave up on it (leadership lost, or raft_close: RAFT_LEADERSHIPLOST).
+      op->settle(status == 0 ? Outcome{Errc::ok, req->index, {}} : appended_failure(status));
+    });
   });
-  if (rv != 0) {
+  if (rv == 0) {
+    op->appended = true;
+  } else {
     raft_free(buf.base);  // not handed over: raft_apply takes the buffer only on success
     take(op.get());
     op->settle(failure(rv));
@@ -369,11 +421,15 @@ void RaftNode::Impl::start_barrier(const std::shared_ptr<BarrierOp>& op) {
   op->req.data = op.get();
   pending.emplace(op.get(), op);
   int rv = raft_barrier(&node, &op->req, [](struct raft_barrier* req, int status) {
-    auto* op = static_cast<BarrierOp*>(req->data);
-    auto owned = static_cast<Impl*>(op->owner)->take(op);
-    op->settle(status == 0 ? Outcome{Errc::ok, req->index, {}} : failure(status));
+    from_c("barrier callback", [req, status] {
+      auto* op = static_cast<BarrierOp*>(req->data);
+      auto owned = static_cast<Impl*>(op->owner)->take(op);
+      op->settle(status == 0 ? Outcome{Errc::ok, req->index, {}} : appended_failure(status));
+    });
   });
-  if (rv != 0) {
+  if (rv == 0) {
+    op->appended = true;
+  } else {
     take(op.get());
     op->settle(failure(rv));
   }
@@ -385,22 +441,28 @@ void RaftNode::Impl::start_transfer(const std::shared_ptr<TransferOp>& op) {
   op->req.data = op.get();
   pending.emplace(op.get(), op);
   int rv = raft_transfer(&node, &op->req, op->target, [](struct raft_transfer* req) {
-    auto* op = static_cast<TransferOp*>(req->data);
-    auto* self = static_cast<Impl*>(op->owner);
-    auto owned = self->take(op);
-    // libraft calls back when the target won or the election timeout passed: which one
-    // happened shows in who leads now.
-    raft_id leader = 0;
-    const char* address = nullptr;
-    raft_leader(&self->node, &leader, &address);
-    bool moved = op->target == 0 ? leader != 0 && leader != self->config.id : leader == op->target;
-    if (moved) {
-      op->settle(Outcome{Errc::ok, 0, {}});
-    } else {
-      op->settle(Outcome{Errc::failed, 0,
-                         "leadership did not move (leader is now " + std::to_string(leader) + ")"});
-    }
-    self->observe();
+    from_c("transfer callback", [req] {
+      auto* op = static_cast<TransferOp*>(req->data);
+      auto* self = static_cast<Impl*>(op->owner);
+      auto owned = self->take(op);
+      // raft_close ends a pending transfer too: it did not fail, the node stopped.
+      if (self->closing) return op->settle(shutting_down());
+      // libraft calls back when the target won or the election timeout passed: which one
+      // happened shows in who leads now.
+      raft_id leader = 0;
+      const char* address = nullptr;
+      raft_leader(&self->node, &leader, &address);
+      bool moved =
+          op->target == 0 ? leader != 0 && leader != self->config.id : leader == op->target;
+      if (moved) {
+        op->settle(Outcome{Errc::ok, 0, {}});
+      } else {
+        op->settle(
+            Outcome{Errc::failed, 0,
+                    "leadership did not move (leader is now " + std::to_string(leader) + ")"});
+      }
+      self->observe();
+    });
   });
   if (rv != 0) {
     take(op.get());
@@ -431,25 +493,51 @@ int RaftNode::Impl::fsm_apply(raft_fsm* fsm, const raft_buffer* buf, void** resu
   return 0;
 }
 
+// A failed snapshot answers RAFT_BUSY: libraft 0.15 takes that as "not now" and carries on
+// with the longer log, while any other code makes the member unavailable for good (a
+// follower then never votes or applies again, and a group can lose its leader). libraft asks
+// again at every apply once the threshold is passed, so after a failure the wrapper answers
+// RAFT_BUSY without calling the machine until another `snapshot_threshold` entries have been
+// applied: a machine that keeps failing is asked about as often as a healthy one snapshots.
 int RaftNode::Impl::fsm_snapshot(raft_fsm* fsm, raft_buffer* bufs[], unsigned* n_bufs) {
   auto* self = static_cast<Impl*>(fsm->data);
+  std::uint64_t index = raft_last_applied(&self->node);
+  if (index < self->snapshot_retry_at) return RAFT_BUSY;
   std::string bytes;
+  std::string error;
   try {
-    std::uint64_t index = raft_last_applied(&self->node);
     bytes = encode_snapshot(SnapshotHeader{index, self->machine.snapshot(index)});
   } catch (const std::exception& e) {
-    // Not fatal: libraft skips this snapshot and tries again at the next threshold.
-    std::fprintf(stderr, "revkv cluster: snapshot failed: %s\n", e.what());
-    return RAFT_IOERR;
+    error = e.what();
+  } catch (...) {
+    error = "unknown exception";
   }
-  auto* array = static_cast<raft_buffer*>(raft_malloc(sizeof(raft_buffer)));
-  if (array == nullptr) return RAFT_NOMEM;
-  array[0].len = bytes.size();
-  array[0].base = raft_malloc(bytes.size());
-  if (array[0].base == nullptr) {
-    raft_free(array);
-    return RAFT_NOMEM;
+  raft_buffer* array = nullptr;
+  if (error.empty()) {
+    array = static_cast<raft_buffer*>(raft_malloc(sizeof(raft_buffer)));
+    if (array != nullptr) {
+      array[0].len = bytes.size();
+      array[0].base = raft_malloc(bytes.size());
+      if (array[0].base == nullptr) {
+        raft_free(array);
+        array = nullptr;
+      }
+    }
+    // Out of memory is no reason to make the member unavailable either: skip, retry later.
+    if (array == nullptr) error = "out of memory";
   }
+  if (!error.empty()) {
+    ++self->snapshot_failures;
+    self->snapshot_retry_at = index + std::max(1u, self->config.snapshot_threshold);
+    std::fprintf(stderr,
+                 "revkv cluster: snapshot at index %llu failed (%llu in a row): %s; next try at "
+                 "index %llu\n",
+                 static_cast<unsigned long long>(index),
+                 static_cast<unsigned long long>(self->snapshot_failures), error.c_str(),
+                 static_cast<unsigned long long>(self->snapshot_retry_at));
+    return RAFT_BUSY;
+  }
+  self->snapshot_failures = 0;
   std::memcpy(array[0].base, bytes.data(), bytes.size());
   *bufs = array;  // version 1 FSM: libraft frees the array and the buffer
   *n_bufs = 1;
@@ -458,14 +546,20 @@ int RaftNode::Impl::fsm_snapshot(raft_fsm* fsm, raft_buffer* bufs[], unsigned* n
 
 int RaftNode::Impl::fsm_restore(raft_fsm* fsm, raft_buffer* buf) {
   auto* self = static_cast<Impl*>(fsm->data);
-  auto header = decode_snapshot(std::string_view(static_cast<const char*>(buf->base), buf->len));
-  if (!header) return RAFT_MALFORMED;
+  // Everything that can throw stays inside the try: libraft's C frames are below us.
+  std::uint64_t index = 0;
   bool restored = false;
   try {
+    auto header = decode_snapshot(std::string_view(static_cast<const char*>(buf->base), buf->len));
+    if (!header) return RAFT_MALFORMED;
+    index = header->applied_index;
     restored = self->machine.restore(header->applied_index, header->descriptor);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "revkv cluster: restoring snapshot %llu failed: %s\n",
-                 static_cast<unsigned long long>(header->applied_index), e.what());
+                 static_cast<unsigned long long>(index), e.what());
+  } catch (...) {
+    std::fprintf(stderr, "revkv cluster: restoring snapshot %llu failed: unknown exception\n",
+                 static_cast<unsigned long long>(index));
   }
   if (!restored) return RAFT_IOERR;  // libraft keeps (and frees) the buffer on failure
   raft_free(buf->base);              // on success the buffer is ours
@@ -553,9 +647,13 @@ void RaftNode::stop() {
   Impl* impl = impl_.get();
   impl->loop.post_last([impl] { impl->begin_close(); });
   impl->loop.join();
-  // The loop has ended: whatever libraft did not call back for is over.
-  for (auto& [ptr, op] : impl->pending)
-    op->settle(shutting_down());
+  // The loop has ended: whatever libraft did not call back for is over. An entry it accepted
+  // may be in the log (and commit under another leader): its outcome is unknown.
+  for (auto& [ptr, op] : impl->pending) {
+    op->settle(op->appended
+                   ? Outcome{Errc::leader_changed, 0, "the node stopped before the entry committed"}
+                   : shutting_down());
+  }
   impl->pending.clear();
 }
 

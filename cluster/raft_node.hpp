@@ -7,8 +7,10 @@
 // Threading: libraft is single-threaded on a libuv loop. Each RaftNode owns a loop running
 // on a thread of its own; every public call may come from any thread and is marshalled
 // onto the loop (LoopThread::post); results come back as std::future. The StateMachine's
-// hooks and the status observer run on the loop thread, one at a time: they must not block
-// for long (they hold up heartbeats) and must not call back into this RaftNode and wait.
+// hooks and the status observer run on the loop thread, one at a time (except the restore
+// of the latest local snapshot, which raft_start does in the constructor on the caller's
+// thread): they must not block for long (they hold up heartbeats) and must not call back
+// into this RaftNode and wait.
 
 #include "cluster/members.hpp"
 
@@ -23,7 +25,10 @@
 
 namespace revkv::cluster {
 
-// What the replicated log is applied to. Called on the node's loop thread only.
+// What the replicated log is applied to. Called one hook at a time: on the thread that
+// constructs the RaftNode while the constructor runs (raft_start restores the latest local
+// snapshot there, before the loop thread exists), then on the node's loop thread only. It
+// must outlive the RaftNode (until stop() returned).
 class StateMachine {
  public:
   virtual ~StateMachine() = default;
@@ -33,11 +38,14 @@ class StateMachine {
   // apply a committed entry must not go on.
   virtual void apply(std::uint64_t index, std::string_view entry) = 0;
   // A small descriptor of the state as of `applied_index` (everything up to it applied).
-  // libraft keeps it as the Raft snapshot and compacts the log before it.
+  // libraft keeps it as the Raft snapshot and compacts the log before it. An exception skips
+  // this snapshot (logged; the log grows meanwhile): it is asked again once another
+  // `snapshot_threshold` entries were applied.
   virtual std::string snapshot(std::uint64_t applied_index) = 0;
   // Replaces the state with the one `descriptor` (from snapshot()) names, as of
-  // `applied_index`: on start from the latest local snapshot, or when the leader sends one
-  // because the log this member needs is compacted away. False refuses it.
+  // `applied_index`: on start from the latest local snapshot (in the RaftNode constructor, on
+  // the caller's thread), or when the leader sends one because the log this member needs is
+  // compacted away. False refuses it.
   virtual bool restore(std::uint64_t applied_index, std::string_view descriptor) = 0;
 };
 
@@ -58,8 +66,9 @@ struct NodeStatus {
 enum class Errc {
   ok,
   not_leader,      // this member is not the leader (nothing was appended)
-  leader_changed,  // leadership was lost before the entry committed: it may or may not commit
-  shutting_down,   // the node is stopping or stopped
+  leader_changed,  // the entry was appended but its outcome is unknown: leadership was lost, or
+                   // the node stopped, before it committed; it may still commit elsewhere
+  shutting_down,   // the node is stopping or stopped and the call never reached the log
   invalid,         // refused as given (an empty entry, an unknown transfer target)
   failed,          // anything else (I/O error, a transfer that did not move leadership)
 };
@@ -91,7 +100,7 @@ struct RaftConfig {
   unsigned connect_retry_ms = 200;
   // Called on the loop thread when role, known leader or term change (checked every
   // heartbeat interval, after a transfer, and before status() answers, so it has heard of
-  // any change a status() shows).
+  // any change a status() shows). An exception from it is logged and dropped.
   std::function<void(const NodeStatus&)> on_status_change;
 };
 
@@ -118,8 +127,10 @@ class RaftNode {
 
   std::uint64_t id() const;
 
-  // Closes the member (raft_close, then the I/O and the loop); waiting calls complete with
-  // shutting_down. Idempotent; returns once the loop thread ended.
+  // Closes the member (raft_close, then the I/O and the loop). Waiting proposals and
+  // barriers, already in the log, complete with leader_changed (outcome unknown: another
+  // member may still commit them); a waiting transfer and every call not yet in the log, or
+  // made later, complete with shutting_down. Idempotent; returns once the loop thread ended.
   void stop();
 
  private:

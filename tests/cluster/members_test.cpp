@@ -42,6 +42,24 @@ TEST_CASE("bad initial cluster lists are refused with the reason", "[cluster]") 
   CHECK_THROWS_WITH(parse_initial_cluster("a=127.0.0.1:1,b=127.0.0.1:1"), Catch::Contains("twice"));
 }
 
+TEST_CASE("initial cluster hosts must be IPv4 literals", "[cluster]") {
+  // libraft's transport would never reach these peers: refused up front, naming member and host.
+  auto refused = [](const char* text, const char* member, const char* host) {
+    INFO(text);
+    CHECK_THROWS_WITH(parse_initial_cluster(text),
+                      Catch::Contains("member '" + std::string(member) + "'") &&
+                          Catch::Contains("host '" + std::string(host) + "'") &&
+                          Catch::Contains("not an IPv4 address"));
+  };
+  refused("a=127.0.0.1:1,b=localhost:2380", "b", "localhost");
+  refused("a=http://node-a.example:2380", "a", "node-a.example");
+  refused("a=[::1]:2380", "a", "[::1]");
+  refused("a=::1:2380", "a", "::1");
+  refused("a=127.0.0.256:2380", "a", "127.0.0.256");
+  refused("a=10.0.0:2380", "a", "10.0.0");
+  CHECK(parse_initial_cluster("a=0.0.0.0:1,b=192.168.10.20:65535").size() == 2);
+}
+
 TEST_CASE("snapshot headers round-trip and foreign buffers are refused", "[cluster]") {
   SnapshotHeader h{0x0102030405060708ull, "checkpoint 17 at 127.0.0.1:2380"};
   auto bytes = encode_snapshot(h);

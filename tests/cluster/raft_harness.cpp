@@ -39,6 +39,9 @@ std::string RecordingMachine::snapshot(std::uint64_t applied_index) {
   // applied_index may be past state_.applied: barrier and configuration entries count in
   // the log but never reach the machine.
   if (applied_index < state_.applied) ++order_violations_;
+  ++snapshot_calls_;
+  if (fail_snapshots_) throw std::runtime_error("test machine: snapshot refused");
+  ++snapshots_taken_;
   return std::to_string(state_.applied) + " " + std::to_string(state_.count) + " " +
          std::to_string(state_.digest);
 }
@@ -53,6 +56,21 @@ bool RecordingMachine::restore(std::uint64_t applied_index, std::string_view des
   restores_.push_back(applied_index);
   applied_cv_.notify_all();
   return true;
+}
+
+void RecordingMachine::fail_snapshots(bool fail) {
+  std::lock_guard lock(mutex_);
+  fail_snapshots_ = fail;
+}
+
+std::uint64_t RecordingMachine::snapshot_calls() const {
+  std::lock_guard lock(mutex_);
+  return snapshot_calls_;
+}
+
+std::uint64_t RecordingMachine::snapshots_taken() const {
+  std::lock_guard lock(mutex_);
+  return snapshots_taken_;
 }
 
 RecordingMachine::State RecordingMachine::state() const {
@@ -131,9 +149,13 @@ void RaftGroup::start(std::size_t i) {
   config.snapshot_trailing = tuning_.snapshot_trailing;
   config.install_snapshot_timeout_ms = tuning_.install_snapshot_timeout_ms;
   config.connect_retry_ms = 100;
-  config.on_status_change = [this, i](const cluster::NodeStatus&) {
-    std::lock_guard lock(observed_mutex_);
-    ++status_changes_[i];
+  config.on_status_change = [this, i,
+                             throws = tuning_.throwing_observer](const cluster::NodeStatus&) {
+    {
+      std::lock_guard lock(observed_mutex_);
+      ++status_changes_[i];
+    }
+    if (throws) throw std::runtime_error("test observer: refused");
   };
   slot.node = std::make_unique<cluster::RaftNode>(std::move(config), *slot.machine);
 }

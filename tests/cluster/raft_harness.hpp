@@ -45,6 +45,11 @@ class RecordingMachine : public cluster::StateMachine {
   std::uint64_t order_violations() const;
   // Waits until an entry with index >= `index` is applied; false at the deadline.
   bool wait_applied(std::uint64_t index, Clock::time_point deadline) const;
+  // While set, snapshot() throws (a machine that cannot write its checkpoint).
+  void fail_snapshots(bool fail);
+  // snapshot() calls, and those of them that returned a descriptor.
+  std::uint64_t snapshot_calls() const;
+  std::uint64_t snapshots_taken() const;
 
  private:
   mutable std::mutex mutex_;
@@ -53,6 +58,9 @@ class RecordingMachine : public cluster::StateMachine {
   std::vector<std::pair<std::uint64_t, std::string>> entries_;
   std::vector<std::uint64_t> restores_;
   std::uint64_t order_violations_ = 0;
+  bool fail_snapshots_ = false;
+  std::uint64_t snapshot_calls_ = 0;
+  std::uint64_t snapshots_taken_ = 0;
 };
 
 // A free TCP port on 127.0.0.1 (bound to port 0, read back, closed).
@@ -66,6 +74,8 @@ struct GroupTuning {
   unsigned snapshot_threshold = 64;
   unsigned snapshot_trailing = 16;
   unsigned install_snapshot_timeout_ms = 1000;
+  // The status observers throw after counting the change (an embedder's faulty observer).
+  bool throwing_observer = false;
 };
 
 class RaftGroup {
