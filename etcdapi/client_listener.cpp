@@ -1,5 +1,7 @@
 #include "etcdapi/client_listener.hpp"
 
+#include "tls/listener.hpp"
+
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -128,19 +130,7 @@ ClientListener::ClientListener(asio::io_context& io, const std::string& host, ui
       http_(std::move(http)),
       acceptor_(asio::make_strand(io)),
       accept_pause_(acceptor_.get_executor()) {
-  boost::system::error_code ec;
-  tcp::resolver resolver(io);
-  const auto found = resolver.resolve(host, std::to_string(port),
-                                      tcp::resolver::passive | tcp::resolver::numeric_service, ec);
-  const std::string where = host + ":" + std::to_string(port);
-  if (ec || found.empty()) throw std::runtime_error("cannot listen on " + where);
-  const tcp::endpoint endpoint = found.begin()->endpoint();
-  acceptor_.open(endpoint.protocol(), ec);
-  if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) acceptor_.bind(endpoint, ec);
-  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) throw std::runtime_error("cannot listen on " + where + ": " + ec.message());
-  port_ = acceptor_.local_endpoint().port();
+  port_ = tls::listen_on(acceptor_, host, port);
   if (tls) {
     terminator_ = std::make_unique<tls::Terminator>(
         std::move(tls), "client port", tls::Terminator::Limits{},

@@ -1,5 +1,7 @@
 #include "tls/client_tunnel.hpp"
 
+#include "tls/openssl_errors.hpp"
+
 #include <arpa/inet.h>
 #include <cerrno>
 #include <cstring>
@@ -18,18 +20,6 @@ namespace revkv::tls {
 namespace {
 
 constexpr size_t kBuffer = 16 * 1024;  // one TLS record
-
-std::string errors() {
-  std::string out;
-  while (unsigned long e = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof buf);
-    const char* reason = std::strrchr(buf, ':');
-    if (!out.empty()) out += "; ";
-    out += reason && reason[1] ? reason + 1 : buf;
-  }
-  return out;
-}
 
 void set_nonblocking(int fd) {
   ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
@@ -139,7 +129,7 @@ std::unique_ptr<ClientTunnel> ClientTunnel::open(util::UniqueFd tcp, const std::
   state->ctx.reset(SSL_CTX_new(TLS_client_method()));
   SSL_CTX* ctx = state->ctx.get();
   if (!ctx) {
-    error = "TLS: " + errors();
+    error = "TLS: " + openssl_errors();
     return nullptr;
   }
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
@@ -149,7 +139,7 @@ std::unique_ptr<ClientTunnel> ClientTunnel::open(util::UniqueFd tcp, const std::
                                                : SSL_CTX_load_verify_locations(
                                                      ctx, config.ca_file.c_str(), nullptr) == 1;
     if (!loaded) {
-      error = "cannot load --cacert " + config.ca_file + ": " + errors();
+      error = "cannot load --cacert " + config.ca_file + ": " + openssl_errors();
       return nullptr;
     }
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
@@ -160,12 +150,12 @@ std::unique_ptr<ClientTunnel> ClientTunnel::open(util::UniqueFd tcp, const std::
       return nullptr;
     }
     if (SSL_CTX_use_certificate_chain_file(ctx, config.cert_file.c_str()) != 1) {
-      error = "cannot load --cert " + config.cert_file + ": " + errors();
+      error = "cannot load --cert " + config.cert_file + ": " + openssl_errors();
       return nullptr;
     }
     if (SSL_CTX_use_PrivateKey_file(ctx, config.key_file.c_str(), SSL_FILETYPE_PEM) != 1 ||
         SSL_CTX_check_private_key(ctx) != 1) {
-      error = "cannot load --key " + config.key_file + ": " + errors();
+      error = "cannot load --key " + config.key_file + ": " + openssl_errors();
       return nullptr;
     }
   }
@@ -194,7 +184,7 @@ std::unique_ptr<ClientTunnel> ClientTunnel::open(util::UniqueFd tcp, const std::
     const int e = SSL_get_error(ssl, rc);
     if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
       const long verify = SSL_get_verify_result(ssl);
-      std::string why = errors();
+      std::string why = openssl_errors("");
       if (verify != X509_V_OK)
         why = std::string("server certificate: ") + X509_verify_cert_error_string(verify);
       if (why.empty())

@@ -15,6 +15,22 @@ namespace {
 constexpr std::chrono::milliseconds kAcceptPause{100};
 }  // namespace
 
+uint16_t listen_on(tcp::acceptor& acceptor, const std::string& host, uint16_t port) {
+  boost::system::error_code ec;
+  tcp::resolver resolver(acceptor.get_executor());
+  const auto found = resolver.resolve(host, std::to_string(port),
+                                      tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+  const std::string where = host + ":" + std::to_string(port);
+  if (ec || found.empty()) throw std::runtime_error("cannot listen on " + where);
+  const tcp::endpoint endpoint = found.begin()->endpoint();
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) throw std::runtime_error("cannot listen on " + where + ": " + ec.message());
+  return acceptor.local_endpoint().port();
+}
+
 Listener::Listener(const std::string& host, uint16_t port,
                    std::shared_ptr<ServerCredentials> credentials, std::string door,
                    Terminator::Limits limits, size_t threads, Terminator::Handoff handoff)
@@ -22,19 +38,7 @@ Listener::Listener(const std::string& host, uint16_t port,
       terminator_(std::move(credentials), std::move(door), limits, std::move(handoff)),
       acceptor_(asio::make_strand(io_)),
       accept_pause_(acceptor_.get_executor()) {
-  boost::system::error_code ec;
-  tcp::resolver resolver(io_);
-  const auto found = resolver.resolve(host, std::to_string(port),
-                                      tcp::resolver::passive | tcp::resolver::numeric_service, ec);
-  const std::string where = host + ":" + std::to_string(port);
-  if (ec || found.empty()) throw std::runtime_error("cannot listen on " + where);
-  const tcp::endpoint endpoint = found.begin()->endpoint();
-  acceptor_.open(endpoint.protocol(), ec);
-  if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) acceptor_.bind(endpoint, ec);
-  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) throw std::runtime_error("cannot listen on " + where + ": " + ec.message());
-  port_ = acceptor_.local_endpoint().port();
+  port_ = listen_on(acceptor_, host, port);
   accept();
   for (size_t i = 0; i < std::max<size_t>(1, threads); ++i)
     threads_.emplace_back([this] { io_.run(); });

@@ -20,6 +20,12 @@
 
 namespace revkv::tls {
 
+// Opens `acceptor` on host:port (a numeric address; SO_REUSEADDR) and listens; returns
+// the port bound (port 0: the one the kernel picked). Throws std::runtime_error
+// "cannot listen on HOST:PORT: <why>".
+uint16_t listen_on(boost::asio::ip::tcp::acceptor& acceptor, const std::string& host,
+                   uint16_t port);
+
 class Listener {
  public:
   // Binds `host`:`port` (0: a free port) and starts accepting. Throws std::runtime_error

@@ -1,5 +1,7 @@
 #include "tls/server_credentials.hpp"
 
+#include "tls/openssl_errors.hpp"
+
 #include <cstring>
 #include <openssl/bio.h>
 #include <openssl/err.h>
@@ -126,19 +128,6 @@ std::shared_ptr<boost::asio::ssl::context> build(const ServerConfig& config, std
 int verify_failure_index() {
   static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
   return index;
-}
-
-std::string openssl_errors() {
-  std::string out;
-  while (unsigned long e = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof buf);
-    // "error:0A000086:SSL routines::certificate verify failed": the reason is the tail.
-    const char* reason = std::strrchr(buf, ':');
-    if (!out.empty()) out += "; ";
-    out += reason && reason[1] ? reason + 1 : buf;
-  }
-  return out.empty() ? "unknown error" : out;
 }
 
 std::shared_ptr<ServerCredentials> ServerCredentials::load(const ServerConfig& config,

@@ -43,7 +43,4 @@ class ServerCredentials {
 // client certificate failed verification (filled during the handshake).
 int verify_failure_index();
 
-// OpenSSL's queued errors as one line ("" when none), the queue emptied.
-std::string openssl_errors();
-
 }  // namespace revkv::tls
