@@ -1,6 +1,6 @@
 #pragma once
 
-// revkvd's command line, environment and config file (OPERATIONS.md), parsed into the
+// revkvd's command line, environment and config file (docs/NODE.md), parsed into the
 // node's configuration. Values are checked here so that a bad one is a one-line error
 // before anything starts.
 

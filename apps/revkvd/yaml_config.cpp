@@ -40,7 +40,7 @@ namespace {
 
 // An option value unless a REVKV_* variable for it is set: CLI11 applies a config file
 // before the environment, and the environment only fills options still unset;
-// OPERATIONS.md wants env > file, so a file value yields to a variable that is set.
+// The precedence (docs/NODE.md) is env > file, so a file value yields to a variable that is set.
 void add_item(std::vector<CLI::ConfigItem>& items, const std::string& name,
               const std::string& value) {
   std::string env = "REVKV_" + name;

@@ -2,7 +2,7 @@
 
 // CLI11 reads revkvd's YAML config file through this adapter, so that one option table
 // serves flags, environment and file with CLI11's precedence (flag > env > file >
-// default). YAML keys are the flag names with '_' for '-' (OPERATIONS.md). etcd's config
+// default). YAML keys are the flag names with '_' for '-' (docs/NODE.md). etcd's config
 // file nests its client TLS settings; that map is read too, with etcd's key names:
 //   client-transport-security: {cert-file: F, key-file: F, trusted-ca-file: F,
 //                               client-cert-auth: true}

@@ -332,7 +332,7 @@ const ApiError ErrFutureRev = api(Errc::future_revision, GrpcCode::out_of_range,
 const ApiError ErrLeaseNotFound =
     api(Errc::lease_not_found, GrpcCode::not_found, "etcdserver: requested lease not found");
 
-// -- rendering in SCENARIOS.md notation, for failure messages -------------------------------
+// -- rendering in the scenarios' notation, for failure messages -------------------------------
 
 std::string show(const std::string& bytes);
 std::string show(const KeyValue& kv);

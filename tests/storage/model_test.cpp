@@ -1,7 +1,7 @@
 // Randomized model-based test of storage::Store.
 //
 // The test keeps a small, independent in-memory model of etcd's MVCC semantics written from
-// SPEC.md (§1, §2, §3, §5, §6, §9): the whole history as per-key lists of records, the current
+// The semantics (docs/STORAGE.md): the whole history as per-key lists of records, the current
 // revision and the compact revision. Reads at revision r take the newest record of the key
 // with main <= r (absent if it is a tombstone). Compaction in the model only moves the compact
 // revision: reads below it fail, reads at or above it must stay exactly as they were, which is
