@@ -1,5 +1,6 @@
 #include "actors/request_path.hpp"
 
+#include "actors/cluster_gate.hpp"
 #include "actors/lessor_actor.hpp"
 #include "actors/messages.hpp"
 #include "actors/methods.hpp"
@@ -163,6 +164,9 @@ void RequestPath::submit(uint64_t id, Request request, Clock::time_point receive
   // A door that opened after the failure was broadcast learns of it here.
   if (!failed_ && ctx_->failure.failed()) fail(unavailable(ctx_->failure.reason()));
   if (failed_) return emit(id, method, received, *failed_);
+  if (auto refused = cluster_refusal(*ctx_, method, request)) {
+    return emit(id, method, received, *refused);
+  }
   bool raised_alarm = false;
   auto refused = std::visit([&](const auto& r) { return refusal(r, raised_alarm); }, request);
   if (refused && raised_alarm) return refuse_once_alarm_durable(id, method, received);

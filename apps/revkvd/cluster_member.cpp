@@ -1,0 +1,130 @@
+#include "apps/revkvd/cluster_member.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <random>
+#include <stdexcept>
+#include <utility>
+
+namespace revkv::apps {
+namespace {
+
+// etcd's words for what a client sees (etcd's rpctypes).
+std::string describe(const cluster::Outcome& outcome) {
+  switch (outcome.code) {
+    case cluster::Errc::not_leader:
+      return "etcdserver: not leader";
+    case cluster::Errc::leader_changed:
+      return "etcdserver: leader changed";
+    case cluster::Errc::shutting_down:
+      return "etcdserver: server stopped";
+    default:
+      return "etcdserver: " + outcome.message;
+  }
+}
+
+std::uint64_t random_incarnation() {
+  std::random_device rd;
+  std::uint64_t v = (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
+  return v == 0 ? 1 : v;
+}
+
+}  // namespace
+
+ClusterMember::ClusterMember(caf::actor_system& sys, actors::Node& node,
+                             const DaemonOptions& options) {
+  const auto& ctx = node.context();
+  link_ = std::make_shared<actors::ClusterLink>();
+  link_->member_id = cluster::member_id(options.name);
+  link_->incarnation = random_incarnation();
+  link_->propose = [this](std::string entry) -> std::optional<std::string> {
+    auto outcome = raft_->propose(std::move(entry)).get();
+    if (outcome.ok()) return std::nullopt;
+    return describe(outcome);
+  };
+  // Responses name this member as etcd's do (ResponseHeader.member_id).
+  ctx->member_id = link_->member_id;
+  ctx->cluster = link_;
+  replica_ = std::make_unique<Replica>(sys, node);
+  gate_ = std::thread([this] { gate_loop(); });
+
+  cluster::RaftConfig config;
+  config.id = link_->member_id;
+  config.address = options.peer_address;
+  config.dir = std::filesystem::path(options.node.data_dir) / "raft";
+  config.initial_cluster = options.initial_cluster;
+  config.on_status_change = [this](const cluster::NodeStatus& status) { observe(status); };
+  try {
+    raft_ = std::make_unique<cluster::RaftNode>(std::move(config), *replica_);
+  } catch (...) {
+    {
+      std::lock_guard lock(mutex_);
+      quit_ = true;
+    }
+    wake_.notify_all();
+    gate_.join();
+    ctx->cluster.reset();
+    throw;
+  }
+  {
+    std::lock_guard lock(mutex_);
+    raft_ready_ = true;
+  }
+  wake_.notify_all();
+}
+
+ClusterMember::~ClusterMember() {
+  stop();
+}
+
+void ClusterMember::stop() {
+  if (!gate_.joinable()) return;
+  link_->stopping.store(true);
+  link_->leader.store(false);
+  {
+    std::lock_guard lock(mutex_);
+    quit_ = true;
+  }
+  wake_.notify_all();
+  raft_->stop();  // ends a barrier the gate may be waiting for
+  gate_.join();
+}
+
+void ClusterMember::observe(const cluster::NodeStatus& status) {
+  auto& link = *link_;
+  std::lock_guard lock(mutex_);
+  uint64_t previous = link.leader_id.exchange(status.leader_id);
+  if (status.leader_id != 0 && status.leader_id != previous) link.leader_changes.fetch_add(1);
+  link.term.store(status.term);
+  leading_term_ = status.role == cluster::Role::leader ? status.term : 0;
+  if (leading_term_ == 0) {
+    link.leader.store(false);
+    return;
+  }
+  if (link.leader.load()) return;
+  wanted_term_ = status.term;
+  wake_.notify_all();
+}
+
+void ClusterMember::gate_loop() {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    wake_.wait(lock, [this] { return quit_ || (raft_ready_ && wanted_term_ != 0); });
+    if (quit_) return;
+    std::uint64_t term = std::exchange(wanted_term_, 0);
+    lock.unlock();
+    // Applied here, the barrier covers every entry committed before this term began.
+    auto outcome = raft_->barrier().get();
+    lock.lock();
+    // Under the lock observe() takes: still leading in that term, as it last heard.
+    if (outcome.ok() && leading_term_ == term) {
+      link_->leader.store(true);
+      spdlog::info("cluster: leading in term {} from applied index {}", term, outcome.index);
+    } else if (!outcome.ok()) {
+      spdlog::warn("cluster: not serving as leader of term {}: {}", term, describe(outcome));
+    }
+  }
+}
+
+}  // namespace revkv::apps
