@@ -5,11 +5,14 @@
 // they are. revkvd owns the Raft member (apps/revkvd/replica.hpp) and fills this in: the
 // actors never see libraft, only a blocking `propose` and the leadership flags.
 
+#include <caf/actor.hpp>
+
 #include <atomic>
 #include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace revkv::actors {
 
@@ -19,6 +22,19 @@ struct ClusterLink {
   // ("etcdserver: not leader", "etcdserver: leader changed", ...). Called by the backend
   // actor only, on its own thread.
   std::function<std::optional<std::string>(std::string)> propose;
+  // Commits a barrier and calls `done(true)` once it was applied here while this member still
+  // led (false otherwise), from another thread; one at a time (actors/read_index_actor.hpp).
+  std::function<void(std::function<void(bool)> done)> barrier;
+  // The actor that batches linearizable reads' confirmations; null: reads are not confirmed.
+  caf::actor read_index;
+
+  // The members it was started with (fixed: membership changes are not built yet).
+  struct Member {
+    uint64_t id = 0;
+    std::string name;
+    std::string peer_url;  // http://HOST:PORT
+  };
+  std::vector<Member> members;
 
   // This member and the group as the Raft member last saw them.
   uint64_t member_id = 0;

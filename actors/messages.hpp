@@ -80,6 +80,9 @@ using snapshot_idle_atom = caf::atom_constant<caf::atom("snapidle")>;
 // moves W to an applied entry's newest revision (applied_atom, int64_t).
 using replicate_atom = caf::atom_constant<caf::atom("replicate")>;
 using applied_atom = caf::atom_constant<caf::atom("applied")>;
+// A linearizable read's leadership confirmation (actors/read_index_actor.hpp).
+using read_index_atom = caf::atom_constant<caf::atom("readindex")>;
+using barrier_done_atom = caf::atom_constant<caf::atom("barrierok")>;
 
 // A staged write batch; shared because CAF messages must be copyable.
 using BatchPtr = std::shared_ptr<storage::WriteBatch>;

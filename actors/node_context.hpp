@@ -226,7 +226,8 @@ struct NodeContext {
   SpaceVerdict check_space(int64_t cost);
 
   protocol::ResponseHeader header(int64_t revision) const {
-    return protocol::ResponseHeader{cluster_id, member_id, revision, raft_term};
+    uint64_t term = cluster ? cluster->term.load() : raft_term;
+    return protocol::ResponseHeader{cluster_id, member_id, revision, term};
   }
 };
 

@@ -4,8 +4,8 @@ namespace revkv::actors {
 namespace {
 
 // A version tag first, so that a later format is refused rather than misread.
-constexpr std::string_view kTag = "rkvent01";
-constexpr size_t kHeader = 8 + 3 * 8;
+constexpr std::string_view kTag = "rkvent02";
+constexpr size_t kHeader = 8 + 4 * 8;
 
 void put_u64(std::string& out, uint64_t v) {
   for (int i = 0; i < 8; ++i)
@@ -28,6 +28,7 @@ std::string encode_replicated_entry(const ReplicatedEntry& entry) {
   put_u64(out, entry.proposer);
   put_u64(out, entry.incarnation);
   put_u64(out, static_cast<uint64_t>(entry.last_revision));
+  put_u64(out, entry.shards);
   out.append(entry.batch);
   return out;
 }
@@ -40,6 +41,7 @@ std::optional<ReplicatedEntry> decode_replicated_entry(std::string_view bytes) {
   out.proposer = get_u64(bytes.substr(8));
   out.incarnation = get_u64(bytes.substr(16));
   out.last_revision = static_cast<int64_t>(get_u64(bytes.substr(24)));
+  out.shards = get_u64(bytes.substr(32));
   out.batch = bytes.substr(kHeader);
   return out;
 }

@@ -16,7 +16,10 @@ struct ReplicatedEntry {
   uint64_t proposer = 0;      // member id
   uint64_t incarnation = 0;   // the proposer's process start (ClusterLink::incarnation)
   int64_t last_revision = 0;  // the newest revision in the batch (0: records without one)
-  std::string_view batch;     // storage::WriteBatch::data()
+  // The proposer's shard count: the `latest` column's keys in the batch are laid out per
+  // shard (storage/latest.hpp), so every member must run the same --shards.
+  uint64_t shards = 0;
+  std::string_view batch;  // storage::WriteBatch::data()
 };
 
 std::string encode_replicated_entry(const ReplicatedEntry& entry);

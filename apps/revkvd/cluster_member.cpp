@@ -1,5 +1,8 @@
 #include "apps/revkvd/cluster_member.hpp"
 
+#include "actors/read_index_actor.hpp"
+
+#include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
@@ -38,11 +41,25 @@ ClusterMember::ClusterMember(caf::actor_system& sys, actors::Node& node,
   link_ = std::make_shared<actors::ClusterLink>();
   link_->member_id = cluster::member_id(options.name);
   link_->incarnation = random_incarnation();
+  for (const auto& m : options.initial_cluster)
+    link_->members.push_back({m.id, m.name, "http://" + m.address});
   link_->propose = [this](std::string entry) -> std::optional<std::string> {
     auto outcome = raft_->propose(std::move(entry)).get();
     if (outcome.ok()) return std::nullopt;
     return describe(outcome);
   };
+  link_->barrier = [this](std::function<void(bool)> done) {
+    {
+      std::lock_guard lock(mutex_);
+      if (!quit_) {
+        read_barriers_.push_back(std::move(done));
+        wake_.notify_all();
+        return;
+      }
+    }
+    done(false);
+  };
+  link_->read_index = actors::spawn_read_index_actor(sys, link_);
   // Responses name this member as etcd's do (ResponseHeader.member_id).
   ctx->member_id = link_->member_id;
   ctx->cluster = link_;
@@ -64,6 +81,8 @@ ClusterMember::ClusterMember(caf::actor_system& sys, actors::Node& node,
     }
     wake_.notify_all();
     gate_.join();
+    caf::anon_send_exit(link_->read_index, caf::exit_reason::user_shutdown);
+    link_->read_index = nullptr;
     ctx->cluster.reset();
     throw;
   }
@@ -89,6 +108,9 @@ void ClusterMember::stop() {
   wake_.notify_all();
   raft_->stop();  // ends a barrier the gate may be waiting for
   gate_.join();
+  for (auto& done : std::exchange(read_barriers_, {}))
+    done(false);
+  caf::anon_send_exit(link_->read_index, caf::exit_reason::user_shutdown);
 }
 
 void ClusterMember::observe(const cluster::NodeStatus& status) {
@@ -110,8 +132,21 @@ void ClusterMember::observe(const cluster::NodeStatus& status) {
 void ClusterMember::gate_loop() {
   std::unique_lock lock(mutex_);
   for (;;) {
-    wake_.wait(lock, [this] { return quit_ || (raft_ready_ && wanted_term_ != 0); });
+    wake_.wait(lock, [this] {
+      return quit_ || (raft_ready_ && (wanted_term_ != 0 || !read_barriers_.empty()));
+    });
     if (quit_) return;
+    if (wanted_term_ == 0) {
+      // Reads: one barrier for every read waiting now.
+      auto reads = std::exchange(read_barriers_, {});
+      lock.unlock();
+      auto outcome = raft_->barrier().get();
+      bool confirmed = outcome.ok() && link_->leader.load();
+      for (auto& done : reads)
+        done(confirmed);
+      lock.lock();
+      continue;
+    }
     std::uint64_t term = std::exchange(wanted_term_, 0);
     lock.unlock();
     // Applied here, the barrier covers every entry committed before this term began.

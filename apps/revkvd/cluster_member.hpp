@@ -15,10 +15,12 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace revkv::apps {
 
@@ -37,7 +39,9 @@ class ClusterMember {
 
  private:
   void observe(const cluster::NodeStatus& status);  // the loop thread
-  void gate_loop();                                 // the gate thread
+  // The gate thread: the barrier a new leader waits for before it serves, and those the
+  // read-index actor asks for.
+  void gate_loop();
 
   std::shared_ptr<actors::ClusterLink> link_;
   std::unique_ptr<Replica> replica_;
@@ -48,6 +52,7 @@ class ClusterMember {
   std::condition_variable wake_;
   std::uint64_t wanted_term_ = 0;
   std::uint64_t leading_term_ = 0;  // the term this member leads in as last observed; 0: none
+  std::vector<std::function<void(bool)>> read_barriers_;  // waiting for the next barrier
   bool quit_ = false;
   bool raft_ready_ = false;
   std::thread gate_;

@@ -50,6 +50,12 @@ void Replica::apply(std::uint64_t index, std::string_view bytes) {
   if (!entry)
     throw std::runtime_error("committed entry " + std::to_string(index) +
                              " is not a revkv commit group");
+  if (entry->shards != ctx_->options.shards) {
+    throw std::runtime_error("committed entry " + std::to_string(index) +
+                             " comes from a member with " + std::to_string(entry->shards) +
+                             " shards, this one has " + std::to_string(ctx_->options.shards) +
+                             ": every member must run the same --shards");
+  }
   storage::WriteBatch batch(*ctx_->backend);
   batch.assign(entry->batch);
   batch.put(storage::Column::meta, kAppliedKey, encode_index(index));

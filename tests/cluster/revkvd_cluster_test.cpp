@@ -186,6 +186,29 @@ TEST_CASE("revkvd cluster: writes on the leader reach every member at the same r
   // Every member answers history as well: a read in the past agrees too.
   require_same_state(cluster, last - 50);
 
+  // A linearizable read on the leader (confirmed by a barrier) sees the last write.
+  storage::RangeRequest k0;
+  k0.key = "k0";
+  auto read = c.range(k0);
+  REQUIRE(read.ok());
+  CHECK(read.value().response.revision >= last);
+  REQUIRE(read.value().response.kvs.size() == 1);
+  CHECK(read.value().response.kvs[0].value == "v185");  // the last n with n % 37 == 0
+
+  // Status: every member names the same leader (the one that took the writes) and term.
+  auto leader_status = c.status();
+  REQUIRE(leader_status.ok());
+  uint64_t leader_id = leader_status.value().header.member_id;
+  CHECK(leader_status.value().leader == leader_id);
+  CHECK(leader_status.value().raft_term > 0);
+  CHECK(leader_status.value().raft_index > 0);
+  for (size_t i = 0; i < cluster.size(); ++i) {
+    auto s = cluster.connect(i).status();
+    REQUIRE(s.ok());
+    CHECK(s.value().leader == leader_id);
+    CHECK(s.value().raft_term == leader_status.value().raft_term);
+  }
+
   for (size_t i = 0; i < cluster.size(); ++i) {
     if (i == *leader) continue;
     auto f = cluster.connect(i);
