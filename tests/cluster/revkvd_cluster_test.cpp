@@ -4,12 +4,12 @@
 // REVKV_CLUSTER_LONG=1 repeats the leader kill 50 times (not run by CTest by default).
 
 #include "client/client.hpp"
+#include "tests/monitoring/http_client.hpp"
 #include "tests/node/node_process.hpp"
 #include "tests/temp_dir.hpp"
 
 #include <catch2/catch.hpp>
 
-#include <arpa/inet.h>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -17,13 +17,9 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <netinet/in.h>
 #include <optional>
-#include <stdexcept>
 #include <string>
-#include <sys/socket.h>
 #include <thread>
-#include <unistd.h>
 #include <vector>
 
 using namespace revkv;
@@ -31,31 +27,13 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-// A loopback port free now (the member binds it a moment later; nothing else here races
-// for ports in that window but other tests, which also ask the kernel for free ones).
-uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    throw std::runtime_error("cannot bind a loopback port");
-  }
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
 class Cluster {
  public:
   explicit Cluster(size_t size) {
     for (size_t i = 0; i < size; ++i) {
       names_.push_back(std::string(1, static_cast<char>('a' + i)));
       if (!initial_.empty()) initial_ += ",";
-      initial_ += names_.back() + "=127.0.0.1:" + std::to_string(free_port());
+      initial_ += names_.back() + "=127.0.0.1:" + std::to_string(testing::free_loopback_port());
     }
     members_.resize(size);
     for (size_t i = 0; i < size; ++i)
@@ -129,6 +107,15 @@ storage::RangeRequest everything_at(int64_t revision) {
   r.revision = revision;
   r.serializable = true;
   return r;
+}
+
+// Whether member i's metrics say `etcd_server_has_leader value` (and /health agrees).
+bool reports_leader(Cluster& cluster, size_t i, bool has_leader) {
+  auto metrics = testing::http_get(cluster.member(i).metrics_port(), "/metrics");
+  auto health = testing::http_get(cluster.member(i).metrics_port(), "/health");
+  std::string line = std::string("\netcd_server_has_leader ") + (has_leader ? "1" : "0") + "\n";
+  return metrics.status == 200 && metrics.body.find(line) != std::string::npos &&
+         health.status == (has_leader ? 200 : 503);
 }
 
 // Every running member holds the same keys and HashKV at `revision`.
@@ -316,4 +303,59 @@ TEST_CASE("revkvd cluster: killing the leader under writes loses nothing acknowl
       CHECK(std::stoll(got.value().response.kvs[0].value) >= n);
     }
   }
+}
+
+TEST_CASE("revkvd cluster: a member cut off from the majority reports no leader and refuses",
+          "[cluster][process]") {
+  Cluster cluster(3);
+  auto leader = cluster.find_leader(std::chrono::seconds(20));
+  REQUIRE(leader);
+  for (size_t i = 0; i < cluster.size(); ++i) {
+    CAPTURE(i);
+    auto deadline = Clock::now() + std::chrono::seconds(10);
+    while (!reports_leader(cluster, i, true) && Clock::now() < deadline)
+      std::this_thread::yield();
+    CHECK(reports_leader(cluster, i, true));
+  }
+  // The survivor: a follower of the old leader, then alone with no majority. It has applied
+  // the leader's probe write before it is cut off (a follower learns that an entry committed
+  // with the leader's next message).
+  size_t survivor = (*leader + 1) % cluster.size();
+  {
+    auto f = cluster.connect(survivor);
+    storage::RangeRequest probe;
+    probe.key = "leader-probe";
+    probe.serializable = true;
+    auto deadline = Clock::now() + std::chrono::seconds(10);
+    auto applied = [&] {
+      auto got = f.range(probe);
+      return got.ok() && got.value().response.kvs.size() == 1;
+    };
+    while (!applied() && Clock::now() < deadline)
+      std::this_thread::yield();
+    REQUIRE(applied());
+  }
+  for (size_t i = 0; i < cluster.size(); ++i) {
+    if (i != survivor) cluster.kill9(i);
+  }
+  auto deadline = Clock::now() + std::chrono::seconds(20);
+  while (!reports_leader(cluster, survivor, false) && Clock::now() < deadline)
+    std::this_thread::yield();
+  REQUIRE(reports_leader(cluster, survivor, false));
+  // Writes and linearizable reads stop with an answer, not a hang; serializable reads go on.
+  auto c = cluster.connect(survivor);
+  storage::PutRequest p;
+  p.key = "alone";
+  p.value = "x";
+  auto put = c.put(p);
+  REQUIRE_FALSE(put.ok());
+  CHECK(put.error().code == 14);
+  CHECK(put.error().message == "etcdserver: no leader");
+  storage::RangeRequest r;
+  r.key = "leader-probe";
+  CHECK_FALSE(c.range(r).ok());
+  r.serializable = true;
+  auto local = c.range(r);
+  REQUIRE(local.ok());
+  CHECK(local.value().response.kvs.size() == 1);
 }
