@@ -35,14 +35,20 @@ std::uint64_t random_incarnation() {
 
 }  // namespace
 
+std::shared_ptr<actors::ClusterLink> make_cluster_link(const DaemonOptions& options) {
+  auto link = std::make_shared<actors::ClusterLink>();
+  link->member_id = cluster::member_id(options.name);
+  link->incarnation = random_incarnation();
+  for (const auto& m : options.initial_cluster)
+    link->members.push_back({m.id, m.name, "http://" + m.address});
+  return link;
+}
+
 ClusterMember::ClusterMember(caf::actor_system& sys, actors::Node& node,
                              const DaemonOptions& options) {
   const auto& ctx = node.context();
-  link_ = std::make_shared<actors::ClusterLink>();
-  link_->member_id = cluster::member_id(options.name);
-  link_->incarnation = random_incarnation();
-  for (const auto& m : options.initial_cluster)
-    link_->members.push_back({m.id, m.name, "http://" + m.address});
+  link_ = ctx->cluster;
+  if (!link_) throw std::runtime_error("the node was started without a cluster link");
   link_->propose = [this](std::string entry) -> std::optional<std::string> {
     auto outcome = raft_->propose(std::move(entry)).get();
     if (outcome.ok()) return std::nullopt;
@@ -60,9 +66,6 @@ ClusterMember::ClusterMember(caf::actor_system& sys, actors::Node& node,
     done(false);
   };
   link_->read_index = actors::spawn_read_index_actor(sys, link_);
-  // Responses name this member as etcd's do (ResponseHeader.member_id).
-  ctx->member_id = link_->member_id;
-  ctx->cluster = link_;
   replica_ = std::make_unique<Replica>(sys, node);
   gate_ = std::thread([this] { gate_loop(); });
 
@@ -83,7 +86,6 @@ ClusterMember::ClusterMember(caf::actor_system& sys, actors::Node& node,
     gate_.join();
     caf::anon_send_exit(link_->read_index, caf::exit_reason::user_shutdown);
     link_->read_index = nullptr;
-    ctx->cluster.reset();
     throw;
   }
   {

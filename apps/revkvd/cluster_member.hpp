@@ -24,10 +24,15 @@
 
 namespace revkv::apps {
 
+// The link revkvd hands the node before it starts (NodeConfig::cluster): this member's id
+// (from --name), a fresh incarnation and the initial members; no leader yet.
+std::shared_ptr<actors::ClusterLink> make_cluster_link(const DaemonOptions& options);
+
 class ClusterMember {
  public:
-  // Starts the member over `node` (started, and outliving this): its Raft files in
-  // DATA_DIR/raft. Throws std::runtime_error with the reason when it cannot.
+  // Starts the member over `node` (started with make_cluster_link's link, and outliving
+  // this): its Raft files in DATA_DIR/raft. Throws std::runtime_error with the reason when it
+  // cannot.
   ClusterMember(caf::actor_system& sys, actors::Node& node, const DaemonOptions& options);
   ~ClusterMember();
   ClusterMember(const ClusterMember&) = delete;

@@ -183,6 +183,7 @@ int main(int argc, char** argv) {
   options->node.on_failure = [main_thread = pthread_self()](const std::string&) {
     pthread_kill(main_thread, kNodeFailedSignal);
   };
+  if (options->clustered()) options->node.cluster = revkv::apps::make_cluster_link(*options);
   auto node = revkv::actors::Node::start(sys, options->node);
   if (!node.ok()) {
     const auto& msg = node.error().message();
