@@ -5,6 +5,7 @@
 
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
+#include <rocksdb/listener.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/checkpoint.h>
@@ -184,6 +185,30 @@ size_t WriteBatch::byte_size() const {
 
 // -- Backend ----------------------------------------------------------------------------------
 
+namespace {
+
+// RocksDB's background jobs fail on their own threads: a flush syncing the closed WAL files
+// (with --sync interval or never they are synced there) marks that WAL writer as failed, and
+// the error never passes a status this backend sees. The next SyncWAL() would then reach the
+// failed writer, where Debian's assertion-enabled RocksDB aborts the process instead of
+// answering an error. Told of the background error, the backend refuses further syncs and
+// writes as after a failed write of its own (a store whose background writes fail must be
+// reopened anyway). RocksDB notifies listeners right after the failing job, so only a sync
+// started in between can still reach the writer.
+class BackgroundErrorListener final : public rocksdb::EventListener {
+ public:
+  explicit BackgroundErrorListener(std::shared_ptr<std::atomic<bool>> failed)
+      : failed_(std::move(failed)) {}
+  void OnBackgroundError(rocksdb::BackgroundErrorReason, rocksdb::Status* error) override {
+    if (error != nullptr && !error->ok()) failed_->store(true);
+  }
+
+ private:
+  std::shared_ptr<std::atomic<bool>> failed_;
+};
+
+}  // namespace
+
 struct Backend::Impl {
   BackendOptions options;
   std::unique_ptr<rocksdb::DB> db;
@@ -196,6 +221,8 @@ struct Backend::Impl {
   // write, sync, flush or compaction is refused here. The node treats the first failure as
   // fatal; this matters when it is shut down instead (the power-loss test, Node::stop).
   std::atomic<bool> failed{false};
+  // A background job (flush, compaction) failed: set by BackgroundErrorListener.
+  std::shared_ptr<std::atomic<bool>> background_failed = std::make_shared<std::atomic<bool>>();
 
   // Checks a RocksDB status of a write path, remembering an I/O failure.
   Status written(const rocksdb::Status& s) {
@@ -214,6 +241,10 @@ struct Backend::Impl {
     if (closed) return Error{Errc::failed, "revkv: backend is closed"};
     if (failed.load()) {
       return Error{Errc::failed, "revkv: an earlier write failed; the store must be reopened"};
+    }
+    if (background_failed->load()) {
+      return Error{Errc::failed,
+                   "revkv: a background flush or compaction failed; the store must be reopened"};
     }
     return {};
   }
@@ -301,6 +332,8 @@ rocksdb::ColumnFamilyHandle* const* Backend::column_handles() const {
 Result<std::unique_ptr<Backend>> Backend::open(const std::string& dir, BackendOptions options) {
   rocksdb::DBOptions db_options = rocksdb_db_options(options);
   rocksdb::ColumnFamilyOptions cf_options = rocksdb_column_options(options);
+  auto background_failed = std::make_shared<std::atomic<bool>>(false);
+  db_options.listeners.push_back(std::make_shared<BackgroundErrorListener>(background_failed));
 
   if (!options.create_if_missing && !std::filesystem::exists(dir)) {
     return Error{Errc::invalid_argument, "revkv: data directory does not exist: " + dir};
@@ -318,6 +351,7 @@ Result<std::unique_ptr<Backend>> Backend::open(const std::string& dir, BackendOp
 
   auto impl = std::make_unique<Impl>();
   impl->options = options;
+  impl->background_failed = std::move(background_failed);
   impl->db.reset(raw);
   impl->default_column = handles[0];
   for (size_t i = 0; i < kColumnCount; ++i)
