@@ -141,9 +141,9 @@ Node::~Node() {
   (void)status;  // a destructor cannot report; callers who care call stop() first
 }
 
-storage::Status Node::stop() {
-  if (stopped_) return {};
-  stopped_ = true;
+void Node::stop_accepting() {
+  if (accepting_stopped_) return;
+  accepting_stopped_ = true;
   caf::scoped_actor self{sys_, /*hide=*/true};
   // 0. Stop supervising first: the actors stopped below are not failures. Waiting for its
   // down message means it can report nothing any more.
@@ -158,6 +158,13 @@ storage::Status Node::stop() {
     self->send(acceptor_, shutdown_atom::value);
     self->receive([](const caf::down_msg&) {});
   }
+}
+
+storage::Status Node::stop() {
+  if (stopped_) return {};
+  stopped_ = true;
+  stop_accepting();
+  caf::scoped_actor self{sys_, /*hide=*/true};
   // 2. The writers: a compaction in progress resumes at the next start.
   std::vector<caf::actor> actors = routes_.shards;
   actors.push_back(routes_.lessor);

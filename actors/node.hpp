@@ -74,6 +74,12 @@ class Node {
   // production: a killed core actor ends the process.
   bool kill_for_test(std::string_view name) const;
 
+  // The first half of stop(): stops supervising and accepting, and waits until the
+  // MessagePack sessions have answered what they have in flight and closed. In cluster mode
+  // revkvd calls it before it stops the Raft member, which those writes need to be answered
+  // (apps/revkvd/main.cpp). Idempotent; stop() does it when it was not done.
+  void stop_accepting();
+
   // Clean shutdown; waits for in-flight requests. Idempotent.
   storage::Status stop();
 
@@ -87,6 +93,7 @@ class Node {
   caf::actor acceptor_;
   caf::actor supervisor_;
   uint16_t client_port_ = 0;
+  bool accepting_stopped_ = false;
   bool stopped_ = false;
 };
 

@@ -287,8 +287,13 @@ int main(int argc, char** argv) {
   // No new MessagePack connection; those open end as the node's acceptor closes them,
   // their relays with them (the listener's threads are joined after the node stopped).
   if (tls_client) tls_client->stop();
-  // The Raft member before the node: applying entries needs the node's actors and store.
-  if (member) member->stop();
+  // The Raft member before the node's actors: applying entries needs them and the store.
+  // But after its MessagePack sessions drained: their writes in flight are answered once
+  // committed, and a member stopped under them would leave them waiting for ever.
+  if (member) {
+    (*node)->stop_accepting();
+    member->stop();
+  }
   auto stopped = (*node)->stop();
   tls_client.reset();
   // The listener goes before the node: the test hook holds a pointer to it.

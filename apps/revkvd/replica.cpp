@@ -107,6 +107,13 @@ void Replica::restore_in_shards(const storage::WriteBatch& batch, int64_t last_r
 }
 
 std::string Replica::snapshot(std::uint64_t applied_index) {
+  // Entries are applied without an fsync (the Raft log is the durable copy), but once the
+  // snapshot is taken libraft compacts the log before it: RocksDB must hold everything up to
+  // `applied_index` on disk first, or a machine crash would lose entries that neither the
+  // store nor the log still has (and restore() would refuse the snapshot at every start).
+  // An exception makes libraft retry after another threshold (cluster/raft_node.cpp).
+  auto synced = ctx_->backend->sync_wal();
+  if (!synced.ok()) throw std::runtime_error(synced.error().message());
   return std::to_string(applied_index);
 }
 

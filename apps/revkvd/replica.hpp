@@ -30,7 +30,8 @@ class Replica final : public cluster::StateMachine {
   Replica(caf::actor_system& sys, const actors::Node& node);
 
   void apply(std::uint64_t index, std::string_view entry) override;
-  // The descriptor is the applied index: a checkpoint to fetch is not built yet.
+  // The descriptor is the applied index: a checkpoint to fetch is not built yet. Syncs the
+  // store's WAL first, since libraft compacts the log before the snapshot.
   std::string snapshot(std::uint64_t applied_index) override;
   // Accepts a snapshot this member's store already covers; refuses a newer one (catching up
   // from a peer's checkpoint is not built yet), which libraft retries later.

@@ -55,6 +55,12 @@ class Cluster {
     members_[i]->kill9();
     members_[i].reset();
   }
+  // SIGTERM; the exit status (-1: still running after `grace`, then killed).
+  int stop(size_t i, std::chrono::seconds grace) {
+    int status = members_[i]->stop(grace);
+    members_[i].reset();
+    return status;
+  }
 
   client::Client connect(size_t i) {
     return std::move(client::Client::connect(members_[i]->endpoint())).value();
@@ -358,4 +364,43 @@ TEST_CASE("revkvd cluster: a member cut off from the majority reports no leader 
   auto local = c.range(r);
   REQUIRE(local.ok());
   CHECK(local.value().response.kvs.size() == 1);
+}
+
+TEST_CASE("revkvd cluster: a leader stopped under writes exits cleanly", "[cluster][process]") {
+  Cluster cluster(3);
+  auto leader = cluster.find_leader(std::chrono::seconds(20));
+  REQUIRE(leader);
+  std::mutex mu;
+  std::condition_variable progress;
+  int64_t acks = 0;
+  std::atomic<bool> stop{false};
+  // Writers keep puts in flight on the leader's MessagePack door while it stops: each must
+  // be answered or see its connection close, and the process must end (it once waited for
+  // ever for writes whose proposals the stopped Raft member had dropped).
+  auto writer = [&](int id) {
+    auto c = cluster.connect(*leader);
+    for (int64_t n = 0; !stop.load(); ++n) {
+      storage::PutRequest p;
+      p.key = "stop/w" + std::to_string(id) + "/" + std::to_string(n % 5);
+      p.value = std::to_string(n);
+      if (!c.put(p).ok()) return;
+      std::lock_guard lock(mu);
+      ++acks;
+      progress.notify_all();
+    }
+  };
+  std::vector<std::thread> writers;
+  for (int i = 0; i < 4; ++i)
+    writers.emplace_back(writer, i);
+  bool loaded = false;
+  {
+    std::unique_lock lock(mu);
+    loaded = progress.wait_for(lock, std::chrono::seconds(30), [&] { return acks >= 200; });
+  }
+  int status = cluster.stop(*leader, std::chrono::seconds(15));
+  stop = true;
+  for (auto& t : writers)
+    t.join();
+  REQUIRE(loaded);
+  CHECK(status == 0);
 }
