@@ -278,7 +278,9 @@ void RaftNode::Impl::open() {
 
   rv = raft_start(&node);
   if (rv != 0) {
-    throw std::runtime_error("raft start of " + config.address + ": " + raft_errmsg(&node));
+    // raft_errmsg() is often empty here (the failure was in the I/O layer): name all three.
+    throw std::runtime_error("raft start of " + config.address + ": " + raft_strerror(rv) + " (" +
+                             raft_errmsg(&node) + "; " + io.errmsg + ")");
   }
 
   uv_timer_init(loop.loop(), &ticker);
