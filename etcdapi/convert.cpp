@@ -1,6 +1,7 @@
 #include "etcdapi/convert.hpp"
 
 #include <type_traits>
+#include <utility>
 
 namespace revkv::etcdapi {
 // Helpers: static in this namespace (not an anonymous one) so that they overload with the
@@ -26,6 +27,15 @@ void to_proto(const storage::KeyValue& in, mvccpb::KeyValue& out) {
   out.set_mod_revision(in.mod_revision);
   out.set_version(in.version);
   out.set_value(in.value);
+  out.set_lease(in.lease);
+}
+
+void to_proto(storage::KeyValue&& in, mvccpb::KeyValue& out) {
+  out.set_key(std::move(in.key));
+  out.set_create_revision(in.create_revision);
+  out.set_mod_revision(in.mod_revision);
+  out.set_version(in.version);
+  out.set_value(std::move(in.value));
   out.set_lease(in.lease);
 }
 
@@ -198,6 +208,16 @@ void to_proto(const storage::RangeResponse& in, const protocol::ResponseHeader& 
   out.mutable_kvs()->Reserve(static_cast<int>(in.kvs.size()));
   for (const auto& kv : in.kvs)
     to_proto(kv, *out.add_kvs());
+  out.set_more(in.more);
+  out.set_count(in.count);
+}
+
+void to_proto(storage::RangeResponse&& in, const protocol::ResponseHeader& node,
+              etcdserverpb::RangeResponse& out) {
+  set_header(*out.mutable_header(), node);
+  out.mutable_kvs()->Reserve(static_cast<int>(in.kvs.size()));
+  for (auto& kv : in.kvs)
+    to_proto(std::move(kv), *out.add_kvs());
   out.set_more(in.more);
   out.set_count(in.count);
 }

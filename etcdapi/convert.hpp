@@ -30,6 +30,11 @@ protocol::CompactionRequest from_proto(const etcdserverpb::CompactionRequest& in
 // as etcd writes them (clientv3's STM reads it).
 void to_proto(const storage::RangeResponse& in, const protocol::ResponseHeader& node,
               etcdserverpb::RangeResponse& out);
+// The same, taking each key and value instead of copying it: a range answer is the
+// largest a node gives, and the door owns it once it is converted (docs/BENCHMARKS.md,
+// issue 13).
+void to_proto(storage::RangeResponse&& in, const protocol::ResponseHeader& node,
+              etcdserverpb::RangeResponse& out);
 void to_proto(const storage::PutResponse& in, const protocol::ResponseHeader& node,
               etcdserverpb::PutResponse& out);
 void to_proto(const storage::DeleteRangeResponse& in, const protocol::ResponseHeader& node,
@@ -40,6 +45,7 @@ void to_proto(const storage::CompactResponse& in, const protocol::ResponseHeader
               etcdserverpb::CompactionResponse& out);
 
 void to_proto(const storage::KeyValue& in, mvccpb::KeyValue& out);
+void to_proto(storage::KeyValue&& in, mvccpb::KeyValue& out);
 
 // The reverse directions, for clients and tests (the gRPC client of tests/node).
 storage::KeyValue from_proto(const mvccpb::KeyValue& in);

@@ -32,7 +32,7 @@ class KeepAliveStream final : public grpc::ServerBidiReactor<etcdserverpb::Lease
     // Finish, which only this callback or a later step calls.
     call->done = [this](actors::Answer answer) {
       response_.Clear();
-      auto status = fill_response(*ctx_, answer, response_);
+      auto status = fill_response(*ctx_, std::move(answer), response_);
       if (!status.ok()) return Finish(status);
       StartWrite(&response_);
     };

@@ -12,22 +12,25 @@
 
 #include <grpcpp/grpcpp.h>
 #include <memory>
+#include <utility>
 #include <variant>
 
 namespace revkv::etcdapi {
 
 // Fills `out` from a Response of the matching type. Engine responses (storage/types.hpp)
 // keep only the revision, so they get the node's header for it; the protocol responses
-// (Lease.*, Maintenance) carry their whole header already.
+// (Lease.*, Maintenance) carry their whole header already. The answer is consumed: a
+// conversion with an rvalue overload (a range's keys and values) moves instead of copying.
 template <class ProtoResponse>
-grpc::Status fill_response(const actors::NodeContext& ctx, const actors::Answer& answer,
+grpc::Status fill_response(const actors::NodeContext& ctx, actors::Answer&& answer,
                            ProtoResponse& out) {
-  const auto* r = std::get_if<actors::Response>(&answer);
+  auto* r = std::get_if<actors::Response>(&answer);
   if (!r) return to_status(actors::wire_error(answer));
   bool converted = std::visit(
-      [&](const auto& x) {
+      [&](auto& x) {
         if constexpr (requires { to_proto(x, ctx.header(x.revision), out); }) {
-          to_proto(x, ctx.header(x.revision), out);
+          const auto header = ctx.header(x.revision);
+          to_proto(std::move(x), header, out);
           return true;
         } else if constexpr (requires { to_proto(x, out); }) {
           to_proto(x, out);
@@ -70,7 +73,7 @@ grpc::ServerUnaryReactor* serve_unary(const actors::NodeContextPtr& ctx, Doors& 
   call->request = std::move(request);
   call->done = [reactor, response, write, ctx = ctx.get()](actors::Answer answer) {
     if (!write && !reactor->admitted()) return reactor->finish(to_status(too_many_requests()), 0);
-    auto status = fill_response(*ctx, answer, *response);
+    auto status = fill_response(*ctx, std::move(answer), *response);
     reactor->finish(status, status.ok() ? response->ByteSizeLong() : 0);
   };
   doors.submit(std::move(call));

@@ -48,6 +48,8 @@ class KeyIndex {
   void restore_tombstone(Revision rev);
 
   std::optional<IndexHit> get(int64_t at_rev) const;
+  // get(at_rev).has_value(), cheaper: what counting needs.
+  bool exists(int64_t at_rev) const;
   // True when the key has a live incarnation at the head (newest record is a put).
   bool live() const { return !generations_.empty() && !generations_.back().empty(); }
   // Compacts at `at_rev` (SPEC §5.2/5.3): drops what a read at >= at_rev can never need and

@@ -56,9 +56,16 @@ Result<RangeFetch> Keyspace::range(const KeyRange& range, int64_t rev, int64_t l
   std::vector<size_t> heads;
   std::vector<IndexHit> hits;
   std::vector<const std::string*> names;
+  // The first key past `limit`: the keys from there on are only counted, which the index's
+  // count does without building a hit and calling the visitor for each of them (a LIST page
+  // otherwise walks every key to the end of the range this way).
+  const std::string* past_limit = nullptr;
   index_.visit(range, rev, [&](const std::string& key, const IndexHit& hit) {
     ++out.count;
-    if (limit > 0 && static_cast<int64_t>(wanted.size()) >= limit) return true;
+    if (limit > 0 && static_cast<int64_t>(wanted.size()) >= limit) {
+      past_limit = &key;
+      return false;
+    }
     wanted.push_back(hit.modified);
     KeyValue kv;
     if (depth == FetchDepth::keys && hit.newest) {
@@ -77,6 +84,11 @@ Result<RangeFetch> Keyspace::range(const KeyRange& range, int64_t rev, int64_t l
     out.kvs.push_back(std::move(kv));
     return true;
   });
+  if (past_limit != nullptr && !range.single()) {
+    // Strictly after the key already counted, up to the range's own end.
+    KeyRange rest{*past_limit + '\0', range.end};
+    out.count += index_.count(rest, rev);
+  }
   if (heads.size() >= kMinLatestScan) REVKV_TRY(read_latest(heads, hits, names, out.kvs));
   REVKV_TRY(read_records(wanted, out.kvs));
   if (depth == FetchDepth::keys) {
