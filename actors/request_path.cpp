@@ -1,5 +1,6 @@
 #include "actors/request_path.hpp"
 
+#include "actors/auth_check.hpp"
 #include "actors/lessor_actor.hpp"
 #include "actors/messages.hpp"
 #include "actors/methods.hpp"
@@ -158,7 +159,8 @@ std::optional<Answer> RequestPath::refusal(const T& call, bool& raised_alarm) co
   return std::nullopt;
 }
 
-void RequestPath::submit(uint64_t id, Request request, Clock::time_point received) {
+void RequestPath::submit(uint64_t id, Request request, Clock::time_point received,
+                         const auth::Caller& caller) {
   auto method = method_of(request);
   // A door that opened after the failure was broadcast learns of it here.
   if (!failed_ && ctx_->failure.failed()) fail(unavailable(ctx_->failure.reason()));
@@ -167,6 +169,10 @@ void RequestPath::submit(uint64_t id, Request request, Clock::time_point receive
   auto refused = std::visit([&](const auto& r) { return refusal(r, raised_alarm); }, request);
   if (refused && raised_alarm) return refuse_once_alarm_durable(id, method, received);
   if (refused) return emit(id, method, received, std::move(*refused));
+  // After validation and the quota, as etcd (its quota and request checks run before the
+  // auth layer). With auth disabled and no token this is two loads of a flag.
+  if (auto denied = auth_refusal(*ctx_, caller, request))
+    return emit(id, method, received, std::move(*denied));
   Queued q{id, method, std::move(request), received, is_write(method), {}};
   size_t shards = routes_.shards.size();
   std::visit(
