@@ -70,7 +70,11 @@ struct Checker {
   auth::Outcome operator()(const protocol::SnapshotRequest&) const { return admin(); }
   auth::Outcome operator()(const protocol::HashRequest&) const { return admin(); }
   auth::Outcome operator()(const protocol::HashKVRequest&) const { return admin(); }
-  auth::Outcome admin() const { return auth::check_admin(state, caller); }
+  auth::Outcome admin() const {
+    auto denied = auth::check_admin(state, caller);
+    if (denied) return auth::errors::as_maintenance_error(*denied);
+    return std::nullopt;
+  }
 
   template <class T>
   auth::Outcome operator()(const T&) const {

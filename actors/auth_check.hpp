@@ -5,10 +5,10 @@
 // key (and read with prev_kv); DeleteRange → write on the range (and read with prev_kv);
 // Txn → read on every compare's range, then every op of both branches (nested ones too);
 // Watch create → read on the watched range; Defragment, Snapshot, Hash and HashKV → the root
-// role. Compact, Status, Alarm and the lease calls are not checked, as in etcd 3.4 — except
-// that etcd also wants write permission on every key attached to a lease for LeaseRevoke
-// (and for a put that attaches one): not done yet, the lease table keeps no key list
-// (docs/SECURITY.md "What remains").
+// role (refused with etcd 3.4's untranslated "auth: ..." errors, code Unknown). Compact, Status,
+// Alarm and the lease calls are not checked, as in etcd 3.4 — except that etcd also wants write
+// permission on every key attached to a lease for LeaseRevoke (and for a put that attaches one):
+// not done yet, the lease table keeps no key list (docs/SECURITY.md "What remains").
 
 #include "actors/node_context.hpp"
 #include "actors/request_path.hpp"

@@ -61,6 +61,13 @@ protocol::WireError invalid_auth_token() {
 protocol::WireError invalid_auth_mgmt() {
   return make(kInvalidArgument, "invalid auth management");
 }
+protocol::WireError as_maintenance_error(const protocol::WireError& error) {
+  constexpr int64_t kUnknown = 2;
+  if (error == permission_denied()) return {kUnknown, "auth: permission denied"};
+  if (error == user_empty()) return {kUnknown, "auth: user name is empty"};
+  if (error == user_not_found()) return {kUnknown, "auth: user not found"};
+  return error;
+}
 protocol::WireError store_failed(std::string_view why) {
   return protocol::WireError{kInternal, "revkv: auth store: " + std::string(why)};
 }

@@ -27,6 +27,11 @@ protocol::WireError permission_not_granted();  // FailedPrecondition
 protocol::WireError auth_not_enabled();        // FailedPrecondition
 protocol::WireError invalid_auth_token();      // Unauthenticated
 protocol::WireError invalid_auth_mgmt();       // InvalidArgument
+// etcd 3.4's maintenance server (Defragment, Snapshot, Hash, HashKV) returns the auth
+// store's own error untranslated: gRPC code Unknown and "auth: ..." ("auth: permission
+// denied", "auth: user name is empty", "auth: user not found"). This turns one of the
+// errors above into that form; other errors pass unchanged.
+protocol::WireError as_maintenance_error(const protocol::WireError& error);
 // revkv's own: the auth store could not write its change (RocksDB failed).
 protocol::WireError store_failed(std::string_view why);  // Internal
 }  // namespace errors
