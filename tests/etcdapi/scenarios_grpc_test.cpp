@@ -9,12 +9,9 @@
 // scenario): stopping the node between scheduling a compaction and running it.
 
 #include "tests/etcdapi/grpc_client.hpp"
-#include "tests/node/node_process.hpp"
+#include "tests/node/node_process_target.hpp"
 #include "tests/node/watch_clients.hpp"
 #include "tests/scenarios/scenario_target.hpp"
-#include "tests/scenarios/watch_history.hpp"
-#include "tests/scenarios/wire_lease_records.hpp"
-#include "tests/temp_dir.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -98,18 +95,9 @@ class GrpcScenarioWatchStream final : public WatchStreamHandle {
   std::deque<protocol::WatchResponse> inbox_;
 };
 
-class GrpcTarget final : public WireLeaseRecords {
+class GrpcTarget final : public NodeProcessTarget {
  public:
-  explicit GrpcTarget(const ScenarioOptions& options)
-      : flags_{"--shards",      "3",
-               "--sync",        "never",
-               "--max-txn-ops", std::to_string(options.max_txn_ops)} {
-    if (options.watch_progress_interval.count() > 0) {
-      flags_.push_back("--watch-progress-notify-interval");
-      flags_.push_back(std::to_string(options.watch_progress_interval.count()) + "ms");
-    }
-    start();
-  }
+  explicit GrpcTarget(const ScenarioOptions& options) : NodeProcessTarget(options) { start(); }
 
   std::string name() const override { return "revkvd over gRPC"; }
   bool supports(Feature f) const override {
@@ -118,7 +106,7 @@ class GrpcTarget final : public WireLeaseRecords {
   }
 
   std::unique_ptr<WatchStreamHandle> open_watch_stream() override {
-    return std::make_unique<GrpcScenarioWatchStream>(node_->grpc_endpoint());
+    return std::make_unique<GrpcScenarioWatchStream>(node().grpc_endpoint());
   }
 
   Outcome<RangeResponse> range(const RangeRequest& r) override {
@@ -160,35 +148,16 @@ class GrpcTarget final : public WireLeaseRecords {
     if (!r.ok()) return *r.error;
     return LeaseRevokeResponse{r.value->header.revision};
   }
-  Outcome<std::vector<Event>> events(int64_t from, int64_t to) override {
-    return replay_history(*open_watch_stream(), from, to);
-  }
   Outcome<CompactResponse> crash_after_scheduling_compaction(int64_t) override {
     FAIL("not available over gRPC: the scenario must check supports() first");
     return ApiError{};
   }
 
-  // Restart(): SIGTERM (a clean shutdown, exit status 0), then a new process on the same dir.
-  void restart() override {
-    stop();
-    start();
-  }
-  void reset() override {
-    stop();
-    dir_ = std::make_unique<TempDir>();
-    start();
-  }
-
  private:
-  void start() {
-    node_ = std::make_unique<NodeProcess>(dir_->sub("data"), flags_);
-    grpc_ = std::make_unique<GrpcClient>(node_->grpc_endpoint());
+  void connect(const NodeProcess& node) override {
+    grpc_ = std::make_unique<GrpcClient>(node.grpc_endpoint());
   }
-  void stop() {
-    grpc_.reset();
-    CHECK(node_->stop() == 0);
-    node_.reset();
-  }
+  void disconnect() override { grpc_.reset(); }
   protocol::LeaseLeasesResponse lease_leases() override {
     auto r = from_grpc(grpc_->lease_leases());
     if (!r.ok()) FAIL("Lease.LeaseLeases: " << r.error->message);
@@ -200,9 +169,6 @@ class GrpcTarget final : public WireLeaseRecords {
     return *r.value;
   }
 
-  std::vector<std::string> flags_;
-  std::unique_ptr<TempDir> dir_ = std::make_unique<TempDir>();
-  std::unique_ptr<NodeProcess> node_;  // after dir_: stopped before the dir is removed
   std::unique_ptr<GrpcClient> grpc_;
 };
 

@@ -153,8 +153,9 @@ TEST_CASE("leases: expiry revokes the lease and deletes its keys", "[node][lease
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   auto took = Clock::now() - start;
   CHECK(ttl(c, 5).ttl == -1);
-  CHECK(took >= std::chrono::milliseconds(1900));  // not before its TTL
-  CHECK(took < std::chrono::seconds(4));           // within a check interval or so
+  // Not before its TTL. When after it is not asserted (a loaded machine delays the
+  // lessor's tick); the loop's 10 s deadline only bounds the wait.
+  CHECK(took >= std::chrono::milliseconds(1900));
   CHECK(keys_of(c, "e/") == std::vector<std::string>{"e/kept", "e/plain"});
   CHECK(current_revision(c) == before + 1);  // every key at one revision
   auto list = c.lease_leases();

@@ -11,11 +11,8 @@
 #include "client/client.hpp"
 #include "protocol/codec.hpp"
 #include "protocol/method.hpp"
-#include "tests/node/node_process.hpp"
+#include "tests/node/node_process_target.hpp"
 #include "tests/scenarios/scenario_target.hpp"
-#include "tests/scenarios/watch_history.hpp"
-#include "tests/scenarios/wire_lease_records.hpp"
-#include "tests/temp_dir.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -87,18 +84,9 @@ class TcpWatchStream final : public WatchStreamHandle {
   std::deque<protocol::WatchResponse> inbox_;
 };
 
-class TcpTarget final : public WireLeaseRecords {
+class TcpTarget final : public NodeProcessTarget {
  public:
-  explicit TcpTarget(const ScenarioOptions& options)
-      : flags_{"--shards",      "3",
-               "--sync",        "never",
-               "--max-txn-ops", std::to_string(options.max_txn_ops)} {
-    if (options.watch_progress_interval.count() > 0) {
-      flags_.push_back("--watch-progress-notify-interval");
-      flags_.push_back(std::to_string(options.watch_progress_interval.count()) + "ms");
-    }
-    start();
-  }
+  explicit TcpTarget(const ScenarioOptions& options) : NodeProcessTarget(options) { start(); }
 
   std::string name() const override { return "revkvd over TCP"; }
   bool supports(Feature f) const override {
@@ -107,7 +95,7 @@ class TcpTarget final : public WireLeaseRecords {
   }
 
   std::unique_ptr<WatchStreamHandle> open_watch_stream() override {
-    return std::make_unique<TcpWatchStream>(node_->endpoint());
+    return std::make_unique<TcpWatchStream>(node().endpoint());
   }
 
   Outcome<RangeResponse> range(const RangeRequest& r) override {
@@ -141,38 +129,19 @@ class TcpTarget final : public WireLeaseRecords {
     if (!r.ok()) return ApiError{std::nullopt, r.error().code, r.error().message};
     return LeaseRevokeResponse{r.value().header.revision};
   }
-  Outcome<std::vector<Event>> events(int64_t from, int64_t to) override {
-    return replay_history(*open_watch_stream(), from, to);
-  }
   Outcome<CompactResponse> crash_after_scheduling_compaction(int64_t) override {
     return unsupported();
   }
 
-  // Restart(): SIGTERM (a clean shutdown, exit status 0), then a new process on the same dir.
-  void restart() override {
-    stop();
-    start();
-  }
-  void reset() override {
-    stop();
-    dir_ = std::make_unique<TempDir>();
-    start();
-  }
-
  private:
-  void start() {
-    node_ = std::make_unique<NodeProcess>(dir_->sub("data"), flags_);
+  void connect(const NodeProcess& node) override {
     client::ClientOptions options;
     options.request_timeout = std::chrono::seconds(30);  // a hung node fails, never hangs
-    auto c = client::Client::connect(node_->endpoint(), options);
-    if (!c.ok()) FAIL("connect " << node_->endpoint() << ": " << c.error().message);
+    auto c = client::Client::connect(node.endpoint(), options);
+    if (!c.ok()) FAIL("connect " << node.endpoint() << ": " << c.error().message);
     client_.emplace(std::move(c).value());
   }
-  void stop() {
-    client_.reset();
-    CHECK(node_->stop() == 0);
-    node_.reset();
-  }
+  void disconnect() override { client_.reset(); }
   protocol::StatusResponse status() {
     auto s = client_->status();
     if (!s.ok()) FAIL("Maintenance.Status: " << s.error().message);
@@ -193,9 +162,6 @@ class TcpTarget final : public WireLeaseRecords {
     return {};
   }
 
-  std::vector<std::string> flags_;
-  std::unique_ptr<TempDir> dir_ = std::make_unique<TempDir>();
-  std::unique_ptr<NodeProcess> node_;  // after dir_: stopped before the dir is removed
   std::optional<client::Client> client_;
 };
 
