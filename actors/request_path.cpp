@@ -171,8 +171,21 @@ void RequestPath::submit(uint64_t id, Request request, Clock::time_point receive
   if (refused) return emit(id, method, received, std::move(*refused));
   // After validation and the quota, as etcd (its quota and request checks run before the
   // auth layer). With auth disabled and no token this is two loads of a flag.
-  if (auto denied = auth_refusal(*ctx_, caller, request))
-    return emit(id, method, received, std::move(*denied));
+  if (auto denied = auth_refusal(*ctx_, caller, request)) {
+    // etcd answers a refused watch create on the stream, not with an error: a created and
+    // canceled watch whose reason is the gRPC form of the check's error.
+    const auto* watch = std::get_if<protocol::WatchRequest>(&request);
+    const auto* create =
+        watch ? std::get_if<protocol::WatchCreateRequest>(&watch->request) : nullptr;
+    if (!create) return emit(id, method, received, std::move(*denied));
+    protocol::WatchResponse refused_watch;
+    refused_watch.header = ctx_->header(ctx_->watermark.load());
+    refused_watch.watch_id = create->watch_id;
+    refused_watch.created = true;
+    refused_watch.canceled = true;
+    refused_watch.cancel_reason = auth::errors::grpc_error_text(*denied);
+    return emit(id, method, received, Response{std::move(refused_watch)});
+  }
   Queued q{id, method, std::move(request), received, is_write(method), {}};
   size_t shards = routes_.shards.size();
   std::visit(

@@ -61,6 +61,31 @@ protocol::WireError invalid_auth_token() {
 protocol::WireError invalid_auth_mgmt() {
   return make(kInvalidArgument, "invalid auth management");
 }
+std::string grpc_error_text(const protocol::WireError& error) {
+  // grpc-go's names of the codes the auth checks return.
+  const char* name = "Unknown";
+  switch (error.code) {
+    case kInvalidArgument:
+      name = "InvalidArgument";
+      break;
+    case kPermissionDenied:
+      name = "PermissionDenied";
+      break;
+    case kFailedPrecondition:
+      name = "FailedPrecondition";
+      break;
+    case kInternal:
+      name = "Internal";
+      break;
+    case kUnauthenticated:
+      name = "Unauthenticated";
+      break;
+    default:
+      break;
+  }
+  return std::string("rpc error: code = ") + name + " desc = " + error.message;
+}
+
 protocol::WireError as_maintenance_error(const protocol::WireError& error) {
   constexpr int64_t kUnknown = 2;
   if (error == permission_denied()) return {kUnknown, "auth: permission denied"};

@@ -6,12 +6,16 @@
 #include "protocol/error.hpp"
 
 #include <optional>
+#include <string>
 
 namespace revkv::auth {
 
 using Outcome = std::optional<protocol::WireError>;  // nullopt: done
 
 namespace errors {
+// grpc-go's text of an error ("rpc error: code = PermissionDenied desc = etcdserver:
+// permission denied"): what etcd puts in the cancel_reason of a refused watch create.
+std::string grpc_error_text(const protocol::WireError& error);
 protocol::WireError root_user_not_exist();     // FailedPrecondition
 protocol::WireError root_role_not_exist();     // FailedPrecondition
 protocol::WireError user_already_exist();      // FailedPrecondition
