@@ -2,6 +2,7 @@
 
 #include "actors/fatal.hpp"
 #include "actors/messages.hpp"
+#include "actors/replicated_entry.hpp"
 #include "actors/thread_names.hpp"
 
 #include <caf/all.hpp>
@@ -118,6 +119,38 @@ void answer_unrevisioned(Self* self, std::vector<BackendState::Unrevisioned> wri
   }
 }
 
+// Cluster mode: the group becomes one Raft entry instead of a local write. The Raft member
+// applies it on every member, this one included, as one RocksDB write with the applied index
+// (apps/revkvd/replica.hpp), and `propose` returns once that happened here: the group is on
+// a majority's disks, so no fsync of RocksDB is needed. Blocking this (detached) actor for
+// the round trip is the group commit: batches arriving meanwhile form the next group, as
+// they do during a single node's fsync. False: the group was not replicated and must not
+// become visible.
+bool replicate_group(BackendState& st, const storage::WriteBatch& group, int64_t last) {
+  auto& link = *st.ctx->cluster;
+  auto entry = encode_replicated_entry(
+      {link.member_id, link.incarnation, last, st.ctx->options.shards, group.data()});
+  link.proposals_pending.fetch_add(1);
+  auto start = Clock::now();
+  auto error = link.propose(std::move(entry));
+  link.proposals_pending.fetch_sub(1);
+  if (!error) {
+    if (st.ctx->metrics) {
+      st.ctx->metrics->backend_commit(std::chrono::duration<double>(Clock::now() - start).count());
+    }
+    return true;
+  }
+  link.proposals_failed.fetch_add(1);
+  if (link.stopping.load()) return false;  // revkvd is stopping: nothing is answered any more
+  // Its shards already hold the group's records in their overlays, and its doors wait for
+  // W: rebuilding that state in place is not built yet, so this member restarts (its
+  // supervisor starts it again) and recovers from RocksDB and the Raft log, as after a
+  // crash. Clients see their connection close: the outcome of those writes is unknown, as
+  // with etcd's "leader changed".
+  fatal("cluster: a commit group was not replicated (" + *error +
+        "); restarting to rebuild this member's state from what was applied");
+}
+
 // Writes the contiguous prefix of held batches, and the write_atom batches, as one group.
 void write_group(Self* self) {
   auto& st = self->state;
@@ -143,10 +176,16 @@ void write_group(Self* self) {
       group->append(*u.batch);
     }
   }
-  if (group) {
+  if (group && st.ctx->cluster) {
+    st.bytes_since_size += group->byte_size();
+    if (!replicate_group(st, *group, last)) return;
+    st.written = last;
+  } else if (group) {
     st.bytes_since_size += group->byte_size();
     timed_write(st, sync, true, [&] { return st.ctx->backend->write(*group, sync); });
     st.written = last;
+  } else if (st.ctx->cluster) {
+    // Nothing to replicate; the Raft log holds everything written.
   } else if (sync && st.written > st.durable) {
     // Nothing to write; a wait may still be for revisions written but not yet synced.
     timed_write(st, true, false, [&] { return st.ctx->backend->sync_wal(); });
@@ -217,6 +256,13 @@ caf::behavior backend_actor(Self* self, NodeContextPtr ctx, int64_t start) {
         self->state.unrevisioned.push_back({std::move(batch), after, rp});
         schedule_flush(self);
         return rp;
+      },
+      [self](applied_atom, int64_t revision) {
+        // Cluster mode, another member's entry applied here (its records are in RocksDB
+        // and in the shards' indexes already): W moves to it.
+        auto& st = self->state;
+        st.written = std::max(st.written, revision);
+        release(self);
       },
       [self](flush_atom) {
         self->state.flush_scheduled = false;

@@ -158,6 +158,9 @@ void revoke_expired(Self* self, Done done) {
   auto budget = static_cast<int64_t>(st.revoke_credit) - st.expiring;
   std::vector<int64_t> expired;
   auto now = st.clock->now();
+  // Cluster mode: only the leader's lessor expires leases; a revocation is a write, which
+  // a follower cannot make (docs/CLUSTER.md).
+  if (st.ctx->cluster && !st.ctx->cluster->leader.load()) budget = 0;
   for (const auto& [expiry, id] : st.by_expiry) {
     if (expiry > now || static_cast<int64_t>(expired.size()) >= budget) break;
     if (!st.leases.at(id).revoking) expired.push_back(id);

@@ -267,6 +267,12 @@ caf::behavior maintenance_actor(Self* self, NodeContextPtr ctx, std::vector<caf:
         out.leader = ctx.member_id;
         out.raft_index = static_cast<uint64_t>(w);
         out.raft_term = ctx.raft_term;
+        if (const auto* link = ctx.cluster.get()) {
+          // Cluster mode: the Raft member's view (0: no known leader).
+          out.leader = link->leader_id.load();
+          out.raft_index = link->applied_index.load();
+          out.raft_term = link->term.load();
+        }
         if (ctx.nospace_alarm.load())
           out.errors.push_back("memberID:" + std::to_string(ctx.member_id) + " alarm:NOSPACE");
         out.shards = static_cast<int64_t>(ctx.options.shards);

@@ -75,6 +75,14 @@ using node_failed_atom = caf::atom_constant<caf::atom("nodefailed")>;
 // A request path checks whether a snapshot stream that waits for its client made progress
 // within NodeOptions::snapshot_idle_timeout: (snapshot_idle_atom, request id).
 using snapshot_idle_atom = caf::atom_constant<caf::atom("snapidle")>;
+// Cluster mode (docs/CLUSTER.md): a follower's shard restores the records of an applied
+// entry into its index (replicate_atom, RestoredRecordsPtr) -> bool; the backend actor
+// moves W to an applied entry's newest revision (applied_atom, int64_t).
+using replicate_atom = caf::atom_constant<caf::atom("replicate")>;
+using applied_atom = caf::atom_constant<caf::atom("applied")>;
+// A linearizable read's leadership confirmation (actors/read_index_actor.hpp).
+using read_index_atom = caf::atom_constant<caf::atom("readindex")>;
+using barrier_done_atom = caf::atom_constant<caf::atom("barrierok")>;
 
 // A staged write batch; shared because CAF messages must be copyable.
 using BatchPtr = std::shared_ptr<storage::WriteBatch>;
@@ -90,6 +98,14 @@ using PrevKvLookups = std::vector<PrevKvLookup>;
 using PrevKvs = std::vector<std::optional<storage::KeyValue>>;
 using WatchDeliveries = std::vector<WatchDelivery>;
 
+// One kv record of an applied Raft entry, as recovery reads it (storage/history.cpp).
+struct RestoredRecord {
+  storage::KeyValue kv;
+  storage::Revision rev;
+  bool tombstone = false;
+};
+using RestoredRecordsPtr = std::shared_ptr<const std::vector<RestoredRecord>>;
+
 struct ShardStats {
   size_t keys = 0;
   size_t revisions = 0;
@@ -99,6 +115,7 @@ struct ShardStats {
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::actors::BatchPtr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::actors::KeepSet)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::actors::RestoredRecordsPtr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::actors::ShardStats)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::actors::PrevKvLookups)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::actors::PrevKvs)

@@ -28,6 +28,10 @@ storage::Result<std::unique_ptr<Node>> Node::start(caf::actor_system& sys, NodeC
   auto ctx = std::make_shared<NodeContext>();
   ctx->options = config.options;
   ctx->metrics = config.metrics;
+  if (config.cluster) {
+    ctx->cluster = config.cluster;
+    ctx->member_id = config.cluster->member_id;
+  }
   auto backend = storage::Backend::open(config.data_dir, config.backend);
   if (!backend.ok()) return backend.error();
   ctx->backend = std::move(*backend);

@@ -42,6 +42,10 @@ struct NodeConfig {
   // Lease time, for the lessor (util/clock.hpp); null: the real clock. A test passes a
   // util::ManualClock and drives the expiry checks itself.
   util::ClockPtr clock = util::real_clock();
+  // Cluster mode (docs/CLUSTER.md): the link to the Raft member, in the context before any
+  // actor or door starts, so that no request is ever served as a single node's; its member id
+  // names this node in responses. Null: a single node.
+  std::shared_ptr<ClusterLink> cluster;
 };
 
 class Node {

@@ -5,6 +5,7 @@
 // lease records. Ownership of the keyspaces is by actor: a shard touches only its own,
 // and the coordinator touches them only while every shard is paused.
 
+#include "actors/cluster_link.hpp"
 #include "auth/store.hpp"
 #include "metrics/node_metrics.hpp"
 #include "protocol/messages.hpp"
@@ -191,6 +192,10 @@ struct NodeContext {
   // in-process test harness).
   ::revkv::metrics::NodeMetricsPtr metrics;
 
+  // Cluster mode (docs/CLUSTER.md): the Raft group this node replicates its commit groups
+  // through; null on a single node.
+  std::shared_ptr<ClusterLink> cluster;
+
   uint64_t cluster_id = 0x7265766b76ull;  // "revkv"
   uint64_t member_id = 0x6e6f6465ull;     // "node"
   uint64_t raft_term = 1;
@@ -227,7 +232,8 @@ struct NodeContext {
   SpaceVerdict check_space(int64_t cost);
 
   protocol::ResponseHeader header(int64_t revision) const {
-    return protocol::ResponseHeader{cluster_id, member_id, revision, raft_term};
+    uint64_t term = cluster ? cluster->term.load() : raft_term;
+    return protocol::ResponseHeader{cluster_id, member_id, revision, term};
   }
 };
 

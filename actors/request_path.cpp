@@ -1,6 +1,7 @@
 #include "actors/request_path.hpp"
 
 #include "actors/auth_check.hpp"
+#include "actors/cluster_gate.hpp"
 #include "actors/lessor_actor.hpp"
 #include "actors/messages.hpp"
 #include "actors/methods.hpp"
@@ -165,6 +166,9 @@ void RequestPath::submit(uint64_t id, Request request, Clock::time_point receive
   // A door that opened after the failure was broadcast learns of it here.
   if (!failed_ && ctx_->failure.failed()) fail(unavailable(ctx_->failure.reason()));
   if (failed_) return emit(id, method, received, *failed_);
+  if (auto refused = cluster_refusal(*ctx_, method, request)) {
+    return emit(id, method, received, *refused);
+  }
   bool raised_alarm = false;
   auto refused = std::visit([&](const auto& r) { return refusal(r, raised_alarm); }, request);
   if (refused && raised_alarm) return refuse_once_alarm_durable(id, method, received);
@@ -387,10 +391,40 @@ void RequestPath::emit(uint64_t id, protocol::Method method, Clock::time_point r
 }
 
 void RequestPath::serve_range(const Queued& q, const storage::RangeRequest& r) {
+  const auto* link = ctx_->cluster.get();
+  if (link != nullptr && !r.serializable && link->read_index) {
+    // Cluster mode: a linearizable read on the leader waits for a barrier that started after
+    // it arrived (one barrier serves every read waiting, actors/read_index_actor.hpp), then
+    // reads at W. The read is in flight meanwhile, so this connection's order holds.
+    start_read(q);
+    self_->request(link->read_index, caf::infinite, read_index_atom::value)
+        .then(
+            [this, id = q.id, r](bool confirmed) {
+              if (!confirmed) {
+                read_done(id, protocol::WireError{14, "etcdserver: leader changed"});
+              } else {
+                int64_t w = ctx_->watermark.load();
+                auto rev =
+                    storage::resolve_read_revision(r.revision, w, ctx_->compact_revision.load());
+                if (rev.ok()) return fetch_range(id, r, w, *rev);
+                read_done(id, rev.error());
+              }
+              sink_.end_of_turn();
+            },
+            [this, id = q.id](caf::error& err) {
+              read_done(id, internal_error(err));
+              sink_.end_of_turn();
+            });
+    return;
+  }
   int64_t w = ctx_->watermark.load();
   auto rev = storage::resolve_read_revision(r.revision, w, ctx_->compact_revision.load());
   if (!rev.ok()) return emit(q.id, q.method, q.received, rev.error());
   start_read(q);
+  fetch_range(q.id, r, w, *rev);
+}
+
+void RequestPath::fetch_range(uint64_t id, const storage::RangeRequest& r, int64_t w, int64_t rev) {
   auto where = route(r, routes_.shards.size());
   std::vector<caf::actor> targets;
   if (where.target == Target::owner_shard) {
@@ -405,7 +439,7 @@ void RequestPath::serve_range(const Queued& q, const storage::RangeRequest& r) {
   };
   auto merge = std::make_shared<Merge>();
   merge->remaining = targets.size();
-  auto done = [this, id = q.id, merge, r, w]() {
+  auto done = [this, id, merge, r, w]() {
     if (merge->error) {
       read_done(id, std::move(*merge->error));
     } else {
@@ -415,7 +449,7 @@ void RequestPath::serve_range(const Queued& q, const storage::RangeRequest& r) {
     sink_.end_of_turn();
   };
   for (const auto& shard : targets) {
-    self_->request(shard, caf::infinite, range_atom::value, r, *rev)
+    self_->request(shard, caf::infinite, range_atom::value, r, rev)
         .then(
             [merge, done](storage::Result<storage::RangeFetch>& part) {
               if (part.ok()) {

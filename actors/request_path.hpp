@@ -182,6 +182,8 @@ class RequestPath {
   void send_read(const Queued& q, const caf::actor& target, Msg msg);
   void start_read(const Queued& q);
   void serve_range(const Queued& q, const storage::RangeRequest& r);
+  // The shards' part of a range read at `rev`, answered as of W = `w`.
+  void fetch_range(uint64_t id, const storage::RangeRequest& r, int64_t w, int64_t rev);
   void serve_watch(const Queued& q, const protocol::WatchRequest& w);
   void applied(uint64_t id, Answer answer, int64_t durable_at);
   void release_writes();

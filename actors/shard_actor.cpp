@@ -172,6 +172,15 @@ caf::behavior shard_actor(caf::stateful_actor<ShardState>* self, NodeContextPtr 
         if (!keys.ok()) return caf::make_error(caf::sec::runtime_error, keys.error().message());
         return std::move(*keys);
       },
+      [self](replicate_atom, const RestoredRecordsPtr& records) {
+        // A follower: the entry is in RocksDB already; its records enter the index as
+        // recovery puts them there (no overlay: nothing here is waiting for a commit).
+        auto& st = self->state;
+        for (const auto& r : *records)
+          st.keyspace->restore(r.kv, r.rev, r.tombstone);
+        st.ctx->publish_index_counts(st.index);
+        return true;
+      },
       [self](stats_atom) {
         const auto& idx = self->state.keyspace->index();
         return ShardStats{idx.key_count(), idx.revision_count()};

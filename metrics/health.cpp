@@ -28,6 +28,8 @@ HealthReport NodeHealth::check() const {
   if (ctx_->failure.failed()) return {false, ctx_->failure.reason()};
   // etcd's /health reports a raised alarm the same way.
   if (ctx_->nospace_alarm.load()) return {false, "ALARM NOSPACE"};
+  // Cluster mode: as etcd's /health, unhealthy while the member knows no leader.
+  if (ctx_->cluster && !ctx_->cluster->has_leader()) return {false, "no leader"};
   return {true, ""};
 }
 

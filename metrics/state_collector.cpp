@@ -44,6 +44,29 @@ class StateCollector : public prometheus::Collectable {
       in_use = static_cast<double>(size->in_use_bytes);
     }
     std::vector<prometheus::MetricFamily> out;
+    if (const auto* link = ctx.cluster.get()) {
+      // Cluster mode: etcd's own names, which etcd's dashboards and alerts use.
+      out.push_back(gauge("etcd_server_has_leader",
+                          "Whether or not a leader exists. 1 is existence, 0 is not.",
+                          link->has_leader() ? 1 : 0));
+      out.push_back(gauge("etcd_server_is_leader",
+                          "Whether or not this member is a leader. 1 if is, 0 otherwise.",
+                          link->leader.load() ? 1 : 0));
+      out.push_back(counter("etcd_server_leader_changes_seen_total",
+                            "The number of leader changes seen.", relaxed(link->leader_changes)));
+      out.push_back(counter("etcd_server_proposals_committed_total",
+                            "The total number of consensus proposals committed.",
+                            relaxed(link->proposals_committed)));
+      out.push_back(counter("etcd_server_proposals_applied_total",
+                            "The total number of consensus proposals applied.",
+                            relaxed(link->proposals_applied)));
+      out.push_back(gauge("etcd_server_proposals_pending",
+                          "The current number of pending proposals to commit.",
+                          relaxed(link->proposals_pending)));
+      out.push_back(counter("etcd_server_proposals_failed_total",
+                            "The total number of failed proposals seen.",
+                            relaxed(link->proposals_failed)));
+    }
     out.push_back(gauge("revkv_current_revision", "Newest revision taken by a write.",
                         static_cast<double>(ctx.last_revision.load())));
     out.push_back(gauge("revkv_commit_watermark",

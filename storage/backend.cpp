@@ -127,6 +127,54 @@ void WriteBatch::append(const WriteBatch& other) {
   auto s = other.batch_->Iterate(&handler);
   (void)s;  // only a corrupt in-memory batch could fail, and batches are built here
 }
+std::string_view WriteBatch::data() const {
+  return batch_->Data();
+}
+
+void WriteBatch::assign(std::string_view data) {
+  *batch_ = rocksdb::WriteBatch(std::string(data));
+}
+
+namespace {
+
+// Reads the puts of one column family; every other operation is ignored.
+class PutsOf : public rocksdb::WriteBatch::Handler {
+ public:
+  PutsOf(uint32_t id, const std::function<void(std::string_view, std::string_view)>& f)
+      : id_(id), f_(f) {}
+  rocksdb::Status PutCF(uint32_t id, const rocksdb::Slice& key,
+                        const rocksdb::Slice& value) override {
+    if (id == id_) f_(view(key), view(value));
+    return rocksdb::Status::OK();
+  }
+  rocksdb::Status DeleteCF(uint32_t, const rocksdb::Slice&) override {
+    return rocksdb::Status::OK();
+  }
+  rocksdb::Status SingleDeleteCF(uint32_t, const rocksdb::Slice&) override {
+    return rocksdb::Status::OK();
+  }
+  rocksdb::Status DeleteRangeCF(uint32_t, const rocksdb::Slice&, const rocksdb::Slice&) override {
+    return rocksdb::Status::OK();
+  }
+  rocksdb::Status MergeCF(uint32_t, const rocksdb::Slice&, const rocksdb::Slice&) override {
+    return rocksdb::Status::OK();
+  }
+
+ private:
+  uint32_t id_;
+  const std::function<void(std::string_view, std::string_view)>& f_;
+};
+
+}  // namespace
+
+Status WriteBatch::for_each_put(
+    Column column, const std::function<void(std::string_view, std::string_view)>& f) const {
+  PutsOf handler(columns_[static_cast<size_t>(column)]->GetID(), f);
+  auto s = batch_->Iterate(&handler);
+  if (!s.ok()) return to_error(s);
+  return {};
+}
+
 size_t WriteBatch::count() const {
   return static_cast<size_t>(batch_->Count());
 }

@@ -94,6 +94,16 @@ class WriteBatch {
   size_t byte_size() const;
   bool empty() const { return count() == 0; }
 
+  // The batch's serialized form (RocksDB's own representation), and a batch rebuilt from one:
+  // how a commit group travels as a Raft entry to the other members (docs/CLUSTER.md). The
+  // column family ids inside are the same on every member (the columns are created in one
+  // fixed order).
+  std::string_view data() const;
+  void assign(std::string_view data);
+  // Calls f(key, value) for every put into `column`, in batch order.
+  Status for_each_put(Column column,
+                      const std::function<void(std::string_view, std::string_view)>& f) const;
+
   rocksdb::WriteBatch& raw() { return *batch_; }
   const rocksdb::WriteBatch& raw() const { return *batch_; }
 

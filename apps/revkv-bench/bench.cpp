@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <memory>
 #include <random>
 #include <thread>
 #include <unordered_map>
@@ -30,11 +31,19 @@ class Generator {
 
   Op next_op() { return work_.next_op(); }
 
-  // The method name and encoded body of one request of kind `op`.
-  std::pair<protocol::Method, std::string> request(Op op) {
+  // The method name and encoded body of one request of kind `op`; a `list` page is the next
+  // page of `list`.
+  std::pair<protocol::Method, std::string> request(Op op, const ListCursor* list) {
     const Options& o = work_.options();
     int64_t k = work_.next_key();
     switch (op) {
+      case Op::list: {
+        storage::RangeRequest r;
+        r.key = list->page_start();
+        r.range_end = list->page_end();
+        r.limit = list->page_limit();
+        return {protocol::Method::kv_range, protocol::encode_to_string(r)};
+      }
       case Op::put:
         return {protocol::Method::kv_put, protocol::encode_to_string(put(k))};
       case Op::get: {
@@ -105,16 +114,25 @@ Report run_connection(const Options& o, int index, Clock::time_point stop) {
   struct Pending {
     Op op;
     Clock::time_point start;
+    std::unique_ptr<ListCursor> list;  // the LIST a `list` page belongs to
   };
   std::unordered_map<uint32_t, Pending> inflight;
-  auto issue = [&] {
-    Op op = gen.next_op();
-    auto [method, body] = gen.request(op);
+  // A LIST in progress keeps its pipeline slot: its next page is the slot's next request.
+  auto issue = [&](std::unique_ptr<ListCursor> list) {
+    Op op = Op::list;
+    if (!list) {
+      op = gen.next_op();
+      if (op == Op::list) {
+        list = std::make_unique<ListCursor>(o);
+        list->start();
+      }
+    }
+    auto [method, body] = gen.request(op, list.get());
     uint32_t id = c.queue(protocol::method_name(method), body);
-    inflight.emplace(id, Pending{op, Clock::now()});
+    inflight.emplace(id, Pending{op, Clock::now(), std::move(list)});
   };
   for (int i = 0; i < o.inflight; ++i)
-    issue();
+    issue(nullptr);
   if (auto f = c.flush(); !f) {
     report.failed_connections = 1;
     report.first_error = f.error().message;
@@ -130,17 +148,36 @@ Report run_connection(const Options& o, int index, Clock::time_point stop) {
     }
     auto it = inflight.find(r.value().msgid);
     if (it == inflight.end()) continue;
-    auto& stats = report.ops[static_cast<std::size_t>(it->second.op)];
-    if (r.value().error) {
+    Pending pending = std::move(it->second);
+    inflight.erase(it);
+    auto& stats = report.ops[static_cast<std::size_t>(pending.op)];
+    std::unique_ptr<ListCursor> next_page;  // the LIST goes on
+    auto fail = [&](const std::string& message) {
       ++stats.errors;
-      if (report.first_error.empty()) report.first_error = r.value().error->message;
+      if (report.first_error.empty()) report.first_error = message;
+    };
+    if (r.value().error) {
+      fail(r.value().error->message);
+    } else if (pending.list) {
+      auto page = protocol::decode_kv_response<storage::RangeResponse>(r.value().result);
+      if (!page) {
+        fail(page.error().message);
+      } else {
+        stats.latency.record(static_cast<uint64_t>(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(now - pending.start).count()));
+        for (const auto& kv : page.value().response.kvs)
+          pending.list->key(kv.key);
+        if (pending.list->end_page(page.value().response.more))
+          report.lists.record(*pending.list);
+        else
+          next_page = std::move(pending.list);
+      }
     } else {
       stats.latency.record(static_cast<uint64_t>(
-          std::chrono::duration_cast<std::chrono::nanoseconds>(now - it->second.start).count()));
+          std::chrono::duration_cast<std::chrono::nanoseconds>(now - pending.start).count()));
     }
-    inflight.erase(it);
     if (now < stop) {
-      issue();
+      issue(std::move(next_page));
       if (auto f = c.flush(); !f) {
         report.failed_connections = 1;
         if (report.first_error.empty()) report.first_error = f.error().message;
@@ -163,11 +200,20 @@ double us(uint64_t nanos) {
 
 }  // namespace
 
+void ListStats::record(const ListCursor& cursor) {
+  ++complete;
+  keys += static_cast<uint64_t>(cursor.keys_seen());
+  if (!cursor.matched()) ++mismatched;
+}
+
 void Report::merge(const Report& other) {
   for (std::size_t i = 0; i < kOpCount; ++i) {
     ops[i].latency.merge(other.ops[i].latency);
     ops[i].errors += other.ops[i].errors;
   }
+  lists.complete += other.lists.complete;
+  lists.keys += other.lists.keys;
+  lists.mismatched += other.lists.mismatched;
   failed_connections += other.failed_connections;
   if (first_error.empty()) first_error = other.first_error;
 }
@@ -272,6 +318,18 @@ std::string format_text(const Report& r, const Options& o) {
     errors += r.ops[i].errors;
   }
   row("total", all, errors);
+  if (o.mix[static_cast<std::size_t>(Op::list)] > 0) {
+    const auto& l = r.lists;
+    std::snprintf(line, sizeof line,
+                  "lists: %llu complete (%.1f/s, pages of %lld), %llu keys, %llu not %lld keys "
+                  "in order%s\n",
+                  static_cast<unsigned long long>(l.complete),
+                  r.elapsed_s > 0 ? static_cast<double>(l.complete) / r.elapsed_s : 0.0,
+                  static_cast<long long>(o.range_size), static_cast<unsigned long long>(l.keys),
+                  static_cast<unsigned long long>(l.mismatched), static_cast<long long>(o.keys),
+                  l.mismatched > 0 ? ": MISMATCH" : "");
+    out += line;
+  }
   if (r.failed_connections > 0)
     out += "failed connections: " + std::to_string(r.failed_connections) + "\n";
   if (!r.first_error.empty()) out += "first error: " + r.first_error + "\n";

@@ -20,8 +20,19 @@ struct OpStats {
   uint64_t errors = 0;
 };
 
+// The LISTs of a run (op `list`; its latency histogram counts pages). A LIST cut short by an
+// error or by the end of the run is not counted.
+struct ListStats {
+  uint64_t complete = 0;    // LISTs read to their last page
+  uint64_t keys = 0;        // keys they read, in all
+  uint64_t mismatched = 0;  // of them, LISTs that did not read --keys keys in key order
+
+  void record(const ListCursor& cursor);
+};
+
 struct Report {
   std::array<OpStats, kOpCount> ops;
+  ListStats lists;
   double elapsed_s = 0;
   uint64_t failed_connections = 0;
   std::string first_error;  // the first error seen, for the operator

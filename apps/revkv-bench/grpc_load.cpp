@@ -47,7 +47,8 @@ class UnaryClient {
       : run_(run),
         kv_(*run.kv[static_cast<std::size_t>(index) % run.kv.size()]),
         lease_(*run.lease[static_cast<std::size_t>(index) % run.lease.size()]),
-        work_(run.o, run.o.seed * 1000003 + static_cast<uint64_t>(index)) {}
+        work_(run.o, run.o.seed * 1000003 + static_cast<uint64_t>(index)),
+        list_(run.o) {}
 
   void start() { issue(); }
   const Report& report() const { return report_; }
@@ -60,8 +61,10 @@ class UnaryClient {
       if (key_ >= run_.o.keys) return finish();
     } else {
       if (Clock::now() >= run_.stop) return finish();
-      op_ = work_.next_op();
+      // A LIST in progress takes the client's next call.
+      op_ = list_.active() ? Op::list : work_.next_op();
       key_ = work_.next_key();
+      if (op_ == Op::list && !list_.active()) list_.start();
     }
     // The previous call's context is done with: gRPC drops its own reference to the call
     // before running the completion this runs in.
@@ -84,6 +87,12 @@ class UnaryClient {
         range_.set_key(key_of(key_));
         range_.set_range_end(key_of(key_ + run_.o.range_size));
         range_.set_limit(run_.o.range_size);
+        kv_.async()->Range(context_.get(), &range_, &range_answer_, std::move(done));
+        return;
+      case Op::list:
+        range_.set_key(list_.page_start());
+        range_.set_range_end(list_.page_end());
+        range_.set_limit(list_.page_limit());
         kv_.async()->Range(context_.get(), &range_, &range_answer_, std::move(done));
         return;
       case Op::txn: {
@@ -118,7 +127,13 @@ class UnaryClient {
           std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - started_).count()));
       if (op_ == Op::put && run_.puts != nullptr)
         (*run_.puts)[static_cast<std::size_t>(key_)].fetch_add(1, std::memory_order_relaxed);
+      if (op_ == Op::list) {
+        for (const auto& kv : range_answer_.kvs())
+          list_.key(kv.key());
+        if (list_.end_page(range_answer_.more())) report_.lists.record(list_);
+      }
     } else {
+      list_.abandon();  // a LIST with a failed page is not counted
       ++stats.errors;
       if (report_.first_error.empty()) report_.first_error = describe(status);
       // No node to talk to (or a preload that cannot complete): this client is done.
@@ -142,6 +157,7 @@ class UnaryClient {
   pb::KV::Stub& kv_;
   pb::Lease::Stub& lease_;
   Workload work_;
+  ListCursor list_;
   Report report_;
   std::unique_ptr<grpc::ClientContext> context_;
   Op op_ = Op::put;

@@ -48,7 +48,7 @@ std::variant<Options, ParseExit> parse_options(const std::vector<std::string>& a
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
   app.add_option("--value-size", o.value_size, "bytes per value");
   app.add_option("--mix", mix, "op weights, e.g. put=50,get=40,range=5,txn=5");
-  app.add_option("--range-size", o.range_size, "keys per range op")
+  app.add_option("--range-size", o.range_size, "keys per range op, and per page of a list")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
   app.add_flag("--json", o.json, "print the result as JSON");
   app.add_option("--output", o.output,
@@ -80,13 +80,13 @@ std::variant<Options, ParseExit> parse_options(const std::vector<std::string>& a
   }
   auto m = parse_mix(mix);
   if (!m)
-    return ParseExit{
-        1, "",
-        "Error: bad --mix " + mix + " (want put=N,get=N,range=N,txn=N,grant=N,keepalive=N)\n"};
+    return ParseExit{1, "",
+                     "Error: bad --mix " + mix +
+                         " (want put=N,get=N,range=N,txn=N,grant=N,keepalive=N,list=N)\n"};
   o.mix = *m;
   if (o.use_grpc() && o.mix[static_cast<std::size_t>(Op::keepalive)] > 0)
     return ParseExit{1, "", "Error: --grpc does not measure keepalive (a stream, not a call)\n"};
-  if (o.watch) o.mix = {1, 0, 0, 0, 0, 0};  // the events come from puts
+  if (o.watch) o.mix = {1, 0, 0, 0, 0, 0, 0};  // the events come from puts
   return o;
 }
 

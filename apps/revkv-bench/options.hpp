@@ -11,9 +11,11 @@
 
 namespace revkv::bench {
 
-enum class Op { put = 0, get = 1, range = 2, txn = 3, grant = 4, keepalive = 5 };
-inline constexpr std::array<const char*, 6> kOpNames = {"put", "get",   "range",
-                                                        "txn", "grant", "keepalive"};
+// `list` is one page of a LIST (workload.hpp's ListCursor): a LIST, once started, takes its
+// client's (or pipeline slot's) next requests until its last page.
+enum class Op { put = 0, get = 1, range = 2, txn = 3, grant = 4, keepalive = 5, list = 6 };
+inline constexpr std::array<const char*, 7> kOpNames = {"put",   "get",       "range", "txn",
+                                                        "grant", "keepalive", "list"};
 inline constexpr std::size_t kOpCount = kOpNames.size();
 
 struct Options {
@@ -24,7 +26,7 @@ struct Options {
   int64_t keys = 10000;
   std::size_t value_size = 256;
   std::array<int, kOpCount> mix = {50, 40, 5, 5, 0, 0};  // weights, by Op
-  int64_t range_size = 100;
+  int64_t range_size = 100;  // keys per range op, and the page size (limit) of a LIST
   bool json = false;
   std::string output;    // also write the JSON report to this file ("": no file)
   bool preload = false;  // put every key once before measuring

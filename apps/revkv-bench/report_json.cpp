@@ -63,6 +63,14 @@ Json report_json(const Report& r, const Options& o) {
   }
   out["ops"] = std::move(ops);
   out["total"] = stats(all, errors, r.elapsed_s);
+  if (o.mix[static_cast<std::size_t>(Op::list)] > 0) {
+    Json lists = Json::object();
+    lists["complete"] = r.lists.complete;
+    lists["per_sec"] = per_second(static_cast<double>(r.lists.complete), r.elapsed_s);
+    lists["keys"] = r.lists.keys;
+    lists["mismatched"] = r.lists.mismatched;
+    out["lists"] = std::move(lists);
+  }
   out["failed_connections"] = r.failed_connections;
   out["first_error"] = r.first_error;
   return out;

@@ -50,6 +50,35 @@ int64_t Workload::some_lease() {
   return leases_[static_cast<std::size_t>(rng_() % leases_.size())];
 }
 
+void ListCursor::start() {
+  active_ = true;
+  ordered_ = true;
+  seen_ = 0;
+  page_keys_ = 0;
+  last_.clear();
+  next_ = key_of(0);
+}
+
+void ListCursor::key(std::string_view k) {
+  if (!last_.empty() && k <= last_) ordered_ = false;
+  last_.assign(k);
+  ++seen_;
+  ++page_keys_;
+}
+
+bool ListCursor::end_page(bool more) {
+  const bool stuck = more && page_keys_ == 0;  // nothing to continue from
+  if (stuck) ordered_ = false;
+  page_keys_ = 0;
+  if (more && !stuck) {
+    next_ = last_;
+    next_.push_back('\0');
+    return false;
+  }
+  active_ = false;
+  return true;
+}
+
 int64_t stamp_of(const std::string& value) {
   int64_t ns = 0;
   auto colon = value.find(':');

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace revkv::bench {
@@ -39,6 +40,41 @@ class Workload {
   std::string value_;
   int64_t next_lease_ = 1;
   std::vector<int64_t> leases_;
+};
+
+// One LIST in progress, as a Kubernetes-style client reads a keyspace: pages of
+// `limit = --range-size` over [key_of(0), key_of(--keys)), each page starting just after the
+// last key of the previous one (that key + "\0"), until a page answers more = false. It
+// checks what it reads: every key after the previous one, and (at the end) how many.
+class ListCursor {
+ public:
+  explicit ListCursor(const Options& options) : o_(options) {}
+
+  bool active() const { return active_; }
+  void start();
+  // The page to ask for next: [start, end) with limit --range-size.
+  const std::string& page_start() const { return next_; }
+  std::string page_end() const { return key_of(o_.keys); }
+  int64_t page_limit() const { return o_.range_size; }
+  // Feeds the keys of the page just answered, in the order they came.
+  void key(std::string_view k);
+  // Ends the page: true when the LIST is complete (more = false, or a page that read nothing
+  // and so cannot continue). An unordered or empty-but-more page makes it a mismatch.
+  bool end_page(bool more);
+  // The LIST in progress is dropped (an error, or the run ended).
+  void abandon() { active_ = false; }
+  // Of the LIST just completed: keys seen, and whether they were --keys keys in order.
+  int64_t keys_seen() const { return seen_; }
+  bool matched() const { return ordered_ && seen_ == o_.keys; }
+
+ private:
+  const Options& o_;
+  bool active_ = false;
+  bool ordered_ = true;
+  int64_t seen_ = 0;
+  int64_t page_keys_ = 0;
+  std::string last_;  // the last key seen ("" before the first)
+  std::string next_;
 };
 
 // The send time a put_value() starts with, or 0.

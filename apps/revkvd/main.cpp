@@ -5,6 +5,7 @@
 // (docs/NODE.md "Supervision").
 
 #include "actors/node.hpp"
+#include "apps/revkvd/cluster_member.hpp"
 #include "apps/revkvd/listeners.hpp"
 #include "apps/revkvd/logging.hpp"
 #include "apps/revkvd/options.hpp"
@@ -182,6 +183,7 @@ int main(int argc, char** argv) {
   options->node.on_failure = [main_thread = pthread_self()](const std::string&) {
     pthread_kill(main_thread, kNodeFailedSignal);
   };
+  if (options->clustered()) options->node.cluster = revkv::apps::make_cluster_link(*options);
   auto node = revkv::actors::Node::start(sys, options->node);
   if (!node.ok()) {
     const auto& msg = node.error().message();
@@ -190,6 +192,19 @@ int main(int argc, char** argv) {
                   " is locked by another node: " + msg);
     }
     return fail(msg);
+  }
+  // Cluster mode: the Raft member over the node's store, before any door serves (a member
+  // serves writes once it leads, docs/CLUSTER.md).
+  std::unique_ptr<revkv::apps::ClusterMember> member;
+  if (options->clustered()) {
+    try {
+      member = std::make_unique<revkv::apps::ClusterMember>(sys, **node, *options);
+    } catch (const std::exception& e) {
+      if (auto stopped = (*node)->stop(); !stopped.ok())
+        spdlog::error("shutdown: {}", stopped.error().message());
+      return fail("cluster member " + options->name + " on " + options->peer_address + ": " +
+                  e.what());
+    }
   }
   auto state_metrics = revkv::metrics::make_state_collector((*node)->context());
   exported->add(state_metrics);
@@ -225,6 +240,7 @@ int main(int argc, char** argv) {
         std::max<size_t>(options->grpc_doors, scheduler_threads), tls);
   } catch (const std::exception& e) {
     tls_client.reset();
+    if (member) member->stop();
     // The port is the problem to report; a failed shutdown would only be logged.
     if (auto stopped = (*node)->stop(); !stopped.ok())
       spdlog::error("shutdown: {}", stopped.error().message());
@@ -233,7 +249,9 @@ int main(int argc, char** argv) {
 
   std::cout << "revkvd ready client=" << options->node.client_host << ":" << client_port
             << " metrics=" << options->metrics_host << ":" << http->port()
-            << " grpc=" << options->grpc_host << ":" << grpc->port() << std::endl;
+            << " grpc=" << options->grpc_host << ":" << grpc->port();
+  if (member) std::cout << " peer=" << options->peer_address;
+  std::cout << std::endl;
   spdlog::info("serving data_dir={} shards={} revision={}", options->node.data_dir,
                options->node.options.shards, (*node)->context()->watermark.load());
 
@@ -269,6 +287,8 @@ int main(int argc, char** argv) {
   // No new MessagePack connection; those open end as the node's acceptor closes them,
   // their relays with them (the listener's threads are joined after the node stopped).
   if (tls_client) tls_client->stop();
+  // The Raft member before the node: applying entries needs the node's actors and store.
+  if (member) member->stop();
   auto stopped = (*node)->stop();
   tls_client.reset();
   // The listener goes before the node: the test hook holds a pointer to it.

@@ -1,5 +1,6 @@
 #include "apps/revkvd/options.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <limits>
@@ -84,6 +85,21 @@ void register_options(CLI::App& app, RawOptions& raw) {
   app.add_option("--block-cache-bytes", raw.block_cache_bytes,
                  "RocksDB block cache (bytes, or with a unit: 8MiB)")
       ->envname(env("BLOCK_CACHE_BYTES"))
+      ->capture_default_str();
+  app.add_option("--name", raw.name, "this member's name in the cluster (--initial-cluster)")
+      ->envname(env("NAME"))
+      ->capture_default_str();
+  app.add_option("--listen-peer", raw.listen_peer,
+                 "HOST:PORT of this member's Raft traffic (cluster mode; default: its address "
+                 "in --initial-cluster, which it must equal)")
+      ->envname(env("LISTEN_PEER"));
+  app.add_option("--initial-cluster", raw.initial_cluster,
+                 "NAME=HOST:PORT,... the members of a new cluster (IPv4 hosts); unset: a single "
+                 "node without Raft")
+      ->envname(env("INITIAL_CLUSTER"));
+  app.add_option("--initial-cluster-state", raw.initial_cluster_state,
+                 "new (existing: joining a running cluster is not built yet)")
+      ->envname(env("INITIAL_CLUSTER_STATE"))
       ->capture_default_str();
   app.add_option("--log-level", raw.log_level, "debug | info | warn | error")
       ->envname(env("LOG_LEVEL"))
@@ -220,6 +236,55 @@ std::optional<int64_t> parse_size_flag(const char* flag, const std::string& text
     return std::nullopt;
   }
   return value;
+}
+
+// Cluster mode: --initial-cluster names the members; --name must be one of them, and
+// --listen-peer (when given) its address there, because libraft binds the address its
+// peers know it by.
+bool resolve_cluster(const RawOptions& raw, DaemonOptions& out, std::string& error) {
+  out.name = raw.name;
+  if (raw.initial_cluster_state != "new" && raw.initial_cluster_state != "existing") {
+    error = "--initial-cluster-state: expected new or existing, got '" + raw.initial_cluster_state +
+            "'";
+    return false;
+  }
+  if (raw.initial_cluster.empty()) {
+    if (!raw.listen_peer.empty()) {
+      error = "--listen-peer: only in cluster mode (with --initial-cluster)";
+      return false;
+    }
+    return true;
+  }
+  if (raw.initial_cluster_state == "existing") {
+    error =
+        "--initial-cluster-state existing: joining a running cluster (member add) is not "
+        "built yet; start every member with 'new'";
+    return false;
+  }
+  try {
+    out.initial_cluster = cluster::parse_initial_cluster(raw.initial_cluster);
+  } catch (const std::exception& e) {
+    error = std::string("--initial-cluster: ") + e.what();
+    return false;
+  }
+  auto self = std::find_if(out.initial_cluster.begin(), out.initial_cluster.end(),
+                           [&](const cluster::Member& m) { return m.name == raw.name; });
+  if (self == out.initial_cluster.end()) {
+    error = "--name '" + raw.name + "' is not one of the members of --initial-cluster";
+    return false;
+  }
+  out.peer_address = self->address;
+  if (!raw.listen_peer.empty()) {
+    std::string host;
+    uint16_t port = 0;
+    if (!parse_listen("--listen-peer", raw.listen_peer, host, port, error)) return false;
+    if (host + ":" + std::to_string(port) != self->address) {
+      error = "--listen-peer " + raw.listen_peer + " differs from " + raw.name +
+              "'s address in --initial-cluster (" + self->address + ")";
+      return false;
+    }
+  }
+  return true;
 }
 
 }  // namespace
@@ -375,6 +440,7 @@ std::optional<DaemonOptions> resolve_options(const RawOptions& raw, std::string&
     }
   }
   out.test_hooks = raw.test_hooks;
+  if (!resolve_cluster(raw, out, error)) return std::nullopt;
   return out;
 }
 

@@ -5,6 +5,7 @@
 // before anything starts.
 
 #include "actors/node.hpp"
+#include "cluster/members.hpp"
 #include "tls/server_config.hpp"
 
 #include <CLI/CLI.hpp>
@@ -32,6 +33,12 @@ struct DaemonOptions {
   tls::ServerConfig tls;
   // Test-only (--test-hooks): POST /debug/kill on the metrics listener.
   bool test_hooks = false;
+  // Cluster mode (docs/CLUSTER.md): on with --initial-cluster; empty `initial_cluster` is
+  // the single node.
+  std::string name = "default";
+  std::vector<cluster::Member> initial_cluster;
+  std::string peer_address;  // HOST:PORT this member's Raft traffic binds and is known by
+  bool clustered() const { return !initial_cluster.empty(); }
 };
 
 // Registers every flag on `app`, bound to raw strings in `raw`.
@@ -57,6 +64,11 @@ struct RawOptions {
   int64_t max_snapshots = 8;
   std::string snapshot_idle_timeout = "30s";
   std::string block_cache_bytes = "67108864";
+  // etcd's names (cluster mode, docs/CLUSTER.md).
+  std::string name = "default";
+  std::string listen_peer;  // empty: the address --initial-cluster gives --name
+  std::string initial_cluster;
+  std::string initial_cluster_state = "new";
   std::string log_level = "info";
   std::string log_format = "json";
   // etcd's client TLS flags (docs/SECURITY.md).

@@ -127,3 +127,97 @@ TEST_CASE("preload puts every key once and reports its own figures in the JSON r
   CHECK((*reread)["preload"]["keys"] == 300);
   CHECK((*reread)["door"] == "msgpack");
 }
+
+namespace {
+
+// A fake node holding key_of(0..n-1) that pages ranges as etcd does: [key, range_end) in key
+// order, at most `limit` keys, `more` when some were left out. `skip` drops that key from
+// every answer (a node that loses a key), so the LIST check has something to catch.
+void serve_pages(test::FakeConnection& conn, int64_t n, int64_t skip) {
+  const protocol::ResponseHeader h{1, 1, 2, 1};
+  for (;;) {
+    auto req = conn.read_request();
+    auto r = protocol::decode_body<storage::RangeRequest>(req.body);
+    if (!r) return;  // not a range: the client sees the connection close (a failed run)
+    storage::RangeResponse page;
+    for (int64_t i = 0; i < n; ++i) {
+      const std::string k = key_of(i);
+      if (i == skip || k < r.value().key || k >= r.value().range_end) continue;
+      if (static_cast<int64_t>(page.kvs.size()) == r.value().limit) {
+        page.more = true;
+        break;
+      }
+      storage::KeyValue kv;
+      kv.key = k;
+      kv.value = "v";
+      page.kvs.push_back(std::move(kv));
+    }
+    conn.send(test::result_frame(req.msgid, protocol::encode_kv_to_string(h, page)));
+  }
+}
+
+Report list_run(int64_t keys, int64_t skip) {
+  test::FakeServer server([&](test::FakeConnection& conn) { serve_pages(conn, keys, skip); });
+  // One connection (the fake node serves one at a time), three LISTs in flight on it.
+  auto parsed = parse_options({"revkv-bench", "--endpoint", server.endpoint(), "--connections", "1",
+                               "--inflight", "3", "--duration", "0.3", "--keys",
+                               std::to_string(keys), "--mix", "list=1", "--range-size", "7"});
+  REQUIRE(std::holds_alternative<Options>(parsed));
+  return run(std::get<Options>(parsed));
+}
+
+}  // namespace
+
+TEST_CASE("list reads the whole keyspace page by page and checks every LIST") {
+  CHECK(parse_mix("list=1").value()[static_cast<int>(Op::list)] == 1);
+  Report r = list_run(50, -1);
+  INFO(r.first_error);
+  CHECK(r.failed_connections == 0);
+  REQUIRE(r.lists.complete > 0);
+  CHECK(r.lists.mismatched == 0);
+  CHECK(r.lists.keys == r.lists.complete * 50);
+  // 50 keys by 7: 8 pages, the last one answered more = false.
+  CHECK(r.ops[static_cast<int>(Op::list)].latency.count() >= r.lists.complete * 8);
+  Options o;
+  o.keys = 50;
+  o.range_size = 7;
+  o.mix = parse_mix("list=1").value();
+  CHECK(format_text(r, o).find("lists: " + std::to_string(r.lists.complete) + " complete") !=
+        std::string::npos);
+  CHECK(format_json(r, o).find("\"lists\":{\"complete\":") != std::string::npos);
+}
+
+TEST_CASE("a LIST that misses a key is reported as a mismatch") {
+  Report r = list_run(50, 23);
+  REQUIRE(r.lists.complete > 0);
+  CHECK(r.lists.mismatched == r.lists.complete);
+  CHECK(r.lists.keys == r.lists.complete * 49);
+}
+
+TEST_CASE("a list cursor continues after the last key and catches disorder") {
+  Options o;
+  o.keys = 3;
+  o.range_size = 2;
+  ListCursor c(o);
+  c.start();
+  CHECK(c.page_start() == key_of(0));
+  CHECK(c.page_end() == key_of(3));
+  c.key(key_of(0));
+  c.key(key_of(1));
+  CHECK_FALSE(c.end_page(true));
+  CHECK(c.page_start() == key_of(1) + std::string(1, '\0'));
+  c.key(key_of(2));
+  CHECK(c.end_page(false));
+  CHECK_FALSE(c.active());
+  CHECK(c.matched());
+  c.start();
+  c.key(key_of(1));
+  c.key(key_of(0));
+  c.key(key_of(2));
+  CHECK(c.end_page(false));
+  CHECK(c.keys_seen() == 3);
+  CHECK_FALSE(c.matched());  // out of order
+  c.start();
+  CHECK(c.end_page(true));  // more with nothing to continue from: ends, as a mismatch
+  CHECK_FALSE(c.matched());
+}

@@ -133,3 +133,50 @@ TEST_CASE("etcd 3.4: the same gRPC load and watch fan-out", "[etcd]") {
   check_mixed_load(etcd.endpoint());
   check_watch_fan_out(etcd.endpoint());
 }
+
+namespace {
+
+// LISTs of 1,200 keys paged by 500 over gRPC at `endpoint`: every LIST reads every key once,
+// in order, in three pages.
+void check_grpc_lists(const std::string& endpoint) {
+  auto o =
+      parse({"--grpc", endpoint, "--clients", "4", "--conns", "2", "--duration", "0.5", "--keys",
+             "1200", "--value-size", "16", "--mix", "list=1", "--range-size", "500"});
+  auto preloaded = preload_grpc(o);
+  REQUIRE(preloaded.error.empty());
+  Report r = run_grpc(o);
+  INFO(r.first_error);
+  CHECK(r.failed_connections == 0);
+  CHECK(errors(r) == 0);
+  REQUIRE(r.lists.complete > 0);
+  CHECK(r.lists.mismatched == 0);
+  CHECK(r.lists.keys == r.lists.complete * 1200);
+  CHECK(count(r, Op::list) >= r.lists.complete * 3);
+  CHECK(format_json(r, o).find("\"mismatched\":0") != std::string::npos);
+}
+
+}  // namespace
+
+TEST_CASE("revkvd: LISTs paged by 500 through both doors read every key in order", "[node]") {
+  testing::TempDir dir;
+  testing::NodeProcess node(dir.sub("data"), {"--sync", "never", "--shards", "3"});
+  check_grpc_lists(node.grpc_endpoint());
+  // The same LISTs through the MessagePack door of the same node.
+  auto o = parse({"--endpoint", node.endpoint(), "--connections", "2", "--inflight", "2",
+                  "--duration", "0.5", "--keys", "1200", "--mix", "list=1", "--range-size", "500"});
+  Report r = run(o);
+  INFO(r.first_error);
+  CHECK(r.failed_connections == 0);
+  CHECK(errors(r) == 0);
+  REQUIRE(r.lists.complete > 0);
+  CHECK(r.lists.mismatched == 0);
+  CHECK(r.lists.keys == r.lists.complete * 1200);
+}
+
+TEST_CASE("etcd 3.4: the same LISTs", "[etcd]") {
+  auto etcd_bin = testing::etcd_or_skip();
+  if (etcd_bin.empty()) return;
+  testing::TempDir dir;
+  testing::EtcdProcess etcd(etcd_bin, dir.sub("etcd"));
+  check_grpc_lists(etcd.endpoint());
+}

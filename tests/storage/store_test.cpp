@@ -7,6 +7,8 @@
 #include <rocksdb/perf_level.h>
 #include <rocksdb/statistics.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <limits>
 
 using namespace revkv::storage;
@@ -470,4 +472,158 @@ TEST_CASE("store: count_only and keys_only answer from the index without reading
     CHECK(r->kvs.front().key == "k/0");  // "new" sorts before the 'v's
     CHECK(r->kvs.front().value.empty());
   }
+}
+
+namespace {
+
+// Key i of the large-store tests: fixed width, so key order is index order.
+std::string big_key(int i) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "b/%07d", i);
+  return buf;
+}
+
+}  // namespace
+
+// Issue 13's bad input, answered as etcd answers it, in reads proportional to the response:
+// the probe counts the bytes RocksDB handed out (every value the range read, through the
+// latest column's iterator or a MultiGet), not time.
+TEST_CASE("store: ranges over a large store read what the page needs, and answer as etcd",
+          "[store][range]") {
+  TempDir dir;
+  auto s = open_store(dir.str(), with_statistics());
+  constexpr int kKeys = 60000;
+  constexpr uint64_t kValue = 512;
+  // What one entry may cost the probe at most: its value, its key, the record's fields.
+  constexpr uint64_t kEntry = kValue + 64;  // measured: about kValue + 22
+  auto value_of = [](int i) {
+    std::string v(kValue, static_cast<char>('a' + i % 26));
+    v.replace(0, 8, std::to_string(10000000 + i));  // distinct: a sort by value is exact
+    return v;
+  };
+  for (int i = 0; i < kKeys; i += 100) {  // 100 ops per txn: under the default max_txn_ops
+    TxnRequest t;
+    for (int j = i; j < i + 100; ++j) {
+      RequestOp op;
+      op.op = PutRequest{big_key(j), value_of(j), 0};
+      t.success.push_back(std::move(op));
+    }
+    REQUIRE(s->txn(t).ok());
+  }
+  ValueReads reads;
+  const auto whole = range_of("b/", std::string("b0"));
+
+  SECTION("the whole keyspace with no limit: every key once, in order, and nothing else") {
+    reads.reset();
+    auto r = s->range(whole);
+    REQUIRE(r.ok());
+    REQUIRE(r->kvs.size() == static_cast<size_t>(kKeys));
+    CHECK(r->count == kKeys);
+    CHECK_FALSE(r->more);
+    for (int i = 0; i < kKeys; i += 997) {
+      CHECK(r->kvs[static_cast<size_t>(i)].key == big_key(i));
+      CHECK(r->kvs[static_cast<size_t>(i)].value == value_of(i));
+    }
+    CHECK(std::is_sorted(r->kvs.begin(), r->kvs.end(),
+                         [](const auto& a, const auto& b) { return a.key < b.key; }));
+    // Each value read once: no second pass, no read of another key.
+    CHECK(reads.bytes() >= kKeys * kValue);
+    CHECK(reads.bytes() <= kKeys * kEntry);
+  }
+  SECTION("limit 1 over every key reads two entries (the page and `more`), counts them all") {
+    auto first = whole;
+    first.limit = 1;
+    reads.reset();
+    auto r = s->range(first);
+    REQUIRE(r.ok());
+    REQUIRE(r->kvs.size() == 1);
+    CHECK(r->kvs[0].key == big_key(0));
+    CHECK(r->kvs[0].value == value_of(0));
+    CHECK(r->more);
+    CHECK(r->count == kKeys);  // etcd's count is of the whole range, limit or not
+    CHECK(reads.bytes() >= kValue);
+    CHECK(reads.bytes() <= 2 * kEntry);
+  }
+  SECTION("a page from the middle (continuation after a key) reads that page only") {
+    auto page = whole;
+    page.key = big_key(kKeys / 2) + std::string(1, '\0');
+    page.limit = 500;
+    reads.reset();
+    auto r = s->range(page);
+    REQUIRE(r.ok());
+    REQUIRE(r->kvs.size() == 500);
+    CHECK(r->kvs.front().key == big_key(kKeys / 2 + 1));
+    CHECK(r->kvs.back().key == big_key(kKeys / 2 + 500));
+    CHECK(r->more);
+    CHECK(r->count == kKeys / 2 - 1);
+    CHECK(reads.bytes() <= 501 * kEntry);
+  }
+  SECTION("a sort on the whole keyspace with a limit: etcd's answer (sort all, then cut)") {
+    auto sorted = whole;
+    sorted.sort_order = static_cast<int32_t>(SortOrder::descend);
+    sorted.sort_target = static_cast<int32_t>(SortTarget::value);
+    sorted.limit = 3;
+    auto r = s->range(sorted);
+    REQUIRE(r.ok());
+    REQUIRE(r->kvs.size() == 3);
+    for (int i = 0; i < 3; ++i)
+      CHECK(r->kvs[static_cast<size_t>(i)].key == big_key(kKeys - 1 - i));  // largest values
+    CHECK(r->more);
+    CHECK(r->count == kKeys);
+    sorted.sort_order = static_cast<int32_t>(SortOrder::ascend);
+    sorted.sort_target = static_cast<int32_t>(SortTarget::key);
+    sorted.limit = 0;  // no limit: every key, ascending
+    r = s->range(sorted);
+    REQUIRE(r.ok());
+    CHECK(r->kvs.size() == static_cast<size_t>(kKeys));
+    CHECK_FALSE(r->more);
+  }
+}
+
+TEST_CASE("store: a historical range after heavy compaction is ErrCompacted, as etcd",
+          "[store][range]") {
+  TempDir dir;
+  auto s = open_store(dir.str());
+  // 2,000 keys rewritten 10 times: 20,000 revisions; then compact all but the last round.
+  constexpr int kKeys = 2000;
+  for (int round = 0; round < 10; ++round) {
+    for (int i = 0; i < kKeys; i += 100) {
+      TxnRequest t;
+      for (int j = i; j < i + 100; ++j) {
+        RequestOp op;
+        op.op = PutRequest{big_key(j), "r" + std::to_string(round), 0};
+        t.success.push_back(std::move(op));
+      }
+      REQUIRE(s->txn(t).ok());
+    }
+  }
+  const int64_t head = s->current_revision();
+  // Inside the last round (20 txns of 100 keys, revisions head-19 .. head): keys 0..999
+  // have their round-9 value at compact_at, keys 1000..1999 still their round-8 one.
+  const int64_t compact_at = head - 10;
+  REQUIRE(s->compact(compact_at).ok());
+  const auto whole = range_of("b/", std::string("b0"));
+  for (int64_t rev : {int64_t{1}, compact_at - 1}) {
+    auto old = whole;
+    old.revision = rev;
+    CHECK(code_of(s->range(old)) == Errc::compacted);
+    old.count_only = true;
+    CHECK(code_of(s->range(old)) == Errc::compacted);
+    old.limit = 1;
+    CHECK(code_of(s->range(old)) == Errc::compacted);
+  }
+  // At the compact revision itself every key is still there, as of that revision.
+  auto at = whole;
+  at.revision = compact_at;
+  auto r = s->range(at);
+  REQUIRE(r.ok());
+  REQUIRE(r->kvs.size() == static_cast<size_t>(kKeys));
+  CHECK(r->kvs.front().value == "r9");
+  CHECK(r->kvs[999].value == "r9");
+  CHECK(r->kvs[1000].value == "r8");
+  CHECK(r->kvs.back().value == "r8");
+  // A future revision is refused, as etcd.
+  auto future = whole;
+  future.revision = head + 1;
+  CHECK(code_of(s->range(future)) == Errc::future_revision);
 }

@@ -1,0 +1,37 @@
+#include "actors/cluster_gate.hpp"
+
+namespace revkv::actors {
+namespace {
+
+// gRPC's Unavailable, as etcd answers ErrNoLeader; clients fail over on it.
+constexpr int64_t kUnavailable = 14;
+
+bool needs_leader(protocol::Method method, const Request& request) {
+  if (is_write(method)) return true;
+  if (const auto* range = std::get_if<storage::RangeRequest>(&request)) {
+    return !range->serializable;
+  }
+  // A keep-alive or a time-to-live renews or reads the lessor's clock, which only the
+  // leader's lessor keeps.
+  return std::holds_alternative<protocol::LeaseKeepAliveRequest>(request) ||
+         std::holds_alternative<protocol::LeaseTimeToLiveRequest>(request) ||
+         std::holds_alternative<protocol::LeaseLeasesRequest>(request);
+}
+
+}  // namespace
+
+std::optional<protocol::WireError> cluster_refusal(const NodeContext& ctx, protocol::Method method,
+                                                   const Request& request) {
+  const auto* link = ctx.cluster.get();
+  if (link == nullptr || link->leader.load()) return std::nullopt;
+  if (!needs_leader(method, request)) return std::nullopt;
+  uint64_t leader = link->leader_id.load();
+  // A member elected but not yet caught up with its predecessor's entries is not ready
+  // either: to the client that is "no leader" yet.
+  if (leader == 0 || leader == link->member_id) {
+    return protocol::WireError{kUnavailable, "etcdserver: no leader"};
+  }
+  return protocol::WireError{kUnavailable, "etcdserver: not leader"};
+}
+
+}  // namespace revkv::actors

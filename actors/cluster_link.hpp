@@ -1,0 +1,60 @@
+#pragma once
+
+// What the node's actors know of the Raft group this node is a member of (cluster mode,
+// docs/CLUSTER.md); absent (NodeContext::cluster null) on a single node, whose paths stay as
+// they are. revkvd owns the Raft member (apps/revkvd/replica.hpp) and fills this in: the
+// actors never see libraft, only a blocking `propose` and the leadership flags.
+
+#include <caf/actor.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace revkv::actors {
+
+struct ClusterLink {
+  // Appends one entry (a commit group, actors/replicated_entry.hpp) to the Raft log and
+  // blocks until it is committed and applied on this member: nullopt. Otherwise why not
+  // ("etcdserver: not leader", "etcdserver: leader changed", ...). Called by the backend
+  // actor only, on its own thread.
+  std::function<std::optional<std::string>(std::string)> propose;
+  // Commits a barrier and calls `done(true)` once it was applied here while this member still
+  // led (false otherwise), from another thread; one at a time (actors/read_index_actor.hpp).
+  std::function<void(std::function<void(bool)> done)> barrier;
+  // The actor that batches linearizable reads' confirmations; null: reads are not confirmed.
+  caf::actor read_index;
+
+  // The members it was started with (fixed: membership changes are not built yet).
+  struct Member {
+    uint64_t id = 0;
+    std::string name;
+    std::string peer_url;  // http://HOST:PORT
+  };
+  std::vector<Member> members;
+
+  // This member and the group as the Raft member last saw them.
+  uint64_t member_id = 0;
+  // Random per process start: tells this process's own entries (already in its shards'
+  // indexes when they are applied) from everyone else's, including its own earlier life's.
+  uint64_t incarnation = 0;
+  std::atomic<bool> leader{false};
+  std::atomic<uint64_t> leader_id{0};  // 0: no known leader
+  std::atomic<uint64_t> term{0};
+  std::atomic<uint64_t> applied_index{0};
+  std::atomic<bool> stopping{false};  // revkvd is shutting the member down
+
+  // etcd's cluster metrics (etcd_server_*).
+  std::atomic<int64_t> leader_changes{0};
+  std::atomic<int64_t> proposals_committed{0};
+  std::atomic<int64_t> proposals_applied{0};
+  std::atomic<int64_t> proposals_pending{0};
+  std::atomic<int64_t> proposals_failed{0};
+
+  bool has_leader() const { return leader_id.load() != 0; }
+};
+
+}  // namespace revkv::actors

@@ -1,0 +1,167 @@
+#include "apps/revkvd/cluster_member.hpp"
+
+#include "actors/read_index_actor.hpp"
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <random>
+#include <stdexcept>
+#include <utility>
+
+namespace revkv::apps {
+namespace {
+
+// etcd's words for what a client sees (etcd's rpctypes).
+std::string describe(const cluster::Outcome& outcome) {
+  switch (outcome.code) {
+    case cluster::Errc::not_leader:
+      return "etcdserver: not leader";
+    case cluster::Errc::leader_changed:
+      return "etcdserver: leader changed";
+    case cluster::Errc::shutting_down:
+      return "etcdserver: server stopped";
+    default:
+      return "etcdserver: " + outcome.message;
+  }
+}
+
+std::uint64_t random_incarnation() {
+  std::random_device rd;
+  std::uint64_t v = (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
+  return v == 0 ? 1 : v;
+}
+
+}  // namespace
+
+std::shared_ptr<actors::ClusterLink> make_cluster_link(const DaemonOptions& options) {
+  auto link = std::make_shared<actors::ClusterLink>();
+  link->member_id = cluster::member_id(options.name);
+  link->incarnation = random_incarnation();
+  for (const auto& m : options.initial_cluster)
+    link->members.push_back({m.id, m.name, "http://" + m.address});
+  return link;
+}
+
+ClusterMember::ClusterMember(caf::actor_system& sys, actors::Node& node,
+                             const DaemonOptions& options) {
+  const auto& ctx = node.context();
+  link_ = ctx->cluster;
+  if (!link_) throw std::runtime_error("the node was started without a cluster link");
+  link_->propose = [this](std::string entry) -> std::optional<std::string> {
+    auto outcome = raft_->propose(std::move(entry)).get();
+    if (outcome.ok()) return std::nullopt;
+    return describe(outcome);
+  };
+  link_->barrier = [this](std::function<void(bool)> done) {
+    {
+      std::lock_guard lock(mutex_);
+      if (!quit_) {
+        read_barriers_.push_back(std::move(done));
+        wake_.notify_all();
+        return;
+      }
+    }
+    done(false);
+  };
+  link_->read_index = actors::spawn_read_index_actor(sys, link_);
+  replica_ = std::make_unique<Replica>(sys, node);
+  gate_ = std::thread([this] { gate_loop(); });
+
+  cluster::RaftConfig config;
+  config.id = link_->member_id;
+  config.address = options.peer_address;
+  config.dir = std::filesystem::path(options.node.data_dir) / "raft";
+  config.initial_cluster = options.initial_cluster;
+  config.on_status_change = [this](const cluster::NodeStatus& status) { observe(status); };
+  try {
+    raft_ = std::make_unique<cluster::RaftNode>(std::move(config), *replica_);
+  } catch (...) {
+    {
+      std::lock_guard lock(mutex_);
+      quit_ = true;
+    }
+    wake_.notify_all();
+    gate_.join();
+    caf::anon_send_exit(link_->read_index, caf::exit_reason::user_shutdown);
+    link_->read_index = nullptr;
+    throw;
+  }
+  {
+    std::lock_guard lock(mutex_);
+    raft_ready_ = true;
+  }
+  wake_.notify_all();
+}
+
+ClusterMember::~ClusterMember() {
+  stop();
+}
+
+void ClusterMember::stop() {
+  if (!gate_.joinable()) return;
+  link_->stopping.store(true);
+  link_->leader.store(false);
+  {
+    std::lock_guard lock(mutex_);
+    quit_ = true;
+  }
+  wake_.notify_all();
+  raft_->stop();  // ends a barrier the gate may be waiting for
+  gate_.join();
+  for (auto& done : std::exchange(read_barriers_, {}))
+    done(false);
+  caf::anon_send_exit(link_->read_index, caf::exit_reason::user_shutdown);
+}
+
+void ClusterMember::observe(const cluster::NodeStatus& status) {
+  auto& link = *link_;
+  std::lock_guard lock(mutex_);
+  uint64_t previous = link.leader_id.exchange(status.leader_id);
+  if (status.leader_id != 0 && status.leader_id != previous) link.leader_changes.fetch_add(1);
+  link.term.store(status.term);
+  leading_term_ = status.role == cluster::Role::leader ? status.term : 0;
+  if (leading_term_ == 0) {
+    link.leader.store(false);
+    return;
+  }
+  if (link.leader.load()) return;
+  wanted_term_ = status.term;
+  wake_.notify_all();
+}
+
+void ClusterMember::gate_loop() {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    wake_.wait(lock, [this] {
+      return quit_ || (raft_ready_ && (wanted_term_ != 0 || !read_barriers_.empty()));
+    });
+    if (quit_) return;
+    if (wanted_term_ == 0) {
+      // Reads: one barrier for every read waiting now.
+      auto reads = std::exchange(read_barriers_, {});
+      lock.unlock();
+      auto outcome = raft_->barrier().get();
+      bool confirmed = outcome.ok() && link_->leader.load();
+      for (auto& done : reads)
+        done(confirmed);
+      lock.lock();
+      continue;
+    }
+    std::uint64_t term = std::exchange(wanted_term_, 0);
+    lock.unlock();
+    // Applied here, the barrier covers every entry committed before this term began.
+    auto outcome = raft_->barrier().get();
+    lock.lock();
+    // Under the lock observe() takes: still leading in that term, as it last heard.
+    if (outcome.ok() && leading_term_ == term) {
+      link_->leader.store(true);
+      spdlog::info("cluster: leading in term {} from applied index {}", term, outcome.index);
+    } else if (!outcome.ok()) {
+      spdlog::warn("cluster: not serving as leader of term {}: {}", term, describe(outcome));
+    }
+  }
+}
+
+}  // namespace revkv::apps

@@ -1,0 +1,66 @@
+#pragma once
+
+// revkvd as a member of a Raft group (docs/CLUSTER.md): owns the libraft member
+// (cluster::RaftNode) over the node's store, the replica it applies to, and the
+// NodeContext's ClusterLink the actors read. A member that wins an election serves writes
+// only once a barrier in its term was applied here, so that every entry of earlier terms is
+// in its store and indexes before it takes the next revision.
+
+#include "actors/node.hpp"
+#include "apps/revkvd/options.hpp"
+#include "apps/revkvd/replica.hpp"
+#include "cluster/raft_node.hpp"
+
+#include <caf/fwd.hpp>
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace revkv::apps {
+
+// The link revkvd hands the node before it starts (NodeConfig::cluster): this member's id
+// (from --name), a fresh incarnation and the initial members; no leader yet.
+std::shared_ptr<actors::ClusterLink> make_cluster_link(const DaemonOptions& options);
+
+class ClusterMember {
+ public:
+  // Starts the member over `node` (started with make_cluster_link's link, and outliving
+  // this): its Raft files in DATA_DIR/raft. Throws std::runtime_error with the reason when it
+  // cannot.
+  ClusterMember(caf::actor_system& sys, actors::Node& node, const DaemonOptions& options);
+  ~ClusterMember();
+  ClusterMember(const ClusterMember&) = delete;
+  ClusterMember& operator=(const ClusterMember&) = delete;
+
+  // Before the node stops: proposals in flight end (the backend actor drops them: nothing
+  // is answered any more), the loop thread ends. Idempotent.
+  void stop();
+
+ private:
+  void observe(const cluster::NodeStatus& status);  // the loop thread
+  // The gate thread: the barrier a new leader waits for before it serves, and those the
+  // read-index actor asks for.
+  void gate_loop();
+
+  std::shared_ptr<actors::ClusterLink> link_;
+  std::unique_ptr<Replica> replica_;
+  std::unique_ptr<cluster::RaftNode> raft_;
+
+  // The leadership gate: the term whose barrier is wanted (0: none), set by observe().
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::uint64_t wanted_term_ = 0;
+  std::uint64_t leading_term_ = 0;  // the term this member leads in as last observed; 0: none
+  std::vector<std::function<void(bool)>> read_barriers_;  // waiting for the next barrier
+  bool quit_ = false;
+  bool raft_ready_ = false;
+  std::thread gate_;
+};
+
+}  // namespace revkv::apps

@@ -1,0 +1,122 @@
+#include "apps/revkvd/replica.hpp"
+
+#include "actors/messages.hpp"
+#include "actors/replicated_entry.hpp"
+#include "storage/keyspace_set.hpp"
+#include "storage/record.hpp"
+#include "storage/revision.hpp"
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include <stdexcept>
+
+namespace revkv::apps {
+namespace {
+
+constexpr std::string_view kAppliedKey = "raft_applied_index";
+
+std::string encode_index(std::uint64_t index) {
+  std::string out;
+  for (int i = 0; i < 8; ++i)
+    out.push_back(static_cast<char>((index >> (8 * i)) & 0xff));
+  return out;
+}
+
+}  // namespace
+
+std::uint64_t read_applied_index(const storage::Backend& backend) {
+  auto got = backend.get(storage::Column::meta, kAppliedKey);
+  if (!got.ok()) throw std::runtime_error(got.error().message());
+  if (!got->has_value() || (*got)->size() != 8) return 0;
+  std::uint64_t index = 0;
+  for (int i = 0; i < 8; ++i)
+    index |= static_cast<std::uint64_t>(static_cast<unsigned char>((**got)[i])) << (8 * i);
+  return index;
+}
+
+Replica::Replica(caf::actor_system& sys, const actors::Node& node)
+    : sys_(sys), ctx_(node.context()), routes_(node.routes()) {
+  applied_ = read_applied_index(*ctx_->backend);
+  ctx_->cluster->applied_index.store(applied_);
+}
+
+void Replica::apply(std::uint64_t index, std::string_view bytes) {
+  auto& link = *ctx_->cluster;
+  link.proposals_committed.fetch_add(1);
+  // Applied before a restart (libraft applies the entries after its last snapshot again).
+  if (index <= applied_) return;
+  auto entry = actors::decode_replicated_entry(bytes);
+  if (!entry)
+    throw std::runtime_error("committed entry " + std::to_string(index) +
+                             " is not a revkv commit group");
+  if (entry->shards != ctx_->options.shards) {
+    throw std::runtime_error("committed entry " + std::to_string(index) +
+                             " comes from a member with " + std::to_string(entry->shards) +
+                             " shards, this one has " + std::to_string(ctx_->options.shards) +
+                             ": every member must run the same --shards");
+  }
+  storage::WriteBatch batch(*ctx_->backend);
+  batch.assign(entry->batch);
+  batch.put(storage::Column::meta, kAppliedKey, encode_index(index));
+  auto written = ctx_->backend->write(batch, false);
+  if (!written.ok()) throw std::runtime_error(written.error().message());
+  applied_ = index;
+  link.applied_index.store(index);
+  link.proposals_applied.fetch_add(1);
+  bool own = entry->proposer == link.member_id && entry->incarnation == link.incarnation;
+  // This process's shards evaluated the group: its records are in their indexes, and the
+  // backend actor, waiting in propose(), moves W once this returns.
+  if (own) return;
+  restore_in_shards(batch, entry->last_revision);
+}
+
+void Replica::restore_in_shards(const storage::WriteBatch& batch, int64_t last_revision) {
+  size_t shards = routes_.shards.size();
+  std::vector<std::vector<actors::RestoredRecord>> parts(shards);
+  std::string bad;
+  auto scanned =
+      batch.for_each_put(storage::Column::kv, [&](std::string_view k, std::string_view v) {
+        auto rev = storage::decode_revision_key(k);
+        auto kv = rev ? storage::decode_key_value(v, /*with_value=*/false) : std::nullopt;
+        if (!kv || kv->key.empty()) {
+          bad = "an undecodable kv record";
+          return;
+        }
+        size_t shard = storage::shard_of(kv->key, shards);
+        parts[shard].push_back({std::move(*kv), rev->rev, rev->tombstone});
+      });
+  if (!scanned.ok()) throw std::runtime_error(scanned.error().message());
+  if (!bad.empty()) throw std::runtime_error("committed entry holds " + bad);
+  // Every shard has its records before W moves: a read at the new W finds them.
+  caf::scoped_actor self{sys_, /*hide=*/true};
+  for (size_t i = 0; i < shards; ++i) {
+    if (parts[i].empty()) continue;
+    auto records = std::make_shared<const std::vector<actors::RestoredRecord>>(std::move(parts[i]));
+    bool stopped = false;
+    self->request(routes_.shards[i], caf::infinite, actors::replicate_atom::value, records)
+        .receive([](bool) {}, [&](caf::error&) { stopped = true; });
+    // Only while revkvd stops (it stops the Raft member first, so this is not expected).
+    if (stopped) return;
+  }
+  // The revision counter, for the day this member leads.
+  int64_t seen = ctx_->last_revision.load();
+  while (seen < last_revision && !ctx_->last_revision.compare_exchange_weak(seen, last_revision)) {
+  }
+  self->send(routes_.backend, actors::applied_atom::value, last_revision);
+}
+
+std::string Replica::snapshot(std::uint64_t applied_index) {
+  return std::to_string(applied_index);
+}
+
+bool Replica::restore(std::uint64_t applied_index, std::string_view) {
+  if (applied_index <= applied_) return true;
+  spdlog::error(
+      "cluster: the leader sent a snapshot at index {} but this member has applied only {}; "
+      "catching up from a peer's checkpoint is not built yet (docs/CLUSTER.md)",
+      applied_index, applied_);
+  return false;
+}
+
+}  // namespace revkv::apps

@@ -1,0 +1,53 @@
+#pragma once
+
+// What a cluster member's Raft log is applied to (docs/CLUSTER.md "Replicated writes"): the
+// node's RocksDB and, for entries other members proposed, its shards' indexes and W.
+//
+// Each committed entry is one commit group (actors/replicated_entry.hpp). It is written as
+// one RocksDB batch together with the applied Raft index (meta `raft_applied_index`), with
+// no fsync: the Raft log is the durable copy, and an entry RocksDB lost in a crash is
+// applied again after the restart, while one it kept is skipped by its index. The entries
+// this process proposed are already in its shards' overlays; for any other entry the
+// records go to their shards exactly as recovery puts them there, and then the backend actor
+// moves W to the entry's newest revision, which releases watches and waiters as on the
+// leader. A follower is a node in permanent recovery.
+
+#include "actors/node.hpp"
+#include "cluster/raft_node.hpp"
+
+#include <caf/fwd.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace revkv::apps {
+
+class Replica final : public cluster::StateMachine {
+ public:
+  // Reads the applied index from the node's store. `node` outlives the replica.
+  Replica(caf::actor_system& sys, const actors::Node& node);
+
+  void apply(std::uint64_t index, std::string_view entry) override;
+  // The descriptor is the applied index: a checkpoint to fetch is not built yet.
+  std::string snapshot(std::uint64_t applied_index) override;
+  // Accepts a snapshot this member's store already covers; refuses a newer one (catching up
+  // from a peer's checkpoint is not built yet), which libraft retries later.
+  bool restore(std::uint64_t applied_index, std::string_view descriptor) override;
+
+  std::uint64_t applied() const { return applied_; }
+
+ private:
+  void restore_in_shards(const storage::WriteBatch& batch, int64_t last_revision);
+
+  caf::actor_system& sys_;
+  actors::NodeContextPtr ctx_;
+  actors::Routes routes_;
+  std::uint64_t applied_ = 0;
+};
+
+// The applied Raft index a store holds (0: none).
+std::uint64_t read_applied_index(const storage::Backend& backend);
+
+}  // namespace revkv::apps

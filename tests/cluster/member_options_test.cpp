@@ -1,0 +1,102 @@
+// Cluster mode's flags (apps/revkvd/options.cpp) and the Raft entry a commit group travels in
+// (actors/replicated_entry.hpp).
+
+#include "actors/replicated_entry.hpp"
+#include "apps/revkvd/options.hpp"
+#include "tests/node/node_process.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <string>
+
+using namespace revkv;
+
+namespace {
+
+apps::RawOptions cluster_raw() {
+  apps::RawOptions raw;
+  raw.name = "b";
+  raw.initial_cluster = "a=http://127.0.0.1:2380,b=http://127.0.0.1:2381,c=127.0.0.1:2382";
+  return raw;
+}
+
+}  // namespace
+
+TEST_CASE("member options: the initial cluster names this member and its peer address",
+          "[cluster]") {
+  std::string error;
+  auto single = apps::resolve_options(apps::RawOptions{}, error);
+  REQUIRE(single);
+  CHECK_FALSE(single->clustered());
+
+  auto raw = cluster_raw();
+  auto out = apps::resolve_options(raw, error);
+  REQUIRE(out);
+  CHECK(out->clustered());
+  CHECK(out->name == "b");
+  CHECK(out->peer_address == "127.0.0.1:2381");
+  CHECK(out->initial_cluster.size() == 3);
+
+  raw.listen_peer = "http://127.0.0.1:2381";  // the same address, as etcd writes it
+  REQUIRE(apps::resolve_options(raw, error));
+}
+
+TEST_CASE("member options: inconsistent cluster flags are one clear error", "[cluster]") {
+  std::string error;
+  auto raw = cluster_raw();
+  raw.name = "d";
+  CHECK_FALSE(apps::resolve_options(raw, error));
+  CHECK(error == "--name 'd' is not one of the members of --initial-cluster");
+
+  raw = cluster_raw();
+  raw.listen_peer = "127.0.0.1:9999";
+  CHECK_FALSE(apps::resolve_options(raw, error));
+  CHECK(error.find("--listen-peer 127.0.0.1:9999 differs from b's address") == 0);
+
+  raw = cluster_raw();
+  raw.initial_cluster_state = "existing";
+  CHECK_FALSE(apps::resolve_options(raw, error));
+  CHECK(error.find("--initial-cluster-state existing: joining a running cluster") == 0);
+
+  raw = cluster_raw();
+  raw.initial_cluster_state = "old";
+  CHECK_FALSE(apps::resolve_options(raw, error));
+  CHECK(error == "--initial-cluster-state: expected new or existing, got 'old'");
+
+  raw = cluster_raw();
+  raw.initial_cluster = "a=localhost:2380,b=127.0.0.1:2381";
+  CHECK_FALSE(apps::resolve_options(raw, error));
+  CHECK(error.find("--initial-cluster: ") == 0);
+  CHECK(error.find("localhost") != std::string::npos);
+
+  apps::RawOptions single;
+  single.listen_peer = "127.0.0.1:2380";
+  CHECK_FALSE(apps::resolve_options(single, error));
+  CHECK(error == "--listen-peer: only in cluster mode (with --initial-cluster)");
+
+  // revkvd itself: exit 1 with the line, before anything starts.
+  auto [status, err] =
+      testing::run_revkvd({"--name", "x", "--initial-cluster", "a=127.0.0.1:2380"});
+  CHECK(status == 1);
+  CHECK(err.find("--name 'x' is not one of the members of --initial-cluster") != std::string::npos);
+}
+
+TEST_CASE("replicated entry: a commit group round-trips and foreign bytes are refused",
+          "[cluster]") {
+  std::string batch("\x01\x02rocksdb rep\0with a zero", 24);
+  actors::ReplicatedEntry in{0x1122334455667788ull, 42, 1234, 3, batch};
+  auto bytes = actors::encode_replicated_entry(in);
+  auto out = actors::decode_replicated_entry(bytes);
+  REQUIRE(out);
+  CHECK(out->proposer == in.proposer);
+  CHECK(out->incarnation == 42);
+  CHECK(out->last_revision == 1234);
+  CHECK(out->shards == 3);
+  CHECK(out->batch == batch);
+
+  CHECK_FALSE(actors::decode_replicated_entry(""));
+  CHECK_FALSE(actors::decode_replicated_entry(bytes.substr(0, 39)));  // a header cut short
+  std::string other = bytes;
+  other[6] = '9';  // another format version
+  CHECK_FALSE(actors::decode_replicated_entry(other));
+}

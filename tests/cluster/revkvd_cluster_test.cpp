@@ -1,0 +1,361 @@
+// Three revkvd processes as one Raft cluster (docs/CLUSTER.md): writes made on the leader
+// reach every member at the same revisions, followers refuse writes, and killing the leader
+// under a write load loses nothing acknowledged; a restarted member catches up from the log.
+// REVKV_CLUSTER_LONG=1 repeats the leader kill 50 times (not run by CTest by default).
+
+#include "client/client.hpp"
+#include "tests/monitoring/http_client.hpp"
+#include "tests/node/node_process.hpp"
+#include "tests/temp_dir.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace revkv;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+class Cluster {
+ public:
+  explicit Cluster(size_t size) {
+    for (size_t i = 0; i < size; ++i) {
+      names_.push_back(std::string(1, static_cast<char>('a' + i)));
+      if (!initial_.empty()) initial_ += ",";
+      initial_ += names_.back() + "=127.0.0.1:" + std::to_string(testing::free_loopback_port());
+    }
+    members_.resize(size);
+    for (size_t i = 0; i < size; ++i)
+      start(i);
+  }
+
+  size_t size() const { return members_.size(); }
+  bool running(size_t i) const { return members_[i] != nullptr; }
+  testing::NodeProcess& member(size_t i) { return *members_[i]; }
+
+  void start(size_t i) {
+    members_[i] = std::make_unique<testing::NodeProcess>(
+        dir_.sub(names_[i]),
+        std::vector<std::string>{"--name", names_[i], "--initial-cluster", initial_, "--shards",
+                                 "2"},
+        dir_.sub(names_[i] + ".log"));
+  }
+  void kill9(size_t i) {
+    members_[i]->kill9();
+    members_[i].reset();
+  }
+
+  client::Client connect(size_t i) {
+    return std::move(client::Client::connect(members_[i]->endpoint())).value();
+  }
+
+  // The member that accepts a write (the probe key is a real write), within `limit`.
+  std::optional<size_t> find_leader(std::chrono::seconds limit) {
+    auto deadline = Clock::now() + limit;
+    while (Clock::now() < deadline) {
+      for (size_t i = 0; i < size(); ++i) {
+        if (!running(i)) continue;
+        auto c = client::Client::connect(members_[i]->endpoint());
+        if (!c.ok()) continue;
+        storage::PutRequest probe;
+        probe.key = "leader-probe";
+        probe.value = names_[i];
+        if (c.value().put(probe).ok()) return i;
+      }
+      std::this_thread::yield();
+    }
+    return std::nullopt;
+  }
+
+  // Member i's W (a serializable read's header revision), once it reached `revision`.
+  bool wait_revision(size_t i, int64_t revision, std::chrono::seconds limit) {
+    auto deadline = Clock::now() + limit;
+    auto c = connect(i);
+    while (Clock::now() < deadline) {
+      storage::RangeRequest r;
+      r.key = "x";
+      r.serializable = true;
+      auto got = c.range(r);
+      if (got.ok() && got.value().response.revision >= revision) return true;
+      std::this_thread::yield();
+    }
+    return false;
+  }
+
+ private:
+  testing::TempDir dir_;
+  std::vector<std::string> names_;
+  std::string initial_;
+  std::vector<std::unique_ptr<testing::NodeProcess>> members_;
+};
+
+storage::RangeRequest everything_at(int64_t revision) {
+  storage::RangeRequest r;
+  r.key = std::string(1, '\0');
+  r.range_end = std::string(1, '\0');
+  r.revision = revision;
+  r.serializable = true;
+  return r;
+}
+
+// Whether member i's metrics say `etcd_server_has_leader value` (and /health agrees).
+bool reports_leader(Cluster& cluster, size_t i, bool has_leader) {
+  auto metrics = testing::http_get(cluster.member(i).metrics_port(), "/metrics");
+  auto health = testing::http_get(cluster.member(i).metrics_port(), "/health");
+  std::string line = std::string("\netcd_server_has_leader ") + (has_leader ? "1" : "0") + "\n";
+  return metrics.status == 200 && metrics.body.find(line) != std::string::npos &&
+         health.status == (has_leader ? 200 : 503);
+}
+
+// Every running member holds the same keys and HashKV at `revision`.
+void require_same_state(Cluster& cluster, int64_t revision) {
+  std::optional<std::vector<storage::KeyValue>> first_kvs;
+  std::optional<uint32_t> first_hash;
+  for (size_t i = 0; i < cluster.size(); ++i) {
+    if (!cluster.running(i)) continue;
+    CAPTURE(i, revision);
+    REQUIRE(cluster.wait_revision(i, revision, std::chrono::seconds(20)));
+    auto c = cluster.connect(i);
+    auto kvs = c.range(everything_at(revision));
+    REQUIRE(kvs.ok());
+    protocol::HashKVRequest h;
+    h.revision = revision;
+    auto hash = c.hash_kv(h);
+    REQUIRE(hash.ok());
+    if (!first_kvs) {
+      first_kvs = kvs.value().response.kvs;
+      first_hash = hash.value().hash;
+      continue;
+    }
+    CHECK(kvs.value().response.kvs == *first_kvs);
+    CHECK(hash.value().hash == *first_hash);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("revkvd cluster: writes on the leader reach every member at the same revisions",
+          "[cluster][process]") {
+  Cluster cluster(3);
+  auto leader = cluster.find_leader(std::chrono::seconds(20));
+  REQUIRE(leader);
+  auto c = cluster.connect(*leader);
+  int64_t last = 0;
+  for (int n = 0; n < 200; ++n) {
+    storage::PutRequest p;
+    p.key = "k" + std::to_string(n % 37);
+    p.value = "v" + std::to_string(n);
+    auto put = c.put(p);
+    REQUIRE(put.ok());
+    CHECK(put.value().response.revision > last);
+    last = put.value().response.revision;
+  }
+  storage::DeleteRangeRequest d;
+  d.key = "k1";
+  d.range_end = "k2";  // k1, k10..k19
+  auto del = c.delete_range(d);
+  REQUIRE(del.ok());
+  CHECK(del.value().response.deleted == 11);
+  last = del.value().response.revision;
+
+  require_same_state(cluster, last);
+  // Every member answers history as well: a read in the past agrees too.
+  require_same_state(cluster, last - 50);
+
+  // A linearizable read on the leader (confirmed by a barrier) sees the last write.
+  storage::RangeRequest k0;
+  k0.key = "k0";
+  auto read = c.range(k0);
+  REQUIRE(read.ok());
+  CHECK(read.value().response.revision >= last);
+  REQUIRE(read.value().response.kvs.size() == 1);
+  CHECK(read.value().response.kvs[0].value == "v185");  // the last n with n % 37 == 0
+
+  // Status: every member names the same leader (the one that took the writes) and term.
+  auto leader_status = c.status();
+  REQUIRE(leader_status.ok());
+  uint64_t leader_id = leader_status.value().header.member_id;
+  CHECK(leader_status.value().leader == leader_id);
+  CHECK(leader_status.value().raft_term > 0);
+  CHECK(leader_status.value().raft_index > 0);
+  for (size_t i = 0; i < cluster.size(); ++i) {
+    auto s = cluster.connect(i).status();
+    REQUIRE(s.ok());
+    CHECK(s.value().leader == leader_id);
+    CHECK(s.value().raft_term == leader_status.value().raft_term);
+  }
+
+  for (size_t i = 0; i < cluster.size(); ++i) {
+    if (i == *leader) continue;
+    auto f = cluster.connect(i);
+    storage::PutRequest p;
+    p.key = "on-a-follower";
+    p.value = "x";
+    auto refused = f.put(p);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().code == 14);
+    CHECK(refused.error().message == "etcdserver: not leader");
+    storage::RangeRequest linearizable;
+    linearizable.key = "k2";
+    auto read = f.range(linearizable);
+    REQUIRE_FALSE(read.ok());
+    CHECK(read.error().message == "etcdserver: not leader");
+  }
+}
+
+TEST_CASE("revkvd cluster: killing the leader under writes loses nothing acknowledged",
+          "[cluster][process]") {
+  const char* long_mode = std::getenv("REVKV_CLUSTER_LONG");
+  const int rounds = long_mode != nullptr && std::string(long_mode) == "1" ? 50 : 1;
+  Cluster cluster(3);
+  REQUIRE(cluster.find_leader(std::chrono::seconds(20)));
+
+  for (int round = 0; round < rounds; ++round) {
+    CAPTURE(round);
+    auto leader = cluster.find_leader(std::chrono::seconds(20));
+    REQUIRE(leader);
+    std::mutex mu;
+    std::condition_variable progress;
+    std::map<std::string, int64_t> acked;  // key -> highest acknowledged counter
+    int64_t acked_revision = 0;
+    int64_t acks = 0;
+    std::atomic<bool> stop{false};
+    // Each writer writes its own keys through whichever member takes writes now.
+    auto writer = [&](int id) {
+      size_t at = *leader;
+      std::optional<client::Client> c;
+      for (int64_t n = 1; !stop.load(); ++n) {
+        if (!c) {
+          at = (at + 1) % cluster.size();
+          std::lock_guard lock(mu);
+          if (!cluster.running(at)) continue;
+          auto made = client::Client::connect(cluster.member(at).endpoint());
+          if (!made.ok()) continue;
+          c.emplace(std::move(made.value()));
+        }
+        std::string key =
+            "r" + std::to_string(round) + "/w" + std::to_string(id) + "/" + std::to_string(n % 7);
+        storage::PutRequest p;
+        p.key = key;
+        p.value = std::to_string(n);
+        auto r = c->put(p);
+        if (!r.ok()) {  // not the leader, or it died under us: not acknowledged
+          c.reset();
+          continue;
+        }
+        std::lock_guard lock(mu);
+        acked[key] = std::max(acked[key], n);
+        acked_revision = std::max(acked_revision, r.value().response.revision);
+        ++acks;
+        progress.notify_all();
+      }
+    };
+    std::vector<std::thread> writers;
+    for (int i = 0; i < 3; ++i)
+      writers.emplace_back(writer, i);
+    bool loaded = false;
+    {
+      std::unique_lock lock(mu);
+      loaded = progress.wait_for(lock, std::chrono::seconds(30), [&] { return acks >= 100; });
+    }
+    int64_t before_kill = 0;
+    {
+      std::lock_guard lock(mu);
+      cluster.kill9(*leader);
+      before_kill = acks;
+    }
+    // Writes resume on a new leader.
+    bool resumed = false;
+    {
+      std::unique_lock lock(mu);
+      resumed = progress.wait_for(lock, std::chrono::seconds(30),
+                                  [&] { return acks >= before_kill + 100; });
+    }
+    stop = true;
+    for (auto& t : writers)
+      t.join();
+    REQUIRE(loaded);
+    REQUIRE(resumed);
+
+    // The killed member comes back and catches up from the log.
+    cluster.start(*leader);
+    require_same_state(cluster, acked_revision);
+    auto c = cluster.connect(*leader);
+    for (const auto& [key, n] : acked) {
+      CAPTURE(key);
+      storage::RangeRequest r;
+      r.key = key;
+      r.serializable = true;
+      auto got = c.range(r);
+      REQUIRE(got.ok());
+      REQUIRE(got.value().response.kvs.size() == 1);
+      CHECK(std::stoll(got.value().response.kvs[0].value) >= n);
+    }
+  }
+}
+
+TEST_CASE("revkvd cluster: a member cut off from the majority reports no leader and refuses",
+          "[cluster][process]") {
+  Cluster cluster(3);
+  auto leader = cluster.find_leader(std::chrono::seconds(20));
+  REQUIRE(leader);
+  for (size_t i = 0; i < cluster.size(); ++i) {
+    CAPTURE(i);
+    auto deadline = Clock::now() + std::chrono::seconds(10);
+    while (!reports_leader(cluster, i, true) && Clock::now() < deadline)
+      std::this_thread::yield();
+    CHECK(reports_leader(cluster, i, true));
+  }
+  // The survivor: a follower of the old leader, then alone with no majority. It has applied
+  // the leader's probe write before it is cut off (a follower learns that an entry committed
+  // with the leader's next message).
+  size_t survivor = (*leader + 1) % cluster.size();
+  {
+    auto f = cluster.connect(survivor);
+    storage::RangeRequest probe;
+    probe.key = "leader-probe";
+    probe.serializable = true;
+    auto deadline = Clock::now() + std::chrono::seconds(10);
+    auto applied = [&] {
+      auto got = f.range(probe);
+      return got.ok() && got.value().response.kvs.size() == 1;
+    };
+    while (!applied() && Clock::now() < deadline)
+      std::this_thread::yield();
+    REQUIRE(applied());
+  }
+  for (size_t i = 0; i < cluster.size(); ++i) {
+    if (i != survivor) cluster.kill9(i);
+  }
+  auto deadline = Clock::now() + std::chrono::seconds(20);
+  while (!reports_leader(cluster, survivor, false) && Clock::now() < deadline)
+    std::this_thread::yield();
+  REQUIRE(reports_leader(cluster, survivor, false));
+  // Writes and linearizable reads stop with an answer, not a hang; serializable reads go on.
+  auto c = cluster.connect(survivor);
+  storage::PutRequest p;
+  p.key = "alone";
+  p.value = "x";
+  auto put = c.put(p);
+  REQUIRE_FALSE(put.ok());
+  CHECK(put.error().code == 14);
+  CHECK(put.error().message == "etcdserver: no leader");
+  storage::RangeRequest r;
+  r.key = "leader-probe";
+  CHECK_FALSE(c.range(r).ok());
+  r.serializable = true;
+  auto local = c.range(r);
+  REQUIRE(local.ok());
+  CHECK(local.value().response.kvs.size() == 1);
+}
