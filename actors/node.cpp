@@ -10,6 +10,7 @@
 #include "actors/snapshot_source.hpp"
 #include "actors/supervisor_actor.hpp"
 #include "actors/watch_hub.hpp"
+#include "auth/password.hpp"
 #include "storage/history.hpp"
 
 #include <caf/all.hpp>
@@ -62,6 +63,10 @@ storage::Result<std::unique_ptr<Node>> Node::start(caf::actor_system& sys, NodeC
   auto alarm = load_nospace_alarm(*ctx->backend);
   if (!alarm.ok()) return alarm.error();
   ctx->nospace_alarm.store(*alarm);
+  auto auth = auth::AuthStore::open(
+      *ctx->backend, auth::StoreOptions{config.options.auth_token_ttl, auth::kBcryptCost});
+  if (!auth.ok()) return auth.error();
+  ctx->auth = std::move(*auth);
   if (auto size = ctx->backend->size(); size.ok()) {
     ctx->db_size.store(static_cast<int64_t>(size->total_bytes));
   }

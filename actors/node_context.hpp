@@ -6,6 +6,7 @@
 // and the coordinator touches them only while every shard is paused.
 
 #include "actors/cluster_link.hpp"
+#include "auth/store.hpp"
 #include "metrics/node_metrics.hpp"
 #include "protocol/messages.hpp"
 #include "storage/backend.hpp"
@@ -67,6 +68,8 @@ struct NodeOptions {
   // may make no progress because its client reads nothing before it is dropped.
   size_t max_snapshots = 8;
   std::chrono::milliseconds snapshot_idle_timeout{30 * 1000};
+  // etcd's --auth-token-ttl: a simple token unused this long is no longer valid.
+  std::chrono::seconds auth_token_ttl{300};
 };
 
 // Lease records, as the shards check them when they apply a put. Only the lessor adds one
@@ -142,6 +145,9 @@ struct IndexCounts {
 struct NodeContext {
   NodeOptions options;
   std::unique_ptr<storage::Backend> backend;
+  // etcd's users, roles and permissions (auth/store.hpp); null in harnesses that never
+  // enable auth. Declared after the backend it writes to, so destroyed before it.
+  std::unique_ptr<auth::AuthStore> auth;
   std::vector<std::unique_ptr<storage::Keyspace>> keyspaces;  // one per shard
   std::deque<IndexCounts> index_counts;                       // one per shard
 

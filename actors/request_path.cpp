@@ -1,5 +1,6 @@
 #include "actors/request_path.hpp"
 
+#include "actors/auth_check.hpp"
 #include "actors/cluster_gate.hpp"
 #include "actors/lessor_actor.hpp"
 #include "actors/messages.hpp"
@@ -159,7 +160,8 @@ std::optional<Answer> RequestPath::refusal(const T& call, bool& raised_alarm) co
   return std::nullopt;
 }
 
-void RequestPath::submit(uint64_t id, Request request, Clock::time_point received) {
+void RequestPath::submit(uint64_t id, Request request, Clock::time_point received,
+                         const auth::Caller& caller) {
   auto method = method_of(request);
   // A door that opened after the failure was broadcast learns of it here.
   if (!failed_ && ctx_->failure.failed()) fail(unavailable(ctx_->failure.reason()));
@@ -171,6 +173,23 @@ void RequestPath::submit(uint64_t id, Request request, Clock::time_point receive
   auto refused = std::visit([&](const auto& r) { return refusal(r, raised_alarm); }, request);
   if (refused && raised_alarm) return refuse_once_alarm_durable(id, method, received);
   if (refused) return emit(id, method, received, std::move(*refused));
+  // After validation and the quota, as etcd (its quota and request checks run before the
+  // auth layer). With auth disabled and no token this is two loads of a flag.
+  if (auto denied = auth_refusal(*ctx_, caller, request)) {
+    // etcd answers a refused watch create on the stream, not with an error: a created and
+    // canceled watch whose reason is the gRPC form of the check's error.
+    const auto* watch = std::get_if<protocol::WatchRequest>(&request);
+    const auto* create =
+        watch ? std::get_if<protocol::WatchCreateRequest>(&watch->request) : nullptr;
+    if (!create) return emit(id, method, received, std::move(*denied));
+    protocol::WatchResponse refused_watch;
+    refused_watch.header = ctx_->header(ctx_->watermark.load());
+    refused_watch.watch_id = create->watch_id;
+    refused_watch.created = true;
+    refused_watch.canceled = true;
+    refused_watch.cancel_reason = auth::errors::grpc_error_text(*denied);
+    return emit(id, method, received, Response{std::move(refused_watch)});
+  }
   Queued q{id, method, std::move(request), received, is_write(method), {}};
   size_t shards = routes_.shards.size();
   std::visit(

@@ -30,6 +30,7 @@
 #include "actors/node_context.hpp"
 #include "actors/routes.hpp"
 #include "actors/watch_stream.hpp"
+#include "auth/caller.hpp"
 #include "protocol/error.hpp"
 #include "protocol/messages.hpp"
 #include "protocol/method.hpp"
@@ -119,9 +120,11 @@ class RequestPath {
   RequestPath(const RequestPath&) = delete;
   RequestPath& operator=(const RequestPath&) = delete;
 
-  // Takes one request. A refusal (validation, quota, a failed node) is answered at once;
-  // everything else when its turn comes and its work is done.
-  void submit(uint64_t id, Request request, Clock::time_point received = {});
+  // Takes one request from `caller`. A refusal (validation, quota, a failed node, etcd's
+  // auth checks: actors/auth_check.hpp) is answered at once; everything else when its turn
+  // comes and its work is done.
+  void submit(uint64_t id, Request request, Clock::time_point received = {},
+              const auth::Caller& caller = {});
 
   // The replies, notices and watch messages addressed to the owning actor.
   caf::message_handler handlers();

@@ -15,8 +15,11 @@ struct UnaryState {
 }  // namespace
 
 void call_unary(grpc::GenericStub& stub, const char* method, grpc::ByteBuffer request,
-                CallToken token, std::function<void(grpc::Status, grpc::ByteBuffer)> done) {
+                CallToken token, std::string_view authorization,
+                std::function<void(grpc::Status, grpc::ByteBuffer)> done) {
   auto state = std::make_shared<UnaryState>();
+  if (!authorization.empty())
+    state->context.AddMetadata("authorization", std::string(authorization));
   state->request = std::move(request);
   state->token = std::move(token);
   stub.UnaryCall(&state->context, method, grpc::StubOptions(), &state->request, &state->response,

@@ -20,9 +20,12 @@ namespace revkv::etcdapi::gateway {
 // callbacks reach into the gateway's sessions.
 using CallToken = std::shared_ptr<void>;
 
-// One unary call; `done` runs once, on a gRPC thread.
+// One unary call; `done` runs once, on a gRPC thread. `authorization`: the HTTP request's
+// Authorization header (an auth token), passed on as gRPC metadata as etcd's gateway does;
+// empty: none.
 void call_unary(grpc::GenericStub& stub, const char* method, grpc::ByteBuffer request,
-                CallToken token, std::function<void(grpc::Status, grpc::ByteBuffer)> done);
+                CallToken token, std::string_view authorization,
+                std::function<void(grpc::Status, grpc::ByteBuffer)> done);
 
 // One streaming call. Answers come one at a time: the next is read only after the
 // receiver calls `resume(true)` (so a slow HTTP client holds one message, not a queue);

@@ -16,11 +16,6 @@ Route route(const char* method, CallKind kind = CallKind::unary) {
   return {method, &Request::default_instance(), &Response::default_instance(), kind};
 }
 
-// Auth methods without messages in revkv's proto: the gRPC server answers Unimplemented.
-Route unserved(const char* method) {
-  return {method, nullptr, &pb::AuthStatusResponse::default_instance(), CallKind::unary};
-}
-
 std::unordered_map<std::string_view, Route> build_routes() {
   std::unordered_map<std::string_view, Route> r;
   r["/kv/range"] = route<pb::RangeRequest, pb::RangeResponse>("/etcdserverpb.KV/Range");
@@ -82,22 +77,41 @@ std::unordered_map<std::string_view, Route> build_routes() {
 
   r["/auth/status"] =
       route<pb::AuthStatusRequest, pb::AuthStatusResponse>("/etcdserverpb.Auth/AuthStatus");
-  r["/auth/enable"] = unserved("/etcdserverpb.Auth/AuthEnable");
-  r["/auth/disable"] = unserved("/etcdserverpb.Auth/AuthDisable");
-  r["/auth/authenticate"] = unserved("/etcdserverpb.Auth/Authenticate");
-  r["/auth/user/add"] = unserved("/etcdserverpb.Auth/UserAdd");
-  r["/auth/user/get"] = unserved("/etcdserverpb.Auth/UserGet");
-  r["/auth/user/list"] = unserved("/etcdserverpb.Auth/UserList");
-  r["/auth/user/delete"] = unserved("/etcdserverpb.Auth/UserDelete");
-  r["/auth/user/changepw"] = unserved("/etcdserverpb.Auth/UserChangePassword");
-  r["/auth/user/grant"] = unserved("/etcdserverpb.Auth/UserGrantRole");
-  r["/auth/user/revoke"] = unserved("/etcdserverpb.Auth/UserRevokeRole");
-  r["/auth/role/add"] = unserved("/etcdserverpb.Auth/RoleAdd");
-  r["/auth/role/get"] = unserved("/etcdserverpb.Auth/RoleGet");
-  r["/auth/role/list"] = unserved("/etcdserverpb.Auth/RoleList");
-  r["/auth/role/delete"] = unserved("/etcdserverpb.Auth/RoleDelete");
-  r["/auth/role/grant"] = unserved("/etcdserverpb.Auth/RoleGrantPermission");
-  r["/auth/role/revoke"] = unserved("/etcdserverpb.Auth/RoleRevokePermission");
+  r["/auth/enable"] =
+      route<pb::AuthEnableRequest, pb::AuthEnableResponse>("/etcdserverpb.Auth/AuthEnable");
+  r["/auth/disable"] =
+      route<pb::AuthDisableRequest, pb::AuthDisableResponse>("/etcdserverpb.Auth/AuthDisable");
+  r["/auth/authenticate"] =
+      route<pb::AuthenticateRequest, pb::AuthenticateResponse>("/etcdserverpb.Auth/Authenticate");
+  r["/auth/user/add"] =
+      route<pb::AuthUserAddRequest, pb::AuthUserAddResponse>("/etcdserverpb.Auth/UserAdd");
+  r["/auth/user/get"] =
+      route<pb::AuthUserGetRequest, pb::AuthUserGetResponse>("/etcdserverpb.Auth/UserGet");
+  r["/auth/user/list"] =
+      route<pb::AuthUserListRequest, pb::AuthUserListResponse>("/etcdserverpb.Auth/UserList");
+  r["/auth/user/delete"] =
+      route<pb::AuthUserDeleteRequest, pb::AuthUserDeleteResponse>("/etcdserverpb.Auth/UserDelete");
+  r["/auth/user/changepw"] =
+      route<pb::AuthUserChangePasswordRequest, pb::AuthUserChangePasswordResponse>(
+          "/etcdserverpb.Auth/UserChangePassword");
+  r["/auth/user/grant"] = route<pb::AuthUserGrantRoleRequest, pb::AuthUserGrantRoleResponse>(
+      "/etcdserverpb.Auth/UserGrantRole");
+  r["/auth/user/revoke"] = route<pb::AuthUserRevokeRoleRequest, pb::AuthUserRevokeRoleResponse>(
+      "/etcdserverpb.Auth/UserRevokeRole");
+  r["/auth/role/add"] =
+      route<pb::AuthRoleAddRequest, pb::AuthRoleAddResponse>("/etcdserverpb.Auth/RoleAdd");
+  r["/auth/role/get"] =
+      route<pb::AuthRoleGetRequest, pb::AuthRoleGetResponse>("/etcdserverpb.Auth/RoleGet");
+  r["/auth/role/list"] =
+      route<pb::AuthRoleListRequest, pb::AuthRoleListResponse>("/etcdserverpb.Auth/RoleList");
+  r["/auth/role/delete"] =
+      route<pb::AuthRoleDeleteRequest, pb::AuthRoleDeleteResponse>("/etcdserverpb.Auth/RoleDelete");
+  r["/auth/role/grant"] =
+      route<pb::AuthRoleGrantPermissionRequest, pb::AuthRoleGrantPermissionResponse>(
+          "/etcdserverpb.Auth/RoleGrantPermission");
+  r["/auth/role/revoke"] =
+      route<pb::AuthRoleRevokePermissionRequest, pb::AuthRoleRevokePermissionResponse>(
+          "/etcdserverpb.Auth/RoleRevokePermission");
   return r;
 }
 

@@ -209,6 +209,7 @@ void Session::call(const Route& route, const Request& request) {
   }
   if (route.kind == CallKind::stream) return open_stream(route, std::move(requests));
   call_unary(gateway_.stub(), route.method, std::move(requests.front()), gateway_.call_token(),
+             std::string(request[http::field::authorization]),
              [self = shared_from_this(), &route](grpc::Status status, grpc::ByteBuffer answer) {
                asio::post(self->stream_.get_executor(), [self, &route, status = std::move(status),
                                                          answer = std::move(answer)]() mutable {

@@ -34,8 +34,9 @@ class GrpcDoor : public caf::event_based_actor, public actors::DoorSink {
           if (path_->pending() >= max_pending_) return call->done(too_many_requests());
           uint64_t id = next_id_++;
           auto request = std::move(call->request);
+          auto caller = std::move(call->caller);
           calls_.emplace(id, std::move(call));
-          path_->submit(id, std::move(request), std::chrono::steady_clock::now());
+          path_->submit(id, std::move(request), std::chrono::steady_clock::now(), caller);
         },
         [this](grpc_sent_atom, uint64_t bytes) {
           unsent_ -= std::min(bytes, unsent_);

@@ -21,6 +21,7 @@
 #include "actors/node_context.hpp"
 #include "actors/request_path.hpp"
 #include "actors/routes.hpp"
+#include "auth/caller.hpp"
 
 #include <caf/actor.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
@@ -36,6 +37,8 @@ namespace revkv::etcdapi {
 
 struct Call {
   actors::Request request;
+  // Who sent it (etcdapi/auth_token.hpp), for the request path's auth checks.
+  auth::Caller caller;
   // Runs on the door's thread; finishes the gRPC call (the callback API allows that from
   // any thread).
   std::function<void(actors::Answer)> done;

@@ -1,5 +1,6 @@
 #include "etcdapi/maintenance_service.hpp"
 
+#include "etcdapi/auth_token.hpp"
 #include "etcdapi/convert.hpp"
 #include "etcdapi/snapshot_stream.hpp"
 #include "etcdapi/unary_call.hpp"
@@ -45,8 +46,8 @@ grpc::ServerUnaryReactor* MaintenanceService::HashKV(grpc::CallbackServerContext
 }
 
 grpc::ServerWriteReactor<etcdserverpb::SnapshotResponse>* MaintenanceService::Snapshot(
-    grpc::CallbackServerContext*, const etcdserverpb::SnapshotRequest*) {
-  return start_snapshot(doors_);
+    grpc::CallbackServerContext* context, const etcdserverpb::SnapshotRequest*) {
+  return start_snapshot(doors_, caller_of(*ctx_, *context));
 }
 
 grpc::ServerUnaryReactor* MaintenanceService::MoveLeader(

@@ -20,9 +20,11 @@ namespace {
 // answered (its callbacks point at `this`) and the queue is written or the client is gone.
 class SnapshotStream final : public grpc::ServerWriteReactor<etcdserverpb::SnapshotResponse> {
  public:
-  explicit SnapshotStream(Doors& doors) : door_(doors.next()), call_(std::make_shared<Call>()) {
+  SnapshotStream(Doors& doors, auth::Caller caller)
+      : door_(doors.next()), call_(std::make_shared<Call>()) {
     auto& call = call_;
     call->request = protocol::SnapshotRequest{};
+    call->caller = std::move(caller);
     call->chunk = [this](std::string_view blob, uint64_t remaining) {
       etcdserverpb::SnapshotResponse m;
       m.set_blob(blob.data(), blob.size());
@@ -109,8 +111,9 @@ class SnapshotStream final : public grpc::ServerWriteReactor<etcdserverpb::Snaps
 
 }  // namespace
 
-grpc::ServerWriteReactor<etcdserverpb::SnapshotResponse>* start_snapshot(Doors& doors) {
-  return new SnapshotStream(doors);
+grpc::ServerWriteReactor<etcdserverpb::SnapshotResponse>* start_snapshot(Doors& doors,
+                                                                         auth::Caller caller) {
+  return new SnapshotStream(doors, std::move(caller));
 }
 
 }  // namespace revkv::etcdapi

@@ -6,12 +6,15 @@
 // ends with one more message whose blob is the SHA-256 of everything before it
 // (remaining_bytes 0), carrying the response header.
 
+#include "auth/caller.hpp"
 #include "etcdapi/doors.hpp"
 
 #include <etcdserverpb/rpc.grpc.pb.h>
 
 namespace revkv::etcdapi {
 
-grpc::ServerWriteReactor<etcdserverpb::SnapshotResponse>* start_snapshot(Doors& doors);
+// `caller`: who asked (Snapshot needs the root role with auth enabled).
+grpc::ServerWriteReactor<etcdserverpb::SnapshotResponse>* start_snapshot(Doors& doors,
+                                                                         auth::Caller caller);
 
 }  // namespace revkv::etcdapi

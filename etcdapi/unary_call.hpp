@@ -7,6 +7,7 @@
 
 #include "actors/node_context.hpp"
 #include "actors/request_path.hpp"
+#include "etcdapi/auth_token.hpp"
 #include "etcdapi/convert.hpp"
 #include "etcdapi/doors.hpp"
 
@@ -71,6 +72,7 @@ grpc::ServerUnaryReactor* serve_unary(const actors::NodeContextPtr& ctx, Doors& 
   const bool write = actors::is_write(actors::method_of(request));
   auto call = std::make_shared<Call>();
   call->request = std::move(request);
+  call->caller = caller_of(*ctx, *context);
   call->done = [reactor, response, write, ctx = ctx.get()](actors::Answer answer) {
     if (!write && !reactor->admitted()) return reactor->finish(to_status(too_many_requests()), 0);
     auto status = fill_response(*ctx, std::move(answer), *response);

@@ -26,8 +26,8 @@ class WatchDoor : public caf::event_based_actor, public actors::DoorSink {
 
   caf::behavior make_behavior() override {
     caf::message_handler own{
-        [this](watch_submit_atom, actors::Request& request) {
-          path_->submit(next_id_++, std::move(request), std::chrono::steady_clock::now());
+        [this](watch_submit_atom, actors::Request& request, const auth::Caller& caller) {
+          path_->submit(next_id_++, std::move(request), std::chrono::steady_clock::now(), caller);
         },
         [this](grpc_sent_atom, uint64_t) { path_->output_drained(); },
         [this](actors::node_failed_atom, const std::string& reason) {

@@ -6,7 +6,8 @@
 // outbox (etcdapi/watch_outbox.hpp). One actor per stream, because a stream's watch ids
 // and its backpressure are its own.
 //
-//   (watch_submit_atom, actors::Request)  a WatchRequest read from the stream
+//   (watch_submit_atom, actors::Request, auth::Caller)  a WatchRequest read from the stream,
+//                                         and who sent it (its stream's token)
 //   (grpc_sent_atom, uint64)              the outbox drained: parked watchers may resume
 //   (node_failed_atom, string)            the node failed: the stream ends Unavailable
 //
@@ -14,8 +15,10 @@
 
 #include "actors/node_context.hpp"
 #include "actors/routes.hpp"
+#include "auth/caller.hpp"
 
 #include <caf/actor.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
 #include <caf/fwd.hpp>
 
@@ -31,3 +34,6 @@ caf::actor spawn_watch_door(caf::actor_system& sys, actors::NodeContextPtr ctx,
                             actors::Routes routes, std::shared_ptr<WatchOutbox> outbox);
 
 }  // namespace revkv::etcdapi
+
+// Passed between threads of one process only.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::auth::Caller)

@@ -1,6 +1,7 @@
 #include "etcdapi/watch_service.hpp"
 
 #include "actors/request_path.hpp"
+#include "etcdapi/auth_token.hpp"
 #include "etcdapi/convert.hpp"
 #include "etcdapi/watch_door.hpp"
 #include "etcdapi/watch_outbox.hpp"
@@ -21,8 +22,11 @@ constexpr size_t kMaxOutstandingPerStream = 64;
 class WatchReactor final : public WatchCall {
  public:
   WatchReactor(WatchService& service, caf::actor_system& sys, const actors::NodeContextPtr& ctx,
-               const actors::Routes& routes)
-      : service_(service), outbox_(std::make_shared<WatchOutbox>(this, kMaxOutstandingPerStream)) {
+               const actors::Routes& routes, grpc::CallbackServerContext* context)
+      : service_(service),
+        ctx_(ctx),
+        context_(context),
+        outbox_(std::make_shared<WatchOutbox>(this, kMaxOutstandingPerStream)) {
     door_ = spawn_watch_door(sys, ctx, routes, outbox_);
     outbox_->set_door(door_);
     // A stream opened while the server stops is finished at once, and never read.
@@ -37,7 +41,9 @@ class WatchReactor final : public WatchCall {
     // stream a create carries only a key range, which gRPC's own message limit bounds.
     auto request = from_proto(request_);
     if (!request) return read_next();  // no member of the oneof set: etcd skips it
-    caf::anon_send(door_, watch_submit_atom::value, actors::Request{std::move(*request)});
+    // The stream's token, resolved for each request as etcd does (it may have expired).
+    caf::anon_send(door_, watch_submit_atom::value, actors::Request{std::move(*request)},
+                   caller_of(*ctx_, *context_));
     if (outbox_->read_and_may_read_next()) read_next();
   }
 
@@ -53,6 +59,8 @@ class WatchReactor final : public WatchCall {
 
  private:
   WatchService& service_;
+  actors::NodeContextPtr ctx_;
+  grpc::CallbackServerContext* context_;  // gRPC's, alive until OnDone
   std::shared_ptr<WatchOutbox> outbox_;
   caf::actor door_;
   etcdserverpb::WatchRequest request_;
@@ -67,9 +75,9 @@ WatchService::WatchService(caf::actor_system& sys, actors::NodeContextPtr ctx,
 WatchService::~WatchService() = default;
 
 grpc::ServerBidiReactor<etcdserverpb::WatchRequest, etcdserverpb::WatchResponse>*
-WatchService::Watch(grpc::CallbackServerContext*) {
+WatchService::Watch(grpc::CallbackServerContext* context) {
   // The callback API owns the reactor until OnDone, which deletes it.
-  return new WatchReactor(*this, sys_, ctx_, routes_);
+  return new WatchReactor(*this, sys_, ctx_, routes_, context);
 }
 
 bool WatchService::opened(const std::shared_ptr<WatchOutbox>& outbox) {

@@ -44,6 +44,10 @@ void register_options(CLI::App& app, RawOptions& raw) {
                  "larger requests are refused (bytes, or with a unit: 1536KiB)")
       ->envname(env("MAX_REQUEST_BYTES"))
       ->capture_default_str();
+  app.add_option("--auth-token-ttl", raw.auth_token_ttl,
+                 "seconds an unused simple auth token stays valid (etcd's flag)")
+      ->envname(env("AUTH_TOKEN_TTL"))
+      ->capture_default_str();
   app.add_option("--max-txn-ops", raw.max_txn_ops, "more ops in a txn are refused")
       ->envname(env("MAX_TXN_OPS"))
       ->capture_default_str();
@@ -341,6 +345,11 @@ std::optional<DaemonOptions> resolve_options(const RawOptions& raw, std::string&
     return std::nullopt;
   }
   node.options.max_txn_ops = raw.max_txn_ops;
+  if (raw.auth_token_ttl <= 0) {
+    error = "--auth-token-ttl: expected a positive number (seconds)";
+    return std::nullopt;
+  }
+  node.options.auth_token_ttl = std::chrono::seconds(raw.auth_token_ttl);
   if (raw.auto_compaction_mode != "periodic" && raw.auto_compaction_mode != "revision") {
     error = "--auto-compaction-mode: expected periodic or revision";
     return std::nullopt;

@@ -157,13 +157,17 @@ TEST_CASE("gateway: errors have etcd's shape and HTTP status", "[gateway]") {
   CHECK(get.status == 405);
   CHECK(get.body == "Method Not Allowed\n");
 
-  // Auth: status served (disabled), the rest Unimplemented as on the gRPC door.
+  // Auth: served as on the gRPC door (docs/SECURITY.md).
   auto auth = c.post("/v3/auth/status", "");
   CHECK(auth.status == 200);
   CHECK_THAT(auth.body, StartsWith(R"({"header":{)"));
-  auto user_add = c.post("/v3/auth/user/add", R"({"name":"x"})");
-  CHECK(user_add.status == 501);
-  CHECK_THAT(user_add.body, Contains(R"("code":12})"));
+  auto user_add = c.post("/v3/auth/user/add", R"({"name":"x","password":"y"})");
+  CHECK(user_add.status == 200);
+  auto users = c.post("/v3/auth/user/list", "");
+  CHECK(users.status == 200);
+  CHECK_THAT(users.body, Contains(R"("users":["x"])"));
+  auto not_enabled = c.post("/v3/auth/authenticate", R"({"name":"x","password":"y"})");
+  CHECK_THAT(not_enabled.body, Contains(R"("code":9})"));
 
   // The connection survived every error.
   CHECK(c.post("/v3/kv/range", R"({"key":"Zm9v"})").status == 200);

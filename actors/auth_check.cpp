@@ -1,0 +1,95 @@
+#include "actors/auth_check.hpp"
+
+#include "auth/check.hpp"
+#include "auth/store.hpp"
+
+#include <type_traits>
+
+namespace revkv::actors {
+
+namespace {
+
+using auth::PermType;
+
+std::string_view end_of(const std::optional<std::string>& range_end) {
+  return range_end ? std::string_view(*range_end) : std::string_view();
+}
+
+struct Checker {
+  const auth::State& state;
+  const auth::Caller& caller;
+
+  auth::Outcome op(std::string_view key, std::string_view end, PermType want) const {
+    return auth::check_range_op(state, caller, key, end, want);
+  }
+
+  auth::Outcome operator()(const storage::RangeRequest& r) const {
+    return op(r.key, end_of(r.range_end), PermType::read);
+  }
+  auth::Outcome operator()(const storage::PutRequest& r) const {
+    if (auto e = op(r.key, {}, PermType::write)) return e;
+    if (r.prev_kv) return op(r.key, {}, PermType::read);
+    return std::nullopt;
+  }
+  auth::Outcome operator()(const storage::DeleteRangeRequest& r) const {
+    if (auto e = op(r.key, end_of(r.range_end), PermType::write)) return e;
+    if (r.prev_kv) return op(r.key, end_of(r.range_end), PermType::read);
+    return std::nullopt;
+  }
+  auth::Outcome ops(const std::vector<storage::RequestOp>& list) const {
+    for (const auto& o : list) {
+      auto e = std::visit(
+          [this](const auto& x) -> auth::Outcome {
+            using T = std::decay_t<decltype(x)>;
+            if constexpr (std::is_same_v<T, std::monostate>) {
+              return std::nullopt;
+            } else if constexpr (std::is_same_v<T, storage::Box<storage::TxnRequest>>) {
+              return (*this)(*x);
+            } else {
+              return (*this)(x);
+            }
+          },
+          o.op);
+      if (e) return e;
+    }
+    return std::nullopt;
+  }
+  auth::Outcome operator()(const storage::TxnRequest& r) const {
+    for (const auto& c : r.compare) {
+      if (auto e = op(c.key, end_of(c.range_end), PermType::read)) return e;
+    }
+    if (auto e = ops(r.success)) return e;
+    return ops(r.failure);
+  }
+  auth::Outcome operator()(const protocol::WatchRequest& r) const {
+    if (const auto* create = std::get_if<protocol::WatchCreateRequest>(&r.request))
+      return op(create->key, end_of(create->range_end), PermType::read);
+    return std::nullopt;
+  }
+  auth::Outcome operator()(const protocol::DefragmentRequest&) const { return admin(); }
+  auth::Outcome operator()(const protocol::SnapshotRequest&) const { return admin(); }
+  auth::Outcome operator()(const protocol::HashRequest&) const { return admin(); }
+  auth::Outcome operator()(const protocol::HashKVRequest&) const { return admin(); }
+  auth::Outcome admin() const {
+    auto denied = auth::check_admin(state, caller);
+    if (denied) return auth::errors::as_maintenance_error(*denied);
+    return std::nullopt;
+  }
+
+  template <class T>
+  auth::Outcome operator()(const T&) const {
+    return std::nullopt;
+  }
+};
+
+}  // namespace
+
+auth::Outcome auth_refusal(const NodeContext& ctx, const auth::Caller& caller,
+                           const Request& request) {
+  if (caller.bad_token) return auth::errors::invalid_auth_token();
+  if (!ctx.auth || !ctx.auth->enabled()) return std::nullopt;
+  auto state = ctx.auth->state();
+  return std::visit(Checker{*state, caller}, request);
+}
+
+}  // namespace revkv::actors

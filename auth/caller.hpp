@@ -1,0 +1,21 @@
+#pragma once
+
+// Who sent a request, as a door learned it: no token, a token that named a user, or a
+// token that named nobody (forged, expired, of a deleted user). Doors resolve the token
+// (auth/store.hpp) and the request path checks what the user may do (auth/check.hpp).
+
+#include <optional>
+#include <string>
+
+namespace revkv::auth {
+
+struct Caller {
+  std::optional<std::string> user;
+  bool bad_token = false;  // a token was given and names no one: etcd's invalid auth token
+
+  static Caller anonymous() { return {}; }
+  static Caller named(std::string name) { return Caller{std::move(name), false}; }
+  static Caller invalid() { return Caller{std::nullopt, true}; }
+};
+
+}  // namespace revkv::auth

@@ -1,0 +1,22 @@
+#pragma once
+
+// etcd's permission checks, in etcd's order, against one snapshot of the auth state. With
+// auth disabled every check passes.
+
+#include "auth/caller.hpp"
+#include "auth/errors.hpp"
+#include "auth/state.hpp"
+
+#include <string_view>
+
+namespace revkv::auth {
+
+// etcd's isOpPermitted: no user → "user name is empty"; an unknown user or one whose
+// roles do not cover the range → "permission denied"; the root role → allowed.
+Outcome check_range_op(const State& state, const Caller& caller, std::string_view key,
+                       std::string_view range_end, PermType want);
+// etcd's IsAdminPermitted: no user → "user name is empty"; unknown → "user name not
+// found"; without the root role → "permission denied".
+Outcome check_admin(const State& state, const Caller& caller);
+
+}  // namespace revkv::auth

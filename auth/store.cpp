@@ -1,0 +1,224 @@
+#include "auth/store.hpp"
+
+#include "auth/password.hpp"
+#include "auth/records.hpp"
+
+#include <algorithm>
+
+namespace revkv::auth {
+
+storage::Result<std::unique_ptr<AuthStore>> AuthStore::open(storage::Backend& backend,
+                                                            StoreOptions options) {
+  auto loaded = load_state(backend);
+  if (!loaded.ok()) return loaded.error();
+  State state = std::move(*loaded);
+  if (state.revision == 0) {
+    // etcd's new store commits revision 1 at once.
+    State fresh = state;
+    fresh.revision = 1;
+    storage::WriteBatch batch(backend);
+    write_changes(state, fresh, batch);
+    auto written = backend.write(batch, true);
+    if (!written.ok()) return written.error();
+    state = std::move(fresh);
+  }
+  return std::unique_ptr<AuthStore>(new AuthStore(backend, options, std::move(state)));
+}
+
+AuthStore::AuthStore(storage::Backend& backend, StoreOptions options, State initial)
+    : backend_(backend), options_(options), tokens_(options.token_ttl) {
+  enabled_.store(initial.enabled);
+  state_.store(std::make_shared<const State>(std::move(initial)));
+}
+
+Caller AuthStore::caller(std::optional<std::string_view> token) {
+  if (!token) return Caller::anonymous();
+  auto user = tokens_.resolve(*token);
+  return user ? Caller::named(std::move(*user)) : Caller::invalid();
+}
+
+std::optional<std::string> AuthStore::hash(std::string_view password) const {
+  return hash_password(password, options_.bcrypt_cost);
+}
+
+Outcome AuthStore::update(bool bump, const std::function<Outcome(State&)>& change) {
+  std::lock_guard lock(writers_);
+  StatePtr before = state_.load();
+  State after = *before;
+  if (auto refused = change(after)) return refused;
+  if (bump) after.revision = before->revision + 1;
+  storage::WriteBatch batch(backend_);
+  write_changes(*before, after, batch);
+  auto written = backend_.write(batch, true);
+  if (!written.ok()) return errors::store_failed(written.error().message());
+  enabled_.store(after.enabled, std::memory_order_release);
+  state_.store(std::make_shared<const State>(std::move(after)), std::memory_order_release);
+  return std::nullopt;
+}
+
+Outcome AuthStore::enable() {
+  // Already enabled: etcd ignores the request.
+  if (state()->enabled) return std::nullopt;
+  // etcd's AuthEnable writes the flag without a new auth revision.
+  return update(/*bump=*/false, [](State& s) -> Outcome {
+    const User* root = s.user(kRootUser);
+    if (!root) return errors::root_user_not_exist();
+    if (!has_root_role(*root)) return errors::root_role_not_exist();
+    s.enabled = true;
+    return std::nullopt;
+  });
+}
+
+Outcome AuthStore::disable() {
+  if (!state()->enabled) return std::nullopt;
+  auto refused = update(true, [](State& s) -> Outcome {
+    s.enabled = false;
+    return std::nullopt;
+  });
+  if (!refused) tokens_.clear();
+  return refused;
+}
+
+std::variant<std::string, protocol::WireError> AuthStore::authenticate(std::string_view name,
+                                                                       std::string_view password) {
+  StatePtr s = state();
+  if (!s->enabled) return errors::auth_not_enabled();
+  const User* user = s->user(name);
+  if (!user || user->no_password) return errors::auth_failed();
+  if (!check_password(user->password_hash, password)) return errors::auth_failed();
+  auto token = tokens_.assign(std::string(name));
+  if (!token) return errors::store_failed("no random bytes for a token");
+  return std::move(*token);
+}
+
+Outcome AuthStore::user_add(std::string_view name, std::string_view password, bool no_password) {
+  if (name.empty()) return errors::user_empty();
+  std::string hashed;
+  if (!no_password) {
+    auto h = hash(password);
+    if (!h) return errors::store_failed("bcrypt failed");
+    hashed = std::move(*h);
+  }
+  return update(true, [&](State& s) -> Outcome {
+    if (s.user(name)) return errors::user_already_exist();
+    s.users.emplace(std::string(name), User{std::string(name), hashed, {}, no_password});
+    return std::nullopt;
+  });
+}
+
+Outcome AuthStore::user_delete(std::string_view name) {
+  auto refused = update(true, [&](State& s) -> Outcome {
+    if (s.enabled && name == kRootUser) return errors::invalid_auth_mgmt();
+    auto it = s.users.find(name);
+    if (it == s.users.end()) return errors::user_not_found();
+    s.users.erase(it);
+    return std::nullopt;
+  });
+  if (!refused) tokens_.invalidate_user(name);
+  return refused;
+}
+
+Outcome AuthStore::user_change_password(std::string_view name, std::string_view password) {
+  auto h = hash(password);
+  if (!h) return errors::store_failed("bcrypt failed");
+  auto refused = update(true, [&](State& s) -> Outcome {
+    auto it = s.users.find(name);
+    if (it == s.users.end()) return errors::user_not_found();
+    it->second.password_hash = *h;
+    it->second.no_password = false;
+    return std::nullopt;
+  });
+  if (!refused) tokens_.invalidate_user(name);
+  return refused;
+}
+
+Outcome AuthStore::user_grant_role(std::string_view user, std::string_view role) {
+  bool already = false;
+  auto refused = update(true, [&](State& s) -> Outcome {
+    auto it = s.users.find(user);
+    if (it == s.users.end()) return errors::user_not_found();
+    // The root role exists implicitly (etcd grants it without a stored role).
+    if (role != kRootRole && !s.role(role)) return errors::role_not_found();
+    auto& roles = it->second.roles;
+    auto pos = std::lower_bound(roles.begin(), roles.end(), role);
+    if (pos != roles.end() && *pos == role) {
+      already = true;
+      return protocol::WireError{};  // nothing to write; answered OK below
+    }
+    roles.insert(pos, std::string(role));
+    return std::nullopt;
+  });
+  if (already) return std::nullopt;
+  return refused;
+}
+
+Outcome AuthStore::user_revoke_role(std::string_view user, std::string_view role) {
+  return update(true, [&](State& s) -> Outcome {
+    if (s.enabled && user == kRootUser && role == kRootRole) return errors::invalid_auth_mgmt();
+    auto it = s.users.find(user);
+    if (it == s.users.end()) return errors::user_not_found();
+    auto& roles = it->second.roles;
+    auto pos = std::find(roles.begin(), roles.end(), role);
+    if (pos == roles.end()) return errors::role_not_granted();
+    roles.erase(pos);
+    return std::nullopt;
+  });
+}
+
+Outcome AuthStore::role_add(std::string_view name) {
+  if (name.empty()) return errors::role_empty();
+  return update(true, [&](State& s) -> Outcome {
+    if (s.role(name)) return errors::role_already_exist();
+    s.roles.emplace(std::string(name), Role{std::string(name), {}});
+    return std::nullopt;
+  });
+}
+
+Outcome AuthStore::role_delete(std::string_view name) {
+  return update(true, [&](State& s) -> Outcome {
+    if (s.enabled && name == kRootRole) return errors::invalid_auth_mgmt();
+    auto it = s.roles.find(name);
+    if (it == s.roles.end()) return errors::role_not_found();
+    s.roles.erase(it);
+    // Every user loses the role too (etcd does the same in the same transaction).
+    for (auto& [user_name, u] : s.users)
+      std::erase(u.roles, name);
+    return std::nullopt;
+  });
+}
+
+Outcome AuthStore::role_grant_permission(std::string_view role, Permission perm) {
+  return update(true, [&](State& s) -> Outcome {
+    auto it = s.roles.find(role);
+    if (it == s.roles.end()) return errors::role_not_found();
+    auto& perms = it->second.perms;
+    auto pos =
+        std::lower_bound(perms.begin(), perms.end(), perm.key,
+                         [](const Permission& p, const std::string& k) { return p.key < k; });
+    // etcd updates the type of the permission found at the key's sorted position when it
+    // has the same range; otherwise it adds one.
+    if (pos != perms.end() && pos->key == perm.key && pos->range_end == perm.range_end) {
+      pos->type = perm.type;
+    } else {
+      perms.push_back(std::move(perm));
+      std::stable_sort(perms.begin(), perms.end(),
+                       [](const Permission& a, const Permission& b) { return a.key < b.key; });
+    }
+    return std::nullopt;
+  });
+}
+
+Outcome AuthStore::role_revoke_permission(std::string_view role, std::string_view key,
+                                          std::string_view range_end) {
+  return update(true, [&](State& s) -> Outcome {
+    auto it = s.roles.find(role);
+    if (it == s.roles.end()) return errors::role_not_found();
+    auto& perms = it->second.perms;
+    auto removed = std::erase_if(
+        perms, [&](const Permission& p) { return p.key == key && p.range_end == range_end; });
+    if (removed == 0) return errors::permission_not_granted();
+    return std::nullopt;
+  });
+}
+
+}  // namespace revkv::auth

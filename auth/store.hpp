@@ -1,0 +1,88 @@
+#pragma once
+
+// The node's auth store: the one owner of the auth state. Reads (every permission check)
+// take the current immutable State (auth/state.hpp) without waiting for a writer; a change
+// is made on a copy under the writers' mutex, written to the `auth` column family in one
+// synced batch together with the new auth revision, and only then published. So a check
+// never sees a change that a crash could lose, and a failed write changes nothing.
+//
+// The operations and their errors follow etcd's auth store (docs/SECURITY.md). Password
+// hashing (bcrypt cost 10, ~50-100 ms) runs on the caller's thread before the mutex is
+// taken, so one slow hash does not hold up other changes.
+//
+// Not yet replicated: in cluster mode a change must become a Raft entry that every member
+// applies (docs/SECURITY.md "What remains").
+
+#include "auth/caller.hpp"
+#include "auth/errors.hpp"
+#include "auth/state.hpp"
+#include "auth/tokens.hpp"
+#include "storage/backend.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+namespace revkv::auth {
+
+struct StoreOptions {
+  std::chrono::seconds token_ttl{300};  // etcd's --auth-token-ttl
+  int bcrypt_cost = 10;                 // etcd's --bcrypt-cost default
+};
+
+class AuthStore {
+ public:
+  // Loads the state from `backend`'s auth column (a new store starts at revision 1, as
+  // etcd's). `backend` outlives the store.
+  static storage::Result<std::unique_ptr<AuthStore>> open(storage::Backend& backend,
+                                                          StoreOptions options = {});
+
+  StatePtr state() const { return state_.load(std::memory_order_acquire); }
+  // A lock-free flag: the request path's whole cost while auth is disabled.
+  bool enabled() const { return enabled_.load(std::memory_order_acquire); }
+  uint64_t revision() const { return state()->revision; }
+
+  // Who a token names (nullopt token: no token was given).
+  Caller caller(std::optional<std::string_view> token);
+
+  Outcome enable();
+  Outcome disable();
+  // A new simple token, or etcd's error (not enabled, unknown user, no-password user,
+  // wrong password: all but the first "authentication failed").
+  std::variant<std::string, protocol::WireError> authenticate(std::string_view name,
+                                                              std::string_view password);
+  Outcome user_add(std::string_view name, std::string_view password, bool no_password);
+  Outcome user_delete(std::string_view name);
+  Outcome user_change_password(std::string_view name, std::string_view password);
+  Outcome user_grant_role(std::string_view user, std::string_view role);
+  Outcome user_revoke_role(std::string_view user, std::string_view role);
+  Outcome role_add(std::string_view name);
+  Outcome role_delete(std::string_view name);
+  Outcome role_grant_permission(std::string_view role, Permission perm);
+  Outcome role_revoke_permission(std::string_view role, std::string_view key,
+                                 std::string_view range_end);
+
+  SimpleTokens& tokens() { return tokens_; }
+
+ private:
+  AuthStore(storage::Backend& backend, StoreOptions options, State initial);
+  // Runs `change` on a copy of the state under the writers' mutex; when it returns no
+  // error, bumps the revision (`bump`), persists and publishes it.
+  Outcome update(bool bump, const std::function<Outcome(State&)>& change);
+  std::optional<std::string> hash(std::string_view password) const;
+
+  storage::Backend& backend_;
+  StoreOptions options_;
+  SimpleTokens tokens_;
+  std::mutex writers_;
+  std::atomic<StatePtr> state_;
+  std::atomic<bool> enabled_{false};
+};
+
+}  // namespace revkv::auth
