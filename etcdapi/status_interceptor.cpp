@@ -15,8 +15,8 @@ using grpc::experimental::InterceptionHookPoints;
 using grpc::experimental::ServerRpcInfo;
 
 // grpc-go's text for a method no service serves, or for one rpc.proto declares and revkvd
-// does not serve yet (the Auth methods but AuthStatus): what grpc-go's generated
-// Unimplemented server answers.
+// does not serve (none since the Auth service is served; kept for a future rpc.proto): what
+// grpc-go's generated Unimplemented server answers.
 std::string unimplemented_text(std::string_view full_name) {
   auto [service, method] = metrics::split_method_name(full_name);
   const auto* file = etcdserverpb::RangeRequest::descriptor()->file();
