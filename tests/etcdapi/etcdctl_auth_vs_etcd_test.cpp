@@ -52,15 +52,7 @@ struct Side {
       for (size_t at; (at = args.find(from)) != std::string::npos;)
         args.replace(at, from.size(), to);
     }
-    testing::Run r;
-    FILE* p = ::popen(("curl -s " + args + " 2>&1").c_str(), "r");
-    REQUIRE(p != nullptr);
-    std::array<char, 4096> buf{};
-    size_t n = 0;
-    while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0)
-      r.out.append(buf.data(), n);
-    int status = ::pclose(p);
-    r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    auto r = testing::run_shell("curl -s " + args + " 2>&1");
     std::smatch m;
     if (std::regex_search(r.out, m, std::regex(R"re("token":"([^"]+)")re"))) token = m[1];
     // Tokens and headers differ by design: a token's letters are random, ids are each

@@ -37,12 +37,9 @@ struct Run {
   std::string out;  // stdout and stderr together
 };
 
-// `args` go through the shell: the callers quote what needs quoting. `input` is stdin.
-inline Run etcdctl(const std::string& bin, const std::string& endpoint, const std::string& args,
-                   const std::string& input = "") {
-  std::string cmd = "printf '%s' '" + input + "' | ETCDCTL_API=3 " + bin +
-                    " --endpoints=" + endpoint + " --dial-timeout=5s --command-timeout=10s " +
-                    args + " 2>&1";
+// Runs a shell command line to its end: what it wrote to stdout (callers add 2>&1 for
+// stderr) and its exit status (-1 when a signal ended it).
+inline Run run_shell(const std::string& cmd) {
   Run r;
   FILE* p = ::popen(cmd.c_str(), "r");
   REQUIRE(p != nullptr);
@@ -53,6 +50,13 @@ inline Run etcdctl(const std::string& bin, const std::string& endpoint, const st
   int status = ::pclose(p);
   r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
+}
+
+// `args` go through the shell: the callers quote what needs quoting. `input` is stdin.
+inline Run etcdctl(const std::string& bin, const std::string& endpoint, const std::string& args,
+                   const std::string& input = "") {
+  return run_shell("printf '%s' '" + input + "' | ETCDCTL_API=3 " + bin + " --endpoints=" +
+                   endpoint + " --dial-timeout=5s --command-timeout=10s " + args + " 2>&1");
 }
 
 }  // namespace revkv::testing

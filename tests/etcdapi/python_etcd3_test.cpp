@@ -6,6 +6,7 @@
 // not installed (scripts/setup installs both).
 
 #include "tests/etcdapi/etcd_process.hpp"
+#include "tests/etcdapi/etcdctl_run.hpp"
 #include "tests/node/node_process.hpp"
 #include "tests/skip.hpp"
 #include "tests/temp_dir.hpp"
@@ -37,25 +38,12 @@ std::string script_path() {
 
 // The script's output (stdout and stderr) and exit status. gRPC's Python channels honour
 // http_proxy: unset, so that loopback is reached directly.
-struct ScriptRun {
-  int status = -1;
-  std::string out;
-};
+using ScriptRun = testing::Run;
 
 ScriptRun run_script(const std::string& endpoint, const std::string& args) {
-  std::string cmd = "env -u http_proxy -u https_proxy -u HTTP_PROXY -u HTTPS_PROXY " +
-                    std::string(kPython) + " " + script_path() + " " + endpoint + " " + args +
-                    " 2>&1";
-  ScriptRun r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  std::array<char, 4096> buf{};
-  size_t n = 0;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0)
-    r.out.append(buf.data(), n);
-  int status = ::pclose(p);
-  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+  return testing::run_shell("env -u http_proxy -u https_proxy -u HTTP_PROXY -u HTTPS_PROXY " +
+                            std::string(kPython) + " " + script_path() + " " + endpoint + " " +
+                            args + " 2>&1");
 }
 
 // False after reporting the running test skipped.
