@@ -25,6 +25,8 @@
 
 namespace revkv::cluster {
 
+struct PeerTls;  // cluster/peer_tls.hpp
+
 // What the replicated log is applied to. Called one hook at a time: on the thread that
 // constructs the RaftNode while the constructor runs (raft_start restores the latest local
 // snapshot there, before the loop thread exists), then on the node's loop thread only. It
@@ -98,6 +100,9 @@ struct RaftConfig {
   // (the bulk moves out of band), so a few seconds is ample.
   unsigned install_snapshot_timeout_ms = 5000;
   unsigned connect_retry_ms = 200;
+  // Set: every Raft connection to and from the other members is TLS, verified both ways
+  // (cluster/peer_tls.hpp); unset: libraft's plain TCP transport.
+  std::shared_ptr<const PeerTls> peer_tls;
   // Called on the loop thread when role, known leader or term change (checked every
   // heartbeat interval, after a transfer, and before status() answers, so it has heard of
   // any change a status() shows). An exception from it is logged and dropped.
