@@ -276,6 +276,7 @@ class PeerTlsTransport::Impl {
                    const tls::ClientConfig& client, std::chrono::milliseconds timeout,
                    uint64_t number, const std::string& peer, const std::string& preamble) {
     std::string error;
+    bool tls_failed = false;  // TCP connected, TLS did not: worth a warning
     std::string host, port;
     auto plain = std::make_shared<util::UniqueFd>();
     std::shared_ptr<tls::ClientTunnel> tunnel;
@@ -291,6 +292,7 @@ class PeerTlsTransport::Impl {
         shared.tls[number] = dup.get();
       }
       tunnel = tls::ClientTunnel::open(std::move(tcp), host, client, timeout, *plain, error);
+      tls_failed = !tunnel;
       {
         std::lock_guard lock(shared.mutex);
         shared.tls.erase(number);
@@ -300,21 +302,21 @@ class PeerTlsTransport::Impl {
         error = "the tunnel closed at once";
       }
     }
-    loop.post([self, number, plain, tunnel, error] {
-      self->dialed(number, plain->release(), tunnel, error);
+    loop.post([self, number, plain, tunnel, error, tls_failed] {
+      self->dialed(number, plain->release(), tunnel, error, tls_failed);
     });
   }
 
   // On the loop thread: a dialing thread's outcome.
   void dialed(uint64_t number, int fd, std::shared_ptr<tls::ClientTunnel> tunnel,
-              const std::string& error) {
+              const std::string& error, bool tls_failed) {
     util::UniqueFd plain(fd);
     auto it = dials_pending_.find(number);
     if (closing_ || it == dials_pending_.end()) return;  // canceled: tunnel and fd close
     Dial d = std::move(it->second);
     dials_pending_.erase(it);
     if (!tunnel) {
-      log_refused(d.address, error);
+      log_refused(d.address, error, tls_failed);
       d.cb(d.req, nullptr, RAFT_NOCONNECTION);
       return;
     }
@@ -326,7 +328,7 @@ class PeerTlsTransport::Impl {
     uv_pipe_init(loop_.loop(), pipe, 0);
     if (const int rc = uv_pipe_open(pipe, plain.get()); rc != 0) {
       uv_close(reinterpret_cast<uv_handle_t*>(pipe), [](uv_handle_t* h) { raft_free(h); });
-      log_refused(d.address, std::string("uv_pipe_open: ") + uv_strerror(rc));
+      log_refused(d.address, std::string("uv_pipe_open: ") + uv_strerror(rc), false);
       d.cb(d.req, nullptr, RAFT_NOCONNECTION);
       return;
     }
@@ -339,13 +341,16 @@ class PeerTlsTransport::Impl {
     d.cb(d.req, reinterpret_cast<uv_stream_t*>(pipe), 0);
   }
 
-  void log_refused(const std::string& address, const std::string& error) {
+  // A member that is down (refused, unreachable) is routine: info. A TLS failure means a
+  // misconfigured or foreign member: warn.
+  void log_refused(const std::string& address, const std::string& error, bool tls_failed) {
     const auto now = Clock::now();
     auto [it, inserted] = refused_.try_emplace(address);
     if (!inserted && it->second.first == error && now - it->second.second < kRepeatLogInterval)
       return;
     it->second = {error, now};
-    spdlog::warn("cluster: peer TLS connection to {} failed: {}", address, error);
+    spdlog::log(tls_failed ? spdlog::level::warn : spdlog::level::info,
+                "cluster: peer TLS connection to {} failed: {}", address, error);
   }
 
   // On the loop thread: a connection the listener terminated; read its preamble.
