@@ -16,6 +16,7 @@
 #include <arpa/inet.h>
 #include <array>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -136,6 +137,8 @@ class TlsCluster {
   bool running(size_t i) const { return members_[i] != nullptr; }
   uint16_t peer_port(size_t i) const { return ports_[i]; }
   std::string log(size_t i) const { return read_file(dir_.sub(names_[i] + ".log")); }
+  std::string file(const std::string& name) const { return dir_.sub(name); }
+  pid_t pid(size_t i) const { return members_[i]->pid(); }
 
   void start(size_t i) {
     std::vector<std::string> flags = {"--name",   names_[i], "--initial-cluster", initial_,
@@ -360,6 +363,48 @@ TEST_CASE("peer TLS: garbage on a peer port is refused and the members are unaff
   CHECK(cluster.log_has(target, "refused: not TLS (plaintext to a TLS port?)", 10s));
   CHECK(cluster.log_has(target, "refused: TLS handshake failed", 10s));
   const int64_t last = put_many(cluster, *leader, 50, "k");
+  require_same_hash(cluster, {0, 1, 2}, last);
+}
+
+TEST_CASE("peer TLS: SIGHUP reloads the peer certificates and a failed reload keeps them",
+          "[cluster][process]") {
+  TlsCluster cluster({Peer::tls, Peer::tls, Peer::tls});
+  if (!cluster.certs()) return;
+  cluster.start_all();
+  auto leader = cluster.find_leader({0, 1, 2}, 20s);
+  REQUIRE(leader);
+  // Member a's files replaced by a new certificate of the same CA, then SIGHUP.
+  const auto dir = cluster.file("");
+  const auto made =
+      sh("cd " + dir +
+         " && set -e\nopenssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+         "-keyout a2.key -out a2.csr -subj '/CN=revkv member a v2'\n"
+         "openssl x509 -req -in a2.csr -CA peer-ca.crt -CAkey peer-ca.key -CAcreateserial -days 30 "
+         "-extfile peer.ext -out a2.crt\ncp a2.crt peer-a.crt\ncp a2.key peer-a.key\n");
+  INFO(made.out);
+  REQUIRE(made.status == 0);
+  REQUIRE(::kill(cluster.pid(0), SIGHUP) == 0);
+  CHECK(cluster.log_has(0,
+                        "SIGHUP: peer TLS certificates reloaded; new peer connections get "
+                        "subject=/CN=revkv member a v2",
+                        10s));
+  // A new connection to its peer port (as member b) gets the new certificate.
+  const auto served = sh(
+      "openssl s_client -connect 127.0.0.1:" + std::to_string(cluster.peer_port(0)) + " -CAfile " +
+      cluster.file("peer-ca.crt") + " -cert " + cluster.file("peer-b.crt") + " -key " +
+      cluster.file("peer-b.key") + " </dev/null 2>/dev/null | openssl x509 -noout -subject");
+  CHECK(served.out.find("revkv member a v2") != std::string::npos);
+  // A key that does not match: the reload fails with the peer flag named, the certificate
+  // in use stays, and the cluster goes on.
+  REQUIRE(sh("cp " + cluster.file("peer-b.key") + " " + cluster.file("peer-a.key")).status == 0);
+  REQUIRE(::kill(cluster.pid(0), SIGHUP) == 0);
+  CHECK(cluster.log_has(0,
+                        "SIGHUP: peer TLS certificates not reloaded, the previous ones stay: "
+                        "--peer-key-file",
+                        10s));
+  // Outgoing connections read the files each time: put the matching key back.
+  REQUIRE(sh("cp " + cluster.file("a2.key") + " " + cluster.file("peer-a.key")).status == 0);
+  const int64_t last = put_many(cluster, *leader, 30, "k");
   require_same_hash(cluster, {0, 1, 2}, last);
 }
 
