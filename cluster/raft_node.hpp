@@ -1,8 +1,9 @@
 #pragma once
 
 // One member of a Raft group, on Debian's libraft 0.15 (canonical's C Raft): its log and
-// snapshots on disk in `dir` (raft_uv), its peers over TCP (raft_uv_tcp), committed entries
-// handed to a StateMachine in log order. Not wired into revkvd yet (docs/CLUSTER.md).
+// snapshots on disk in `dir` (raft_uv), its peers over TCP (raft_uv_tcp, or TLS: peer_tls.hpp),
+// committed entries handed to a StateMachine in log order. Not wired into revkvd yet
+// (docs/CLUSTER.md).
 //
 // Threading: libraft is single-threaded on a libuv loop. Each RaftNode owns a loop running
 // on a thread of its own; every public call may come from any thread and is marshalled
