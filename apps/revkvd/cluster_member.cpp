@@ -85,9 +85,8 @@ ClusterMember::ClusterMember(caf::actor_system& sys, actors::Node& node,
     peer->client.ca_file = options.peer_tls.trusted_ca_file;
     peer->client.cert_file = options.peer_tls.cert_file;
     peer->client.key_file = options.peer_tls.key_file;
-    // Within an election timeout a member that cannot complete its handshake is given up on
-    // and retried (libraft's connect retry).
-    peer->dial_timeout = std::chrono::milliseconds(config.election_timeout_ms);
+    // peer->dial_timeout stays at its 2 s: a handshake on a loaded machine may take longer
+    // than an election timeout, and a slow attempt only delays this one connection.
     config.peer_tls = std::move(peer);
   }
   try {
