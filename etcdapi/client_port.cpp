@@ -9,7 +9,7 @@ namespace revkv::etcdapi {
 ClientPort::ClientPort(grpc::Server& server, const std::string& host, uint16_t port,
                        size_t io_threads, ClientListener::Limits listener_limits,
                        gateway::Limits gateway_limits, std::function<bool()> healthy,
-                       std::shared_ptr<tls::ServerCredentials> tls)
+                       std::shared_ptr<tls::ServerCredentials> tls, auth::CertificateNames* names)
     : server_(server),
       gateway_(server, gateway_limits, std::move(healthy)),
       work_(boost::asio::make_work_guard(io_)) {
@@ -17,7 +17,7 @@ ClientPort::ClientPort(grpc::Server& server, const std::string& host, uint16_t p
       io_, host, port, listener_limits,
       [this](int fd) { grpc::AddInsecureChannelFromFd(&server_, fd); },
       [this](boost::asio::ip::tcp::socket socket) { gateway_.serve(std::move(socket)); },
-      std::move(tls));
+      std::move(tls), names);
   for (size_t i = 0; i < std::max<size_t>(1, io_threads); ++i)
     threads_.emplace_back([this] { io_.run(); });
 }

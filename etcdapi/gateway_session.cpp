@@ -127,6 +127,7 @@ void Session::on_header(beast::error_code ec) {
       // Each WatchRequest is bounded instead of the whole body (take_watch_requests).
       self->parser_->body_limit(boost::none);
       self->stream_route_ = find_route("/watch");
+      self->stream_authorization_ = std::string(request[http::field::authorization]);
       self->watch_opened_ = false;
       self->watch_body_done_ = false;
       self->watch_decoding_ = true;
@@ -207,7 +208,10 @@ void Session::call(const Route& route, const Request& request) {
   } else {
     requests.push_back(to_buffer(std::string()));
   }
-  if (route.kind == CallKind::stream) return open_stream(route, std::move(requests));
+  if (route.kind == CallKind::stream) {
+    stream_authorization_ = std::string(request[http::field::authorization]);
+    return open_stream(route, std::move(requests));
+  }
   call_unary(gateway_.stub(), route.method, std::move(requests.front()), gateway_.call_token(),
              std::string(request[http::field::authorization]),
              [self = shared_from_this(), &route](grpc::Status status, grpc::ByteBuffer answer) {
@@ -273,9 +277,9 @@ void Session::open_stream(const Route& route, std::vector<grpc::ByteBuffer> requ
   receiver.done = [self = shared_from_this()](const grpc::Status& status) {
     asio::post(self->stream_.get_executor(), [self, status] { self->on_stream_done(status); });
   };
-  stream_call_ =
-      StreamCall::start(gateway_.stub(), route.method, std::move(requests),
-                        /*close_send=*/!watch, std::move(receiver), gateway_.call_token());
+  stream_call_ = StreamCall::start(gateway_.stub(), route.method, std::move(requests),
+                                   /*close_send=*/!watch, std::move(receiver),
+                                   gateway_.call_token(), stream_authorization_);
 }
 
 // ---- a watch's body, as it arrives

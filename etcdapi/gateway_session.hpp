@@ -93,6 +93,8 @@ class Session : public std::enable_shared_from_this<Session> {
   // The streaming call, while one is open.
   std::shared_ptr<StreamCall> stream_call_;
   const Route* stream_route_ = nullptr;
+  // The Authorization header of the request that opens the streaming call.
+  std::string stream_authorization_;
   bool stream_started_ = false;
   std::optional<boost::beast::http::response<boost::beast::http::empty_body>> stream_head_;
   std::optional<boost::beast::http::response_serializer<boost::beast::http::empty_body>>

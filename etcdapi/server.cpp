@@ -73,7 +73,7 @@ GrpcServer::GrpcServer(caf::actor_system& sys, const actors::Node& node, const s
           // etcd's /health: false on an alarm.
           return !ctx->failure.failed() && !ctx->nospace_alarm.load();
         },
-        std::move(tls));
+        std::move(tls), &ctx->certificate_names);
   } catch (...) {
     stop();
     throw;
