@@ -9,9 +9,10 @@ namespace revkv::etcdapi {
 ClientPort::ClientPort(grpc::Server& server, const std::string& host, uint16_t port,
                        size_t io_threads, ClientListener::Limits listener_limits,
                        gateway::Limits gateway_limits, std::function<bool()> healthy,
-                       std::shared_ptr<tls::ServerCredentials> tls, auth::CertificateNames* names)
+                       std::shared_ptr<tls::ServerCredentials> tls, auth::CertificateNames* names,
+                       gateway::Gateway::CertificateCheck gateway_refuses)
     : server_(server),
-      gateway_(server, gateway_limits, std::move(healthy)),
+      gateway_(server, gateway_limits, std::move(healthy), std::move(gateway_refuses)),
       work_(boost::asio::make_work_guard(io_)) {
   listener_ = std::make_unique<ClientListener>(
       io_, host, port, listener_limits,

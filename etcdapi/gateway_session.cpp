@@ -64,7 +64,7 @@ std::string result_line(const std::string& json) {
 }  // namespace
 
 Session::Session(asio::ip::tcp::socket socket, Gateway& gateway)
-    : gateway_(gateway), stream_(std::move(socket)) {}
+    : gateway_(gateway), fd_(socket.native_handle()), stream_(std::move(socket)) {}
 
 Session::~Session() {
   gateway_.forget(this);
@@ -117,7 +117,8 @@ bool is_watch(const http::request_parser<http::string_body>::value_type& request
 void Session::on_header(beast::error_code ec) {
   if (closed_) return;
   if (ec) return on_request(ec);
-  const bool watch = is_watch(parser_->get());
+  // A watch refused for its certificate is read whole and answered as any request.
+  const bool watch = is_watch(parser_->get()) && !gateway_.refuses_certificate(fd_);
   auto read_body = [self = shared_from_this(), watch] {
     if (watch) {
       const auto& request = self->parser_->get();
@@ -180,6 +181,7 @@ void Session::on_request(beast::error_code ec) {
 void Session::serve(const Request& request) {
   std::string_view target(request.target().data(), request.target().size());
   target = target.substr(0, target.find('?'));
+  if (refuse_certificate_name(target)) return;
   // etcd's CORS wrapper answers every OPTIONS itself (a preflight), whatever the path.
   if (request.method() == http::verb::options) return answer(200, nullptr, "", keep_alive_);
   if (target == "/version" || target == "/health") {
@@ -196,6 +198,16 @@ void Session::serve(const Request& request) {
   if (request.method() != http::verb::post)
     return answer(405, kText, "Method Not Allowed\n", keep_alive_);
   call(*route, request);
+}
+
+bool Session::refuse_certificate_name(std::string_view target) {
+  // etcd's access controller checks this first, before CORS and OPTIONS, on its API paths.
+  if (!api_path(target) || !gateway_.refuses_certificate(fd_)) return false;
+  answer(400, kText,
+         "CommonName of client sending a request against gateway will be ignored and not used "
+         "as expected\n",
+         keep_alive_, {}, /*cors=*/false);
+  return true;
 }
 
 void Session::call(const Route& route, const Request& request) {
@@ -237,16 +249,19 @@ void Session::on_unary_answer(const Route& route, const grpc::Status& status,
 }
 
 void Session::answer(unsigned status, const char* content_type, std::string body, bool keep_alive,
-                     std::string_view allow) {
+                     std::string_view allow, bool cors) {
   response_.emplace(static_cast<http::status>(status), version_);
   if (content_type) response_->set(http::field::content_type, content_type);
   // Go's http.Error, which writes etcd's plain-text errors, adds this header.
   if (content_type == kText && status >= 400) response_->set("X-Content-Type-Options", "nosniff");
   if (!allow.empty())
     response_->set(http::field::allow, beast::string_view(allow.data(), allow.size()));
-  response_->set(http::field::access_control_allow_origin, "*");
-  response_->set(http::field::access_control_allow_methods, "POST, GET, OPTIONS, PUT, DELETE");
-  response_->set(http::field::access_control_allow_headers, "accept, content-type, authorization");
+  if (cors) {
+    response_->set(http::field::access_control_allow_origin, "*");
+    response_->set(http::field::access_control_allow_methods, "POST, GET, OPTIONS, PUT, DELETE");
+    response_->set(http::field::access_control_allow_headers,
+                   "accept, content-type, authorization");
+  }
   response_->body() = std::move(body);
   response_->keep_alive(keep_alive);
   response_->prepare_payload();
