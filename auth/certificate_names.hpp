@@ -8,7 +8,9 @@
 // reused only after gRPC closed it, which it does only once every call on it has ended,
 // and each hand-off overwrites the entry of its number: a lookup always finds the name of
 // the connection the call came on. Entries are never erased, so memory is bounded by the
-// highest descriptor number (the process's open-file limit).
+// highest descriptor number (the process's open-file limit). So only calls on descriptors
+// the client port handed over may be looked up here: another server given descriptors of
+// its own (a peer port) would find the name a closed client connection left on its number.
 //
 // Thread-safe: lookups take a shared lock; `recording()` is a lock-free flag so that nodes
 // without client certificates pay nothing.
