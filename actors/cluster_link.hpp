@@ -27,6 +27,11 @@ struct ClusterLink {
   std::function<void(std::function<void(bool)> done)> barrier;
   // The actor that batches linearizable reads' confirmations; null: reads are not confirmed.
   caf::actor read_index;
+  // Hands leadership to the member `target` (Maintenance.MoveLeader) and calls `done` from
+  // another thread once it moved there (nullopt) or why not, in etcd's words. Leader only;
+  // one transfer runs at a time, later ones wait their turn.
+  std::function<void(uint64_t target, std::function<void(std::optional<std::string>)> done)>
+      transfer;
 
   // The members it was started with (fixed: membership changes are not built yet).
   struct Member {
