@@ -84,7 +84,8 @@ std::variant<std::string, protocol::WireError> AuthStore::authenticate(std::stri
   StatePtr s = state();
   if (!s->enabled) return errors::auth_not_enabled();
   const User* user = s->user(name);
-  if (!user || user->no_password) return errors::auth_failed();
+  if (!user) return errors::auth_failed();
+  if (user->no_password) return errors::no_password_user();
   if (!check_password(user->password_hash, password)) return errors::auth_failed();
   auto token = tokens_.assign(std::string(name));
   if (!token) return errors::store_failed("no random bytes for a token");
