@@ -2,6 +2,7 @@
 
 #include "actors/messages.hpp"
 #include "actors/replicated_entry.hpp"
+#include "actors/state_change.hpp"
 #include "storage/keyspace_set.hpp"
 #include "storage/record.hpp"
 #include "storage/revision.hpp"
@@ -46,10 +47,14 @@ void Replica::apply(std::uint64_t index, std::string_view bytes) {
   link.proposals_committed.fetch_add(1);
   // Applied before a restart (libraft applies the entries after its last snapshot again).
   if (index <= applied_) return;
+  if (auto change = actors::decode_state_change(bytes)) {
+    apply_change(index, *change);
+    return;
+  }
   auto entry = actors::decode_replicated_entry(bytes);
   if (!entry)
     throw std::runtime_error("committed entry " + std::to_string(index) +
-                             " is not a revkv commit group");
+                             " is neither a revkv commit group nor a state change");
   if (entry->shards != ctx_->options.shards) {
     throw std::runtime_error("committed entry " + std::to_string(index) +
                              " comes from a member with " + std::to_string(entry->shards) +
@@ -69,6 +74,32 @@ void Replica::apply(std::uint64_t index, std::string_view bytes) {
   // backend actor, waiting in propose(), moves W once this returns.
   if (own) return;
   restore_in_shards(batch, entry->last_revision);
+}
+
+void Replica::apply_change(std::uint64_t index, const actors::StateChange& change) {
+  auto& link = *ctx_->cluster;
+  storage::WriteBatch batch(*ctx_->backend);
+  bool known = false;
+  switch (change.kind) {
+    case actors::ChangeKind::auth:
+      known = ctx_->auth && ctx_->auth->stage_committed(change.payload, batch);
+      break;
+  }
+  if (!known) {
+    throw std::runtime_error("committed entry " + std::to_string(index) +
+                             " is a state change this member cannot apply (kind " +
+                             std::to_string(static_cast<uint64_t>(change.kind)) + ")");
+  }
+  batch.put(storage::Column::meta, kAppliedKey, encode_index(index));
+  auto written = ctx_->backend->write(batch, false);
+  if (!written.ok()) throw std::runtime_error(written.error().message());
+  applied_ = index;
+  link.applied_index.store(index);
+  link.proposals_applied.fetch_add(1);
+  // Published only once written: no member acts on a change its store does not hold. The
+  // proposer's request thread waits for this (propose returns after apply).
+  auto published = ctx_->auth->committed(index, change.payload);
+  if (!published.ok()) throw std::runtime_error(published.error().message());
 }
 
 void Replica::restore_in_shards(const storage::WriteBatch& batch, int64_t last_revision) {
