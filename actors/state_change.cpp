@@ -31,6 +31,17 @@ std::string encode_state_change(const StateChange& change) {
   return out;
 }
 
+std::string encode_compaction_payload(int64_t revision) {
+  std::string out;
+  put_u64(out, static_cast<uint64_t>(revision));
+  return out;
+}
+
+std::optional<int64_t> decode_compaction_payload(std::string_view payload) {
+  if (payload.size() != 8) return std::nullopt;
+  return static_cast<int64_t>(get_u64(payload));
+}
+
 std::optional<StateChange> decode_state_change(std::string_view bytes) {
   if (bytes.size() < kHeader || bytes.substr(0, kTag.size()) != kTag) return std::nullopt;
   StateChange out;

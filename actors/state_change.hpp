@@ -16,8 +16,14 @@
 namespace revkv::actors {
 
 enum class ChangeKind : uint64_t {
-  auth = 1,  // auth/replication.hpp
+  auth = 1,   // auth/replication.hpp
+  lease = 2,  // a granted lease's record (storage::encode_lease_record); actors/lessor_actor.cpp
+  compaction = 3,  // a scheduled compaction's revision (8 bytes); actors/maintenance_actor.cpp
 };
+
+// The compaction payload.
+std::string encode_compaction_payload(int64_t revision);
+std::optional<int64_t> decode_compaction_payload(std::string_view payload);
 
 struct StateChange {
   uint64_t proposer = 0;     // member id

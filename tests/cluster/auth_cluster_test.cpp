@@ -20,6 +20,7 @@
 using namespace revkv;
 using Clock = std::chrono::steady_clock;
 using testing::Cluster;
+using testing::eventually;
 
 namespace {
 
@@ -122,17 +123,6 @@ class Member {
   std::unique_ptr<etcdserverpb::Auth::Stub> auth_;
   std::unique_ptr<etcdserverpb::KV::Stub> kv_;
 };
-
-// Waits (deadline) until `done` holds; whether it did.
-bool eventually(const std::function<bool()>& done,
-                std::chrono::seconds limit = std::chrono::seconds(20)) {
-  auto deadline = Clock::now() + limit;
-  while (Clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::yield();
-  }
-  return done();
-}
 
 // Member i's serializable read of `key` with `token` answers OK and `value`.
 bool reads(Cluster& cluster, size_t i, const std::string& token, const std::string& key,

@@ -9,6 +9,9 @@
 #include "tests/temp_dir.hpp"
 
 #include <chrono>
+#include <fstream>
+#include <functional>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
@@ -50,6 +53,12 @@ class Cluster {
     int status = members_[i]->stop(grace);
     members_[i].reset();
     return status;
+  }
+
+  // Member i's log (its stderr) so far, for a failing test's message.
+  std::string log(size_t i) const {
+    std::ifstream in(dir_.sub(names_[i] + ".log"));
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   }
 
   client::Client connect(size_t i) {
@@ -95,5 +104,41 @@ class Cluster {
   std::string initial_;
   std::vector<std::unique_ptr<NodeProcess>> members_;
 };
+
+// Waits (deadline) until `done` holds; whether it did.
+inline bool eventually(const std::function<bool()>& done,
+                       std::chrono::seconds limit = std::chrono::seconds(20)) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (done()) return true;
+    std::this_thread::yield();
+  }
+  return done();
+}
+
+// Every running member has applied the same Raft index and reports the same
+// Maintenance.Hash (which covers the kv, meta, lease and auth columns).
+inline bool same_hash(Cluster& cluster) {
+  std::optional<uint64_t> index;
+  std::optional<uint32_t> hash;
+  for (size_t i = 0; i < cluster.size(); ++i) {
+    if (!cluster.running(i)) continue;
+    auto c = client::Client::connect(cluster.member(i).endpoint());
+    if (!c.ok()) return false;
+    auto s = c.value().status();
+    auto h = c.value().hash();
+    auto s2 = c.value().status();
+    // Nothing applied between the two: the hash is of that index.
+    if (!s.ok() || !h.ok() || !s2.ok() || s.value().raft_index != s2.value().raft_index)
+      return false;
+    if (!index) {
+      index = s.value().raft_index;
+      hash = h.value().hash;
+    } else if (*index != s.value().raft_index || *hash != h.value().hash) {
+      return false;
+    }
+  }
+  return true;
+}
 
 }  // namespace revkv::testing
