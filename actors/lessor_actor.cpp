@@ -93,6 +93,23 @@ int64_t remaining_seconds(const LeaseTimer& t, TimePoint now) {
   return std::chrono::duration_cast<std::chrono::seconds>(t.expiry - now).count();
 }
 
+// Cluster mode: whether this lessor acts as the leader's (true on a single node). One that
+// just became the leader's first gives every lease its full TTL again plus the election
+// timeout (etcd's lessor Promote with its default extension): the previous leader's clock
+// and keep-alives are unknown here, so nothing may expire because of the change. Called
+// before anything reads or acts on a lease's expiry.
+bool follow_leadership(LessorState& st) {
+  if (!st.ctx->cluster) return true;
+  bool leads = st.ctx->cluster->leader.load();
+  if (leads && !st.leading) {
+    auto now = st.clock->now();
+    for (auto it = st.leases.begin(); it != st.leases.end(); ++it)
+      st.renew(it, deadline(now, kRestartExtension, it->second.ttl));
+  }
+  st.leading = leads;
+  return leads;
+}
+
 // Cluster mode: the grant becomes a state-change entry every member applies (the record in
 // its store and lease table, the lessor told: apps/revkvd/replica.cpp), so that whichever
 // member leads next knows the lease. Blocks this (detached) actor for the round trip, as a
@@ -185,18 +202,7 @@ void revoke_expired(Self* self, Done done) {
   auto now = st.clock->now();
   // Cluster mode: only the leader's lessor expires leases; a revocation is a write, which
   // a follower cannot make (docs/CLUSTER.md).
-  if (st.ctx->cluster) {
-    bool leads = st.ctx->cluster->leader.load();
-    if (leads && !st.leading) {
-      // Just became the leader's lessor: the previous leader's clock is unknown here, so
-      // every lease gets its full TTL again plus the election timeout (etcd's Promote with
-      // its default extension), before anything can expire.
-      for (auto it = st.leases.begin(); it != st.leases.end(); ++it)
-        st.renew(it, deadline(now, kRestartExtension, it->second.ttl));
-    }
-    st.leading = leads;
-    if (!leads) budget = 0;
-  }
+  if (!follow_leadership(st)) budget = 0;
   for (const auto& [expiry, id] : st.by_expiry) {
     if (expiry > now || static_cast<int64_t>(expired.size()) >= budget) break;
     if (!st.leases.at(id).revoking) expired.push_back(id);
@@ -340,6 +346,7 @@ caf::behavior lessor_actor(Self* self, NodeContextPtr ctx, std::vector<caf::acto
       },
       [self](const protocol::LeaseKeepAliveRequest& r) -> caf::result<KeepAliveResult> {
         auto& st = self->state;
+        follow_leadership(st);
         auto header = st.header();  // before the renewal (etcd)
         auto it = st.leases.find(r.id);
         if (it == st.leases.end())
@@ -368,6 +375,7 @@ caf::behavior lessor_actor(Self* self, NodeContextPtr ctx, std::vector<caf::acto
       },
       [self](const protocol::LeaseTimeToLiveRequest& r) -> caf::result<TtlResult> {
         auto& st = self->state;
+        follow_leadership(st);
         protocol::LeaseTimeToLiveResponse out{st.header(), r.id, -1, 0, {}};
         auto it = st.leases.find(r.id);
         if (it == st.leases.end()) return TtlResult{std::move(out)};

@@ -155,3 +155,21 @@ TEST_CASE("replicated auth: payloads round-trip and foreign bytes are refused") 
   lying[9] = '\x7f';  // a prefix longer than the payload
   CHECK_FALSE(decode_auth_payload(lying));
 }
+
+TEST_CASE("replicated auth: a failed proposal fails the request and changes nothing") {
+  testing::TempDir dir;
+  Member m(dir.sub("m"));
+  Replicator r;
+  r.refusal = []() -> Outcome { return std::nullopt; };
+  r.propose = [](std::string) -> std::variant<uint64_t, protocol::WireError> {
+    return protocol::WireError{14, "etcdserver: leader changed"};
+  };
+  m.store->replicate_through(std::move(r));
+  CHECK(m.store->role_add("r")->message == "etcdserver: leader changed");
+  CHECK(m.store->state()->role("r") == nullptr);
+  CHECK(m.store->revision() == 1);
+  // Nothing was written either: the store reopens as it was.
+  auto reopened = AuthStore::open(*m.backend, kFast);
+  REQUIRE(reopened.ok());
+  CHECK((*reopened)->state()->roles.empty());
+}
