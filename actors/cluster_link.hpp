@@ -23,15 +23,21 @@ struct ClusterLink {
   };
   // Appends one entry (a commit group, actors/replicated_entry.hpp, or a state change,
   // actors/state_change.hpp) to the Raft log and blocks until it is committed and applied on
-  // this member. Called by the backend actor on its own thread, and by the auth store on the
-  // thread of the request that changes it (actors/propose_change.hpp); never on the Raft
-  // loop thread (it would wait for itself).
+  // this member. Called by the backend actor, the lessor and the maintenance actor on their
+  // own (detached) threads, and by the auth store on the thread of the request that changes
+  // it (actors/auth_replication.hpp); never on the Raft loop thread (it would wait for
+  // itself).
   std::function<Proposed(std::string)> propose;
   // Commits a barrier and calls `done(true)` once it was applied here while this member still
   // led (false otherwise), from another thread; one at a time (actors/read_index_actor.hpp).
   std::function<void(std::function<void(bool)> done)> barrier;
   // The actor that batches linearizable reads' confirmations; null: reads are not confirmed.
   caf::actor read_index;
+  // Hands leadership to the member `target` (Maintenance.MoveLeader) and calls `done` from
+  // another thread once it moved there (nullopt) or why not, in etcd's words. Leader only;
+  // one transfer runs at a time, later ones wait their turn.
+  std::function<void(uint64_t target, std::function<void(std::optional<std::string>)> done)>
+      transfer;
 
   // The members it was started with (fixed: membership changes are not built yet).
   struct Member {

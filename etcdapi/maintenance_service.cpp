@@ -53,13 +53,41 @@ grpc::ServerWriteReactor<etcdserverpb::SnapshotResponse>* MaintenanceService::Sn
 grpc::ServerUnaryReactor* MaintenanceService::MoveLeader(
     grpc::CallbackServerContext* context, const etcdserverpb::MoveLeaderRequest* request,
     etcdserverpb::MoveLeaderResponse* response) {
-  // etcd (v3_server.go MoveLeader): a transferee that is not a member is refused with
-  // ErrBadLeaderTransferee; transferring to the leader itself returns at once.
-  if (request->targetid() != ctx_->member_id)
+  // etcd (v3rpc maintenance.go, v3_server.go MoveLeader): only the leader moves leadership;
+  // a transferee that is not a member is refused with ErrBadLeaderTransferee; a transfer to
+  // the leader itself returns at once; a transfer that does not complete in time is
+  // ErrTimeoutLeaderTransfer, which etcd leaves untranslated (code Unknown).
+  const auto* link = ctx_->cluster.get();
+  if (link && !link->leader.load())
+    return finish_now(context,
+                      grpc::Status(grpc::StatusCode::UNAVAILABLE, "etcdserver: not leader"));
+  const uint64_t target = request->targetid();
+  bool member = target == ctx_->member_id;
+  if (link)
+    for (const auto& m : link->members)
+      member = member || m.id == target;
+  if (!member)
     return finish_now(context, grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
                                             "etcdserver: bad leader transferee"));
-  to_proto(ctx_->header(ctx_->watermark.load()), *response->mutable_header());
-  return finish_now(context, grpc::Status::OK);
+  if (target == ctx_->member_id || !link || !link->transfer) {
+    to_proto(ctx_->header(ctx_->watermark.load()), *response->mutable_header());
+    return finish_now(context, grpc::Status::OK);
+  }
+  auto* reactor = context->DefaultReactor();
+  link->transfer(target, [reactor, response, ctx = ctx_](std::optional<std::string> error) {
+    if (!error) {
+      to_proto(ctx->header(ctx->watermark.load()), *response->mutable_header());
+      reactor->Finish(grpc::Status::OK);
+      return;
+    }
+    auto code = grpc::StatusCode::UNAVAILABLE;  // not leader, server stopped
+    if (*error == "etcdserver: bad leader transferee")
+      code = grpc::StatusCode::FAILED_PRECONDITION;
+    else if (*error == "etcdserver: request timed out, leader transfer took too long")
+      code = grpc::StatusCode::UNKNOWN;
+    reactor->Finish(grpc::Status(code, *error));
+  });
+  return reactor;
 }
 
 }  // namespace revkv::etcdapi

@@ -27,6 +27,22 @@ std::string describe(const cluster::Outcome& outcome) {
   }
 }
 
+// etcd's answers to MoveLeader (etcdserver/errors.go; v3rpc maps them to gRPC codes).
+std::string describe_transfer(const cluster::Outcome& outcome) {
+  switch (outcome.code) {
+    case cluster::Errc::not_leader:
+      return "etcdserver: not leader";
+    case cluster::Errc::shutting_down:
+      return "etcdserver: server stopped";
+    case cluster::Errc::invalid:
+      return "etcdserver: bad leader transferee";
+    default:
+      // libraft gave up (the target did not win an election in time): etcd's words when its
+      // own wait for the new leader runs out.
+      return "etcdserver: request timed out, leader transfer took too long";
+  }
+}
+
 std::uint64_t random_incarnation() {
   std::random_device rd;
   std::uint64_t v = (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
@@ -65,9 +81,22 @@ ClusterMember::ClusterMember(caf::actor_system& sys, actors::Node& node,
     }
     done(false);
   };
+  link_->transfer = [this](std::uint64_t target,
+                           std::function<void(std::optional<std::string>)> done) {
+    {
+      std::lock_guard lock(mutex_);
+      if (!quit_) {
+        transfers_.push_back({target, std::move(done)});
+        wake_.notify_all();
+        return;
+      }
+    }
+    done("etcdserver: server stopped");
+  };
   link_->read_index = actors::spawn_read_index_actor(sys, link_);
   replica_ = std::make_unique<Replica>(sys, node);
   gate_ = std::thread([this] { gate_loop(); });
+  transferrer_ = std::thread([this] { transfer_loop(); });
 
   cluster::RaftConfig config;
   config.id = link_->member_id;
@@ -84,6 +113,9 @@ ClusterMember::ClusterMember(caf::actor_system& sys, actors::Node& node,
     }
     wake_.notify_all();
     gate_.join();
+    transferrer_.join();
+    for (auto& transfer : std::exchange(transfers_, {}))
+      transfer.done("etcdserver: server stopped");
     caf::anon_send_exit(link_->read_index, caf::exit_reason::user_shutdown);
     link_->read_index = nullptr;
     throw;
@@ -108,10 +140,13 @@ void ClusterMember::stop() {
     quit_ = true;
   }
   wake_.notify_all();
-  raft_->stop();  // ends a barrier the gate may be waiting for
+  raft_->stop();  // ends a barrier the gate, or a transfer, may be waiting for
   gate_.join();
+  transferrer_.join();
   for (auto& done : std::exchange(read_barriers_, {}))
     done(false);
+  for (auto& transfer : std::exchange(transfers_, {}))
+    transfer.done("etcdserver: server stopped");
   caf::anon_send_exit(link_->read_index, caf::exit_reason::user_shutdown);
 }
 
@@ -161,6 +196,27 @@ void ClusterMember::gate_loop() {
     } else if (!outcome.ok()) {
       spdlog::warn("cluster: not serving as leader of term {}: {}", term, describe(outcome));
     }
+  }
+}
+
+void ClusterMember::transfer_loop() {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    wake_.wait(lock, [this] { return quit_ || (raft_ready_ && !transfers_.empty()); });
+    if (quit_) return;
+    auto transfer = std::move(transfers_.front());
+    transfers_.erase(transfers_.begin());
+    lock.unlock();
+    auto outcome = raft_->transfer(transfer.target).get();
+    if (outcome.ok()) {
+      spdlog::info("cluster: leadership moved to member {:x}", transfer.target);
+      transfer.done(std::nullopt);
+    } else {
+      spdlog::warn("cluster: leadership transfer to member {:x} failed: {}", transfer.target,
+                   outcome.message);
+      transfer.done(describe_transfer(outcome));
+    }
+    lock.lock();
   }
 }
 

@@ -18,6 +18,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -47,6 +48,9 @@ class ClusterMember {
   // The gate thread: the barrier a new leader waits for before it serves, and those the
   // read-index actor asks for.
   void gate_loop();
+  // The transfer thread: leadership transfers (MoveLeader), one at a time, so a transfer's
+  // wait (up to an election timeout) holds neither a client thread nor the read barriers.
+  void transfer_loop();
 
   std::shared_ptr<actors::ClusterLink> link_;
   std::unique_ptr<Replica> replica_;
@@ -58,9 +62,15 @@ class ClusterMember {
   std::uint64_t wanted_term_ = 0;
   std::uint64_t leading_term_ = 0;  // the term this member leads in as last observed; 0: none
   std::vector<std::function<void(bool)>> read_barriers_;  // waiting for the next barrier
+  struct Transfer {
+    std::uint64_t target = 0;
+    std::function<void(std::optional<std::string>)> done;
+  };
+  std::vector<Transfer> transfers_;  // waiting for the transfer thread
   bool quit_ = false;
   bool raft_ready_ = false;
   std::thread gate_;
+  std::thread transferrer_;
 };
 
 }  // namespace revkv::apps

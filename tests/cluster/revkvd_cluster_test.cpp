@@ -6,6 +6,8 @@
 #include "tests/cluster/revkvd_cluster.hpp"
 
 #include "client/client.hpp"
+#include "cluster/members.hpp"
+#include "tests/etcdapi/etcdctl_run.hpp"
 #include "tests/monitoring/http_client.hpp"
 #include "tests/node/node_process.hpp"
 
@@ -19,6 +21,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -326,4 +329,43 @@ TEST_CASE("revkvd cluster: a leader stopped under writes exits cleanly", "[clust
     t.join();
   REQUIRE(loaded);
   CHECK(status == 0);
+}
+
+// etcdctl 3.4's move-leader (Maintenance.MoveLeader, libraft's transfer): leadership moves
+// to the member named; the leader refuses a transferee that is not a member, as etcd does.
+TEST_CASE("revkvd cluster: etcdctl move-leader hands leadership to the member named",
+          "[cluster][process]") {
+  auto bin = testing::etcdctl_or_skip();
+  if (bin.empty()) return;
+  Cluster cluster(3);
+  auto leader = cluster.find_leader(std::chrono::seconds(20));
+  REQUIRE(leader);
+  std::string endpoints;
+  for (size_t i = 0; i < cluster.size(); ++i)
+    endpoints += (i ? "," : "") + cluster.member(i).grpc_endpoint();
+  const size_t target = (*leader + 1) % cluster.size();
+  const std::string names[] = {"a", "b", "c"};
+  auto hex = [](uint64_t id) {
+    std::ostringstream out;
+    out << std::hex << id;
+    return out.str();
+  };
+  const std::string from = hex(cluster::member_id(names[*leader]));
+  const std::string to = hex(cluster::member_id(names[target]));
+
+  auto moved = testing::etcdctl(bin, endpoints, "move-leader " + to);
+  CAPTURE(moved.out);
+  REQUIRE(moved.status == 0);
+  CHECK(moved.out == "Leadership transferred from " + from + " to " + to + "\n");
+  // The target now leads: it takes writes, its metrics say so.
+  auto now = cluster.find_leader(std::chrono::seconds(20));
+  REQUIRE(now);
+  CHECK(*now == target);
+  auto metrics = testing::http_get(cluster.member(target).metrics_port(), "/metrics");
+  CHECK(metrics.body.find("\netcd_server_is_leader 1\n") != std::string::npos);
+
+  auto refused = testing::etcdctl(bin, endpoints, "move-leader 1234abcd");
+  CAPTURE(refused.out);
+  CHECK(refused.status != 0);
+  CHECK(refused.out.find("etcdserver: bad leader transferee") != std::string::npos);
 }
