@@ -3,6 +3,7 @@
 #include "cluster/entry_frame.hpp"
 #include "cluster/libraft.hpp"
 #include "cluster/loop_thread.hpp"
+#include "cluster/peer_tls.hpp"
 #include "cluster/snapshot_header.hpp"
 
 #include <algorithm>
@@ -182,6 +183,9 @@ struct RaftNode::Impl {
 
   // Everything below is touched on the loop thread only (or before it starts).
   raft_uv_transport transport{};
+  // With peer TLS, the transport's state (after `loop`: destroyed before it, once the loop
+  // thread ended).
+  std::unique_ptr<PeerTlsTransport> tls_transport;
   raft_io io{};
   raft_fsm fsm{};
   raft node{};
@@ -220,8 +224,13 @@ void RaftNode::Impl::open() {
   std::filesystem::create_directories(config.dir);
   ignore_sigpipe_once();
 
-  int rv = raft_uv_tcp_init(&transport, loop.loop());
-  if (rv != 0) throw std::runtime_error(std::string("raft transport: ") + raft_strerror(rv));
+  int rv = 0;
+  if (config.peer_tls) {
+    tls_transport = std::make_unique<PeerTlsTransport>(&transport, loop, *config.peer_tls);
+  } else {
+    rv = raft_uv_tcp_init(&transport, loop.loop());
+    if (rv != 0) throw std::runtime_error(std::string("raft transport: ") + raft_strerror(rv));
+  }
   transport_ready = true;
   rv = raft_uv_init(&io, loop.loop(), config.dir.c_str(), &transport);
   if (rv != 0)
@@ -340,7 +349,12 @@ void RaftNode::Impl::close_raft() {
 
 void RaftNode::Impl::finish_close() {
   if (io_ready) raft_uv_close(&io);
-  if (transport_ready) raft_uv_tcp_close(&transport);
+  if (transport_ready) {
+    if (tls_transport)
+      tls_transport->shut();
+    else
+      raft_uv_tcp_close(&transport);
+  }
   io_ready = transport_ready = false;
   loop.close_wakeup();
 }

@@ -1,8 +1,9 @@
 #pragma once
 
 // One member of a Raft group, on Debian's libraft 0.15 (canonical's C Raft): its log and
-// snapshots on disk in `dir` (raft_uv), its peers over TCP (raft_uv_tcp), committed entries
-// handed to a StateMachine in log order. Not wired into revkvd yet (docs/CLUSTER.md).
+// snapshots on disk in `dir` (raft_uv), its peers over TCP (raft_uv_tcp, or TLS: peer_tls.hpp),
+// committed entries handed to a StateMachine in log order. Not wired into revkvd yet
+// (docs/CLUSTER.md).
 //
 // Threading: libraft is single-threaded on a libuv loop. Each RaftNode owns a loop running
 // on a thread of its own; every public call may come from any thread and is marshalled
@@ -24,6 +25,8 @@
 #include <vector>
 
 namespace revkv::cluster {
+
+struct PeerTls;  // cluster/peer_tls.hpp
 
 // What the replicated log is applied to. Called one hook at a time: on the thread that
 // constructs the RaftNode while the constructor runs (raft_start restores the latest local
@@ -98,6 +101,9 @@ struct RaftConfig {
   // (the bulk moves out of band), so a few seconds is ample.
   unsigned install_snapshot_timeout_ms = 5000;
   unsigned connect_retry_ms = 200;
+  // Set: every Raft connection to and from the other members is TLS, verified both ways
+  // (cluster/peer_tls.hpp); unset: libraft's plain TCP transport.
+  std::shared_ptr<const PeerTls> peer_tls;
   // Called on the loop thread when role, known leader or term change (checked every
   // heartbeat interval, after a transfer, and before status() answers, so it has heard of
   // any change a status() shows). An exception from it is logged and dropped.

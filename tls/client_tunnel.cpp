@@ -3,6 +3,7 @@
 #include "tls/openssl_errors.hpp"
 
 #include <arpa/inet.h>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -40,6 +41,7 @@ struct ClientTunnel::State {
   util::UniqueFd tcp;
   util::UniqueFd plain;                  // the tunnel's end of the socketpair
   util::UniqueFd wake_read, wake_write;  // a pipe: the destructor's stop request
+  std::atomic<bool> finished{false};     // relay() returned
 
   // Moves bytes until either side ends or the destructor asks. Non-blocking throughout:
   // each turn does what it can, then polls for what it waits on.
@@ -217,7 +219,14 @@ std::unique_ptr<ClientTunnel> ClientTunnel::open(util::UniqueFd tcp, const std::
 }
 
 ClientTunnel::ClientTunnel(std::unique_ptr<State> state) : state_(std::move(state)) {
-  relay_ = std::thread([s = state_.get()] { s->relay(); });
+  relay_ = std::thread([s = state_.get()] {
+    s->relay();
+    s->finished.store(true);
+  });
+}
+
+bool ClientTunnel::finished() const {
+  return state_->finished.load();
 }
 
 ClientTunnel::~ClientTunnel() {

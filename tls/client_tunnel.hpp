@@ -38,6 +38,11 @@ class ClientTunnel {
   ClientTunnel(const ClientTunnel&) = delete;
   ClientTunnel& operator=(const ClientTunnel&) = delete;
 
+  // Whether the relay ended (either side closed or failed). The plaintext end stays open
+  // until the tunnel is destroyed: an owner that writes without reading (libraft's outbound
+  // connections) learns of a lost peer only once it destroys a finished tunnel.
+  bool finished() const;
+
   struct State;
 
  private:

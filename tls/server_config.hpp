@@ -15,6 +15,9 @@ struct ServerConfig {
   std::string trusted_ca_file;
   // Require a client certificate and verify it against trusted_ca_file.
   bool client_cert_auth = false;
+  // Put before the flag names in error messages: "peer-" for the peer port's certificates
+  // (--peer-cert-file, ...; cluster/peer_tls.hpp), "" for the client doors'.
+  std::string flag_prefix;
 
   bool enabled() const { return !cert_file.empty() || !key_file.empty(); }
   // "" when the combination is usable, else what is wrong (naming etcd's flags).

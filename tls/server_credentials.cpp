@@ -84,28 +84,30 @@ std::shared_ptr<boost::asio::ssl::context> build(const ServerConfig& config, std
   SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
   SSL_CTX_set_options(
       native, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+  const auto flag = [&](const char* name) { return "--" + config.flag_prefix + name; };
   auto fail = [&](const std::string& what, const std::string& file) {
     error = "cannot load " + what + " " + file + ": " + openssl_errors();
     return nullptr;
   };
   if (SSL_CTX_use_certificate_chain_file(native, config.cert_file.c_str()) != 1)
-    return fail("--cert-file", config.cert_file);
+    return fail(flag("cert-file"), config.cert_file);
   if (SSL_CTX_use_PrivateKey_file(native, config.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
     if (ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH) {
       ERR_clear_error();
-      error = "--key-file " + config.key_file + " does not match --cert-file " + config.cert_file;
+      error = flag("key-file") + " " + config.key_file + " does not match " + flag("cert-file") +
+              " " + config.cert_file;
       return nullptr;
     }
-    return fail("--key-file", config.key_file);
+    return fail(flag("key-file"), config.key_file);
   }
   if (SSL_CTX_check_private_key(native) != 1) {
-    error = "--key-file " + config.key_file + " does not match --cert-file " + config.cert_file +
-            ": " + openssl_errors();
+    error = flag("key-file") + " " + config.key_file + " does not match " + flag("cert-file") +
+            " " + config.cert_file + ": " + openssl_errors();
     return nullptr;
   }
   if (!config.trusted_ca_file.empty()) {
     if (SSL_CTX_load_verify_locations(native, config.trusted_ca_file.c_str(), nullptr) != 1)
-      return fail("--trusted-ca-file", config.trusted_ca_file);
+      return fail(flag("trusted-ca-file"), config.trusted_ca_file);
     // The CA names sent in the CertificateRequest, so that a client picks a fitting cert.
     if (STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(config.trusted_ca_file.c_str()))
       SSL_CTX_set_client_CA_list(native, names);

@@ -1,6 +1,7 @@
 #include "apps/revkvd/cluster_member.hpp"
 
 #include "actors/read_index_actor.hpp"
+#include "cluster/peer_tls.hpp"
 
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
@@ -61,7 +62,8 @@ std::shared_ptr<actors::ClusterLink> make_cluster_link(const DaemonOptions& opti
 }
 
 ClusterMember::ClusterMember(caf::actor_system& sys, actors::Node& node,
-                             const DaemonOptions& options) {
+                             const DaemonOptions& options,
+                             std::shared_ptr<tls::ServerCredentials> peer_credentials) {
   const auto& ctx = node.context();
   link_ = ctx->cluster;
   if (!link_) throw std::runtime_error("the node was started without a cluster link");
@@ -104,6 +106,18 @@ ClusterMember::ClusterMember(caf::actor_system& sys, actors::Node& node,
   config.dir = std::filesystem::path(options.node.data_dir) / "raft";
   config.initial_cluster = options.initial_cluster;
   config.on_status_change = [this](const cluster::NodeStatus& status) { observe(status); };
+  if (peer_credentials) {
+    auto peer = std::make_shared<cluster::PeerTls>();
+    peer->server = std::move(peer_credentials);
+    // Outgoing: the same certificate as the client's, the same CA for the peer's.
+    peer->client.enabled = true;
+    peer->client.ca_file = options.peer_tls.trusted_ca_file;
+    peer->client.cert_file = options.peer_tls.cert_file;
+    peer->client.key_file = options.peer_tls.key_file;
+    // peer->dial_timeout stays at its 2 s: a handshake on a loaded machine may take longer
+    // than an election timeout, and a slow attempt only delays this one connection.
+    config.peer_tls = std::move(peer);
+  }
   try {
     raft_ = std::make_unique<cluster::RaftNode>(std::move(config), *replica_);
   } catch (...) {

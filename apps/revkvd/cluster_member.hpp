@@ -10,6 +10,7 @@
 #include "apps/revkvd/options.hpp"
 #include "apps/revkvd/replica.hpp"
 #include "cluster/raft_node.hpp"
+#include "tls/server_credentials.hpp"
 
 #include <caf/fwd.hpp>
 
@@ -33,8 +34,10 @@ class ClusterMember {
  public:
   // Starts the member over `node` (started with make_cluster_link's link, and outliving
   // this): its Raft files in DATA_DIR/raft. Throws std::runtime_error with the reason when it
-  // cannot.
-  ClusterMember(caf::actor_system& sys, actors::Node& node, const DaemonOptions& options);
+  // cannot. With `peer_credentials` (loaded from options.peer_tls) every Raft connection is
+  // TLS (cluster/peer_tls.hpp).
+  ClusterMember(caf::actor_system& sys, actors::Node& node, const DaemonOptions& options,
+                std::shared_ptr<tls::ServerCredentials> peer_credentials = nullptr);
   ~ClusterMember();
   ClusterMember(const ClusterMember&) = delete;
   ClusterMember& operator=(const ClusterMember&) = delete;

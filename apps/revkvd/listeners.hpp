@@ -21,7 +21,8 @@ std::string unavailable_listener(const DaemonOptions& options);
 bool is_loopback(const std::string& host);
 
 // One warning for each client door that listens beyond loopback in plaintext: anyone who
-// can reach it reads and writes everything, in clear (docs/SECURITY.md).
+// can reach it reads and writes everything, in clear (docs/SECURITY.md); and in cluster
+// mode one for a peer address beyond loopback without peer TLS.
 std::vector<std::string> plaintext_beyond_loopback(const DaemonOptions& options);
 
 }  // namespace revkv::apps

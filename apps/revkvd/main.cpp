@@ -123,6 +123,15 @@ int main(int argc, char** argv) {
     // The MessagePack door's listening socket is the terminator's (below).
     options->node.adopt_only = true;
   }
+  // Peer TLS (cluster mode): the same, for the certificates of the Raft traffic.
+  std::shared_ptr<revkv::tls::ServerCredentials> peer_tls;
+  if (options->peer_tls.enabled()) {
+    std::string tls_error;
+    peer_tls = revkv::tls::ServerCredentials::load(options->peer_tls, tls_error);
+    if (!peer_tls) return fail(tls_error);
+    spdlog::info("tls: Raft traffic between members is TLS, verified both ways; certificate {}",
+                 peer_tls->description());
+  }
   // Every port is tried before anything starts, so that a busy one is a one-line error
   // with the system's reason and nothing is written to the data directory.
   if (auto busy = revkv::apps::unavailable_listener(*options); !busy.empty()) return fail(busy);
@@ -198,7 +207,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<revkv::apps::ClusterMember> member;
   if (options->clustered()) {
     try {
-      member = std::make_unique<revkv::apps::ClusterMember>(sys, **node, *options);
+      member = std::make_unique<revkv::apps::ClusterMember>(sys, **node, *options, peer_tls);
     } catch (const std::exception& e) {
       if (auto stopped = (*node)->stop(); !stopped.ok())
         spdlog::error("shutdown: {}", stopped.error().message());
@@ -266,15 +275,23 @@ int main(int argc, char** argv) {
       exit_failed(ctx->failure.reason());
     }
     if (signal == SIGHUP) {
-      if (!tls) {
+      if (!tls && !peer_tls) {
         spdlog::info("SIGHUP: no TLS certificates to reload");
         continue;
       }
       std::string reload_error, description;
-      if (tls->reload(reload_error, description))
+      if (tls && tls->reload(reload_error, description))
         spdlog::info("SIGHUP: TLS certificates reloaded; new connections get {}", description);
-      else
+      else if (tls)
         spdlog::error("SIGHUP: TLS certificates not reloaded, the previous ones stay: {}",
+                      reload_error);
+      // Outgoing peer connections read the files at each connection; the peer port's
+      // certificates are reloaded here.
+      if (peer_tls && peer_tls->reload(reload_error, description))
+        spdlog::info("SIGHUP: peer TLS certificates reloaded; new peer connections get {}",
+                     description);
+      else if (peer_tls)
+        spdlog::error("SIGHUP: peer TLS certificates not reloaded, the previous ones stay: {}",
                       reload_error);
       continue;
     }

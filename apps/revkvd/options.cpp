@@ -122,6 +122,21 @@ void register_options(CLI::App& app, RawOptions& raw) {
   app.add_flag("--client-cert-auth", raw.client_cert_auth,
                "require a client certificate signed by --trusted-ca-file")
       ->envname(env("CLIENT_CERT_AUTH"));
+  // etcd's peer TLS names; in the YAML file also etcd's peer-transport-security map.
+  app.add_option("--peer-cert-file", raw.peer_cert_file,
+                 "TLS certificate (PEM) of this member's Raft traffic, served on the peer port "
+                 "and presented to the members it connects to (cluster mode; with "
+                 "--peer-key-file and --peer-trusted-ca-file). Reloaded on SIGHUP")
+      ->envname(env("PEER_CERT_FILE"));
+  app.add_option("--peer-key-file", raw.peer_key_file, "TLS private key (PEM) of --peer-cert-file")
+      ->envname(env("PEER_KEY_FILE"));
+  app.add_option("--peer-trusted-ca-file", raw.peer_trusted_ca_file,
+                 "CA certificates (PEM) every member's peer certificate must chain to")
+      ->envname(env("PEER_TRUSTED_CA_FILE"));
+  app.add_flag("--peer-client-cert-auth", raw.peer_client_cert_auth,
+               "as etcd's; implied: with peer TLS, a connecting member must always present a "
+               "certificate from --peer-trusted-ca-file")
+      ->envname(env("PEER_CLIENT_CERT_AUTH"));
   // Test-only: lets the whole-process tests kill a core actor (POST /debug/kill on the
   // metrics listener, docs/NODE.md "Supervision"). Hidden from --help (group ""), and
   // neither a config key nor an environment variable, so that a deployed node cannot
@@ -241,8 +256,51 @@ std::optional<int64_t> parse_size_flag(const char* flag, const std::string& text
 // Cluster mode: --initial-cluster names the members; --name must be one of them, and
 // --listen-peer (when given) its address there, because libraft binds the address its
 // peers know it by.
+// Peer TLS: all three files or none, and only in cluster mode. A member's certificate is
+// always asked for and verified (docs/CLUSTER.md "Peer TLS": whoever reaches the peer port
+// unauthenticated could vote and append entries), so --peer-client-cert-auth is implied.
+bool resolve_peer_tls(const RawOptions& raw, DaemonOptions& out, std::string& error) {
+  const bool any = !raw.peer_cert_file.empty() || !raw.peer_key_file.empty() ||
+                   !raw.peer_trusted_ca_file.empty() || raw.peer_client_cert_auth;
+  if (!any) return true;
+  if (raw.initial_cluster.empty()) {
+    error =
+        "--peer-cert-file, --peer-key-file, --peer-trusted-ca-file, --peer-client-cert-auth: "
+        "only in cluster mode (with --initial-cluster)";
+    return false;
+  }
+  if (raw.peer_cert_file.empty() && raw.peer_key_file.empty()) {
+    error = std::string(raw.peer_client_cert_auth && raw.peer_trusted_ca_file.empty()
+                            ? "--peer-client-cert-auth"
+                            : "--peer-trusted-ca-file") +
+            " needs --peer-cert-file and --peer-key-file";
+    return false;
+  }
+  if (raw.peer_cert_file.empty()) {
+    error = "--peer-key-file needs --peer-cert-file";
+    return false;
+  }
+  if (raw.peer_key_file.empty()) {
+    error = "--peer-cert-file needs --peer-key-file";
+    return false;
+  }
+  if (raw.peer_trusted_ca_file.empty()) {
+    error =
+        "--peer-cert-file needs --peer-trusted-ca-file (the CA every member's certificate must "
+        "chain to: members verify each other both ways)";
+    return false;
+  }
+  out.peer_tls.cert_file = raw.peer_cert_file;
+  out.peer_tls.key_file = raw.peer_key_file;
+  out.peer_tls.trusted_ca_file = raw.peer_trusted_ca_file;
+  out.peer_tls.client_cert_auth = true;
+  out.peer_tls.flag_prefix = "peer-";
+  return true;
+}
+
 bool resolve_cluster(const RawOptions& raw, DaemonOptions& out, std::string& error) {
   out.name = raw.name;
+  if (!resolve_peer_tls(raw, out, error)) return false;
   if (raw.initial_cluster_state != "new" && raw.initial_cluster_state != "existing") {
     error = "--initial-cluster-state: expected new or existing, got '" + raw.initial_cluster_state +
             "'";

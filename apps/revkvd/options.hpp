@@ -38,6 +38,9 @@ struct DaemonOptions {
   std::string name = "default";
   std::vector<cluster::Member> initial_cluster;
   std::string peer_address;  // HOST:PORT this member's Raft traffic binds and is known by
+  // TLS on every Raft connection between members when enabled() (--peer-cert-file, ...;
+  // docs/CLUSTER.md "Peer TLS"); always with client_cert_auth.
+  tls::ServerConfig peer_tls;
   bool clustered() const { return !initial_cluster.empty(); }
 };
 
@@ -76,6 +79,11 @@ struct RawOptions {
   std::string key_file;
   std::string trusted_ca_file;
   bool client_cert_auth = false;
+  // etcd's peer TLS flags (docs/CLUSTER.md "Peer TLS").
+  std::string peer_cert_file;
+  std::string peer_key_file;
+  std::string peer_trusted_ca_file;
+  bool peer_client_cert_auth = false;
   bool test_hooks = false;
 };
 

@@ -53,22 +53,24 @@ void add_item(std::vector<CLI::ConfigItem>& items, const std::string& name,
   items.push_back(std::move(item));
 }
 
-// etcd's client-transport-security map: the keys revkvd serves (no auto-tls: a
-// self-signed certificate nobody can verify is not offered).
-void add_transport_security(std::vector<CLI::ConfigItem>& items, const YAML::Node& map) {
+// etcd's client-transport-security and peer-transport-security maps: the keys revkvd
+// serves (no auto-tls: a self-signed certificate nobody can verify is not offered). The
+// peer map's keys are the flags with "peer-" before them.
+void add_transport_security(std::vector<CLI::ConfigItem>& items, const YAML::Node& map,
+                            const std::string& section, const std::string& flag_prefix) {
   static const std::set<std::string> kKeys = {"cert-file", "key-file", "trusted-ca-file",
                                               "client-cert-auth"};
-  if (!map.IsMap()) throw CLI::ConversionError("config client-transport-security must be a map");
+  if (!map.IsMap()) throw CLI::ConversionError("config " + section + " must be a map");
   for (const auto& entry : map) {
     const std::string key = entry.first.as<std::string>();
     if (kKeys.count(key) == 0) {
-      throw CLI::ConversionError("config file: unknown key 'client-transport-security." + key +
+      throw CLI::ConversionError("config file: unknown key '" + section + "." + key +
                                  "' (known: cert-file, key-file, trusted-ca-file, "
                                  "client-cert-auth)");
     }
     if (!entry.second.IsScalar())
       throw CLI::ConversionError("config option " + key + " must be a single value");
-    add_item(items, key, entry.second.as<std::string>());
+    add_item(items, flag_prefix + key, entry.second.as<std::string>());
   }
 }
 
@@ -87,7 +89,11 @@ std::vector<CLI::ConfigItem> YamlConfig::from_config(std::istream& input) const 
   for (const auto& entry : root) {
     std::string key = entry.first.as<std::string>();
     if (key == "client-transport-security" || key == "client_transport_security") {
-      add_transport_security(items, entry.second);
+      add_transport_security(items, entry.second, "client-transport-security", "");
+      continue;
+    }
+    if (key == "peer-transport-security" || key == "peer_transport_security") {
+      add_transport_security(items, entry.second, "peer-transport-security", "peer-");
       continue;
     }
     if (known_.count(key) == 0)

@@ -3,6 +3,7 @@
 
 #include "actors/replicated_entry.hpp"
 #include "actors/state_change.hpp"
+#include "apps/revkvd/listeners.hpp"
 #include "apps/revkvd/options.hpp"
 #include "tests/node/node_process.hpp"
 
@@ -80,6 +81,26 @@ TEST_CASE("member options: inconsistent cluster flags are one clear error", "[cl
       testing::run_revkvd({"--name", "x", "--initial-cluster", "a=127.0.0.1:2380"});
   CHECK(status == 1);
   CHECK(err.find("--name 'x' is not one of the members of --initial-cluster") != std::string::npos);
+}
+
+TEST_CASE("member options: a peer address beyond loopback without peer TLS is warned about",
+          "[cluster]") {
+  auto warned = [](const apps::RawOptions& raw) {
+    std::string error;
+    auto out = apps::resolve_options(raw, error);
+    REQUIRE(out);
+    for (const auto& w : apps::plaintext_beyond_loopback(*out))
+      if (w.find("without peer TLS") != std::string::npos) return true;
+    return false;
+  };
+  auto raw = cluster_raw();
+  CHECK_FALSE(warned(raw));  // loopback
+  raw.initial_cluster = "a=10.0.0.1:2380,b=10.0.0.2:2380,c=10.0.0.3:2380";
+  CHECK(warned(raw));
+  raw.peer_cert_file = "b.crt";
+  raw.peer_key_file = "b.key";
+  raw.peer_trusted_ca_file = "ca.crt";
+  CHECK_FALSE(warned(raw));
 }
 
 TEST_CASE("replicated entry: a commit group round-trips and foreign bytes are refused",

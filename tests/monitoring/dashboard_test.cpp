@@ -18,9 +18,12 @@
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <sstream>
+#include <vector>
 
 using namespace revkv;
 using nlohmann::json;
@@ -57,12 +60,19 @@ void collect_exprs(const json& node, std::set<std::string>& out) {
   }
 }
 
-std::set<std::string> dashboard_exprs() {
+// The panels' queries: those of cluster mode's panels (etcd's etcd_server_ cluster metrics,
+// which a single node does not export) when `cluster`, the others otherwise.
+std::set<std::string> dashboard_exprs(bool cluster) {
   std::ifstream in(dashboard_file());
   REQUIRE(in.good());
   std::set<std::string> exprs;
   collect_exprs(json::parse(in), exprs);
-  return exprs;
+  std::set<std::string> out;
+  for (const auto& expr : exprs) {
+    bool cluster_only = expr.find("etcd_server_") != std::string::npos;
+    if (cluster_only == cluster) out.insert(expr);
+  }
+  return out;
 }
 
 // GET on Prometheus's API; the parsed answer, or null when it is not a JSON success.
@@ -166,7 +176,7 @@ void mixed_load(client::Client& c, client::Client& watcher) {
 
 TEST_CASE("monitoring: every dashboard panel and alert, through a real Prometheus, on data",
           "[monitoring][prometheus]") {
-  const auto exprs = dashboard_exprs();
+  const auto exprs = dashboard_exprs(/*cluster=*/false);
   REQUIRE(exprs.size() >= 30);
   testing::TempDir dir;
   // A small quota, for the NOSPACE scenario at the end; the load stays far below 80 % of it.
@@ -226,5 +236,75 @@ TEST_CASE("monitoring: every dashboard panel and alert, through a real Prometheu
   CHECK(node->stop() == 0);
   node.reset();
   CHECK(alert_reaches(port, "RevkvNodeDown", "pending"));
+  CHECK(prometheus.running());
+}
+
+// Cluster mode's panels and alerts on three revkvd members: every cluster panel returns data
+// once a leader took writes; the cluster alerts load healthy and stay quiet; a member left
+// alone (the other two killed) knows no leader and RevkvNoLeader turns pending.
+TEST_CASE("monitoring: the cluster panels and alerts, through a real Prometheus, on a cluster",
+          "[monitoring][prometheus][cluster]") {
+  const auto exprs = dashboard_exprs(/*cluster=*/true);
+  REQUIRE(exprs.size() >= 7);
+  testing::TempDir dir;
+  std::string initial;
+  for (const char* name : {"a", "b", "c"})
+    initial += std::string(initial.empty() ? "" : ",") + name +
+               "=127.0.0.1:" + std::to_string(testing::free_loopback_port());
+  std::vector<std::unique_ptr<testing::NodeProcess>> members;
+  std::vector<uint16_t> metrics_ports;
+  for (const char* name : {"a", "b", "c"}) {
+    members.push_back(std::make_unique<testing::NodeProcess>(
+        dir.sub(name), std::vector<std::string>{"--name", name, "--initial-cluster", initial}));
+    metrics_ports.push_back(members.back()->metrics_port());
+  }
+  testing::PrometheusProcess prometheus(dir.path().string(), metrics_ports);
+  const uint16_t port = prometheus.port();
+  INFO("prometheus log: " << prometheus.log());
+
+  // The leader is the member that takes a write.
+  auto leader = testing::eventually(
+      [&]() -> std::optional<size_t> {
+        for (size_t i = 0; i < members.size(); ++i) {
+          auto c = client::Client::connect(members[i]->endpoint());
+          if (c.ok() && c.value().put(put("probe", "v")).ok()) return i;
+        }
+        return std::nullopt;
+      },
+      std::chrono::seconds(30));
+  REQUIRE(leader);
+  {
+    auto c = std::move(client::Client::connect(members[*leader]->endpoint())).value();
+    for (int i = 0; i < 100; ++i)
+      REQUIRE(c.put(put("load/" + std::to_string(i % 10), "v")).ok());
+  }
+  std::vector<std::string> empty;
+  bool all = testing::eventually(
+      [&] {
+        empty = without_data(port, exprs);
+        return empty.empty();
+      },
+      std::chrono::seconds(90));
+  for (const auto& expr : empty)
+    UNSCOPED_INFO("no data: " << expr);
+  CHECK(all);
+  // Every member reports a leader, one of them leads.
+  CHECK(query(port, "etcd_server_has_leader == 1").size() == 3);
+  CHECK(query(port, "etcd_server_is_leader == 1").size() == 1);
+
+  auto rules = alert_rules(port);
+  for (const char* name :
+       {"RevkvNoLeader", "RevkvFrequentLeaderChanges", "RevkvProposalsFailing"}) {
+    INFO(name);
+    REQUIRE(rules.contains(name));
+    CHECK(rules[name].first == "ok");
+    CHECK(rules[name].second == "inactive");
+  }
+
+  // Alone, the survivor knows no leader: RevkvNoLeader pending (it fires after 1 minute).
+  const size_t survivor = (*leader + 1) % members.size();
+  for (size_t i = 0; i < members.size(); ++i)
+    if (i != survivor) members[i]->kill9();
+  CHECK(alert_reaches(port, "RevkvNoLeader", "pending"));
   CHECK(prometheus.running());
 }

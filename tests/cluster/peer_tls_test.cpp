@@ -1,0 +1,448 @@
+// Peer TLS (docs/SECURITY.md "Peer TLS", docs/CLUSTER.md): three revkvd processes whose Raft
+// traffic is TLS, verified both ways, with certificates made by the openssl commands of
+// docs/SECURITY.md. They elect, replicate and survive the leader's kill -9; a member
+// without peer TLS, a member with a certificate from another CA and garbage bytes on a
+// peer port are refused with a log line while the others go on. Skipped, not passed,
+// without openssl.
+
+#include "client/client.hpp"
+#include "tests/monitoring/http_client.hpp"
+#include "tests/node/node_process.hpp"
+#include "tests/skip.hpp"
+#include "tests/temp_dir.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <arpa/inet.h>
+#include <array>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <netinet/in.h>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+using namespace revkv;
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct Sh {
+  int status = -1;
+  std::string out;
+};
+
+Sh sh(const std::string& cmd) {
+  Sh r;
+  FILE* p = ::popen(("(" + cmd + ") 2>&1").c_str(), "r");
+  REQUIRE(p != nullptr);
+  std::array<char, 4096> buf{};
+  size_t n = 0;
+  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0)
+    r.out.append(buf.data(), n);
+  const int status = ::pclose(p);
+  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string security_md() {
+  if (const char* env = std::getenv("REVKV_SECURITY_MD"); env && *env) return env;
+#ifdef REVKV_SECURITY_MD
+  return REVKV_SECURITY_MD;
+#else
+  return "docs/SECURITY.md";
+#endif
+}
+
+std::string quoted(const std::string& s) {
+  std::string out = "'";
+  for (char ch : s)
+    out += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+  return out + "'";
+}
+
+// The peer CA and peer-{a,b,c}.{crt,key} by docs/SECURITY.md's commands, plus a member
+// certificate from another CA (peer-rogue.*) that trusts both CAs (rogue-trusts.crt). False
+// (skipped) without openssl.
+bool make_peer_certs(const testing::TempDir& dir) {
+  if (sh("command -v openssl >/dev/null").status != 0) {
+    testing::report_skipped("openssl not installed (scripts/setup)");
+    return false;
+  }
+  const std::string doc = read_file(security_md());
+  const std::string begin = "<!-- peer-tls-setup begin -->\n```sh\n";
+  const std::string end = "```\n<!-- peer-tls-setup end -->";
+  const auto b = doc.find(begin);
+  const auto e = doc.find(end);
+  REQUIRE(b != std::string::npos);
+  REQUIRE(e != std::string::npos);
+  const auto setup = sh("cd " + dir.str() + " && bash -euo pipefail -c " +
+                        quoted(doc.substr(b + begin.size(), e - b - begin.size())));
+  INFO(setup.out);
+  REQUIRE(setup.status == 0);
+  const std::string ec = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+  const auto rogue = sh("cd " + dir.str() + " && set -e\n" + "openssl req -x509 " + ec +
+                        " -keyout rogue-ca.key -out rogue-ca.crt -days 30 -subj '/CN=rogue CA'\n" +
+                        "openssl req " + ec +
+                        " -keyout peer-rogue.key -out peer-rogue.csr -subj '/CN=rogue member'\n" +
+                        "openssl x509 -req -in peer-rogue.csr -CA rogue-ca.crt -CAkey rogue-ca.key "
+                        "-CAcreateserial -days 30 -extfile peer.ext -out peer-rogue.crt\n"
+                        // The rogue trusts the cluster's CA too: it accepts the members'
+                        // certificates, so theirs is the check that refuses it.
+                        "cat peer-ca.crt rogue-ca.crt > rogue-trusts.crt\n");
+  INFO(rogue.out);
+  REQUIRE(rogue.status == 0);
+  return true;
+}
+
+// How a member's peer traffic is set up.
+enum class Peer { tls, plaintext, rogue };
+
+class TlsCluster {
+ public:
+  explicit TlsCluster(std::vector<Peer> kinds) : kinds_(std::move(kinds)) {
+    for (size_t i = 0; i < kinds_.size(); ++i) {
+      names_.push_back(std::string(1, static_cast<char>('a' + i)));
+      ports_.push_back(testing::free_loopback_port());
+      if (!initial_.empty()) initial_ += ",";
+      initial_ += names_.back() + "=127.0.0.1:" + std::to_string(ports_.back());
+    }
+    members_.resize(kinds_.size());
+  }
+
+  bool certs() { return make_peer_certs(dir_); }
+  void start_all() {
+    for (size_t i = 0; i < size(); ++i)
+      start(i);
+  }
+
+  size_t size() const { return members_.size(); }
+  bool running(size_t i) const { return members_[i] != nullptr; }
+  uint16_t peer_port(size_t i) const { return ports_[i]; }
+  std::string log(size_t i) const { return read_file(dir_.sub(names_[i] + ".log")); }
+  std::string file(const std::string& name) const { return dir_.sub(name); }
+  pid_t pid(size_t i) const { return members_[i]->pid(); }
+
+  void start(size_t i) {
+    std::vector<std::string> flags = {"--name",   names_[i], "--initial-cluster", initial_,
+                                      "--shards", "2",       "--log-format",      "text",
+                                      "--sync",   "never",   "--log-level",       "info"};
+    const std::string cert = kinds_[i] == Peer::rogue ? "peer-rogue" : "peer-" + names_[i];
+    const std::string ca = kinds_[i] == Peer::rogue ? "rogue-trusts.crt" : "peer-ca.crt";
+    if (kinds_[i] != Peer::plaintext) {
+      flags.insert(flags.end(), {"--peer-cert-file", dir_.sub(cert + ".crt"), "--peer-key-file",
+                                 dir_.sub(cert + ".key"), "--peer-trusted-ca-file", dir_.sub(ca)});
+    }
+    members_[i] = std::make_unique<testing::NodeProcess>(dir_.sub(names_[i]), flags,
+                                                         dir_.sub(names_[i] + ".log"));
+  }
+  void kill9(size_t i) {
+    members_[i]->kill9();
+    members_[i].reset();
+  }
+
+  client::Client connect(size_t i) {
+    return std::move(client::Client::connect(members_[i]->endpoint())).value();
+  }
+
+  // The member among `candidates` that accepts a write, within `limit`.
+  std::optional<size_t> find_leader(std::vector<size_t> candidates, std::chrono::seconds limit) {
+    const auto deadline = Clock::now() + limit;
+    while (Clock::now() < deadline) {
+      for (size_t i : candidates) {
+        if (!running(i)) continue;
+        auto c = client::Client::connect(members_[i]->endpoint());
+        if (!c.ok()) continue;
+        storage::PutRequest probe;
+        probe.key = "leader-probe";
+        probe.value = names_[i];
+        if (c.value().put(probe).ok()) return i;
+      }
+      std::this_thread::sleep_for(20ms);  // polling interval, not synchronization
+    }
+    return std::nullopt;
+  }
+
+  // Member i's serializable revision once it reached `revision` (within `limit`), else the
+  // last one seen.
+  int64_t wait_revision(size_t i, int64_t revision, std::chrono::seconds limit) {
+    const auto deadline = Clock::now() + limit;
+    auto c = connect(i);
+    int64_t seen = 0;
+    while (Clock::now() < deadline) {
+      storage::RangeRequest r;
+      r.key = "x";
+      r.serializable = true;
+      auto got = c.range(r);
+      if (got.ok()) seen = got.value().response.revision;
+      if (seen >= revision) return seen;
+      std::this_thread::sleep_for(20ms);
+    }
+    return seen;
+  }
+
+  // Waits until member i's log holds `text`.
+  bool log_has(size_t i, const std::string& text, std::chrono::seconds limit) const {
+    const auto deadline = Clock::now() + limit;
+    for (;;) {
+      if (log(i).find(text) != std::string::npos) return true;
+      if (Clock::now() > deadline) return false;
+      std::this_thread::sleep_for(20ms);
+    }
+  }
+
+ private:
+  testing::TempDir dir_;
+  std::vector<Peer> kinds_;
+  std::vector<std::string> names_;
+  std::vector<uint16_t> ports_;
+  std::string initial_;
+  std::vector<std::unique_ptr<testing::NodeProcess>> members_;
+};
+
+// `count` puts on member `leader`; the last revision.
+int64_t put_many(TlsCluster& cluster, size_t leader, int count, const std::string& prefix) {
+  auto c = cluster.connect(leader);
+  int64_t last = 0;
+  for (int n = 0; n < count; ++n) {
+    storage::PutRequest p;
+    p.key = prefix + std::to_string(n % 17);
+    p.value = "v" + std::to_string(n);
+    auto put = c.put(p);
+    REQUIRE(put.ok());
+    last = put.value().response.revision;
+  }
+  return last;
+}
+
+// Every member in `members` reached `revision` and has the same HashKV at it.
+void require_same_hash(TlsCluster& cluster, const std::vector<size_t>& members, int64_t revision) {
+  std::optional<uint32_t> first;
+  for (size_t i : members) {
+    CAPTURE(i, revision);
+    REQUIRE(cluster.wait_revision(i, revision, 20s) >= revision);
+    protocol::HashKVRequest h;
+    h.revision = revision;
+    auto hash = cluster.connect(i).hash_kv(h);
+    REQUIRE(hash.ok());
+    if (!first)
+      first = hash.value().hash;
+    else
+      CHECK(hash.value().hash == *first);
+  }
+}
+
+// A raw TCP connection to 127.0.0.1:`port`; -1 on failure.
+int tcp_connect(uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+}  // namespace
+
+TEST_CASE("peer TLS: three members elect, replicate and survive kill -9 of the leader",
+          "[cluster][process]") {
+  TlsCluster cluster({Peer::tls, Peer::tls, Peer::tls});
+  if (!cluster.certs()) return;
+  cluster.start_all();
+  for (size_t i = 0; i < 3; ++i) {
+    CHECK(cluster.log_has(i, "tls: Raft traffic between members is TLS, verified both ways", 5s));
+    CHECK(cluster.log_has(i, "accepts TLS only", 5s));
+  }
+  auto leader = cluster.find_leader({0, 1, 2}, 20s);
+  REQUIRE(leader);
+  int64_t last = put_many(cluster, *leader, 100, "k");
+  require_same_hash(cluster, {0, 1, 2}, last);
+
+  // The leader dies; the other two elect one of them over their TLS connections.
+  const size_t old = *leader;
+  cluster.kill9(old);
+  std::vector<size_t> rest;
+  for (size_t i = 0; i < 3; ++i)
+    if (i != old) rest.push_back(i);
+  leader = cluster.find_leader(rest, 20s);
+  REQUIRE(leader);
+  last = put_many(cluster, *leader, 50, "after");
+  require_same_hash(cluster, rest, last);
+
+  // Back, it is reached again over TLS (the others reconnect) and catches up.
+  cluster.start(old);
+  last = put_many(cluster, *leader, 10, "back");
+  require_same_hash(cluster, {0, 1, 2}, last);
+  for (size_t i = 0; i < 3; ++i)
+    CHECK(cluster.log(i).find(" refused: ") == std::string::npos);
+}
+
+TEST_CASE("peer TLS: a member without peer TLS cannot join and the TLS members go on",
+          "[cluster][process]") {
+  TlsCluster cluster({Peer::tls, Peer::tls, Peer::plaintext});
+  if (!cluster.certs()) return;
+  cluster.start_all();
+  auto leader = cluster.find_leader({0, 1}, 20s);
+  REQUIRE(leader);
+  // libraft's plaintext handshake arrives at a TLS peer port.
+  CHECK((cluster.log_has(0, "refused: not TLS (plaintext to a TLS port?)", 10s) ||
+         cluster.log_has(1, "refused: not TLS (plaintext to a TLS port?)", 10s)));
+  const int64_t last = put_many(cluster, *leader, 50, "k");
+  require_same_hash(cluster, {0, 1}, last);
+  // The plaintext member never received an entry, and never leads.
+  CHECK(cluster.wait_revision(2, last, 1s) == 1);
+  CHECK_FALSE(cluster.find_leader({2}, 1s));
+  // The TLS member it tried to reach says why, and the one it dialed is still fine.
+  CHECK(cluster.log_has(*leader == 0 ? 0 : 1, "peer TLS connection to", 10s));
+}
+
+TEST_CASE("peer TLS: a member with a certificate from another CA is refused",
+          "[cluster][process]") {
+  TlsCluster cluster({Peer::tls, Peer::tls, Peer::rogue});
+  if (!cluster.certs()) return;
+  cluster.start_all();
+  auto leader = cluster.find_leader({0, 1}, 20s);
+  REQUIRE(leader);
+  // It connects to them: its certificate is refused at the handshake (OpenSSL sends the
+  // chain up to its CA, so the line may name the rogue CA itself).
+  const std::string refusal = "refused: client certificate /CN=rogue";
+  CHECK((cluster.log_has(0, refusal, 10s) || cluster.log_has(1, refusal, 10s)));
+  // The leader connects to it: the certificate it serves is refused too.
+  const std::string dialed =
+      "cluster: peer TLS connection to 127.0.0.1:" + std::to_string(cluster.peer_port(2)) +
+      " failed: TLS handshake with 127.0.0.1 failed: server certificate: ";
+  CHECK(cluster.log_has(*leader, dialed, 10s));
+  const int64_t last = put_many(cluster, *leader, 50, "k");
+  require_same_hash(cluster, {0, 1}, last);
+  CHECK(cluster.wait_revision(2, last, 1s) == 1);
+}
+
+TEST_CASE("peer TLS: garbage on a peer port is refused and the members are unaffected",
+          "[cluster][process]") {
+  TlsCluster cluster({Peer::tls, Peer::tls, Peer::tls});
+  if (!cluster.certs()) return;
+  cluster.start_all();
+  auto leader = cluster.find_leader({0, 1, 2}, 20s);
+  REQUIRE(leader);
+  const size_t target = (*leader + 1) % 3;
+  // Plain garbage, and garbage that starts like a TLS record.
+  const std::string garbage[] = {std::string("GET / HTTP/1.1\r\n\r\n"),
+                                 std::string("\x16\x03\x01\x00\x05\x01\x00\x00\x01\x00", 10)};
+  for (const auto& bytes : garbage) {
+    const int fd = tcp_connect(cluster.peer_port(target));
+    REQUIRE(fd >= 0);
+    CHECK(::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
+          static_cast<ssize_t>(bytes.size()));
+    // The member closes it: a read ends (0 or an error), it does not hang.
+    char sink[256];
+    while (::recv(fd, sink, sizeof sink, 0) > 0) {
+    }
+    ::close(fd);
+  }
+  CHECK(cluster.log_has(target, "refused: not TLS (plaintext to a TLS port?)", 10s));
+  CHECK(cluster.log_has(target, "refused: TLS handshake failed", 10s));
+  const int64_t last = put_many(cluster, *leader, 50, "k");
+  require_same_hash(cluster, {0, 1, 2}, last);
+}
+
+TEST_CASE("peer TLS: SIGHUP reloads the peer certificates and a failed reload keeps them",
+          "[cluster][process]") {
+  TlsCluster cluster({Peer::tls, Peer::tls, Peer::tls});
+  if (!cluster.certs()) return;
+  cluster.start_all();
+  auto leader = cluster.find_leader({0, 1, 2}, 20s);
+  REQUIRE(leader);
+  // Member a's files replaced by a new certificate of the same CA, then SIGHUP.
+  const auto dir = cluster.file("");
+  const auto made =
+      sh("cd " + dir +
+         " && set -e\nopenssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+         "-keyout a2.key -out a2.csr -subj '/CN=revkv member a v2'\n"
+         "openssl x509 -req -in a2.csr -CA peer-ca.crt -CAkey peer-ca.key -CAcreateserial -days 30 "
+         "-extfile peer.ext -out a2.crt\ncp a2.crt peer-a.crt\ncp a2.key peer-a.key\n");
+  INFO(made.out);
+  REQUIRE(made.status == 0);
+  REQUIRE(::kill(cluster.pid(0), SIGHUP) == 0);
+  CHECK(cluster.log_has(0,
+                        "SIGHUP: peer TLS certificates reloaded; new peer connections get "
+                        "subject=/CN=revkv member a v2",
+                        10s));
+  // A new connection to its peer port (as member b) gets the new certificate.
+  const auto served = sh(
+      "openssl s_client -connect 127.0.0.1:" + std::to_string(cluster.peer_port(0)) + " -CAfile " +
+      cluster.file("peer-ca.crt") + " -cert " + cluster.file("peer-b.crt") + " -key " +
+      cluster.file("peer-b.key") + " </dev/null 2>/dev/null | openssl x509 -noout -subject");
+  CHECK(served.out.find("revkv member a v2") != std::string::npos);
+  // A key that does not match: the reload fails with the peer flag named, the certificate
+  // in use stays, and the cluster goes on.
+  REQUIRE(sh("cp " + cluster.file("peer-b.key") + " " + cluster.file("peer-a.key")).status == 0);
+  REQUIRE(::kill(cluster.pid(0), SIGHUP) == 0);
+  CHECK(cluster.log_has(0,
+                        "SIGHUP: peer TLS certificates not reloaded, the previous ones stay: "
+                        "--peer-key-file",
+                        10s));
+  // Outgoing connections read the files each time: put the matching key back.
+  REQUIRE(sh("cp " + cluster.file("a2.key") + " " + cluster.file("peer-a.key")).status == 0);
+  const int64_t last = put_many(cluster, *leader, 30, "k");
+  require_same_hash(cluster, {0, 1, 2}, last);
+}
+
+TEST_CASE("peer TLS: flags are all three or none and only in cluster mode", "[cluster]") {
+  auto run = [](std::vector<std::string> args) { return testing::run_revkvd(args).second; };
+  const std::vector<std::string> cluster = {"--name", "a", "--initial-cluster", "a=127.0.0.1:2380"};
+  auto with = [&](std::vector<std::string> extra) {
+    auto args = cluster;
+    args.insert(args.end(), extra.begin(), extra.end());
+    return run(args);
+  };
+  CHECK(with({"--peer-cert-file", "x.crt"}).find("--peer-cert-file needs --peer-key-file") !=
+        std::string::npos);
+  CHECK(with({"--peer-key-file", "x.key"}).find("--peer-key-file needs --peer-cert-file") !=
+        std::string::npos);
+  CHECK(with({"--peer-cert-file", "x.crt", "--peer-key-file", "x.key"})
+            .find("--peer-cert-file needs --peer-trusted-ca-file") != std::string::npos);
+  CHECK(with({"--peer-trusted-ca-file", "ca.crt"})
+            .find("--peer-trusted-ca-file needs --peer-cert-file and --peer-key-file") !=
+        std::string::npos);
+  CHECK(with({"--peer-client-cert-auth"})
+            .find("--peer-client-cert-auth needs --peer-cert-file and --peer-key-file") !=
+        std::string::npos);
+  CHECK(run({"--peer-cert-file", "x.crt", "--peer-key-file", "x.key", "--peer-trusted-ca-file",
+             "ca.crt"})
+            .find("only in cluster mode (with --initial-cluster)") != std::string::npos);
+  // Files that do not load: named by their peer flag, before anything starts.
+  CHECK(with({"--peer-cert-file", "/nonexistent.crt", "--peer-key-file", "/nonexistent.key",
+              "--peer-trusted-ca-file", "/nonexistent-ca.crt"})
+            .find("cannot load --peer-cert-file /nonexistent.crt") != std::string::npos);
+  // etcd's YAML layout: peer-transport-security's keys are the --peer-... flags.
+  testing::TempDir dir;
+  const std::string config = dir.sub("revkvd.yaml");
+  std::ofstream(config) << "name: a\ninitial_cluster: a=127.0.0.1:2380\n"
+                        << "peer-transport-security:\n  cert-file: x.crt\n";
+  CHECK(run({"--config", config}).find("--peer-cert-file needs --peer-key-file") !=
+        std::string::npos);
+  std::ofstream(config) << "peer-transport-security:\n  auto-tls: true\n";
+  CHECK(run({"--config", config}).find("unknown key 'peer-transport-security.auto-tls'") !=
+        std::string::npos);
+}
