@@ -158,7 +158,8 @@ std::variant<std::string, protocol::WireError> AuthStore::authenticate_replicate
     StatePtr s = state();
     if (!s->enabled) return errors::auth_not_enabled();
     const User* user = s->user(name);
-    if (!user || user->no_password) return errors::auth_failed();
+    if (!user) return errors::auth_failed();
+    if (user->no_password) return errors::no_password_user();
     if (!check_password(user->password_hash, password)) return errors::auth_failed();
     auto prefix = SimpleTokens::random_prefix();
     if (!prefix) return errors::store_failed("no random bytes for a token");
