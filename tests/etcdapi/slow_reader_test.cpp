@@ -39,8 +39,11 @@ using namespace std::chrono_literals;
 namespace {
 
 // docs/NODE.md "What a slow connection costs": RocksDB's memtables and block cache (which
-// the writes and the replays fill legitimately) plus what the doors may hold for the hogs.
-constexpr long kRssBoundKb = 320 * 1024;
+// the writes and the replays fill legitimately) plus what the doors may hold for the hogs,
+// plus glibc's arena fragmentation, which varies from run to run (all doors at once: +218
+// to +253 MB typically, up to +385 MB in 2 runs of 20). Without the doors' bounds the node
+// grew by +615 to +665 MB, which this still fails.
+constexpr long kRssBoundKb = 448 * 1024;
 constexpr size_t kValueBytes = 64 * 1024;
 constexpr int kHistoryPuts = 512;  // 32 MiB before the hogs come, as much again while they stay
 constexpr int kPipelined = 4000;   // reads of a 64 KiB value per hog: 250 MiB of answers
