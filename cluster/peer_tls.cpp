@@ -14,6 +14,8 @@
 #include <list>
 #include <mutex>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdexcept>
 #include <string>
@@ -120,6 +122,11 @@ util::UniqueFd dial_tcp(const std::string& host, const std::string& port,
         break;
       }
       ::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) & ~O_NONBLOCK);
+      // Raft's messages are small and latency-bound (heartbeats, votes, appends): no Nagle.
+      // Keepalive notices a member that vanished without closing the connection.
+      const int on = 1;
+      ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+      ::setsockopt(fd.get(), SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
       return fd;
     }
   }
