@@ -231,20 +231,36 @@ class PeerTlsTransport::Impl {
     if (closing_) return RAFT_CANCELED;
     (void)id;
     const uint64_t number = ++dials_;
-    dials_pending_[number] = Dial{req, cb, address};
-    std::string preamble(kPreambleHeader + address_.size(), '\0');
-    put_u64(preamble.data(), kPreambleProtocol);
-    put_u64(preamble.data() + 8, id_);
-    put_u64(preamble.data() + 16, address_.size());
-    std::memcpy(preamble.data() + kPreambleHeader, address_.data(), address_.size());
-    Worker w;
-    w.thread = std::thread([self = this, loop = &loop_, shared = shared_, client = config_.client,
-                            timeout = config_.dial_timeout, number, peer = std::string(address),
-                            preamble, done = w.done] {
-      dial(self, *loop, *shared, client, timeout, number, peer, preamble);
-      done->store(true);
-    });
-    workers_.push_back(std::move(w));
+    // Called from libraft's C code: nothing may propagate (std::thread, allocations throw).
+    try {
+      dials_pending_[number] = Dial{req, cb, address};
+      std::string preamble(kPreambleHeader + address_.size(), '\0');
+      put_u64(preamble.data(), kPreambleProtocol);
+      put_u64(preamble.data() + 8, id_);
+      put_u64(preamble.data() + 16, address_.size());
+      std::memcpy(preamble.data() + kPreambleHeader, address_.data(), address_.size());
+      Worker w;
+      w.thread = std::thread([self = this, loop = &loop_, shared = shared_, client = config_.client,
+                              timeout = config_.dial_timeout, number, peer = std::string(address),
+                              preamble, done = w.done] {
+        dial(self, *loop, *shared, client, timeout, number, peer, preamble);
+        done->store(true);
+      });
+      try {
+        workers_.push_back(std::move(w));
+      } catch (...) {
+        // The thread runs: wait for it rather than let std::thread's destructor terminate.
+        if (w.thread.joinable()) w.thread.join();
+        throw;
+      }
+    } catch (const std::bad_alloc&) {
+      dials_pending_.erase(number);
+      return RAFT_NOMEM;
+    } catch (const std::exception& e) {
+      dials_pending_.erase(number);
+      spdlog::warn("cluster: cannot dial peer {}: {}", address, e.what());
+      return RAFT_IOERR;
+    }
     return 0;
   }
 
@@ -366,8 +382,16 @@ class PeerTlsTransport::Impl {
     if (closing_) return;
     auto* pipe = static_cast<uv_pipe_t*>(raft_malloc(sizeof(uv_pipe_t)));
     if (pipe == nullptr) return;
+    // A loop task: an exception would escape through libuv's C frames.
+    std::unique_ptr<Incoming> incoming;
+    try {
+      incoming = std::make_unique<Incoming>();
+    } catch (const std::exception& e) {
+      raft_free(pipe);
+      spdlog::warn("cluster: peer connection dropped: {}", e.what());
+      return;
+    }
     uv_pipe_init(loop_.loop(), pipe, 0);
-    auto incoming = std::make_unique<Incoming>();
     incoming->owner = this;
     incoming->pipe = pipe;
     pipe->data = incoming.get();
