@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <arpa/inet.h>
 #include <atomic>
 #include <cerrno>
 #include <cstdint>
@@ -62,7 +63,17 @@ bool split_address(const std::string& address, std::string& host, std::string& p
   if (colon == std::string::npos || colon == 0 || colon + 1 == address.size()) return false;
   host = address.substr(0, colon);
   port = address.substr(colon + 1);
-  return true;
+  // Digits only, 1..65535: std::stoul would take "+1", " 1", "1x" and wrap 70000.
+  if (port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos) return false;
+  const unsigned long number = std::stoul(port);
+  return number >= 1 && number <= 65535;
+}
+
+// An IPv4 or IPv6 literal, as opposed to a name to resolve.
+bool is_ip_literal(const std::string& host) {
+  in6_addr buf{};
+  return ::inet_pton(AF_INET, host.c_str(), &buf) == 1 ||
+         ::inet_pton(AF_INET6, host.c_str(), &buf) == 1;
 }
 
 // State the dialing threads share with the transport: they outlive neither the transport
@@ -80,6 +91,8 @@ util::UniqueFd dial_tcp(const std::string& host, const std::string& port,
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
+  // The port is numeric (checked by the caller); a literal host needs no resolver either.
+  hints.ai_flags = AI_NUMERICSERV | (is_ip_literal(host) ? AI_NUMERICHOST : 0);
   addrinfo* found = nullptr;
   if (const int rc = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &found); rc != 0) {
     error = std::string("cannot resolve: ") + ::gai_strerror(rc);
