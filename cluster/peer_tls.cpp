@@ -17,6 +17,8 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/x509v3.h>
+#include <optional>
 #include <poll.h>
 #include <stdexcept>
 #include <string>
@@ -167,6 +169,7 @@ struct Incoming {
   std::string address;
   size_t address_read = 0;
   uint64_t id = 0;
+  std::shared_ptr<X509> certificate;  // the verified client certificate; null if none asked
 };
 
 // An outgoing connection libraft waits for.
@@ -198,6 +201,7 @@ class PeerTlsTransport::Impl {
   }
 
   bool ready() const { return shared_->wake.valid(); }
+  void set_members(PeerTlsTransport::MemberLookup lookup) { members_ = std::move(lookup); }
 
   int init(raft_id id, const char* address) {
     id_ = id;
@@ -224,11 +228,16 @@ class PeerTlsTransport::Impl {
       LoopThread* loop = &loop_;
       listener_ = std::make_unique<tls::Listener>(
           host, static_cast<uint16_t>(std::stoul(port)), config_.server, "peer port",
-          tls::Terminator::Limits{}, 1, [self, loop](int fd, const std::string&) {
-            auto owned = std::make_shared<util::UniqueFd>(fd);
-            // Refused once the loop stopped taking tasks: the descriptor closes with `owned`.
-            loop->post([self, owned] { self->adopt(owned->release()); });
-          });
+          tls::Terminator::Limits{}, 1,
+          tls::Terminator::CertifiedHandoff(
+              [self, loop](int fd, const tls::Terminator::Handshake& handshake) {
+                auto owned = std::make_shared<util::UniqueFd>(fd);
+                // Refused once the loop stopped taking tasks: the descriptor closes with
+                // `owned`.
+                loop->post([self, owned, cert = handshake.client_certificate] {
+                  self->adopt(owned->release(), cert);
+                });
+              }));
     } catch (const std::exception& e) {
       set_error(e.what());
       return RAFT_IOERR;
@@ -390,7 +399,7 @@ class PeerTlsTransport::Impl {
   }
 
   // On the loop thread: a connection the listener terminated; read its preamble.
-  void adopt(int fd) {
+  void adopt(int fd, std::shared_ptr<X509> certificate) {
     util::UniqueFd owned(fd);
     if (closing_) return;
     auto* pipe = static_cast<uv_pipe_t*>(raft_malloc(sizeof(uv_pipe_t)));
@@ -407,6 +416,7 @@ class PeerTlsTransport::Impl {
     uv_pipe_init(loop_.loop(), pipe, 0);
     incoming->owner = this;
     incoming->pipe = pipe;
+    incoming->certificate = std::move(certificate);
     pipe->data = incoming.get();
     if (uv_pipe_open(pipe, owned.get()) != 0) {
       incoming_.emplace(pipe, std::move(incoming));
@@ -457,10 +467,42 @@ class PeerTlsTransport::Impl {
     in->address_read += static_cast<size_t>(nread);
     if (in->address_read < in->address.size()) return;
     uv_read_stop(stream);
+    if (const std::string why = self->refusal(*in); !why.empty()) {
+      spdlog::warn("cluster: peer connection refused: {}", why);
+      return self->close_handle(reinterpret_cast<uv_handle_t*>(stream));
+    }
     auto node = self->incoming_.extract(in->pipe);
     stream->data = nullptr;
     // libraft owns the handle from here (it uv_close()s and raft_free()s it).
     self->accept_cb_(self->t_, in->id, in->address.c_str(), stream);
+  }
+
+  // Why the member an incoming connection claims to be (its preamble) is not the one its
+  // certificate names; empty when it is. Without this, any certificate from the peer CA
+  // could pose as any member.
+  std::string refusal(const Incoming& in) const {
+    for (const char c : in.address) {
+      if (c < 0x21 || c > 0x7e) return "the preamble's address is not printable";
+    }
+    const std::string claim = "member " + std::to_string(in.id) + " at " + in.address;
+    const auto configured = members_ ? members_(in.id) : std::nullopt;
+    if (!configured) return claim + ": not a configured member";
+    if (*configured != in.address)
+      return claim + ": that member's configured address is " + *configured;
+    // Asked for and verified by the terminator; absent only when the peer port was
+    // configured not to ask, where there is no identity to tie.
+    if (!in.certificate) {
+      if (config_.server->config().client_cert_auth) return claim + ": no client certificate";
+      return {};
+    }
+    std::string host, port;
+    if (!split_address(in.address, host, port)) return claim + ": not HOST:PORT";
+    const bool matches =
+        is_ip_literal(host)
+            ? X509_check_ip_asc(in.certificate.get(), host.c_str(), 0) == 1
+            : X509_check_host(in.certificate.get(), host.data(), host.size(), 0, nullptr) == 1;
+    if (!matches) return claim + ": its certificate does not name " + host + " in its SANs";
+    return {};
   }
 
   // Closes one of our handles (a pipe in its preamble, and frees it).
@@ -519,6 +561,7 @@ class PeerTlsTransport::Impl {
   raft_id id_ = 0;
   std::string address_;
   raft_uv_accept_cb accept_cb_ = nullptr;
+  PeerTlsTransport::MemberLookup members_;
   raft_uv_transport_close_cb close_cb_ = nullptr;
   std::unique_ptr<tls::Listener> listener_;
   std::unordered_map<uv_pipe_t*, std::unique_ptr<Incoming>> incoming_;
@@ -562,6 +605,10 @@ PeerTlsTransport::PeerTlsTransport(raft_uv_transport* transport, LoopThread& loo
 }
 
 PeerTlsTransport::~PeerTlsTransport() = default;
+
+void PeerTlsTransport::set_members(MemberLookup lookup) {
+  impl_->set_members(std::move(lookup));
+}
 
 void PeerTlsTransport::shut() {
   impl_->shut();

@@ -138,7 +138,11 @@ class Terminator::Connection : public std::enable_shared_from_this<Connection> {
                     client_subject());
     }
     state_ = State::relaying;
-    if (!owner_.finish_handshake(this, fds[1], alpn)) {
+    Terminator::Handshake handshake;
+    handshake.alpn = alpn;
+    if (X509* cert = SSL_get1_peer_certificate(stream_.native_handle()))
+      handshake.client_certificate.reset(cert, X509_free);
+    if (!owner_.finish_handshake(this, fds[1], handshake)) {
       ::close(fds[1]);
       return end(false);
     }
@@ -220,6 +224,13 @@ class Terminator::Connection : public std::enable_shared_from_this<Connection> {
 
 Terminator::Terminator(std::shared_ptr<ServerCredentials> credentials, std::string door,
                        Limits limits, Handoff handoff)
+    : Terminator(std::move(credentials), std::move(door), limits,
+                 CertifiedHandoff([handoff = std::move(handoff)](int fd, const Handshake& h) {
+                   handoff(fd, h.alpn);
+                 })) {}
+
+Terminator::Terminator(std::shared_ptr<ServerCredentials> credentials, std::string door,
+                       Limits limits, CertifiedHandoff handoff)
     : credentials_(std::move(credentials)),
       door_(std::move(door)),
       limits_(limits),
@@ -262,11 +273,11 @@ void Terminator::refuse_over_limit(const std::string& peer) {
                         : std::string());
 }
 
-bool Terminator::finish_handshake(Connection* connection, int fd, const std::string& alpn) {
+bool Terminator::finish_handshake(Connection* connection, int fd, const Handshake& handshake) {
   std::lock_guard lock(mutex_);
   handshaking_.erase(connection);
   if (stopped_) return false;
-  handoff_(fd, alpn);
+  handoff_(fd, handshake);
   return true;
 }
 

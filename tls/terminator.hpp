@@ -20,6 +20,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <openssl/x509.h>
 #include <string>
 #include <unordered_map>
 
@@ -35,10 +36,19 @@ class Terminator {
   // Gets the plaintext end (a connected AF_UNIX stream socket, blocking, close-on-exec) to
   // own, and the ALPN protocol agreed ("h2", "http/1.1" or ""). Called on an I/O thread.
   using Handoff = std::function<void(int fd, const std::string& alpn)>;
+  // What a handoff may need beyond the descriptor: the peer port ties the verified client
+  // certificate to the member the connection then claims to be (docs/SECURITY.md "Peer TLS").
+  struct Handshake {
+    std::string alpn;
+    std::shared_ptr<X509> client_certificate;  // verified; null when none was asked for
+  };
+  using CertifiedHandoff = std::function<void(int fd, const Handshake& handshake)>;
 
   // `door`: named in log lines ("client port", "MessagePack port").
   Terminator(std::shared_ptr<ServerCredentials> credentials, std::string door, Limits limits,
              Handoff handoff);
+  Terminator(std::shared_ptr<ServerCredentials> credentials, std::string door, Limits limits,
+             CertifiedHandoff handoff);
   ~Terminator();
   Terminator(const Terminator&) = delete;
   Terminator& operator=(const Terminator&) = delete;
@@ -55,14 +65,14 @@ class Terminator {
   friend class Connection;
 
   // From a Connection at the handshake's end; false when stopped.
-  bool finish_handshake(Connection* connection, int fd, const std::string& alpn);
+  bool finish_handshake(Connection* connection, int fd, const Handshake& handshake);
   void forget(Connection* connection);
   void refuse_over_limit(const std::string& peer);
 
   std::shared_ptr<ServerCredentials> credentials_;
   std::string door_;
   Limits limits_;
-  Handoff handoff_;
+  CertifiedHandoff handoff_;
   mutable std::mutex mutex_;
   bool stopped_ = false;
   std::unordered_map<Connection*, std::weak_ptr<Connection>> handshaking_;
