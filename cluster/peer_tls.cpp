@@ -41,6 +41,10 @@ constexpr uint64_t kPreambleProtocol = 0x3173'6c74'7665'72ULL;  // "revtls1", ve
 constexpr size_t kPreambleHeader = 3 * sizeof(uint64_t);
 // Addresses are HOST:PORT; anything longer is not a member's.
 constexpr uint64_t kMaxAddress = 256;
+// The peer port's handshake limits, tighter than the client doors': members are few, on a
+// near network, and reconnect at once; a slow or idle handshake is someone else's. Anyone
+// who reaches the port can still hold these slots (docs/SECURITY.md "Peer TLS").
+constexpr tls::Terminator::Limits kPeerLimits{std::chrono::milliseconds(3000), 64};
 // How often finished outgoing tunnels are reaped (their plaintext end closed, so that
 // libraft's next write fails and it reconnects) and dialing threads joined.
 constexpr uint64_t kReapIntervalMs = 50;
@@ -227,8 +231,8 @@ class PeerTlsTransport::Impl {
       PeerTlsTransport::Impl* self = this;
       LoopThread* loop = &loop_;
       listener_ = std::make_unique<tls::Listener>(
-          host, static_cast<uint16_t>(std::stoul(port)), config_.server, "peer port",
-          tls::Terminator::Limits{}, 1,
+          host, static_cast<uint16_t>(std::stoul(port)), config_.server, "peer port", kPeerLimits,
+          1,
           tls::Terminator::CertifiedHandoff(
               [self, loop](int fd, const tls::Terminator::Handshake& handshake) {
                 auto owned = std::make_shared<util::UniqueFd>(fd);
