@@ -6,6 +6,7 @@
 // and the coordinator touches them only while every shard is paused.
 
 #include "actors/cluster_link.hpp"
+#include "auth/certificate_names.hpp"
 #include "auth/store.hpp"
 #include "metrics/node_metrics.hpp"
 #include "protocol/messages.hpp"
@@ -148,6 +149,9 @@ struct NodeContext {
   // etcd's users, roles and permissions (auth/store.hpp); null in harnesses that never
   // enable auth. Declared after the backend it writes to, so destroyed before it.
   std::unique_ptr<auth::AuthStore> auth;
+  // With --client-cert-auth: the verified certificate CN of each gRPC connection, etcd's
+  // user for calls without a token (auth/certificate_names.hpp). Filled by the client port.
+  auth::CertificateNames certificate_names;
   std::vector<std::unique_ptr<storage::Keyspace>> keyspaces;  // one per shard
   std::deque<IndexCounts> index_counts;                       // one per shard
 

@@ -233,12 +233,12 @@ class PeerTlsTransport::Impl {
       listener_ = std::make_unique<tls::Listener>(
           host, static_cast<uint16_t>(std::stoul(port)), config_.server, "peer port", kPeerLimits,
           1,
-          tls::Terminator::CertifiedHandoff(
-              [self, loop](int fd, const tls::Terminator::Handshake& handshake) {
+          tls::Terminator::PeerHandoff(
+              [self, loop](int fd, const tls::Terminator::Peer& handshake) {
                 auto owned = std::make_shared<util::UniqueFd>(fd);
                 // Refused once the loop stopped taking tasks: the descriptor closes with
                 // `owned`.
-                loop->post([self, owned, cert = handshake.client_certificate] {
+                loop->post([self, owned, cert = handshake.certificate] {
                   self->adopt(owned->release(), cert);
                 });
               }));

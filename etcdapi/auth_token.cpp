@@ -8,7 +8,14 @@ auth::Caller caller_of(const actors::NodeContext& ctx, const grpc::ServerContext
   const auto& md = context.client_metadata();
   auto it = md.find("token");
   if (it == md.end()) it = md.find("authorization");
-  if (it == md.end()) return auth::Caller::anonymous();
+  if (it == md.end()) {
+    // etcd looks at the certificate only when the call has no token: a bad token is refused
+    // even from a connection whose certificate names a user.
+    if (ctx.certificate_names.recording())
+      if (auto cn = ctx.certificate_names.of_grpc_peer(context.peer()))
+        return auth::Caller::named(std::move(*cn));
+    return auth::Caller::anonymous();
+  }
   // A node without an auth store (a test harness) knows no token.
   if (!ctx.auth) return auth::Caller::invalid();
   return ctx.auth->caller(std::string_view(it->second.data(), it->second.size()));

@@ -123,7 +123,8 @@ class ClientListener::Sniff : public std::enable_shared_from_this<Sniff> {
 
 ClientListener::ClientListener(asio::io_context& io, const std::string& host, uint16_t port,
                                Limits limits, GrpcHandoff grpc, HttpHandoff http,
-                               std::shared_ptr<tls::ServerCredentials> tls)
+                               std::shared_ptr<tls::ServerCredentials> tls,
+                               auth::CertificateNames* names)
     : io_(io),
       limits_(limits),
       grpc_(std::move(grpc)),
@@ -132,9 +133,14 @@ ClientListener::ClientListener(asio::io_context& io, const std::string& host, ui
       accept_pause_(acceptor_.get_executor()) {
   port_ = tls::listen_on(acceptor_, host, port);
   if (tls) {
-    terminator_ = std::make_unique<tls::Terminator>(
-        std::move(tls), "client port", tls::Terminator::Limits{},
-        [this](int fd, const std::string&) { sniff_plaintext(fd); });
+    terminator_ =
+        std::make_unique<tls::Terminator>(std::move(tls), "client port", tls::Terminator::Limits{},
+                                          [this, names](int fd, const tls::Terminator::Peer& peer) {
+                                            // Before anyone sees the descriptor: a call on it may
+                                            // look its CN up at once.
+                                            if (names) names->record(fd, peer.verified_cn);
+                                            sniff_plaintext(fd);
+                                          });
   }
   accept();
 }

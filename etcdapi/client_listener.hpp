@@ -11,6 +11,7 @@
 // (tls/terminator.hpp): the sniffing then happens on the plaintext end it hands over, so
 // gRPC and the gateway are served exactly as without TLS (docs/SECURITY.md).
 
+#include "auth/certificate_names.hpp"
 #include "tls/terminator.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -41,9 +42,12 @@ class ClientListener {
   // Binds and starts accepting on `io`'s threads. Throws std::runtime_error when the
   // address cannot be bound. Port 0 picks a free port.
   // `tls`: nullptr for plaintext; else only TLS is accepted, with those certificates.
+  // `names`: where the verified client-certificate CN of each TLS connection is recorded
+  // before it is handed over (null: nowhere); it outlives this.
   ClientListener(boost::asio::io_context& io, const std::string& host, uint16_t port, Limits limits,
                  GrpcHandoff grpc, HttpHandoff http,
-                 std::shared_ptr<tls::ServerCredentials> tls = nullptr);
+                 std::shared_ptr<tls::ServerCredentials> tls = nullptr,
+                 auth::CertificateNames* names = nullptr);
   ~ClientListener();
   ClientListener(const ClientListener&) = delete;
   ClientListener& operator=(const ClientListener&) = delete;

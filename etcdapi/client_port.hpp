@@ -26,7 +26,9 @@ class ClientPort {
   // `server` is started and has no listening port of its own; it outlives this.
   ClientPort(grpc::Server& server, const std::string& host, uint16_t port, size_t io_threads,
              ClientListener::Limits listener_limits, gateway::Limits gateway_limits,
-             std::function<bool()> healthy, std::shared_ptr<tls::ServerCredentials> tls = nullptr);
+             std::function<bool()> healthy, std::shared_ptr<tls::ServerCredentials> tls = nullptr,
+             auth::CertificateNames* names = nullptr,
+             gateway::Gateway::CertificateCheck gateway_refuses = {});
   ~ClientPort();
   ClientPort(const ClientPort&) = delete;
   ClientPort& operator=(const ClientPort&) = delete;

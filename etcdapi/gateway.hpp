@@ -38,8 +38,14 @@ class Session;
 
 class Gateway {
  public:
+  // Whether the /v3/ requests of the connection on a descriptor are refused because its
+  // client certificate names a user (etcd's gateway, with --client-cert-auth and auth
+  // enabled, answers them 400: it could not act as that user).
+  using CertificateCheck = std::function<bool(int fd)>;
+
   // `healthy` answers GET /health: false while the node failed or an alarm is raised.
-  Gateway(grpc::Server& server, Limits limits, std::function<bool()> healthy);
+  Gateway(grpc::Server& server, Limits limits, std::function<bool()> healthy,
+          CertificateCheck refuses_certificate = {});
   ~Gateway();
   Gateway(const Gateway&) = delete;
   Gateway& operator=(const Gateway&) = delete;
@@ -56,6 +62,9 @@ class Gateway {
   grpc::GenericStub& stub() { return *stub_; }
   const Limits& limits() const { return limits_; }
   bool healthy() const { return healthy_(); }
+  bool refuses_certificate(int fd) const {
+    return refuses_certificate_ && refuses_certificate_(fd);
+  }
   CallToken call_token();
   void forget(const Session* session);
 
@@ -64,6 +73,7 @@ class Gateway {
 
   Limits limits_;
   std::function<bool()> healthy_;
+  CertificateCheck refuses_certificate_;
   std::unique_ptr<grpc::GenericStub> stub_;
   std::mutex mutex_;
   std::condition_variable calls_done_;

@@ -37,10 +37,14 @@ StreamCall::StreamCall(std::vector<grpc::ByteBuffer> requests, bool close_send, 
 
 std::shared_ptr<StreamCall> StreamCall::start(grpc::GenericStub& stub, const char* method,
                                               std::vector<grpc::ByteBuffer> requests,
-                                              bool close_send, Receiver receiver, CallToken token) {
+                                              bool close_send, Receiver receiver, CallToken token,
+                                              std::string_view authorization) {
   auto call = std::make_shared<StreamCall>(std::move(requests), close_send, std::move(receiver),
                                            std::move(token));
   call->self_ = call;
+  // The stream's user: Watch checks it at each create, as etcd's gateway's streams do.
+  if (!authorization.empty())
+    call->context_.AddMetadata("authorization", std::string(authorization));
   stub.PrepareBidiStreamingCall(&call->context_, method, grpc::StubOptions(), call.get());
   // Released when a read fails or the receiver stops: until then a read may still follow
   // an answer the receiver is writing out, so the call must not end under it.

@@ -12,6 +12,8 @@
 #include <grpcpp/support/client_callback.h>
 #include <memory>
 #include <mutex>
+#include <string>
+#include <string_view>
 #include <vector>
 
 namespace revkv::etcdapi::gateway {
@@ -40,10 +42,12 @@ class StreamCall final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::
   };
 
   // Sends `requests`; then closes the client's side when `close_send` (Watch keeps it
-  // open: its watchers live as long as the stream).
+  // open: its watchers live as long as the stream). `authorization`: the HTTP request's
+  // Authorization header, passed on as metadata as for a unary call ("" for none).
   static std::shared_ptr<StreamCall> start(grpc::GenericStub& stub, const char* method,
                                            std::vector<grpc::ByteBuffer> requests, bool close_send,
-                                           Receiver receiver, CallToken token);
+                                           Receiver receiver, CallToken token,
+                                           std::string_view authorization);
 
   // Use start().
   StreamCall(std::vector<grpc::ByteBuffer> requests, bool close_send, Receiver receiver,

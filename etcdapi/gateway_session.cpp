@@ -64,7 +64,7 @@ std::string result_line(const std::string& json) {
 }  // namespace
 
 Session::Session(asio::ip::tcp::socket socket, Gateway& gateway)
-    : gateway_(gateway), stream_(std::move(socket)) {}
+    : gateway_(gateway), fd_(socket.native_handle()), stream_(std::move(socket)) {}
 
 Session::~Session() {
   gateway_.forget(this);
@@ -117,7 +117,8 @@ bool is_watch(const http::request_parser<http::string_body>::value_type& request
 void Session::on_header(beast::error_code ec) {
   if (closed_) return;
   if (ec) return on_request(ec);
-  const bool watch = is_watch(parser_->get());
+  // A watch refused for its certificate is read whole and answered as any request.
+  const bool watch = is_watch(parser_->get()) && !gateway_.refuses_certificate(fd_);
   auto read_body = [self = shared_from_this(), watch] {
     if (watch) {
       const auto& request = self->parser_->get();
@@ -127,6 +128,7 @@ void Session::on_header(beast::error_code ec) {
       // Each WatchRequest is bounded instead of the whole body (take_watch_requests).
       self->parser_->body_limit(boost::none);
       self->stream_route_ = find_route("/watch");
+      self->stream_authorization_ = std::string(request[http::field::authorization]);
       self->watch_opened_ = false;
       self->watch_body_done_ = false;
       self->watch_decoding_ = true;
@@ -179,6 +181,7 @@ void Session::on_request(beast::error_code ec) {
 void Session::serve(const Request& request) {
   std::string_view target(request.target().data(), request.target().size());
   target = target.substr(0, target.find('?'));
+  if (refuse_certificate_name(target)) return;
   // etcd's CORS wrapper answers every OPTIONS itself (a preflight), whatever the path.
   if (request.method() == http::verb::options) return answer(200, nullptr, "", keep_alive_);
   if (target == "/version" || target == "/health") {
@@ -197,6 +200,16 @@ void Session::serve(const Request& request) {
   call(*route, request);
 }
 
+bool Session::refuse_certificate_name(std::string_view target) {
+  // etcd's access controller checks this first, before CORS and OPTIONS, on its API paths.
+  if (!api_path(target) || !gateway_.refuses_certificate(fd_)) return false;
+  answer(400, kText,
+         "CommonName of client sending a request against gateway will be ignored and not used "
+         "as expected\n",
+         keep_alive_, {}, /*cors=*/false);
+  return true;
+}
+
 void Session::call(const Route& route, const Request& request) {
   std::vector<grpc::ByteBuffer> requests;
   if (route.request) {
@@ -207,7 +220,10 @@ void Session::call(const Route& route, const Request& request) {
   } else {
     requests.push_back(to_buffer(std::string()));
   }
-  if (route.kind == CallKind::stream) return open_stream(route, std::move(requests));
+  if (route.kind == CallKind::stream) {
+    stream_authorization_ = std::string(request[http::field::authorization]);
+    return open_stream(route, std::move(requests));
+  }
   call_unary(gateway_.stub(), route.method, std::move(requests.front()), gateway_.call_token(),
              std::string(request[http::field::authorization]),
              [self = shared_from_this(), &route](grpc::Status status, grpc::ByteBuffer answer) {
@@ -233,16 +249,19 @@ void Session::on_unary_answer(const Route& route, const grpc::Status& status,
 }
 
 void Session::answer(unsigned status, const char* content_type, std::string body, bool keep_alive,
-                     std::string_view allow) {
+                     std::string_view allow, bool cors) {
   response_.emplace(static_cast<http::status>(status), version_);
   if (content_type) response_->set(http::field::content_type, content_type);
   // Go's http.Error, which writes etcd's plain-text errors, adds this header.
   if (content_type == kText && status >= 400) response_->set("X-Content-Type-Options", "nosniff");
   if (!allow.empty())
     response_->set(http::field::allow, beast::string_view(allow.data(), allow.size()));
-  response_->set(http::field::access_control_allow_origin, "*");
-  response_->set(http::field::access_control_allow_methods, "POST, GET, OPTIONS, PUT, DELETE");
-  response_->set(http::field::access_control_allow_headers, "accept, content-type, authorization");
+  if (cors) {
+    response_->set(http::field::access_control_allow_origin, "*");
+    response_->set(http::field::access_control_allow_methods, "POST, GET, OPTIONS, PUT, DELETE");
+    response_->set(http::field::access_control_allow_headers,
+                   "accept, content-type, authorization");
+  }
   response_->body() = std::move(body);
   response_->keep_alive(keep_alive);
   response_->prepare_payload();
@@ -273,9 +292,9 @@ void Session::open_stream(const Route& route, std::vector<grpc::ByteBuffer> requ
   receiver.done = [self = shared_from_this()](const grpc::Status& status) {
     asio::post(self->stream_.get_executor(), [self, status] { self->on_stream_done(status); });
   };
-  stream_call_ =
-      StreamCall::start(gateway_.stub(), route.method, std::move(requests),
-                        /*close_send=*/!watch, std::move(receiver), gateway_.call_token());
+  stream_call_ = StreamCall::start(gateway_.stub(), route.method, std::move(requests),
+                                   /*close_send=*/!watch, std::move(receiver),
+                                   gateway_.call_token(), stream_authorization_);
 }
 
 // ---- a watch's body, as it arrives

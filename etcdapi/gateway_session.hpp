@@ -60,8 +60,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void call(const Route& route, const Request& request);
   void on_unary_answer(const Route& route, const grpc::Status& status, grpc::ByteBuffer answer);
   // `allow`: the Allow header of a 405 from a route that names its methods.
+  // `cors`: with etcd's CORS headers (all but the answers etcd gives before its CORS wrapper).
   void answer(unsigned status, const char* content_type, std::string body, bool keep_alive,
-              std::string_view allow = {});
+              std::string_view allow = {}, bool cors = true);
   void shut();
 
   void open_stream(const Route& route, std::vector<grpc::ByteBuffer> requests);
@@ -79,7 +80,12 @@ class Session : public std::enable_shared_from_this<Session> {
   void end_stream();
   void watch_for_hangup();
 
+  // Whether etcd's gateway would refuse this /v3/ request for its certificate's CN; if so
+  // answers it (400) and returns true.
+  bool refuse_certificate_name(std::string_view target);
+
   Gateway& gateway_;
+  int fd_;  // the connection's descriptor, as the client port recorded its certificate
   boost::beast::tcp_stream stream_;
   boost::beast::flat_buffer buffer_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
@@ -93,6 +99,8 @@ class Session : public std::enable_shared_from_this<Session> {
   // The streaming call, while one is open.
   std::shared_ptr<StreamCall> stream_call_;
   const Route* stream_route_ = nullptr;
+  // The Authorization header of the request that opens the streaming call.
+  std::string stream_authorization_;
   bool stream_started_ = false;
   std::optional<boost::beast::http::response<boost::beast::http::empty_body>> stream_head_;
   std::optional<boost::beast::http::response_serializer<boost::beast::http::empty_body>>

@@ -73,7 +73,14 @@ GrpcServer::GrpcServer(caf::actor_system& sys, const actors::Node& node, const s
           // etcd's /health: false on an alarm.
           return !ctx->failure.failed() && !ctx->nospace_alarm.load();
         },
-        std::move(tls));
+        std::move(tls), &ctx->certificate_names,
+        [ctx](int fd) {
+          // etcd refuses a gateway request whose certificate has a CN once auth is on.
+          if (!ctx->auth || !ctx->auth->enabled() || !ctx->certificate_names.recording())
+            return false;
+          const auto cn = ctx->certificate_names.of_fd(fd);
+          return cn && !cn->empty();
+        });
   } catch (...) {
     stop();
     throw;

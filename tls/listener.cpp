@@ -35,14 +35,14 @@ Listener::Listener(const std::string& host, uint16_t port,
                    std::shared_ptr<ServerCredentials> credentials, std::string door,
                    Terminator::Limits limits, size_t threads, Terminator::Handoff handoff)
     : Listener(host, port, std::move(credentials), std::move(door), limits, threads,
-               Terminator::CertifiedHandoff(
-                   [handoff = std::move(handoff)](int fd, const Terminator::Handshake& h) {
+               Terminator::PeerHandoff(
+                   [handoff = std::move(handoff)](int fd, const Terminator::Peer& h) {
                      handoff(fd, h.alpn);
                    })) {}
 
 Listener::Listener(const std::string& host, uint16_t port,
                    std::shared_ptr<ServerCredentials> credentials, std::string door,
-                   Terminator::Limits limits, size_t threads, Terminator::CertifiedHandoff handoff)
+                   Terminator::Limits limits, size_t threads, Terminator::PeerHandoff handoff)
     : work_(asio::make_work_guard(io_)),
       terminator_(std::move(credentials), std::move(door), limits, std::move(handoff)),
       acceptor_(asio::make_strand(io_)),

@@ -36,7 +36,7 @@ class Listener {
   // The same, handing off the verified client certificate too (the peer port).
   Listener(const std::string& host, uint16_t port, std::shared_ptr<ServerCredentials> credentials,
            std::string door, Terminator::Limits limits, size_t threads,
-           Terminator::CertifiedHandoff handoff);
+           Terminator::PeerHandoff handoff);
   ~Listener();
   Listener(const Listener&) = delete;
   Listener& operator=(const Listener&) = delete;

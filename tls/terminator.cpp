@@ -36,6 +36,22 @@ std::string peer_of(const tcp::socket& socket) {
   return ep.address().to_string() + ":" + std::to_string(ep.port());
 }
 
+// The certificate's subject CN as Go reads it (the last CN attribute wins); "" without one.
+std::string common_name(X509* cert) {
+  const X509_NAME* subject = X509_get_subject_name(cert);
+  int last = -1;
+  for (int at = -1; (at = X509_NAME_get_index_by_NID(subject, NID_commonName, at)) >= 0;)
+    last = at;
+  if (last < 0) return "";
+  unsigned char* utf8 = nullptr;
+  const int n =
+      ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, last)));
+  if (n < 0) return "";
+  std::string cn(reinterpret_cast<const char*>(utf8), static_cast<size_t>(n));
+  OPENSSL_free(utf8);
+  return cn;
+}
+
 }  // namespace
 
 class Terminator::Connection : public std::enable_shared_from_this<Connection> {
@@ -131,18 +147,22 @@ class Terminator::Connection : public std::enable_shared_from_this<Connection> {
     const unsigned char* alpn_data = nullptr;
     unsigned int alpn_size = 0;
     SSL_get0_alpn_selected(stream_.native_handle(), &alpn_data, &alpn_size);
-    const std::string alpn(reinterpret_cast<const char*>(alpn_data), alpn_size);
+    Peer peer{std::string(reinterpret_cast<const char*>(alpn_data), alpn_size), std::nullopt};
+    // A certificate counts only when it was asked for and verified (--client-cert-auth);
+    // without it the node asks for none, so none is here.
+    if (X509* cert = SSL_get0_peer_certificate(stream_.native_handle());
+        cert && SSL_get_verify_result(stream_.native_handle()) == X509_V_OK) {
+      peer.verified_cn = common_name(cert);
+      X509_up_ref(cert);
+      peer.certificate.reset(cert, X509_free);
+    }
     if (spdlog::should_log(spdlog::level::debug)) {
       spdlog::debug("tls: {} connection from {}: {} alpn={}{}", owner_.door_, peer_,
-                    SSL_get_version(stream_.native_handle()), alpn.empty() ? "-" : alpn,
+                    SSL_get_version(stream_.native_handle()), peer.alpn.empty() ? "-" : peer.alpn,
                     client_subject());
     }
     state_ = State::relaying;
-    Terminator::Handshake handshake;
-    handshake.alpn = alpn;
-    if (X509* cert = SSL_get1_peer_certificate(stream_.native_handle()))
-      handshake.client_certificate.reset(cert, X509_free);
-    if (!owner_.finish_handshake(this, fds[1], handshake)) {
+    if (!owner_.finish_handshake(this, fds[1], peer)) {
       ::close(fds[1]);
       return end(false);
     }
@@ -225,12 +245,12 @@ class Terminator::Connection : public std::enable_shared_from_this<Connection> {
 Terminator::Terminator(std::shared_ptr<ServerCredentials> credentials, std::string door,
                        Limits limits, Handoff handoff)
     : Terminator(std::move(credentials), std::move(door), limits,
-                 CertifiedHandoff([handoff = std::move(handoff)](int fd, const Handshake& h) {
-                   handoff(fd, h.alpn);
+                 PeerHandoff([handoff = std::move(handoff)](int fd, const Peer& peer) {
+                   handoff(fd, peer.alpn);
                  })) {}
 
 Terminator::Terminator(std::shared_ptr<ServerCredentials> credentials, std::string door,
-                       Limits limits, CertifiedHandoff handoff)
+                       Limits limits, PeerHandoff handoff)
     : credentials_(std::move(credentials)),
       door_(std::move(door)),
       limits_(limits),
@@ -273,11 +293,11 @@ void Terminator::refuse_over_limit(const std::string& peer) {
                         : std::string());
 }
 
-bool Terminator::finish_handshake(Connection* connection, int fd, const Handshake& handshake) {
+bool Terminator::finish_handshake(Connection* connection, int fd, const Peer& peer) {
   std::lock_guard lock(mutex_);
   handshaking_.erase(connection);
   if (stopped_) return false;
-  handoff_(fd, handshake);
+  handoff_(fd, peer);
   return true;
 }
 

@@ -21,6 +21,7 @@
 #include <memory>
 #include <mutex>
 #include <openssl/x509.h>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -36,19 +37,24 @@ class Terminator {
   // Gets the plaintext end (a connected AF_UNIX stream socket, blocking, close-on-exec) to
   // own, and the ALPN protocol agreed ("h2", "http/1.1" or ""). Called on an I/O thread.
   using Handoff = std::function<void(int fd, const std::string& alpn)>;
-  // What a handoff may need beyond the descriptor: the peer port ties the verified client
-  // certificate to the member the connection then claims to be (docs/SECURITY.md "Peer TLS").
-  struct Handshake {
+  // What the handshake established about the client, for a door that acts on who it is.
+  struct Peer {
     std::string alpn;
-    std::shared_ptr<X509> client_certificate;  // verified; null when none was asked for
+    // The common name of the client's certificate, when it presented one and it was
+    // verified (--client-cert-auth): etcd takes it as the user when a call has no token.
+    // "" for a verified certificate without a CN.
+    std::optional<std::string> verified_cn;
+    // That verified certificate itself (null when none): the peer port ties it to the member
+    // the connection then claims to be (docs/SECURITY.md "Peer TLS").
+    std::shared_ptr<X509> certificate;
   };
-  using CertifiedHandoff = std::function<void(int fd, const Handshake& handshake)>;
+  using PeerHandoff = std::function<void(int fd, const Peer& peer)>;
 
   // `door`: named in log lines ("client port", "MessagePack port").
   Terminator(std::shared_ptr<ServerCredentials> credentials, std::string door, Limits limits,
              Handoff handoff);
   Terminator(std::shared_ptr<ServerCredentials> credentials, std::string door, Limits limits,
-             CertifiedHandoff handoff);
+             PeerHandoff handoff);
   ~Terminator();
   Terminator(const Terminator&) = delete;
   Terminator& operator=(const Terminator&) = delete;
@@ -65,14 +71,14 @@ class Terminator {
   friend class Connection;
 
   // From a Connection at the handshake's end; false when stopped.
-  bool finish_handshake(Connection* connection, int fd, const Handshake& handshake);
+  bool finish_handshake(Connection* connection, int fd, const Peer& peer);
   void forget(Connection* connection);
   void refuse_over_limit(const std::string& peer);
 
   std::shared_ptr<ServerCredentials> credentials_;
   std::string door_;
   Limits limits_;
-  CertifiedHandoff handoff_;
+  PeerHandoff handoff_;
   mutable std::mutex mutex_;
   bool stopped_ = false;
   std::unordered_map<Connection*, std::weak_ptr<Connection>> handshaking_;

@@ -1,5 +1,6 @@
 #include "apps/revkv-bench/grpc_load.hpp"
 
+#include "apps/revkv-bench/grpc_auth.hpp"
 #include "apps/revkv-bench/grpc_channels.hpp"
 #include "apps/revkv-bench/workload.hpp"
 
@@ -30,6 +31,7 @@ struct Run {
   const Options& o;
   std::vector<std::unique_ptr<pb::KV::Stub>> kv;
   std::vector<std::unique_ptr<pb::Lease::Stub>> lease;
+  std::vector<std::unique_ptr<ChannelToken>> tokens;  // one per channel with --user, else none
   Clock::time_point stop;
   std::atomic<int64_t>* sequence = nullptr;  // preload: the next key to put
   PutCounts* puts = nullptr;
@@ -47,6 +49,9 @@ class UnaryClient {
       : run_(run),
         kv_(*run.kv[static_cast<std::size_t>(index) % run.kv.size()]),
         lease_(*run.lease[static_cast<std::size_t>(index) % run.lease.size()]),
+        token_(run.tokens.empty()
+                   ? nullptr
+                   : run.tokens[static_cast<std::size_t>(index) % run.tokens.size()].get()),
         work_(run.o, run.o.seed * 1000003 + static_cast<uint64_t>(index)),
         list_(run.o) {}
 
@@ -66,10 +71,19 @@ class UnaryClient {
       key_ = work_.next_key();
       if (op_ == Op::list && !list_.active()) list_.start();
     }
+    send();
+  }
+
+  // Sends the chosen call (again, after a login).
+  void send() {
     // The previous call's context is done with: gRPC drops its own reference to the call
     // before running the completion this runs in.
     context_ = std::make_unique<grpc::ClientContext>();
     context_->set_deadline(std::chrono::system_clock::now() + kCallDeadline);
+    if (token_ != nullptr) {
+      sent_token_ = token_->current();
+      context_->AddMetadata("token", sent_token_);
+    }
     auto done = [this](grpc::Status status) { complete(status); };
     started_ = Clock::now();
     switch (op_) {
@@ -132,6 +146,10 @@ class UnaryClient {
           list_.key(kv.key());
         if (list_.end_page(range_answer_.more())) report_.lists.record(list_);
       }
+    } else if (token_ != nullptr && is_invalid_token(status.error_message()) &&
+               token_->refresh(sent_token_)) {
+      // The token expired (or the node restarted): logged in again, the same call again.
+      return send();
     } else {
       list_.abandon();  // a LIST with a failed page is not counted
       ++stats.errors;
@@ -156,6 +174,8 @@ class UnaryClient {
   Run& run_;
   pb::KV::Stub& kv_;
   pb::Lease::Stub& lease_;
+  ChannelToken* token_;
+  std::string sent_token_;
   Workload work_;
   ListCursor list_;
   Report report_;
@@ -186,6 +206,14 @@ Report drive(Run& run, int clients) {
   for (const auto& channel : channels.channels) {
     run.kv.push_back(pb::KV::NewStub(channel));
     run.lease.push_back(pb::Lease::NewStub(channel));
+    if (const auto user = parse_user(run.o.user)) {
+      run.tokens.push_back(std::make_unique<ChannelToken>(channel, *user));
+      if (auto error = run.tokens.back()->login(); !error.empty()) {
+        total.failed_connections = static_cast<uint64_t>(clients);
+        total.first_error = error;
+        return total;
+      }
+    }
   }
   std::vector<std::unique_ptr<UnaryClient>> all;
   for (int i = 0; i < clients; ++i)

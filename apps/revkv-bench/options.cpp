@@ -1,5 +1,7 @@
 #include "apps/revkv-bench/options.hpp"
 
+#include "apps/revkv-bench/grpc_auth.hpp"
+
 #include <CLI/CLI.hpp>
 
 #include <charconv>
@@ -71,6 +73,8 @@ std::variant<Options, ParseExit> parse_options(const std::vector<std::string>& a
   app.add_option("--cacert", o.cacert, "gRPC mode: TLS, verifying the node with this CA (PEM)");
   app.add_option("--cert", o.cert, "gRPC mode: TLS client certificate (PEM)");
   app.add_option("--key", o.key, "gRPC mode: TLS client key (PEM)");
+  app.add_option("--user", o.user,
+                 "gRPC mode: NAME:PASSWORD to authenticate as (etcd's auth; a token per channel)");
   try {
     std::vector<std::string> rest(args.rbegin(), args.rend() - (args.empty() ? 0 : 1));
     app.parse(rest);
@@ -86,6 +90,10 @@ std::variant<Options, ParseExit> parse_options(const std::vector<std::string>& a
   o.mix = *m;
   if (o.use_grpc() && o.mix[static_cast<std::size_t>(Op::keepalive)] > 0)
     return ParseExit{1, "", "Error: --grpc does not measure keepalive (a stream, not a call)\n"};
+  if (!o.user.empty() && !o.use_grpc())
+    return ParseExit{1, "", "Error: --user needs --grpc (the MessagePack door has no login)\n"};
+  if (!o.user.empty() && !parse_user(o.user))
+    return ParseExit{1, "", "Error: bad --user " + o.user + " (want NAME:PASSWORD)\n"};
   if (o.watch) o.mix = {1, 0, 0, 0, 0, 0, 0};  // the events come from puts
   return o;
 }

@@ -45,6 +45,9 @@ struct Options {
   // gRPC mode over TLS (revkvd --cert-file, docs/SECURITY.md): the CA that verifies the
   // node and a client certificate for --client-cert-auth. Any of them means TLS.
   std::string cacert, cert, key;
+  // gRPC mode with auth (etcdctl's --user NAME:PASSWORD): each channel authenticates once
+  // and every call carries the token (grpc_auth.hpp). "": anonymous.
+  std::string user;
 
   bool use_grpc() const { return !grpc.empty(); }
   // The clients whose failure means nothing was measured.

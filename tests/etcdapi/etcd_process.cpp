@@ -45,13 +45,15 @@ std::string etcd_or_skip() {
 }
 
 EtcdProcess::EtcdProcess(const std::string& bin, const std::string& data_dir,
-                         const std::vector<std::string>& extra) {
+                         const std::vector<std::string>& extra, bool https) {
   for (int attempt = 0; attempt < 5; ++attempt) {
     // etcd takes no port 0 for its URLs: ports free a moment ago; another process could
     // take one meanwhile, and etcd then exits: retried with new ones.
     client_port_ = free_loopback_port();
     uint16_t peer = free_loopback_port();
-    std::string client = "http://127.0.0.1:" + std::to_string(client_port_);
+    std::string client =
+        std::string(https ? "https" : "http") + "://127.0.0.1:" + std::to_string(client_port_);
+    const uint16_t health_port = https ? free_loopback_port() : client_port_;
     std::string peer_url = "http://127.0.0.1:" + std::to_string(peer);
     std::vector<std::string> args = {bin,
                                      "--name=default",
@@ -63,6 +65,8 @@ EtcdProcess::EtcdProcess(const std::string& bin, const std::string& data_dir,
                                      "--initial-cluster=default=" + peer_url,
                                      "--log-level=error",
                                      "--logger=zap"};
+    if (https)
+      args.push_back("--listen-metrics-urls=http://127.0.0.1:" + std::to_string(health_port));
     args.insert(args.end(), extra.begin(), extra.end());
     pid_ = ::fork();
     if (pid_ < 0) throw std::runtime_error("fork failed");
@@ -81,7 +85,7 @@ EtcdProcess::EtcdProcess(const std::string& bin, const std::string& data_dir,
     while (std::chrono::steady_clock::now() < deadline) {
       if (wait_exit(pid_, std::chrono::milliseconds(50)) >= 0) break;  // e.g. port taken
       // Serving, not just listening: a member answers /health once it leads.
-      if (http_get(client_port_, "/health").body.find("\"true\"") != std::string::npos) return;
+      if (http_get(health_port, "/health").body.find("\"true\"") != std::string::npos) return;
     }
     ::kill(pid_, SIGKILL);
     wait_exit(pid_, std::chrono::seconds(20));

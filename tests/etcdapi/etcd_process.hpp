@@ -20,8 +20,10 @@ class EtcdProcess {
   // Starts `bin` with its data in `data_dir`; waits up to 60 s until it answers on its
   // client URL. Throws std::runtime_error when it does not. `extra` flags follow etcd's
   // own (e.g. --quota-backend-bytes).
+  // `https`: the client URL is https (give etcd its --cert-file etc. in `extra`); its
+  // readiness is then read from a plaintext metrics URL (--listen-metrics-urls).
   EtcdProcess(const std::string& bin, const std::string& data_dir,
-              const std::vector<std::string>& extra = {});
+              const std::vector<std::string>& extra = {}, bool https = false);
   ~EtcdProcess();
   EtcdProcess(const EtcdProcess&) = delete;
   EtcdProcess& operator=(const EtcdProcess&) = delete;
