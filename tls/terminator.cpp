@@ -147,7 +147,8 @@ class Terminator::Connection : public std::enable_shared_from_this<Connection> {
     const unsigned char* alpn_data = nullptr;
     unsigned int alpn_size = 0;
     SSL_get0_alpn_selected(stream_.native_handle(), &alpn_data, &alpn_size);
-    Peer peer{std::string(reinterpret_cast<const char*>(alpn_data), alpn_size), std::nullopt};
+    Peer peer{std::string(reinterpret_cast<const char*>(alpn_data), alpn_size), std::nullopt,
+              nullptr};
     // A certificate counts only when it was asked for and verified (--client-cert-auth);
     // without it the node asks for none, so none is here.
     if (X509* cert = SSL_get0_peer_certificate(stream_.native_handle());
