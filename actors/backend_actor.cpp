@@ -132,7 +132,7 @@ bool replicate_group(BackendState& st, const storage::WriteBatch& group, int64_t
       {link.member_id, link.incarnation, last, st.ctx->options.shards, group.data()});
   link.proposals_pending.fetch_add(1);
   auto start = Clock::now();
-  auto error = link.propose(std::move(entry));
+  auto error = link.propose(std::move(entry)).error;
   link.proposals_pending.fetch_sub(1);
   if (!error) {
     if (st.ctx->metrics) {

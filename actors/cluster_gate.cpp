@@ -20,18 +20,23 @@ bool needs_leader(protocol::Method method, const Request& request) {
 
 }  // namespace
 
+std::optional<protocol::WireError> leader_refusal(const ClusterLink& link) {
+  if (link.leader.load()) return std::nullopt;
+  uint64_t leader = link.leader_id.load();
+  // A member elected but not yet caught up with its predecessor's entries is not ready
+  // either: to the client that is "no leader" yet.
+  if (leader == 0 || leader == link.member_id) {
+    return protocol::WireError{kUnavailable, "etcdserver: no leader"};
+  }
+  return protocol::WireError{kUnavailable, "etcdserver: not leader"};
+}
+
 std::optional<protocol::WireError> cluster_refusal(const NodeContext& ctx, protocol::Method method,
                                                    const Request& request) {
   const auto* link = ctx.cluster.get();
   if (link == nullptr || link->leader.load()) return std::nullopt;
   if (!needs_leader(method, request)) return std::nullopt;
-  uint64_t leader = link->leader_id.load();
-  // A member elected but not yet caught up with its predecessor's entries is not ready
-  // either: to the client that is "no leader" yet.
-  if (leader == 0 || leader == link->member_id) {
-    return protocol::WireError{kUnavailable, "etcdserver: no leader"};
-  }
-  return protocol::WireError{kUnavailable, "etcdserver: not leader"};
+  return leader_refusal(*link);
 }
 
 }  // namespace revkv::actors

@@ -13,6 +13,10 @@
 
 namespace revkv::actors {
 
+// What a member that may not originate a change answers: nullopt on the (ready) leader,
+// else Unavailable "etcdserver: not leader" / "etcdserver: no leader".
+std::optional<protocol::WireError> leader_refusal(const ClusterLink& link);
+
 // nullopt on a single node, on the (ready) leader and for what any member serves.
 std::optional<protocol::WireError> cluster_refusal(const NodeContext& ctx, protocol::Method method,
                                                    const Request& request);

@@ -17,11 +17,17 @@
 namespace revkv::actors {
 
 struct ClusterLink {
-  // Appends one entry (a commit group, actors/replicated_entry.hpp) to the Raft log and
-  // blocks until it is committed and applied on this member: nullopt. Otherwise why not
-  // ("etcdserver: not leader", "etcdserver: leader changed", ...). Called by the backend
-  // actor only, on its own thread.
-  std::function<std::optional<std::string>(std::string)> propose;
+  struct Proposed {
+    uint64_t index = 0;                // the entry's log index, once applied here
+    std::optional<std::string> error;  // why not ("etcdserver: not leader", ...)
+  };
+  // Appends one entry (a commit group, actors/replicated_entry.hpp, or a state change,
+  // actors/state_change.hpp) to the Raft log and blocks until it is committed and applied on
+  // this member. Called by the backend actor, the lessor and the maintenance actor on their
+  // own (detached) threads, and by the auth store on the thread of the request that changes
+  // it (actors/auth_replication.hpp); never on the Raft loop thread (it would wait for
+  // itself).
+  std::function<Proposed(std::string)> propose;
   // Commits a barrier and calls `done(true)` once it was applied here while this member still
   // led (false otherwise), from another thread; one at a time (actors/read_index_actor.hpp).
   std::function<void(std::function<void(bool)> done)> barrier;

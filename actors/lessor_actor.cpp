@@ -1,7 +1,9 @@
 #include "actors/lessor_actor.hpp"
 
+#include "actors/cluster_gate.hpp"
 #include "actors/fatal.hpp"
 #include "actors/messages.hpp"
+#include "actors/state_change.hpp"
 #include "actors/thread_names.hpp"
 #include "storage/history.hpp"
 #include "storage/record.hpp"
@@ -46,6 +48,9 @@ struct LessorState {
   // Revocations by expiry allowed now: lease_revoke_rate per second, earned at each check
   // and capped at one check's worth (at least one), so a low rate is kept over time too.
   double revoke_credit = 0;
+  // Cluster mode: whether this lessor acted as the leader's at its last check (a member that
+  // becomes leader extends every lease first, as etcd's lessor Promote does).
+  bool leading = false;
 
   protocol::ResponseHeader header() const { return ctx->header(ctx->watermark.load()); }
 
@@ -86,6 +91,43 @@ TimePoint deadline(TimePoint now, std::chrono::seconds extra, int64_t ttl) {
 int64_t remaining_seconds(const LeaseTimer& t, TimePoint now) {
   if (t.expiry <= now) return 0;
   return std::chrono::duration_cast<std::chrono::seconds>(t.expiry - now).count();
+}
+
+// Cluster mode: whether this lessor acts as the leader's (true on a single node). One that
+// just became the leader's first gives every lease its full TTL again plus the election
+// timeout (etcd's lessor Promote with its default extension): the previous leader's clock
+// and keep-alives are unknown here, so nothing may expire because of the change. Called
+// before anything reads or acts on a lease's expiry.
+bool follow_leadership(LessorState& st) {
+  if (!st.ctx->cluster) return true;
+  bool leads = st.ctx->cluster->leader.load();
+  if (leads && !st.leading) {
+    auto now = st.clock->now();
+    for (auto it = st.leases.begin(); it != st.leases.end(); ++it)
+      st.renew(it, deadline(now, kRestartExtension, it->second.ttl));
+  }
+  st.leading = leads;
+  return leads;
+}
+
+// Cluster mode: the grant becomes a state-change entry every member applies (the record in
+// its store and lease table, the lessor told: apps/revkvd/replica.cpp), so that whichever
+// member leads next knows the lease. Blocks this (detached) actor for the round trip, as a
+// single node's fsync does. The error when it was not replicated.
+std::optional<storage::Error> replicate_grant(const NodeContext& ctx,
+                                              const storage::LeaseRecord& record) {
+  auto& link = *ctx.cluster;
+  if (auto refused = leader_refusal(link))
+    return storage::Error{storage::Errc::io_error, refused->message};
+  if (!link.propose) return storage::Error{storage::Errc::io_error, "etcdserver: no leader"};
+  std::string payload = storage::encode_lease_record(record);
+  link.proposals_pending.fetch_add(1);
+  auto proposed = link.propose(
+      encode_state_change({link.member_id, link.incarnation, ChangeKind::lease, payload}));
+  link.proposals_pending.fetch_sub(1);
+  if (!proposed.error) return std::nullopt;
+  link.proposals_failed.fetch_add(1);
+  return storage::Error{storage::Errc::io_error, *proposed.error};
 }
 
 // A positive id in use neither here nor in the records. The counter starts from the wall
@@ -160,7 +202,7 @@ void revoke_expired(Self* self, Done done) {
   auto now = st.clock->now();
   // Cluster mode: only the leader's lessor expires leases; a revocation is a write, which
   // a follower cannot make (docs/CLUSTER.md).
-  if (st.ctx->cluster && !st.ctx->cluster->leader.load()) budget = 0;
+  if (!follow_leadership(st)) budget = 0;
   for (const auto& [expiry, id] : st.by_expiry) {
     if (expiry > now || static_cast<int64_t>(expired.size()) >= budget) break;
     if (!st.leases.at(id).revoking) expired.push_back(id);
@@ -195,9 +237,15 @@ storage::Result<protocol::LeaseGrantResponse> grant(LessorState& st,
   int64_t id = r.id == 0 ? pick_id(st) : r.id;
   if (st.leases.contains(id) || st.ctx->leases.exists(id)) return storage::Errc::lease_exists;
   storage::LeaseRecord record{id, std::max(r.ttl, st.ctx->options.min_lease_ttl), 0};
-  persist(*st.ctx, record);
-  st.ctx->leases.put(record);
-  st.track(id, record.ttl, deadline(st.clock->now(), {}, record.ttl));
+  if (st.ctx->cluster) {
+    // Applied here before propose returns: the record is in the store and the table.
+    if (auto failed = replicate_grant(*st.ctx, record)) return *failed;
+  } else {
+    persist(*st.ctx, record);
+    st.ctx->leases.put(record);
+  }
+  // The apply path's lease_applied_atom may have come first.
+  if (!st.leases.contains(id)) st.track(id, record.ttl, deadline(st.clock->now(), {}, record.ttl));
   st.ctx->lease_granted_total.fetch_add(1, std::memory_order_relaxed);
   return protocol::LeaseGrantResponse{st.header(), id, record.ttl};
 }
@@ -298,6 +346,7 @@ caf::behavior lessor_actor(Self* self, NodeContextPtr ctx, std::vector<caf::acto
       },
       [self](const protocol::LeaseKeepAliveRequest& r) -> caf::result<KeepAliveResult> {
         auto& st = self->state;
+        follow_leadership(st);
         auto header = st.header();  // before the renewal (etcd)
         auto it = st.leases.find(r.id);
         if (it == st.leases.end())
@@ -326,6 +375,7 @@ caf::behavior lessor_actor(Self* self, NodeContextPtr ctx, std::vector<caf::acto
       },
       [self](const protocol::LeaseTimeToLiveRequest& r) -> caf::result<TtlResult> {
         auto& st = self->state;
+        follow_leadership(st);
         protocol::LeaseTimeToLiveResponse out{st.header(), r.id, -1, 0, {}};
         auto it = st.leases.find(r.id);
         if (it == st.leases.end()) return TtlResult{std::move(out)};
@@ -344,6 +394,14 @@ caf::behavior lessor_actor(Self* self, NodeContextPtr ctx, std::vector<caf::acto
           out.leases.push_back(protocol::LeaseStatus{id});
         return out;
       },
+      // Cluster mode: a grant applied here (every member; on the proposer the grant itself
+      // usually tracked it first).
+      [self](lease_applied_atom, int64_t id, int64_t ttl) {
+        auto& st = self->state;
+        if (!st.leases.contains(id)) st.track(id, ttl, deadline(st.clock->now(), {}, ttl));
+      },
+      // Cluster mode: another member's revocation removed the record here.
+      [self](lease_gone_atom, int64_t id) { self->state.forget(id); },
       [self](caf::tick_atom) {
         revoke_expired(self, [](int64_t) {});
         self->delayed_send(self, self->state.ctx->options.lease_check_interval,

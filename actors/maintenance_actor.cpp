@@ -1,8 +1,10 @@
 #include "actors/maintenance_actor.hpp"
 
+#include "actors/cluster_gate.hpp"
 #include "actors/fatal.hpp"
 #include "actors/messages.hpp"
 #include "actors/snapshot_source.hpp"
+#include "actors/state_change.hpp"
 #include "actors/thread_names.hpp"
 #include "storage/history.hpp"
 
@@ -121,6 +123,38 @@ void start_compaction(Self* self, int64_t revision, bool resumed, std::function<
 
 using CompactResult = storage::Result<storage::CompactResponse>;
 
+// Proposes the compaction at `revision` and blocks this (detached) actor until it is applied
+// here. The error when it was not replicated.
+std::optional<storage::Error> replicate_compaction(const NodeContext& ctx, int64_t revision) {
+  auto& link = *ctx.cluster;
+  if (auto refused = leader_refusal(link))
+    return storage::Error{storage::Errc::io_error, refused->message};
+  if (!link.propose) return storage::Error{storage::Errc::io_error, "etcdserver: no leader"};
+  link.proposals_pending.fetch_add(1);
+  auto proposed =
+      link.propose(encode_state_change({link.member_id, link.incarnation, ChangeKind::compaction,
+                                        encode_compaction_payload(revision)}));
+  link.proposals_pending.fetch_sub(1);
+  if (!proposed.error) return std::nullopt;
+  link.proposals_failed.fetch_add(1);
+  return storage::Error{storage::Errc::io_error, *proposed.error};
+}
+
+// Cluster mode: another member's compaction, applied here. Its revisions were applied
+// before it (log order), but W may not have reached them yet (the backend actor moves it on
+// a message of its own): the compaction starts once it has, so the watch hub was told.
+void follow_compaction(Self* self, int64_t revision) {
+  auto& st = self->state;
+  if (revision <= st.ctx->compact_revision.load()) return;  // replayed after a restart
+  if (st.ctx->watermark.load() < revision) {
+    self->delayed_send(self, std::chrono::milliseconds(1), replicated_compact_atom::value,
+                       revision);
+    return;
+  }
+  finish_job_now(self);
+  start_compaction(self, revision, /*resumed=*/false, [] {});
+}
+
 // KV.Compact: validate, persist the schedule, compact every shard's index, start the
 // physical job; `reply` gets the answer (at once, or when the job is done if physical).
 void compact(Self* self, int64_t revision, bool physical,
@@ -129,8 +163,14 @@ void compact(Self* self, int64_t revision, bool physical,
   if (revision <= st.ctx->compact_revision.load()) return reply(storage::Errc::compacted);
   if (revision > st.ctx->watermark.load()) return reply(storage::Errc::future_revision);
   finish_job_now(self);  // one compaction at a time
-  auto persisted = storage::persist_compaction_schedule(*st.ctx->backend, revision);
-  if (!persisted.ok()) fatal(persisted.error().message());
+  if (st.ctx->cluster) {
+    // Cluster mode: the schedule is a state-change entry every member applies (writing it
+    // with the applied index) and then compacts at; this member runs its own below.
+    if (auto failed = replicate_compaction(*st.ctx, revision)) return reply(*failed);
+  } else {
+    auto persisted = storage::persist_compaction_schedule(*st.ctx->backend, revision);
+    if (!persisted.ok()) fatal(persisted.error().message());
+  }
   start_compaction(self, revision, /*resumed=*/false, [self, physical, reply]() {
     if (physical) {
       self->state.physical_waiters.push_back(reply);
@@ -204,12 +244,16 @@ caf::behavior maintenance_actor(Self* self, NodeContextPtr ctx, std::vector<caf:
       },
       [self](caf::tick_atom) {
         const auto& ac = self->state.ctx->options.auto_compaction;
-        if (auto target = auto_compaction_target(self)) {
+        // Cluster mode: the leader's schedule compacts every member (docs/CLUSTER.md).
+        const auto* link = self->state.ctx->cluster.get();
+        bool may = link == nullptr || link->leader.load();
+        if (auto target = auto_compaction_target(self); target && may) {
           spdlog::info("auto-compaction at revision {}", *target);
           compact(self, *target, /*physical=*/false, [](const CompactResult&) {});
         }
         self->delayed_send(self, auto_compaction_tick(ac), caf::tick_atom::value);
       },
+      [self](replicated_compact_atom, int64_t revision) { follow_compaction(self, revision); },
       [self](step_atom) {
         if (!step(self)) self->send(self, step_atom::value);  // let other requests in between
       },

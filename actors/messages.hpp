@@ -46,6 +46,14 @@ using adopt_atom = caf::atom_constant<caf::atom("adopt")>;
 using revoke_atom = caf::atom_constant<caf::atom("revoke")>;
 using lease_keys_atom = caf::atom_constant<caf::atom("leasekeys")>;
 using expire_atom = caf::atom_constant<caf::atom("expire")>;
+// Cluster mode, from the Raft apply path to the lessor: a grant was applied here
+// (lease_applied_atom, id, ttl), a lease's record was removed by a revocation another member
+// made (lease_gone_atom, id).
+using lease_applied_atom = caf::atom_constant<caf::atom("leaseappl")>;
+using lease_gone_atom = caf::atom_constant<caf::atom("leasegone")>;
+// Cluster mode, from the Raft apply path to the maintenance actor: another member's
+// compaction at a revision was applied here (its schedule written); run it here too.
+using replicated_compact_atom = caf::atom_constant<caf::atom("replcompct")>;
 // The watch hub's vocabulary (actors/watch_hub.hpp).
 using durable_atom = caf::atom_constant<caf::atom("durable")>;
 using hub_atom = caf::atom_constant<caf::atom("hub")>;

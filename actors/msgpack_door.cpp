@@ -3,6 +3,7 @@
 #include "actors/messages.hpp"
 #include "actors/methods.hpp"
 #include "actors/msgpack_answer.hpp"
+#include "actors/msgpack_auth.hpp"
 #include "actors/request_path.hpp"
 #include "protocol/codec.hpp"
 #include "protocol/frame.hpp"
@@ -227,6 +228,9 @@ class MsgpackDoor : public caf::event_based_actor, public DoorSink {
   }
 
   void on_request(protocol::RequestFrame& frame) {
+    // Auth.* calls are answered here and now, outside the request path (as on the gRPC
+    // door): not ordered with this connection's earlier KV requests.
+    if (serve_auth_call(out_, *ctx_, frame)) return;
     auto method = protocol::method_from_name(frame.method);
     if (!method) {
       protocol::write_error(out_, frame.msgid, protocol::unknown_method(frame.method));
@@ -242,7 +246,8 @@ class MsgpackDoor : public caf::event_based_actor, public DoorSink {
         protocol::write_error(out_, frame.msgid, decoded.error());
         return;
       }
-      path_->submit(frame.msgid, Request{std::move(decoded).value()}, received);
+      path_->submit(frame.msgid, Request{std::move(decoded).value()}, received,
+                    caller_of(*ctx_, frame.token));
     });
   }
 

@@ -1,6 +1,7 @@
 #include "actors/node.hpp"
 
 #include "actors/acceptor.hpp"
+#include "actors/auth_replication.hpp"
 #include "actors/backend_actor.hpp"
 #include "actors/coordinator_actor.hpp"
 #include "actors/lessor_actor.hpp"
@@ -67,6 +68,7 @@ storage::Result<std::unique_ptr<Node>> Node::start(caf::actor_system& sys, NodeC
       *ctx->backend, auth::StoreOptions{config.options.auth_token_ttl, auth::kBcryptCost});
   if (!auth.ok()) return auth.error();
   ctx->auth = std::move(*auth);
+  replicate_auth(*ctx);  // cluster mode: changes through the Raft log
   if (auto size = ctx->backend->size(); size.ok()) {
     ctx->db_size.store(static_cast<int64_t>(size->total_bytes));
   }

@@ -93,6 +93,10 @@ protocol::WireError as_maintenance_error(const protocol::WireError& error) {
   if (error == user_not_found()) return {kUnknown, "auth: user not found"};
   return error;
 }
+protocol::WireError no_password_user() {
+  constexpr int64_t kUnknown = 2;
+  return {kUnknown, "auth: authentication failed, password was given for no password user"};
+}
 protocol::WireError store_failed(std::string_view why) {
   return protocol::WireError{kInternal, "revkv: auth store: " + std::string(why)};
 }

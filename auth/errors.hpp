@@ -36,6 +36,10 @@ protocol::WireError invalid_auth_mgmt();       // InvalidArgument
 // denied", "auth: user name is empty", "auth: user not found"). This turns one of the
 // errors above into that form; other errors pass unchanged.
 protocol::WireError as_maintenance_error(const protocol::WireError& error);
+// etcd 3.4's Authenticate of a user added with --no-password: the auth store's own error,
+// untranslated (Unknown, "auth: authentication failed, password was given for no password
+// user").
+protocol::WireError no_password_user();
 // revkv's own: the auth store could not write its change (RocksDB failed).
 protocol::WireError store_failed(std::string_view why);  // Internal
 }  // namespace errors

@@ -2,6 +2,7 @@
 
 #include "auth/password.hpp"
 #include "auth/records.hpp"
+#include "auth/replication.hpp"
 
 #include <algorithm>
 
@@ -43,20 +44,71 @@ std::optional<std::string> AuthStore::hash(std::string_view password) const {
 
 Outcome AuthStore::update(bool bump, const std::function<Outcome(State&)>& change) {
   std::lock_guard lock(writers_);
+  // A follower refuses before it evaluates: its answer would be from a state that may lag.
+  if (replicator_.refusal) {
+    if (auto refused = replicator_.refusal()) return refused;
+  }
   StatePtr before = state_.load();
   State after = *before;
   if (auto refused = change(after)) return refused;
   if (bump) after.revision = before->revision + 1;
   storage::WriteBatch batch(backend_);
   write_changes(*before, after, batch);
+  if (replicator_.propose) {
+    // Held under the writers' mutex until applied here: the next change is evaluated on
+    // the state this one leaves (the leader is the only member that proposes).
+    auto proposed = replicator_.propose(encode_records_payload(batch.data()));
+    if (auto* error = std::get_if<protocol::WireError>(&proposed)) return *error;
+    return std::nullopt;
+  }
   auto written = backend_.write(batch, true);
   if (!written.ok()) return errors::store_failed(written.error().message());
-  enabled_.store(after.enabled, std::memory_order_release);
-  state_.store(std::make_shared<const State>(std::move(after)), std::memory_order_release);
+  publish(*before, std::move(after));
   return std::nullopt;
 }
 
+void AuthStore::publish(const State& before, State after) {
+  if (before.enabled && !after.enabled) tokens_.clear();
+  for (const auto& [name, user] : before.users) {
+    const User* now = after.user(name);
+    if (!now || now->password_hash != user.password_hash) tokens_.invalidate_user(name);
+  }
+  enabled_.store(after.enabled, std::memory_order_release);
+  state_.store(std::make_shared<const State>(std::move(after)), std::memory_order_release);
+}
+
+bool AuthStore::stage_committed(std::string_view payload, storage::WriteBatch& batch) const {
+  auto decoded = decode_auth_payload(payload);
+  if (!decoded) return false;
+  if (decoded->records) batch.assign(*decoded->records);
+  return true;
+}
+
+storage::Status AuthStore::committed(uint64_t index, std::string_view payload) {
+  auto decoded = decode_auth_payload(payload);
+  if (!decoded) return storage::Error{storage::Errc::corruption, "not an auth payload"};
+  StatePtr before = state();
+  if (decoded->records) {
+    // The records are written: the state is what the column now holds (a few users and
+    // roles; reading them back keeps one decoder of the records).
+    auto loaded = load_state(backend_);
+    if (!loaded.ok()) return loaded.error();
+    publish(*before, std::move(*loaded));
+    return {};
+  }
+  // A token grant: only while the password check still holds (same revision, the user still
+  // there with a password, auth on), identically on every member.
+  const auto& grant = *decoded->grant;
+  const User* user = before->user(grant.user);
+  if (before->enabled && before->revision == grant.revision && user && !user->no_password)
+    tokens_.insert(granted_token(grant, index), grant.user);
+  return {};
+}
+
 Outcome AuthStore::enable() {
+  if (replicator_.refusal) {
+    if (auto refused = replicator_.refusal()) return refused;
+  }
   // Already enabled: etcd ignores the request.
   if (state()->enabled) return std::nullopt;
   // etcd's AuthEnable writes the flag without a new auth revision.
@@ -70,25 +122,54 @@ Outcome AuthStore::enable() {
 }
 
 Outcome AuthStore::disable() {
+  if (replicator_.refusal) {
+    if (auto refused = replicator_.refusal()) return refused;
+  }
   if (!state()->enabled) return std::nullopt;
-  auto refused = update(true, [](State& s) -> Outcome {
+  // publish() ends every token.
+  return update(true, [](State& s) -> Outcome {
     s.enabled = false;
     return std::nullopt;
   });
-  if (!refused) tokens_.clear();
-  return refused;
 }
 
 std::variant<std::string, protocol::WireError> AuthStore::authenticate(std::string_view name,
                                                                        std::string_view password) {
+  if (replicator_.propose) return authenticate_replicated(name, password);
   StatePtr s = state();
   if (!s->enabled) return errors::auth_not_enabled();
   const User* user = s->user(name);
-  if (!user || user->no_password) return errors::auth_failed();
+  if (!user) return errors::auth_failed();
+  if (user->no_password) return errors::no_password_user();
   if (!check_password(user->password_hash, password)) return errors::auth_failed();
   auto token = tokens_.assign(std::string(name));
   if (!token) return errors::store_failed("no random bytes for a token");
   return std::move(*token);
+}
+
+// As etcd: the password is checked on the leader (bcrypt is too slow for the apply path),
+// the token goes through the log. If an auth change was applied between the check and the
+// grant, the grant is void on every member and the check runs again on the new state.
+std::variant<std::string, protocol::WireError> AuthStore::authenticate_replicated(
+    std::string_view name, std::string_view password) {
+  constexpr int kAttempts = 3;
+  for (int attempt = 0; attempt < kAttempts; ++attempt) {
+    if (auto refused = replicator_.refusal()) return *refused;
+    StatePtr s = state();
+    if (!s->enabled) return errors::auth_not_enabled();
+    const User* user = s->user(name);
+    if (!user) return errors::auth_failed();
+    if (user->no_password) return errors::no_password_user();
+    if (!check_password(user->password_hash, password)) return errors::auth_failed();
+    auto prefix = SimpleTokens::random_prefix();
+    if (!prefix) return errors::store_failed("no random bytes for a token");
+    TokenGrant grant{s->revision, std::move(*prefix), std::string(name)};
+    auto proposed = replicator_.propose(encode_grant_payload(grant));
+    if (auto* error = std::get_if<protocol::WireError>(&proposed)) return *error;
+    std::string token = granted_token(grant, std::get<uint64_t>(proposed));
+    if (tokens_.contains(token)) return token;
+  }
+  return errors::auth_failed();
 }
 
 Outcome AuthStore::user_add(std::string_view name, std::string_view password, bool no_password) {
@@ -107,29 +188,27 @@ Outcome AuthStore::user_add(std::string_view name, std::string_view password, bo
 }
 
 Outcome AuthStore::user_delete(std::string_view name) {
-  auto refused = update(true, [&](State& s) -> Outcome {
+  // publish() ends the user's tokens.
+  return update(true, [&](State& s) -> Outcome {
     if (s.enabled && name == kRootUser) return errors::invalid_auth_mgmt();
     auto it = s.users.find(name);
     if (it == s.users.end()) return errors::user_not_found();
     s.users.erase(it);
     return std::nullopt;
   });
-  if (!refused) tokens_.invalidate_user(name);
-  return refused;
 }
 
 Outcome AuthStore::user_change_password(std::string_view name, std::string_view password) {
   auto h = hash(password);
   if (!h) return errors::store_failed("bcrypt failed");
-  auto refused = update(true, [&](State& s) -> Outcome {
+  // publish() ends the user's tokens.
+  return update(true, [&](State& s) -> Outcome {
     auto it = s.users.find(name);
     if (it == s.users.end()) return errors::user_not_found();
     it->second.password_hash = *h;
     it->second.no_password = false;
     return std::nullopt;
   });
-  if (!refused) tokens_.invalidate_user(name);
-  return refused;
 }
 
 Outcome AuthStore::user_grant_role(std::string_view user, std::string_view role) {

@@ -10,8 +10,11 @@
 // hashing (bcrypt cost 10, ~50-100 ms) runs on the caller's thread before the mutex is
 // taken, so one slow hash does not hold up other changes.
 //
-// Not yet replicated: in cluster mode a change must become a Raft entry that every member
-// applies (docs/SECURITY.md "What remains").
+// In cluster mode (replicate_through) a change is not written here: the leader evaluates it
+// the same way, then proposes its records as a Raft entry (auth/replication.hpp), and every
+// member writes and publishes them when it applies the entry (stage_committed, committed).
+// Authenticate checks the password on the leader and proposes the token, which every member
+// then accepts (docs/SECURITY.md "Replication").
 
 #include "auth/caller.hpp"
 #include "auth/errors.hpp"
@@ -30,6 +33,16 @@
 #include <variant>
 
 namespace revkv::auth {
+
+// How a cluster member's store reaches the Raft log (actors/auth_replication.hpp).
+struct Replicator {
+  // nullopt when this member may originate a change now (the ready leader), else the error
+  // ("etcdserver: not leader").
+  std::function<Outcome()> refusal;
+  // Proposes an auth payload and blocks until the entry was applied here (committed()
+  // has run): its log index, or why not.
+  std::function<std::variant<uint64_t, protocol::WireError>(std::string payload)> propose;
+};
 
 struct StoreOptions {
   std::chrono::seconds token_ttl{300};  // etcd's --auth-token-ttl
@@ -70,11 +83,28 @@ class AuthStore {
 
   SimpleTokens& tokens() { return tokens_; }
 
+  // Cluster mode: set once, before any request is served. Without it (a single node) a
+  // change is written and published here at once.
+  void replicate_through(Replicator replicator) { replicator_ = std::move(replicator); }
+  bool replicated() const { return static_cast<bool>(replicator_.propose); }
+
+  // The apply path of a committed auth payload, on every member, in log order, on one
+  // thread: stage_committed adds what it writes to `batch` (false: not an auth payload),
+  // which the caller writes together with the applied index; then committed() publishes it
+  // (the new state, the tokens it ends or the token it grants). Never takes the writers'
+  // mutex: the leader's request thread holds it while it waits for this.
+  bool stage_committed(std::string_view payload, storage::WriteBatch& batch) const;
+  storage::Status committed(uint64_t index, std::string_view payload);
+
  private:
   AuthStore(storage::Backend& backend, StoreOptions options, State initial);
   // Runs `change` on a copy of the state under the writers' mutex; when it returns no
   // error, bumps the revision (`bump`), persists and publishes it.
   Outcome update(bool bump, const std::function<Outcome(State&)>& change);
+  // Publishes `after` (and ends the tokens of users it removed or gave a new password).
+  void publish(const State& before, State after);
+  std::variant<std::string, protocol::WireError> authenticate_replicated(std::string_view name,
+                                                                         std::string_view password);
   std::optional<std::string> hash(std::string_view password) const;
 
   storage::Backend& backend_;
@@ -83,6 +113,7 @@ class AuthStore {
   std::mutex writers_;
   std::atomic<StatePtr> state_;
   std::atomic<bool> enabled_{false};
+  Replicator replicator_;
 };
 
 }  // namespace revkv::auth

@@ -28,6 +28,22 @@ std::optional<std::string> random_letters() {
 
 }  // namespace
 
+std::optional<std::string> SimpleTokens::random_prefix() {
+  return random_letters();
+}
+
+void SimpleTokens::insert(const std::string& token, const std::string& user,
+                          Clock::time_point now) {
+  std::lock_guard lock(mutex_);
+  drop_expired(now);
+  tokens_[token] = Entry{user, now + ttl_};
+}
+
+bool SimpleTokens::contains(std::string_view token) const {
+  std::lock_guard lock(mutex_);
+  return tokens_.find(std::string(token)) != tokens_.end();
+}
+
 std::optional<std::string> SimpleTokens::assign(const std::string& user, Clock::time_point now) {
   auto prefix = random_letters();
   if (!prefix) return std::nullopt;

@@ -24,6 +24,13 @@ class SimpleTokens {
 
   // A new token for `user`; nullopt when the random source failed.
   std::optional<std::string> assign(const std::string& user, Clock::time_point now = Clock::now());
+  // Cluster mode: a token named by a committed grant (auth/replication.hpp), the same on
+  // every member; its TTL runs on each member from when it applied the grant.
+  void insert(const std::string& token, const std::string& user,
+              Clock::time_point now = Clock::now());
+  bool contains(std::string_view token) const;
+  // A token's random part (16 letters); nullopt when the random source failed.
+  static std::optional<std::string> random_prefix();
   // The user of a live token (and its TTL restarts), or nullopt.
   std::optional<std::string> resolve(std::string_view token, Clock::time_point now = Clock::now());
   void invalidate_user(std::string_view user);

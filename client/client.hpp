@@ -16,6 +16,8 @@
 
 #include "client/response_decoder.hpp"
 #include "client/socket.hpp"
+#include "protocol/auth_messages.hpp"
+#include "protocol/auth_method.hpp"
 #include "protocol/messages.hpp"
 #include "protocol/method.hpp"
 #include "storage/types.hpp"
@@ -57,6 +59,11 @@ class Client {
   void set_request_timeout(std::chrono::milliseconds timeout) {
     options_.request_timeout = timeout;
   }
+
+  // The auth token sent with every later request (params [body, {token}]), as etcd's
+  // clients send one in each call's metadata; nullopt: none. authenticate() sets it.
+  void set_token(std::optional<std::string> token) { token_ = std::move(token); }
+  const std::optional<std::string>& token() const { return token_; }
 
   // -- untyped ------------------------------------------------------------------------------
   // `body` is one encoded msgpack map, or empty for params [].
@@ -101,6 +108,32 @@ class Client {
   // Streams the chunks to `on_chunk`, then returns the final {size, sha256}.
   Result<protocol::SnapshotResponse> snapshot(const SnapshotChunkHandler& on_chunk);
 
+  // -- Auth.* (etcd's Auth service) --------------------------------------------------------
+  // Authenticates (sending no token) and, on success, uses the new token for every later
+  // request (set_token); on failure the client has no token.
+  Result<protocol::AuthenticateResponse> authenticate(std::string_view name,
+                                                      std::string_view password);
+  Result<protocol::AuthEmptyResponse> auth_enable();
+  Result<protocol::AuthEmptyResponse> auth_disable();
+  Result<protocol::AuthStatusResponse> auth_status();
+  Result<protocol::AuthEmptyResponse> user_add(const protocol::AuthUserAddRequest& r);
+  Result<protocol::AuthRolesResponse> user_get(std::string_view name);
+  Result<protocol::AuthUserListResponse> user_list();
+  Result<protocol::AuthEmptyResponse> user_delete(std::string_view name);
+  Result<protocol::AuthEmptyResponse> user_change_password(std::string_view name,
+                                                           std::string_view password);
+  Result<protocol::AuthEmptyResponse> user_grant_role(std::string_view user, std::string_view role);
+  Result<protocol::AuthEmptyResponse> user_revoke_role(std::string_view user,
+                                                       std::string_view role);
+  Result<protocol::AuthEmptyResponse> role_add(std::string_view name);
+  Result<protocol::AuthRoleGetResponse> role_get(std::string_view role);
+  Result<protocol::AuthRolesResponse> role_list();
+  Result<protocol::AuthEmptyResponse> role_delete(std::string_view role);
+  Result<protocol::AuthEmptyResponse> role_grant_permission(
+      const protocol::AuthRoleGrantPermissionRequest& r);
+  Result<protocol::AuthEmptyResponse> role_revoke_permission(
+      const protocol::AuthRoleRevokePermissionRequest& r);
+
  private:
   Result<Ok> read_some();
   // Polls the socket: true when it is readable, false when `timeout` passed (0: forever).
@@ -113,6 +146,8 @@ class Client {
   Result<Ok> drain();
   template <class Resp, class Req>
   Result<Resp> typed_call(protocol::Method method, const Req& request);
+  template <class Resp, class Req>
+  Result<Resp> auth_call(protocol::AuthMethod method, const Req& request);
 
   // Declared before fd_, so destroyed after it: the relay sees the client's end close.
   std::unique_ptr<tls::ClientTunnel> tunnel_;
@@ -125,6 +160,7 @@ class Client {
   std::deque<uint32_t> arrival_;  // msgids of ready_ in arrival order (may hold taken ones)
   NotificationHandler handler_;
   std::optional<protocol::WireError> broken_;
+  std::optional<std::string> token_;
 };
 
 // A Watch.Watch notification's body.

@@ -38,6 +38,13 @@ Result<Resp> Client::typed_call(protocol::Method method, const Req& request) {
   return decode_result<Resp>(r.value().result);
 }
 
+template <class Resp, class Req>
+Result<Resp> Client::auth_call(protocol::AuthMethod method, const Req& request) {
+  auto r = call(protocol::auth_method_name(method), protocol::encode_to_string(request));
+  if (!r) return r.error();
+  return decode_result<Resp>(r.value().result);
+}
+
 using protocol::Method;
 namespace p = protocol;
 namespace s = storage;
@@ -125,6 +132,72 @@ Result<p::SnapshotResponse> Client::snapshot(const SnapshotChunkHandler& on_chun
   if (!r) return r.error();
   if (r.value().error) return *r.value().error;
   return decode_result<p::SnapshotResponse>(r.value().result);
+}
+
+using A = p::AuthMethod;
+using Done = Result<p::AuthEmptyResponse>;
+
+Result<p::AuthenticateResponse> Client::authenticate(std::string_view name,
+                                                     std::string_view password) {
+  // Without the old token, as etcd's clients authenticate: a stale one would make the node
+  // refuse the call itself ("invalid auth token").
+  token_.reset();
+  auto r = auth_call<p::AuthenticateResponse>(
+      A::authenticate, p::AuthNamePasswordRequest{std::string(name), std::string(password)});
+  if (r) token_ = r.value().token;
+  return r;
+}
+Done Client::auth_enable() {
+  return auth_call<p::AuthEmptyResponse>(A::auth_enable, p::AuthEmptyRequest{});
+}
+Done Client::auth_disable() {
+  return auth_call<p::AuthEmptyResponse>(A::auth_disable, p::AuthEmptyRequest{});
+}
+Result<p::AuthStatusResponse> Client::auth_status() {
+  return auth_call<p::AuthStatusResponse>(A::auth_status, p::AuthEmptyRequest{});
+}
+Done Client::user_add(const p::AuthUserAddRequest& r) {
+  return auth_call<p::AuthEmptyResponse>(A::user_add, r);
+}
+Result<p::AuthRolesResponse> Client::user_get(std::string_view name) {
+  return auth_call<p::AuthRolesResponse>(A::user_get, p::AuthNameRequest{std::string(name)});
+}
+Result<p::AuthUserListResponse> Client::user_list() {
+  return auth_call<p::AuthUserListResponse>(A::user_list, p::AuthEmptyRequest{});
+}
+Done Client::user_delete(std::string_view name) {
+  return auth_call<p::AuthEmptyResponse>(A::user_delete, p::AuthNameRequest{std::string(name)});
+}
+Done Client::user_change_password(std::string_view name, std::string_view password) {
+  return auth_call<p::AuthEmptyResponse>(
+      A::user_change_password,
+      p::AuthNamePasswordRequest{std::string(name), std::string(password)});
+}
+Done Client::user_grant_role(std::string_view user, std::string_view role) {
+  return auth_call<p::AuthEmptyResponse>(
+      A::user_grant_role, p::AuthUserGrantRoleRequest{std::string(user), std::string(role)});
+}
+Done Client::user_revoke_role(std::string_view user, std::string_view role) {
+  return auth_call<p::AuthEmptyResponse>(
+      A::user_revoke_role, p::AuthUserRevokeRoleRequest{std::string(user), std::string(role)});
+}
+Done Client::role_add(std::string_view name) {
+  return auth_call<p::AuthEmptyResponse>(A::role_add, p::AuthNameRequest{std::string(name)});
+}
+Result<p::AuthRoleGetResponse> Client::role_get(std::string_view role) {
+  return auth_call<p::AuthRoleGetResponse>(A::role_get, p::AuthRoleRequest{std::string(role)});
+}
+Result<p::AuthRolesResponse> Client::role_list() {
+  return auth_call<p::AuthRolesResponse>(A::role_list, p::AuthEmptyRequest{});
+}
+Done Client::role_delete(std::string_view role) {
+  return auth_call<p::AuthEmptyResponse>(A::role_delete, p::AuthRoleRequest{std::string(role)});
+}
+Done Client::role_grant_permission(const p::AuthRoleGrantPermissionRequest& r) {
+  return auth_call<p::AuthEmptyResponse>(A::role_grant_permission, r);
+}
+Done Client::role_revoke_permission(const p::AuthRoleRevokePermissionRequest& r) {
+  return auth_call<p::AuthEmptyResponse>(A::role_revoke_permission, r);
 }
 
 }  // namespace revkv::client

@@ -1,14 +1,13 @@
 #pragma once
 
 // etcd's Auth service on the node's auth store (auth/store.hpp): AuthEnable/Disable/
-// Status, Authenticate, User* and Role*, with etcd 3.4's checks in its order: an unknown
-// token → "invalid auth token"; with auth enabled, every call but Authenticate, AuthStatus,
-// UserGet of oneself and RoleGet of one's own role needs the root role; then the operation
-// and its own errors. The calls are answered on gRPC's thread: they read or change the
-// auth state directly (bcrypt hashing included, ~50-100 ms at cost 10), never the KV
-// request path. docs/SECURITY.md.
+// Status, Authenticate, User* and Role*. The rules and their order live in auth/api.hpp,
+// shared with the MessagePack door; this file only converts protobufs. The calls are
+// answered on gRPC's thread: they read or change the auth state directly (bcrypt hashing
+// included, ~50-100 ms at cost 10), never the KV request path. docs/SECURITY.md.
 
 #include "actors/node_context.hpp"
+#include "auth/api.hpp"
 #include "auth/caller.hpp"
 #include "auth/errors.hpp"
 
@@ -77,15 +76,13 @@ class AuthService final : public etcdserverpb::Auth::CallbackService {
       etcdserverpb::AuthRoleRevokePermissionResponse* response) override;
 
  private:
-  using Op = std::function<auth::Outcome(const auth::Caller&)>;
-  // Resolves the caller, refuses an unknown token, runs `op`; on success fills the header.
+  // The call on the shared Auth API (auth/api.hpp), its error or nullopt once the response
+  // is filled.
+  using Op = std::function<auth::Outcome(auth::Api&, const auth::Caller&)>;
+  // Resolves the caller, runs `op`; on success fills the header.
   template <class Response>
   grpc::ServerUnaryReactor* serve(grpc::CallbackServerContext* context, Response* response,
                                   const Op& op);
-  // `op` behind etcd's admin check (the root role, with auth enabled).
-  template <class Response>
-  grpc::ServerUnaryReactor* serve_admin(grpc::CallbackServerContext* context, Response* response,
-                                        const std::function<auth::Outcome()>& op);
 
   actors::NodeContextPtr ctx_;
 };

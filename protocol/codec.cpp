@@ -50,6 +50,7 @@ constexpr std::string_view kEventTypeNames[] = {"PUT", "DELETE"};
 constexpr std::string_view kFilterNames[] = {"NOPUT", "NODELETE"};
 constexpr std::string_view kAlarmActionNames[] = {"GET", "ACTIVATE", "DEACTIVATE"};
 constexpr std::string_view kAlarmTypeNames[] = {"NONE", "NOSPACE", "CORRUPT"};
+constexpr std::string_view kPermissionTypeNames[] = {"READ", "WRITE", "READWRITE"};
 
 const EnumTable kSortOrder{kSortOrderNames, true};
 const EnumTable kSortTarget{kSortTargetNames, true};
@@ -77,6 +78,11 @@ const EnumTable& enum_table<AlarmAction>() {
 template <>
 const EnumTable& enum_table<AlarmType>() {
   static const EnumTable t{kAlarmTypeNames};
+  return t;
+}
+template <>
+const EnumTable& enum_table<PermissionType>() {
+  static const EnumTable t{kPermissionTypeNames};
   return t;
 }
 
@@ -347,11 +353,105 @@ void describe(V& v, T& x) {
   v.field("alarms", x.alarms);
 }
 
+// ---- Auth.* (names and passwords are proto strings: str; keys are bytes: bin)
+
+template <class V, Is<AuthNamePasswordRequest> T>
+void describe(V& v, T& x) {
+  v.text("name", x.name);
+  v.text("password", x.password);
+}
+
+template <class V, Is<AuthUserAddOptions> T>
+void describe(V& v, T& x) {
+  v.field("no_password", x.no_password);
+}
+
+template <class V, Is<AuthUserAddRequest> T>
+void describe(V& v, T& x) {
+  v.text("name", x.name);
+  v.text("password", x.password);
+  v.field("options", x.options);
+}
+
+template <class V, Is<AuthNameRequest> T>
+void describe(V& v, T& x) {
+  v.text("name", x.name);
+}
+
+template <class V, Is<AuthRoleRequest> T>
+void describe(V& v, T& x) {
+  v.text("role", x.role);
+}
+
+template <class V, Is<AuthUserGrantRoleRequest> T>
+void describe(V& v, T& x) {
+  v.text("user", x.user);
+  v.text("role", x.role);
+}
+
+template <class V, Is<AuthUserRevokeRoleRequest> T>
+void describe(V& v, T& x) {
+  v.text("name", x.name);
+  v.text("role", x.role);
+}
+
+template <class V, Is<AuthPermission> T>
+void describe(V& v, T& x) {
+  v.field("permType", x.perm_type);
+  v.field("key", x.key);
+  v.field("range_end", x.range_end);
+}
+
+template <class V, Is<AuthRoleGrantPermissionRequest> T>
+void describe(V& v, T& x) {
+  v.text("name", x.name);
+  v.field("perm", x.perm);
+}
+
+template <class V, Is<AuthRoleRevokePermissionRequest> T>
+void describe(V& v, T& x) {
+  v.text("role", x.role);
+  v.field("key", x.key);
+  v.field("range_end", x.range_end);
+}
+
+template <class V, Is<AuthStatusResponse> T>
+void describe(V& v, T& x) {
+  v.field("header", x.header);
+  v.field("enabled", x.enabled);
+  v.field("authRevision", x.auth_revision);
+}
+
+template <class V, Is<AuthenticateResponse> T>
+void describe(V& v, T& x) {
+  v.field("header", x.header);
+  v.text("token", x.token);
+}
+
+template <class V, Is<AuthUserListResponse> T>
+void describe(V& v, T& x) {
+  v.field("header", x.header);
+  v.text("users", x.users);
+}
+
+template <class V, Is<AuthRolesResponse> T>
+void describe(V& v, T& x) {
+  v.field("header", x.header);
+  v.text("roles", x.roles);
+}
+
+template <class V, Is<AuthRoleGetResponse> T>
+void describe(V& v, T& x) {
+  v.field("header", x.header);
+  v.field("perm", x.perm);
+}
+
 // Bodies without fields: the decoder still checks that they are maps.
 template <class V, class T>
 requires Is<T, WatchProgressRequest> || Is<T, LeaseLeasesRequest> || Is<T, LeaseRevokeResponse> ||
     Is<T, StatusRequest> || Is<T, DefragmentRequest> || Is<T, DefragmentResponse> ||
-    Is<T, SnapshotRequest> || Is<T, HashRequest>
+    Is<T, SnapshotRequest> || Is<T, HashRequest> || Is<T, AuthEmptyRequest> ||
+    Is<T, AuthEmptyResponse>
 void describe(V& v, T& x) {
   if constexpr (requires { x.header; }) v.field("header", x.header);
 }
@@ -964,6 +1064,21 @@ REVKV_PROTOCOL_BODY(SnapshotChunk)
 REVKV_PROTOCOL_BODY(SnapshotResponse)
 REVKV_PROTOCOL_BODY(AlarmRequest)
 REVKV_PROTOCOL_BODY(AlarmResponse)
+REVKV_PROTOCOL_BODY(AuthEmptyRequest)
+REVKV_PROTOCOL_BODY(AuthNamePasswordRequest)
+REVKV_PROTOCOL_BODY(AuthUserAddRequest)
+REVKV_PROTOCOL_BODY(AuthNameRequest)
+REVKV_PROTOCOL_BODY(AuthRoleRequest)
+REVKV_PROTOCOL_BODY(AuthUserGrantRoleRequest)
+REVKV_PROTOCOL_BODY(AuthUserRevokeRoleRequest)
+REVKV_PROTOCOL_BODY(AuthRoleGrantPermissionRequest)
+REVKV_PROTOCOL_BODY(AuthRoleRevokePermissionRequest)
+REVKV_PROTOCOL_BODY(AuthEmptyResponse)
+REVKV_PROTOCOL_BODY(AuthStatusResponse)
+REVKV_PROTOCOL_BODY(AuthenticateResponse)
+REVKV_PROTOCOL_BODY(AuthUserListResponse)
+REVKV_PROTOCOL_BODY(AuthRolesResponse)
+REVKV_PROTOCOL_BODY(AuthRoleGetResponse)
 #undef REVKV_PROTOCOL_BODY
 
 #define REVKV_PROTOCOL_KV_RESPONSE(T)                                            \

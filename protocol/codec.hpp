@@ -20,14 +20,15 @@
 //             CompactionRequest, WatchRequest, LeaseGrantRequest, LeaseRevokeRequest,
 //             LeaseKeepAliveRequest, LeaseTimeToLiveRequest, LeaseLeasesRequest,
 //             StatusRequest, DefragmentRequest, HashRequest, HashKVRequest, SnapshotRequest,
-//             AlarmRequest
+//             AlarmRequest, the Auth* requests of protocol/auth_messages.hpp
 //   responses WatchResponse, LeaseGrantResponse, LeaseRevokeResponse, LeaseKeepAliveResponse,
 //             LeaseTimeToLiveResponse, LeaseLeasesResponse, StatusResponse,
 //             DefragmentResponse, HashResponse, HashKVResponse, SnapshotChunk, SnapshotResponse,
-//             AlarmResponse
+//             AlarmResponse, the Auth* responses of protocol/auth_messages.hpp
 // and for decode_kv_response / encode_kv_response: storage::RangeResponse, PutResponse,
 // DeleteRangeResponse, TxnResponse, CompactResponse. Other types do not link.
 
+#include "protocol/auth_messages.hpp"
 #include "protocol/error.hpp"
 #include "protocol/messages.hpp"
 #include "storage/types.hpp"

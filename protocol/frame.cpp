@@ -280,6 +280,27 @@ std::optional<Frame> FrameDecoder::next() {
   return std::nullopt;
 }
 
+namespace {
+
+// The metadata map of params[1]: `token` (str or bin) is the caller's auth token; other
+// entries are ignored, as gRPC servers ignore metadata they do not know.
+Decoded<std::optional<std::string>> read_token(const msgpack::object& meta) {
+  std::optional<std::string> token;
+  if (meta.type != msgpack::type::MAP) return token;
+  for (uint32_t i = 0; i < meta.via.map.size; ++i) {
+    const msgpack::object_kv& kv = meta.via.map.ptr[i];
+    if (kv.key.type != msgpack::type::STR && kv.key.type != msgpack::type::BIN) continue;
+    if (std::string_view(kv.key.via.str.ptr, kv.key.via.str.size) != "token") continue;
+    if (kv.val.type == msgpack::type::NIL) continue;
+    if (kv.val.type != msgpack::type::STR && kv.val.type != msgpack::type::BIN)
+      return bad_request("params[1].token: expected str");
+    token.emplace(kv.val.via.str.ptr, kv.val.via.str.size);
+  }
+  return token;
+}
+
+}  // namespace
+
 std::optional<Frame> FrameDecoder::interpret(std::string_view frame) {
   // The scan has bounded the frame, so limits derived from its length are safe: no
   // container can declare more elements than there are bytes.
@@ -320,28 +341,49 @@ std::optional<Frame> FrameDecoder::interpret(std::string_view frame) {
   // STR and BIN have the same {size, ptr} layout in msgpack-cxx.
   request.method.assign(el[2].via.str.ptr, el[2].via.str.size);
   const msgpack::object_array& params = el[3].via.array;
+  auto nil_or_map = [](const msgpack::object& o) {
+    return o.type == msgpack::type::NIL || o.type == msgpack::type::MAP;
+  };
   if (params.size == 0) {
     request.body = msgpack::object();  // nil
-  } else if (params.size == 1 && (params.ptr[0].type == msgpack::type::NIL ||
-                                  params.ptr[0].type == msgpack::type::MAP)) {
+  } else if (params.size <= 2 && nil_or_map(params.ptr[0]) &&
+             (params.size == 1 || nil_or_map(params.ptr[1]))) {
     request.body = params.ptr[0];
+    if (params.size == 2) {
+      auto token = read_token(params.ptr[1]);
+      if (!token.ok()) return FrameError{request.msgid, token.error(), false};
+      request.token = std::move(token).value();
+    }
   } else {
     // The frame itself is sound: answer and keep the connection.
-    return FrameError{request.msgid, bad_request("params: expected [], [nil] or [map]"), false};
+    return FrameError{request.msgid, bad_request("params: expected [], [nil], [map] or [map, map]"),
+                      false};
   }
   request.handle = std::move(handle);
   return Frame{std::move(request)};
 }
 
 void write_request(msgpack::sbuffer& out, uint32_t msgid, std::string_view method,
-                   std::string_view body) {
+                   std::string_view body, std::optional<std::string_view> token) {
   Packer pk(out);
   pk.pack_array(4);
   pk.pack_uint8(0);
   pk.pack_uint32(msgid);
   pk.pack_str(static_cast<uint32_t>(method.size()));
   pk.pack_str_body(method.data(), static_cast<uint32_t>(method.size()));
-  if (body.empty()) {
+  if (token) {
+    pk.pack_array(2);
+    if (body.empty()) {
+      pk.pack_nil();
+    } else {
+      out.write(body.data(), body.size());
+    }
+    pk.pack_map(1);
+    pk.pack_str(5);
+    pk.pack_str_body("token", 5);
+    pk.pack_str(static_cast<uint32_t>(token->size()));
+    pk.pack_str_body(token->data(), static_cast<uint32_t>(token->size()));
+  } else if (body.empty()) {
     pk.pack_array(0);
   } else {
     pk.pack_array(1);

@@ -39,7 +39,10 @@ struct FrameLimits {
 struct RequestFrame {
   uint32_t msgid = 0;
   std::string method;
-  msgpack::object body;           // MAP, or NIL for params [] / [nil]
+  msgpack::object body;  // MAP, or NIL for params [] / [nil]
+  // params[1]'s `token` ([body, {token}]): the auth token the caller presents, as etcd's
+  // clients send one in each call's metadata. nullopt: none given.
+  std::optional<std::string> token;
   msgpack::object_handle handle;  // owns the memory `body` points into
 };
 
@@ -90,9 +93,9 @@ class FrameDecoder {
 };
 
 // Frame writers. `body` / `result` is one already encoded msgpack value (a map), written
-// as it is; an empty `body` writes params [].
+// as it is; an empty `body` writes params [] (or [nil, {token}] with a token).
 void write_request(msgpack::sbuffer& out, uint32_t msgid, std::string_view method,
-                   std::string_view body);
+                   std::string_view body, std::optional<std::string_view> token = std::nullopt);
 void write_result(msgpack::sbuffer& out, uint32_t msgid, std::string_view result);
 void write_error(msgpack::sbuffer& out, uint32_t msgid, const WireError& error);
 void write_notification(msgpack::sbuffer& out, std::string_view method, std::string_view body);

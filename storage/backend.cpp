@@ -166,7 +166,41 @@ class PutsOf : public rocksdb::WriteBatch::Handler {
   const std::function<void(std::string_view, std::string_view)>& f_;
 };
 
+// Reads the single-key erases of one column family; every other operation is ignored.
+class ErasesOf : public rocksdb::WriteBatch::Handler {
+ public:
+  ErasesOf(uint32_t id, const std::function<void(std::string_view)>& f) : id_(id), f_(f) {}
+  rocksdb::Status PutCF(uint32_t, const rocksdb::Slice&, const rocksdb::Slice&) override {
+    return rocksdb::Status::OK();
+  }
+  rocksdb::Status DeleteCF(uint32_t id, const rocksdb::Slice& key) override {
+    if (id == id_) f_(view(key));
+    return rocksdb::Status::OK();
+  }
+  rocksdb::Status SingleDeleteCF(uint32_t id, const rocksdb::Slice& key) override {
+    return DeleteCF(id, key);
+  }
+  rocksdb::Status DeleteRangeCF(uint32_t, const rocksdb::Slice&, const rocksdb::Slice&) override {
+    return rocksdb::Status::OK();
+  }
+  rocksdb::Status MergeCF(uint32_t, const rocksdb::Slice&, const rocksdb::Slice&) override {
+    return rocksdb::Status::OK();
+  }
+
+ private:
+  uint32_t id_;
+  const std::function<void(std::string_view)>& f_;
+};
+
 }  // namespace
+
+Status WriteBatch::for_each_erase(Column column,
+                                  const std::function<void(std::string_view)>& f) const {
+  ErasesOf handler(columns_[static_cast<size_t>(column)]->GetID(), f);
+  auto s = batch_->Iterate(&handler);
+  if (!s.ok()) return to_error(s);
+  return {};
+}
 
 Status WriteBatch::for_each_put(
     Column column, const std::function<void(std::string_view, std::string_view)>& f) const {

@@ -103,6 +103,9 @@ class WriteBatch {
   // Calls f(key, value) for every put into `column`, in batch order.
   Status for_each_put(Column column,
                       const std::function<void(std::string_view, std::string_view)>& f) const;
+  // Calls f(key) for every single-key erase in `column`, in batch order (a cluster member
+  // learns from another member's commit group which lease records it removed).
+  Status for_each_erase(Column column, const std::function<void(std::string_view)>& f) const;
 
   rocksdb::WriteBatch& raw() { return *batch_; }
   const rocksdb::WriteBatch& raw() const { return *batch_; }

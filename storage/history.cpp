@@ -95,8 +95,12 @@ Result<RecoveredState> recover_history(Backend& backend, const KeyspaceSet& keys
 
 Status persist_compaction_schedule(Backend& backend, int64_t revision) {
   WriteBatch b(backend);
-  b.put(Column::meta, kScheduledCompactKey, encode_revision_key(Revision{revision, 0}));
+  stage_compaction_schedule(b, revision);
   return backend.write(b, true);
+}
+
+void stage_compaction_schedule(WriteBatch& batch, int64_t revision) {
+  batch.put(Column::meta, kScheduledCompactKey, encode_revision_key(Revision{revision, 0}));
 }
 
 CompactionJob::CompactionJob(int64_t revision, int64_t previous, std::set<Revision> keep,

@@ -37,6 +37,8 @@ Result<RecoveredState> recover_history(Backend& backend, const KeyspaceSet& keys
 
 // Durably records that a compaction at `revision` was scheduled (before acknowledging it).
 Status persist_compaction_schedule(Backend& backend, int64_t revision);
+// The same record added to `batch` (a cluster member writes it with the applied Raft index).
+void stage_compaction_schedule(WriteBatch& batch, int64_t revision);
 
 // The physical part of one compaction (SPEC §5.4): deletes the records <= revision that
 // are not in `keep`, `batch_limit` scanned records per committed batch; the last batch

@@ -221,6 +221,13 @@ struct Parsed {
   std::string command_timeout = "5s";
   std::string cacert, cert, key;
   bool insecure_skip_tls_verify = false;
+  std::string user, password;
+  // user / role / auth
+  std::vector<std::string> auth_args;
+  bool no_password = false;
+  bool interactive = true;
+  bool perm_prefix = false;
+  bool perm_from_key = false;
 };
 
 // The leaf of `lease ...` with its one argument: etcdctl's message when it is missing.
@@ -249,6 +256,115 @@ client::Result<Command> lease_command(const std::string& leaf, const Parsed& p) 
   if (leaf == "revoke") return Command{LeaseRevokeCmd{*id}};
   if (leaf == "keep-alive") return Command{LeaseKeepAliveCmd{*id, p.keep_alive_once}};
   return Command{LeaseTimeToLiveCmd{protocol::LeaseTimeToLiveRequest{*id, p.ttl_keys}}};
+}
+
+// `user|role|auth LEAF ARGS`: etcdctl 3.4's argument checks and messages (exit 128).
+client::Result<Command> auth_admin_command(const std::string& group, const std::string& leaf,
+                                           const Parsed& p) {
+  using V = AuthAdminCmd::Verb;
+  const auto& a = p.auth_args;
+  AuthAdminCmd c;
+  c.no_password = p.no_password;
+  c.interactive = p.interactive;
+  auto one = [&](V verb, const std::string& message) -> client::Result<Command> {
+    if (a.size() != 1) return usage_error(message);
+    c.verb = verb;
+    c.name = a[0];
+    return Command{c};
+  };
+  auto none = [&](V verb, const std::string& message) -> client::Result<Command> {
+    if (!a.empty()) return usage_error(message);
+    c.verb = verb;
+    return Command{c};
+  };
+  auto two = [&](V verb, const std::string& message) -> client::Result<Command> {
+    if (a.size() != 2) return usage_error(message);
+    c.verb = verb;
+    c.name = a[0];
+    c.role = a[1];
+    return Command{c};
+  };
+  // KEY [RANGE_END] with --prefix / --from-key, as etcdctl's permRange.
+  auto perm_range = [&](const std::string& key,
+                        const std::optional<std::string>& end) -> client::Result<Command> {
+    if (p.perm_prefix && p.perm_from_key)
+      return usage_error("--from-key and --prefix flags are mutually exclusive");
+    if (end && p.perm_prefix) return usage_error("unexpected endkey argument with --prefix flag");
+    if (end && p.perm_from_key)
+      return usage_error("unexpected endkey argument with --from-key flag");
+    c.perm.key = key;
+    if (end) c.perm.range_end = *end;
+    if (p.perm_prefix)
+      c.perm.range_end = key.empty() ? std::string(1, '\0') : storage::prefix_end(key);
+    if (p.perm_from_key) c.perm.range_end = std::string(1, '\0');
+    return Command{c};
+  };
+  if (group == "user") {
+    if (leaf == "add") {
+      auto r = one(V::user_add, "user add command requires user name as its argument");
+      if (!r) return r;
+      auto colon = a[0].find(':');
+      if (colon != std::string::npos) {
+        c.name = a[0].substr(0, colon);
+        c.password = a[0].substr(colon + 1);
+        c.password_given = true;
+      }
+      return Command{c};
+    }
+    if (leaf == "delete")
+      return one(V::user_delete, "user delete command requires user name as its argument");
+    if (leaf == "get")
+      return one(V::user_get, "user get command requires user name as its argument");
+    if (leaf == "list") return none(V::user_list, "user list command requires no arguments");
+    if (leaf == "passwd")
+      return one(V::user_passwd, "user passwd command requires user name as its argument");
+    if (leaf == "grant-role")
+      return two(V::user_grant_role,
+                 "user grant command requires user name and role name as its argument");
+    return two(V::user_revoke_role,
+               "user revoke-role requires user name and role name as its argument");
+  }
+  if (group == "role") {
+    if (leaf == "add")
+      return one(V::role_add, "role add command requires role name as its argument");
+    if (leaf == "delete")
+      return one(V::role_delete, "role delete command requires role name as its argument");
+    if (leaf == "get")
+      return one(V::role_get, "role get command requires role name as its argument");
+    if (leaf == "list") return none(V::role_list, "role list command requires no arguments");
+    if (leaf == "grant-permission") {
+      if (a.size() < 3 || a.size() > 4)
+        return usage_error(
+            "role grant command requires role name, permission type, and key [endkey] as its "
+            "argument");
+      std::string type = a[1];
+      for (auto& ch : type)
+        ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+      if (type == "READ") {
+        c.perm.perm_type = protocol::PermissionType::read;
+      } else if (type == "WRITE") {
+        c.perm.perm_type = protocol::PermissionType::write;
+      } else if (type == "READWRITE") {
+        c.perm.perm_type = protocol::PermissionType::readwrite;
+      } else {
+        return usage_error("invalid permission type: " + a[1]);
+      }
+      c.verb = V::role_grant_permission;
+      c.name = a[0];
+      return perm_range(a[2], a.size() == 4 ? std::optional<std::string>(a[3]) : std::nullopt);
+    }
+    if (a.size() < 2 || a.size() > 3)
+      return usage_error(
+          "role revoke-permission command requires role name and key [endkey] as its argument");
+    c.verb = V::role_revoke_permission;
+    c.name = a[0];
+    return perm_range(a[1], a.size() == 3 ? std::optional<std::string>(a[2]) : std::nullopt);
+  }
+  if (leaf == "enable")
+    return none(V::auth_enable, "auth enable command does not accept any arguments");
+  if (leaf == "disable")
+    return none(V::auth_disable, "auth disable command does not accept any arguments");
+  return none(V::auth_status, "auth status command does not accept any arguments");
 }
 
 client::Result<Command> command_of(const CLI::App& app, Parsed& p) {
@@ -306,6 +422,7 @@ client::Result<Command> command_of(const CLI::App& app, Parsed& p) {
     return Command{h};
   }
   if (name == "member") return Command{MemberListCmd{}};
+  if (name == "user" || name == "role" || name == "auth") return auth_admin_command(name, leaf, p);
   if (name == "snapshot") {
     if (leaf == "save") {
       if (p.save_args.size() != 1) return usage_error("snapshot save expects one argument");
@@ -332,6 +449,45 @@ CLI::App* add_group(CLI::App& app, const char* name, const char* description) {
   return app.add_subcommand(name, description)->require_subcommand(1);
 }
 
+// user, role and auth: etcdctl 3.4's commands (auth status is etcdctl 3.5's).
+void build_auth(CLI::App& app, Parsed& p) {
+  auto args = [&](CLI::App* leaf) {
+    leaf->add_option("args", p.auth_args);
+    return leaf;
+  };
+  auto* user = add_group(app, "user", "User related commands");
+  auto* add = args(user->add_subcommand("add", "Adds a new user"));
+  add->add_flag("--no-password", p.no_password, "create a user without a password (CN-based auth)");
+  add->add_flag("--interactive", p.interactive, "read the password from stdin instead of a prompt");
+  args(user->add_subcommand("delete", "Deletes a user"));
+  args(user->add_subcommand("get", "Gets detailed information of a user"));
+  args(user->add_subcommand("list", "Lists all users"));
+  args(user->add_subcommand("passwd", "Changes password of user"))
+      ->add_flag("--interactive", p.interactive,
+                 "if true, read password from stdin instead of interactive terminal");
+  args(user->add_subcommand("grant-role", "Grants a role to a user"));
+  args(user->add_subcommand("revoke-role", "Revokes a role from a user"));
+
+  auto* role = add_group(app, "role", "Role related commands");
+  args(role->add_subcommand("add", "Adds a new role"));
+  args(role->add_subcommand("delete", "Deletes a role"));
+  args(role->add_subcommand("get", "Gets detailed information of a role"));
+  args(role->add_subcommand("list", "Lists all roles"));
+  auto* grant = args(role->add_subcommand("grant-permission", "Grants a key to a role"));
+  grant->add_flag("--prefix", p.perm_prefix, "grant a prefix permission");
+  grant->add_flag("--from-key", p.perm_from_key,
+                  "grant a permission of keys that are greater than or equal to the given key");
+  auto* revoke = args(role->add_subcommand("revoke-permission", "Revokes a key from a role"));
+  revoke->add_flag("--prefix", p.perm_prefix, "revoke a prefix permission");
+  revoke->add_flag("--from-key", p.perm_from_key,
+                   "revoke a permission of keys that are greater than or equal to the given key");
+
+  auto* auth = add_group(app, "auth", "Enable or disable authentication");
+  args(auth->add_subcommand("enable", "Enables authentication"));
+  args(auth->add_subcommand("disable", "Disables authentication"));
+  args(auth->add_subcommand("status", "Returns authentication status"));
+}
+
 void build(CLI::App& app, Parsed& p) {
   app.require_subcommand(1);
   app.fallthrough();  // global flags may follow the command, as with etcdctl
@@ -352,6 +508,12 @@ void build(CLI::App& app, Parsed& p) {
   app.add_option("--key", p.key, "TLS client key of --cert (env REVKVCTL_KEY)");
   app.add_flag("--insecure-skip-tls-verify", p.insecure_skip_tls_verify,
                "TLS without checking the server's certificate (testing only)");
+
+  app.add_option("--user", p.user,
+                 "username[:password] for authentication (the password is read from stdin if "
+                 "not given)");
+  app.add_option("--password", p.password,
+                 "password for authentication (then --user must not include one)");
 
   add_put_flags(*app.add_subcommand("put", "Puts the given key into the store"), p.put);
   add_get_flags(*app.add_subcommand("get", "Gets the key or a range of keys"), p.get);
@@ -404,6 +566,8 @@ void build(CLI::App& app, Parsed& p) {
   ttl->add_option("id", p.lease_args);
   ttl->add_flag("--keys", p.ttl_keys, "get the keys attached to the lease");
   lease->add_subcommand("list", "Lists all active leases");
+
+  build_auth(app, p);
 
   auto* watch = app.add_subcommand("watch", "Watches events on a key or prefix");
   watch->add_option("args", p.watch.positionals, "KEY [RANGE_END]");
@@ -519,6 +683,15 @@ std::variant<Invocation, ParseExit> parse(const std::vector<std::string>& args) 
   if (g.tls.cert_file.empty() != g.tls.key_file.empty())
     return fail("--cert and --key go together", kExitBadArgs);
   g.tls.enabled = !g.tls.ca_file.empty() || !g.tls.cert_file.empty() || g.tls.insecure_skip_verify;
+  const std::string user = flag_or_env(app, "--user", p.user, {"REVKVCTL_USER"});
+  const std::string password = flag_or_env(app, "--password", p.password, {"REVKVCTL_PASSWORD"});
+  if (!user.empty()) g.user = user;
+  if (!password.empty()) {
+    if (user.find(':') != std::string::npos)
+      return fail("Password should not be given with --user and --password at the same time",
+                  kExitBadArgs);
+    g.password = password;
+  }
   auto cmd = command_of(app, p);
   if (!cmd) return fail(cmd.error().message, cmd.error().code);
   return Invocation{std::move(g), std::move(cmd).value()};

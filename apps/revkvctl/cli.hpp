@@ -5,6 +5,7 @@
 // so that tests check it without a node.
 
 #include "client/socket.hpp"
+#include "protocol/auth_messages.hpp"
 #include "protocol/messages.hpp"
 #include "storage/types.hpp"
 #include "tls/client_tunnel.hpp"
@@ -46,6 +47,10 @@ struct Global {
   // etcdctl's --cacert, --cert, --key, --insecure-skip-tls-verify; any of them (or an
   // https:// endpoint) means TLS.
   tls::ClientConfig tls;
+  // etcdctl's --user name[:password] and --password: every command authenticates first
+  // and sends the token with its requests. A name without a password reads one from stdin.
+  std::optional<std::string> user;
+  std::optional<std::string> password;
 };
 
 struct PutCmd {
@@ -109,12 +114,42 @@ struct LeaseListCmd {};
 struct WatchCmd {
   protocol::WatchCreateRequest request;
 };
+// `user ...`, `role ...`, `auth ...` (etcdctl's user_command.go, role_command.go,
+// auth_command.go; apps/revkvctl/auth_commands.hpp runs them).
+struct AuthAdminCmd {
+  enum class Verb {
+    user_add,
+    user_delete,
+    user_get,
+    user_list,
+    user_passwd,
+    user_grant_role,
+    user_revoke_role,
+    role_add,
+    role_delete,
+    role_get,
+    role_list,
+    role_grant_permission,
+    role_revoke_permission,
+    auth_enable,
+    auth_disable,
+    auth_status,
+  };
+  Verb verb = Verb::user_list;
+  std::string name;      // the user, or the role
+  std::string role;      // grant-role / revoke-role
+  std::string password;  // user add NAME:PASSWORD
+  bool password_given = false;
+  bool no_password = false;
+  bool interactive = true;        // ask twice on the terminal; false: one line of stdin
+  protocol::AuthPermission perm;  // grant-permission; revoke-permission's key, range_end
+};
 
 using Command =
     std::variant<PutCmd, GetCmd, DelCmd, TxnCmd, CompactCmd, StatusCmd, HealthCmd, DefragCmd,
                  HashKvCmd, VersionCmd, MemberListCmd, SnapshotSaveCmd, SnapshotStatusCmd,
                  SnapshotRestoreCmd, AlarmListCmd, AlarmDisarmCmd, LeaseGrantCmd, LeaseRevokeCmd,
-                 LeaseKeepAliveCmd, LeaseTimeToLiveCmd, LeaseListCmd, WatchCmd>;
+                 LeaseKeepAliveCmd, LeaseTimeToLiveCmd, LeaseListCmd, WatchCmd, AuthAdminCmd>;
 
 struct Invocation {
   Global global;

@@ -1,5 +1,7 @@
 #include "apps/revkvctl/run.hpp"
 
+#include "apps/revkvctl/auth_commands.hpp"
+#include "apps/revkvctl/auth_output.hpp"
 #include "apps/revkvctl/endpoint_output.hpp"
 #include "apps/revkvctl/output.hpp"
 #include "apps/revkvctl/protobuf.hpp"
@@ -44,6 +46,22 @@ std::optional<std::string> unsupported_format(const Command& c, Format f) {
   if (f == Format::table && !prints_table(c)) return "table not supported as output format";
   if (f == Format::protobuf && prints_list(c)) return "protobuf not supported as output format";
   return std::nullopt;
+}
+
+const char* format_name(Format f) {
+  switch (f) {
+    case Format::simple:
+      return "simple";
+    case Format::json:
+      return "json";
+    case Format::fields:
+      return "fields";
+    case Format::table:
+      return "table";
+    case Format::protobuf:
+      return "protobuf";
+  }
+  return "";
 }
 
 // "http://h:p" as etcd lists client URLs.
@@ -178,6 +196,23 @@ class Runner {
     return print(connect(), [&](Client& cl) { return map(cl.lease_leases(), format_leases); });
   }
   int operator()(const WatchCmd& c);
+  int operator()(const AuthAdminCmd& c) {
+    std::string password;
+    if (auto p = new_password(c, in_, out_)) {
+      if (!p->ok()) return fail(p->error(), static_cast<int>(p->error().code));
+      password = p->value();
+    }
+    return print(connect(), [&](Client& cl) -> Text {
+      auto r = run_auth_admin(cl, c, password);
+      if (!r) return result(r.error());
+      auto text = format_auth(c, r.value(), g_.format);
+      // etcdctl has no printer for it in this format (checked after the call, as etcdctl).
+      if (!text)
+        return refuse(std::string(format_name(g_.format)) + " not supported as output format",
+                      kExitBadFeature);
+      return result(*text);
+    });
+  }
 
  private:
   enum class StreamEnd { canceled, broken, stopped };
@@ -215,11 +250,39 @@ class Runner {
       auto c = Client::connect(endpoint, options(timeout_ms));
       if (c) {
         connected_ = endpoint;
+        if (auto refused = authenticate(c.value())) return *refused;
         return c;
       }
       last = c.error();
     }
     return *last;
+  }
+
+  // --user: Authenticate first, as etcd's client does when it is created; the token then
+  // goes with every request of the connection. A refusal fails the command as etcdctl's
+  // failed client creation does (exit 2), except etcd's "authentication is not enabled",
+  // which clientv3 ignores (the command runs without a token).
+  std::optional<WireError> authenticate(Client& c) {
+    if (!g_.user) return std::nullopt;
+    std::string name = *g_.user;
+    std::string password;
+    if (g_.password) {
+      password = *g_.password;
+    } else if (auto colon = name.find(':'); colon != std::string::npos) {
+      password = name.substr(colon + 1);
+      name.resize(colon);
+    } else {
+      if (!password_read_) {
+        out_ << "Password: " << std::flush;
+        prompted_password_ = read_password_line(in_);
+        password_read_ = true;
+      }
+      password = prompted_password_;
+    }
+    auto r = c.authenticate(name, password);
+    if (r || r.error().message == "etcdserver: authentication is not enabled") return std::nullopt;
+    connect_exit_ = kExitBadConnection;
+    return r.error();
   }
 
   // The one member revkvd is: its id and cluster id from Status, the name etcd gives a
@@ -249,17 +312,27 @@ class Runner {
   }
 
   client::Result<Client> connect_to(const std::string& endpoint) {
-    return Client::connect(endpoint, options(-1));
+    auto c = Client::connect(endpoint, options(-1));
+    if (!c) return c;
+    if (auto refused = authenticate(c.value())) return *refused;
+    return c;
   }
 
   int fail(const WireError& e, int code = kExitError) {
+    // etcd 3.4's untranslated auth store errors (code Unknown, "auth: ...") are no etcd
+    // error clientv3 knows: etcdctl prints them as grpc-go's status text.
+    constexpr int64_t kUnknown = 2;
+    if (e.code == kUnknown && e.message.rfind("auth: ", 0) == 0) {
+      err_ << "Error: rpc error: code = Unknown desc = " << e.message << "\n";
+      return code;
+    }
     err_ << "Error: " << e.message << "\n";
     return code;
   }
 
   template <class F>
   int print(client::Result<Client> c, F&& body) {
-    if (!c) return fail(c.error());
+    if (!c) return fail(c.error(), connect_exit_);
     Text t = body(c.value());
     if (!t) return fail(t.error(), refusal_exit_);
     out_ << t.value() << std::flush;
@@ -270,6 +343,9 @@ class Runner {
   std::stop_token stop_;           // ends a watch (tests; the program ends by SIGINT)
   std::string connected_;          // the endpoint connect() reached
   int refusal_exit_ = kExitError;  // set by refuse()
+  int connect_exit_ = kExitError;  // kExitBadConnection once --user was refused
+  bool password_read_ = false;     // --user NAME: the password asked once
+  std::string prompted_password_;
   std::istream& in_;
   std::ostream& out_;
   std::ostream& err_;

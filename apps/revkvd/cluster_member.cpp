@@ -67,10 +67,10 @@ ClusterMember::ClusterMember(caf::actor_system& sys, actors::Node& node,
   const auto& ctx = node.context();
   link_ = ctx->cluster;
   if (!link_) throw std::runtime_error("the node was started without a cluster link");
-  link_->propose = [this](std::string entry) -> std::optional<std::string> {
+  link_->propose = [this](std::string entry) -> actors::ClusterLink::Proposed {
     auto outcome = raft_->propose(std::move(entry)).get();
-    if (outcome.ok()) return std::nullopt;
-    return describe(outcome);
+    if (outcome.ok()) return {outcome.index, std::nullopt};
+    return {0, describe(outcome)};
   };
   link_->barrier = [this](std::function<void(bool)> done) {
     {

@@ -2,6 +2,8 @@
 
 #include "actors/messages.hpp"
 #include "actors/replicated_entry.hpp"
+#include "actors/state_change.hpp"
+#include "storage/history.hpp"
 #include "storage/keyspace_set.hpp"
 #include "storage/record.hpp"
 #include "storage/revision.hpp"
@@ -46,10 +48,14 @@ void Replica::apply(std::uint64_t index, std::string_view bytes) {
   link.proposals_committed.fetch_add(1);
   // Applied before a restart (libraft applies the entries after its last snapshot again).
   if (index <= applied_) return;
+  if (auto change = actors::decode_state_change(bytes)) {
+    apply_change(index, *change);
+    return;
+  }
   auto entry = actors::decode_replicated_entry(bytes);
   if (!entry)
     throw std::runtime_error("committed entry " + std::to_string(index) +
-                             " is not a revkv commit group");
+                             " is neither a revkv commit group nor a state change");
   if (entry->shards != ctx_->options.shards) {
     throw std::runtime_error("committed entry " + std::to_string(index) +
                              " comes from a member with " + std::to_string(entry->shards) +
@@ -71,6 +77,63 @@ void Replica::apply(std::uint64_t index, std::string_view bytes) {
   restore_in_shards(batch, entry->last_revision);
 }
 
+void Replica::apply_change(std::uint64_t index, const actors::StateChange& change) {
+  auto& link = *ctx_->cluster;
+  storage::WriteBatch batch(*ctx_->backend);
+  bool known = false;
+  std::optional<storage::LeaseRecord> lease;
+  std::optional<int64_t> compaction;
+  switch (change.kind) {
+    case actors::ChangeKind::auth:
+      known = ctx_->auth && ctx_->auth->stage_committed(change.payload, batch);
+      break;
+    case actors::ChangeKind::lease:
+      lease = storage::decode_lease_record(change.payload);
+      if (lease) {
+        batch.put(storage::Column::lease, storage::encode_lease_key(lease->id), change.payload);
+        known = true;
+      }
+      break;
+    case actors::ChangeKind::compaction:
+      compaction = actors::decode_compaction_payload(change.payload);
+      if (compaction) {
+        storage::stage_compaction_schedule(batch, *compaction);
+        known = true;
+      }
+      break;
+  }
+  if (!known) {
+    throw std::runtime_error("committed entry " + std::to_string(index) +
+                             " is a state change this member cannot apply (kind " +
+                             std::to_string(static_cast<uint64_t>(change.kind)) + ")");
+  }
+  batch.put(storage::Column::meta, kAppliedKey, encode_index(index));
+  auto written = ctx_->backend->write(batch, false);
+  if (!written.ok()) throw std::runtime_error(written.error().message());
+  applied_ = index;
+  link.applied_index.store(index);
+  link.proposals_applied.fetch_add(1);
+  // Published only once written: no member acts on a change its store does not hold. The
+  // proposer's request thread waits for this (propose returns after apply).
+  if (compaction) {
+    // The proposer's maintenance actor, waiting in propose(), starts its own once this
+    // returns; every other member's (and this one's after a restart) is told here.
+    bool own = change.proposer == link.member_id && change.incarnation == link.incarnation;
+    if (!own)
+      caf::anon_send(routes_.maintenance, actors::replicated_compact_atom::value, *compaction);
+    return;
+  }
+  if (lease) {
+    // Every member knows the lease (a Put may attach keys once it leads); its lessor keeps
+    // a timer, which only the leader's acts on.
+    ctx_->leases.put(*lease);
+    caf::anon_send(routes_.lessor, actors::lease_applied_atom::value, lease->id, lease->ttl);
+    return;
+  }
+  auto published = ctx_->auth->committed(index, change.payload);
+  if (!published.ok()) throw std::runtime_error(published.error().message());
+}
+
 void Replica::restore_in_shards(const storage::WriteBatch& batch, int64_t last_revision) {
   size_t shards = routes_.shards.size();
   std::vector<std::vector<actors::RestoredRecord>> parts(shards);
@@ -88,6 +151,14 @@ void Replica::restore_in_shards(const storage::WriteBatch& batch, int64_t last_r
       });
   if (!scanned.ok()) throw std::runtime_error(scanned.error().message());
   if (!bad.empty()) throw std::runtime_error("committed entry holds " + bad);
+  // A revocation's group removes the lease's record: the lease is gone here too.
+  auto revoked = batch.for_each_erase(storage::Column::lease, [&](std::string_view key) {
+    auto id = storage::decode_lease_key(key);
+    if (!id) return;
+    ctx_->leases.erase(*id);
+    caf::anon_send(routes_.lessor, actors::lease_gone_atom::value, *id);
+  });
+  if (!revoked.ok()) throw std::runtime_error(revoked.error().message());
   // Every shard has its records before W moves: a read at the new W finds them.
   caf::scoped_actor self{sys_, /*hide=*/true};
   for (size_t i = 0; i < shards; ++i) {

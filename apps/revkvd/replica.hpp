@@ -13,6 +13,7 @@
 // leader. A follower is a node in permanent recovery.
 
 #include "actors/node.hpp"
+#include "actors/state_change.hpp"
 #include "cluster/raft_node.hpp"
 
 #include <caf/fwd.hpp>
@@ -40,6 +41,9 @@ class Replica final : public cluster::StateMachine {
   std::uint64_t applied() const { return applied_; }
 
  private:
+  // A state change (actors/state_change.hpp): its records and the applied index in one
+  // write, then the part of the node it belongs to publishes it.
+  void apply_change(std::uint64_t index, const actors::StateChange& change);
   void restore_in_shards(const storage::WriteBatch& batch, int64_t last_revision);
 
   caf::actor_system& sys_;

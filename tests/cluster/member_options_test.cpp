@@ -2,6 +2,7 @@
 // (actors/replicated_entry.hpp).
 
 #include "actors/replicated_entry.hpp"
+#include "actors/state_change.hpp"
 #include "apps/revkvd/listeners.hpp"
 #include "apps/revkvd/options.hpp"
 #include "tests/node/node_process.hpp"
@@ -120,4 +121,19 @@ TEST_CASE("replicated entry: a commit group round-trips and foreign bytes are re
   std::string other = bytes;
   other[6] = '9';  // another format version
   CHECK_FALSE(actors::decode_replicated_entry(other));
+}
+
+TEST_CASE("state change entry: round-trips, and is never taken for a commit group", "[cluster]") {
+  std::string payload("r\x00records", 9);
+  actors::StateChange in{7, 9, actors::ChangeKind::auth, payload};
+  auto bytes = actors::encode_state_change(in);
+  auto out = actors::decode_state_change(bytes);
+  REQUIRE(out);
+  CHECK(out->proposer == 7);
+  CHECK(out->incarnation == 9);
+  CHECK(out->kind == actors::ChangeKind::auth);
+  CHECK(out->payload == payload);
+  CHECK_FALSE(actors::decode_replicated_entry(bytes));
+  CHECK_FALSE(actors::decode_state_change(actors::encode_replicated_entry({1, 2, 3, 4, "b"})));
+  CHECK_FALSE(actors::decode_state_change(bytes.substr(0, 31)));  // a header cut short
 }

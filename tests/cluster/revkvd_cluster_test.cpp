@@ -3,12 +3,13 @@
 // under a write load loses nothing acknowledged; a restarted member catches up from the log.
 // REVKV_CLUSTER_LONG=1 repeats the leader kill 50 times (not run by CTest by default).
 
+#include "tests/cluster/revkvd_cluster.hpp"
+
 #include "client/client.hpp"
 #include "cluster/members.hpp"
 #include "tests/etcdapi/etcdctl_run.hpp"
 #include "tests/monitoring/http_client.hpp"
 #include "tests/node/node_process.hpp"
-#include "tests/temp_dir.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -27,87 +28,9 @@
 
 using namespace revkv;
 using Clock = std::chrono::steady_clock;
+using testing::Cluster;
 
 namespace {
-
-class Cluster {
- public:
-  explicit Cluster(size_t size) {
-    for (size_t i = 0; i < size; ++i) {
-      names_.push_back(std::string(1, static_cast<char>('a' + i)));
-      if (!initial_.empty()) initial_ += ",";
-      initial_ += names_.back() + "=127.0.0.1:" + std::to_string(testing::free_loopback_port());
-    }
-    members_.resize(size);
-    for (size_t i = 0; i < size; ++i)
-      start(i);
-  }
-
-  size_t size() const { return members_.size(); }
-  bool running(size_t i) const { return members_[i] != nullptr; }
-  testing::NodeProcess& member(size_t i) { return *members_[i]; }
-
-  void start(size_t i) {
-    members_[i] = std::make_unique<testing::NodeProcess>(
-        dir_.sub(names_[i]),
-        std::vector<std::string>{"--name", names_[i], "--initial-cluster", initial_, "--shards",
-                                 "2"},
-        dir_.sub(names_[i] + ".log"));
-  }
-  void kill9(size_t i) {
-    members_[i]->kill9();
-    members_[i].reset();
-  }
-  // SIGTERM; the exit status (-1: still running after `grace`, then killed).
-  int stop(size_t i, std::chrono::seconds grace) {
-    int status = members_[i]->stop(grace);
-    members_[i].reset();
-    return status;
-  }
-
-  client::Client connect(size_t i) {
-    return std::move(client::Client::connect(members_[i]->endpoint())).value();
-  }
-
-  // The member that accepts a write (the probe key is a real write), within `limit`.
-  std::optional<size_t> find_leader(std::chrono::seconds limit) {
-    auto deadline = Clock::now() + limit;
-    while (Clock::now() < deadline) {
-      for (size_t i = 0; i < size(); ++i) {
-        if (!running(i)) continue;
-        auto c = client::Client::connect(members_[i]->endpoint());
-        if (!c.ok()) continue;
-        storage::PutRequest probe;
-        probe.key = "leader-probe";
-        probe.value = names_[i];
-        if (c.value().put(probe).ok()) return i;
-      }
-      std::this_thread::yield();
-    }
-    return std::nullopt;
-  }
-
-  // Member i's W (a serializable read's header revision), once it reached `revision`.
-  bool wait_revision(size_t i, int64_t revision, std::chrono::seconds limit) {
-    auto deadline = Clock::now() + limit;
-    auto c = connect(i);
-    while (Clock::now() < deadline) {
-      storage::RangeRequest r;
-      r.key = "x";
-      r.serializable = true;
-      auto got = c.range(r);
-      if (got.ok() && got.value().response.revision >= revision) return true;
-      std::this_thread::yield();
-    }
-    return false;
-  }
-
- private:
-  testing::TempDir dir_;
-  std::vector<std::string> names_;
-  std::string initial_;
-  std::vector<std::unique_ptr<testing::NodeProcess>> members_;
-};
 
 storage::RangeRequest everything_at(int64_t revision) {
   storage::RangeRequest r;

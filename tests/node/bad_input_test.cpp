@@ -595,7 +595,8 @@ TEST_CASE("bad input: an unknown method is code 12", "[node][bad_input]") {
   check_healthy();
 }
 
-TEST_CASE("bad input: params that are not an array of one map", "[node][bad_input]") {
+TEST_CASE("bad input: params that are not an array of one map and an optional metadata map",
+          "[node][bad_input]") {
   Raw raw(port());
   const std::vector<std::pair<const char*, PackFn>> cases = {
       {"[1, 2]",
@@ -619,11 +620,27 @@ TEST_CASE("bad input: params that are not an array of one map", "[node][bad_inpu
          pk.pack_array(1);
          pk.pack_int(7);
        }},
-      {"[{}, {}]",
+      // A second element is the metadata map ({token}): three, or a non-map, are refused.
+      {"[{}, {}, {}]",
+       [](Packer& pk) {
+         pk.pack_array(3);
+         pk.pack_map(0);
+         pk.pack_map(0);
+         pk.pack_map(0);
+       }},
+      {"[{}, 7]",
        [](Packer& pk) {
          pk.pack_array(2);
          pk.pack_map(0);
+         pk.pack_int(7);
+       }},
+      {"[{}, {token: 7}]",
+       [](Packer& pk) {
+         pk.pack_array(2);
          pk.pack_map(0);
+         pk.pack_map(1);
+         pack_str(pk, "token");
+         pk.pack_int(7);
        }},
   };
   uint32_t next = 100;
@@ -633,13 +650,19 @@ TEST_CASE("bad input: params that are not an array of one map", "[node][bad_inpu
     require_bad_request(raw.next(), 51);
     require_usable(raw, next++);
   }
-  // params [] and [nil] for a method without a body are answered.
+  // params [], [nil] and [nil, {}] (no token) for a method without a body are answered.
   const std::vector<std::pair<const char*, PackFn>> empty = {
       {"[]", [](Packer& pk) { pk.pack_array(0); }},
       {"[nil]",
        [](Packer& pk) {
          pk.pack_array(1);
          pk.pack_nil();
+       }},
+      {"[nil, {}]",
+       [](Packer& pk) {
+         pk.pack_array(2);
+         pk.pack_nil();
+         pk.pack_map(0);
        }},
   };
   for (const auto& [name, params] : empty) {

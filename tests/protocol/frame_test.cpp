@@ -106,11 +106,54 @@ TEST_CASE("empty params and params of one nil are an absent body, other params a
 
   auto bad = decode_all(raw_frame(array(0, 3, "KV.Put", array(1))) + request(4, "KV.Put", ""));
   REQUIRE(bad.size() == 2);
-  CHECK(bad[0] == "err 3 3 revkv: bad request: params: expected [], [nil] or [map] keep");
+  CHECK(bad[0] ==
+        "err 3 3 revkv: bad request: params: expected [], [nil], [map] or [map, map] keep");
   CHECK(bad[1] == "req 4 KV.Put \xc0");
-  auto two = decode_all(raw_frame(array(0, 5, "KV.Put", array(map(), map()))));
-  CHECK(two == std::vector<std::string>{
-                   "err 5 3 revkv: bad request: params: expected [], [nil] or [map] keep"});
+  auto three = decode_all(raw_frame(array(0, 5, "KV.Put", array(map(), map(), map()))));
+  CHECK(three ==
+        std::vector<std::string>{
+            "err 5 3 revkv: bad request: params: expected [], [nil], [map] or [map, map] keep"});
+  auto second_not_map = decode_all(raw_frame(array(0, 6, "KV.Put", array(map(), 7))));
+  CHECK(second_not_map ==
+        std::vector<std::string>{
+            "err 6 3 revkv: bad request: params: expected [], [nil], [map] or [map, map] keep"});
+}
+
+TEST_CASE("a second params map carries the auth token", "[frame]") {
+  auto decode_one = [](const std::string& bytes) {
+    FrameDecoder d;
+    d.feed(bytes);
+    auto f = d.next();
+    REQUIRE(f);
+    return std::move(*f);
+  };
+  // No metadata map, or one without a token: no token.
+  auto plain = decode_one(request(1, "KV.Range", ""));
+  CHECK_FALSE(std::get<RequestFrame>(plain).token);
+  auto other = decode_one(raw_frame(array(0, 2, "KV.Range", array(map(), map("trace", "x")))));
+  CHECK_FALSE(std::get<RequestFrame>(other).token);
+  // str or bin; the body stays the first element.
+  auto str = decode_one(
+      raw_frame(array(0, 3, "KV.Range", array(map("key", Bin{"k"}), map("token", "abc.1")))));
+  REQUIRE(std::get<RequestFrame>(str).token);
+  CHECK(*std::get<RequestFrame>(str).token == "abc.1");
+  CHECK(std::get<RequestFrame>(str).body.type == msgpack::type::MAP);
+  auto bin = decode_one(raw_frame(array(0, 4, "KV.Range", array(Nil{}, map("token", Bin{"t"})))));
+  REQUIRE(std::get<RequestFrame>(bin).token);
+  CHECK(*std::get<RequestFrame>(bin).token == "t");
+  // What the writer produces decodes to the same token, with and without a body.
+  msgpack::sbuffer sb;
+  write_request(sb, 5, "Auth.UserList", "", std::string_view("tok.2"));
+  auto written = decode_one(std::string(sb.data(), sb.size()));
+  REQUIRE(std::get<RequestFrame>(written).token);
+  CHECK(*std::get<RequestFrame>(written).token == "tok.2");
+  CHECK(std::get<RequestFrame>(written).body.type == msgpack::type::NIL);
+  // A token of another type is a bad request; the connection stays.
+  auto wrong = decode_one(raw_frame(array(0, 6, "KV.Range", array(map(), map("token", 5)))));
+  REQUIRE(std::holds_alternative<FrameError>(wrong));
+  CHECK(std::get<FrameError>(wrong).error.message ==
+        "revkv: bad request: params[1].token: expected str");
+  CHECK_FALSE(std::get<FrameError>(wrong).close);
 }
 
 TEST_CASE("responses and notifications from a client are ignored", "[frame]") {

@@ -77,6 +77,28 @@ TEST_CASE("backend: appended batches keep every operation, column and order", "[
   CHECK_FALSE(b->get(Column::kv, "m")->has_value());
 }
 
+TEST_CASE("backend: a serialized batch lists its puts and erases per column", "[backend]") {
+  TempDir dir;
+  auto b = open_backend(dir.str());
+  WriteBatch made(*b);
+  made.put(Column::lease, "l1", "r1");
+  made.erase(Column::lease, "l2");
+  made.erase(Column::kv, "k");
+  made.erase_range(Column::lease, "x", "y");  // not a single-key erase: not listed
+  made.erase(Column::lease, "l3");
+  WriteBatch copy(*b);
+  copy.assign(made.data());  // as a member receives it in a Raft entry
+  std::vector<std::string> erased;
+  REQUIRE(
+      copy.for_each_erase(Column::lease, [&](std::string_view k) { erased.emplace_back(k); }).ok());
+  CHECK(erased == std::vector<std::string>{"l2", "l3"});
+  std::vector<std::string> put;
+  REQUIRE(copy.for_each_put(Column::lease,
+                            [&](std::string_view k, std::string_view) { put.emplace_back(k); })
+              .ok());
+  CHECK(put == std::vector<std::string>{"l1"});
+}
+
 TEST_CASE("backend: ordered scans forward and backward with bounds", "[backend]") {
   TempDir dir;
   auto b = open_backend(dir.str());

@@ -1,0 +1,15 @@
+#pragma once
+
+// Cluster mode (docs/SECURITY.md "Replication"): connects the node's auth store to the Raft
+// log. A change is refused unless this member is the ready leader ("etcdserver: not
+// leader" / "no leader", as writes), and otherwise proposed as a state-change entry of
+// kind `auth` (actors/state_change.hpp); the request waits until the entry is applied here.
+
+#include "actors/node_context.hpp"
+
+namespace revkv::actors {
+
+// Before the node serves; nothing happens on a single node (ctx.cluster null).
+void replicate_auth(NodeContext& ctx);
+
+}  // namespace revkv::actors

@@ -1,0 +1,27 @@
+#pragma once
+
+// etcd's Auth service on the MessagePack door ("Auth.*" methods, docs/PROTOCOL.md) and who
+// a request comes from. The calls run on the shared Auth API (auth/api.hpp), the rules the
+// gRPC door uses, and are answered at once on the door's thread: like the gRPC door's they
+// read or change the auth store directly and never enter the KV request path.
+
+#include "actors/node_context.hpp"
+#include "auth/caller.hpp"
+#include "protocol/frame.hpp"
+
+#include <msgpack.hpp>
+#include <optional>
+#include <string_view>
+
+namespace revkv::actors {
+
+// The caller a request's token names: none given → anonymous; given → the auth store's
+// answer (a node without an auth store knows no token).
+auth::Caller caller_of(const NodeContext& ctx, const std::optional<std::string>& token);
+
+// When `frame` calls an Auth.* method: answers it into `out` and returns true. Otherwise
+// false (not an Auth method; nothing written).
+bool serve_auth_call(msgpack::sbuffer& out, const NodeContext& ctx,
+                     const protocol::RequestFrame& frame);
+
+}  // namespace revkv::actors

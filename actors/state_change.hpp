@@ -1,0 +1,40 @@
+#pragma once
+
+// The Raft entry of a state change that is not a commit group (docs/CLUSTER.md "State
+// changes"): the auth store's changes and the tokens Authenticate assigns. The leader
+// evaluates the request and proposes the change; every member, the leader included, applies
+// it in log order, in one RocksDB write together with the applied Raft index. The payload
+// belongs to the part of the node named by `kind` (auth/replication.hpp for auth), which
+// also says how it is applied. A different tag than the commit groups' (rkvent02), so an
+// entry is never taken for the other kind.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace revkv::actors {
+
+enum class ChangeKind : uint64_t {
+  auth = 1,   // auth/replication.hpp
+  lease = 2,  // a granted lease's record (storage::encode_lease_record); actors/lessor_actor.cpp
+  compaction = 3,  // a scheduled compaction's revision (8 bytes); actors/maintenance_actor.cpp
+};
+
+// The compaction payload.
+std::string encode_compaction_payload(int64_t revision);
+std::optional<int64_t> decode_compaction_payload(std::string_view payload);
+
+struct StateChange {
+  uint64_t proposer = 0;     // member id
+  uint64_t incarnation = 0;  // the proposer's process start (ClusterLink::incarnation)
+  ChangeKind kind = ChangeKind::auth;
+  std::string_view payload;
+};
+
+std::string encode_state_change(const StateChange& change);
+// Empty when the bytes are not an entry of this format (another tag, too short). The kind
+// is not checked: a member that does not know it refuses the entry when it applies it.
+std::optional<StateChange> decode_state_change(std::string_view bytes);
+
+}  // namespace revkv::actors

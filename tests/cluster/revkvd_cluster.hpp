@@ -1,0 +1,144 @@
+#pragma once
+
+// Member processes of one revkvd cluster for the tests (docs/CLUSTER.md): named a, b, c, ...
+// on free loopback ports and temporary directories, started, killed and stopped by PID.
+
+#include "client/client.hpp"
+#include "tests/monitoring/http_client.hpp"
+#include "tests/node/node_process.hpp"
+#include "tests/temp_dir.hpp"
+
+#include <chrono>
+#include <fstream>
+#include <functional>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace revkv::testing {
+
+class Cluster {
+ public:
+  explicit Cluster(size_t size) {
+    for (size_t i = 0; i < size; ++i) {
+      names_.push_back(std::string(1, static_cast<char>('a' + i)));
+      if (!initial_.empty()) initial_ += ",";
+      initial_ += names_.back() + "=127.0.0.1:" + std::to_string(free_loopback_port());
+    }
+    members_.resize(size);
+    for (size_t i = 0; i < size; ++i)
+      start(i);
+  }
+
+  size_t size() const { return members_.size(); }
+  bool running(size_t i) const { return members_[i] != nullptr; }
+  NodeProcess& member(size_t i) { return *members_[i]; }
+
+  void start(size_t i) {
+    members_[i] = std::make_unique<NodeProcess>(
+        dir_.sub(names_[i]),
+        std::vector<std::string>{"--name", names_[i], "--initial-cluster", initial_, "--shards",
+                                 "2"},
+        dir_.sub(names_[i] + ".log"));
+  }
+  void kill9(size_t i) {
+    members_[i]->kill9();
+    members_[i].reset();
+  }
+  // SIGTERM; the exit status (-1: still running after `grace`, then killed).
+  int stop(size_t i, std::chrono::seconds grace) {
+    int status = members_[i]->stop(grace);
+    members_[i].reset();
+    return status;
+  }
+
+  // Member i's log (its stderr) so far, for a failing test's message.
+  std::string log(size_t i) const {
+    std::ifstream in(dir_.sub(names_[i] + ".log"));
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+
+  client::Client connect(size_t i) {
+    return std::move(client::Client::connect(members_[i]->endpoint())).value();
+  }
+
+  // The member that accepts a write (the probe key is a real write), within `limit`.
+  std::optional<size_t> find_leader(std::chrono::seconds limit) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+      for (size_t i = 0; i < size(); ++i) {
+        if (!running(i)) continue;
+        auto c = client::Client::connect(members_[i]->endpoint());
+        if (!c.ok()) continue;
+        storage::PutRequest probe;
+        probe.key = "leader-probe";
+        probe.value = names_[i];
+        if (c.value().put(probe).ok()) return i;
+      }
+      std::this_thread::yield();
+    }
+    return std::nullopt;
+  }
+
+  // Member i's W (a serializable read's header revision), once it reached `revision`.
+  bool wait_revision(size_t i, int64_t revision, std::chrono::seconds limit) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    auto c = connect(i);
+    while (std::chrono::steady_clock::now() < deadline) {
+      storage::RangeRequest r;
+      r.key = "x";
+      r.serializable = true;
+      auto got = c.range(r);
+      if (got.ok() && got.value().response.revision >= revision) return true;
+      std::this_thread::yield();
+    }
+    return false;
+  }
+
+ private:
+  TempDir dir_;
+  std::vector<std::string> names_;
+  std::string initial_;
+  std::vector<std::unique_ptr<NodeProcess>> members_;
+};
+
+// Waits (deadline) until `done` holds; whether it did.
+inline bool eventually(const std::function<bool()>& done,
+                       std::chrono::seconds limit = std::chrono::seconds(20)) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (done()) return true;
+    std::this_thread::yield();
+  }
+  return done();
+}
+
+// Every running member has applied the same Raft index and reports the same
+// Maintenance.Hash (which covers the kv, meta, lease and auth columns).
+inline bool same_hash(Cluster& cluster) {
+  std::optional<uint64_t> index;
+  std::optional<uint32_t> hash;
+  for (size_t i = 0; i < cluster.size(); ++i) {
+    if (!cluster.running(i)) continue;
+    auto c = client::Client::connect(cluster.member(i).endpoint());
+    if (!c.ok()) return false;
+    auto s = c.value().status();
+    auto h = c.value().hash();
+    auto s2 = c.value().status();
+    // Nothing applied between the two: the hash is of that index.
+    if (!s.ok() || !h.ok() || !s2.ok() || s.value().raft_index != s2.value().raft_index)
+      return false;
+    if (!index) {
+      index = s.value().raft_index;
+      hash = h.value().hash;
+    } else if (*index != s.value().raft_index || *hash != h.value().hash) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace revkv::testing
