@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <arpa/inet.h>
 #include <atomic>
 #include <cerrno>
 #include <cstdint>
@@ -14,6 +15,10 @@
 #include <list>
 #include <mutex>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/x509v3.h>
+#include <optional>
 #include <poll.h>
 #include <stdexcept>
 #include <string>
@@ -36,6 +41,10 @@ constexpr uint64_t kPreambleProtocol = 0x3173'6c74'7665'72ULL;  // "revtls1", ve
 constexpr size_t kPreambleHeader = 3 * sizeof(uint64_t);
 // Addresses are HOST:PORT; anything longer is not a member's.
 constexpr uint64_t kMaxAddress = 256;
+// The peer port's handshake limits, tighter than the client doors': members are few, on a
+// near network, and reconnect at once; a slow or idle handshake is someone else's. Anyone
+// who reaches the port can still hold these slots (docs/SECURITY.md "Peer TLS").
+constexpr tls::Terminator::Limits kPeerLimits{std::chrono::milliseconds(3000), 64};
 // How often finished outgoing tunnels are reaped (their plaintext end closed, so that
 // libraft's next write fails and it reconnects) and dialing threads joined.
 constexpr uint64_t kReapIntervalMs = 50;
@@ -60,7 +69,17 @@ bool split_address(const std::string& address, std::string& host, std::string& p
   if (colon == std::string::npos || colon == 0 || colon + 1 == address.size()) return false;
   host = address.substr(0, colon);
   port = address.substr(colon + 1);
-  return true;
+  // Digits only, 1..65535: std::stoul would take "+1", " 1", "1x" and wrap 70000.
+  if (port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos) return false;
+  const unsigned long number = std::stoul(port);
+  return number >= 1 && number <= 65535;
+}
+
+// An IPv4 or IPv6 literal, as opposed to a name to resolve.
+bool is_ip_literal(const std::string& host) {
+  in6_addr buf{};
+  return ::inet_pton(AF_INET, host.c_str(), &buf) == 1 ||
+         ::inet_pton(AF_INET6, host.c_str(), &buf) == 1;
 }
 
 // State the dialing threads share with the transport: they outlive neither the transport
@@ -78,6 +97,8 @@ util::UniqueFd dial_tcp(const std::string& host, const std::string& port,
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
+  // The port is numeric (checked by the caller); a literal host needs no resolver either.
+  hints.ai_flags = AI_NUMERICSERV | (is_ip_literal(host) ? AI_NUMERICHOST : 0);
   addrinfo* found = nullptr;
   if (const int rc = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &found); rc != 0) {
     error = std::string("cannot resolve: ") + ::gai_strerror(rc);
@@ -120,6 +141,11 @@ util::UniqueFd dial_tcp(const std::string& host, const std::string& port,
         break;
       }
       ::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) & ~O_NONBLOCK);
+      // Raft's messages are small and latency-bound (heartbeats, votes, appends): no Nagle.
+      // Keepalive notices a member that vanished without closing the connection.
+      const int on = 1;
+      ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+      ::setsockopt(fd.get(), SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
       return fd;
     }
   }
@@ -147,6 +173,7 @@ struct Incoming {
   std::string address;
   size_t address_read = 0;
   uint64_t id = 0;
+  std::shared_ptr<X509> certificate;  // the verified client certificate; null if none asked
 };
 
 // An outgoing connection libraft waits for.
@@ -178,6 +205,7 @@ class PeerTlsTransport::Impl {
   }
 
   bool ready() const { return shared_->wake.valid(); }
+  void set_members(PeerTlsTransport::MemberLookup lookup) { members_ = std::move(lookup); }
 
   int init(raft_id id, const char* address) {
     id_ = id;
@@ -203,12 +231,17 @@ class PeerTlsTransport::Impl {
       PeerTlsTransport::Impl* self = this;
       LoopThread* loop = &loop_;
       listener_ = std::make_unique<tls::Listener>(
-          host, static_cast<uint16_t>(std::stoul(port)), config_.server, "peer port",
-          tls::Terminator::Limits{}, 1, [self, loop](int fd, const std::string&) {
-            auto owned = std::make_shared<util::UniqueFd>(fd);
-            // Refused once the loop stopped taking tasks: the descriptor closes with `owned`.
-            loop->post([self, owned] { self->adopt(owned->release()); });
-          });
+          host, static_cast<uint16_t>(std::stoul(port)), config_.server, "peer port", kPeerLimits,
+          1,
+          tls::Terminator::PeerHandoff(
+              [self, loop](int fd, const tls::Terminator::Peer& handshake) {
+                auto owned = std::make_shared<util::UniqueFd>(fd);
+                // Refused once the loop stopped taking tasks: the descriptor closes with
+                // `owned`.
+                loop->post([self, owned, cert = handshake.certificate] {
+                  self->adopt(owned->release(), cert);
+                });
+              }));
     } catch (const std::exception& e) {
       set_error(e.what());
       return RAFT_IOERR;
@@ -224,20 +257,36 @@ class PeerTlsTransport::Impl {
     if (closing_) return RAFT_CANCELED;
     (void)id;
     const uint64_t number = ++dials_;
-    dials_pending_[number] = Dial{req, cb, address};
-    std::string preamble(kPreambleHeader + address_.size(), '\0');
-    put_u64(preamble.data(), kPreambleProtocol);
-    put_u64(preamble.data() + 8, id_);
-    put_u64(preamble.data() + 16, address_.size());
-    std::memcpy(preamble.data() + kPreambleHeader, address_.data(), address_.size());
-    Worker w;
-    w.thread = std::thread([self = this, loop = &loop_, shared = shared_, client = config_.client,
-                            timeout = config_.dial_timeout, number, peer = std::string(address),
-                            preamble, done = w.done] {
-      dial(self, *loop, *shared, client, timeout, number, peer, preamble);
-      done->store(true);
-    });
-    workers_.push_back(std::move(w));
+    // Called from libraft's C code: nothing may propagate (std::thread, allocations throw).
+    try {
+      dials_pending_[number] = Dial{req, cb, address};
+      std::string preamble(kPreambleHeader + address_.size(), '\0');
+      put_u64(preamble.data(), kPreambleProtocol);
+      put_u64(preamble.data() + 8, id_);
+      put_u64(preamble.data() + 16, address_.size());
+      std::memcpy(preamble.data() + kPreambleHeader, address_.data(), address_.size());
+      Worker w;
+      w.thread = std::thread([self = this, loop = &loop_, shared = shared_, client = config_.client,
+                              timeout = config_.dial_timeout, number, peer = std::string(address),
+                              preamble, done = w.done] {
+        dial(self, *loop, *shared, client, timeout, number, peer, preamble);
+        done->store(true);
+      });
+      try {
+        workers_.push_back(std::move(w));
+      } catch (...) {
+        // The thread runs: wait for it rather than let std::thread's destructor terminate.
+        if (w.thread.joinable()) w.thread.join();
+        throw;
+      }
+    } catch (const std::bad_alloc&) {
+      dials_pending_.erase(number);
+      return RAFT_NOMEM;
+    } catch (const std::exception& e) {
+      dials_pending_.erase(number);
+      spdlog::warn("cluster: cannot dial peer {}: {}", address, e.what());
+      return RAFT_IOERR;
+    }
     return 0;
   }
 
@@ -354,15 +403,24 @@ class PeerTlsTransport::Impl {
   }
 
   // On the loop thread: a connection the listener terminated; read its preamble.
-  void adopt(int fd) {
+  void adopt(int fd, std::shared_ptr<X509> certificate) {
     util::UniqueFd owned(fd);
     if (closing_) return;
     auto* pipe = static_cast<uv_pipe_t*>(raft_malloc(sizeof(uv_pipe_t)));
     if (pipe == nullptr) return;
+    // A loop task: an exception would escape through libuv's C frames.
+    std::unique_ptr<Incoming> incoming;
+    try {
+      incoming = std::make_unique<Incoming>();
+    } catch (const std::exception& e) {
+      raft_free(pipe);
+      spdlog::warn("cluster: peer connection dropped: {}", e.what());
+      return;
+    }
     uv_pipe_init(loop_.loop(), pipe, 0);
-    auto incoming = std::make_unique<Incoming>();
     incoming->owner = this;
     incoming->pipe = pipe;
+    incoming->certificate = std::move(certificate);
     pipe->data = incoming.get();
     if (uv_pipe_open(pipe, owned.get()) != 0) {
       incoming_.emplace(pipe, std::move(incoming));
@@ -413,10 +471,42 @@ class PeerTlsTransport::Impl {
     in->address_read += static_cast<size_t>(nread);
     if (in->address_read < in->address.size()) return;
     uv_read_stop(stream);
+    if (const std::string why = self->refusal(*in); !why.empty()) {
+      spdlog::warn("cluster: peer connection refused: {}", why);
+      return self->close_handle(reinterpret_cast<uv_handle_t*>(stream));
+    }
     auto node = self->incoming_.extract(in->pipe);
     stream->data = nullptr;
     // libraft owns the handle from here (it uv_close()s and raft_free()s it).
     self->accept_cb_(self->t_, in->id, in->address.c_str(), stream);
+  }
+
+  // Why the member an incoming connection claims to be (its preamble) is not the one its
+  // certificate names; empty when it is. Without this, any certificate from the peer CA
+  // could pose as any member.
+  std::string refusal(const Incoming& in) const {
+    for (const char c : in.address) {
+      if (c < 0x21 || c > 0x7e) return "the preamble's address is not printable";
+    }
+    const std::string claim = "member " + std::to_string(in.id) + " at " + in.address;
+    const auto configured = members_ ? members_(in.id) : std::nullopt;
+    if (!configured) return claim + ": not a configured member";
+    if (*configured != in.address)
+      return claim + ": that member's configured address is " + *configured;
+    // Asked for and verified by the terminator; absent only when the peer port was
+    // configured not to ask, where there is no identity to tie.
+    if (!in.certificate) {
+      if (config_.server->config().client_cert_auth) return claim + ": no client certificate";
+      return {};
+    }
+    std::string host, port;
+    if (!split_address(in.address, host, port)) return claim + ": not HOST:PORT";
+    const bool matches =
+        is_ip_literal(host)
+            ? X509_check_ip_asc(in.certificate.get(), host.c_str(), 0) == 1
+            : X509_check_host(in.certificate.get(), host.data(), host.size(), 0, nullptr) == 1;
+    if (!matches) return claim + ": its certificate does not name " + host + " in its SANs";
+    return {};
   }
 
   // Closes one of our handles (a pipe in its preamble, and frees it).
@@ -475,6 +565,7 @@ class PeerTlsTransport::Impl {
   raft_id id_ = 0;
   std::string address_;
   raft_uv_accept_cb accept_cb_ = nullptr;
+  PeerTlsTransport::MemberLookup members_;
   raft_uv_transport_close_cb close_cb_ = nullptr;
   std::unique_ptr<tls::Listener> listener_;
   std::unordered_map<uv_pipe_t*, std::unique_ptr<Incoming>> incoming_;
@@ -518,6 +609,10 @@ PeerTlsTransport::PeerTlsTransport(raft_uv_transport* transport, LoopThread& loo
 }
 
 PeerTlsTransport::~PeerTlsTransport() = default;
+
+void PeerTlsTransport::set_members(MemberLookup lookup) {
+  impl_->set_members(std::move(lookup));
+}
 
 void PeerTlsTransport::shut() {
   impl_->shut();

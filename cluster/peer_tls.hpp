@@ -20,7 +20,11 @@
 #include "tls/server_credentials.hpp"
 
 #include <chrono>
+#include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
+#include <string>
 
 namespace revkv::cluster {
 
@@ -48,6 +52,13 @@ class PeerTlsTransport {
   ~PeerTlsTransport();
   PeerTlsTransport(const PeerTlsTransport&) = delete;
   PeerTlsTransport& operator=(const PeerTlsTransport&) = delete;
+
+  // A member's configured peer address by its Raft id; nullopt for one not in the
+  // configuration. Called on the loop thread for each incoming connection, whose
+  // preamble's id and address must match it and whose certificate must name that address.
+  using MemberLookup = std::function<std::optional<std::string>(uint64_t id)>;
+  // Before libraft listens (until then, or unset, every incoming connection is refused).
+  void set_members(MemberLookup lookup);
 
   // On the loop thread, for a transport libraft never closed (its setup failed part-way):
   // closes what is open. Idempotent; libraft's own close does the same.

@@ -250,6 +250,16 @@ void RaftNode::Impl::open() {
   }
   raft_ready = true;
   node.data = this;
+  if (tls_transport) {
+    // Libraft's current configuration (latest, committed or not): who may connect, from
+    // which address. Read on the loop thread, like everything of `node`.
+    tls_transport->set_members([this](uint64_t id) -> std::optional<std::string> {
+      for (unsigned i = 0; i < node.configuration.n; ++i) {
+        if (node.configuration.servers[i].id == id) return node.configuration.servers[i].address;
+      }
+      return std::nullopt;
+    });
+  }
   raft_set_election_timeout(&node, config.election_timeout_ms);
   raft_set_heartbeat_timeout(&node, config.heartbeat_timeout_ms);
   raft_set_snapshot_threshold(&node, config.snapshot_threshold);

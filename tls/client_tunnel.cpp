@@ -205,13 +205,18 @@ std::unique_ptr<ClientTunnel> ClientTunnel::open(util::UniqueFd tcp, const std::
   }
   int pair[2];
   int pipe_fds[2];
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0 ||
-      ::pipe2(pipe_fds, O_CLOEXEC) != 0) {
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
     error = std::string("TLS: socketpair: ") + std::strerror(errno);
     return nullptr;
   }
-  plain.reset(pair[0]);
+  // Owned at once, so that a failing pipe2 below does not leak the pair.
+  util::UniqueFd ours(pair[0]);
   state->plain.reset(pair[1]);
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
+    error = std::string("TLS: pipe2: ") + std::strerror(errno);
+    return nullptr;
+  }
+  plain = std::move(ours);
   state->wake_read.reset(pipe_fds[0]);
   state->wake_write.reset(pipe_fds[1]);
   set_nonblocking(state->plain.get());

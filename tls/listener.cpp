@@ -34,6 +34,15 @@ uint16_t listen_on(tcp::acceptor& acceptor, const std::string& host, uint16_t po
 Listener::Listener(const std::string& host, uint16_t port,
                    std::shared_ptr<ServerCredentials> credentials, std::string door,
                    Terminator::Limits limits, size_t threads, Terminator::Handoff handoff)
+    : Listener(host, port, std::move(credentials), std::move(door), limits, threads,
+               Terminator::PeerHandoff(
+                   [handoff = std::move(handoff)](int fd, const Terminator::Peer& h) {
+                     handoff(fd, h.alpn);
+                   })) {}
+
+Listener::Listener(const std::string& host, uint16_t port,
+                   std::shared_ptr<ServerCredentials> credentials, std::string door,
+                   Terminator::Limits limits, size_t threads, Terminator::PeerHandoff handoff)
     : work_(asio::make_work_guard(io_)),
       terminator_(std::move(credentials), std::move(door), limits, std::move(handoff)),
       acceptor_(asio::make_strand(io_)),

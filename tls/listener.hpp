@@ -33,6 +33,10 @@ class Listener {
   Listener(const std::string& host, uint16_t port, std::shared_ptr<ServerCredentials> credentials,
            std::string door, Terminator::Limits limits, size_t threads,
            Terminator::Handoff handoff);
+  // The same, handing off the verified client certificate too (the peer port).
+  Listener(const std::string& host, uint16_t port, std::shared_ptr<ServerCredentials> credentials,
+           std::string door, Terminator::Limits limits, size_t threads,
+           Terminator::PeerHandoff handoff);
   ~Listener();
   Listener(const Listener&) = delete;
   Listener& operator=(const Listener&) = delete;

@@ -147,12 +147,16 @@ class Terminator::Connection : public std::enable_shared_from_this<Connection> {
     const unsigned char* alpn_data = nullptr;
     unsigned int alpn_size = 0;
     SSL_get0_alpn_selected(stream_.native_handle(), &alpn_data, &alpn_size);
-    Peer peer{std::string(reinterpret_cast<const char*>(alpn_data), alpn_size), std::nullopt};
+    Peer peer{std::string(reinterpret_cast<const char*>(alpn_data), alpn_size), std::nullopt,
+              nullptr};
     // A certificate counts only when it was asked for and verified (--client-cert-auth);
     // without it the node asks for none, so none is here.
     if (X509* cert = SSL_get0_peer_certificate(stream_.native_handle());
-        cert && SSL_get_verify_result(stream_.native_handle()) == X509_V_OK)
+        cert && SSL_get_verify_result(stream_.native_handle()) == X509_V_OK) {
       peer.verified_cn = common_name(cert);
+      X509_up_ref(cert);
+      peer.certificate.reset(cert, X509_free);
+    }
     if (spdlog::should_log(spdlog::level::debug)) {
       spdlog::debug("tls: {} connection from {}: {} alpn={}{}", owner_.door_, peer_,
                     SSL_get_version(stream_.native_handle()), peer.alpn.empty() ? "-" : peer.alpn,

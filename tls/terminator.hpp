@@ -20,6 +20,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <openssl/x509.h>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -43,6 +44,9 @@ class Terminator {
     // verified (--client-cert-auth): etcd takes it as the user when a call has no token.
     // "" for a verified certificate without a CN.
     std::optional<std::string> verified_cn;
+    // That verified certificate itself (null when none): the peer port ties it to the member
+    // the connection then claims to be (docs/SECURITY.md "Peer TLS").
+    std::shared_ptr<X509> certificate;
   };
   using PeerHandoff = std::function<void(int fd, const Peer& peer)>;
 

@@ -98,22 +98,30 @@ bool make_peer_certs(const testing::TempDir& dir) {
   INFO(setup.out);
   REQUIRE(setup.status == 0);
   const std::string ec = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
-  const auto rogue = sh("cd " + dir.str() + " && set -e\n" + "openssl req -x509 " + ec +
-                        " -keyout rogue-ca.key -out rogue-ca.crt -days 30 -subj '/CN=rogue CA'\n" +
-                        "openssl req " + ec +
-                        " -keyout peer-rogue.key -out peer-rogue.csr -subj '/CN=rogue member'\n" +
-                        "openssl x509 -req -in peer-rogue.csr -CA rogue-ca.crt -CAkey rogue-ca.key "
-                        "-CAcreateserial -days 30 -extfile peer.ext -out peer-rogue.crt\n"
-                        // The rogue trusts the cluster's CA too: it accepts the members'
-                        // certificates, so theirs is the check that refuses it.
-                        "cat peer-ca.crt rogue-ca.crt > rogue-trusts.crt\n");
+  const auto rogue = sh(
+      "cd " + dir.str() + " && set -e\n" + "openssl req -x509 " + ec +
+      " -keyout rogue-ca.key -out rogue-ca.crt -days 30 -subj '/CN=rogue CA'\n" + "openssl req " +
+      ec + " -keyout peer-rogue.key -out peer-rogue.csr -subj '/CN=rogue member'\n" +
+      "openssl x509 -req -in peer-rogue.csr -CA rogue-ca.crt -CAkey rogue-ca.key "
+      "-CAcreateserial -days 30 -extfile peer.ext -out peer-rogue.crt\n"
+      // The rogue trusts the cluster's CA too: it accepts the members'
+      // certificates, so theirs is the check that refuses it.
+      "cat peer-ca.crt rogue-ca.crt > rogue-trusts.crt\n"
+      // From the cluster's CA, but naming another address than its own.
+      "openssl req " +
+      ec +
+      " -keyout peer-misnamed.key -out peer-misnamed.csr -subj '/CN=misnamed'\n"
+      "printf 'subjectAltName=IP:127.0.0.2\\nextendedKeyUsage=serverAuth,"
+      "clientAuth\\n' > misnamed.ext\n"
+      "openssl x509 -req -in peer-misnamed.csr -CA peer-ca.crt -CAkey peer-ca.key "
+      "-CAcreateserial -days 30 -extfile misnamed.ext -out peer-misnamed.crt\n");
   INFO(rogue.out);
   REQUIRE(rogue.status == 0);
   return true;
 }
 
 // How a member's peer traffic is set up.
-enum class Peer { tls, plaintext, rogue };
+enum class Peer { tls, plaintext, rogue, misnamed };
 
 class TlsCluster {
  public:
@@ -144,7 +152,9 @@ class TlsCluster {
     std::vector<std::string> flags = {"--name",   names_[i], "--initial-cluster", initial_,
                                       "--shards", "2",       "--log-format",      "text",
                                       "--sync",   "never",   "--log-level",       "info"};
-    const std::string cert = kinds_[i] == Peer::rogue ? "peer-rogue" : "peer-" + names_[i];
+    const std::string cert = kinds_[i] == Peer::rogue      ? "peer-rogue"
+                             : kinds_[i] == Peer::misnamed ? "peer-misnamed"
+                                                           : "peer-" + names_[i];
     const std::string ca = kinds_[i] == Peer::rogue ? "rogue-trusts.crt" : "peer-ca.crt";
     if (kinds_[i] != Peer::plaintext) {
       flags.insert(flags.end(), {"--peer-cert-file", dir_.sub(cert + ".crt"), "--peer-key-file",
@@ -333,6 +343,23 @@ TEST_CASE("peer TLS: a member with a certificate from another CA is refused",
       "cluster: peer TLS connection to 127.0.0.1:" + std::to_string(cluster.peer_port(2)) +
       " failed: TLS handshake with 127.0.0.1 failed: server certificate: ";
   CHECK(cluster.log_has(*leader, dialed, 10s));
+  const int64_t last = put_many(cluster, *leader, 50, "k");
+  require_same_hash(cluster, {0, 1}, last);
+  CHECK(cluster.wait_revision(2, last, 1s) == 1);
+}
+
+TEST_CASE("peer TLS: a member whose certificate names another address is refused",
+          "[cluster][process]") {
+  TlsCluster cluster({Peer::tls, Peer::tls, Peer::misnamed});
+  if (!cluster.certs()) return;
+  cluster.start_all();
+  auto leader = cluster.find_leader({0, 1}, 20s);
+  REQUIRE(leader);
+  // Its certificate chains to the cluster's CA, so the handshake succeeds; the preamble then
+  // claims its configured address, which the certificate does not carry.
+  const std::string refusal = "at 127.0.0.1:" + std::to_string(cluster.peer_port(2)) +
+                              ": its certificate does not name 127.0.0.1 in its SANs";
+  CHECK((cluster.log_has(0, refusal, 10s) || cluster.log_has(1, refusal, 10s)));
   const int64_t last = put_many(cluster, *leader, 50, "k");
   require_same_hash(cluster, {0, 1}, last);
   CHECK(cluster.wait_revision(2, last, 1s) == 1);
