@@ -1,5 +1,7 @@
 #include "actors/replicated_entry.hpp"
 
+#include "util/little_endian.hpp"
+
 namespace revkv::actors {
 namespace {
 
@@ -7,17 +9,8 @@ namespace {
 constexpr std::string_view kTag = "rkvent02";
 constexpr size_t kHeader = 8 + 4 * 8;
 
-void put_u64(std::string& out, uint64_t v) {
-  for (int i = 0; i < 8; ++i)
-    out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-
-uint64_t get_u64(std::string_view in) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i)
-    v |= static_cast<uint64_t>(static_cast<unsigned char>(in[i])) << (8 * i);
-  return v;
-}
+using util::get_u64_le;
+using util::put_u64_le;
 
 }  // namespace
 
@@ -25,10 +18,10 @@ std::string encode_replicated_entry(const ReplicatedEntry& entry) {
   std::string out;
   out.reserve(kHeader + entry.batch.size());
   out.append(kTag.data(), 8);
-  put_u64(out, entry.proposer);
-  put_u64(out, entry.incarnation);
-  put_u64(out, static_cast<uint64_t>(entry.last_revision));
-  put_u64(out, entry.shards);
+  put_u64_le(out, entry.proposer);
+  put_u64_le(out, entry.incarnation);
+  put_u64_le(out, static_cast<uint64_t>(entry.last_revision));
+  put_u64_le(out, entry.shards);
   out.append(entry.batch);
   return out;
 }
@@ -38,10 +31,10 @@ std::optional<ReplicatedEntry> decode_replicated_entry(std::string_view bytes) {
     return std::nullopt;
   }
   ReplicatedEntry out;
-  out.proposer = get_u64(bytes.substr(8));
-  out.incarnation = get_u64(bytes.substr(16));
-  out.last_revision = static_cast<int64_t>(get_u64(bytes.substr(24)));
-  out.shards = get_u64(bytes.substr(32));
+  out.proposer = get_u64_le(bytes.substr(8));
+  out.incarnation = get_u64_le(bytes.substr(16));
+  out.last_revision = static_cast<int64_t>(get_u64_le(bytes.substr(24)));
+  out.shards = get_u64_le(bytes.substr(32));
   out.batch = bytes.substr(kHeader);
   return out;
 }

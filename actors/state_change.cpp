@@ -1,22 +1,15 @@
 #include "actors/state_change.hpp"
 
+#include "util/little_endian.hpp"
+
 namespace revkv::actors {
 namespace {
 
 constexpr std::string_view kTag = "rkvchg01";
 constexpr size_t kHeader = 8 + 3 * 8;
 
-void put_u64(std::string& out, uint64_t v) {
-  for (int i = 0; i < 8; ++i)
-    out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-
-uint64_t get_u64(std::string_view in) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i)
-    v |= static_cast<uint64_t>(static_cast<unsigned char>(in[i])) << (8 * i);
-  return v;
-}
+using util::get_u64_le;
+using util::put_u64_le;
 
 }  // namespace
 
@@ -24,30 +17,30 @@ std::string encode_state_change(const StateChange& change) {
   std::string out;
   out.reserve(kHeader + change.payload.size());
   out.append(kTag);
-  put_u64(out, change.proposer);
-  put_u64(out, change.incarnation);
-  put_u64(out, static_cast<uint64_t>(change.kind));
+  put_u64_le(out, change.proposer);
+  put_u64_le(out, change.incarnation);
+  put_u64_le(out, static_cast<uint64_t>(change.kind));
   out.append(change.payload);
   return out;
 }
 
 std::string encode_compaction_payload(int64_t revision) {
   std::string out;
-  put_u64(out, static_cast<uint64_t>(revision));
+  put_u64_le(out, static_cast<uint64_t>(revision));
   return out;
 }
 
 std::optional<int64_t> decode_compaction_payload(std::string_view payload) {
   if (payload.size() != 8) return std::nullopt;
-  return static_cast<int64_t>(get_u64(payload));
+  return static_cast<int64_t>(get_u64_le(payload));
 }
 
 std::optional<StateChange> decode_state_change(std::string_view bytes) {
   if (bytes.size() < kHeader || bytes.substr(0, kTag.size()) != kTag) return std::nullopt;
   StateChange out;
-  out.proposer = get_u64(bytes.substr(8));
-  out.incarnation = get_u64(bytes.substr(16));
-  out.kind = static_cast<ChangeKind>(get_u64(bytes.substr(24)));
+  out.proposer = get_u64_le(bytes.substr(8));
+  out.incarnation = get_u64_le(bytes.substr(16));
+  out.kind = static_cast<ChangeKind>(get_u64_le(bytes.substr(24)));
   out.payload = bytes.substr(kHeader);
   return out;
 }
