@@ -92,4 +92,21 @@ auth::Outcome auth_refusal(const NodeContext& ctx, const auth::Caller& caller,
   return std::visit(Checker{*state, caller}, request);
 }
 
+bool lease_needs_check(const NodeContext& ctx, const Request& request) {
+  if (!ctx.auth || !ctx.auth->enabled()) return false;
+  if (std::holds_alternative<protocol::LeaseRevokeRequest>(request)) return true;
+  const auto* put = std::get_if<storage::PutRequest>(&request);
+  return put && put->lease != 0;
+}
+
+auth::Outcome lease_keys_refusal(const NodeContext& ctx, const auth::Caller& caller,
+                                 const storage::Result<protocol::LeaseTimeToLiveResponse>& keys) {
+  if (!keys.ok() || !ctx.auth || !ctx.auth->enabled()) return std::nullopt;
+  auto state = ctx.auth->state();
+  for (const auto& key : keys->keys) {
+    if (auto denied = auth::check_range_op(*state, caller, key, {}, PermType::write)) return denied;
+  }
+  return std::nullopt;
+}
+
 }  // namespace revkv::actors

@@ -6,9 +6,10 @@
 // Txn → read on every compare's range, then every op of both branches (nested ones too);
 // Watch create → read on the watched range; Defragment, Snapshot, Hash and HashKV → the root
 // role (refused with etcd 3.4's untranslated "auth: ..." errors, code Unknown). Compact, Status,
-// Alarm and the lease calls are not checked, as in etcd 3.4 — except that etcd also wants write
-// permission on every key attached to a lease for LeaseRevoke (and for a put that attaches one):
-// not done yet, the lease table keeps no key list (docs/SECURITY.md "What remains").
+// Alarm and the other lease calls are not checked, as in etcd 3.4; LeaseRevoke and a put that
+// attaches a lease want write permission on every key attached to that lease, as etcd's:
+// lease_needs_check marks those requests, and lease_keys_refusal checks the lease's keys
+// once the lessor gathered them (actors/request_path.cpp).
 
 #include "actors/node_context.hpp"
 #include "actors/request_path.hpp"
@@ -22,5 +23,14 @@ namespace revkv::actors {
 // know); without one, nothing is looked at unless auth is enabled.
 auth::Outcome auth_refusal(const NodeContext& ctx, const auth::Caller& caller,
                            const Request& request);
+
+// With auth enabled: a LeaseRevoke, or a Put that attaches a lease (etcd's checkLeasePuts).
+bool lease_needs_check(const NodeContext& ctx, const Request& request);
+
+// The refusal of a write that needs write permission on every key of `keys` (the lease's
+// attached keys, as the lessor gathered them), or nullopt. A failed gather is no refusal:
+// the write then answers for itself (an unknown lease, a failed node).
+auth::Outcome lease_keys_refusal(const NodeContext& ctx, const auth::Caller& caller,
+                                 const storage::Result<protocol::LeaseTimeToLiveResponse>& keys);
 
 }  // namespace revkv::actors

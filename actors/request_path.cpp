@@ -190,7 +190,8 @@ void RequestPath::submit(uint64_t id, Request request, Clock::time_point receive
     refused_watch.cancel_reason = auth::errors::grpc_error_text(*denied);
     return emit(id, method, received, Response{std::move(refused_watch)});
   }
-  Queued q{id, method, std::move(request), received, is_write(method), {}};
+  Queued q{id, method, std::move(request), received, is_write(method), {}, {}};
+  if (lease_needs_check(*ctx_, q.request)) q.lease_check = caller;
   size_t shards = routes_.shards.size();
   std::visit(
       [&](const auto& r) {
@@ -280,9 +281,28 @@ void RequestPath::send_write(const Queued& q, const caf::actor& target, Msg msg)
   ++unapplied_;
   unapplied_target_ = target;
   unapplied_serial_ = !q.applier;
+  if constexpr (std::is_same_v<Msg, storage::PutRequest> ||
+                std::is_same_v<Msg, protocol::LeaseRevokeRequest>) {
+    if (q.lease_check) {
+      // Nothing else of this connection starts before it: the write leaves only after the
+      // lease's keys were read, so a pipelined write could overtake it.
+      unapplied_serial_ = true;
+      int64_t lease = 0;
+      if constexpr (std::is_same_v<Msg, storage::PutRequest>)
+        lease = msg.lease;
+      else
+        lease = msg.id;
+      return check_lease_then_write<Reply>(q.id, *q.lease_check, lease, target, std::move(msg));
+    }
+  }
+  forward_write<Reply>(q.id, target, std::move(msg));
+}
+
+template <class Reply, class Msg>
+void RequestPath::forward_write(uint64_t id, const caf::actor& target, Msg msg) {
   self_->request(target, caf::infinite, std::move(msg))
       .then(
-          [this, id = q.id](storage::Result<Reply>& r) {
+          [this, id](storage::Result<Reply>& r) {
             int64_t durable_at = 0;
             if constexpr (std::is_same_v<Reply, storage::PutResponse> ||
                           std::is_same_v<Reply, storage::DeleteRangeResponse> ||
@@ -292,7 +312,33 @@ void RequestPath::send_write(const Queued& q, const caf::actor& target, Msg msg)
             applied(id, to_answer(r), durable_at);
             sink_.end_of_turn();
           },
-          [this, id = q.id](caf::error& err) {
+          [this, id](caf::error& err) {
+            applied(id, internal_error(err), 0);
+            sink_.end_of_turn();
+          });
+}
+
+// etcd 3.4's checkLeasePuts (apply_auth.go): whoever revokes a lease, or attaches one more
+// key to it, must be allowed to write every key already attached — a lease's revocation
+// deletes them all. The keys come from the lessor's LeaseTimeToLive gather; an unknown
+// lease has none, and the write itself then answers "lease not found". etcd checks at apply
+// time; here a key attached by another client between the gather and the write escapes
+// this check (it was permitted to that client).
+template <class Reply, class Msg>
+void RequestPath::check_lease_then_write(uint64_t id, const auth::Caller& caller, int64_t lease,
+                                         const caf::actor& target, Msg msg) {
+  self_->request(routes_.lessor, caf::infinite, protocol::LeaseTimeToLiveRequest{lease, true})
+      .then(
+          [this, id, caller, target,
+           msg = std::move(msg)](storage::Result<protocol::LeaseTimeToLiveResponse>& r) mutable {
+            if (auto denied = lease_keys_refusal(*ctx_, caller, r)) {
+              applied(id, std::move(*denied), 0);
+              sink_.end_of_turn();
+              return;
+            }
+            forward_write<Reply>(id, target, std::move(msg));
+          },
+          [this, id](caf::error& err) {
             applied(id, internal_error(err), 0);
             sink_.end_of_turn();
           });

@@ -149,6 +149,9 @@ class RequestPath {
     // KV writes: the shard or the coordinator that applies it (pipelined); null for the
     // other writes, which run alone.
     caf::actor applier;
+    // With auth enabled, a LeaseRevoke or a Put that attaches a lease: the caller, who needs
+    // write permission on every key already attached to the lease (etcd's checkLeasePuts).
+    std::optional<auth::Caller> lease_check;
   };
   // A write sent to its actor, answered in arrival order once durable.
   struct WriteInFlight {
@@ -178,6 +181,11 @@ class RequestPath {
   void dispatch(Queued q);
   template <class Reply, class Msg>
   void send_write(const Queued& q, const caf::actor& target, Msg msg);
+  template <class Reply, class Msg>
+  void forward_write(uint64_t id, const caf::actor& target, Msg msg);
+  template <class Reply, class Msg>
+  void check_lease_then_write(uint64_t id, const auth::Caller& caller, int64_t lease,
+                              const caf::actor& target, Msg msg);
   template <class Reply, class Msg>
   void send_read(const Queued& q, const caf::actor& target, Msg msg);
   void start_read(const Queued& q);

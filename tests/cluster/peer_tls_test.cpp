@@ -8,6 +8,7 @@
 #include "client/client.hpp"
 #include "tests/monitoring/http_client.hpp"
 #include "tests/node/node_process.hpp"
+#include "tests/security_doc.hpp"
 #include "tests/skip.hpp"
 #include "tests/temp_dir.hpp"
 
@@ -55,21 +56,7 @@ Sh sh(const std::string& cmd) {
   return r;
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-std::string security_md() {
-  if (const char* env = std::getenv("REVKV_SECURITY_MD"); env && *env) return env;
-#ifdef REVKV_SECURITY_MD
-  return REVKV_SECURITY_MD;
-#else
-  return "docs/SECURITY.md";
-#endif
-}
+using testing::read_file;
 
 std::string quoted(const std::string& s) {
   std::string out = "'";
@@ -86,15 +73,8 @@ bool make_peer_certs(const testing::TempDir& dir) {
     testing::report_skipped("openssl not installed (scripts/setup)");
     return false;
   }
-  const std::string doc = read_file(security_md());
-  const std::string begin = "<!-- peer-tls-setup begin -->\n```sh\n";
-  const std::string end = "```\n<!-- peer-tls-setup end -->";
-  const auto b = doc.find(begin);
-  const auto e = doc.find(end);
-  REQUIRE(b != std::string::npos);
-  REQUIRE(e != std::string::npos);
   const auto setup = sh("cd " + dir.str() + " && bash -euo pipefail -c " +
-                        quoted(doc.substr(b + begin.size(), e - b - begin.size())));
+                        quoted(testing::security_doc_block("peer-tls-setup")));
   INFO(setup.out);
   REQUIRE(setup.status == 0);
   const std::string ec = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";

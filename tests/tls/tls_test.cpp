@@ -9,6 +9,7 @@
 #include "tests/etcdapi/background_etcdctl.hpp"
 #include "tests/etcdapi/etcdctl_run.hpp"
 #include "tests/node/node_process.hpp"
+#include "tests/security_doc.hpp"
 #include "tests/skip.hpp"
 #include "tests/temp_dir.hpp"
 
@@ -57,32 +58,11 @@ bool have(const char* tool) {
   return sh(std::string("command -v ") + tool + " >/dev/null").status == 0;
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-std::string security_md() {
-  if (const char* env = std::getenv("REVKV_SECURITY_MD"); env && *env) return env;
-#ifdef REVKV_SECURITY_MD
-  return REVKV_SECURITY_MD;
-#else
-  return "docs/SECURITY.md";
-#endif
-}
+using testing::read_file;
 
 // The shell block between the tls-setup markers of docs/SECURITY.md.
 std::string setup_commands() {
-  const std::string doc = read_file(security_md());
-  const std::string begin = "<!-- tls-setup begin -->\n```sh\n";
-  const std::string end = "```\n<!-- tls-setup end -->";
-  const auto b = doc.find(begin);
-  const auto e = doc.find(end);
-  REQUIRE(b != std::string::npos);
-  REQUIRE(e != std::string::npos);
-  return doc.substr(b + begin.size(), e - b - begin.size());
+  return testing::security_doc_block("tls-setup");
 }
 
 // A CA, the node's and a client's certificates (docs/SECURITY.md), and for the refusals
