@@ -47,18 +47,19 @@ caf::behavior acceptor_actor(caf::io::stateful_broker<AcceptorState>* self, Node
   return {
       [self](const caf::io::new_connection_msg& msg) {
         auto& st = self->state;
-        auto session = fork_session(self, msg.handle, st.ctx, st.routes);
+        auto session = fork_session(self, msg.handle, st.ctx, st.routes, std::nullopt);
         self->monitor(session);
         st.sessions.insert(session.address());
       },
       [](const caf::io::acceptor_closed_msg&) {},
-      [self](adopt_atom, int fd) {
+      [self](adopt_atom, int fd, CertificateName& name) {
         auto& st = self->state;
         if (st.stopping) {
           ::close(fd);
           return;
         }
-        auto session = fork_session(self, self->add_scribe(fd), st.ctx, st.routes);
+        auto session =
+            fork_session(self, self->add_scribe(fd), st.ctx, st.routes, std::move(name.cn));
         self->monitor(session);
         st.sessions.insert(session.address());
       },

@@ -14,9 +14,10 @@
 namespace revkv::actors {
 
 // Takes over the listening socket `doorman` (bound by the caller, so that a busy port is
-// reported before anything starts); null for none. Either way (adopt_atom, int fd) hands
-// it a connected socket to serve as if it had accepted it (a TLS terminator's plaintext
-// end); it closes the descriptor when it is stopping.
+// reported before anything starts); null for none. Either way (adopt_atom, int fd,
+// CertificateName) hands it a connected socket to serve as if it had accepted it (a TLS
+// terminator's plaintext end, with the client certificate's CN it verified); it closes the
+// descriptor when it is stopping.
 caf::actor spawn_acceptor(caf::actor_system& sys, caf::io::doorman_ptr doorman, NodeContextPtr ctx,
                           Routes routes);
 

@@ -39,7 +39,8 @@ using keep_atom = caf::atom_constant<caf::atom("keep")>;
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
 using step_atom = caf::atom_constant<caf::atom("step")>;
 using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
-// A connected socket for the acceptor to serve (actors/acceptor.hpp).
+// A connected socket for the acceptor to serve (actors/acceptor.hpp), with its
+// CertificateName.
 using adopt_atom = caf::atom_constant<caf::atom("adopt")>;
 // Leases: the coordinator's revocation, a shard's keys of one lease, an expiry check asked
 // of the lessor (its own timer sends caf::tick_atom).
@@ -98,6 +99,13 @@ using KeepSet = std::vector<storage::Revision>;
 
 // A key's value just before an event (the watch hub's prev_kv): answered by the key's
 // shard, which owns the index that knows it.
+// The CN of the verified client certificate an adopted TLS connection presented (nullopt:
+// none; "" a certificate without a CN): the user of its requests that carry no token
+// (docs/SECURITY.md "The certificate's CN as the user").
+struct CertificateName {
+  std::optional<std::string> cn;
+};
+
 struct PrevKvLookup {
   std::string key;
   int64_t revision = 0;  // the event's revision - 1
@@ -122,6 +130,7 @@ struct ShardStats {
 }  // namespace revkv::actors
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::actors::BatchPtr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::actors::CertificateName)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::actors::KeepSet)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::actors::RestoredRecordsPtr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::actors::ShardStats)

@@ -35,13 +35,18 @@ void answer(msgpack::sbuffer& out, const NodeContext& ctx, const p::RequestFrame
 
 }  // namespace
 
-auth::Caller caller_of(const NodeContext& ctx, const std::optional<std::string>& token) {
-  if (!token) return auth::Caller::anonymous();
+auth::Caller caller_of(const NodeContext& ctx, const std::optional<std::string>& token,
+                       const std::optional<std::string>& certificate_cn) {
+  // etcd looks at the certificate only when the request has no token: a bad token is
+  // refused even from a connection whose certificate names a user.
+  if (!token)
+    return certificate_cn ? auth::Caller::named(*certificate_cn) : auth::Caller::anonymous();
   if (!ctx.auth) return auth::Caller::invalid();
   return ctx.auth->caller(std::string_view(*token));
 }
 
-bool serve_auth_call(msgpack::sbuffer& out, const NodeContext& ctx, const p::RequestFrame& frame) {
+bool serve_auth_call(msgpack::sbuffer& out, const NodeContext& ctx, const p::RequestFrame& frame,
+                     const std::optional<std::string>& certificate_cn) {
   auto method = p::auth_method_from_name(frame.method);
   if (!method) return false;
   if (!ctx.auth) {
@@ -49,7 +54,7 @@ bool serve_auth_call(msgpack::sbuffer& out, const NodeContext& ctx, const p::Req
                    p::WireError{p::kCodeUnimplemented, "revkv: this node has no auth store"});
     return true;
   }
-  auto caller = caller_of(ctx, frame.token);
+  auto caller = caller_of(ctx, frame.token, certificate_cn);
   using A = auth::Api;
   using Empty = p::AuthEmptyRequest;
   auto run = [&]<class Req>(auto call) { answer<Req>(out, ctx, frame, caller, call); };

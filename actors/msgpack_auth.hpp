@@ -15,13 +15,16 @@
 
 namespace revkv::actors {
 
-// The caller a request's token names: none given → anonymous; given → the auth store's
-// answer (a node without an auth store knows no token).
-auth::Caller caller_of(const NodeContext& ctx, const std::optional<std::string>& token);
+// The caller a request's token names: given → the auth store's answer (a node without an
+// auth store knows no token), even a bad one; none → the user the connection's verified
+// client certificate names (`certificate_cn`, as etcd and the gRPC door), else anonymous.
+auth::Caller caller_of(const NodeContext& ctx, const std::optional<std::string>& token,
+                       const std::optional<std::string>& certificate_cn = std::nullopt);
 
 // When `frame` calls an Auth.* method: answers it into `out` and returns true. Otherwise
-// false (not an Auth method; nothing written).
+// false (not an Auth method; nothing written). `certificate_cn` as for caller_of.
 bool serve_auth_call(msgpack::sbuffer& out, const NodeContext& ctx,
-                     const protocol::RequestFrame& frame);
+                     const protocol::RequestFrame& frame,
+                     const std::optional<std::string>& certificate_cn = std::nullopt);
 
 }  // namespace revkv::actors

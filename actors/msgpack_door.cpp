@@ -25,9 +25,10 @@ constexpr uint64_t kMaxUnsentBytes = 8ull << 20;
 class MsgpackDoor : public caf::event_based_actor, public DoorSink {
  public:
   MsgpackDoor(caf::actor_config& cfg, NodeContextPtr ctx, Routes routes, caf::actor broker,
-              int socket)
+              int socket, std::optional<std::string> certificate_cn)
       : caf::event_based_actor(cfg),
         ctx_(std::move(ctx)),
+        certificate_cn_(std::move(certificate_cn)),
         broker_(std::move(broker)),
         socket_(socket),
         direct_(socket_.valid()),
@@ -230,7 +231,7 @@ class MsgpackDoor : public caf::event_based_actor, public DoorSink {
   void on_request(protocol::RequestFrame& frame) {
     // Auth.* calls are answered here and now, outside the request path (as on the gRPC
     // door): not ordered with this connection's earlier KV requests.
-    if (serve_auth_call(out_, *ctx_, frame)) return;
+    if (serve_auth_call(out_, *ctx_, frame, certificate_cn_)) return;
     auto method = protocol::method_from_name(frame.method);
     if (!method) {
       protocol::write_error(out_, frame.msgid, protocol::unknown_method(frame.method));
@@ -247,11 +248,14 @@ class MsgpackDoor : public caf::event_based_actor, public DoorSink {
         return;
       }
       path_->submit(frame.msgid, Request{std::move(decoded).value()}, received,
-                    caller_of(*ctx_, frame.token));
+                    caller_of(*ctx_, frame.token, certificate_cn_));
     });
   }
 
   NodeContextPtr ctx_;
+  // The verified client certificate's CN (TLS with --client-cert-auth): who a request
+  // without a token is, as on the gRPC door.
+  std::optional<std::string> certificate_cn_;
   caf::actor broker_;
   // A duplicate of the connection's socket: answers are written from here, not from CAF's
   // I/O thread (docs/NODE.md "The request path"). Closed when the door ends, so its number
@@ -276,8 +280,10 @@ class MsgpackDoor : public caf::event_based_actor, public DoorSink {
 }  // namespace
 
 caf::actor spawn_msgpack_door(caf::actor_system& sys, NodeContextPtr ctx, Routes routes,
-                              caf::actor broker, int socket) {
-  return sys.spawn<MsgpackDoor>(std::move(ctx), std::move(routes), std::move(broker), socket);
+                              caf::actor broker, int socket,
+                              std::optional<std::string> certificate_cn) {
+  return sys.spawn<MsgpackDoor>(std::move(ctx), std::move(routes), std::move(broker), socket,
+                                std::move(certificate_cn));
 }
 
 }  // namespace revkv::actors

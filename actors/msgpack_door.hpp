@@ -31,11 +31,17 @@
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
+#include <optional>
+#include <string>
+
 namespace revkv::actors {
 
 // `socket`: a duplicate of the connection's descriptor, owned by the door from now on, or
-// -1 (every byte then goes through the broker).
+// -1 (every byte then goes through the broker). `certificate_cn`: the CN of the client
+// certificate TLS verified on the connection (nullopt: none), the user of its requests
+// without a token (docs/SECURITY.md "The certificate's CN as the user").
 caf::actor spawn_msgpack_door(caf::actor_system& sys, NodeContextPtr ctx, Routes routes,
-                              caf::actor broker, int socket);
+                              caf::actor broker, int socket,
+                              std::optional<std::string> certificate_cn = std::nullopt);
 
 }  // namespace revkv::actors

@@ -125,12 +125,12 @@ std::vector<NamedActor> Node::core_actors() const {
   return out;
 }
 
-void Node::adopt_connection(int fd) const {
+void Node::adopt_connection(int fd, std::optional<std::string> certificate_cn) const {
   if (!acceptor_) {
     ::close(fd);
     return;
   }
-  caf::anon_send(acceptor_, adopt_atom::value, fd);
+  caf::anon_send(acceptor_, adopt_atom::value, fd, CertificateName{std::move(certificate_cn)});
 }
 
 bool Node::kill_for_test(std::string_view name) const {

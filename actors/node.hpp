@@ -16,6 +16,7 @@
 #include <caf/fwd.hpp>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -59,7 +60,9 @@ class Node {
   uint16_t client_port() const { return client_port_; }  // 0 without a listener
   // Serves the connected stream socket `fd` (owned from now on) as an accepted client
   // connection; closed at once when the node stops or has no acceptor. Any thread.
-  void adopt_connection(int fd) const;
+  // `certificate_cn`: the CN of the client certificate the TLS terminator verified on it
+  // (docs/SECURITY.md "The certificate's CN as the user"), nullopt for none.
+  void adopt_connection(int fd, std::optional<std::string> certificate_cn = std::nullopt) const;
   const NodeContextPtr& context() const { return ctx_; }
   // The actors, for the in-process test harness.
   const Routes& routes() const { return routes_; }

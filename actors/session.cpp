@@ -46,15 +46,17 @@ void close_connection(Self* self) {
 }  // namespace
 
 caf::behavior session_actor(Self* self, caf::io::connection_handle hdl, NodeContextPtr ctx,
-                            Routes routes);
+                            Routes routes, CertificateName name);
 
 caf::actor fork_session(caf::io::broker* acceptor, caf::io::connection_handle hdl,
-                        NodeContextPtr ctx, Routes routes) {
-  return acceptor->fork(session_actor, hdl, std::move(ctx), std::move(routes));
+                        NodeContextPtr ctx, Routes routes,
+                        std::optional<std::string> certificate_cn) {
+  return acceptor->fork(session_actor, hdl, std::move(ctx), std::move(routes),
+                        CertificateName{std::move(certificate_cn)});
 }
 
 caf::behavior session_actor(Self* self, caf::io::connection_handle hdl, NodeContextPtr ctx,
-                            Routes routes) {
+                            Routes routes, CertificateName name) {
   auto& st = self->state;
   st.hdl = hdl;
   st.metrics = ctx->metrics.get();
@@ -63,7 +65,7 @@ caf::behavior session_actor(Self* self, caf::io::connection_handle hdl, NodeCont
   // writes answers to a duplicate of it, off this thread.
   int socket = ::dup(static_cast<int>(hdl.id()));
   st.door = spawn_msgpack_door(self->system(), ctx, std::move(routes),
-                               caf::actor_cast<caf::actor>(self), socket);
+                               caf::actor_cast<caf::actor>(self), socket, std::move(name.cn));
   st.ctx = std::move(ctx);
   self->monitor(st.door);
   self->set_down_handler([self](const caf::down_msg&) { close_connection(self); });

@@ -13,10 +13,15 @@
 #include <caf/fwd.hpp>
 #include <caf/io/broker.hpp>
 
+#include <optional>
+#include <string>
+
 namespace revkv::actors {
 
 // Moves the accepted connection `hdl` out of `acceptor` into a new session broker.
+// `certificate_cn`: the verified client certificate's CN of a TLS connection (for its door).
 caf::actor fork_session(caf::io::broker* acceptor, caf::io::connection_handle hdl,
-                        NodeContextPtr ctx, Routes routes);
+                        NodeContextPtr ctx, Routes routes,
+                        std::optional<std::string> certificate_cn);
 
 }  // namespace revkv::actors

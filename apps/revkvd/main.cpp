@@ -241,7 +241,10 @@ int main(int argc, char** argv) {
       tls_client = std::make_unique<revkv::tls::Listener>(
           options->node.client_host, options->node.client_port, tls, "MessagePack port",
           revkv::tls::Terminator::Limits{}, 1,
-          [n](int fd, const std::string&) { n->adopt_connection(fd); });
+          revkv::tls::Terminator::PeerHandoff(
+              [n](int fd, const revkv::tls::Terminator::Peer& peer) {
+                n->adopt_connection(fd, peer.verified_cn);
+              }));
       client_port = tls_client->port();
     }
     grpc = std::make_unique<revkv::etcdapi::GrpcServer>(

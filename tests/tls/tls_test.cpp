@@ -345,6 +345,75 @@ TEST_CASE("revkvctl over TLS to the MessagePack port", "[tls][node]") {
   CHECK(node.stop() == 0);
 }
 
+TEST_CASE("revkvctl without a user acts on the MessagePack port as its certificate CN user",
+          "[tls][node][auth]") {
+  if (!tools_or_skip({"openssl"})) return;
+  Certs c;
+  make_certs(c);
+  // client.crt's CN is app1 (docs/SECURITY.md); ghost names no user.
+  const std::string ec = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+  const auto ghost = sh("cd " + c.dir.str() + " && set -e\n" + "openssl req " + ec +
+                        " -keyout ghost.key -out ghost.csr -subj '/CN=ghost'\n" +
+                        "openssl x509 -req -in ghost.csr -CA ca.crt -CAkey ca.key "
+                        "-CAcreateserial -days 30 -extfile client.ext -out ghost.crt\n");
+  INFO(ghost.out);
+  REQUIRE(ghost.status == 0);
+  testing::TempDir dir;
+  testing::NodeProcess node(dir.sub("data"), tls_flags(c, true), dir.sub("log"));
+  const std::string ep = "https://127.0.0.1:" + std::to_string(node.client_port());
+  auto ctl = [&](const std::string& cert, std::vector<std::string> args) {
+    std::vector<std::string> all = {
+        "--endpoints",  ep,       "--dial-timeout",    "3s",    "--cacert",
+        c.at("ca.crt"), "--cert", c.at(cert + ".crt"), "--key", c.at(cert + ".key")};
+    all.insert(all.end(), args.begin(), args.end());
+    auto r = revkvctl(all);
+    UNSCOPED_INFO("as " << cert << ": " << r.out << r.err);
+    return r;
+  };
+  // Auth off: the certificate's user needs not exist.
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"put", "/app1/a", "1"},
+           {"put", "other", "2"},
+           {"user", "add", "root:rootpw"},
+           {"user", "grant-role", "root", "root"},
+           {"role", "add", "app"},
+           {"role", "grant-permission", "--prefix", "app", "read", "/app1/"},
+           {"user", "add", "app1:app1pw"},
+           {"user", "grant-role", "app1", "app"},
+           {"auth", "enable"}})
+    REQUIRE(ctl("ghost", args).status == 0);
+
+  // No token: the certificate's CN is the user, with its roles' permissions.
+  CHECK(ctl("client", {"get", "/app1/a", "--print-value-only"}).out == "1\n");
+  const auto other = ctl("client", {"get", "other"});
+  CHECK(other.status != 0);
+  CHECK(other.err.find("etcdserver: permission denied") != std::string::npos);
+  const auto write = ctl("client", {"put", "/app1/a", "3"});
+  CHECK(write.status != 0);
+  CHECK(write.err.find("etcdserver: permission denied") != std::string::npos);
+  // Auth calls too: app1 may read itself but not list the users.
+  CHECK(ctl("client", {"user", "get", "app1"}).status == 0);
+  CHECK(ctl("client", {"user", "list"}).status != 0);
+  // A CN that names no user is refused.
+  const auto nobody = ctl("ghost", {"get", "/app1/a"});
+  CHECK(nobody.status != 0);
+  CHECK(nobody.err.find("etcdserver: permission denied") != std::string::npos);
+  // A token outranks the certificate, whichever way.
+  CHECK(ctl("ghost", {"--user", "app1:app1pw", "get", "/app1/a", "--print-value-only"}).out ==
+        "1\n");
+  CHECK(ctl("client", {"--user", "root:rootpw", "get", "other", "--print-value-only"}).out ==
+        "2\n");
+  CHECK(ctl("client", {"--user", "app1:wrong", "get", "/app1/a"}).status != 0);
+  // The roles are read at each request: a revoked permission counts at once.
+  REQUIRE(ctl("client",
+              {"--user", "root:rootpw", "role", "revoke-permission", "app", "/app1/", "--prefix"})
+              .status == 0);
+  const auto revoked = ctl("client", {"get", "/app1/a"});
+  CHECK(revoked.status != 0);
+  CHECK(revoked.err.find("etcdserver: permission denied") != std::string::npos);
+  CHECK(node.stop() == 0);
+}
+
 TEST_CASE("SIGHUP reloads the certificates and new connections get the new one", "[tls][node]") {
   if (!tools_or_skip({"openssl"})) return;
   Certs c;
