@@ -1,5 +1,7 @@
 #include "actors/cluster_gate.hpp"
 
+#include "auth/store.hpp"
+
 namespace revkv::actors {
 namespace {
 
@@ -37,6 +39,17 @@ std::optional<protocol::WireError> cluster_refusal(const NodeContext& ctx, proto
   if (link == nullptr || link->leader.load()) return std::nullopt;
   if (!needs_leader(method, request)) return std::nullopt;
   return leader_refusal(*link);
+}
+
+bool may_forward(const NodeContext& ctx, const Request& request, const auth::Caller& caller) {
+  const auto* link = ctx.cluster.get();
+  if (link == nullptr || !link->forwarder) return false;
+  // With auth off the certificate names no one that matters: the request may go.
+  if (caller.by_certificate && ctx.auth && ctx.auth->enabled()) return false;
+  uint64_t leader = link->leader_id.load();
+  if (leader == 0 || leader == link->member_id) return false;
+  return !std::holds_alternative<protocol::DefragmentRequest>(request) &&
+         !std::holds_alternative<protocol::AlarmRequest>(request);
 }
 
 }  // namespace revkv::actors

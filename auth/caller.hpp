@@ -12,10 +12,15 @@ namespace revkv::auth {
 struct Caller {
   std::optional<std::string> user;
   bool bad_token = false;  // a token was given and names no one: etcd's invalid auth token
+  // Cluster mode: the token as the door received it, which a follower forwards with the
+  // request to the leader (docs/CLUSTER.md "Forwarding"); and whether `user` came from the
+  // connection's client certificate, an identity that cannot be forwarded.
+  std::optional<std::string> token;
+  bool by_certificate = false;
 
   static Caller anonymous() { return {}; }
-  static Caller named(std::string name) { return Caller{std::move(name), false}; }
-  static Caller invalid() { return Caller{std::nullopt, true}; }
+  static Caller named(std::string name) { return Caller{std::move(name), false, {}, false}; }
+  static Caller invalid() { return Caller{std::nullopt, true, {}, false}; }
 };
 
 }  // namespace revkv::auth
