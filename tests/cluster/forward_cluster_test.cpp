@@ -173,7 +173,7 @@ TEST_CASE("forwarding: etcdctl against a follower's gRPC door", "[cluster][proce
   };
 
   REQUIRE(eventually([&] { return ctl("put g1 one").status == 0; }));
-  auto txn = ctl("txn", "value(\"g1\") = \"one\"\n\nput g2 two\n\nput g2 never\n");
+  auto txn = ctl("txn", "value(\"g1\") = \"one\"\n\nput g2 two\n\nput g2 never\n\n");
   CAPTURE(txn.out);
   CHECK(txn.status == 0);
   CHECK(txn.out.find("SUCCESS") != std::string::npos);
@@ -310,7 +310,13 @@ TEST_CASE("forwarding: with auth the caller's token is forwarded and the leader 
     if (put.ok()) revision = put.value().response.revision;
     return put.ok();
   }));
-  CHECK(value_at(cluster, *leader, "a1", *revision) == "by-root");
+  // Read on the leader with root's token (auth is on): the value at the follower's revision.
+  // The leader answered the forwarded write once it was applied there.
+  l.set_token(root_token);
+  auto on_leader = l.range(key_at("a1", *revision));
+  REQUIRE(on_leader.ok());
+  REQUIRE(on_leader.value().response.kvs.size() == 1);
+  CHECK(on_leader.value().response.kvs[0].value == "by-root");
   // The reader may read a..b but not write: the leader's refusal, relayed.
   f.set_token(reader_token);
   auto denied = f.put(put_of("a2", "by-reader"));
