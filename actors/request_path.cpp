@@ -415,8 +415,9 @@ void RequestPath::forward_to_leader(Queued& q) {
       read_done(id, std::move(answer));
     sink_.end_of_turn();
   };
-  self_->request(link.forwarder, caf::infinite, forward_atom::value,
-                 ForwardCall{std::move(q.request), std::move(q.token)})
+  self_
+      ->request(link.forwarder, caf::infinite, forward_atom::value,
+                ForwardCall{std::move(q.request), std::move(q.token)})
       .then([done](Answer& answer) { done(std::move(answer)); },
             [done](caf::error& err) { done(internal_error(err)); });
 }

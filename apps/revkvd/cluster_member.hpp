@@ -77,7 +77,7 @@ class ClusterMember {
     std::uint64_t target = 0;
     std::function<void(std::optional<std::string>)> done;
   };
-  std::vector<Transfer> transfers_;  // waiting for the transfer thread
+  std::vector<Transfer> transfers_;              // waiting for the transfer thread
   std::optional<actors::MemberAttributes> own_;  // set by serving()
   bool publish_wanted_ = false;  // once per leadership, and when serving() is called
   bool quit_ = false;

@@ -142,9 +142,10 @@ Answer forward(WorkerState& st, ForwardCall& fc) {
   link.forward_failures.fetch_add(1);
   auto error = actors::wire_error(answer);
   st.client.reset();
-  if (error.code == kDeadlineExceeded) return WireError{kUnavailable, "etcdserver: request timed out"};
-  return WireError{kUnavailable, "revkv: lost the connection to the leader " + where->name +
-                                     ": " + error.message};
+  if (error.code == kDeadlineExceeded)
+    return WireError{kUnavailable, "etcdserver: request timed out"};
+  return WireError{kUnavailable, "revkv: lost the connection to the leader " + where->name + ": " +
+                                     error.message};
 }
 
 caf::behavior worker(Worker* self, std::shared_ptr<ClusterLink> link, ForwarderOptions options) {
@@ -152,9 +153,7 @@ caf::behavior worker(Worker* self, std::shared_ptr<ClusterLink> link, ForwarderO
   self->state.link = std::move(link);
   self->state.options = std::move(options);
   return {
-      [self](actors::forward_atom, ForwardCall& fc) -> Answer {
-        return forward(self->state, fc);
-      },
+      [self](actors::forward_atom, ForwardCall& fc) -> Answer { return forward(self->state, fc); },
   };
 }
 

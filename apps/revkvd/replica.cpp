@@ -97,8 +97,7 @@ void Replica::apply_change(std::uint64_t index, const actors::StateChange& chang
     case actors::ChangeKind::member:
       member = actors::decode_member_attributes(change.payload);
       if (member) {
-        batch.put(storage::Column::meta, actors::member_attributes_key(member->id),
-                  change.payload);
+        batch.put(storage::Column::meta, actors::member_attributes_key(member->id), change.payload);
         known = true;
       }
       break;

@@ -4,9 +4,8 @@
 // auth the caller's token travels with the request and the leader's verdict comes back; a
 // leader that does not answer is an Unavailable within a deadline, not a hang.
 
-#include "tests/cluster/revkvd_cluster.hpp"
-
 #include "client/client.hpp"
+#include "tests/cluster/revkvd_cluster.hpp"
 #include "tests/etcdapi/etcdctl_run.hpp"
 #include "tests/monitoring/http_client.hpp"
 
