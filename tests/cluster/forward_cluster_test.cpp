@@ -157,6 +157,16 @@ TEST_CASE("forwarding: a follower's MessagePack door serves writes and lineariza
   CHECK(eventually([&] { return testing::same_hash(cluster); }));
   CHECK(metric(cluster, follower, "revkv_cluster_forwarded_requests_total") >= 9);
   CHECK(metric(cluster, *leader, "revkv_cluster_forwarded_requests_total") == 0);
+
+  // A restarted follower knows where the leader serves from its store (the leader does not
+  // publish again while it keeps leading): it forwards at once.
+  REQUIRE(cluster.stop(follower, std::chrono::seconds(15)) == 0);
+  cluster.start(follower);
+  auto again = cluster.connect(follower);
+  CHECK(eventually([&] { return again.put(put_of("fw/after-restart", "y")).ok(); }));
+  auto s = cluster.connect(*leader).status();
+  REQUIRE(s.ok());
+  CHECK(s.value().leader == s.value().header.member_id);  // the same leader throughout
 }
 
 TEST_CASE("forwarding: etcdctl against a follower's gRPC door", "[cluster][process]") {
