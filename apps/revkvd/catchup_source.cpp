@@ -159,9 +159,10 @@ void CheckpointSource::serve(int fd) {
     sent = send_checkpoint(fd, dir, limits, error);
   }
   std::filesystem::remove_all(dir, ec);
-  if (sent)
-    spdlog::info("catch-up: sent a checkpoint of this member's store{}",
-                 limits.damage ? " (damaged on purpose: REVKV_TEST_DAMAGE_CATCHUP)" : "");
+  if (sent && limits.damage)
+    spdlog::warn("catch-up: sent a checkpoint damaged on purpose (REVKV_TEST_DAMAGE_CATCHUP)");
+  else if (sent)
+    spdlog::info("catch-up: sent a checkpoint of this member's store");
   else
     spdlog::warn("catch-up: sending a checkpoint failed: {}", error);
 }
