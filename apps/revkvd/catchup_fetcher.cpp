@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <cerrno>
 #include <chrono>
@@ -15,6 +16,8 @@ namespace revkv::apps {
 namespace {
 
 constexpr std::chrono::milliseconds kConnectTimeout{5000};
+constexpr std::chrono::milliseconds kFirstPause{1000};
+constexpr std::chrono::milliseconds kLongestPause{30000};
 
 // A TCP connection to an IPv4 HOST:PORT (peer addresses are IPv4 literals), within the
 // timeout.
@@ -67,16 +70,34 @@ CheckpointFetcher::~CheckpointFetcher() {
     quit_ = true;
     if (socket_ >= 0) ::shutdown(socket_, SHUT_RDWR);
   }
+  wake_.notify_all();
   if (thread_.joinable()) thread_.join();
 }
 
 void CheckpointFetcher::start(const std::string& source, std::uint64_t index) {
+  {
+    std::lock_guard lock(mutex_);
+    source_ = source;
+    index_ = index;
+  }
   if (staged_.load() || running_.exchange(true)) return;
-  if (thread_.joinable()) thread_.join();  // the previous fetch, finished
-  thread_ = std::thread([this, source, index] {
-    fetch(source, index);
-    running_.store(false);
-  });
+  thread_ = std::thread([this] { retry_loop(); });
+}
+
+void CheckpointFetcher::retry_loop() {
+  auto pause = kFirstPause;
+  std::unique_lock lock(mutex_);
+  while (!quit_) {
+    auto source = source_;
+    auto index = index_;
+    lock.unlock();
+    bool staged = fetch(source, index);
+    lock.lock();
+    if (staged) return;
+    // Not a synchronisation: a pause between attempts, cut short when the fetcher goes.
+    wake_.wait_for(lock, pause, [this] { return quit_; });
+    pause = std::min(pause * 2, kLongestPause);
+  }
 }
 
 bool CheckpointFetcher::fetch(const std::string& source, std::uint64_t index) {
@@ -86,8 +107,7 @@ bool CheckpointFetcher::fetch(const std::string& source, std::uint64_t index) {
   if (!fetch_once(source, index, error)) {
     std::error_code ec;
     std::filesystem::remove_all(paths_.staging, ec);
-    spdlog::warn("catch-up: fetching from {} failed: {}; retried at the next snapshot", source,
-                 error);
+    spdlog::warn("catch-up: fetching from {} failed: {}; trying again", source, error);
     return false;
   }
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -

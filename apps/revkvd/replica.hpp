@@ -40,9 +40,9 @@ class Replica final : public cluster::StateMachine {
   // member that is behind fetches a checkpoint: "fetch HOST:PORT", this member's catch-up
   // port. The checkpoint is made when fetched, so it covers at least `applied_index`.
   std::string snapshot(std::uint64_t applied_index) override;
-  // Accepts a snapshot this member's store already covers. A newer one is refused (libraft
-  // sends it again after install_snapshot_timeout_ms) while the checkpoint it names is
-  // fetched in the background; once staged, the process restarts into it. While the member
+  // Accepts a snapshot this member's store already covers. A newer one is refused while the
+  // checkpoint it names is fetched in the background (retried until it is staged); once
+  // staged, the process restarts into it. While the member
   // starts (the RaftNode constructor restores its latest local snapshot) the fetch runs on
   // the calling thread instead, and a staged checkpoint restarts the process as well.
   bool restore(std::uint64_t applied_index, std::string_view descriptor) override;
