@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdexcept>
@@ -44,6 +45,31 @@ util::UniqueFd listen_tcp(const std::string& host, uint16_t port, uint16_t& boun
 
 }  // namespace
 
+std::unique_ptr<CheckpointSource> open_checkpoint_source(
+    const storage::Backend& backend, const std::filesystem::path& data_dir, const std::string& host,
+    uint16_t port, std::shared_ptr<tls::ServerCredentials> peer_tls) {
+  const auto work = data_dir / "catchup-source";
+  if (port != 0) return std::make_unique<CheckpointSource>(backend, work, host, port, peer_tls);
+  const auto remembered = data_dir / "catchup-port";
+  std::unique_ptr<CheckpointSource> source;
+  unsigned previous = 0;
+  if (std::ifstream in(remembered); in >> previous && previous > 0 && previous <= 65535) {
+    try {
+      source = std::make_unique<CheckpointSource>(backend, work, host,
+                                                  static_cast<uint16_t>(previous), peer_tls);
+    } catch (const std::exception& e) {
+      spdlog::warn("catch-up: the previous catch-up port {} is taken ({}); picking another",
+                   previous, e.what());
+    }
+  }
+  if (!source) source = std::make_unique<CheckpointSource>(backend, work, host, 0, peer_tls);
+  if (source->port() != previous) {
+    std::ofstream out(remembered, std::ios::trunc);
+    out << source->port() << "\n";
+  }
+  return source;
+}
+
 CheckpointSource::CheckpointSource(const storage::Backend& backend, std::filesystem::path work_dir,
                                    const std::string& host, uint16_t port,
                                    std::shared_ptr<tls::ServerCredentials> peer_tls)
@@ -72,6 +98,7 @@ CheckpointSource::CheckpointSource(const storage::Backend& backend, std::filesys
     listen_fd_ = listen_tcp(host, port, bound);
     acceptor_ = std::thread([this] { accept_loop(); });
   }
+  port_ = bound;
   address_ = host + ":" + std::to_string(bound);
   server_ = std::thread([this] { serve_loop(); });
 }

@@ -31,6 +31,14 @@ class Listener;
 
 namespace revkv::apps {
 
+// The source on `host`:`port`; with port 0, on the port the previous run picked if it is
+// free (remembered in DATA_DIR/catchup-port), else a free one, remembered for the next run:
+// the snapshots a member took name its catch-up port, and they outlive the process.
+class CheckpointSource;
+std::unique_ptr<CheckpointSource> open_checkpoint_source(
+    const storage::Backend& backend, const std::filesystem::path& data_dir, const std::string& host,
+    uint16_t port, std::shared_ptr<tls::ServerCredentials> peer_tls);
+
 class CheckpointSource {
  public:
   // Listens on `host`:`port` (0: a free port). `work_dir` holds the checkpoint being sent
@@ -46,6 +54,7 @@ class CheckpointSource {
 
   // HOST:PORT, as a fetcher dials it.
   const std::string& address() const { return address_; }
+  uint16_t port() const { return port_; }
   // Stops listening, cuts a transfer short, joins the threads. Before the store closes.
   // Idempotent.
   void stop();
@@ -59,6 +68,7 @@ class CheckpointSource {
   const storage::Backend& backend_;
   std::filesystem::path work_dir_;
   std::string address_;
+  uint16_t port_ = 0;
   TransferLimits limits_;
   int damage_left_ = 0;  // REVKV_TEST_DAMAGE_CATCHUP
 

@@ -17,6 +17,8 @@ namespace {
 
 // RocksDB's lock file stays where it is: it is what keeps two nodes off one directory.
 constexpr std::string_view kLockFile = "LOCK";
+// Catch-up's own files (the remembered port) are not the store's; RocksDB names none so.
+constexpr std::string_view kOwnPrefix = "catchup";
 
 void fsync_or_throw(const fs::path& path) {
   util::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -27,7 +29,8 @@ void fsync_or_throw(const fs::path& path) {
 std::vector<fs::path> regular_files(const fs::path& dir) {
   std::vector<fs::path> out;
   for (const auto& entry : fs::directory_iterator(dir)) {
-    if (entry.is_regular_file() && entry.path().filename() != kLockFile)
+    const auto name = entry.path().filename().string();
+    if (entry.is_regular_file() && name != kLockFile && name.rfind(kOwnPrefix, 0) != 0)
       out.push_back(entry.path());
   }
   return out;

@@ -128,9 +128,8 @@ ClusterMember::ClusterMember(caf::actor_system& sys, actors::Node& node,
   }
   const std::filesystem::path data_dir(options.node.data_dir);
   fetcher_ = std::make_unique<CheckpointFetcher>(data_dir, catchup_tls, std::move(restart));
-  source_ = std::make_unique<CheckpointSource>(*ctx->backend, data_dir / "catchup-source",
-                                               options.catchup_host, options.catchup_port,
-                                               peer_credentials);
+  source_ = open_checkpoint_source(*ctx->backend, data_dir, options.catchup_host,
+                                   options.catchup_port, peer_credentials);
   spdlog::info("cluster: catch-up port {}", source_->address());
   replica_ = std::make_unique<Replica>(sys, node, source_->address(), *fetcher_);
   gate_ = std::thread([this] { gate_loop(); });
@@ -172,6 +171,8 @@ ClusterMember::ClusterMember(caf::actor_system& sys, actors::Node& node,
     caf::anon_send_exit(link_->read_index, caf::exit_reason::user_shutdown);
     link_->read_index = nullptr;
     source_->stop();
+    // libraft's own words ("load open segment ...") do not say what happened.
+    if (!replica_->start_failure().empty()) throw std::runtime_error(replica_->start_failure());
     throw;
   }
   replica_->started();

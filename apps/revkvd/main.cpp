@@ -250,8 +250,12 @@ int main(int argc, char** argv) {
     } catch (const std::exception& e) {
       if (auto stopped = (*node)->stop(); !stopped.ok())
         spdlog::error("shutdown: {}", stopped.error().message());
-      // The start's own restore fetched and staged a checkpoint: start again into it.
-      if (restart.load()) return restart_into_checkpoint(argv);
+      // The start's own restore fetched and staged a checkpoint: start again into it, with
+      // the metrics port closed first (the new image binds it again).
+      if (restart.load()) {
+        http.reset();
+        return restart_into_checkpoint(argv);
+      }
       return fail("cluster member " + options->name + " on " + options->peer_address + ": " +
                   e.what());
     }

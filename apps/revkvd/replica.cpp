@@ -11,7 +11,9 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <stdexcept>
+#include <thread>
 
 namespace revkv::apps {
 namespace {
@@ -19,6 +21,8 @@ namespace {
 constexpr std::string_view kAppliedKey = "raft_applied_index";
 // A snapshot descriptor: where the checkpoint is fetched (docs/CLUSTER.md).
 constexpr std::string_view kFetchPrefix = "fetch ";
+// Fetches tried while the member starts (about 15 s with the pauses) before it gives up.
+constexpr int kStartAttempts = 4;
 
 std::string encode_index(std::uint64_t index) {
   std::string out;
@@ -207,9 +211,20 @@ bool Replica::restore(std::uint64_t applied_index, std::string_view descriptor) 
   }
   std::string source(descriptor.substr(kFetchPrefix.size()));
   if (starting_) {
-    // raft_start's restore: no loop runs yet, so waiting here holds nothing up. A staged
-    // checkpoint restarts the process (the fetcher's callback); refusing ends this start.
-    fetcher_.fetch(source, applied_index);
+    // raft_start's restore of the snapshot libraft stored when the leader sent it (libraft
+    // stores it, and drops its log, even when the restore is refused). No loop runs yet, so
+    // waiting here holds nothing up. A staged checkpoint restarts the process (the fetcher's
+    // callback); refusing ends this start.
+    auto pause = std::chrono::seconds(1);
+    for (int attempt = 0; attempt < kStartAttempts; ++attempt) {
+      if (attempt > 0) std::this_thread::sleep_for(pause *= 2);  // a back-off, not a sync
+      if (fetcher_.fetch(source, applied_index)) return false;
+    }
+    start_failure_ = "its Raft snapshot at index " + std::to_string(applied_index) +
+                     " is ahead of its store (applied " + std::to_string(applied_) +
+                     ") and the checkpoint could not be fetched from " + source +
+                     " (logged above); start it again once that member serves, or empty the "
+                     "data directory to rejoin from the current leader";
     return false;
   }
   spdlog::warn(

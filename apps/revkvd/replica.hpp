@@ -48,6 +48,8 @@ class Replica final : public cluster::StateMachine {
   bool restore(std::uint64_t applied_index, std::string_view descriptor) override;
   // The RaftNode is constructed: restores come from the leader from now on.
   void started() { starting_ = false; }
+  // Why the start's own restore failed (empty: it did not, or not for catch-up).
+  const std::string& start_failure() const { return start_failure_; }
 
   std::uint64_t applied() const { return applied_; }
 
@@ -64,6 +66,7 @@ class Replica final : public cluster::StateMachine {
   std::string catchup_address_;
   CheckpointFetcher& fetcher_;
   bool starting_ = true;
+  std::string start_failure_;
 };
 
 // The applied Raft index a store holds (0: none).
