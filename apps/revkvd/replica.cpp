@@ -215,6 +215,10 @@ bool Replica::restore(std::uint64_t applied_index, std::string_view descriptor) 
     // stores it, and drops its log, even when the restore is refused). No loop runs yet, so
     // waiting here holds nothing up. A staged checkpoint restarts the process (the fetcher's
     // callback); refusing ends this start.
+    spdlog::warn(
+        "cluster: this member's stored Raft snapshot at index {} is ahead of its store (applied "
+        "{}): fetching the checkpoint from {} before it starts",
+        applied_index, applied_, source);
     auto pause = std::chrono::seconds(1);
     for (int attempt = 0; attempt < kStartAttempts; ++attempt) {
       if (attempt > 0) std::this_thread::sleep_for(pause *= 2);  // a back-off, not a sync

@@ -29,11 +29,12 @@ namespace {
 // Small snapshot settings for every member the test starts; restored when it ends.
 class SmallSnapshots {
  public:
-  explicit SmallSnapshots(bool damage_first_transfer) {
+  // `damaged`: how many of the first checkpoints each source sends are damaged.
+  explicit SmallSnapshots(int damaged) {
     set("REVKV_TEST_SNAPSHOT_THRESHOLD", "64");
     set("REVKV_TEST_SNAPSHOT_TRAILING", "16");
     set("REVKV_TEST_INSTALL_SNAPSHOT_TIMEOUT_MS", "1000");
-    if (damage_first_transfer) set("REVKV_TEST_DAMAGE_CATCHUP", "1");
+    if (damaged > 0) set("REVKV_TEST_DAMAGE_CATCHUP", std::to_string(damaged));
   }
   ~SmallSnapshots() {
     for (const auto& name : names_)
@@ -113,7 +114,7 @@ void check_caught_up(Cluster& cluster, size_t leader, size_t member, int64_t las
 
 TEST_CASE("revkvd cluster: a member behind the compacted log catches up from a checkpoint",
           "[cluster][process][catchup]") {
-  SmallSnapshots knobs(false);
+  SmallSnapshots knobs(0);
   Cluster cluster(3);
   auto leader = cluster.find_leader(std::chrono::seconds(20));
   REQUIRE(leader);
@@ -130,7 +131,7 @@ TEST_CASE("revkvd cluster: a member behind the compacted log catches up from a c
 
 TEST_CASE("revkvd cluster: a wiped member catches up from a checkpoint",
           "[cluster][process][catchup]") {
-  SmallSnapshots knobs(false);
+  SmallSnapshots knobs(0);
   Cluster cluster(3);
   auto leader = cluster.find_leader(std::chrono::seconds(20));
   REQUIRE(leader);
@@ -147,7 +148,7 @@ TEST_CASE("revkvd cluster: a wiped member catches up from a checkpoint",
 TEST_CASE("revkvd cluster: a damaged checkpoint transfer is refused and fetched again",
           "[cluster][process][catchup]") {
   // Every source damages the first checkpoint it sends.
-  SmallSnapshots knobs(true);
+  SmallSnapshots knobs(1);
   Cluster cluster(3);
   knobs.stop_damaging();
   auto leader = cluster.find_leader(std::chrono::seconds(20));
@@ -165,4 +166,32 @@ TEST_CASE("revkvd cluster: a damaged checkpoint transfer is refused and fetched 
   CHECK(first != std::string::npos);
   CHECK(log.find("catch-up: installed the checkpoint", first + 1) == std::string::npos);
   CHECK(contains(cluster.log(*leader), "damaged on purpose"));
+}
+
+TEST_CASE("revkvd cluster: a member stopped while fetching catches up when it starts again",
+          "[cluster][process][catchup]") {
+  // Every source damages every checkpoint it sends, until it is restarted.
+  SmallSnapshots knobs(1000);
+  Cluster cluster(3);
+  knobs.stop_damaging();
+  auto leader = cluster.find_leader(std::chrono::seconds(20));
+  REQUIRE(leader);
+  size_t behind = (*leader + 1) % cluster.size();
+  REQUIRE(cluster.stop(behind, std::chrono::seconds(20)) == 0);
+  int64_t last = write(cluster, *leader, 400, "s");
+  cluster.start(behind, fixed_ports());
+  // libraft stored the leader's snapshot when it arrived; the fetches fail; kill -9.
+  REQUIRE(eventually([&] { return contains(cluster.log(behind), "checksum mismatch"); }));
+  cluster.kill9(behind);
+  // The source restarts without the damage, on the catch-up port it remembered (which the
+  // stored snapshot names).
+  REQUIRE(cluster.stop(*leader, std::chrono::seconds(20)) == 0);
+  cluster.start(*leader);
+  auto now_leading = cluster.find_leader(std::chrono::seconds(20));
+  REQUIRE(now_leading);
+  // The start restores the stored snapshot, fetches on the spot and restarts into it.
+  cluster.start(behind, fixed_ports());
+  check_caught_up(cluster, *now_leading, behind, last, "s" + std::to_string(399 % 37));
+  CHECK(contains(cluster.log(behind), "fetching the checkpoint from"));
+  CHECK(contains(cluster.log(behind), "before it starts"));
 }
