@@ -89,6 +89,15 @@ TEST_CASE("member options: inconsistent cluster flags are one clear error", "[cl
   CHECK_FALSE(apps::resolve_options(single, error));
   CHECK(error == "--listen-catchup: only in cluster mode (with --initial-cluster)");
 
+  // A fixed catch-up port that another flag names is refused before anything starts.
+  raw = cluster_raw();
+  raw.listen_client = "127.0.0.1:2391";
+  raw.listen_catchup = "127.0.0.1:2391";
+  auto both = apps::resolve_options(raw, error);
+  REQUIRE(both);
+  CHECK(apps::unavailable_listener(*both) ==
+        "--listen-catchup and --listen-client both name 127.0.0.1:2391");
+
   // revkvd itself: exit 1 with the line, before anything starts.
   auto [status, err] =
       testing::run_revkvd({"--name", "x", "--initial-cluster", "a=127.0.0.1:2380"});
