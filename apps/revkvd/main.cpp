@@ -235,10 +235,11 @@ int main(int argc, char** argv) {
   }
   // Cluster mode: the Raft member over the node's store, before any door serves (a member
   // serves writes once it leads, docs/CLUSTER.md).
-  std::unique_ptr<revkv::apps::ClusterMember> member;
   // Set (from the fetcher's thread) once a peer's checkpoint is staged; SIGTERM to the main
   // thread then runs the clean shutdown, after which the process starts again into it.
+  // Declared before the member, whose fetcher thread may set it until the member is gone.
   std::atomic<bool> restart{false};
+  std::unique_ptr<revkv::apps::ClusterMember> member;
   if (options->clustered()) {
     try {
       member = std::make_unique<revkv::apps::ClusterMember>(
