@@ -277,25 +277,29 @@ TEST_CASE("revkvd faults: writes go on without a frozen follower and it catches 
   }
 }
 
-TEST_CASE("revkvd faults: a member left without a majority stops writes cleanly and loses nothing",
-          "[cluster][process][faults]") {
+// Two members frozen, the third left without a majority: the old leader itself
+// (`leader_left`) or one of its followers. Requests to it end with an error within a
+// deadline; nothing is acknowledged until the majority is continued; nothing acknowledged
+// before is lost.
+void minority_rounds(bool leader_left) {
+  const char* name = leader_left ? "minority-leader" : "minority-follower";
   Cluster cluster(3);
   std::mutex mu;
   for (int round = 0; round < rounds(); ++round) {
     CAPTURE(round);
     auto leader = leader_among(cluster, mu, {}, 20s);
     REQUIRE(leader);
-    HistoryWorkload load(cluster, mu, round_name("minority", round), 4, 3, 1000ms);
+    HistoryWorkload load(cluster, mu, round_name(name, round), 4, 3, 1000ms);
     REQUIRE(load.wait_for_writes(50, 30s));
+    const size_t left = leader_left ? *leader : (*leader + 1) % cluster.size();
     std::string endpoint;
     {
       std::lock_guard lock(mu);
-      endpoint = cluster.member(*leader).endpoint();
+      endpoint = cluster.member(left).endpoint();
     }
     {
-      // Both followers frozen: the leader is the minority.
-      Frozen one(cluster, (*leader + 1) % cluster.size());
-      Frozen two(cluster, (*leader + 2) % cluster.size());
+      Frozen one(cluster, (left + 1) % cluster.size());
+      Frozen two(cluster, (left + 2) % cluster.size());
       REQUIRE(one.stopped());
       REQUIRE(two.stopped());
       // A write to it ends with an error of its own making — a refusal or its connection
@@ -303,11 +307,11 @@ TEST_CASE("revkvd faults: a member left without a majority stops writes cleanly 
       auto c = client::Client::connect(endpoint, with_timeout(30000ms));
       REQUIRE(c.ok());
       storage::PutRequest p;
-      p.key = round_name("minority-probe", round);
+      p.key = round_name(name, round) + "-probe";
       p.value = "never-acknowledged";
       auto put = c.value().put(p);
       REQUIRE_FALSE(put.ok());
-      std::cout << "minority-" << round
+      std::cout << name << "-" << round
                 << ": a put on the member left alone: " << put.error().message << std::endl;
       CAPTURE(put.error().code, put.error().message);
       CHECK(put.error().code != 4);
@@ -335,8 +339,18 @@ TEST_CASE("revkvd faults: a member left without a majority stops writes cleanly 
       }
     }
     REQUIRE(converged(cluster, mu, load.highest_revision(), 60s));
-    require_linearizable(load, round_name("minority", round));
+    require_linearizable(load, round_name(name, round));
   }
+}
+
+TEST_CASE("revkvd faults: a leader left without a majority stops writes cleanly and loses nothing",
+          "[cluster][process][faults]") {
+  minority_rounds(/*leader_left=*/true);
+}
+
+TEST_CASE("revkvd faults: a follower left without a majority refuses writes and loses nothing",
+          "[cluster][process][faults]") {
+  minority_rounds(/*leader_left=*/false);
 }
 
 TEST_CASE("revkvd faults: killing the leader under load keeps the history linearizable",
