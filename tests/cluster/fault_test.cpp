@@ -218,7 +218,7 @@ TEST_CASE("revkvd faults: a frozen leader is replaced and serves nothing stale w
     CAPTURE(round);
     auto leader = leader_among(cluster, mu, {}, 20s);
     REQUIRE(leader);
-    HistoryWorkload load(cluster, mu, round_name("frozen-leader", round), 4, 3, 1000ms);
+    HistoryWorkload load(cluster, mu, round_name("frozen-leader", round), 4, 2, 3, 1000ms);
     REQUIRE(load.wait_for_writes(50, 30s));
     {
       Frozen frozen(cluster, *leader);
@@ -292,7 +292,7 @@ TEST_CASE("revkvd faults: writes go on without a frozen follower and it catches 
     CAPTURE(round);
     auto leader = leader_among(cluster, mu, {}, 20s);
     REQUIRE(leader);
-    HistoryWorkload load(cluster, mu, round_name("frozen-follower", round), 4, 3, 1000ms);
+    HistoryWorkload load(cluster, mu, round_name("frozen-follower", round), 4, 2, 3, 1000ms);
     REQUIRE(load.wait_for_writes(50, 30s));
     {
       Frozen frozen(cluster, (*leader + 1) % cluster.size());
@@ -322,7 +322,7 @@ void minority_rounds(bool leader_left) {
     CAPTURE(round);
     auto leader = leader_among(cluster, mu, {}, 20s);
     REQUIRE(leader);
-    HistoryWorkload load(cluster, mu, round_name(name, round), 4, 3, 1000ms);
+    HistoryWorkload load(cluster, mu, round_name(name, round), 4, 2, 3, 1000ms);
     REQUIRE(load.wait_for_writes(50, 30s));
     const size_t left = leader_left ? *leader : (*leader + 1) % cluster.size();
     std::string endpoint;
@@ -396,7 +396,7 @@ TEST_CASE("revkvd faults: killing the leader under load keeps the history linear
     CAPTURE(round);
     auto leader = leader_among(cluster, mu, {}, 20s);
     REQUIRE(leader);
-    HistoryWorkload load(cluster, mu, round_name("kill-leader", round), 4, 3, 1000ms);
+    HistoryWorkload load(cluster, mu, round_name("kill-leader", round), 4, 2, 3, 1000ms);
     REQUIRE(load.wait_for_writes(50, 30s));
     {
       std::lock_guard lock(mu);

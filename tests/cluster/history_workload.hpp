@@ -3,8 +3,10 @@
 // Clients that record a linearizability history against a revkvd cluster (docs/CLUSTER.md
 // "Fault tests"): each sends linearizable gets, puts of unique values and CAS txns (a
 // compare on the value or on mod_revision, then a put) on a few shared keys, one request at a
-// time, with a per-request timeout; on an error it moves to the next member. Every request is
-// recorded with its outcome for tests/linearizability's checker.
+// time, with a per-request timeout. A roaming client moves to the next member after an error;
+// a bound client stays with its member whatever it answers (once followers forward requests
+// to the leader, the bound ones exercise forwarding). Every request is recorded with its
+// outcome for tests/linearizability's checker.
 
 #include "client/client.hpp"
 #include "tests/cluster/revkvd_cluster.hpp"
@@ -34,16 +36,17 @@ inline bool refused_before_evaluation(const protocol::WireError& e) {
 class HistoryWorkload {
  public:
   // `cluster_mu` guards the cluster's members (the test holds it to kill or restart one).
-  HistoryWorkload(Cluster& cluster, std::mutex& cluster_mu, std::string prefix, int clients,
-                  int keys, std::chrono::milliseconds request_timeout)
+  // Clients 0 .. roaming-1 roam; the `bound` after them stay with member (id % size).
+  HistoryWorkload(Cluster& cluster, std::mutex& cluster_mu, std::string prefix, int roaming,
+                  int bound, int keys, std::chrono::milliseconds request_timeout)
       : cluster_(cluster),
         cluster_mu_(cluster_mu),
         prefix_(std::move(prefix)),
         keys_(keys),
         timeout_(request_timeout),
-        last_seen_(static_cast<size_t>(clients)) {
-    for (int c = 0; c < clients; ++c)
-      threads_.emplace_back([this, c] { run(c); });
+        last_seen_(static_cast<size_t>(roaming + bound)) {
+    for (int c = 0; c < roaming + bound; ++c)
+      threads_.emplace_back([this, c, roams = c < roaming] { run(c, roams); });
   }
   ~HistoryWorkload() { stop(); }
   HistoryWorkload(const HistoryWorkload&) = delete;
@@ -211,7 +214,7 @@ class HistoryWorkload {
     return true;
   }
 
-  void run(int client) {
+  void run(int client, bool roams) {
     std::mt19937_64 rng(static_cast<uint64_t>(client) * 7919 + 1);
     size_t at = static_cast<size_t>(client) % cluster_.size();
     std::optional<client::Client> c;
@@ -220,7 +223,7 @@ class HistoryWorkload {
       if (!c) {
         c = connect(at);
         if (!c) {
-          at = (at + 1) % cluster_.size();
+          failed_once(at, failures_in_a_row, roams);
           continue;
         }
       }
@@ -248,16 +251,21 @@ class HistoryWorkload {
       }
       if (!execute(*c, op)) {
         c.reset();
-        at = (at + 1) % cluster_.size();
-        // Back off after a full turn of failures (no leader, everyone refusing or gone), as
-        // etcd's clients do, so an election is not met with a busy loop of refusals. Rate
-        // limiting only: nothing waits for this pause to make something happen.
-        if (++failures_in_a_row % cluster_.size() == 0)
-          std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        failed_once(at, failures_in_a_row, roams);
       } else {
         failures_in_a_row = 0;
       }
     }
+  }
+
+  // After a failure a roaming client tries the next member; every client backs off after as
+  // many failures in a row as there are members (no leader, everyone refusing or gone), as
+  // etcd's clients do, so an election is not met with a busy loop of refusals. Rate limiting
+  // only: nothing waits for this pause to make something happen.
+  void failed_once(size_t& at, size_t& failures_in_a_row, bool roams) {
+    if (roams) at = (at + 1) % cluster_.size();
+    if (++failures_in_a_row % cluster_.size() == 0)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
 
   struct Seen {
