@@ -33,7 +33,6 @@
 
 using namespace revkv;
 using namespace std::chrono_literals;
-using Clock = std::chrono::steady_clock;
 using testing::Cluster;
 using testing::HistoryWorkload;
 
