@@ -8,6 +8,7 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <random>
 #include <stdexcept>
@@ -46,6 +47,18 @@ std::string describe_transfer(const cluster::Outcome& outcome) {
   }
 }
 
+// Test-only knobs (docs/CLUSTER.md "Tests"): the catch-up tests compact the log after a few
+// dozen entries instead of 8192. Unset in production.
+unsigned test_knob(const char* name, unsigned fallback) {
+  const char* value = std::getenv(name);
+  if (value == nullptr || *value == '\0') return fallback;
+  try {
+    return static_cast<unsigned>(std::stoul(value));
+  } catch (const std::exception&) {
+    throw std::runtime_error(std::string(name) + ": not a number: '" + value + "'");
+  }
+}
+
 std::uint64_t random_incarnation() {
   std::random_device rd;
   std::uint64_t v = (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
@@ -65,7 +78,14 @@ std::shared_ptr<actors::ClusterLink> make_cluster_link(const DaemonOptions& opti
 
 ClusterMember::ClusterMember(caf::actor_system& sys, actors::Node& node,
                              const DaemonOptions& options,
-                             std::shared_ptr<tls::ServerCredentials> peer_credentials) {
+                             std::shared_ptr<tls::ServerCredentials> peer_credentials,
+                             std::function<void()> restart) {
+  const cluster::RaftConfig defaults;
+  const unsigned threshold =
+      test_knob("REVKV_TEST_SNAPSHOT_THRESHOLD", defaults.snapshot_threshold);
+  const unsigned trailing = test_knob("REVKV_TEST_SNAPSHOT_TRAILING", defaults.snapshot_trailing);
+  const unsigned install_timeout =
+      test_knob("REVKV_TEST_INSTALL_SNAPSHOT_TIMEOUT_MS", defaults.install_snapshot_timeout_ms);
   const auto& ctx = node.context();
   link_ = ctx->cluster;
   if (!link_) throw std::runtime_error("the node was started without a cluster link");
@@ -98,15 +118,22 @@ ClusterMember::ClusterMember(caf::actor_system& sys, actors::Node& node,
     done("etcdserver: server stopped");
   };
   link_->read_index = actors::spawn_read_index_actor(sys, link_);
-  ForwarderOptions forwarding;
-  // The leader's doors speak TLS when this member's do (every member runs the same client
-  // TLS flags): its certificate is checked against --trusted-ca-file, and this member's own
-  // certificate is presented when the leader asks for one (--client-cert-auth).
-  forwarding.tls.ca_file = options.tls.trusted_ca_file;
-  forwarding.tls.cert_file = options.tls.cert_file;
-  forwarding.tls.key_file = options.tls.key_file;
-  link_->forwarder = spawn_forwarder(sys, link_, std::move(forwarding));
-  replica_ = std::make_unique<Replica>(sys, node);
+  // Catch-up (docs/CLUSTER.md "Catch-up from a peer's checkpoint"): this member's store for
+  // members behind the leader's compacted log, on the peer host; and the fetcher for when
+  // this member is the one behind.
+  tls::ClientConfig catchup_tls;
+  if (peer_credentials) {
+    catchup_tls.enabled = true;
+    catchup_tls.ca_file = options.peer_tls.trusted_ca_file;
+    catchup_tls.cert_file = options.peer_tls.cert_file;
+    catchup_tls.key_file = options.peer_tls.key_file;
+  }
+  const std::filesystem::path data_dir(options.node.data_dir);
+  fetcher_ = std::make_unique<CheckpointFetcher>(data_dir, catchup_tls, std::move(restart));
+  source_ = open_checkpoint_source(*ctx->backend, data_dir, options.catchup_host,
+                                   options.catchup_port, peer_credentials);
+  spdlog::info("cluster: catch-up port {}", source_->address());
+  replica_ = std::make_unique<Replica>(sys, node, source_->address(), *fetcher_);
   gate_ = std::thread([this] { gate_loop(); });
   transferrer_ = std::thread([this] { transfer_loop(); });
 
@@ -116,6 +143,9 @@ ClusterMember::ClusterMember(caf::actor_system& sys, actors::Node& node,
   config.dir = std::filesystem::path(options.node.data_dir) / "raft";
   config.initial_cluster = options.initial_cluster;
   config.on_status_change = [this](const cluster::NodeStatus& status) { observe(status); };
+  config.snapshot_threshold = threshold;
+  config.snapshot_trailing = trailing;
+  config.install_snapshot_timeout_ms = install_timeout;
   if (peer_credentials) {
     auto peer = std::make_shared<cluster::PeerTls>();
     peer->server = std::move(peer_credentials);
@@ -142,10 +172,21 @@ ClusterMember::ClusterMember(caf::actor_system& sys, actors::Node& node,
       transfer.done("etcdserver: server stopped");
     caf::anon_send_exit(link_->read_index, caf::exit_reason::user_shutdown);
     link_->read_index = nullptr;
-    caf::anon_send_exit(link_->forwarder, caf::exit_reason::user_shutdown);
-    link_->forwarder = nullptr;
+    source_->stop();
+    // libraft's own words ("load open segment ...") do not say what happened.
+    if (!replica_->start_failure().empty()) throw std::runtime_error(replica_->start_failure());
     throw;
   }
+  replica_->started();
+  // Once nothing above can fail (the doors do not serve yet): what a follower forwards.
+  ForwarderOptions forwarding;
+  // The leader's doors speak TLS when this member's do (every member runs the same client
+  // TLS flags): its certificate is checked against --trusted-ca-file, and this member's own
+  // certificate is presented when the leader asks for one (--client-cert-auth).
+  forwarding.tls.ca_file = options.tls.trusted_ca_file;
+  forwarding.tls.cert_file = options.tls.cert_file;
+  forwarding.tls.key_file = options.tls.key_file;
+  link_->forwarder = spawn_forwarder(sys, link_, std::move(forwarding));
   {
     std::lock_guard lock(mutex_);
     raft_ready_ = true;
@@ -166,7 +207,8 @@ void ClusterMember::stop() {
     quit_ = true;
   }
   wake_.notify_all();
-  raft_->stop();  // ends a barrier the gate, or a transfer, may be waiting for
+  raft_->stop();    // ends a barrier the gate, or a transfer, may be waiting for
+  source_->stop();  // before the store closes: a transfer reads its checkpoint
   gate_.join();
   transferrer_.join();
   for (auto& done : std::exchange(read_barriers_, {}))

@@ -37,13 +37,16 @@ class Cluster {
   bool running(size_t i) const { return members_[i] != nullptr; }
   NodeProcess& member(size_t i) { return *members_[i]; }
 
-  void start(size_t i) {
-    members_[i] = std::make_unique<NodeProcess>(
-        dir_.sub(names_[i]),
-        std::vector<std::string>{"--name", names_[i], "--initial-cluster", initial_, "--shards",
-                                 "2"},
-        dir_.sub(names_[i] + ".log"));
+  // `extra`: more flags for this start (fixed ports for a member that restarts itself).
+  void start(size_t i, const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> flags{"--name", names_[i],  "--initial-cluster",
+                                   initial_, "--shards", "2"};
+    flags.insert(flags.end(), extra.begin(), extra.end());
+    members_[i] = std::make_unique<NodeProcess>(dir_.sub(names_[i]), std::move(flags),
+                                                dir_.sub(names_[i] + ".log"));
   }
+  // Member i's data directory.
+  std::string data_dir(size_t i) const { return dir_.sub(names_[i]); }
   void kill9(size_t i) {
     members_[i]->kill9();
     members_[i].reset();
