@@ -10,6 +10,7 @@
 #include <caf/actor.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -37,6 +38,34 @@ struct ClusterLink {
   std::function<void(std::function<void(bool)> done)> barrier;
   // The actor that batches linearizable reads' confirmations; null: reads are not confirmed.
   caf::actor read_index;
+
+  // The leader's read lease (docs/CLUSTER.md "Linearizable reads"): until this steady-clock
+  // time (nanoseconds since the clock's epoch) no other member can have been elected, so a
+  // linearizable read is answered at W without a barrier of its own. Set by the member after
+  // a barrier it started at T commits (T plus 80 % of the election timeout: a majority heard
+  // from this leader after T, and libraft's followers refuse votes for an election timeout
+  // after hearing from their leader); 0 once leadership is lost or a transfer starts.
+  std::atomic<int64_t> read_lease_until{0};
+  // Asks for a barrier that renews the lease; no-op if one is already asked for. Set by the
+  // member; empty on members that keep no lease.
+  std::function<void()> renew_read_lease;
+
+  static int64_t steady_now_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
+  // Whether a linearizable read arriving now may be answered at W at once; asks for a
+  // renewal when less than half the lease is left, so a steady read load never waits.
+  bool read_lease_covers_now() {
+    if (!leader.load()) return false;
+    int64_t until = read_lease_until.load();
+    int64_t now = steady_now_ns();
+    if (now >= until) return false;
+    if (until - now < read_lease_ns / 2 && renew_read_lease) renew_read_lease();
+    return true;
+  }
+  int64_t read_lease_ns = 0;  // the lease's length; 0: no lease
   // Hands leadership to the member `target` (Maintenance.MoveLeader) and calls `done` from
   // another thread once it moved there (nullopt) or why not, in etcd's words. Leader only;
   // one transfer runs at a time, later ones wait their turn.

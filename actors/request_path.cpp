@@ -481,11 +481,13 @@ void RequestPath::emit(uint64_t id, protocol::Method method, Clock::time_point r
 }
 
 void RequestPath::serve_range(const Queued& q, const storage::RangeRequest& r) {
-  const auto* link = ctx_->cluster.get();
-  if (link != nullptr && !r.serializable && link->read_index) {
-    // Cluster mode: a linearizable read on the leader waits for a barrier that started after
-    // it arrived (one barrier serves every read waiting, actors/read_index_actor.hpp), then
-    // reads at W. The read is in flight meanwhile, so this connection's order holds.
+  auto* link = ctx_->cluster.get();
+  if (link != nullptr && !r.serializable && link->read_index && !link->read_lease_covers_now()) {
+    // Cluster mode: a linearizable read on the leader, outside its read lease, waits for a
+    // barrier that started after it arrived (one barrier serves every read waiting,
+    // actors/read_index_actor.hpp), then reads at W. The read is in flight meanwhile, so this
+    // connection's order holds. Within the lease no other leader can exist: W already covers
+    // every acknowledged write (docs/CLUSTER.md "Linearizable reads").
     start_read(q);
     self_->request(link->read_index, caf::infinite, read_index_atom::value)
         .then(

@@ -8,6 +8,7 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <random>
@@ -58,6 +59,9 @@ unsigned test_knob(const char* name, unsigned fallback) {
     throw std::runtime_error(std::string(name) + ": not a number: '" + value + "'");
   }
 }
+// The read lease is this share of the election timeout (actors/cluster_link.hpp): the
+// margin covers the members' clocks running at slightly different rates.
+constexpr double kReadLeaseShare = 0.8;
 
 std::uint64_t random_incarnation() {
   std::random_device rd;
@@ -117,6 +121,17 @@ ClusterMember::ClusterMember(caf::actor_system& sys, actors::Node& node,
     }
     done("etcdserver: server stopped");
   };
+  link_->renew_read_lease = [this] {
+    if (renewal_asked_.exchange(true)) return;
+    {
+      std::lock_guard lock(mutex_);
+      if (!quit_) {
+        read_barriers_.push_back([](bool) {});
+        wake_.notify_all();
+        return;
+      }
+    }
+  };
   link_->read_index = actors::spawn_read_index_actor(sys, link_);
   // Catch-up (docs/CLUSTER.md "Catch-up from a peer's checkpoint"): this member's store for
   // members behind the leader's compacted log, on the peer host; and the fetcher for when
@@ -146,6 +161,19 @@ ClusterMember::ClusterMember(caf::actor_system& sys, actors::Node& node,
   config.snapshot_threshold = threshold;
   config.snapshot_trailing = trailing;
   config.install_snapshot_timeout_ms = install_timeout;
+  link_->read_lease_ns =
+      static_cast<int64_t>(config.election_timeout_ms * kReadLeaseShare) * 1'000'000;
+  // A restarted member has forgotten which leader it last heard from, so libraft would let it
+  // vote at once; a leader whose read lease this member's earlier life helped to grant could
+  // then still be answering reads beside a new leader. Waiting one election timeout before
+  // taking part ends every such lease (docs/CLUSTER.md "Linearizable reads"). A pristine
+  // directory has never acknowledged anything.
+  std::error_code ec;
+  if (!std::filesystem::is_empty(config.dir, ec) && !ec) {
+    spdlog::info("cluster: waiting {} ms (one election timeout) before rejoining",
+                 config.election_timeout_ms);
+    std::this_thread::sleep_for(std::chrono::milliseconds(config.election_timeout_ms));
+  }
   if (peer_credentials) {
     auto peer = std::make_shared<cluster::PeerTls>();
     peer->server = std::move(peer_credentials);
@@ -247,7 +275,9 @@ void ClusterMember::observe(const cluster::NodeStatus& status) {
   uint64_t previous = link.leader_id.exchange(status.leader_id);
   if (status.leader_id != 0 && status.leader_id != previous) link.leader_changes.fetch_add(1);
   link.term.store(status.term);
+  std::uint64_t was_leading = leading_term_;
   leading_term_ = status.role == cluster::Role::leader ? status.term : 0;
+  if (leading_term_ != was_leading) link.read_lease_until.store(0);
   if (leading_term_ == 0) {
     link.leader.store(false);
     return;
@@ -274,21 +304,20 @@ void ClusterMember::gate_loop() {
       continue;
     }
     if (wanted_term_ == 0) {
-      // Reads: one barrier for every read waiting now.
+      // Reads (and lease renewals): one barrier for every read waiting now.
       auto reads = std::exchange(read_barriers_, {});
-      lock.unlock();
-      auto outcome = raft_->barrier().get();
+      renewal_asked_.store(false);
+      auto outcome = lease_barrier(lock, leading_term_);
       bool confirmed = outcome.ok() && link_->leader.load();
+      lock.unlock();
       for (auto& done : reads)
         done(confirmed);
       lock.lock();
       continue;
     }
     std::uint64_t term = std::exchange(wanted_term_, 0);
-    lock.unlock();
     // Applied here, the barrier covers every entry committed before this term began.
-    auto outcome = raft_->barrier().get();
-    lock.lock();
+    auto outcome = lease_barrier(lock, term);
     // Under the lock observe() takes: still leading in that term, as it last heard.
     if (outcome.ok() && leading_term_ == term) {
       link_->leader.store(true);
@@ -300,6 +329,21 @@ void ClusterMember::gate_loop() {
   }
 }
 
+cluster::Outcome ClusterMember::lease_barrier(std::unique_lock<std::mutex>& lock,
+                                              std::uint64_t term) {
+  std::uint64_t transfers = transfers_started_;
+  int64_t started = actors::ClusterLink::steady_now_ns();
+  lock.unlock();
+  auto outcome = raft_->barrier().get();
+  lock.lock();
+  if (outcome.ok() && term != 0 && leading_term_ == term && !transferring_ &&
+      transfers_started_ == transfers) {
+    int64_t until = started + link_->read_lease_ns;
+    if (until > link_->read_lease_until.load()) link_->read_lease_until.store(until);
+  }
+  return outcome;
+}
+
 void ClusterMember::transfer_loop() {
   std::unique_lock lock(mutex_);
   for (;;) {
@@ -307,8 +351,17 @@ void ClusterMember::transfer_loop() {
     if (quit_) return;
     auto transfer = std::move(transfers_.front());
     transfers_.erase(transfers_.begin());
+    // The target is told to start an election that disrupts this leader: from now on, no
+    // read may rely on the lease.
+    transferring_ = true;
+    ++transfers_started_;
+    link_->read_lease_until.store(0);
     lock.unlock();
     auto outcome = raft_->transfer(transfer.target).get();
+    {
+      std::lock_guard relock(mutex_);
+      transferring_ = false;
+    }
     if (outcome.ok()) {
       spdlog::info("cluster: leadership moved to member {:x}", transfer.target);
       transfer.done(std::nullopt);

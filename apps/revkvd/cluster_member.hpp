@@ -17,6 +17,7 @@
 
 #include <caf/fwd.hpp>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -63,6 +64,10 @@ class ClusterMember {
   // The gate thread: the barrier a new leader waits for before it serves, those the
   // read-index actor asks for, and the publication of this member's client addresses.
   void gate_loop();
+  // Runs one barrier for the gate (unlocks `lock` meanwhile); on success, while this member
+  // still leads in `term` and no transfer started, extends the read lease from the barrier's
+  // start.
+  cluster::Outcome lease_barrier(std::unique_lock<std::mutex>& lock, std::uint64_t term);
   // The transfer thread: leadership transfers (MoveLeader), one at a time, so a transfer's
   // wait (up to an election timeout) holds neither a client thread nor the read barriers.
   void transfer_loop();
@@ -86,7 +91,13 @@ class ClusterMember {
     std::uint64_t target = 0;
     std::function<void(std::optional<std::string>)> done;
   };
-  std::vector<Transfer> transfers_;              // waiting for the transfer thread
+  std::vector<Transfer> transfers_;  // waiting for the transfer thread
+  // The read lease (actors/cluster_link.hpp): a renewal barrier is asked for; a transfer runs
+  // (no lease meanwhile); how many transfers have started (a barrier that began before one
+  // does not renew the lease).
+  std::atomic<bool> renewal_asked_{false};
+  bool transferring_ = false;
+  std::uint64_t transfers_started_ = 0;
   std::optional<actors::MemberAttributes> own_;  // set by serving()
   bool publish_wanted_ = false;  // once per leadership, and when serving() is called
   bool quit_ = false;
