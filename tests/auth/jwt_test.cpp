@@ -391,7 +391,7 @@ TEST_CASE("bad keys are startup errors that say what is wrong") {
 
 namespace {
 
-constexpr StoreOptions kFast{seconds(300), 4};
+const StoreOptions kFast{seconds(300), 4, nullptr};
 
 std::unique_ptr<storage::Backend> open_backend(const std::string& dir) {
   auto b = storage::Backend::open(dir, {});
