@@ -20,7 +20,7 @@ std::optional<json> parse_object(std::string_view text) {
   return doc;
 }
 
-// A numeric claim as Unix seconds (jwt-go decodes JSON numbers as float64 and compares
+// A numeric claim as Unix seconds (golang-jwt decodes JSON numbers as float64 and compares
 // whole seconds); nullopt when absent, throws nothing.
 std::optional<double> number_claim(const json& claims, const char* name) {
   auto it = claims.find(name);
@@ -92,7 +92,9 @@ std::optional<JwtClaims> JwtTokens::verify(std::string_view token, Clock::time_p
   auto exp = number_claim(*claims, "exp");
   if (!exp) return std::nullopt;
   double seconds = static_cast<double>(unix_seconds(now));
-  if (seconds > *exp) return std::nullopt;  // jwt-go: valid while now <= exp
+  // etcd 3.4.23's golang-jwt v4: valid while the whole seconds of now are before exp
+  // (measured against a real etcd: refused from the second exp on).
+  if (seconds >= *exp) return std::nullopt;
   if (auto nbf = number_claim(*claims, "nbf"); nbf && seconds < *nbf) return std::nullopt;
   if (auto iat = number_claim(*claims, "iat"); iat && seconds < *iat) return std::nullopt;
   JwtClaims out;

@@ -12,8 +12,8 @@
 // "invalid auth token": at most kMaxTokenBytes; exactly three base64url parts; the header a
 // small JSON object whose "alg" is the configured method (so "none" or a swapped algorithm
 // never passes); the signature checked before the claims are parsed; then "username" (a
-// string), "revision" (an unsigned integer) and "exp" (a number, now <= exp; "nbf" and
-// "iat", if present, not in the future, as etcd's jwt-go checks them).
+// string), "revision" (an unsigned integer) and "exp" (a number, now < exp in whole
+// seconds; "nbf" and "iat", if present, not in the future, as etcd's golang-jwt checks them).
 
 #include "auth/jwt_key.hpp"
 #include "auth/token_spec.hpp"

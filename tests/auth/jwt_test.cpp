@@ -294,8 +294,10 @@ TEST_CASE("tampered, confused, expired and garbage tokens are refused") {
     p.header = encode_json({{"alg", "ES256"}, {"typ", "JWT"}});
     CHECK_FALSE(es->verify(join(p), kNow));
   }
-  SECTION("expiry on the injected clock, as jwt-go: valid while now <= exp") {
-    CHECK(es->verify(token, kNow + seconds(60)));
+  SECTION("expiry on the injected clock, as etcd 3.4.23: valid while now < exp") {
+    CHECK(es->verify(token, kNow + seconds(59)));
+    CHECK(es->verify(token, kNow + std::chrono::milliseconds(59'999)));
+    CHECK_FALSE(es->verify(token, kNow + seconds(60)));
     CHECK_FALSE(es->verify(token, kNow + seconds(61)));
     CHECK_FALSE(es->verify(token, kNow + std::chrono::hours(24 * 365)));
   }
