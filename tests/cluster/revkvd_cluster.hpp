@@ -22,7 +22,8 @@ namespace revkv::testing {
 
 class Cluster {
  public:
-  explicit Cluster(size_t size) {
+  // `extra`: flags every member gets too (e.g. --auth-token).
+  explicit Cluster(size_t size, std::vector<std::string> extra = {}) : extra_(std::move(extra)) {
     for (size_t i = 0; i < size; ++i) {
       names_.push_back(std::string(1, static_cast<char>('a' + i)));
       if (!initial_.empty()) initial_ += ",";
@@ -38,11 +39,11 @@ class Cluster {
   NodeProcess& member(size_t i) { return *members_[i]; }
 
   void start(size_t i) {
-    members_[i] = std::make_unique<NodeProcess>(
-        dir_.sub(names_[i]),
-        std::vector<std::string>{"--name", names_[i], "--initial-cluster", initial_, "--shards",
-                                 "2"},
-        dir_.sub(names_[i] + ".log"));
+    std::vector<std::string> flags{"--name", names_[i],  "--initial-cluster",
+                                   initial_, "--shards", "2"};
+    flags.insert(flags.end(), extra_.begin(), extra_.end());
+    members_[i] =
+        std::make_unique<NodeProcess>(dir_.sub(names_[i]), flags, dir_.sub(names_[i] + ".log"));
   }
   void kill9(size_t i) {
     members_[i]->kill9();
@@ -101,6 +102,7 @@ class Cluster {
  private:
   TempDir dir_;
   std::vector<std::string> names_;
+  std::vector<std::string> extra_;
   std::string initial_;
   std::vector<std::unique_ptr<NodeProcess>> members_;
 };
