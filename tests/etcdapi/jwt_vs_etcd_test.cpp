@@ -3,10 +3,12 @@
 // gateway calls carrying those tokens must answer the same (headers and tokens
 // normalized), and the tokens of both must have the same header and claim names (and
 // values, but for `exp`, which is checked against the ttl). Also: a verify-only member's
-// Authenticate, and a short ttl's expiry, waited for with a deadline. Skipped, not passed,
+// Authenticate, a short ttl's expiry waited for with a deadline, revkvd's startup errors,
+// and the MessagePack door taking the same tokens (no etcd needed). Skipped, not passed,
 // where etcd, etcdctl, openssl or curl is missing.
 
 #include "auth/base64url.hpp"
+#include "client/client.hpp"
 #include "tests/etcdapi/etcd_process.hpp"
 #include "tests/etcdapi/etcdctl_run.hpp"
 #include "tests/node/node_process.hpp"
@@ -374,6 +376,66 @@ TEST_CASE("revkvd refuses a bad --auth-token at start with a one-line reason",
     CHECK(status != 0);
     CHECK(out.find(reason) != std::string::npos);
   }
+}
+
+}  // namespace revkv
+
+namespace revkv {
+
+// One resolver for both doors: a JWT from the MessagePack door's Auth.Authenticate works on
+// the gateway and one from the gateway works on the MessagePack door, with the same rules.
+TEST_CASE("the MessagePack door takes the same JWTs as the gRPC door", "[node][auth][jwt]") {
+  if (!have_tools()) {
+    testing::report_skipped("openssl or curl missing");
+    return;
+  }
+  testing::TempDir dir;
+  make_key(dir, "ES256");
+  testing::NodeProcess node(
+      dir.sub("data"), {"--sync", "never", "--auth-token", spec(dir, "ES256", true, true, "5m")});
+  auto connected = client::Client::connect(node.endpoint());
+  REQUIRE(connected.ok());
+  auto c = std::move(connected).value();
+  auto outcome = [](const auto& r) {
+    return r.ok() ? std::string("ok") : std::to_string(r.error().code) + " " + r.error().message;
+  };
+  using T = protocol::PermissionType;
+  REQUIRE(outcome(c.user_add({"root", "rootpw", {}})) == "ok");
+  REQUIRE(outcome(c.user_grant_role("root", "root")) == "ok");
+  REQUIRE(outcome(c.role_add("reader")) == "ok");
+  REQUIRE(outcome(c.role_grant_permission({"reader", {T::read, "k1", ""}})) == "ok");
+  REQUIRE(outcome(c.user_add({"alice", "apw", {}})) == "ok");
+  REQUIRE(outcome(c.user_grant_role("alice", "reader")) == "ok");
+  storage::PutRequest put;
+  put.key = "k1";
+  put.value = "v1";
+  REQUIRE(outcome(c.put(put)) == "ok");
+  REQUIRE(outcome(c.auth_enable()) == "ok");
+
+  storage::RangeRequest get;
+  get.key = "k1";
+  REQUIRE(outcome(c.authenticate("alice", "apw")) == "ok");
+  const std::string msgpack_token = *c.token();
+  CHECK(decode_part(msgpack_token, 1)["username"] == "alice");
+  CHECK(outcome(c.range(get)) == "ok");
+  CHECK(outcome(c.put(put)) == "7 etcdserver: permission denied");
+  c.set_token(msgpack_token + "x");
+  CHECK(outcome(c.range(get)) == "16 etcdserver: invalid auth token");
+
+  // The MessagePack door's token on the gateway, the gateway's on the MessagePack door.
+  Side gateway{"", node.grpc_endpoint(), msgpack_token, {}};
+  CHECK(gateway.run(kRangeK1).out.find("\"kvs\"") != std::string::npos);
+  gateway.run(kAuthAlice);
+  REQUIRE(gateway.tokens.size() == 1);
+  c.set_token(gateway.tokens[0]);
+  CHECK(outcome(c.range(get)) == "ok");
+
+  // An auth change: the token is old for KV requests on this door too.
+  c.set_token(std::nullopt);
+  REQUIRE(outcome(c.authenticate("root", "rootpw")) == "ok");
+  REQUIRE(outcome(c.role_grant_permission({"reader", {T::read, "k2", ""}})) == "ok");
+  c.set_token(gateway.tokens[0]);
+  CHECK(outcome(c.range(get)) == "3 etcdserver: revision of auth store is old");
 }
 
 }  // namespace revkv
