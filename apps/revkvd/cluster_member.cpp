@@ -6,6 +6,7 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <random>
 #include <stdexcept>
@@ -44,6 +45,18 @@ std::string describe_transfer(const cluster::Outcome& outcome) {
   }
 }
 
+// Test-only knobs (docs/CLUSTER.md "Tests"): the catch-up tests compact the log after a few
+// dozen entries instead of 8192. Unset in production.
+unsigned test_knob(const char* name, unsigned fallback) {
+  const char* value = std::getenv(name);
+  if (value == nullptr || *value == '\0') return fallback;
+  try {
+    return static_cast<unsigned>(std::stoul(value));
+  } catch (const std::exception&) {
+    throw std::runtime_error(std::string(name) + ": not a number: '" + value + "'");
+  }
+}
+
 std::uint64_t random_incarnation() {
   std::random_device rd;
   std::uint64_t v = (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
@@ -63,7 +76,14 @@ std::shared_ptr<actors::ClusterLink> make_cluster_link(const DaemonOptions& opti
 
 ClusterMember::ClusterMember(caf::actor_system& sys, actors::Node& node,
                              const DaemonOptions& options,
-                             std::shared_ptr<tls::ServerCredentials> peer_credentials) {
+                             std::shared_ptr<tls::ServerCredentials> peer_credentials,
+                             std::function<void()> restart) {
+  const cluster::RaftConfig defaults;
+  const unsigned threshold =
+      test_knob("REVKV_TEST_SNAPSHOT_THRESHOLD", defaults.snapshot_threshold);
+  const unsigned trailing = test_knob("REVKV_TEST_SNAPSHOT_TRAILING", defaults.snapshot_trailing);
+  const unsigned install_timeout =
+      test_knob("REVKV_TEST_INSTALL_SNAPSHOT_TIMEOUT_MS", defaults.install_snapshot_timeout_ms);
   const auto& ctx = node.context();
   link_ = ctx->cluster;
   if (!link_) throw std::runtime_error("the node was started without a cluster link");
@@ -96,7 +116,22 @@ ClusterMember::ClusterMember(caf::actor_system& sys, actors::Node& node,
     done("etcdserver: server stopped");
   };
   link_->read_index = actors::spawn_read_index_actor(sys, link_);
-  replica_ = std::make_unique<Replica>(sys, node);
+  // Catch-up (docs/CLUSTER.md "Catch-up from a peer's checkpoint"): this member's store for
+  // members behind the leader's compacted log, on the peer host; and the fetcher for when
+  // this member is the one behind.
+  tls::ClientConfig catchup_tls;
+  if (peer_credentials) {
+    catchup_tls.enabled = true;
+    catchup_tls.ca_file = options.peer_tls.trusted_ca_file;
+    catchup_tls.cert_file = options.peer_tls.cert_file;
+    catchup_tls.key_file = options.peer_tls.key_file;
+  }
+  const std::filesystem::path data_dir(options.node.data_dir);
+  fetcher_ = std::make_unique<CheckpointFetcher>(data_dir, catchup_tls, std::move(restart));
+  source_ = open_checkpoint_source(*ctx->backend, data_dir, options.catchup_host,
+                                   options.catchup_port, peer_credentials);
+  spdlog::info("cluster: catch-up port {}", source_->address());
+  replica_ = std::make_unique<Replica>(sys, node, source_->address(), *fetcher_);
   gate_ = std::thread([this] { gate_loop(); });
   transferrer_ = std::thread([this] { transfer_loop(); });
 
@@ -106,6 +141,9 @@ ClusterMember::ClusterMember(caf::actor_system& sys, actors::Node& node,
   config.dir = std::filesystem::path(options.node.data_dir) / "raft";
   config.initial_cluster = options.initial_cluster;
   config.on_status_change = [this](const cluster::NodeStatus& status) { observe(status); };
+  config.snapshot_threshold = threshold;
+  config.snapshot_trailing = trailing;
+  config.install_snapshot_timeout_ms = install_timeout;
   if (peer_credentials) {
     auto peer = std::make_shared<cluster::PeerTls>();
     peer->server = std::move(peer_credentials);
@@ -132,8 +170,12 @@ ClusterMember::ClusterMember(caf::actor_system& sys, actors::Node& node,
       transfer.done("etcdserver: server stopped");
     caf::anon_send_exit(link_->read_index, caf::exit_reason::user_shutdown);
     link_->read_index = nullptr;
+    source_->stop();
+    // libraft's own words ("load open segment ...") do not say what happened.
+    if (!replica_->start_failure().empty()) throw std::runtime_error(replica_->start_failure());
     throw;
   }
+  replica_->started();
   {
     std::lock_guard lock(mutex_);
     raft_ready_ = true;
@@ -154,7 +196,8 @@ void ClusterMember::stop() {
     quit_ = true;
   }
   wake_.notify_all();
-  raft_->stop();  // ends a barrier the gate, or a transfer, may be waiting for
+  raft_->stop();    // ends a barrier the gate, or a transfer, may be waiting for
+  source_->stop();  // before the store closes: a transfer reads its checkpoint
   gate_.join();
   transferrer_.join();
   for (auto& done : std::exchange(read_barriers_, {}))

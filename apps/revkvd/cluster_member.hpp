@@ -7,6 +7,8 @@
 // in its store and indexes before it takes the next revision.
 
 #include "actors/node.hpp"
+#include "apps/revkvd/catchup_fetcher.hpp"
+#include "apps/revkvd/catchup_source.hpp"
 #include "apps/revkvd/options.hpp"
 #include "apps/revkvd/replica.hpp"
 #include "cluster/raft_node.hpp"
@@ -35,9 +37,13 @@ class ClusterMember {
   // Starts the member over `node` (started with make_cluster_link's link, and outliving
   // this): its Raft files in DATA_DIR/raft. Throws std::runtime_error with the reason when it
   // cannot. With `peer_credentials` (loaded from options.peer_tls) every Raft connection is
-  // TLS (cluster/peer_tls.hpp).
-  ClusterMember(caf::actor_system& sys, actors::Node& node, const DaemonOptions& options,
-                std::shared_ptr<tls::ServerCredentials> peer_credentials = nullptr);
+  // TLS (cluster/peer_tls.hpp), and so is the catch-up port. `restart` is called (from any
+  // thread) once a peer's checkpoint is staged: the process must stop and start again, which
+  // installs it (docs/CLUSTER.md "Catch-up from a peer's checkpoint").
+  ClusterMember(
+      caf::actor_system& sys, actors::Node& node, const DaemonOptions& options,
+      std::shared_ptr<tls::ServerCredentials> peer_credentials = nullptr,
+      std::function<void()> restart = [] {});
   ~ClusterMember();
   ClusterMember(const ClusterMember&) = delete;
   ClusterMember& operator=(const ClusterMember&) = delete;
@@ -56,6 +62,9 @@ class ClusterMember {
   void transfer_loop();
 
   std::shared_ptr<actors::ClusterLink> link_;
+  // Declared before the replica, which uses them, and the Raft member, which calls it.
+  std::unique_ptr<CheckpointFetcher> fetcher_;
+  std::unique_ptr<CheckpointSource> source_;
   std::unique_ptr<Replica> replica_;
   std::unique_ptr<cluster::RaftNode> raft_;
 

@@ -13,11 +13,14 @@ std::string unavailable_listener(const DaemonOptions& options) {
     const std::string& host;
     uint16_t port;
   };
-  const std::vector<Listener> listeners = {
+  std::vector<Listener> listeners = {
       {"--listen-client", options.node.client_host, options.node.client_port},
       {"--listen-grpc", options.grpc_host, options.grpc_port},
       {"--listen-metrics", options.metrics_host, options.metrics_port},
   };
+  // Cluster mode's catch-up port, when fixed (docs/CLUSTER.md).
+  if (options.clustered())
+    listeners.push_back({"--listen-catchup", options.catchup_host, options.catchup_port});
   auto where = [](const Listener& l) { return l.host + ":" + std::to_string(l.port); };
   // Two flags naming one address first: that is the configuration's mistake, whatever a
   // bind would say (a low port may fail for want of privilege first).

@@ -5,6 +5,7 @@
 // (docs/NODE.md "Supervision").
 
 #include "actors/node.hpp"
+#include "apps/revkvd/catchup_store.hpp"
 #include "apps/revkvd/cluster_member.hpp"
 #include "apps/revkvd/listeners.hpp"
 #include "apps/revkvd/logging.hpp"
@@ -27,12 +28,16 @@
 #include <spdlog/spdlog.h>
 
 #include <absl/synchronization/mutex.h>
+#include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <pthread.h>
 #include <thread>
+#include <unistd.h>
 
 namespace {
 
@@ -65,6 +70,23 @@ int fail(const std::string& message) {
   // never it is in the OS's page cache, which outlives the process; RocksDB recovers from
   // its WAL as after a crash.
   std::_Exit(kFailureExitStatus);
+}
+
+// Catch-up staged a peer's checkpoint (docs/CLUSTER.md "Catch-up from a peer's checkpoint"):
+// after the clean shutdown, the same program with the same arguments and environment starts
+// again in this process (same PID, so a plain revkvd catches up with no supervisor), and its
+// start swaps the checkpoint in before it opens the store. Only if exec fails does the
+// process exit, with 70 as after a failure, for a supervisor to restart it.
+// The signal mask is inherited as it is: a SIGTERM that arrives meanwhile stays pending and
+// the new image's sigwait takes it (a clean stop) instead of its default action.
+int restart_into_checkpoint(char** argv) {
+  spdlog::info("catch-up: restarting to install the fetched checkpoint");
+  spdlog::default_logger()->flush();
+  std::cout.flush();
+  ::execv("/proc/self/exe", argv);
+  spdlog::critical("catch-up: cannot re-execute revkvd ({}); exiting with status {}",
+                   std::strerror(errno), kFailureExitStatus);
+  return kFailureExitStatus;
 }
 
 // --test-hooks: POST /debug/kill?actor=NAME kills that core actor (Node::kill_for_test).
@@ -192,7 +214,16 @@ int main(int argc, char** argv) {
   options->node.on_failure = [main_thread = pthread_self()](const std::string&) {
     pthread_kill(main_thread, kNodeFailedSignal);
   };
-  if (options->clustered()) options->node.cluster = revkv::apps::make_cluster_link(*options);
+  if (options->clustered()) {
+    options->node.cluster = revkv::apps::make_cluster_link(*options);
+    // A checkpoint a previous run fetched and staged replaces the store before it opens.
+    try {
+      if (auto installed = revkv::apps::install_staged_checkpoint(options->node.data_dir))
+        spdlog::warn("catch-up: installed the {}", *installed);
+    } catch (const std::exception& e) {
+      return fail(e.what());
+    }
+  }
   auto node = revkv::actors::Node::start(sys, options->node);
   if (!node.ok()) {
     const auto& msg = node.error().message();
@@ -204,13 +235,28 @@ int main(int argc, char** argv) {
   }
   // Cluster mode: the Raft member over the node's store, before any door serves (a member
   // serves writes once it leads, docs/CLUSTER.md).
+  // Set (from the fetcher's thread) once a peer's checkpoint is staged; SIGTERM to the main
+  // thread then runs the clean shutdown, after which the process starts again into it.
+  // Declared before the member, whose fetcher thread may set it until the member is gone.
+  std::atomic<bool> restart{false};
   std::unique_ptr<revkv::apps::ClusterMember> member;
   if (options->clustered()) {
     try {
-      member = std::make_unique<revkv::apps::ClusterMember>(sys, **node, *options, peer_tls);
+      member = std::make_unique<revkv::apps::ClusterMember>(
+          sys, **node, *options, peer_tls, [&restart, main_thread = pthread_self()] {
+            restart.store(true);
+            // Staged during the start itself (on this thread): the catch below restarts.
+            if (!pthread_equal(pthread_self(), main_thread)) pthread_kill(main_thread, SIGTERM);
+          });
     } catch (const std::exception& e) {
       if (auto stopped = (*node)->stop(); !stopped.ok())
         spdlog::error("shutdown: {}", stopped.error().message());
+      // The start's own restore fetched and staged a checkpoint: start again into it, with
+      // the metrics port closed first (the new image binds it again).
+      if (restart.load()) {
+        http.reset();
+        return restart_into_checkpoint(argv);
+      }
       return fail("cluster member " + options->name + " on " + options->peer_address + ": " +
                   e.what());
     }
@@ -321,6 +367,10 @@ int main(int argc, char** argv) {
   if (!stopped.ok()) {
     spdlog::error("shutdown: {}", stopped.error().message());
     return 1;
+  }
+  if (restart.load()) {
+    member.reset();  // joins the fetcher's thread
+    return restart_into_checkpoint(argv);
   }
   spdlog::info("stopped");
   return 0;

@@ -101,6 +101,10 @@ void register_options(CLI::App& app, RawOptions& raw) {
                  "HOST:PORT of this member's Raft traffic (cluster mode; default: its address "
                  "in --initial-cluster, which it must equal)")
       ->envname(env("LISTEN_PEER"));
+  app.add_option("--listen-catchup", raw.listen_catchup,
+                 "HOST:PORT where this member hands a checkpoint of its store to a member that "
+                 "is behind (cluster mode; default: the peer host, a free port)")
+      ->envname(env("LISTEN_CATCHUP"));
   app.add_option("--initial-cluster", raw.initial_cluster,
                  "NAME=HOST:PORT,... the members of a new cluster (IPv4 hosts); unset: a single "
                  "node without Raft")
@@ -319,6 +323,10 @@ bool resolve_cluster(const RawOptions& raw, DaemonOptions& out, std::string& err
       error = "--listen-peer: only in cluster mode (with --initial-cluster)";
       return false;
     }
+    if (!raw.listen_catchup.empty()) {
+      error = "--listen-catchup: only in cluster mode (with --initial-cluster)";
+      return false;
+    }
     return true;
   }
   if (raw.initial_cluster_state == "existing") {
@@ -350,6 +358,10 @@ bool resolve_cluster(const RawOptions& raw, DaemonOptions& out, std::string& err
       return false;
     }
   }
+  out.catchup_host = self->address.substr(0, self->address.rfind(':'));
+  if (!raw.listen_catchup.empty() && !parse_listen("--listen-catchup", raw.listen_catchup,
+                                                   out.catchup_host, out.catchup_port, error))
+    return false;
   return true;
 }
 

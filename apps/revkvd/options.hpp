@@ -38,6 +38,10 @@ struct DaemonOptions {
   std::string name = "default";
   std::vector<cluster::Member> initial_cluster;
   std::string peer_address;  // HOST:PORT this member's Raft traffic binds and is known by
+  // --listen-catchup: where peers fetch a checkpoint of this store (docs/CLUSTER.md
+  // "Catch-up from a peer's checkpoint"); default the peer host and a free port.
+  std::string catchup_host;
+  uint16_t catchup_port = 0;
   // TLS on every Raft connection between members when enabled() (--peer-cert-file, ...;
   // docs/CLUSTER.md "Peer TLS"); always with client_cert_auth.
   tls::ServerConfig peer_tls;
@@ -70,7 +74,8 @@ struct RawOptions {
   std::string block_cache_bytes = "67108864";
   // etcd's names (cluster mode, docs/CLUSTER.md).
   std::string name = "default";
-  std::string listen_peer;  // empty: the address --initial-cluster gives --name
+  std::string listen_peer;     // empty: the address --initial-cluster gives --name
+  std::string listen_catchup;  // empty: the peer host, a free port
   std::string initial_cluster;
   std::string initial_cluster_state = "new";
   std::string log_level = "info";

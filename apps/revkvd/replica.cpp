@@ -11,12 +11,18 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <stdexcept>
+#include <thread>
 
 namespace revkv::apps {
 namespace {
 
 constexpr std::string_view kAppliedKey = "raft_applied_index";
+// A snapshot descriptor: where the checkpoint is fetched (docs/CLUSTER.md).
+constexpr std::string_view kFetchPrefix = "fetch ";
+// Fetches tried while the member starts (about 15 s with the pauses) before it gives up.
+constexpr int kStartAttempts = 4;
 
 std::string encode_index(std::uint64_t index) {
   std::string out;
@@ -37,8 +43,13 @@ std::uint64_t read_applied_index(const storage::Backend& backend) {
   return index;
 }
 
-Replica::Replica(caf::actor_system& sys, const actors::Node& node)
-    : sys_(sys), ctx_(node.context()), routes_(node.routes()) {
+Replica::Replica(caf::actor_system& sys, const actors::Node& node, std::string catchup_address,
+                 CheckpointFetcher& fetcher)
+    : sys_(sys),
+      ctx_(node.context()),
+      routes_(node.routes()),
+      catchup_address_(std::move(catchup_address)),
+      fetcher_(fetcher) {
   applied_ = read_applied_index(*ctx_->backend);
   ctx_->cluster->applied_index.store(applied_);
 }
@@ -177,7 +188,7 @@ void Replica::restore_in_shards(const storage::WriteBatch& batch, int64_t last_r
   self->send(routes_.backend, actors::applied_atom::value, last_revision);
 }
 
-std::string Replica::snapshot(std::uint64_t applied_index) {
+std::string Replica::snapshot(std::uint64_t) {
   // Entries are applied without an fsync (the Raft log is the durable copy), but once the
   // snapshot is taken libraft compacts the log before it: RocksDB must hold everything up to
   // `applied_index` on disk first, or a machine crash would lose entries that neither the
@@ -185,15 +196,46 @@ std::string Replica::snapshot(std::uint64_t applied_index) {
   // An exception makes libraft retry after another threshold (cluster/raft_node.cpp).
   auto synced = ctx_->backend->sync_wal();
   if (!synced.ok()) throw std::runtime_error(synced.error().message());
-  return std::to_string(applied_index);
+  return std::string(kFetchPrefix) + catchup_address_;
 }
 
-bool Replica::restore(std::uint64_t applied_index, std::string_view) {
+bool Replica::restore(std::uint64_t applied_index, std::string_view descriptor) {
   if (applied_index <= applied_) return true;
-  spdlog::error(
-      "cluster: the leader sent a snapshot at index {} but this member has applied only {}; "
-      "catching up from a peer's checkpoint is not built yet (docs/CLUSTER.md)",
-      applied_index, applied_);
+  // Snapshots taken before catch-up existed hold only the index: nothing to fetch from.
+  if (descriptor.substr(0, kFetchPrefix.size()) != kFetchPrefix) {
+    spdlog::error(
+        "cluster: a snapshot at index {} is ahead of this member (applied {}) and names no "
+        "checkpoint to fetch ('{}'); waiting for a newer snapshot",
+        applied_index, applied_, descriptor);
+    return false;
+  }
+  std::string source(descriptor.substr(kFetchPrefix.size()));
+  if (starting_) {
+    // raft_start's restore of the snapshot libraft stored when the leader sent it (libraft
+    // stores it, and drops its log, even when the restore is refused). No loop runs yet, so
+    // waiting here holds nothing up. A staged checkpoint restarts the process (the fetcher's
+    // callback); refusing ends this start.
+    spdlog::warn(
+        "cluster: this member's stored Raft snapshot at index {} is ahead of its store (applied "
+        "{}): fetching the checkpoint from {} before it starts",
+        applied_index, applied_, source);
+    auto pause = std::chrono::seconds(1);
+    for (int attempt = 0; attempt < kStartAttempts; ++attempt) {
+      if (attempt > 0) std::this_thread::sleep_for(pause *= 2);  // a back-off, not a sync
+      if (fetcher_.fetch(source, applied_index)) return false;
+    }
+    start_failure_ = "its Raft snapshot at index " + std::to_string(applied_index) +
+                     " is ahead of its store (applied " + std::to_string(applied_) +
+                     ") and the checkpoint could not be fetched from " + source +
+                     " (logged above); start it again once that member serves, or empty the "
+                     "data directory to rejoin from the current leader";
+    return false;
+  }
+  spdlog::warn(
+      "cluster: the leader sent a snapshot at index {} but this member has applied only {}: "
+      "catching up from {}'s checkpoint",
+      applied_index, applied_, source);
+  fetcher_.start(source, applied_index);
   return false;
 }
 

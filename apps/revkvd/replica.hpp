@@ -14,6 +14,7 @@
 
 #include "actors/node.hpp"
 #include "actors/state_change.hpp"
+#include "apps/revkvd/catchup_fetcher.hpp"
 #include "cluster/raft_node.hpp"
 
 #include <caf/fwd.hpp>
@@ -28,15 +29,27 @@ namespace revkv::apps {
 class Replica final : public cluster::StateMachine {
  public:
   // Reads the applied index from the node's store. `node` outlives the replica.
-  Replica(caf::actor_system& sys, const actors::Node& node);
+  // `catchup_address`: this member's catch-up port (HOST:PORT), named in its snapshots;
+  // `fetcher` fetches a peer's checkpoint when a snapshot is ahead of this store (both
+  // docs/CLUSTER.md "Catch-up from a peer's checkpoint").
+  Replica(caf::actor_system& sys, const actors::Node& node, std::string catchup_address,
+          CheckpointFetcher& fetcher);
 
   void apply(std::uint64_t index, std::string_view entry) override;
-  // The descriptor is the applied index: a checkpoint to fetch is not built yet. Syncs the
-  // store's WAL first, since libraft compacts the log before the snapshot.
+  // Syncs the store's WAL (libraft compacts the log before the snapshot), then names where a
+  // member that is behind fetches a checkpoint: "fetch HOST:PORT", this member's catch-up
+  // port. The checkpoint is made when fetched, so it covers at least `applied_index`.
   std::string snapshot(std::uint64_t applied_index) override;
-  // Accepts a snapshot this member's store already covers; refuses a newer one (catching up
-  // from a peer's checkpoint is not built yet), which libraft retries later.
+  // Accepts a snapshot this member's store already covers. A newer one is refused while the
+  // checkpoint it names is fetched in the background (retried until it is staged); once
+  // staged, the process restarts into it. While the member
+  // starts (the RaftNode constructor restores its latest local snapshot) the fetch runs on
+  // the calling thread instead, and a staged checkpoint restarts the process as well.
   bool restore(std::uint64_t applied_index, std::string_view descriptor) override;
+  // The RaftNode is constructed: restores come from the leader from now on.
+  void started() { starting_ = false; }
+  // Why the start's own restore failed (empty: it did not, or not for catch-up).
+  const std::string& start_failure() const { return start_failure_; }
 
   std::uint64_t applied() const { return applied_; }
 
@@ -50,6 +63,10 @@ class Replica final : public cluster::StateMachine {
   actors::NodeContextPtr ctx_;
   actors::Routes routes_;
   std::uint64_t applied_ = 0;
+  std::string catchup_address_;
+  CheckpointFetcher& fetcher_;
+  bool starting_ = true;
+  std::string start_failure_;
 };
 
 // The applied Raft index a store holds (0: none).

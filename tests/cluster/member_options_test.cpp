@@ -41,6 +41,15 @@ TEST_CASE("member options: the initial cluster names this member and its peer ad
 
   raw.listen_peer = "http://127.0.0.1:2381";  // the same address, as etcd writes it
   REQUIRE(apps::resolve_options(raw, error));
+
+  // The catch-up port: the peer host and a free port unless --listen-catchup says otherwise.
+  CHECK(out->catchup_host == "127.0.0.1");
+  CHECK(out->catchup_port == 0);
+  raw.listen_catchup = "127.0.0.1:2391";
+  out = apps::resolve_options(raw, error);
+  REQUIRE(out);
+  CHECK(out->catchup_host == "127.0.0.1");
+  CHECK(out->catchup_port == 2391);
 }
 
 TEST_CASE("member options: inconsistent cluster flags are one clear error", "[cluster]") {
@@ -75,6 +84,19 @@ TEST_CASE("member options: inconsistent cluster flags are one clear error", "[cl
   single.listen_peer = "127.0.0.1:2380";
   CHECK_FALSE(apps::resolve_options(single, error));
   CHECK(error == "--listen-peer: only in cluster mode (with --initial-cluster)");
+  single = apps::RawOptions{};
+  single.listen_catchup = "127.0.0.1:2391";
+  CHECK_FALSE(apps::resolve_options(single, error));
+  CHECK(error == "--listen-catchup: only in cluster mode (with --initial-cluster)");
+
+  // A fixed catch-up port that another flag names is refused before anything starts.
+  raw = cluster_raw();
+  raw.listen_client = "127.0.0.1:2391";
+  raw.listen_catchup = "127.0.0.1:2391";
+  auto both = apps::resolve_options(raw, error);
+  REQUIRE(both);
+  CHECK(apps::unavailable_listener(*both) ==
+        "--listen-catchup and --listen-client both name 127.0.0.1:2391");
 
   // revkvd itself: exit 1 with the line, before anything starts.
   auto [status, err] =

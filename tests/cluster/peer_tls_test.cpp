@@ -127,8 +127,10 @@ class TlsCluster {
   std::string log(size_t i) const { return read_file(dir_.sub(names_[i] + ".log")); }
   std::string file(const std::string& name) const { return dir_.sub(name); }
   pid_t pid(size_t i) const { return members_[i]->pid(); }
+  std::string member_endpoint(size_t i) const { return members_[i]->endpoint(); }
 
-  void start(size_t i) {
+  // `extra`: more flags (fixed ports for a member that restarts itself to catch up).
+  void start(size_t i, const std::vector<std::string>& extra = {}) {
     std::vector<std::string> flags = {"--name",   names_[i], "--initial-cluster", initial_,
                                       "--shards", "2",       "--log-format",      "text",
                                       "--sync",   "never",   "--log-level",       "info"};
@@ -140,6 +142,7 @@ class TlsCluster {
       flags.insert(flags.end(), {"--peer-cert-file", dir_.sub(cert + ".crt"), "--peer-key-file",
                                  dir_.sub(cert + ".key"), "--peer-trusted-ca-file", dir_.sub(ca)});
     }
+    flags.insert(flags.end(), extra.begin(), extra.end());
     members_[i] = std::make_unique<testing::NodeProcess>(dir_.sub(names_[i]), flags,
                                                          dir_.sub(names_[i] + ".log"));
   }
@@ -452,4 +455,69 @@ TEST_CASE("peer TLS: flags are all three or none and only in cluster mode", "[cl
   std::ofstream(config) << "peer-transport-security:\n  auto-tls: true\n";
   CHECK(run({"--config", config}).find("unknown key 'peer-transport-security.auto-tls'") !=
         std::string::npos);
+}
+
+TEST_CASE("peer TLS: a member behind the compacted log catches up over the TLS catch-up port",
+          "[cluster][catchup]") {
+  // Compacted logs after 64 entries (docs/CLUSTER.md "Tests"), for the members started here.
+  struct Knobs {
+    Knobs() {
+      ::setenv("REVKV_TEST_SNAPSHOT_THRESHOLD", "64", 1);
+      ::setenv("REVKV_TEST_SNAPSHOT_TRAILING", "16", 1);
+    }
+    ~Knobs() {
+      ::unsetenv("REVKV_TEST_SNAPSHOT_THRESHOLD");
+      ::unsetenv("REVKV_TEST_SNAPSHOT_TRAILING");
+    }
+  } knobs;
+  TlsCluster cluster({Peer::tls, Peer::tls, Peer::tls});
+  if (!cluster.certs()) return;
+  cluster.start_all();
+  auto leader = cluster.find_leader({0, 1, 2}, 20s);
+  REQUIRE(leader);
+  const size_t behind = (*leader + 1) % cluster.size();
+  cluster.kill9(behind);
+  const int64_t last = put_many(cluster, *leader, 400, "t");
+
+  // The leader's catch-up port hands nothing to a connection without a peer certificate: a
+  // plaintext request is refused by the TLS handshake, no file line comes back.
+  const std::string marker = "catch-up port 127.0.0.1:";
+  const auto leader_log = cluster.log(*leader);
+  const auto at = leader_log.find(marker);
+  REQUIRE(at != std::string::npos);
+  const auto port = static_cast<uint16_t>(std::stoi(leader_log.substr(at + marker.size())));
+  const int fd = tcp_connect(port);
+  REQUIRE(fd >= 0);
+  const std::string request = "RKVCATCHUP1\n";
+  CHECK(::send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
+        static_cast<ssize_t>(request.size()));
+  std::string answer;
+  char buf[256];
+  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;)
+    answer.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  CHECK(answer.find("F ") == std::string::npos);
+
+  cluster.start(behind,
+                {"--listen-client", "127.0.0.1:" + std::to_string(testing::free_loopback_port()),
+                 "--listen-grpc", "127.0.0.1:" + std::to_string(testing::free_loopback_port()),
+                 "--listen-metrics", "127.0.0.1:" + std::to_string(testing::free_loopback_port())});
+  INFO(cluster.log(behind));
+  REQUIRE(cluster.log_has(behind, "catch-up: installed the checkpoint", 60s));
+  // Restarted into it (same process): serving again once it answers a read at `last`.
+  const auto deadline = Clock::now() + 60s;
+  bool serving = false;
+  while (!serving && Clock::now() < deadline) {
+    auto c = client::Client::connect(cluster.member_endpoint(behind));
+    storage::RangeRequest r;
+    r.key = "t0";
+    r.serializable = true;
+    if (c.ok()) {
+      auto got = c.value().range(r);
+      serving = got.ok() && got.value().response.revision >= last;
+    }
+    if (!serving) std::this_thread::sleep_for(20ms);  // polling interval, not synchronization
+  }
+  REQUIRE(serving);
+  require_same_hash(cluster, {0, 1, 2}, last);
 }

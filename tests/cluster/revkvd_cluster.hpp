@@ -38,13 +38,18 @@ class Cluster {
   bool running(size_t i) const { return members_[i] != nullptr; }
   NodeProcess& member(size_t i) { return *members_[i]; }
 
-  void start(size_t i) {
+  // `extra`: more flags for this start (fixed ports for a member that restarts itself), after
+  // the ones every member gets (the constructor's).
+  void start(size_t i, const std::vector<std::string>& extra = {}) {
     std::vector<std::string> flags{"--name", names_[i],  "--initial-cluster",
                                    initial_, "--shards", "2"};
     flags.insert(flags.end(), extra_.begin(), extra_.end());
-    members_[i] =
-        std::make_unique<NodeProcess>(dir_.sub(names_[i]), flags, dir_.sub(names_[i] + ".log"));
+    flags.insert(flags.end(), extra.begin(), extra.end());
+    members_[i] = std::make_unique<NodeProcess>(dir_.sub(names_[i]), std::move(flags),
+                                                dir_.sub(names_[i] + ".log"));
   }
+  // Member i's data directory.
+  std::string data_dir(size_t i) const { return dir_.sub(names_[i]); }
   void kill9(size_t i) {
     members_[i]->kill9();
     members_[i].reset();
@@ -102,7 +107,7 @@ class Cluster {
  private:
   TempDir dir_;
   std::vector<std::string> names_;
-  std::vector<std::string> extra_;
+  std::vector<std::string> extra_;  // flags of every member
   std::string initial_;
   std::vector<std::unique_ptr<NodeProcess>> members_;
 };

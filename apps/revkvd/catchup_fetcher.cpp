@@ -1,0 +1,163 @@
+#include "apps/revkvd/catchup_fetcher.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <arpa/inet.h>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace revkv::apps {
+namespace {
+
+constexpr std::chrono::milliseconds kConnectTimeout{5000};
+constexpr std::chrono::milliseconds kFirstPause{1000};
+constexpr std::chrono::milliseconds kLongestPause{30000};
+
+// A TCP connection to an IPv4 HOST:PORT (peer addresses are IPv4 literals), within the
+// timeout.
+util::UniqueFd dial(const std::string& source, std::string& host, std::string& error) {
+  auto colon = source.rfind(':');
+  host = source.substr(0, colon);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  int port = 0;
+  try {
+    port = colon == std::string::npos ? 0 : std::stoi(source.substr(colon + 1));
+  } catch (const std::exception&) {
+  }
+  if (port <= 0 || port > 65535 || ::inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) {
+    error = "'" + source + "' is not an IPv4 HOST:PORT";
+    return {};
+  }
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  util::UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) {
+    error = std::strerror(errno);
+    return {};
+  }
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 &&
+      errno != EINPROGRESS) {
+    error = std::strerror(errno);
+    return {};
+  }
+  pollfd p{fd.get(), POLLOUT, 0};
+  int rc = ::poll(&p, 1, static_cast<int>(kConnectTimeout.count()));
+  int so_error = 0;
+  socklen_t len = sizeof so_error;
+  ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &so_error, &len);
+  if (rc <= 0 || so_error != 0) {
+    error = rc <= 0 ? "connect timed out" : std::strerror(so_error);
+    return {};
+  }
+  return fd;
+}
+
+}  // namespace
+
+CheckpointFetcher::CheckpointFetcher(const std::filesystem::path& data_dir,
+                                     tls::ClientConfig peer_tls, std::function<void()> on_staged)
+    : paths_(data_dir), tls_(std::move(peer_tls)), on_staged_(std::move(on_staged)) {}
+
+CheckpointFetcher::~CheckpointFetcher() {
+  {
+    std::lock_guard lock(mutex_);
+    quit_ = true;
+    if (socket_ >= 0) ::shutdown(socket_, SHUT_RDWR);
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void CheckpointFetcher::start(const std::string& source, std::uint64_t index) {
+  {
+    std::lock_guard lock(mutex_);
+    source_ = source;
+    index_ = index;
+  }
+  if (staged_.load() || running_.exchange(true)) return;
+  thread_ = std::thread([this] { retry_loop(); });
+}
+
+void CheckpointFetcher::retry_loop() {
+  auto pause = kFirstPause;
+  std::unique_lock lock(mutex_);
+  while (!quit_) {
+    auto source = source_;
+    auto index = index_;
+    lock.unlock();
+    bool staged = fetch(source, index);
+    lock.lock();
+    if (staged) return;
+    // Not a synchronisation: a pause between attempts, cut short when the fetcher goes.
+    wake_.wait_for(lock, pause, [this] { return quit_; });
+    pause = std::min(pause * 2, kLongestPause);
+  }
+}
+
+bool CheckpointFetcher::fetch(const std::string& source, std::uint64_t index) {
+  std::string error;
+  spdlog::info("catch-up: fetching a checkpoint from {} (snapshot index {})", source, index);
+  const auto started = std::chrono::steady_clock::now();
+  if (!fetch_once(source, index, error)) {
+    std::error_code ec;
+    std::filesystem::remove_all(paths_.staging, ec);
+    spdlog::warn("catch-up: fetching from {} failed: {}; trying again", source, error);
+    return false;
+  }
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                  started)
+                .count();
+  spdlog::info("catch-up: checkpoint from {} verified and staged in {} ms; restarting into it",
+               source, ms);
+  staged_.store(true);
+  on_staged_();
+  return true;
+}
+
+bool CheckpointFetcher::fetch_once(const std::string& source, std::uint64_t index,
+                                   std::string& error) {
+  std::error_code ec;
+  std::filesystem::remove_all(paths_.staging, ec);
+  std::filesystem::create_directories(paths_.root, ec);
+  if (ec) {
+    error = "create " + paths_.root.string() + ": " + ec.message();
+    return false;
+  }
+  std::string host;
+  util::UniqueFd tcp = dial(source, host, error);
+  if (!tcp.valid()) return false;
+  util::UniqueFd plain;
+  std::unique_ptr<tls::ClientTunnel> tunnel;
+  if (tls_.enabled) {
+    tunnel = tls::ClientTunnel::open(std::move(tcp), host, tls_, kConnectTimeout, plain, error);
+    if (!tunnel) {
+      error = "TLS: " + error;
+      return false;
+    }
+  } else {
+    plain = std::move(tcp);
+  }
+  {
+    std::lock_guard lock(mutex_);
+    if (quit_) {
+      error = "stopping";
+      return false;
+    }
+    socket_ = plain.get();
+  }
+  bool received = receive_checkpoint(plain.get(), paths_.staging, limits_, error);
+  {
+    std::lock_guard lock(mutex_);
+    socket_ = -1;
+  }
+  if (!received) return false;
+  return mark_staged(paths_, source, index, error);
+}
+
+}  // namespace revkv::apps
