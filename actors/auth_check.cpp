@@ -82,14 +82,40 @@ struct Checker {
   }
 };
 
+// What etcd 3.4 serves through doSerialize: a Range, or a Txn whose every op is a Range
+// (its isTxnReadonly).
+bool serialized_read(const Request& request) {
+  if (std::holds_alternative<storage::RangeRequest>(request)) return true;
+  const auto* txn = std::get_if<storage::TxnRequest>(&request);
+  if (!txn) return false;
+  auto all_ranges = [](const std::vector<storage::RequestOp>& list) {
+    for (const auto& o : list)
+      if (!std::holds_alternative<storage::RangeRequest>(o.op)) return false;
+    return true;
+  };
+  return all_ranges(txn->success) && all_ranges(txn->failure);
+}
+
 }  // namespace
 
 auth::Outcome auth_refusal(const NodeContext& ctx, const auth::Caller& caller,
                            const Request& request) {
   if (caller.bad_token) return auth::errors::invalid_auth_token();
-  if (!ctx.auth || !ctx.auth->enabled()) return std::nullopt;
+  if (!ctx.auth) return std::nullopt;
+  const bool enabled = ctx.auth->enabled();
+  // Simple tokens and certificates carry no revision: with auth disabled, one flag load.
+  if (!enabled && caller.token_revision == 0) return std::nullopt;
   auto state = ctx.auth->state();
-  return std::visit(Checker{*state, caller}, request);
+  if (enabled) {
+    if (auto denied = std::visit(Checker{*state, caller}, request)) return denied;
+  }
+  // etcd 3.4's doSerialize: a read with a JWT whose revision is not the store's (older or
+  // newer, and even with auth disabled) is refused as old after the permission check
+  // (docs/SECURITY.md "JWT tokens").
+  if (caller.token_revision != 0 && caller.token_revision != state->revision &&
+      serialized_read(request))
+    return auth::errors::auth_old_revision();
+  return std::nullopt;
 }
 
 bool lease_needs_check(const NodeContext& ctx, const Request& request) {

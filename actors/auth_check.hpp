@@ -20,7 +20,8 @@ namespace revkv::actors {
 
 // The error to answer instead of running `request`, or nullopt. A bad token is refused
 // even with auth disabled (etcd answers "invalid auth token" for any token it does not
-// know); without one, nothing is looked at unless auth is enabled.
+// know); without one, nothing is looked at unless auth is enabled or the token is a JWT
+// (whose revision etcd 3.4 checks on reads even with auth disabled).
 auth::Outcome auth_refusal(const NodeContext& ctx, const auth::Caller& caller,
                            const Request& request);
 

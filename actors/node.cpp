@@ -65,7 +65,8 @@ storage::Result<std::unique_ptr<Node>> Node::start(caf::actor_system& sys, NodeC
   if (!alarm.ok()) return alarm.error();
   ctx->nospace_alarm.store(*alarm);
   auto auth = auth::AuthStore::open(
-      *ctx->backend, auth::StoreOptions{config.options.auth_token_ttl, auth::kBcryptCost});
+      *ctx->backend, auth::StoreOptions{config.options.auth_token_ttl, auth::kBcryptCost,
+                                        config.options.auth_jwt});
   if (!auth.ok()) return auth.error();
   ctx->auth = std::move(*auth);
   replicate_auth(*ctx);  // cluster mode: changes through the Raft log

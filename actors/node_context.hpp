@@ -71,6 +71,8 @@ struct NodeOptions {
   std::chrono::milliseconds snapshot_idle_timeout{30 * 1000};
   // etcd's --auth-token-ttl: a simple token unused this long is no longer valid.
   std::chrono::seconds auth_token_ttl{300};
+  // etcd's --auth-token jwt,...: the loaded key and ttl; null for simple tokens.
+  std::shared_ptr<const auth::JwtTokens> auth_jwt;
 };
 
 // Lease records, as the shards check them when they apply a put. Only the lessor adds one

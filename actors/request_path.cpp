@@ -194,7 +194,7 @@ void RequestPath::submit(uint64_t id, Request request, Clock::time_point receive
     if (!create) return emit(id, method, received, std::move(*denied));
     protocol::WatchResponse refused_watch;
     refused_watch.header = ctx_->header(ctx_->watermark.load());
-    refused_watch.watch_id = create->watch_id;
+    refused_watch.watch_id = -1;  // etcd 3.4: clientv3.InvalidWatchID, whatever was asked
     refused_watch.created = true;
     refused_watch.canceled = true;
     refused_watch.cancel_reason = auth::errors::grpc_error_text(*denied);

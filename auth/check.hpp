@@ -11,7 +11,8 @@
 
 namespace revkv::auth {
 
-// etcd's isOpPermitted: no user → "user name is empty"; an unknown user or one whose
+// etcd's isOpPermitted: no user → "user name is empty"; a JWT issued at an auth revision
+// older than the store's → "revision of auth store is old"; an unknown user or one whose
 // roles do not cover the range → "permission denied"; the root role → allowed.
 Outcome check_range_op(const State& state, const Caller& caller, std::string_view key,
                        std::string_view range_end, PermType want);

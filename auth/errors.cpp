@@ -61,6 +61,13 @@ protocol::WireError invalid_auth_token() {
 protocol::WireError invalid_auth_mgmt() {
   return make(kInvalidArgument, "invalid auth management");
 }
+protocol::WireError auth_old_revision() {
+  return make(kInvalidArgument, "revision of auth store is old");
+}
+protocol::WireError jwt_verify_only() {
+  constexpr int64_t kUnknown = 2;
+  return {kUnknown, "auth: token signing attempted with verify-only key"};
+}
 std::string grpc_error_text(const protocol::WireError& error) {
   // grpc-go's names of the codes the auth checks return.
   const char* name = "Unknown";

@@ -31,6 +31,10 @@ protocol::WireError permission_not_granted();  // FailedPrecondition
 protocol::WireError auth_not_enabled();        // FailedPrecondition
 protocol::WireError invalid_auth_token();      // Unauthenticated
 protocol::WireError invalid_auth_mgmt();       // InvalidArgument
+protocol::WireError auth_old_revision();       // InvalidArgument
+// etcd 3.4's Authenticate on a member whose JWT key is only a public key: the auth store's
+// own error, untranslated (Unknown).
+protocol::WireError jwt_verify_only();
 // etcd 3.4's maintenance server (Defragment, Snapshot, Hash, HashKV) returns the auth
 // store's own error untranslated: gRPC code Unknown and "auth: ..." ("auth: permission
 // denied", "auth: user name is empty", "auth: user not found"). This turns one of the

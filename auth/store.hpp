@@ -18,6 +18,7 @@
 
 #include "auth/caller.hpp"
 #include "auth/errors.hpp"
+#include "auth/jwt.hpp"
 #include "auth/state.hpp"
 #include "auth/tokens.hpp"
 #include "storage/backend.hpp"
@@ -47,6 +48,10 @@ struct Replicator {
 struct StoreOptions {
   std::chrono::seconds token_ttl{300};  // etcd's --auth-token-ttl
   int bcrypt_cost = 10;                 // etcd's --bcrypt-cost default
+  // etcd's --auth-token jwt,...: null for simple tokens. With it, Authenticate signs a JWT
+  // (no token table, no Raft entry) and caller() verifies one; simple tokens are not
+  // accepted (one provider, as etcd).
+  std::shared_ptr<const JwtTokens> jwt;
 };
 
 class AuthStore {
@@ -105,6 +110,8 @@ class AuthStore {
   void publish(const State& before, State after);
   std::variant<std::string, protocol::WireError> authenticate_replicated(std::string_view name,
                                                                          std::string_view password);
+  std::variant<std::string, protocol::WireError> authenticate_jwt(std::string_view name,
+                                                                  std::string_view password);
   std::optional<std::string> hash(std::string_view password) const;
 
   storage::Backend& backend_;

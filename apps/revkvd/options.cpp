@@ -1,5 +1,8 @@
 #include "apps/revkvd/options.hpp"
 
+#include "auth/jwt.hpp"
+#include "auth/token_spec.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -47,6 +50,11 @@ void register_options(CLI::App& app, RawOptions& raw) {
   app.add_option("--auth-token-ttl", raw.auth_token_ttl,
                  "seconds an unused simple auth token stays valid (etcd's flag)")
       ->envname(env("AUTH_TOKEN_TTL"))
+      ->capture_default_str();
+  app.add_option("--auth-token", raw.auth_token,
+                 "simple, or jwt,sign-method=RS256,priv-key=PATH[,pub-key=PATH][,ttl=5m] "
+                 "(etcd's flag; docs/SECURITY.md \"JWT tokens\")")
+      ->envname(env("AUTH_TOKEN"))
       ->capture_default_str();
   app.add_option("--max-txn-ops", raw.max_txn_ops, "more ops in a txn are refused")
       ->envname(env("MAX_TXN_OPS"))
@@ -420,6 +428,21 @@ std::optional<DaemonOptions> resolve_options(const RawOptions& raw, std::string&
     return std::nullopt;
   }
   node.options.auth_token_ttl = std::chrono::seconds(raw.auth_token_ttl);
+  auto token_spec = auth::parse_token_spec(raw.auth_token);
+  if (auto* why = std::get_if<std::string>(&token_spec)) {
+    error = *why;
+    return std::nullopt;
+  }
+  if (auto& spec = std::get<auth::TokenSpec>(token_spec); spec.kind == auth::TokenSpec::Kind::jwt) {
+    // The key files are read and checked now: a bad key is a startup error, not a failed
+    // Authenticate later.
+    auto jwt = auth::JwtTokens::load(spec);
+    if (auto* why = std::get_if<std::string>(&jwt)) {
+      error = *why;
+      return std::nullopt;
+    }
+    node.options.auth_jwt = std::get<std::shared_ptr<const auth::JwtTokens>>(std::move(jwt));
+  }
   if (raw.auto_compaction_mode != "periodic" && raw.auto_compaction_mode != "revision") {
     error = "--auto-compaction-mode: expected periodic or revision";
     return std::nullopt;

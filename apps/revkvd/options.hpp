@@ -61,7 +61,8 @@ struct RawOptions {
   std::string quota_backend_bytes = "2147483648";
   std::string max_request_bytes = "1572864";
   int64_t max_txn_ops = 128;
-  int64_t auth_token_ttl = 300;  // seconds
+  int64_t auth_token_ttl = 300;       // seconds
+  std::string auth_token = "simple";  // etcd's --auth-token: simple | jwt,OPTION=VALUE,...
   std::string auto_compaction_mode = "periodic";
   std::string auto_compaction_retention = "0";
   std::string auto_compaction_interval = "5m";

@@ -17,7 +17,7 @@ using namespace revkv::auth;
 
 namespace {
 
-constexpr StoreOptions kFast{std::chrono::seconds(300), 4};
+const StoreOptions kFast{std::chrono::seconds(300), 4, nullptr};
 
 struct Member {
   explicit Member(const std::string& dir) {

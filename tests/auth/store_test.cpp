@@ -14,7 +14,7 @@ using namespace revkv::auth;
 namespace {
 
 // bcrypt's minimum cost keeps the suite fast; the default cost is tested on its own.
-constexpr StoreOptions kFast{std::chrono::seconds(300), 4};
+const StoreOptions kFast{std::chrono::seconds(300), 4, nullptr};
 
 std::unique_ptr<storage::Backend> open_backend(const std::string& dir) {
   auto b = storage::Backend::open(dir, {});

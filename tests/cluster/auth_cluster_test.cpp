@@ -2,13 +2,17 @@
 // every token Authenticate assigns is a Raft entry every member applies, so a follower
 // enforces the leader's users, roles and permissions on its serializable reads and accepts
 // the leader's tokens; followers refuse to originate auth changes; a restarted member
-// keeps the state.
+// keeps the state. With --auth-token jwt the leader signs tokens without a log entry and
+// every member verifies them with the key.
 
 #include "tests/cluster/revkvd_cluster.hpp"
+#include "tests/skip.hpp"
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <etcdserverpb/rpc.grpc.pb.h>
 #include <functional>
 #include <grpcpp/grpcpp.h>
@@ -232,4 +236,75 @@ TEST_CASE("revkvd cluster: auth changes and tokens from the leader hold on every
   CHECK(eventually([&] { return reads(cluster, follower, fresh, "a1", "readable"); }));
   restarted.token = fresh;
   CHECK(restarted.get("z1", ignored).error_message() == "etcdserver: permission denied");
+}
+
+TEST_CASE("revkvd cluster: JWT tokens signed by the leader are verified by every member",
+          "[cluster][process][auth][jwt]") {
+  // One key for every member (docs/SECURITY.md "JWT tokens", cluster mode).
+  testing::TempDir keys;
+  std::string make = "cd '" + keys.str() +
+                     "' && openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:prime256v1 "
+                     "-out jwt.key >/dev/null 2>&1 && openssl pkey -in jwt.key -pubout -out "
+                     "jwt.pub >/dev/null 2>&1";
+  if (std::system(make.c_str()) != 0) {
+    testing::report_skipped("no openssl command");
+    return;
+  }
+  Cluster cluster(3, {"--auth-token", "jwt,sign-method=ES256,priv-key=" + keys.sub("jwt.key") +
+                                          ",pub-key=" + keys.sub("jwt.pub") + ",ttl=5m"});
+  auto leader_index = cluster.find_leader(std::chrono::seconds(20));
+  REQUIRE(leader_index);
+  size_t follower = (*leader_index + 1) % cluster.size();
+  Member leader(cluster.member(*leader_index).grpc_endpoint());
+  REQUIRE(leader.put("a1", "readable").ok());
+  REQUIRE(leader.put("z1", "secret").ok());
+  REQUIRE(leader.role_add("reader").ok());
+  REQUIRE(leader.grant_read("reader", "a", "b").ok());
+  REQUIRE(leader.user_add("root", "rootpw").ok());
+  REQUIRE(leader.grant_role("root", "root").ok());
+  REQUIRE(leader.user_add("alice", "alicepw").ok());
+  REQUIRE(leader.grant_role("alice", "reader").ok());
+  REQUIRE(leader.enable().ok());
+  etcdserverpb::AuthStatusResponse status;
+  REQUIRE(leader.status(status).ok());
+  CHECK(eventually([&] { return same_auth_status(cluster, status.authrevision()); }));
+
+  // The leader signs; a follower refuses to (as for simple tokens).
+  std::string alice, root, ignored;
+  REQUIRE(leader.authenticate("alice", "alicepw", alice).ok());
+  REQUIRE(leader.authenticate("root", "rootpw", root).ok());
+  CHECK(alice.rfind("eyJ", 0) == 0);  // a JWT: base64url of {"alg":...
+  CHECK(std::count(alice.begin(), alice.end(), '.') == 2);
+  Member f(cluster.member(follower).grpc_endpoint());
+  auto on_follower = f.authenticate("alice", "alicepw", ignored);
+  CHECK(on_follower.error_message() == "etcdserver: not leader");
+
+  // Every member verifies it with the key alone.
+  for (size_t i = 0; i < cluster.size(); ++i)
+    CHECK(eventually([&] { return reads(cluster, i, alice, "a1", "readable"); }));
+  f.token = alice;
+  CHECK(f.get("z1", ignored).error_message() == "etcdserver: permission denied");
+  f.token = alice + "x";
+  CHECK(f.get("a1", ignored).error_message() == "etcdserver: invalid auth token");
+
+  // Stateless: a restarted follower accepts the token it never saw issued.
+  REQUIRE(cluster.stop(follower, std::chrono::seconds(20)) == 0);
+  cluster.start(follower);
+  CHECK(eventually([&] { return reads(cluster, follower, alice, "a1", "readable"); }));
+
+  // An auth change makes it old on every member, once applied there (etcd 3.4's rule).
+  leader.token = root;
+  REQUIRE(leader.grant_read("reader", "z", "{").ok());
+  for (size_t i = 0; i < cluster.size(); ++i) {
+    Member m(cluster.member(i).grpc_endpoint());
+    m.token = alice;
+    CHECK(eventually([&] {
+      auto s = m.get("a1", ignored);
+      return s.error_code() == grpc::StatusCode::INVALID_ARGUMENT &&
+             s.error_message() == "etcdserver: revision of auth store is old";
+    }));
+  }
+  std::string fresh;
+  REQUIRE(leader.authenticate("alice", "alicepw", fresh).ok());
+  CHECK(eventually([&] { return reads(cluster, follower, fresh, "z1", "secret"); }));
 }

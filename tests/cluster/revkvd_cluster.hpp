@@ -22,7 +22,8 @@ namespace revkv::testing {
 
 class Cluster {
  public:
-  explicit Cluster(size_t size) {
+  // `extra`: flags every member gets too (e.g. --auth-token).
+  explicit Cluster(size_t size, std::vector<std::string> extra = {}) : extra_(std::move(extra)) {
     for (size_t i = 0; i < size; ++i) {
       names_.push_back(std::string(1, static_cast<char>('a' + i)));
       if (!initial_.empty()) initial_ += ",";
@@ -37,10 +38,12 @@ class Cluster {
   bool running(size_t i) const { return members_[i] != nullptr; }
   NodeProcess& member(size_t i) { return *members_[i]; }
 
-  // `extra`: more flags for this start (fixed ports for a member that restarts itself).
+  // `extra`: more flags for this start (fixed ports for a member that restarts itself), after
+  // the ones every member gets (the constructor's).
   void start(size_t i, const std::vector<std::string>& extra = {}) {
     std::vector<std::string> flags{"--name", names_[i],  "--initial-cluster",
                                    initial_, "--shards", "2"};
+    flags.insert(flags.end(), extra_.begin(), extra_.end());
     flags.insert(flags.end(), extra.begin(), extra.end());
     members_[i] = std::make_unique<NodeProcess>(dir_.sub(names_[i]), std::move(flags),
                                                 dir_.sub(names_[i] + ".log"));
@@ -108,6 +111,7 @@ class Cluster {
  private:
   TempDir dir_;
   std::vector<std::string> names_;
+  std::vector<std::string> extra_;  // flags of every member
   std::string initial_;
   std::vector<std::unique_ptr<NodeProcess>> members_;
 };
