@@ -44,8 +44,12 @@ std::optional<protocol::WireError> cluster_refusal(const NodeContext& ctx, proto
 bool may_forward(const NodeContext& ctx, const Request& request, const auth::Caller& caller) {
   const auto* link = ctx.cluster.get();
   if (link == nullptr || !link->forwarder) return false;
-  // With auth off the certificate names no one that matters: the request may go.
-  if (caller.by_certificate && ctx.auth && ctx.auth->enabled()) return false;
+  // With auth on, only a token's identity travels: the forwarding connection presents this
+  // member's own certificate, so a request identified by its client's certificate — or by
+  // nothing at all — would run on the leader as this member's CN. Such a request is refused
+  // here (Unavailable `not leader`: the client fails over, as without forwarding). With auth
+  // off the certificate names no one that matters: the request may go.
+  if (ctx.auth && ctx.auth->enabled() && (caller.by_certificate || !caller.token)) return false;
   uint64_t leader = link->leader_id.load();
   if (leader == 0 || leader == link->member_id) return false;
   return !std::holds_alternative<protocol::DefragmentRequest>(request) &&
