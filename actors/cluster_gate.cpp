@@ -1,5 +1,7 @@
 #include "actors/cluster_gate.hpp"
 
+#include "auth/store.hpp"
+
 namespace revkv::actors {
 namespace {
 
@@ -37,6 +39,21 @@ std::optional<protocol::WireError> cluster_refusal(const NodeContext& ctx, proto
   if (link == nullptr || link->leader.load()) return std::nullopt;
   if (!needs_leader(method, request)) return std::nullopt;
   return leader_refusal(*link);
+}
+
+bool may_forward(const NodeContext& ctx, const Request& request, const auth::Caller& caller) {
+  const auto* link = ctx.cluster.get();
+  if (link == nullptr || !link->forwarder) return false;
+  // With auth on, only a token's identity travels: the forwarding connection presents this
+  // member's own certificate, so a request identified by its client's certificate — or by
+  // nothing at all — would run on the leader as this member's CN. Such a request is refused
+  // here (Unavailable `not leader`: the client fails over, as without forwarding). With auth
+  // off the certificate names no one that matters: the request may go.
+  if (ctx.auth && ctx.auth->enabled() && (caller.by_certificate || !caller.token)) return false;
+  uint64_t leader = link->leader_id.load();
+  if (leader == 0 || leader == link->member_id) return false;
+  return !std::holds_alternative<protocol::DefragmentRequest>(request) &&
+         !std::holds_alternative<protocol::AlarmRequest>(request);
 }
 
 }  // namespace revkv::actors

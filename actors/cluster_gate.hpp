@@ -1,10 +1,12 @@
 #pragma once
 
-// Cluster mode (docs/CLUSTER.md): which requests a member that does not lead refuses.
-// Forwarding to the leader is not built yet, so a follower answers writes, lease calls and
-// linearizable reads with etcd's Unavailable errors ("etcdserver: not leader" when it knows
-// a leader, "etcdserver: no leader" when it knows none); a client with several endpoints
-// retries another one. Serializable reads, watches and maintenance reads are served locally.
+// Cluster mode (docs/CLUSTER.md): which requests a member that does not lead cannot serve
+// itself. A follower forwards writes, lease calls and linearizable reads to the leader
+// (actors/forwarding.hpp) when it knows where the leader serves; otherwise, and for what
+// cannot be forwarded, it answers etcd's Unavailable errors ("etcdserver: not leader" when
+// it knows a leader, "etcdserver: no leader" when it knows none), on which a client with
+// several endpoints retries another one. Serializable reads, watches and maintenance reads
+// are served locally.
 
 #include "actors/node_context.hpp"
 #include "actors/request_path.hpp"
@@ -20,5 +22,11 @@ std::optional<protocol::WireError> leader_refusal(const ClusterLink& link);
 // nullopt on a single node, on the (ready) leader and for what any member serves.
 std::optional<protocol::WireError> cluster_refusal(const NodeContext& ctx, protocol::Method method,
                                                    const Request& request);
+
+// Whether a request cluster_refusal refused may go to the leader instead: a forwarder and a
+// known leader other than this member; not Defragment and Alarm (they concern this member's
+// own store); not, with auth enabled, a request whose identity is this connection's client
+// certificate (the leader would see the forwarding member's connection, not the client's).
+bool may_forward(const NodeContext& ctx, const Request& request, const auth::Caller& caller);
 
 }  // namespace revkv::actors

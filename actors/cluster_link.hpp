@@ -5,12 +5,16 @@
 // they are. revkvd owns the Raft member (apps/revkvd/replica.hpp) and fills this in: the
 // actors never see libraft, only a blocking `propose` and the leadership flags.
 
+#include "actors/member_attributes.hpp"
+
 #include <caf/actor.hpp>
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -76,6 +80,22 @@ struct ClusterLink {
   };
   std::vector<Member> members;
 
+  // The members' client addresses as published through the log (a leader publishes its own:
+  // actors/member_attributes.hpp); read by the forwarder and MemberList.
+  std::optional<MemberAttributes> attributes_of(uint64_t id) const {
+    std::lock_guard lock(attributes_mutex_);
+    auto it = attributes_.find(id);
+    if (it == attributes_.end()) return std::nullopt;
+    return it->second;
+  }
+  void set_attributes(MemberAttributes attributes) {
+    std::lock_guard lock(attributes_mutex_);
+    attributes_[attributes.id] = std::move(attributes);
+  }
+  // The actor that forwards to the leader what only the leader serves (actors/forwarding.hpp);
+  // null: such requests are refused on a follower.
+  caf::actor forwarder;
+
   // This member and the group as the Raft member last saw them.
   uint64_t member_id = 0;
   // Random per process start: tells this process's own entries (already in its shards'
@@ -93,8 +113,16 @@ struct ClusterLink {
   std::atomic<int64_t> proposals_applied{0};
   std::atomic<int64_t> proposals_pending{0};
   std::atomic<int64_t> proposals_failed{0};
+  // Requests a follower forwarded to the leader, and those of them it could not deliver
+  // (revkv_cluster_forwarded_requests_total, revkv_cluster_forward_failures_total).
+  std::atomic<int64_t> forwarded{0};
+  std::atomic<int64_t> forward_failures{0};
 
   bool has_leader() const { return leader_id.load() != 0; }
+
+ private:
+  mutable std::mutex attributes_mutex_;
+  std::map<uint64_t, MemberAttributes> attributes_;
 };
 
 }  // namespace revkv::actors

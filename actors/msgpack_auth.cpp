@@ -39,10 +39,15 @@ auth::Caller caller_of(const NodeContext& ctx, const std::optional<std::string>&
                        const std::optional<std::string>& certificate_cn) {
   // etcd looks at the certificate only when the request has no token: a bad token is
   // refused even from a connection whose certificate names a user.
-  if (!token)
-    return certificate_cn ? auth::Caller::named(*certificate_cn) : auth::Caller::anonymous();
-  if (!ctx.auth) return auth::Caller::invalid();
-  return ctx.auth->caller(std::string_view(*token));
+  if (!token) {
+    if (!certificate_cn) return auth::Caller::anonymous();
+    auto named = auth::Caller::named(*certificate_cn);
+    named.by_certificate = true;
+    return named;
+  }
+  auto caller = ctx.auth ? ctx.auth->caller(std::string_view(*token)) : auth::Caller::invalid();
+  caller.token = token;  // forwarded with the request by a follower (docs/CLUSTER.md)
+  return caller;
 }
 
 bool serve_auth_call(msgpack::sbuffer& out, const NodeContext& ctx, const p::RequestFrame& frame,

@@ -2,6 +2,7 @@
 
 #include "actors/auth_check.hpp"
 #include "actors/cluster_gate.hpp"
+#include "actors/forwarding.hpp"
 #include "actors/lessor_actor.hpp"
 #include "actors/messages.hpp"
 #include "actors/methods.hpp"
@@ -167,7 +168,16 @@ void RequestPath::submit(uint64_t id, Request request, Clock::time_point receive
   if (!failed_ && ctx_->failure.failed()) fail(unavailable(ctx_->failure.reason()));
   if (failed_) return emit(id, method, received, *failed_);
   if (auto refused = cluster_refusal(*ctx_, method, request)) {
-    return emit(id, method, received, *refused);
+    if (!may_forward(*ctx_, request, caller)) return emit(id, method, received, *refused);
+    // The leader validates, checks the quota and the caller's permissions, exactly as for
+    // its own clients; here only this connection's order is kept. A forwarded write runs
+    // alone (no applier): its answer comes from another process, so it is answered before
+    // the next write of this connection leaves.
+    Queued q{id, method, std::move(request), received, is_write(method), {}, {}, false, {}};
+    q.forward = true;
+    q.token = caller.token;
+    queue_.push_back(std::move(q));
+    return pump();
   }
   bool raised_alarm = false;
   auto refused = std::visit([&](const auto& r) { return refusal(r, raised_alarm); }, request);
@@ -190,7 +200,7 @@ void RequestPath::submit(uint64_t id, Request request, Clock::time_point receive
     refused_watch.cancel_reason = auth::errors::grpc_error_text(*denied);
     return emit(id, method, received, Response{std::move(refused_watch)});
   }
-  Queued q{id, method, std::move(request), received, is_write(method), {}, {}};
+  Queued q{id, method, std::move(request), received, is_write(method), {}, {}, false, {}};
   if (lease_needs_check(*ctx_, q.request)) q.lease_check = caller;
   size_t shards = routes_.shards.size();
   std::visit(
@@ -227,6 +237,7 @@ void RequestPath::pump() {
 }
 
 void RequestPath::dispatch(Queued q) {
+  if (q.forward) return forward_to_leader(q);
   auto& routes = routes_;
   std::visit(
       [&](auto& call) {
@@ -376,6 +387,39 @@ void RequestPath::release_writes() {
 
 void RequestPath::start_read(const Queued& q) {
   reads_.emplace(q.id, ReadInFlight{q.method, q.received});
+}
+
+// Cluster mode: the leader's answer, whatever it is, is relayed unchanged. A write whose
+// forwarding failed is not retried: the leader may have applied it (its client retries,
+// as etcd's do on Unavailable).
+void RequestPath::forward_to_leader(Queued& q) {
+  const auto& link = *ctx_->cluster;
+  const bool write = q.write;
+  const uint64_t id = q.id;
+  if (write) {
+    WriteInFlight w;
+    w.id = id;
+    w.method = q.method;
+    w.received = q.received;
+    writes_.push_back(std::move(w));
+    ++unapplied_;
+    unapplied_target_ = link.forwarder;
+    unapplied_serial_ = true;
+  } else {
+    start_read(q);
+  }
+  auto done = [this, id, write](Answer answer) {
+    if (write)
+      applied(id, std::move(answer), 0);
+    else
+      read_done(id, std::move(answer));
+    sink_.end_of_turn();
+  };
+  self_
+      ->request(link.forwarder, caf::infinite, forward_atom::value,
+                ForwardCall{std::move(q.request), std::move(q.token)})
+      .then([done](Answer& answer) { done(std::move(answer)); },
+            [done](caf::error& err) { done(internal_error(err)); });
 }
 
 template <class Reply, class Msg>

@@ -152,6 +152,9 @@ class RequestPath {
     // With auth enabled, a LeaseRevoke or a Put that attaches a lease: the caller, who needs
     // write permission on every key already attached to the lease (etcd's checkLeasePuts).
     std::optional<auth::Caller> lease_check;
+    // Cluster mode: a follower sends it to the leader (actors/forwarding.hpp), with `token`.
+    bool forward = false;
+    std::optional<std::string> token;
   };
   // A write sent to its actor, answered in arrival order once durable.
   struct WriteInFlight {
@@ -189,6 +192,7 @@ class RequestPath {
   template <class Reply, class Msg>
   void send_read(const Queued& q, const caf::actor& target, Msg msg);
   void start_read(const Queued& q);
+  void forward_to_leader(Queued& q);
   void serve_range(const Queued& q, const storage::RangeRequest& r);
   // The shards' part of a range read at `rev`, answered as of W = `w`.
   void fetch_range(uint64_t id, const storage::RangeRequest& r, int64_t w, int64_t rev);

@@ -19,6 +19,7 @@ enum class ChangeKind : uint64_t {
   auth = 1,   // auth/replication.hpp
   lease = 2,  // a granted lease's record (storage::encode_lease_record); actors/lessor_actor.cpp
   compaction = 3,  // a scheduled compaction's revision (8 bytes); actors/maintenance_actor.cpp
+  member = 4,      // a leader's client addresses (actors/member_attributes.hpp)
 };
 
 // The compaction payload.

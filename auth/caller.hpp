@@ -17,13 +17,18 @@ struct Caller {
   // simple token or a certificate's CN, which are always current (etcd's simple tokens
   // carry the store's revision at each use).
   uint64_t token_revision = 0;
+  // Cluster mode: the token as the door received it, which a follower forwards with the
+  // request to the leader (docs/CLUSTER.md "Forwarding"); and whether `user` came from the
+  // connection's client certificate, an identity that cannot be forwarded.
+  std::optional<std::string> token;
+  bool by_certificate = false;
 
   static Caller anonymous() { return {}; }
-  static Caller named(std::string name) { return Caller{std::move(name), false, 0}; }
+  static Caller named(std::string name) { return Caller{std::move(name), false, 0, {}, false}; }
   static Caller from_jwt(std::string name, uint64_t revision) {
-    return Caller{std::move(name), false, revision};
+    return Caller{std::move(name), false, revision, {}, false};
   }
-  static Caller invalid() { return Caller{std::nullopt, true, 0}; }
+  static Caller invalid() { return Caller{std::nullopt, true, 0, {}, false}; }
 };
 
 }  // namespace revkv::auth

@@ -64,6 +64,8 @@ class Client {
   // clients send one in each call's metadata; nullopt: none. authenticate() sets it.
   void set_token(std::optional<std::string> token) { token_ = std::move(token); }
   const std::optional<std::string>& token() const { return token_; }
+  // A transport failure broke it (every later call fails the same way): reconnect.
+  bool broken() const { return broken_.has_value(); }
 
   // -- untyped ------------------------------------------------------------------------------
   // `body` is one encoded msgpack map, or empty for params [].

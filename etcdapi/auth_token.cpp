@@ -12,13 +12,18 @@ auth::Caller caller_of(const actors::NodeContext& ctx, const grpc::ServerContext
     // etcd looks at the certificate only when the call has no token: a bad token is refused
     // even from a connection whose certificate names a user.
     if (ctx.certificate_names.recording())
-      if (auto cn = ctx.certificate_names.of_grpc_peer(context.peer()))
-        return auth::Caller::named(std::move(*cn));
+      if (auto cn = ctx.certificate_names.of_grpc_peer(context.peer())) {
+        auto named = auth::Caller::named(std::move(*cn));
+        named.by_certificate = true;
+        return named;
+      }
     return auth::Caller::anonymous();
   }
+  std::string_view token(it->second.data(), it->second.size());
   // A node without an auth store (a test harness) knows no token.
-  if (!ctx.auth) return auth::Caller::invalid();
-  return ctx.auth->caller(std::string_view(it->second.data(), it->second.size()));
+  auto caller = ctx.auth ? ctx.auth->caller(token) : auth::Caller::invalid();
+  caller.token = std::string(token);  // forwarded with the request by a follower
+  return caller;
 }
 
 }  // namespace revkv::etcdapi

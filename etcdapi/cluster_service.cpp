@@ -33,14 +33,19 @@ grpc::ServerUnaryReactor* ClusterService::MemberList(grpc::CallbackServerContext
                                                      etcdserverpb::MemberListResponse* response) {
   to_proto(ctx_->header(ctx_->watermark.load()), *response->mutable_header());
   if (const auto* link = ctx_->cluster.get()) {
-    // Cluster mode: every member it started with; client URLs are known for this one only.
+    // Cluster mode: every member it started with; client URLs for this one and for those
+    // that published theirs through the log (each leader does: docs/CLUSTER.md).
     for (const auto& m : link->members) {
       auto* member = response->add_members();
       member->set_id(m.id);
       member->set_name(m.name);
       member->add_peerurls(m.peer_url);
       std::lock_guard lock(mutex_);
-      if (m.id == ctx_->member_id && !client_url_.empty()) member->add_clienturls(client_url_);
+      if (m.id == ctx_->member_id && !client_url_.empty()) {
+        member->add_clienturls(client_url_);
+      } else if (auto published = link->attributes_of(m.id)) {
+        member->add_clienturls(published->grpc_url());
+      }
     }
     return finish_now(context, grpc::Status::OK);
   }

@@ -66,6 +66,13 @@ class StateCollector : public prometheus::Collectable {
       out.push_back(counter("etcd_server_proposals_failed_total",
                             "The total number of failed proposals seen.",
                             relaxed(link->proposals_failed)));
+      out.push_back(counter("revkv_cluster_forwarded_requests_total",
+                            "Requests this member forwarded to the leader (it does not lead).",
+                            relaxed(link->forwarded)));
+      out.push_back(counter("revkv_cluster_forward_failures_total",
+                            "Forwarded requests answered Unavailable because the leader could "
+                            "not be reached or did not answer in time.",
+                            relaxed(link->forward_failures)));
     }
     out.push_back(gauge("revkv_current_revision", "Newest revision taken by a write.",
                         static_cast<double>(ctx.last_revision.load())));

@@ -1,6 +1,8 @@
 #include "apps/revkvd/cluster_member.hpp"
 
 #include "actors/read_index_actor.hpp"
+#include "actors/state_change.hpp"
+#include "apps/revkvd/forwarder.hpp"
 #include "cluster/peer_tls.hpp"
 
 #include <caf/all.hpp>
@@ -204,6 +206,15 @@ ClusterMember::ClusterMember(caf::actor_system& sys, actors::Node& node,
     throw;
   }
   replica_->started();
+  // Once nothing above can fail (the doors do not serve yet): what a follower forwards.
+  ForwarderOptions forwarding;
+  // The leader's doors speak TLS when this member's do (every member runs the same client
+  // TLS flags): its certificate is checked against --trusted-ca-file, and this member's own
+  // certificate is presented when the leader asks for one (--client-cert-auth).
+  forwarding.tls.ca_file = options.tls.trusted_ca_file;
+  forwarding.tls.cert_file = options.tls.cert_file;
+  forwarding.tls.key_file = options.tls.key_file;
+  link_->forwarder = spawn_forwarder(sys, link_, std::move(forwarding));
   {
     std::lock_guard lock(mutex_);
     raft_ready_ = true;
@@ -233,6 +244,29 @@ void ClusterMember::stop() {
   for (auto& transfer : std::exchange(transfers_, {}))
     transfer.done("etcdserver: server stopped");
   caf::anon_send_exit(link_->read_index, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(link_->forwarder, caf::exit_reason::user_shutdown);
+}
+
+void ClusterMember::serving(actors::MemberAttributes own) {
+  own.id = link_->member_id;
+  std::lock_guard lock(mutex_);
+  own_ = std::move(own);
+  publish_wanted_ = true;
+  wake_.notify_all();
+}
+
+void ClusterMember::publish(const actors::MemberAttributes& own) {
+  // Idempotent and bounded: nothing is proposed when the log already holds these.
+  if (link_->attributes_of(own.id) == own) return;
+  auto payload = actors::encode_member_attributes(own);
+  auto proposed = link_->propose(actors::encode_state_change(
+      {link_->member_id, link_->incarnation, actors::ChangeKind::member, payload}));
+  if (proposed.error) {
+    // The next leadership publishes them again.
+    spdlog::warn("cluster: client addresses not published: {}", *proposed.error);
+    return;
+  }
+  spdlog::info("cluster: published client addresses client={} grpc={}", own.client, own.grpc);
 }
 
 void ClusterMember::observe(const cluster::NodeStatus& status) {
@@ -257,9 +291,18 @@ void ClusterMember::gate_loop() {
   std::unique_lock lock(mutex_);
   for (;;) {
     wake_.wait(lock, [this] {
-      return quit_ || (raft_ready_ && (wanted_term_ != 0 || !read_barriers_.empty()));
+      return quit_ || (raft_ready_ && (wanted_term_ != 0 || !read_barriers_.empty() ||
+                                       (publish_wanted_ && own_ && link_->leader.load())));
     });
     if (quit_) return;
+    if (wanted_term_ == 0 && publish_wanted_ && own_ && link_->leader.load()) {
+      publish_wanted_ = false;
+      auto own = *own_;
+      lock.unlock();
+      publish(own);
+      lock.lock();
+      continue;
+    }
     if (wanted_term_ == 0) {
       // Reads (and lease renewals): one barrier for every read waiting now.
       auto reads = std::exchange(read_barriers_, {});
@@ -278,6 +321,7 @@ void ClusterMember::gate_loop() {
     // Under the lock observe() takes: still leading in that term, as it last heard.
     if (outcome.ok() && leading_term_ == term) {
       link_->leader.store(true);
+      publish_wanted_ = true;  // once per leadership
       spdlog::info("cluster: leading in term {} from applied index {}", term, outcome.index);
     } else if (!outcome.ok()) {
       spdlog::warn("cluster: not serving as leader of term {}: {}", term, describe(outcome));

@@ -6,6 +6,7 @@
 // only once a barrier in its term was applied here, so that every entry of earlier terms is
 // in its store and indexes before it takes the next revision.
 
+#include "actors/member_attributes.hpp"
 #include "actors/node.hpp"
 #include "apps/revkvd/catchup_fetcher.hpp"
 #include "apps/revkvd/catchup_source.hpp"
@@ -49,14 +50,19 @@ class ClusterMember {
   ClusterMember(const ClusterMember&) = delete;
   ClusterMember& operator=(const ClusterMember&) = delete;
 
+  // Once the client doors listen: where this member serves its clients. It publishes them
+  // through the log whenever it becomes the ready leader and they differ from what the log
+  // holds (docs/CLUSTER.md "Forwarding"), so the followers can forward to it.
+  void serving(actors::MemberAttributes own);
+
   // Before the node stops: proposals in flight end (the backend actor drops them: nothing
   // is answered any more), the loop thread ends. Idempotent.
   void stop();
 
  private:
   void observe(const cluster::NodeStatus& status);  // the loop thread
-  // The gate thread: the barrier a new leader waits for before it serves, and those the
-  // read-index actor asks for.
+  // The gate thread: the barrier a new leader waits for before it serves, those the
+  // read-index actor asks for, and the publication of this member's client addresses.
   void gate_loop();
   // Runs one barrier for the gate (unlocks `lock` meanwhile); on success, while this member
   // still leads in `term` and no transfer started, extends the read lease from the barrier's
@@ -65,6 +71,8 @@ class ClusterMember {
   // The transfer thread: leadership transfers (MoveLeader), one at a time, so a transfer's
   // wait (up to an election timeout) holds neither a client thread nor the read barriers.
   void transfer_loop();
+  // On the gate thread, unlocked: proposes this member's attributes unless the log has them.
+  void publish(const actors::MemberAttributes& own);
 
   std::shared_ptr<actors::ClusterLink> link_;
   // Declared before the replica, which uses them, and the Raft member, which calls it.
@@ -90,6 +98,8 @@ class ClusterMember {
   std::atomic<bool> renewal_asked_{false};
   bool transferring_ = false;
   std::uint64_t transfers_started_ = 0;
+  std::optional<actors::MemberAttributes> own_;  // set by serving()
+  bool publish_wanted_ = false;  // once per leadership, and when serving() is called
   bool quit_ = false;
   bool raft_ready_ = false;
   std::thread gate_;

@@ -305,6 +305,23 @@ int main(int argc, char** argv) {
     return fail(std::string(e.what()) + (tls_client || !tls ? " for gRPC" : " for MessagePack"));
   }
 
+  if (member) {
+    // The followers forward to the leader's MessagePack door (docs/CLUSTER.md "Forwarding").
+    // A wildcard listen address is no address to dial: the peer address's host stands in.
+    auto dialable = [&](const std::string& host) {
+      std::string h = host;
+      if (h == "0.0.0.0" || h == "::" || h == "[::]" || h.empty())
+        h = options->peer_address.substr(0, options->peer_address.rfind(':'));
+      if (h.find(':') != std::string::npos && h.front() != '[') h = "[" + h + "]";
+      return h;
+    };
+    revkv::actors::MemberAttributes own;
+    own.name = options->name;
+    own.client = dialable(options->node.client_host) + ":" + std::to_string(client_port);
+    own.grpc = dialable(options->grpc_host) + ":" + std::to_string(grpc->port());
+    own.tls = tls != nullptr;
+    member->serving(std::move(own));
+  }
   std::cout << "revkvd ready client=" << options->node.client_host << ":" << client_port
             << " metrics=" << options->metrics_host << ":" << http->port()
             << " grpc=" << options->grpc_host << ":" << grpc->port();

@@ -1,5 +1,6 @@
 #include "apps/revkvd/replica.hpp"
 
+#include "actors/member_attributes.hpp"
 #include "actors/messages.hpp"
 #include "actors/replicated_entry.hpp"
 #include "actors/state_change.hpp"
@@ -52,6 +53,14 @@ Replica::Replica(caf::actor_system& sys, const actors::Node& node, std::string c
       fetcher_(fetcher) {
   applied_ = read_applied_index(*ctx_->backend);
   ctx_->cluster->applied_index.store(applied_);
+  // The members' client addresses applied before this start (ChangeKind::member).
+  for (const auto& m : ctx_->cluster->members) {
+    auto got = ctx_->backend->get(storage::Column::meta, actors::member_attributes_key(m.id));
+    if (!got.ok()) throw std::runtime_error(got.error().message());
+    if (!got->has_value()) continue;
+    if (auto attributes = actors::decode_member_attributes(**got))
+      ctx_->cluster->set_attributes(std::move(*attributes));
+  }
 }
 
 void Replica::apply(std::uint64_t index, std::string_view bytes) {
@@ -94,7 +103,15 @@ void Replica::apply_change(std::uint64_t index, const actors::StateChange& chang
   bool known = false;
   std::optional<storage::LeaseRecord> lease;
   std::optional<int64_t> compaction;
+  std::optional<actors::MemberAttributes> member;
   switch (change.kind) {
+    case actors::ChangeKind::member:
+      member = actors::decode_member_attributes(change.payload);
+      if (member) {
+        batch.put(storage::Column::meta, actors::member_attributes_key(member->id), change.payload);
+        known = true;
+      }
+      break;
     case actors::ChangeKind::auth:
       known = ctx_->auth && ctx_->auth->stage_committed(change.payload, batch);
       break;
@@ -126,6 +143,11 @@ void Replica::apply_change(std::uint64_t index, const actors::StateChange& chang
   link.proposals_applied.fetch_add(1);
   // Published only once written: no member acts on a change its store does not hold. The
   // proposer's request thread waits for this (propose returns after apply).
+  if (member) {
+    // From now on a follower forwards to this member while it leads.
+    link.set_attributes(std::move(*member));
+    return;
+  }
   if (compaction) {
     // The proposer's maintenance actor, waiting in propose(), starts its own once this
     // returns; every other member's (and this one's after a restart) is told here.

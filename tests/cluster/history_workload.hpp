@@ -28,9 +28,12 @@ namespace revkv::testing {
 // Whether an error is the cluster gate's refusal, given before anything was evaluated
 // (docs/CLUSTER.md "Followers, reads and errors"): the request definitely did not apply.
 // Everything else (timeouts, a closed connection, `leader changed`) leaves the outcome open.
+// A follower that cannot even connect to the leader it forwards to never sent the request
+// (docs/CLUSTER.md "Forwarding"): that is a refusal too.
 inline bool refused_before_evaluation(const protocol::WireError& e) {
   return e.code == 14 &&
-         (e.message == "etcdserver: not leader" || e.message == "etcdserver: no leader");
+         (e.message == "etcdserver: not leader" || e.message == "etcdserver: no leader" ||
+          e.message.starts_with("revkv: cannot reach the leader "));
 }
 
 class HistoryWorkload {

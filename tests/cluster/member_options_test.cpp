@@ -1,6 +1,7 @@
 // Cluster mode's flags (apps/revkvd/options.cpp) and the Raft entry a commit group travels in
 // (actors/replicated_entry.hpp).
 
+#include "actors/member_attributes.hpp"
 #include "actors/replicated_entry.hpp"
 #include "actors/state_change.hpp"
 #include "apps/revkvd/listeners.hpp"
@@ -158,4 +159,26 @@ TEST_CASE("state change entry: round-trips, and is never taken for a commit grou
   CHECK_FALSE(actors::decode_replicated_entry(bytes));
   CHECK_FALSE(actors::decode_state_change(actors::encode_replicated_entry({1, 2, 3, 4, "b"})));
   CHECK_FALSE(actors::decode_state_change(bytes.substr(0, 31)));  // a header cut short
+}
+
+TEST_CASE("member attributes: round-trip, and damaged payloads are refused", "[cluster]") {
+  actors::MemberAttributes in{0x1234, "b", "127.0.0.1:7001", "127.0.0.1:2401", true};
+  auto bytes = actors::encode_member_attributes(in);
+  auto out = actors::decode_member_attributes(bytes);
+  REQUIRE(out);
+  CHECK(*out == in);
+  CHECK(out->grpc_url() == "https://127.0.0.1:2401");
+  in.tls = false;
+  CHECK(actors::decode_member_attributes(actors::encode_member_attributes(in))->grpc_url() ==
+        "http://127.0.0.1:2401");
+  for (size_t cut = 0; cut < bytes.size(); ++cut) {
+    CAPTURE(cut);
+    CHECK_FALSE(actors::decode_member_attributes(bytes.substr(0, cut)));
+  }
+  CHECK_FALSE(actors::decode_member_attributes(bytes + "x"));  // trailing bytes
+  std::string other = bytes;
+  other[0] = 2;  // another payload version
+  CHECK_FALSE(actors::decode_member_attributes(other));
+  // Keys differ per member.
+  CHECK(actors::member_attributes_key(1) != actors::member_attributes_key(2));
 }

@@ -71,7 +71,9 @@ class Cluster {
     return std::move(client::Client::connect(members_[i]->endpoint())).value();
   }
 
-  // The member that accepts a write (the probe key is a real write), within `limit`.
+  // The member that says it leads and accepts a write (the probe key is a real write),
+  // within `limit`. A follower accepts writes too (it forwards them: docs/CLUSTER.md), hence
+  // the Status check first.
   std::optional<size_t> find_leader(std::chrono::seconds limit) {
     auto deadline = std::chrono::steady_clock::now() + limit;
     while (std::chrono::steady_clock::now() < deadline) {
@@ -79,6 +81,8 @@ class Cluster {
         if (!running(i)) continue;
         auto c = client::Client::connect(members_[i]->endpoint());
         if (!c.ok()) continue;
+        auto s = c.value().status();
+        if (!s.ok() || s.value().leader != s.value().header.member_id) continue;
         storage::PutRequest probe;
         probe.key = "leader-probe";
         probe.value = names_[i];

@@ -1,0 +1,36 @@
+#pragma once
+
+// Cluster mode: where a member serves its clients (docs/CLUSTER.md "Forwarding"). Members
+// know each other's peer addresses only (--initial-cluster); a member that becomes the ready
+// leader publishes its own client addresses through the Raft log (a state change of kind
+// `member`, as etcd publishes member attributes through raft), every member applies and
+// persists them, and a follower then knows where to forward what only the leader serves.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace revkv::actors {
+
+struct MemberAttributes {
+  uint64_t id = 0;
+  std::string name;
+  std::string client;  // the MessagePack door, HOST:PORT
+  std::string grpc;    // the gRPC door, HOST:PORT
+  bool tls = false;    // both doors speak TLS only (--cert-file)
+
+  // etcd's clientURLs: the gRPC door (what etcdctl dials), http:// or https://.
+  std::string grpc_url() const { return (tls ? "https://" : "http://") + grpc; }
+  friend bool operator==(const MemberAttributes&, const MemberAttributes&) = default;
+};
+
+// The payload of a `member` state change (and of its record in the meta column).
+std::string encode_member_attributes(const MemberAttributes& attributes);
+// Empty when the bytes are not such a payload (truncated, trailing bytes).
+std::optional<MemberAttributes> decode_member_attributes(std::string_view bytes);
+
+// The meta column key of a member's attributes.
+std::string member_attributes_key(uint64_t id);
+
+}  // namespace revkv::actors

@@ -1,0 +1,38 @@
+#pragma once
+
+// Cluster mode: the actor that carries what a follower cannot serve to the leader's
+// MessagePack door and brings the answer back (actors/forwarding.hpp; docs/CLUSTER.md
+// "Forwarding"). A small pool of workers on their own threads, each with one persistent
+// connection to the leader, opened when first needed and again when the leader moves or
+// the connection breaks. A worker handles one request at a time, so at most `connections`
+// forwarded requests are in flight per member; the rest wait in the pool's mailbox (the
+// doors bound their own requests in flight).
+
+#include "actors/cluster_link.hpp"
+#include "tls/client_tunnel.hpp"
+
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+
+namespace revkv::apps {
+
+struct ForwarderOptions {
+  size_t connections = 4;
+  std::chrono::milliseconds connect_timeout{1000};
+  // The longest a forwarded request waits for the leader's answer; then it is answered
+  // Unavailable "etcdserver: request timed out" (a write may still have been applied).
+  std::chrono::milliseconds request_timeout{5000};
+  // With a leader whose doors speak TLS: this member's --trusted-ca-file for the leader's
+  // certificate, and its --cert-file/--key-file when the leader asks for a client
+  // certificate (as etcd's gateway does). `enabled` is decided per leader.
+  tls::ClientConfig tls;
+};
+
+caf::actor spawn_forwarder(caf::actor_system& sys, std::shared_ptr<actors::ClusterLink> link,
+                           ForwarderOptions options);
+
+}  // namespace revkv::apps

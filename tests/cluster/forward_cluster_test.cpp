@@ -1,0 +1,352 @@
+// Followers forward to the leader (docs/CLUSTER.md "Forwarding"): writes, linearizable reads
+// and lease calls that reach a follower's MessagePack or gRPC door are served by the leader
+// and relayed unchanged; a follower-only client keeps working across a leader kill; with
+// auth the caller's token travels with the request and the leader's verdict comes back; a
+// leader that does not answer is an Unavailable within a deadline, not a hang.
+
+#include "client/client.hpp"
+#include "tests/cluster/revkvd_cluster.hpp"
+#include "tests/etcdapi/etcdctl_run.hpp"
+#include "tests/monitoring/http_client.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <map>
+#include <optional>
+#include <string>
+#include <sys/types.h>
+
+using namespace revkv;
+using Clock = std::chrono::steady_clock;
+using testing::Cluster;
+using testing::eventually;
+
+namespace {
+
+storage::RangeRequest key_at(const std::string& key, int64_t revision) {
+  storage::RangeRequest r;
+  r.key = key;
+  r.revision = revision;
+  r.serializable = true;
+  return r;
+}
+
+// The value of `key` at `revision` on member i, once it has applied that revision ("" when
+// the key does not exist there; nullopt when the member never got there).
+std::optional<std::string> value_at(Cluster& cluster, size_t i, const std::string& key,
+                                    int64_t revision) {
+  if (!cluster.wait_revision(i, revision, std::chrono::seconds(20))) return std::nullopt;
+  auto got = cluster.connect(i).range(key_at(key, revision));
+  if (!got.ok()) return std::nullopt;
+  if (got.value().response.kvs.empty()) return std::string();
+  return got.value().response.kvs[0].value;
+}
+
+storage::PutRequest put_of(const std::string& key, const std::string& value, int64_t lease = 0) {
+  storage::PutRequest p;
+  p.key = key;
+  p.value = value;
+  p.lease = lease;
+  return p;
+}
+
+double metric(Cluster& cluster, size_t i, const std::string& name) {
+  auto got = testing::http_get(cluster.member(i).metrics_port(), "/metrics");
+  auto at = got.body.find("\n" + name + " ");
+  if (at == std::string::npos) return -1;
+  return std::stod(got.body.substr(at + name.size() + 2));
+}
+
+// A follower the cluster leads from (its leader has published where it serves).
+size_t follower_of(Cluster& cluster, size_t leader) {
+  return (leader + 1) % cluster.size();
+}
+
+}  // namespace
+
+TEST_CASE("forwarding: a follower's MessagePack door serves writes and linearizable reads",
+          "[cluster][process]") {
+  Cluster cluster(3);
+  auto leader = cluster.find_leader(std::chrono::seconds(20));
+  REQUIRE(leader);
+  size_t follower = follower_of(cluster, *leader);
+  auto f = cluster.connect(follower);
+
+  // Put (answered once the leader published its address: before that, not leader).
+  std::optional<int64_t> first;
+  REQUIRE(eventually([&] {
+    auto put = f.put(put_of("fw/a", "1"));
+    if (put.ok()) first = put.value().response.revision;
+    return put.ok();
+  }));
+  CHECK(value_at(cluster, *leader, "fw/a", *first) == "1");
+
+  // A txn whose compare holds, at the leader's next revision.
+  storage::TxnRequest txn;
+  storage::Compare cmp;
+  cmp.result = 0;  // EQUAL
+  cmp.target = static_cast<int32_t>(storage::CompareTarget::value);
+  cmp.union_kind = storage::CompareTarget::value;
+  cmp.key = "fw/a";
+  cmp.value = "1";
+  txn.compare.push_back(cmp);
+  txn.success.push_back({put_of("fw/b", "from-txn")});
+  auto t = f.txn(txn);
+  REQUIRE(t.ok());
+  CHECK(t.value().response.succeeded);
+  int64_t txn_rev = t.value().response.revision;
+  CHECK(txn_rev > *first);
+  CHECK(value_at(cluster, *leader, "fw/b", txn_rev) == "from-txn");
+
+  // A linearizable read through the follower sees the write just made.
+  storage::RangeRequest read;
+  read.key = "fw/b";
+  auto r = f.range(read);
+  REQUIRE(r.ok());
+  CHECK(r.value().response.revision >= txn_rev);
+  REQUIRE(r.value().response.kvs.size() == 1);
+  CHECK(r.value().response.kvs[0].value == "from-txn");
+
+  // Delete.
+  storage::DeleteRangeRequest del;
+  del.key = "fw/a";
+  auto d = f.delete_range(del);
+  REQUIRE(d.ok());
+  CHECK(d.value().response.deleted == 1);
+  CHECK(value_at(cluster, *leader, "fw/a", d.value().response.revision) == "");
+
+  // A lease granted through the follower, a key attached to it, its time to live.
+  protocol::LeaseGrantRequest grant;
+  grant.ttl = 60;
+  auto lease = f.lease_grant(grant);
+  REQUIRE(lease.ok());
+  CHECK(lease.value().id != 0);
+  auto attached = f.put(put_of("fw/leased", "x", lease.value().id));
+  REQUIRE(attached.ok());
+  protocol::LeaseTimeToLiveRequest ttl;
+  ttl.id = lease.value().id;
+  ttl.keys = true;
+  auto alive = f.lease_time_to_live(ttl);
+  REQUIRE(alive.ok());
+  CHECK(alive.value().ttl > 0);
+  REQUIRE(alive.value().keys.size() == 1);
+  CHECK(alive.value().keys[0] == "fw/leased");
+  protocol::LeaseKeepAliveRequest keep;
+  keep.id = lease.value().id;
+  auto kept = f.lease_keep_alive(keep);
+  REQUIRE(kept.ok());
+  CHECK(kept.value().ttl == 60);
+
+  // Compaction through the follower compacts the leader (and, through the log, everyone).
+  protocol::CompactionRequest compact;
+  compact.revision = txn_rev;
+  auto c = f.compact(compact);
+  REQUIRE(c.ok());
+  auto old = cluster.connect(*leader).range(key_at("fw/b", txn_rev - 1));
+  REQUIRE_FALSE(old.ok());
+  CHECK(old.error().message == "etcdserver: mvcc: required revision has been compacted");
+
+  // The leader's own refusal comes back unchanged: a key too large is its error.
+  auto refused = f.put(put_of("", "no key"));
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().message == "etcdserver: key is not provided");
+
+  // Every member applied the same, and the follower counted what it forwarded.
+  CHECK(eventually([&] { return testing::same_hash(cluster); }));
+  CHECK(metric(cluster, follower, "revkv_cluster_forwarded_requests_total") >= 9);
+  CHECK(metric(cluster, *leader, "revkv_cluster_forwarded_requests_total") == 0);
+
+  // A restarted follower knows where the leader serves from its store (the leader does not
+  // publish again while it keeps leading): it forwards at once.
+  REQUIRE(cluster.stop(follower, std::chrono::seconds(15)) == 0);
+  cluster.start(follower);
+  auto again = cluster.connect(follower);
+  CHECK(eventually([&] { return again.put(put_of("fw/after-restart", "y")).ok(); }));
+  auto s = cluster.connect(*leader).status();
+  REQUIRE(s.ok());
+  CHECK(s.value().leader == s.value().header.member_id);  // the same leader throughout
+}
+
+TEST_CASE("forwarding: etcdctl against a follower's gRPC door", "[cluster][process]") {
+  auto bin = testing::etcdctl_or_skip();
+  if (bin.empty()) return;
+  Cluster cluster(3);
+  auto leader = cluster.find_leader(std::chrono::seconds(20));
+  REQUIRE(leader);
+  size_t follower = follower_of(cluster, *leader);
+  const std::string at = cluster.member(follower).grpc_endpoint();
+  auto ctl = [&](const std::string& args, const std::string& input = "") {
+    return testing::etcdctl(bin, at, args, input);
+  };
+
+  REQUIRE(eventually([&] { return ctl("put g1 one").status == 0; }));
+  auto txn = ctl("txn", "value(\"g1\") = \"one\"\n\nput g2 two\n\nput g2 never\n\n");
+  CAPTURE(txn.out);
+  CHECK(txn.status == 0);
+  CHECK(txn.out.find("SUCCESS") != std::string::npos);
+  auto get = ctl("get g2 --print-value-only");
+  CAPTURE(get.out);
+  CHECK(get.out == "two\n");
+  CHECK(ctl("del g1").out == "1\n");
+  auto lease = ctl("lease grant 30");
+  CAPTURE(lease.out);
+  CHECK(lease.status == 0);
+  CHECK(lease.out.find("granted with TTL(30s)") != std::string::npos);
+  auto status = ctl("-w json get g2");
+  CAPTURE(status.out);
+  auto rev_at = status.out.find("\"revision\":");
+  REQUIRE(rev_at != std::string::npos);
+  int64_t revision = std::stoll(status.out.substr(rev_at + 11));
+  auto compacted = ctl("compaction " + std::to_string(revision));
+  CAPTURE(compacted.out);
+  CHECK(compacted.status == 0);
+
+  // The leader holds the same, at the same revision.
+  CHECK(value_at(cluster, *leader, "g2", revision) == "two");
+  CHECK(value_at(cluster, *leader, "g1", revision) == "");
+  // MemberList names every member's client URL once they led (the leader's at least).
+  auto list = ctl("member list");
+  CAPTURE(list.out);
+  CHECK(list.out.find(cluster.member(*leader).grpc_endpoint()) != std::string::npos);
+}
+
+TEST_CASE("forwarding: a follower-only client keeps working across a leader kill",
+          "[cluster][process]") {
+  Cluster cluster(3);
+  auto leader = cluster.find_leader(std::chrono::seconds(20));
+  REQUIRE(leader);
+  size_t follower = follower_of(cluster, *leader);
+  auto f = cluster.connect(follower);
+  std::map<std::string, std::string> acked;
+  int64_t acked_revision = 0;
+  // Writes with retries on Unavailable, as etcd's clients do; each acknowledged one counts.
+  auto write = [&](int n) {
+    std::string key = "fo/" + std::to_string(n % 13);
+    std::string value = std::to_string(n);
+    return eventually(
+        [&] {
+          auto put = f.put(put_of(key, value));
+          if (!put.ok()) {
+            // The outcome of a failed attempt is unknown; the next attempt writes it again.
+            CHECK(put.error().code == 14);
+            return false;
+          }
+          acked[key] = value;
+          acked_revision = std::max(acked_revision, put.value().response.revision);
+          return true;
+        },
+        std::chrono::seconds(30));
+  };
+  for (int n = 0; n < 50; ++n)
+    REQUIRE(write(n));
+  cluster.kill9(*leader);
+  for (int n = 50; n < 150; ++n)
+    REQUIRE(write(n));
+  // Linearizable reads through the same follower see every acknowledged write.
+  for (const auto& [key, value] : acked) {
+    CAPTURE(key);
+    storage::RangeRequest r;
+    r.key = key;
+    std::optional<std::string> seen;
+    REQUIRE(eventually([&] {
+      auto got = f.range(r);
+      if (got.ok() && got.value().response.kvs.size() == 1)
+        seen = got.value().response.kvs[0].value;
+      return got.ok();
+    }));
+    CHECK(seen == value);
+  }
+  cluster.start(*leader);
+  CHECK(cluster.wait_revision(*leader, acked_revision, std::chrono::seconds(30)));
+}
+
+TEST_CASE("forwarding: a leader that does not answer is Unavailable within a deadline",
+          "[cluster][process]") {
+  Cluster cluster(3);
+  auto leader = cluster.find_leader(std::chrono::seconds(20));
+  REQUIRE(leader);
+  size_t follower = follower_of(cluster, *leader);
+  auto f = cluster.connect(follower);
+  REQUIRE(eventually([&] { return f.put(put_of("h/1", "x")).ok(); }));
+  // Frozen, the leader keeps its sockets open: the forwarded request gets no answer.
+  pid_t frozen = cluster.member(*leader).pid();
+  REQUIRE(::kill(frozen, SIGSTOP) == 0);
+  auto started = Clock::now();
+  auto put = f.put(put_of("h/2", "y"));
+  auto took = Clock::now() - started;
+  ::kill(frozen, SIGCONT);
+  REQUIRE_FALSE(put.ok());
+  CHECK(put.error().code == 14);
+  CAPTURE(put.error().message);
+  // 5 s of forwarding timeout, or an election that moved leadership meanwhile.
+  CHECK(took < std::chrono::seconds(15));
+  CHECK(metric(cluster, follower, "revkv_cluster_forward_failures_total") >= 1);
+  // Afterwards the cluster serves through the follower again.
+  CHECK(eventually([&] { return f.put(put_of("h/3", "z")).ok(); }, std::chrono::seconds(30)));
+}
+
+TEST_CASE("forwarding: with auth the caller's token is forwarded and the leader decides",
+          "[cluster][process][auth]") {
+  Cluster cluster(3);
+  auto leader = cluster.find_leader(std::chrono::seconds(20));
+  REQUIRE(leader);
+  size_t follower = follower_of(cluster, *leader);
+  auto l = cluster.connect(*leader);
+  REQUIRE(l.user_add({"root", "rootpw", {}}).ok());
+  REQUIRE(l.user_grant_role("root", "root").ok());
+  REQUIRE(l.user_add({"reader", "readerpw", {}}).ok());
+  REQUIRE(l.role_add("r").ok());
+  protocol::AuthRoleGrantPermissionRequest perm;
+  perm.name = "r";
+  perm.perm.perm_type = protocol::PermissionType::read;
+  perm.perm.key = "a";
+  perm.perm.range_end = "b";
+  REQUIRE(l.role_grant_permission(perm).ok());
+  REQUIRE(l.user_grant_role("reader", "r").ok());
+  REQUIRE(l.auth_enable().ok());
+  REQUIRE(l.authenticate("root", "rootpw").ok());
+  auto root_token = l.token();
+  REQUIRE(l.authenticate("reader", "readerpw").ok());
+  auto reader_token = l.token();
+
+  auto f = cluster.connect(follower);
+  f.set_token(root_token);
+  std::optional<int64_t> revision;
+  REQUIRE(eventually([&] {
+    auto put = f.put(put_of("a1", "by-root"));
+    if (put.ok()) revision = put.value().response.revision;
+    return put.ok();
+  }));
+  // Read on the leader with root's token (auth is on): the value at the follower's revision.
+  // The leader answered the forwarded write once it was applied there.
+  l.set_token(root_token);
+  auto on_leader = l.range(key_at("a1", *revision));
+  REQUIRE(on_leader.ok());
+  REQUIRE(on_leader.value().response.kvs.size() == 1);
+  CHECK(on_leader.value().response.kvs[0].value == "by-root");
+  // The reader may read a..b but not write: the leader's refusal, relayed.
+  f.set_token(reader_token);
+  auto denied = f.put(put_of("a2", "by-reader"));
+  REQUIRE_FALSE(denied.ok());
+  CHECK(denied.error().message == "etcdserver: permission denied");
+  storage::RangeRequest r;
+  r.key = "a1";
+  auto read = f.range(r);
+  REQUIRE(read.ok());
+  REQUIRE(read.value().response.kvs.size() == 1);
+  // Without a token, with auth on, nothing is forwarded: on a TLS cluster the leader would
+  // see the follower's own certificate as the caller. The follower refuses, as a follower
+  // did before forwarding, and the client fails over.
+  f.set_token(std::nullopt);
+  auto anonymous = f.put(put_of("a3", "nobody"));
+  REQUIRE_FALSE(anonymous.ok());
+  CHECK(anonymous.error().code == 14);
+  CHECK(anonymous.error().message == "etcdserver: not leader");
+  // A forged token is refused by the leader as well.
+  f.set_token(std::string("forged.token"));
+  auto forged = f.put(put_of("a4", "forged"));
+  REQUIRE_FALSE(forged.ok());
+  CHECK(forged.error().message == "etcdserver: invalid auth token");
+}
