@@ -8,6 +8,21 @@
 
 namespace revkv::auth {
 
+namespace {
+
+// Authenticate's checks, in etcd 3.4's order, before any token is made.
+std::optional<protocol::WireError> check_credentials(const State& s, std::string_view name,
+                                                     std::string_view password) {
+  if (!s.enabled) return errors::auth_not_enabled();
+  const User* user = s.user(name);
+  if (!user) return errors::auth_failed();
+  if (user->no_password) return errors::no_password_user();
+  if (!check_password(user->password_hash, password)) return errors::auth_failed();
+  return std::nullopt;
+}
+
+}  // namespace
+
 storage::Result<std::unique_ptr<AuthStore>> AuthStore::open(storage::Backend& backend,
                                                             StoreOptions options) {
   auto loaded = load_state(backend);
@@ -143,11 +158,7 @@ std::variant<std::string, protocol::WireError> AuthStore::authenticate(std::stri
   if (options_.jwt) return authenticate_jwt(name, password);
   if (replicator_.propose) return authenticate_replicated(name, password);
   StatePtr s = state();
-  if (!s->enabled) return errors::auth_not_enabled();
-  const User* user = s->user(name);
-  if (!user) return errors::auth_failed();
-  if (user->no_password) return errors::no_password_user();
-  if (!check_password(user->password_hash, password)) return errors::auth_failed();
+  if (auto refused = check_credentials(*s, name, password)) return *refused;
   auto token = tokens_.assign(std::string(name));
   if (!token) return errors::store_failed("no random bytes for a token");
   return std::move(*token);
@@ -166,11 +177,7 @@ std::variant<std::string, protocol::WireError> AuthStore::authenticate_jwt(
     if (auto refused = replicator_.refusal()) return *refused;
   }
   StatePtr s = state();
-  if (!s->enabled) return errors::auth_not_enabled();
-  const User* user = s->user(name);
-  if (!user) return errors::auth_failed();
-  if (user->no_password) return errors::no_password_user();
-  if (!check_password(user->password_hash, password)) return errors::auth_failed();
+  if (auto refused = check_credentials(*s, name, password)) return *refused;
   // etcd 3.4 checks the password, then fails to sign: the same order of answers.
   if (options_.jwt->verify_only()) return errors::jwt_verify_only();
   auto token = options_.jwt->assign(name, s->revision);
@@ -187,11 +194,7 @@ std::variant<std::string, protocol::WireError> AuthStore::authenticate_replicate
   for (int attempt = 0; attempt < kAttempts; ++attempt) {
     if (auto refused = replicator_.refusal()) return *refused;
     StatePtr s = state();
-    if (!s->enabled) return errors::auth_not_enabled();
-    const User* user = s->user(name);
-    if (!user) return errors::auth_failed();
-    if (user->no_password) return errors::no_password_user();
-    if (!check_password(user->password_hash, password)) return errors::auth_failed();
+    if (auto refused = check_credentials(*s, name, password)) return *refused;
     auto prefix = SimpleTokens::random_prefix();
     if (!prefix) return errors::store_failed("no random bytes for a token");
     TokenGrant grant{s->revision, std::move(*prefix), std::string(name)};
