@@ -262,7 +262,8 @@ TEST_CASE("monitoring: the cluster panels and alerts, through a real Prometheus,
   const uint16_t port = prometheus.port();
   INFO("prometheus log: " << prometheus.log());
 
-  // The leader is the member that takes a write.
+  // A member that takes a write once the cluster has a leader (followers forward writes, so
+  // it need not lead: the load and the survivor below need no particular member).
   auto leader = testing::eventually(
       [&]() -> std::optional<size_t> {
         for (size_t i = 0; i < members.size(); ++i) {
