@@ -4,6 +4,9 @@
 // log. A change is refused unless this member is the ready leader ("etcdserver: not
 // leader" / "no leader", as writes), and otherwise proposed as a state-change entry of
 // kind `auth` (actors/state_change.hpp); the request waits until the entry is applied here.
+// A follower forwards the changes and Authenticate to the leader instead (the forwarder,
+// actors/forwarding.hpp) under the identity rule of every forwarded request, and relays
+// its answer.
 
 #include "actors/node_context.hpp"
 
