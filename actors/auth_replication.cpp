@@ -42,7 +42,7 @@ uint64_t grant_index(const std::string& encoded_result) {
 
 }  // namespace
 
-void replicate_auth(NodeContext& ctx) {
+void replicate_auth(NodeContext& ctx, caf::actor auth_forwarder) {
   if (!ctx.cluster || !ctx.auth) return;
   std::shared_ptr<ClusterLink> link = ctx.cluster;
   auth::Replicator replicator;
@@ -61,11 +61,16 @@ void replicate_auth(NodeContext& ctx) {
     }
     return proposed.index;
   };
+  if (!auth_forwarder) {
+    ctx.auth->replicate_through(std::move(replicator));
+    return;
+  }
   // `ctx` owns the store, so it outlives every call of this hook.
   replicator.forward =
-      [link, &ctx](protocol::AuthMethod method, std::string body,
-                   const auth::Caller& caller) -> std::optional<auth::Replicator::Forwarded> {
-    if (link->leader.load() || !link->forwarder) return std::nullopt;
+      [link, &ctx, auth_forwarder](
+          protocol::AuthMethod method, std::string body,
+          const auth::Caller& caller) -> std::optional<auth::Replicator::Forwarded> {
+    if (link->leader.load()) return std::nullopt;
     // The identity rule of every forwarded request (cluster_gate.hpp), except for
     // Authenticate: it carries its own credentials, and no token yet.
     bool authenticate = method == protocol::AuthMethod::authenticate;
@@ -73,11 +78,11 @@ void replicate_auth(NodeContext& ctx) {
     uint64_t leader = link->leader_id.load();
     if (leader == 0 || leader == link->member_id) return std::nullopt;
     // The caller is a door's thread (a gRPC handler, or a MessagePack door's turn, which
-    // blocks on auth calls anyway: bcrypt, a proposal); the forwarder and its workers are
-    // detached actors, so this wait needs no scheduler thread.
-    caf::scoped_actor self{link->forwarder->home_system(), /*hide=*/true};
+    // blocks on auth calls anyway: bcrypt, a proposal); the auth worker is detached, so
+    // this wait needs no scheduler thread.
+    caf::scoped_actor self{auth_forwarder->home_system(), /*hide=*/true};
     auth::Replicator::Forwarded out = protocol::WireError{kUnavailable, "etcdserver: not leader"};
-    self->request(link->forwarder, caf::infinite, forward_auth_atom::value,
+    self->request(auth_forwarder, caf::infinite, forward_auth_atom::value,
                   AuthForwardCall{method, std::move(body), caller.token})
         .receive([&](AuthForwarded& answer) { out = std::move(answer); },
                  [&](caf::error& err) {

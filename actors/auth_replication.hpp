@@ -10,9 +10,14 @@
 
 #include "actors/node_context.hpp"
 
+#include <caf/actor.hpp>
+
 namespace revkv::actors {
 
-// Before the node serves; nothing happens on a single node (ctx.cluster null).
-void replicate_auth(NodeContext& ctx);
+// Before the node serves; nothing happens on a single node (ctx.cluster null). Called at
+// the node's start, and again with the forwarder's auth worker (apps/revkvd/forwarder.hpp)
+// once the Raft member has one, still before the doors serve: from then on a follower
+// forwards instead of refusing.
+void replicate_auth(NodeContext& ctx, caf::actor auth_forwarder = {});
 
 }  // namespace revkv::actors

@@ -9,8 +9,9 @@
 //   (forward_atom, ForwardCall) -> Answer   the leader's answer or error, or Unavailable
 //                                           when the leader cannot be reached
 //   (forward_auth_atom, AuthForwardCall) -> AuthForwarded   an Auth.* call (a change or
-//                                           Authenticate, actors/auth_replication.hpp): the
-//                                           leader's encoded result or error, as above
+//                                           Authenticate, actors/auth_replication.hpp), to
+//                                           the forwarder's auth worker: the leader's encoded
+//                                           result or error, as above
 
 #include "actors/request_path.hpp"
 #include "protocol/auth_method.hpp"

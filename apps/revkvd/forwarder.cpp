@@ -199,17 +199,14 @@ struct PoolState {
   size_t next = 0;
 };
 
-caf::behavior pool(caf::stateful_actor<PoolState>* self, std::vector<caf::actor> workers) {
+caf::behavior pool(caf::stateful_actor<PoolState>* self, std::vector<caf::actor> workers,
+                   caf::actor auth_worker) {
   for (auto& w : workers)
     self->link_to(w);  // they end with the pool
+  self->link_to(auth_worker);
   self->state.workers = std::move(workers);
   return {
       [self](actors::forward_atom atom, ForwardCall& fc) {
-        auto& st = self->state;
-        const auto& w = st.workers[st.next++ % st.workers.size()];
-        return self->delegate(w, atom, std::move(fc));
-      },
-      [self](actors::forward_auth_atom atom, actors::AuthForwardCall& fc) {
         auto& st = self->state;
         const auto& w = st.workers[st.next++ % st.workers.size()];
         return self->delegate(w, atom, std::move(fc));
@@ -219,14 +216,14 @@ caf::behavior pool(caf::stateful_actor<PoolState>* self, std::vector<caf::actor>
 
 }  // namespace
 
-caf::actor spawn_forwarder(caf::actor_system& sys, std::shared_ptr<ClusterLink> link,
+Forwarders spawn_forwarder(caf::actor_system& sys, std::shared_ptr<ClusterLink> link,
                            ForwarderOptions options) {
   std::vector<caf::actor> workers;
   for (size_t i = 0; i < std::max<size_t>(options.connections, 1); ++i)
     workers.push_back(sys.spawn<caf::detached>(worker, link, options));
-  // Detached too: a door's thread may block on an auth call forwarded through it
-  // (actors/auth_replication.cpp), so the pool must not need a scheduler thread.
-  return sys.spawn<caf::detached>(pool, std::move(workers));
+  auto auth = sys.spawn<caf::detached>(worker, link, options);
+  auto all = sys.spawn(pool, std::move(workers), auth);
+  return {std::move(all), std::move(auth)};
 }
 
 }  // namespace revkv::apps

@@ -68,6 +68,13 @@ uint64_t member_id_of(Cluster& cluster, size_t i) {
   return s.value().header.member_id;
 }
 
+// Stops member i with SIGTERM; it must exit 0 (its log is in the message otherwise).
+void stop_member(Cluster& cluster, size_t i) {
+  int status = cluster.stop(i, std::chrono::seconds(20));
+  INFO(cluster.log(i));
+  REQUIRE(status == 0);
+}
+
 }  // namespace
 
 TEST_CASE("alarm: the quota's NOSPACE alarm is applied by every member and cleared from a follower",
@@ -102,7 +109,7 @@ TEST_CASE("alarm: the quota's NOSPACE alarm is applied by every member and clear
   }
 
   // A restarted follower has it from its own store at once.
-  REQUIRE(cluster.stop(other, std::chrono::seconds(20)) == 0);
+  stop_member(cluster, other);
   cluster.start(other);
   CHECK(lists_nospace_of(cluster, other, leader_id));
   CHECK(health_of(cluster, other) == 503);
@@ -131,7 +138,7 @@ TEST_CASE("alarm: the quota's NOSPACE alarm is applied by every member and clear
   CHECK(f.put(storage::PutRequest{"t", "1"}).ok());
 
   // A restarted member stays cleared; every member holds the same store.
-  REQUIRE(cluster.stop(other, std::chrono::seconds(20)) == 0);
+  stop_member(cluster, other);
   cluster.start(other);
   CHECK(lists_none(cluster, other));
   // (Forwarded once it knows the leader again.)
@@ -154,7 +161,7 @@ TEST_CASE("alarm: etcdctl with only a follower's endpoint changes auth, writes a
 
   // Auth changes, forwarded (the first one once the leader has published its address).
   REQUIRE(eventually([&] { return ctl("user add root:rootpw").out == "User root created\n"; }));
-  CHECK(ctl("role add reader").out == "Role reader added\n");
+  CHECK(ctl("role add reader").out == "Role reader created\n");
   CHECK(ctl("user grant-role root root").out == "Role root is granted to user root\n");
   auto enabled = ctl("auth enable");
   CAPTURE(enabled.out);
@@ -172,7 +179,7 @@ TEST_CASE("alarm: etcdctl with only a follower's endpoint changes auth, writes a
   auto anonymous = ctl("role add other");
   CAPTURE(anonymous.out);
   CHECK(anonymous.status != 0);
-  CHECK(ctl(root + "role add other").out == "Role other added\n");
+  CHECK(ctl(root + "role add other").out == "Role other created\n");
   // Every member knows the role.
   for (size_t i = 0; i < cluster.size(); ++i) {
     CHECK(eventually([&] {
