@@ -65,9 +65,12 @@ void replicate_auth(NodeContext& ctx, caf::actor auth_forwarder) {
     ctx.auth->replicate_through(std::move(replicator));
     return;
   }
-  // `ctx` owns the store, so it outlives every call of this hook.
+  // `ctx` owns the store, so it outlives every call of this hook. The worker is held
+  // weakly: a strong handle in the store (which outlives the actor system) would keep the
+  // detached worker's thread waiting for it, and revkvd from exiting.
+  auto worker = caf::actor_cast<caf::weak_actor_ptr>(auth_forwarder);
   replicator.forward =
-      [link, &ctx, auth_forwarder](
+      [link, &ctx, worker](
           protocol::AuthMethod method, std::string body,
           const auth::Caller& caller) -> std::optional<auth::Replicator::Forwarded> {
     if (link->leader.load()) return std::nullopt;
@@ -80,9 +83,11 @@ void replicate_auth(NodeContext& ctx, caf::actor auth_forwarder) {
     // The caller is a door's thread (a gRPC handler, or a MessagePack door's turn, which
     // blocks on auth calls anyway: bcrypt, a proposal); the auth worker is detached, so
     // this wait needs no scheduler thread.
-    caf::scoped_actor self{auth_forwarder->home_system(), /*hide=*/true};
+    auto target = caf::actor_cast<caf::actor>(worker.lock());
+    if (!target) return protocol::WireError{kUnavailable, "etcdserver: server stopped"};
+    caf::scoped_actor self{target->home_system(), /*hide=*/true};
     auth::Replicator::Forwarded out = protocol::WireError{kUnavailable, "etcdserver: not leader"};
-    self->request(auth_forwarder, caf::infinite, forward_auth_atom::value,
+    self->request(target, caf::infinite, forward_auth_atom::value,
                   AuthForwardCall{method, std::move(body), caller.token})
         .receive([&](AuthForwarded& answer) { out = std::move(answer); },
                  [&](caf::error& err) {

@@ -196,6 +196,9 @@ struct PoolState {
   PoolState() = default;
   static inline const char* name = "forwarder_pool";
   std::vector<caf::actor> workers;
+  // The auth calls' worker: its one strong handle (the auth store holds it weakly), so it
+  // lives as long as the pool and is released with the pool's state.
+  caf::actor auth_worker;
   size_t next = 0;
 };
 
@@ -204,6 +207,7 @@ caf::behavior pool(caf::stateful_actor<PoolState>* self, std::vector<caf::actor>
   for (auto& w : workers)
     self->link_to(w);  // they end with the pool
   self->link_to(auth_worker);
+  self->state.auth_worker = std::move(auth_worker);
   self->state.workers = std::move(workers);
   return {
       [self](actors::forward_atom atom, ForwardCall& fc) {
