@@ -67,8 +67,11 @@ class Cluster {
     return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   }
 
+  // How the harness's own clients connect (TLS for a cluster whose doors speak it).
+  void set_client_options(client::ClientOptions options) { client_options_ = std::move(options); }
+
   client::Client connect(size_t i) {
-    return std::move(client::Client::connect(members_[i]->endpoint())).value();
+    return std::move(client::Client::connect(members_[i]->endpoint(), client_options_)).value();
   }
 
   // The member that says it leads and accepts a write (the probe key is a real write),
@@ -79,7 +82,7 @@ class Cluster {
     while (std::chrono::steady_clock::now() < deadline) {
       for (size_t i = 0; i < size(); ++i) {
         if (!running(i)) continue;
-        auto c = client::Client::connect(members_[i]->endpoint());
+        auto c = client::Client::connect(members_[i]->endpoint(), client_options_);
         if (!c.ok()) continue;
         auto s = c.value().status();
         if (!s.ok() || s.value().leader != s.value().header.member_id) continue;
@@ -112,6 +115,7 @@ class Cluster {
   TempDir dir_;
   std::vector<std::string> names_;
   std::vector<std::string> extra_;  // flags of every member
+  client::ClientOptions client_options_;
   std::string initial_;
   std::vector<std::unique_ptr<NodeProcess>> members_;
 };
