@@ -294,22 +294,7 @@ TEST_CASE("forwarding: with auth the caller's token is forwarded and the leader 
   REQUIRE(leader);
   size_t follower = follower_of(cluster, *leader);
   auto l = cluster.connect(*leader);
-  REQUIRE(l.user_add({"root", "rootpw", {}}).ok());
-  REQUIRE(l.user_grant_role("root", "root").ok());
-  REQUIRE(l.user_add({"reader", "readerpw", {}}).ok());
-  REQUIRE(l.role_add("r").ok());
-  protocol::AuthRoleGrantPermissionRequest perm;
-  perm.name = "r";
-  perm.perm.perm_type = protocol::PermissionType::read;
-  perm.perm.key = "a";
-  perm.perm.range_end = "b";
-  REQUIRE(l.role_grant_permission(perm).ok());
-  REQUIRE(l.user_grant_role("reader", "r").ok());
-  REQUIRE(l.auth_enable().ok());
-  REQUIRE(l.authenticate("root", "rootpw").ok());
-  auto root_token = l.token();
-  REQUIRE(l.authenticate("reader", "readerpw").ok());
-  auto reader_token = l.token();
+  auto [root_token, reader_token] = testing::enable_auth_with_root_and_reader(l);
 
   auto f = cluster.connect(follower);
   f.set_token(root_token);

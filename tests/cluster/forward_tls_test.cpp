@@ -26,13 +26,6 @@ using testing::eventually;
 
 namespace {
 
-std::string quoted(const std::string& s) {
-  std::string out = "'";
-  for (char ch : s)
-    out += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
-  return out + "'";
-}
-
 // docs/SECURITY.md's CA, member ("server") and client certificates, and the JWT keys, in
 // `dir`. False (skipped) without openssl.
 bool make_certs(const testing::TempDir& dir) {
@@ -41,8 +34,9 @@ bool make_certs(const testing::TempDir& dir) {
     return false;
   }
   for (const char* block : {"tls-setup", "jwt-setup"}) {
-    auto made = testing::run_shell("cd " + dir.str() + " && bash -euo pipefail -c " +
-                                   quoted(testing::security_doc_block(block)) + " 2>&1");
+    auto made =
+        testing::run_shell("cd " + dir.str() + " && bash -euo pipefail -c " +
+                           testing::shell_quoted(testing::security_doc_block(block)) + " 2>&1");
     INFO(made.out);
     REQUIRE(made.status == 0);
   }
@@ -153,24 +147,9 @@ TEST_CASE("forwarding over TLS with JWT tokens: the caller's token travels, the 
   const size_t follower = (*leader + 1) % cluster.size();
 
   auto l = cluster.connect(*leader);
-  REQUIRE(l.user_add({"root", "rootpw", {}}).ok());
-  REQUIRE(l.user_grant_role("root", "root").ok());
-  REQUIRE(l.user_add({"reader", "readerpw", {}}).ok());
-  REQUIRE(l.role_add("r").ok());
-  protocol::AuthRoleGrantPermissionRequest perm;
-  perm.name = "r";
-  perm.perm.perm_type = protocol::PermissionType::read;
-  perm.perm.key = "a";
-  perm.perm.range_end = "b";
-  REQUIRE(l.role_grant_permission(perm).ok());
-  REQUIRE(l.user_grant_role("reader", "r").ok());
-  REQUIRE(l.auth_enable().ok());
-  REQUIRE(l.authenticate("root", "rootpw").ok());
-  auto root_token = l.token();
+  auto [root_token, reader_token] = testing::enable_auth_with_root_and_reader(l);
   REQUIRE(root_token);
   CHECK(std::count(root_token->begin(), root_token->end(), '.') == 2);  // a JWT
-  REQUIRE(l.authenticate("reader", "readerpw").ok());
-  auto reader_token = l.token();
 
   auto f = cluster.connect(follower);
   f.set_token(root_token);

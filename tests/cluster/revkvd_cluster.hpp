@@ -8,6 +8,8 @@
 #include "tests/node/node_process.hpp"
 #include "tests/temp_dir.hpp"
 
+#include <catch2/catch.hpp>
+
 #include <chrono>
 #include <fstream>
 #include <functional>
@@ -154,6 +156,34 @@ inline bool same_hash(Cluster& cluster) {
     }
   }
   return true;
+}
+
+// The tokens of `root` (the root role) and `reader` (read on [a, b) only), made through
+// `c` (the leader's connection), which then has auth enabled.
+struct RootAndReader {
+  std::optional<std::string> root_token;
+  std::optional<std::string> reader_token;
+};
+
+inline RootAndReader enable_auth_with_root_and_reader(client::Client& c) {
+  REQUIRE(c.user_add({"root", "rootpw", {}}).ok());
+  REQUIRE(c.user_grant_role("root", "root").ok());
+  REQUIRE(c.user_add({"reader", "readerpw", {}}).ok());
+  REQUIRE(c.role_add("r").ok());
+  protocol::AuthRoleGrantPermissionRequest perm;
+  perm.name = "r";
+  perm.perm.perm_type = protocol::PermissionType::read;
+  perm.perm.key = "a";
+  perm.perm.range_end = "b";
+  REQUIRE(c.role_grant_permission(perm).ok());
+  REQUIRE(c.user_grant_role("reader", "r").ok());
+  REQUIRE(c.auth_enable().ok());
+  RootAndReader tokens;
+  REQUIRE(c.authenticate("root", "rootpw").ok());
+  tokens.root_token = c.token();
+  REQUIRE(c.authenticate("reader", "readerpw").ok());
+  tokens.reader_token = c.token();
+  return tokens;
 }
 
 }  // namespace revkv::testing
