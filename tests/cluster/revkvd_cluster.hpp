@@ -158,6 +158,22 @@ inline bool same_hash(Cluster& cluster) {
   return true;
 }
 
+// The value of `key` at `revision` on member i (a serializable read), once it has applied
+// that revision ("" when the key does not exist there; nullopt when the member never got
+// there).
+inline std::optional<std::string> value_at(Cluster& cluster, size_t i, const std::string& key,
+                                           int64_t revision) {
+  if (!cluster.wait_revision(i, revision, std::chrono::seconds(20))) return std::nullopt;
+  storage::RangeRequest r;
+  r.key = key;
+  r.revision = revision;
+  r.serializable = true;
+  auto got = cluster.connect(i).range(r);
+  if (!got.ok()) return std::nullopt;
+  if (got.value().response.kvs.empty()) return std::string();
+  return got.value().response.kvs[0].value;
+}
+
 // The tokens of `root` (the root role) and `reader` (read on [a, b) only), made through
 // `c` (the leader's connection), which then has auth enabled.
 struct RootAndReader {
