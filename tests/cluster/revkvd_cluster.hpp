@@ -30,6 +30,11 @@ class Cluster {
       names_.push_back(std::string(1, static_cast<char>('a' + i)));
       if (!initial_.empty()) initial_ += ",";
       initial_ += names_.back() + "=127.0.0.1:" + std::to_string(free_loopback_port());
+      // Fixed client ports: a member that restarts itself in place (docs/CLUSTER.md
+      // "Leadership loss") or is started again serves where it served.
+      ports_.push_back({"--listen-client", "127.0.0.1:" + std::to_string(free_loopback_port()),
+                        "--listen-grpc", "127.0.0.1:" + std::to_string(free_loopback_port()),
+                        "--listen-metrics", "127.0.0.1:" + std::to_string(free_loopback_port())});
     }
     members_.resize(size);
     for (size_t i = 0; i < size; ++i)
@@ -45,6 +50,7 @@ class Cluster {
   void start(size_t i, const std::vector<std::string>& extra = {}) {
     std::vector<std::string> flags{"--name", names_[i],  "--initial-cluster",
                                    initial_, "--shards", "2"};
+    flags.insert(flags.end(), ports_[i].begin(), ports_[i].end());
     flags.insert(flags.end(), extra_.begin(), extra_.end());
     flags.insert(flags.end(), extra.begin(), extra.end());
     members_[i] = std::make_unique<NodeProcess>(dir_.sub(names_[i]), std::move(flags),
@@ -116,7 +122,8 @@ class Cluster {
  private:
   TempDir dir_;
   std::vector<std::string> names_;
-  std::vector<std::string> extra_;  // flags of every member
+  std::vector<std::string> extra_;               // flags of every member
+  std::vector<std::vector<std::string>> ports_;  // each member's client-side listen flags
   client::ClientOptions client_options_;
   std::string initial_;
   std::vector<std::unique_ptr<NodeProcess>> members_;
