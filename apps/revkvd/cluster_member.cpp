@@ -155,6 +155,7 @@ ClusterMember::ClusterMember(caf::actor_system& sys, actors::Node& node,
   cluster::RaftConfig config;
   config.id = link_->member_id;
   config.address = options.peer_address;
+  config.bind_address = options.peer_listen;
   config.dir = std::filesystem::path(options.node.data_dir) / "raft";
   config.initial_cluster = options.initial_cluster;
   config.on_status_change = [this](const cluster::NodeStatus& status) { observe(status); };
