@@ -34,7 +34,22 @@ class Cluster {
       start(i);
   }
 
+  // Members named a, b, c, ... by `initial` (--initial-cluster as given), member i started
+  // with `member_flags[i]` too, at every start (e.g. --listen-peer behind a proxy).
+  Cluster(std::string initial, std::vector<std::vector<std::string>> member_flags,
+          std::vector<std::string> extra = {})
+      : extra_(std::move(extra)),
+        initial_(std::move(initial)),
+        member_flags_(std::move(member_flags)) {
+    for (size_t i = 0; i < member_flags_.size(); ++i)
+      names_.push_back(std::string(1, static_cast<char>('a' + i)));
+    members_.resize(member_flags_.size());
+    for (size_t i = 0; i < member_flags_.size(); ++i)
+      start(i);
+  }
+
   size_t size() const { return members_.size(); }
+  const std::string& name(size_t i) const { return names_[i]; }
   bool running(size_t i) const { return members_[i] != nullptr; }
   NodeProcess& member(size_t i) { return *members_[i]; }
 
@@ -44,6 +59,8 @@ class Cluster {
     std::vector<std::string> flags{"--name", names_[i],  "--initial-cluster",
                                    initial_, "--shards", "2"};
     flags.insert(flags.end(), extra_.begin(), extra_.end());
+    if (i < member_flags_.size())
+      flags.insert(flags.end(), member_flags_[i].begin(), member_flags_[i].end());
     flags.insert(flags.end(), extra.begin(), extra.end());
     members_[i] = std::make_unique<NodeProcess>(dir_.sub(names_[i]), std::move(flags),
                                                 dir_.sub(names_[i] + ".log"));
@@ -113,6 +130,7 @@ class Cluster {
   std::vector<std::string> names_;
   std::vector<std::string> extra_;  // flags of every member
   std::string initial_;
+  std::vector<std::vector<std::string>> member_flags_;  // per member, at every start
   std::vector<std::unique_ptr<NodeProcess>> members_;
 };
 
