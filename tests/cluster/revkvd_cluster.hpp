@@ -48,8 +48,12 @@ class Cluster {
       : extra_(std::move(extra)),
         initial_(std::move(initial)),
         member_flags_(std::move(member_flags)) {
-    for (size_t i = 0; i < member_flags_.size(); ++i)
+    for (size_t i = 0; i < member_flags_.size(); ++i) {
       names_.push_back(std::string(1, static_cast<char>('a' + i)));
+      ports_.push_back({"--listen-client", "127.0.0.1:" + std::to_string(free_loopback_port()),
+                        "--listen-grpc", "127.0.0.1:" + std::to_string(free_loopback_port()),
+                        "--listen-metrics", "127.0.0.1:" + std::to_string(free_loopback_port())});
+    }
     members_.resize(member_flags_.size());
     for (size_t i = 0; i < member_flags_.size(); ++i)
       start(i);
