@@ -72,6 +72,10 @@ void PeerProber::run() {
   while (!quit_) {
     lock.unlock();
     for (const auto& peer : peers_) {
+      {
+        std::lock_guard check(mu_);
+        if (quit_) return;  // stop() waits for one probe at most, not a round
+      }
       double seconds = probe_round_trip(peer.address, timeout_);
       if (seconds >= 0) out_.observe(peer.id, seconds);
     }
