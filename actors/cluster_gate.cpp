@@ -9,6 +9,12 @@ namespace {
 constexpr int64_t kUnavailable = 14;
 
 bool needs_leader(protocol::Method method, const Request& request) {
+  // Defragment concerns this member's own store, as in etcd: every member runs its own.
+  if (std::holds_alternative<protocol::DefragmentRequest>(request)) return false;
+  // The alarms are applied from the log on every member: a list is answered from this
+  // member's copy; raising or clearing one is a state change only the leader proposes.
+  if (const auto* alarm = std::get_if<protocol::AlarmRequest>(&request))
+    return alarm->action != protocol::AlarmAction::get;
   if (is_write(method)) return true;
   if (const auto* range = std::get_if<storage::RangeRequest>(&request)) {
     return !range->serializable;
@@ -41,7 +47,7 @@ std::optional<protocol::WireError> cluster_refusal(const NodeContext& ctx, proto
   return leader_refusal(*link);
 }
 
-bool may_forward(const NodeContext& ctx, const Request& request, const auth::Caller& caller) {
+bool may_forward(const NodeContext& ctx, const auth::Caller& caller) {
   const auto* link = ctx.cluster.get();
   if (link == nullptr || !link->forwarder) return false;
   // With auth on, only a token's identity travels: the forwarding connection presents this
@@ -51,9 +57,7 @@ bool may_forward(const NodeContext& ctx, const Request& request, const auth::Cal
   // off the certificate names no one that matters: the request may go.
   if (ctx.auth && ctx.auth->enabled() && (caller.by_certificate || !caller.token)) return false;
   uint64_t leader = link->leader_id.load();
-  if (leader == 0 || leader == link->member_id) return false;
-  return !std::holds_alternative<protocol::DefragmentRequest>(request) &&
-         !std::holds_alternative<protocol::AlarmRequest>(request);
+  return leader != 0 && leader != link->member_id;
 }
 
 }  // namespace revkv::actors

@@ -1,7 +1,8 @@
 #pragma once
 
 // Cluster mode (docs/CLUSTER.md): which requests a member that does not lead cannot serve
-// itself. A follower forwards writes, lease calls and linearizable reads to the leader
+// itself. A follower forwards writes, lease calls, linearizable reads, alarm changes and
+// auth changes to the leader
 // (actors/forwarding.hpp) when it knows where the leader serves; otherwise, and for what
 // cannot be forwarded, it answers etcd's Unavailable errors ("etcdserver: not leader" when
 // it knows a leader, "etcdserver: no leader" when it knows none), on which a client with
@@ -24,9 +25,9 @@ std::optional<protocol::WireError> cluster_refusal(const NodeContext& ctx, proto
                                                    const Request& request);
 
 // Whether a request cluster_refusal refused may go to the leader instead: a forwarder and a
-// known leader other than this member; not Defragment and Alarm (they concern this member's
-// own store); not, with auth enabled, a request whose identity is this connection's client
-// certificate (the leader would see the forwarding member's connection, not the client's).
-bool may_forward(const NodeContext& ctx, const Request& request, const auth::Caller& caller);
+// known leader other than this member; not, with auth enabled, a request whose identity is
+// this connection's client certificate or nothing (the leader would see the forwarding
+// member's certificate, not the client's). The auth calls use it too (actors/auth_replication.cpp).
+bool may_forward(const NodeContext& ctx, const auth::Caller& caller);
 
 }  // namespace revkv::actors

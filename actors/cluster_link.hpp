@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -106,6 +107,23 @@ struct ClusterLink {
   std::atomic<uint64_t> leader_id{0};  // 0: no known leader
   std::atomic<uint64_t> term{0};
   std::atomic<uint64_t> applied_index{0};
+  // Sets applied_index (the replica, after each entry) and wakes wait_applied's callers.
+  void set_applied(uint64_t index) {
+    applied_index.store(index);
+    if (applied_waiters_.load() == 0) return;
+    std::lock_guard lock(applied_mutex_);
+    applied_cv_.notify_all();
+  }
+  // Blocks until this member applied `index` or `timeout` passed; whether it did. For a
+  // follower that forwarded an Authenticate: the token it relays names its grant's index.
+  bool wait_applied(uint64_t index, std::chrono::milliseconds timeout) {
+    if (applied_index.load() >= index) return true;
+    applied_waiters_.fetch_add(1);
+    std::unique_lock lock(applied_mutex_);
+    bool done = applied_cv_.wait_for(lock, timeout, [&] { return applied_index.load() >= index; });
+    applied_waiters_.fetch_sub(1);
+    return done;
+  }
   std::atomic<bool> stopping{false};  // revkvd is shutting the member down
 
   // etcd's cluster metrics (etcd_server_*).
@@ -124,6 +142,9 @@ struct ClusterLink {
   bool has_leader() const { return leader_id.load() != 0; }
 
  private:
+  std::mutex applied_mutex_;
+  std::condition_variable applied_cv_;
+  std::atomic<int> applied_waiters_{0};
   mutable std::mutex attributes_mutex_;
   std::map<uint64_t, MemberAttributes> attributes_;
 };

@@ -8,14 +8,20 @@
 //
 //   (forward_atom, ForwardCall) -> Answer   the leader's answer or error, or Unavailable
 //                                           when the leader cannot be reached
+//   (forward_auth_atom, AuthForwardCall) -> AuthForwarded   an Auth.* call (a change or
+//                                           Authenticate, actors/auth_replication.hpp), to
+//                                           the forwarder's auth worker: the leader's encoded
+//                                           result or error, as above
 
 #include "actors/request_path.hpp"
+#include "protocol/auth_method.hpp"
 
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
 
 #include <optional>
 #include <string>
+#include <variant>
 
 namespace revkv::actors {
 
@@ -29,6 +35,19 @@ struct ForwardCall {
   std::optional<std::string> token;
 };
 
+using forward_auth_atom = caf::atom_constant<caf::atom("fwdauth")>;
+
+// The auth calls do not enter the request path: they travel as the MessagePack door's
+// method name and encoded body, and come back as the leader's encoded result.
+struct AuthForwardCall {
+  protocol::AuthMethod method{};
+  std::string body;
+  std::optional<std::string> token;  // as ForwardCall's
+};
+using AuthForwarded = std::variant<std::string, protocol::WireError>;
+
 }  // namespace revkv::actors
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::actors::ForwardCall)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::actors::AuthForwardCall)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(revkv::actors::AuthForwarded)

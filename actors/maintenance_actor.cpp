@@ -140,6 +140,35 @@ std::optional<storage::Error> replicate_compaction(const NodeContext& ctx, int64
   return storage::Error{storage::Errc::io_error, *proposed.error};
 }
 
+// Cluster mode: proposes the NOSPACE alarm's new state and blocks this (detached) actor
+// until every member's copy is in the log and this one applied it (which publishes it in
+// memory: apps/revkvd/replica.cpp). The error when it was not replicated.
+std::optional<storage::Error> replicate_alarm(const NodeContext& ctx, AlarmChange change) {
+  auto& link = *ctx.cluster;
+  if (auto refused = leader_refusal(link))
+    return storage::Error{storage::Errc::io_error, refused->message};
+  if (!link.propose) return storage::Error{storage::Errc::io_error, "etcdserver: no leader"};
+  link.proposals_pending.fetch_add(1);
+  auto proposed = link.propose(encode_state_change(
+      {link.member_id, link.incarnation, ChangeKind::alarm, encode_alarm_payload(change)}));
+  link.proposals_pending.fetch_sub(1);
+  if (!proposed.error) return std::nullopt;
+  link.proposals_failed.fetch_add(1);
+  return storage::Error{storage::Errc::io_error, *proposed.error};
+}
+
+// Raises (member != 0) or clears the NOSPACE alarm: written here on a single node, through
+// the log in cluster mode.
+storage::Status set_alarm(NodeContext& ctx, bool raised, uint64_t member) {
+  if (!ctx.cluster) return ctx.set_nospace_alarm(raised);
+  auto failed = replicate_alarm(ctx, {raised, raised ? member : 0});
+  if (!failed) return {};
+  // A quota check may have raised the flag in memory ahead of its entry: back to what the
+  // log says (an entry of unknown outcome that commits later sets it when applied).
+  ctx.nospace_alarm.store(ctx.nospace_alarm_member.load() != 0);
+  return *failed;
+}
+
 // Cluster mode: another member's compaction, applied here. Its revisions were applied
 // before it (log order), but W may not have reached them yet (the backend actor moves it on
 // a message of its own): the compaction starts once it has, so the watch hub was told.
@@ -318,7 +347,8 @@ caf::behavior maintenance_actor(Self* self, NodeContextPtr ctx, std::vector<caf:
           out.raft_term = link->term.load();
         }
         if (ctx.nospace_alarm.load())
-          out.errors.push_back("memberID:" + std::to_string(ctx.member_id) + " alarm:NOSPACE");
+          out.errors.push_back("memberID:" + std::to_string(ctx.nospace_alarm_owner()) +
+                               " alarm:NOSPACE");
         out.shards = static_cast<int64_t>(ctx.options.shards);
         out.compact_revision = ctx.compact_revision.load();
         return out;
@@ -342,24 +372,27 @@ caf::behavior maintenance_actor(Self* self, NodeContextPtr ctx, std::vector<caf:
         auto& ctx = *self->state.ctx;
         bool nospace = r.alarm == protocol::AlarmType::nospace;
         if (r.action == protocol::AlarmAction::activate && nospace) {
-          auto s = ctx.set_nospace_alarm(true);
+          // The member the request names (the leader's own id when its quota raised it);
+          // etcd's clients name none, and then it is this member.
+          auto s = set_alarm(ctx, true, r.member_id != 0 ? r.member_id : ctx.member_id);
           if (!s.ok()) return s.error();
         } else if (r.action == protocol::AlarmAction::deactivate &&
                    (nospace || r.alarm == protocol::AlarmType::none)) {
           bool was_raised = ctx.nospace_alarm.load();
-          auto s = ctx.set_nospace_alarm(false);
+          uint64_t owner = ctx.nospace_alarm_owner();
+          auto s = set_alarm(ctx, false, 0);
           if (!s.ok()) return s.error();
           // etcd answers a DEACTIVATE with the alarm it cleared (none if nothing was
           // raised); clientv3's AlarmDisarm and `etcdctl alarm disarm` print that.
           protocol::AlarmResponse out;
           out.header = ctx.header(ctx.watermark.load());
-          if (was_raised) out.alarms.push_back({ctx.member_id, protocol::AlarmType::nospace});
+          if (was_raised) out.alarms.push_back({owner, protocol::AlarmType::nospace});
           return out;
         }
         protocol::AlarmResponse out;
         out.header = ctx.header(ctx.watermark.load());
         if (ctx.nospace_alarm.load())
-          out.alarms.push_back({ctx.member_id, protocol::AlarmType::nospace});
+          out.alarms.push_back({ctx.nospace_alarm_owner(), protocol::AlarmType::nospace});
         return out;
       },
   };

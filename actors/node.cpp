@@ -61,9 +61,9 @@ storage::Result<std::unique_ptr<Node>> Node::start(caf::actor_system& sys, NodeC
   ctx->finished_compact_revision.store(recovered->compact);
   for (const auto& [id, lease] : recovered->leases)
     ctx->leases.put(lease);
-  auto alarm = load_nospace_alarm(*ctx->backend);
+  auto alarm = load_nospace_alarm_member(*ctx->backend, ctx->member_id);
   if (!alarm.ok()) return alarm.error();
-  ctx->nospace_alarm.store(*alarm);
+  ctx->publish_nospace_alarm(*alarm != 0, *alarm);
   auto auth = auth::AuthStore::open(
       *ctx->backend, auth::StoreOptions{config.options.auth_token_ttl, auth::kBcryptCost,
                                         config.options.auth_jwt});

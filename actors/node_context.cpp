@@ -1,9 +1,12 @@
 #include "actors/node_context.hpp"
 
+#include "util/little_endian.hpp"
+
 namespace revkv::actors {
 namespace {
 
-// DO NOT CHANGE: the meta record of a raised NOSPACE alarm.
+// DO NOT CHANGE: the meta record of a raised NOSPACE alarm. Its value is "1" on a single
+// node, the raising member's id (8 bytes, little-endian) in cluster mode.
 constexpr std::string_view kNospaceAlarmKey = "alarm_nospace";
 
 }  // namespace
@@ -20,8 +23,27 @@ storage::WriteBatch NodeContext::nospace_alarm_record(bool raised) const {
 
 storage::Status NodeContext::set_nospace_alarm(bool raised) {
   auto written = backend->write(nospace_alarm_record(raised), /*sync=*/true);
-  if (written.ok()) nospace_alarm.store(raised);
+  if (written.ok()) {
+    nospace_alarm_member.store(raised ? member_id : 0);
+    nospace_alarm.store(raised);
+  }
   return written;
+}
+
+void NodeContext::stage_nospace_alarm(storage::WriteBatch& batch, bool raised,
+                                      uint64_t member) const {
+  if (raised) {
+    std::string value;
+    util::put_u64_le(value, member);
+    batch.put(storage::Column::meta, kNospaceAlarmKey, value);
+  } else {
+    batch.erase(storage::Column::meta, kNospaceAlarmKey);
+  }
+}
+
+void NodeContext::publish_nospace_alarm(bool raised, uint64_t member) {
+  nospace_alarm_member.store(raised ? member : 0);
+  nospace_alarm.store(raised);
 }
 
 NodeContext::SpaceVerdict NodeContext::check_space(int64_t cost) {
@@ -39,6 +61,14 @@ storage::Result<bool> load_nospace_alarm(const storage::Backend& backend) {
   auto raw = backend.get(storage::Column::meta, kNospaceAlarmKey);
   if (!raw.ok()) return raw.error();
   return raw->has_value();
+}
+
+storage::Result<uint64_t> load_nospace_alarm_member(const storage::Backend& backend, uint64_t own) {
+  auto raw = backend.get(storage::Column::meta, kNospaceAlarmKey);
+  if (!raw.ok()) return raw.error();
+  if (!raw->has_value()) return uint64_t{0};
+  if ((*raw)->size() == 8) return util::get_u64_le(**raw);
+  return own;
 }
 
 }  // namespace revkv::actors

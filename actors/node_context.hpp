@@ -170,6 +170,11 @@ struct NodeContext {
   // compact_revision while a compaction runs. Read by the metrics collector only.
   std::atomic<int64_t> finished_compact_revision{-1};
   std::atomic<bool> nospace_alarm{false};
+  // The member named by the persisted NOSPACE alarm (0: none persisted). In cluster mode the
+  // one whose quota raised it, as every member applied it from the log; on a single node
+  // this node. nospace_alarm may be set before this (a leader's quota raised it and the
+  // entry is on its way).
+  std::atomic<uint64_t> nospace_alarm_member{0};
   // The database's size as the quota sees it (SST files + memtables), refreshed by the
   // backend actor after each commit group.
   std::atomic<int64_t> db_size{0};
@@ -225,6 +230,15 @@ struct NodeContext {
   // Writes that batch synced, then sets the flag: the maintenance actor's Alarm requests,
   // on its own (detached) thread.
   storage::Status set_nospace_alarm(bool raised);
+  // Cluster mode: adds the record of an applied alarm entry (raised by `member`, or
+  // cleared) to `batch`; publish_nospace_alarm once the batch is written.
+  void stage_nospace_alarm(storage::WriteBatch& batch, bool raised, uint64_t member) const;
+  void publish_nospace_alarm(bool raised, uint64_t member);
+  // The member an alarm list names for the raised alarm.
+  uint64_t nospace_alarm_owner() const {
+    uint64_t member = nospace_alarm_member.load();
+    return member != 0 ? member : member_id;
+  }
 
   enum class SpaceVerdict : uint8_t {
     accept,
@@ -247,5 +261,8 @@ using NodeContextPtr = std::shared_ptr<NodeContext>;
 
 // Whether a NOSPACE alarm was raised before the last shutdown.
 storage::Result<bool> load_nospace_alarm(const storage::Backend& backend);
+// The member a persisted NOSPACE alarm names: 0 when none is raised, `own` for a single
+// node's record (which names no member).
+storage::Result<uint64_t> load_nospace_alarm_member(const storage::Backend& backend, uint64_t own);
 
 }  // namespace revkv::actors

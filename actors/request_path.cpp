@@ -168,7 +168,7 @@ void RequestPath::submit(uint64_t id, Request request, Clock::time_point receive
   if (!failed_ && ctx_->failure.failed()) fail(unavailable(ctx_->failure.reason()));
   if (failed_) return emit(id, method, received, *failed_);
   if (auto refused = cluster_refusal(*ctx_, method, request)) {
-    if (!may_forward(*ctx_, request, caller)) return emit(id, method, received, *refused);
+    if (!may_forward(*ctx_, caller)) return emit(id, method, received, *refused);
     // The leader validates, checks the quota and the caller's permissions, exactly as for
     // its own clients; here only this connection's order is kept. A forwarded write runs
     // alone (no applier): its answer comes from another process, so it is answered before
@@ -462,6 +462,17 @@ void RequestPath::refuse_once_alarm_durable(uint64_t id, protocol::Method method
   if (!routes_.backend) {
     // A test's scripted routes without a backend: nothing can persist it.
     refuse();
+    return;
+  }
+  if (ctx_->cluster && routes_.maintenance) {
+    // Cluster mode: the alarm is a state change every member applies (docs/CLUSTER.md "The
+    // NOSPACE alarm"); the maintenance actor proposes it on its own thread. A failed
+    // proposal (leadership lost) still refuses this write: the quota refused it.
+    protocol::AlarmRequest raise{protocol::AlarmAction::activate, ctx_->member_id,
+                                 protocol::AlarmType::nospace};
+    self_->request(routes_.maintenance, caf::infinite, raise)
+        .then([refuse](storage::Result<protocol::AlarmResponse>&) { refuse(); },
+              [refuse](caf::error&) { refuse(); });
     return;
   }
   auto record = std::make_shared<storage::WriteBatch>(ctx_->nospace_alarm_record(true));

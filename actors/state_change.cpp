@@ -35,6 +35,21 @@ std::optional<int64_t> decode_compaction_payload(std::string_view payload) {
   return static_cast<int64_t>(get_u64_le(payload));
 }
 
+std::string encode_alarm_payload(const AlarmChange& change) {
+  std::string out(1, change.raised ? '\1' : '\0');
+  put_u64_le(out, change.raised ? change.member : 0);
+  return out;
+}
+
+std::optional<AlarmChange> decode_alarm_payload(std::string_view payload) {
+  if (payload.size() != 9 || (payload[0] != '\0' && payload[0] != '\1')) return std::nullopt;
+  AlarmChange out;
+  out.raised = payload[0] == '\1';
+  out.member = get_u64_le(payload.substr(1));
+  if (out.raised == (out.member == 0)) return std::nullopt;  // raised by someone, or cleared
+  return out;
+}
+
 std::optional<StateChange> decode_state_change(std::string_view bytes) {
   if (bytes.size() < kHeader || bytes.substr(0, kTag.size()) != kTag) return std::nullopt;
   StateChange out;

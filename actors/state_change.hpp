@@ -20,7 +20,17 @@ enum class ChangeKind : uint64_t {
   lease = 2,  // a granted lease's record (storage::encode_lease_record); actors/lessor_actor.cpp
   compaction = 3,  // a scheduled compaction's revision (8 bytes); actors/maintenance_actor.cpp
   member = 4,      // a leader's client addresses (actors/member_attributes.hpp)
+  alarm = 5,       // the NOSPACE alarm raised or cleared (AlarmChange); apps/revkvd/replica.cpp
 };
+
+// The alarm payload: the NOSPACE alarm's new state and the member that raised it (etcd
+// names an alarm by the member whose backend hit the quota), 0 when cleared.
+struct AlarmChange {
+  bool raised = false;
+  uint64_t member = 0;
+};
+std::string encode_alarm_payload(const AlarmChange& change);
+std::optional<AlarmChange> decode_alarm_payload(std::string_view payload);
 
 // The compaction payload.
 std::string encode_compaction_payload(int64_t revision);

@@ -1,6 +1,7 @@
 #include "auth/api.hpp"
 
 #include "auth/check.hpp"
+#include "protocol/codec.hpp"
 
 #include <algorithm>
 
@@ -9,6 +10,8 @@ namespace revkv::auth {
 namespace p = protocol;
 
 namespace {
+
+constexpr int64_t kInternal = 13;  // gRPC's Internal: an answer that cannot be read
 
 PermType perm_type(p::PermissionType t) {
   switch (t) {
@@ -29,6 +32,23 @@ Api::Done done(Outcome refused) {
 
 }  // namespace
 
+template <class Response, class Request>
+std::optional<Answer<Response>> Api::forwarded(p::AuthMethod method, const Caller& c,
+                                               const Request& r) {
+  auto sent = store_.forward(method, p::encode_to_string(r), c);
+  if (!sent) return std::nullopt;
+  if (auto* error = std::get_if<p::WireError>(&*sent)) return *error;
+  const auto& bytes = std::get<std::string>(*sent);
+  try {
+    auto handle = msgpack::unpack(bytes.data(), bytes.size());
+    auto decoded = p::decode_body<Response>(handle.get());
+    if (!decoded.ok()) return decoded.error();
+    return Answer<Response>{std::move(decoded).value()};
+  } catch (const std::exception& e) {
+    return p::WireError{kInternal, std::string("revkv: the leader's answer: ") + e.what()};
+  }
+}
+
 template <class F>
 Api::Done Api::admin(const Caller& c, F&& op) {
   if (c.bad_token) return errors::invalid_auth_token();
@@ -37,10 +57,14 @@ Api::Done Api::admin(const Caller& c, F&& op) {
 }
 
 Api::Done Api::auth_enable(const Caller& c, const Empty&) {
+  if (auto sent = forwarded<p::AuthEmptyResponse>(p::AuthMethod::auth_enable, c, Empty{}))
+    return *sent;
   return admin(c, [&] { return store_.enable(); });
 }
 
 Api::Done Api::auth_disable(const Caller& c, const Empty&) {
+  if (auto sent = forwarded<p::AuthEmptyResponse>(p::AuthMethod::auth_disable, c, Empty{}))
+    return *sent;
   return admin(c, [&] { return store_.disable(); });
 }
 
@@ -55,6 +79,10 @@ Answer<p::AuthStatusResponse> Api::auth_status(const Caller& c, const Empty&) {
 
 Answer<p::AuthenticateResponse> Api::authenticate(const Caller& c,
                                                   const p::AuthNamePasswordRequest& r) {
+  // Forwarded whatever the token: the leader judges it, and the credentials travel in the
+  // request.
+  if (auto sent = forwarded<p::AuthenticateResponse>(p::AuthMethod::authenticate, c, r))
+    return *sent;
   if (c.bad_token) return errors::invalid_auth_token();
   auto result = store_.authenticate(r.name, r.password);
   if (auto* error = std::get_if<p::WireError>(&result)) return *error;
@@ -64,6 +92,7 @@ Answer<p::AuthenticateResponse> Api::authenticate(const Caller& c,
 }
 
 Api::Done Api::user_add(const Caller& c, const p::AuthUserAddRequest& r) {
+  if (auto sent = forwarded<p::AuthEmptyResponse>(p::AuthMethod::user_add, c, r)) return *sent;
   return admin(c, [&] { return store_.user_add(r.name, r.password, r.options.no_password); });
 }
 
@@ -92,22 +121,30 @@ Answer<p::AuthUserListResponse> Api::user_list(const Caller& c, const Empty&) {
 }
 
 Api::Done Api::user_delete(const Caller& c, const p::AuthNameRequest& r) {
+  if (auto sent = forwarded<p::AuthEmptyResponse>(p::AuthMethod::user_delete, c, r)) return *sent;
   return admin(c, [&] { return store_.user_delete(r.name); });
 }
 
 Api::Done Api::user_change_password(const Caller& c, const p::AuthNamePasswordRequest& r) {
+  if (auto sent = forwarded<p::AuthEmptyResponse>(p::AuthMethod::user_change_password, c, r))
+    return *sent;
   return admin(c, [&] { return store_.user_change_password(r.name, r.password); });
 }
 
 Api::Done Api::user_grant_role(const Caller& c, const p::AuthUserGrantRoleRequest& r) {
+  if (auto sent = forwarded<p::AuthEmptyResponse>(p::AuthMethod::user_grant_role, c, r))
+    return *sent;
   return admin(c, [&] { return store_.user_grant_role(r.user, r.role); });
 }
 
 Api::Done Api::user_revoke_role(const Caller& c, const p::AuthUserRevokeRoleRequest& r) {
+  if (auto sent = forwarded<p::AuthEmptyResponse>(p::AuthMethod::user_revoke_role, c, r))
+    return *sent;
   return admin(c, [&] { return store_.user_revoke_role(r.name, r.role); });
 }
 
 Api::Done Api::role_add(const Caller& c, const p::AuthNameRequest& r) {
+  if (auto sent = forwarded<p::AuthEmptyResponse>(p::AuthMethod::role_add, c, r)) return *sent;
   return admin(c, [&] { return store_.role_add(r.name); });
 }
 
@@ -142,10 +179,13 @@ Answer<p::AuthRolesResponse> Api::role_list(const Caller& c, const Empty&) {
 }
 
 Api::Done Api::role_delete(const Caller& c, const p::AuthRoleRequest& r) {
+  if (auto sent = forwarded<p::AuthEmptyResponse>(p::AuthMethod::role_delete, c, r)) return *sent;
   return admin(c, [&] { return store_.role_delete(r.role); });
 }
 
 Api::Done Api::role_grant_permission(const Caller& c, const p::AuthRoleGrantPermissionRequest& r) {
+  if (auto sent = forwarded<p::AuthEmptyResponse>(p::AuthMethod::role_grant_permission, c, r))
+    return *sent;
   return admin(c, [&] {
     return store_.role_grant_permission(
         r.name, Permission{perm_type(r.perm.perm_type), r.perm.key, r.perm.range_end});
@@ -154,6 +194,8 @@ Api::Done Api::role_grant_permission(const Caller& c, const p::AuthRoleGrantPerm
 
 Api::Done Api::role_revoke_permission(const Caller& c,
                                       const p::AuthRoleRevokePermissionRequest& r) {
+  if (auto sent = forwarded<p::AuthEmptyResponse>(p::AuthMethod::role_revoke_permission, c, r))
+    return *sent;
   return admin(c, [&] { return store_.role_revoke_permission(r.role, r.key, r.range_end); });
 }
 

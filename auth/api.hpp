@@ -9,7 +9,9 @@
 // operation and its own errors. The response's header is left for the door to fill.
 //
 // The calls run on the caller's thread and may hash a password (bcrypt, ~50-100 ms at
-// cost 10: Authenticate, UserAdd, UserChangePassword).
+// cost 10: Authenticate, UserAdd, UserChangePassword). In cluster mode a follower forwards
+// the changes and Authenticate to the leader (docs/CLUSTER.md "Forwarding") and relays its
+// answer; the reads are answered from the state applied here.
 
 #include "auth/caller.hpp"
 #include "auth/errors.hpp"
@@ -52,6 +54,11 @@ class Api {
   Done role_revoke_permission(const Caller& c, const protocol::AuthRoleRevokePermissionRequest& r);
 
  private:
+  // Cluster mode, on a follower: the leader's answer to a call only the leader serves
+  // (AuthStore::forward); nullopt when it is served here.
+  template <class Response, class Request>
+  std::optional<Answer<Response>> forwarded(protocol::AuthMethod method, const Caller& c,
+                                            const Request& r);
   // `op` behind etcd's admin check (the root role, with auth enabled).
   template <class F>
   Done admin(const Caller& c, F&& op);

@@ -21,6 +21,7 @@
 #include "auth/jwt.hpp"
 #include "auth/state.hpp"
 #include "auth/tokens.hpp"
+#include "protocol/auth_method.hpp"
 #include "storage/backend.hpp"
 
 #include <atomic>
@@ -43,6 +44,14 @@ struct Replicator {
   // Proposes an auth payload and blocks until the entry was applied here (committed()
   // has run): its log index, or why not.
   std::function<std::variant<uint64_t, protocol::WireError>(std::string payload)> propose;
+  // A follower's way to the leader for the calls only the leader serves (the changes and
+  // Authenticate): sends the call (its encoded body) for `caller` and returns the leader's
+  // encoded result or error; nullopt when it is served here instead (this member leads, or
+  // it may not forward: the change is then refused as `refusal` says).
+  using Forwarded = std::variant<std::string, protocol::WireError>;
+  std::function<std::optional<Forwarded>(protocol::AuthMethod method, std::string body,
+                                         const Caller& caller)>
+      forward;
 };
 
 struct StoreOptions {
@@ -92,6 +101,12 @@ class AuthStore {
   // change is written and published here at once.
   void replicate_through(Replicator replicator) { replicator_ = std::move(replicator); }
   bool replicated() const { return static_cast<bool>(replicator_.propose); }
+  // Replicator::forward, or nullopt without one (a single node).
+  std::optional<Replicator::Forwarded> forward(protocol::AuthMethod method, std::string body,
+                                               const Caller& caller) const {
+    if (!replicator_.forward) return std::nullopt;
+    return replicator_.forward(method, std::move(body), caller);
+  }
 
   // The apply path of a committed auth payload, on every member, in log order, on one
   // thread: stage_committed adds what it writes to `batch` (false: not an auth payload),

@@ -1,5 +1,6 @@
 #include "apps/revkvd/cluster_member.hpp"
 
+#include "actors/auth_replication.hpp"
 #include "actors/read_index_actor.hpp"
 #include "actors/state_change.hpp"
 #include "apps/revkvd/forwarder.hpp"
@@ -219,7 +220,10 @@ ClusterMember::ClusterMember(caf::actor_system& sys, actors::Node& node,
   forwarding.tls.ca_file = options.tls.trusted_ca_file;
   forwarding.tls.cert_file = options.tls.cert_file;
   forwarding.tls.key_file = options.tls.key_file;
-  link_->forwarder = spawn_forwarder(sys, link_, std::move(forwarding));
+  auto forwarders = spawn_forwarder(sys, link_, std::move(forwarding));
+  link_->forwarder = forwarders.pool;
+  // Before the doors serve: the auth store's changes and Authenticate are forwarded too.
+  actors::replicate_auth(*node.context(), forwarders.auth);
   {
     std::lock_guard lock(mutex_);
     raft_ready_ = true;

@@ -85,6 +85,9 @@ Answer call(client::Client& c, actors::Request& request) {
         } else if constexpr (std::is_same_v<T, protocol::LeaseLeasesRequest>) {
           auto r = c.lease_leases();
           return plain_answer(r);
+        } else if constexpr (std::is_same_v<T, protocol::AlarmRequest>) {
+          auto r = c.alarm(req);  // an activation or a disarm: lists are served locally
+          return plain_answer(r);
         } else {
           // cluster_gate.cpp sends nothing else here (everything else is served locally).
           (void)req;
@@ -121,7 +124,11 @@ std::optional<WireError> connect(WorkerState& st, const actors::MemberAttributes
   return std::nullopt;
 }
 
-Answer forward(WorkerState& st, ForwardCall& fc) {
+// Sends one request with `token` to the leader on this worker's connection: `send` makes
+// the call and returns its answer, `error_of` the error an answer holds (if any).
+template <class Out, class Send, class ErrorOf>
+Out forward(WorkerState& st, const std::optional<std::string>& token, Send&& send,
+            ErrorOf&& error_of) {
   auto& link = *st.link;
   uint64_t leader = link.leader_id.load();
   if (leader == 0 || leader == link.member_id)
@@ -134,13 +141,13 @@ Answer forward(WorkerState& st, ForwardCall& fc) {
     return *failed;
   }
   link.forwarded.fetch_add(1);
-  st.client->set_token(fc.token);
-  auto answer = call(*st.client, fc.request);
+  st.client->set_token(token);
+  Out answer = send(*st.client);
   if (!st.client->broken()) return answer;
   // The connection failed or timed out: the request's fate is unknown (a write may have
   // been applied), so it is not retried; the client retries as on any Unavailable.
   link.forward_failures.fetch_add(1);
-  auto error = actors::wire_error(answer);
+  WireError error = error_of(answer);
   st.client.reset();
   if (error.code == kDeadlineExceeded)
     return WireError{kUnavailable, "etcdserver: request timed out"};
@@ -148,12 +155,40 @@ Answer forward(WorkerState& st, ForwardCall& fc) {
                                      error.message};
 }
 
+Answer forward_request(WorkerState& st, ForwardCall& fc) {
+  return forward<Answer>(
+      st, fc.token, [&](client::Client& c) { return call(c, fc.request); },
+      [](const Answer& a) { return actors::wire_error(a); });
+}
+
+// An Auth.* call, relayed as bytes: the leader's result, re-encoded as it came.
+actors::AuthForwarded forward_auth(WorkerState& st, actors::AuthForwardCall& fc) {
+  return forward<actors::AuthForwarded>(
+      st, fc.token,
+      [&](client::Client& c) -> actors::AuthForwarded {
+        auto r = c.call(protocol::auth_method_name(fc.method), fc.body);
+        if (!r.ok()) return r.error();
+        msgpack::sbuffer out;
+        msgpack::pack(out, r.value().result);
+        return std::string(out.data(), out.size());
+      },
+      [](const actors::AuthForwarded& a) {
+        const auto* e = std::get_if<WireError>(&a);
+        return e ? *e : WireError{};
+      });
+}
+
 caf::behavior worker(Worker* self, std::shared_ptr<ClusterLink> link, ForwarderOptions options) {
   actors::name_this_thread("revkv.forward");
   self->state.link = std::move(link);
   self->state.options = std::move(options);
   return {
-      [self](actors::forward_atom, ForwardCall& fc) -> Answer { return forward(self->state, fc); },
+      [self](actors::forward_atom, ForwardCall& fc) -> Answer {
+        return forward_request(self->state, fc);
+      },
+      [self](actors::forward_auth_atom, actors::AuthForwardCall& fc) -> actors::AuthForwarded {
+        return forward_auth(self->state, fc);
+      },
   };
 }
 
@@ -161,12 +196,18 @@ struct PoolState {
   PoolState() = default;
   static inline const char* name = "forwarder_pool";
   std::vector<caf::actor> workers;
+  // The auth calls' worker: its one strong handle (the auth store holds it weakly), so it
+  // lives as long as the pool and is released with the pool's state.
+  caf::actor auth_worker;
   size_t next = 0;
 };
 
-caf::behavior pool(caf::stateful_actor<PoolState>* self, std::vector<caf::actor> workers) {
+caf::behavior pool(caf::stateful_actor<PoolState>* self, std::vector<caf::actor> workers,
+                   caf::actor auth_worker) {
   for (auto& w : workers)
     self->link_to(w);  // they end with the pool
+  self->link_to(auth_worker);
+  self->state.auth_worker = std::move(auth_worker);
   self->state.workers = std::move(workers);
   return {
       [self](actors::forward_atom atom, ForwardCall& fc) {
@@ -179,12 +220,14 @@ caf::behavior pool(caf::stateful_actor<PoolState>* self, std::vector<caf::actor>
 
 }  // namespace
 
-caf::actor spawn_forwarder(caf::actor_system& sys, std::shared_ptr<ClusterLink> link,
+Forwarders spawn_forwarder(caf::actor_system& sys, std::shared_ptr<ClusterLink> link,
                            ForwarderOptions options) {
   std::vector<caf::actor> workers;
   for (size_t i = 0; i < std::max<size_t>(options.connections, 1); ++i)
     workers.push_back(sys.spawn<caf::detached>(worker, link, options));
-  return sys.spawn(pool, std::move(workers));
+  auto auth = sys.spawn<caf::detached>(worker, link, options);
+  auto all = sys.spawn(pool, std::move(workers), auth);
+  return {std::move(all), std::move(auth)};
 }
 
 }  // namespace revkv::apps

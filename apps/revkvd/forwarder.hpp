@@ -6,7 +6,8 @@
 // connection to the leader, opened when first needed and again when the leader moves or
 // the connection breaks. A worker handles one request at a time, so at most `connections`
 // forwarded requests are in flight per member; the rest wait in the pool's mailbox (the
-// doors bound their own requests in flight).
+// doors bound their own requests in flight). One more worker carries the Auth.* calls
+// (Forwarders::auth), one at a time.
 
 #include "actors/cluster_link.hpp"
 #include "tls/client_tunnel.hpp"
@@ -32,7 +33,15 @@ struct ForwarderOptions {
   tls::ClientConfig tls;
 };
 
-caf::actor spawn_forwarder(caf::actor_system& sys, std::shared_ptr<actors::ClusterLink> link,
+struct Forwarders {
+  caf::actor pool;  // ClusterLink::forwarder
+  // The Auth.* calls' own worker (actors/auth_replication.hpp): detached and addressed
+  // directly, because a door's scheduler thread blocks on an auth call it forwards, so what
+  // answers must not need a scheduler thread, as the pool would. It ends with the pool.
+  caf::actor auth;
+};
+
+Forwarders spawn_forwarder(caf::actor_system& sys, std::shared_ptr<actors::ClusterLink> link,
                            ForwarderOptions options);
 
 }  // namespace revkv::apps

@@ -88,7 +88,7 @@ void Replica::apply(std::uint64_t index, std::string_view bytes) {
   auto written = ctx_->backend->write(batch, false);
   if (!written.ok()) throw std::runtime_error(written.error().message());
   applied_ = index;
-  link.applied_index.store(index);
+  link.set_applied(index);
   link.proposals_applied.fetch_add(1);
   bool own = entry->proposer == link.member_id && entry->incarnation == link.incarnation;
   // This process's shards evaluated the group: its records are in their indexes, and the
@@ -104,7 +104,15 @@ void Replica::apply_change(std::uint64_t index, const actors::StateChange& chang
   std::optional<storage::LeaseRecord> lease;
   std::optional<int64_t> compaction;
   std::optional<actors::MemberAttributes> member;
+  std::optional<actors::AlarmChange> alarm;
   switch (change.kind) {
+    case actors::ChangeKind::alarm:
+      alarm = actors::decode_alarm_payload(change.payload);
+      if (alarm) {
+        ctx_->stage_nospace_alarm(batch, alarm->raised, alarm->member);
+        known = true;
+      }
+      break;
     case actors::ChangeKind::member:
       member = actors::decode_member_attributes(change.payload);
       if (member) {
@@ -139,10 +147,16 @@ void Replica::apply_change(std::uint64_t index, const actors::StateChange& chang
   auto written = ctx_->backend->write(batch, false);
   if (!written.ok()) throw std::runtime_error(written.error().message());
   applied_ = index;
-  link.applied_index.store(index);
+  link.set_applied(index);
   link.proposals_applied.fetch_add(1);
   // Published only once written: no member acts on a change its store does not hold. The
   // proposer's request thread waits for this (propose returns after apply).
+  if (alarm) {
+    // Every member refuses writes (and /health reports it) from here on, or accepts them
+    // again; the proposer's Alarm request returns once this is done.
+    ctx_->publish_nospace_alarm(alarm->raised, alarm->member);
+    return;
+  }
   if (member) {
     // From now on a follower forwards to this member while it leads.
     link.set_attributes(std::move(*member));

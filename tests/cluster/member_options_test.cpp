@@ -207,3 +207,27 @@ TEST_CASE("member attributes: round-trip, and damaged payloads are refused", "[c
   // Keys differ per member.
   CHECK(actors::member_attributes_key(1) != actors::member_attributes_key(2));
 }
+
+TEST_CASE("alarm payload: round-trips, and damaged payloads are refused", "[cluster]") {
+  auto raised = actors::decode_alarm_payload(actors::encode_alarm_payload({true, 42}));
+  REQUIRE(raised);
+  CHECK(raised->raised);
+  CHECK(raised->member == 42);
+  // A cleared alarm names no member, whatever the caller passed.
+  auto cleared = actors::decode_alarm_payload(actors::encode_alarm_payload({false, 42}));
+  REQUIRE(cleared);
+  CHECK_FALSE(cleared->raised);
+  CHECK(cleared->member == 0);
+  auto bytes = actors::encode_alarm_payload({true, 7});
+  for (size_t cut = 0; cut < bytes.size(); ++cut)
+    CHECK_FALSE(actors::decode_alarm_payload(bytes.substr(0, cut)));
+  CHECK_FALSE(actors::decode_alarm_payload(bytes + "x"));  // trailing bytes
+  std::string bad_flag = bytes;
+  bad_flag[0] = '\2';
+  CHECK_FALSE(actors::decode_alarm_payload(bad_flag));
+  // Raised by no one, or cleared with a member: not a payload this code writes.
+  CHECK_FALSE(actors::decode_alarm_payload(actors::encode_alarm_payload({true, 0})));
+  std::string cleared_with_member = bytes;
+  cleared_with_member[0] = '\0';
+  CHECK_FALSE(actors::decode_alarm_payload(cleared_with_member));
+}
