@@ -53,14 +53,18 @@ Replica::Replica(caf::actor_system& sys, const actors::Node& node, std::string c
       fetcher_(fetcher) {
   applied_ = read_applied_index(*ctx_->backend);
   ctx_->cluster->applied_index.store(applied_);
-  // The members' client addresses applied before this start (ChangeKind::member).
-  for (const auto& m : ctx_->cluster->members) {
-    auto got = ctx_->backend->get(storage::Column::meta, actors::member_attributes_key(m.id));
-    if (!got.ok()) throw std::runtime_error(got.error().message());
-    if (!got->has_value()) continue;
-    if (auto attributes = actors::decode_member_attributes(**got))
-      ctx_->cluster->set_attributes(std::move(*attributes));
-  }
+  // The members' client addresses applied before this start (ChangeKind::member): every
+  // record, since members added later have them too.
+  const std::string from = actors::member_attributes_key(0).substr(0, 18);  // "member_attributes/"
+  std::string to = from;
+  to.back() = static_cast<char>(to.back() + 1);
+  auto scanned = ctx_->backend->scan(
+      storage::Column::meta, from, to, [this](std::string_view, std::string_view value) {
+        if (auto attributes = actors::decode_member_attributes(value))
+          ctx_->cluster->set_attributes(std::move(*attributes));
+        return true;
+      });
+  if (!scanned.ok()) throw std::runtime_error(scanned.error().message());
 }
 
 void Replica::apply(std::uint64_t index, std::string_view bytes) {

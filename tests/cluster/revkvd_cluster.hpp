@@ -27,9 +27,11 @@ class Cluster {
     for (size_t i = 0; i < size; ++i) {
       names_.push_back(std::string(1, static_cast<char>('a' + i)));
       if (!initial_.empty()) initial_ += ",";
-      initial_ += names_.back() + "=127.0.0.1:" + std::to_string(free_loopback_port());
+      addresses_.push_back("127.0.0.1:" + std::to_string(free_loopback_port()));
+      initial_ += names_.back() + "=" + addresses_.back();
     }
     members_.resize(size);
+    joining_.resize(size, false);
     for (size_t i = 0; i < size; ++i)
       start(i);
   }
@@ -43,11 +45,28 @@ class Cluster {
   void start(size_t i, const std::vector<std::string>& extra = {}) {
     std::vector<std::string> flags{"--name", names_[i],  "--initial-cluster",
                                    initial_, "--shards", "2"};
+    if (joining_[i]) {
+      flags.push_back("--initial-cluster-state");
+      flags.push_back("existing");
+    }
     flags.insert(flags.end(), extra_.begin(), extra_.end());
     flags.insert(flags.end(), extra.begin(), extra.end());
     members_[i] = std::make_unique<NodeProcess>(dir_.sub(names_[i]), std::move(flags),
                                                 dir_.sub(names_[i] + ".log"));
   }
+  // A member to add to the running cluster (the next name, a free peer port): not started;
+  // once `member add` took its peer URL, start(i) starts it with
+  // --initial-cluster-state existing and an --initial-cluster that lists it too.
+  size_t reserve_member() {
+    names_.push_back(std::string(1, static_cast<char>('a' + names_.size())));
+    addresses_.push_back("127.0.0.1:" + std::to_string(free_loopback_port()));
+    initial_ += "," + names_.back() + "=" + addresses_.back();
+    members_.emplace_back();
+    joining_.push_back(true);
+    return members_.size() - 1;
+  }
+  std::string peer_url(size_t i) const { return "http://" + addresses_[i]; }
+  const std::string& name(size_t i) const { return names_[i]; }
   // Member i's data directory.
   std::string data_dir(size_t i) const { return dir_.sub(names_[i]); }
   void kill9(size_t i) {
@@ -111,7 +130,9 @@ class Cluster {
  private:
   TempDir dir_;
   std::vector<std::string> names_;
-  std::vector<std::string> extra_;  // flags of every member
+  std::vector<std::string> addresses_;  // peer HOST:PORT
+  std::vector<bool> joining_;           // started with --initial-cluster-state existing
+  std::vector<std::string> extra_;      // flags of every member
   std::string initial_;
   std::vector<std::unique_ptr<NodeProcess>> members_;
 };
