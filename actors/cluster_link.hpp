@@ -131,6 +131,9 @@ struct ClusterLink {
     std::vector<Member> members;  // the configuration after the change
   };
   std::function<void(MemberChange, std::function<void(MemberChangeResult)>)> change_members;
+  // Called (on the Raft loop thread) when this member applies its own removal: the process
+  // stops serving. Set by revkvd before the Raft member starts.
+  std::function<void()> on_removed;
 
   // The members' client addresses as published through the log (a leader publishes its own:
   // actors/member_attributes.hpp); read by the forwarder and MemberList.

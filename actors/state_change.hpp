@@ -20,7 +20,14 @@ enum class ChangeKind : uint64_t {
   lease = 2,  // a granted lease's record (storage::encode_lease_record); actors/lessor_actor.cpp
   compaction = 3,  // a scheduled compaction's revision (8 bytes); actors/maintenance_actor.cpp
   member = 4,      // a leader's client addresses (actors/member_attributes.hpp)
+  removal = 5,     // a member about to be removed (its id, 8 bytes): it stops once applied
 };
+
+// The removal payload: the member's id.
+std::string encode_removal_payload(uint64_t id);
+std::optional<uint64_t> decode_removal_payload(std::string_view payload);
+// The meta column key recording a removed member (it refuses to start again on this store).
+std::string member_removed_key(uint64_t id);
 
 // The compaction payload.
 std::string encode_compaction_payload(int64_t revision);

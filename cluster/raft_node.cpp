@@ -747,6 +747,25 @@ std::future<Outcome> RaftNode::remove(std::uint64_t id) {
   });
 }
 
+std::future<std::uint64_t> RaftNode::match_index(std::uint64_t id) {
+  auto promise = std::make_shared<std::promise<std::uint64_t>>();
+  auto result = promise->get_future();
+  Impl* impl = impl_.get();
+  if (!impl->loop.post([impl, promise, id] {
+        std::uint64_t match = 0;
+        if (impl->raft_ready && !impl->closing && raft_state(&impl->node) == RAFT_LEADER) {
+          for (unsigned i = 0; i < impl->node.configuration.n; ++i) {
+            if (impl->node.configuration.servers[i].id == id)
+              match = impl->node.leader_state.progress[i].match_index;
+          }
+        }
+        promise->set_value(match);
+      })) {
+    promise->set_value(0);
+  }
+  return result;
+}
+
 std::future<NodeStatus> RaftNode::status() {
   auto promise = std::make_shared<std::promise<NodeStatus>>();
   auto result = promise->get_future();

@@ -155,6 +155,9 @@ class RaftNode {
   std::future<Outcome> add(std::uint64_t id, std::string address);
   std::future<Outcome> assign(std::uint64_t id, Membership membership);
   std::future<Outcome> remove(std::uint64_t id);
+  // Leader only: the highest index member `id` has reported as stored (0: not leading, not
+  // a member, or nothing yet).
+  std::future<std::uint64_t> match_index(std::uint64_t id);
   // The member's current state, read on the loop thread. Unavailable once stopped.
   std::future<NodeStatus> status();
 

@@ -180,6 +180,9 @@ ClusterMember::ClusterMember(caf::actor_system& sys, actors::Node& node,
     stopped.message = "etcdserver: server stopped";
     done(std::move(stopped));
   };
+  link_->on_removed = [this] {
+    if (!removal_announced_.exchange(true) && on_removed_) on_removed_();
+  };
   link_->renew_read_lease = [this] {
     if (renewal_asked_.exchange(true)) return;
     {
@@ -345,12 +348,13 @@ void ClusterMember::observe(const cluster::NodeStatus& status) {
       was_member_ = true;
     } else if (was_member_ && !removed_) {
       // etcd's removed member stops; so does this one (it would otherwise keep serving
-      // reads as a member that is none).
+      // reads as a member that is none). A removed leader sees it here; a follower usually
+      // first applies the removal entry the leader proposes before (run_change).
       removed_ = true;
       spdlog::error("cluster: this member ({:x}) was removed from the cluster; stopping",
                     link.member_id);
       link.leader.store(false);
-      if (on_removed_) on_removed_();
+      if (!removal_announced_.exchange(true) && on_removed_) on_removed_();
     }
   }
   uint64_t previous = link.leader_id.exchange(status.leader_id);
@@ -535,6 +539,24 @@ actors::ClusterLink::MemberChangeResult ClusterMember::run_change(
     }
     case Kind::remove: {
       if (!target) return change_error(kNotFound, "etcdserver: member not found");
+      if (change.id != link_->member_id) {
+        // libraft stops replicating to a member as soon as the configuration without it is
+        // appended, so the member itself would never learn of its removal. It is told
+        // first, through the log: a `removal` state change it applies (and then stops),
+        // followed by a barrier; the leader waits (bounded: the member may be down) until
+        // the member has stored the barrier, whose append carried a commit index past the
+        // removal entry.
+        auto payload = actors::encode_removal_payload(change.id);
+        auto proposed = link_->propose(actors::encode_state_change(
+            {link_->member_id, link_->incarnation, actors::ChangeKind::removal, payload}));
+        if (proposed.error) return change_error(kUnavailable, *proposed.error);
+        auto barrier = raft_->barrier().get();
+        if (!barrier.ok()) return failed_change(barrier);
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+        while (std::chrono::steady_clock::now() < deadline &&
+               raft_->match_index(change.id).get() < barrier.index)
+          std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
       auto removed = raft_->remove(change.id).get();
       if (!removed.ok()) return failed_change(removed);
       std::lock_guard lock(mutex_);

@@ -105,8 +105,9 @@ class ClusterMember {
   std::vector<Change> changes_;  // membership changes, also run by the transfer thread
   // Added voters still standbys: promoted by the transfer thread once caught up.
   std::vector<std::uint64_t> promotions_;
-  bool was_member_ = false;  // this member has seen itself in the configuration
-  bool removed_ = false;     // ... and then out of it
+  bool was_member_ = false;                     // this member has seen itself in the configuration
+  bool removed_ = false;                        // ... and then out of it
+  std::atomic<bool> removal_announced_{false};  // on_removed_ called
   std::function<void()> on_removed_;
   // The read lease (actors/cluster_link.hpp): a renewal barrier is asked for; a transfer runs
   // (no lease meanwhile); how many transfers have started (a barrier that began before one

@@ -53,6 +53,16 @@ Replica::Replica(caf::actor_system& sys, const actors::Node& node, std::string c
       fetcher_(fetcher) {
   applied_ = read_applied_index(*ctx_->backend);
   ctx_->cluster->applied_index.store(applied_);
+  // A member removed from the cluster does not come back on the same store.
+  auto removed = ctx_->backend->get(storage::Column::meta,
+                                    actors::member_removed_key(ctx_->cluster->member_id));
+  if (!removed.ok()) throw std::runtime_error(removed.error().message());
+  if (removed->has_value()) {
+    throw std::runtime_error(
+        "this member was removed from the cluster (member remove); to join again, empty its "
+        "data directory, add it with member add and start it with --initial-cluster-state "
+        "existing");
+  }
   // The members' client addresses applied before this start (ChangeKind::member): every
   // record, since members added later have them too.
   const std::string from = actors::member_attributes_key(0).substr(0, 18);  // "member_attributes/"
@@ -108,7 +118,15 @@ void Replica::apply_change(std::uint64_t index, const actors::StateChange& chang
   std::optional<storage::LeaseRecord> lease;
   std::optional<int64_t> compaction;
   std::optional<actors::MemberAttributes> member;
+  std::optional<std::uint64_t> removal;
   switch (change.kind) {
+    case actors::ChangeKind::removal:
+      removal = actors::decode_removal_payload(change.payload);
+      if (removal) {
+        batch.put(storage::Column::meta, actors::member_removed_key(*removal), "");
+        known = true;
+      }
+      break;
     case actors::ChangeKind::member:
       member = actors::decode_member_attributes(change.payload);
       if (member) {
@@ -145,6 +163,16 @@ void Replica::apply_change(std::uint64_t index, const actors::StateChange& chang
   applied_ = index;
   link.applied_index.store(index);
   link.proposals_applied.fetch_add(1);
+  if (removal) {
+    if (*removal != link.member_id) return;
+    // The leader is removing this member (docs/CLUSTER.md "Membership"): it stops, as
+    // etcd's removed member does, and refuses to start again on this store.
+    spdlog::error("cluster: this member ({:x}) is being removed from the cluster; stopping",
+                  link.member_id);
+    link.leader.store(false);
+    if (link.on_removed) link.on_removed();
+    return;
+  }
   // Published only once written: no member acts on a change its store does not hold. The
   // proposer's request thread waits for this (propose returns after apply).
   if (member) {
