@@ -143,12 +143,11 @@ bool replicate_group(BackendState& st, const storage::WriteBatch& group, int64_t
   link.proposals_failed.fetch_add(1);
   if (link.stopping.load()) return false;  // revkvd is stopping: nothing is answered any more
   // Its shards already hold the group's records in their overlays, and its doors wait for
-  // W: rebuilding that state in place is not built yet, so this member restarts (its
-  // supervisor starts it again) and recovers from RocksDB and the Raft log, as after a
-  // crash. Clients see their connection close: the outcome of those writes is unknown, as
-  // with etcd's "leader changed".
-  fatal("cluster: a commit group was not replicated (" + *error +
-        "); restarting to rebuild this member's state from what was applied");
+  // W: rather than undo that in place, the member starts again in this process and
+  // recovers from RocksDB and the Raft log, as after a crash. Clients see their connection
+  // close: the outcome of those writes is unknown, as with etcd's "leader changed" (the
+  // entry may still commit under the next leader).
+  restart_in_place("cluster: a commit group was not replicated (" + *error + ")");
 }
 
 // Writes the contiguous prefix of held batches, and the write_atom batches, as one group.

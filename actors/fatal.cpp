@@ -3,7 +3,16 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <cerrno>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <unistd.h>
+#include <vector>
 
 namespace revkv::actors {
 namespace {
@@ -21,6 +30,32 @@ void fatal(std::string_view what) {
   spdlog::critical("fatal storage failure, exiting: {}", what);
   spdlog::shutdown();
   std::_Exit(70);  // EX_SOFTWARE; no destructors: nothing more may reach the disk
+}
+
+void restart_in_place(std::string_view why) {
+  if (auto handler = fatal_handler.load()) handler(why);
+  spdlog::critical("{}; restarting in place to rebuild from what was applied", why);
+  spdlog::shutdown();
+  // This process's own arguments, as it was started.
+  std::ifstream in("/proc/self/cmdline", std::ios::binary);
+  std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<char*> argv;
+  for (size_t at = 0; at < cmdline.size(); at += std::strlen(cmdline.data() + at) + 1)
+    argv.push_back(cmdline.data() + at);
+  argv.push_back(nullptr);
+  // Every descriptor but stdin/stdout/stderr closes on exec: the listeners (the new image
+  // binds them again), RocksDB's files and its LOCK, libraft's. Marked rather than closed
+  // here, so that no other thread of this process writes into a reused number meanwhile.
+  if (::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+    for (int fd = 3; fd < 65536; ++fd)
+      ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+  }
+  // Other threads are mid-way wherever they are: the exec ends them as a crash would, and
+  // the start recovers what a crash leaves (docs/CLUSTER.md "Leadership loss").
+  ::execv("/proc/self/exe", argv.data());
+  std::fprintf(stderr, "cannot re-execute revkvd (%s); exiting with status 70\n",
+               std::strerror(errno));
+  std::_Exit(70);
 }
 
 }  // namespace revkv::actors

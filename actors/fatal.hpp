@@ -9,12 +9,19 @@ namespace revkv::actors {
 // restart recovers everything that was acknowledged.
 [[noreturn]] void fatal(std::string_view what);
 
-// Test hook: called by fatal() instead of ending the process. The power-loss test
-// (tests/powerloss/) cuts the power under a node running in the test's own process: every
-// file operation fails from then on, and the node must die without taking the test with
-// it. Its handler throws, so that the failing actor terminates (CAF turns an exception in
-// a handler into the actor's exit) and the test tears the node down. A handler that
-// returns still ends the process. Null (the default, and always in production): exit.
+// Cluster mode: this member's in-memory state holds records that will never commit (a
+// commit group whose proposal failed when leadership moved). Logs `why` and starts revkvd
+// again in this very process — the same program, arguments and environment, every file
+// descriptor closed — so it rebuilds from RocksDB and the Raft log exactly as after a crash,
+// with no supervisor needed. Exits 70 if that exec fails. Calls the test hook first.
+[[noreturn]] void restart_in_place(std::string_view why);
+
+// Test hook: called by fatal() and restart_in_place() instead of ending the process. The power-loss
+// test (tests/powerloss/) cuts the power under a node running in the test's own process: every file
+// operation fails from then on, and the node must die without taking the test with it. Its handler
+// throws, so that the failing actor terminates (CAF turns an exception in a handler into the
+// actor's exit) and the test tears the node down. A handler that returns still ends the process.
+// Null (the default, and always in production): exit.
 using FatalHandler = void (*)(std::string_view what);
 void set_fatal_handler_for_test(FatalHandler handler);
 

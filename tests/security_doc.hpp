@@ -41,4 +41,12 @@ inline std::string security_doc_block(const std::string& name) {
   return doc.substr(b + begin.size(), e - b - begin.size());
 }
 
+// `s` as one single-quoted shell word (a doc block handed to `bash -c`).
+inline std::string shell_quoted(const std::string& s) {
+  std::string out = "'";
+  for (char ch : s)
+    out += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+  return out + "'";
+}
+
 }  // namespace revkv::testing

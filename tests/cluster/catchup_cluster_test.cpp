@@ -5,8 +5,8 @@
 // log from there; a damaged transfer is refused by its checksum and fetched again.
 //
 // The members compact their logs after 64 entries (REVKV_TEST_SNAPSHOT_THRESHOLD) so that a
-// few hundred writes are enough; the catching-up member gets fixed ports, since it restarts
-// itself and the harness keeps talking to it.
+// few hundred writes are enough; the harness gives every member fixed ports, so the one that
+// restarts itself is found where it was.
 
 #include "tests/cluster/revkvd_cluster.hpp"
 
@@ -50,12 +50,6 @@ class SmallSnapshots {
   }
   std::vector<std::string> names_;
 };
-
-std::vector<std::string> fixed_ports() {
-  return {"--listen-client",  "127.0.0.1:" + std::to_string(testing::free_loopback_port()),
-          "--listen-grpc",    "127.0.0.1:" + std::to_string(testing::free_loopback_port()),
-          "--listen-metrics", "127.0.0.1:" + std::to_string(testing::free_loopback_port())};
-}
 
 // `count` puts on the leader; the last one's revision.
 int64_t write(Cluster& cluster, size_t leader, int count, const std::string& prefix) {
@@ -125,7 +119,7 @@ TEST_CASE("revkvd cluster: a member behind the compacted log catches up from a c
 
   // Far more than threshold + trailing: the leader's log no longer holds what it missed.
   int64_t last = write(cluster, *leader, 400, "k");
-  cluster.start(behind, fixed_ports());
+  cluster.start(behind);
   check_caught_up(cluster, *leader, behind, last, "k" + std::to_string(399 % 37));
 }
 
@@ -141,7 +135,7 @@ TEST_CASE("revkvd cluster: a wiped member catches up from a checkpoint",
   REQUIRE(cluster.stop(wiped, std::chrono::seconds(20)) == 0);
   std::filesystem::remove_all(cluster.data_dir(wiped));
   last = write(cluster, *leader, 100, "w");
-  cluster.start(wiped, fixed_ports());
+  cluster.start(wiped);
   check_caught_up(cluster, *leader, wiped, last, "w" + std::to_string(99 % 37));
 }
 
@@ -156,7 +150,7 @@ TEST_CASE("revkvd cluster: a damaged checkpoint transfer is refused and fetched 
   size_t behind = (*leader + 1) % cluster.size();
   REQUIRE(cluster.stop(behind, std::chrono::seconds(20)) == 0);
   int64_t last = write(cluster, *leader, 400, "d");
-  cluster.start(behind, fixed_ports());
+  cluster.start(behind);
   check_caught_up(cluster, *leader, behind, last, "d" + std::to_string(399 % 37));
   auto log = cluster.log(behind);
   INFO(log);
@@ -184,7 +178,7 @@ TEST_CASE("revkvd cluster: a member stopped while fetching catches up when it st
   size_t behind = (*leader + 1) % cluster.size();
   REQUIRE(cluster.stop(behind, std::chrono::seconds(20)) == 0);
   int64_t last = write(cluster, *leader, 400, "s");
-  cluster.start(behind, fixed_ports());
+  cluster.start(behind);
   // libraft stored the leader's snapshot when it arrived; the fetches fail; kill -9.
   REQUIRE(eventually([&] { return contains(cluster.log(behind), "checksum mismatch"); }));
   cluster.kill9(behind);
@@ -195,7 +189,7 @@ TEST_CASE("revkvd cluster: a member stopped while fetching catches up when it st
   auto now_leading = cluster.find_leader(std::chrono::seconds(20));
   REQUIRE(now_leading);
   // The start restores the stored snapshot, fetches on the spot and restarts into it.
-  cluster.start(behind, fixed_ports());
+  cluster.start(behind);
   check_caught_up(cluster, *now_leading, behind, last, "s" + std::to_string(399 % 37));
   CHECK(contains(cluster.log(behind), "fetching the checkpoint from"));
   CHECK(contains(cluster.log(behind), "before it starts"));

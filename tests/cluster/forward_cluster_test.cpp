@@ -6,6 +6,7 @@
 
 #include "client/client.hpp"
 #include "tests/cluster/revkvd_cluster.hpp"
+#include "tests/cluster/token_forwarding.hpp"
 #include "tests/etcdapi/etcdctl_run.hpp"
 #include "tests/monitoring/http_client.hpp"
 
@@ -22,6 +23,7 @@ using namespace revkv;
 using Clock = std::chrono::steady_clock;
 using testing::Cluster;
 using testing::eventually;
+using testing::value_at;
 
 namespace {
 
@@ -31,17 +33,6 @@ storage::RangeRequest key_at(const std::string& key, int64_t revision) {
   r.revision = revision;
   r.serializable = true;
   return r;
-}
-
-// The value of `key` at `revision` on member i, once it has applied that revision ("" when
-// the key does not exist there; nullopt when the member never got there).
-std::optional<std::string> value_at(Cluster& cluster, size_t i, const std::string& key,
-                                    int64_t revision) {
-  if (!cluster.wait_revision(i, revision, std::chrono::seconds(20))) return std::nullopt;
-  auto got = cluster.connect(i).range(key_at(key, revision));
-  if (!got.ok()) return std::nullopt;
-  if (got.value().response.kvs.empty()) return std::string();
-  return got.value().response.kvs[0].value;
 }
 
 storage::PutRequest put_of(const std::string& key, const std::string& value, int64_t lease = 0) {
@@ -293,60 +284,5 @@ TEST_CASE("forwarding: with auth the caller's token is forwarded and the leader 
   auto leader = cluster.find_leader(std::chrono::seconds(20));
   REQUIRE(leader);
   size_t follower = follower_of(cluster, *leader);
-  auto l = cluster.connect(*leader);
-  REQUIRE(l.user_add({"root", "rootpw", {}}).ok());
-  REQUIRE(l.user_grant_role("root", "root").ok());
-  REQUIRE(l.user_add({"reader", "readerpw", {}}).ok());
-  REQUIRE(l.role_add("r").ok());
-  protocol::AuthRoleGrantPermissionRequest perm;
-  perm.name = "r";
-  perm.perm.perm_type = protocol::PermissionType::read;
-  perm.perm.key = "a";
-  perm.perm.range_end = "b";
-  REQUIRE(l.role_grant_permission(perm).ok());
-  REQUIRE(l.user_grant_role("reader", "r").ok());
-  REQUIRE(l.auth_enable().ok());
-  REQUIRE(l.authenticate("root", "rootpw").ok());
-  auto root_token = l.token();
-  REQUIRE(l.authenticate("reader", "readerpw").ok());
-  auto reader_token = l.token();
-
-  auto f = cluster.connect(follower);
-  f.set_token(root_token);
-  std::optional<int64_t> revision;
-  REQUIRE(eventually([&] {
-    auto put = f.put(put_of("a1", "by-root"));
-    if (put.ok()) revision = put.value().response.revision;
-    return put.ok();
-  }));
-  // Read on the leader with root's token (auth is on): the value at the follower's revision.
-  // The leader answered the forwarded write once it was applied there.
-  l.set_token(root_token);
-  auto on_leader = l.range(key_at("a1", *revision));
-  REQUIRE(on_leader.ok());
-  REQUIRE(on_leader.value().response.kvs.size() == 1);
-  CHECK(on_leader.value().response.kvs[0].value == "by-root");
-  // The reader may read a..b but not write: the leader's refusal, relayed.
-  f.set_token(reader_token);
-  auto denied = f.put(put_of("a2", "by-reader"));
-  REQUIRE_FALSE(denied.ok());
-  CHECK(denied.error().message == "etcdserver: permission denied");
-  storage::RangeRequest r;
-  r.key = "a1";
-  auto read = f.range(r);
-  REQUIRE(read.ok());
-  REQUIRE(read.value().response.kvs.size() == 1);
-  // Without a token, with auth on, nothing is forwarded: on a TLS cluster the leader would
-  // see the follower's own certificate as the caller. The follower refuses, as a follower
-  // did before forwarding, and the client fails over.
-  f.set_token(std::nullopt);
-  auto anonymous = f.put(put_of("a3", "nobody"));
-  REQUIRE_FALSE(anonymous.ok());
-  CHECK(anonymous.error().code == 14);
-  CHECK(anonymous.error().message == "etcdserver: not leader");
-  // A forged token is refused by the leader as well.
-  f.set_token(std::string("forged.token"));
-  auto forged = f.put(put_of("a4", "forged"));
-  REQUIRE_FALSE(forged.ok());
-  CHECK(forged.error().message == "etcdserver: invalid auth token");
+  testing::require_token_forwarding(cluster, *leader, follower, "forged.token");
 }

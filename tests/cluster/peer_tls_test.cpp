@@ -58,13 +58,6 @@ Sh sh(const std::string& cmd) {
 
 using testing::read_file;
 
-std::string quoted(const std::string& s) {
-  std::string out = "'";
-  for (char ch : s)
-    out += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
-  return out + "'";
-}
-
 // The peer CA and peer-{a,b,c}.{crt,key} by docs/SECURITY.md's commands, plus a member
 // certificate from another CA (peer-rogue.*) that trusts both CAs (rogue-trusts.crt). False
 // (skipped) without openssl.
@@ -74,7 +67,7 @@ bool make_peer_certs(const testing::TempDir& dir) {
     return false;
   }
   const auto setup = sh("cd " + dir.str() + " && bash -euo pipefail -c " +
-                        quoted(testing::security_doc_block("peer-tls-setup")));
+                        testing::shell_quoted(testing::security_doc_block("peer-tls-setup")));
   INFO(setup.out);
   REQUIRE(setup.status == 0);
   const std::string ec = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";

@@ -8,6 +8,8 @@
 #include "tests/node/node_process.hpp"
 #include "tests/temp_dir.hpp"
 
+#include <catch2/catch.hpp>
+
 #include <chrono>
 #include <fstream>
 #include <functional>
@@ -29,6 +31,9 @@ class Cluster {
       if (!initial_.empty()) initial_ += ",";
       addresses_.push_back("127.0.0.1:" + std::to_string(free_loopback_port()));
       initial_ += names_.back() + "=" + addresses_.back();
+      // Fixed client ports: a member that restarts itself in place (docs/CLUSTER.md
+      // "Leadership loss") or is started again serves where it served.
+      ports_.push_back(client_ports());
     }
     members_.resize(size);
     joining_.resize(size, false);
@@ -49,6 +54,7 @@ class Cluster {
       flags.push_back("--initial-cluster-state");
       flags.push_back("existing");
     }
+    flags.insert(flags.end(), ports_[i].begin(), ports_[i].end());
     flags.insert(flags.end(), extra_.begin(), extra_.end());
     flags.insert(flags.end(), extra.begin(), extra.end());
     members_[i] = std::make_unique<NodeProcess>(dir_.sub(names_[i]), std::move(flags),
@@ -63,6 +69,7 @@ class Cluster {
     initial_ += "," + names_.back() + "=" + addresses_.back();
     members_.emplace_back();
     joining_.push_back(true);
+    ports_.push_back(client_ports());
     return members_.size() - 1;
   }
   std::string peer_url(size_t i) const { return "http://" + addresses_[i]; }
@@ -86,8 +93,11 @@ class Cluster {
     return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   }
 
+  // How the harness's own clients connect (TLS for a cluster whose doors speak it).
+  void set_client_options(client::ClientOptions options) { client_options_ = std::move(options); }
+
   client::Client connect(size_t i) {
-    return std::move(client::Client::connect(members_[i]->endpoint())).value();
+    return std::move(client::Client::connect(members_[i]->endpoint(), client_options_)).value();
   }
 
   // The member that says it leads and accepts a write (the probe key is a real write),
@@ -98,7 +108,7 @@ class Cluster {
     while (std::chrono::steady_clock::now() < deadline) {
       for (size_t i = 0; i < size(); ++i) {
         if (!running(i)) continue;
-        auto c = client::Client::connect(members_[i]->endpoint());
+        auto c = client::Client::connect(members_[i]->endpoint(), client_options_);
         if (!c.ok()) continue;
         auto s = c.value().status();
         if (!s.ok() || s.value().leader != s.value().header.member_id) continue;
@@ -130,9 +140,17 @@ class Cluster {
  private:
   TempDir dir_;
   std::vector<std::string> names_;
-  std::vector<std::string> addresses_;  // peer HOST:PORT
-  std::vector<bool> joining_;           // started with --initial-cluster-state existing
-  std::vector<std::string> extra_;      // flags of every member
+  static std::vector<std::string> client_ports() {
+    return {"--listen-client",  "127.0.0.1:" + std::to_string(free_loopback_port()),
+            "--listen-grpc",    "127.0.0.1:" + std::to_string(free_loopback_port()),
+            "--listen-metrics", "127.0.0.1:" + std::to_string(free_loopback_port())};
+  }
+
+  std::vector<std::string> addresses_;           // peer HOST:PORT
+  std::vector<bool> joining_;                    // started with --initial-cluster-state existing
+  std::vector<std::string> extra_;               // flags of every member
+  std::vector<std::vector<std::string>> ports_;  // each member's client-side listen flags
+  client::ClientOptions client_options_;
   std::string initial_;
   std::vector<std::unique_ptr<NodeProcess>> members_;
 };
@@ -171,6 +189,50 @@ inline bool same_hash(Cluster& cluster) {
     }
   }
   return true;
+}
+
+// The value of `key` at `revision` on member i (a serializable read), once it has applied
+// that revision ("" when the key does not exist there; nullopt when the member never got
+// there).
+inline std::optional<std::string> value_at(Cluster& cluster, size_t i, const std::string& key,
+                                           int64_t revision) {
+  if (!cluster.wait_revision(i, revision, std::chrono::seconds(20))) return std::nullopt;
+  storage::RangeRequest r;
+  r.key = key;
+  r.revision = revision;
+  r.serializable = true;
+  auto got = cluster.connect(i).range(r);
+  if (!got.ok()) return std::nullopt;
+  if (got.value().response.kvs.empty()) return std::string();
+  return got.value().response.kvs[0].value;
+}
+
+// The tokens of `root` (the root role) and `reader` (read on [a, b) only), made through
+// `c` (the leader's connection), which then has auth enabled.
+struct RootAndReader {
+  std::optional<std::string> root_token;
+  std::optional<std::string> reader_token;
+};
+
+inline RootAndReader enable_auth_with_root_and_reader(client::Client& c) {
+  REQUIRE(c.user_add({"root", "rootpw", {}}).ok());
+  REQUIRE(c.user_grant_role("root", "root").ok());
+  REQUIRE(c.user_add({"reader", "readerpw", {}}).ok());
+  REQUIRE(c.role_add("r").ok());
+  protocol::AuthRoleGrantPermissionRequest perm;
+  perm.name = "r";
+  perm.perm.perm_type = protocol::PermissionType::read;
+  perm.perm.key = "a";
+  perm.perm.range_end = "b";
+  REQUIRE(c.role_grant_permission(perm).ok());
+  REQUIRE(c.user_grant_role("reader", "r").ok());
+  REQUIRE(c.auth_enable().ok());
+  RootAndReader tokens;
+  REQUIRE(c.authenticate("root", "rootpw").ok());
+  tokens.root_token = c.token();
+  REQUIRE(c.authenticate("reader", "readerpw").ok());
+  tokens.reader_token = c.token();
+  return tokens;
 }
 
 }  // namespace revkv::testing

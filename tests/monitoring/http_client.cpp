@@ -2,7 +2,9 @@
 
 #include <arpa/inet.h>
 #include <cstdlib>
+#include <mutex>
 #include <netinet/in.h>
+#include <set>
 #include <stdexcept>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -54,18 +56,26 @@ HttpResponse http_get(uint16_t port, const std::string& path_and_query) {
   return http_request(port, "GET", path_and_query);
 }
 
+// A port the kernel just handed out for port 0, never one this process was given before (a
+// cluster test asks for a dozen before anything binds them, and the kernel may hand out
+// the same free port twice).
 uint16_t free_loopback_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) throw std::runtime_error("socket failed");
-  auto addr = loopback(0);
-  socklen_t len = sizeof addr;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+  static std::mutex mu;
+  static std::set<uint16_t> given;
+  std::lock_guard lock(mu);
+  for (;;) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) throw std::runtime_error("socket failed");
+    auto addr = loopback(0);
+    socklen_t len = sizeof addr;
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+      ::close(fd);
+      throw std::runtime_error("bind failed");
+    }
     ::close(fd);
-    throw std::runtime_error("bind failed");
+    if (given.insert(ntohs(addr.sin_port)).second) return ntohs(addr.sin_port);
   }
-  ::close(fd);
-  return ntohs(addr.sin_port);
 }
 
 }  // namespace revkv::testing
