@@ -9,8 +9,10 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <csignal>
 #include <map>
 #include <sstream>
+#include <sys/types.h>
 
 namespace revkv {
 namespace {
@@ -190,6 +192,83 @@ TEST_CASE("membership: errors then a learner promoted then a removed member stop
   CHECK(eventually([&] { return local_value(cluster, learner, "l/2") == "two"; }));
   INFO(cluster.log(follower));
   CHECK(cluster.member(follower).wait_exit(std::chrono::seconds(30)) >= 0);
+}
+
+// SIGSTOP until the end of the scope (SIGCONT), so no member is left stopped.
+class Frozen {
+ public:
+  explicit Frozen(pid_t pid) : pid_(pid) { ::kill(pid_, SIGSTOP); }
+  ~Frozen() { ::kill(pid_, SIGCONT); }
+  Frozen(const Frozen&) = delete;
+  Frozen& operator=(const Frozen&) = delete;
+
+ private:
+  pid_t pid_;
+};
+
+TEST_CASE("membership: a learner does not count for the quorum until it is promoted",
+          "[cluster][process]") {
+  auto bin = testing::etcdctl_or_skip();
+  if (bin.empty()) return;
+  Cluster cluster(2);
+  // A frozen member must not hold up find_leader and the probes.
+  client::ClientOptions bounded;
+  bounded.request_timeout = std::chrono::seconds(3);
+  cluster.set_client_options(bounded);
+  auto leader = cluster.find_leader(std::chrono::seconds(20));
+  REQUIRE(leader);
+  const size_t voter = 1 - *leader;
+  const size_t learner = cluster.reserve_member();
+  auto add = testing::etcdctl(bin, cluster.member(*leader).grpc_endpoint(),
+                              "member add " + cluster.name(learner) +
+                                  " --learner --peer-urls=" + cluster.peer_url(learner));
+  CAPTURE(add.out);
+  REQUIRE(add.status == 0);
+  const std::string id = hex_id_of(add.out);
+  cluster.start(learner);
+  INFO(cluster.log(learner));
+  REQUIRE(cluster.connect(*leader).put(put_of("q/1", "one")).ok());
+  REQUIRE(eventually([&] { return local_value(cluster, learner, "q/1") == "one"; },
+                     std::chrono::seconds(60)));
+
+  {
+    // The leader and the learner: one voter of two, no majority; the write is not
+    // acknowledged (the leader steps down, or the request times out).
+    Frozen frozen(cluster.member(voter).pid());
+    client::ClientOptions options;
+    options.request_timeout = std::chrono::seconds(10);
+    auto c = client::Client::connect(cluster.member(*leader).endpoint(), options);
+    REQUIRE(c.ok());
+    CHECK_FALSE(c.value().put(put_of("q/alone", "no")).ok());
+  }
+
+  auto now = cluster.find_leader(std::chrono::seconds(30));
+  REQUIRE(now);
+  CHECK(eventually([&] {
+    auto leading = cluster.find_leader(std::chrono::seconds(10));
+    return leading &&
+           testing::etcdctl(bin, cluster.member(*leading).grpc_endpoint(), "member promote " + id)
+                   .status == 0;
+  }));
+  auto lists = members_seen(bin, cluster.member(0).grpc_endpoint());
+  CAPTURE(lists);
+  CHECK(lists.find(id + ", , " + cluster.peer_url(learner) + ", false") != std::string::npos);
+
+  // Three voters now: any one of them frozen, the other two (the promoted one among them
+  // unless it is frozen) make a majority.
+  now = cluster.find_leader(std::chrono::seconds(30));
+  REQUIRE(now);
+  size_t frozen_one = *now == 0 ? 1 : 0;
+  {
+    Frozen frozen(cluster.member(frozen_one).pid());
+    CHECK(eventually(
+        [&] {
+          auto leading = cluster.find_leader(std::chrono::seconds(5));
+          return leading && cluster.connect(*leading).put(put_of("q/majority", "yes")).ok();
+        },
+        std::chrono::seconds(60)));
+    CHECK(eventually([&] { return local_value(cluster, learner, "q/majority") == "yes"; }));
+  }
 }
 
 }  // namespace
