@@ -63,11 +63,14 @@ std::string members_seen(const std::string& bin, const std::string& endpoint) {
 }
 
 std::string hex_id_of(const std::string& add_output) {
-  // "Member 1a2b... added to cluster ..."
+  // "Member %16x added to cluster ...": an id of fewer than 16 hex digits is padded with
+  // spaces.
   auto at = add_output.find("Member ");
   if (at == std::string::npos) return "";
-  auto end = add_output.find(' ', at + 7);
-  return add_output.substr(at + 7, end - at - 7);
+  auto from = add_output.find_first_not_of(' ', at + 7);
+  if (from == std::string::npos) return "";
+  auto end = add_output.find(' ', from);
+  return add_output.substr(from, end - from);
 }
 
 TEST_CASE("membership: etcdctl member add grows a cluster and the new member catches up",
