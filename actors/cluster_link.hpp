@@ -6,6 +6,7 @@
 // actors never see libraft, only a blocking `propose` and the leadership flags.
 
 #include "actors/member_attributes.hpp"
+#include "actors/peer_round_trips.hpp"
 
 #include <caf/actor.hpp>
 
@@ -172,6 +173,8 @@ struct ClusterLink {
   // (revkv_cluster_forwarded_requests_total, revkv_cluster_forward_failures_total).
   std::atomic<int64_t> forwarded{0};
   std::atomic<int64_t> forward_failures{0};
+  // etcd_network_peer_round_trip_time_seconds, by peer id (apps/revkvd/peer_prober.hpp).
+  PeerRoundTrips peer_round_trips;
 
   bool has_leader() const { return leader_id.load() != 0; }
 

@@ -222,8 +222,9 @@ class PeerTlsTransport::Impl {
   int listen(raft_uv_accept_cb cb) {
     accept_cb_ = cb;
     std::string host, port;
-    if (!split_address(address_, host, port)) {
-      set_error("bad peer address " + address_);
+    const std::string& bind = config_.bind_address.empty() ? address_ : config_.bind_address;
+    if (!split_address(bind, host, port)) {
+      set_error("bad peer address " + bind);
       return RAFT_INVALID;
     }
     try {
@@ -246,7 +247,7 @@ class PeerTlsTransport::Impl {
       set_error(e.what());
       return RAFT_IOERR;
     }
-    spdlog::info("cluster: peer port {} accepts TLS only ({})", address_,
+    spdlog::info("cluster: peer port {} accepts TLS only ({})", bind,
                  config_.server->config().client_cert_auth
                      ? "members must present a certificate from --peer-trusted-ca-file"
                      : "no client certificate asked for");

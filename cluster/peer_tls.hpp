@@ -38,6 +38,9 @@ struct PeerTls {
   // Outgoing connections: the same certificate as a client certificate, and the same CA
   // for the peer's. Read from the files at every connection, so a reload needs no signal.
   tls::ClientConfig client;
+  // HOST:PORT the peer port listens on; empty: the member's own (advertised) address.
+  // RaftNode sets it from RaftConfig::bind_address.
+  std::string bind_address;
   // TCP connect, then TLS handshake, each bounded by this.
   std::chrono::milliseconds dial_timeout{2000};
 };

@@ -246,12 +246,22 @@ void RaftNode::Impl::open() {
 
   int rv = 0;
   if (config.peer_tls) {
-    tls_transport = std::make_unique<PeerTlsTransport>(&transport, loop, *config.peer_tls);
+    PeerTls peer = *config.peer_tls;
+    peer.bind_address = config.bind_address;
+    tls_transport = std::make_unique<PeerTlsTransport>(&transport, loop, std::move(peer));
   } else {
     rv = raft_uv_tcp_init(&transport, loop.loop());
     if (rv != 0) throw std::runtime_error(std::string("raft transport: ") + raft_strerror(rv));
   }
   transport_ready = true;
+  if (!config.peer_tls && !config.bind_address.empty() && config.bind_address != config.address) {
+    // libraft binds its advertised address unless told otherwise (raft/uv.h).
+    rv = raft_uv_tcp_set_bind_address(&transport, config.bind_address.c_str());
+    if (rv != 0) {
+      throw std::runtime_error("raft peer bind address " + config.bind_address + ": " +
+                               raft_strerror(rv));
+    }
+  }
   rv = raft_uv_init(&io, loop.loop(), config.dir.c_str(), &transport);
   if (rv != 0)
     throw std::runtime_error("raft storage in " + config.dir.string() + ": " + io.errmsg);

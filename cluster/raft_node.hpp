@@ -101,8 +101,11 @@ struct Outcome {
 };
 
 struct RaftConfig {
-  std::uint64_t id = 0;                 // this member's id (members.hpp: member_id(name))
-  std::string address;                  // this member's HOST:PORT, as in `initial_cluster`
+  std::uint64_t id = 0;  // this member's id (members.hpp: member_id(name))
+  std::string address;   // this member's HOST:PORT, as in `initial_cluster`
+  // Where the peer listener binds; empty: `address`. It differs when something sits between
+  // the members (a proxy, NAT): peers dial `address` (libraft's handshake also names it).
+  std::string bind_address;
   std::filesystem::path dir;            // libraft's files; created if missing
   std::vector<Member> initial_cluster;  // bootstrap configuration of a pristine dir
   // Joining a running cluster (--initial-cluster-state existing): a pristine `dir` is not

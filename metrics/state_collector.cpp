@@ -3,6 +3,7 @@
 #include <prometheus/metric_family.h>
 
 #include <atomic>
+#include <cstdio>
 #include <string>
 #include <utility>
 #include <vector>
@@ -28,6 +29,26 @@ prometheus::MetricFamily counter(const char* name, const char* help, double valu
 
 double relaxed(const std::atomic<int64_t>& v) {
   return static_cast<double>(v.load(std::memory_order_relaxed));
+}
+
+// etcd's histogram of peer round trips, labelled To = the peer's id in hex as etcd writes it.
+prometheus::MetricFamily round_trips(const actors::ClusterLink& link) {
+  prometheus::MetricFamily f{"etcd_network_peer_round_trip_time_seconds",
+                             "Round-Trip-Time histogram between peers",
+                             prometheus::MetricType::Histogram,
+                             {}};
+  for (const auto& [peer, h] : link.peer_round_trips.snapshot()) {
+    prometheus::ClientMetric m;
+    char id[17];
+    std::snprintf(id, sizeof id, "%llx", static_cast<unsigned long long>(peer));
+    m.label.push_back({"To", id});
+    m.histogram.sample_count = h.count;
+    m.histogram.sample_sum = h.sum;
+    for (size_t i = 0; i < actors::PeerRoundTrips::kBuckets; ++i)
+      m.histogram.bucket.push_back({h.cumulative[i], actors::PeerRoundTrips::bound(i)});
+    f.metric.push_back(std::move(m));
+  }
+  return f;
 }
 
 class StateCollector : public prometheus::Collectable {
@@ -73,6 +94,11 @@ class StateCollector : public prometheus::Collectable {
                             "Forwarded requests answered Unavailable because the leader could "
                             "not be reached or did not answer in time.",
                             relaxed(link->forward_failures)));
+    }
+    // Only once a probe answered (an empty family is no use to anyone).
+    if (const auto* link = ctx.cluster.get(); link != nullptr) {
+      auto rtt = round_trips(*link);
+      if (!rtt.metric.empty()) out.push_back(std::move(rtt));
     }
     out.push_back(gauge("revkv_current_revision", "Newest revision taken by a write.",
                         static_cast<double>(ctx.last_revision.load())));

@@ -217,6 +217,7 @@ ClusterMember::ClusterMember(caf::actor_system& sys, actors::Node& node,
   cluster::RaftConfig config;
   config.id = link_->member_id;
   config.address = options.peer_address;
+  config.bind_address = options.peer_listen;
   config.dir = std::filesystem::path(options.node.data_dir) / "raft";
   config.initial_cluster = options.initial_cluster;
   config.join = options.join;
@@ -269,6 +270,10 @@ ClusterMember::ClusterMember(caf::actor_system& sys, actors::Node& node,
     throw;
   }
   replica_->started();
+  std::vector<PeerProber::Peer> peers;
+  for (const auto& m : options.initial_cluster)
+    if (m.id != link_->member_id) peers.push_back({m.id, m.address});
+  prober_ = std::make_unique<PeerProber>(std::move(peers), link_->peer_round_trips);
   // Once nothing above can fail (the doors do not serve yet): what a follower forwards.
   ForwarderOptions forwarding;
   // The leader's doors speak TLS when this member's do (every member runs the same client
@@ -293,6 +298,7 @@ void ClusterMember::stop() {
   if (!gate_.joinable()) return;
   link_->stopping.store(true);
   link_->leader.store(false);
+  if (prober_) prober_->stop();
   {
     std::lock_guard lock(mutex_);
     quit_ = true;

@@ -11,6 +11,7 @@
 #include "apps/revkvd/catchup_fetcher.hpp"
 #include "apps/revkvd/catchup_source.hpp"
 #include "apps/revkvd/options.hpp"
+#include "apps/revkvd/peer_prober.hpp"
 #include "apps/revkvd/replica.hpp"
 #include "cluster/raft_node.hpp"
 #include "tls/server_credentials.hpp"
@@ -86,6 +87,8 @@ class ClusterMember {
   std::unique_ptr<CheckpointSource> source_;
   std::unique_ptr<Replica> replica_;
   std::unique_ptr<cluster::RaftNode> raft_;
+  // etcd_network_peer_round_trip_time_seconds; started once the member runs.
+  std::unique_ptr<PeerProber> prober_;
 
   // The leadership gate: the term whose barrier is wanted (0: none), set by observe().
   std::mutex mutex_;

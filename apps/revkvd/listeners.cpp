@@ -55,9 +55,12 @@ bool is_loopback(const std::string& host) {
 std::vector<std::string> plaintext_beyond_loopback(const DaemonOptions& options) {
   std::vector<std::string> out;
   if (options.clustered() && !options.peer_tls.enabled()) {
-    const auto colon = options.peer_address.rfind(':');
-    if (!is_loopback(options.peer_address.substr(0, colon))) {
-      out.push_back("peer address " + options.peer_address +
+    // Where it binds decides who reaches it: the advertised address unless --listen-peer.
+    const std::string& bound =
+        options.peer_listen.empty() ? options.peer_address : options.peer_listen;
+    const auto colon = bound.rfind(':');
+    if (!is_loopback(bound.substr(0, colon))) {
+      out.push_back("peer address " + bound +
                     " is beyond loopback without peer TLS: whoever reaches it reads every "
                     "replicated write and can speak Raft to this member; set "
                     "--peer-cert-file, --peer-key-file and --peer-trusted-ca-file "

@@ -330,6 +330,7 @@ int main(int argc, char** argv) {
             << " metrics=" << options->metrics_host << ":" << http->port()
             << " grpc=" << options->grpc_host << ":" << grpc->port();
   if (member) std::cout << " peer=" << options->peer_address;
+  if (member && !options->peer_listen.empty()) std::cout << " peer_listen=" << options->peer_listen;
   std::cout << std::endl;
   spdlog::info("serving data_dir={} shards={} revision={}", options->node.data_dir,
                options->node.options.shards, (*node)->context()->watermark.load());

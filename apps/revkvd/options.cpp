@@ -4,9 +4,11 @@
 #include "auth/token_spec.hpp"
 
 #include <algorithm>
+#include <arpa/inet.h>
 #include <cctype>
 #include <charconv>
 #include <limits>
+#include <netinet/in.h>
 #include <string_view>
 #include <thread>
 #include <utility>
@@ -98,8 +100,9 @@ void register_options(CLI::App& app, RawOptions& raw) {
       ->envname(env("NAME"))
       ->capture_default_str();
   app.add_option("--listen-peer", raw.listen_peer,
-                 "HOST:PORT of this member's Raft traffic (cluster mode; default: its address "
-                 "in --initial-cluster, which it must equal)")
+                 "HOST:PORT (IPv4) this member's Raft listener binds (cluster mode; default: "
+                 "its address in --initial-cluster, which peers dial; may differ, e.g. 0.0.0.0 "
+                 "or behind a proxy)")
       ->envname(env("LISTEN_PEER"));
   app.add_option("--listen-catchup", raw.listen_catchup,
                  "HOST:PORT where this member hands a checkpoint of its store to a member that "
@@ -266,9 +269,9 @@ std::optional<int64_t> parse_size_flag(const char* flag, const std::string& text
   return value;
 }
 
-// Cluster mode: --initial-cluster names the members; --name must be one of them, and
-// --listen-peer (when given) its address there, because libraft binds the address its
-// peers know it by.
+// Cluster mode: --initial-cluster names the members and the addresses peers dial (etcd's
+// advertised peer URLs); --name must be one of them. --listen-peer (when given) is where
+// this member binds instead: an IPv4 literal, since libraft parses it with uv_ip4_addr.
 // Peer TLS: all three files or none, and only in cluster mode. A member's certificate is
 // always asked for and verified (docs/CLUSTER.md "Peer TLS": whoever reaches the peer port
 // unauthenticated could vote and append entries), so --peer-client-cert-auth is implied.
@@ -351,11 +354,20 @@ bool resolve_cluster(const RawOptions& raw, DaemonOptions& out, std::string& err
     std::string host;
     uint16_t port = 0;
     if (!parse_listen("--listen-peer", raw.listen_peer, host, port, error)) return false;
-    if (host + ":" + std::to_string(port) != self->address) {
-      error = "--listen-peer " + raw.listen_peer + " differs from " + raw.name +
-              "'s address in --initial-cluster (" + self->address + ")";
+    in_addr parsed{};
+    if (::inet_pton(AF_INET, host.c_str(), &parsed) != 1) {
+      error = "--listen-peer: host '" + host +
+              "' is not an IPv4 address (libraft binds IPv4 literals only), in '" +
+              raw.listen_peer + "'";
       return false;
     }
+    if (port == 0) {
+      error = "--listen-peer: port 0 in '" + raw.listen_peer +
+              "' (peers dial the address in --initial-cluster; pick the port)";
+      return false;
+    }
+    out.peer_listen = host + ":" + std::to_string(port);
+    if (out.peer_listen == self->address) out.peer_listen.clear();
   }
   out.catchup_host = self->address.substr(0, self->address.rfind(':'));
   if (!raw.listen_catchup.empty() && !parse_listen("--listen-catchup", raw.listen_catchup,

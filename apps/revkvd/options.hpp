@@ -37,7 +37,11 @@ struct DaemonOptions {
   // the single node.
   std::string name = "default";
   std::vector<cluster::Member> initial_cluster;
-  std::string peer_address;  // HOST:PORT this member's Raft traffic binds and is known by
+  std::string peer_address;  // HOST:PORT this member is known by (its --initial-cluster entry)
+  // --listen-peer: HOST:PORT its Raft listener binds; empty: peer_address. It differs when
+  // something sits between the members (a proxy, NAT), as etcd's --listen-peer-urls beside
+  // --initial-advertise-peer-urls.
+  std::string peer_listen;
   // --initial-cluster-state existing: joining a running cluster that added this member
   // (MemberAdd); its Raft directory is not bootstrapped.
   bool join = false;

@@ -1,18 +1,17 @@
 // Faults on three revkvd processes with recorded histories checked for linearizability
 // (docs/CLUSTER.md "Fault tests"): a frozen leader (SIGSTOP/SIGCONT), a frozen follower, two
-// frozen members, and kill -9 of the leader, each under concurrent clients; afterwards every
-// member holds the same state and the history — with a final read of every key — has a
-// linearization. REVKV_CLUSTER_LONG=1 repeats each fault 10 times in one cluster.
-//
-// Cutting links with a TCP proxy between members is not possible without product changes:
-// libraft binds a member's peer listener on the very address the configuration gives its
-// peers (docs/CLUSTER.md "Starting a cluster"), so there is no address a proxy could sit on.
-// SIGSTOP cuts a member off from every peer and client at once instead.
+// frozen members, kill -9 of the leader, and a leader or a follower isolated by cutting its
+// Raft links in loopback proxies between the members (peer_proxy.hpp), each under concurrent
+// clients; afterwards every member holds the same state and the history — with a final read
+// of every key — has a linearization. REVKV_CLUSTER_LONG=1 repeats each fault 10 times in
+// one cluster.
 
 #include "client/client.hpp"
+#include "cluster/members.hpp"
 #include "protocol/codec.hpp"
 #include "protocol/method.hpp"
 #include "tests/cluster/history_workload.hpp"
+#include "tests/cluster/peer_proxy.hpp"
 #include "tests/cluster/revkvd_cluster.hpp"
 #include "tests/linearizability/checker.hpp"
 
@@ -23,6 +22,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -220,6 +220,54 @@ size_t count_of(const std::string& text, const std::string& what) {
 std::string round_name(const char* fault, int round) {
   return std::string(fault) + "-" + std::to_string(round);
 }
+
+// Three members, each behind a PeerProxy: a member binds --listen-peer on a port of its own
+// and is advertised in --initial-cluster at its proxy's port, so every Raft connection to it
+// passes the proxy (docs/CLUSTER.md "Cut links"). The proxies outlive the members.
+struct ProxiedCluster {
+  std::vector<std::unique_ptr<testing::PeerProxy>> proxies;
+  std::unique_ptr<Cluster> cluster;
+
+  explicit ProxiedCluster(size_t size) {
+    std::string initial;
+    std::vector<std::vector<std::string>> flags;
+    for (size_t i = 0; i < size; ++i) {
+      const uint16_t listen = testing::free_loopback_port();
+      proxies.push_back(std::make_unique<testing::PeerProxy>(listen));
+      if (!initial.empty()) initial += ",";
+      initial += std::string(1, static_cast<char>('a' + i)) +
+                 "=127.0.0.1:" + std::to_string(proxies.back()->port());
+      flags.push_back({"--listen-peer", "127.0.0.1:" + std::to_string(listen)});
+    }
+    cluster = std::make_unique<Cluster>(initial, flags);
+  }
+  ~ProxiedCluster() { cluster.reset(); }  // members first, then their proxies
+
+  uint64_t id(size_t i) const { return cluster::member_id(cluster->name(i)); }
+  // Every Raft link to and from member i cut (a symmetric partition {i} | the rest); its
+  // clients still reach it.
+  void isolate(size_t i) {
+    proxies[i]->cut_all();
+    for (size_t j = 0; j < proxies.size(); ++j)
+      if (j != i) proxies[j]->cut(id(i));
+  }
+  void heal() {
+    for (auto& p : proxies)
+      p->heal();
+  }
+  uint64_t refused() const {
+    uint64_t n = 0;
+    for (const auto& p : proxies)
+      n += p->refused();
+    return n;
+  }
+};
+
+// Heals the proxies on scope exit, so no round leaves a link cut.
+struct Healed {
+  ProxiedCluster& net;
+  ~Healed() { net.heal(); }
+};
 
 }  // namespace
 
@@ -432,5 +480,89 @@ TEST_CASE("revkvd faults: killing the leader under load keeps the history linear
     REQUIRE(converged(cluster, mu, load.highest_revision(), 60s));
     require_acknowledged_everywhere(cluster, mu, load.recorder().history());
     require_linearizable(load, round_name("kill-leader", round));
+  }
+}
+
+TEST_CASE("revkvd faults: a leader isolated by cut links is replaced and loses nothing",
+          "[cluster][process][faults][proxy]") {
+  ProxiedCluster net(3);
+  Cluster& cluster = *net.cluster;
+  std::mutex mu;
+  for (int round = 0; round < rounds(); ++round) {
+    CAPTURE(round);
+    auto leader = leader_among(cluster, mu, {}, 20s);
+    REQUIRE(leader);
+    HistoryWorkload load(cluster, mu, round_name("isolated-leader", round), 4, 2, 3, 1000ms);
+    REQUIRE(load.wait_for_writes(50, 30s));
+    {
+      Healed healed{net};
+      const uint64_t refused_before = net.refused();
+      net.isolate(*leader);
+      // The rest elect a leader among themselves and take writes; the old one, still
+      // reachable by its clients, steps down after an election timeout without a quorum
+      // (with writes in flight it restarts itself in place: docs/CLUSTER.md "Leadership
+      // loss").
+      auto next = leader_among(cluster, mu, {*leader}, 15s);
+      REQUIRE(next);
+      CHECK(*next != *leader);
+      REQUIRE(load.wait_for_writes(50, 30s));
+      // The links were cut at the proxies, not somewhere else: connections over them are
+      // refused (the members retry every 200 ms).
+      CHECK(testing::eventually([&] { return net.refused() > refused_before; }));
+    }
+    load.stop();  // what was acknowledged is now fixed
+    REQUIRE(converged(cluster, mu, load.highest_revision(), 60s));
+    require_acknowledged_everywhere(cluster, mu, load.recorder().history());
+    require_linearizable(load, round_name("isolated-leader", round));
+    CHECK(members_revived.load() == 0);
+  }
+}
+
+TEST_CASE("revkvd faults: writes go on without a follower isolated by cut links and it catches up",
+          "[cluster][process][faults][proxy]") {
+  ProxiedCluster net(3);
+  Cluster& cluster = *net.cluster;
+  std::mutex mu;
+  for (int round = 0; round < rounds(); ++round) {
+    CAPTURE(round);
+    auto leader = leader_among(cluster, mu, {}, 20s);
+    REQUIRE(leader);
+    HistoryWorkload load(cluster, mu, round_name("isolated-follower", round), 4, 2, 3, 1000ms);
+    REQUIRE(load.wait_for_writes(50, 30s));
+    const size_t follower = (*leader + 1) % cluster.size();
+    {
+      Healed healed{net};
+      const uint64_t refused_before = net.refused();
+      net.isolate(follower);
+      REQUIRE(load.wait_for_writes(100, 30s));
+      // Cut off, the follower applied none of them (its clients' writes were forwarded to
+      // the leader, which the cut does not stop: client traffic is not behind the proxies).
+      {
+        std::string endpoint;
+        {
+          std::lock_guard lock(mu);
+          endpoint = cluster.member(follower).endpoint();
+        }
+        auto c = client::Client::connect(endpoint, with_timeout(5000ms));
+        REQUIRE(c.ok());
+        storage::RangeRequest r;
+        r.key = "x";
+        r.serializable = true;
+        auto local = c.value().range(r);
+        REQUIRE(local.ok());
+        CHECK(local.value().response.revision < load.highest_revision());
+      }
+      // The leader did not change, and the follower (pre-vote: it cannot win a vote, so it
+      // never raises its term) did not depose it.
+      auto still = leader_among(cluster, mu, {follower}, 10s);
+      REQUIRE(still);
+      CHECK(*still == *leader);
+      CHECK(testing::eventually([&] { return net.refused() > refused_before; }));
+    }
+    load.stop();  // what was acknowledged is now fixed
+    REQUIRE(converged(cluster, mu, load.highest_revision(), 60s));
+    require_acknowledged_everywhere(cluster, mu, load.recorder().history());
+    require_linearizable(load, round_name("isolated-follower", round));
+    CHECK(members_revived.load() == 0);
   }
 }

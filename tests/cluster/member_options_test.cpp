@@ -40,8 +40,24 @@ TEST_CASE("member options: the initial cluster names this member and its peer ad
   CHECK(out->peer_address == "127.0.0.1:2381");
   CHECK(out->initial_cluster.size() == 3);
 
+  CHECK(out->peer_listen.empty());            // binds the address its peers dial
   raw.listen_peer = "http://127.0.0.1:2381";  // the same address, as etcd writes it
-  REQUIRE(apps::resolve_options(raw, error));
+  out = apps::resolve_options(raw, error);
+  REQUIRE(out);
+  CHECK(out->peer_listen.empty());
+
+  // Bound elsewhere (a proxy in front, or every interface), still known by its entry in
+  // --initial-cluster: etcd's --listen-peer-urls beside --initial-advertise-peer-urls.
+  raw.listen_peer = "127.0.0.1:9999";
+  out = apps::resolve_options(raw, error);
+  REQUIRE(out);
+  CHECK(out->peer_address == "127.0.0.1:2381");
+  CHECK(out->peer_listen == "127.0.0.1:9999");
+  raw.listen_peer = "http://0.0.0.0:2381/";
+  out = apps::resolve_options(raw, error);
+  REQUIRE(out);
+  CHECK(out->peer_listen == "0.0.0.0:2381");
+  raw.listen_peer.clear();
 
   // The catch-up port: the peer host and a free port unless --listen-catchup says otherwise.
   CHECK(out->catchup_host == "127.0.0.1");
@@ -61,9 +77,15 @@ TEST_CASE("member options: inconsistent cluster flags are one clear error", "[cl
   CHECK(error == "--name 'd' is not one of the members of --initial-cluster");
 
   raw = cluster_raw();
-  raw.listen_peer = "127.0.0.1:9999";
+  raw.listen_peer = "127.0.0.1";
   CHECK_FALSE(apps::resolve_options(raw, error));
-  CHECK(error.find("--listen-peer 127.0.0.1:9999 differs from b's address") == 0);
+  CHECK(error == "--listen-peer: expected HOST:PORT or http://HOST:PORT, got '127.0.0.1'");
+  raw.listen_peer = "localhost:2381";
+  CHECK_FALSE(apps::resolve_options(raw, error));
+  CHECK(error.find("--listen-peer: host 'localhost' is not an IPv4 address") == 0);
+  raw.listen_peer = "127.0.0.1:0";
+  CHECK_FALSE(apps::resolve_options(raw, error));
+  CHECK(error.find("--listen-peer: port 0 in '127.0.0.1:0'") == 0);
 
   raw = cluster_raw();
   raw.initial_cluster_state = "existing";
@@ -129,7 +151,10 @@ TEST_CASE("member options: a peer address beyond loopback without peer TLS is wa
     return false;
   };
   auto raw = cluster_raw();
-  CHECK_FALSE(warned(raw));  // loopback
+  CHECK_FALSE(warned(raw));          // loopback
+  raw.listen_peer = "0.0.0.0:2381";  // advertised on loopback, bound on every interface
+  CHECK(warned(raw));
+  raw.listen_peer.clear();
   raw.initial_cluster = "a=10.0.0.1:2380,b=10.0.0.2:2380,c=10.0.0.3:2380";
   CHECK(warned(raw));
   raw.peer_cert_file = "b.crt";

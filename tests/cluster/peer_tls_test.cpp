@@ -6,6 +6,7 @@
 // without openssl.
 
 #include "client/client.hpp"
+#include "tests/cluster/peer_proxy.hpp"
 #include "tests/monitoring/http_client.hpp"
 #include "tests/node/node_process.hpp"
 #include "tests/security_doc.hpp"
@@ -98,10 +99,20 @@ enum class Peer { tls, plaintext, rogue, misnamed };
 
 class TlsCluster {
  public:
-  explicit TlsCluster(std::vector<Peer> kinds) : kinds_(std::move(kinds)) {
+  // `behind_proxies`: each member binds --listen-peer on a port of its own and is advertised
+  // at a PeerProxy's port in front of it (which, never cut, relays the TLS bytes as they come).
+  explicit TlsCluster(std::vector<Peer> kinds, bool behind_proxies = false)
+      : kinds_(std::move(kinds)) {
     for (size_t i = 0; i < kinds_.size(); ++i) {
       names_.push_back(std::string(1, static_cast<char>('a' + i)));
       ports_.push_back(testing::free_loopback_port());
+      listen_flags_.emplace_back();
+      if (behind_proxies) {
+        const uint16_t listen = ports_.back();
+        proxies_.push_back(std::make_unique<testing::PeerProxy>(listen));
+        ports_.back() = proxies_.back()->port();
+        listen_flags_.back() = {"--listen-peer", "127.0.0.1:" + std::to_string(listen)};
+      }
       if (!initial_.empty()) initial_ += ",";
       initial_ += names_.back() + "=127.0.0.1:" + std::to_string(ports_.back());
     }
@@ -117,6 +128,7 @@ class TlsCluster {
   size_t size() const { return members_.size(); }
   bool running(size_t i) const { return members_[i] != nullptr; }
   uint16_t peer_port(size_t i) const { return ports_[i]; }
+  uint64_t relayed(size_t i) const { return proxies_.at(i)->relayed(); }
   std::string log(size_t i) const { return read_file(dir_.sub(names_[i] + ".log")); }
   std::string file(const std::string& name) const { return dir_.sub(name); }
   pid_t pid(size_t i) const { return members_[i]->pid(); }
@@ -135,6 +147,7 @@ class TlsCluster {
       flags.insert(flags.end(), {"--peer-cert-file", dir_.sub(cert + ".crt"), "--peer-key-file",
                                  dir_.sub(cert + ".key"), "--peer-trusted-ca-file", dir_.sub(ca)});
     }
+    flags.insert(flags.end(), listen_flags_[i].begin(), listen_flags_[i].end());
     flags.insert(flags.end(), extra.begin(), extra.end());
     members_[i] = std::make_unique<testing::NodeProcess>(dir_.sub(names_[i]), flags,
                                                          dir_.sub(names_[i] + ".log"));
@@ -198,8 +211,11 @@ class TlsCluster {
   testing::TempDir dir_;
   std::vector<Peer> kinds_;
   std::vector<std::string> names_;
-  std::vector<uint16_t> ports_;
+  std::vector<uint16_t> ports_;  // advertised (a proxy's when behind proxies)
+  std::vector<std::vector<std::string>> listen_flags_;
   std::string initial_;
+  // Before the members: they are stopped first, then their proxies.
+  std::vector<std::unique_ptr<testing::PeerProxy>> proxies_;
   std::vector<std::unique_ptr<testing::NodeProcess>> members_;
 };
 
@@ -282,6 +298,25 @@ TEST_CASE("peer TLS: three members elect, replicate and survive kill -9 of the l
   require_same_hash(cluster, {0, 1, 2}, last);
   for (size_t i = 0; i < 3; ++i)
     CHECK(cluster.log(i).find(" refused: ") == std::string::npos);
+}
+
+// --listen-peer apart from the advertised address with peer TLS: the TLS listener binds the
+// former, peers dial (and check the certificate of) the latter, here through relaying proxies.
+TEST_CASE("peer TLS: members bound apart from their advertised addresses replicate",
+          "[cluster][process]") {
+  TlsCluster cluster({Peer::tls, Peer::tls, Peer::tls}, /*behind_proxies=*/true);
+  if (!cluster.certs()) return;
+  cluster.start_all();
+  auto leader = cluster.find_leader({0, 1, 2}, 20s);
+  REQUIRE(leader);
+  int64_t last = put_many(cluster, *leader, 50, "k");
+  require_same_hash(cluster, {0, 1, 2}, last);
+  for (size_t i = 0; i < 3; ++i) {
+    CAPTURE(i);
+    CHECK(cluster.log(i).find(" refused: ") == std::string::npos);
+    // Every member is dialled through its proxy: there is no other way to reach it.
+    CHECK(cluster.relayed(i) >= 1);
+  }
 }
 
 TEST_CASE("peer TLS: a member without peer TLS cannot join and the TLS members go on",

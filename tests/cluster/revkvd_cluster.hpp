@@ -41,7 +41,26 @@ class Cluster {
       start(i);
   }
 
+  // Members named a, b, c, ... by `initial` (--initial-cluster as given), member i started
+  // with `member_flags[i]` too, at every start (e.g. --listen-peer behind a proxy).
+  Cluster(std::string initial, std::vector<std::vector<std::string>> member_flags,
+          std::vector<std::string> extra = {})
+      : extra_(std::move(extra)),
+        initial_(std::move(initial)),
+        member_flags_(std::move(member_flags)) {
+    for (size_t i = 0; i < member_flags_.size(); ++i) {
+      names_.push_back(std::string(1, static_cast<char>('a' + i)));
+      ports_.push_back({"--listen-client", "127.0.0.1:" + std::to_string(free_loopback_port()),
+                        "--listen-grpc", "127.0.0.1:" + std::to_string(free_loopback_port()),
+                        "--listen-metrics", "127.0.0.1:" + std::to_string(free_loopback_port())});
+    }
+    members_.resize(member_flags_.size());
+    for (size_t i = 0; i < member_flags_.size(); ++i)
+      start(i);
+  }
+
   size_t size() const { return members_.size(); }
+  const std::string& name(size_t i) const { return names_[i]; }
   bool running(size_t i) const { return members_[i] != nullptr; }
   NodeProcess& member(size_t i) { return *members_[i]; }
 
@@ -56,6 +75,8 @@ class Cluster {
     }
     flags.insert(flags.end(), ports_[i].begin(), ports_[i].end());
     flags.insert(flags.end(), extra_.begin(), extra_.end());
+    if (i < member_flags_.size())
+      flags.insert(flags.end(), member_flags_[i].begin(), member_flags_[i].end());
     flags.insert(flags.end(), extra.begin(), extra.end());
     members_[i] = std::make_unique<NodeProcess>(dir_.sub(names_[i]), std::move(flags),
                                                 dir_.sub(names_[i] + ".log"));
@@ -152,6 +173,7 @@ class Cluster {
   std::vector<std::vector<std::string>> ports_;  // each member's client-side listen flags
   client::ClientOptions client_options_;
   std::string initial_;
+  std::vector<std::vector<std::string>> member_flags_;  // per member, at every start
   std::vector<std::unique_ptr<NodeProcess>> members_;
 };
 

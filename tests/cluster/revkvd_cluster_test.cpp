@@ -16,6 +16,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <memory>
@@ -293,6 +294,47 @@ TEST_CASE("revkvd cluster: a member cut off from the majority reports no leader 
   auto local = c.range(r);
   REQUIRE(local.ok());
   CHECK(local.value().response.kvs.size() == 1);
+}
+
+// Member i's count of round trips measured to member `to` (-1: no series for it).
+double round_trips(Cluster& cluster, size_t i, size_t to) {
+  char id[17];
+  std::snprintf(id, sizeof id, "%llx",
+                static_cast<unsigned long long>(cluster::member_id(cluster.name(to))));
+  const std::string series =
+      "\netcd_network_peer_round_trip_time_seconds_count{To=\"" + std::string(id) + "\"} ";
+  auto metrics = testing::http_get(cluster.member(i).metrics_port(), "/metrics");
+  auto at = metrics.body.find(series);
+  if (metrics.status != 200 || at == std::string::npos) return -1;
+  return std::stod(metrics.body.substr(at + series.size()));
+}
+
+TEST_CASE("revkvd cluster: every member measures its round trips to every peer",
+          "[cluster][process][metrics]") {
+  Cluster cluster(3);
+  // etcd's histogram by peer id: a sample for each peer on each member, none for itself.
+  for (size_t i = 0; i < cluster.size(); ++i) {
+    for (size_t to = 0; to < cluster.size(); ++to) {
+      CAPTURE(i, to);
+      if (to == i) {
+        CHECK(round_trips(cluster, i, to) == -1);
+        continue;
+      }
+      CHECK(testing::eventually([&] { return round_trips(cluster, i, to) >= 1; }));
+    }
+  }
+  auto metrics = testing::http_get(cluster.member(0).metrics_port(), "/metrics");
+  CHECK(metrics.body.find("# TYPE etcd_network_peer_round_trip_time_seconds histogram") !=
+        std::string::npos);
+  CHECK(metrics.body.find("etcd_network_peer_round_trip_time_seconds_bucket{To=\"") !=
+        std::string::npos);
+  // A peer that is gone is no longer measured (failed probes record nothing) while the
+  // others still are: at most the one probe in flight at the kill is counted after it.
+  cluster.kill9(2);
+  const double gone = round_trips(cluster, 0, 2);
+  const double alive = round_trips(cluster, 0, 1);
+  REQUIRE(testing::eventually([&] { return round_trips(cluster, 0, 1) >= alive + 3; }));
+  CHECK(round_trips(cluster, 0, 2) <= gone + 1);
 }
 
 TEST_CASE("revkvd cluster: a leader stopped under writes exits cleanly", "[cluster][process]") {

@@ -60,8 +60,9 @@ void collect_exprs(const json& node, std::set<std::string>& out) {
   }
 }
 
-// The panels' queries: those of cluster mode's panels (etcd's etcd_server_ cluster metrics,
-// which a single node does not export) when `cluster`, the others otherwise.
+// The panels' queries: those of cluster mode's panels (etcd's etcd_server_ and
+// etcd_network_ cluster metrics, which a single node does not export) when `cluster`, the
+// others otherwise.
 std::set<std::string> dashboard_exprs(bool cluster) {
   std::ifstream in(dashboard_file());
   REQUIRE(in.good());
@@ -69,7 +70,8 @@ std::set<std::string> dashboard_exprs(bool cluster) {
   collect_exprs(json::parse(in), exprs);
   std::set<std::string> out;
   for (const auto& expr : exprs) {
-    bool cluster_only = expr.find("etcd_server_") != std::string::npos;
+    bool cluster_only = expr.find("etcd_server_") != std::string::npos ||
+                        expr.find("etcd_network_") != std::string::npos;
     if (cluster_only == cluster) out.insert(expr);
   }
   return out;
@@ -245,7 +247,7 @@ TEST_CASE("monitoring: every dashboard panel and alert, through a real Prometheu
 TEST_CASE("monitoring: the cluster panels and alerts, through a real Prometheus, on a cluster",
           "[monitoring][prometheus][cluster]") {
   const auto exprs = dashboard_exprs(/*cluster=*/true);
-  REQUIRE(exprs.size() >= 7);
+  REQUIRE(exprs.size() >= 9);
   testing::TempDir dir;
   std::string initial;
   for (const char* name : {"a", "b", "c"})
