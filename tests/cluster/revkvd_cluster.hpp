@@ -55,6 +55,7 @@ class Cluster {
                         "--listen-metrics", "127.0.0.1:" + std::to_string(free_loopback_port())});
     }
     members_.resize(member_flags_.size());
+    joining_.resize(member_flags_.size(), false);
     for (size_t i = 0; i < member_flags_.size(); ++i)
       start(i);
   }
@@ -69,7 +70,7 @@ class Cluster {
   void start(size_t i, const std::vector<std::string>& extra = {}) {
     std::vector<std::string> flags{"--name", names_[i],  "--initial-cluster",
                                    initial_, "--shards", "2"};
-    if (joining_[i]) {
+    if (i < joining_.size() && joining_[i]) {
       flags.push_back("--initial-cluster-state");
       flags.push_back("existing");
     }
@@ -86,6 +87,7 @@ class Cluster {
   // --initial-cluster-state existing and an --initial-cluster that lists it too.
   size_t reserve_member() {
     names_.push_back(std::string(1, static_cast<char>('a' + names_.size())));
+    addresses_.resize(names_.size() - 1);  // the proxy constructor records none
     addresses_.push_back("127.0.0.1:" + std::to_string(free_loopback_port()));
     initial_ += "," + names_.back() + "=" + addresses_.back();
     members_.emplace_back();
@@ -93,8 +95,8 @@ class Cluster {
     ports_.push_back(client_ports());
     return members_.size() - 1;
   }
+  // A reserved member's peer URL (reserve_member).
   std::string peer_url(size_t i) const { return "http://" + addresses_[i]; }
-  const std::string& name(size_t i) const { return names_[i]; }
   // Member i's data directory.
   std::string data_dir(size_t i) const { return dir_.sub(names_[i]); }
   void kill9(size_t i) {
