@@ -74,13 +74,68 @@ struct ClusterLink {
   std::function<void(uint64_t target, std::function<void(std::optional<std::string>)> done)>
       transfer;
 
-  // The members it was started with (fixed: membership changes are not built yet).
+  // The members as the Raft configuration names them (docs/CLUSTER.md "Membership"): the
+  // configuration is replicated by libraft itself, so every member that applied the same
+  // changes lists the same ids, peer URLs and learners. Names and client URLs come from the
+  // attributes each member publishes through the log (MemberAttributes), else, for a member
+  // of the bootstrap configuration, from --initial-cluster (whose ids derive from the names,
+  // so every member agrees on them); an added member that has not published has no name,
+  // as etcd lists an unstarted member.
   struct Member {
     uint64_t id = 0;
     std::string name;
     std::string peer_url;  // http://HOST:PORT
+    bool learner = false;  // libraft's standby (or a spare not yet given a role)
   };
-  std::vector<Member> members;
+  std::vector<Member> members() const {
+    std::lock_guard lock(attributes_mutex_);
+    std::vector<Member> out = members_;
+    for (auto& m : out) {
+      auto it = attributes_.find(m.id);
+      if (it != attributes_.end() && !it->second.name.empty()) {
+        m.name = it->second.name;
+      } else if (auto named = initial_names_.find(m.id); named != initial_names_.end()) {
+        m.name = named->second;
+      }
+    }
+    return out;
+  }
+  bool is_member(uint64_t id) const {
+    std::lock_guard lock(attributes_mutex_);
+    for (const auto& m : members_)
+      if (m.id == id) return true;
+    return false;
+  }
+  // The configuration (names left empty: members() fills them in).
+  void set_members(std::vector<Member> members) {
+    std::lock_guard lock(attributes_mutex_);
+    members_ = std::move(members);
+  }
+  // The names of --initial-cluster's members whose ids derive from their names.
+  void set_initial_names(std::map<uint64_t, std::string> names) {
+    std::lock_guard lock(attributes_mutex_);
+    initial_names_ = std::move(names);
+  }
+
+  // A membership change (Cluster.MemberAdd / MemberRemove / MemberPromote), run by the
+  // leader one at a time; `done` is called from another thread with the outcome.
+  struct MemberChange {
+    enum class Kind { add, remove, promote };
+    Kind kind = Kind::add;
+    uint64_t id = 0;           // remove, promote
+    std::string peer_address;  // add: HOST:PORT
+    bool learner = false;      // add
+  };
+  struct MemberChangeResult {
+    int64_t code = 0;  // gRPC status code; 0: done
+    std::string message;
+    Member member;                // add: the new member
+    std::vector<Member> members;  // the configuration after the change
+  };
+  std::function<void(MemberChange, std::function<void(MemberChangeResult)>)> change_members;
+  // Called (on the Raft loop thread) when this member applies its own removal: the process
+  // stops serving. Set by revkvd before the Raft member starts.
+  std::function<void()> on_removed;
 
   // The members' client addresses as published through the log (a leader publishes its own:
   // actors/member_attributes.hpp); read by the forwarder and MemberList.
@@ -145,8 +200,10 @@ struct ClusterLink {
   std::mutex applied_mutex_;
   std::condition_variable applied_cv_;
   std::atomic<int> applied_waiters_{0};
-  mutable std::mutex attributes_mutex_;
+  mutable std::mutex attributes_mutex_;  // also guards members_ and initial_names_
   std::map<uint64_t, MemberAttributes> attributes_;
+  std::vector<Member> members_;
+  std::map<uint64_t, std::string> initial_names_;
 };
 
 }  // namespace revkv::actors

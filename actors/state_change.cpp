@@ -61,3 +61,24 @@ std::optional<StateChange> decode_state_change(std::string_view bytes) {
 }
 
 }  // namespace revkv::actors
+
+namespace revkv::actors {
+
+std::string encode_removal_payload(uint64_t id) {
+  std::string out;
+  util::put_u64_le(out, id);
+  return out;
+}
+
+std::optional<uint64_t> decode_removal_payload(std::string_view payload) {
+  if (payload.size() != 8) return std::nullopt;
+  return util::get_u64_le(payload);
+}
+
+std::string member_removed_key(uint64_t id) {
+  std::string key = "member_removed/";
+  util::put_u64_le(key, id);
+  return key;
+}
+
+}  // namespace revkv::actors

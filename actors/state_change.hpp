@@ -21,6 +21,7 @@ enum class ChangeKind : uint64_t {
   compaction = 3,  // a scheduled compaction's revision (8 bytes); actors/maintenance_actor.cpp
   member = 4,      // a leader's client addresses (actors/member_attributes.hpp)
   alarm = 5,       // the NOSPACE alarm raised or cleared (AlarmChange); apps/revkvd/replica.cpp
+  removal = 6,     // a member about to be removed (its id, 8 bytes): it stops once applied
 };
 
 // The alarm payload: the NOSPACE alarm's new state and the member that raised it (etcd
@@ -31,6 +32,12 @@ struct AlarmChange {
 };
 std::string encode_alarm_payload(const AlarmChange& change);
 std::optional<AlarmChange> decode_alarm_payload(std::string_view payload);
+
+// The removal payload: the member's id.
+std::string encode_removal_payload(uint64_t id);
+std::optional<uint64_t> decode_removal_payload(std::string_view payload);
+// The meta column key recording a removed member (it refuses to start again on this store).
+std::string member_removed_key(uint64_t id);
 
 // The compaction payload.
 std::string encode_compaction_payload(int64_t revision);

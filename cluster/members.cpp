@@ -48,6 +48,26 @@ std::uint64_t member_id(std::string_view name) {
   return id == 0 ? 1 : id;
 }
 
+std::uint64_t joined_member_id(std::string_view address) {
+  return member_id("revkv-joined-member " + std::string(address));
+}
+
+std::string parse_peer_url(std::string_view url) {
+  std::string address(strip_scheme(trim(url)));
+  auto colon = address.rfind(':');
+  if (colon == std::string::npos || colon == 0 ||
+      !valid_port(std::string_view(address).substr(colon + 1)))
+    throw std::invalid_argument("peer URL '" + std::string(url) + "' has no valid HOST:PORT");
+  std::string host = address.substr(0, colon);
+  in_addr parsed{};
+  if (inet_pton(AF_INET, host.c_str(), &parsed) != 1) {
+    throw std::invalid_argument("peer URL '" + std::string(url) + "' has host '" + host +
+                                "', which is not an IPv4 address (libraft's transport does not "
+                                "resolve host names or take IPv6)");
+  }
+  return address;
+}
+
 std::vector<Member> parse_initial_cluster(std::string_view text) {
   std::vector<Member> members;
   std::set<std::string> names, addresses;

@@ -22,6 +22,16 @@ struct Member {
 // The id of the member called `name`: never 0 (libraft's "no member").
 std::uint64_t member_id(std::string_view name);
 
+// The id of a member added to a running cluster (MemberAdd) with its peer address
+// HOST:PORT: etcd's MemberAdd names no member, only its peer URL, so the leader and the
+// member that joins later (--initial-cluster-state existing) both derive its id from the
+// address, with no coordination. A prefix keeps it apart from every name's id.
+std::uint64_t joined_member_id(std::string_view address);
+
+// A peer URL as MemberAdd gives it (`http://HOST:PORT`, one only): HOST:PORT. Throws
+// std::invalid_argument like parse_initial_cluster (IPv4 hosts only).
+std::string parse_peer_url(std::string_view url);
+
 // Parses --initial-cluster. Throws std::invalid_argument naming the fault: an empty list, an
 // entry without `=` or without a port, a host that is not an IPv4 literal (libraft 0.15's
 // transport neither resolves names nor speaks IPv6), a name or an address given twice.

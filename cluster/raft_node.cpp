@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <functional>
 #include <mutex>
 #include <signal.h>
 #include <stdexcept>
@@ -31,6 +32,18 @@ const char* role_name(Role role) {
       return "candidate";
     case Role::leader:
       return "leader";
+  }
+  return "?";
+}
+
+const char* membership_name(Membership membership) {
+  switch (membership) {
+    case Membership::voter:
+      return "voter";
+    case Membership::standby:
+      return "standby";
+    case Membership::spare:
+      return "spare";
   }
   return "?";
 }
@@ -165,6 +178,9 @@ struct ApplyOp : PendingOp {
 struct BarrierOp : PendingOp {
   struct raft_barrier req {};
 };
+struct ChangeOp : PendingOp {
+  struct raft_change req {};
+};
 struct TransferOp : PendingOp {
   struct raft_transfer req {};
   std::uint64_t target = 0;
@@ -196,6 +212,7 @@ struct RaftNode::Impl {
   std::unordered_map<PendingOp*, std::shared_ptr<PendingOp>> pending;
   Role seen_role = Role::unavailable;
   std::uint64_t seen_leader = 0, seen_term = 0;
+  std::vector<ServerInfo> seen_configuration;
   // Snapshot back-off (fsm_snapshot): after snapshot() failed at applied index N, the next
   // attempt waits until index N + snapshot_threshold.
   std::uint64_t snapshot_retry_at = 0;
@@ -212,6 +229,9 @@ struct RaftNode::Impl {
   void start_apply(const std::shared_ptr<ApplyOp>& op, const std::string& entry);
   void start_barrier(const std::shared_ptr<BarrierOp>& op);
   void start_transfer(const std::shared_ptr<TransferOp>& op);
+  // raft_add / raft_assign / raft_remove: `call` starts it with the op's request.
+  void start_change(const std::shared_ptr<ChangeOp>& op,
+                    const std::function<int(struct raft_change*, raft_change_cb)>& call);
   std::shared_ptr<PendingOp> take(PendingOp* op);
 
   static int fsm_apply(raft_fsm* fsm, const raft_buffer* buf, void** result);
@@ -279,7 +299,7 @@ void RaftNode::Impl::open() {
   // term, so it does not depose a healthy leader.
   raft_set_pre_vote(&node, true);
 
-  if (!config.initial_cluster.empty()) {
+  if (!config.join && !config.initial_cluster.empty()) {
     bool self_listed = false;
     raft_configuration conf;
     raft_configuration_init(&conf);
@@ -393,16 +413,29 @@ NodeStatus RaftNode::Impl::read_status() {
   s.commit_index = node.commit_index;
   s.last_index = raft_last_index(&node);
   s.last_applied = raft_last_applied(&node);
+  for (unsigned i = 0; i < node.configuration.n; ++i) {
+    const auto& server = node.configuration.servers[i];
+    ServerInfo info;
+    info.id = server.id;
+    info.address = server.address != nullptr ? server.address : "";
+    info.membership = server.role == RAFT_VOTER     ? Membership::voter
+                      : server.role == RAFT_STANDBY ? Membership::standby
+                                                    : Membership::spare;
+    s.configuration.push_back(std::move(info));
+  }
   return s;
 }
 
 void RaftNode::Impl::observe() {
   if (closing) return;
   NodeStatus s = read_status();
-  if (s.role == seen_role && s.leader_id == seen_leader && s.term == seen_term) return;
+  if (s.role == seen_role && s.leader_id == seen_leader && s.term == seen_term &&
+      s.configuration == seen_configuration)
+    return;
   seen_role = s.role;
   seen_leader = s.leader_id;
   seen_term = s.term;
+  seen_configuration = s.configuration;
   if (!config.on_status_change) return;
   // The observer is the embedder's code running inside libuv's C frames: its failure must
   // neither unwind through them nor stop the member, so it is logged and dropped.
@@ -502,6 +535,32 @@ void RaftNode::Impl::start_transfer(const std::shared_ptr<TransferOp>& op) {
   });
   if (rv != 0) {
     take(op.get());
+    op->settle(failure(rv));
+  }
+}
+
+void RaftNode::Impl::start_change(
+    const std::shared_ptr<ChangeOp>& op,
+    const std::function<int(struct raft_change*, raft_change_cb)>& call) {
+  if (closing) return op->settle(shutting_down());
+  op->owner = this;
+  op->req.data = op.get();
+  pending.emplace(op.get(), op);
+  int rv = call(&op->req, [](struct raft_change* req, int status) {
+    from_c("change callback", [req, status] {
+      auto* op = static_cast<ChangeOp*>(req->data);
+      auto* self = static_cast<Impl*>(op->owner);
+      auto owned = self->take(op);
+      self->observe();  // the embedder hears of the new configuration before the caller
+      op->settle(status == 0 ? Outcome{Errc::ok, 0, {}} : appended_failure(status));
+    });
+  });
+  if (rv == 0) {
+    op->appended = true;
+  } else {
+    take(op.get());
+    // RAFT_CANTCHANGE (another change is uncommitted), RAFT_DUPLICATEID/ADDRESS, RAFT_BADID:
+    // libraft's words say which.
     op->settle(failure(rv));
   }
 }
@@ -655,6 +714,65 @@ std::future<Outcome> RaftNode::transfer(std::uint64_t target) {
   auto result = op->done.get_future();
   Impl* impl = impl_.get();
   if (!impl->loop.post([impl, op] { impl->start_transfer(op); })) op->settle(shutting_down());
+  return result;
+}
+
+namespace {
+template <class Start>
+std::future<Outcome> post_change(LoopThread& loop, Start start) {
+  auto op = std::make_shared<ChangeOp>();
+  auto result = op->done.get_future();
+  if (!loop.post([op, start] { start(op); })) op->settle(shutting_down());
+  return result;
+}
+}  // namespace
+
+std::future<Outcome> RaftNode::add(std::uint64_t id, std::string address) {
+  Impl* impl = impl_.get();
+  return post_change(impl->loop, [impl, id, address](const std::shared_ptr<ChangeOp>& op) {
+    impl->start_change(op, [impl, id, &address](struct raft_change* req, raft_change_cb cb) {
+      return raft_add(&impl->node, req, id, address.c_str(), cb);
+    });
+  });
+}
+
+std::future<Outcome> RaftNode::assign(std::uint64_t id, Membership membership) {
+  Impl* impl = impl_.get();
+  int role = membership == Membership::voter     ? RAFT_VOTER
+             : membership == Membership::standby ? RAFT_STANDBY
+                                                 : RAFT_SPARE;
+  return post_change(impl->loop, [impl, id, role](const std::shared_ptr<ChangeOp>& op) {
+    impl->start_change(op, [impl, id, role](struct raft_change* req, raft_change_cb cb) {
+      return raft_assign(&impl->node, req, id, role, cb);
+    });
+  });
+}
+
+std::future<Outcome> RaftNode::remove(std::uint64_t id) {
+  Impl* impl = impl_.get();
+  return post_change(impl->loop, [impl, id](const std::shared_ptr<ChangeOp>& op) {
+    impl->start_change(op, [impl, id](struct raft_change* req, raft_change_cb cb) {
+      return raft_remove(&impl->node, req, id, cb);
+    });
+  });
+}
+
+std::future<std::uint64_t> RaftNode::match_index(std::uint64_t id) {
+  auto promise = std::make_shared<std::promise<std::uint64_t>>();
+  auto result = promise->get_future();
+  Impl* impl = impl_.get();
+  if (!impl->loop.post([impl, promise, id] {
+        std::uint64_t match = 0;
+        if (impl->raft_ready && !impl->closing && raft_state(&impl->node) == RAFT_LEADER) {
+          for (unsigned i = 0; i < impl->node.configuration.n; ++i) {
+            if (impl->node.configuration.servers[i].id == id)
+              match = impl->node.leader_state.progress[i].match_index;
+          }
+        }
+        promise->set_value(match);
+      })) {
+    promise->set_value(0);
+  }
   return result;
 }
 

@@ -55,6 +55,19 @@ class StateMachine {
 enum class Role { unavailable, follower, candidate, leader };
 const char* role_name(Role role);
 
+// A member of the Raft configuration. Voters count for elections and commits; standbys
+// (etcd's learners) receive the log but do not count; spares (a member added but not yet
+// assigned a role) receive nothing.
+enum class Membership { voter, standby, spare };
+const char* membership_name(Membership membership);
+
+struct ServerInfo {
+  std::uint64_t id = 0;
+  std::string address;
+  Membership membership = Membership::voter;
+  friend bool operator==(const ServerInfo&, const ServerInfo&) = default;
+};
+
 struct NodeStatus {
   std::uint64_t id = 0;
   Role role = Role::unavailable;
@@ -64,6 +77,9 @@ struct NodeStatus {
   std::uint64_t commit_index = 0;
   std::uint64_t last_index = 0;
   std::uint64_t last_applied = 0;
+  // The latest configuration this member knows (committed or not); empty for a member that
+  // waits to be added (no bootstrap) and has not heard from a leader yet.
+  std::vector<ServerInfo> configuration;
 };
 
 enum class Errc {
@@ -92,6 +108,10 @@ struct RaftConfig {
   std::string bind_address;
   std::filesystem::path dir;            // libraft's files; created if missing
   std::vector<Member> initial_cluster;  // bootstrap configuration of a pristine dir
+  // Joining a running cluster (--initial-cluster-state existing): a pristine `dir` is not
+  // bootstrapped; the member starts with an empty configuration and waits for the leader to
+  // add it (`initial_cluster` is then ignored).
+  bool join = false;
   unsigned election_timeout_ms = 1000;
   unsigned heartbeat_timeout_ms = 100;
   // Snapshot after this many applied entries, keeping `snapshot_trailing` entries of log
@@ -131,6 +151,16 @@ class RaftNode {
   std::future<Outcome> barrier();
   // Hands leadership to `target` (0: a voter libraft picks). ok once it moved there.
   std::future<Outcome> transfer(std::uint64_t target);
+  // Configuration changes (leader only; libraft allows one at a time and refuses another
+  // while one is uncommitted: `failed` with libraft's words). ok once the new configuration
+  // committed. add: a spare member `id` at `address`; assign: give it a role (a voter is
+  // first caught up with the log by libraft); remove: take it out of the configuration.
+  std::future<Outcome> add(std::uint64_t id, std::string address);
+  std::future<Outcome> assign(std::uint64_t id, Membership membership);
+  std::future<Outcome> remove(std::uint64_t id);
+  // Leader only: the highest index member `id` has reported as stored (0: not leading, not
+  // a member, or nothing yet).
+  std::future<std::uint64_t> match_index(std::uint64_t id);
   // The member's current state, read on the loop thread. Unavailable once stopped.
   std::future<NodeStatus> status();
 

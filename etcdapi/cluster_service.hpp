@@ -1,21 +1,27 @@
 #pragma once
 
-// etcd's Cluster service for a node without clustering (until the cluster issue).
-// MemberList: this node as the one member — its id (NodeContext::member_id), the name
-// "default" (etcd's default --name; revkvd has no --name flag), no peer URLs (nothing
-// listens for peers), the gRPC listen URL as its client URL. Reconfiguration is refused
-// with the errors etcd gives when a change would leave too few started members or names
-// no member:
-//   MemberAdd                         FailedPrecondition "etcdserver: re-configuration
+// etcd's Cluster service.
+//
+// A single node (no --initial-cluster): MemberList lists this node as the one member — its
+// id (NodeContext::member_id), the name "default" (etcd's default --name), no peer URLs
+// (nothing listens for peers), the gRPC listen URL as its client URL. Reconfiguration is
+// refused with the errors etcd gives when a change would leave too few started members or
+// names no member:
+//   MemberAdd                         Unknown "etcdserver: re-configuration
 //   MemberRemove / MemberUpdate(self)   failed due to not enough started members"
 //   MemberPromote(self)               FailedPrecondition "etcdserver: can only promote a
 //                                       learner member"
 //   Remove / Update / Promote(other)  NotFound "etcdserver: member not found"
+//
+// Cluster mode: MemberList is the Raft configuration (actors/cluster_link.hpp); MemberAdd,
+// MemberRemove and MemberPromote change it on the leader (docs/CLUSTER.md "Membership").
+// MemberUpdate is refused: libraft cannot change a member's address in place.
 
 #include "actors/node_context.hpp"
 
 #include <etcdserverpb/rpc.grpc.pb.h>
 #include <mutex>
+#include <optional>
 #include <string>
 
 namespace revkv::etcdapi {
@@ -45,6 +51,12 @@ class ClusterService final : public etcdserverpb::Cluster::CallbackService {
 
  private:
   grpc::Status refuse_change(uint64_t id) const;
+  // With auth enabled, member changes want the root role (etcd's isAdminPermitted).
+  std::optional<grpc::Status> require_root(grpc::CallbackServerContext* context) const;
+  // Cluster mode: runs `change` on the leader and answers `response` with the members.
+  template <class Response>
+  grpc::ServerUnaryReactor* change(grpc::CallbackServerContext* context,
+                                   actors::ClusterLink::MemberChange change, Response* response);
 
   actors::NodeContextPtr ctx_;
   // Set after BuildAndStart while calls may already run.

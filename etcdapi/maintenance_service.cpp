@@ -63,9 +63,7 @@ grpc::ServerUnaryReactor* MaintenanceService::MoveLeader(
                       grpc::Status(grpc::StatusCode::UNAVAILABLE, "etcdserver: not leader"));
   const uint64_t target = request->targetid();
   bool member = target == ctx_->member_id;
-  if (link)
-    for (const auto& m : link->members)
-      member = member || m.id == target;
+  if (link) member = member || link->is_member(target);
   if (!member)
     return finish_now(context, grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
                                             "etcdserver: bad leader transferee"));

@@ -19,6 +19,8 @@ namespace {
 constexpr std::string_view kLockFile = "LOCK";
 // Catch-up's own files (the remembered port) are not the store's; RocksDB names none so.
 constexpr std::string_view kOwnPrefix = "catchup";
+// The member's Raft id (apps/revkvd/cluster_member.cpp) belongs to the member, not the store.
+constexpr std::string_view kMemberIdFile = "member-id";
 
 void fsync_or_throw(const fs::path& path) {
   util::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -30,7 +32,8 @@ std::vector<fs::path> regular_files(const fs::path& dir) {
   std::vector<fs::path> out;
   for (const auto& entry : fs::directory_iterator(dir)) {
     const auto name = entry.path().filename().string();
-    if (entry.is_regular_file() && name != kLockFile && name.rfind(kOwnPrefix, 0) != 0)
+    if (entry.is_regular_file() && name != kLockFile && name != kMemberIdFile &&
+        name.rfind(kOwnPrefix, 0) != 0)
       out.push_back(entry.path());
   }
   return out;

@@ -12,6 +12,8 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <map>
 #include <random>
 #include <stdexcept>
 #include <utility>
@@ -70,21 +72,62 @@ std::uint64_t random_incarnation() {
   return v == 0 ? 1 : v;
 }
 
+// The member's Raft id, kept in DATA_DIR/member-id from its first start: a member keeps its
+// id whatever --initial-cluster-state says later (etcd too ignores the flag once the data
+// directory holds a member), so one bootstrapped with `new` and restarted with `existing`
+// is not taken for a joined one.
+std::uint64_t persistent_member_id(const DaemonOptions& options) {
+  const auto dir = std::filesystem::path(options.node.data_dir);
+  const auto file = dir / "member-id";
+  std::error_code ec;
+  if (std::filesystem::exists(file, ec)) {
+    std::ifstream in(file);
+    std::string text;
+    in >> text;
+    try {
+      std::size_t used = 0;
+      auto id = std::stoull(text, &used, 16);
+      if (used == text.size() && id != 0) return id;
+    } catch (const std::exception&) {
+    }
+    throw std::runtime_error(file.string() + ": not a member id ('" + text + "')");
+  }
+  std::filesystem::create_directories(dir);
+  const auto temporary = dir / "member-id.tmp";
+  {
+    std::ofstream out(temporary, std::ios::trunc);
+    out << std::hex << options.member_id << "\n";
+    out.flush();
+    if (!out) throw std::runtime_error("cannot write " + temporary.string());
+  }
+  std::filesystem::rename(temporary, file);
+  return options.member_id;
+}
+
 }  // namespace
 
 std::shared_ptr<actors::ClusterLink> make_cluster_link(const DaemonOptions& options) {
   auto link = std::make_shared<actors::ClusterLink>();
-  link->member_id = cluster::member_id(options.name);
+  link->member_id = persistent_member_id(options);
   link->incarnation = random_incarnation();
-  for (const auto& m : options.initial_cluster)
-    link->members.push_back({m.id, m.name, "http://" + m.address});
+  std::map<std::uint64_t, std::string> names;
+  std::vector<actors::ClusterLink::Member> members;
+  for (const auto& m : options.initial_cluster) {
+    names[m.id] = m.name;
+    // Until the Raft member reports its configuration: the bootstrap one. A joining member
+    // knows none yet (the leader's log brings it).
+    if (!options.join) members.push_back({m.id, "", "http://" + m.address, false});
+  }
+  link->set_initial_names(std::move(names));
+  link->set_members(std::move(members));
   return link;
 }
 
 ClusterMember::ClusterMember(caf::actor_system& sys, actors::Node& node,
                              const DaemonOptions& options,
                              std::shared_ptr<tls::ServerCredentials> peer_credentials,
-                             std::function<void()> restart) {
+                             std::function<void()> restart, std::function<void()> removed)
+    : on_removed_(std::move(removed)) {
   const cluster::RaftConfig defaults;
   const unsigned threshold =
       test_knob("REVKV_TEST_SNAPSHOT_THRESHOLD", defaults.snapshot_threshold);
@@ -121,6 +164,25 @@ ClusterMember::ClusterMember(caf::actor_system& sys, actors::Node& node,
       }
     }
     done("etcdserver: server stopped");
+  };
+  link_->change_members = [this](
+                              actors::ClusterLink::MemberChange change,
+                              std::function<void(actors::ClusterLink::MemberChangeResult)> done) {
+    {
+      std::lock_guard lock(mutex_);
+      if (!quit_) {
+        changes_.push_back({std::move(change), std::move(done)});
+        wake_.notify_all();
+        return;
+      }
+    }
+    actors::ClusterLink::MemberChangeResult stopped;
+    stopped.code = 14;
+    stopped.message = "etcdserver: server stopped";
+    done(std::move(stopped));
+  };
+  link_->on_removed = [this] {
+    if (!removal_announced_.exchange(true) && on_removed_) on_removed_();
   };
   link_->renew_read_lease = [this] {
     if (renewal_asked_.exchange(true)) return;
@@ -159,6 +221,7 @@ ClusterMember::ClusterMember(caf::actor_system& sys, actors::Node& node,
   config.bind_address = options.peer_listen;
   config.dir = std::filesystem::path(options.node.data_dir) / "raft";
   config.initial_cluster = options.initial_cluster;
+  config.join = options.join;
   config.on_status_change = [this](const cluster::NodeStatus& status) { observe(status); };
   config.snapshot_threshold = threshold;
   config.snapshot_trailing = trailing;
@@ -282,6 +345,28 @@ void ClusterMember::publish(const actors::MemberAttributes& own) {
 void ClusterMember::observe(const cluster::NodeStatus& status) {
   auto& link = *link_;
   std::lock_guard lock(mutex_);
+  if (!status.configuration.empty()) {
+    std::vector<actors::ClusterLink::Member> members;
+    bool listed = false;
+    for (const auto& server : status.configuration) {
+      listed |= server.id == link.member_id;
+      members.push_back({server.id, "", "http://" + server.address,
+                         server.membership != cluster::Membership::voter});
+    }
+    link.set_members(std::move(members));
+    if (listed) {
+      was_member_ = true;
+    } else if (was_member_ && !removed_) {
+      // etcd's removed member stops; so does this one (it would otherwise keep serving
+      // reads as a member that is none). A removed leader sees it here; a follower usually
+      // first applies the removal entry the leader proposes before (run_change).
+      removed_ = true;
+      spdlog::error("cluster: this member ({:x}) was removed from the cluster; stopping",
+                    link.member_id);
+      link.leader.store(false);
+      if (!removal_announced_.exchange(true) && on_removed_) on_removed_();
+    }
+  }
   uint64_t previous = link.leader_id.exchange(status.leader_id);
   if (status.leader_id != 0 && status.leader_id != previous) link.leader_changes.fetch_add(1);
   link.term.store(status.term);
@@ -357,8 +442,23 @@ cluster::Outcome ClusterMember::lease_barrier(std::unique_lock<std::mutex>& lock
 void ClusterMember::transfer_loop() {
   std::unique_lock lock(mutex_);
   for (;;) {
-    wake_.wait(lock, [this] { return quit_ || (raft_ready_ && !transfers_.empty()); });
+    wake_.wait_for(lock, std::chrono::milliseconds(promotions_.empty() ? 60'000 : 500), [this] {
+      return quit_ || (raft_ready_ && (!transfers_.empty() || !changes_.empty()));
+    });
     if (quit_) return;
+    if (!raft_ready_) continue;
+    if (!changes_.empty() || transfers_.empty()) {
+      std::optional<Change> change;
+      if (!changes_.empty()) {
+        change = std::move(changes_.front());
+        changes_.erase(changes_.begin());
+      }
+      lock.unlock();
+      if (change) change->done(run_change(change->change));
+      run_promotions();
+      lock.lock();
+      continue;
+    }
     auto transfer = std::move(transfers_.front());
     transfers_.erase(transfers_.begin());
     // The target is told to start an election that disrupts this leader: from now on, no
@@ -381,6 +481,147 @@ void ClusterMember::transfer_loop() {
       transfer.done(describe_transfer(outcome));
     }
     lock.lock();
+  }
+}
+
+namespace {
+
+actors::ClusterLink::MemberChangeResult change_error(int64_t code, std::string message) {
+  actors::ClusterLink::MemberChangeResult out;
+  out.code = code;
+  out.message = std::move(message);
+  return out;
+}
+
+// gRPC codes (the doors map them back).
+constexpr int64_t kNotFound = 5, kFailedPrecondition = 9, kUnavailable = 14, kUnknown = 2;
+
+actors::ClusterLink::MemberChangeResult failed_change(const cluster::Outcome& outcome) {
+  switch (outcome.code) {
+    case cluster::Errc::not_leader:
+      return change_error(kUnavailable, "etcdserver: not leader");
+    case cluster::Errc::leader_changed:
+      return change_error(kUnavailable, "etcdserver: leader changed");
+    case cluster::Errc::shutting_down:
+      return change_error(kUnavailable, "etcdserver: server stopped");
+    default:
+      // libraft's words: another change not committed yet ("a configuration change is
+      // already in progress"), ...
+      return change_error(kUnknown, "etcdserver: " + outcome.message);
+  }
+}
+
+}  // namespace
+
+actors::ClusterLink::MemberChangeResult ClusterMember::run_change(
+    const actors::ClusterLink::MemberChange& change) {
+  using Kind = actors::ClusterLink::MemberChange::Kind;
+  if (!link_->leader.load()) return change_error(kUnavailable, "etcdserver: not leader");
+  const auto status = raft_->status().get();
+  const cluster::ServerInfo* target = nullptr;
+  for (const auto& server : status.configuration) {
+    if (change.kind == Kind::add ? server.address == change.peer_address : server.id == change.id)
+      target = &server;
+  }
+  actors::ClusterLink::MemberChangeResult out;
+  switch (change.kind) {
+    case Kind::add: {
+      if (target) return change_error(kFailedPrecondition, "etcdserver: Peer URLs already exists");
+      const auto id = cluster::joined_member_id(change.peer_address);
+      for (const auto& server : status.configuration)
+        if (server.id == id)
+          return change_error(kFailedPrecondition, "etcdserver: member ID already exist");
+      auto added = raft_->add(id, change.peer_address).get();
+      if (!added.ok()) return failed_change(added);
+      // A standby at once, whether a learner or a voter was asked for: libraft promotes a
+      // voter only once it has caught up with the log, which a member that is not started
+      // yet cannot; the transfer thread promotes it as soon as it has (run_promotions).
+      auto assigned = raft_->assign(id, cluster::Membership::standby).get();
+      if (!assigned.ok()) return failed_change(assigned);
+      if (!change.learner) {
+        std::lock_guard lock(mutex_);
+        promotions_.push_back(id);
+      }
+      spdlog::info("cluster: added member {:x} at {} as a {}", id, change.peer_address,
+                   change.learner ? "learner" : "voter (a standby until it has caught up)");
+      out.member = {id, "", "http://" + change.peer_address, change.learner};
+      break;
+    }
+    case Kind::remove: {
+      if (!target) return change_error(kNotFound, "etcdserver: member not found");
+      if (change.id != link_->member_id) {
+        // libraft stops replicating to a member as soon as the configuration without it is
+        // appended, so the member itself would never learn of its removal. It is told
+        // first, through the log: a `removal` state change it applies (and then stops),
+        // followed by a barrier; the leader waits (bounded: the member may be down) until
+        // the member has stored the barrier, whose append carried a commit index past the
+        // removal entry.
+        auto payload = actors::encode_removal_payload(change.id);
+        auto proposed = link_->propose(actors::encode_state_change(
+            {link_->member_id, link_->incarnation, actors::ChangeKind::removal, payload}));
+        if (proposed.error) return change_error(kUnavailable, *proposed.error);
+        auto barrier = raft_->barrier().get();
+        if (!barrier.ok()) return failed_change(barrier);
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+        while (std::chrono::steady_clock::now() < deadline &&
+               raft_->match_index(change.id).get() < barrier.index)
+          std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+      auto removed = raft_->remove(change.id).get();
+      if (!removed.ok()) return failed_change(removed);
+      std::lock_guard lock(mutex_);
+      std::erase(promotions_, change.id);
+      spdlog::info("cluster: removed member {:x}", change.id);
+      break;
+    }
+    case Kind::promote: {
+      if (!target) return change_error(kNotFound, "etcdserver: member not found");
+      if (target->membership == cluster::Membership::voter)
+        return change_error(kFailedPrecondition, "etcdserver: can only promote a learner member");
+      // libraft catches the member up first (up to 30 s) and fails if it cannot: etcd's
+      // "in sync with leader" refusal.
+      auto promoted = raft_->assign(change.id, cluster::Membership::voter).get();
+      if (!promoted.ok()) {
+        if (promoted.code == cluster::Errc::failed || promoted.code == cluster::Errc::invalid)
+          return change_error(kFailedPrecondition,
+                              "etcdserver: can only promote a learner member which is in sync "
+                              "with leader");
+        return failed_change(promoted);
+      }
+      std::lock_guard lock(mutex_);
+      std::erase(promotions_, change.id);
+      spdlog::info("cluster: promoted member {:x} to voter", change.id);
+      break;
+    }
+  }
+  out.members = link_->members();
+  return out;
+}
+
+void ClusterMember::run_promotions() {
+  std::vector<std::uint64_t> waiting;
+  {
+    std::lock_guard lock(mutex_);
+    waiting = promotions_;
+  }
+  if (waiting.empty() || !link_->leader.load()) return;
+  const auto status = raft_->status().get();
+  for (auto id : waiting) {
+    const cluster::ServerInfo* server = nullptr;
+    for (const auto& s : status.configuration)
+      if (s.id == id) server = &s;
+    bool done = server == nullptr || server->membership == cluster::Membership::voter;
+    if (!done) {
+      // Caught up: libraft's catch-up finishes in one round; not yet: it gives up after its
+      // own bound and the next try starts over (every 500 ms at most).
+      auto promoted = raft_->assign(id, cluster::Membership::voter).get();
+      done = promoted.ok();
+      if (done) spdlog::info("cluster: member {:x} caught up and is a voter now", id);
+    }
+    if (done) {
+      std::lock_guard lock(mutex_);
+      std::erase(promotions_, id);
+    }
   }
 }
 

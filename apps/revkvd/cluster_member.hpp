@@ -42,11 +42,13 @@ class ClusterMember {
   // cannot. With `peer_credentials` (loaded from options.peer_tls) every Raft connection is
   // TLS (cluster/peer_tls.hpp), and so is the catch-up port. `restart` is called (from any
   // thread) once a peer's checkpoint is staged: the process must stop and start again, which
-  // installs it (docs/CLUSTER.md "Catch-up from a peer's checkpoint").
+  // installs it (docs/CLUSTER.md "Catch-up from a peer's checkpoint"). `removed` is called
+  // (from the Raft loop thread, once) when this member sees itself removed from the
+  // configuration: the process must stop serving (docs/CLUSTER.md "Membership").
   ClusterMember(
       caf::actor_system& sys, actors::Node& node, const DaemonOptions& options,
       std::shared_ptr<tls::ServerCredentials> peer_credentials = nullptr,
-      std::function<void()> restart = [] {});
+      std::function<void()> restart = [] {}, std::function<void()> removed = [] {});
   ~ClusterMember();
   ClusterMember(const ClusterMember&) = delete;
   ClusterMember& operator=(const ClusterMember&) = delete;
@@ -72,6 +74,10 @@ class ClusterMember {
   // The transfer thread: leadership transfers (MoveLeader), one at a time, so a transfer's
   // wait (up to an election timeout) holds neither a client thread nor the read barriers.
   void transfer_loop();
+  // On the transfer thread, unlocked: one membership change (docs/CLUSTER.md "Membership").
+  actors::ClusterLink::MemberChangeResult run_change(const actors::ClusterLink::MemberChange& c);
+  // On the transfer thread, unlocked: tries to promote the added voters caught up by now.
+  void run_promotions();
   // On the gate thread, unlocked: proposes this member's attributes unless the log has them.
   void publish(const actors::MemberAttributes& own);
 
@@ -95,6 +101,17 @@ class ClusterMember {
     std::function<void(std::optional<std::string>)> done;
   };
   std::vector<Transfer> transfers_;  // waiting for the transfer thread
+  struct Change {
+    actors::ClusterLink::MemberChange change;
+    std::function<void(actors::ClusterLink::MemberChangeResult)> done;
+  };
+  std::vector<Change> changes_;  // membership changes, also run by the transfer thread
+  // Added voters still standbys: promoted by the transfer thread once caught up.
+  std::vector<std::uint64_t> promotions_;
+  bool was_member_ = false;                     // this member has seen itself in the configuration
+  bool removed_ = false;                        // ... and then out of it
+  std::atomic<bool> removal_announced_{false};  // on_removed_ called
+  std::function<void()> on_removed_;
   // The read lease (actors/cluster_link.hpp): a renewal barrier is asked for; a transfer runs
   // (no lease meanwhile); how many transfers have started (a barrier that began before one
   // does not renew the lease).

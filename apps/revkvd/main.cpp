@@ -215,9 +215,9 @@ int main(int argc, char** argv) {
     pthread_kill(main_thread, kNodeFailedSignal);
   };
   if (options->clustered()) {
-    options->node.cluster = revkv::apps::make_cluster_link(*options);
     // A checkpoint a previous run fetched and staged replaces the store before it opens.
     try {
+      options->node.cluster = revkv::apps::make_cluster_link(*options);
       if (auto installed = revkv::apps::install_staged_checkpoint(options->node.data_dir))
         spdlog::warn("catch-up: installed the {}", *installed);
     } catch (const std::exception& e) {
@@ -243,11 +243,15 @@ int main(int argc, char** argv) {
   if (options->clustered()) {
     try {
       member = std::make_unique<revkv::apps::ClusterMember>(
-          sys, **node, *options, peer_tls, [&restart, main_thread = pthread_self()] {
+          sys, **node, *options, peer_tls,
+          [&restart, main_thread = pthread_self()] {
             restart.store(true);
             // Staged during the start itself (on this thread): the catch below restarts.
             if (!pthread_equal(pthread_self(), main_thread)) pthread_kill(main_thread, SIGTERM);
-          });
+          },
+          // Removed from the cluster (member remove): stop as on SIGTERM, as etcd's removed
+          // member exits (docs/CLUSTER.md "Membership").
+          [main_thread = pthread_self()] { pthread_kill(main_thread, SIGTERM); });
     } catch (const std::exception& e) {
       if (auto stopped = (*node)->stop(); !stopped.ok())
         spdlog::error("shutdown: {}", stopped.error().message());

@@ -113,7 +113,8 @@ void register_options(CLI::App& app, RawOptions& raw) {
                  "node without Raft")
       ->envname(env("INITIAL_CLUSTER"));
   app.add_option("--initial-cluster-state", raw.initial_cluster_state,
-                 "new (existing: joining a running cluster is not built yet)")
+                 "new (bootstrap a cluster) or existing (join a running cluster that added this "
+                 "member with member add)")
       ->envname(env("INITIAL_CLUSTER_STATE"))
       ->capture_default_str();
   app.add_option("--log-level", raw.log_level, "debug | info | warn | error")
@@ -332,12 +333,6 @@ bool resolve_cluster(const RawOptions& raw, DaemonOptions& out, std::string& err
     }
     return true;
   }
-  if (raw.initial_cluster_state == "existing") {
-    error =
-        "--initial-cluster-state existing: joining a running cluster (member add) is not "
-        "built yet; start every member with 'new'";
-    return false;
-  }
   try {
     out.initial_cluster = cluster::parse_initial_cluster(raw.initial_cluster);
   } catch (const std::exception& e) {
@@ -351,6 +346,10 @@ bool resolve_cluster(const RawOptions& raw, DaemonOptions& out, std::string& err
     return false;
   }
   out.peer_address = self->address;
+  out.join = raw.initial_cluster_state == "existing";
+  // A joining member was added by its peer URL alone (MemberAdd has no name): the leader
+  // derived its id from that address, and so does the member.
+  out.member_id = out.join ? cluster::joined_member_id(self->address) : self->id;
   if (!raw.listen_peer.empty()) {
     std::string host;
     uint16_t port = 0;

@@ -42,6 +42,13 @@ struct DaemonOptions {
   // something sits between the members (a proxy, NAT), as etcd's --listen-peer-urls beside
   // --initial-advertise-peer-urls.
   std::string peer_listen;
+  // --initial-cluster-state existing: joining a running cluster that added this member
+  // (MemberAdd); its Raft directory is not bootstrapped.
+  bool join = false;
+  // This member's Raft id: from --name in a new cluster, from its peer address when it
+  // joins (cluster::joined_member_id). A data directory that already has one keeps it
+  // (apps/revkvd/cluster_member.cpp: DATA_DIR/member-id).
+  uint64_t member_id = 0;
   // --listen-catchup: where peers fetch a checkpoint of this store (docs/CLUSTER.md
   // "Catch-up from a peer's checkpoint"); default the peer host and a free port.
   std::string catchup_host;

@@ -53,14 +53,28 @@ Replica::Replica(caf::actor_system& sys, const actors::Node& node, std::string c
       fetcher_(fetcher) {
   applied_ = read_applied_index(*ctx_->backend);
   ctx_->cluster->applied_index.store(applied_);
-  // The members' client addresses applied before this start (ChangeKind::member).
-  for (const auto& m : ctx_->cluster->members) {
-    auto got = ctx_->backend->get(storage::Column::meta, actors::member_attributes_key(m.id));
-    if (!got.ok()) throw std::runtime_error(got.error().message());
-    if (!got->has_value()) continue;
-    if (auto attributes = actors::decode_member_attributes(**got))
-      ctx_->cluster->set_attributes(std::move(*attributes));
+  // A member removed from the cluster does not come back on the same store.
+  auto removed = ctx_->backend->get(storage::Column::meta,
+                                    actors::member_removed_key(ctx_->cluster->member_id));
+  if (!removed.ok()) throw std::runtime_error(removed.error().message());
+  if (removed->has_value()) {
+    throw std::runtime_error(
+        "this member was removed from the cluster (member remove); to join again, empty its "
+        "data directory, add it with member add and start it with --initial-cluster-state "
+        "existing");
   }
+  // The members' client addresses applied before this start (ChangeKind::member): every
+  // record, since members added later have them too.
+  const std::string from = actors::member_attributes_key(0).substr(0, 18);  // "member_attributes/"
+  std::string to = from;
+  to.back() = static_cast<char>(to.back() + 1);
+  auto scanned = ctx_->backend->scan(
+      storage::Column::meta, from, to, [this](std::string_view, std::string_view value) {
+        if (auto attributes = actors::decode_member_attributes(value))
+          ctx_->cluster->set_attributes(std::move(*attributes));
+        return true;
+      });
+  if (!scanned.ok()) throw std::runtime_error(scanned.error().message());
 }
 
 void Replica::apply(std::uint64_t index, std::string_view bytes) {
@@ -105,11 +119,19 @@ void Replica::apply_change(std::uint64_t index, const actors::StateChange& chang
   std::optional<int64_t> compaction;
   std::optional<actors::MemberAttributes> member;
   std::optional<actors::AlarmChange> alarm;
+  std::optional<std::uint64_t> removal;
   switch (change.kind) {
     case actors::ChangeKind::alarm:
       alarm = actors::decode_alarm_payload(change.payload);
       if (alarm) {
         ctx_->stage_nospace_alarm(batch, alarm->raised, alarm->member);
+        known = true;
+      }
+      break;
+    case actors::ChangeKind::removal:
+      removal = actors::decode_removal_payload(change.payload);
+      if (removal) {
+        batch.put(storage::Column::meta, actors::member_removed_key(*removal), "");
         known = true;
       }
       break;
@@ -149,6 +171,16 @@ void Replica::apply_change(std::uint64_t index, const actors::StateChange& chang
   applied_ = index;
   link.set_applied(index);
   link.proposals_applied.fetch_add(1);
+  if (removal) {
+    if (*removal != link.member_id) return;
+    // The leader is removing this member (docs/CLUSTER.md "Membership"): it stops, as
+    // etcd's removed member does, and refuses to start again on this store.
+    spdlog::error("cluster: this member ({:x}) is being removed from the cluster; stopping",
+                  link.member_id);
+    link.leader.store(false);
+    if (link.on_removed) link.on_removed();
+    return;
+  }
   // Published only once written: no member acts on a change its store does not hold. The
   // proposer's request thread waits for this (propose returns after apply).
   if (alarm) {

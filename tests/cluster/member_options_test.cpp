@@ -89,8 +89,20 @@ TEST_CASE("member options: inconsistent cluster flags are one clear error", "[cl
 
   raw = cluster_raw();
   raw.initial_cluster_state = "existing";
-  CHECK_FALSE(apps::resolve_options(raw, error));
-  CHECK(error.find("--initial-cluster-state existing: joining a running cluster") == 0);
+  {
+    // Joining: the id derives from the peer address (MemberAdd knows no name), and a
+    // bootstrapped member's from its name.
+    auto joining = apps::resolve_options(raw, error);
+    REQUIRE(joining);
+    CHECK(joining->join);
+    CHECK(joining->member_id == cluster::joined_member_id(joining->peer_address));
+    CHECK(joining->member_id != cluster::member_id(raw.name));
+    raw.initial_cluster_state = "new";
+    auto bootstrapping = apps::resolve_options(raw, error);
+    REQUIRE(bootstrapping);
+    CHECK_FALSE(bootstrapping->join);
+    CHECK(bootstrapping->member_id == cluster::member_id(raw.name));
+  }
 
   raw = cluster_raw();
   raw.initial_cluster_state = "old";

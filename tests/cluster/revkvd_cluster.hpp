@@ -29,14 +29,14 @@ class Cluster {
     for (size_t i = 0; i < size; ++i) {
       names_.push_back(std::string(1, static_cast<char>('a' + i)));
       if (!initial_.empty()) initial_ += ",";
-      initial_ += names_.back() + "=127.0.0.1:" + std::to_string(free_loopback_port());
+      addresses_.push_back("127.0.0.1:" + std::to_string(free_loopback_port()));
+      initial_ += names_.back() + "=" + addresses_.back();
       // Fixed client ports: a member that restarts itself in place (docs/CLUSTER.md
       // "Leadership loss") or is started again serves where it served.
-      ports_.push_back({"--listen-client", "127.0.0.1:" + std::to_string(free_loopback_port()),
-                        "--listen-grpc", "127.0.0.1:" + std::to_string(free_loopback_port()),
-                        "--listen-metrics", "127.0.0.1:" + std::to_string(free_loopback_port())});
+      ports_.push_back(client_ports());
     }
     members_.resize(size);
+    joining_.resize(size, false);
     for (size_t i = 0; i < size; ++i)
       start(i);
   }
@@ -55,6 +55,7 @@ class Cluster {
                         "--listen-metrics", "127.0.0.1:" + std::to_string(free_loopback_port())});
     }
     members_.resize(member_flags_.size());
+    joining_.resize(member_flags_.size(), false);
     for (size_t i = 0; i < member_flags_.size(); ++i)
       start(i);
   }
@@ -69,6 +70,10 @@ class Cluster {
   void start(size_t i, const std::vector<std::string>& extra = {}) {
     std::vector<std::string> flags{"--name", names_[i],  "--initial-cluster",
                                    initial_, "--shards", "2"};
+    if (i < joining_.size() && joining_[i]) {
+      flags.push_back("--initial-cluster-state");
+      flags.push_back("existing");
+    }
     flags.insert(flags.end(), ports_[i].begin(), ports_[i].end());
     flags.insert(flags.end(), extra_.begin(), extra_.end());
     if (i < member_flags_.size())
@@ -77,6 +82,21 @@ class Cluster {
     members_[i] = std::make_unique<NodeProcess>(dir_.sub(names_[i]), std::move(flags),
                                                 dir_.sub(names_[i] + ".log"));
   }
+  // A member to add to the running cluster (the next name, a free peer port): not started;
+  // once `member add` took its peer URL, start(i) starts it with
+  // --initial-cluster-state existing and an --initial-cluster that lists it too.
+  size_t reserve_member() {
+    names_.push_back(std::string(1, static_cast<char>('a' + names_.size())));
+    addresses_.resize(names_.size() - 1);  // the proxy constructor records none
+    addresses_.push_back("127.0.0.1:" + std::to_string(free_loopback_port()));
+    initial_ += "," + names_.back() + "=" + addresses_.back();
+    members_.emplace_back();
+    joining_.push_back(true);
+    ports_.push_back(client_ports());
+    return members_.size() - 1;
+  }
+  // A reserved member's peer URL (reserve_member).
+  std::string peer_url(size_t i) const { return "http://" + addresses_[i]; }
   // Member i's data directory.
   std::string data_dir(size_t i) const { return dir_.sub(names_[i]); }
   void kill9(size_t i) {
@@ -143,6 +163,14 @@ class Cluster {
  private:
   TempDir dir_;
   std::vector<std::string> names_;
+  static std::vector<std::string> client_ports() {
+    return {"--listen-client",  "127.0.0.1:" + std::to_string(free_loopback_port()),
+            "--listen-grpc",    "127.0.0.1:" + std::to_string(free_loopback_port()),
+            "--listen-metrics", "127.0.0.1:" + std::to_string(free_loopback_port())};
+  }
+
+  std::vector<std::string> addresses_;           // peer HOST:PORT
+  std::vector<bool> joining_;                    // started with --initial-cluster-state existing
   std::vector<std::string> extra_;               // flags of every member
   std::vector<std::vector<std::string>> ports_;  // each member's client-side listen flags
   client::ClientOptions client_options_;
