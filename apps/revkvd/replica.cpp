@@ -1,5 +1,6 @@
 #include "apps/revkvd/replica.hpp"
 
+#include "actors/fatal.hpp"
 #include "actors/member_attributes.hpp"
 #include "actors/messages.hpp"
 #include "actors/replicated_entry.hpp"
@@ -12,6 +13,7 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <stdexcept>
 #include <thread>
@@ -53,6 +55,7 @@ Replica::Replica(caf::actor_system& sys, const actors::Node& node, std::string c
       fetcher_(fetcher) {
   applied_ = read_applied_index(*ctx_->backend);
   ctx_->cluster->applied_index.store(applied_);
+  applied_revision_ = ctx_->last_revision.load();  // recovered: nothing is in flight
   // A member removed from the cluster does not come back on the same store.
   auto removed = ctx_->backend->get(storage::Column::meta,
                                     actors::member_removed_key(ctx_->cluster->member_id));
@@ -96,15 +99,27 @@ void Replica::apply(std::uint64_t index, std::string_view bytes) {
                              " shards, this one has " + std::to_string(ctx_->options.shards) +
                              ": every member must run the same --shards");
   }
+  bool own = entry->proposer == link.member_id && entry->incarnation == link.incarnation;
+  // Another leader's group while this member's own groups are still in flight (it led and
+  // handed out revisions above what was applied): those groups lost their place in the log
+  // — libraft may apply the new leader's entries before it reports that — and its shards
+  // hold their records at the very revisions this entry brings. Start again from what was
+  // applied, before this entry touches anything (libraft delivers it again after the start).
+  if (!own && ctx_->last_revision.load() > applied_revision_) {
+    actors::restart_in_place("cluster: entry " + std::to_string(index) +
+                             " from another leader arrived while this member's own writes "
+                             "above revision " +
+                             std::to_string(applied_revision_) + " were in flight");
+  }
   storage::WriteBatch batch(*ctx_->backend);
   batch.assign(entry->batch);
   batch.put(storage::Column::meta, kAppliedKey, encode_index(index));
   auto written = ctx_->backend->write(batch, false);
   if (!written.ok()) throw std::runtime_error(written.error().message());
   applied_ = index;
+  applied_revision_ = std::max(applied_revision_, entry->last_revision);
   link.set_applied(index);
   link.proposals_applied.fetch_add(1);
-  bool own = entry->proposer == link.member_id && entry->incarnation == link.incarnation;
   // This process's shards evaluated the group: its records are in their indexes, and the
   // backend actor, waiting in propose(), moves W once this returns.
   if (own) return;

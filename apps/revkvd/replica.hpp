@@ -63,6 +63,9 @@ class Replica final : public cluster::StateMachine {
   actors::NodeContextPtr ctx_;
   actors::Routes routes_;
   std::uint64_t applied_ = 0;
+  // The highest revision of the commit groups applied (or recovered at start). While this
+  // member leads, the revisions it handed out above it belong to its own groups in flight.
+  int64_t applied_revision_ = 0;
   std::string catchup_address_;
   CheckpointFetcher& fetcher_;
   bool starting_ = true;

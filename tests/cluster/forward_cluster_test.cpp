@@ -23,6 +23,7 @@ using namespace revkv;
 using Clock = std::chrono::steady_clock;
 using testing::Cluster;
 using testing::eventually;
+using testing::put_of;
 using testing::value_at;
 
 namespace {
@@ -33,14 +34,6 @@ storage::RangeRequest key_at(const std::string& key, int64_t revision) {
   r.revision = revision;
   r.serializable = true;
   return r;
-}
-
-storage::PutRequest put_of(const std::string& key, const std::string& value, int64_t lease = 0) {
-  storage::PutRequest p;
-  p.key = key;
-  p.value = value;
-  p.lease = lease;
-  return p;
 }
 
 double metric(Cluster& cluster, size_t i, const std::string& name) {

@@ -24,6 +24,7 @@
 using namespace revkv;
 using testing::Cluster;
 using testing::eventually;
+using testing::put_of;
 using testing::value_at;
 
 namespace {
@@ -58,13 +59,6 @@ client::ClientOptions tls_client(const testing::TempDir& dir) {
   o.tls.cert_file = dir.sub("client.crt");
   o.tls.key_file = dir.sub("client.key");
   return o;
-}
-
-storage::PutRequest put_of(const std::string& key, const std::string& value) {
-  storage::PutRequest p;
-  p.key = key;
-  p.value = value;
-  return p;
 }
 
 }  // namespace

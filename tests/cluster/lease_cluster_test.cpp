@@ -24,14 +24,9 @@ namespace {
 
 // Whether member i's serializable read of `key` finds it (nullopt: the read failed).
 std::optional<bool> has_key(Cluster& cluster, size_t i, const std::string& key) {
-  auto c = client::Client::connect(cluster.member(i).endpoint());
-  if (!c.ok()) return std::nullopt;
-  storage::RangeRequest r;
-  r.key = key;
-  r.serializable = true;
-  auto got = c.value().range(r);
-  if (!got.ok()) return std::nullopt;
-  return !got.value().response.kvs.empty();
+  auto read = testing::local_read(cluster, i, key);
+  if (!read) return std::nullopt;
+  return read->has_value();
 }
 
 int64_t grant(client::Client& c, int64_t ttl) {

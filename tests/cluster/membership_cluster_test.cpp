@@ -19,24 +19,12 @@ namespace {
 
 using testing::Cluster;
 using testing::eventually;
-
-storage::PutRequest put_of(const std::string& key, const std::string& value) {
-  storage::PutRequest p;
-  p.key = key;
-  p.value = value;
-  return p;
-}
+using testing::put_of;
 
 // A serializable read of `key` on member i (its own applied state).
 std::optional<std::string> local_value(Cluster& cluster, size_t i, const std::string& key) {
-  auto c = client::Client::connect(cluster.member(i).endpoint());
-  if (!c.ok()) return std::nullopt;
-  storage::RangeRequest r;
-  r.key = key;
-  r.serializable = true;
-  auto got = c.value().range(r);
-  if (!got.ok() || got.value().response.kvs.empty()) return std::nullopt;
-  return got.value().response.kvs.front().value;
+  auto read = testing::local_read(cluster, i, key);
+  return read ? *read : std::nullopt;
 }
 
 // etcdctl's simple member list without the clientURLs column (each member knows its own
@@ -71,6 +59,26 @@ std::string hex_id_of(const std::string& add_output) {
   if (from == std::string::npos) return "";
   auto end = add_output.find(' ', from);
   return add_output.substr(from, end - from);
+}
+
+// A learner added through `endpoint` (etcdctl member add --learner) and started; once it
+// holds `key` written through the leader. Its index in the cluster and its id (hex).
+std::pair<size_t, std::string> add_started_learner(Cluster& cluster, const std::string& bin,
+                                                   const std::string& endpoint, size_t leader,
+                                                   const std::string& key) {
+  const size_t learner = cluster.reserve_member();
+  auto add = testing::etcdctl(bin, endpoint,
+                              "member add " + cluster.name(learner) +
+                                  " --learner --peer-urls=" + cluster.peer_url(learner));
+  CAPTURE(add.out);
+  REQUIRE(add.status == 0);
+  const std::string id = hex_id_of(add.out);
+  cluster.start(learner);
+  INFO(cluster.log(learner));
+  REQUIRE(cluster.connect(leader).put(put_of(key, "one")).ok());
+  REQUIRE(eventually([&] { return local_value(cluster, learner, key) == "one"; },
+                     std::chrono::seconds(60)));
+  return {learner, id};
 }
 
 TEST_CASE("membership: etcdctl member add grows a cluster and the new member catches up",
@@ -161,17 +169,7 @@ TEST_CASE("membership: errors then a learner promoted then a removed member stop
   CHECK(voter.out.find("etcdserver: can only promote a learner member") != std::string::npos);
 
   // A learner: added, started, it receives writes, then promoted.
-  const size_t learner = cluster.reserve_member();
-  auto add = ctl("member add " + cluster.name(learner) +
-                 " --learner --peer-urls=" + cluster.peer_url(learner));
-  CAPTURE(add.out);
-  REQUIRE(add.status == 0);
-  const std::string id = hex_id_of(add.out);
-  cluster.start(learner);
-  INFO(cluster.log(learner));
-  REQUIRE(cluster.connect(*leader).put(put_of("l/1", "one")).ok());
-  CHECK(eventually([&] { return local_value(cluster, learner, "l/1") == "one"; },
-                   std::chrono::seconds(60)));
+  auto [learner, id] = add_started_learner(cluster, bin, at, *leader, "l/1");
   CHECK(members_seen(bin, at).find(id + ", , " + cluster.peer_url(learner) + ", true") !=
         std::string::npos);
   auto promoted = ctl("member promote " + id);
@@ -221,18 +219,8 @@ TEST_CASE("membership: a learner does not count for the quorum until it is promo
   auto leader = cluster.find_leader(std::chrono::seconds(20));
   REQUIRE(leader);
   const size_t voter = 1 - *leader;
-  const size_t learner = cluster.reserve_member();
-  auto add = testing::etcdctl(bin, cluster.member(*leader).grpc_endpoint(),
-                              "member add " + cluster.name(learner) +
-                                  " --learner --peer-urls=" + cluster.peer_url(learner));
-  CAPTURE(add.out);
-  REQUIRE(add.status == 0);
-  const std::string id = hex_id_of(add.out);
-  cluster.start(learner);
-  INFO(cluster.log(learner));
-  REQUIRE(cluster.connect(*leader).put(put_of("q/1", "one")).ok());
-  REQUIRE(eventually([&] { return local_value(cluster, learner, "q/1") == "one"; },
-                     std::chrono::seconds(60)));
+  auto [learner, id] =
+      add_started_learner(cluster, bin, cluster.member(*leader).grpc_endpoint(), *leader, "q/1");
 
   {
     // The leader and the learner: one voter of two, no majority; the write is not

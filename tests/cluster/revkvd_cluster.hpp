@@ -215,6 +215,30 @@ inline bool same_hash(Cluster& cluster) {
   return true;
 }
 
+inline storage::PutRequest put_of(const std::string& key, const std::string& value,
+                                  int64_t lease = 0) {
+  storage::PutRequest p;
+  p.key = key;
+  p.value = value;
+  p.lease = lease;
+  return p;
+}
+
+// Member i's serializable read of `key` (its own applied state): nullopt when the read
+// failed, else the value, or nullopt inside when the key does not exist there.
+inline std::optional<std::optional<std::string>> local_read(Cluster& cluster, size_t i,
+                                                            const std::string& key) {
+  auto c = client::Client::connect(cluster.member(i).endpoint());
+  if (!c.ok()) return std::nullopt;
+  storage::RangeRequest r;
+  r.key = key;
+  r.serializable = true;
+  auto got = c.value().range(r);
+  if (!got.ok()) return std::nullopt;
+  if (got.value().response.kvs.empty()) return std::optional<std::string>();
+  return std::optional<std::string>(got.value().response.kvs.front().value);
+}
+
 // The value of `key` at `revision` on member i (a serializable read), once it has applied
 // that revision ("" when the key does not exist there; nullopt when the member never got
 // there).
