@@ -28,8 +28,11 @@ constexpr const char* kNoSpace = "etcdserver: mvcc: database space exceeded";
 
 // Puts 64 KiB values through `c` until one is refused other than with Unavailable (which a
 // client retries: "not leader" before the leader published its address, or a forwarded
-// put that timed out on a busy machine); that refusal.
+// put that timed out on a busy machine); that refusal. First waits until `c`'s member
+// forwards at all (a follower answers "not leader" at once until the leader has published
+// where it serves, which would use up the attempts in no time).
 std::optional<protocol::WireError> fill_until_refused(client::Client& c) {
+  REQUIRE(eventually([&] { return c.put(storage::PutRequest{"fill-probe", "x"}).ok(); }));
   const std::string value(64 * 1024, 'x');
   for (int i = 0; i < 400; ++i) {
     auto put = c.put(storage::PutRequest{"k" + std::to_string(i % 8), value});
