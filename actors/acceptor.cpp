@@ -69,6 +69,12 @@ caf::behavior acceptor_actor(caf::io::stateful_broker<AcceptorState>* self, Node
             self->send(session, node_failed_atom::value, reason);
         }
       },
+      [self](leader_lost_atom, const DrainHoldPtr& hold) {
+        for (const auto& addr : self->state.sessions) {
+          if (auto session = caf::actor_cast<caf::actor>(addr))
+            self->send(session, leader_lost_atom::value, hold);
+        }
+      },
       [self](shutdown_atom) {
         auto& st = self->state;
         st.stopping = true;

@@ -116,6 +116,9 @@ caf::behavior session_actor(Self* self, caf::io::connection_handle hdl, NodeCont
       [self](node_failed_atom, std::string& reason) {
         self->send(self->state.door, node_failed_atom::value, std::move(reason));
       },
+      [self](leader_lost_atom, DrainHoldPtr& hold) {
+        self->send(self->state.door, leader_lost_atom::value, std::move(hold));
+      },
   };
 }
 
