@@ -468,6 +468,12 @@ void minority_rounds(bool leader_left) {
           r.key = p.key;
           auto read = again.value().range(r);
           REQUIRE_FALSE(read.ok());
+          if (read.error().code == 4) {
+            std::lock_guard lock(mu);
+            std::string log = cluster.log(left);
+            std::cout << "DEBUG member log tail:\n"
+                      << log.substr(log.size() > 6000 ? log.size() - 6000 : 0) << std::endl;
+          }
           CHECK(read.error().code != 4);
         }
       }
