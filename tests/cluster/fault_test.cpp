@@ -469,9 +469,10 @@ void minority_rounds(bool leader_left) {
           auto read = again.value().range(r);
           REQUIRE_FALSE(read.ok());
           if (read.error().code == 4) {
+            // A hang: what the member did meanwhile is the diagnosis.
             std::lock_guard lock(mu);
             std::string log = cluster.log(left);
-            std::cout << "DEBUG member log tail:\n"
+            std::cout << name << "-" << round << ": the read hung; the member's log ends:\n"
                       << log.substr(log.size() > 6000 ? log.size() - 6000 : 0) << std::endl;
           }
           CHECK(read.error().code != 4);
