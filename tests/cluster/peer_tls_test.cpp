@@ -268,18 +268,6 @@ void require_same_hash(TlsCluster& cluster, const std::vector<size_t>& members, 
 }
 
 // A raw TCP connection to 127.0.0.1:`port`; -1 on failure.
-int tcp_connect(uint16_t port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
 
 }  // namespace
 
@@ -404,7 +392,7 @@ TEST_CASE("peer TLS: garbage on a peer port is refused and the members are unaff
   const std::string garbage[] = {std::string("GET / HTTP/1.1\r\n\r\n"),
                                  std::string("\x16\x03\x01\x00\x05\x01\x00\x00\x01\x00", 10)};
   for (const auto& bytes : garbage) {
-    const int fd = tcp_connect(cluster.peer_port(target));
+    const int fd = testing::connect_loopback(cluster.peer_port(target));
     REQUIRE(fd >= 0);
     CHECK(::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
           static_cast<ssize_t>(bytes.size()));
@@ -530,7 +518,7 @@ TEST_CASE("peer TLS: a member behind the compacted log catches up over the TLS c
   const auto at = leader_log.find(marker);
   REQUIRE(at != std::string::npos);
   const auto port = static_cast<uint16_t>(std::stoi(leader_log.substr(at + marker.size())));
-  const int fd = tcp_connect(port);
+  const int fd = testing::connect_loopback(port);
   REQUIRE(fd >= 0);
   const std::string request = "RKVCATCHUP1\n";
   CHECK(::send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
