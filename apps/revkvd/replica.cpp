@@ -1,5 +1,6 @@
 #include "apps/revkvd/replica.hpp"
 
+#include "actors/fatal.hpp"
 #include "actors/leadership_drain.hpp"
 #include "actors/member_attributes.hpp"
 #include "actors/messages.hpp"
@@ -109,6 +110,11 @@ void Replica::apply(std::uint64_t index, std::string_view bytes) {
   // thread for at most actors::kDrainBound, which matters little to a member that is about
   // to restart and has no leadership left to keep.
   if (!own && ctx_->last_revision.load() > applied_revision_) {
+    if (link.removed.load())
+      actors::exit_removed("cluster: entry " + std::to_string(index) +
+                               " from another leader arrived while this member's own writes "
+                               "were in flight",
+                           link.on_removed, std::chrono::seconds(1));
     actors::answer_leader_changed_then_restart(
         *ctx_, "cluster: entry " + std::to_string(index) +
                    " from another leader arrived while this member's own writes above revision " +
@@ -191,6 +197,16 @@ void Replica::apply_change(std::uint64_t index, const actors::StateChange& chang
   link.proposals_applied.fetch_add(1);
   if (removal) {
     if (*removal != link.member_id) return;
+    link.removed.store(true);
+    if (link.removing_self.load()) {
+      // The leader removing itself: it still has to take itself out of the configuration
+      // (raft_remove); it stops once that committed (ClusterMember::observe).
+      spdlog::warn(
+          "cluster: this member ({:x}) applied its own removal; it stops once the "
+          "configuration without it is committed",
+          link.member_id);
+      return;
+    }
     // The leader is removing this member (docs/CLUSTER.md "Membership"): it stops, as
     // etcd's removed member does, and refuses to start again on this store.
     spdlog::error("cluster: this member ({:x}) is being removed from the cluster; stopping",

@@ -6,7 +6,10 @@
 // without openssl.
 
 #include "client/client.hpp"
+#include "tests/cluster/member_commands.hpp"
 #include "tests/cluster/peer_proxy.hpp"
+#include "tests/cluster/revkvd_cluster.hpp"
+#include "tests/etcdapi/etcdctl_run.hpp"
 #include "tests/monitoring/http_client.hpp"
 #include "tests/node/node_process.hpp"
 #include "tests/security_doc.hpp"
@@ -228,6 +231,19 @@ int64_t put_many(TlsCluster& cluster, size_t leader, int count, const std::strin
     p.key = prefix + std::to_string(n % 17);
     p.value = "v" + std::to_string(n);
     auto put = c.put(p);
+    REQUIRE(put.ok());
+    last = put.value().response.revision;
+  }
+  return last;
+}
+
+// `count` puts on member `leader` of a testing::Cluster; the last revision.
+int64_t put_many_on(testing::Cluster& cluster, size_t leader, int count,
+                    const std::string& prefix) {
+  auto c = cluster.connect(leader);
+  int64_t last = 0;
+  for (int n = 0; n < count; ++n) {
+    auto put = c.put(testing::put_of(prefix + std::to_string(n % 17), "v" + std::to_string(n)));
     REQUIRE(put.ok());
     last = put.value().response.revision;
   }
@@ -536,4 +552,50 @@ TEST_CASE("peer TLS: a member behind the compacted log catches up over the TLS c
   }
   REQUIRE(serving);
   require_same_hash(cluster, {0, 1, 2}, last);
+}
+
+// A member added to a TLS cluster (member add, then started with --initial-cluster-state
+// existing) has an empty Raft configuration until the leader's log reaches it, and the
+// leader's connection is the only way the log can: while it is empty the joining member
+// accepts a peer whose certificate verifies and names the address --initial-cluster gives it
+// (docs/CLUSTER.md "Peer TLS").
+TEST_CASE("peer TLS: a member added with member add joins over TLS and becomes a voter",
+          "[cluster][process][tls]") {
+  auto bin = testing::etcdctl_or_skip();
+  if (bin.empty()) return;
+  testing::TempDir certs;
+  if (!make_peer_certs(certs)) return;
+  // Every member presents the same certificate: it names 127.0.0.1, every member's host.
+  testing::Cluster cluster(
+      3, {"--peer-cert-file", certs.sub("peer-a.crt"), "--peer-key-file", certs.sub("peer-a.key"),
+          "--peer-trusted-ca-file", certs.sub("peer-ca.crt")});
+  auto leader = cluster.find_leader(30s);
+  REQUIRE(leader);
+  const int64_t before = put_many_on(cluster, *leader, 30, "tls-join/");
+
+  const size_t added = cluster.reserve_member();
+  const std::string at = cluster.member(*leader).grpc_endpoint();
+  auto add = testing::etcdctl(
+      bin, at, "member add " + cluster.name(added) + " --peer-urls=" + cluster.peer_url(added));
+  CAPTURE(add.out);
+  REQUIRE(add.status == 0);
+  const std::string id = testing::hex_id_of(add.out);
+  cluster.start(added);
+  INFO("the added member's log: " << cluster.log(added));
+  INFO("the leader's log: " << cluster.log(*leader));
+  CHECK(cluster.wait_revision(added, before, 60s));
+  CHECK(testing::eventually(
+      [&] {
+        return testing::members_seen(bin, at).find(id + ", , " + cluster.peer_url(added) +
+                                                   ", false") != std::string::npos;
+      },
+      60s));
+  // A voter that takes part: the cluster writes with one of the first three stopped.
+  cluster.stop((*leader + 1) % 3, 20s);
+  auto now = cluster.find_leader(30s);
+  REQUIRE(now);
+  const int64_t after = put_many_on(cluster, *now, 10, "tls-join-after/");
+  CHECK(cluster.wait_revision(added, after, 30s));
+  CHECK(testing::eventually([&] { return testing::same_hash(cluster); }));
+  CHECK(cluster.log(added).find("peer connection refused") == std::string::npos);
 }
