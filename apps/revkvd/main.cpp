@@ -309,6 +309,12 @@ int main(int argc, char** argv) {
     return fail(std::string(e.what()) + (tls_client || !tls ? " for gRPC" : " for MessagePack"));
   }
 
+  // This member's client URL as Cluster.MemberList shows it to MessagePack clients (the
+  // gRPC server sets its own).
+  (*node)->context()->door_urls.set(revkv::actors::Door::msgpack,
+                                    std::string(tls ? "https://" : "http://") +
+                                        options->node.client_host + ":" +
+                                        std::to_string(client_port));
   if (member) {
     // The followers forward to the leader's MessagePack door (docs/CLUSTER.md "Forwarding").
     // A wildcard listen address is no address to dial: the peer address's host stands in.
