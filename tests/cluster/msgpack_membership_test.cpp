@@ -179,27 +179,36 @@ TEST_CASE("msgpack membership: revkvctl member commands through a follower, move
     auto no_leader = revkvctl(via, "move-leader " + hex(leader_id));
     CHECK(no_leader.status == 128);
     CHECK(no_leader.out == "Error: no leader endpoint given at [" + via + "]\n");
+    // The leader every member names, once it serves a write (a membership change above may
+    // have moved leadership; a leader not ready yet refuses MoveLeader "not leader").
+    auto settled = [&]() -> std::optional<size_t> {
+      auto l = cluster.find_leader(std::chrono::seconds(10));
+      if (!l) return std::nullopt;
+      const uint64_t id = id_of(cluster, *l);
+      for (size_t i = 0; i < 3; ++i) {
+        auto s = cluster.connect(i).status();
+        if (!s.ok() || s.value().leader != id) return std::nullopt;
+      }
+      return l;
+    };
     // Every member leads once, so every member has published its client URLs
     // (docs/CLUSTER.md "Forwarding").
-    uint64_t from = leader_id;
-    for (size_t k = 1; k <= 3; ++k) {
-      size_t target = (*leader + k) % 3;
-      uint64_t to = id_of(cluster, target);
+    for (size_t k = 0; k < 3; ++k) {
+      std::optional<size_t> current;
+      REQUIRE(eventually([&] { return (current = settled()).has_value(); }));
+      const uint64_t from = id_of(cluster, *current);
+      const size_t target = (*current + 1) % 3;
+      const uint64_t to = id_of(cluster, target);
       auto moved = revkvctl(all, "move-leader " + hex(to));
       CAPTURE(moved.out);
       REQUIRE(moved.status == 0);
       CHECK(moved.out == "Leadership transferred from " + hex(from) + " to " + hex(to) + "\n");
-      // Settled: every member names the target as leader (so the next move-leader finds
-      // one leader among the endpoints).
       CHECK(eventually([&] {
-        for (size_t i = 0; i < 3; ++i) {
-          auto s = cluster.connect(i).status();
-          if (!s.ok() || s.value().leader != to) return false;
-        }
-        return true;
+        auto s = cluster.connect(target).status();
+        return s.ok() && s.value().leader == to && s.value().header.member_id == to;
       }));
-      from = to;
     }
+    REQUIRE(eventually([&] { return settled().has_value(); }));
     auto bad = revkvctl(all, "move-leader 1234");
     CHECK(bad.out == "Error: etcdserver: bad leader transferee\n");
 
