@@ -142,6 +142,10 @@ bool replicate_group(BackendState& st, const storage::WriteBatch& group, int64_t
   }
   link.proposals_failed.fetch_add(1);
   if (link.stopping.load()) return false;  // revkvd is stopping: nothing is answered any more
+  // A removed leader stepping down: it never serves again, nothing to rebuild.
+  if (link.removed.load())
+    exit_removed("cluster: a commit group was not replicated (" + *error + ")", link.on_removed,
+                 std::chrono::seconds(1));
   // Its shards already hold the group's records in their overlays, and its doors wait for
   // W: rather than undo that in place, the member starts again in this process and
   // recovers from RocksDB and the Raft log, as after a crash. Clients see their connection

@@ -190,6 +190,13 @@ struct ClusterLink {
     return done;
   }
   std::atomic<bool> stopping{false};  // revkvd is shutting the member down
+  // The leader is removing itself (member remove): it applies its own `removal` entry
+  // without stopping, then takes itself out of the configuration (docs/CLUSTER.md
+  // "Membership").
+  std::atomic<bool> removing_self{false};
+  // This member applied its own removal: it stops, and a proposal of its own that fails from
+  // now on ends the process (actors::exit_removed) instead of restarting it in place.
+  std::atomic<bool> removed{false};
 
   // etcd's cluster metrics (etcd_server_*).
   std::atomic<int64_t> leader_changes{0};

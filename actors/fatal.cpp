@@ -11,6 +11,7 @@
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <thread>
 #include <unistd.h>
 #include <vector>
 
@@ -56,6 +57,16 @@ void restart_in_place(std::string_view why) {
   std::fprintf(stderr, "cannot re-execute revkvd (%s); exiting with status 70\n",
                std::strerror(errno));
   std::_Exit(70);
+}
+
+void exit_removed(std::string_view why, const std::function<void()>& stop,
+                  std::chrono::milliseconds delay) {
+  spdlog::warn("{}; this member was removed from the cluster: stopping", why);
+  if (stop) stop();
+  std::this_thread::sleep_for(delay);
+  spdlog::info("stopped (removed from the cluster)");
+  spdlog::shutdown();
+  std::_Exit(0);
 }
 
 }  // namespace revkv::actors

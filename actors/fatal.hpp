@@ -1,5 +1,7 @@
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <string_view>
 
 namespace revkv::actors {
@@ -15,6 +17,15 @@ namespace revkv::actors {
 // descriptor closed — so it rebuilds from RocksDB and the Raft log exactly as after a crash,
 // with no supervisor needed. Exits 70 if that exec fails. Calls the test hook first.
 [[noreturn]] void restart_in_place(std::string_view why);
+
+// Cluster mode: this member applied its own removal from the cluster (member remove) and a
+// proposal of its own then failed (a removed leader steps down under its writes in flight).
+// It will never serve again on this store, so nothing is rebuilt: the thread first asks for
+// the clean stop (`stop`, the SIGTERM path), waits `delay` for the answers already on their
+// way (the MemberRemove call itself: etcd delays a removed member's stop alike), then ends
+// the process with status 0 — the stop's drain would wait for the failed writes for ever.
+[[noreturn]] void exit_removed(std::string_view why, const std::function<void()>& stop,
+                               std::chrono::milliseconds delay);
 
 // Test hook: called by fatal() and restart_in_place() instead of ending the process. The power-loss
 // test (tests/powerloss/) cuts the power under a node running in the test's own process: every file

@@ -3,6 +3,7 @@
 #include "cluster/entry_frame.hpp"
 #include "cluster/libraft.hpp"
 #include "cluster/loop_thread.hpp"
+#include "cluster/members.hpp"
 #include "cluster/peer_tls.hpp"
 #include "cluster/snapshot_header.hpp"
 
@@ -286,6 +287,18 @@ void RaftNode::Impl::open() {
     tls_transport->set_members([this](uint64_t id) -> std::optional<std::string> {
       for (unsigned i = 0; i < node.configuration.n; ++i) {
         if (node.configuration.servers[i].id == id) return node.configuration.servers[i].address;
+      }
+      // A joining member (--initial-cluster-state existing) has no configuration until the
+      // leader's log reaches it, over a connection it must accept first: until then, the
+      // members its --initial-cluster names, by the id the name gives (bootstrapped members)
+      // or the one their address gives (members added later: cluster::joined_member_id).
+      // The certificate check that follows still ties the claim to the address
+      // (docs/CLUSTER.md "Peer TLS").
+      if (node.configuration.n == 0 && config.join) {
+        for (const auto& m : config.initial_cluster) {
+          if (m.id == config.id) continue;
+          if (m.id == id || joined_member_id(m.address) == id) return m.address;
+        }
       }
       return std::nullopt;
     });

@@ -212,7 +212,16 @@ ClusterMember::ClusterMember(caf::actor_system& sys, actors::Node& node,
   source_ = open_checkpoint_source(*ctx->backend, data_dir, options.catchup_host,
                                    options.catchup_port, peer_credentials);
   spdlog::info("cluster: catch-up port {}", source_->address());
-  replica_ = std::make_unique<Replica>(sys, node, source_->address(), *fetcher_);
+  try {
+    replica_ = std::make_unique<Replica>(sys, node, source_->address(), *fetcher_);
+  } catch (...) {
+    // Refused (a removed member's store, an unreadable one): what started above ends, or
+    // the read-index actor would keep the actor system, and the process, from ending.
+    caf::anon_send_exit(link_->read_index, caf::exit_reason::user_shutdown);
+    link_->read_index = nullptr;
+    source_->stop();
+    throw;
+  }
   gate_ = std::thread([this] { gate_loop(); });
   transferrer_ = std::thread([this] { transfer_loop(); });
 
@@ -567,17 +576,41 @@ actors::ClusterLink::MemberChangeResult ClusterMember::run_change(
     }
     case Kind::remove: {
       if (!target) return change_error(kNotFound, "etcdserver: member not found");
-      if (change.id != link_->member_id) {
-        // libraft stops replicating to a member as soon as the configuration without it is
-        // appended, so the member itself would never learn of its removal. It is told
-        // first, through the log: a `removal` state change it applies (and then stops),
-        // followed by a barrier; the leader waits (bounded: the member may be down) until
-        // the member has stored the barrier, whose append carried a commit index past the
-        // removal entry.
-        auto payload = actors::encode_removal_payload(change.id);
-        auto proposed = link_->propose(actors::encode_state_change(
-            {link_->member_id, link_->incarnation, actors::ChangeKind::removal, payload}));
-        if (proposed.error) return change_error(kUnavailable, *proposed.error);
+      // etcd's strict reconfiguration check, in its one case that matters here: the last
+      // voter cannot go (no quorum would be left to commit anything, this change included).
+      if (target->membership == cluster::Membership::voter) {
+        size_t other_voters = 0;
+        for (const auto& server : status.configuration)
+          other_voters += server.id != change.id && server.membership == cluster::Membership::voter;
+        if (other_voters == 0)
+          return change_error(kUnknown,
+                              "etcdserver: re-configuration failed due to not enough started "
+                              "members");
+      }
+      // libraft stops replicating to a member as soon as the configuration without it is
+      // appended, so the member itself would never learn of its removal. It is told first,
+      // through the log: a `removal` state change every member applies (recorded in each
+      // store: the removed one refuses to start on it again). A follower stops on applying
+      // it; the leader removing itself stops once the configuration without it committed
+      // (observe), and a write of its own that fails meanwhile ends it
+      // (actors::exit_removed) rather than restarting it in place.
+      const bool self = change.id == link_->member_id;
+      if (self) link_->removing_self.store(true);
+      auto payload = actors::encode_removal_payload(change.id);
+      auto proposed = link_->propose(actors::encode_state_change(
+          {link_->member_id, link_->incarnation, actors::ChangeKind::removal, payload}));
+      if (proposed.error) {
+        if (self) {
+          link_->removing_self.store(false);
+          // Applied all the same (the answer was lost): it stops, as a follower would.
+          if (link_->removed.load() && !removal_announced_.exchange(true) && on_removed_)
+            on_removed_();
+        }
+        return change_error(kUnavailable, *proposed.error);
+      }
+      if (!self) {
+        // A barrier, and the leader waits (bounded: the member may be down) until the member
+        // has stored it: that append carried a commit index past the removal entry.
         auto barrier = raft_->barrier().get();
         if (!barrier.ok()) return failed_change(barrier);
         const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
@@ -586,7 +619,12 @@ actors::ClusterLink::MemberChangeResult ClusterMember::run_change(
           std::this_thread::sleep_for(std::chrono::milliseconds(20));
       }
       auto removed = raft_->remove(change.id).get();
-      if (!removed.ok()) return failed_change(removed);
+      if (!removed.ok()) {
+        // The removal entry is the point of no return: this member stops all the same
+        // (removing it again through the next leader finishes the change).
+        if (self && !removal_announced_.exchange(true) && on_removed_) on_removed_();
+        return failed_change(removed);
+      }
       std::lock_guard lock(mutex_);
       std::erase(promotions_, change.id);
       spdlog::info("cluster: removed member {:x}", change.id);

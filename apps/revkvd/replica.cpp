@@ -106,6 +106,11 @@ void Replica::apply(std::uint64_t index, std::string_view bytes) {
   // hold their records at the very revisions this entry brings. Start again from what was
   // applied, before this entry touches anything (libraft delivers it again after the start).
   if (!own && ctx_->last_revision.load() > applied_revision_) {
+    if (link.removed.load())
+      actors::exit_removed("cluster: entry " + std::to_string(index) +
+                               " from another leader arrived while this member's own writes "
+                               "were in flight",
+                           link.on_removed, std::chrono::seconds(1));
     actors::restart_in_place("cluster: entry " + std::to_string(index) +
                              " from another leader arrived while this member's own writes "
                              "above revision " +
@@ -188,6 +193,16 @@ void Replica::apply_change(std::uint64_t index, const actors::StateChange& chang
   link.proposals_applied.fetch_add(1);
   if (removal) {
     if (*removal != link.member_id) return;
+    link.removed.store(true);
+    if (link.removing_self.load()) {
+      // The leader removing itself: it still has to take itself out of the configuration
+      // (raft_remove); it stops once that committed (ClusterMember::observe).
+      spdlog::warn(
+          "cluster: this member ({:x}) applied its own removal; it stops once the "
+          "configuration without it is committed",
+          link.member_id);
+      return;
+    }
     // The leader is removing this member (docs/CLUSTER.md "Membership"): it stops, as
     // etcd's removed member does, and refuses to start again on this store.
     spdlog::error("cluster: this member ({:x}) is being removed from the cluster; stopping",

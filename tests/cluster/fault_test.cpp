@@ -10,6 +10,7 @@
 #include "cluster/members.hpp"
 #include "protocol/codec.hpp"
 #include "protocol/method.hpp"
+#include "tests/cluster/history_checks.hpp"
 #include "tests/cluster/history_workload.hpp"
 #include "tests/cluster/peer_proxy.hpp"
 #include "tests/cluster/revkvd_cluster.hpp"
@@ -35,7 +36,12 @@
 using namespace revkv;
 using namespace std::chrono_literals;
 using testing::Cluster;
+using testing::converged;
+using testing::finish_round;
 using testing::HistoryWorkload;
+using testing::leader_among;
+using testing::members_revived;
+using testing::with_timeout;
 
 namespace {
 
@@ -73,159 +79,6 @@ class Frozen {
   pid_t pid_;
   bool stopped_ = false;
 };
-
-client::ClientOptions with_timeout(std::chrono::milliseconds timeout) {
-  client::ClientOptions options;
-  options.connect_timeout = timeout;
-  options.request_timeout = timeout;
-  return options;
-}
-
-// A member among those not in `skip` that reports itself as leader, within `limit`.
-std::optional<size_t> leader_among(Cluster& cluster, std::mutex& mu, const std::set<size_t>& skip,
-                                   std::chrono::seconds limit) {
-  std::optional<size_t> found;
-  testing::eventually(
-      [&] {
-        for (size_t i = 0; i < cluster.size(); ++i) {
-          if (skip.count(i) != 0) continue;
-          std::string endpoint;
-          {
-            std::lock_guard lock(mu);
-            if (!cluster.running(i)) continue;
-            endpoint = cluster.member(i).endpoint();
-          }
-          auto c = client::Client::connect(endpoint, with_timeout(1000ms));
-          if (!c.ok()) continue;
-          auto s = c.value().status();
-          if (s.ok() && s.value().leader != 0 && s.value().leader == s.value().header.member_id) {
-            found = i;
-            return true;
-          }
-        }
-        return false;
-      },
-      limit);
-  return found;
-}
-
-// Members that ended by themselves and were started again, over the whole run: none is
-// expected (a leader that loses leadership with writes in flight restarts itself in place,
-// same PID: docs/CLUSTER.md "Leadership loss"; exiting would mean that exec failed).
-std::atomic<int> members_revived{0};
-
-// Restarts every member whose process ended by itself, so that a failure is reported by
-// the checks rather than as a cluster that never converges.
-std::vector<size_t> revive_exited(Cluster& cluster, std::mutex& mu) {
-  std::vector<size_t> revived;
-  std::lock_guard lock(mu);
-  for (size_t i = 0; i < cluster.size(); ++i) {
-    if (!cluster.running(i)) continue;
-    const int status = cluster.member(i).wait_exit(0ms);
-    if (status < 0) continue;
-    // Not expected: say why, for the check that counts these.
-    const std::string log = cluster.log(i);
-    std::cout << "member " << i << " exited with status " << status << "; its log ends:\n"
-              << log.substr(log.size() > 3000 ? log.size() - 3000 : 0) << std::endl;
-    cluster.start(i);
-    revived.push_back(i);
-    members_revived.fetch_add(1);
-  }
-  return revived;
-}
-
-// Every member runs, agrees on one leader, has applied the same Raft index with the same
-// Maintenance.Hash, and answers HashKV at `revision` alike; members that exit meanwhile are
-// restarted. Whether that came within `limit`.
-bool converged(Cluster& cluster, std::mutex& mu, int64_t revision, std::chrono::seconds limit) {
-  return testing::eventually(
-      [&] {
-        revive_exited(cluster, mu);
-        std::lock_guard lock(mu);
-        std::optional<uint64_t> leader;
-        std::optional<uint32_t> hash_kv;
-        for (size_t i = 0; i < cluster.size(); ++i) {
-          if (!cluster.running(i)) return false;
-          auto c = client::Client::connect(cluster.member(i).endpoint(), with_timeout(2000ms));
-          if (!c.ok()) return false;
-          auto s = c.value().status();
-          if (!s.ok() || s.value().leader == 0) return false;
-          if (leader && *leader != s.value().leader) return false;
-          leader = s.value().leader;
-          protocol::HashKVRequest h;
-          h.revision = revision;
-          auto hk = c.value().hash_kv(h);
-          if (!hk.ok()) return false;  // also: this member has not reached `revision` yet
-          if (hash_kv && *hash_kv != hk.value().hash) return false;
-          hash_kv = hk.value().hash;
-        }
-        return testing::same_hash(cluster);
-      },
-      limit);
-}
-
-// Stops the clients, reads every key once more through the cluster (so a lost write shows
-// as a stale final read) and checks the history.
-void require_linearizable(HistoryWorkload& load, const std::string& what) {
-  load.stop();
-  for (const auto& key : load.keys())
-    REQUIRE(load.final_read(key, 1000, 30s));
-  auto history = load.recorder().history();
-  size_t ok = 0, failed = 0, unknown = 0;
-  for (const auto& op : history) {
-    ok += op.outcome == testing::lin::Outcome::ok;
-    failed += op.outcome == testing::lin::Outcome::failed;
-    unknown += op.outcome == testing::lin::Outcome::unknown;
-  }
-  auto result = testing::lin::check(history);
-  // The numbers of each round (the long mode's result in docs/CLUSTER.md comes from these).
-  std::cout << "history " << what << ": " << history.size() << " operations (" << ok << " ok, "
-            << failed << " refused, " << unknown << " unknown), " << load.acked_writes()
-            << " acknowledged writes, " << testing::lin::to_string(result.verdict) << " in "
-            << result.steps << " steps" << std::endl;
-  INFO(result.explanation);
-  REQUIRE(result.verdict == testing::lin::Verdict::linearizable);
-}
-
-// Every acknowledged write of the history is on every member: a read at its revision returns
-// its value with that mod_revision (nothing is compacted in these tests).
-void require_acknowledged_everywhere(Cluster& cluster, std::mutex& mu,
-                                     const testing::lin::History& history) {
-  std::lock_guard lock(mu);
-  for (size_t i = 0; i < cluster.size(); ++i) {
-    CAPTURE(i);
-    REQUIRE(cluster.running(i));
-    auto c = client::Client::connect(cluster.member(i).endpoint(), with_timeout(5000ms));
-    REQUIRE(c.ok());
-    for (const auto& op : history) {
-      if (op.outcome != testing::lin::Outcome::ok) continue;
-      if (op.kind == testing::lin::OpKind::get ||
-          (op.kind == testing::lin::OpKind::cas && !op.succeeded))
-        continue;
-      storage::RangeRequest r;
-      r.key = op.key;
-      r.revision = op.revision;
-      r.serializable = true;
-      auto got = c.value().range(r);
-      INFO(testing::lin::describe(op));
-      REQUIRE(got.ok());
-      REQUIRE(got.value().response.kvs.size() == 1);
-      CHECK(got.value().response.kvs[0].value == op.value);
-      CHECK(got.value().response.kvs[0].mod_revision == op.revision);
-    }
-  }
-}
-
-// The end of a round: the clients stop (what was acknowledged is now fixed), every member
-// converges at the highest revision written, every acknowledged write is on every member and
-// the history is linearizable.
-void finish_round(Cluster& cluster, std::mutex& mu, HistoryWorkload& load,
-                  const std::string& name) {
-  load.stop();
-  REQUIRE(converged(cluster, mu, load.highest_revision(), 60s));
-  require_acknowledged_everywhere(cluster, mu, load.recorder().history());
-  require_linearizable(load, name);
-}
 
 size_t count_of(const std::string& text, const std::string& what) {
   size_t n = 0;

@@ -89,7 +89,7 @@ class HistoryWorkload {
     auto deadline = std::chrono::steady_clock::now() + limit;
     size_t at = 0;
     while (std::chrono::steady_clock::now() < deadline) {
-      at = (at + 1) % cluster_.size();
+      at = (at + 1) % members();
       auto c = connect(at);
       if (!c) continue;
       lin::Operation op;
@@ -105,6 +105,13 @@ class HistoryWorkload {
 
  private:
   std::string key(int k) const { return prefix_ + "/k" + std::to_string(k); }
+
+  // The cluster's member count, which grows when a test adds a member (reserve_member, under
+  // the cluster's mutex) while the clients run.
+  size_t members() const {
+    std::lock_guard lock(cluster_mu_);
+    return cluster_.size();
+  }
 
   std::optional<client::Client> connect(size_t at) {
     std::string endpoint;
@@ -219,7 +226,7 @@ class HistoryWorkload {
 
   void run(int client, bool roams) {
     std::mt19937_64 rng(static_cast<uint64_t>(client) * 7919 + 1);
-    size_t at = static_cast<size_t>(client) % cluster_.size();
+    size_t at = static_cast<size_t>(client) % members();
     std::optional<client::Client> c;
     size_t failures_in_a_row = 0;
     for (int64_t n = 0; !stop_.load(); ++n) {
@@ -266,9 +273,9 @@ class HistoryWorkload {
   // etcd's clients do, so an election is not met with a busy loop of refusals. Rate limiting
   // only: nothing waits for this pause to make something happen.
   void failed_once(size_t& at, size_t& failures_in_a_row, bool roams) {
-    if (roams) at = (at + 1) % cluster_.size();
-    if (++failures_in_a_row % cluster_.size() == 0)
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    const size_t size = members();
+    if (roams) at = (at + 1) % size;
+    if (++failures_in_a_row % size == 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
 
   struct Seen {

@@ -3,6 +3,7 @@
 // --initial-cluster-state existing, gets every key and becomes a voter; the errors etcd gives;
 // a removed member stops.
 
+#include "tests/cluster/member_commands.hpp"
 #include "tests/cluster/revkvd_cluster.hpp"
 #include "tests/etcdapi/etcdctl_run.hpp"
 
@@ -19,46 +20,14 @@ namespace {
 
 using testing::Cluster;
 using testing::eventually;
+using testing::hex_id_of;
+using testing::members_seen;
 using testing::put_of;
 
 // A serializable read of `key` on member i (its own applied state).
 std::optional<std::string> local_value(Cluster& cluster, size_t i, const std::string& key) {
   auto read = testing::local_read(cluster, i, key);
   return read ? *read : std::nullopt;
-}
-
-// etcdctl's simple member list without the clientURLs column (each member knows its own
-// client URL before it has published it), sorted: what must be equal on every member.
-std::string members_seen(const std::string& bin, const std::string& endpoint) {
-  auto run = testing::etcdctl(bin, endpoint, "member list");
-  if (run.status != 0) return "error: " + run.out;
-  std::vector<std::string> rows;
-  std::istringstream in(run.out);
-  for (std::string line; std::getline(in, line);) {
-    std::vector<std::string> cols;
-    size_t from = 0;
-    for (size_t at; (at = line.find(", ", from)) != std::string::npos; from = at + 2)
-      cols.push_back(line.substr(from, at - from));
-    cols.push_back(line.substr(from));
-    if (cols.size() != 6) return "unexpected: " + line;
-    rows.push_back(cols[0] + ", " + cols[2] + ", " + cols[3] + ", " + cols[5]);
-  }
-  std::sort(rows.begin(), rows.end());
-  std::string out;
-  for (const auto& r : rows)
-    out += r + "\n";
-  return out;
-}
-
-std::string hex_id_of(const std::string& add_output) {
-  // "Member %16x added to cluster ...": an id of fewer than 16 hex digits is padded with
-  // spaces.
-  auto at = add_output.find("Member ");
-  if (at == std::string::npos) return "";
-  auto from = add_output.find_first_not_of(' ', at + 7);
-  if (from == std::string::npos) return "";
-  auto end = add_output.find(' ', from);
-  return add_output.substr(from, end - from);
 }
 
 // A learner added through `endpoint` (etcdctl member add --learner) and started; once it

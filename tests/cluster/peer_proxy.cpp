@@ -1,5 +1,7 @@
 #include "tests/cluster/peer_proxy.hpp"
 
+#include "tests/monitoring/http_client.hpp"
+
 #include <arpa/inet.h>
 #include <cerrno>
 #include <cstring>
@@ -48,22 +50,6 @@ uint64_t little_endian(const char* bytes) {
   for (int i = 7; i >= 0; --i)
     v = (v << 8) | static_cast<unsigned char>(bytes[i]);
   return v;
-}
-
-int connect_loopback(uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return -1;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  int one = 1;
-  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  return fd;
 }
 
 }  // namespace

@@ -6,7 +6,10 @@
 // without openssl.
 
 #include "client/client.hpp"
+#include "tests/cluster/member_commands.hpp"
 #include "tests/cluster/peer_proxy.hpp"
+#include "tests/cluster/revkvd_cluster.hpp"
+#include "tests/etcdapi/etcdctl_run.hpp"
 #include "tests/monitoring/http_client.hpp"
 #include "tests/node/node_process.hpp"
 #include "tests/security_doc.hpp"
@@ -234,6 +237,19 @@ int64_t put_many(TlsCluster& cluster, size_t leader, int count, const std::strin
   return last;
 }
 
+// `count` puts on member `leader` of a testing::Cluster; the last revision.
+int64_t put_many_on(testing::Cluster& cluster, size_t leader, int count,
+                    const std::string& prefix) {
+  auto c = cluster.connect(leader);
+  int64_t last = 0;
+  for (int n = 0; n < count; ++n) {
+    auto put = c.put(testing::put_of(prefix + std::to_string(n % 17), "v" + std::to_string(n)));
+    REQUIRE(put.ok());
+    last = put.value().response.revision;
+  }
+  return last;
+}
+
 // Every member in `members` reached `revision` and has the same HashKV at it.
 void require_same_hash(TlsCluster& cluster, const std::vector<size_t>& members, int64_t revision) {
   std::optional<uint32_t> first;
@@ -252,18 +268,6 @@ void require_same_hash(TlsCluster& cluster, const std::vector<size_t>& members, 
 }
 
 // A raw TCP connection to 127.0.0.1:`port`; -1 on failure.
-int tcp_connect(uint16_t port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
 
 }  // namespace
 
@@ -388,7 +392,7 @@ TEST_CASE("peer TLS: garbage on a peer port is refused and the members are unaff
   const std::string garbage[] = {std::string("GET / HTTP/1.1\r\n\r\n"),
                                  std::string("\x16\x03\x01\x00\x05\x01\x00\x00\x01\x00", 10)};
   for (const auto& bytes : garbage) {
-    const int fd = tcp_connect(cluster.peer_port(target));
+    const int fd = testing::connect_loopback(cluster.peer_port(target));
     REQUIRE(fd >= 0);
     CHECK(::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
           static_cast<ssize_t>(bytes.size()));
@@ -514,7 +518,7 @@ TEST_CASE("peer TLS: a member behind the compacted log catches up over the TLS c
   const auto at = leader_log.find(marker);
   REQUIRE(at != std::string::npos);
   const auto port = static_cast<uint16_t>(std::stoi(leader_log.substr(at + marker.size())));
-  const int fd = tcp_connect(port);
+  const int fd = testing::connect_loopback(port);
   REQUIRE(fd >= 0);
   const std::string request = "RKVCATCHUP1\n";
   CHECK(::send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
@@ -548,4 +552,50 @@ TEST_CASE("peer TLS: a member behind the compacted log catches up over the TLS c
   }
   REQUIRE(serving);
   require_same_hash(cluster, {0, 1, 2}, last);
+}
+
+// A member added to a TLS cluster (member add, then started with --initial-cluster-state
+// existing) has an empty Raft configuration until the leader's log reaches it, and the
+// leader's connection is the only way the log can: while it is empty the joining member
+// accepts a peer whose certificate verifies and names the address --initial-cluster gives it
+// (docs/CLUSTER.md "Peer TLS").
+TEST_CASE("peer TLS: a member added with member add joins over TLS and becomes a voter",
+          "[cluster][process][tls]") {
+  auto bin = testing::etcdctl_or_skip();
+  if (bin.empty()) return;
+  testing::TempDir certs;
+  if (!make_peer_certs(certs)) return;
+  // Every member presents the same certificate: it names 127.0.0.1, every member's host.
+  testing::Cluster cluster(
+      3, {"--peer-cert-file", certs.sub("peer-a.crt"), "--peer-key-file", certs.sub("peer-a.key"),
+          "--peer-trusted-ca-file", certs.sub("peer-ca.crt")});
+  auto leader = cluster.find_leader(30s);
+  REQUIRE(leader);
+  const int64_t before = put_many_on(cluster, *leader, 30, "tls-join/");
+
+  const size_t added = cluster.reserve_member();
+  const std::string at = cluster.member(*leader).grpc_endpoint();
+  auto add = testing::etcdctl(
+      bin, at, "member add " + cluster.name(added) + " --peer-urls=" + cluster.peer_url(added));
+  CAPTURE(add.out);
+  REQUIRE(add.status == 0);
+  const std::string id = testing::hex_id_of(add.out);
+  cluster.start(added);
+  INFO("the added member's log: " << cluster.log(added));
+  INFO("the leader's log: " << cluster.log(*leader));
+  CHECK(cluster.wait_revision(added, before, 60s));
+  CHECK(testing::eventually(
+      [&] {
+        return testing::members_seen(bin, at).find(id + ", , " + cluster.peer_url(added) +
+                                                   ", false") != std::string::npos;
+      },
+      60s));
+  // A voter that takes part: the cluster writes with one of the first three stopped.
+  cluster.stop((*leader + 1) % 3, 20s);
+  auto now = cluster.find_leader(30s);
+  REQUIRE(now);
+  const int64_t after = put_many_on(cluster, *now, 10, "tls-join-after/");
+  CHECK(cluster.wait_revision(added, after, 30s));
+  CHECK(testing::eventually([&] { return testing::same_hash(cluster); }));
+  CHECK(cluster.log(added).find("peer connection refused") == std::string::npos);
 }

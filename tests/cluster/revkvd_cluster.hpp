@@ -16,6 +16,7 @@
 #include <iterator>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -68,6 +69,12 @@ class Cluster {
   // `extra`: more flags for this start (fixed ports for a member that restarts itself), after
   // the ones every member gets (the constructor's).
   void start(size_t i, const std::vector<std::string>& extra = {}) {
+    members_[i] = std::make_unique<NodeProcess>(dir_.sub(names_[i]), flags(i, extra),
+                                                dir_.sub(names_[i] + ".log"));
+  }
+  // The flags start(i, extra) gives member i besides --data-dir data_dir(i) (a test runs
+  // revkvd with them itself to see a start refused).
+  std::vector<std::string> flags(size_t i, const std::vector<std::string>& extra = {}) const {
     std::vector<std::string> flags{"--name", names_[i],  "--initial-cluster",
                                    initial_, "--shards", "2"};
     if (i < joining_.size() && joining_[i]) {
@@ -79,8 +86,7 @@ class Cluster {
     if (i < member_flags_.size())
       flags.insert(flags.end(), member_flags_[i].begin(), member_flags_[i].end());
     flags.insert(flags.end(), extra.begin(), extra.end());
-    members_[i] = std::make_unique<NodeProcess>(dir_.sub(names_[i]), std::move(flags),
-                                                dir_.sub(names_[i] + ".log"));
+    return flags;
   }
   // A member to add to the running cluster (the next name, a free peer port): not started;
   // once `member add` took its peer URL, start(i) starts it with
@@ -190,13 +196,14 @@ inline bool eventually(const std::function<bool()>& done,
   return done();
 }
 
-// Every running member has applied the same Raft index and reports the same
-// Maintenance.Hash (which covers the kv, meta, lease and auth columns).
-inline bool same_hash(Cluster& cluster) {
+// Every running member (but the `gone`: removed from the cluster) has applied the same Raft
+// index and reports the same Maintenance.Hash (which covers the kv, meta, lease and auth
+// columns).
+inline bool same_hash(Cluster& cluster, const std::set<size_t>& gone = {}) {
   std::optional<uint64_t> index;
   std::optional<uint32_t> hash;
   for (size_t i = 0; i < cluster.size(); ++i) {
-    if (!cluster.running(i)) continue;
+    if (!cluster.running(i) || gone.count(i) != 0) continue;
     auto c = client::Client::connect(cluster.member(i).endpoint());
     if (!c.ok()) return false;
     auto s = c.value().status();

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <mutex>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <set>
 #include <stdexcept>
 #include <sys/socket.h>
@@ -76,6 +77,19 @@ uint16_t free_loopback_port() {
     ::close(fd);
     if (given.insert(ntohs(addr.sin_port)).second) return ntohs(addr.sin_port);
   }
+}
+
+int connect_loopback(uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  auto addr = loopback(port);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  return fd;
 }
 
 }  // namespace revkv::testing

@@ -22,4 +22,7 @@ HttpResponse http_get(uint16_t port, const std::string& path_and_query);
 // A port that was free a moment ago on 127.0.0.1 (for a child that takes no port 0).
 uint16_t free_loopback_port();
 
+// A TCP connection to 127.0.0.1:port (close-on-exec, Nagle off), or -1 if refused.
+int connect_loopback(uint16_t port);
+
 }  // namespace revkv::testing

@@ -8,6 +8,7 @@
 #include "apps/revkvctl/run.hpp"
 #include "tests/etcdapi/background_etcdctl.hpp"
 #include "tests/etcdapi/etcdctl_run.hpp"
+#include "tests/monitoring/http_client.hpp"
 #include "tests/node/node_process.hpp"
 #include "tests/security_doc.hpp"
 #include "tests/skip.hpp"
@@ -170,18 +171,6 @@ std::string certificate_of(const std::string& file) {
 }
 
 // A raw TCP connection to 127.0.0.1:`port`; -1 on failure.
-int tcp_connect(uint16_t port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
 
 TEST_CASE("etcdctl 3.4 over TLS with a client certificate: put get and watch", "[tls][node]") {
   if (!tools_or_skip({"openssl"})) return;
@@ -248,7 +237,7 @@ TEST_CASE(
   for (const std::string& bytes :
        {std::string("\x16\x03\x01\x00\x05garbagegarbage", 20), std::string("\x16\x03\x01\x02", 4),
         std::string("GET /health HTTP/1.1\r\n\r\n")}) {
-    const int fd = tcp_connect(node.grpc_port());
+    const int fd = testing::connect_loopback(node.grpc_port());
     REQUIRE(fd >= 0);
     REQUIRE(::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
             static_cast<ssize_t>(bytes.size()));
@@ -266,7 +255,7 @@ TEST_CASE(
   // Silent connections wait at their handshake deadline, apart: they hold up no one.
   std::vector<int> silent;
   for (int i = 0; i < 100; ++i)
-    if (const int fd = tcp_connect(node.grpc_port()); fd >= 0) silent.push_back(fd);
+    if (const int fd = testing::connect_loopback(node.grpc_port()); fd >= 0) silent.push_back(fd);
   CHECK(silent.size() == 100);
 
   // The node serves the next client as before.
