@@ -1,5 +1,6 @@
 #include "protocol/codec.hpp"
 
+#include "protocol/cluster_method.hpp"
 #include "protocol/method.hpp"
 #include "tests/protocol/test_util.hpp"
 
@@ -482,9 +483,6 @@ TEST_CASE("method names map to the enum and back", "[method]") {
   CHECK_FALSE(method_from_name(""));
 }
 
-}  // namespace
-}  // namespace revkv::protocol
-
 TEST_CASE("Cluster and MoveLeader bodies round trip with PROTOCOL.md's field names", "[codec]") {
   ResponseHeader h{1, 2, 3, 4};
   ClusterMember a{
@@ -515,3 +513,14 @@ TEST_CASE("Cluster and MoveLeader bodies round trip with PROTOCOL.md's field nam
   CHECK(decode_bytes<MemberIdRequest>(map("ID", -1).bytes).error().message ==
         "revkv: bad request: ID: expected a non-negative integer");
 }
+
+TEST_CASE("Cluster method names are not request path methods", "[codec]") {
+  CHECK(cluster_method_name(ClusterMethod::member_list) == "Cluster.MemberList");
+  CHECK(cluster_method_name(ClusterMethod::move_leader) == "Maintenance.MoveLeader");
+  CHECK(cluster_method_from_name("Cluster.MemberPromote") == ClusterMethod::member_promote);
+  CHECK_FALSE(cluster_method_from_name("Cluster.Member"));
+  CHECK_FALSE(method_from_name("Maintenance.MoveLeader"));  // not on the request path
+}
+
+}  // namespace
+}  // namespace revkv::protocol
