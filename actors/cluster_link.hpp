@@ -8,6 +8,7 @@
 #include "actors/leadership_drain.hpp"
 #include "actors/member_attributes.hpp"
 #include "actors/peer_round_trips.hpp"
+#include "protocol/error.hpp"
 
 #include <caf/actor.hpp>
 
@@ -20,6 +21,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 namespace revkv::actors {
@@ -153,6 +155,14 @@ struct ClusterLink {
   // The actor that forwards to the leader what only the leader serves (actors/forwarding.hpp);
   // null: such requests are refused on a follower.
   caf::actor forwarder;
+  // Sends one Cluster.* call (the MessagePack door's method name and encoded body, with the
+  // caller's token) to the leader's MessagePack door and calls `done`, from another thread,
+  // with the leader's encoded result or its error (actors/cluster_api.hpp). Set by revkvd;
+  // empty: a follower answers membership changes "etcdserver: not leader".
+  using ForwardedCall = std::variant<std::string, protocol::WireError>;
+  std::function<void(std::string method, std::string body, std::optional<std::string> token,
+                     std::function<void(ForwardedCall)> done)>
+      forward_call;
 
   // This member and the group as the Raft member last saw them.
   uint64_t member_id = 0;

@@ -22,6 +22,8 @@ struct MemberAttributes {
 
   // etcd's clientURLs: the gRPC door (what etcdctl dials), http:// or https://.
   std::string grpc_url() const { return (tls ? "https://" : "http://") + grpc; }
+  // The MessagePack door as a URL (what revkvctl dials), listed to MessagePack clients.
+  std::string msgpack_url() const { return (tls ? "https://" : "http://") + client; }
   friend bool operator==(const MemberAttributes&, const MemberAttributes&) = default;
 };
 

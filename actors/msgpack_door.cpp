@@ -5,7 +5,9 @@
 #include "actors/methods.hpp"
 #include "actors/msgpack_answer.hpp"
 #include "actors/msgpack_auth.hpp"
+#include "actors/msgpack_cluster.hpp"
 #include "actors/request_path.hpp"
+#include "protocol/cluster_method.hpp"
 #include "protocol/codec.hpp"
 #include "protocol/frame.hpp"
 #include "protocol/method.hpp"
@@ -22,6 +24,10 @@ namespace revkv::actors {
 namespace {
 
 constexpr uint64_t kMaxUnsentBytes = 8ull << 20;
+
+// The encoded answer of a Cluster.* call (actors/msgpack_cluster.hpp), from whichever thread
+// finished it.
+using cluster_reply_atom = caf::atom_constant<caf::atom("clreply")>;
 
 class MsgpackDoor : public caf::event_based_actor, public DoorSink {
  public:
@@ -65,6 +71,11 @@ class MsgpackDoor : public caf::event_based_actor, public DoorSink {
         [this](shutdown_atom) {
           draining_ = true;
           pause_reading();
+          end_of_turn();
+        },
+        [this](cluster_reply_atom, const std::string& frame) {
+          --cluster_pending_;
+          if (!closed_) out_.write(frame.data(), frame.size());
           end_of_turn();
         },
         [this](node_failed_atom, const std::string& reason) {
@@ -127,7 +138,7 @@ class MsgpackDoor : public caf::event_based_actor, public DoorSink {
   }
 
   bool over_limit() const {
-    return path_->pending() >= ctx_->options.max_inflight_per_connection ||
+    return path_->pending() + cluster_pending_ >= ctx_->options.max_inflight_per_connection ||
            unsent_bytes() > kMaxUnsentBytes;
   }
 
@@ -203,7 +214,7 @@ class MsgpackDoor : public caf::event_based_actor, public DoorSink {
   }
 
   void close_if_drained() {
-    if (draining_ && path_->idle()) close_connection();
+    if (draining_ && path_->idle() && cluster_pending_ == 0) close_connection();
   }
 
   void pause_reading() {
@@ -250,6 +261,16 @@ class MsgpackDoor : public caf::event_based_actor, public DoorSink {
     // Auth.* calls are answered here and now, outside the request path (as on the gRPC
     // door): not ordered with this connection's earlier KV requests.
     if (serve_auth_call(out_, *ctx_, frame, certificate_cn_)) return;
+    // Cluster.* calls (and Maintenance.MoveLeader) likewise, but answered when they finish
+    // (a change commits through the Raft log): the answer comes back as a message.
+    if (protocol::cluster_method_from_name(frame.method)) {
+      auto self = caf::actor_cast<caf::actor>(this);
+      serve_cluster_call(ctx_, frame, certificate_cn_, [self](std::string answer) {
+        caf::anon_send(self, cluster_reply_atom::value, std::move(answer));
+      });
+      ++cluster_pending_;
+      return;
+    }
     auto method = protocol::method_from_name(frame.method);
     if (!method) {
       protocol::write_error(out_, frame.msgid, protocol::unknown_method(frame.method));
@@ -287,6 +308,7 @@ class MsgpackDoor : public caf::event_based_actor, public DoorSink {
   uint64_t bytes_out_ = 0;    // handed to the broker
   uint64_t bytes_acked_ = 0;  // taken by the socket
   bool flush_scheduled_ = false;
+  size_t cluster_pending_ = 0;  // Cluster.* calls started and not answered yet
   bool reading_ = true;
   bool processing_ = false;  // in process_input(): a nested call returns at once
   bool draining_ = false;    // node shutdown: finish what is in flight, then close

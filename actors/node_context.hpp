@@ -6,6 +6,7 @@
 // and the coordinator touches them only while every shard is paused.
 
 #include "actors/cluster_link.hpp"
+#include "actors/door_urls.hpp"
 #include "auth/certificate_names.hpp"
 #include "auth/store.hpp"
 #include "metrics/node_metrics.hpp"
@@ -215,6 +216,9 @@ struct NodeContext {
   // Cluster mode (docs/CLUSTER.md): the Raft group this node replicates its commit groups
   // through; null on a single node.
   std::shared_ptr<ClusterLink> cluster;
+
+  // The client doors' URLs (Cluster.MemberList's clientURLs for this member).
+  DoorUrls door_urls;
 
   uint64_t cluster_id = 0x7265766b76ull;  // "revkv"
   uint64_t member_id = 0x6e6f6465ull;     // "node"

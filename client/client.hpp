@@ -18,6 +18,8 @@
 #include "client/socket.hpp"
 #include "protocol/auth_messages.hpp"
 #include "protocol/auth_method.hpp"
+#include "protocol/cluster_messages.hpp"
+#include "protocol/cluster_method.hpp"
 #include "protocol/messages.hpp"
 #include "protocol/method.hpp"
 #include "storage/types.hpp"
@@ -136,6 +138,17 @@ class Client {
   Result<protocol::AuthEmptyResponse> role_revoke_permission(
       const protocol::AuthRoleRevokePermissionRequest& r);
 
+  // -- Cluster.* and Maintenance.MoveLeader (etcd's Cluster service) ---------------------------
+  // A follower forwards member add/remove/promote to the leader; MoveLeader only the leader
+  // takes (docs/CLUSTER.md "Membership"). Changes may take seconds (a promotion waits for the
+  // learner to catch up): give the client a request timeout that allows for it.
+  Result<protocol::MembersResponse> member_list();
+  Result<protocol::MemberAddResponse> member_add(const protocol::MemberAddRequest& r);
+  Result<protocol::MembersResponse> member_remove(uint64_t id);
+  Result<protocol::MembersResponse> member_update(const protocol::MemberUpdateRequest& r);
+  Result<protocol::MembersResponse> member_promote(uint64_t id);
+  Result<protocol::MoveLeaderResponse> move_leader(uint64_t target_id);
+
  private:
   Result<Ok> read_some();
   // Polls the socket: true when it is readable, false when `timeout` passed (0: forever).
@@ -150,6 +163,8 @@ class Client {
   Result<Resp> typed_call(protocol::Method method, const Req& request);
   template <class Resp, class Req>
   Result<Resp> auth_call(protocol::AuthMethod method, const Req& request);
+  template <class Resp, class Req>
+  Result<Resp> cluster_call(protocol::ClusterMethod method, const Req& request);
 
   // Declared before fd_, so destroyed after it: the relay sees the client's end close.
   std::unique_ptr<tls::ClientTunnel> tunnel_;

@@ -45,6 +45,13 @@ Result<Resp> Client::auth_call(protocol::AuthMethod method, const Req& request) 
   return decode_result<Resp>(r.value().result);
 }
 
+template <class Resp, class Req>
+Result<Resp> Client::cluster_call(protocol::ClusterMethod method, const Req& request) {
+  auto r = call(protocol::cluster_method_name(method), protocol::encode_to_string(request));
+  if (!r) return r.error();
+  return decode_result<Resp>(r.value().result);
+}
+
 using protocol::Method;
 namespace p = protocol;
 namespace s = storage;
@@ -198,6 +205,27 @@ Done Client::role_grant_permission(const p::AuthRoleGrantPermissionRequest& r) {
 }
 Done Client::role_revoke_permission(const p::AuthRoleRevokePermissionRequest& r) {
   return auth_call<p::AuthEmptyResponse>(A::role_revoke_permission, r);
+}
+
+using C = p::ClusterMethod;
+
+Result<p::MembersResponse> Client::member_list() {
+  return cluster_call<p::MembersResponse>(C::member_list, p::MemberListRequest{});
+}
+Result<p::MemberAddResponse> Client::member_add(const p::MemberAddRequest& r) {
+  return cluster_call<p::MemberAddResponse>(C::member_add, r);
+}
+Result<p::MembersResponse> Client::member_remove(uint64_t id) {
+  return cluster_call<p::MembersResponse>(C::member_remove, p::MemberIdRequest{id});
+}
+Result<p::MembersResponse> Client::member_update(const p::MemberUpdateRequest& r) {
+  return cluster_call<p::MembersResponse>(C::member_update, r);
+}
+Result<p::MembersResponse> Client::member_promote(uint64_t id) {
+  return cluster_call<p::MembersResponse>(C::member_promote, p::MemberIdRequest{id});
+}
+Result<p::MoveLeaderResponse> Client::move_leader(uint64_t target_id) {
+  return cluster_call<p::MoveLeaderResponse>(C::move_leader, p::MoveLeaderRequest{target_id});
 }
 
 }  // namespace revkv::client

@@ -1,6 +1,8 @@
 #pragma once
 
-// etcd's Cluster service.
+// etcd's Cluster service on the gRPC door: converts the protos to and from the protocol's
+// types and runs the shared implementation (actors/cluster_api.hpp), the one the MessagePack
+// door runs too, so both doors answer alike (docs/CLUSTER.md "Membership"):
 //
 // A single node (no --initial-cluster): MemberList lists this node as the one member — its
 // id (NodeContext::member_id), the name "default" (etcd's default --name), no peer URLs
@@ -14,14 +16,12 @@
 //   Remove / Update / Promote(other)  NotFound "etcdserver: member not found"
 //
 // Cluster mode: MemberList is the Raft configuration (actors/cluster_link.hpp); MemberAdd,
-// MemberRemove and MemberPromote change it on the leader (docs/CLUSTER.md "Membership").
+// MemberRemove and MemberPromote change it on the leader, to which a follower forwards them.
 // MemberUpdate is refused: libraft cannot change a member's address in place.
 
 #include "actors/node_context.hpp"
 
 #include <etcdserverpb/rpc.grpc.pb.h>
-#include <mutex>
-#include <optional>
 #include <string>
 
 namespace revkv::etcdapi {
@@ -50,18 +50,7 @@ class ClusterService final : public etcdserverpb::Cluster::CallbackService {
                                           etcdserverpb::MemberPromoteResponse* response) override;
 
  private:
-  grpc::Status refuse_change(uint64_t id) const;
-  // With auth enabled, member changes want the root role (etcd's isAdminPermitted).
-  std::optional<grpc::Status> require_root(grpc::CallbackServerContext* context) const;
-  // Cluster mode: runs `change` on the leader and answers `response` with the members.
-  template <class Response>
-  grpc::ServerUnaryReactor* change(grpc::CallbackServerContext* context,
-                                   actors::ClusterLink::MemberChange change, Response* response);
-
   actors::NodeContextPtr ctx_;
-  // Set after BuildAndStart while calls may already run.
-  mutable std::mutex mutex_;
-  std::string client_url_;
 };
 
 }  // namespace revkv::etcdapi

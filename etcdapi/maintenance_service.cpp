@@ -1,5 +1,6 @@
 #include "etcdapi/maintenance_service.hpp"
 
+#include "actors/cluster_api.hpp"
 #include "etcdapi/auth_token.hpp"
 #include "etcdapi/convert.hpp"
 #include "etcdapi/snapshot_stream.hpp"
@@ -53,38 +54,16 @@ grpc::ServerWriteReactor<etcdserverpb::SnapshotResponse>* MaintenanceService::Sn
 grpc::ServerUnaryReactor* MaintenanceService::MoveLeader(
     grpc::CallbackServerContext* context, const etcdserverpb::MoveLeaderRequest* request,
     etcdserverpb::MoveLeaderResponse* response) {
-  // etcd (v3rpc maintenance.go, v3_server.go MoveLeader): only the leader moves leadership;
-  // a transferee that is not a member is refused with ErrBadLeaderTransferee; a transfer to
-  // the leader itself returns at once; a transfer that does not complete in time is
-  // ErrTimeoutLeaderTransfer, which etcd leaves untranslated (code Unknown).
-  const auto* link = ctx_->cluster.get();
-  if (link && !link->leader.load())
-    return finish_now(context,
-                      grpc::Status(grpc::StatusCode::UNAVAILABLE, "etcdserver: not leader"));
-  const uint64_t target = request->targetid();
-  bool member = target == ctx_->member_id;
-  if (link) member = member || link->is_member(target);
-  if (!member)
-    return finish_now(context, grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
-                                            "etcdserver: bad leader transferee"));
-  if (target == ctx_->member_id || !link || !link->transfer) {
-    to_proto(ctx_->header(ctx_->watermark.load()), *response->mutable_header());
-    return finish_now(context, grpc::Status::OK);
-  }
+  // The shared implementation (actors/cluster_api.hpp), as on the MessagePack door.
   auto* reactor = context->DefaultReactor();
-  link->transfer(target, [reactor, response, ctx = ctx_](std::optional<std::string> error) {
-    if (!error) {
-      to_proto(ctx->header(ctx->watermark.load()), *response->mutable_header());
-      reactor->Finish(grpc::Status::OK);
-      return;
-    }
-    auto code = grpc::StatusCode::UNAVAILABLE;  // not leader, server stopped
-    if (*error == "etcdserver: bad leader transferee")
-      code = grpc::StatusCode::FAILED_PRECONDITION;
-    else if (*error == "etcdserver: request timed out, leader transfer took too long")
-      code = grpc::StatusCode::UNKNOWN;
-    reactor->Finish(grpc::Status(code, *error));
-  });
+  actors::move_leader(ctx_, {request->targetid()},
+                      [reactor, response](actors::ClusterAnswer<protocol::MoveLeaderResponse> a) {
+                        if (auto* error = std::get_if<protocol::WireError>(&a))
+                          return reactor->Finish(to_status(*error));
+                        to_proto(std::get<protocol::MoveLeaderResponse>(a).header,
+                                 *response->mutable_header());
+                        reactor->Finish(grpc::Status::OK);
+                      });
   return reactor;
 }
 

@@ -2,9 +2,10 @@
 
 // etcd's Maintenance service. Alarm, Status, Defragment, Hash and HashKV go through the
 // request path (etcdapi/unary_call.hpp); Hash is a CRC-32C of the whole RocksDB backend, as
-// etcd's is a CRC of its whole bbolt file. MoveLeader is answered here as a one-member etcd
-// answers it: to this member, success (it already leads); to any other id,
-// FailedPrecondition "etcdserver: bad leader transferee". Snapshot is a server stream
+// etcd's is a CRC of its whole bbolt file. MoveLeader runs the implementation both doors
+// share (actors/cluster_api.hpp); on a single node it answers as a one-member etcd: to this
+// member, success (it already leads); to any other id, FailedPrecondition
+// "etcdserver: bad leader transferee". Snapshot is a server stream
 // (etcdapi/snapshot_stream.hpp).
 
 #include "actors/node_context.hpp"

@@ -446,12 +446,58 @@ void describe(V& v, T& x) {
   v.field("perm", x.perm);
 }
 
+// ---- Cluster.* and Maintenance.MoveLeader (names and URLs are proto strings: str)
+
+template <class V, Is<ClusterMember> T>
+void describe(V& v, T& x) {
+  v.field("ID", x.id);
+  v.text("name", x.name);
+  v.text("peerURLs", x.peer_urls);
+  v.text("clientURLs", x.client_urls);
+  v.field("isLearner", x.is_learner);
+}
+
+template <class V, Is<MemberAddRequest> T>
+void describe(V& v, T& x) {
+  v.text("peerURLs", x.peer_urls);
+  v.field("isLearner", x.is_learner);
+}
+
+template <class V, Is<MemberIdRequest> T>
+void describe(V& v, T& x) {
+  v.field("ID", x.id);
+}
+
+template <class V, Is<MemberUpdateRequest> T>
+void describe(V& v, T& x) {
+  v.field("ID", x.id);
+  v.text("peerURLs", x.peer_urls);
+}
+
+template <class V, Is<MembersResponse> T>
+void describe(V& v, T& x) {
+  v.field("header", x.header);
+  v.field("members", x.members);
+}
+
+template <class V, Is<MemberAddResponse> T>
+void describe(V& v, T& x) {
+  v.field("header", x.header);
+  v.field("member", x.member);
+  v.field("members", x.members);
+}
+
+template <class V, Is<MoveLeaderRequest> T>
+void describe(V& v, T& x) {
+  v.field("targetID", x.target_id);
+}
+
 // Bodies without fields: the decoder still checks that they are maps.
 template <class V, class T>
 requires Is<T, WatchProgressRequest> || Is<T, LeaseLeasesRequest> || Is<T, LeaseRevokeResponse> ||
     Is<T, StatusRequest> || Is<T, DefragmentRequest> || Is<T, DefragmentResponse> ||
     Is<T, SnapshotRequest> || Is<T, HashRequest> || Is<T, AuthEmptyRequest> ||
-    Is<T, AuthEmptyResponse>
+    Is<T, AuthEmptyResponse> || Is<T, MemberListRequest> || Is<T, MoveLeaderResponse>
 void describe(V& v, T& x) {
   if constexpr (requires { x.header; }) v.field("header", x.header);
 }
@@ -1079,6 +1125,14 @@ REVKV_PROTOCOL_BODY(AuthenticateResponse)
 REVKV_PROTOCOL_BODY(AuthUserListResponse)
 REVKV_PROTOCOL_BODY(AuthRolesResponse)
 REVKV_PROTOCOL_BODY(AuthRoleGetResponse)
+REVKV_PROTOCOL_BODY(MemberListRequest)
+REVKV_PROTOCOL_BODY(MemberAddRequest)
+REVKV_PROTOCOL_BODY(MemberIdRequest)
+REVKV_PROTOCOL_BODY(MemberUpdateRequest)
+REVKV_PROTOCOL_BODY(MembersResponse)
+REVKV_PROTOCOL_BODY(MemberAddResponse)
+REVKV_PROTOCOL_BODY(MoveLeaderRequest)
+REVKV_PROTOCOL_BODY(MoveLeaderResponse)
 #undef REVKV_PROTOCOL_BODY
 
 #define REVKV_PROTOCOL_KV_RESPONSE(T)                                            \

@@ -20,15 +20,18 @@
 //             CompactionRequest, WatchRequest, LeaseGrantRequest, LeaseRevokeRequest,
 //             LeaseKeepAliveRequest, LeaseTimeToLiveRequest, LeaseLeasesRequest,
 //             StatusRequest, DefragmentRequest, HashRequest, HashKVRequest, SnapshotRequest,
-//             AlarmRequest, the Auth* requests of protocol/auth_messages.hpp
+//             AlarmRequest, the Auth* requests of protocol/auth_messages.hpp, the
+//             Member*/MoveLeader requests of protocol/cluster_messages.hpp
 //   responses WatchResponse, LeaseGrantResponse, LeaseRevokeResponse, LeaseKeepAliveResponse,
 //             LeaseTimeToLiveResponse, LeaseLeasesResponse, StatusResponse,
 //             DefragmentResponse, HashResponse, HashKVResponse, SnapshotChunk, SnapshotResponse,
-//             AlarmResponse, the Auth* responses of protocol/auth_messages.hpp
+//             AlarmResponse, the Auth* responses of protocol/auth_messages.hpp, the
+//             Member*/MoveLeader responses of protocol/cluster_messages.hpp
 // and for decode_kv_response / encode_kv_response: storage::RangeResponse, PutResponse,
 // DeleteRangeResponse, TxnResponse, CompactResponse. Other types do not link.
 
 #include "protocol/auth_messages.hpp"
+#include "protocol/cluster_messages.hpp"
 #include "protocol/error.hpp"
 #include "protocol/messages.hpp"
 #include "storage/types.hpp"

@@ -228,7 +228,60 @@ struct Parsed {
   bool interactive = true;
   bool perm_prefix = false;
   bool perm_from_key = false;
+  // member add|remove|update|promote, move-leader
+  std::vector<std::string> member_args;
+  std::string peer_urls;
+  bool learner = false;
+  std::vector<std::string> move_leader_args;
 };
+
+// Go's strconv.ParseUint(text, 16, 64) error, as etcdctl prints it for a bad member id.
+std::string go_parse_hex_error(std::string_view text) {
+  bool digits = !text.empty();
+  for (char c : text)
+    digits = digits && std::isxdigit(static_cast<unsigned char>(c));
+  return "strconv.ParseUint: parsing " + go_quote(text) +
+         (digits ? ": value out of range" : ": invalid syntax");
+}
+
+// `member LEAF ARGS` other than list: etcdctl 3.4's argument checks and messages (exit 128).
+client::Result<Command> member_command(const std::string& leaf, const Parsed& p) {
+  const auto& args = p.member_args;
+  auto urls = [&] {
+    std::vector<std::string> out;
+    std::string_view rest = p.peer_urls;
+    for (;;) {
+      auto comma = rest.find(',');
+      out.emplace_back(rest.substr(0, comma));
+      if (comma == std::string_view::npos) return out;
+      rest.remove_prefix(comma + 1);
+    }
+  };
+  if (leaf == "add") {
+    if (args.empty()) return usage_error("member name not provided");
+    if (args.size() > 1) {
+      std::string ev = "too many arguments";
+      for (const auto& a : args) {
+        std::string lower = a;
+        for (auto& c : lower)
+          c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        if (lower.rfind("http", 0) == 0) ev += ", did you mean --peer-urls=" + a;
+      }
+      return usage_error(ev);
+    }
+    if (p.peer_urls.empty()) return usage_error("member peer urls not provided");
+    return Command{MemberAddCmd{args[0], urls(), p.learner}};
+  }
+  if (args.size() != 1) return usage_error("member ID is not provided");
+  uint64_t id = 0;
+  if (!parse_int(args[0], id, 16))
+    return usage_error("bad member ID arg (" + go_parse_hex_error(args[0]) +
+                       "), expecting ID in Hex");
+  if (leaf == "remove") return Command{MemberRemoveCmd{id}};
+  if (leaf == "promote") return Command{MemberPromoteCmd{id}};
+  if (p.peer_urls.empty()) return usage_error("member peer urls not provided");
+  return Command{MemberUpdateCmd{id, urls()}};
+}
 
 // The leaf of `lease ...` with its one argument: etcdctl's message when it is missing.
 client::Result<std::string> one_lease_arg(const std::vector<std::string>& args,
@@ -413,6 +466,13 @@ client::Result<Command> command_of(const CLI::App& app, Parsed& p) {
     w.request.prev_kv = p.watch_prev_kv;
     return Command{std::move(w)};
   }
+  if (name == "move-leader") {
+    if (p.move_leader_args.size() != 1) return usage_error("move-leader command needs 1 argument");
+    uint64_t target = 0;
+    if (!parse_int(p.move_leader_args[0], target, 16))
+      return usage_error(go_parse_hex_error(p.move_leader_args[0]));
+    return Command{MoveLeaderCmd{target}};
+  }
   const std::string leaf = sub->get_subcommands().front()->get_name();
   if (name == "endpoint") {
     if (leaf == "status") return Command{StatusCmd{p.cluster}};
@@ -421,7 +481,10 @@ client::Result<Command> command_of(const CLI::App& app, Parsed& p) {
     h.cluster = p.cluster;
     return Command{h};
   }
-  if (name == "member") return Command{MemberListCmd{}};
+  if (name == "member") {
+    if (leaf == "list") return Command{MemberListCmd{}};
+    return member_command(leaf, p);
+  }
   if (name == "user" || name == "role" || name == "auth") return auth_admin_command(name, leaf, p);
   if (name == "snapshot") {
     if (leaf == "save") {
@@ -540,8 +603,23 @@ void build(CLI::App& app, Parsed& p) {
   hashkv->add_flag("--cluster", p.cluster, "use all endpoints from the cluster member list");
   hashkv->add_option("--rev", p.hashkv.request.revision, "maximum revision to hash (0: current)");
 
-  add_group(app, "member", "Membership related commands")
-      ->add_subcommand("list", "Lists all members in the cluster");
+  auto* member = add_group(app, "member", "Membership related commands");
+  member->add_subcommand("list", "Lists all members in the cluster");
+  auto* member_add = member->add_subcommand("add", "Adds a member into the cluster");
+  member_add->add_option("args", p.member_args);
+  member_add->add_option("--peer-urls", p.peer_urls,
+                         "comma separated peer URLs for the new member");
+  member_add->add_flag("--learner", p.learner, "indicates if the new member is raft learner");
+  member->add_subcommand("remove", "Removes a member from the cluster")
+      ->add_option("args", p.member_args);
+  auto* member_update = member->add_subcommand("update", "Updates a member in the cluster");
+  member_update->add_option("args", p.member_args);
+  member_update->add_option("--peer-urls", p.peer_urls,
+                            "comma separated peer URLs for the updated member");
+  member->add_subcommand("promote", "Promotes a non-voting member in the cluster")
+      ->add_option("args", p.member_args);
+  app.add_subcommand("move-leader", "Transfers leadership to another etcd cluster member.")
+      ->add_option("args", p.move_leader_args);
 
   auto* snapshot = add_group(app, "snapshot", "Manages snapshots");
   snapshot->add_subcommand("save", "Stores a snapshot of the node to a file")

@@ -71,7 +71,7 @@ struct CompactCmd {
   protocol::CompactionRequest request;
 };
 // `endpoint status|health|hashkv [--cluster]`; `status` and `hashkv` are their aliases.
-// --cluster asks the members' client URLs (member list: this node) instead of --endpoints.
+// --cluster asks the members' client URLs (Cluster.MemberList) instead of --endpoints.
 struct StatusCmd {
   bool cluster = false;
 };
@@ -85,6 +85,26 @@ struct HashKvCmd {
 };
 struct VersionCmd {};
 struct MemberListCmd {};
+// `member add|remove|update|promote` and `move-leader` (etcdctl 3.4's member_command.go and
+// move_leader_command.go). Ids are hexadecimal on the command line, as etcdctl's.
+struct MemberAddCmd {
+  std::string name;
+  std::vector<std::string> peer_urls;  // --peer-urls, split at commas
+  bool learner = false;
+};
+struct MemberRemoveCmd {
+  uint64_t id = 0;
+};
+struct MemberUpdateCmd {
+  uint64_t id = 0;
+  std::vector<std::string> peer_urls;
+};
+struct MemberPromoteCmd {
+  uint64_t id = 0;
+};
+struct MoveLeaderCmd {
+  uint64_t target = 0;
+};
 struct SnapshotSaveCmd {
   std::string file;
 };
@@ -149,7 +169,8 @@ using Command =
     std::variant<PutCmd, GetCmd, DelCmd, TxnCmd, CompactCmd, StatusCmd, HealthCmd, DefragCmd,
                  HashKvCmd, VersionCmd, MemberListCmd, SnapshotSaveCmd, SnapshotStatusCmd,
                  SnapshotRestoreCmd, AlarmListCmd, AlarmDisarmCmd, LeaseGrantCmd, LeaseRevokeCmd,
-                 LeaseKeepAliveCmd, LeaseTimeToLiveCmd, LeaseListCmd, WatchCmd, AuthAdminCmd>;
+                 LeaseKeepAliveCmd, LeaseTimeToLiveCmd, LeaseListCmd, WatchCmd, AuthAdminCmd,
+                 MemberAddCmd, MemberRemoveCmd, MemberUpdateCmd, MemberPromoteCmd, MoveLeaderCmd>;
 
 struct Invocation {
   Global global;

@@ -170,21 +170,76 @@ std::string format_endpoint_hashkv(const std::vector<EndpointHash>& list, Format
   return simple_rows(rows);
 }
 
+namespace {
+
+// etcdserverpb.Member as Go's encoding/json writes it (omitempty fields).
+Json member_json(const Member& m) {
+  Json o = Json::object();
+  set_nonzero(o, "ID", m.id);
+  if (!m.name.empty()) o["name"] = m.name;
+  if (!m.peer_urls.empty()) o["peerURLs"] = m.peer_urls;
+  if (!m.client_urls.empty()) o["clientURLs"] = m.client_urls;
+  if (m.is_learner) o["isLearner"] = true;
+  return o;
+}
+
+Json members_json(const std::vector<Member>& list) {
+  Json members = Json::array();
+  for (const auto& m : list)
+    members.push_back(member_json(m));
+  return members;
+}
+
+// etcdctl's "%16x": hexadecimal, padded with spaces to 16 columns.
+std::string hex16(uint64_t v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%16llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+}  // namespace
+
+std::string format_member_add(const MemberList& after, const Member& added, const std::string& name,
+                              Format f) {
+  // etcd's Cluster responses carry no revision in their header.
+  if (f == Format::json)
+    return line({{"header", header_json(after.header, false)},
+                 {"member", member_json(added)},
+                 {"members", members_json(after.members)}});
+  std::string out =
+      "Member " + hex16(added.id) + " added to cluster " + hex16(after.header.cluster_id) + "\n";
+  // The lines to start the new member with (etcdctl's member add, simple output only).
+  std::vector<std::string> conf;
+  for (const auto& m : after.members)
+    for (const auto& u : m.peer_urls)
+      conf.push_back((m.id == added.id ? name : m.name) + "=" + u);
+  out += "\nETCD_NAME=" + go_quote(name) + "\n";
+  out += "ETCD_INITIAL_CLUSTER=" + go_quote(join(conf, ",")) + "\n";
+  out += "ETCD_INITIAL_ADVERTISE_PEER_URLS=" + go_quote(join(added.peer_urls, ",")) + "\n";
+  out += "ETCD_INITIAL_CLUSTER_STATE=\"existing\"\n";
+  return out;
+}
+
+std::string format_member_changed(const std::string& verb, uint64_t id, const MemberList& after,
+                                  Format f) {
+  if (f == Format::json)
+    return line(
+        {{"header", header_json(after.header, false)}, {"members", members_json(after.members)}});
+  return "Member " + hex16(id) + " " + verb + " cluster " + hex16(after.header.cluster_id) + "\n";
+}
+
+std::string format_move_leader(uint64_t from, uint64_t to, const protocol::ResponseHeader& header,
+                               Format f) {
+  if (f == Format::json) return line({{"header", header_json(header)}});
+  return "Leadership transferred from " + hex(from) + " to " + hex(to) + "\n";
+}
+
 std::string format_member_list(const MemberList& list, Format f) {
   if (f == Format::protobuf) return protobuf_member_list(list);
   if (f == Format::json) {
-    Json members = Json::array();
-    for (const auto& m : list.members) {
-      Json o = Json::object();
-      set_nonzero(o, "ID", m.id);
-      if (!m.name.empty()) o["name"] = m.name;
-      if (!m.peer_urls.empty()) o["peerURLs"] = m.peer_urls;
-      if (!m.client_urls.empty()) o["clientURLs"] = m.client_urls;
-      if (m.is_learner) o["isLearner"] = true;
-      members.push_back(std::move(o));
-    }
     // etcd's MemberList header carries no revision.
-    return line({{"header", header_json(list.header, false)}, {"members", std::move(members)}});
+    return line(
+        {{"header", header_json(list.header, false)}, {"members", members_json(list.members)}});
   }
   if (f == Format::fields) {
     protocol::ResponseHeader h = list.header;

@@ -43,6 +43,16 @@ std::string format_endpoint_status(const std::vector<EndpointStatus>& list, Form
 std::string format_endpoint_health(const std::vector<EndpointHealth>& list, Format f);
 std::string format_endpoint_hashkv(const std::vector<EndpointHash>& list, Format f);
 std::string format_member_list(const MemberList& list, Format f);
+// `member add` (simple: etcdctl's "Member ID added to cluster ID" and the ETCD_* lines to
+// start the new member `name` with; json: the response), `member remove|update|promote`
+// (`verb`: "removed from", "updated in", "promoted in"), `move-leader`. Other formats are
+// refused by the caller.
+std::string format_member_add(const MemberList& after, const Member& added, const std::string& name,
+                              Format f);
+std::string format_member_changed(const std::string& verb, uint64_t id, const MemberList& after,
+                                  Format f);
+std::string format_move_leader(uint64_t from, uint64_t to, const protocol::ResponseHeader& header,
+                               Format f);
 // `snapshot status`: etcdctl's "<hash hex>, <revision>, <total keys>, <size>" (simple),
 // {"hash","revision","totalKey","totalSize"} (json), "Hash"/"Revision"/"Keys"/"Size"
 // (fields), or its table.

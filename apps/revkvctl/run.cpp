@@ -38,11 +38,23 @@ bool prints_list(const Command& c) {
 bool prints_table(const Command& c) {
   return prints_list(c) || std::holds_alternative<MemberListCmd>(c);
 }
+// member add|remove|update|promote and move-leader print their simple lines or the JSON
+// response only.
+bool prints_simple_or_json(const Command& c) {
+  return std::holds_alternative<MemberAddCmd>(c) || std::holds_alternative<MemberRemoveCmd>(c) ||
+         std::holds_alternative<MemberUpdateCmd>(c) ||
+         std::holds_alternative<MemberPromoteCmd>(c) || std::holds_alternative<MoveLeaderCmd>(c);
+}
 
 // etcdctl's refusal of a format a command has no printer for (exit 4), checked before the
 // request is sent (etcdctl sends it, then refuses to print its answer).
 std::optional<std::string> unsupported_format(const Command& c, Format f) {
   if (prints_plain_text(c)) return std::nullopt;
+  if (prints_simple_or_json(c) && f != Format::simple && f != Format::json)
+    return std::string(f == Format::table      ? "table"
+                       : f == Format::protobuf ? "protobuf"
+                                               : "fields") +
+           " not supported as output format";
   if (f == Format::table && !prints_table(c)) return "table not supported as output format";
   if (f == Format::protobuf && prints_list(c)) return "protobuf not supported as output format";
   return std::nullopt;
@@ -62,12 +74,6 @@ const char* format_name(Format f) {
       return "protobuf";
   }
   return "";
-}
-
-// "http://h:p" as etcd lists client URLs.
-std::string client_url(const std::string& endpoint) {
-  if (endpoint.rfind("http://", 0) == 0 || endpoint.rfind("https://", 0) == 0) return endpoint;
-  return "http://" + endpoint;
 }
 
 // What one command does with the connection; returns the text to print or an error.
@@ -118,6 +124,41 @@ class Runner {
       return result(format_member_list(r.value(), g_.format));
     });
   }
+  int operator()(const MemberAddCmd& c) {
+    return print(connect(), [&](Client& cl) {
+      auto r = cl.member_add(protocol::MemberAddRequest{c.peer_urls, c.learner});
+      if (!r) return result(r.error());
+      // The members after the change as the leader answered them (a follower's own list may
+      // not have the new member yet).
+      return result(format_member_add(to_list(r.value().header, r.value().members),
+                                      to_member(r.value().member), c.name, g_.format));
+    });
+  }
+  int operator()(const MemberRemoveCmd& c) {
+    return print(connect(), [&](Client& cl) {
+      auto r = cl.member_remove(c.id);
+      if (!r) return result(r.error());
+      return result(format_member_changed("removed from", c.id,
+                                          to_list(r.value().header, r.value().members), g_.format));
+    });
+  }
+  int operator()(const MemberUpdateCmd& c) {
+    return print(connect(), [&](Client& cl) {
+      auto r = cl.member_update(protocol::MemberUpdateRequest{c.id, c.peer_urls});
+      if (!r) return result(r.error());
+      return result(format_member_changed("updated in", c.id,
+                                          to_list(r.value().header, r.value().members), g_.format));
+    });
+  }
+  int operator()(const MemberPromoteCmd& c) {
+    return print(connect(), [&](Client& cl) {
+      auto r = cl.member_promote(c.id);
+      if (!r) return result(r.error());
+      return result(format_member_changed("promoted in", c.id,
+                                          to_list(r.value().header, r.value().members), g_.format));
+    });
+  }
+  int operator()(const MoveLeaderCmd& c);
   int operator()(const VersionCmd&) {
     out_ << "revkvctl version: " << kVersion << "\nAPI version: 3.4\n";
     return kExitSuccess;
@@ -285,16 +326,23 @@ class Runner {
     return r.error();
   }
 
-  // The one member revkvd is: its id and cluster id from Status, the name etcd gives a
-  // member without --name, no peer URLs (nothing listens for peers), and the endpoint it
-  // answered on as its client URL (the MessagePack door; etcd lists its gRPC URL).
-  client::Result<MemberList> member_list(Client& cl) {
-    auto s = cl.status();
-    if (!s) return s.error();
-    MemberList list{s.value().header, {}};
-    list.members.push_back(
-        Member{s.value().header.member_id, "default", {}, {client_url(connected_)}, false});
+  static Member to_member(const protocol::ClusterMember& m) {
+    return Member{m.id, m.name, m.peer_urls, m.client_urls, m.is_learner};
+  }
+  static MemberList to_list(const protocol::ResponseHeader& header,
+                            const std::vector<protocol::ClusterMember>& members) {
+    MemberList list{header, {}};
+    for (const auto& m : members)
+      list.members.push_back(to_member(m));
     return list;
+  }
+
+  // Cluster.MemberList: every member, with the MessagePack door's URLs as client URLs (etcd
+  // lists its gRPC URLs). A single node lists itself, named "default", without peer URLs.
+  client::Result<MemberList> member_list(Client& cl) {
+    auto r = cl.member_list();
+    if (!r) return r.error();
+    return to_list(r.value().header, r.value().members);
   }
 
   // The endpoints an endpoint command asks: --endpoints, or with --cluster the client URLs
@@ -397,6 +445,31 @@ int Runner::operator()(const StatusCmd& c) {
   }
   out_ << format_endpoint_status(list, g_.format) << std::flush;
   return failed ? kExitError : kExitSuccess;
+}
+
+// etcdctl's move-leader: asks every endpoint's status, sends the transfer to the one that
+// leads (a member that does not lead refuses it, as etcd's).
+int Runner::operator()(const MoveLeaderCmd& c) {
+  std::optional<std::pair<std::string, uint64_t>> leader;
+  for (const auto& endpoint : g_.endpoints) {
+    auto conn = connect_to(endpoint);
+    if (!conn) return fail(conn.error());
+    auto s = conn.value().status();
+    if (!s) return fail(s.error());
+    if (s.value().header.member_id == s.value().leader) leader = {endpoint, s.value().leader};
+  }
+  if (!leader) {
+    std::string list;
+    for (const auto& e : g_.endpoints)
+      list += (list.empty() ? "" : " ") + e;
+    return fail(WireError{0, "no leader endpoint given at [" + list + "]"}, kExitBadArgs);
+  }
+  auto conn = connect_to(leader->first);
+  if (!conn) return fail(conn.error());
+  auto r = conn.value().move_leader(c.target);
+  if (!r) return fail(r.error());
+  out_ << format_move_leader(leader->second, c.target, r.value().header, g_.format) << std::flush;
+  return kExitSuccess;
 }
 
 int Runner::operator()(const HashKvCmd& c) {

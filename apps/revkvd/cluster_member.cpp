@@ -1,6 +1,7 @@
 #include "apps/revkvd/cluster_member.hpp"
 
 #include "actors/auth_replication.hpp"
+#include "actors/forwarding.hpp"
 #include "actors/read_index_actor.hpp"
 #include "actors/state_change.hpp"
 #include "apps/revkvd/forwarder.hpp"
@@ -294,6 +295,17 @@ ClusterMember::ClusterMember(caf::actor_system& sys, actors::Node& node,
   forwarding.tls.key_file = options.tls.key_file;
   auto forwarders = spawn_forwarder(sys, link_, std::move(forwarding));
   link_->forwarder = forwarders.pool;
+  // Membership changes a follower is asked for go to the leader (actors/cluster_api.hpp).
+  link_->forward_call = [worker = caf::actor_cast<caf::weak_actor_ptr>(forwarders.cluster)](
+                            std::string method, std::string body, std::optional<std::string> token,
+                            std::function<void(actors::ClusterLink::ForwardedCall)> done) {
+    auto reply = std::make_shared<actors::ClusterReply>(std::move(done));
+    // A forwarder that ended already: the reply answers "server stopped" as it goes.
+    if (auto target = caf::actor_cast<caf::actor>(worker))
+      caf::anon_send(target, actors::forward_cluster_atom::value,
+                     actors::ClusterForwardCall{std::move(method), std::move(body),
+                                                std::move(token), std::move(reply)});
+  };
   // Before the doors serve: the auth store's changes and Authenticate are forwarded too.
   actors::replicate_auth(*node.context(), forwarders.auth);
   {
@@ -325,6 +337,12 @@ void ClusterMember::stop() {
     done(false);
   for (auto& transfer : std::exchange(transfers_, {}))
     transfer.done("etcdserver: server stopped");
+  for (auto& change : std::exchange(changes_, {})) {
+    actors::ClusterLink::MemberChangeResult stopped;
+    stopped.code = 14;
+    stopped.message = "etcdserver: server stopped";
+    change.done(std::move(stopped));
+  }
   caf::anon_send_exit(link_->read_index, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(link_->forwarder, caf::exit_reason::user_shutdown);
 }

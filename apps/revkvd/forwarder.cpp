@@ -24,6 +24,7 @@ using protocol::WireError;
 
 constexpr int64_t kUnavailable = 14;
 constexpr int64_t kDeadlineExceeded = 4;
+constexpr std::chrono::milliseconds kClusterCallTimeout{40000};
 
 struct WorkerState {
   WorkerState() = default;  // not an aggregate: CAF would build it from `self` (C++20)
@@ -161,12 +162,14 @@ Answer forward_request(WorkerState& st, ForwardCall& fc) {
       [](const Answer& a) { return actors::wire_error(a); });
 }
 
-// An Auth.* call, relayed as bytes: the leader's result, re-encoded as it came.
-actors::AuthForwarded forward_auth(WorkerState& st, actors::AuthForwardCall& fc) {
+// A call relayed as bytes (Auth.*, Cluster.*): the leader's result, re-encoded as it came.
+actors::AuthForwarded forward_bytes(WorkerState& st, std::string_view method,
+                                    const std::string& body,
+                                    const std::optional<std::string>& token) {
   return forward<actors::AuthForwarded>(
-      st, fc.token,
+      st, token,
       [&](client::Client& c) -> actors::AuthForwarded {
-        auto r = c.call(protocol::auth_method_name(fc.method), fc.body);
+        auto r = c.call(method, body);
         if (!r.ok()) return r.error();
         msgpack::sbuffer out;
         msgpack::pack(out, r.value().result);
@@ -187,7 +190,10 @@ caf::behavior worker(Worker* self, std::shared_ptr<ClusterLink> link, ForwarderO
         return forward_request(self->state, fc);
       },
       [self](actors::forward_auth_atom, actors::AuthForwardCall& fc) -> actors::AuthForwarded {
-        return forward_auth(self->state, fc);
+        return forward_bytes(self->state, protocol::auth_method_name(fc.method), fc.body, fc.token);
+      },
+      [self](actors::forward_cluster_atom, actors::ClusterForwardCall& fc) {
+        (*fc.reply)(forward_bytes(self->state, fc.method, fc.body, fc.token));
       },
   };
 }
@@ -199,15 +205,18 @@ struct PoolState {
   // The auth calls' worker: its one strong handle (the auth store holds it weakly), so it
   // lives as long as the pool and is released with the pool's state.
   caf::actor auth_worker;
+  caf::actor cluster_worker;  // likewise, the Cluster.* calls' worker
   size_t next = 0;
 };
 
 caf::behavior pool(caf::stateful_actor<PoolState>* self, std::vector<caf::actor> workers,
-                   caf::actor auth_worker) {
+                   caf::actor auth_worker, caf::actor cluster_worker) {
   for (auto& w : workers)
     self->link_to(w);  // they end with the pool
   self->link_to(auth_worker);
+  self->link_to(cluster_worker);
   self->state.auth_worker = std::move(auth_worker);
+  self->state.cluster_worker = std::move(cluster_worker);
   self->state.workers = std::move(workers);
   return {
       [self](actors::forward_atom atom, ForwardCall& fc) {
@@ -226,8 +235,14 @@ Forwarders spawn_forwarder(caf::actor_system& sys, std::shared_ptr<ClusterLink> 
   for (size_t i = 0; i < std::max<size_t>(options.connections, 1); ++i)
     workers.push_back(sys.spawn<caf::detached>(worker, link, options));
   auto auth = sys.spawn<caf::detached>(worker, link, options);
-  auto all = sys.spawn(pool, std::move(workers), auth);
-  return {std::move(all), std::move(auth)};
+  // A promotion waits for libraft's catch-up rounds (up to 30 s) and a removal for the
+  // removed member (up to 2 s) before the configuration commits: the cluster worker waits
+  // that long for the leader's answer.
+  ForwarderOptions cluster_options = options;
+  cluster_options.request_timeout = std::max(options.request_timeout, kClusterCallTimeout);
+  auto cluster = sys.spawn<caf::detached>(worker, link, std::move(cluster_options));
+  auto all = sys.spawn(pool, std::move(workers), auth, cluster);
+  return {std::move(all), std::move(auth), std::move(cluster)};
 }
 
 }  // namespace revkv::apps

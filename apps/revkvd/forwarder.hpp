@@ -7,7 +7,7 @@
 // the connection breaks. A worker handles one request at a time, so at most `connections`
 // forwarded requests are in flight per member; the rest wait in the pool's mailbox (the
 // doors bound their own requests in flight). One more worker carries the Auth.* calls
-// (Forwarders::auth), one at a time.
+// (Forwarders::auth), one at a time, and one the Cluster.* changes (Forwarders::cluster).
 
 #include "actors/cluster_link.hpp"
 #include "tls/client_tunnel.hpp"
@@ -39,6 +39,9 @@ struct Forwarders {
   // directly, because a door's scheduler thread blocks on an auth call it forwards, so what
   // answers must not need a scheduler thread, as the pool would. It ends with the pool.
   caf::actor auth;
+  // The Cluster.* changes' worker (ClusterLink::forward_call): one call at a time, with a
+  // longer wait for the leader's answer (a promotion waits for the learner to catch up).
+  caf::actor cluster;
 };
 
 Forwarders spawn_forwarder(caf::actor_system& sys, std::shared_ptr<actors::ClusterLink> link,

@@ -309,6 +309,12 @@ int main(int argc, char** argv) {
     return fail(std::string(e.what()) + (tls_client || !tls ? " for gRPC" : " for MessagePack"));
   }
 
+  // This node's client URL as Cluster.MemberList shows it to MessagePack clients (the gRPC
+  // server sets its own; a cluster member sets a dialable one below).
+  (*node)->context()->door_urls.set(revkv::actors::Door::msgpack,
+                                    std::string(tls ? "https://" : "http://") +
+                                        options->node.client_host + ":" +
+                                        std::to_string(client_port));
   if (member) {
     // The followers forward to the leader's MessagePack door (docs/CLUSTER.md "Forwarding").
     // A wildcard listen address is no address to dial: the peer address's host stands in.
@@ -324,6 +330,8 @@ int main(int argc, char** argv) {
     own.client = dialable(options->node.client_host) + ":" + std::to_string(client_port);
     own.grpc = dialable(options->grpc_host) + ":" + std::to_string(grpc->port());
     own.tls = tls != nullptr;
+    // Listed as this member's client URL as the others list it: dialable.
+    (*node)->context()->door_urls.set(revkv::actors::Door::msgpack, own.msgpack_url());
     member->serving(std::move(own));
     // Leadership lost with writes in flight: both doors answer what waits with etcd's
     // `leader changed` before the member restarts in place (docs/CLUSTER.md "Leadership

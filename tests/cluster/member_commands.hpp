@@ -12,13 +12,12 @@
 
 namespace revkv::testing {
 
-// etcdctl's simple member list without the clientURLs column (each member knows its own
-// client URL before it has published it), sorted: what must be equal on every member.
-inline std::string members_seen(const std::string& bin, const std::string& endpoint) {
-  auto run = testing::etcdctl(bin, endpoint, "member list");
-  if (run.status != 0) return "error: " + run.out;
+// A simple member list (etcdctl's or revkvctl's) without the status and clientURLs columns
+// (each member knows its own client URL before it has published it; revkvctl lists
+// MessagePack URLs where etcdctl lists gRPC ones), sorted: ID, name, peer URLs, learner.
+inline std::string member_rows(const std::string& simple) {
   std::vector<std::string> rows;
-  std::istringstream in(run.out);
+  std::istringstream in(simple);
   for (std::string line; std::getline(in, line);) {
     std::vector<std::string> cols;
     size_t from = 0;
@@ -33,6 +32,13 @@ inline std::string members_seen(const std::string& bin, const std::string& endpo
   for (const auto& r : rows)
     out += r + "\n";
   return out;
+}
+
+// etcdctl's member list on `endpoint` as member_rows: what must be equal on every member.
+inline std::string members_seen(const std::string& bin, const std::string& endpoint) {
+  auto run = testing::etcdctl(bin, endpoint, "member list");
+  if (run.status != 0) return "error: " + run.out;
+  return member_rows(run.out);
 }
 
 inline std::string hex_id_of(const std::string& add_output) {

@@ -1,5 +1,6 @@
 #include "protocol/codec.hpp"
 
+#include "protocol/cluster_method.hpp"
 #include "protocol/method.hpp"
 #include "tests/protocol/test_util.hpp"
 
@@ -480,6 +481,45 @@ TEST_CASE("method names map to the enum and back", "[method]") {
   CHECK(method_from_name("Watch.Watch") == Method::watch);
   CHECK_FALSE(method_from_name("kv.range"));
   CHECK_FALSE(method_from_name(""));
+}
+
+TEST_CASE("Cluster and MoveLeader bodies round trip with PROTOCOL.md's field names", "[codec]") {
+  ResponseHeader h{1, 2, 3, 4};
+  ClusterMember a{
+      0x8e9e05c52164694dull, "a", {"http://10.0.0.1:2380"}, {"http://10.0.0.1:2379"}, false};
+  ClusterMember d{0x5c1d, "", {"http://10.0.0.4:2380"}, {}, true};
+  CHECK(round_trip(MemberListRequest{}) == MemberListRequest{});
+  CHECK(round_trip(MembersResponse{h, {a, d}}) == MembersResponse{h, {a, d}});
+  CHECK(round_trip(MemberAddRequest{{"http://10.0.0.4:2380"}, true}) ==
+        MemberAddRequest{{"http://10.0.0.4:2380"}, true});
+  CHECK(round_trip(MemberAddResponse{h, d, {a, d}}) == MemberAddResponse{h, d, {a, d}});
+  CHECK(round_trip(MemberIdRequest{0x5c1d}) == MemberIdRequest{0x5c1d});
+  CHECK(round_trip(MemberUpdateRequest{7, {"http://h:1"}}) ==
+        MemberUpdateRequest{7, {"http://h:1"}});
+  CHECK(round_trip(MoveLeaderRequest{0x5c1d}) == MoveLeaderRequest{0x5c1d});
+  CHECK(round_trip(MoveLeaderResponse{h}) == MoveLeaderResponse{h});
+
+  // etcd's proto names as a client writes them.
+  auto add = decode_bytes<MemberAddRequest>(
+      map("peerURLs", std::vector<std::string>{"http://10.0.0.4:2380"}, "isLearner", true).bytes);
+  REQUIRE(add.ok());
+  CHECK(add.value() == MemberAddRequest{{"http://10.0.0.4:2380"}, true});
+  auto remove = decode_bytes<MemberIdRequest>(map("ID", 42).bytes);
+  REQUIRE(remove.ok());
+  CHECK(remove.value().id == 42);
+  auto move = decode_bytes<MoveLeaderRequest>(map("targetID", 43).bytes);
+  REQUIRE(move.ok());
+  CHECK(move.value().target_id == 43);
+  CHECK(decode_bytes<MemberIdRequest>(map("ID", -1).bytes).error().message ==
+        "revkv: bad request: ID: expected a non-negative integer");
+}
+
+TEST_CASE("Cluster method names are not request path methods", "[codec]") {
+  CHECK(cluster_method_name(ClusterMethod::member_list) == "Cluster.MemberList");
+  CHECK(cluster_method_name(ClusterMethod::move_leader) == "Maintenance.MoveLeader");
+  CHECK(cluster_method_from_name("Cluster.MemberPromote") == ClusterMethod::member_promote);
+  CHECK_FALSE(cluster_method_from_name("Cluster.Member"));
+  CHECK_FALSE(method_from_name("Maintenance.MoveLeader"));  // not on the request path
 }
 
 }  // namespace

@@ -244,3 +244,43 @@ TEST_CASE("durations and lease ids") {
   CHECK(parse_lease_id("ffffffffffffffff") == -1);
   CHECK_FALSE(parse_lease_id(""));
 }
+
+TEST_CASE("member add|remove|update|promote and move-leader: etcdctl 3.4's arguments") {
+  auto add = std::get<MemberAddCmd>(
+      ok({"member", "add", "d", "--peer-urls=http://10.0.0.4:2380,http://10.0.0.5:2380",
+          "--learner"})
+          .command);
+  CHECK(add.name == "d");
+  CHECK(add.peer_urls == std::vector<std::string>{"http://10.0.0.4:2380", "http://10.0.0.5:2380"});
+  CHECK(add.learner);
+  CHECK_FALSE(
+      std::get<MemberAddCmd>(ok({"member", "add", "d", "--peer-urls", "http://h:1"}).command)
+          .learner);
+  CHECK(fails({"member", "add"}).err == "Error: member name not provided\n");
+  CHECK(fails({"member", "add", "d"}).err == "Error: member peer urls not provided\n");
+  auto many = fails({"member", "add", "d", "http://10.0.0.4:2380"});
+  CHECK(many.code == kExitBadArgs);
+  CHECK(many.err == "Error: too many arguments, did you mean --peer-urls=http://10.0.0.4:2380\n");
+
+  CHECK(std::get<MemberRemoveCmd>(ok({"member", "remove", "8e9e05c52164694d"}).command).id ==
+        0x8e9e05c52164694dull);
+  CHECK(std::get<MemberPromoteCmd>(ok({"member", "promote", "1f"}).command).id == 0x1f);
+  auto update =
+      std::get<MemberUpdateCmd>(ok({"member", "update", "a", "--peer-urls=http://h:2"}).command);
+  CHECK(update.id == 0xa);
+  CHECK(update.peer_urls == std::vector<std::string>{"http://h:2"});
+  CHECK(fails({"member", "remove"}).err == "Error: member ID is not provided\n");
+  CHECK(fails({"member", "promote", "zz"}).err ==
+        "Error: bad member ID arg (strconv.ParseUint: parsing \"zz\": invalid syntax), "
+        "expecting ID in Hex\n");
+  CHECK(fails({"member", "remove", "fffffffffffffffff"}).err ==
+        "Error: bad member ID arg (strconv.ParseUint: parsing \"fffffffffffffffff\": value out "
+        "of range), expecting ID in Hex\n");
+  CHECK(fails({"member", "update", "a"}).err == "Error: member peer urls not provided\n");
+
+  CHECK(std::get<MoveLeaderCmd>(ok({"move-leader", "abc"}).command).target == 0xabc);
+  CHECK(fails({"move-leader"}).err == "Error: move-leader command needs 1 argument\n");
+  auto bad = fails({"move-leader", "xyz"});
+  CHECK(bad.code == kExitBadArgs);
+  CHECK(bad.err == "Error: strconv.ParseUint: parsing \"xyz\": invalid syntax\n");
+}

@@ -235,3 +235,29 @@ TEST_CASE("snapshot status in the four formats, as etcdctl 3.4") {
         "| 6fc1ba5d |       12 |         20 |      20 kB |\n"
         "+----------+----------+------------+------------+\n");
 }
+
+TEST_CASE("member add, remove, promote and move-leader, as etcdctl 3.4 prints them") {
+  MemberList after = etcd_members();
+  Member added{0x5c1d, "", {"http://127.0.0.1:23802"}, {}, true};
+  after.members.push_back(added);
+  // %16x: padded with spaces; then the lines to start the new member with.
+  CHECK(format_member_add(after, added, "infra2", Format::simple) ==
+        "Member             5c1d added to cluster d1cfaf999eb97a2a\n\n"
+        "ETCD_NAME=\"infra2\"\n"
+        "ETCD_INITIAL_CLUSTER=\"default=http://127.0.0.1:23801,infra2=http://127.0.0.1:23802\"\n"
+        "ETCD_INITIAL_ADVERTISE_PEER_URLS=\"http://127.0.0.1:23802\"\n"
+        "ETCD_INITIAL_CLUSTER_STATE=\"existing\"\n");
+  CHECK(format_member_add(after, added, "infra2", Format::json) ==
+        "{\"header\":{\"cluster_id\":15118495548433857066,\"member_id\":13668033151171901709,"
+        "\"raft_term\":2},\"member\":{\"ID\":23581,\"peerURLs\":[\"http://127.0.0.1:23802\"],"
+        "\"isLearner\":true},\"members\":[{\"ID\":13668033151171901709,\"name\":\"default\","
+        "\"peerURLs\":[\"http://127.0.0.1:23801\"],\"clientURLs\":[\"http://127.0.0.1:23791\"]},"
+        "{\"ID\":23581,\"peerURLs\":[\"http://127.0.0.1:23802\"],\"isLearner\":true}]}\n");
+  CHECK(format_member_changed("removed from", 0x5c1d, etcd_members(), Format::simple) ==
+        "Member             5c1d removed from cluster d1cfaf999eb97a2a\n");
+  CHECK(
+      format_member_changed("promoted in", 0xbdae9bbc11dd390dull, etcd_members(), Format::simple) ==
+      "Member bdae9bbc11dd390d promoted in cluster d1cfaf999eb97a2a\n");
+  CHECK(format_move_leader(0xbdae9bbc11dd390dull, 0x5c1d, kHeader, Format::simple) ==
+        "Leadership transferred from bdae9bbc11dd390d to 5c1d\n");
+}
