@@ -18,6 +18,7 @@ struct AcceptorState {
   Routes routes;
   std::set<caf::actor_addr> sessions;
   bool stopping = false;
+  bool refusing = false;  // a leadership drain closed the listener (leader_lost_atom)
 };
 
 caf::behavior acceptor_actor(caf::io::stateful_broker<AcceptorState>* self, NodeContextPtr ctx,
@@ -54,7 +55,7 @@ caf::behavior acceptor_actor(caf::io::stateful_broker<AcceptorState>* self, Node
       [](const caf::io::acceptor_closed_msg&) {},
       [self](adopt_atom, int fd, CertificateName& name) {
         auto& st = self->state;
-        if (st.stopping) {
+        if (st.stopping || st.refusing) {
           ::close(fd);
           return;
         }
@@ -67,6 +68,18 @@ caf::behavior acceptor_actor(caf::io::stateful_broker<AcceptorState>* self, Node
         for (const auto& addr : self->state.sessions) {
           if (auto session = caf::actor_cast<caf::actor>(addr))
             self->send(session, node_failed_atom::value, reason);
+        }
+      },
+      [self](leader_lost_atom, const DrainHoldPtr& hold) {
+        // The member restarts in place once the drain ends: a connection accepted from now
+        // on could land in this process just as it executes the new image (and a
+        // descriptor made after the close-on-exec marking would outlive it, unread). Closed,
+        // the port refuses until the new image binds it again; clients retry.
+        self->state.refusing = true;
+        self->close_all();  // only the listening socket: the sessions are brokers of their own
+        for (const auto& addr : self->state.sessions) {
+          if (auto session = caf::actor_cast<caf::actor>(addr))
+            self->send(session, leader_lost_atom::value, hold);
         }
       },
       [self](shutdown_atom) {

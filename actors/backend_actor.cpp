@@ -1,6 +1,7 @@
 #include "actors/backend_actor.hpp"
 
 #include "actors/fatal.hpp"
+#include "actors/leadership_drain.hpp"
 #include "actors/messages.hpp"
 #include "actors/replicated_entry.hpp"
 #include "actors/thread_names.hpp"
@@ -148,10 +149,12 @@ bool replicate_group(BackendState& st, const storage::WriteBatch& group, int64_t
                  std::chrono::seconds(1));
   // Its shards already hold the group's records in their overlays, and its doors wait for
   // W: rather than undo that in place, the member starts again in this process and
-  // recovers from RocksDB and the Raft log, as after a crash. Clients see their connection
-  // close: the outcome of those writes is unknown, as with etcd's "leader changed" (the
-  // entry may still commit under the next leader).
-  restart_in_place("cluster: a commit group was not replicated (" + *error + ")");
+  // recovers from RocksDB and the Raft log, as after a crash. First its doors answer what
+  // waits with etcd's `leader changed` (the outcome of those writes is unknown: the entry
+  // may still commit under the next leader). W never moved past what was applied, so
+  // nothing of the group was visible, nor is it during the drain.
+  answer_leader_changed_then_restart(*st.ctx,
+                                     "cluster: a commit group was not replicated (" + *error + ")");
 }
 
 // Writes the contiguous prefix of held batches, and the write_atom batches, as one group.

@@ -5,6 +5,7 @@
 // they are. revkvd owns the Raft member (apps/revkvd/replica.hpp) and fills this in: the
 // actors never see libraft, only a blocking `propose` and the leadership flags.
 
+#include "actors/leadership_drain.hpp"
 #include "actors/member_attributes.hpp"
 #include "actors/peer_round_trips.hpp"
 #include "protocol/error.hpp"
@@ -213,7 +214,22 @@ struct ClusterLink {
 
   bool has_leader() const { return leader_id.load() != 0; }
 
+  // Leadership lost with writes in flight (actors/leadership_drain.hpp): tells every door to
+  // answer what it holds with `etcdserver: leader changed`, giving each a copy of `hold`.
+  // Set by revkvd once its doors serve, cleared before they stop; unset, no door is told.
+  using DoorDrain = std::function<void(const DrainHoldPtr& hold)>;
+  void set_door_drain(DoorDrain drain) {
+    std::lock_guard lock(drain_mutex_);
+    door_drain_ = std::move(drain);
+  }
+  void drain_doors(const DrainHoldPtr& hold) {
+    std::lock_guard lock(drain_mutex_);
+    if (door_drain_) door_drain_(hold);
+  }
+
  private:
+  std::mutex drain_mutex_;
+  DoorDrain door_drain_;
   std::mutex applied_mutex_;
   std::condition_variable applied_cv_;
   std::atomic<int> applied_waiters_{0};

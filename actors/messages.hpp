@@ -81,6 +81,11 @@ using out_flush_atom = caf::atom_constant<caf::atom("outflush")>;
 // goes from the supervisor to the acceptor, to every session, to its door, which fails what
 // waits with Unavailable (actors/request_path.hpp fail()).
 using node_failed_atom = caf::atom_constant<caf::atom("nodefailed")>;
+// Cluster mode: leadership was lost with writes in flight (actors/leadership_drain.hpp):
+// (leader_lost_atom, DrainHoldPtr) goes from revkvd to the acceptor, to every session, to
+// its door, and to the gRPC doors; each answers what waits with `etcdserver: leader
+// changed`, writes it, then drops the hold.
+using leader_lost_atom = caf::atom_constant<caf::atom("leaderlost")>;
 // A request path checks whether a snapshot stream that waits for its client made progress
 // within NodeOptions::snapshot_idle_timeout: (snapshot_idle_atom, request id).
 using snapshot_idle_atom = caf::atom_constant<caf::atom("snapidle")>;

@@ -1,5 +1,6 @@
 #include "actors/msgpack_door.hpp"
 
+#include "actors/leadership_drain.hpp"
 #include "actors/messages.hpp"
 #include "actors/methods.hpp"
 #include "actors/msgpack_answer.hpp"
@@ -59,11 +60,13 @@ class MsgpackDoor : public caf::event_based_actor, public DoorSink {
           if (bytes_acked_ == bytes_out_ && socket_.valid()) direct_ = true;
           path_->output_drained();
           end_of_turn();
+          release_when_written();
         },
         [this](out_flush_atom) {
           flush_out();
           after_flush();
           end_of_turn();
+          release_when_written();
         },
         [this](shutdown_atom) {
           draining_ = true;
@@ -79,11 +82,20 @@ class MsgpackDoor : public caf::event_based_actor, public DoorSink {
           path_->fail(unavailable(reason));
           end_of_turn();
         },
+        [this](leader_lost_atom, DrainHoldPtr& hold) {
+          // Everything waiting, and everything still to come, is answered with etcd's
+          // error; the hold goes once the socket took those answers.
+          path_->fail(leader_changed_error());
+          drain_hold_ = std::move(hold);
+          end_of_turn();
+          release_when_written();
+        },
     };
     return own.or_else(path_->handlers());
   }
 
   void on_exit() override {
+    drain_hold_.reset();
     path_.reset();
     broker_ = nullptr;
     socket_.reset();
@@ -186,6 +198,12 @@ class MsgpackDoor : public caf::event_based_actor, public DoorSink {
       }
     }
     return done;
+  }
+
+  // A leadership drain (actors/leadership_drain.hpp) waits for this door until the socket
+  // took every answer written so far, or the connection is gone.
+  void release_when_written() {
+    if (drain_hold_ && (closed_ || (out_.size() == 0 && unsent_bytes() == 0))) drain_hold_.reset();
   }
 
   // The close follows the last bytes (end_of_turn).
@@ -296,7 +314,8 @@ class MsgpackDoor : public caf::event_based_actor, public DoorSink {
   bool draining_ = false;    // node shutdown: finish what is in flight, then close
   bool closing_ = false;
   bool close_requested_ = false;
-  bool closed_ = false;  // the close was sent: nothing more leaves
+  bool closed_ = false;      // the close was sent: nothing more leaves
+  DrainHoldPtr drain_hold_;  // a leadership drain waits for this door's answers
 };
 
 }  // namespace

@@ -16,6 +16,9 @@
 //                                                every 256 KiB: the limits are megabytes)
 //                    (shutdown_atom)             drain: finish what is in flight, close
 //                    (node_failed_atom, string)  fail everything waiting (Unavailable)
+//                    (leader_lost_atom, DrainHoldPtr)  fail everything waiting with
+//                                                `etcdserver: leader changed`; drop the hold
+//                                                once the socket took the answers
 //   to the broker:   (bytes_atom, vector<char>)  bytes to write (those the socket did not
 //                                                take from the door directly)
 //                    (read_atom, bool)           stop / resume reading the socket

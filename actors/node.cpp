@@ -134,6 +134,10 @@ void Node::adopt_connection(int fd, std::optional<std::string> certificate_cn) c
   caf::anon_send(acceptor_, adopt_atom::value, fd, CertificateName{std::move(certificate_cn)});
 }
 
+void Node::drain_sessions(const DrainHoldPtr& hold) const {
+  if (acceptor_) caf::anon_send(acceptor_, leader_lost_atom::value, hold);
+}
+
 bool Node::kill_for_test(std::string_view name) const {
   for (const auto& [actor_name, actor] : core_actors()) {
     if (actor_name == name) {

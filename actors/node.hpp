@@ -63,6 +63,10 @@ class Node {
   // `certificate_cn`: the CN of the client certificate the TLS terminator verified on it
   // (docs/SECURITY.md "The certificate's CN as the user"), nullopt for none.
   void adopt_connection(int fd, std::optional<std::string> certificate_cn = std::nullopt) const;
+  // Cluster mode, leadership lost with writes in flight (actors/leadership_drain.hpp): every
+  // MessagePack connection answers what waits with `etcdserver: leader changed` and keeps a
+  // copy of `hold` until the answers are written. Any thread.
+  void drain_sessions(const DrainHoldPtr& hold) const;
   const NodeContextPtr& context() const { return ctx_; }
   // The actors, for the in-process test harness.
   const Routes& routes() const { return routes_; }

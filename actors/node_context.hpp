@@ -123,12 +123,20 @@ class NodeFailure {
     std::lock_guard lock(mutex_);
     return reason_;
   }
+  // Whether requests are refused with the reason itself as the error's message (a member
+  // that lost leadership with writes in flight: etcd's `etcdserver: leader changed`,
+  // actors/leadership_drain.hpp) rather than `revkv: unavailable: <reason>`.
+  bool as_answer() const {
+    std::lock_guard lock(mutex_);
+    return as_answer_;
+  }
   // Records the first failure only (what dies after it is a consequence); false when one
   // was recorded already.
-  bool record(std::string reason) {
+  bool record(std::string reason, bool as_answer = false) {
     std::lock_guard lock(mutex_);
     if (failed_.load(std::memory_order_relaxed)) return false;
     reason_ = std::move(reason);
+    as_answer_ = as_answer;
     failed_.store(true, std::memory_order_release);
     return true;
   }
@@ -137,6 +145,7 @@ class NodeFailure {
   std::atomic<bool> failed_{false};
   mutable std::mutex mutex_;
   std::string reason_;
+  bool as_answer_ = false;
 };
 
 // A shard's index size, published by whoever just changed the keyspace (its shard, or

@@ -165,7 +165,11 @@ void RequestPath::submit(uint64_t id, Request request, Clock::time_point receive
                          const auth::Caller& caller) {
   auto method = method_of(request);
   // A door that opened after the failure was broadcast learns of it here.
-  if (!failed_ && ctx_->failure.failed()) fail(unavailable(ctx_->failure.reason()));
+  if (!failed_ && ctx_->failure.failed()) {
+    auto reason = ctx_->failure.reason();
+    fail(ctx_->failure.as_answer() ? protocol::WireError{14, std::move(reason)}
+                                   : unavailable(reason));
+  }
   if (failed_) return emit(id, method, received, *failed_);
   if (auto refused = cluster_refusal(*ctx_, method, request)) {
     if (!may_forward(*ctx_, caller)) return emit(id, method, received, *refused);

@@ -6,6 +6,7 @@
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 
+#include <fcntl.h>
 #include <unistd.h>
 
 namespace revkv::actors {
@@ -62,8 +63,10 @@ caf::behavior session_actor(Self* self, caf::io::connection_handle hdl, NodeCont
   st.metrics = ctx->metrics.get();
   if (st.metrics) st.metrics->connection_opened();
   // The handle's id is the socket's descriptor (CAF's default multiplexer); the door
-  // writes answers to a duplicate of it, off this thread.
-  int socket = ::dup(static_cast<int>(hdl.id()));
+  // writes answers to a duplicate of it, off this thread. Close-on-exec like the original
+  // (CAF marks those): a duplicate made while the member restarts in place
+  // (actors/fatal.hpp) must not outlive the exec, keeping a connection open that no one reads.
+  int socket = ::fcntl(static_cast<int>(hdl.id()), F_DUPFD_CLOEXEC, 0);
   st.door = spawn_msgpack_door(self->system(), ctx, std::move(routes),
                                caf::actor_cast<caf::actor>(self), socket, std::move(name.cn));
   st.ctx = std::move(ctx);
@@ -115,6 +118,9 @@ caf::behavior session_actor(Self* self, caf::io::connection_handle hdl, NodeCont
       [self](shutdown_atom) { self->send(self->state.door, shutdown_atom::value); },
       [self](node_failed_atom, std::string& reason) {
         self->send(self->state.door, node_failed_atom::value, std::move(reason));
+      },
+      [self](leader_lost_atom, DrainHoldPtr& hold) {
+        self->send(self->state.door, leader_lost_atom::value, std::move(hold));
       },
   };
 }

@@ -46,11 +46,13 @@ void LedgerReactor::finish(const grpc::Status& status, uint64_t bytes) {
   // Counted before Finish: OnDone may run (and release it) before Finish returns.
   bytes_ = bytes;
   ledger_.add(peer_, bytes_);
+  counted_ = ledger_.count_finishing();
   Finish(status);
 }
 
 void LedgerReactor::OnDone() {
   ledger_.remove(peer_, bytes_);
+  if (counted_) ledger_.counted_done();
   delete this;
 }
 

@@ -13,8 +13,10 @@
 // connections; it reads every answer as soon as it comes and bounds what it holds per HTTP
 // connection itself, so it is never refused here.
 
+#include <atomic>
 #include <cstdint>
 #include <grpcpp/grpcpp.h>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -34,11 +36,26 @@ class AnswerLedger {
   void remove(const std::string& peer, uint64_t bytes);
   // Unsent answer bytes of `peer` (tests, metrics).
   uint64_t unsent(const std::string& peer) const;
+  // A leadership drain (actors/leadership_drain.hpp) waits until gRPC is done with every
+  // call finished after start_drain(): `finishing` (which outlives the ledger) counts them.
+  // Before a drain a call costs one relaxed load here.
+  std::shared_ptr<const std::atomic<int64_t>> start_drain() {
+    draining_.store(true, std::memory_order_relaxed);
+    return finishing_;
+  }
+  bool count_finishing() {
+    if (!draining_.load(std::memory_order_relaxed)) return false;
+    finishing_->fetch_add(1);
+    return true;
+  }
+  void counted_done() { finishing_->fetch_sub(1); }
 
  private:
   const uint64_t limit_;
   mutable std::mutex mu_;
   std::unordered_map<std::string, uint64_t> unsent_;  // only peers with unsent answers
+  std::atomic<bool> draining_{false};
+  std::shared_ptr<std::atomic<int64_t>> finishing_ = std::make_shared<std::atomic<int64_t>>(0);
 };
 
 // A unary call's reactor whose answer stays on the ledger until gRPC is done with the
@@ -58,6 +75,7 @@ class LedgerReactor : public grpc::ServerUnaryReactor {
   AnswerLedger& ledger_;
   const std::string peer_;
   uint64_t bytes_ = 0;
+  bool counted_ = false;  // finished during a leadership drain
 };
 
 }  // namespace revkv::etcdapi

@@ -1,5 +1,6 @@
 #include "etcdapi/grpc_door.hpp"
 
+#include "actors/leadership_drain.hpp"
 #include "actors/messages.hpp"
 
 #include <caf/all.hpp>
@@ -44,6 +45,11 @@ class GrpcDoor : public caf::event_based_actor, public actors::DoorSink {
         },
         [this](actors::node_failed_atom, const std::string& reason) {
           path_->fail(actors::unavailable(reason));
+        },
+        [this](actors::leader_lost_atom, const actors::DrainHoldPtr&) {
+          // Every waiting call finishes now; the hold goes with this message, and the
+          // server's drain waits for gRPC to be done with those calls (GrpcServer::drain).
+          path_->fail(actors::leader_changed_error());
         },
     };
     return own.or_else(path_->handlers());

@@ -10,6 +10,9 @@
 //                               path, done(ResourceExhausted "etcdserver: too many
 //                               requests") at once instead
 //   (node_failed_atom, string)  a core actor died: every waiting call gets Unavailable
+//   (leader_lost_atom, DrainHoldPtr)  leadership lost with writes in flight: every
+//                               waiting call, and every later one, gets Unavailable
+//                               `etcdserver: leader changed`
 //   (grpc_sent_atom, uint64)    gRPC took that many bytes of snapshot chunks off the door's
 //                               hands: the path may send more (its 4 MiB window)
 //

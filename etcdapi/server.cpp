@@ -115,6 +115,13 @@ void GrpcServer::stop() {
   doors_.clear();
 }
 
+void GrpcServer::drain(const actors::DrainHoldPtr& hold) {
+  auto finishing = pool_->answers().start_drain();
+  hold->signal().also_wait_for([finishing] { return finishing->load() <= 0; });
+  for (const auto& door : doors_)
+    caf::anon_send(door, actors::leader_lost_atom::value, hold);
+}
+
 void GrpcServer::fail(const std::string& reason) {
   for (const auto& door : doors_)
     caf::anon_send(door, actors::node_failed_atom::value, reason);

@@ -47,6 +47,10 @@ class GrpcServer {
   uint16_t port() const { return port_; }
   // The node failed: the doors answer every waiting call Unavailable.
   void fail(const std::string& reason);
+  // Leadership lost with writes in flight (actors/leadership_drain.hpp): the doors answer
+  // every waiting call `etcdserver: leader changed`, and the drain behind `hold` also waits
+  // until gRPC is done with the calls finished from now on. Any thread.
+  void drain(const actors::DrainHoldPtr& hold);
   // Refuses new calls, finishes those in flight (or cancels them after a grace period),
   // then stops the doors. Idempotent.
   void stop();

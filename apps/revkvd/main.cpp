@@ -333,6 +333,14 @@ int main(int argc, char** argv) {
     // Listed as this member's client URL as the others list it: dialable.
     (*node)->context()->door_urls.set(revkv::actors::Door::msgpack, own.msgpack_url());
     member->serving(std::move(own));
+    // Leadership lost with writes in flight: both doors answer what waits with etcd's
+    // `leader changed` before the member restarts in place (docs/CLUSTER.md "Leadership
+    // loss"). Cleared before the doors stop, below.
+    options->node.cluster->set_door_drain(
+        [n = node->get(), g = grpc.get()](const revkv::actors::DrainHoldPtr& hold) {
+          n->drain_sessions(hold);
+          g->drain(hold);
+        });
   }
   std::cout << "revkvd ready client=" << options->node.client_host << ":" << client_port
             << " metrics=" << options->metrics_host << ":" << http->port()
@@ -378,6 +386,8 @@ int main(int argc, char** argv) {
   }
   spdlog::info("signal {}: shutting down", signal);
   health.stopping();
+  // No leadership drain reaches the doors from now on (they go below).
+  if (options->node.cluster) options->node.cluster->set_door_drain(nullptr);
   // gRPC first: its shutdown waits for calls in flight, which need the node to answer.
   grpc.reset();
   // No new MessagePack connection; those open end as the node's acceptor closes them,

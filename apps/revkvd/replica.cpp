@@ -1,6 +1,7 @@
 #include "apps/revkvd/replica.hpp"
 
 #include "actors/fatal.hpp"
+#include "actors/leadership_drain.hpp"
 #include "actors/member_attributes.hpp"
 #include "actors/messages.hpp"
 #include "actors/replicated_entry.hpp"
@@ -105,16 +106,19 @@ void Replica::apply(std::uint64_t index, std::string_view bytes) {
   // — libraft may apply the new leader's entries before it reports that — and its shards
   // hold their records at the very revisions this entry brings. Start again from what was
   // applied, before this entry touches anything (libraft delivers it again after the start).
+  // The doors answer what waits with `leader changed` first: that holds this (Raft loop)
+  // thread for at most actors::kDrainBound, which matters little to a member that is about
+  // to restart and has no leadership left to keep.
   if (!own && ctx_->last_revision.load() > applied_revision_) {
     if (link.removed.load())
       actors::exit_removed("cluster: entry " + std::to_string(index) +
                                " from another leader arrived while this member's own writes "
                                "were in flight",
                            link.on_removed, std::chrono::seconds(1));
-    actors::restart_in_place("cluster: entry " + std::to_string(index) +
-                             " from another leader arrived while this member's own writes "
-                             "above revision " +
-                             std::to_string(applied_revision_) + " were in flight");
+    actors::answer_leader_changed_then_restart(
+        *ctx_, "cluster: entry " + std::to_string(index) +
+                   " from another leader arrived while this member's own writes above revision " +
+                   std::to_string(applied_revision_) + " were in flight");
   }
   storage::WriteBatch batch(*ctx_->backend);
   batch.assign(entry->batch);

@@ -14,6 +14,7 @@
 #include "tests/cluster/history_workload.hpp"
 #include "tests/cluster/peer_proxy.hpp"
 #include "tests/cluster/revkvd_cluster.hpp"
+#include "tests/etcdapi/etcdctl_run.hpp"
 #include "tests/linearizability/checker.hpp"
 
 #include <catch2/catch.hpp>
@@ -151,6 +152,17 @@ TEST_CASE("revkvd faults: a frozen leader is replaced and serves nothing stale w
     REQUIRE(leader);
     HistoryWorkload load(cluster, mu, round_name("frozen-leader", round), 4, 2, 3, 1000ms);
     REQUIRE(load.wait_for_writes(50, 30s));
+    // Connected before the freeze, so that the read sent while frozen is on a connection
+    // the old leader knows (a connection still in the listen backlog when it restarts in
+    // place would be reset, never answered).
+    std::optional<client::Client> stale;
+    {
+      std::lock_guard lock(mu);
+      auto connected =
+          client::Client::connect(cluster.member(*leader).endpoint(), with_timeout(15000ms));
+      REQUIRE(connected.ok());
+      stale.emplace(std::move(connected).value());
+    }
     {
       Frozen frozen(cluster, *leader);
       REQUIRE(frozen.stopped());
@@ -175,20 +187,13 @@ TEST_CASE("revkvd faults: a frozen leader is replaced and serves nothing stale w
       // A linearizable read of it sent to the old leader while it is still frozen, so that it
       // is the first thing it handles when it wakes up believing it leads: it must answer
       // the fresh value or refuse, never the old state.
-      std::string old_endpoint;
-      {
-        std::lock_guard lock(mu);
-        old_endpoint = cluster.member(*leader).endpoint();
-      }
-      auto stale = client::Client::connect(old_endpoint, with_timeout(15000ms));
-      REQUIRE(stale.ok());
       storage::RangeRequest r;
       r.key = probe;
-      auto id = stale.value().queue(protocol::method_name(protocol::Method::kv_range),
-                                    protocol::encode_to_string(r));
-      REQUIRE(stale.value().flush().ok());
+      auto id = stale->queue(protocol::method_name(protocol::Method::kv_range),
+                             protocol::encode_to_string(r));
+      REQUIRE(stale->flush().ok());
       frozen.thaw();
-      auto answer = stale.value().wait(id);
+      auto answer = stale->wait(id);
       std::cout << "frozen-leader-" << round
                 << ": the old leader answered a read sent while frozen: "
                 << (!answer.ok()           ? answer.error().message
@@ -201,11 +206,15 @@ TEST_CASE("revkvd faults: a frozen leader is replaced and serves nothing stale w
         REQUIRE(decoded.value().response.kvs.size() == 1);
         CHECK(decoded.value().response.kvs[0].value == fresh);
       } else {
-        // Refused (not leader, leader changed) or its connection closed as it restarts; a
-        // deadline (code 4) after 15 s would be a hang.
-        auto error = answer.ok() ? *answer.value().error : answer.error();
+        // Refused with etcd's answer: `leader changed` (its read barrier failed, or it
+        // answered what waited before restarting in place over the writes it proposed
+        // before the freeze, docs/CLUSTER.md "Leadership loss") or `not leader`. Never the
+        // connection closed under the read, nor a deadline (a hang).
+        REQUIRE(answer.ok());
+        auto error = *answer.value().error;
         CAPTURE(error.code, error.message);
-        CHECK(error.code != 4);
+        CHECK(error.code == 14);
+        CHECK(error.message.rfind("etcdserver: ", 0) == 0);
       }
     }
     finish_round(cluster, mu, load, round_name("frozen-leader", round));
@@ -256,29 +265,51 @@ void minority_rounds(bool leader_left) {
     HistoryWorkload load(cluster, mu, round_name(name, round), 4, 2, 3, 1000ms);
     REQUIRE(load.wait_for_writes(50, 30s));
     const size_t left = leader_left ? *leader : (*leader + 1) % cluster.size();
-    std::string endpoint;
+    std::string endpoint, grpc_endpoint;
     {
       std::lock_guard lock(mu);
       endpoint = cluster.member(left).endpoint();
+      grpc_endpoint = cluster.member(left).grpc_endpoint();
     }
     {
       Frozen one(cluster, (left + 1) % cluster.size());
       Frozen two(cluster, (left + 2) % cluster.size());
       REQUIRE(one.stopped());
       REQUIRE(two.stopped());
-      // A write to it ends with an error of its own making — a refusal or its connection
-      // closed — well before the client's 30 s (a timeout there would be a hang).
+      // A write to it ends with etcd's answer well before the client's 30 s (a timeout
+      // there would be a hang): the leader left alone steps down after an election timeout
+      // without a quorum and answers its waiting writes `etcdserver: leader changed` before
+      // it restarts in place (docs/CLUSTER.md "Leadership loss"); the follower refuses at
+      // once. Never a connection closed under the write. On the leader, the same put sent
+      // over gRPC meanwhile (etcdctl, when installed) gets an etcd error as well.
+      const std::string probe_key = round_name(name, round) + "-probe";
+      std::optional<testing::Run> over_grpc;
+      std::thread etcdctl_put;
+      if (auto bin = testing::find_etcdctl(); leader_left && !bin.empty()) {
+        etcdctl_put = std::thread([&over_grpc, bin, grpc_endpoint, probe_key] {
+          over_grpc = testing::etcdctl(bin, grpc_endpoint, "put " + probe_key + "-grpc never");
+        });
+      }
       auto c = client::Client::connect(endpoint, with_timeout(30000ms));
       REQUIRE(c.ok());
       storage::PutRequest p;
-      p.key = round_name(name, round) + "-probe";
+      p.key = probe_key;
       p.value = "never-acknowledged";
       auto put = c.value().put(p);
+      if (etcdctl_put.joinable()) etcdctl_put.join();
       REQUIRE_FALSE(put.ok());
       std::cout << name << "-" << round
                 << ": a put on the member left alone: " << put.error().message << std::endl;
       CAPTURE(put.error().code, put.error().message);
-      CHECK(put.error().code != 4);
+      CHECK(put.error().code == 14);
+      CHECK(put.error().message.rfind("etcdserver: ", 0) == 0);
+      if (over_grpc) {
+        std::cout << name << "-" << round
+                  << ": etcdctl put on the leader left alone: " << over_grpc->out << std::flush;
+        CAPTURE(over_grpc->out);
+        CHECK(over_grpc->status != 0);
+        CHECK(over_grpc->out.find("Error: etcdserver: ") != std::string::npos);
+      }
       // From then until the majority is continued no write is acknowledged: the member
       // left refuses (Unavailable) or is gone (docs/CLUSTER.md "Leadership loss"). A second
       // request to it must end with an error as well.
@@ -290,6 +321,13 @@ void minority_rounds(bool leader_left) {
           r.key = p.key;
           auto read = again.value().range(r);
           REQUIRE_FALSE(read.ok());
+          if (read.error().code == 4) {
+            // A hang: what the member did meanwhile is the diagnosis.
+            std::lock_guard lock(mu);
+            std::string log = cluster.log(left);
+            std::cout << name << "-" << round << ": the read hung; the member's log ends:\n"
+                      << log.substr(log.size() > 6000 ? log.size() - 6000 : 0) << std::endl;
+          }
           CHECK(read.error().code != 4);
         }
       }
