@@ -193,8 +193,15 @@ void Replica::apply_change(std::uint64_t index, const actors::StateChange& chang
   auto written = ctx_->backend->write(batch, false);
   if (!written.ok()) throw std::runtime_error(written.error().message());
   applied_ = index;
-  link.set_applied(index);
   link.proposals_applied.fetch_add(1);
+  // Whoever waits for this index acts as soon as it wakes — a follower relaying an
+  // Authenticate answers with the token then, and the client's next call checks it here — so
+  // the waiters wake only once the change is published below, on every way out.
+  struct WakeAppliedWaiters {
+    actors::ClusterLink& link;
+    std::uint64_t index;
+    ~WakeAppliedWaiters() { link.set_applied(index); }
+  } wake{link, index};
   if (removal) {
     if (*removal != link.member_id) return;
     link.removed.store(true);
