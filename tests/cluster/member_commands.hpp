@@ -41,6 +41,15 @@ inline std::string members_seen(const std::string& bin, const std::string& endpo
   return member_rows(run.out);
 }
 
+// etcdctl `member add` of the cluster's reserved member `added`, sent to `endpoint`.
+template <class Cluster>
+auto etcdctl_member_add(const std::string& bin, const std::string& endpoint, Cluster& cluster,
+                        size_t added) {
+  return testing::etcdctl(
+      bin, endpoint,
+      "member add " + cluster.name(added) + " --peer-urls=" + cluster.peer_url(added));
+}
+
 inline std::string hex_id_of(const std::string& add_output) {
   // "Member %16x added to cluster ...": an id of fewer than 16 hex digits is padded with
   // spaces.

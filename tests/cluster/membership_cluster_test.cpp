@@ -63,8 +63,7 @@ TEST_CASE("membership: etcdctl member add grows a cluster and the new member cat
 
   const size_t added = cluster.reserve_member();
   const std::string at = cluster.member(*leader).grpc_endpoint();
-  auto add = testing::etcdctl(
-      bin, at, "member add " + cluster.name(added) + " --peer-urls=" + cluster.peer_url(added));
+  auto add = testing::etcdctl_member_add(bin, at, cluster, added);
   CAPTURE(add.out);
   REQUIRE(add.status == 0);
   CHECK(add.out.find("added to cluster") != std::string::npos);

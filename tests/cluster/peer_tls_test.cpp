@@ -575,8 +575,7 @@ TEST_CASE("peer TLS: a member added with member add joins over TLS and becomes a
 
   const size_t added = cluster.reserve_member();
   const std::string at = cluster.member(*leader).grpc_endpoint();
-  auto add = testing::etcdctl(
-      bin, at, "member add " + cluster.name(added) + " --peer-urls=" + cluster.peer_url(added));
+  auto add = testing::etcdctl_member_add(bin, at, cluster, added);
   CAPTURE(add.out);
   REQUIRE(add.status == 0);
   const std::string id = testing::hex_id_of(add.out);
