@@ -74,6 +74,12 @@ void replicate_auth(NodeContext& ctx, caf::actor auth_forwarder) {
           protocol::AuthMethod method, std::string body,
           const auth::Caller& caller) -> std::optional<auth::Replicator::Forwarded> {
     if (link->leader.load()) return std::nullopt;
+    // Forwarded here by another member already: refused at once, never sent on (the loop
+    // marker, cluster_gate.hpp), Authenticate included.
+    if (caller.forwarded) {
+      if (auto refused = leader_refusal(*link)) return auth::Replicator::Forwarded{*refused};
+      return std::nullopt;
+    }
     // The identity rule of every forwarded request (cluster_gate.hpp), except for
     // Authenticate: it carries its own credentials, and no token yet.
     bool authenticate = method == protocol::AuthMethod::authenticate;

@@ -1,5 +1,6 @@
 #include "actors/cluster_api.hpp"
 
+#include "actors/cluster_gate.hpp"
 #include "auth/check.hpp"
 #include "auth/errors.hpp"
 #include "cluster/members.hpp"
@@ -120,6 +121,12 @@ bool forwarded(const NodeContextPtr& ctx, Door door, const auth::Caller& caller,
                p::ClusterMethod method, const Req& request, ClusterDone<Resp>& done) {
   auto* link = ctx->cluster.get();
   if (link == nullptr || link->leader.load()) return false;
+  // Another member forwarded it here already (the loop marker, actors/cluster_gate.hpp):
+  // refused, never sent on.
+  if (caller.forwarded) {
+    done(leader_refusal(*link).value_or(not_leader()));
+    return true;
+  }
   if (!link->forward_call) {
     done(not_leader());
     return true;

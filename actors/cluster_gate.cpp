@@ -50,6 +50,10 @@ std::optional<protocol::WireError> cluster_refusal(const NodeContext& ctx, proto
 bool may_forward(const NodeContext& ctx, const auth::Caller& caller) {
   const auto* link = ctx.cluster.get();
   if (link == nullptr || !link->forwarder) return false;
+  // Forwarded once already (the `forwarded` mark): the member that sent it took this one for
+  // the leader, and this one does not lead. Sent on, it could come back and go round until
+  // the forwarder's timeout; refused, the client retries and finds the leader.
+  if (caller.forwarded) return false;
   // With auth on, only a token's identity travels: the forwarding connection presents this
   // member's own certificate, so a request identified by its client's certificate — or by
   // nothing at all — would run on the leader as this member's CN. Such a request is refused

@@ -27,7 +27,9 @@ std::optional<protocol::WireError> cluster_refusal(const NodeContext& ctx, proto
 // Whether a request cluster_refusal refused may go to the leader instead: a forwarder and a
 // known leader other than this member; not, with auth enabled, a request whose identity is
 // this connection's client certificate or nothing (the leader would see the forwarding
-// member's certificate, not the client's). The auth calls use it too (actors/auth_replication.cpp).
+// member's certificate, not the client's); nor a request another member forwarded here
+// already (Caller::forwarded): it is refused, never forwarded twice. The auth calls use it too
+// (actors/auth_replication.cpp).
 bool may_forward(const NodeContext& ctx, const auth::Caller& caller);
 
 }  // namespace revkv::actors

@@ -12,6 +12,7 @@
 
 #include <caf/actor.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -105,14 +106,28 @@ struct ClusterLink {
   }
   bool is_member(uint64_t id) const {
     std::lock_guard lock(attributes_mutex_);
-    for (const auto& m : members_)
-      if (m.id == id) return true;
-    return false;
+    return listed(id);
   }
-  // The configuration (names left empty: members() fills them in).
+  // The configuration (names left empty: members() fills them in). A pending removal whose
+  // member has left the configuration is finished.
   void set_members(std::vector<Member> members) {
     std::lock_guard lock(attributes_mutex_);
     members_ = std::move(members);
+    std::erase_if(pending_removals_, [this](uint64_t id) { return !listed(id); });
+  }
+  // A member whose `removal` entry this member applied while the configuration still listed
+  // it (docs/CLUSTER.md "Membership"): the removed member stops on applying that entry, so
+  // whichever member leads takes it out of the configuration if the leader that proposed
+  // the removal could not (it lost leadership, or libraft refused the change).
+  void note_removal(uint64_t id) {
+    std::lock_guard lock(attributes_mutex_);
+    if (listed(id) && std::find(pending_removals_.begin(), pending_removals_.end(), id) ==
+                          pending_removals_.end())
+      pending_removals_.push_back(id);
+  }
+  std::vector<uint64_t> pending_removals() const {
+    std::lock_guard lock(attributes_mutex_);
+    return pending_removals_;
   }
   // The names of --initial-cluster's members whose ids derive from their names.
   void set_initial_names(std::map<uint64_t, std::string> names) {
@@ -233,9 +248,16 @@ struct ClusterLink {
   std::mutex applied_mutex_;
   std::condition_variable applied_cv_;
   std::atomic<int> applied_waiters_{0};
-  mutable std::mutex attributes_mutex_;  // also guards members_ and initial_names_
+  bool listed(uint64_t id) const {  // under attributes_mutex_
+    return std::any_of(members_.begin(), members_.end(),
+                       [id](const Member& m) { return m.id == id; });
+  }
+
+  // Also guards members_, pending_removals_ and initial_names_.
+  mutable std::mutex attributes_mutex_;
   std::map<uint64_t, MemberAttributes> attributes_;
   std::vector<Member> members_;
+  std::vector<uint64_t> pending_removals_;
   std::map<uint64_t, std::string> initial_names_;
 };
 

@@ -35,8 +35,10 @@ void answer(msgpack::sbuffer& out, const NodeContext& ctx, const p::RequestFrame
 
 }  // namespace
 
-auth::Caller caller_of(const NodeContext& ctx, const std::optional<std::string>& token,
-                       const std::optional<std::string>& certificate_cn) {
+namespace {
+
+auth::Caller identified(const NodeContext& ctx, const std::optional<std::string>& token,
+                        const std::optional<std::string>& certificate_cn) {
   // etcd looks at the certificate only when the request has no token: a bad token is
   // refused even from a connection whose certificate names a user.
   if (!token) {
@@ -50,6 +52,15 @@ auth::Caller caller_of(const NodeContext& ctx, const std::optional<std::string>&
   return caller;
 }
 
+}  // namespace
+
+auth::Caller caller_of(const NodeContext& ctx, const p::RequestFrame& frame,
+                       const std::optional<std::string>& certificate_cn) {
+  auto caller = identified(ctx, frame.token, certificate_cn);
+  caller.forwarded = frame.forwarded;
+  return caller;
+}
+
 bool serve_auth_call(msgpack::sbuffer& out, const NodeContext& ctx, const p::RequestFrame& frame,
                      const std::optional<std::string>& certificate_cn) {
   auto method = p::auth_method_from_name(frame.method);
@@ -59,7 +70,7 @@ bool serve_auth_call(msgpack::sbuffer& out, const NodeContext& ctx, const p::Req
                    p::WireError{p::kCodeUnimplemented, "revkv: this node has no auth store"});
     return true;
   }
-  auto caller = caller_of(ctx, frame.token, certificate_cn);
+  auto caller = caller_of(ctx, frame, certificate_cn);
   using A = auth::Api;
   using Empty = p::AuthEmptyRequest;
   auto run = [&]<class Req>(auto call) { answer<Req>(out, ctx, frame, caller, call); };

@@ -18,7 +18,8 @@ namespace revkv::actors {
 // The caller a request's token names: given → the auth store's answer (a node without an
 // auth store knows no token), even a bad one; none → the user the connection's verified
 // client certificate names (`certificate_cn`, as etcd and the gRPC door), else anonymous.
-auth::Caller caller_of(const NodeContext& ctx, const std::optional<std::string>& token,
+// Marked `forwarded` when the frame is (another member's forwarder sent it).
+auth::Caller caller_of(const NodeContext& ctx, const protocol::RequestFrame& frame,
                        const std::optional<std::string>& certificate_cn = std::nullopt);
 
 // When `frame` calls an Auth.* method: answers it into `out` and returns true. Otherwise

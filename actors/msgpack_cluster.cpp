@@ -45,7 +45,7 @@ bool serve_cluster_call(const NodeContextPtr& ctx, const p::RequestFrame& frame,
     if (!request) return done(request.error());
     call(request.value(), std::move(done));
   };
-  auto caller = [&] { return caller_of(*ctx, frame.token, certificate_cn); };
+  auto caller = [&] { return caller_of(*ctx, frame, certificate_cn); };
   switch (*method) {
     case ClusterMethod::member_list:
       run.operator()<p::MemberListRequest, p::MembersResponse>(

@@ -287,7 +287,7 @@ class MsgpackDoor : public caf::event_based_actor, public DoorSink {
         return;
       }
       path_->submit(frame.msgid, Request{std::move(decoded).value()}, received,
-                    caller_of(*ctx_, frame.token, certificate_cn_));
+                    caller_of(*ctx_, frame, certificate_cn_));
     });
   }
 

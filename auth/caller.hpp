@@ -22,13 +22,20 @@ struct Caller {
   // connection's client certificate, an identity that cannot be forwarded.
   std::optional<std::string> token;
   bool by_certificate = false;
+  // Cluster mode: the request came marked `forwarded` (another member's forwarder sent it,
+  // docs/PROTOCOL.md "Framing"). A member that does not lead refuses it instead of
+  // forwarding it again (actors/cluster_gate.hpp). No trust is needed: the mark only takes
+  // forwarding away.
+  bool forwarded = false;
 
   static Caller anonymous() { return {}; }
-  static Caller named(std::string name) { return Caller{std::move(name), false, 0, {}, false}; }
-  static Caller from_jwt(std::string name, uint64_t revision) {
-    return Caller{std::move(name), false, revision, {}, false};
+  static Caller named(std::string name) {
+    return Caller{std::move(name), false, 0, {}, false, false};
   }
-  static Caller invalid() { return Caller{std::nullopt, true, 0, {}, false}; }
+  static Caller from_jwt(std::string name, uint64_t revision) {
+    return Caller{std::move(name), false, revision, {}, false, false};
+  }
+  static Caller invalid() { return Caller{std::nullopt, true, 0, {}, false, false}; }
 };
 
 }  // namespace revkv::auth

@@ -51,7 +51,8 @@ uint32_t Client::queue(std::string_view method, std::string_view body) {
   if (next_msgid_ == 0) next_msgid_ = 1;  // 0 is the msgid of unattributable errors
   msgpack::sbuffer frame;
   protocol::write_request(frame, msgid, method, body,
-                          token_ ? std::optional<std::string_view>(*token_) : std::nullopt);
+                          token_ ? std::optional<std::string_view>(*token_) : std::nullopt,
+                          forwarded_);
   out_.append(frame.data(), frame.size());
   return msgid;
 }

@@ -66,6 +66,12 @@ class Client {
   // clients send one in each call's metadata; nullopt: none. authenticate() sets it.
   void set_token(std::optional<std::string> token) { token_ = std::move(token); }
   const std::optional<std::string>& token() const { return token_; }
+  // Marks every later request `forwarded` (params [body, {forwarded: true}]): what a cluster
+  // member's forwarder sends on its client's behalf. A member that does not lead answers a
+  // marked request "etcdserver: not leader" instead of forwarding it again, so a request
+  // cannot bounce between two members that each take the other for the leader
+  // (docs/CLUSTER.md "Forwarding"). A client gains nothing by setting it.
+  void set_forwarded(bool forwarded) { forwarded_ = forwarded; }
   // A transport failure broke it (every later call fails the same way): reconnect.
   bool broken() const { return broken_.has_value(); }
 
@@ -178,6 +184,7 @@ class Client {
   NotificationHandler handler_;
   std::optional<protocol::WireError> broken_;
   std::optional<std::string> token_;
+  bool forwarded_ = false;
 };
 
 // A Watch.Watch notification's body.

@@ -282,21 +282,33 @@ std::optional<Frame> FrameDecoder::next() {
 
 namespace {
 
-// The metadata map of params[1]: `token` (str or bin) is the caller's auth token; other
-// entries are ignored, as gRPC servers ignore metadata they do not know.
-Decoded<std::optional<std::string>> read_token(const msgpack::object& meta) {
+// The metadata map of params[1]: `token` (str or bin) is the caller's auth token,
+// `forwarded` (bool) the mark of a request a cluster member forwarded; other entries are
+// ignored, as gRPC servers ignore metadata they do not know.
+struct Meta {
   std::optional<std::string> token;
-  if (meta.type != msgpack::type::MAP) return token;
+  bool forwarded = false;
+};
+
+Decoded<Meta> read_meta(const msgpack::object& meta) {
+  Meta out;
+  if (meta.type != msgpack::type::MAP) return out;
   for (uint32_t i = 0; i < meta.via.map.size; ++i) {
     const msgpack::object_kv& kv = meta.via.map.ptr[i];
     if (kv.key.type != msgpack::type::STR && kv.key.type != msgpack::type::BIN) continue;
-    if (std::string_view(kv.key.via.str.ptr, kv.key.via.str.size) != "token") continue;
+    std::string_view key(kv.key.via.str.ptr, kv.key.via.str.size);
     if (kv.val.type == msgpack::type::NIL) continue;
-    if (kv.val.type != msgpack::type::STR && kv.val.type != msgpack::type::BIN)
-      return bad_request("params[1].token: expected str");
-    token.emplace(kv.val.via.str.ptr, kv.val.via.str.size);
+    if (key == "token") {
+      if (kv.val.type != msgpack::type::STR && kv.val.type != msgpack::type::BIN)
+        return bad_request("params[1].token: expected str");
+      out.token.emplace(kv.val.via.str.ptr, kv.val.via.str.size);
+    } else if (key == "forwarded") {
+      if (kv.val.type != msgpack::type::BOOLEAN)
+        return bad_request("params[1].forwarded: expected bool");
+      out.forwarded = kv.val.via.boolean;
+    }
   }
-  return token;
+  return out;
 }
 
 }  // namespace
@@ -350,9 +362,10 @@ std::optional<Frame> FrameDecoder::interpret(std::string_view frame) {
              (params.size == 1 || nil_or_map(params.ptr[1]))) {
     request.body = params.ptr[0];
     if (params.size == 2) {
-      auto token = read_token(params.ptr[1]);
-      if (!token.ok()) return FrameError{request.msgid, token.error(), false};
-      request.token = std::move(token).value();
+      auto meta = read_meta(params.ptr[1]);
+      if (!meta.ok()) return FrameError{request.msgid, meta.error(), false};
+      request.token = std::move(meta.value().token);
+      request.forwarded = meta.value().forwarded;
     }
   } else {
     // The frame itself is sound: answer and keep the connection.
@@ -364,25 +377,32 @@ std::optional<Frame> FrameDecoder::interpret(std::string_view frame) {
 }
 
 void write_request(msgpack::sbuffer& out, uint32_t msgid, std::string_view method,
-                   std::string_view body, std::optional<std::string_view> token) {
+                   std::string_view body, std::optional<std::string_view> token, bool forwarded) {
   Packer pk(out);
   pk.pack_array(4);
   pk.pack_uint8(0);
   pk.pack_uint32(msgid);
   pk.pack_str(static_cast<uint32_t>(method.size()));
   pk.pack_str_body(method.data(), static_cast<uint32_t>(method.size()));
-  if (token) {
+  if (token || forwarded) {
     pk.pack_array(2);
     if (body.empty()) {
       pk.pack_nil();
     } else {
       out.write(body.data(), body.size());
     }
-    pk.pack_map(1);
-    pk.pack_str(5);
-    pk.pack_str_body("token", 5);
-    pk.pack_str(static_cast<uint32_t>(token->size()));
-    pk.pack_str_body(token->data(), static_cast<uint32_t>(token->size()));
+    pk.pack_map(static_cast<uint32_t>(token.has_value()) + static_cast<uint32_t>(forwarded));
+    if (token) {
+      pk.pack_str(5);
+      pk.pack_str_body("token", 5);
+      pk.pack_str(static_cast<uint32_t>(token->size()));
+      pk.pack_str_body(token->data(), static_cast<uint32_t>(token->size()));
+    }
+    if (forwarded) {
+      pk.pack_str(9);
+      pk.pack_str_body("forwarded", 9);
+      pk.pack_true();
+    }
   } else if (body.empty()) {
     pk.pack_array(0);
   } else {

@@ -43,6 +43,10 @@ struct RequestFrame {
   // params[1]'s `token` ([body, {token}]): the auth token the caller presents, as etcd's
   // clients send one in each call's metadata. nullopt: none given.
   std::optional<std::string> token;
+  // params[1]'s `forwarded: true`: a cluster member forwarded this request from its own
+  // client (docs/CLUSTER.md "Forwarding"); a member that does not lead refuses such a
+  // request instead of forwarding it again.
+  bool forwarded = false;
   msgpack::object_handle handle;  // owns the memory `body` points into
 };
 
@@ -93,9 +97,11 @@ class FrameDecoder {
 };
 
 // Frame writers. `body` / `result` is one already encoded msgpack value (a map), written
-// as it is; an empty `body` writes params [] (or [nil, {token}] with a token).
+// as it is; an empty `body` writes params [] (or [nil, meta] with a token or the
+// `forwarded` mark).
 void write_request(msgpack::sbuffer& out, uint32_t msgid, std::string_view method,
-                   std::string_view body, std::optional<std::string_view> token = std::nullopt);
+                   std::string_view body, std::optional<std::string_view> token = std::nullopt,
+                   bool forwarded = false);
 void write_result(msgpack::sbuffer& out, uint32_t msgid, std::string_view result);
 void write_error(msgpack::sbuffer& out, uint32_t msgid, const WireError& error);
 void write_notification(msgpack::sbuffer& out, std::string_view method, std::string_view body);

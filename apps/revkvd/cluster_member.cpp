@@ -10,6 +10,7 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -135,6 +136,8 @@ ClusterMember::ClusterMember(caf::actor_system& sys, actors::Node& node,
   const unsigned trailing = test_knob("REVKV_TEST_SNAPSHOT_TRAILING", defaults.snapshot_trailing);
   const unsigned install_timeout =
       test_knob("REVKV_TEST_INSTALL_SNAPSHOT_TIMEOUT_MS", defaults.install_snapshot_timeout_ms);
+  // A test hook, inert unless its variable is set (tests/cluster/membership_cluster_test.cpp).
+  fail_next_removal_.store(test_knob("REVKV_TEST_FAIL_REMOVAL", 0) != 0);
   const auto& ctx = node.context();
   link_ = ctx->cluster;
   if (!link_) throw std::runtime_error("the node was started without a cluster link");
@@ -444,6 +447,8 @@ void ClusterMember::gate_loop() {
     if (outcome.ok() && leading_term_ == term) {
       link_->leader.store(true);
       publish_wanted_ = true;  // once per leadership
+      removals_wanted_ = true;
+      wake_.notify_all();
       spdlog::info("cluster: leading in term {} from applied index {}", term, outcome.index);
     } else if (!outcome.ok()) {
       spdlog::warn("cluster: not serving as leader of term {}: {}", term, describe(outcome));
@@ -469,8 +474,11 @@ cluster::Outcome ClusterMember::lease_barrier(std::unique_lock<std::mutex>& lock
 void ClusterMember::transfer_loop() {
   std::unique_lock lock(mutex_);
   for (;;) {
-    wake_.wait_for(lock, std::chrono::milliseconds(promotions_.empty() ? 60'000 : 500), [this] {
-      return quit_ || (raft_ready_ && (!transfers_.empty() || !changes_.empty()));
+    // Promotions and unfinished removals are retried every 500 ms.
+    const bool retry = !promotions_.empty() || !link_->pending_removals().empty();
+    wake_.wait_for(lock, std::chrono::milliseconds(retry ? 500 : 60'000), [this] {
+      return quit_ ||
+             (raft_ready_ && (!transfers_.empty() || !changes_.empty() || removals_wanted_));
     });
     if (quit_) return;
     if (!raft_ready_) continue;
@@ -480,9 +488,11 @@ void ClusterMember::transfer_loop() {
         change = std::move(changes_.front());
         changes_.erase(changes_.begin());
       }
+      removals_wanted_ = false;
       lock.unlock();
       if (change) change->done(run_change(change->change));
       run_promotions();
+      finish_removals();
       lock.lock();
       continue;
     }
@@ -609,19 +619,23 @@ actors::ClusterLink::MemberChangeResult ClusterMember::run_change(
         return change_error(kUnavailable, *proposed.error);
       }
       if (!self) {
-        // A barrier, and the leader waits (bounded: the member may be down) until the member
-        // has stored it: that append carried a commit index past the removal entry.
-        auto barrier = raft_->barrier().get();
-        if (!barrier.ok()) return failed_change(barrier);
-        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-        while (std::chrono::steady_clock::now() < deadline &&
-               raft_->match_index(change.id).get() < barrier.index)
-          std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        auto told = tell_removed(change.id);
+        if (!told.ok()) return failed_change(told);
       }
-      auto removed = raft_->remove(change.id).get();
+      cluster::Outcome removed;
+      if (fail_next_removal_.exchange(false)) {
+        spdlog::warn("cluster: REVKV_TEST_FAIL_REMOVAL: the removal of {:x} fails here", change.id);
+        removed = {cluster::Errc::leader_changed, 0, "test hook"};
+      } else {
+        removed = raft_->remove(change.id).get();
+      }
       if (!removed.ok()) {
-        // The removal entry is the point of no return: this member stops all the same
-        // (removing it again through the next leader finishes the change).
+        // The removal entry is the point of no return: the removed member applied it and
+        // stops (a leader removing itself stops here), and every member that applied it
+        // holds it as pending (ClusterLink::note_removal). Whoever leads finishes the
+        // change (finish_removals: this leader on its next round, or the next leader once
+        // elected). The client gets the error: the outcome is the one of a timed-out change
+        // in etcd, and a retry answers "member not found" once it is finished.
         if (self && !removal_announced_.exchange(true) && on_removed_) on_removed_();
         return failed_change(removed);
       }
@@ -652,6 +666,49 @@ actors::ClusterLink::MemberChangeResult ClusterMember::run_change(
   }
   out.members = link_->members();
   return out;
+}
+
+cluster::Outcome ClusterMember::tell_removed(std::uint64_t id) {
+  // A barrier, and the leader waits (bounded: the member may be down) until the member has
+  // stored it: that append carried a commit index past the removal entry.
+  auto barrier = raft_->barrier().get();
+  if (!barrier.ok()) return barrier;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (std::chrono::steady_clock::now() < deadline &&
+         raft_->match_index(id).get() < barrier.index)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  return barrier;
+}
+
+void ClusterMember::finish_removals() {
+  auto pending = link_->pending_removals();
+  if (pending.empty() || !link_->leader.load()) return;
+  const auto status = raft_->status().get();
+  for (auto id : pending) {
+    // A leader that applied its own removal stops (run_change); the next leader finishes it.
+    if (id == link_->member_id) continue;
+    bool listed = std::any_of(status.configuration.begin(), status.configuration.end(),
+                              [id](const cluster::ServerInfo& s) { return s.id == id; });
+    if (!listed) continue;  // done; observe() clears it
+    // No barrier: with the removed member stopped, a two-member configuration could not
+    // commit one. This leader's own first barrier of its term follows the removal entry;
+    // once the member stored it (bounded: it has usually stopped already), the next append
+    // tells it the removal committed.
+    const auto applied = link_->applied_index.load();
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    while (std::chrono::steady_clock::now() < deadline && raft_->match_index(id).get() < applied)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    auto removed = raft_->remove(id).get();
+    if (removed.ok()) {
+      spdlog::info(
+          "cluster: finished removing member {:x} (its removal was applied, the "
+          "configuration change had failed)",
+          id);
+    } else {
+      // Retried every 500 ms while this member leads.
+      spdlog::warn("cluster: removing member {:x} is not finished yet: {}", id, describe(removed));
+    }
+  }
 }
 
 void ClusterMember::run_promotions() {

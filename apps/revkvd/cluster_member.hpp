@@ -78,6 +78,14 @@ class ClusterMember {
   actors::ClusterLink::MemberChangeResult run_change(const actors::ClusterLink::MemberChange& c);
   // On the transfer thread, unlocked: tries to promote the added voters caught up by now.
   void run_promotions();
+  // On the transfer thread, unlocked, on the leader: takes the members whose `removal` entry
+  // was applied but who are still in the configuration out of it (a removal whose
+  // configuration change failed; docs/CLUSTER.md "Membership").
+  void finish_removals();
+  // Tells the member `id` of its removal entry: a barrier, then a bounded wait until the
+  // member stored it (its append carries a commit index past the removal). Whether the
+  // barrier committed (else the outcome says why not).
+  cluster::Outcome tell_removed(std::uint64_t id);
   // On the gate thread, unlocked: proposes this member's attributes unless the log has them.
   void publish(const actors::MemberAttributes& own);
 
@@ -108,6 +116,10 @@ class ClusterMember {
   std::vector<Change> changes_;  // membership changes, also run by the transfer thread
   // Added voters still standbys: promoted by the transfer thread once caught up.
   std::vector<std::uint64_t> promotions_;
+  bool removals_wanted_ = false;  // a new leadership: finish the removals left pending
+  // REVKV_TEST_FAIL_REMOVAL (tests only): the next removal fails after its `removal` entry
+  // committed, as if leadership was lost before the configuration change.
+  std::atomic<bool> fail_next_removal_{false};
   bool was_member_ = false;                     // this member has seen itself in the configuration
   bool removed_ = false;                        // ... and then out of it
   std::atomic<bool> removal_announced_{false};  // on_removed_ called

@@ -121,6 +121,10 @@ std::optional<WireError> connect(WorkerState& st, const actors::MemberAttributes
                                        leader.client + ": " + c.error().message};
   }
   st.client.emplace(std::move(c.value()));
+  // Every request of this connection is a forwarded one: the leader serves it, a member that
+  // no longer leads refuses it at once rather than forwarding it on (a loop, otherwise,
+  // while two members each take the other for the leader).
+  st.client->set_forwarded(true);
   st.connected = leader;
   return std::nullopt;
 }

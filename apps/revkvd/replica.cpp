@@ -203,6 +203,9 @@ void Replica::apply_change(std::uint64_t index, const actors::StateChange& chang
     ~WakeAppliedWaiters() { link.set_applied(index); }
   } wake{link, index};
   if (removal) {
+    // Until the configuration without it is committed: if the proposer cannot finish the
+    // change, the next leader does (ClusterMember::finish_removals).
+    link.note_removal(*removal);
     if (*removal != link.member_id) return;
     link.removed.store(true);
     if (link.removing_self.load()) {

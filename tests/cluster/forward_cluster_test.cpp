@@ -279,3 +279,68 @@ TEST_CASE("forwarding: with auth the caller's token is forwarded and the leader 
   size_t follower = follower_of(cluster, *leader);
   testing::require_token_forwarding(cluster, *leader, follower, "forged.token");
 }
+
+// The loop marker (docs/CLUSTER.md "Forwarding"): a request marked `forwarded` — what a
+// member's forwarder sends — is refused by a follower with `etcdserver: not leader`, not
+// forwarded again, while the same request unmarked is forwarded and served; the leader
+// serves marked requests as any other.
+TEST_CASE("forwarding: a follower refuses a request marked forwarded instead of forwarding it",
+          "[cluster][process]") {
+  Cluster cluster(3);
+  auto leader = cluster.find_leader(std::chrono::seconds(20));
+  REQUIRE(leader);
+  size_t follower = follower_of(cluster, *leader);
+  auto plain = cluster.connect(follower);
+  auto marked = cluster.connect(follower);
+  marked.set_forwarded(true);
+  const std::string forwarded_total = "revkv_cluster_forwarded_requests_total";
+
+  // Unmarked: forwarded and served (once the leader has published where it serves).
+  int64_t first = 0;
+  REQUIRE(eventually([&] {
+    auto put = plain.put(put_of("mark/a", "1"));
+    if (put.ok()) first = put.value().response.revision;
+    return put.ok();
+  }));
+  const double sent = metric(cluster, follower, forwarded_total);
+  CHECK(sent >= 1);
+
+  auto not_leader = [](const auto& result) {
+    return !result.ok() && result.error().code == 14 &&
+           result.error().message == "etcdserver: not leader";
+  };
+  // Marked: each forwarded kind is refused here, at once and without being sent on.
+  CHECK(not_leader(marked.put(put_of("mark/a", "2"))));  // the request path, a write
+  storage::RangeRequest linearizable;
+  linearizable.key = "mark/a";
+  CHECK(not_leader(marked.range(linearizable)));  // a linearizable read
+  CHECK(not_leader(marked.lease_grant(protocol::LeaseGrantRequest{60, 0})));
+  CHECK(not_leader(marked.authenticate("root", "pw")));  // forward_auth_atom
+  CHECK(not_leader(marked.member_remove(0x1234)));       // membership forwarding
+  CHECK(metric(cluster, follower, forwarded_total) == sent);
+  // What a follower serves itself is served, marked or not (once it applied the put).
+  REQUIRE(cluster.wait_revision(follower, first, std::chrono::seconds(20)));
+  auto serializable = marked.range(key_at("mark/a", 0));
+  REQUIRE(serializable.ok());
+  REQUIRE(serializable.value().response.kvs.size() == 1);
+  CHECK(serializable.value().response.kvs[0].value == "1");
+
+  // The same requests unmarked are forwarded, and the leader's answers come back.
+  auto read = plain.range(linearizable);
+  REQUIRE(read.ok());
+  CHECK(read.value().response.kvs.at(0).value == "1");
+  auto unknown = plain.member_remove(0x1234);
+  REQUIRE_FALSE(unknown.ok());
+  CHECK(unknown.error().message == "etcdserver: member not found");
+  auto authenticate = plain.authenticate("root", "pw");
+  REQUIRE_FALSE(authenticate.ok());  // auth is off: the leader's refusal, relayed
+  CHECK(authenticate.error().message != "etcdserver: not leader");
+  CHECK(metric(cluster, follower, forwarded_total) == sent + 3);
+
+  // The leader serves a marked request as its own clients' (a member forwarded it there).
+  auto at_leader = cluster.connect(*leader);
+  at_leader.set_forwarded(true);
+  auto third = at_leader.put(put_of("mark/a", "3"));
+  REQUIRE(third.ok());
+  CHECK(value_at(cluster, *leader, "mark/a", third.value().response.revision) == "3");
+}

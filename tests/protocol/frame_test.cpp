@@ -156,6 +156,46 @@ TEST_CASE("a second params map carries the auth token", "[frame]") {
   CHECK_FALSE(std::get<FrameError>(wrong).close);
 }
 
+TEST_CASE("the metadata map's forwarded mark", "[frame]") {
+  auto decode_one = [](const std::string& bytes) {
+    FrameDecoder d;
+    d.feed(bytes);
+    auto f = d.next();
+    REQUIRE(f);
+    return std::move(*f);
+  };
+  // Absent, nil or false: not marked (a client's request).
+  CHECK_FALSE(std::get<RequestFrame>(decode_one(request(1, "KV.Put", ""))).forwarded);
+  auto nil = decode_one(raw_frame(array(0, 2, "KV.Put", array(map(), map("forwarded", Nil{})))));
+  CHECK_FALSE(std::get<RequestFrame>(nil).forwarded);
+  auto no = decode_one(raw_frame(array(0, 3, "KV.Put", array(map(), map("forwarded", false)))));
+  CHECK_FALSE(std::get<RequestFrame>(no).forwarded);
+  // true, beside a token or alone.
+  auto both = decode_one(
+      raw_frame(array(0, 4, "KV.Put", array(map(), map("token", "t.1", "forwarded", true)))));
+  CHECK(std::get<RequestFrame>(both).forwarded);
+  CHECK(std::get<RequestFrame>(both).token == std::optional<std::string>("t.1"));
+  // The writer: the mark with and without a token and a body.
+  for (auto token : {std::optional<std::string_view>{}, std::optional<std::string_view>{"t.2"}}) {
+    for (std::string body : {std::string(), map("key", Bin{"k"}).bytes}) {
+      msgpack::sbuffer sb;
+      write_request(sb, 5, "KV.Range", body, token, true);
+      auto written = decode_one(std::string(sb.data(), sb.size()));
+      REQUIRE(std::holds_alternative<RequestFrame>(written));
+      const auto& frame = std::get<RequestFrame>(written);
+      CHECK(frame.forwarded);
+      CHECK(frame.token.has_value() == token.has_value());
+      CHECK(frame.body.type == (body.empty() ? msgpack::type::NIL : msgpack::type::MAP));
+    }
+  }
+  // Another type is a bad request; the connection stays.
+  auto wrong = decode_one(raw_frame(array(0, 6, "KV.Put", array(map(), map("forwarded", 1)))));
+  REQUIRE(std::holds_alternative<FrameError>(wrong));
+  CHECK(std::get<FrameError>(wrong).error.message ==
+        "revkv: bad request: params[1].forwarded: expected bool");
+  CHECK_FALSE(std::get<FrameError>(wrong).close);
+}
+
 TEST_CASE("responses and notifications from a client are ignored", "[frame]") {
   std::string bytes = raw_frame(array(1, 9, Nil{}, map())) +
                       raw_frame(array(2, "Watch.Watch", array(map()))) + raw_frame(array(2)) +
