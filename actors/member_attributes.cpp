@@ -8,7 +8,10 @@ namespace {
 using util::get_u64_le;
 using util::put_u64_le;
 
-constexpr uint64_t kVersion = 1;
+// Version 2 appends `catchup`; version 1 records (persisted, or in a log written before)
+// still decode.
+constexpr uint64_t kFirstVersion = 1;
+constexpr uint64_t kVersion = 2;
 
 void put_string(std::string& out, std::string_view s) {
   put_u64_le(out, s.size());
@@ -40,16 +43,19 @@ std::string encode_member_attributes(const MemberAttributes& a) {
   put_string(out, a.client);
   put_string(out, a.grpc);
   put_u64_le(out, a.tls ? 1 : 0);
+  put_string(out, a.catchup);
   return out;
 }
 
 std::optional<MemberAttributes> decode_member_attributes(std::string_view in) {
   MemberAttributes a;
   uint64_t version = 0, tls = 0;
-  if (!get_u64(in, version) || version != kVersion) return std::nullopt;
+  if (!get_u64(in, version) || version < kFirstVersion || version > kVersion) return std::nullopt;
   if (!get_u64(in, a.id) || !get_string(in, a.name) || !get_string(in, a.client) ||
-      !get_string(in, a.grpc) || !get_u64(in, tls) || tls > 1 || !in.empty())
+      !get_string(in, a.grpc) || !get_u64(in, tls) || tls > 1)
     return std::nullopt;
+  if (version >= 2 && !get_string(in, a.catchup)) return std::nullopt;
+  if (!in.empty()) return std::nullopt;
   a.tls = tls == 1;
   return a;
 }

@@ -19,9 +19,10 @@ constexpr std::chrono::milliseconds kConnectTimeout{5000};
 constexpr std::chrono::milliseconds kFirstPause{1000};
 constexpr std::chrono::milliseconds kLongestPause{30000};
 
-// A TCP connection to an IPv4 HOST:PORT (peer addresses are IPv4 literals), within the
-// timeout.
-util::UniqueFd dial(const std::string& source, std::string& host, std::string& error) {
+}  // namespace
+
+util::UniqueFd dial_ipv4(const std::string& source, std::chrono::milliseconds timeout,
+                         std::string& host, std::string& error) {
   auto colon = source.rfind(':');
   host = source.substr(0, colon);
   sockaddr_in addr{};
@@ -47,7 +48,7 @@ util::UniqueFd dial(const std::string& source, std::string& host, std::string& e
     return {};
   }
   pollfd p{fd.get(), POLLOUT, 0};
-  int rc = ::poll(&p, 1, static_cast<int>(kConnectTimeout.count()));
+  int rc = ::poll(&p, 1, static_cast<int>(timeout.count()));
   int so_error = 0;
   socklen_t len = sizeof so_error;
   ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &so_error, &len);
@@ -57,8 +58,6 @@ util::UniqueFd dial(const std::string& source, std::string& host, std::string& e
   }
   return fd;
 }
-
-}  // namespace
 
 CheckpointFetcher::CheckpointFetcher(const std::filesystem::path& data_dir,
                                      tls::ClientConfig peer_tls, std::function<void()> on_staged)
@@ -130,7 +129,7 @@ bool CheckpointFetcher::fetch_once(const std::string& source, std::uint64_t inde
     return false;
   }
   std::string host;
-  util::UniqueFd tcp = dial(source, host, error);
+  util::UniqueFd tcp = dial_ipv4(source, kConnectTimeout, host, error);
   if (!tcp.valid()) return false;
   util::UniqueFd plain;
   std::unique_ptr<tls::ClientTunnel> tunnel;

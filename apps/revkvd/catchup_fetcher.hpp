@@ -14,6 +14,7 @@
 #include "tls/client_tunnel.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -22,6 +23,12 @@
 #include <thread>
 
 namespace revkv::apps {
+
+// A TCP connection to an IPv4 HOST:PORT (peer and catch-up addresses are IPv4 literals),
+// within `timeout`; `host` is set to HOST (the name a TLS peer's certificate must carry).
+// Invalid with `error` when it cannot be made.
+util::UniqueFd dial_ipv4(const std::string& address, std::chrono::milliseconds timeout,
+                         std::string& host, std::string& error);
 
 class CheckpointFetcher {
  public:

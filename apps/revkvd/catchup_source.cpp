@@ -1,5 +1,6 @@
 #include "apps/revkvd/catchup_source.hpp"
 
+#include "apps/revkvd/publish_request.hpp"
 #include "tls/listener.hpp"
 
 #include <spdlog/spdlog.h>
@@ -22,6 +23,10 @@ namespace {
 // Fetchers waiting for their turn beyond the one being served; more are refused (closed):
 // a cluster has a handful of members, and each retries on the leader's next InstallSnapshot.
 constexpr size_t kMaxWaiting = 4;
+// Connections whose request is not read yet; more are closed. Each is read within
+// kRequestWithin, so the last of them is read within a few tens of seconds at worst.
+constexpr size_t kMaxIncoming = 8;
+constexpr std::chrono::milliseconds kRequestWithin{5000};
 
 util::UniqueFd listen_tcp(const std::string& host, uint16_t port, uint16_t& bound) {
   sockaddr_in addr{};
@@ -47,22 +52,24 @@ util::UniqueFd listen_tcp(const std::string& host, uint16_t port, uint16_t& boun
 
 std::unique_ptr<CheckpointSource> open_checkpoint_source(
     const storage::Backend& backend, const std::filesystem::path& data_dir, const std::string& host,
-    uint16_t port, std::shared_ptr<tls::ServerCredentials> peer_tls) {
+    uint16_t port, std::shared_ptr<tls::ServerCredentials> peer_tls, PublishHandler on_publish) {
   const auto work = data_dir / "catchup-source";
-  if (port != 0) return std::make_unique<CheckpointSource>(backend, work, host, port, peer_tls);
+  if (port != 0)
+    return std::make_unique<CheckpointSource>(backend, work, host, port, peer_tls, on_publish);
   const auto remembered = data_dir / "catchup-port";
   std::unique_ptr<CheckpointSource> source;
   unsigned previous = 0;
   if (std::ifstream in(remembered); in >> previous && previous > 0 && previous <= 65535) {
     try {
-      source = std::make_unique<CheckpointSource>(backend, work, host,
-                                                  static_cast<uint16_t>(previous), peer_tls);
+      source = std::make_unique<CheckpointSource>(
+          backend, work, host, static_cast<uint16_t>(previous), peer_tls, on_publish);
     } catch (const std::exception& e) {
       spdlog::warn("catch-up: the previous catch-up port {} is taken ({}); picking another",
                    previous, e.what());
     }
   }
-  if (!source) source = std::make_unique<CheckpointSource>(backend, work, host, 0, peer_tls);
+  if (!source)
+    source = std::make_unique<CheckpointSource>(backend, work, host, 0, peer_tls, on_publish);
   if (source->port() != previous) {
     std::ofstream out(remembered, std::ios::trunc);
     out << source->port() << "\n";
@@ -72,8 +79,12 @@ std::unique_ptr<CheckpointSource> open_checkpoint_source(
 
 CheckpointSource::CheckpointSource(const storage::Backend& backend, std::filesystem::path work_dir,
                                    const std::string& host, uint16_t port,
-                                   std::shared_ptr<tls::ServerCredentials> peer_tls)
-    : backend_(backend), work_dir_(std::move(work_dir)), wake_fd_(::eventfd(0, EFD_CLOEXEC)) {
+                                   std::shared_ptr<tls::ServerCredentials> peer_tls,
+                                   PublishHandler on_publish)
+    : backend_(backend),
+      work_dir_(std::move(work_dir)),
+      on_publish_(std::move(on_publish)),
+      wake_fd_(::eventfd(0, EFD_CLOEXEC)) {
   if (const char* damage = std::getenv("REVKV_TEST_DAMAGE_CATCHUP"))
     damage_left_ = std::atoi(damage);
   // A transfer cut short by a crash left its checkpoint behind.
@@ -91,7 +102,7 @@ CheckpointSource::CheckpointSource(const storage::Backend& backend, std::filesys
             spdlog::warn("catch-up: refused a connection without a peer certificate");
             return;
           }
-          enqueue(std::move(owned));
+          enqueue({std::move(owned), peer.certificate});
         }));
     bound = tls_listener_->port();
   } else {
@@ -100,6 +111,7 @@ CheckpointSource::CheckpointSource(const storage::Backend& backend, std::filesys
   }
   port_ = bound;
   address_ = host + ":" + std::to_string(bound);
+  requests_ = std::thread([this] { request_loop(); });
   server_ = std::thread([this] { serve_loop(); });
 }
 
@@ -112,15 +124,18 @@ void CheckpointSource::stop() {
     std::lock_guard lock(mutex_);
     if (quit_) return;
     quit_ = true;
+    incoming_.clear();
     waiting_.clear();
-    // Cuts a transfer short: its next poll sees the end.
+    // Cuts a transfer, and a request being read, short: their next poll sees the end.
     if (serving_fd_ >= 0) ::shutdown(serving_fd_, SHUT_RDWR);
+    if (reading_fd_ >= 0) ::shutdown(reading_fd_, SHUT_RDWR);
   }
   wake_.notify_all();
   uint64_t one = 1;
   [[maybe_unused]] auto n = ::write(wake_fd_.get(), &one, sizeof one);
   if (tls_listener_) tls_listener_->stop();
   if (acceptor_.joinable()) acceptor_.join();
+  if (requests_.joinable()) requests_.join();
   if (server_.joinable()) server_.join();
   tls_listener_.reset();
   std::error_code ec;
@@ -134,15 +149,66 @@ void CheckpointSource::accept_loop() {
     if (p[1].revents != 0) return;
     if ((p[0].revents & POLLIN) == 0) continue;
     util::UniqueFd fd(::accept4(listen_fd_.get(), nullptr, nullptr, SOCK_CLOEXEC));
-    if (fd.valid()) enqueue(std::move(fd));
+    if (fd.valid()) enqueue({std::move(fd), nullptr});
   }
 }
 
-void CheckpointSource::enqueue(util::UniqueFd fd) {
+void CheckpointSource::enqueue(Connection connection) {
   std::lock_guard lock(mutex_);
-  if (quit_ || waiting_.size() >= kMaxWaiting) return;
-  waiting_.push_back(std::move(fd));
+  if (quit_ || incoming_.size() >= kMaxIncoming) return;
+  incoming_.push_back(std::move(connection));
   wake_.notify_all();
+}
+
+void CheckpointSource::request_loop() {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    wake_.wait(lock, [this] { return quit_ || !incoming_.empty(); });
+    if (quit_) return;
+    Connection connection = std::move(incoming_.front());
+    incoming_.pop_front();
+    reading_fd_ = connection.fd.get();
+    lock.unlock();
+    take_request(std::move(connection));
+    lock.lock();
+    reading_fd_ = -1;
+  }
+}
+
+void CheckpointSource::take_request(Connection connection) {
+  const int fd = connection.fd.get();
+  std::string error;
+  auto request = read_catchup_port_request(fd, kRequestWithin, error);
+  if (!request) {
+    spdlog::warn("catch-up: no request read: {}", error);
+    return;
+  }
+  switch (request->kind) {
+    case CatchupPortRequest::Kind::checkpoint: {
+      std::lock_guard lock(mutex_);
+      if (quit_ || waiting_.size() >= kMaxWaiting) {
+        // Closed: the fetcher tries again later.
+        spdlog::warn("catch-up: refused a checkpoint request: {} are waiting already",
+                     waiting_.size());
+        return;
+      }
+      waiting_.push_back(std::move(connection.fd));
+      wake_.notify_all();
+      return;
+    }
+    case CatchupPortRequest::Kind::refused:
+      spdlog::warn("catch-up: refused a request: {}", request->payload);
+      answer_publish(fd, request->payload, kRequestWithin);
+      return;
+    case CatchupPortRequest::Kind::publish: {
+      std::string refusal = on_publish_
+                                ? on_publish_(request->payload, connection.certificate.get())
+                                : "revkv: this catch-up port takes no publish requests";
+      if (!refusal.empty()) spdlog::warn("catch-up: refused a publish request: {}", refusal);
+      answer_publish(fd, refusal, kRequestWithin);
+      return;
+    }
+  }
 }
 
 void CheckpointSource::serve_loop() {
@@ -162,10 +228,7 @@ void CheckpointSource::serve_loop() {
 
 void CheckpointSource::serve(int fd) {
   std::string error;
-  if (!read_catchup_request(fd, limits_, error)) {
-    spdlog::warn("catch-up: refused a request: {}", error);
-    return;
-  }
+  // The request line was read by the request thread.
   // A fresh checkpoint per transfer: consistent (RocksDB flushes and links at one sequence
   // number), with the applied Raft index written in the same batches as the data.
   const auto dir = work_dir_ / "checkpoint";

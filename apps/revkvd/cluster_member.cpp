@@ -5,6 +5,7 @@
 #include "actors/read_index_actor.hpp"
 #include "actors/state_change.hpp"
 #include "apps/revkvd/forwarder.hpp"
+#include "apps/revkvd/publish_intake.hpp"
 #include "cluster/peer_tls.hpp"
 
 #include <caf/all.hpp>
@@ -64,6 +65,11 @@ unsigned test_knob(const char* name, unsigned fallback) {
     throw std::runtime_error(std::string(name) + ": not a number: '" + value + "'");
   }
 }
+// How long the leader waits for a follower's published attributes to commit before it
+// answers `request timed out` (the follower tries again); within the follower's own bound on
+// the exchange (apps/revkvd/follower_publisher.cpp).
+constexpr std::chrono::milliseconds kPublishCommitWait{5000};
+
 // The read lease is this share of the election timeout (actors/cluster_link.hpp): the
 // margin covers the members' clocks running at slightly different rates.
 constexpr double kReadLeaseShare = 0.8;
@@ -212,9 +218,15 @@ ClusterMember::ClusterMember(caf::actor_system& sys, actors::Node& node,
   }
   const std::filesystem::path data_dir(options.node.data_dir);
   fetcher_ = std::make_unique<CheckpointFetcher>(data_dir, catchup_tls, std::move(restart));
-  source_ = open_checkpoint_source(*ctx->backend, data_dir, options.catchup_host,
-                                   options.catchup_port, peer_credentials);
+  peer_tls_ = peer_credentials != nullptr;
+  // The publish requests of followers arrive there too (docs/CLUSTER.md "Membership").
+  source_ =
+      open_checkpoint_source(*ctx->backend, data_dir, options.catchup_host, options.catchup_port,
+                             peer_credentials, [this](std::string_view payload, X509* certificate) {
+                               return take_publish(payload, certificate);
+                             });
   spdlog::info("cluster: catch-up port {}", source_->address());
+  publisher_ = std::make_unique<FollowerPublisher>(link_, catchup_tls);
   try {
     replica_ = std::make_unique<Replica>(sys, node, source_->address(), *fetcher_);
   } catch (...) {
@@ -327,6 +339,7 @@ void ClusterMember::stop() {
   link_->stopping.store(true);
   link_->leader.store(false);
   if (prober_) prober_->stop();
+  publisher_->stop();
   {
     std::lock_guard lock(mutex_);
     quit_ = true;
@@ -352,10 +365,27 @@ void ClusterMember::stop() {
 
 void ClusterMember::serving(actors::MemberAttributes own) {
   own.id = link_->member_id;
+  own.catchup = source_->address();
+  // A follower's way; while this member leads it has nothing to do (the gate's way below).
+  publisher_->publish(own);
   std::lock_guard lock(mutex_);
   own_ = std::move(own);
   publish_wanted_ = true;
   wake_.notify_all();
+}
+
+std::string ClusterMember::take_publish(std::string_view payload, X509* certificate) {
+  return take_published_attributes(
+      *link_, payload, certificate, peer_tls_,
+      [this](std::string entry) -> std::optional<std::string> {
+        // Called only while this member leads (checked first), so the Raft member exists.
+        auto proposed = raft_->propose(std::move(entry));
+        if (proposed.wait_for(kPublishCommitWait) != std::future_status::ready)
+          return "etcdserver: request timed out";
+        auto outcome = proposed.get();
+        if (!outcome.ok()) return describe(outcome);
+        return std::nullopt;
+      });
 }
 
 void ClusterMember::publish(const actors::MemberAttributes& own) {
@@ -399,6 +429,8 @@ void ClusterMember::observe(const cluster::NodeStatus& status) {
   }
   uint64_t previous = link.leader_id.exchange(status.leader_id);
   if (status.leader_id != 0 && status.leader_id != previous) link.leader_changes.fetch_add(1);
+  // A follower whose attributes are not in the log yet tries the new leader now.
+  if (status.leader_id != previous) publisher_->leader_changed();
   link.term.store(status.term);
   std::uint64_t was_leading = leading_term_;
   leading_term_ = status.role == cluster::Role::leader ? status.term : 0;

@@ -10,6 +10,7 @@
 #include "actors/node.hpp"
 #include "apps/revkvd/catchup_fetcher.hpp"
 #include "apps/revkvd/catchup_source.hpp"
+#include "apps/revkvd/follower_publisher.hpp"
 #include "apps/revkvd/options.hpp"
 #include "apps/revkvd/peer_prober.hpp"
 #include "apps/revkvd/replica.hpp"
@@ -53,9 +54,11 @@ class ClusterMember {
   ClusterMember(const ClusterMember&) = delete;
   ClusterMember& operator=(const ClusterMember&) = delete;
 
-  // Once the client doors listen: where this member serves its clients. It publishes them
-  // through the log whenever it becomes the ready leader and they differ from what the log
-  // holds (docs/CLUSTER.md "Forwarding"), so the followers can forward to it.
+  // Once the client doors listen: where this member serves its clients (its catch-up
+  // address is added here). It publishes them through the log whenever they differ from what
+  // the log holds (docs/CLUSTER.md "Forwarding", "Membership"): as the ready leader it
+  // proposes them itself, as a follower it hands them to the leader's catch-up port
+  // (FollowerPublisher), so every member is listed and the followers can forward to it.
   void serving(actors::MemberAttributes own);
 
   // Before the node stops: proposals in flight end (the backend actor drops them: nothing
@@ -88,11 +91,15 @@ class ClusterMember {
   cluster::Outcome tell_removed(std::uint64_t id);
   // On the gate thread, unlocked: proposes this member's attributes unless the log has them.
   void publish(const actors::MemberAttributes& own);
+  // On the catch-up port's request thread: a follower's publish request (its attributes,
+  // the peer certificate that came with them); "" once the log holds them, else the refusal.
+  std::string take_publish(std::string_view payload, X509* certificate);
 
   std::shared_ptr<actors::ClusterLink> link_;
   // Declared before the replica, which uses them, and the Raft member, which calls it.
   std::unique_ptr<CheckpointFetcher> fetcher_;
   std::unique_ptr<CheckpointSource> source_;
+  std::unique_ptr<FollowerPublisher> publisher_;
   std::unique_ptr<Replica> replica_;
   std::unique_ptr<cluster::RaftNode> raft_;
   // etcd_network_peer_round_trip_time_seconds; started once the member runs.
@@ -130,6 +137,7 @@ class ClusterMember {
   std::atomic<bool> renewal_asked_{false};
   bool transferring_ = false;
   std::uint64_t transfers_started_ = 0;
+  bool peer_tls_ = false;                        // the catch-up port requires certificates
   std::optional<actors::MemberAttributes> own_;  // set by serving()
   bool publish_wanted_ = false;  // once per leadership, and when serving() is called
   bool quit_ = false;

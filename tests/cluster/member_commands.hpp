@@ -41,6 +41,13 @@ inline std::string members_seen(const std::string& bin, const std::string& endpo
   return member_rows(run.out);
 }
 
+// One row of member_rows: a started member is listed with the name it published (docs/CLUSTER.md
+// "Membership": a follower publishes its attributes through the leader too).
+inline std::string member_row(const std::string& id, const std::string& name,
+                              const std::string& peer_url, bool learner) {
+  return id + ", " + name + ", " + peer_url + ", " + (learner ? "true" : "false");
+}
+
 // etcdctl `member add` of the cluster's reserved member `added`, sent to `endpoint`.
 template <class Cluster>
 auto etcdctl_member_add(const std::string& bin, const std::string& endpoint, Cluster& cluster,

@@ -199,7 +199,8 @@ TEST_CASE("state change entry: round-trips, and is never taken for a commit grou
 }
 
 TEST_CASE("member attributes: round-trip, and damaged payloads are refused", "[cluster]") {
-  actors::MemberAttributes in{0x1234, "b", "127.0.0.1:7001", "127.0.0.1:2401", true};
+  actors::MemberAttributes in{0x1234,           "b",  "127.0.0.1:7001",
+                              "127.0.0.1:2401", true, "127.0.0.1:2501"};
   auto bytes = actors::encode_member_attributes(in);
   auto out = actors::decode_member_attributes(bytes);
   REQUIRE(out);
@@ -214,10 +215,39 @@ TEST_CASE("member attributes: round-trip, and damaged payloads are refused", "[c
   }
   CHECK_FALSE(actors::decode_member_attributes(bytes + "x"));  // trailing bytes
   std::string other = bytes;
-  other[0] = 2;  // another payload version
+  other[0] = 3;  // a payload version not known yet
+  CHECK_FALSE(actors::decode_member_attributes(other));
+  other[0] = 0;
   CHECK_FALSE(actors::decode_member_attributes(other));
   // Keys differ per member.
   CHECK(actors::member_attributes_key(1) != actors::member_attributes_key(2));
+}
+
+TEST_CASE("member attributes: a record of the first version decodes with no catch-up address",
+          "[cluster]") {
+  // Version 1, as persisted before the catch-up address was published: version, id, name,
+  // client, grpc (each string length-prefixed, little-endian u64s), tls.
+  auto u64 = [](uint64_t v) {
+    std::string out;
+    for (int i = 0; i < 8; ++i)
+      out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+    return out;
+  };
+  auto str = [&](const std::string& s) { return u64(s.size()) + s; };
+  const std::string v1 =
+      u64(1) + u64(0x1234) + str("b") + str("127.0.0.1:7001") + str("127.0.0.1:2401") + u64(1);
+  auto out = actors::decode_member_attributes(v1);
+  REQUIRE(out);
+  CHECK(out->id == 0x1234);
+  CHECK(out->name == "b");
+  CHECK(out->client == "127.0.0.1:7001");
+  CHECK(out->grpc == "127.0.0.1:2401");
+  CHECK(out->tls);
+  CHECK(out->catchup.empty());
+  CHECK_FALSE(actors::decode_member_attributes(v1 + str("127.0.0.1:2501")));  // v1 ends there
+  // Re-encoded it is the current version, with the (empty) catch-up address.
+  CHECK(actors::encode_member_attributes(*out) != v1);
+  CHECK(actors::decode_member_attributes(actors::encode_member_attributes(*out)) == out);
 }
 
 TEST_CASE("alarm payload: round-trips, and damaged payloads are refused", "[cluster]") {

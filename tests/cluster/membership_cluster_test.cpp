@@ -92,7 +92,8 @@ TEST_CASE("membership: etcdctl member add grows a cluster and the new member cat
   CHECK(eventually(
       [&] {
         auto list = first();
-        return list.find(id + ", , " + cluster.peer_url(added) + ", false") != std::string::npos;
+        return list.find(testing::member_row(id, cluster.name(added), cluster.peer_url(added),
+                                             false)) != std::string::npos;
       },
       std::chrono::seconds(60)));
   CAPTURE(first());
@@ -138,13 +139,16 @@ TEST_CASE("membership: errors then a learner promoted then a removed member stop
 
   // A learner: added, started, it receives writes, then promoted.
   auto [learner, id] = add_started_learner(cluster, bin, at, *leader, "l/1");
-  CHECK(members_seen(bin, at).find(id + ", , " + cluster.peer_url(learner) + ", true") !=
-        std::string::npos);
+  // Listed with its name once it published it (through the leader: it never led).
+  CHECK(eventually([&] {
+    return members_seen(bin, at).find(testing::member_row(
+               id, cluster.name(learner), cluster.peer_url(learner), true)) != std::string::npos;
+  }));
   auto promoted = ctl("member promote " + id);
   CAPTURE(promoted.out);
   CHECK(promoted.status == 0);
-  CHECK(members_seen(bin, at).find(id + ", , " + cluster.peer_url(learner) + ", false") !=
-        std::string::npos);
+  CHECK(members_seen(bin, at).find(testing::member_row(
+            id, cluster.name(learner), cluster.peer_url(learner), false)) != std::string::npos);
 
   // A follower removed: the others go on, the removed one stops by itself.
   size_t follower = (*leader + 1) % 3;
@@ -212,7 +216,8 @@ TEST_CASE("membership: a learner does not count for the quorum until it is promo
   // Member a (a follower, maybe) lists it as a voter once the configuration reached it.
   CHECK(eventually([&] {
     return members_seen(bin, cluster.member(0).grpc_endpoint())
-               .find(id + ", , " + cluster.peer_url(learner) + ", false") != std::string::npos;
+               .find(testing::member_row(id, cluster.name(learner), cluster.peer_url(learner),
+                                         false)) != std::string::npos;
   }));
 
   // Three voters now: any one of them frozen, the other two (the promoted one among them

@@ -199,8 +199,8 @@ TEST_CASE("membership under load: a member added and a follower removed while cl
     // A voter once it caught up (the leader promotes it by itself).
     CHECK(testing::eventually(
         [&] {
-          return testing::members_seen(bin, at).find(id + ", , " + peer_url + ", false") !=
-                 std::string::npos;
+          return testing::members_seen(bin, at).find(testing::member_row(
+                     id, cluster.name(added), peer_url, false)) != std::string::npos;
         },
         60s));
     REQUIRE(load.wait_for_writes(50, 30s));

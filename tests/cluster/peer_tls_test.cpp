@@ -5,6 +5,7 @@
 // peer port are refused with a log line while the others go on. Skipped, not passed,
 // without openssl.
 
+#include "actors/member_attributes.hpp"
 #include "client/client.hpp"
 #include "tests/cluster/member_commands.hpp"
 #include "tests/cluster/peer_proxy.hpp"
@@ -31,6 +32,7 @@
 #include <sstream>
 #include <string>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -554,6 +556,82 @@ TEST_CASE("peer TLS: a member behind the compacted log catches up over the TLS c
   require_same_hash(cluster, {0, 1, 2}, last);
 }
 
+// Followers publish their client addresses through the leader's catch-up port, which with
+// peer TLS is TLS with a verified peer certificate required (docs/CLUSTER.md "Membership"):
+// every member lists every member's client URL without any move-leader, and a plaintext
+// publish to the leader's catch-up port is refused by the TLS handshake and changes nothing.
+TEST_CASE("peer TLS: followers publish their client addresses over the TLS catch-up port",
+          "[cluster][process][tls]") {
+  TlsCluster cluster({Peer::tls, Peer::tls, Peer::tls});
+  if (!cluster.certs()) return;
+  cluster.start_all();
+  REQUIRE(cluster.find_leader({0, 1, 2}, 20s));
+  std::vector<uint64_t> ids;
+  std::optional<size_t> leader;
+  REQUIRE(testing::eventually([&] {
+    ids.clear();
+    leader.reset();
+    for (size_t i = 0; i < cluster.size(); ++i) {
+      auto s = cluster.connect(i).status();
+      if (!s.ok()) return false;
+      ids.push_back(s.value().header.member_id);
+      if (s.value().leader == s.value().header.member_id) leader = i;
+    }
+    return leader.has_value();
+  }));
+  // Member `of`'s MessagePack client URLs as member `asked` lists them.
+  auto urls = [&](size_t asked, uint64_t of) {
+    std::vector<std::string> out;
+    auto list = cluster.connect(asked).member_list();
+    if (list.ok())
+      for (const auto& m : list.value().members)
+        if (m.id == of) out = m.client_urls;
+    return out;
+  };
+  auto everyone_listed = [&] {
+    for (size_t asked = 0; asked < cluster.size(); ++asked)
+      for (size_t of = 0; of < cluster.size(); ++of)
+        if (urls(asked, ids[of]) !=
+            std::vector<std::string>{"http://" + cluster.member_endpoint(of)})
+          return false;
+    return true;
+  };
+  INFO("logs: " << cluster.log(0) << cluster.log(1) << cluster.log(2));
+  CHECK(testing::eventually(everyone_listed, 30s));
+  const size_t follower = (*leader + 1) % cluster.size();
+  CHECK(cluster.log_has(
+      follower, "cluster: published client addresses client=" + cluster.member_endpoint(follower),
+      10s));
+
+  const std::string marker = "catch-up port 127.0.0.1:";
+  const auto leader_log = cluster.log(*leader);
+  const auto at = leader_log.find(marker);
+  REQUIRE(at != std::string::npos);
+  const auto port = static_cast<uint16_t>(std::stoi(leader_log.substr(at + marker.size())));
+  actors::MemberAttributes moved;
+  moved.id = ids[follower];
+  moved.name = "f";
+  moved.client = "127.0.0.1:1";
+  moved.grpc = "127.0.0.1:1";
+  moved.catchup = "127.0.0.1:1";
+  const auto payload = actors::encode_member_attributes(moved);
+  const std::string request = "RKVPUBLISH1 " + std::to_string(payload.size()) + "\n" + payload;
+  const int fd = testing::connect_loopback(port);
+  REQUIRE(fd >= 0);
+  timeval limit{20, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+  ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
+  std::string answer;
+  char buf[256];
+  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;)
+    answer.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  CHECK(answer.find("OK") == std::string::npos);
+  CHECK(cluster.log_has(*leader, "refused: not TLS", 10s));
+  // Nothing published: the leader, and every member, still list the real address.
+  CHECK(everyone_listed());
+}
+
 // A member added to a TLS cluster (member add, then started with --initial-cluster-state
 // existing) has an empty Raft configuration until the leader's log reaches it, and the
 // leader's connection is the only way the log can: while it is empty the joining member
@@ -585,8 +663,8 @@ TEST_CASE("peer TLS: a member added with member add joins over TLS and becomes a
   CHECK(cluster.wait_revision(added, before, 60s));
   CHECK(testing::eventually(
       [&] {
-        return testing::members_seen(bin, at).find(id + ", , " + cluster.peer_url(added) +
-                                                   ", false") != std::string::npos;
+        return testing::members_seen(bin, at).find(testing::member_row(
+                   id, cluster.name(added), cluster.peer_url(added), false)) != std::string::npos;
       },
       60s));
   // A voter that takes part: the cluster writes with one of the first three stopped.

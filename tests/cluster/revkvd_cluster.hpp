@@ -101,6 +101,8 @@ class Cluster {
     ports_.push_back(client_ports());
     return members_.size() - 1;
   }
+  // Member i's next start listens on new client, gRPC and metrics ports (free ones).
+  void move_client_ports(size_t i) { ports_[i] = client_ports(); }
   // A reserved member's peer URL (reserve_member).
   std::string peer_url(size_t i) const { return "http://" + addresses_[i]; }
   // Member i's data directory.
