@@ -1,14 +1,11 @@
 #include "apps/revkvd/catchup_fetcher.hpp"
 
+#include "apps/revkvd/peer_dial.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <arpa/inet.h>
-#include <cerrno>
 #include <chrono>
-#include <cstring>
-#include <netinet/in.h>
-#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -20,44 +17,6 @@ constexpr std::chrono::milliseconds kFirstPause{1000};
 constexpr std::chrono::milliseconds kLongestPause{30000};
 
 }  // namespace
-
-util::UniqueFd dial_ipv4(const std::string& source, std::chrono::milliseconds timeout,
-                         std::string& host, std::string& error) {
-  auto colon = source.rfind(':');
-  host = source.substr(0, colon);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  int port = 0;
-  try {
-    port = colon == std::string::npos ? 0 : std::stoi(source.substr(colon + 1));
-  } catch (const std::exception&) {
-  }
-  if (port <= 0 || port > 65535 || ::inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) {
-    error = "'" + source + "' is not an IPv4 HOST:PORT";
-    return {};
-  }
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  util::UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (!fd.valid()) {
-    error = std::strerror(errno);
-    return {};
-  }
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 &&
-      errno != EINPROGRESS) {
-    error = std::strerror(errno);
-    return {};
-  }
-  pollfd p{fd.get(), POLLOUT, 0};
-  int rc = ::poll(&p, 1, static_cast<int>(timeout.count()));
-  int so_error = 0;
-  socklen_t len = sizeof so_error;
-  ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &so_error, &len);
-  if (rc <= 0 || so_error != 0) {
-    error = rc <= 0 ? "connect timed out" : std::strerror(so_error);
-    return {};
-  }
-  return fd;
-}
 
 CheckpointFetcher::CheckpointFetcher(const std::filesystem::path& data_dir,
                                      tls::ClientConfig peer_tls, std::function<void()> on_staged)
@@ -128,29 +87,18 @@ bool CheckpointFetcher::fetch_once(const std::string& source, std::uint64_t inde
     error = "create " + paths_.root.string() + ": " + ec.message();
     return false;
   }
-  std::string host;
-  util::UniqueFd tcp = dial_ipv4(source, kConnectTimeout, host, error);
-  if (!tcp.valid()) return false;
-  util::UniqueFd plain;
-  std::unique_ptr<tls::ClientTunnel> tunnel;
-  if (tls_.enabled) {
-    tunnel = tls::ClientTunnel::open(std::move(tcp), host, tls_, kConnectTimeout, plain, error);
-    if (!tunnel) {
-      error = "TLS: " + error;
-      return false;
-    }
-  } else {
-    plain = std::move(tcp);
-  }
+  auto connection = dial_peer(source, tls_, kConnectTimeout, kConnectTimeout, error);
+  if (!connection.valid()) return false;
+  const int plain = connection.plain.get();
   {
     std::lock_guard lock(mutex_);
     if (quit_) {
       error = "stopping";
       return false;
     }
-    socket_ = plain.get();
+    socket_ = plain;
   }
-  bool received = receive_checkpoint(plain.get(), paths_.staging, limits_, error);
+  bool received = receive_checkpoint(plain, paths_.staging, limits_, error);
   {
     std::lock_guard lock(mutex_);
     socket_ = -1;

@@ -24,12 +24,6 @@
 
 namespace revkv::apps {
 
-// A TCP connection to an IPv4 HOST:PORT (peer and catch-up addresses are IPv4 literals),
-// within `timeout`; `host` is set to HOST (the name a TLS peer's certificate must carry).
-// Invalid with `error` when it cannot be made.
-util::UniqueFd dial_ipv4(const std::string& address, std::chrono::milliseconds timeout,
-                         std::string& host, std::string& error);
-
 class CheckpointFetcher {
  public:
   CheckpointFetcher(const std::filesystem::path& data_dir, tls::ClientConfig peer_tls,

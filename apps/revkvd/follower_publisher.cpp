@@ -1,6 +1,6 @@
 #include "apps/revkvd/follower_publisher.hpp"
 
-#include "apps/revkvd/catchup_fetcher.hpp"
+#include "apps/revkvd/peer_dial.hpp"
 #include "apps/revkvd/publish_request.hpp"
 
 #include <spdlog/spdlog.h>
@@ -124,29 +124,18 @@ FollowerPublisher::Attempt FollowerPublisher::attempt(const actors::MemberAttrib
 
 bool FollowerPublisher::exchange(const std::string& address, const std::string& payload,
                                  std::string& refusal, std::string& error) {
-  std::string host;
-  util::UniqueFd tcp = dial_ipv4(address, kConnectTimeout, host, error);
-  if (!tcp.valid()) return false;
-  util::UniqueFd plain;
-  std::unique_ptr<tls::ClientTunnel> tunnel;
-  if (tls_.enabled) {
-    tunnel = tls::ClientTunnel::open(std::move(tcp), host, tls_, kHandshakeTimeout, plain, error);
-    if (!tunnel) {
-      error = "TLS: " + error;
-      return false;
-    }
-  } else {
-    plain = std::move(tcp);
-  }
+  auto connection = dial_peer(address, tls_, kConnectTimeout, kHandshakeTimeout, error);
+  if (!connection.valid()) return false;
+  const int plain = connection.plain.get();
   {
     std::lock_guard lock(mutex_);
     if (quit_) {
       error = "stopping";
       return false;
     }
-    socket_ = plain.get();
+    socket_ = plain;
   }
-  const bool answered = exchange_publish(plain.get(), payload, kExchangeTimeout, refusal, error);
+  const bool answered = exchange_publish(plain, payload, kExchangeTimeout, refusal, error);
   std::lock_guard lock(mutex_);
   socket_ = -1;
   return answered;
