@@ -5,8 +5,8 @@
 // cluster for every step, in order (CI has 2 cores): plain scopes, not Catch sections, which
 // would start the test case again for each.
 
-#include "apps/revkvctl/run.hpp"
 #include "tests/cluster/member_commands.hpp"
+#include "tests/cluster/revkvctl_run.hpp"
 #include "tests/cluster/revkvd_cluster.hpp"
 #include "tests/etcdapi/etcdctl_run.hpp"
 
@@ -22,25 +22,10 @@ namespace revkv {
 namespace {
 
 using testing::Cluster;
+using testing::Ctl;
 using testing::eventually;
 using testing::put_of;
-
-struct Ctl {
-  int status = -1;
-  std::string out;  // stdout and stderr together, as etcdctl's 2>&1
-};
-
-// revkvctl ARGS (split at spaces) against `endpoints`.
-Ctl revkvctl(const std::string& endpoints, const std::string& args) {
-  std::vector<std::string> argv{"revkvctl", "--endpoints=" + endpoints, "--command-timeout=40s"};
-  std::istringstream words(args);
-  for (std::string w; words >> w;)
-    argv.push_back(w);
-  std::istringstream in;
-  std::ostringstream out;
-  int code = ctl::main_with_args(argv, in, out, out);
-  return {code, out.str()};
-}
+using testing::revkvctl;
 
 std::string hex(uint64_t id) {
   char buf[32];

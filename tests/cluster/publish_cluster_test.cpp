@@ -5,8 +5,8 @@
 // to other client ports.
 
 #include "actors/member_attributes.hpp"
-#include "apps/revkvctl/run.hpp"
 #include "apps/revkvd/publish_request.hpp"
+#include "tests/cluster/revkvctl_run.hpp"
 #include "tests/cluster/revkvd_cluster.hpp"
 #include "tests/etcdapi/etcdctl_run.hpp"
 #include "tests/monitoring/http_client.hpp"
@@ -30,7 +30,9 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing::Cluster;
+using testing::Ctl;
 using testing::eventually;
+using testing::revkvctl;
 
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
@@ -114,22 +116,6 @@ bool everyone_listed(Cluster& cluster, const std::vector<uint64_t>& ids) {
     }
   }
   return true;
-}
-
-struct Ctl {
-  int status = -1;
-  std::string out;
-};
-
-Ctl revkvctl(const std::string& endpoints, const std::string& args) {
-  std::vector<std::string> argv{"revkvctl", "--endpoints=" + endpoints, "--command-timeout=20s"};
-  std::istringstream words(args);
-  for (std::string w; words >> w;)
-    argv.push_back(w);
-  std::istringstream in;
-  std::ostringstream out;
-  int code = ctl::main_with_args(argv, in, out, out);
-  return {code, out.str()};
 }
 
 TEST_CASE("publish request: the wire format and its refusals over a socketpair", "[cluster]") {
