@@ -15,7 +15,7 @@
 #include "protocol/codec.hpp"
 #include "protocol/frame.hpp"
 #include "protocol/method.hpp"
-#include "tests/actors/caf_dsl.hpp"
+#include "tests/actors/door_socket_fixture.hpp"
 #include "util/unique_fd.hpp"
 
 #include <memory>
@@ -27,11 +27,6 @@
 using namespace revkv;
 
 namespace {
-
-caf::behavior silent(caf::event_based_actor* self) {
-  self->set_default_handler(caf::skip);
-  return {[](actors::shutdown_atom) {}};
-}
 
 // The forwarder (apps/revkvd/forwarder.hpp) as the request path sees it: it counts what it
 // is sent and answers every write as the leader would.
@@ -66,11 +61,8 @@ std::vector<char> remove_frame(uint32_t msgid, bool forwarded) {
                      protocol::encode_to_string(remove), forwarded);
 }
 
-struct FollowerFixture : test_coordinator_fixture<> {
+struct FollowerFixture : testing::DoorSocketFixture {
   FollowerFixture() {
-    int fds[2];
-    REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds) == 0);
-    client.reset(fds[1]);
     ctx->watermark.store(1);
     // Member 1 follows member 2.
     auto link = std::make_shared<actors::ClusterLink>();
@@ -84,43 +76,21 @@ struct FollowerFixture : test_coordinator_fixture<> {
       done(protocol::WireError{9, "the leader's answer"});
     };
     ctx->cluster = link;
-    shard = sys.spawn(silent);
-    broker = sys.spawn(silent);
-    actors::Routes routes;
-    routes.shards = {shard};
-    routes.coordinator = routes.maintenance = routes.lessor = routes.watch_hub = shard;
-    door = actors::spawn_msgpack_door(sys, ctx, routes, broker, fds[0]);
-    sched.run();
+    start_door();
   }
 
-  ~FollowerFixture() {
-    for (const auto& a : {shard, broker, door, forwarder})
-      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
-    sched.run();
-  }
+  ~FollowerFixture() { caf::anon_send_exit(forwarder, caf::exit_reason::user_shutdown); }
 
   // The one response the door wrote since the last call.
   client::Response response() {
-    char buf[65536];
-    for (ssize_t n; (n = ::recv(client.get(), buf, sizeof buf, MSG_DONTWAIT)) > 0;)
-      decoder.feed(std::string_view(buf, static_cast<size_t>(n)));
-    std::vector<client::Response> out;
-    for (;;) {
-      auto next = decoder.next();
-      REQUIRE(next.ok());
-      if (!next.value()) break;
-      if (auto* r = std::get_if<client::Response>(&*next.value())) out.push_back(std::move(*r));
-    }
+    auto out = responses();
     REQUIRE(out.size() == 1);
     return std::move(out[0]);
   }
 
-  actors::NodeContextPtr ctx = std::make_shared<actors::NodeContext>();
   std::shared_ptr<int> forwarded = std::make_shared<int>(0);
   std::vector<std::string> calls;
-  util::UniqueFd client;
-  client::ResponseDecoder decoder;
-  caf::actor shard, broker, door, forwarder;
+  caf::actor forwarder;
 };
 
 }  // namespace

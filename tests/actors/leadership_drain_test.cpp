@@ -12,7 +12,7 @@
 #include "protocol/codec.hpp"
 #include "protocol/frame.hpp"
 #include "protocol/method.hpp"
-#include "tests/actors/caf_dsl.hpp"
+#include "tests/actors/door_socket_fixture.hpp"
 #include "util/unique_fd.hpp"
 
 #include <atomic>
@@ -29,13 +29,6 @@ namespace {
 
 using Clock = actors::DrainSignal::Clock;
 
-// An actor that takes every request and answers none: a write sent to it waits, as one
-// whose commit group is still being proposed.
-caf::behavior silent_shard(caf::event_based_actor* self) {
-  self->set_default_handler(caf::skip);
-  return {[](actors::shutdown_atom) {}};
-}
-
 std::vector<char> put_frame(uint32_t msgid, const std::string& key) {
   storage::PutRequest put;
   put.key = key;
@@ -48,46 +41,13 @@ std::vector<char> put_frame(uint32_t msgid, const std::string& key) {
   return {buf.data(), buf.data() + buf.size()};
 }
 
-struct DrainFixture : test_coordinator_fixture<> {
+// The door's writes wait on routes that never answer, as writes whose commit group is still
+// being proposed.
+struct DrainFixture : testing::DoorSocketFixture {
   DrainFixture() {
-    int fds[2];
-    REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds) == 0);
-    client.reset(fds[1]);
     ctx->watermark.store(1);
-    shard = sys.spawn(silent_shard);
-    broker = sys.spawn(silent_shard);
-    actors::Routes routes;
-    routes.shards = {shard};
-    routes.coordinator = routes.maintenance = routes.lessor = routes.watch_hub = shard;
-    door = actors::spawn_msgpack_door(sys, ctx, routes, broker, fds[0]);
-    sched.run();
+    start_door();
   }
-
-  ~DrainFixture() {
-    for (const auto& a : {shard, broker, door})
-      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
-    sched.run();
-  }
-
-  // The responses the door wrote to the socket so far.
-  std::vector<client::Response> responses() {
-    char buf[65536];
-    for (ssize_t n; (n = ::recv(client.get(), buf, sizeof buf, MSG_DONTWAIT)) > 0;)
-      decoder.feed(std::string_view(buf, static_cast<size_t>(n)));
-    std::vector<client::Response> out;
-    for (;;) {
-      auto next = decoder.next();
-      REQUIRE(next.ok());
-      if (!next.value()) break;
-      if (auto* r = std::get_if<client::Response>(&*next.value())) out.push_back(std::move(*r));
-    }
-    return out;
-  }
-
-  actors::NodeContextPtr ctx = std::make_shared<actors::NodeContext>();
-  util::UniqueFd client;
-  client::ResponseDecoder decoder;
-  caf::actor shard, broker, door;
 };
 
 }  // namespace
