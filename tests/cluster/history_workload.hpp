@@ -91,12 +91,14 @@ class HistoryWorkload {
     while (std::chrono::steady_clock::now() < deadline) {
       at = (at + 1) % members();
       auto c = connect(at);
-      if (!c) continue;
-      lin::Operation op;
-      op.client = client;
-      op.kind = lin::OpKind::get;
-      op.key = key;
-      if (execute(*c, op)) return true;
+      if (c) {
+        lin::Operation op;
+        op.client = client;
+        op.kind = lin::OpKind::get;
+        op.key = key;
+        if (execute(*c, op)) return true;
+      }
+      poll_pause();
     }
     return false;
   }

@@ -23,6 +23,14 @@
 
 namespace revkv::testing {
 
+// Between two looks at a condition a test waits for (with a deadline). A polling interval,
+// not synchronization: a loop that only yields takes a core from the members it waits for
+// (two cores here) and, when each look opens a connection, leaves tens of thousands of
+// loopback sockets in TIME_WAIT — under CI's load that delayed elections past the deadlines.
+inline void poll_pause() {
+  std::this_thread::sleep_for(std::chrono::milliseconds(10));
+}
+
 class Cluster {
  public:
   // `extra`: flags every member gets too (e.g. --auth-token).
@@ -148,7 +156,13 @@ class Cluster {
         probe.value = names_[i];
         if (c.value().put(probe).ok()) return i;
       }
-      std::this_thread::yield();
+      poll_pause();
+    }
+    // Why not, with the failing assertion: the end of every member's log.
+    for (size_t i = 0; i < size(); ++i) {
+      auto text = log(i);
+      if (text.size() > 3000) text.erase(0, text.size() - 3000);
+      UNSCOPED_INFO("no leader found; the end of member " << names_[i] << "'s log:\n" << text);
     }
     return std::nullopt;
   }
@@ -163,7 +177,7 @@ class Cluster {
       r.serializable = true;
       auto got = c.range(r);
       if (got.ok() && got.value().response.revision >= revision) return true;
-      std::this_thread::yield();
+      poll_pause();
     }
     return false;
   }
@@ -193,7 +207,7 @@ inline bool eventually(const std::function<bool()>& done,
   auto deadline = std::chrono::steady_clock::now() + limit;
   while (std::chrono::steady_clock::now() < deadline) {
     if (done()) return true;
-    std::this_thread::yield();
+    poll_pause();
   }
   return done();
 }

@@ -30,6 +30,7 @@
 using namespace revkv;
 using Clock = std::chrono::steady_clock;
 using testing::Cluster;
+using testing::poll_pause;
 
 namespace {
 
@@ -250,7 +251,7 @@ TEST_CASE("revkvd cluster: a member cut off from the majority reports no leader 
     CAPTURE(i);
     auto deadline = Clock::now() + std::chrono::seconds(10);
     while (!reports_leader(cluster, i, true) && Clock::now() < deadline)
-      std::this_thread::yield();
+      poll_pause();
     CHECK(reports_leader(cluster, i, true));
   }
   // The survivor: a follower of the old leader, then alone with no majority. It has applied
@@ -268,7 +269,7 @@ TEST_CASE("revkvd cluster: a member cut off from the majority reports no leader 
       return got.ok() && got.value().response.kvs.size() == 1;
     };
     while (!applied() && Clock::now() < deadline)
-      std::this_thread::yield();
+      poll_pause();
     REQUIRE(applied());
   }
   for (size_t i = 0; i < cluster.size(); ++i) {
@@ -276,7 +277,7 @@ TEST_CASE("revkvd cluster: a member cut off from the majority reports no leader 
   }
   auto deadline = Clock::now() + std::chrono::seconds(20);
   while (!reports_leader(cluster, survivor, false) && Clock::now() < deadline)
-    std::this_thread::yield();
+    poll_pause();
   REQUIRE(reports_leader(cluster, survivor, false));
   // Writes and linearizable reads stop with an answer, not a hang; serializable reads go on.
   auto c = cluster.connect(survivor);
