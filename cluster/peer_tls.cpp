@@ -502,11 +502,8 @@ class PeerTlsTransport::Impl {
     }
     std::string host, port;
     if (!split_address(in.address, host, port)) return claim + ": not HOST:PORT";
-    const bool matches =
-        is_ip_literal(host)
-            ? X509_check_ip_asc(in.certificate.get(), host.c_str(), 0) == 1
-            : X509_check_host(in.certificate.get(), host.data(), host.size(), 0, nullptr) == 1;
-    if (!matches) return claim + ": its certificate does not name " + host + " in its SANs";
+    if (!certificate_names_host(in.certificate.get(), host))
+      return claim + ": its certificate does not name " + host + " in its SANs";
     return {};
   }
 
@@ -617,6 +614,12 @@ void PeerTlsTransport::set_members(MemberLookup lookup) {
 
 void PeerTlsTransport::shut() {
   impl_->shut();
+}
+
+bool certificate_names_host(X509* certificate, const std::string& host) {
+  return is_ip_literal(host)
+             ? X509_check_ip_asc(certificate, host.c_str(), 0) == 1
+             : X509_check_host(certificate, host.data(), host.size(), 0, nullptr) == 1;
 }
 
 }  // namespace revkv::cluster

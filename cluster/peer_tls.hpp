@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <openssl/x509.h>
 #include <optional>
 #include <string>
 
@@ -72,5 +73,10 @@ class PeerTlsTransport {
  private:
   std::unique_ptr<Impl> impl_;
 };
+
+// Whether a verified peer certificate names `host` (an IP literal in its IP SANs, else a DNS
+// name): what ties a certificate to one member's peer address, on the peer port and on the
+// catch-up port alike.
+bool certificate_names_host(X509* certificate, const std::string& host);
 
 }  // namespace revkv::cluster

@@ -1,12 +1,11 @@
 #include "apps/revkvd/publish_intake.hpp"
 
 #include "actors/state_change.hpp"
+#include "cluster/peer_tls.hpp"
 
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <arpa/inet.h>
-#include <openssl/x509v3.h>
 
 namespace revkv::apps {
 namespace {
@@ -35,13 +34,6 @@ std::string peer_host(const std::string& peer_url) {
   return address.substr(0, address.rfind(':'));
 }
 
-bool certificate_names(X509* certificate, const std::string& host) {
-  in_addr ignored{};
-  if (::inet_pton(AF_INET, host.c_str(), &ignored) == 1)
-    return X509_check_ip_asc(certificate, host.c_str(), 0) == 1;
-  return X509_check_host(certificate, host.data(), host.size(), 0, nullptr) == 1;
-}
-
 }  // namespace
 
 std::string take_published_attributes(actors::ClusterLink& link, std::string_view payload,
@@ -64,7 +56,7 @@ std::string take_published_attributes(actors::ClusterLink& link, std::string_vie
     // Only a member publishes for its own id: the certificate must be one its peer port
     // could present (docs/SECURITY.md "Peer TLS": it names the member's peer host).
     const auto host = peer_host(member->peer_url);
-    if (!certificate_names(certificate, host))
+    if (!cluster::certificate_names_host(certificate, host))
       return "revkv: the peer certificate does not name " + host + ", the peer host of member " +
              std::to_string(attributes->id);
   }
