@@ -5,6 +5,7 @@
 #include <mutex>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <random>
 #include <set>
 #include <stdexcept>
 #include <sys/socket.h>
@@ -61,21 +62,25 @@ HttpResponse http_get(uint16_t port, const std::string& path_and_query) {
 // cluster test asks for a dozen before anything binds them, and the kernel may hand out
 // the same free port twice).
 uint16_t free_loopback_port() {
+  // Below the kernel's ephemeral range (32768-60999 by default): a port picked there can be
+  // taken, before the process it is for binds it, as the local port of any outgoing
+  // connection on the machine (other tests connect thousands of times), and a member then
+  // fails to start. Random, so that test processes running side by side rarely pick alike.
+  constexpr uint16_t kLowest = 15000, kHighest = 32767;
   static std::mutex mu;
   static std::set<uint16_t> given;
+  static std::mt19937 random(std::random_device{}());
   std::lock_guard lock(mu);
   for (;;) {
+    const auto port =
+        static_cast<uint16_t>(std::uniform_int_distribution<int>(kLowest, kHighest)(random));
+    if (given.count(port) != 0) continue;
     int fd = ::socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0) throw std::runtime_error("socket failed");
-    auto addr = loopback(0);
-    socklen_t len = sizeof addr;
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-      ::close(fd);
-      throw std::runtime_error("bind failed");
-    }
+    auto addr = loopback(port);
+    const bool free = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
     ::close(fd);
-    if (given.insert(ntohs(addr.sin_port)).second) return ntohs(addr.sin_port);
+    if (free && given.insert(port).second) return port;
   }
 }
 
