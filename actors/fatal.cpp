@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <fstream>
 #include <iterator>
+#include <memory>
 #include <string>
 #include <thread>
 #include <unistd.h>
@@ -22,6 +23,10 @@ std::atomic<FatalHandler> fatal_handler{nullptr};
 
 }  // namespace
 
+void flush_logs() {
+  spdlog::apply_all([](const std::shared_ptr<spdlog::logger>& logger) { logger->flush(); });
+}
+
 void set_fatal_handler_for_test(FatalHandler handler) {
   fatal_handler.store(handler);
 }
@@ -29,14 +34,14 @@ void set_fatal_handler_for_test(FatalHandler handler) {
 void fatal(std::string_view what) {
   if (auto handler = fatal_handler.load()) handler(what);
   spdlog::critical("fatal storage failure, exiting: {}", what);
-  spdlog::shutdown();
+  flush_logs();
   std::_Exit(70);  // EX_SOFTWARE; no destructors: nothing more may reach the disk
 }
 
 void restart_in_place(std::string_view why) {
   if (auto handler = fatal_handler.load()) handler(why);
   spdlog::critical("{}; restarting in place to rebuild from what was applied", why);
-  spdlog::shutdown();
+  flush_logs();
   // This process's own arguments, as it was started.
   std::ifstream in("/proc/self/cmdline", std::ios::binary);
   std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -65,7 +70,7 @@ void exit_removed(std::string_view why, const std::function<void()>& stop,
   if (stop) stop();
   std::this_thread::sleep_for(delay);
   spdlog::info("stopped (removed from the cluster)");
-  spdlog::shutdown();
+  flush_logs();
   std::_Exit(0);
 }
 

@@ -6,6 +6,12 @@
 
 namespace revkv::actors {
 
+// Flushes every logger, for a process about to end without destructors (_Exit or exec).
+// Not spdlog::shutdown(): that drops the default logger while other threads may still log
+// (a gRPC thread, an actor failing its requests), and their next log call dereferences a
+// null or freed logger — a SIGSEGV in place of the exit or the restart. The loggers stay.
+void flush_logs();
+
 // A write that RocksDB refused leaves the node unable to keep its promises (SPEC: a
 // failed write is fatal). Logs the reason and ends the process with a non-zero status;
 // restart recovers everything that was acknowledged.

@@ -4,6 +4,7 @@
 // dies, it reports it on /health for a moment and exits 70 for its supervisor to restart it
 // (docs/NODE.md "Supervision").
 
+#include "actors/fatal.hpp"
 #include "actors/node.hpp"
 #include "apps/revkvd/catchup_store.hpp"
 #include "apps/revkvd/cluster_member.hpp"
@@ -64,7 +65,7 @@ int fail(const std::string& message) {
   spdlog::critical("node failed ({}); exiting with status {} in {} ms", reason, kFailureExitStatus,
                    kFailureLinger.count());
   std::this_thread::sleep_for(kFailureLinger);
-  spdlog::shutdown();
+  revkv::actors::flush_logs();  // not spdlog::shutdown(): other threads may still log
   // Not the clean shutdown, which would wait for the dead actor. Nothing acknowledged is
   // lost: with --sync always it was fsynced before the acknowledgement, with interval or
   // never it is in the OS's page cache, which outlives the process; RocksDB recovers from
