@@ -270,6 +270,37 @@ struct Backend::Impl {
   // commit groups; the lessor and the maintenance actor write rarely. RocksDB serializes
   // WAL writes itself, so this costs no concurrency.
   std::mutex wal_mutex;
+  // Operations written since flush_stale_latest() last looked (guarded by wal_mutex).
+  uint64_t ops_since_latest_check = 0;
+
+  // The `latest` column is overwritten on every put of a key, and the old records stay in the
+  // memtable, where an iterator steps over each of them (a RocksDB iterator skips a key's
+  // hidden versions one by one, then re-seeks). A small set of hot keys thus fills a 64 MiB
+  // memtable with dozens of versions per key, and latest-revision ranges became 4-5x slower
+  // after a write load than on fresh data (docs/STORAGE.md "Overwritten records"). A flush
+  // keeps one record per key, so the column is flushed once its active memtable holds more
+  // entries than are stored below it (and at least a minimum): a working set that fits the
+  // memtable many times over. (Twice as many left up to 8 versions per key with the level-0
+  // files' copies counted below, and ranges only half as fast.) A large key space never gets
+  // there before the memtable fills and flushes on its own: no extra flushes or compactions.
+  void flush_stale_latest(uint64_t ops_written) {
+    ops_since_latest_check += ops_written;
+    if (ops_since_latest_check < kLatestCheckEveryOps) return;
+    ops_since_latest_check = 0;
+    auto* latest = cf(Column::latest);
+    uint64_t active = 0, all = 0;
+    if (!db->GetIntProperty(latest, rocksdb::DB::Properties::kNumEntriesActiveMemTable, &active) ||
+        !db->GetIntProperty(latest, rocksdb::DB::Properties::kEstimateNumKeys, &all))
+      return;
+    const uint64_t below = all > active ? all - active : 0;
+    if (active < kLatestFlushMinEntries || active <= below) return;
+    rocksdb::FlushOptions flush;
+    flush.wait = false;              // the memtable is switched now, written in the background
+    flush.allow_write_stall = true;  // never wait here for a stall to clear
+    (void)written(db->Flush(flush, latest));  // a failure refuses later writes, not this one
+  }
+  static constexpr uint64_t kLatestCheckEveryOps = 4096;
+  static constexpr uint64_t kLatestFlushMinEntries = 16384;
 
   Status usable() const {
     if (closed) return Error{Errc::failed, "revkv: backend is closed"};
@@ -402,7 +433,9 @@ Status Backend::write(const WriteBatch& batch, std::optional<bool> sync) {
   std::lock_guard lock(impl_->wal_mutex);
   REVKV_TRY(impl_->usable());  // another writer may have failed meanwhile
   // The rocksdb::WriteBatch API is non-const; Write does not modify it.
-  return impl_->written(impl_->db->Write(wo, const_cast<rocksdb::WriteBatch*>(&batch.raw())));
+  REVKV_TRY(impl_->written(impl_->db->Write(wo, const_cast<rocksdb::WriteBatch*>(&batch.raw()))));
+  impl_->flush_stale_latest(batch.count());
+  return {};
 }
 
 Result<std::optional<std::string>> Backend::get(Column column, std::string_view key) const {
@@ -521,6 +554,15 @@ Status Backend::scan_reverse(
   }
   if (!it->status().ok()) return to_error(it->status());
   return {};
+}
+
+Result<uint64_t> Backend::active_memtable_entries(Column column) const {
+  if (impl_->closed) return Error{Errc::failed, "revkv: backend is closed"};
+  uint64_t entries = 0;
+  if (!impl_->db->GetIntProperty(impl_->cf(column),
+                                 rocksdb::DB::Properties::kNumEntriesActiveMemTable, &entries))
+    return Error{Errc::failed, "revkv: RocksDB has no memtable entry count"};
+  return entries;
 }
 
 Status Backend::flush() {

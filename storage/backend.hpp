@@ -155,6 +155,8 @@ class Backend {
   // close() waits for the size() calls in progress, and a size() after close() (or
   // concurrent with it) returns an error instead of touching the closed database.
   Status flush();
+  // Entries (puts and deletes, old versions included) in a column's active memtable.
+  Result<uint64_t> active_memtable_entries(Column column) const;
   // fsyncs the WAL: every write returned before is durable afterwards. Group commit is
   // many write(batch, sync=false) followed by one sync_wal().
   Status sync_wal();

@@ -228,3 +228,74 @@ TEST_CASE("backend: hash_all depends on every column's contents, not on history 
   a = open_backend(dir.sub("a"));
   CHECK(hash(*a) == before);
 }
+
+TEST_CASE("backend: overwrites of a few latest keys do not pile up in the memtable", "[backend]") {
+  // docs/STORAGE.md "Overwritten records": 100 keys overwritten 400 times each. Without the
+  // flush of a stale `latest` memtable its 40,000 entries would all stay there, and a range
+  // would step over 400 versions per key.
+  TempDir dir;
+  BackendOptions o;
+  o.sync = false;
+  auto b = open_backend(dir.str(), o);
+  constexpr int kKeys = 100, kRounds = 400;
+  for (int round = 0; round < kRounds; ++round) {
+    WriteBatch batch(*b);
+    for (int k = 0; k < kKeys; ++k)
+      batch.put(Column::latest, "key/" + std::to_string(1000 + k), "v" + std::to_string(round));
+    REQUIRE(b->write(batch).ok());
+  }
+  auto entries = b->active_memtable_entries(Column::latest);
+  REQUIRE(entries.ok());
+  // At most the minimum before a flush plus what one check interval adds.
+  CHECK(*entries < 16384 + 4096 + kKeys);
+  // The kv column is not latest: its memtable keeps what it holds.
+  WriteBatch kv(*b);
+  for (int i = 0; i < 20000; ++i)
+    kv.put(Column::kv, "rev/" + std::to_string(i % 10), "x");
+  REQUIRE(b->write(kv).ok());
+  CHECK(*b->active_memtable_entries(Column::kv) == 20000);
+  // Every key reads its newest value, before and after a reopen.
+  auto check_newest = [&](Backend& backend) {
+    size_t seen = 0;
+    REQUIRE(backend
+                .scan(Column::latest, "key/", "key0",
+                      [&](std::string_view, std::string_view v) {
+                        CHECK(v == "v" + std::to_string(kRounds - 1));
+                        ++seen;
+                        return true;
+                      })
+                .ok());
+    CHECK(seen == kKeys);
+  };
+  check_newest(*b);
+  REQUIRE(b->close().ok());
+  b.reset();
+  check_newest(*open_backend(dir.str(), o));
+}
+
+TEST_CASE("backend: a latest column of many distinct keys reads every key across its flushes",
+          "[backend]") {
+  // 60,000 distinct keys written once: flushed only while the memtable holds more than what
+  // lies below it (after about 16,384 entries, then 16,384 more, then 32,768 more), never at
+  // every check.
+  TempDir dir;
+  BackendOptions o;
+  o.sync = false;
+  auto b = open_backend(dir.str(), o);
+  for (int i = 0; i < 60000; i += 500) {
+    WriteBatch batch(*b);
+    for (int k = i; k < i + 500; ++k)
+      batch.put(Column::latest, "key/" + std::to_string(100000 + k), "v");
+    REQUIRE(b->write(batch).ok());
+  }
+  auto entries = b->active_memtable_entries(Column::latest);
+  REQUIRE(entries.ok());
+  CHECK(*entries > 0);
+  CHECK(*entries < 60000 - 16384);
+  size_t seen = 0;
+  REQUIRE(b->scan(Column::latest, "key/", "key0", [&](std::string_view, std::string_view) {
+             ++seen;
+             return true;
+           }).ok());
+  CHECK(seen == 60000);
+}
