@@ -2,8 +2,11 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <random>
 #include <set>
+#include <utility>
+#include <vector>
 
 using namespace revkv::storage;
 
@@ -190,6 +193,57 @@ TEST_CASE("key index exists agrees with get at every revision", "[key_index]") {
     for (int64_t at = 0; at <= rev + 1; ++at) {
       INFO("round " << round << " at " << at);
       CHECK(ki.exists(at) == ki.get(at).has_value());
+    }
+  }
+}
+
+TEST_CASE("key index existence and liveness follow the history through writes and compactions",
+          "[key_index]") {
+  // exists() and get() answer reads at or above the newest record from the head kept inline,
+  // the rest from the generations: both are checked against the plain history (the newest
+  // record at or below a revision decides), with writes after compactions too.
+  std::mt19937 rng(29);
+  for (int round = 0; round < 300; ++round) {
+    KeyIndex ki;
+    std::vector<std::pair<int64_t, bool>> history;  // (main revision, tombstone)
+    int64_t rev = 1;
+    int64_t compacted = 0;  // reads below this are not defined any more
+    auto existed_at = [&](int64_t at) {
+      bool live = false;
+      for (const auto& [main, tombstone] : history)
+        if (main <= at) live = !tombstone;
+      return live;
+    };
+    const int phases = 1 + static_cast<int>(rng() % 3);
+    for (int phase = 0; phase < phases; ++phase) {
+      const int steps = 1 + static_cast<int>(rng() % 8);
+      for (int i = 0; i < steps; ++i) {
+        rev += 1 + static_cast<int64_t>(rng() % 3);
+        const bool tombstone = ki.live() && rng() % 3 == 0;
+        if (tombstone) {
+          ki.tombstone({rev, 0});
+        } else {
+          ki.put({rev, 0});
+        }
+        history.emplace_back(rev, tombstone);
+      }
+      if (rng() % 2 == 0) {
+        compacted =
+            std::max(compacted, 1 + static_cast<int64_t>(rng() % static_cast<uint64_t>(rev)));
+        std::set<Revision> keep;
+        if (!ki.compact(compacted, keep)) {
+          // Gone from the index: its newest record was a tombstone below the compaction.
+          REQUIRE_FALSE(existed_at(rev));
+          ki = KeyIndex{};
+          history.clear();
+        }
+      }
+      for (int64_t at = compacted; at <= rev + 2; ++at) {
+        INFO("round " << round << " phase " << phase << " at " << at);
+        CHECK(ki.exists(at) == existed_at(at));
+        CHECK(ki.get(at).has_value() == existed_at(at));
+      }
+      CHECK(ki.live() == existed_at(rev));
     }
   }
 }
