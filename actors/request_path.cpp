@@ -531,6 +531,26 @@ void RequestPath::serve_range(const Queued& q, const storage::RangeRequest& r) {
   fetch_range(q.id, r, w, *rev);
 }
 
+namespace {
+
+// A page at least this long over more than one shard lists its keys before it reads values.
+// Each shard would otherwise read the values of its first limit + 1 keys, and the merge keeps
+// limit + 1 of all of them: with S shards a LIST page of 500 read about S x 500 values and
+// threw (S - 1) x 500 away (docs/NODE.md "Ranges over several shards"). Below this, the
+// extra round through the shards costs more than the values it saves.
+constexpr int64_t kKeysFirstMinLimit = 128;
+
+// Only where the page is the range's first `limit` keys in key order: fetch_limit(r) > 0 (no
+// sort order, no filter) and the sort target the key (with no order, etcd still sorts the
+// fetched limit + 1 by any other target, and the truncation then keeps another set).
+bool keys_before_values(const storage::RangeRequest& r, size_t shards) {
+  return shards > 1 && r.limit >= kKeysFirstMinLimit && storage::fetch_limit(r) > 0 &&
+         r.sort_target == static_cast<int32_t>(storage::SortTarget::key) &&
+         storage::fetch_depth(r) == storage::FetchDepth::values;
+}
+
+}  // namespace
+
 void RequestPath::fetch_range(uint64_t id, const storage::RangeRequest& r, int64_t w, int64_t rev) {
   auto where = route(r, routes_.shards.size());
   std::vector<caf::actor> targets;
@@ -539,36 +559,77 @@ void RequestPath::fetch_range(uint64_t id, const storage::RangeRequest& r, int64
   } else {
     targets = routes_.shards;
   }
+  auto answer = [this, id](Answer a) {
+    read_done(id, std::move(a));
+    sink_.end_of_turn();
+  };
+  if (!keys_before_values(r, targets.size())) {
+    return fan_out_range(
+        targets, r, rev,
+        [r, w, answer](std::optional<Answer> error, std::vector<storage::RangeFetch> parts) {
+          if (error) return answer(std::move(*error));
+          auto fetched = storage::merge_fetches(std::move(parts), storage::fetch_limit(r));
+          answer(Response{storage::finish_range(r, std::move(fetched.kvs), fetched.count, w)});
+        });
+  }
+  // Keys first (from the shards' indexes, no value read at the head), merged into the page;
+  // then only the page's values: the same range cut after the page's last key. The count and
+  // `more` come from the first round, which saw the whole range (the page is the range's first
+  // `limit` keys, keys_before_values). Both rounds read at `rev`, where the range holds the
+  // same keys.
+  auto keys_only = r;
+  keys_only.keys_only = true;
+  fan_out_range(targets, keys_only, rev,
+                [this, targets, r, w, rev, answer](std::optional<Answer> error,
+                                                   std::vector<storage::RangeFetch> parts) {
+                  if (error) return answer(std::move(*error));
+                  auto listed = storage::merge_fetches(std::move(parts), storage::fetch_limit(r));
+                  const bool more = static_cast<int64_t>(listed.kvs.size()) > r.limit;
+                  auto page = r;
+                  if (more)
+                    page.range_end = listed.kvs[static_cast<size_t>(r.limit) - 1].key + '\0';
+                  fan_out_range(
+                      targets, page, rev,
+                      [r, w, more, count = listed.count, answer](
+                          std::optional<Answer> error, std::vector<storage::RangeFetch> parts) {
+                        if (error) return answer(std::move(*error));
+                        auto fetched =
+                            storage::merge_fetches(std::move(parts), storage::fetch_limit(r));
+                        auto response = storage::finish_range(r, std::move(fetched.kvs), count, w);
+                        response.more = more;
+                        answer(Response{std::move(response)});
+                      });
+                });
+}
+
+void RequestPath::fan_out_range(const std::vector<caf::actor>& targets,
+                                const storage::RangeRequest& r, int64_t rev, FetchedParts then) {
   struct Merge {
     std::vector<storage::RangeFetch> parts;
     std::optional<Answer> error;
     size_t remaining = 0;
+    FetchedParts then;
   };
   auto merge = std::make_shared<Merge>();
   merge->remaining = targets.size();
-  auto done = [this, id, merge, r, w]() {
-    if (merge->error) {
-      read_done(id, std::move(*merge->error));
-    } else {
-      auto fetched = storage::merge_fetches(std::move(merge->parts), storage::fetch_limit(r));
-      read_done(id, Response{storage::finish_range(r, std::move(fetched.kvs), fetched.count, w)});
-    }
-    sink_.end_of_turn();
+  merge->then = std::move(then);
+  auto part_done = [merge] {
+    if (--merge->remaining == 0) merge->then(std::move(merge->error), std::move(merge->parts));
   };
   for (const auto& shard : targets) {
     self_->request(shard, caf::infinite, range_atom::value, r, rev)
         .then(
-            [merge, done](storage::Result<storage::RangeFetch>& part) {
+            [merge, part_done](storage::Result<storage::RangeFetch>& part) {
               if (part.ok()) {
                 merge->parts.push_back(std::move(*part));
               } else if (!merge->error) {
                 merge->error = Answer{part.error()};
               }
-              if (--merge->remaining == 0) done();
+              part_done();
             },
-            [merge, done](caf::error& err) {
+            [merge, part_done](caf::error& err) {
               if (!merge->error) merge->error = Answer{internal_error(err)};
-              if (--merge->remaining == 0) done();
+              part_done();
             });
   }
 }

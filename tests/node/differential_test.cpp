@@ -220,17 +220,28 @@ TEST_CASE("differential: nodes with 1, 4 and 7 shards answer like storage::Store
 
 namespace {
 
-// Range-heavy requests over a larger keyspace: 80 keys "p/00".."p/79", pages with limits,
-// sorts, filters and past revisions.
+// Range-heavy requests over a larger keyspace: `keys` keys "p/00".."p/79" (80 by default;
+// "p/0000".. past 100), pages with limits from `min_limit` to `max_limit`, sorts, filters
+// and past revisions.
 struct RangeHeavy {
-  explicit RangeHeavy(uint64_t seed) : rng(seed) {}
+  explicit RangeHeavy(uint64_t seed, size_t keys = 80, int64_t min_limit = 1,
+                      int64_t max_limit = 12)
+      : rng(seed), keys(keys), min_limit(min_limit), max_limit(max_limit) {}
   std::mt19937_64 rng;
+  size_t keys;
+  int64_t min_limit;
+  int64_t max_limit;
 
   size_t pick(size_t n) { return std::uniform_int_distribution<size_t>(0, n - 1)(rng); }
   bool chance(int percent) { return static_cast<int>(pick(100)) < percent; }
-  std::string key() {
-    char buf[8];
-    std::snprintf(buf, sizeof buf, "p/%02zu", pick(80));
+  std::string key() { return key(pick(keys)); }
+  std::string key(size_t n) const {
+    char buf[16];
+    if (keys <= 100) {
+      std::snprintf(buf, sizeof buf, "p/%02zu", n);
+    } else {
+      std::snprintf(buf, sizeof buf, "p/%04zu", n);
+    }
     return buf;
   }
   storage::RangeRequest range(int64_t current, int64_t compacted) {
@@ -242,7 +253,9 @@ struct RangeHeavy {
       int64_t lo = std::max<int64_t>(1, compacted);
       r.revision = lo + static_cast<int64_t>(pick(static_cast<size_t>(current - lo + 1)));
     }
-    if (chance(60)) r.limit = 1 + static_cast<int64_t>(pick(12));
+    if (chance(60))
+      r.limit =
+          min_limit + static_cast<int64_t>(pick(static_cast<size_t>(max_limit - min_limit + 1)));
     if (chance(20)) {
       r.sort_order = static_cast<int32_t>(pick(3));
       r.sort_target = static_cast<int32_t>(pick(4));
@@ -328,6 +341,74 @@ TEST_CASE(
       auto c = client::Client::connect(nodes[n]->endpoint());
       REQUIRE(c.ok());
       clients[n] = std::move(c).value();
+    }
+  }
+  for (auto& n : nodes)
+    CHECK(n->stop() == 0);
+}
+
+TEST_CASE("differential: LIST-sized pages over many shards answer like storage::Store",
+          "[node][differential]") {
+  // Pages of 128 keys or more over several shards list their keys first and then read only
+  // the page's values (actors/request_path.cpp, keys_before_values): 1500 keys, limits from
+  // 100 to 400 (on both sides of the threshold), with puts, deletes, compactions and reads in
+  // the past between them, on 1, 4 and 7 shards.
+  testing::TempDir dir;
+  storage::StoreOptions so;
+  so.backend.sync = false;
+  auto store = storage::Store::open(dir.sub("reference"), so);
+  REQUIRE(store.ok());
+  std::vector<std::unique_ptr<testing::NodeProcess>> nodes;
+  std::vector<client::Client> clients;
+  for (int shards : {1, 4, 7}) {
+    nodes.push_back(std::make_unique<testing::NodeProcess>(
+        dir.sub("node" + std::to_string(shards)),
+        std::vector<std::string>{"--shards", std::to_string(shards), "--sync", "never"}));
+    auto c = client::Client::connect(nodes.back()->endpoint());
+    REQUIRE(c.ok());
+    clients.push_back(std::move(c).value());
+  }
+
+  const uint64_t seed = 20261203;
+  RangeHeavy gen(seed, 1500, 100, 400);
+  CAPTURE(seed);
+  for (size_t k = 0; k < gen.keys; ++k) {
+    storage::PutRequest p;
+    p.key = gen.key(k);
+    p.value = "first-" + std::to_string(k);
+    auto want = from_store((*store)->put(p));
+    for (auto& c : clients)
+      REQUIRE(from_node(c.put(p)) == want);
+  }
+  for (int i = 0; i < 400; ++i) {
+    CAPTURE(i);
+    const int64_t current = (*store)->current_revision();
+    const size_t kind = gen.pick(100);
+    if (kind < 25) {
+      storage::PutRequest p;
+      p.key = gen.key();
+      p.value = "value-" + std::to_string(i) + std::string(gen.pick(64), 'x');
+      auto want = from_store((*store)->put(p));
+      for (auto& c : clients)
+        REQUIRE(from_node(c.put(p)) == want);
+    } else if (kind < 30) {
+      storage::DeleteRangeRequest d;
+      d.key = gen.key();
+      if (gen.chance(50)) d.range_end = gen.key(std::min(gen.keys, gen.pick(gen.keys) + 40));
+      if (d.range_end && *d.range_end < d.key) std::swap(d.key, *d.range_end);
+      auto want = from_store((*store)->delete_range(d));
+      for (auto& c : clients)
+        REQUIRE(from_node(c.delete_range(d)) == want);
+    } else if (kind < 97) {
+      auto r = gen.range(current, (*store)->compact_revision());
+      auto want = from_store((*store)->range(r));
+      for (auto& c : clients)
+        REQUIRE(from_node(c.range(r)) == want);
+    } else {
+      const int64_t rev = std::max<int64_t>(1, current - static_cast<int64_t>(gen.pick(50)));
+      auto want = from_store((*store)->compact(rev, /*physical=*/true));
+      for (auto& c : clients)
+        REQUIRE(from_node(c.compact(protocol::CompactionRequest{rev, true})) == want);
     }
   }
   for (auto& n : nodes)
