@@ -146,26 +146,74 @@ Answer from_node(const client::Result<protocol::KvResponse<T>>& r) {
   return Answer{std::nullopt, protocol::encode_kv_to_string(kHeader, r.value().response)};
 }
 
+// storage::Store as the reference, and revkvd nodes with the given shard counts (--sync
+// never), one MessagePack client each. Each request goes to the store and to every node,
+// and every node's answer must be the store's.
+struct Fleet {
+  explicit Fleet(const std::vector<int>& shard_counts) {
+    storage::StoreOptions so;
+    so.backend.sync = false;
+    auto opened = storage::Store::open(dir.sub("reference"), so);
+    REQUIRE(opened.ok());
+    store = std::move(*opened);
+    nodes.resize(shard_counts.size());
+    clients.resize(shard_counts.size());
+    for (size_t i = 0; i < shard_counts.size(); ++i)
+      start(i, shard_counts[i]);
+  }
+  ~Fleet() {
+    for (auto& n : nodes)
+      CHECK(n->stop() == 0);
+  }
+
+  // Node i on its own data directory (again, after a kill, with any shard count).
+  void start(size_t i, int shards) {
+    nodes[i] = std::make_unique<testing::NodeProcess>(
+        dir.sub("node" + std::to_string(i)),
+        std::vector<std::string>{"--shards", std::to_string(shards), "--sync", "never"});
+    auto c = client::Client::connect(nodes[i]->endpoint());
+    REQUIRE(c.ok());
+    clients[i] = std::move(c).value();
+  }
+
+  // The store's answer and every node's answer to `ask(client)` must be the same.
+  template <class StoreAnswer, class Ask>
+  void expect_same(const StoreAnswer& from_reference, Ask ask) {
+    const Answer want = from_store(from_reference);
+    for (auto& c : clients)
+      REQUIRE(from_node(ask(*c)) == want);
+  }
+  void put(const storage::PutRequest& r) {
+    expect_same(store->put(r), [&](client::Client& c) { return c.put(r); });
+  }
+  void delete_range(const storage::DeleteRangeRequest& r) {
+    expect_same(store->delete_range(r), [&](client::Client& c) { return c.delete_range(r); });
+  }
+  void range(const storage::RangeRequest& r) {
+    expect_same(store->range(r), [&](client::Client& c) { return c.range(r); });
+  }
+  void txn(const storage::TxnRequest& r) {
+    expect_same(store->txn(r), [&](client::Client& c) { return c.txn(r); });
+  }
+  void compact(int64_t rev) {
+    expect_same(store->compact(rev, /*physical=*/true), [&](client::Client& c) {
+      return c.compact(protocol::CompactionRequest{rev, true});
+    });
+  }
+
+  testing::TempDir dir;
+  std::unique_ptr<storage::Store> store;
+  std::vector<std::unique_ptr<testing::NodeProcess>> nodes;
+  std::vector<std::optional<client::Client>> clients;
+};
+
 }  // namespace
 
 TEST_CASE("differential: nodes with 1, 4 and 7 shards answer like storage::Store",
           "[node][differential]") {
-  testing::TempDir dir;
-  storage::StoreOptions so;
-  so.backend.sync = false;
-  auto store = storage::Store::open(dir.sub("reference"), so);
-  REQUIRE(store.ok());
-
-  std::vector<std::unique_ptr<testing::NodeProcess>> nodes;
-  std::vector<client::Client> clients;
-  for (int shards : {1, 4, 7}) {
-    nodes.push_back(std::make_unique<testing::NodeProcess>(
-        dir.sub("node" + std::to_string(shards)),
-        std::vector<std::string>{"--shards", std::to_string(shards), "--sync", "never"}));
-    auto c = client::Client::connect(nodes.back()->endpoint());
-    REQUIRE(c.ok());
-    clients.push_back(std::move(c).value());
-  }
+  Fleet fleet({1, 4, 7});
+  auto& store = fleet.store;
+  auto& clients = fleet.clients;
 
   const uint64_t seed = 20261126;
   const int ops = 1500;
@@ -173,39 +221,23 @@ TEST_CASE("differential: nodes with 1, 4 and 7 shards answer like storage::Store
   CAPTURE(seed);
   for (int i = 0; i < ops; ++i) {
     CAPTURE(i);
-    int64_t current = (*store)->current_revision();
+    int64_t current = store->current_revision();
     size_t kind = gen.pick(100);
     if (kind < 30) {
-      auto r = gen.put();
-      auto want = from_store((*store)->put(r));
-      for (auto& c : clients)
-        REQUIRE(from_node(c.put(r)) == want);
+      fleet.put(gen.put());
     } else if (kind < 45) {
-      auto r = gen.del();
-      auto want = from_store((*store)->delete_range(r));
-      for (auto& c : clients)
-        REQUIRE(from_node(c.delete_range(r)) == want);
+      fleet.delete_range(gen.del());
     } else if (kind < 75) {
-      auto r = gen.range(current);
-      auto want = from_store((*store)->range(r));
-      for (auto& c : clients)
-        REQUIRE(from_node(c.range(r)) == want);
+      fleet.range(gen.range(current));
     } else if (kind < 96) {
-      auto r = gen.txn(current);
-      auto want = from_store((*store)->txn(r));
-      for (auto& c : clients)
-        REQUIRE(from_node(c.txn(r)) == want);
+      fleet.txn(gen.txn(current));
     } else if (kind < 99) {
-      int64_t rev = static_cast<int64_t>(gen.pick(current + 2));
-      auto want = from_store((*store)->compact(rev, /*physical=*/true));
-      for (auto& c : clients) {
-        REQUIRE(from_node(c.compact(protocol::CompactionRequest{rev, true})) == want);
-      }
+      fleet.compact(static_cast<int64_t>(gen.pick(current + 2)));
     } else {
-      auto want = (*store)->hash_kv(0);
+      auto want = store->hash_kv(0);
       REQUIRE(want.ok());
       for (auto& c : clients) {
-        auto got = c.hash_kv(protocol::HashKVRequest{0});
+        auto got = c->hash_kv(protocol::HashKVRequest{0});
         REQUIRE(got.ok());
         CHECK(got.value().hash == want->hash);
         CHECK(got.value().hash_revision == want->hash_revision);
@@ -214,8 +246,6 @@ TEST_CASE("differential: nodes with 1, 4 and 7 shards answer like storage::Store
       }
     }
   }
-  for (auto& n : nodes)
-    CHECK(n->stop() == 0);
 }
 
 namespace {
@@ -243,6 +273,22 @@ struct RangeHeavy {
       std::snprintf(buf, sizeof buf, "p/%04zu", n);
     }
     return buf;
+  }
+  // A put of a random key; `i` (the step) makes every value new.
+  storage::PutRequest put(int i) {
+    storage::PutRequest p;
+    p.key = key();
+    p.value = "value-" + std::to_string(i) + std::string(pick(64), 'x');
+    return p;
+  }
+  // A delete of a random key, or half the time of the range from it to a key at most
+  // `max_span` keys further.
+  storage::DeleteRangeRequest del(size_t max_span) {
+    storage::DeleteRangeRequest d;
+    const size_t from = pick(keys);
+    d.key = key(from);
+    if (chance(50)) d.range_end = key(std::min(keys - 1, from + 1 + pick(max_span)));
+    return d;
   }
   storage::RangeRequest range(int64_t current, int64_t compacted) {
     storage::RangeRequest r;
@@ -276,75 +322,32 @@ TEST_CASE(
     "[node][differential]") {
   // The latest column serves ranges at the head; deletes, compactions, kill -9 and restarts
   // (one of them with another shard count, which lays the column out again) happen between.
-  testing::TempDir dir;
-  storage::StoreOptions so;
-  so.backend.sync = false;
-  auto store = storage::Store::open(dir.sub("reference"), so);
-  REQUIRE(store.ok());
-
   std::vector<int> shard_counts = {1, 4};
-  std::vector<std::unique_ptr<testing::NodeProcess>> nodes;
-  std::vector<client::Client> clients;
-  nodes.resize(shard_counts.size());
-  clients.reserve(shard_counts.size());
-  for (size_t i = 0; i < shard_counts.size(); ++i) {
-    nodes[i] = std::make_unique<testing::NodeProcess>(
-        dir.sub("node" + std::to_string(i)),
-        std::vector<std::string>{"--shards", std::to_string(shard_counts[i]), "--sync", "never"});
-    auto c = client::Client::connect(nodes[i]->endpoint());
-    REQUIRE(c.ok());
-    clients.push_back(std::move(c).value());
-  }
+  Fleet fleet(shard_counts);
 
   const uint64_t seed = 20261202;
   RangeHeavy gen(seed);
   CAPTURE(seed);
   for (int i = 0; i < 1200; ++i) {
     CAPTURE(i);
-    int64_t current = (*store)->current_revision();
+    int64_t current = fleet.store->current_revision();
     size_t kind = gen.pick(100);
     if (kind < 25) {
-      storage::PutRequest p;
-      p.key = gen.key();
-      p.value = "value-" + std::to_string(i) + std::string(gen.pick(64), 'x');
-      auto want = from_store((*store)->put(p));
-      for (auto& c : clients)
-        REQUIRE(from_node(c.put(p)) == want);
+      fleet.put(gen.put(i));
     } else if (kind < 33) {
-      storage::DeleteRangeRequest d;
-      d.key = gen.key();
-      if (gen.chance(50)) {
-        d.range_end = gen.key();
-        if (*d.range_end < d.key) std::swap(d.key, *d.range_end);
-      }
-      auto want = from_store((*store)->delete_range(d));
-      for (auto& c : clients)
-        REQUIRE(from_node(c.delete_range(d)) == want);
+      fleet.delete_range(gen.del(gen.keys));
     } else if (kind < 95) {
-      auto r = gen.range(current, (*store)->compact_revision());
-      auto want = from_store((*store)->range(r));
-      for (auto& c : clients)
-        REQUIRE(from_node(c.range(r)) == want);
+      fleet.range(gen.range(current, fleet.store->compact_revision()));
     } else if (kind < 98) {
-      int64_t rev = std::max<int64_t>(1, current - static_cast<int64_t>(gen.pick(20)));
-      auto want = from_store((*store)->compact(rev, /*physical=*/true));
-      for (auto& c : clients)
-        REQUIRE(from_node(c.compact(protocol::CompactionRequest{rev, true})) == want);
+      fleet.compact(std::max<int64_t>(1, current - static_cast<int64_t>(gen.pick(20))));
     } else {
       // A crash and a restart; the second time the 4-shard node comes back with 7 shards.
-      size_t n = gen.pick(nodes.size());
-      nodes[n]->kill9();
+      size_t n = gen.pick(fleet.nodes.size());
+      fleet.nodes[n]->kill9();
       if (n == 1 && shard_counts[1] == 4) shard_counts[1] = 7;
-      nodes[n] = std::make_unique<testing::NodeProcess>(
-          dir.sub("node" + std::to_string(n)),
-          std::vector<std::string>{"--shards", std::to_string(shard_counts[n]), "--sync", "never"});
-      auto c = client::Client::connect(nodes[n]->endpoint());
-      REQUIRE(c.ok());
-      clients[n] = std::move(c).value();
+      fleet.start(n, shard_counts[n]);
     }
   }
-  for (auto& n : nodes)
-    CHECK(n->stop() == 0);
 }
 
 TEST_CASE("differential: LIST-sized pages over many shards answer like storage::Store",
@@ -353,21 +356,7 @@ TEST_CASE("differential: LIST-sized pages over many shards answer like storage::
   // the page's values (actors/request_path.cpp, keys_before_values): 1500 keys, limits from
   // 100 to 400 (on both sides of the threshold), with puts, deletes, compactions and reads in
   // the past between them, on 1, 4 and 7 shards.
-  testing::TempDir dir;
-  storage::StoreOptions so;
-  so.backend.sync = false;
-  auto store = storage::Store::open(dir.sub("reference"), so);
-  REQUIRE(store.ok());
-  std::vector<std::unique_ptr<testing::NodeProcess>> nodes;
-  std::vector<client::Client> clients;
-  for (int shards : {1, 4, 7}) {
-    nodes.push_back(std::make_unique<testing::NodeProcess>(
-        dir.sub("node" + std::to_string(shards)),
-        std::vector<std::string>{"--shards", std::to_string(shards), "--sync", "never"}));
-    auto c = client::Client::connect(nodes.back()->endpoint());
-    REQUIRE(c.ok());
-    clients.push_back(std::move(c).value());
-  }
+  Fleet fleet({1, 4, 7});
 
   const uint64_t seed = 20261203;
   RangeHeavy gen(seed, 1500, 100, 400);
@@ -376,41 +365,20 @@ TEST_CASE("differential: LIST-sized pages over many shards answer like storage::
     storage::PutRequest p;
     p.key = gen.key(k);
     p.value = "first-" + std::to_string(k);
-    auto want = from_store((*store)->put(p));
-    for (auto& c : clients)
-      REQUIRE(from_node(c.put(p)) == want);
+    fleet.put(p);
   }
   for (int i = 0; i < 400; ++i) {
     CAPTURE(i);
-    const int64_t current = (*store)->current_revision();
+    const int64_t current = fleet.store->current_revision();
     const size_t kind = gen.pick(100);
     if (kind < 25) {
-      storage::PutRequest p;
-      p.key = gen.key();
-      p.value = "value-" + std::to_string(i) + std::string(gen.pick(64), 'x');
-      auto want = from_store((*store)->put(p));
-      for (auto& c : clients)
-        REQUIRE(from_node(c.put(p)) == want);
+      fleet.put(gen.put(i));
     } else if (kind < 30) {
-      storage::DeleteRangeRequest d;
-      d.key = gen.key();
-      if (gen.chance(50)) d.range_end = gen.key(std::min(gen.keys, gen.pick(gen.keys) + 40));
-      if (d.range_end && *d.range_end < d.key) std::swap(d.key, *d.range_end);
-      auto want = from_store((*store)->delete_range(d));
-      for (auto& c : clients)
-        REQUIRE(from_node(c.delete_range(d)) == want);
+      fleet.delete_range(gen.del(40));  // at most 40 keys: the pages stay long
     } else if (kind < 97) {
-      auto r = gen.range(current, (*store)->compact_revision());
-      auto want = from_store((*store)->range(r));
-      for (auto& c : clients)
-        REQUIRE(from_node(c.range(r)) == want);
+      fleet.range(gen.range(current, fleet.store->compact_revision()));
     } else {
-      const int64_t rev = std::max<int64_t>(1, current - static_cast<int64_t>(gen.pick(50)));
-      auto want = from_store((*store)->compact(rev, /*physical=*/true));
-      for (auto& c : clients)
-        REQUIRE(from_node(c.compact(protocol::CompactionRequest{rev, true})) == want);
+      fleet.compact(std::max<int64_t>(1, current - static_cast<int64_t>(gen.pick(50))));
     }
   }
-  for (auto& n : nodes)
-    CHECK(n->stop() == 0);
 }
