@@ -32,6 +32,8 @@ using write_atom = caf::atom_constant<caf::atom("write")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
 using sync_atom = caf::atom_constant<caf::atom("sync")>;
 using range_atom = caf::atom_constant<caf::atom("range")>;
+// A range whose count the asker knows already: the shard counts only what it fetches.
+using range_page_atom = caf::atom_constant<caf::atom("rangepage")>;
 using pause_atom = caf::atom_constant<caf::atom("pause")>;
 using resume_atom = caf::atom_constant<caf::atom("resume")>;
 using compact_atom = caf::atom_constant<caf::atom("compact")>;

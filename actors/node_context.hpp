@@ -7,6 +7,7 @@
 
 #include "actors/cluster_link.hpp"
 #include "actors/door_urls.hpp"
+#include "actors/range_count_cache.hpp"
 #include "auth/certificate_names.hpp"
 #include "auth/store.hpp"
 #include "metrics/node_metrics.hpp"
@@ -188,6 +189,8 @@ struct NodeContext {
   // The database's size as the quota sees it (SST files + memtables), refreshed by the
   // backend actor after each commit group.
   std::atomic<int64_t> db_size{0};
+  // LIST pages' counts, carried from each page to the next (whichever door asks).
+  RangeCountCache range_counts;
   LeaseTable leases;
   // Where snapshots' checkpoints live while they stream (inside the data dir, so that the
   // checkpoint hard-links the SST files; emptied when the node starts), and how many

@@ -549,6 +549,41 @@ bool keys_before_values(const storage::RangeRequest& r, size_t shards) {
          storage::fetch_depth(r) == storage::FetchDepth::values;
 }
 
+// A LIST page's count carried to the next page (actors/range_count_cache.hpp).
+struct CountCarry {
+  CountCarry(const storage::RangeRequest& r, int64_t rev) : limit(r.limit), rev(rev) {
+    auto range = storage::KeyRange::from_request(r.key, r.range_end);
+    // Only where the fetch is the range's first limit + 1 keys in key order (fetch_limit > 0:
+    // no filter, no sort order; whatever the answer is then sorted by, the fetch is this) and
+    // counts the range at all (count_only fetches nothing to carry from).
+    if (range.single() || storage::fetch_limit(r) <= 0 ||
+        storage::fetch_depth(r) == storage::FetchDepth::count) {
+      return;
+    }
+    start = std::move(range.start);
+    end = std::move(*range.end);
+    paged_ = true;
+  }
+  bool paged() const { return paged_; }
+
+  // `fetched`: the fetch in key order; `count`: the range's. With more than `limit` keys, the
+  // continuation [the limit-th key + "\0", end) holds the count less those `limit` keys.
+  void record(RangeCountCache& cache, const std::vector<storage::KeyValue>& fetched,
+              int64_t count) const {
+    if (!paged_ || static_cast<int64_t>(fetched.size()) <= limit) return;
+    cache.remember(fetched[static_cast<size_t>(limit) - 1].key + '\0', end, rev, count - limit);
+  }
+
+  const int64_t limit;
+  const int64_t rev;
+  std::string start;
+  std::string end;
+  std::optional<int64_t> known;
+
+ private:
+  bool paged_ = false;
+};
+
 }  // namespace
 
 void RequestPath::fetch_range(uint64_t id, const storage::RangeRequest& r, int64_t w, int64_t rev) {
@@ -563,13 +598,24 @@ void RequestPath::fetch_range(uint64_t id, const storage::RangeRequest& r, int64
     read_done(id, std::move(a));
     sink_.end_of_turn();
   };
+  // A page of a LIST: the count the previous page carried, if this is its continuation; the
+  // shards then count only what they fetch, and the count this page carries on is recorded
+  // once it is answered.
+  auto carry = std::make_shared<CountCarry>(r, rev);
+  if (carry->paged()) carry->known = ctx_->range_counts.find(carry->start, carry->end, rev);
+  if (carry->known && metrics_) metrics_->range_count_carried();
+  const auto counting =
+      carry->known ? storage::Counting::fetched_only : storage::Counting::whole_range;
   if (!keys_before_values(r, targets.size())) {
     return fan_out_range(
-        targets, r, rev,
-        [r, w, answer](std::optional<Answer> error, std::vector<storage::RangeFetch> parts) {
+        targets, r, rev, counting,
+        [this, r, w, carry, answer](std::optional<Answer> error,
+                                    std::vector<storage::RangeFetch> parts) {
           if (error) return answer(std::move(*error));
           auto fetched = storage::merge_fetches(std::move(parts), storage::fetch_limit(r));
-          answer(Response{storage::finish_range(r, std::move(fetched.kvs), fetched.count, w)});
+          const int64_t count = carry->known.value_or(fetched.count);
+          carry->record(ctx_->range_counts, fetched.kvs, count);
+          answer(Response{storage::finish_range(r, std::move(fetched.kvs), count, w)});
         });
   }
   // Keys first (from the shards' indexes, no value read at the head), merged into the page;
@@ -579,19 +625,22 @@ void RequestPath::fetch_range(uint64_t id, const storage::RangeRequest& r, int64
   // same keys.
   auto keys_only = r;
   keys_only.keys_only = true;
-  fan_out_range(targets, keys_only, rev,
-                [this, targets, r, w, rev, answer](std::optional<Answer> error,
-                                                   std::vector<storage::RangeFetch> parts) {
+  fan_out_range(targets, keys_only, rev, counting,
+                [this, targets, r, w, rev, carry, answer](std::optional<Answer> error,
+                                                          std::vector<storage::RangeFetch> parts) {
                   if (error) return answer(std::move(*error));
                   auto listed = storage::merge_fetches(std::move(parts), storage::fetch_limit(r));
+                  const int64_t count = carry->known.value_or(listed.count);
+                  carry->record(ctx_->range_counts, listed.kvs, count);
                   const bool more = static_cast<int64_t>(listed.kvs.size()) > r.limit;
                   auto page = r;
                   if (more)
                     page.range_end = listed.kvs[static_cast<size_t>(r.limit) - 1].key + '\0';
+                  // The cut page holds at most `limit` keys: counting it walks nothing more.
                   fan_out_range(
-                      targets, page, rev,
-                      [r, w, more, count = listed.count, answer](
-                          std::optional<Answer> error, std::vector<storage::RangeFetch> parts) {
+                      targets, page, rev, storage::Counting::whole_range,
+                      [r, w, more, count, answer](std::optional<Answer> error,
+                                                  std::vector<storage::RangeFetch> parts) {
                         if (error) return answer(std::move(*error));
                         auto fetched =
                             storage::merge_fetches(std::move(parts), storage::fetch_limit(r));
@@ -603,7 +652,8 @@ void RequestPath::fetch_range(uint64_t id, const storage::RangeRequest& r, int64
 }
 
 void RequestPath::fan_out_range(const std::vector<caf::actor>& targets,
-                                const storage::RangeRequest& r, int64_t rev, FetchedParts then) {
+                                const storage::RangeRequest& r, int64_t rev,
+                                storage::Counting counting, FetchedParts then) {
   struct Merge {
     std::vector<storage::RangeFetch> parts;
     std::optional<Answer> error;
@@ -617,20 +667,22 @@ void RequestPath::fan_out_range(const std::vector<caf::actor>& targets,
     if (--merge->remaining == 0) merge->then(std::move(merge->error), std::move(merge->parts));
   };
   for (const auto& shard : targets) {
-    self_->request(shard, caf::infinite, range_atom::value, r, rev)
-        .then(
-            [merge, part_done](storage::Result<storage::RangeFetch>& part) {
-              if (part.ok()) {
-                merge->parts.push_back(std::move(*part));
-              } else if (!merge->error) {
-                merge->error = Answer{part.error()};
-              }
-              part_done();
-            },
-            [merge, part_done](caf::error& err) {
-              if (!merge->error) merge->error = Answer{internal_error(err)};
-              part_done();
-            });
+    auto asked = counting == storage::Counting::whole_range
+                     ? self_->request(shard, caf::infinite, range_atom::value, r, rev)
+                     : self_->request(shard, caf::infinite, range_page_atom::value, r, rev);
+    asked.then(
+        [merge, part_done](storage::Result<storage::RangeFetch>& part) {
+          if (part.ok()) {
+            merge->parts.push_back(std::move(*part));
+          } else if (!merge->error) {
+            merge->error = Answer{part.error()};
+          }
+          part_done();
+        },
+        [merge, part_done](caf::error& err) {
+          if (!merge->error) merge->error = Answer{internal_error(err)};
+          part_done();
+        });
   }
 }
 

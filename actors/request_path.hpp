@@ -197,10 +197,11 @@ class RequestPath {
   void serve_range(const Queued& q, const storage::RangeRequest& r);
   // The shards' part of a range read at `rev`, answered as of W = `w`.
   void fetch_range(uint64_t id, const storage::RangeRequest& r, int64_t w, int64_t rev);
-  // Asks every target shard for `r` at `rev`; `then` gets their fetches, or the first error.
+  // Asks every target shard for `r` at `rev`, counted as `counting` says; `then` gets their
+  // fetches, or the first error.
   using FetchedParts = std::function<void(std::optional<Answer>, std::vector<storage::RangeFetch>)>;
   void fan_out_range(const std::vector<caf::actor>& targets, const storage::RangeRequest& r,
-                     int64_t rev, FetchedParts then);
+                     int64_t rev, storage::Counting counting, FetchedParts then);
   void serve_watch(const Queued& q, const protocol::WatchRequest& w);
   void applied(uint64_t id, Answer answer, int64_t durable_at);
   void release_writes();

@@ -31,6 +31,14 @@ struct ShardState {
   // Records below the watermark are in RocksDB: drop them from the overlay.
   void settle() { keyspace->mark_durable(ctx->watermark.load()); }
 
+  storage::Result<storage::RangeFetch> range(const storage::RangeRequest& r, int64_t rev,
+                                             storage::Counting counting) {
+    if (rev < compacted_at) return storage::Errc::compacted;
+    settle();
+    return keyspace->range(storage::KeyRange::from_request(r.key, r.range_end), rev,
+                           storage::fetch_limit(r), storage::fetch_depth(r), counting);
+  }
+
   storage::WriteTxn begin() {
     return storage::WriteTxn(*view, *ctx->backend, ctx->last_revision.load(),
                              [c = ctx.get()] { return c->allocate_revision(); });
@@ -83,11 +91,11 @@ caf::behavior shard_actor(caf::stateful_actor<ShardState>* self, NodeContextPtr 
   return {
       [self](range_atom, const storage::RangeRequest& r,
              int64_t rev) -> storage::Result<storage::RangeFetch> {
-        auto& st = self->state;
-        if (rev < st.compacted_at) return storage::Errc::compacted;
-        st.settle();
-        return st.keyspace->range(storage::KeyRange::from_request(r.key, r.range_end), rev,
-                                  storage::fetch_limit(r), storage::fetch_depth(r));
+        return self->state.range(r, rev, storage::Counting::whole_range);
+      },
+      [self](range_page_atom, const storage::RangeRequest& r,
+             int64_t rev) -> storage::Result<storage::RangeFetch> {
+        return self->state.range(r, rev, storage::Counting::fetched_only);
       },
       [self](const storage::PutRequest& r) -> storage::Result<storage::PutResponse> {
         auto& st = self->state;

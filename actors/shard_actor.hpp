@@ -6,6 +6,8 @@
 // <= W go straight to RocksDB through its keyspace.
 //
 //   (range_atom, RangeRequest, rev)  -> Result<RangeFetch>   this partition's part
+//   (range_page_atom, RangeRequest, rev) -> Result<RangeFetch>  the same, counting only the
+//                                       keys fetched (the asker knows the range's count)
 //   PutRequest / DeleteRangeRequest (single key) / TxnRequest (keys of this shard only)
 //                                    -> Result<...Response>  once applied: the sender (a
 //                                       door) gets (durable_atom, W) from the backend when

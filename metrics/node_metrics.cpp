@@ -112,6 +112,14 @@ NodeMetrics::NodeMetrics(const std::string& version)
                                .Help("Transactions that ran more than one operation.")
                                .Register(r)
                                .Add({});
+  range_counts_carried_ =
+      &prometheus::BuildCounter()
+           .Name("revkv_range_counts_carried_total")
+           .Help(
+               "Range pages whose count the previous page of the same LIST carried, instead "
+               "of a walk over the rest of the range.")
+           .Register(r)
+           .Add({});
   compaction_pause_ = &prometheus::BuildHistogram()
                            .Name("revkv_compaction_pause_duration_seconds")
                            .Help("Duration of one batch of a physical compaction.")

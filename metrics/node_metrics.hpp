@@ -59,6 +59,10 @@ class NodeMetrics {
   // the reads it makes for compares, prev_kv and ignore_* (docs/METRICS.md).
   void kv_operations(int64_t ranges, int64_t puts, int64_t deletes, bool txn);
 
+  // A range page whose count the previous page of its LIST carried (no walk over the rest of
+  // the range, actors/range_count_cache.hpp).
+  void range_count_carried() { range_counts_carried_->Increment(); }
+
   // One batch of a physical compaction (the time the maintenance actor held the backend).
   void compaction_batch(double seconds) { compaction_pause_->Observe(seconds); }
   // A compaction finished: its whole duration and the records it removed.
@@ -88,6 +92,7 @@ class NodeMetrics {
   prometheus::Counter* puts_ = nullptr;
   prometheus::Counter* deletes_ = nullptr;
   prometheus::Counter* multi_operation_txns_ = nullptr;
+  prometheus::Counter* range_counts_carried_ = nullptr;
   prometheus::Histogram* compaction_pause_ = nullptr;
   prometheus::Histogram* compaction_duration_ = nullptr;
   prometheus::Counter* compactions_ = nullptr;

@@ -44,7 +44,7 @@ Result<std::optional<KeyValue>> Keyspace::get(const std::string& key, int64_t re
 }
 
 Result<RangeFetch> Keyspace::range(const KeyRange& range, int64_t rev, int64_t limit,
-                                   FetchDepth depth) const {
+                                   FetchDepth depth, Counting counting) const {
   RangeFetch out;
   if (depth == FetchDepth::count) {
     out.count = index_.count(range, rev);
@@ -61,11 +61,11 @@ Result<RangeFetch> Keyspace::range(const KeyRange& range, int64_t rev, int64_t l
   // otherwise walks every key to the end of the range this way).
   const std::string* past_limit = nullptr;
   index_.visit(range, rev, [&](const std::string& key, const IndexHit& hit) {
-    ++out.count;
     if (limit > 0 && static_cast<int64_t>(wanted.size()) >= limit) {
       past_limit = &key;
       return false;
     }
+    ++out.count;
     wanted.push_back(hit.modified);
     KeyValue kv;
     if (depth == FetchDepth::keys && hit.newest) {
@@ -84,10 +84,9 @@ Result<RangeFetch> Keyspace::range(const KeyRange& range, int64_t rev, int64_t l
     out.kvs.push_back(std::move(kv));
     return true;
   });
-  if (past_limit != nullptr && !range.single()) {
-    // Strictly after the key already counted, up to the range's own end.
-    KeyRange rest{*past_limit + '\0', range.end};
-    out.count += index_.count(rest, rev);
+  if (past_limit != nullptr && counting == Counting::whole_range) {
+    // From the first key past the limit (not fetched, not counted yet) to the range's end.
+    out.count += index_.count(KeyRange{*past_limit, range.end}, rev);
   }
   if (heads.size() >= kMinLatestScan) REVKV_TRY(read_latest(heads, hits, names, out.kvs));
   REVKV_TRY(read_records(wanted, out.kvs));

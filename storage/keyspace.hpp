@@ -42,8 +42,10 @@ class Keyspace {
   // reads nothing and holds nothing per key. Values of keys whose record at `rev` is their
   // newest come from one ordered read of the `latest` column; the others (a read in the
   // past, a record not yet in RocksDB) from the overlay or one sorted MultiGet of `kv`.
+  // Counting::fetched_only stops at the limit: the count is then that of the keys fetched.
   Result<RangeFetch> range(const KeyRange& range, int64_t rev, int64_t limit,
-                           FetchDepth depth = FetchDepth::values) const;
+                           FetchDepth depth = FetchDepth::values,
+                           Counting counting = Counting::whole_range) const;
   // Keys of `range` existing at `rev`, names only.
   std::vector<std::string> keys(const KeyRange& range, int64_t rev) const;
 

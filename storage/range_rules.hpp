@@ -30,6 +30,14 @@ enum class FetchDepth {
 };
 FetchDepth fetch_depth(const RangeRequest& request);
 
+// What a fetch with a limit counts. A caller that knows the range's count already (a LIST
+// page whose count the previous page carried, actors/range_count_cache.hpp) asks for the keys
+// it fetches only, and spares the walk over the rest of the range.
+enum class Counting {
+  whole_range,   // count every key of the range
+  fetched_only,  // count only the keys fetched (at most `limit`)
+};
+
 // Steps 3-7: filters, sort, truncate, keys_only / count_only. `kvs` are the fetched
 // key-values in key order, `count` the number of keys in the range.
 RangeResponse finish_range(const RangeRequest& request, std::vector<KeyValue> kvs, int64_t count,

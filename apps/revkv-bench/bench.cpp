@@ -42,6 +42,7 @@ class Generator {
         r.key = list->page_start();
         r.range_end = list->page_end();
         r.limit = list->page_limit();
+        r.revision = list->page_revision();
         return {protocol::Method::kv_range, protocol::encode_to_string(r)};
       }
       case Op::put:
@@ -167,7 +168,7 @@ Report run_connection(const Options& o, int index, Clock::time_point stop) {
             std::chrono::duration_cast<std::chrono::nanoseconds>(now - pending.start).count()));
         for (const auto& kv : page.value().response.kvs)
           pending.list->key(kv.key);
-        if (pending.list->end_page(page.value().response.more))
+        if (pending.list->end_page(page.value().response.more, page.value().header.revision))
           report.lists.record(*pending.list);
         else
           next_page = std::move(pending.list);

@@ -101,12 +101,14 @@ class UnaryClient {
         range_.set_key(key_of(key_));
         range_.set_range_end(key_of(key_ + run_.o.range_size));
         range_.set_limit(run_.o.range_size);
+        range_.set_revision(0);
         kv_.async()->Range(context_.get(), &range_, &range_answer_, std::move(done));
         return;
       case Op::list:
         range_.set_key(list_.page_start());
         range_.set_range_end(list_.page_end());
         range_.set_limit(list_.page_limit());
+        range_.set_revision(list_.page_revision());
         kv_.async()->Range(context_.get(), &range_, &range_answer_, std::move(done));
         return;
       case Op::txn: {
@@ -144,7 +146,8 @@ class UnaryClient {
       if (op_ == Op::list) {
         for (const auto& kv : range_answer_.kvs())
           list_.key(kv.key());
-        if (list_.end_page(range_answer_.more())) report_.lists.record(list_);
+        if (list_.end_page(range_answer_.more(), range_answer_.header().revision()))
+          report_.lists.record(list_);
       }
     } else if (token_ != nullptr && is_invalid_token(status.error_message()) &&
                token_->refresh(sent_token_)) {

@@ -55,6 +55,7 @@ void ListCursor::start() {
   ordered_ = true;
   seen_ = 0;
   page_keys_ = 0;
+  revision_ = 0;
   last_.clear();
   next_ = key_of(0);
 }
@@ -66,10 +67,11 @@ void ListCursor::key(std::string_view k) {
   ++page_keys_;
 }
 
-bool ListCursor::end_page(bool more) {
+bool ListCursor::end_page(bool more, int64_t revision) {
   const bool stuck = more && page_keys_ == 0;  // nothing to continue from
   if (stuck) ordered_ = false;
   page_keys_ = 0;
+  if (revision_ == 0) revision_ = revision;
   if (more && !stuck) {
     next_ = last_;
     next_.push_back('\0');

@@ -44,8 +44,9 @@ class Workload {
 
 // One LIST in progress, as a Kubernetes-style client reads a keyspace: pages of
 // `limit = --range-size` over [key_of(0), key_of(--keys)), each page starting just after the
-// last key of the previous one (that key + "\0"), until a page answers more = false. It
-// checks what it reads: every key after the previous one, and (at the end) how many.
+// last key of the previous one (that key + "\0") at the revision the first page was read at,
+// until a page answers more = false. It checks what it reads: every key after the previous
+// one, and (at the end) how many.
 class ListCursor {
  public:
   explicit ListCursor(const Options& options) : o_(options) {}
@@ -56,11 +57,14 @@ class ListCursor {
   const std::string& page_start() const { return next_; }
   std::string page_end() const { return key_of(o_.keys); }
   int64_t page_limit() const { return o_.range_size; }
+  // 0 (the current revision) for the first page, then the first page's header revision.
+  int64_t page_revision() const { return revision_; }
   // Feeds the keys of the page just answered, in the order they came.
   void key(std::string_view k);
-  // Ends the page: true when the LIST is complete (more = false, or a page that read nothing
-  // and so cannot continue). An unordered or empty-but-more page makes it a mismatch.
-  bool end_page(bool more);
+  // Ends the page, answered at `revision`: true when the LIST is complete (more = false, or
+  // a page that read nothing and so cannot continue). An unordered or empty-but-more page
+  // makes it a mismatch.
+  bool end_page(bool more, int64_t revision);
   // The LIST in progress is dropped (an error, or the run ended).
   void abandon() { active_ = false; }
   // Of the LIST just completed: keys seen, and whether they were --keys keys in order.
@@ -73,6 +77,7 @@ class ListCursor {
   bool ordered_ = true;
   int64_t seen_ = 0;
   int64_t page_keys_ = 0;
+  int64_t revision_ = 0;
   std::string last_;  // the last key seen ("" before the first)
   std::string next_;
 };

@@ -3,7 +3,7 @@
 // keeps serving, and every write acknowledged before is still there.
 
 #include "tests/etcdapi/raw_grpc.hpp"
-#include "tests/etcdapi/scrape.hpp"
+#include "tests/monitoring/scrape.hpp"
 #include "tests/node/node_process.hpp"
 #include "tests/temp_dir.hpp"
 

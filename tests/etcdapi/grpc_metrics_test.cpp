@@ -5,7 +5,7 @@
 // unknown methods.
 
 #include "tests/etcdapi/raw_grpc.hpp"
-#include "tests/etcdapi/scrape.hpp"
+#include "tests/monitoring/scrape.hpp"
 #include "tests/node/node_process.hpp"
 #include "tests/temp_dir.hpp"
 

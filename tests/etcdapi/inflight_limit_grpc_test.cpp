@@ -8,7 +8,7 @@
 // than 4 MiB are unsent), and a write that arrives after a read waits for that read to be
 // answered (the ordering rules of actors/request_path.hpp).
 
-#include "tests/etcdapi/scrape.hpp"
+#include "tests/monitoring/scrape.hpp"
 #include "tests/node/node_process.hpp"
 #include "tests/temp_dir.hpp"
 

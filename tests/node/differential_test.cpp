@@ -5,6 +5,7 @@
 #include "client/client.hpp"
 #include "protocol/codec.hpp"
 #include "storage/store.hpp"
+#include "tests/monitoring/scrape.hpp"
 #include "tests/node/node_process.hpp"
 #include "tests/temp_dir.hpp"
 
@@ -380,5 +381,62 @@ TEST_CASE("differential: LIST-sized pages over many shards answer like storage::
     } else {
       fleet.compact(std::max<int64_t>(1, current - static_cast<int64_t>(gen.pick(50))));
     }
+  }
+}
+
+TEST_CASE("differential: LISTs continued from each page's last key answer like storage::Store",
+          "[node][differential]") {
+  // Each page of a LIST starts just after the last key of the page before (that key + "\0"),
+  // at the first page's revision or at the current one: the node carries each page's count to
+  // the next (actors/range_count_cache.hpp). Puts, deletes and compactions land between pages,
+  // so the current revision moves under the LISTs that follow it and pinned ones can become
+  // compacted; pages are short and long (both sides of the keys-first threshold),
+  // keys-only, or sorted by another target (the continuation then starts elsewhere).
+  Fleet fleet({1, 4, 7});
+
+  const uint64_t seed = 20261204;
+  RangeHeavy gen(seed, 600, 1, 200);
+  CAPTURE(seed);
+  for (size_t k = 0; k < gen.keys; ++k) {
+    storage::PutRequest p;
+    p.key = gen.key(k);
+    p.value = "first-" + std::to_string(k);
+    fleet.put(p);
+  }
+  int step = 0;
+  for (int list = 0; list < 50; ++list) {
+    CAPTURE(list);
+    storage::RangeRequest r;
+    r.key = gen.chance(50) ? std::string("p/") : gen.key();
+    r.range_end = gen.chance(50) ? std::string("p0") : gen.key();
+    if (*r.range_end < r.key) std::swap(r.key, *r.range_end);
+    r.limit = gen.chance(50) ? 1 + static_cast<int64_t>(gen.pick(20))
+                             : 100 + static_cast<int64_t>(gen.pick(101));
+    const bool pinned = gen.chance(50);
+    if (pinned) {
+      const int64_t lo = std::max<int64_t>(1, fleet.store->compact_revision());
+      const int64_t current = fleet.store->current_revision();
+      r.revision = lo + static_cast<int64_t>(gen.pick(static_cast<size_t>(current - lo + 1)));
+    }
+    r.keys_only = gen.chance(20);
+    if (gen.chance(15)) r.sort_target = static_cast<int32_t>(1 + gen.pick(4));
+    for (int page = 0; page < 60; ++page) {
+      CAPTURE(page);
+      fleet.range(r);
+      auto answered = fleet.store->range(r);
+      if (!answered.ok() || !answered->more || answered->kvs.empty()) break;
+      r.key = answered->kvs.back().key + '\0';
+      if (gen.chance(30)) fleet.put(gen.put(++step));
+      if (gen.chance(10)) fleet.delete_range(gen.del(20));
+      if (gen.chance(3)) {
+        const int64_t current = fleet.store->current_revision();
+        fleet.compact(std::max<int64_t>(1, current - static_cast<int64_t>(gen.pick(40))));
+      }
+    }
+  }
+  // The carried counts were used (else this test compared only the walks).
+  for (auto& node : fleet.nodes) {
+    const auto scraped = testing::scrape_metrics(node->metrics_port());
+    CHECK(testing::sample(scraped, "revkv_range_counts_carried_total") > 0);
   }
 }

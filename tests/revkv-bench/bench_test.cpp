@@ -202,22 +202,25 @@ TEST_CASE("a list cursor continues after the last key and catches disorder") {
   c.start();
   CHECK(c.page_start() == key_of(0));
   CHECK(c.page_end() == key_of(3));
+  CHECK(c.page_revision() == 0);  // the first page reads the current revision
   c.key(key_of(0));
   c.key(key_of(1));
-  CHECK_FALSE(c.end_page(true));
+  CHECK_FALSE(c.end_page(true, 17));
   CHECK(c.page_start() == key_of(1) + std::string(1, '\0'));
+  CHECK(c.page_revision() == 17);  // the rest read where the first page did
   c.key(key_of(2));
-  CHECK(c.end_page(false));
+  CHECK(c.end_page(false, 17));
   CHECK_FALSE(c.active());
   CHECK(c.matched());
   c.start();
+  CHECK(c.page_revision() == 0);
   c.key(key_of(1));
   c.key(key_of(0));
   c.key(key_of(2));
-  CHECK(c.end_page(false));
+  CHECK(c.end_page(false, 20));
   CHECK(c.keys_seen() == 3);
   CHECK_FALSE(c.matched());  // out of order
   c.start();
-  CHECK(c.end_page(true));  // more with nothing to continue from: ends, as a mismatch
+  CHECK(c.end_page(true, 21));  // more with nothing to continue from: ends, as a mismatch
   CHECK_FALSE(c.matched());
 }

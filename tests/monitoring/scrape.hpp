@@ -1,7 +1,7 @@
 #pragma once
 
 // Reading one sample out of revkvd's /metrics (the Prometheus text format), for the tests
-// that check the gRPC door's counters.
+// that check a door's counters.
 
 #include "tests/monitoring/http_client.hpp"
 
