@@ -1,11 +1,13 @@
 #include "actors/range_count_cache.hpp"
 
+#include "storage/range_rules.hpp"
+
 namespace revkv::actors {
 
-std::optional<int64_t> RangeCountCache::find(const std::string& start, const std::string& end,
+std::optional<int64_t> RangeCountCache::find(std::string_view start, std::string_view end,
                                              int64_t rev) {
   std::lock_guard lock(mutex_);
-  auto it = entries_.find(Key{start, end, rev});
+  auto it = entries_.find(std::make_tuple(start, end, rev));
   if (it == entries_.end()) return std::nullopt;
   ages_.splice(ages_.begin(), ages_, it->second.age);
   return it->second.count;
@@ -44,6 +46,21 @@ size_t RangeCountCache::size() const {
 size_t RangeCountCache::key_bytes() const {
   std::lock_guard lock(mutex_);
   return key_bytes_;
+}
+
+PageCount::PageCount(const storage::RangeRequest& r, int64_t rev, RangeCountCache& cache)
+    : cache_(cache), limit_(r.limit), rev_(rev) {
+  if (storage::fetch_limit(r) <= 0 || storage::fetch_depth(r) == storage::FetchDepth::count) return;
+  auto range = storage::KeyRange::from_request(r.key, r.range_end);
+  if (range.single()) return;
+  carried_ = true;
+  end_ = std::move(*range.end);
+  known_ = cache_.find(range.start, end_, rev_);
+}
+
+void PageCount::leave(const std::vector<storage::KeyValue>& fetched, int64_t count) const {
+  if (!carried_ || static_cast<int64_t>(fetched.size()) <= limit_) return;
+  cache_.remember(fetched[static_cast<size_t>(limit_) - 1].key + '\0', end_, rev_, count - limit_);
 }
 
 }  // namespace revkv::actors

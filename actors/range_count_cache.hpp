@@ -13,10 +13,13 @@
 // that here, and the next page, on any door of this node, finds it instead of walking.
 //
 // A count at a revision never changes: compaction at C <= rev keeps every record a read at
-// rev needs (a read below C is refused before it gets here), and only committed revisions
-// (<= W) are read, which no leadership change rewrites. So an entry is valid for as long as
+// rev needs (a read below C is refused, by the request path or, when the compaction overtook
+// it, by the shard), and only committed revisions (<= W) are read, which no leadership change
+// rewrites. So an entry is valid for as long as
 // it is kept; the cache is bounded in entries and in key bytes, and forgets the least
 // recently used. Thread-safe: every door of the node shares one (NodeContext).
+
+#include "storage/types.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -25,7 +28,9 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <tuple>
+#include <vector>
 
 namespace revkv::actors {
 
@@ -41,7 +46,7 @@ class RangeCountCache {
   RangeCountCache& operator=(const RangeCountCache&) = delete;
 
   // The number of keys of [start, end) that exist at `rev`, if a page recorded it.
-  std::optional<int64_t> find(const std::string& start, const std::string& end, int64_t rev);
+  std::optional<int64_t> find(std::string_view start, std::string_view end, int64_t rev);
   // Records that [start, end) holds `count` keys at `rev`.
   void remember(const std::string& start, const std::string& end, int64_t rev, int64_t count);
 
@@ -62,10 +67,34 @@ class RangeCountCache {
   const size_t max_entries_;
   const size_t max_key_bytes_;
   mutable std::mutex mutex_;
-  std::map<Key, Slot> entries_;
+  std::map<Key, Slot, std::less<>> entries_;  // found by views, without copying the keys
   // Most recently used first.
   std::list<const Key*> ages_;
   size_t key_bytes_ = 0;
+};
+
+// One Range request's part in the carrying: the count a previous page left for it, if any
+// (looked up when it is made), and the count it leaves for its own continuation once fetched.
+// Only a fetch that is the range's first limit + 1 keys in key order takes or leaves one
+// (storage::fetch_limit > 0: a limit, no sort order, no revision filter; whatever the answer
+// is sorted by afterwards, the fetch is that), and not count_only, which fetches no key.
+class PageCount {
+ public:
+  PageCount(const storage::RangeRequest& r, int64_t rev, RangeCountCache& cache);
+
+  // The range's count, carried: the shards need count only what they fetch.
+  const std::optional<int64_t>& known() const { return known_; }
+  // `fetched`: the fetch, in key order; `count`: the range's. With more than `limit` keys
+  // fetched, the continuation [the limit-th key + "\0", end) holds `count` less those keys.
+  void leave(const std::vector<storage::KeyValue>& fetched, int64_t count) const;
+
+ private:
+  RangeCountCache& cache_;
+  const int64_t limit_;
+  const int64_t rev_;
+  bool carried_ = false;  // takes and leaves counts at all
+  std::string end_;
+  std::optional<int64_t> known_;
 };
 
 }  // namespace revkv::actors

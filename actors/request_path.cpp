@@ -549,41 +549,6 @@ bool keys_before_values(const storage::RangeRequest& r, size_t shards) {
          storage::fetch_depth(r) == storage::FetchDepth::values;
 }
 
-// A LIST page's count carried to the next page (actors/range_count_cache.hpp).
-struct CountCarry {
-  CountCarry(const storage::RangeRequest& r, int64_t rev) : limit(r.limit), rev(rev) {
-    auto range = storage::KeyRange::from_request(r.key, r.range_end);
-    // Only where the fetch is the range's first limit + 1 keys in key order (fetch_limit > 0:
-    // no filter, no sort order; whatever the answer is then sorted by, the fetch is this) and
-    // counts the range at all (count_only fetches nothing to carry from).
-    if (range.single() || storage::fetch_limit(r) <= 0 ||
-        storage::fetch_depth(r) == storage::FetchDepth::count) {
-      return;
-    }
-    start = std::move(range.start);
-    end = std::move(*range.end);
-    paged_ = true;
-  }
-  bool paged() const { return paged_; }
-
-  // `fetched`: the fetch in key order; `count`: the range's. With more than `limit` keys, the
-  // continuation [the limit-th key + "\0", end) holds the count less those `limit` keys.
-  void record(RangeCountCache& cache, const std::vector<storage::KeyValue>& fetched,
-              int64_t count) const {
-    if (!paged_ || static_cast<int64_t>(fetched.size()) <= limit) return;
-    cache.remember(fetched[static_cast<size_t>(limit) - 1].key + '\0', end, rev, count - limit);
-  }
-
-  const int64_t limit;
-  const int64_t rev;
-  std::string start;
-  std::string end;
-  std::optional<int64_t> known;
-
- private:
-  bool paged_ = false;
-};
-
 }  // namespace
 
 void RequestPath::fetch_range(uint64_t id, const storage::RangeRequest& r, int64_t w, int64_t rev) {
@@ -601,11 +566,10 @@ void RequestPath::fetch_range(uint64_t id, const storage::RangeRequest& r, int64
   // A page of a LIST: the count the previous page carried, if this is its continuation; the
   // shards then count only what they fetch, and the count this page carries on is recorded
   // once it is answered.
-  auto carry = std::make_shared<CountCarry>(r, rev);
-  if (carry->paged()) carry->known = ctx_->range_counts.find(carry->start, carry->end, rev);
-  if (carry->known && metrics_) metrics_->range_count_carried();
+  auto carry = std::make_shared<PageCount>(r, rev, ctx_->range_counts);
+  if (carry->known() && metrics_) metrics_->range_count_carried();
   const auto counting =
-      carry->known ? storage::Counting::fetched_only : storage::Counting::whole_range;
+      carry->known() ? storage::Counting::fetched_only : storage::Counting::whole_range;
   if (!keys_before_values(r, targets.size())) {
     return fan_out_range(
         targets, r, rev, counting,
@@ -613,8 +577,8 @@ void RequestPath::fetch_range(uint64_t id, const storage::RangeRequest& r, int64
                                     std::vector<storage::RangeFetch> parts) {
           if (error) return answer(std::move(*error));
           auto fetched = storage::merge_fetches(std::move(parts), storage::fetch_limit(r));
-          const int64_t count = carry->known.value_or(fetched.count);
-          carry->record(ctx_->range_counts, fetched.kvs, count);
+          const int64_t count = carry->known().value_or(fetched.count);
+          carry->leave(fetched.kvs, count);
           answer(Response{storage::finish_range(r, std::move(fetched.kvs), count, w)});
         });
   }
@@ -630,8 +594,8 @@ void RequestPath::fetch_range(uint64_t id, const storage::RangeRequest& r, int64
                                                           std::vector<storage::RangeFetch> parts) {
                   if (error) return answer(std::move(*error));
                   auto listed = storage::merge_fetches(std::move(parts), storage::fetch_limit(r));
-                  const int64_t count = carry->known.value_or(listed.count);
-                  carry->record(ctx_->range_counts, listed.kvs, count);
+                  const int64_t count = carry->known().value_or(listed.count);
+                  carry->leave(listed.kvs, count);
                   const bool more = static_cast<int64_t>(listed.kvs.size()) > r.limit;
                   auto page = r;
                   if (more)

@@ -56,9 +56,10 @@ Result<RangeFetch> Keyspace::range(const KeyRange& range, int64_t rev, int64_t l
   std::vector<size_t> heads;
   std::vector<IndexHit> hits;
   std::vector<const std::string*> names;
-  // The first key past `limit`: the keys from there on are only counted, which the index's
-  // count does without building a hit and calling the visitor for each of them (a LIST page
-  // otherwise walks every key to the end of the range this way).
+  // The first key past `limit`: the keys from there on are only counted (Counting::whole_range),
+  // which the index's count does without building a hit and calling the visitor for each of
+  // them (a LIST page otherwise walks every key to the end of the range this way), or not at
+  // all (Counting::fetched_only).
   const std::string* past_limit = nullptr;
   index_.visit(range, rev, [&](const std::string& key, const IndexHit& hit) {
     if (limit > 0 && static_cast<int64_t>(wanted.size()) >= limit) {
