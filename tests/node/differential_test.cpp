@@ -267,7 +267,7 @@ struct RangeHeavy {
   bool chance(int percent) { return static_cast<int>(pick(100)) < percent; }
   std::string key() { return key(pick(keys)); }
   std::string key(size_t n) const {
-    char buf[16];
+    char buf[32];  // "p/" and up to 20 digits
     if (keys <= 100) {
       std::snprintf(buf, sizeof buf, "p/%02zu", n);
     } else {
@@ -316,6 +316,16 @@ struct RangeHeavy {
   }
 };
 
+// Every key of `gen` once, in key order ("first-<n>"): the keyspace the pages walk.
+void put_every_key(Fleet& fleet, const RangeHeavy& gen) {
+  for (size_t k = 0; k < gen.keys; ++k) {
+    storage::PutRequest p;
+    p.key = gen.key(k);
+    p.value = "first-" + std::to_string(k);
+    fleet.put(p);
+  }
+}
+
 }  // namespace
 
 TEST_CASE(
@@ -362,12 +372,7 @@ TEST_CASE("differential: LIST-sized pages over many shards answer like storage::
   const uint64_t seed = 20261203;
   RangeHeavy gen(seed, 1500, 100, 400);
   CAPTURE(seed);
-  for (size_t k = 0; k < gen.keys; ++k) {
-    storage::PutRequest p;
-    p.key = gen.key(k);
-    p.value = "first-" + std::to_string(k);
-    fleet.put(p);
-  }
+  put_every_key(fleet, gen);
   for (int i = 0; i < 400; ++i) {
     CAPTURE(i);
     const int64_t current = fleet.store->current_revision();
@@ -397,12 +402,7 @@ TEST_CASE("differential: LISTs continued from each page's last key answer like s
   const uint64_t seed = 20261204;
   RangeHeavy gen(seed, 600, 1, 200);
   CAPTURE(seed);
-  for (size_t k = 0; k < gen.keys; ++k) {
-    storage::PutRequest p;
-    p.key = gen.key(k);
-    p.value = "first-" + std::to_string(k);
-    fleet.put(p);
-  }
+  put_every_key(fleet, gen);
   int step = 0;
   for (int list = 0; list < 50; ++list) {
     CAPTURE(list);
