@@ -6,6 +6,7 @@
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 #include <rocksdb/listener.h>
+#include <rocksdb/metadata.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/checkpoint.h>
@@ -18,6 +19,7 @@
 #include <filesystem>
 #include <functional>
 #include <mutex>
+#include <string>
 #include <utility>
 
 namespace revkv::storage {
@@ -283,6 +285,13 @@ struct Backend::Impl {
   // memtable many times over. (Twice as many left up to 8 versions per key with the level-0
   // files' copies counted below, and ranges only half as fast.) A large key space never gets
   // there before the memtable fills and flushes on its own: no extra flushes or compactions.
+  //
+  // The flushed files then pile up in level 0 (RocksDB compacts them into level 1 four at a
+  // time), each with a copy of most keys, and an iterator merges every copy: a LIST after a
+  // put load over a small key set cost 30-40 % more CPU than with one copy (docs/BENCHMARKS.md).
+  // So while the column's key set fits a memtable — which is when this flush fires — its level
+  // 0 is compacted at every flush. A column that outgrows that goes back to RocksDB's four:
+  // there, each flush of random keys would rewrite all of level 1.
   void flush_stale_latest(uint64_t ops_written) {
     ops_since_latest_check += ops_written;
     if (ops_since_latest_check < kLatestCheckEveryOps) return;
@@ -293,12 +302,29 @@ struct Backend::Impl {
         !db->GetIntProperty(latest, rocksdb::DB::Properties::kEstimateNumKeys, &all))
       return;
     const uint64_t below = all > active ? all - active : 0;
+    const bool hot_set = below <= options.latest_hot_set_max_entries;
+    if (!hot_set) compact_latest_level0_each_flush(false);
     if (active < kLatestFlushMinEntries || active <= below) return;
+    if (hot_set) compact_latest_level0_each_flush(true);
     rocksdb::FlushOptions flush;
     flush.wait = false;              // the memtable is switched now, written in the background
     flush.allow_write_stall = true;  // never wait here for a stall to clear
     (void)written(db->Flush(flush, latest));  // a failure refuses later writes, not this one
   }
+  // Sets the `latest` column's level-0 compaction trigger to 1 or back to what it opened with
+  // (a SetOptions call rewrites the OPTIONS file: only on a change). A failure leaves it as it
+  // was: a slower range, never a wrong one.
+  void compact_latest_level0_each_flush(bool each_flush) {
+    if (each_flush == latest_compacts_each_flush) return;
+    const int trigger = each_flush ? 1 : opened_level0_trigger;
+    if (db->SetOptions(cf(Column::latest),
+                       {{"level0_file_num_compaction_trigger", std::to_string(trigger)}})
+            .ok())
+      latest_compacts_each_flush = each_flush;
+  }
+  // Guarded by wal_mutex, as ops_since_latest_check.
+  bool latest_compacts_each_flush = false;
+  int opened_level0_trigger = 4;
   static constexpr uint64_t kLatestCheckEveryOps = 4096;
   static constexpr uint64_t kLatestFlushMinEntries = 16384;
 
@@ -415,6 +441,7 @@ Result<std::unique_ptr<Backend>> Backend::open(const std::string& dir, BackendOp
   if (!s.ok()) return to_error(s);
 
   auto impl = std::make_unique<Impl>();
+  impl->opened_level0_trigger = cf_options.level0_file_num_compaction_trigger;
   impl->options = options;
   impl->background_failed = std::move(background_failed);
   impl->db.reset(raw);
@@ -563,6 +590,19 @@ Result<uint64_t> Backend::active_memtable_entries(Column column) const {
                                  rocksdb::DB::Properties::kNumEntriesActiveMemTable, &entries))
     return Error{Errc::failed, "revkv: RocksDB has no memtable entry count"};
   return entries;
+}
+
+Result<uint64_t> Backend::level0_files(Column column) const {
+  if (impl_->closed) return Error{Errc::failed, "revkv: backend is closed"};
+  rocksdb::ColumnFamilyMetaData meta;
+  impl_->db->GetColumnFamilyMetaData(impl_->cf(column), &meta);
+  if (meta.levels.empty()) return uint64_t{0};
+  return static_cast<uint64_t>(meta.levels.front().files.size());
+}
+
+Result<int> Backend::level0_compaction_trigger(Column column) const {
+  if (impl_->closed) return Error{Errc::failed, "revkv: backend is closed"};
+  return impl_->db->GetOptions(impl_->cf(column)).level0_file_num_compaction_trigger;
 }
 
 Status Backend::flush() {

@@ -63,6 +63,10 @@ struct BackendOptions {
   // tests use to see what a range read.
   std::shared_ptr<rocksdb::Statistics> statistics = nullptr;
   BackendHooks hooks{};
+  // The `latest` column compacts its level 0 at every flush while its key set fits a memtable
+  // (docs/STORAGE.md "Overwritten records"), until more than this many entries lie below its
+  // memtable. Only tests lower it.
+  uint64_t latest_hot_set_max_entries = 1u << 20;
 };
 
 struct BackendSize {
@@ -157,6 +161,9 @@ class Backend {
   Status flush();
   // Entries (puts and deletes, old versions included) in a column's active memtable.
   Result<uint64_t> active_memtable_entries(Column column) const;
+  // A column's level-0 files, and how many of them start a compaction into level 1 now.
+  Result<uint64_t> level0_files(Column column) const;
+  Result<int> level0_compaction_trigger(Column column) const;
   // fsyncs the WAL: every write returned before is durable afterwards. Group commit is
   // many write(batch, sync=false) followed by one sync_wal().
   Status sync_wal();

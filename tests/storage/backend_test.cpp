@@ -4,8 +4,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 using namespace revkv::storage;
 using revkv::testing::TempDir;
@@ -271,6 +273,48 @@ TEST_CASE("backend: overwrites of a few latest keys do not pile up in the memtab
   REQUIRE(b->close().ok());
   b.reset();
   check_newest(*open_backend(dir.str(), o));
+}
+
+TEST_CASE("backend: a small latest key set compacts its level 0 at every flush, a large one not",
+          "[backend]") {
+  // docs/STORAGE.md "Overwritten records": while the stale-memtable flush fires (a key set
+  // that fits a memtable), each flushed copy of the keys goes into level 1 at once instead of
+  // piling up in level 0; once more than latest_hot_set_max_entries lie below the memtable,
+  // RocksDB's own trigger (4) is back.
+  TempDir dir;
+  BackendOptions o;
+  o.sync = false;
+  o.latest_hot_set_max_entries = 50000;
+  auto b = open_backend(dir.str(), o);
+  REQUIRE(*b->level0_compaction_trigger(Column::latest) == 4);
+  for (int round = 0; round < 400; ++round) {  // 100 keys, 40,000 entries: two flushes or more
+    WriteBatch batch(*b);
+    for (int k = 0; k < 100; ++k)
+      batch.put(Column::latest, "key/" + std::to_string(1000 + k), "v" + std::to_string(round));
+    REQUIRE(b->write(batch).ok());
+  }
+  CHECK(*b->level0_compaction_trigger(Column::latest) == 1);
+  CHECK(*b->level0_compaction_trigger(Column::kv) == 4);  // the other columns keep theirs
+  // The compactions run in the background: wait for level 0 to empty, with a deadline.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (*b->level0_files(Column::latest) > 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  CHECK(*b->level0_files(Column::latest) == 0);
+
+  // 120,000 distinct keys more: past 50,000 below the memtable, the trigger is RocksDB's again.
+  for (int i = 0; i < 120000; i += 500) {
+    WriteBatch batch(*b);
+    for (int k = i; k < i + 500; ++k)
+      batch.put(Column::latest, "big/" + std::to_string(1000000 + k), "v");
+    REQUIRE(b->write(batch).ok());
+  }
+  CHECK(*b->level0_compaction_trigger(Column::latest) == 4);
+  size_t seen = 0;
+  REQUIRE(b->scan(Column::latest, "", "", [&](std::string_view, std::string_view) {
+             ++seen;
+             return true;
+           }).ok());
+  CHECK(seen == 100 + 120000);
 }
 
 TEST_CASE("backend: a latest column of many distinct keys reads every key across its flushes",
