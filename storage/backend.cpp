@@ -287,11 +287,14 @@ struct Backend::Impl {
   // there before the memtable fills and flushes on its own: no extra flushes or compactions.
   //
   // The flushed files then pile up in level 0 (RocksDB compacts them into level 1 four at a
-  // time), each with a copy of most keys, and an iterator merges every copy: a LIST after a
-  // put load over a small key set cost 30-40 % more CPU than with one copy (docs/BENCHMARKS.md).
-  // So while the column's key set fits a memtable — which is when this flush fires — its level
-  // 0 is compacted at every flush. A column that outgrows that goes back to RocksDB's four:
-  // there, each flush of random keys would rewrite all of level 1.
+  // time), each with a copy of most hot keys, and an iterator merges every copy: a LIST after
+  // a put load over a small key set cost about twice the CPU (docs/BENCHMARKS.md). So when a
+  // flush shows that the memtable was mostly overwrites — what it left below grew by less
+  // than half of the entries it held — level 0 is compacted at every flush from then on. A
+  // first load of distinct keys never shows that (each early flush adds all it held), and a
+  // column grown to more than twice the last such flush's memtable, or past
+  // latest_hot_set_max_entries, goes back to RocksDB's four: there each flush of random keys
+  // would rewrite all of level 1.
   void flush_stale_latest(uint64_t ops_written) {
     ops_since_latest_check += ops_written;
     if (ops_since_latest_check < kLatestCheckEveryOps) return;
@@ -302,29 +305,40 @@ struct Backend::Impl {
         !db->GetIntProperty(latest, rocksdb::DB::Properties::kEstimateNumKeys, &all))
       return;
     const uint64_t below = all > active ? all - active : 0;
-    const bool hot_set = below <= options.latest_hot_set_max_entries;
-    if (!hot_set) compact_latest_level0_each_flush(false);
+    if (below > 2 * last_stale_flush.active || below > options.latest_hot_set_max_entries)
+      compact_latest_level0_each_flush(false);
     if (active < kLatestFlushMinEntries || active <= below) return;
-    if (hot_set) compact_latest_level0_each_flush(true);
+    const bool overwrites =
+        last_stale_flush.active > 0 && below < last_stale_flush.below + last_stale_flush.active / 2;
+    if (overwrites && below <= options.latest_hot_set_max_entries)
+      compact_latest_level0_each_flush(true);
+    last_stale_flush = {active, below};
     rocksdb::FlushOptions flush;
     flush.wait = false;              // the memtable is switched now, written in the background
     flush.allow_write_stall = true;  // never wait here for a stall to clear
     (void)written(db->Flush(flush, latest));  // a failure refuses later writes, not this one
   }
-  // Sets the `latest` column's level-0 compaction trigger to 1 or back to what it opened with
-  // (a SetOptions call rewrites the OPTIONS file: only on a change). A failure leaves it as it
-  // was: a slower range, never a wrong one.
+  // Sets the `latest` column's level-0 compaction trigger to 1 or back to what it opened with.
+  // SetOptions writes the MANIFEST and the OPTIONS file (a few fsyncs on this writer's
+  // path): only on a change, at most twice per flush. RocksDB may apply the option in memory
+  // and still report a failed write, so the flag follows what the column has now. Either
+  // trigger reads the same data: a failure costs speed, never an answer.
   void compact_latest_level0_each_flush(bool each_flush) {
     if (each_flush == latest_compacts_each_flush) return;
     const int trigger = each_flush ? 1 : opened_level0_trigger;
-    if (db->SetOptions(cf(Column::latest),
-                       {{"level0_file_num_compaction_trigger", std::to_string(trigger)}})
-            .ok())
-      latest_compacts_each_flush = each_flush;
+    (void)db->SetOptions(cf(Column::latest),
+                         {{"level0_file_num_compaction_trigger", std::to_string(trigger)}});
+    latest_compacts_each_flush =
+        db->GetOptions(cf(Column::latest)).level0_file_num_compaction_trigger == 1;
   }
   // Guarded by wal_mutex, as ops_since_latest_check.
   bool latest_compacts_each_flush = false;
   int opened_level0_trigger = 4;
+  struct StaleFlush {
+    uint64_t active = 0;  // entries the flushed memtable held
+    uint64_t below = 0;   // entries below it then
+  };
+  StaleFlush last_stale_flush;
   static constexpr uint64_t kLatestCheckEveryOps = 4096;
   static constexpr uint64_t kLatestFlushMinEntries = 16384;
 
