@@ -243,6 +243,16 @@ class BackgroundErrorListener final : public rocksdb::EventListener {
   std::shared_ptr<std::atomic<bool>> failed_;
 };
 
+// Tells BackendHooks::after_compaction (tests only) that a compaction job ended.
+class CompactionHookListener final : public rocksdb::EventListener {
+ public:
+  explicit CompactionHookListener(std::function<void()> hook) : hook_(std::move(hook)) {}
+  void OnCompactionCompleted(rocksdb::DB*, const rocksdb::CompactionJobInfo&) override { hook_(); }
+
+ private:
+  std::function<void()> hook_;
+};
+
 }  // namespace
 
 struct Backend::Impl {
@@ -439,6 +449,9 @@ Result<std::unique_ptr<Backend>> Backend::open(const std::string& dir, BackendOp
   rocksdb::ColumnFamilyOptions cf_options = rocksdb_column_options(options);
   auto background_failed = std::make_shared<std::atomic<bool>>(false);
   db_options.listeners.push_back(std::make_shared<BackgroundErrorListener>(background_failed));
+  if (options.hooks.after_compaction)
+    db_options.listeners.push_back(
+        std::make_shared<CompactionHookListener>(options.hooks.after_compaction));
 
   if (!options.create_if_missing && !std::filesystem::exists(dir)) {
     return Error{Errc::invalid_argument, "revkv: data directory does not exist: " + dir};

@@ -42,6 +42,9 @@ struct BackendHooks {
   std::function<void()> while_sizing;
   // Inside close(), when it finds size() calls in progress and is about to wait for them.
   std::function<void()> close_waits_for_readers;
+  // After each RocksDB compaction job ends — the one hook that runs on RocksDB's background
+  // thread, so a test can wait for compactions on a condition instead of polling.
+  std::function<void()> after_compaction;
 };
 
 struct BackendOptions {

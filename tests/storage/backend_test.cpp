@@ -5,9 +5,10 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
-#include <thread>
+#include <mutex>
 
 using namespace revkv::storage;
 using revkv::testing::TempDir;
@@ -285,6 +286,12 @@ TEST_CASE("backend: a small latest key set compacts its level 0 at every flush, 
   BackendOptions o;
   o.sync = false;
   o.latest_hot_set_max_entries = 50000;
+  std::mutex compacted_mutex;
+  std::condition_variable compacted;
+  o.hooks.after_compaction = [&] {
+    std::lock_guard lock(compacted_mutex);
+    compacted.notify_all();
+  };
   auto b = open_backend(dir.str(), o);
   REQUIRE(*b->level0_compaction_trigger(Column::latest) == 4);
   for (int round = 0; round < 400; ++round) {  // 100 keys, 40,000 entries: two flushes or more
@@ -295,10 +302,13 @@ TEST_CASE("backend: a small latest key set compacts its level 0 at every flush, 
   }
   CHECK(*b->level0_compaction_trigger(Column::latest) == 1);
   CHECK(*b->level0_compaction_trigger(Column::kv) == 4);  // the other columns keep theirs
-  // The compactions run in the background: wait for level 0 to empty, with a deadline.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (*b->level0_files(Column::latest) > 0 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  // The compactions run in the background: wait, woken by each one that ends, for level 0 to
+  // empty (a deadline only so that a failure cannot hang).
+  {
+    std::unique_lock lock(compacted_mutex);
+    compacted.wait_for(lock, std::chrono::seconds(60),
+                       [&] { return *b->level0_files(Column::latest) == 0; });
+  }
   CHECK(*b->level0_files(Column::latest) == 0);
 
   // 120,000 distinct keys more: past 50,000 below the memtable, the trigger is RocksDB's again.
