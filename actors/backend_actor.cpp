@@ -76,6 +76,7 @@ void release(Self* self) {
   // watch sync), durable(W) is already in the hub's mailbox.
   if (st.hub) self->send(st.hub, durable_atom::value, st.durable);
   st.ctx->watermark.store(st.durable);
+  if (st.ctx->cluster) st.ctx->cluster->watermark_moved();
   refresh_size(st, false);
   auto end = st.waiters.upper_bound(st.durable);
   for (auto it = st.waiters.begin(); it != end; ++it)

@@ -205,6 +205,26 @@ struct ClusterLink {
     applied_waiters_.fetch_sub(1);
     return done;
   }
+  // The backend actor calls this after each move of W (NodeContext::watermark, stored
+  // first) and wakes wait_for_watermark's callers.
+  void watermark_moved() {
+    if (watermark_waiters_.load() == 0) return;
+    std::lock_guard lock(watermark_mutex_);
+    watermark_cv_.notify_all();
+  }
+  // Blocks until `watermark` reaches `revision` (true) or `deadline` passes (false). A new
+  // leader waits here before it serves (apps/revkvd/cluster_member.hpp): the entries of its
+  // predecessors are applied, but W moves when the backend actor hears of them.
+  bool wait_for_watermark(const std::atomic<int64_t>& watermark, int64_t revision,
+                          std::chrono::steady_clock::time_point deadline) {
+    if (watermark.load() >= revision) return true;
+    watermark_waiters_.fetch_add(1);
+    std::unique_lock lock(watermark_mutex_);
+    bool done =
+        watermark_cv_.wait_until(lock, deadline, [&] { return watermark.load() >= revision; });
+    watermark_waiters_.fetch_sub(1);
+    return done;
+  }
   std::atomic<bool> stopping{false};  // revkvd is shutting the member down
   // The leader is removing itself (member remove): it applies its own `removal` entry
   // without stopping, then takes itself out of the configuration (docs/CLUSTER.md
@@ -248,6 +268,9 @@ struct ClusterLink {
   std::mutex applied_mutex_;
   std::condition_variable applied_cv_;
   std::atomic<int> applied_waiters_{0};
+  std::mutex watermark_mutex_;
+  std::condition_variable watermark_cv_;
+  std::atomic<int> watermark_waiters_{0};
   bool listed(uint64_t id) const {  // under attributes_mutex_
     return std::any_of(members_.begin(), members_.end(),
                        [id](const Member& m) { return m.id == id; });

@@ -145,6 +145,7 @@ ClusterMember::ClusterMember(caf::actor_system& sys, actors::Node& node,
   // A test hook, inert unless its variable is set (tests/cluster/membership_cluster_test.cpp).
   fail_next_removal_.store(test_knob("REVKV_TEST_FAIL_REMOVAL", 0) != 0);
   const auto& ctx = node.context();
+  ctx_ = ctx;
   link_ = ctx->cluster;
   if (!link_) throw std::runtime_error("the node was started without a cluster link");
   link_->propose = [this](std::string entry) -> actors::ClusterLink::Proposed {
@@ -477,6 +478,8 @@ void ClusterMember::gate_loop() {
     auto outcome = lease_barrier(lock, term);
     // Under the lock observe() takes: still leading in that term, as it last heard.
     if (outcome.ok() && leading_term_ == term) {
+      // Reads at W must cover what the predecessors acknowledged before the lease starts.
+      if (!await_applied_watermark(lock, term)) continue;
       link_->leader.store(true);
       publish_wanted_ = true;  // once per leadership
       removals_wanted_ = true;
@@ -486,6 +489,22 @@ void ClusterMember::gate_loop() {
       spdlog::warn("cluster: not serving as leader of term {}: {}", term, describe(outcome));
     }
   }
+}
+
+bool ClusterMember::await_applied_watermark(std::unique_lock<std::mutex>& lock,
+                                            std::uint64_t term) {
+  // Every entry before the barrier is applied: their revisions are in the counter.
+  const int64_t applied = ctx_->last_revision.load();
+  // Slices only to notice quit_ and a lost leadership; W itself wakes the wait.
+  constexpr auto kSlice = std::chrono::milliseconds(100);
+  while (!quit_ && leading_term_ == term) {
+    lock.unlock();
+    bool reached = link_->wait_for_watermark(ctx_->watermark, applied,
+                                             std::chrono::steady_clock::now() + kSlice);
+    lock.lock();
+    if (reached) return !quit_ && leading_term_ == term;
+  }
+  return false;
 }
 
 cluster::Outcome ClusterMember::lease_barrier(std::unique_lock<std::mutex>& lock,

@@ -74,6 +74,10 @@ class ClusterMember {
   // still leads in `term` and no transfer started, extends the read lease from the barrier's
   // start.
   cluster::Outcome lease_barrier(std::unique_lock<std::mutex>& lock, std::uint64_t term);
+  // On the gate thread, locked, once the barrier of `term` was applied: waits until W covers
+  // every revision applied here (the backend actor moves W when it hears of an applied entry,
+  // after the Raft loop went on). False if leadership of `term` ended or the member stops.
+  bool await_applied_watermark(std::unique_lock<std::mutex>& lock, std::uint64_t term);
   // The transfer thread: leadership transfers (MoveLeader), one at a time, so a transfer's
   // wait (up to an election timeout) holds neither a client thread nor the read barriers.
   void transfer_loop();
@@ -96,6 +100,7 @@ class ClusterMember {
   std::string take_publish(std::string_view payload, X509* certificate);
 
   std::shared_ptr<actors::ClusterLink> link_;
+  actors::NodeContextPtr ctx_;
   // Declared before the replica, which uses them, and the Raft member, which calls it.
   std::unique_ptr<CheckpointFetcher> fetcher_;
   std::unique_ptr<CheckpointSource> source_;
