@@ -225,6 +225,8 @@ struct ClusterLink {
     watermark_waiters_.fetch_sub(1);
     return done;
   }
+  // Callers inside wait_for_watermark now (tests: a waiter is registered before W moves).
+  int watermark_waiters() const { return watermark_waiters_.load(); }
   std::atomic<bool> stopping{false};  // revkvd is shutting the member down
   // The leader is removing itself (member remove): it applies its own `removal` entry
   // without stopping, then takes itself out of the configuration (docs/CLUSTER.md

@@ -480,6 +480,8 @@ void ClusterMember::gate_loop() {
     if (outcome.ok() && leading_term_ == term) {
       // Reads at W must cover what the predecessors acknowledged before the lease starts.
       if (!await_applied_watermark(lock, term)) continue;
+      // observe() may have asked for this term's barrier again meanwhile: it ran.
+      if (wanted_term_ == term) wanted_term_ = 0;
       link_->leader.store(true);
       publish_wanted_ = true;  // once per leadership
       removals_wanted_ = true;
@@ -497,12 +499,15 @@ bool ClusterMember::await_applied_watermark(std::unique_lock<std::mutex>& lock,
   const int64_t applied = ctx_->last_revision.load();
   // Slices only to notice quit_ and a lost leadership; W itself wakes the wait.
   constexpr auto kSlice = std::chrono::milliseconds(100);
-  while (!quit_ && leading_term_ == term) {
+  for (int slice = 0; !quit_ && leading_term_ == term; ++slice) {
     lock.unlock();
     bool reached = link_->wait_for_watermark(ctx_->watermark, applied,
                                              std::chrono::steady_clock::now() + kSlice);
     lock.lock();
     if (reached) return !quit_ && leading_term_ == term;
+    if (slice == 10)
+      spdlog::warn("cluster: leader of term {} still waiting for W ({}) to reach revision {}", term,
+                   ctx_->watermark.load(), applied);
   }
   return false;
 }
