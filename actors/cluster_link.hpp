@@ -8,6 +8,7 @@
 #include "actors/leadership_drain.hpp"
 #include "actors/member_attributes.hpp"
 #include "actors/peer_round_trips.hpp"
+#include "actors/progress_waiters.hpp"
 #include "protocol/error.hpp"
 
 #include <caf/actor.hpp>
@@ -191,42 +192,26 @@ struct ClusterLink {
   // Sets applied_index (the replica, after each entry) and wakes wait_applied's callers.
   void set_applied(uint64_t index) {
     applied_index.store(index);
-    if (applied_waiters_.load() == 0) return;
-    std::lock_guard lock(applied_mutex_);
-    applied_cv_.notify_all();
+    applied_waiters_.moved();
   }
   // Blocks until this member applied `index` or `timeout` passed; whether it did. For a
   // follower that forwarded an Authenticate: the token it relays names its grant's index.
   bool wait_applied(uint64_t index, std::chrono::milliseconds timeout) {
-    if (applied_index.load() >= index) return true;
-    applied_waiters_.fetch_add(1);
-    std::unique_lock lock(applied_mutex_);
-    bool done = applied_cv_.wait_for(lock, timeout, [&] { return applied_index.load() >= index; });
-    applied_waiters_.fetch_sub(1);
-    return done;
+    return applied_waiters_.wait_until([&] { return applied_index.load() >= index; },
+                                       std::chrono::steady_clock::now() + timeout);
   }
   // The backend actor calls this after each move of W (NodeContext::watermark, stored
   // first) and wakes wait_for_watermark's callers.
-  void watermark_moved() {
-    if (watermark_waiters_.load() == 0) return;
-    std::lock_guard lock(watermark_mutex_);
-    watermark_cv_.notify_all();
-  }
+  void watermark_moved() { watermark_waiters_.moved(); }
   // Blocks until `watermark` reaches `revision` (true) or `deadline` passes (false). A new
   // leader waits here before it serves (apps/revkvd/cluster_member.hpp): the entries of its
   // predecessors are applied, but W moves when the backend actor hears of them.
   bool wait_for_watermark(const std::atomic<int64_t>& watermark, int64_t revision,
                           std::chrono::steady_clock::time_point deadline) {
-    if (watermark.load() >= revision) return true;
-    watermark_waiters_.fetch_add(1);
-    std::unique_lock lock(watermark_mutex_);
-    bool done =
-        watermark_cv_.wait_until(lock, deadline, [&] { return watermark.load() >= revision; });
-    watermark_waiters_.fetch_sub(1);
-    return done;
+    return watermark_waiters_.wait_until([&] { return watermark.load() >= revision; }, deadline);
   }
   // Callers inside wait_for_watermark now (tests: a waiter is registered before W moves).
-  int watermark_waiters() const { return watermark_waiters_.load(); }
+  int watermark_waiters() const { return watermark_waiters_.waiting(); }
   std::atomic<bool> stopping{false};  // revkvd is shutting the member down
   // The leader is removing itself (member remove): it applies its own `removal` entry
   // without stopping, then takes itself out of the configuration (docs/CLUSTER.md
@@ -267,12 +252,8 @@ struct ClusterLink {
  private:
   std::mutex drain_mutex_;
   DoorDrain door_drain_;
-  std::mutex applied_mutex_;
-  std::condition_variable applied_cv_;
-  std::atomic<int> applied_waiters_{0};
-  std::mutex watermark_mutex_;
-  std::condition_variable watermark_cv_;
-  std::atomic<int> watermark_waiters_{0};
+  ProgressWaiters applied_waiters_;
+  ProgressWaiters watermark_waiters_;
   bool listed(uint64_t id) const {  // under attributes_mutex_
     return std::any_of(members_.begin(), members_.end(),
                        [id](const Member& m) { return m.id == id; });
