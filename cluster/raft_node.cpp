@@ -4,6 +4,7 @@
 #include "cluster/libraft.hpp"
 #include "cluster/loop_thread.hpp"
 #include "cluster/members.hpp"
+#include "cluster/nodelay_transport.hpp"
 #include "cluster/peer_tls.hpp"
 #include "cluster/snapshot_header.hpp"
 
@@ -203,6 +204,9 @@ struct RaftNode::Impl {
   // With peer TLS, the transport's state (after `loop`: destroyed before it, once the loop
   // thread ended).
   std::unique_ptr<PeerTlsTransport> tls_transport;
+  // Without it, libraft's raft_uv_tcp with TCP_NODELAY on each connection (the same
+  // lifetime as tls_transport).
+  std::unique_ptr<NoDelayTcpTransport> tcp_transport;
   raft_io io{};
   raft_fsm fsm{};
   raft node{};
@@ -251,13 +255,12 @@ void RaftNode::Impl::open() {
     peer.bind_address = config.bind_address;
     tls_transport = std::make_unique<PeerTlsTransport>(&transport, loop, std::move(peer));
   } else {
-    rv = raft_uv_tcp_init(&transport, loop.loop());
-    if (rv != 0) throw std::runtime_error(std::string("raft transport: ") + raft_strerror(rv));
+    tcp_transport = std::make_unique<NoDelayTcpTransport>(&transport, loop.loop());
   }
   transport_ready = true;
   if (!config.peer_tls && !config.bind_address.empty() && config.bind_address != config.address) {
     // libraft binds its advertised address unless told otherwise (raft/uv.h).
-    rv = raft_uv_tcp_set_bind_address(&transport, config.bind_address.c_str());
+    rv = tcp_transport->set_bind_address(config.bind_address);
     if (rv != 0) {
       throw std::runtime_error("raft peer bind address " + config.bind_address + ": " +
                                raft_strerror(rv));
@@ -406,7 +409,7 @@ void RaftNode::Impl::finish_close() {
     if (tls_transport)
       tls_transport->shut();
     else
-      raft_uv_tcp_close(&transport);
+      tcp_transport->release();
   }
   io_ready = transport_ready = false;
   loop.close_wakeup();
