@@ -34,6 +34,13 @@ inline rocksdb::DBOptions rocksdb_db_options(const BackendOptions& options) {
   // `latest` column) opens with it empty, and recovery fills it.
   db.create_missing_column_families = true;
   db.IncreaseParallelism(2);
+  // Write back what the WAL and new table files hold every 1 MiB, in the background, instead
+  // of all at once when they are synced. Where the WAL is not synced per write (a cluster
+  // member: its Raft log is the durable copy), a memtable switch otherwise synced the whole
+  // closed WAL, ~10 MiB, in one burst that held every fsync on the disk — the members' Raft
+  // log writes included — for 30-40 ms (docs/BENCHMARKS.md, "The put latency's tail").
+  db.bytes_per_sync = 1 << 20;
+  db.wal_bytes_per_sync = 1 << 20;
   if (options.env) db.env = options.env.get();
   db.statistics = options.statistics;
   return db;
