@@ -271,6 +271,7 @@ void RaftNode::Impl::open() {
     throw std::runtime_error("raft storage in " + config.dir.string() + ": " + io.errmsg);
   io_ready = true;
   raft_uv_set_connect_retry_delay(&io, config.connect_retry_ms);
+  raft_uv_set_segment_size(&io, config.segment_bytes);
 
   fsm.version = 1;  // synchronous snapshots; libraft frees the buffers we hand it
   fsm.data = this;

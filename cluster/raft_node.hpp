@@ -15,6 +15,7 @@
 
 #include "cluster/members.hpp"
 
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -124,6 +125,13 @@ struct RaftConfig {
   // (the bulk moves out of band), so a few seconds is ample.
   unsigned install_snapshot_timeout_ms = 5000;
   unsigned connect_retry_ms = 200;
+  // Size of libraft's log segment files (its own default is 8 MiB), preallocated a few at a
+  // time. Each time the log moves to a new segment, libraft's loop thread calls io_destroy()
+  // on the old segment's kernel AIO context, which waits for an RCU grace period: every
+  // append and commit stopped for ~30 ms at each segment boundary, about once a second
+  // under a put load with 8 MiB segments (docs/CLUSTER.md "Log segments"). 64 MiB, as
+  // etcd's WAL segments, makes that eight times rarer. A multiple of 4096.
+  std::size_t segment_bytes = 64 << 20;
   // Set: every Raft connection to and from the other members is TLS, verified both ways
   // (cluster/peer_tls.hpp); unset: libraft's plain TCP transport.
   std::shared_ptr<const PeerTls> peer_tls;

@@ -351,6 +351,44 @@ TEST_CASE("every Raft peer connection has Nagle's algorithm off", "[cluster]") {
   CHECK(sockets.size() >= 4);
 }
 
+TEST_CASE("log segments have the configured size", "[cluster]") {
+  GroupTuning tuning;
+  tuning.segment_bytes = 256 << 10;
+  tuning.snapshot_threshold = 100000;  // keep every closed segment
+  RaftGroup group(3, tuning);
+  auto leader = group.wait_leader(Clock::now() + kElectionDeadline);
+  REQUIRE(leader);
+  // About 1 MiB of entries: past several 256 KiB segments.
+  std::vector<std::future<Outcome>> inflight;
+  for (int i = 0; i < 256; ++i)
+    inflight.push_back(group.node(*leader).propose(std::string(4000, 'a' + i % 26)));
+  std::uint64_t last = 0;
+  for (auto& f : inflight) {
+    REQUIRE(f.wait_for(kApplyDeadline) == std::future_status::ready);
+    auto outcome = f.get();
+    REQUIRE(outcome.ok());
+    last = std::max(last, outcome.index);
+  }
+  for (std::size_t m = 0; m < 3; ++m) {
+    INFO("member " << m);
+    REQUIRE(group.machine(m).wait_applied(last, Clock::now() + kApplyDeadline));
+    std::size_t open = 0, closed = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(group.dir(m))) {
+      const std::string name = entry.path().filename().string();
+      INFO(name);
+      if (name.rfind("open-", 0) == 0) {
+        ++open;
+        CHECK(entry.file_size() == tuning.segment_bytes);
+      } else if (name.size() == 33 && name[16] == '-') {  // FIRST-LAST, 16 digits each
+        ++closed;
+        CHECK(entry.file_size() <= tuning.segment_bytes);
+      }
+    }
+    CHECK(open >= 1);
+    CHECK(closed >= 3);
+  }
+}
+
 TEST_CASE("a member refuses an initial cluster that does not list it", "[cluster]") {
   TempDir dir;
   RecordingMachine machine;

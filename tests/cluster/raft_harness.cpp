@@ -148,6 +148,7 @@ void RaftGroup::start(std::size_t i) {
   config.snapshot_threshold = tuning_.snapshot_threshold;
   config.snapshot_trailing = tuning_.snapshot_trailing;
   config.install_snapshot_timeout_ms = tuning_.install_snapshot_timeout_ms;
+  config.segment_bytes = tuning_.segment_bytes;
   config.connect_retry_ms = 100;
   config.on_status_change = [this, i,
                              throws = tuning_.throwing_observer](const cluster::NodeStatus&) {

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -74,6 +75,9 @@ struct GroupTuning {
   unsigned snapshot_threshold = 64;
   unsigned snapshot_trailing = 16;
   unsigned install_snapshot_timeout_ms = 1000;
+  // libraft's own default, not revkvd's 64 MiB: each member preallocates a few segments, and
+  // these groups write little.
+  std::size_t segment_bytes = 8 << 20;
   // The status observers throw after counting the change (an embedder's faulty observer).
   bool throwing_observer = false;
 };
@@ -91,6 +95,8 @@ class RaftGroup {
   cluster::RaftNode& node(std::size_t i) { return *members_[i].node; }
   RecordingMachine& machine(std::size_t i) { return *members_[i].machine; }
   const cluster::Member& member(std::size_t i) const { return members_[i].member; }
+  // Member i's libraft directory (its segments, metadata and snapshots).
+  const std::string& dir(std::size_t i) const { return members_[i].dir; }
   std::optional<std::size_t> index_of(std::uint64_t id) const;
 
   // Waits until every running member reports the same leader, a running member that says
