@@ -102,7 +102,8 @@ class Generator {
   Workload work_;
 };
 
-Report run_connection(const Options& o, int index, Clock::time_point stop) {
+Report run_connection(const Options& o, int index, Clock::time_point start,
+                      Clock::time_point stop) {
   Report report;
   auto conn = client::Client::connect(o.endpoint, client_options());
   if (!conn) {
@@ -118,6 +119,15 @@ Report run_connection(const Options& o, int index, Clock::time_point stop) {
     std::unique_ptr<ListCursor> list;  // the LIST a `list` page belongs to
   };
   std::unordered_map<uint32_t, Pending> inflight;
+  const auto stall = std::chrono::milliseconds(o.stall_ms);
+  auto record = [&](OpStats& stats, Clock::time_point sent, Clock::time_point answered) {
+    stats.latency.record(static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(answered - sent).count()));
+    if (o.stall_ms > 0 && answered - sent > stall) {
+      report.slow.push_back(
+          {std::chrono::duration<double, std::milli>(answered - start).count(), index});
+    }
+  };
   // A LIST in progress keeps its pipeline slot: its next page is the slot's next request.
   auto issue = [&](std::unique_ptr<ListCursor> list) {
     Op op = Op::list;
@@ -164,8 +174,7 @@ Report run_connection(const Options& o, int index, Clock::time_point stop) {
       if (!page) {
         fail(page.error().message);
       } else {
-        stats.latency.record(static_cast<uint64_t>(
-            std::chrono::duration_cast<std::chrono::nanoseconds>(now - pending.start).count()));
+        record(stats, pending.start, now);
         for (const auto& kv : page.value().response.kvs)
           pending.list->key(kv.key);
         if (pending.list->end_page(page.value().response.more, page.value().header.revision))
@@ -174,8 +183,7 @@ Report run_connection(const Options& o, int index, Clock::time_point stop) {
           next_page = std::move(pending.list);
       }
     } else {
-      stats.latency.record(static_cast<uint64_t>(
-          std::chrono::duration_cast<std::chrono::nanoseconds>(now - pending.start).count()));
+      record(stats, pending.start, now);
     }
     if (now < stop) {
       issue(std::move(next_page));
@@ -215,6 +223,7 @@ void Report::merge(const Report& other) {
   lists.complete += other.lists.complete;
   lists.keys += other.lists.keys;
   lists.mismatched += other.lists.mismatched;
+  slow.insert(slow.end(), other.slow.begin(), other.slow.end());
   failed_connections += other.failed_connections;
   if (first_error.empty()) first_error = other.first_error;
 }
@@ -280,7 +289,7 @@ Report run(const Options& o) {
     std::vector<std::jthread> threads;
     for (int i = 0; i < o.connections; ++i)
       threads.emplace_back(
-          [&, i] { reports[static_cast<std::size_t>(i)] = run_connection(o, i, stop); });
+          [&, i] { reports[static_cast<std::size_t>(i)] = run_connection(o, i, start, stop); });
   }
   Report total;
   for (const auto& r : reports)
@@ -330,6 +339,10 @@ std::string format_text(const Report& r, const Options& o) {
                   static_cast<unsigned long long>(l.mismatched), static_cast<long long>(o.keys),
                   l.mismatched > 0 ? ": MISMATCH" : "");
     out += line;
+  }
+  if (o.stall_ms > 0) {
+    out += format_stalls(summarize_stalls(r.slow, o.connections, kStallWindowMs), o.stall_ms,
+                         kStallWindowMs);
   }
   if (r.failed_connections > 0)
     out += "failed connections: " + std::to_string(r.failed_connections) + "\n";

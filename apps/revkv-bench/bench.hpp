@@ -7,6 +7,7 @@
 
 #include "apps/revkv-bench/histogram.hpp"
 #include "apps/revkv-bench/options.hpp"
+#include "apps/revkv-bench/stalls.hpp"
 #include "apps/revkv-bench/workload.hpp"
 
 #include <array>
@@ -34,6 +35,7 @@ struct Report {
   std::array<OpStats, kOpCount> ops;
   ListStats lists;
   double elapsed_s = 0;
+  std::vector<SlowRequest> slow;  // with --stall-ms
   uint64_t failed_connections = 0;
   std::string first_error;  // the first error seen, for the operator
 

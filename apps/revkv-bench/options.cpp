@@ -75,6 +75,10 @@ std::variant<Options, ParseExit> parse_options(const std::vector<std::string>& a
   app.add_option("--key", o.key, "gRPC mode: TLS client key (PEM)");
   app.add_option("--user", o.user,
                  "gRPC mode: NAME:PASSWORD to authenticate as (etcd's auth; a token per channel)");
+  app.add_option("--stall-ms", o.stall_ms,
+                 "report requests slower than this (ms) and the 50 ms windows in which half the "
+                 "connections or more had one: stalls of the whole pipeline (0: off)")
+      ->check(CLI::Range(0, 3600000));
   try {
     std::vector<std::string> rest(args.rbegin(), args.rend() - (args.empty() ? 0 : 1));
     app.parse(rest);
@@ -94,6 +98,8 @@ std::variant<Options, ParseExit> parse_options(const std::vector<std::string>& a
     return ParseExit{1, "", "Error: --user needs --grpc (the MessagePack door has no login)\n"};
   if (!o.user.empty() && !parse_user(o.user))
     return ParseExit{1, "", "Error: bad --user " + o.user + " (want NAME:PASSWORD)\n"};
+  if (o.stall_ms > 0 && (o.use_grpc() || o.watch))
+    return ParseExit{1, "", "Error: --stall-ms measures the MessagePack door's load only\n"};
   if (o.watch) o.mix = {1, 0, 0, 0, 0, 0, 0};  // the events come from puts
   return o;
 }

@@ -48,6 +48,10 @@ struct Options {
   // gRPC mode with auth (etcdctl's --user NAME:PASSWORD): each channel authenticates once
   // and every call carries the token (grpc_auth.hpp). "": anonymous.
   std::string user;
+  // > 0 (MessagePack mode): report the requests slower than this many ms and the 50 ms
+  // windows in which half the connections or more had one: stalls of the whole pipeline
+  // (stalls.hpp). 0: off.
+  int stall_ms = 0;
 
   bool use_grpc() const { return !grpc.empty(); }
   // The clients whose failure means nothing was measured.

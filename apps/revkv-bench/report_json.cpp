@@ -71,6 +71,15 @@ Json report_json(const Report& r, const Options& o) {
     lists["mismatched"] = r.lists.mismatched;
     out["lists"] = std::move(lists);
   }
+  if (o.stall_ms > 0) {
+    const auto summary = summarize_stalls(r.slow, o.connections, kStallWindowMs);
+    Json stalls = Json::object();
+    stalls["slow_ms"] = o.stall_ms;
+    stalls["slow_requests"] = summary.slow;
+    stalls["window_ms"] = kStallWindowMs;
+    stalls["windows"] = summary.windows;
+    out["stalls"] = std::move(stalls);
+  }
   out["failed_connections"] = r.failed_connections;
   out["first_error"] = r.first_error;
   return out;

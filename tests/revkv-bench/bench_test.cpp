@@ -224,3 +224,36 @@ TEST_CASE("a list cursor continues after the last key and catches disorder") {
   CHECK(c.end_page(true, 21));  // more with nothing to continue from: ends, as a mismatch
   CHECK_FALSE(c.matched());
 }
+
+TEST_CASE("stalls: windows where half the connections had a slow request") {
+  std::vector<SlowRequest> slow;
+  // 10 connections. Window 0 (0-50 ms): 6 connections, one of them twice -> a stall.
+  for (int c = 0; c < 6; ++c)
+    slow.push_back({10.0 + c, c});
+  slow.push_back({40.0, 0});
+  // Window 2 (100-150 ms): 4 connections -> not half of 10.
+  for (int c = 0; c < 4; ++c)
+    slow.push_back({120.0, c});
+  // Window 5 (250-300 ms): 5 connections, exactly half -> a stall.
+  for (int c = 5; c < 10; ++c)
+    slow.push_back({299.9, c});
+  auto s = summarize_stalls(slow, 10, kStallWindowMs);
+  CHECK(s.slow == slow.size());
+  CHECK(s.windows == 2);
+  REQUIRE(s.window_starts_ms.size() == 2);
+  CHECK(s.window_starts_ms[0] == 0);
+  CHECK(s.window_starts_ms[1] == 250);
+  CHECK(format_stalls(s, 20, kStallWindowMs) ==
+        "slow requests (> 20 ms): 16; stall windows (50 ms in which half the connections or more "
+        "had one): 2, at 0 250 ms\n");
+  // One connection alone is never a stall, however slow.
+  CHECK(summarize_stalls({{5.0, 0}, {6.0, 0}}, 1, kStallWindowMs).windows == 0);
+  CHECK(summarize_stalls({}, 64, kStallWindowMs).windows == 0);
+
+  auto o = parse_options({"revkv-bench", "--stall-ms", "20"});
+  REQUIRE(std::holds_alternative<Options>(o));
+  CHECK(std::get<Options>(o).stall_ms == 20);
+  CHECK(std::get<ParseExit>(parse_options({"revkv-bench", "--stall-ms", "20", "--grpc", "x:1"}))
+            .code == 1);
+  CHECK(std::get<ParseExit>(parse_options({"revkv-bench", "--stall-ms", "-1"})).code == 1);
+}
