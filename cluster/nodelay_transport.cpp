@@ -58,7 +58,6 @@ NoDelayTcpTransport* NoDelayTcpTransport::of(raft_uv_transport* t) {
 
 int NoDelayTcpTransport::pass_error(int rv) {
   if (rv != 0) {
-    static_assert(sizeof outer_->errmsg == sizeof inner_.errmsg);
     std::memcpy(outer_->errmsg, inner_.errmsg, sizeof outer_->errmsg);
     outer_->errmsg[sizeof outer_->errmsg - 1] = '\0';
   }
@@ -88,6 +87,7 @@ int NoDelayTcpTransport::connect(raft_uv_transport* t, raft_uv_connect* req, raf
   dial->inner.data = dial.get();
   dial->outer = req;
   dial->cb = cb;
+  req->cb = cb;  // as raft_uv_tcp does with the request it is given
   int rv = self->inner_.connect(&self->inner_, &dial->inner, id, address,
                                 &NoDelayTcpTransport::connected);
   // On success raft_uv_tcp calls connected() exactly once (with RAFT_CANCELED when the

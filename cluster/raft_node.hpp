@@ -1,9 +1,9 @@
 #pragma once
 
 // One member of a Raft group, on Debian's libraft 0.15 (canonical's C Raft): its log and
-// snapshots on disk in `dir` (raft_uv), its peers over TCP (raft_uv_tcp, or TLS: peer_tls.hpp),
-// committed entries handed to a StateMachine in log order. Not wired into revkvd yet
-// (docs/CLUSTER.md).
+// snapshots on disk in `dir` (raft_uv), its peers over TCP (raft_uv_tcp with TCP_NODELAY:
+// nodelay_transport.hpp, or TLS: peer_tls.hpp), committed entries handed to a StateMachine in
+// log order. revkvd's cluster mode (apps/revkvd/cluster_member.hpp, docs/CLUSTER.md).
 //
 // Threading: libraft is single-threaded on a libuv loop. Each RaftNode owns a loop running
 // on a thread of its own; every public call may come from any thread and is marshalled
@@ -128,12 +128,13 @@ struct RaftConfig {
   // Size of libraft's log segment files (its own default is 8 MiB), preallocated a few at a
   // time. Each time the log moves to a new segment, libraft's loop thread calls io_destroy()
   // on the old segment's kernel AIO context, which waits for an RCU grace period: every
-  // append and commit stopped for ~30 ms at each segment boundary, about once a second
-  // under a put load with 8 MiB segments (docs/CLUSTER.md "Log segments"). 64 MiB, as
-  // etcd's WAL segments, makes that eight times rarer. A multiple of 4096.
+  // append and commit stopped for ~30 ms at each segment boundary, every 1-2 s under a
+  // 3-member put load with 8 MiB segments (docs/CLUSTER.md "Log segments"). 64 MiB, about
+  // etcd's 64 MB WAL segments, makes that eight times rarer. A multiple of 4096.
   std::size_t segment_bytes = 64 << 20;
   // Set: every Raft connection to and from the other members is TLS, verified both ways
-  // (cluster/peer_tls.hpp); unset: libraft's plain TCP transport.
+  // (cluster/peer_tls.hpp); unset: libraft's TCP transport with TCP_NODELAY
+  // (cluster/nodelay_transport.hpp).
   std::shared_ptr<const PeerTls> peer_tls;
   // Called on the loop thread when role, known leader or term change (checked every
   // heartbeat interval, after a transfer, and before status() answers, so it has heard of

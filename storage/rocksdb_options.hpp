@@ -37,7 +37,7 @@ inline rocksdb::DBOptions rocksdb_db_options(const BackendOptions& options) {
   // Write back what the WAL and new table files hold every 1 MiB, in the background, instead
   // of all at once when they are synced. Where the WAL is not synced per write (a cluster
   // member: its Raft log is the durable copy), a memtable switch otherwise synced the whole
-  // closed WAL, ~10 MiB, in one burst that held every fsync on the disk — the members' Raft
+  // closed WAL, ~11 MiB, in one burst that held every fsync on the disk — the members' Raft
   // log writes included — for 30-40 ms (docs/BENCHMARKS.md, "The put latency's tail").
   db.bytes_per_sync = 1 << 20;
   db.wal_bytes_per_sync = 1 << 20;

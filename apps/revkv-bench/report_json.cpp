@@ -76,7 +76,7 @@ Json report_json(const Report& r, const Options& o) {
     Json stalls = Json::object();
     stalls["slow_ms"] = o.stall_ms;
     stalls["slow_requests"] = summary.slow;
-    stalls["window_ms"] = kStallWindowMs;
+    stalls["window_ms"] = static_cast<int>(kStallWindowMs);
     stalls["windows"] = summary.windows;
     out["stalls"] = std::move(stalls);
   }

@@ -29,12 +29,13 @@ struct StallSummary {
 };
 
 // Cuts the run into `window_ms` windows by completion time and counts those in which at
-// least half of `connections` (and at least 2) had a slow request.
+// least half of `connections` (and at least 2) had a slow request. Fixed windows: a stall
+// whose answers straddle a boundary may count in neither, so this is a lower bound.
 StallSummary summarize_stalls(const std::vector<SlowRequest>& slow, int connections,
                               double window_ms);
 
-// "slow requests (> 20 ms): 1,123; stall windows (50 ms, half the connections or more): 22,
-// at 1300 1750 ... ms".
+// "slow requests (> 20 ms): 1123; stall windows (50 ms in which half the connections or more
+// had one): 22, at 1300 1750 ... ms".
 std::string format_stalls(const StallSummary& summary, int stall_ms, double window_ms);
 
 }  // namespace revkv::bench

@@ -358,33 +358,44 @@ TEST_CASE("log segments have the configured size", "[cluster]") {
   RaftGroup group(3, tuning);
   auto leader = group.wait_leader(Clock::now() + kElectionDeadline);
   REQUIRE(leader);
-  // About 1 MiB of entries: past several 256 KiB segments.
-  std::vector<std::future<Outcome>> inflight;
-  for (int i = 0; i < 256; ++i)
-    inflight.push_back(group.node(*leader).propose(std::string(4000, 'a' + i % 26)));
+  // About 1 MiB of entries, past several 256 KiB segments, in waves of 16 (64 KiB) that every
+  // member applies before the next: libraft 0.15 puts a batch larger than a segment into one
+  // fresh segment whatever its size, and a follower still probing gets everything pending
+  // in one AppendEntries.
   std::uint64_t last = 0;
-  for (auto& f : inflight) {
-    REQUIRE(f.wait_for(kApplyDeadline) == std::future_status::ready);
-    auto outcome = f.get();
-    REQUIRE(outcome.ok());
-    last = std::max(last, outcome.index);
+  for (int wave = 0; wave < 16; ++wave) {
+    std::vector<std::future<Outcome>> inflight;
+    for (int i = 0; i < 16; ++i)
+      inflight.push_back(group.node(*leader).propose(std::string(4000, 'a' + (wave + i) % 26)));
+    for (auto& f : inflight) {
+      REQUIRE(f.wait_for(kApplyDeadline) == std::future_status::ready);
+      auto outcome = f.get();
+      REQUIRE(outcome.ok());
+      last = std::max(last, outcome.index);
+    }
+    for (std::size_t m = 0; m < 3; ++m)
+      REQUIRE(group.machine(m).wait_applied(last, Clock::now() + kApplyDeadline));
   }
   for (std::size_t m = 0; m < 3; ++m) {
     INFO("member " << m);
-    REQUIRE(group.machine(m).wait_applied(last, Clock::now() + kApplyDeadline));
-    std::size_t open = 0, closed = 0;
+    // libraft's thread pool may be preparing (created, not yet allocated) or finishing
+    // (truncated, renamed) a segment meanwhile: a file may be caught half-way or be gone.
+    std::size_t full_open = 0, closed = 0;
     for (const auto& entry : std::filesystem::directory_iterator(group.dir(m))) {
       const std::string name = entry.path().filename().string();
-      INFO(name);
+      std::error_code ec;
+      const auto size = std::filesystem::file_size(entry.path(), ec);
+      if (ec) continue;
+      INFO(name << ": " << size << " bytes");
       if (name.rfind("open-", 0) == 0) {
-        ++open;
-        CHECK(entry.file_size() == tuning.segment_bytes);
+        if (size == tuning.segment_bytes) ++full_open;
+        CHECK(size <= tuning.segment_bytes);
       } else if (name.size() == 33 && name[16] == '-') {  // FIRST-LAST, 16 digits each
         ++closed;
-        CHECK(entry.file_size() <= tuning.segment_bytes);
+        CHECK(size <= tuning.segment_bytes);
       }
     }
-    CHECK(open >= 1);
+    CHECK(full_open >= 1);
     CHECK(closed >= 3);
   }
 }

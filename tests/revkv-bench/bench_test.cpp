@@ -255,5 +255,7 @@ TEST_CASE("stalls: windows where half the connections had a slow request") {
   CHECK(std::get<Options>(o).stall_ms == 20);
   CHECK(std::get<ParseExit>(parse_options({"revkv-bench", "--stall-ms", "20", "--grpc", "x:1"}))
             .code == 1);
-  CHECK(std::get<ParseExit>(parse_options({"revkv-bench", "--stall-ms", "-1"})).code == 1);
+  auto negative = std::get<ParseExit>(parse_options({"revkv-bench", "--stall-ms", "-1"}));
+  CHECK(negative.code == 1);
+  CHECK_THAT(negative.err, Catch::Contains("--stall-ms"));
 }

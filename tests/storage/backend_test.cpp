@@ -1,5 +1,6 @@
 #include "storage/backend.hpp"
 
+#include "storage/rocksdb_options.hpp"
 #include "tests/temp_dir.hpp"
 
 #include <catch2/catch.hpp>
@@ -355,4 +356,13 @@ TEST_CASE("backend: a latest column of many distinct keys reads every key across
              return true;
            }).ok());
   CHECK(seen == 60000);
+}
+
+// A cluster member does not sync its WAL per write; without write-back in steps, a memtable
+// switch synced the whole closed WAL at once and stalled every fsync on the disk for 30-40 ms
+// (docs/STORAGE.md "Write-back in 1 MiB steps").
+TEST_CASE("backend: RocksDB writes back the WAL and new tables every MiB", "[backend]") {
+  const auto db = rocksdb_db_options(BackendOptions{});
+  CHECK(db.wal_bytes_per_sync == (1u << 20));
+  CHECK(db.bytes_per_sync == (1u << 20));
 }
