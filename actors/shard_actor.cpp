@@ -34,7 +34,9 @@ struct ShardState {
   storage::Result<storage::RangeFetch> range(const storage::RangeRequest& r, int64_t rev,
                                              storage::Counting counting) {
     if (rev < compacted_at) return storage::Errc::compacted;
-    settle();
+    // Only up to `rev`: records between it and W stay in the overlay, where the range finds
+    // them, and the keyspace can still answer from its latest column (Keyspace::range).
+    keyspace->mark_durable(std::min(ctx->watermark.load(), rev));
     return keyspace->range(storage::KeyRange::from_request(r.key, r.range_end), rev,
                            storage::fetch_limit(r), storage::fetch_depth(r), counting);
   }

@@ -3,12 +3,19 @@
 #include "storage/latest.hpp"
 #include "storage/record.hpp"
 
+#include <algorithm>
+#include <iterator>
+
 namespace revkv::storage {
 namespace {
 
 // Below this many newest-record hits a range reads `kv` like a get: an iterator costs more
 // than a point read or two.
 constexpr size_t kMinLatestScan = 2;
+// Above this many records in the overlay a range walks the index instead of scanning: the
+// scan visits every overlay record to find the range's keys among them. A commit group in
+// flight on one shard is usually far smaller.
+constexpr size_t kMaxOverlayForScan = 256;
 
 }  // namespace
 
@@ -45,6 +52,11 @@ Result<std::optional<KeyValue>> Keyspace::get(const std::string& key, int64_t re
 
 Result<RangeFetch> Keyspace::range(const KeyRange& range, int64_t rev, int64_t limit,
                                    FetchDepth depth, Counting counting) const {
+  if (depth == FetchDepth::values) {
+    auto scanned = scan_newest(range, rev, limit, counting);
+    if (!scanned.ok()) return scanned.error();
+    if (scanned->has_value()) return std::move(**scanned);
+  }
   RangeFetch out;
   if (depth == FetchDepth::count) {
     out.count = index_.count(range, rev);
@@ -96,6 +108,88 @@ Result<RangeFetch> Keyspace::range(const KeyRange& range, int64_t rev, int64_t l
       kv.value.clear();
   }
   return out;
+}
+
+Result<std::optional<RangeFetch>> Keyspace::scan_newest(const KeyRange& range, int64_t rev,
+                                                        int64_t limit, Counting counting) const {
+  using Answer = std::optional<RangeFetch>;
+  // A single key is a hash lookup and a point read; a large overlay is walked by the index.
+  if (range.single() || pending_.size() > kMaxOverlayForScan) return Answer{};
+  if (rev < settled_.load()) return Answer{};  // RocksDB may hold what came after `rev`
+  const std::string& end = *range.end;
+  if (!end.empty() && end <= range.start) return Answer{RangeFetch{}};
+
+  // The overlay's keys in the range, in key order: the column may lack their records at `rev`
+  // or hold newer ones, so the index says what each was at `rev`.
+  std::vector<const std::string*> overlay;
+  for (const auto& [at, kv] : pending_) {
+    if (range.contains(kv.key)) overlay.push_back(&kv.key);
+  }
+  std::sort(overlay.begin(), overlay.end(),
+            [](const std::string* a, const std::string* b) { return *a < *b; });
+  overlay.erase(std::unique(overlay.begin(), overlay.end(),
+                            [](const std::string* a, const std::string* b) { return *a == *b; }),
+                overlay.end());
+
+  RangeFetch out;
+  // A client's limit may be far larger than the range: the reservation is capped.
+  if (limit > 0) out.kvs.reserve(static_cast<size_t>(std::min<int64_t>(limit, 1024)));
+  auto room = [&] { return limit <= 0 || static_cast<int64_t>(out.kvs.size()) < limit; };
+  Status failure;
+  bool stale = false;  // a record above `rev`: the column moved on (never expected; see below)
+  size_t next_overlay = 0;
+  // Appends an overlay key as it stood at `rev`, if it existed then.
+  auto add_overlay = [&]() {
+    const std::string& key = *overlay[next_overlay++];
+    auto hit = index_.get(key, rev);
+    if (!hit) return true;
+    auto kv = read_record(hit->modified);
+    if (!kv.ok()) {
+      failure = kv.error();
+      return false;
+    }
+    out.kvs.push_back(std::move(*kv));
+    return true;
+  };
+  const std::string from = latest_key(latest_prefix_, range.start);
+  const std::string to = end.empty() ? prefix_end(latest_prefix_) : latest_key(latest_prefix_, end);
+  REVKV_TRY(backend_.scan(Column::latest, from, to, [&](std::string_view k, std::string_view v) {
+    std::string_view key = k.substr(latest_prefix_.size());
+    // Stops as soon as the page is full: not one entry more is read.
+    while (next_overlay < overlay.size() && *overlay[next_overlay] < key) {
+      if (!add_overlay() || !room()) return false;
+    }
+    if (next_overlay < overlay.size() && *overlay[next_overlay] == key) {
+      return add_overlay() && room();
+    }
+    auto kv = decode_latest(key, v);
+    if (!kv) {
+      failure = Error{Errc::corruption, "revkv: undecodable record in the latest column"};
+      return false;
+    }
+    if (kv->mod_revision > rev) {
+      stale = true;
+      return false;
+    }
+    out.kvs.push_back(std::move(*kv));
+    return room();
+  }));
+  while (failure.ok() && !stale && next_overlay < overlay.size() && room()) {
+    if (!add_overlay()) break;
+  }
+  REVKV_TRY(failure);
+  // Checked after the iterator was made: a follower notes a write before making it, so a
+  // write this scan could see is noted by now.
+  if (stale || rev < settled_.load()) return Answer{};
+
+  out.count = static_cast<int64_t>(out.kvs.size());
+  if (limit > 0 && out.count == limit && counting == Counting::whole_range) {
+    // The keys after the page are counted by the index, from just past the last one fetched.
+    std::string after = out.kvs.back().key;
+    after.push_back('\0');
+    out.count += index_.count(KeyRange{std::move(after), range.end}, rev);
+  }
+  return Answer{std::move(out)};
 }
 
 Status Keyspace::read_latest(const std::vector<size_t>& heads, const std::vector<IndexHit>& hits,
@@ -206,10 +300,25 @@ void Keyspace::erase(const std::string& key, Revision rev, WriteBatch& batch) {
 }
 
 void Keyspace::mark_durable(int64_t rev) {
-  pending_.erase(pending_.begin(), pending_.upper_bound(Revision{rev, INT64_MAX}));
+  auto durable_end = pending_.upper_bound(Revision{rev, INT64_MAX});
+  // The newest record leaving the overlay, not `rev`: a shard without records between a
+  // range's revision and the watermark can still scan at that revision.
+  if (durable_end != pending_.begin()) settled_up_to(std::prev(durable_end)->first.main);
+  pending_.erase(pending_.begin(), durable_end);
+}
+
+void Keyspace::settled_up_to(int64_t rev) {
+  int64_t seen = settled_.load();
+  while (seen < rev && !settled_.compare_exchange_weak(seen, rev)) {
+  }
+}
+
+void Keyspace::note_written_elsewhere(int64_t rev) {
+  settled_up_to(rev);
 }
 
 void Keyspace::restore(const KeyValue& record, Revision rev, bool tombstone) {
+  settled_up_to(rev.main);
   index_.restore(record.key, rev, tombstone, Revision{record.create_revision, 0}, record.version);
   set_lease(record.key, tombstone ? 0 : record.lease);
 }

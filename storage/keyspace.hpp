@@ -12,6 +12,7 @@
 #include "storage/range_rules.hpp"
 #include "storage/types.hpp"
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -39,9 +40,11 @@ class Keyspace {
   // all) as deep as `depth` asks, and the count of all. Only FetchDepth::values reads
   // every value; FetchDepth::keys reads a record only for a key whose newest record is
   // newer than `rev` (its lease then is not the one the keyspace keeps); FetchDepth::count
-  // reads nothing and holds nothing per key. Values of keys whose record at `rev` is their
-  // newest come from one ordered read of the `latest` column; the others (a read in the
-  // past, a record not yet in RocksDB) from the overlay or one sorted MultiGet of `kv`.
+  // reads nothing and holds nothing per key. FetchDepth::values at or above what RocksDB
+  // holds is one scan of the `latest` column with the overlay's keys merged in (no index
+  // walk); otherwise values of keys whose record at `rev` is their newest come from one
+  // ordered read of that column, the others (a read in the past, a record not yet in
+  // RocksDB) from the overlay or one sorted MultiGet of `kv` (docs/STORAGE.md).
   // Counting::fetched_only stops at the limit: the count is then that of the keys fetched.
   Result<RangeFetch> range(const KeyRange& range, int64_t rev, int64_t limit,
                            FetchDepth depth = FetchDepth::values,
@@ -58,8 +61,13 @@ class Keyspace {
   // Records with main revision <= rev are in RocksDB now: drop them from the overlay.
   void mark_durable(int64_t rev);
 
-  // Rebuild path (records in revision order).
+  // Rebuild path (records in revision order), and a follower's replicated records, which
+  // are in RocksDB already.
   void restore(const KeyValue& record, Revision rev, bool tombstone);
+  // Records up to `rev` may reach RocksDB without passing through this keyspace's overlay
+  // (a follower writing another member's entry before its records are restored here). Call
+  // before the write; safe from any thread.
+  void note_written_elsewhere(int64_t rev);
 
   // Lease attachment (SPEC §8.3): a key belongs to the lease named by its newest record.
   // Derived from the records, so it is rebuilt with the index.
@@ -87,6 +95,13 @@ class Keyspace {
   Status read_latest(const std::vector<size_t>& heads, const std::vector<IndexHit>& hits,
                      const std::vector<const std::string*>& names,
                      std::vector<KeyValue>& kvs) const;
+  // A range at `rev` answered by scanning the latest column alone, with the overlay's keys
+  // merged in from the index: nullopt when the column cannot be trusted at `rev` (a read
+  // older than what RocksDB already holds, or a large overlay), and the caller walks the
+  // index instead.
+  Result<std::optional<RangeFetch>> scan_newest(const KeyRange& range, int64_t rev, int64_t limit,
+                                                Counting counting) const;
+  void settled_up_to(int64_t rev);
 
   Backend& backend_;
   std::string latest_prefix_;
@@ -94,6 +109,12 @@ class Keyspace {
   // Written, not yet known durable: puts, and tombstones (key only), which no read looks up
   // but keys_with_lease_at needs to know of.
   std::map<Revision, KeyValue> pending_;
+  // Every record of this keyspace that RocksDB may hold and the overlay does not has a main
+  // revision <= this: records leave the overlay, are restored or are noted here. So at any
+  // revision at or above it, a key the overlay does not name stands in RocksDB's latest
+  // column exactly as it stood at that revision (scan_newest). Atomic for
+  // note_written_elsewhere; everything else runs on the keyspace's own thread.
+  std::atomic<int64_t> settled_{0};
   std::unordered_map<std::string, int64_t> key_lease_;  // only keys with a lease
   std::map<int64_t, std::set<std::string>> lease_keys_;
 };

@@ -123,6 +123,12 @@ void Replica::apply(std::uint64_t index, std::string_view bytes) {
   storage::WriteBatch batch(*ctx_->backend);
   batch.assign(entry->batch);
   batch.put(storage::Column::meta, kAppliedKey, encode_index(index));
+  // Another member's records reach RocksDB before the shards' indexes: until they are
+  // restored there, no shard may answer a range below the entry's last revision from it.
+  if (!own) {
+    for (const auto& keyspace : ctx_->keyspaces)
+      keyspace->note_written_elsewhere(entry->last_revision);
+  }
   auto written = ctx_->backend->write(batch, false);
   if (!written.ok()) throw std::runtime_error(written.error().message());
   applied_ = index;
