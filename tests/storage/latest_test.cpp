@@ -239,22 +239,40 @@ TEST_CASE("latest: reopening with another shard count lays the column out again"
   }
 }
 
+// One keyspace over a fresh backend, recovered empty, as a shard holds it. `keys_at_two`:
+// keys k0, k1, ... put at revision 2, written and durable.
+struct OneKeyspace {
+  explicit OneKeyspace(int keys_at_two = 0) {
+    REQUIRE(recover_history(*backend, set, 2).ok());
+    if (keys_at_two == 0) return;
+    WriteBatch first(*backend);
+    for (int i = 0; i < keys_at_two; ++i)
+      ks.put("k" + std::to_string(i), "one", 0, Revision{2, i}, first);
+    REQUIRE(backend->write(first).ok());
+    ks.mark_durable(2);
+  }
+  ~OneKeyspace() { CHECK(backend->close().ok()); }
+
+  static std::unique_ptr<Backend> open(const std::string& dir) {
+    auto b = Backend::open(dir, {});
+    if (!b.ok()) FAIL(b.error().message());
+    return std::move(*b);
+  }
+
+  TempDir dir;
+  std::unique_ptr<Backend> backend = open(dir.str());
+  Keyspace ks{*backend, 0};
+  KeyspaceSet set{std::vector<Keyspace*>{&ks}};
+};
+
 TEST_CASE("latest: a range uses the column only for exactly the indexed record", "[latest]") {
   // Writes staged but not yet in RocksDB (the node's group commit in flight) and reads in the
   // past must not take the column's entry; a range at the head after the write must.
-  TempDir dir;
-  auto b = Backend::open(dir.str(), {});
-  REQUIRE(b.ok());
-  Keyspace ks(**b, 0);
-  KeyspaceSet set({&ks});
-  REQUIRE(recover_history(**b, set, 2).ok());
+  OneKeyspace one(10);
+  Keyspace& ks = one.ks;
+  Backend* b = one.backend.get();
   auto whole = KeyRange::from_request("a", std::string("z"));
-  WriteBatch first(**b);
-  for (int i = 0; i < 10; ++i)
-    ks.put("k" + std::to_string(i), "one", 0, Revision{2, i}, first);
-  REQUIRE((*b)->write(first).ok());
-  ks.mark_durable(2);
-  WriteBatch second(**b);
+  WriteBatch second(*b);
   for (int i = 0; i < 10; i += 2)
     ks.put("k" + std::to_string(i), "two", 0, Revision{3, i}, second);
 
@@ -271,7 +289,7 @@ TEST_CASE("latest: a range uses the column only for exactly the indexed record",
   // Staged only: the column still has revision 2's records; the overlay answers.
   CHECK(values(3) == at3);
   CHECK(values(2) == at2);
-  REQUIRE((*b)->write(second).ok());
+  REQUIRE(b->write(second).ok());
   // Written, still in the overlay: either source gives the same answer.
   CHECK(values(3) == at3);
   ks.mark_durable(3);
@@ -284,7 +302,6 @@ TEST_CASE("latest: a range uses the column only for exactly the indexed record",
   REQUIRE(limited->kvs.size() == 3);
   CHECK(limited->kvs[2].key == "k2");
   CHECK(limited->kvs[2].value == "two");
-  REQUIRE((*b)->close().ok());
 }
 
 TEST_CASE("latest: a range never scans the column below what RocksDB already holds", "[latest]") {
@@ -292,25 +309,17 @@ TEST_CASE("latest: a range never scans the column below what RocksDB already hol
   // records. Until they are restored, a range at the older revision must not take the column
   // (it already shows the entry: a key deleted, another overwritten); noting the write first
   // is what keeps it off the column.
-  TempDir dir;
-  auto b = Backend::open(dir.str(), {});
-  REQUIRE(b.ok());
-  Keyspace ks(**b, 0);
-  KeyspaceSet set({&ks});
-  REQUIRE(recover_history(**b, set, 2).ok());
+  OneKeyspace one(6);
+  Keyspace& ks = one.ks;
+  Backend* b = one.backend.get();
   auto whole = KeyRange::from_request("a", std::string("z"));
-  WriteBatch first(**b);
-  for (int i = 0; i < 6; ++i)
-    ks.put("k" + std::to_string(i), "one", 0, Revision{2, i}, first);
-  REQUIRE((*b)->write(first).ok());
-  ks.mark_durable(2);
 
   // Revision 3, as the leader wrote it: k2 deleted, k7 created. (A record above the read's
   // revision is caught on its own; a key missing from the column is not.)
   KeyValue k7{"k7", 3, 3, 1, "new", 0};
   KeyValue k2_tomb;
   k2_tomb.key = "k2";
-  WriteBatch entry(**b);
+  WriteBatch entry(*b);
   entry.put(Column::kv, encode_revision_key(Revision{3, 0}, true), encode_key_value(k2_tomb));
   entry.erase(Column::latest, latest_key(ks.latest_prefix(), "k2"));
   entry.put(Column::kv, encode_revision_key(Revision{3, 1}), encode_key_value(k7));
@@ -328,7 +337,7 @@ TEST_CASE("latest: a range never scans the column below what RocksDB already hol
   const std::string at3 = "6: k0=one@2 k1=one@2 k3=one@2 k4=one@2 k5=one@2 k7=new@3";
   CHECK(listing(2) == at2);
   ks.note_written_elsewhere(3);
-  REQUIRE((*b)->write(entry).ok());
+  REQUIRE(b->write(entry).ok());
   // Written, not restored: revision 2 is still what the index knows, and what a read gets.
   CHECK(listing(2) == at2);
   CHECK(listing(2, 3) == "6: k0=one@2 k1=one@2 k2=one@2");
@@ -337,7 +346,6 @@ TEST_CASE("latest: a range never scans the column below what RocksDB already hol
   CHECK(listing(3) == at3);
   CHECK(listing(3, 3) == "6: k0=one@2 k1=one@2 k3=one@2");
   CHECK(listing(2) == at2);
-  REQUIRE((*b)->close().ok());
 }
 
 TEST_CASE("latest: ranges at every revision agree with the history while groups are in flight",
@@ -346,12 +354,9 @@ TEST_CASE("latest: ranges at every revision agree with the history while groups 
   // other (as the node's group commit does), and ranges at random revisions, bounds and
   // limits, compared with the state recorded at each revision. Reads at the head find the
   // staged records in the overlay; reads at older revisions must not take the column.
-  TempDir dir;
-  auto b = Backend::open(dir.str(), {});
-  REQUIRE(b.ok());
-  Keyspace ks(**b, 0);
-  KeyspaceSet set({&ks});
-  REQUIRE(recover_history(**b, set, 2).ok());
+  OneKeyspace one;
+  Keyspace& ks = one.ks;
+  Backend* b = one.backend.get();
   std::mt19937_64 rng(4321);
   auto pick = [&](size_t n) { return std::uniform_int_distribution<size_t>(0, n - 1)(rng); };
   auto key_of = [](size_t i) { return "k/" + std::to_string(100 + i); };
@@ -367,7 +372,7 @@ TEST_CASE("latest: ranges at every revision agree with the history while groups 
     if (what < 30) {
       State next = states.back();
       ++head;
-      auto batch = std::make_unique<WriteBatch>(**b);
+      auto batch = std::make_unique<WriteBatch>(*b);
       int64_t sub = 0;
       for (size_t n = 1 + pick(4); n > 0; --n) {
         std::string key = key_of(pick(40));
@@ -386,7 +391,7 @@ TEST_CASE("latest: ranges at every revision agree with the history while groups 
       staged.push_back(std::move(batch));
     } else if (what < 50) {
       if (staged.empty()) continue;
-      REQUIRE((*b)->write(*staged.front()).ok());
+      REQUIRE(b->write(*staged.front()).ok());
       staged.pop_front();
       ++written;
     } else if (what < 60) {
@@ -420,7 +425,6 @@ TEST_CASE("latest: ranges at every revision agree with the history while groups 
     }
   }
   CHECK(scans_checked > 100);
-  REQUIRE((*b)->close().ok());
 }
 
 TEST_CASE("latest: random writes, ranges and reopens agree with a plain map", "[latest]") {
