@@ -16,6 +16,9 @@ constexpr size_t kMinLatestScan = 2;
 // scan visits every overlay record to find the range's keys among them. A commit group in
 // flight on one shard is usually far smaller.
 constexpr size_t kMaxOverlayForScan = 256;
+// A scan looks at `settled` again every this many entries, so that one overtaken by a
+// follower's write wastes little before the index walk takes over.
+constexpr size_t kSettledCheckEvery = 64;
 
 }  // namespace
 
@@ -136,7 +139,11 @@ Result<std::optional<RangeFetch>> Keyspace::scan_newest(const KeyRange& range, i
   if (limit > 0) out.kvs.reserve(static_cast<size_t>(std::min<int64_t>(limit, 1024)));
   auto room = [&] { return limit <= 0 || static_cast<int64_t>(out.kvs.size()) < limit; };
   Status failure;
-  bool stale = false;  // a record above `rev`: the column moved on (never expected; see below)
+  // A record above `rev`, or a write noted meanwhile: the column moved on. On a follower
+  // applying entries (note_written_elsewhere) that happens; the scan then stops early and the
+  // index answers.
+  bool stale = false;
+  size_t visited = 0;
   size_t next_overlay = 0;
   // Appends an overlay key as it stood at `rev`, if it existed then.
   auto add_overlay = [&]() {
@@ -155,6 +162,10 @@ Result<std::optional<RangeFetch>> Keyspace::scan_newest(const KeyRange& range, i
   const std::string to = end.empty() ? prefix_end(latest_prefix_) : latest_key(latest_prefix_, end);
   REVKV_TRY(backend_.scan(Column::latest, from, to, [&](std::string_view k, std::string_view v) {
     std::string_view key = k.substr(latest_prefix_.size());
+    if (++visited % kSettledCheckEvery == 0 && rev < settled_.load()) {
+      stale = true;
+      return false;
+    }
     // Stops as soon as the page is full: not one entry more is read.
     while (next_overlay < overlay.size() && *overlay[next_overlay] < key) {
       if (!add_overlay() || !room()) return false;
@@ -181,6 +192,7 @@ Result<std::optional<RangeFetch>> Keyspace::scan_newest(const KeyRange& range, i
   // Checked after the iterator was made: a follower notes a write before making it, so a
   // write this scan could see is noted by now.
   if (stale || rev < settled_.load()) return Answer{};
+  ++ranges_scanned_;
 
   out.count = static_cast<int64_t>(out.kvs.size());
   if (limit > 0 && out.count == limit && counting == Counting::whole_range) {
@@ -343,6 +355,8 @@ void Keyspace::set_lease(const std::string& key, int64_t lease) {
 }
 
 int64_t Keyspace::lease_of(std::string_view key) const {
+  // Most stores hold no key with a lease: no string built per key of a keys_only page.
+  if (key_lease_.empty()) return 0;
   auto it = key_lease_.find(std::string(key));
   return it == key_lease_.end() ? 0 : it->second;
 }

@@ -78,6 +78,9 @@ class Keyspace {
   // overlay must hold every record above `rev` (call after mark_durable(rev), not later).
   Result<std::vector<std::string>> keys_with_lease_at(int64_t lease, int64_t rev) const;
 
+  // Ranges answered by scan_newest (the rest walked the index): for tests and benchmarks.
+  uint64_t ranges_scanned() const { return ranges_scanned_; }
+
   const std::string& latest_prefix() const { return latest_prefix_; }
   TreeIndex& index() { return index_; }
   const TreeIndex& index() const { return index_; }
@@ -115,6 +118,7 @@ class Keyspace {
   // column exactly as it stood at that revision (scan_newest). Atomic for
   // note_written_elsewhere; everything else runs on the keyspace's own thread.
   std::atomic<int64_t> settled_{0};
+  mutable uint64_t ranges_scanned_ = 0;
   std::unordered_map<std::string, int64_t> key_lease_;  // only keys with a lease
   std::map<int64_t, std::set<std::string>> lease_keys_;
 };
