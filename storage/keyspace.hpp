@@ -110,7 +110,7 @@ class Keyspace {
   std::string latest_prefix_;
   TreeIndex index_;
   // Written, not yet known durable: puts, and tombstones (key only), which no read looks up
-  // but keys_with_lease_at needs to know of.
+  // but scan_newest and keys_with_lease_at need to know of.
   std::map<Revision, KeyValue> pending_;
   // Every record of this keyspace that RocksDB may hold and the overlay does not has a main
   // revision <= this: records leave the overlay, are restored or are noted here. So at any
