@@ -1,5 +1,6 @@
 #include "storage/keyspace.hpp"
 
+#include "storage/atomic_max.hpp"
 #include "storage/latest.hpp"
 #include "storage/record.hpp"
 
@@ -315,22 +316,16 @@ void Keyspace::mark_durable(int64_t rev) {
   auto durable_end = pending_.upper_bound(Revision{rev, INT64_MAX});
   // The newest record leaving the overlay, not `rev`: a shard without records between a
   // range's revision and the watermark can still scan at that revision.
-  if (durable_end != pending_.begin()) settled_up_to(std::prev(durable_end)->first.main);
+  if (durable_end != pending_.begin()) raise_to(settled_, std::prev(durable_end)->first.main);
   pending_.erase(pending_.begin(), durable_end);
 }
 
-void Keyspace::settled_up_to(int64_t rev) {
-  int64_t seen = settled_.load();
-  while (seen < rev && !settled_.compare_exchange_weak(seen, rev)) {
-  }
-}
-
 void Keyspace::note_written_elsewhere(int64_t rev) {
-  settled_up_to(rev);
+  raise_to(settled_, rev);
 }
 
 void Keyspace::restore(const KeyValue& record, Revision rev, bool tombstone) {
-  settled_up_to(rev.main);
+  raise_to(settled_, rev.main);
   index_.restore(record.key, rev, tombstone, Revision{record.create_revision, 0}, record.version);
   set_lease(record.key, tombstone ? 0 : record.lease);
 }

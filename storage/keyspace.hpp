@@ -104,7 +104,6 @@ class Keyspace {
   // index instead.
   Result<std::optional<RangeFetch>> scan_newest(const KeyRange& range, int64_t rev, int64_t limit,
                                                 Counting counting) const;
-  void settled_up_to(int64_t rev);
 
   Backend& backend_;
   std::string latest_prefix_;

@@ -6,6 +6,7 @@
 #include "actors/messages.hpp"
 #include "actors/replicated_entry.hpp"
 #include "actors/state_change.hpp"
+#include "storage/atomic_max.hpp"
 #include "storage/history.hpp"
 #include "storage/keyspace_set.hpp"
 #include "storage/record.hpp"
@@ -300,9 +301,7 @@ void Replica::restore_in_shards(const storage::WriteBatch& batch, int64_t last_r
     if (stopped) return;
   }
   // The revision counter, for the day this member leads.
-  int64_t seen = ctx_->last_revision.load();
-  while (seen < last_revision && !ctx_->last_revision.compare_exchange_weak(seen, last_revision)) {
-  }
+  storage::raise_to(ctx_->last_revision, last_revision);
   self->send(routes_.backend, actors::applied_atom::value, last_revision);
 }
 

@@ -9,6 +9,7 @@
 #include "client/client.hpp"
 #include "protocol/codec.hpp"
 #include "protocol/method.hpp"
+#include "storage/atomic_max.hpp"
 #include "tests/node/node_process.hpp"
 #include "tests/node/requests.hpp"
 #include "tests/node/watch_clients.hpp"
@@ -234,9 +235,7 @@ TEMPLATE_TEST_CASE(
       }
       std::lock_guard lock(mu);
       for (auto& m : mine) {
-        int64_t seen = last_revision.load();
-        while (m.revision > seen && !last_revision.compare_exchange_weak(seen, m.revision)) {
-        }
+        revkv::storage::raise_to(last_revision, m.revision);
         changes.push_back(std::move(m));
       }
     }
