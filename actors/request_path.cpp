@@ -6,6 +6,7 @@
 #include "actors/lessor_actor.hpp"
 #include "actors/messages.hpp"
 #include "actors/methods.hpp"
+#include "actors/page_shares.hpp"
 #include "actors/routing.hpp"
 #include "actors/snapshot_source.hpp"
 #include "storage/keyspace_set.hpp"
@@ -533,20 +534,15 @@ void RequestPath::serve_range(const Queued& q, const storage::RangeRequest& r) {
 
 namespace {
 
-// A page at least this long over more than one shard lists its keys before it reads values.
-// Each shard would otherwise read the values of its first limit + 1 keys, and the merge keeps
-// limit + 1 of all of them: with S shards a LIST page of 500 read about S x 500 values and
-// threw (S - 1) x 500 away (docs/NODE.md "Ranges over several shards"). Below this, the
-// extra round through the shards costs more than the values it saves.
-constexpr int64_t kKeysFirstMinLimit = 128;
-
-// Only where the page is the range's first `limit` keys in key order: fetch_limit(r) > 0 (no
-// sort order, no filter) and the sort target the key (with no order, etcd still sorts the
-// fetched limit + 1 by any other target, and the truncation then keeps another set).
-bool keys_before_values(const storage::RangeRequest& r, size_t shards) {
-  return shards > 1 && r.limit >= kKeysFirstMinLimit && storage::fetch_limit(r) > 0 &&
+// Whether the page is the range's first `limit` keys in key order, so that each shard's share
+// of it can be fetched alone (actors/page_shares.hpp): fetch_limit(r) > 0 (no sort order, no
+// filter) and the sort target the key (with no order, etcd still sorts the fetched limit + 1
+// by any other target, and the truncation then keeps another set); not count_only, which
+// fetches no key.
+bool in_key_order(const storage::RangeRequest& r) {
+  return storage::fetch_limit(r) > 0 &&
          r.sort_target == static_cast<int32_t>(storage::SortTarget::key) &&
-         storage::fetch_depth(r) == storage::FetchDepth::values;
+         storage::fetch_depth(r) != storage::FetchDepth::count;
 }
 
 }  // namespace
@@ -570,48 +566,29 @@ void RequestPath::fetch_range(uint64_t id, const storage::RangeRequest& r, int64
   if (carry->known() && metrics_) metrics_->range_count_carried();
   const auto counting =
       carry->known() ? storage::Counting::fetched_only : storage::Counting::whole_range;
-  if (!keys_before_values(r, targets.size())) {
-    return fan_out_range(
-        targets, r, rev, counting,
-        [this, r, w, carry, answer](std::optional<Answer> error,
-                                    std::vector<storage::RangeFetch> parts) {
-          if (error) return answer(std::move(*error));
-          auto fetched = storage::merge_fetches(std::move(parts), storage::fetch_limit(r));
-          const int64_t count = carry->known().value_or(fetched.count);
-          carry->leave(fetched.kvs, count);
-          answer(Response{storage::finish_range(r, std::move(fetched.kvs), count, w)});
-        });
-  }
-  // Keys first (from the shards' indexes, no value read at the head), merged into the page;
-  // then only the page's values: the same range cut after the page's last key. The count and
-  // `more` come from the first round, which saw the whole range (the page is the range's first
-  // `limit` keys, keys_before_values). Both rounds read at `rev`, where the range holds the
-  // same keys.
-  auto keys_only = r;
-  keys_only.keys_only = true;
-  fan_out_range(targets, keys_only, rev, counting,
-                [this, targets, r, w, rev, carry, answer](std::optional<Answer> error,
-                                                          std::vector<storage::RangeFetch> parts) {
-                  if (error) return answer(std::move(*error));
-                  auto listed = storage::merge_fetches(std::move(parts), storage::fetch_limit(r));
-                  const int64_t count = carry->known().value_or(listed.count);
-                  carry->leave(listed.kvs, count);
-                  const bool more = static_cast<int64_t>(listed.kvs.size()) > r.limit;
-                  auto page = r;
-                  if (more)
-                    page.range_end = listed.kvs[static_cast<size_t>(r.limit) - 1].key + '\0';
-                  // The cut page holds at most `limit` keys: counting it walks nothing more.
-                  fan_out_range(
-                      targets, page, rev, storage::Counting::whole_range,
-                      [r, w, more, count, answer](std::optional<Answer> error,
-                                                  std::vector<storage::RangeFetch> parts) {
-                        if (error) return answer(std::move(*error));
-                        auto fetched =
-                            storage::merge_fetches(std::move(parts), storage::fetch_limit(r));
-                        auto response = storage::finish_range(r, std::move(fetched.kvs), count, w);
-                        response.more = more;
-                        answer(Response{std::move(response)});
-                      });
+  auto merged = [r, w, carry, answer](std::optional<Answer> error,
+                                      std::vector<storage::RangeFetch> parts) {
+    if (error) return answer(std::move(*error));
+    auto fetched = storage::merge_fetches(std::move(parts), storage::fetch_limit(r));
+    const int64_t count = carry->known().value_or(fetched.count);
+    carry->leave(fetched.kvs, count);
+    answer(Response{storage::finish_range(r, std::move(fetched.kvs), count, w)});
+  };
+  const int64_t fetch = storage::fetch_limit(r);
+  const int64_t share = shard_share(fetch, targets.size());
+  if (!in_key_order(r) || share >= fetch) return fan_out_range(targets, r, rev, counting, merged);
+  // Each shard fetches its share of the page; if the shares do not hold the page, every
+  // shard fetches the whole page. Both rounds read at `rev`, where the range holds the same
+  // keys, and count the same way.
+  auto shares = r;
+  shares.limit = share - 1;  // a shard fetches limit + 1
+  fan_out_range(targets, shares, rev, counting,
+                [this, targets, r, rev, counting, share, fetch, merged](
+                    std::optional<Answer> error, std::vector<storage::RangeFetch> parts) {
+                  if (error || shares_cover_page(parts, share, fetch))
+                    return merged(std::move(error), std::move(parts));
+                  if (metrics_) metrics_->range_page_refetched();
+                  fan_out_range(targets, r, rev, counting, merged);
                 });
 }
 

@@ -120,6 +120,14 @@ NodeMetrics::NodeMetrics(const std::string& version)
                "of a walk over the rest of the range.")
            .Register(r)
            .Add({});
+  range_pages_refetched_ =
+      &prometheus::BuildCounter()
+           .Name("revkv_range_pages_refetched_total")
+           .Help(
+               "Range pages over several shards that each shard's share did not hold, "
+               "fetched again whole.")
+           .Register(r)
+           .Add({});
   compaction_pause_ = &prometheus::BuildHistogram()
                            .Name("revkv_compaction_pause_duration_seconds")
                            .Help("Duration of one batch of a physical compaction.")

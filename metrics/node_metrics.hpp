@@ -62,6 +62,9 @@ class NodeMetrics {
   // A range page whose count the previous page of its LIST carried (no walk over the rest of
   // the range, actors/range_count_cache.hpp).
   void range_count_carried() { range_counts_carried_->Increment(); }
+  // A range page over several shards whose shares did not hold it, fetched again whole
+  // (actors/page_shares.hpp).
+  void range_page_refetched() { range_pages_refetched_->Increment(); }
 
   // One batch of a physical compaction (the time the maintenance actor held the backend).
   void compaction_batch(double seconds) { compaction_pause_->Observe(seconds); }
@@ -93,6 +96,7 @@ class NodeMetrics {
   prometheus::Counter* deletes_ = nullptr;
   prometheus::Counter* multi_operation_txns_ = nullptr;
   prometheus::Counter* range_counts_carried_ = nullptr;
+  prometheus::Counter* range_pages_refetched_ = nullptr;
   prometheus::Histogram* compaction_pause_ = nullptr;
   prometheus::Histogram* compaction_duration_ = nullptr;
   prometheus::Counter* compactions_ = nullptr;

@@ -4,6 +4,7 @@
 
 #include "client/client.hpp"
 #include "protocol/codec.hpp"
+#include "storage/keyspace_set.hpp"
 #include "storage/store.hpp"
 #include "tests/monitoring/scrape.hpp"
 #include "tests/node/node_process.hpp"
@@ -363,10 +364,9 @@ TEST_CASE(
 
 TEST_CASE("differential: LIST-sized pages over many shards answer like storage::Store",
           "[node][differential]") {
-  // Pages of 128 keys or more over several shards list their keys first and then read only
-  // the page's values (actors/request_path.cpp, keys_before_values): 1500 keys, limits from
-  // 100 to 400 (on both sides of the threshold), with puts, deletes, compactions and reads in
-  // the past between them, on 1, 4 and 7 shards.
+  // Pages over several shards fetch each shard's share of the page and a margin
+  // (actors/page_shares.hpp): 1500 keys, limits from 100 to 400, with puts, deletes,
+  // compactions and reads in the past between them, on 1, 4 and 7 shards.
   Fleet fleet({1, 4, 7});
 
   const uint64_t seed = 20261203;
@@ -389,14 +389,57 @@ TEST_CASE("differential: LIST-sized pages over many shards answer like storage::
   }
 }
 
+TEST_CASE("differential: pages whose keys sit on one shard are fetched again whole",
+          "[node][differential]") {
+  // Keys that all hash to shard 0 with 4 shards and with 7: a page of them is far more than
+  // shard 0's share (actors/page_shares.hpp), so the shares cannot hold it and every shard
+  // fetches the whole page again. Among them, keys spread over every shard as usual.
+  Fleet fleet({1, 4, 7});
+  std::vector<std::string> keys;
+  for (int n = 0; keys.size() < 300; ++n) {
+    std::string key = "q/" + std::to_string(100000 + n);
+    if (storage::shard_of(key, 4) == 0 && storage::shard_of(key, 7) == 0) keys.push_back(key);
+  }
+  for (int n = 0; n < 100; ++n)
+    keys.push_back("q/" + std::to_string(100000 + n) + "-spread");
+  for (size_t i = 0; i < keys.size(); ++i) {
+    storage::PutRequest p;
+    p.key = keys[i];
+    p.value = "v" + std::to_string(i);
+    fleet.put(p);
+  }
+  for (int64_t limit : {1, 20, 100, 150, 399, 400, 401}) {
+    CAPTURE(limit);
+    storage::RangeRequest r;
+    r.key = "q/";
+    r.range_end = std::string("q0");
+    r.limit = limit;
+    for (int page = 0; page < 500; ++page) {
+      CAPTURE(page);
+      fleet.range(r);
+      auto answered = fleet.store->range(r);
+      REQUIRE(answered.ok());
+      if (!answered->more) break;
+      r.key = answered->kvs.back().key + '\0';
+    }
+  }
+  // The node with one shard never needs it; the others did.
+  CHECK(testing::sample(testing::scrape_metrics(fleet.nodes[0]->metrics_port()),
+                        "revkv_range_pages_refetched_total") == 0);
+  for (size_t i = 1; i < fleet.nodes.size(); ++i) {
+    CHECK(testing::sample(testing::scrape_metrics(fleet.nodes[i]->metrics_port()),
+                          "revkv_range_pages_refetched_total") > 0);
+  }
+}
+
 TEST_CASE("differential: LISTs continued from each page's last key answer like storage::Store",
           "[node][differential]") {
   // Each page of a LIST starts just after the last key of the page before (that key + "\0"),
   // at the first page's revision or at the current one: the node carries each page's count to
   // the next (actors/range_count_cache.hpp). Puts, deletes and compactions land between pages,
   // so the current revision moves under the LISTs that follow it and pinned ones can become
-  // compacted; pages are short and long (both sides of the keys-first threshold),
-  // keys-only, or sorted by another target (the continuation then starts elsewhere).
+  // compacted; pages are short and long (limits 1-20 and 100-200, fetched by shares on several
+  // shards), keys-only, or sorted by another target (the continuation then starts elsewhere).
   Fleet fleet({1, 4, 7});
 
   const uint64_t seed = 20261204;
