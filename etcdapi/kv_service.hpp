@@ -3,7 +3,9 @@
 // etcd's KV service (Range, Put, DeleteRange, Txn, Compact) on gRPC's callback API. A
 // handler runs on one of gRPC's threads and only converts: the request becomes an
 // actors::Request handed to a door actor (etcdapi/grpc_door.hpp), and the door's answer
-// becomes the protobuf response or an error status, on the door's thread.
+// becomes the protobuf response or an error status, on the door's thread. Range is a raw
+// method: its answer is written as RangeResponse bytes straight from the engine's
+// key-values (etcdapi/range_response_bytes.hpp), without a protobuf message per key.
 
 #include "actors/node_context.hpp"
 #include "etcdapi/doors.hpp"
@@ -12,14 +14,19 @@
 
 namespace revkv::etcdapi {
 
-class KvService final : public etcdserverpb::KV::CallbackService {
+using KvCallbackService =
+    etcdserverpb::KV::WithRawCallbackMethod_Range<etcdserverpb::KV::WithCallbackMethod_Put<
+        etcdserverpb::KV::WithCallbackMethod_DeleteRange<etcdserverpb::KV::WithCallbackMethod_Txn<
+            etcdserverpb::KV::WithCallbackMethod_Compact<etcdserverpb::KV::Service>>>>>;
+
+class KvService final : public KvCallbackService {
  public:
   // `doors` outlives the service.
   KvService(actors::NodeContextPtr ctx, Doors& doors);
 
   grpc::ServerUnaryReactor* Range(grpc::CallbackServerContext* context,
-                                  const etcdserverpb::RangeRequest* request,
-                                  etcdserverpb::RangeResponse* response) override;
+                                  const grpc::ByteBuffer* request,
+                                  grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* Put(grpc::CallbackServerContext* context,
                                 const etcdserverpb::PutRequest* request,
                                 etcdserverpb::PutResponse* response) override;

@@ -1,5 +1,7 @@
 #include "etcdapi/metrics_interceptor.hpp"
 
+#include "etcdapi/status_interceptor.hpp"
+
 #include <atomic>
 #include <etcdserverpb/rpc.pb.h>
 #include <google/protobuf/descriptor.h>
@@ -28,21 +30,37 @@ class MetricsInterceptor final : public grpc::experimental::Interceptor {
 
   // The call is over; one that sent no status (gRPC ended it) counts as cancelled.
   ~MetricsInterceptor() override {
-    if (!handled_.exchange(true)) method_.handled_with(grpc::StatusCode::CANCELLED);
+    if (!handled_.exchange(true)) {
+      if (received_) method_.msg_received->Increment();
+      method_.handled_with(grpc::StatusCode::CANCELLED);
+    }
   }
 
   void Intercept(grpc::experimental::InterceptorBatchMethods* batch) override {
     // A failed read (end of stream, cancellation, bytes that do not parse) has no message.
+    // A raw method (KV.Range, etcdapi/kv_service.hpp) receives bytes and parses them in its
+    // handler, which answers kUnparsableRequest when they do not parse: a unary call's
+    // message is therefore counted when its status is known, as go-grpc-prometheus counts
+    // only a message that decoded.
     if (batch->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_MESSAGE) &&
-        batch->GetRecvMessage() != nullptr)
-      method_.msg_received->Increment();
+        batch->GetRecvMessage() != nullptr) {
+      if (unary_) {
+        received_ = true;
+      } else {
+        method_.msg_received->Increment();
+      }
+    }
     if (batch->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_MESSAGE))
       method_.msg_sent->Increment();
     if (batch->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS) &&
         !handled_.exchange(true)) {
+      const auto status = batch->GetSendStatus();
+      if (received_ && !(status.error_code() == grpc::StatusCode::INTERNAL &&
+                         status.error_message() == kUnparsableRequest))
+        method_.msg_received->Increment();
       auto* context = info_->server_context();
       method_.handled_with(context && context->IsCancelled() ? grpc::StatusCode::CANCELLED
-                                                             : batch->GetSendStatus().error_code());
+                                                             : status.error_code());
     }
     batch->Proceed();
   }
@@ -50,6 +68,8 @@ class MetricsInterceptor final : public grpc::experimental::Interceptor {
  private:
   const Method& method_;
   grpc::experimental::ServerRpcInfo* info_;
+  const bool unary_ = info_->type() == grpc::experimental::ServerRpcInfo::Type::UNARY;
+  bool received_ = false;  // a unary call's one message, counted with its status
   // A stream's read and write may complete on two threads at once; the status once.
   std::atomic<bool> handled_{false};
 };

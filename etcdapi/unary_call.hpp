@@ -45,17 +45,20 @@ grpc::Status fill_response(const actors::NodeContext& ctx, actors::Answer&& answ
                    : grpc::Status(grpc::StatusCode::INTERNAL, "revkv: answer of the wrong type");
 }
 
-// `response` lives until the reactor finishes; the node context outlives the server.
+// `fill(answer)` turns the path's answer into the call's status and the response's size
+// in bytes (the response itself lives with the call until the reactor finishes); the node
+// context outlives the server.
 // The answer's bytes stay on the doors' ledger until gRPC has sent them. A connection with
 // more unsent than the ledger's limit gets etcd's overload answer for its next call, and
 // for a read already taken whose answer comes while it is over the limit: the calls of a
 // connection all arrive before any answer is held, so checking them only on arrival
 // would bound nothing. A write's answer is always given: the write was applied.
 // (docs/NODE.md "What a slow connection costs")
-template <class ProtoResponse>
-grpc::ServerUnaryReactor* serve_unary(const actors::NodeContextPtr& ctx, Doors& doors,
-                                      grpc::CallbackServerContext* context, size_t request_bytes,
-                                      actors::Request request, ProtoResponse* response) {
+template <class Fill>
+grpc::ServerUnaryReactor* serve_unary_with(const actors::NodeContextPtr& ctx, Doors& doors,
+                                           grpc::CallbackServerContext* context,
+                                           size_t request_bytes, actors::Request request,
+                                           Fill fill) {
   // Owned by gRPC until its OnDone, where it deletes itself.
   auto* reactor = new LedgerReactor(doors.answers(), context->peer());
   // etcd takes messages up to --max-request-bytes + 512 KiB off the wire (gRPC refuses
@@ -73,13 +76,26 @@ grpc::ServerUnaryReactor* serve_unary(const actors::NodeContextPtr& ctx, Doors& 
   auto call = std::make_shared<Call>();
   call->request = std::move(request);
   call->caller = caller_of(*ctx, *context);
-  call->done = [reactor, response, write, ctx = ctx.get()](actors::Answer answer) {
+  call->done = [reactor, write, fill = std::move(fill)](actors::Answer answer) {
     if (!write && !reactor->admitted()) return reactor->finish(to_status(too_many_requests()), 0);
-    auto status = fill_response(*ctx, std::move(answer), *response);
-    reactor->finish(status, status.ok() ? response->ByteSizeLong() : 0);
+    auto [status, bytes] = fill(std::move(answer));
+    reactor->finish(status, status.ok() ? bytes : 0);
   };
   doors.submit(std::move(call));
   return reactor;
+}
+
+// A call whose response is a protobuf message, filled from the answer by fill_response.
+template <class ProtoResponse>
+grpc::ServerUnaryReactor* serve_unary(const actors::NodeContextPtr& ctx, Doors& doors,
+                                      grpc::CallbackServerContext* context, size_t request_bytes,
+                                      actors::Request request, ProtoResponse* response) {
+  return serve_unary_with(ctx, doors, context, request_bytes, std::move(request),
+                          [response, ctx = ctx.get()](actors::Answer answer) {
+                            auto status = fill_response(*ctx, std::move(answer), *response);
+                            return std::pair<grpc::Status, uint64_t>(
+                                status, status.ok() ? response->ByteSizeLong() : 0);
+                          });
 }
 
 // A call answered by the handler itself (nothing for the request path to do).

@@ -1,25 +1,17 @@
 #include "storage/record.hpp"
 
+#include "storage/protobuf_wire.hpp"
+
 #include <cstdint>
 
 namespace revkv::storage {
 namespace {
 
-// Protobuf wire types.
-constexpr uint32_t kVarint = 0;
-constexpr uint32_t kLengthDelimited = 2;
-
-void put_varint(std::string& out, uint64_t v) {
-  while (v >= 0x80) {
-    out.push_back(static_cast<char>((v & 0x7f) | 0x80));
-    v >>= 7;
-  }
-  out.push_back(static_cast<char>(v));
-}
-
-void put_tag(std::string& out, uint32_t field, uint32_t wire_type) {
-  put_varint(out, (static_cast<uint64_t>(field) << 3) | wire_type);
-}
+using protobuf_wire::kLengthDelimited;
+using protobuf_wire::kVarint;
+using protobuf_wire::put_tag;
+using protobuf_wire::put_varint;
+using protobuf_wire::varint_size;
 
 // proto3: zero-valued scalars and empty bytes are omitted.
 void put_int64_field(std::string& out, uint32_t field, int64_t v) {
@@ -119,10 +111,15 @@ std::string encode_key_value_without_key(const KeyValue& kv) {
 
 size_t encoded_key_field_size(const KeyValue& kv) {
   if (kv.key.empty()) return 0;
-  size_t varint = 1;
-  for (uint64_t n = kv.key.size(); n >= 0x80; n >>= 7)
-    ++varint;
-  return 1 + varint + kv.key.size();  // the tag of field 1 fits one byte
+  return 1 + varint_size(kv.key.size()) + kv.key.size();  // the tag of field 1 fits one byte
+}
+
+size_t encoded_key_value_size(const KeyValue& kv) {
+  // Each tag of fields 1-6 fits one byte; a negative int64 is a 10-byte varint.
+  auto scalar = [](int64_t v) { return v == 0 ? 0 : 1 + varint_size(static_cast<uint64_t>(v)); };
+  auto bytes = [](size_t n) { return n == 0 ? 0 : 1 + varint_size(n) + n; };
+  return bytes(kv.key.size()) + scalar(kv.create_revision) + scalar(kv.mod_revision) +
+         scalar(kv.version) + bytes(kv.value.size()) + scalar(kv.lease);
 }
 
 std::optional<KeyValue> decode_key_value(std::string_view bytes, bool with_value) {

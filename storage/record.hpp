@@ -21,6 +21,8 @@ std::string encode_key_value_without_key(const KeyValue& kv);
 // The bytes encode_key_value(kv) spends on the key field: what follows them is
 // encode_key_value_without_key(kv), so one encoding serves both columns.
 size_t encoded_key_field_size(const KeyValue& kv);
+// The size of encode_key_value(kv), without encoding it.
+size_t encoded_key_value_size(const KeyValue& kv);
 // nullopt when the bytes are not a valid KeyValue message. Without `with_value` the value
 // is validated but not copied (the index rebuild needs only the metadata).
 std::optional<KeyValue> decode_key_value(std::string_view bytes, bool with_value = true);
