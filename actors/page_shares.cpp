@@ -14,9 +14,11 @@ int64_t shard_share(int64_t fetch, size_t shards) {
   return std::min(share, fetch);
 }
 
-bool shares_cover_page(const std::vector<storage::RangeFetch>& parts, int64_t share,
-                       int64_t fetch) {
-  for (const auto& part : parts) {
+std::vector<size_t> short_shares(const std::vector<storage::RangeFetch>& parts, int64_t share,
+                                 int64_t fetch) {
+  std::vector<size_t> out;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const auto& part = parts[i];
     if (static_cast<int64_t>(part.kvs.size()) < share) continue;  // all this shard has
     const std::string& last = part.kvs.back().key;
     int64_t before = 0;  // returned keys at or before `last`, over every shard
@@ -27,9 +29,9 @@ bool shares_cover_page(const std::vector<storage::RangeFetch>& parts, int64_t sh
                                  }) -
                 other.kvs.begin();
     }
-    if (before < fetch) return false;
+    if (before < fetch) out.push_back(i);
   }
-  return true;
+  return out;
 }
 
 }  // namespace revkv::actors

@@ -577,19 +577,40 @@ void RequestPath::fetch_range(uint64_t id, const storage::RangeRequest& r, int64
   const int64_t fetch = storage::fetch_limit(r);
   const int64_t share = shard_share(fetch, targets.size());
   if (!in_key_order(r) || share >= fetch) return fan_out_range(targets, r, rev, counting, merged);
-  // Each shard fetches its share of the page; if the shares do not hold the page, every
-  // shard fetches the whole page. Both rounds read at `rev`, where the range holds the same
-  // keys, and count the same way.
+  // Each shard fetches its share of the page; a shard whose share may fall short of the
+  // page is then asked for the rest of its part of it, from just after its last key (at most
+  // fetch - share more keys: no shard holds more than `fetch` of the page). Both rounds read
+  // at `rev`, where the range holds the same keys; the first round's counts are the page's.
   auto shares = r;
   shares.limit = share - 1;  // a shard fetches limit + 1
-  fan_out_range(targets, shares, rev, counting,
-                [this, targets, r, rev, counting, share, fetch, merged](
-                    std::optional<Answer> error, std::vector<storage::RangeFetch> parts) {
-                  if (error || shares_cover_page(parts, share, fetch))
-                    return merged(std::move(error), std::move(parts));
-                  if (metrics_) metrics_->range_page_refetched();
-                  fan_out_range(targets, r, rev, counting, merged);
-                });
+  fan_out_range(
+      targets, shares, rev, counting,
+      [this, r, rev, share, fetch, merged](std::optional<Answer> error,
+                                           std::vector<storage::RangeFetch> parts) {
+        const auto short_parts = error ? std::vector<size_t>{} : short_shares(parts, share, fetch);
+        if (short_parts.empty()) return merged(std::move(error), std::move(parts));
+        if (metrics_) metrics_->range_shares_short();
+        auto first = std::make_shared<std::vector<storage::RangeFetch>>(std::move(parts));
+        auto joined = std::make_shared<size_t>(short_parts.size());
+        auto failure = std::make_shared<std::optional<Answer>>();
+        for (size_t i : short_parts) {
+          const auto& last = (*first)[i].kvs.back().key;
+          auto rest = r;
+          rest.key = last + '\0';
+          rest.limit = std::max<int64_t>(1, fetch - share - 1);
+          const auto shard = routes_.shards[storage::shard_of(last, routes_.shards.size())];
+          fan_out_range({shard}, rest, rev, storage::Counting::fetched_only,
+                        [first, joined, failure, merged](std::optional<Answer> error,
+                                                         std::vector<storage::RangeFetch> more) {
+                          if (error && !*failure) *failure = std::move(error);
+                          for (auto& part : more) {
+                            part.count = 0;  // counted by the first round
+                            first->push_back(std::move(part));
+                          }
+                          if (--*joined == 0) merged(std::move(*failure), std::move(*first));
+                        });
+        }
+      });
 }
 
 void RequestPath::fan_out_range(const std::vector<caf::actor>& targets,

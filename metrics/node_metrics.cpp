@@ -120,12 +120,12 @@ NodeMetrics::NodeMetrics(const std::string& version)
                "of a walk over the rest of the range.")
            .Register(r)
            .Add({});
-  range_pages_refetched_ =
+  range_shares_short_ =
       &prometheus::BuildCounter()
-           .Name("revkv_range_pages_refetched_total")
+           .Name("revkv_range_shares_short_total")
            .Help(
-               "Range pages over several shards that each shard's share did not hold, "
-               "fetched again whole.")
+               "Range pages over several shards where a shard's share fell short of the page "
+               "and that shard was asked for the rest.")
            .Register(r)
            .Add({});
   compaction_pause_ = &prometheus::BuildHistogram()

@@ -62,9 +62,9 @@ class NodeMetrics {
   // A range page whose count the previous page of its LIST carried (no walk over the rest of
   // the range, actors/range_count_cache.hpp).
   void range_count_carried() { range_counts_carried_->Increment(); }
-  // A range page over several shards whose shares did not hold it, fetched again whole
-  // (actors/page_shares.hpp).
-  void range_page_refetched() { range_pages_refetched_->Increment(); }
+  // A range page over several shards where a shard's share fell short of the page, and
+  // that shard was asked for the rest of its part (actors/page_shares.hpp).
+  void range_shares_short() { range_shares_short_->Increment(); }
 
   // One batch of a physical compaction (the time the maintenance actor held the backend).
   void compaction_batch(double seconds) { compaction_pause_->Observe(seconds); }
@@ -96,7 +96,7 @@ class NodeMetrics {
   prometheus::Counter* deletes_ = nullptr;
   prometheus::Counter* multi_operation_txns_ = nullptr;
   prometheus::Counter* range_counts_carried_ = nullptr;
-  prometheus::Counter* range_pages_refetched_ = nullptr;
+  prometheus::Counter* range_shares_short_ = nullptr;
   prometheus::Histogram* compaction_pause_ = nullptr;
   prometheus::Histogram* compaction_duration_ = nullptr;
   prometheus::Counter* compactions_ = nullptr;

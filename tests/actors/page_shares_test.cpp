@@ -9,7 +9,7 @@
 #include <vector>
 
 using revkv::actors::shard_share;
-using revkv::actors::shares_cover_page;
+using revkv::actors::short_shares;
 using revkv::storage::RangeFetch;
 
 namespace {
@@ -46,26 +46,30 @@ TEST_CASE("page shares: each shard is asked for its share and a margin, never mo
   }
 }
 
-TEST_CASE("page shares: a page is covered only when no shard may hold one of its keys unfetched",
+TEST_CASE("page shares: a shard is short when it may hold a key of the page it did not return",
           "[actors][range]") {
+  using Short = std::vector<size_t>;
   SECTION("shards that returned less than their share returned all they have") {
-    CHECK(shares_cover_page({part_of({"a", "c"}), part_of({"b"})}, 3, 4));
-    CHECK(shares_cover_page({part_of({}), part_of({})}, 3, 4));
+    CHECK(short_shares({part_of({"a", "c"}), part_of({"b"})}, 3, 4) == Short{});
+    CHECK(short_shares({part_of({}), part_of({})}, 3, 4) == Short{});
   }
   SECTION("a full shard reached past the page's last key") {
     // Page of 4: a b c d. Shard 0 is full at "e", after "d".
-    CHECK(shares_cover_page({part_of({"a", "c", "e"}), part_of({"b", "d"})}, 3, 4));
+    CHECK(short_shares({part_of({"a", "c", "e"}), part_of({"b", "d"})}, 3, 4) == Short{});
     // Both full: shard 1 ends at "d", the page's 4th key; shard 0 at "e".
-    CHECK(shares_cover_page({part_of({"a", "c", "e"}), part_of({"b", "d", "f"})}, 3, 4));
+    CHECK(short_shares({part_of({"a", "c", "e"}), part_of({"b", "d", "f"})}, 3, 4) == Short{});
   }
   SECTION("a full shard stopped before the page's last key") {
     // A page of 5 needs every key up to its 5th; shard 0 is full at "c", and only four of the
     // returned keys (a b b1 c) are at or before it: shard 0 may hold "c1", which the page needs.
-    CHECK_FALSE(shares_cover_page({part_of({"a", "b", "c"}), part_of({"b1", "d", "e"})}, 3, 5));
-    // Every key on one shard (keys that hash alike): its share cannot cover the page.
-    CHECK_FALSE(shares_cover_page({part_of({"a", "b", "c"}), part_of({})}, 3, 4));
+    CHECK(short_shares({part_of({"a", "b", "c"}), part_of({"b1", "d", "e"})}, 3, 5) == Short{0});
+    // Every key on one shard (keys that hash alike): its share cannot hold the page.
+    CHECK(short_shares({part_of({}), part_of({"a", "b", "c"})}, 3, 4) == Short{1});
+    // Two shards full before the page's end: both are short.
+    CHECK(short_shares({part_of({"a", "c"}), part_of({"b", "d"}), part_of({"e"})}, 2, 5) ==
+          Short{0, 1});
   }
   SECTION("the page's last key is exactly a full shard's last key") {
-    CHECK(shares_cover_page({part_of({"a", "c", "d"}), part_of({"b"})}, 3, 4));
+    CHECK(short_shares({part_of({"a", "c", "d"}), part_of({"b"})}, 3, 4) == Short{});
   }
 }

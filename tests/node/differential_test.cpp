@@ -389,16 +389,28 @@ TEST_CASE("differential: LIST-sized pages over many shards answer like storage::
   }
 }
 
-TEST_CASE("differential: pages whose keys sit on one shard are fetched again whole",
+TEST_CASE("differential: pages whose keys sit on one shard answer like storage::Store",
           "[node][differential]") {
-  // Keys that all hash to shard 0 with 4 shards and with 7: a page of them is far more than
-  // shard 0's share (actors/page_shares.hpp), so the shares cannot hold it and every shard
-  // fetches the whole page again. Among them, keys spread over every shard as usual.
+  // Keys that all hash to shard 0 or 1 with 4 shards and with 7: a page of them is far more
+  // than those shards' shares (actors/page_shares.hpp), so they are asked for the rest of
+  // their parts in a second round. Among them, keys spread over every shard as usual.
   Fleet fleet({1, 4, 7});
+  // 300 keys on shard 0 and 200 on shard 1 (both with 4 shards and with 7), interleaved:
+  // a page can find two shards short at once.
   std::vector<std::string> keys;
-  for (int n = 0; keys.size() < 300; ++n) {
+  size_t on_0 = 0;
+  size_t on_1 = 0;
+  for (int n = 0; on_0 < 300 || on_1 < 200; ++n) {
     std::string key = "q/" + std::to_string(100000 + n);
-    if (storage::shard_of(key, 4) == 0 && storage::shard_of(key, 7) == 0) keys.push_back(key);
+    const size_t s4 = storage::shard_of(key, 4);
+    if (s4 != storage::shard_of(key, 7)) continue;
+    if (s4 == 0 && on_0 < 300) {
+      ++on_0;
+      keys.push_back(key);
+    } else if (s4 == 1 && on_1 < 200) {
+      ++on_1;
+      keys.push_back(key);
+    }
   }
   for (int n = 0; n < 100; ++n)
     keys.push_back("q/" + std::to_string(100000 + n) + "-spread");
@@ -408,7 +420,7 @@ TEST_CASE("differential: pages whose keys sit on one shard are fetched again who
     p.value = "v" + std::to_string(i);
     fleet.put(p);
   }
-  for (int64_t limit : {1, 20, 100, 150, 399, 400, 401}) {
+  for (int64_t limit : {1, 20, 100, 150, 399, 400, 401, 600}) {
     CAPTURE(limit);
     storage::RangeRequest r;
     r.key = "q/";
@@ -425,10 +437,10 @@ TEST_CASE("differential: pages whose keys sit on one shard are fetched again who
   }
   // The node with one shard never needs it; the others did.
   CHECK(testing::sample(testing::scrape_metrics(fleet.nodes[0]->metrics_port()),
-                        "revkv_range_pages_refetched_total") == 0);
+                        "revkv_range_shares_short_total") == 0);
   for (size_t i = 1; i < fleet.nodes.size(); ++i) {
     CHECK(testing::sample(testing::scrape_metrics(fleet.nodes[i]->metrics_port()),
-                          "revkv_range_pages_refetched_total") > 0);
+                          "revkv_range_shares_short_total") > 0);
   }
 }
 
