@@ -365,4 +365,8 @@ grpc::Status to_status(const protocol::WireError& error) {
   return grpc::Status(code, error.message);
 }
 
+grpc::Status wrong_answer_type() {
+  return grpc::Status(grpc::StatusCode::INTERNAL, "revkv: answer of the wrong type");
+}
+
 }  // namespace revkv::etcdapi

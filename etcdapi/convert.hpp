@@ -113,5 +113,7 @@ storage::Event from_proto(const mvccpb::Event& in);
 // An error answer as a gRPC status: the code is already gRPC's (protocol/error.hpp), the
 // message etcd's text byte for byte.
 grpc::Status to_status(const protocol::WireError& error);
+// The status of a call whose answer is not the response its method expects (a bug upstream).
+grpc::Status wrong_answer_type();
 
 }  // namespace revkv::etcdapi

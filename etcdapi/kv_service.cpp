@@ -29,11 +29,7 @@ grpc::ServerUnaryReactor* KvService::Range(grpc::CallbackServerContext* context,
         auto* r = std::get_if<actors::Response>(&answer);
         if (!r) return std::pair(to_status(actors::wire_error(answer)), uint64_t{0});
         auto* range = std::get_if<storage::RangeResponse>(r);
-        if (!range) {
-          return std::pair(
-              grpc::Status(grpc::StatusCode::INTERNAL, "revkv: answer of the wrong type"),
-              uint64_t{0});
-        }
+        if (!range) return std::pair(wrong_answer_type(), uint64_t{0});
         *response = to_byte_buffer(range_response_bytes(*range, ctx->header(range->revision)));
         return std::pair(grpc::Status::OK, static_cast<uint64_t>(response->Length()));
       });

@@ -86,7 +86,7 @@ class SnapshotStream final : public grpc::ServerWriteReactor<etcdserverpb::Snaps
     if (!r) {
       status = to_status(actors::wire_error(answer));
     } else if (!snapshot) {
-      status = grpc::Status(grpc::StatusCode::INTERNAL, "revkv: answer of the wrong type");
+      status = wrong_answer_type();
     } else {
       etcdserverpb::SnapshotResponse last;
       to_proto(snapshot->header, *last.mutable_header());

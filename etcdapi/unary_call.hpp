@@ -41,8 +41,7 @@ grpc::Status fill_response(const actors::NodeContext& ctx, actors::Answer&& answ
         }
       },
       *r);
-  return converted ? grpc::Status::OK
-                   : grpc::Status(grpc::StatusCode::INTERNAL, "revkv: answer of the wrong type");
+  return converted ? grpc::Status::OK : wrong_answer_type();
 }
 
 // `fill(answer)` turns the path's answer into the call's status and the response's size
