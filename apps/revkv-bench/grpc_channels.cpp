@@ -49,9 +49,12 @@ Channels connect_channels(const std::string& target, int count, const ChannelTls
     args.SetInt("revkv.bench.channel", i);
     args.SetMaxReceiveMessageSize(-1);  // range ops may read large answers
     // The load generator shares the machine with the server it measures: gRPC's minimal
-    // stack leaves out the client filters it has no use for (message sizes, stats, ...) and
-    // cuts its CPU per call by about a sixth (docs/BENCHMARKS.md "Static archives"). The
-    // minimal stack also turns off deadlines, which end a run against a stuck node: back on.
+    // stack leaves out what it has no use for (the message-size, compression and idle
+    // filters, transparent retries) and cuts its CPU per call by about a sixth
+    // (docs/BENCHMARKS.md "Static archives, and a leaner load generator"). Without retries
+    // a call refused before it was sent fails its client, counted in the report's errors.
+    // The minimal stack also turns off deadlines, which end a run against a stuck node:
+    // back on.
     args.SetInt(GRPC_ARG_MINIMAL_STACK, 1);
     args.SetInt(GRPC_ARG_ENABLE_DEADLINE_CHECKS, 1);
     auto channel = grpc::CreateCustomChannel(target, credentials, args);
