@@ -647,15 +647,31 @@ Status Backend::sync_wal() {
   return impl_->written(impl_->db->SyncWAL());
 }
 
+namespace {
+
+rocksdb::CompactRangeOptions whole_column_compaction() {
+  rocksdb::CompactRangeOptions co;
+  co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForceOptimized;
+  return co;
+}
+
+}  // namespace
+
 Status Backend::defragment() {
   REVKV_TRY(impl_->usable());
   REVKV_TRY(flush());
-  rocksdb::CompactRangeOptions co;
-  co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForceOptimized;
   for (auto* h : impl_->columns) {
-    REVKV_TRY(impl_->written(impl_->db->CompactRange(co, h, nullptr, nullptr)));
+    REVKV_TRY(
+        impl_->written(impl_->db->CompactRange(whole_column_compaction(), h, nullptr, nullptr)));
   }
   return {};
+}
+
+Status Backend::compact(Column column) {
+  REVKV_TRY(impl_->usable());
+  REVKV_TRY(impl_->written(impl_->db->Flush(rocksdb::FlushOptions{}, impl_->cf(column))));
+  return impl_->written(
+      impl_->db->CompactRange(whole_column_compaction(), impl_->cf(column), nullptr, nullptr));
 }
 
 Result<BackendSize> Backend::size() const {

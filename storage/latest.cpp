@@ -52,7 +52,17 @@ Status ensure_latest(Backend& backend, const KeyspaceSet& keyspaces, int64_t cur
   // a store that rebuilds again on the next open.
   WriteBatch batch(backend);
   batch.erase(Column::meta, kLatestPartsKey);
-  batch.erase_range(Column::latest, std::string_view{}, latest_prefix(kMaxLatestParts + 1));
+  // Only a column that holds something is cleared. A range tombstone stays in the memtable
+  // (then in its SST, until a compaction drops it) and every iterator over the column checks
+  // each key against it: on a new store that is a scan's cost for nothing.
+  bool holds_entries = false;
+  REVKV_TRY(backend.scan(Column::latest, {}, {}, [&](std::string_view, std::string_view) {
+    holds_entries = true;
+    return false;
+  }));
+  if (holds_entries) {
+    batch.erase_range(Column::latest, std::string_view{}, latest_prefix(kMaxLatestParts + 1));
+  }
   REVKV_TRY(backend.write(batch, true));
   batch.clear();
 
@@ -81,7 +91,11 @@ Status ensure_latest(Backend& backend, const KeyspaceSet& keyspaces, int64_t cur
   REVKV_TRY(scan_error);
   // Synced: the WAL's order makes every batch above durable with it.
   batch.put(Column::meta, kLatestPartsKey, marker);
-  return backend.write(batch, true);
+  REVKV_TRY(backend.write(batch, true));
+  // A range tombstone (this rebuild's, or one an interrupted rebuild left) goes with one
+  // compaction of the rebuilt column, rather than being checked by every scan until RocksDB's
+  // own compactions reach it. On a new store the column is empty and this costs nothing.
+  return backend.compact(Column::latest);
 }
 
 }  // namespace revkv::storage
