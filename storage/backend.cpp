@@ -667,7 +667,7 @@ Status Backend::defragment() {
   return {};
 }
 
-Status Backend::compact(Column column) {
+Status Backend::compact_column(Column column) {
   REVKV_TRY(impl_->usable());
   REVKV_TRY(impl_->written(impl_->db->Flush(rocksdb::FlushOptions{}, impl_->cf(column))));
   return impl_->written(

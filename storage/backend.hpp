@@ -174,7 +174,7 @@ class Backend {
   Status defragment();
   // Flushes one column and compacts all of it into the bottom level, where range tombstones
   // are dropped.
-  Status compact(Column column);
+  Status compact_column(Column column);
   // Safe from any thread at any time, concurrently with close() (see above).
   Result<BackendSize> size() const;
   // A consistent, openable copy of the database in `dir` (which must not exist).

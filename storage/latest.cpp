@@ -52,9 +52,8 @@ Status ensure_latest(Backend& backend, const KeyspaceSet& keyspaces, int64_t cur
   // a store that rebuilds again on the next open.
   WriteBatch batch(backend);
   batch.erase(Column::meta, kLatestPartsKey);
-  // Only a column that holds something is cleared. A range tombstone stays in the memtable
-  // (then in its SST, until a compaction drops it) and every iterator over the column checks
-  // each key against it: on a new store that is a scan's cost for nothing.
+  // Only a column that holds something is cleared: a new store then writes no range
+  // tombstone, and the compaction below has nothing to do.
   bool holds_entries = false;
   REVKV_TRY(backend.scan(Column::latest, {}, {}, [&](std::string_view, std::string_view) {
     holds_entries = true;
@@ -89,13 +88,15 @@ Status ensure_latest(Backend& backend, const KeyspaceSet& keyspaces, int64_t cur
     return true;
   }));
   REVKV_TRY(scan_error);
+  if (!batch.empty()) REVKV_TRY(backend.write(batch, false));
+  batch.clear();
+  // Every iterator over the column checks each key against a range tombstone in it, until
+  // RocksDB's own compactions drop it: one compaction of the rebuilt column drops it now.
+  // Before the marker, so that a crash before the compaction ends rebuilds again.
+  REVKV_TRY(backend.compact_column(Column::latest));
   // Synced: the WAL's order makes every batch above durable with it.
   batch.put(Column::meta, kLatestPartsKey, marker);
-  REVKV_TRY(backend.write(batch, true));
-  // A range tombstone (this rebuild's, or one an interrupted rebuild left) goes with one
-  // compaction of the rebuilt column, rather than being checked by every scan until RocksDB's
-  // own compactions reach it. On a new store the column is empty and this costs nothing.
-  return backend.compact(Column::latest);
+  return backend.write(batch, true);
 }
 
 }  // namespace revkv::storage

@@ -233,7 +233,7 @@ TEST_CASE("latest: reopening with another shard count lays the column out again,
     head = *s->range(all_keys());
     REQUIRE(s->close().ok());
   }
-  CHECK(latest_range_deletions(dir.str()) == 0);  // a new store never erased the column
+  CHECK(latest_range_deletions(dir.str()) == 0);  // a new store holds none
   for (size_t parts : {3u, 1u, 5u}) {
     CAPTURE(parts);
     auto b = Backend::open(dir.str(), {});
