@@ -27,6 +27,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <dlfcn.h>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -80,6 +81,13 @@ T check(st::Result<T> r, std::string_view what) {
 void note(const char* what) {
   std::fprintf(stderr, "storage_bench: %s\n", what);
   std::fflush(stderr);
+}
+
+// The malloc this process runs on. Range answers allocate per key, so the engine's ratios
+// depend on it (docs/BENCHMARKS.md). jemalloc exports mallctl, whether linked (the default
+// build, as revkvd) or preloaded; glibc's malloc does not.
+const char* allocator_name() {
+  return ::dlsym(RTLD_DEFAULT, "mallctl") != nullptr ? "jemalloc" : "the system malloc";
 }
 
 // A directory below g_root, removed with everything in it when this goes away.
@@ -864,6 +872,7 @@ int main(int argc, char** argv) {
     }
   }
 
+  note((std::string("allocator: ") + allocator_name()).c_str());
   register_benchmarks();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) {

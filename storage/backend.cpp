@@ -69,9 +69,16 @@ void WriteBatch::put(Column column, std::string_view prefix, std::string_view ke
   (void)s;
 }
 
+void WriteBatch::put_new(Column column, std::string_view prefix, std::string_view key,
+                         std::string_view value) {
+  put(column, prefix, key, value);
+  if (column == Column::latest) ++latest_new_keys_;
+}
+
 void WriteBatch::erase(Column column, std::string_view key) {
   auto s = batch_->Delete(columns_[static_cast<size_t>(column)], slice(key));
   (void)s;
+  if (column == Column::latest) --latest_new_keys_;
 }
 
 void WriteBatch::erase_range(Column column, std::string_view from, std::string_view to) {
@@ -81,6 +88,7 @@ void WriteBatch::erase_range(Column column, std::string_view from, std::string_v
 
 void WriteBatch::clear() {
   batch_->Clear();
+  latest_new_keys_ = 0;
 }
 
 namespace {
@@ -129,6 +137,7 @@ void WriteBatch::append(const WriteBatch& other) {
   AppendTo handler(*batch_, columns_);
   auto s = other.batch_->Iterate(&handler);
   (void)s;  // only a corrupt in-memory batch could fail, and batches are built here
+  latest_new_keys_ += other.latest_new_keys_;
 }
 std::string_view WriteBatch::data() const {
   return batch_->Data();
@@ -136,6 +145,7 @@ std::string_view WriteBatch::data() const {
 
 void WriteBatch::assign(std::string_view data) {
   *batch_ = rocksdb::WriteBatch(std::string(data));
+  latest_new_keys_ = 0;
 }
 
 namespace {
@@ -253,6 +263,21 @@ class CompactionHookListener final : public rocksdb::EventListener {
   std::function<void()> hook_;
 };
 
+// Counts the memtables of the `latest` column that RocksDB sealed (switched for a flush),
+// whoever asked for it: the backend's count of new keys in the active memtable is only
+// good until then.
+class LatestSealedListener final : public rocksdb::EventListener {
+ public:
+  explicit LatestSealedListener(std::shared_ptr<std::atomic<uint64_t>> sealed)
+      : sealed_(std::move(sealed)) {}
+  void OnMemTableSealed(const rocksdb::MemTableInfo& info) override {
+    if (info.cf_name == kColumnNames[static_cast<size_t>(Column::latest)]) sealed_->fetch_add(1);
+  }
+
+ private:
+  std::shared_ptr<std::atomic<uint64_t>> sealed_;
+};
+
 }  // namespace
 
 struct Backend::Impl {
@@ -284,6 +309,13 @@ struct Backend::Impl {
   std::mutex wal_mutex;
   // Operations written since flush_stale_latest() last looked (guarded by wal_mutex).
   uint64_t ops_since_latest_check = 0;
+  // Live records of new keys in the active `latest` memtable (WriteBatch::latest_new_keys
+  // of the batches written since it was sealed; guarded by wal_mutex), and the count of
+  // sealed memtables (LatestSealedListener) it was last reset at. Counted from a seal
+  // onwards only, so it errs towards fewer new keys: towards today's flushes.
+  int64_t latest_new_in_active = 0;
+  uint64_t latest_seals_counted = 0;
+  std::shared_ptr<std::atomic<uint64_t>> latest_sealed = std::make_shared<std::atomic<uint64_t>>(0);
 
   // The `latest` column is overwritten on every put of a key, and the old records stay in the
   // memtable, where an iterator steps over each of them (a RocksDB iterator skips a key's
@@ -305,7 +337,18 @@ struct Backend::Impl {
   // column grown to more than twice the last such flush's memtable, or past
   // latest_hot_set_max_entries, goes back to RocksDB's four: there each flush of random keys
   // would rewrite all of level 1.
-  void flush_stale_latest(uint64_t ops_written) {
+  //
+  // A memtable whose entries are mostly records of keys first written into it — a first load
+  // of distinct keys, a column being filled anew — has nothing overwritten for a flush to
+  // drop. Flushed early, it only left level-0 files in a geometric series that every range
+  // merged with the memtable until RocksDB compacted them. So the flush also needs fewer
+  // live new-key records than half the active memtable's entries.
+  void flush_stale_latest(uint64_t ops_written, int64_t new_keys) {
+    if (const uint64_t seals = latest_sealed->load(); seals != latest_seals_counted) {
+      latest_seals_counted = seals;
+      latest_new_in_active = 0;
+    }
+    latest_new_in_active += new_keys;
     ops_since_latest_check += ops_written;
     if (ops_since_latest_check < kLatestCheckEveryOps) return;
     ops_since_latest_check = 0;
@@ -318,6 +361,8 @@ struct Backend::Impl {
     if (below > 2 * last_stale_flush.active || below > options.latest_hot_set_max_entries)
       compact_latest_level0_each_flush(false);
     if (active < kLatestFlushMinEntries || active <= below) return;
+    if (latest_new_in_active > 0 && 2 * static_cast<uint64_t>(latest_new_in_active) >= active)
+      return;
     const bool overwrites =
         last_stale_flush.active > 0 && below < last_stale_flush.below + last_stale_flush.active / 2;
     if (overwrites && below <= options.latest_hot_set_max_entries)
@@ -449,6 +494,8 @@ Result<std::unique_ptr<Backend>> Backend::open(const std::string& dir, BackendOp
   rocksdb::ColumnFamilyOptions cf_options = rocksdb_column_options(options);
   auto background_failed = std::make_shared<std::atomic<bool>>(false);
   db_options.listeners.push_back(std::make_shared<BackgroundErrorListener>(background_failed));
+  auto latest_sealed = std::make_shared<std::atomic<uint64_t>>(0);
+  db_options.listeners.push_back(std::make_shared<LatestSealedListener>(latest_sealed));
   if (options.hooks.after_compaction)
     db_options.listeners.push_back(
         std::make_shared<CompactionHookListener>(options.hooks.after_compaction));
@@ -471,6 +518,7 @@ Result<std::unique_ptr<Backend>> Backend::open(const std::string& dir, BackendOp
   impl->opened_level0_trigger = cf_options.level0_file_num_compaction_trigger;
   impl->options = options;
   impl->background_failed = std::move(background_failed);
+  impl->latest_sealed = std::move(latest_sealed);
   impl->db.reset(raw);
   impl->default_column = handles[0];
   for (size_t i = 0; i < kColumnCount; ++i)
@@ -488,7 +536,7 @@ Status Backend::write(const WriteBatch& batch, std::optional<bool> sync) {
   REVKV_TRY(impl_->usable());  // another writer may have failed meanwhile
   // The rocksdb::WriteBatch API is non-const; Write does not modify it.
   REVKV_TRY(impl_->written(impl_->db->Write(wo, const_cast<rocksdb::WriteBatch*>(&batch.raw()))));
-  impl_->flush_stale_latest(batch.count());
+  impl_->flush_stale_latest(batch.count(), batch.latest_new_keys());
   return {};
 }
 

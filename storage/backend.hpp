@@ -90,6 +90,12 @@ class WriteBatch {
   void put(Column column, std::string_view key, std::string_view value);
   // put() of the key `prefix` + `key`, without building the concatenation first.
   void put(Column column, std::string_view prefix, std::string_view key, std::string_view value);
+  // put() of a key that `column` holds no record of: a key created, or a column being filled
+  // anew. In the `latest` column the backend counts these apart from overwrites: a memtable
+  // that holds mostly new keys has no overwritten records for an early flush to drop
+  // (docs/STORAGE.md "Overwritten records").
+  void put_new(Column column, std::string_view prefix, std::string_view key,
+               std::string_view value);
   void erase(Column column, std::string_view key);
   // Deletes every key of `column` in [from, to).
   void erase_range(Column column, std::string_view from, std::string_view to);
@@ -99,6 +105,10 @@ class WriteBatch {
   void append(const WriteBatch& other);
   size_t count() const;
   size_t byte_size() const;
+  // The live records of new keys this batch leaves in the `latest` column: its put_new()s
+  // there minus its erase()s there (an erase kills a record, new or not). Summed by
+  // append(); a batch rebuilt by assign() counts none, as if every put overwrote a record.
+  int64_t latest_new_keys() const { return latest_new_keys_; }
   bool empty() const { return count() == 0; }
 
   // The batch's serialized form (RocksDB's own representation), and a batch rebuilt from one:
@@ -120,6 +130,7 @@ class WriteBatch {
  private:
   rocksdb::ColumnFamilyHandle* const* columns_;  // owned by the backend, indexed by Column
   std::unique_ptr<rocksdb::WriteBatch> batch_;
+  int64_t latest_new_keys_ = 0;
 };
 
 class Backend {

@@ -293,9 +293,14 @@ KeyValue Keyspace::put(const std::string& key, std::string value, int64_t lease,
   std::string record = encode_key_value(kv);
   batch.put(Column::kv, encode_revision_key(rev), record);
   // Same batch: the latest column never disagrees with kv after a crash. Its value is the
-  // record without the key field, which encode_key_value writes first.
-  batch.put(Column::latest, latest_prefix_, key,
-            std::string_view(record).substr(encoded_key_field_size(kv)));
+  // record without the key field, which encode_key_value writes first. A created key
+  // (version 1) replaces no live record there: the backend counts it apart from overwrites.
+  const std::string_view latest_value = std::string_view(record).substr(encoded_key_field_size(kv));
+  if (kv.version == 1) {
+    batch.put_new(Column::latest, latest_prefix_, key, latest_value);
+  } else {
+    batch.put(Column::latest, latest_prefix_, key, latest_value);
+  }
   index_.put(key, rev);
   set_lease(key, lease);
   pending_.insert_or_assign(rev, kv);

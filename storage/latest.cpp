@@ -78,8 +78,9 @@ Status ensure_latest(Backend& backend, const KeyspaceSet& keyspaces, int64_t cur
     const Keyspace& owner = keyspaces.owner(kv->key);
     auto hit = owner.index().get(kv->key, current);
     if (!hit || !hit->newest || hit->modified != rev->rev) return true;
-    batch.put(Column::latest, latest_key(owner.latest_prefix(), kv->key),
-              encode_key_value_without_key(*kv));
+    // A new key of the emptied column: no early flush while it fills (Backend::write).
+    batch.put_new(Column::latest, owner.latest_prefix(), kv->key,
+                  encode_key_value_without_key(*kv));
     if (batch.byte_size() >= kRebuildBatchBytes) {
       scan_error = backend.write(batch, false);
       batch.clear();

@@ -328,6 +328,71 @@ TEST_CASE("backend: a small latest key set compacts its level 0 at every flush, 
   CHECK(seen == 100 + 120000);
 }
 
+TEST_CASE("backend: a latest memtable of new keys is not flushed early, one of erased keys is",
+          "[backend]") {
+  // docs/STORAGE.md "Overwritten records": 60,000 keys written with put_new (keys created)
+  // hold nothing overwritten, so the column keeps them in its memtable, where the same
+  // writes made with put() are flushed at 16,384 entries and then in a geometric series
+  // (the test above). Erasing them leaves only dead records: that memtable is flushed.
+  TempDir dir;
+  BackendOptions o;
+  o.sync = false;
+  auto b = open_backend(dir.str(), o);
+  constexpr int kKeys = 60000, kPerBatch = 500;
+  auto key = [](int k) { return std::to_string(100000 + k); };
+  for (int i = 0; i < kKeys; i += kPerBatch) {
+    WriteBatch batch(*b);
+    for (int k = i; k < i + kPerBatch; ++k)
+      batch.put_new(Column::latest, "key/", key(k), "v");
+    REQUIRE(batch.latest_new_keys() == kPerBatch);
+    REQUIRE(b->write(batch).ok());
+  }
+  CHECK(*b->active_memtable_entries(Column::latest) == kKeys);
+  CHECK(*b->level0_files(Column::latest) == 0);
+  for (int i = 0; i < kKeys; i += kPerBatch) {
+    WriteBatch batch(*b);
+    for (int k = i; k < i + kPerBatch; ++k)
+      batch.erase(Column::latest, "key/" + key(k));
+    REQUIRE(batch.latest_new_keys() == -kPerBatch);
+    REQUIRE(b->write(batch).ok());
+  }
+  // Flushed once the erases had cancelled most of the new keys: at most the entries written
+  // after that flush remain, instead of all 120,000.
+  CHECK(*b->active_memtable_entries(Column::latest) < kKeys);
+  size_t seen = 0;
+  REQUIRE(b->scan(Column::latest, "key/", "key0", [&](std::string_view, std::string_view) {
+             ++seen;
+             return true;
+           }).ok());
+  CHECK(seen == 0);
+}
+
+TEST_CASE("backend: a batch counts its new latest keys through append, clear and assign",
+          "[backend]") {
+  TempDir dir;
+  auto b = open_backend(dir.str());
+  WriteBatch one(*b);
+  one.put_new(Column::latest, "p/", "a", "1");
+  one.put_new(Column::latest, "p/", "b", "1");
+  one.put(Column::latest, "p/", "c", "2");  // an overwrite: not counted
+  one.put_new(Column::kv, "p/", "d", "1");  // another column: not counted
+  CHECK(one.latest_new_keys() == 2);
+  WriteBatch two(*b);
+  two.erase(Column::latest, "p/a");
+  two.erase(Column::kv, "p/d");
+  CHECK(two.latest_new_keys() == -1);
+  one.append(two);
+  CHECK(one.latest_new_keys() == 1);
+  CHECK(one.count() == 6);
+  // A batch rebuilt from bytes (a Raft entry) cannot tell: it counts none.
+  WriteBatch copy(*b);
+  copy.assign(one.data());
+  CHECK(copy.count() == 6);
+  CHECK(copy.latest_new_keys() == 0);
+  one.clear();
+  CHECK(one.latest_new_keys() == 0);
+}
+
 TEST_CASE("backend: a latest column of many distinct keys reads every key across its flushes",
           "[backend]") {
   // 60,000 distinct keys written once: flushed only while the memtable holds more than what

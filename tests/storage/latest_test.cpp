@@ -533,3 +533,23 @@ TEST_CASE("latest: the column's value is the kv record after its key field", "[l
     CHECK(*back == kv);
   }
 }
+
+TEST_CASE("latest: a created key is a new key of the column, an overwrite or a delete is not",
+          "[latest]") {
+  // The backend flushes a `latest` memtable early only when it is mostly overwritten
+  // records (docs/STORAGE.md "Overwritten records"); the keyspace tells it which are new.
+  OneKeyspace one(/*keys_at_two=*/1);  // k0 exists
+  WriteBatch batch(*one.backend);
+  one.ks.put("n", "created", 0, Revision{3, 0}, batch);
+  CHECK(batch.latest_new_keys() == 1);
+  one.ks.put("k0", "overwritten", 0, Revision{3, 1}, batch);
+  CHECK(batch.latest_new_keys() == 1);
+  one.ks.put("n", "again", 0, Revision{3, 2}, batch);
+  CHECK(batch.latest_new_keys() == 1);
+  one.ks.erase("n", Revision{3, 3}, batch);
+  CHECK(batch.latest_new_keys() == 0);
+  one.ks.put("n", "recreated", 0, Revision{3, 4}, batch);  // version 1 again
+  CHECK(batch.latest_new_keys() == 1);
+  REQUIRE(one.backend->write(batch).ok());
+  one.ks.mark_durable(3);
+}
