@@ -49,6 +49,9 @@ namespace {
 using Self = caf::stateful_actor<BackendState>;
 
 constexpr uint64_t kSizeRefreshBytes = 1 << 20;
+// How often the backend looks for an idle store's overwritten `latest` records: a second
+// without writes is idle enough, and one property read per second costs nothing.
+constexpr auto kIdleCheckInterval = std::chrono::seconds(1);
 constexpr auto kSizeRefreshInterval = std::chrono::seconds(1);
 
 void refresh_size(BackendState& st, bool force) {
@@ -230,6 +233,7 @@ caf::behavior backend_actor(Self* self, NodeContextPtr ctx, int64_t start) {
     self->delayed_send(self, std::chrono::milliseconds(ctx->options.sync_interval_ms),
                        sync_atom::value);
   }
+  self->delayed_send(self, kIdleCheckInterval, idle_atom::value);
   return {
       [self](commit_atom, int64_t revision, BatchPtr& batch) -> caf::result<int64_t> {
         auto rp = self->make_response_promise();
@@ -278,6 +282,11 @@ caf::behavior backend_actor(Self* self, NodeContextPtr ctx, int64_t start) {
       [self](hub_atom, caf::actor& hub) {
         self->state.hub = std::move(hub);
         self->send(self->state.hub, durable_atom::value, self->state.durable);
+      },
+      [self](idle_atom) {
+        // Speed only: a failure here is the backend's, and its next write reports it.
+        (void)self->state.ctx->backend->flush_latest_if_idle();
+        self->delayed_send(self, kIdleCheckInterval, idle_atom::value);
       },
       [self](sync_atom) {
         auto status = self->state.ctx->backend->sync_wal();

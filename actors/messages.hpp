@@ -31,6 +31,8 @@ using wait_atom = caf::atom_constant<caf::atom("wait")>;
 using write_atom = caf::atom_constant<caf::atom("write")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
 using sync_atom = caf::atom_constant<caf::atom("sync")>;
+// The backend actor's periodic look at an idle store (Backend::flush_latest_if_idle).
+using idle_atom = caf::atom_constant<caf::atom("idle")>;
 using range_atom = caf::atom_constant<caf::atom("range")>;
 // A range whose count the asker knows already: the shard counts only what it fetches.
 using range_page_atom = caf::atom_constant<caf::atom("rangepage")>;

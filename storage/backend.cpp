@@ -253,14 +253,21 @@ class BackgroundErrorListener final : public rocksdb::EventListener {
   std::shared_ptr<std::atomic<bool>> failed_;
 };
 
-// Tells BackendHooks::after_compaction (tests only) that a compaction job ended.
-class CompactionHookListener final : public rocksdb::EventListener {
+// Tells BackendHooks::after_compaction and after_flush (tests only) that a job ended.
+class JobHookListener final : public rocksdb::EventListener {
  public:
-  explicit CompactionHookListener(std::function<void()> hook) : hook_(std::move(hook)) {}
-  void OnCompactionCompleted(rocksdb::DB*, const rocksdb::CompactionJobInfo&) override { hook_(); }
+  explicit JobHookListener(const BackendHooks& hooks)
+      : after_compaction_(hooks.after_compaction), after_flush_(hooks.after_flush) {}
+  void OnCompactionCompleted(rocksdb::DB*, const rocksdb::CompactionJobInfo&) override {
+    if (after_compaction_) after_compaction_();
+  }
+  void OnFlushCompleted(rocksdb::DB*, const rocksdb::FlushJobInfo&) override {
+    if (after_flush_) after_flush_();
+  }
 
  private:
-  std::function<void()> hook_;
+  std::function<void()> after_compaction_;
+  std::function<void()> after_flush_;
 };
 
 // Counts the memtables of the `latest` column that RocksDB sealed (switched for a flush),
@@ -344,10 +351,8 @@ struct Backend::Impl {
   // merged with the memtable until RocksDB compacted them. So the flush also needs fewer
   // live new-key records than half the active memtable's entries.
   void flush_stale_latest(uint64_t ops_written, int64_t new_keys) {
-    if (const uint64_t seals = latest_sealed->load(); seals != latest_seals_counted) {
-      latest_seals_counted = seals;
-      latest_new_in_active = 0;
-    }
+    ++writes_since_idle_check;
+    count_latest_seals();
     latest_new_in_active += new_keys;
     ops_since_latest_check += ops_written;
     if (ops_since_latest_check < kLatestCheckEveryOps) return;
@@ -373,6 +378,32 @@ struct Backend::Impl {
     flush.allow_write_stall = true;  // never wait here for a stall to clear
     (void)written(db->Flush(flush, latest));  // a failure refuses later writes, not this one
   }
+  // A sealed memtable took the new keys counted so far below.
+  void count_latest_seals() {
+    if (const uint64_t seals = latest_sealed->load(); seals != latest_seals_counted) {
+      latest_seals_counted = seals;
+      latest_new_in_active = 0;
+    }
+  }
+  // Backend::flush_latest_if_idle. Only a hot key set: its flush is followed by a compaction
+  // of level 0 into level 1, which leaves one sorted run. A large column's flush would only
+  // add a level-0 file for every range to merge.
+  bool flush_idle_latest() {
+    const bool idle = writes_since_idle_check == 0;
+    writes_since_idle_check = 0;
+    if (!idle || !latest_compacts_each_flush) return false;
+    count_latest_seals();
+    uint64_t active = 0;
+    if (!db->GetIntProperty(cf(Column::latest), rocksdb::DB::Properties::kNumEntriesActiveMemTable,
+                            &active))
+      return false;
+    const uint64_t fresh = static_cast<uint64_t>(std::max<int64_t>(latest_new_in_active, 0));
+    if (active < fresh + kLatestIdleFlushMinEntries) return false;
+    rocksdb::FlushOptions flush;
+    flush.wait = false;
+    flush.allow_write_stall = true;
+    return written(db->Flush(flush, cf(Column::latest))).ok();
+  }
   // Sets the `latest` column's level-0 compaction trigger to 1 or back to what it opened with.
   // SetOptions writes the MANIFEST and the OPTIONS file (a few fsyncs on this writer's
   // path): only on a change, at most twice per flush. RocksDB may apply the option in memory
@@ -396,6 +427,9 @@ struct Backend::Impl {
   StaleFlush last_stale_flush;
   static constexpr uint64_t kLatestCheckEveryOps = 4096;
   static constexpr uint64_t kLatestFlushMinEntries = 16384;
+  static constexpr uint64_t kLatestIdleFlushMinEntries = 4096;
+  // Writes since flush_idle_latest() last looked (guarded by wal_mutex).
+  uint64_t writes_since_idle_check = 0;
 
   Status usable() const {
     if (closed) return Error{Errc::failed, "revkv: backend is closed"};
@@ -496,9 +530,8 @@ Result<std::unique_ptr<Backend>> Backend::open(const std::string& dir, BackendOp
   db_options.listeners.push_back(std::make_shared<BackgroundErrorListener>(background_failed));
   auto latest_sealed = std::make_shared<std::atomic<uint64_t>>(0);
   db_options.listeners.push_back(std::make_shared<LatestSealedListener>(latest_sealed));
-  if (options.hooks.after_compaction)
-    db_options.listeners.push_back(
-        std::make_shared<CompactionHookListener>(options.hooks.after_compaction));
+  if (options.hooks.after_compaction || options.hooks.after_flush)
+    db_options.listeners.push_back(std::make_shared<JobHookListener>(options.hooks));
 
   if (!options.create_if_missing && !std::filesystem::exists(dir)) {
     return Error{Errc::invalid_argument, "revkv: data directory does not exist: " + dir};
@@ -658,6 +691,13 @@ Status Backend::scan_reverse(
   return {};
 }
 
+Result<bool> Backend::flush_latest_if_idle() {
+  REVKV_TRY(impl_->usable());
+  std::lock_guard lock(impl_->wal_mutex);
+  REVKV_TRY(impl_->usable());
+  return impl_->flush_idle_latest();
+}
+
 Result<uint64_t> Backend::active_memtable_entries(Column column) const {
   if (impl_->closed) return Error{Errc::failed, "revkv: backend is closed"};
   uint64_t entries = 0;
@@ -665,6 +705,15 @@ Result<uint64_t> Backend::active_memtable_entries(Column column) const {
                                  rocksdb::DB::Properties::kNumEntriesActiveMemTable, &entries))
     return Error{Errc::failed, "revkv: RocksDB has no memtable entry count"};
   return entries;
+}
+
+Result<uint64_t> Backend::immutable_memtables(Column column) const {
+  if (impl_->closed) return Error{Errc::failed, "revkv: backend is closed"};
+  uint64_t n = 0;
+  if (!impl_->db->GetIntProperty(impl_->cf(column), rocksdb::DB::Properties::kNumImmutableMemTable,
+                                 &n))
+    return Error{Errc::failed, "revkv: RocksDB has no immutable memtable count"};
+  return n;
 }
 
 Result<uint64_t> Backend::level0_files(Column column) const {

@@ -45,6 +45,8 @@ struct BackendHooks {
   // After each RocksDB compaction job ends — the one hook that runs on RocksDB's background
   // thread, so a test can wait for compactions on a condition instead of polling.
   std::function<void()> after_compaction;
+  // After each RocksDB flush job ends (on RocksDB's background thread, as above).
+  std::function<void()> after_flush;
 };
 
 struct BackendOptions {
@@ -175,6 +177,8 @@ class Backend {
   Status flush();
   // Entries (puts and deletes, old versions included) in a column's active memtable.
   Result<uint64_t> active_memtable_entries(Column column) const;
+  // A column's memtables sealed and not yet flushed (flushes in flight).
+  Result<uint64_t> immutable_memtables(Column column) const;
   // A column's level-0 files, and how many of them start a compaction into level 1 now.
   Result<uint64_t> level0_files(Column column) const;
   Result<int> level0_compaction_trigger(Column column) const;
@@ -186,6 +190,13 @@ class Backend {
   // Flushes one column and compacts all of it into the bottom level, where range tombstones
   // are dropped.
   Status compact_column(Column column);
+  // Called periodically (the node: every second, by the backend actor). When nothing was
+  // written since the previous call, and the `latest` column is a hot key set (its level 0
+  // compacts at every flush) whose active memtable holds at least 4,096 entries that are
+  // not records of new keys, flushes that memtable in the background: an idle store's
+  // ranges then scan one sorted run instead of stepping over overwritten records
+  // (docs/STORAGE.md "Overwritten records"). True if it flushed.
+  Result<bool> flush_latest_if_idle();
   // Safe from any thread at any time, concurrently with close() (see above).
   Result<BackendSize> size() const;
   // A consistent, openable copy of the database in `dir` (which must not exist).
