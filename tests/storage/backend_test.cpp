@@ -368,7 +368,8 @@ TEST_CASE("backend: a latest memtable of new keys is not flushed early, one of e
   // docs/STORAGE.md "Overwritten records": 60,000 keys written with put_new (keys created)
   // hold nothing overwritten, so the column keeps them in its memtable, where the same
   // writes made with put() are flushed at 16,384 entries and then in a geometric series
-  // (the test above). Erasing them leaves only dead records: that memtable is flushed.
+  // ("a latest column of many distinct keys ..." below). Erasing them leaves only dead
+  // records: that memtable is flushed.
   TempDir dir;
   BackendOptions o;
   o.sync = false;
