@@ -316,13 +316,15 @@ struct Backend::Impl {
   std::mutex wal_mutex;
   // Operations written since flush_stale_latest() last looked (guarded by wal_mutex).
   uint64_t ops_since_latest_check = 0;
-  // Live records of new keys in the active `latest` memtable (WriteBatch::latest_new_keys
-  // of the batches written since it was sealed; guarded by wal_mutex), and the count of
-  // sealed memtables (LatestSealedListener) it was last reset at. Counted from a seal
-  // onwards only, so it errs towards fewer new keys: towards today's flushes.
+  // Records of new keys in the active `latest` memtable (WriteBatch::latest_new_keys of the
+  // batches written since it was sealed, an erase taking one back, never below 0; guarded by
+  // wal_mutex), and the count of sealed memtables (LatestSealedListener) it was last reset
+  // at. It counts a batch only when no seal came between the write's start and the count,
+  // and an overwrite of a key created in the same memtable does not take its record back:
+  // an estimate that errs towards fewer new keys, i.e. towards the flushes made without it.
   int64_t latest_new_in_active = 0;
   uint64_t latest_seals_counted = 0;
-  std::shared_ptr<std::atomic<uint64_t>> latest_sealed = std::make_shared<std::atomic<uint64_t>>(0);
+  std::shared_ptr<std::atomic<uint64_t>> latest_sealed;  // set by open(), shared with its listener
 
   // The `latest` column is overwritten on every put of a key, and the old records stay in the
   // memtable, where an iterator steps over each of them (a RocksDB iterator skips a key's
@@ -345,15 +347,20 @@ struct Backend::Impl {
   // latest_hot_set_max_entries, goes back to RocksDB's four: there each flush of random keys
   // would rewrite all of level 1.
   //
-  // A memtable whose entries are mostly records of keys first written into it — a first load
-  // of distinct keys, a column being filled anew — has nothing overwritten for a flush to
-  // drop. Flushed early, it only left level-0 files in a geometric series that every range
-  // merged with the memtable until RocksDB compacted them. So the flush also needs fewer
-  // live new-key records than half the active memtable's entries.
-  void flush_stale_latest(uint64_t ops_written, int64_t new_keys) {
+  // A memtable's records of keys first written into it — a first load of distinct keys, a
+  // column being filled anew — hide nothing for a flush to drop. Flushed early, such a
+  // memtable only left level-0 files in a geometric series that every range merged with the
+  // memtable until RocksDB compacted them. So the rule counts the other entries only: the
+  // active memtable's entries minus its records of new keys.
+  //
+  // `seals_before`: latest_sealed as read before the batch was written. A seal since then
+  // (by this write, or by a flush, compaction or checkpoint on another thread) may have put
+  // the batch below: it is then not counted.
+  void flush_stale_latest(uint64_t ops_written, int64_t new_keys, uint64_t seals_before) {
     ++writes_since_idle_check;
     count_latest_seals();
-    latest_new_in_active += new_keys;
+    if (latest_seals_counted == seals_before)
+      latest_new_in_active = std::max<int64_t>(0, latest_new_in_active + new_keys);
     ops_since_latest_check += ops_written;
     if (ops_since_latest_check < kLatestCheckEveryOps) return;
     ops_since_latest_check = 0;
@@ -365,9 +372,8 @@ struct Backend::Impl {
     const uint64_t below = all > active ? all - active : 0;
     if (below > 2 * last_stale_flush.active || below > options.latest_hot_set_max_entries)
       compact_latest_level0_each_flush(false);
-    if (active < kLatestFlushMinEntries || active <= below) return;
-    if (latest_new_in_active > 0 && 2 * static_cast<uint64_t>(latest_new_in_active) >= active)
-      return;
+    const uint64_t others = active - std::min(active, latest_new_entries());
+    if (others < kLatestFlushMinEntries || others <= below) return;
     const bool overwrites =
         last_stale_flush.active > 0 && below < last_stale_flush.below + last_stale_flush.active / 2;
     if (overwrites && below <= options.latest_hot_set_max_entries)
@@ -385,24 +391,30 @@ struct Backend::Impl {
       latest_new_in_active = 0;
     }
   }
+  uint64_t latest_new_entries() const { return static_cast<uint64_t>(latest_new_in_active); }
   // Backend::flush_latest_if_idle. Only a hot key set: its flush is followed by a compaction
-  // of level 0 into level 1, which leaves one sorted run. A large column's flush would only
-  // add a level-0 file for every range to merge.
-  bool flush_idle_latest() {
+  // of level 0 into level 1, which leaves one sorted run (a large column's flush would only
+  // add a level-0 file for every range to merge). And only when the memtable's other entries
+  // are a fair share of the column, at least a quarter of what lies below: that compaction
+  // rewrites all of level 1, which a few thousand records over a hot set of a million keys
+  // are not worth.
+  bool flush_latest_if_idle() {
     const bool idle = writes_since_idle_check == 0;
     writes_since_idle_check = 0;
     if (!idle || !latest_compacts_each_flush) return false;
     count_latest_seals();
-    uint64_t active = 0;
-    if (!db->GetIntProperty(cf(Column::latest), rocksdb::DB::Properties::kNumEntriesActiveMemTable,
-                            &active))
+    auto* latest = cf(Column::latest);
+    uint64_t active = 0, all = 0;
+    if (!db->GetIntProperty(latest, rocksdb::DB::Properties::kNumEntriesActiveMemTable, &active) ||
+        !db->GetIntProperty(latest, rocksdb::DB::Properties::kEstimateNumKeys, &all))
       return false;
-    const uint64_t fresh = static_cast<uint64_t>(std::max<int64_t>(latest_new_in_active, 0));
-    if (active < fresh + kLatestIdleFlushMinEntries) return false;
+    const uint64_t below = all > active ? all - active : 0;
+    const uint64_t others = active - std::min(active, latest_new_entries());
+    if (others < kLatestIdleFlushMinEntries || others < below / 4) return false;
     rocksdb::FlushOptions flush;
     flush.wait = false;
     flush.allow_write_stall = true;
-    return written(db->Flush(flush, cf(Column::latest))).ok();
+    return written(db->Flush(flush, latest)).ok();
   }
   // Sets the `latest` column's level-0 compaction trigger to 1 or back to what it opened with.
   // SetOptions writes the MANIFEST and the OPTIONS file (a few fsyncs on this writer's
@@ -428,7 +440,7 @@ struct Backend::Impl {
   static constexpr uint64_t kLatestCheckEveryOps = 4096;
   static constexpr uint64_t kLatestFlushMinEntries = 16384;
   static constexpr uint64_t kLatestIdleFlushMinEntries = 4096;
-  // Writes since flush_idle_latest() last looked (guarded by wal_mutex).
+  // Writes since flush_latest_if_idle() last looked (guarded by wal_mutex).
   uint64_t writes_since_idle_check = 0;
 
   Status usable() const {
@@ -567,9 +579,10 @@ Status Backend::write(const WriteBatch& batch, std::optional<bool> sync) {
   if (wo.sync && !wo.disableWAL) impl_->before_sync();
   std::lock_guard lock(impl_->wal_mutex);
   REVKV_TRY(impl_->usable());  // another writer may have failed meanwhile
+  const uint64_t seals_before = impl_->latest_sealed->load();
   // The rocksdb::WriteBatch API is non-const; Write does not modify it.
   REVKV_TRY(impl_->written(impl_->db->Write(wo, const_cast<rocksdb::WriteBatch*>(&batch.raw()))));
-  impl_->flush_stale_latest(batch.count(), batch.latest_new_keys());
+  impl_->flush_stale_latest(batch.count(), batch.latest_new_keys(), seals_before);
   return {};
 }
 
@@ -695,7 +708,7 @@ Result<bool> Backend::flush_latest_if_idle() {
   REVKV_TRY(impl_->usable());
   std::lock_guard lock(impl_->wal_mutex);
   REVKV_TRY(impl_->usable());
-  return impl_->flush_idle_latest();
+  return impl_->flush_latest_if_idle();
 }
 
 Result<uint64_t> Backend::active_memtable_entries(Column column) const {

@@ -34,7 +34,7 @@ inline constexpr size_t kHashedColumnCount = 4;
 enum class Compression : uint8_t { none, snappy, lz4, zstd };
 
 // Points where a test can observe or hold the backend (empty in production). Each runs on
-// the thread that calls the backend.
+// the thread that calls the backend, except the last two.
 struct BackendHooks {
   // Just before each WAL fsync: a write with sync, or sync_wal().
   std::function<void()> before_sync;
@@ -42,10 +42,10 @@ struct BackendHooks {
   std::function<void()> while_sizing;
   // Inside close(), when it finds size() calls in progress and is about to wait for them.
   std::function<void()> close_waits_for_readers;
-  // After each RocksDB compaction job ends — the one hook that runs on RocksDB's background
-  // thread, so a test can wait for compactions on a condition instead of polling.
+  // After each RocksDB compaction job ends, and after each flush job ends: these two run on
+  // RocksDB's background threads, so that a test can wait for them on a condition instead of
+  // polling.
   std::function<void()> after_compaction;
-  // After each RocksDB flush job ends (on RocksDB's background thread, as above).
   std::function<void()> after_flush;
 };
 
