@@ -133,8 +133,9 @@ void answer_unrevisioned(Self* self, std::vector<BackendState::Unrevisioned> wri
 // become visible.
 bool replicate_group(BackendState& st, const storage::WriteBatch& group, int64_t last) {
   auto& link = *st.ctx->cluster;
-  auto entry = encode_replicated_entry(
-      {link.member_id, link.incarnation, last, st.ctx->options.shards, group.data()});
+  auto entry =
+      encode_replicated_entry({link.member_id, link.incarnation, last, st.ctx->options.shards,
+                               group.latest_new_keys(), group.data()});
   link.proposals_pending.fetch_add(1);
   auto start = Clock::now();
   auto error = link.propose(std::move(entry)).error;

@@ -19,6 +19,11 @@ struct ReplicatedEntry {
   // The proposer's shard count: the `latest` column's keys in the batch are laid out per
   // shard (storage/latest.hpp), so every member must run the same --shards.
   uint64_t shards = 0;
+  // The batch's storage::WriteBatch::latest_new_keys(), which its data does not hold: every
+  // member's backend counts the records of new keys apart when it decides on an early flush
+  // of the `latest` column (docs/STORAGE.md "Overwritten records"). 0 in an entry of the
+  // previous format.
+  int64_t latest_new_keys = 0;
   std::string_view batch;  // storage::WriteBatch::data()
 };
 

@@ -5,7 +5,7 @@
 // evaluates the request and proposes the change; every member, the leader included, applies
 // it in log order, in one RocksDB write together with the applied Raft index. The payload
 // belongs to the part of the node named by `kind` (auth/replication.hpp for auth), which
-// also says how it is applied. A different tag than the commit groups' (rkvent02), so an
+// also says how it is applied. A different tag than the commit groups' (rkvent03), so an
 // entry is never taken for the other kind.
 
 #include <cstdint>

@@ -19,6 +19,7 @@
 #include <filesystem>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -143,9 +144,9 @@ std::string_view WriteBatch::data() const {
   return batch_->Data();
 }
 
-void WriteBatch::assign(std::string_view data) {
+void WriteBatch::assign(std::string_view data, int64_t latest_new_keys) {
   *batch_ = rocksdb::WriteBatch(std::string(data));
-  latest_new_keys_ = 0;
+  latest_new_keys_ = latest_new_keys;
 }
 
 namespace {
@@ -364,25 +365,41 @@ struct Backend::Impl {
     ops_since_latest_check += ops_written;
     if (ops_since_latest_check < kLatestCheckEveryOps) return;
     ops_since_latest_check = 0;
-    auto* latest = cf(Column::latest);
-    uint64_t active = 0, all = 0;
-    if (!db->GetIntProperty(latest, rocksdb::DB::Properties::kNumEntriesActiveMemTable, &active) ||
-        !db->GetIntProperty(latest, rocksdb::DB::Properties::kEstimateNumKeys, &all))
-      return;
-    const uint64_t below = all > active ? all - active : 0;
+    const auto shape = latest_shape();
+    if (!shape) return;
+    const uint64_t below = shape->below;
     if (below > 2 * last_stale_flush.active || below > options.latest_hot_set_max_entries)
       compact_latest_level0_each_flush(false);
-    const uint64_t others = active - std::min(active, latest_new_entries());
-    if (others < kLatestFlushMinEntries || others <= below) return;
+    if (shape->others < kLatestFlushMinEntries || shape->others <= below) return;
     const bool overwrites =
         last_stale_flush.active > 0 && below < last_stale_flush.below + last_stale_flush.active / 2;
     if (overwrites && below <= options.latest_hot_set_max_entries)
       compact_latest_level0_each_flush(true);
-    last_stale_flush = {active, below};
+    last_stale_flush = {shape->active, below};
+    (void)flush_latest_in_background();  // a failure refuses later writes, not this one
+  }
+  // The `latest` column as both flush rules see it.
+  struct LatestShape {
+    uint64_t active = 0;  // entries in the active memtable
+    uint64_t below = 0;   // RocksDB's estimate of the keys stored below it
+    uint64_t others = 0;  // the active memtable's entries that are not records of new keys
+  };
+  std::optional<LatestShape> latest_shape() {
+    auto* latest = cf(Column::latest);
+    uint64_t active = 0, all = 0;
+    if (!db->GetIntProperty(latest, rocksdb::DB::Properties::kNumEntriesActiveMemTable, &active) ||
+        !db->GetIntProperty(latest, rocksdb::DB::Properties::kEstimateNumKeys, &all))
+      return std::nullopt;
+    return LatestShape{active, all > active ? all - active : 0,
+                       active - std::min(active, latest_new_entries())};
+  }
+  // Switches the `latest` column's memtable now and writes it in the background, never
+  // waiting here for a write stall to clear.
+  bool flush_latest_in_background() {
     rocksdb::FlushOptions flush;
-    flush.wait = false;              // the memtable is switched now, written in the background
-    flush.allow_write_stall = true;  // never wait here for a stall to clear
-    (void)written(db->Flush(flush, latest));  // a failure refuses later writes, not this one
+    flush.wait = false;
+    flush.allow_write_stall = true;
+    return written(db->Flush(flush, cf(Column::latest))).ok();
   }
   // A sealed memtable took the new keys counted so far below.
   void count_latest_seals() {
@@ -403,18 +420,18 @@ struct Backend::Impl {
     writes_since_idle_check = 0;
     if (!idle || !latest_compacts_each_flush) return false;
     count_latest_seals();
-    auto* latest = cf(Column::latest);
-    uint64_t active = 0, all = 0;
-    if (!db->GetIntProperty(latest, rocksdb::DB::Properties::kNumEntriesActiveMemTable, &active) ||
-        !db->GetIntProperty(latest, rocksdb::DB::Properties::kEstimateNumKeys, &all))
+    const auto shape = latest_shape();
+    if (!shape || shape->others < kLatestIdleFlushMinEntries || shape->others < shape->below / 4)
       return false;
-    const uint64_t below = all > active ? all - active : 0;
-    const uint64_t others = active - std::min(active, latest_new_entries());
-    if (others < kLatestIdleFlushMinEntries || others < below / 4) return false;
-    rocksdb::FlushOptions flush;
-    flush.wait = false;
-    flush.allow_write_stall = true;
-    return written(db->Flush(flush, latest)).ok();
+    return flush_latest_in_background();
+  }
+  // A RocksDB integer property of a column; `what` names it in the error.
+  Result<uint64_t> int_property(Column column, const std::string& name, const char* what) const {
+    if (closed) return Error{Errc::failed, "revkv: backend is closed"};
+    uint64_t value = 0;
+    if (!db->GetIntProperty(cf(column), name, &value))
+      return Error{Errc::failed, std::string("revkv: RocksDB has no ") + what};
+    return value;
   }
   // Sets the `latest` column's level-0 compaction trigger to 1 or back to what it opened with.
   // SetOptions writes the MANIFEST and the OPTIONS file (a few fsyncs on this writer's
@@ -712,21 +729,13 @@ Result<bool> Backend::flush_latest_if_idle() {
 }
 
 Result<uint64_t> Backend::active_memtable_entries(Column column) const {
-  if (impl_->closed) return Error{Errc::failed, "revkv: backend is closed"};
-  uint64_t entries = 0;
-  if (!impl_->db->GetIntProperty(impl_->cf(column),
-                                 rocksdb::DB::Properties::kNumEntriesActiveMemTable, &entries))
-    return Error{Errc::failed, "revkv: RocksDB has no memtable entry count"};
-  return entries;
+  return impl_->int_property(column, rocksdb::DB::Properties::kNumEntriesActiveMemTable,
+                             "memtable entry count");
 }
 
 Result<uint64_t> Backend::immutable_memtables(Column column) const {
-  if (impl_->closed) return Error{Errc::failed, "revkv: backend is closed"};
-  uint64_t n = 0;
-  if (!impl_->db->GetIntProperty(impl_->cf(column), rocksdb::DB::Properties::kNumImmutableMemTable,
-                                 &n))
-    return Error{Errc::failed, "revkv: RocksDB has no immutable memtable count"};
-  return n;
+  return impl_->int_property(column, rocksdb::DB::Properties::kNumImmutableMemTable,
+                             "immutable memtable count");
 }
 
 Result<uint64_t> Backend::level0_files(Column column) const {

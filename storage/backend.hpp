@@ -109,7 +109,7 @@ class WriteBatch {
   size_t byte_size() const;
   // The live records of new keys this batch leaves in the `latest` column: its put_new()s
   // there minus its erase()s there (an erase kills a record, new or not). Summed by
-  // append(); a batch rebuilt by assign() counts none, as if every put overwrote a record.
+  // append(); a batch rebuilt by assign() counts what its caller says the original counted.
   int64_t latest_new_keys() const { return latest_new_keys_; }
   bool empty() const { return count() == 0; }
 
@@ -117,8 +117,10 @@ class WriteBatch {
   // how a commit group travels as a Raft entry to the other members (docs/CLUSTER.md). The
   // column family ids inside are the same on every member (the columns are created in one
   // fixed order).
+  // `latest_new_keys`: the original batch's latest_new_keys(), which its data does not hold
+  // (a Raft entry carries it beside the data; 0 counts every put as an overwrite).
   std::string_view data() const;
-  void assign(std::string_view data);
+  void assign(std::string_view data, int64_t latest_new_keys = 0);
   // Calls f(key, value) for every put into `column`, in batch order.
   Status for_each_put(Column column,
                       const std::function<void(std::string_view, std::string_view)>& f) const;

@@ -122,7 +122,7 @@ void Replica::apply(std::uint64_t index, std::string_view bytes) {
                    std::to_string(applied_revision_) + " were in flight");
   }
   storage::WriteBatch batch(*ctx_->backend);
-  batch.assign(entry->batch);
+  batch.assign(entry->batch, entry->latest_new_keys);
   batch.put(storage::Column::meta, kAppliedKey, encode_index(index));
   // Another member's records reach RocksDB before the shards' indexes: until they are
   // restored there, no shard may answer a range below the entry's last revision from it.

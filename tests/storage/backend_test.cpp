@@ -435,11 +435,15 @@ TEST_CASE("backend: a batch counts its new latest keys through append, clear and
   one.append(two);
   CHECK(one.latest_new_keys() == 1);
   CHECK(one.count() == 6);
-  // A batch rebuilt from bytes (a Raft entry) cannot tell: it counts none.
+  // A batch rebuilt from bytes (a Raft entry) counts what it is told the original counted:
+  // nothing, unless the caller passes the count along.
   WriteBatch copy(*b);
   copy.assign(one.data());
   CHECK(copy.count() == 6);
   CHECK(copy.latest_new_keys() == 0);
+  copy.assign(one.data(), one.latest_new_keys());
+  CHECK(copy.count() == 6);
+  CHECK(copy.latest_new_keys() == 1);
   one.clear();
   CHECK(one.latest_new_keys() == 0);
 }
