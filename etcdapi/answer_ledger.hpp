@@ -70,6 +70,12 @@ class LedgerReactor : public grpc::ServerUnaryReactor {
   void finish(const grpc::Status& status, uint64_t bytes);
 
   void OnDone() override;
+  // OnDone (a ledger update and the delete) and OnCancel (nothing) are trivial and never
+  // call into gRPC, so gRPC may run them on the thread that completes the call instead of
+  // handing each call's end to its executor thread: one thread wake-up less per call.
+  // gRPC marks this hook as its own, for reactors with trivial reactions, which these are;
+  // docs/NODE.md "The gRPC door" says what it saves.
+  bool InternalInlineable() override { return true; }
 
  private:
   AnswerLedger& ledger_;
