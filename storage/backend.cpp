@@ -146,7 +146,10 @@ std::string_view WriteBatch::data() const {
 
 void WriteBatch::assign(std::string_view data, int64_t latest_new_keys) {
   *batch_ = rocksdb::WriteBatch(std::string(data));
-  latest_new_keys_ = latest_new_keys;
+  // The count came from elsewhere (a peer's Raft entry): no batch has more new keys, or more
+  // erases, than operations.
+  const auto ops = static_cast<int64_t>(count());
+  latest_new_keys_ = std::clamp(latest_new_keys, -ops, ops);
 }
 
 namespace {

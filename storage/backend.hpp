@@ -118,7 +118,8 @@ class WriteBatch {
   // column family ids inside are the same on every member (the columns are created in one
   // fixed order).
   // `latest_new_keys`: the original batch's latest_new_keys(), which its data does not hold
-  // (a Raft entry carries it beside the data; 0 counts every put as an overwrite).
+  // (a Raft entry carries it beside the data; 0 counts every put as an overwrite), bounded
+  // by the batch's count().
   std::string_view data() const;
   void assign(std::string_view data, int64_t latest_new_keys = 0);
   // Calls f(key, value) for every put into `column`, in batch order.

@@ -11,6 +11,7 @@
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <mutex>
 
 using namespace revkv::storage;
@@ -444,6 +445,11 @@ TEST_CASE("backend: a batch counts its new latest keys through append, clear and
   copy.assign(one.data(), one.latest_new_keys());
   CHECK(copy.count() == 6);
   CHECK(copy.latest_new_keys() == 1);
+  // A count from elsewhere is bounded by the batch's operations.
+  copy.assign(one.data(), std::numeric_limits<int64_t>::max());
+  CHECK(copy.latest_new_keys() == 6);
+  copy.assign(one.data(), std::numeric_limits<int64_t>::min());
+  CHECK(copy.latest_new_keys() == -6);
   one.clear();
   CHECK(one.latest_new_keys() == 0);
 }
