@@ -121,6 +121,21 @@ class StateCollector : public prometheus::Collectable {
     out.push_back(
         gauge("revkv_quota_backend_bytes", "The space quota (0: none); writes are refused past it.",
               static_cast<double>(std::max<int64_t>(ctx.options.quota_backend_bytes, 0))));
+    prometheus::MetricFamily flushes{"revkv_backend_latest_flushes_total",
+                                     "Flushes of the latest column's memtable that the backend "
+                                     "asked for: early, when it was mostly overwritten records, "
+                                     "and when the store was idle.",
+                                     prometheus::MetricType::Counter,
+                                     {}};
+    const auto latest = ctx.backend->latest_flushes();
+    for (const auto& [reason, value] :
+         {std::pair{"overwrites", latest.overwrites}, std::pair{"idle", latest.idle}}) {
+      prometheus::ClientMetric m;
+      m.label.push_back({"reason", reason});
+      m.counter.value = static_cast<double>(value);
+      flushes.metric.push_back(std::move(m));
+    }
+    out.push_back(std::move(flushes));
     prometheus::MetricFamily alarms{"revkv_alarms",
                                     "Alarms raised (1) or not (0), by alarm.",
                                     prometheus::MetricType::Gauge,

@@ -379,7 +379,8 @@ struct Backend::Impl {
     if (overwrites && below <= options.latest_hot_set_max_entries)
       compact_latest_level0_each_flush(true);
     last_stale_flush = {shape->active, below};
-    (void)flush_latest_in_background();  // a failure refuses later writes, not this one
+    // A failure refuses later writes, not this one.
+    if (flush_latest_in_background()) overwrite_flushes.fetch_add(1, std::memory_order_relaxed);
   }
   // The `latest` column as both flush rules see it.
   struct LatestShape {
@@ -426,8 +427,13 @@ struct Backend::Impl {
     const auto shape = latest_shape();
     if (!shape || shape->others < kLatestIdleFlushMinEntries || shape->others < shape->below / 4)
       return false;
-    return flush_latest_in_background();
+    if (!flush_latest_in_background()) return false;
+    idle_flushes.fetch_add(1, std::memory_order_relaxed);
+    return true;
   }
+  // The flushes each rule asked for (Backend::latest_flushes), read by the metrics.
+  std::atomic<uint64_t> overwrite_flushes{0};
+  std::atomic<uint64_t> idle_flushes{0};
   // A RocksDB integer property of a column; `what` names it in the error.
   Result<uint64_t> int_property(Column column, const std::string& name, const char* what) const {
     if (closed) return Error{Errc::failed, "revkv: backend is closed"};
@@ -729,6 +735,11 @@ Result<bool> Backend::flush_latest_if_idle() {
   std::lock_guard lock(impl_->wal_mutex);
   REVKV_TRY(impl_->usable());
   return impl_->flush_latest_if_idle();
+}
+
+LatestFlushes Backend::latest_flushes() const {
+  return {impl_->overwrite_flushes.load(std::memory_order_relaxed),
+          impl_->idle_flushes.load(std::memory_order_relaxed)};
 }
 
 Result<uint64_t> Backend::active_memtable_entries(Column column) const {

@@ -74,6 +74,13 @@ struct BackendOptions {
   uint64_t latest_hot_set_max_entries = 1u << 20;
 };
 
+// The `latest` column's flushes the backend asked for itself (docs/STORAGE.md "Overwritten
+// records"); RocksDB's own flushes of full memtables are not counted.
+struct LatestFlushes {
+  uint64_t overwrites = 0;  // early: the active memtable was mostly overwritten records
+  uint64_t idle = 0;        // an idle store's overwritten records (flush_latest_if_idle)
+};
+
 struct BackendSize {
   uint64_t total_bytes = 0;   // SST files (live and not yet deleted) plus memtables
   uint64_t in_use_bytes = 0;  // estimated live data plus memtables
@@ -200,6 +207,8 @@ class Backend {
   // ranges then scan one sorted run instead of stepping over overwritten records
   // (docs/STORAGE.md "Overwritten records"). True if it flushed.
   Result<bool> flush_latest_if_idle();
+  // Safe from any thread at any time (atomic counters; the node's metrics read them).
+  LatestFlushes latest_flushes() const;
   // Safe from any thread at any time, concurrently with close() (see above).
   Result<BackendSize> size() const;
   // A consistent, openable copy of the database in `dir` (which must not exist).

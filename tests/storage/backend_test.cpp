@@ -374,6 +374,7 @@ TEST_CASE("backend: a latest memtable of new keys is not flushed early, one of e
   }
   CHECK(*b->active_memtable_entries(Column::latest) == kKeys);
   CHECK(*b->level0_files(Column::latest) == 0);
+  CHECK(b->latest_flushes().overwrites == 0);
   for (int i = 0; i < kKeys; i += kPerBatch) {
     WriteBatch batch(*b);
     for (int k = i; k < i + kPerBatch; ++k)
@@ -384,6 +385,8 @@ TEST_CASE("backend: a latest memtable of new keys is not flushed early, one of e
   // Flushed once the erases had cancelled most of the new keys: at most the entries written
   // after that flush remain, instead of all 120,000.
   CHECK(*b->active_memtable_entries(Column::latest) < kKeys);
+  CHECK(b->latest_flushes().overwrites >= 1);
+  CHECK(b->latest_flushes().idle == 0);
   size_t seen = 0;
   REQUIRE(b->scan(Column::latest, "key/", "key0", [&](std::string_view, std::string_view) {
              ++seen;
@@ -485,7 +488,9 @@ TEST_CASE("backend: an idle hot latest column flushes its overwritten records, n
   while (*b->active_memtable_entries(Column::latest) < 5000)
     overwrite_round(round++);
   CHECK_FALSE(*b->flush_latest_if_idle());  // written since the last look
+  const auto idle_before = b->latest_flushes().idle;
   CHECK(*b->flush_latest_if_idle());
+  CHECK(b->latest_flushes().idle == idle_before + 1);
   CHECK(*b->active_memtable_entries(Column::latest) == 0);
   CHECK_FALSE(*b->flush_latest_if_idle());  // nothing left to flush
   // New keys are not overwritten records: 5,000 of them stay.
