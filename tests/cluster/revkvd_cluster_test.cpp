@@ -298,17 +298,23 @@ TEST_CASE("revkvd cluster: a member cut off from the majority reports no leader 
   CHECK(local.value().response.kvs.size() == 1);
 }
 
+// The value of `series` (a line's start up to its value, "\nname{labels} ") on member i's
+// /metrics (-1: no such line).
+double metric_value(Cluster& cluster, size_t i, const std::string& series) {
+  auto metrics = testing::http_get(cluster.member(i).metrics_port(), "/metrics");
+  auto at = metrics.body.find(series);
+  if (metrics.status != 200 || at == std::string::npos) return -1;
+  return std::stod(metrics.body.substr(at + series.size()));
+}
+
 // Member i's count of round trips measured to member `to` (-1: no series for it).
 double round_trips(Cluster& cluster, size_t i, size_t to) {
   char id[17];
   std::snprintf(id, sizeof id, "%llx",
                 static_cast<unsigned long long>(cluster::member_id(cluster.name(to))));
-  const std::string series =
-      "\netcd_network_peer_round_trip_time_seconds_count{To=\"" + std::string(id) + "\"} ";
-  auto metrics = testing::http_get(cluster.member(i).metrics_port(), "/metrics");
-  auto at = metrics.body.find(series);
-  if (metrics.status != 200 || at == std::string::npos) return -1;
-  return std::stod(metrics.body.substr(at + series.size()));
+  return metric_value(
+      cluster, i,
+      "\netcd_network_peer_round_trip_time_seconds_count{To=\"" + std::string(id) + "\"} ");
 }
 
 TEST_CASE("revkvd cluster: every member measures its round trips to every peer",
@@ -417,18 +423,10 @@ TEST_CASE("revkvd cluster: etcdctl move-leader hands leadership to the member na
   CHECK(refused.out.find("etcdserver: bad leader transferee") != std::string::npos);
 }
 
-namespace {
-
 // Member i's revkv_backend_latest_flushes_total{reason="overwrites"} (-1: not exported).
 double overwrite_flushes(Cluster& cluster, size_t i) {
-  const std::string series = "\nrevkv_backend_latest_flushes_total{reason=\"overwrites\"} ";
-  auto metrics = testing::http_get(cluster.member(i).metrics_port(), "/metrics");
-  auto at = metrics.body.find(series);
-  if (metrics.status != 200 || at == std::string::npos) return -1;
-  return std::stod(metrics.body.substr(at + series.size()));
+  return metric_value(cluster, i, "\nrevkv_backend_latest_flushes_total{reason=\"overwrites\"} ");
 }
-
-}  // namespace
 
 TEST_CASE("revkvd cluster: every member flushes the latest column early by the single node's rule",
           "[cluster][process][metrics]") {
