@@ -577,8 +577,10 @@ Result<std::unique_ptr<Backend>> Backend::open(const std::string& dir, BackendOp
 
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_options);
-  for (const char* name : kColumnNames)
-    descriptors.emplace_back(name, cf_options);
+  const rocksdb::ColumnFamilyOptions latest_options = rocksdb_latest_column_options(cf_options);
+  for (size_t i = 0; i < kColumnCount; ++i)
+    descriptors.emplace_back(
+        kColumnNames[i], static_cast<Column>(i) == Column::latest ? latest_options : cf_options);
 
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;

@@ -5,6 +5,7 @@
 #include "tests/temp_dir.hpp"
 
 #include <catch2/catch.hpp>
+#include <rocksdb/utilities/options_util.h>
 
 #include <algorithm>
 #include <chrono>
@@ -12,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <mutex>
 
 using namespace revkv::storage;
@@ -548,4 +550,37 @@ TEST_CASE("backend: RocksDB writes back the WAL and new tables every MiB", "[bac
   const auto db = rocksdb_db_options(BackendOptions{});
   CHECK(db.wal_bytes_per_sync == (1u << 20));
   CHECK(db.bytes_per_sync == (1u << 20));
+}
+
+// The `latest` column is read by scans and gets 16 KiB blocks; the other columns keep
+// RocksDB's 4 KiB; all share one block cache (docs/STORAGE.md "Table blocks"). Read back from
+// the OPTIONS file RocksDB wrote for the database, i.e. what it opened the columns with.
+TEST_CASE("backend: the latest column's tables have 16 KiB blocks, the others 4 KiB", "[backend]") {
+  TempDir dir;
+  {
+    auto b = Backend::open(dir.path(), BackendOptions{});
+    REQUIRE(b.ok());
+    REQUIRE((*b)->close().ok());
+  }
+  rocksdb::ConfigOptions config;
+  rocksdb::DBOptions db;
+  std::vector<rocksdb::ColumnFamilyDescriptor> columns;
+  REQUIRE(rocksdb::LoadLatestOptions(config, dir.path(), &db, &columns).ok());
+  std::map<std::string, size_t> block_size;
+  for (const auto& column : columns) {
+    const auto* table = column.options.table_factory->GetOptions<rocksdb::BlockBasedTableOptions>();
+    REQUIRE(table != nullptr);
+    block_size[column.name] = table->block_size;
+  }
+  CHECK(block_size.at("latest") == kLatestBlockBytes);
+  CHECK(kLatestBlockBytes == 16384);
+  for (const char* name : {"kv", "meta", "lease", "auth"})
+    CHECK(block_size.at(name) == 4096);
+
+  // In memory, before RocksDB sees them: one block cache for every column.
+  const auto base = rocksdb_column_options(BackendOptions{});
+  const auto latest = rocksdb_latest_column_options(base);
+  CHECK(latest.table_factory->GetOptions<rocksdb::BlockBasedTableOptions>()->block_cache ==
+        base.table_factory->GetOptions<rocksdb::BlockBasedTableOptions>()->block_cache);
+  CHECK(latest.write_buffer_size == base.write_buffer_size);
 }
