@@ -163,7 +163,8 @@ st::StoreOptions store_options() {
   return o;
 }
 
-// The options Backend::open derives from default BackendOptions, for the raw side.
+// The options Backend::open derives from default BackendOptions for its columns (the `kv`
+// column's, with RocksDB's 4 KiB blocks), for the raw side.
 rocksdb::ColumnFamilyOptions raw_cf_options() {
   return st::rocksdb_column_options({});
 }
@@ -208,9 +209,12 @@ class RawDb {
   static std::unique_ptr<RawDb> open(const std::string& dir, const std::vector<std::string>& cfs,
                                      size_t data_index) {
     rocksdb::ColumnFamilyOptions cf_options = raw_cf_options();  // one block cache, as Backend
+    // A store's directory keeps the options its backend gave each column.
+    const rocksdb::ColumnFamilyOptions latest_options =
+        st::rocksdb_latest_column_options(cf_options);
     std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
     for (const auto& name : cfs)
-      descriptors.emplace_back(name, cf_options);
+      descriptors.emplace_back(name, name == "latest" ? latest_options : cf_options);
     rocksdb::DB* raw = nullptr;
     std::unique_ptr<RawDb> out(new RawDb);
     check(rocksdb::DB::Open(raw_db_options(), dir, descriptors, &out->handles_, &raw),

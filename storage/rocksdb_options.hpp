@@ -1,7 +1,8 @@
 #pragma once
 
 // The RocksDB options a Backend opens with, derived from BackendOptions. Shared with the
-// benchmark so that its raw-RocksDB side runs with exactly the backend's options.
+// benchmark so that its raw-RocksDB side runs with the backend's options (the `kv` column's;
+// the `latest` column's larger blocks are its own, see rocksdb_latest_column_options).
 // Includes RocksDB's headers: only for code that talks to RocksDB directly.
 
 #include "storage/backend.hpp"
@@ -10,6 +11,8 @@
 #include <rocksdb/env.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
+
+#include <cassert>
 
 namespace revkv::storage {
 
@@ -58,17 +61,19 @@ inline rocksdb::ColumnFamilyOptions rocksdb_column_options(const BackendOptions&
   return cf;
 }
 
-// The `latest` column's options: `base` (rocksdb_column_options, whose block cache it shares)
-// with larger table blocks. The column is read by scans, in key order, so a 100-key range walks
-// two 16 KiB blocks instead of eight of 4 KiB, each a block-cache lookup and a binary search of
-// the index; the `kv` column's historical point reads would pay for larger blocks on a cache
-// miss, so it keeps RocksDB's 4 KiB (docs/STORAGE.md "Table blocks").
+// The `latest` column's options: `base` (rocksdb_column_options, with its block-based table
+// factory, whose block cache it shares) with larger table blocks. The column is read by scans,
+// in key order, so a 100-key range of 256-byte values walks two or three 16 KiB blocks instead
+// of eight or nine of 4 KiB, each a step of the index and a block-cache lookup; the `kv`
+// column's historical point reads would pay for larger blocks on a cache miss, so it keeps
+// RocksDB's 4 KiB (docs/STORAGE.md "Table blocks").
 inline constexpr size_t kLatestBlockBytes = 16 << 10;
 inline rocksdb::ColumnFamilyOptions rocksdb_latest_column_options(
     const rocksdb::ColumnFamilyOptions& base) {
   rocksdb::ColumnFamilyOptions cf = base;
-  rocksdb::BlockBasedTableOptions table =
-      *base.table_factory->GetOptions<rocksdb::BlockBasedTableOptions>();
+  const auto* base_table = base.table_factory->GetOptions<rocksdb::BlockBasedTableOptions>();
+  assert(base_table != nullptr);  // rocksdb_column_options makes a block-based table factory
+  rocksdb::BlockBasedTableOptions table = *base_table;
   table.block_size = kLatestBlockBytes;
   cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   return cf;
