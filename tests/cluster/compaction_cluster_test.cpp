@@ -54,10 +54,9 @@ bool same_hash_kv(Cluster& cluster, int64_t revision) {
 TEST_CASE("revkvd cluster: a compaction on the leader compacts every member alike",
           "[cluster][process][compaction]") {
   Cluster cluster(3);
-  auto leader = cluster.find_leader(std::chrono::seconds(20));
-  REQUIRE(leader);
-  size_t follower = (*leader + 1) % cluster.size();
-  auto c = cluster.connect(*leader);
+  const size_t leader = cluster.require_leader();
+  size_t follower = (leader + 1) % cluster.size();
+  auto c = cluster.connect(leader);
   int64_t last = 0;
   for (int n = 0; n < 60; ++n) {
     storage::PutRequest p;
@@ -73,7 +72,7 @@ TEST_CASE("revkvd cluster: a compaction on the leader compacts every member alik
 
   // Asked of a follower, which forwards it to the leader (docs/CLUSTER.md "Forwarding").
   auto compacted = cluster.connect(follower).compact({at, true});
-  INFO((compacted.ok() ? std::string() : compacted.error().message + "\n" + cluster.log(*leader)));
+  INFO((compacted.ok() ? std::string() : compacted.error().message + "\n" + cluster.log(leader)));
   REQUIRE(compacted.ok());
   for (size_t i = 0; i < cluster.size(); ++i) {
     CAPTURE(i);

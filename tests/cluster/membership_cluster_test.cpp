@@ -55,14 +55,13 @@ TEST_CASE("membership: etcdctl member add grows a cluster and the new member cat
   auto bin = testing::etcdctl_or_skip();
   if (bin.empty()) return;
   Cluster cluster(3);
-  auto leader = cluster.find_leader(std::chrono::seconds(20));
-  REQUIRE(leader);
-  auto lc = cluster.connect(*leader);
+  const size_t leader = cluster.require_leader();
+  auto lc = cluster.connect(leader);
   for (int i = 0; i < 30; ++i)
     REQUIRE(lc.put(put_of("m/" + std::to_string(i), "v" + std::to_string(i))).ok());
 
   const size_t added = cluster.reserve_member();
-  const std::string at = cluster.member(*leader).grpc_endpoint();
+  const std::string at = cluster.member(leader).grpc_endpoint();
   auto add = testing::etcdctl_member_add(bin, at, cluster, added);
   CAPTURE(add.out);
   REQUIRE(add.status == 0);
@@ -104,7 +103,7 @@ TEST_CASE("membership: etcdctl member add grows a cluster and the new member cat
     return true;
   }));
   // Four voters: the cluster still writes with one of the old members stopped.
-  size_t other = (*leader + 1) % 3;
+  size_t other = (leader + 1) % 3;
   cluster.stop(other, std::chrono::seconds(20));
   auto now = cluster.find_leader(std::chrono::seconds(30));
   REQUIRE(now);

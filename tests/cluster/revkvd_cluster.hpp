@@ -139,6 +139,12 @@ class Cluster {
     return std::move(client::Client::connect(members_[i]->endpoint(), client_options_)).value();
   }
 
+  // find_leader's member, or the test fails.
+  size_t require_leader(std::chrono::seconds limit = std::chrono::seconds(20)) {
+    auto leader = find_leader(limit);
+    REQUIRE(leader);
+    return *leader;
+  }
   // The member that says it leads and accepts a write (the probe key is a real write),
   // within `limit`. A follower accepts writes too (it forwards them: docs/CLUSTER.md), hence
   // the Status check first.

@@ -83,9 +83,8 @@ void require_same_state(Cluster& cluster, int64_t revision) {
 TEST_CASE("revkvd cluster: writes on the leader reach every member at the same revisions",
           "[cluster][process]") {
   Cluster cluster(3);
-  auto leader = cluster.find_leader(std::chrono::seconds(20));
-  REQUIRE(leader);
-  auto c = cluster.connect(*leader);
+  const size_t leader = cluster.require_leader();
+  auto c = cluster.connect(leader);
   int64_t last = 0;
   for (int n = 0; n < 200; ++n) {
     storage::PutRequest p;
@@ -134,7 +133,7 @@ TEST_CASE("revkvd cluster: writes on the leader reach every member at the same r
   // A follower forwards writes and linearizable reads to the leader
   // (forward_cluster_test.cpp tests that in depth).
   for (size_t i = 0; i < cluster.size(); ++i) {
-    if (i == *leader) continue;
+    if (i == leader) continue;
     auto f = cluster.connect(i);
     storage::PutRequest p;
     p.key = "on-a-follower";
@@ -435,9 +434,8 @@ TEST_CASE("revkvd cluster: every member flushes the latest column early by the s
   // which carry the proposer's count of new keys (docs/CLUSTER.md "Replicated writes");
   // without it every member flushed a first load of distinct keys at 16,384 entries.
   Cluster cluster(3);
-  auto leader = cluster.find_leader(std::chrono::seconds(20));
-  REQUIRE(leader);
-  auto c = cluster.connect(*leader);
+  const size_t leader = cluster.require_leader();
+  auto c = cluster.connect(leader);
   int64_t last = 0;
   // Transactions of 100 puts (etcd's limit is 128 operations), keys prefix + 0..count-1.
   auto put_keys = [&](const std::string& prefix, int count, const std::string& value) {
