@@ -299,11 +299,12 @@ Report run(const Options& o) {
 }
 
 std::string format_text(const Report& r, const Options& o) {
-  const std::string load = o.use_grpc()
-                               ? "gRPC " + o.grpc + ": " + std::to_string(o.clients) +
-                                     " clients over " + std::to_string(o.conns) + " conns"
-                               : o.endpoint + ": " + std::to_string(o.connections) +
-                                     " connections x " + std::to_string(o.inflight) + " in flight";
+  const std::string load =
+      o.use_grpc() ? "gRPC " + o.grpc + ": " + std::to_string(o.clients) + " clients over " +
+                         std::to_string(o.conns) + " conns, " + std::to_string(o.grpc_threads) +
+                         " thread" + (o.grpc_threads == 1 ? "" : "s")
+                   : o.endpoint + ": " + std::to_string(o.connections) + " connections x " +
+                         std::to_string(o.inflight) + " in flight";
   std::string out = "revkv-bench " + load + ", " + fmt("%.1f", r.elapsed_s) + " s, " +
                     std::to_string(o.keys) + " keys, " + std::to_string(o.value_size) +
                     " B values\n";

@@ -4,11 +4,13 @@
 #include "apps/revkv-bench/grpc_channels.hpp"
 #include "apps/revkv-bench/workload.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <etcdserverpb/rpc.grpc.pb.h>
 #include <grpcpp/client_context.h>
+#include <grpcpp/completion_queue.h>
 #include <memory>
 #include <mutex>
 #include <stop_token>
@@ -23,8 +25,7 @@ using Clock = std::chrono::steady_clock;
 // A call that gets no answer in this time fails its client: a stuck node ends the run.
 constexpr auto kCallDeadline = std::chrono::seconds(30);
 
-// What the clients of one run share: the stubs, the end of the run, and the count of
-// clients still running, which the caller waits on.
+// What the clients of one run share: the stubs and the end of the run.
 struct Run {
   explicit Run(const Options& options) : o(options) {}
 
@@ -35,18 +36,25 @@ struct Run {
   Clock::time_point stop;
   std::atomic<int64_t>* sequence = nullptr;  // preload: the next key to put
   PutCounts* puts = nullptr;
-
-  std::mutex mutex;
-  std::condition_variable finished;
-  int running = 0;
 };
 
-// One closed-loop client: one call in flight; its completion (on a gRPC thread) records it
-// and issues the next. Its calls never overlap, so its state needs no lock.
+// One completion queue and the thread that drains it: every completion of its clients is
+// handled there, and the client's next call is started from there. The thread that waits
+// for the answers is the one that sends the next calls, so a call costs the load
+// generator no hand-off between threads (gRPC's callback API hands each completion from
+// its poller to one of its own callback threads).
+struct Lane {
+  grpc::CompletionQueue queue;
+  int running = 0;  // this lane's clients not finished yet; only its thread touches it
+};
+
+// One closed-loop client: one call in flight; its completion (on its lane's thread)
+// records it and issues the next. Its calls never overlap, so its state needs no lock.
 class UnaryClient {
  public:
-  UnaryClient(Run& run, int index)
+  UnaryClient(Run& run, Lane& lane, int index)
       : run_(run),
+        lane_(lane),
         kv_(*run.kv[static_cast<std::size_t>(index) % run.kv.size()]),
         lease_(*run.lease[static_cast<std::size_t>(index) % run.lease.size()]),
         token_(run.tokens.empty()
@@ -57,6 +65,9 @@ class UnaryClient {
 
   void start() { issue(); }
   const Report& report() const { return report_; }
+
+  // The lane's thread, for this client's call that completed.
+  void complete() { complete(status_); }
 
  private:
   void issue() {
@@ -76,40 +87,40 @@ class UnaryClient {
 
   // Sends the chosen call (again, after a login).
   void send() {
-    // The previous call's context is done with: gRPC drops its own reference to the call
-    // before running the completion this runs in.
+    // The previous call's context is done with: its call completed (the queue gave back
+    // its Finish), and the response reader lives in the call's arena.
     context_ = std::make_unique<grpc::ClientContext>();
     context_->set_deadline(std::chrono::system_clock::now() + kCallDeadline);
     if (token_ != nullptr) {
       sent_token_ = token_->current();
       context_->AddMetadata("token", sent_token_);
     }
-    auto done = [this](grpc::Status status) { complete(status); };
+    status_ = grpc::Status();
     started_ = Clock::now();
     switch (op_) {
       case Op::put:
         put_.set_key(key_of(key_));
         put_.set_value(work_.put_value());
-        kv_.async()->Put(context_.get(), &put_, &put_answer_, std::move(done));
+        kv_.AsyncPut(context_.get(), put_, &lane_.queue)->Finish(&put_answer_, &status_, this);
         return;
       case Op::get:
         range_.Clear();
         range_.set_key(key_of(key_));
-        kv_.async()->Range(context_.get(), &range_, &range_answer_, std::move(done));
+        finish_range();
         return;
       case Op::range:
         range_.set_key(key_of(key_));
         range_.set_range_end(key_of(key_ + run_.o.range_size));
         range_.set_limit(run_.o.range_size);
         range_.set_revision(0);
-        kv_.async()->Range(context_.get(), &range_, &range_answer_, std::move(done));
+        finish_range();
         return;
       case Op::list:
         range_.set_key(list_.page_start());
         range_.set_range_end(list_.page_end());
         range_.set_limit(list_.page_limit());
         range_.set_revision(list_.page_revision());
-        kv_.async()->Range(context_.get(), &range_, &range_answer_, std::move(done));
+        finish_range();
         return;
       case Op::txn: {
         // Compare-and-set shape, as over MessagePack: if the key exists overwrite it, else
@@ -124,16 +135,21 @@ class UnaryClient {
         put->set_key(key_of(key_));
         put->set_value(work_.put_value());
         txn_.add_failure()->mutable_request_range()->set_key(key_of(key_));
-        kv_.async()->Txn(context_.get(), &txn_, &txn_answer_, std::move(done));
+        kv_.AsyncTxn(context_.get(), txn_, &lane_.queue)->Finish(&txn_answer_, &status_, this);
         return;
       }
       case Op::grant:
       case Op::keepalive:  // refused by parse_options in gRPC mode
         grant_.set_ttl(3600);
         grant_.set_id(work_.grant_lease());
-        lease_.async()->LeaseGrant(context_.get(), &grant_, &grant_answer_, std::move(done));
+        lease_.AsyncLeaseGrant(context_.get(), grant_, &lane_.queue)
+            ->Finish(&grant_answer_, &status_, this);
         return;
     }
+  }
+
+  void finish_range() {
+    kv_.AsyncRange(context_.get(), range_, &lane_.queue)->Finish(&range_answer_, &status_, this);
   }
 
   void complete(const grpc::Status& status) {
@@ -168,13 +184,11 @@ class UnaryClient {
     issue();
   }
 
-  // The last thing a client does: the caller may destroy it once `running` is 0.
-  void finish() {
-    std::lock_guard lock(run_.mutex);
-    if (--run_.running == 0) run_.finished.notify_all();
-  }
+  // The last thing a client does: nothing of it is in flight any more.
+  void finish() { --lane_.running; }
 
   Run& run_;
+  Lane& lane_;
   pb::KV::Stub& kv_;
   pb::Lease::Stub& lease_;
   ChannelToken* token_;
@@ -183,6 +197,7 @@ class UnaryClient {
   ListCursor list_;
   Report report_;
   std::unique_ptr<grpc::ClientContext> context_;
+  grpc::Status status_;
   Op op_ = Op::put;
   int64_t key_ = 0;
   Clock::time_point started_;
@@ -218,18 +233,33 @@ Report drive(Run& run, int clients) {
       }
     }
   }
+  std::vector<Lane> lanes(static_cast<std::size_t>(std::clamp(run.o.grpc_threads, 1, clients)));
   std::vector<std::unique_ptr<UnaryClient>> all;
-  for (int i = 0; i < clients; ++i)
-    all.push_back(std::make_unique<UnaryClient>(run, i));
+  for (int i = 0; i < clients; ++i) {
+    auto& lane = lanes[static_cast<std::size_t>(i) % lanes.size()];
+    ++lane.running;
+    all.push_back(std::make_unique<UnaryClient>(run, lane, i));
+  }
   auto start = Clock::now();
   run.stop = start + std::chrono::duration_cast<Clock::duration>(
                          std::chrono::duration<double>(run.o.duration_s));
-  run.running = clients;
-  for (auto& client : all)
-    client->start();
   {
-    std::unique_lock lock(run.mutex);
-    run.finished.wait(lock, [&] { return run.running == 0; });
+    std::vector<std::jthread> threads;
+    for (std::size_t l = 0; l < lanes.size(); ++l)
+      threads.emplace_back([&, l] {
+        auto& lane = lanes[l];
+        for (std::size_t i = l; i < all.size(); i += lanes.size())
+          all[i]->start();
+        void* tag = nullptr;
+        bool ok = false;
+        // A finished client has no call in flight, so with none running the queue is
+        // empty; shut down, it then says so.
+        while (lane.running > 0 && lane.queue.Next(&tag, &ok))
+          static_cast<UnaryClient*>(tag)->complete();
+        lane.queue.Shutdown();
+        while (lane.queue.Next(&tag, &ok)) {
+        }
+      });
   }
   for (const auto& client : all)
     total.merge(client->report());

@@ -2,9 +2,11 @@
 
 // revkv-bench --grpc: the closed loop over etcd's v3 gRPC API. `clients` clients keep one
 // call in flight each, spread over `conns` channels; each issues its next call from the
-// completion of the previous one (gRPC's callback API), so gRPC's few threads drive any
-// number of clients. The same ops as the MessagePack load (workload.hpp); `get` is a
-// linearizable single-key Range, as etcd's default.
+// completion of the previous one. `grpc_threads` threads (1 by default) drive them, each
+// draining its own completion queue (gRPC's asynchronous API), so a few threads drive any
+// number of clients and a call's answer is handled on the thread that waited for it. The same ops
+// as the MessagePack load (workload.hpp); `get` is a linearizable single-key Range, as etcd's
+// default.
 
 #include "apps/revkv-bench/bench.hpp"
 #include "apps/revkv-bench/options.hpp"

@@ -70,6 +70,9 @@ std::variant<Options, ParseExit> parse_options(const std::vector<std::string>& a
       ->check(CLI::Range(1, 100000));
   app.add_option("--conns", o.conns, "gRPC mode: channels (HTTP/2 connections) they share")
       ->check(CLI::Range(1, 4096));
+  app.add_option("--grpc-threads", o.grpc_threads,
+                 "gRPC mode: threads driving the clients (one completion queue each)")
+      ->check(CLI::Range(1, 256));
   app.add_option("--cacert", o.cacert, "gRPC mode: TLS, verifying the node with this CA (PEM)");
   app.add_option("--cert", o.cert, "gRPC mode: TLS client certificate (PEM)");
   app.add_option("--key", o.key, "gRPC mode: TLS client key (PEM)");

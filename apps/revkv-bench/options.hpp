@@ -42,6 +42,9 @@ struct Options {
   std::string grpc;
   int clients = 1;
   int conns = 1;
+  // gRPC mode: threads that issue the calls and take their answers, each with its own
+  // completion queue and its share of the clients (grpc_load.hpp).
+  int grpc_threads = 1;
   // gRPC mode over TLS (revkvd --cert-file, docs/SECURITY.md): the CA that verifies the
   // node and a client certificate for --client-cert-auth. Any of them means TLS.
   std::string cacert, cert, key;

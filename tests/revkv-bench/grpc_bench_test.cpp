@@ -37,11 +37,12 @@ uint64_t errors(const Report& r) {
   return n;
 }
 
-// Every op of the mix measured over gRPC at `endpoint`, none refused.
-void check_mixed_load(const std::string& endpoint) {
-  auto o =
-      parse({"--grpc", endpoint, "--clients", "8", "--conns", "3", "--duration", "0.5", "--keys",
-             "50", "--value-size", "32", "--mix", "put=1,get=1,range=1,txn=1,grant=1"});
+// Every op of the mix measured over gRPC at `endpoint`, none refused, driven by `threads`
+// threads.
+void check_mixed_load(const std::string& endpoint, int threads = 1) {
+  auto o = parse({"--grpc", endpoint, "--clients", "8", "--conns", "3", "--grpc-threads",
+                  std::to_string(threads), "--duration", "0.5", "--keys", "50", "--value-size",
+                  "32", "--mix", "put=1,get=1,range=1,txn=1,grant=1"});
   auto preloaded = preload_grpc(o);
   REQUIRE(preloaded.error.empty());
   CHECK(preloaded.keys == o.keys);
@@ -56,8 +57,11 @@ void check_mixed_load(const std::string& endpoint) {
           return sum + n.load();
         }) == count(r, Op::put));
   auto text = format_text(r, o);
-  CHECK(text.find("8 clients over 3 conns") != std::string::npos);
-  CHECK(format_json(r, o).find("\"door\":\"grpc\"") != std::string::npos);
+  CHECK(text.find("8 clients over 3 conns, " + std::to_string(threads) + " thread") !=
+        std::string::npos);
+  const auto json = format_json(r, o);
+  CHECK(json.find("\"door\":\"grpc\"") != std::string::npos);
+  CHECK(json.find("\"grpc_threads\":" + std::to_string(threads)) != std::string::npos);
 }
 
 // Watchers over gRPC streams: every event owed is delivered, in order.
@@ -78,12 +82,16 @@ void check_watch_fan_out(const std::string& endpoint) {
 
 }  // namespace
 
-TEST_CASE("gRPC options: --grpc, --clients, --conns, keepalive is not a gRPC call") {
+TEST_CASE(
+    "gRPC options: --grpc, --clients, --conns, --grpc-threads, keepalive is not a gRPC call") {
   auto o = parse({"--grpc", "127.0.0.1:2379", "--clients", "64", "--conns", "8"});
   CHECK(o.use_grpc());
   CHECK(o.clients == 64);
   CHECK(o.conns == 8);
   CHECK(o.load_clients() == 64);
+  CHECK(o.grpc_threads == 1);
+  CHECK(parse({"--grpc", "127.0.0.1:2379", "--grpc-threads", "4"}).grpc_threads == 4);
+  CHECK(std::get<ParseExit>(parse_options({"revkv-bench", "--grpc-threads", "0"})).code != 0);
   CHECK_FALSE(parse({}).use_grpc());
   CHECK(std::get<ParseExit>(
             parse_options({"revkv-bench", "--grpc", "127.0.0.1:1", "--mix", "keepalive=1"}))
@@ -108,6 +116,8 @@ TEST_CASE("gRPC door of revkvd: every op of the mix, the same load over MessageP
   testing::TempDir dir;
   testing::NodeProcess node(dir.sub("data"), {"--sync", "never"});
   check_mixed_load(node.grpc_endpoint());
+  // Three threads, each with its share of the 8 clients (3, 3 and 2) on its own queue.
+  check_mixed_load(node.grpc_endpoint(), 3);
   // The same generator through the MessagePack door of the same node.
   auto o = parse({"--endpoint", node.endpoint(), "--connections", "2", "--inflight", "2",
                   "--duration", "0.3", "--keys", "50", "--mix", "put=1,get=1"});
