@@ -301,8 +301,8 @@ Report run(const Options& o) {
 std::string format_text(const Report& r, const Options& o) {
   const std::string load =
       o.use_grpc() ? "gRPC " + o.grpc + ": " + std::to_string(o.clients) + " clients over " +
-                         std::to_string(o.conns) + " conns, " + std::to_string(o.grpc_threads) +
-                         " thread" + (o.grpc_threads == 1 ? "" : "s")
+                         std::to_string(o.conns) + " conns, " + std::to_string(r.grpc_threads) +
+                         " thread" + (r.grpc_threads == 1 ? "" : "s")
                    : o.endpoint + ": " + std::to_string(o.connections) + " connections x " +
                          std::to_string(o.inflight) + " in flight";
   std::string out = "revkv-bench " + load + ", " + fmt("%.1f", r.elapsed_s) + " s, " +

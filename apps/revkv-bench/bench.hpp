@@ -38,6 +38,8 @@ struct Report {
   std::vector<SlowRequest> slow;  // with --stall-ms
   uint64_t failed_connections = 0;
   std::string first_error;  // the first error seen, for the operator
+  // gRPC mode: the threads (completion queues) that took at least one answer.
+  int grpc_threads = 0;
 
   void merge(const Report& other);
 };

@@ -37,8 +37,9 @@ void ChannelToken::attach(grpc::ClientContext& context) const {
 
 bool ChannelToken::refresh(const std::string& refused) {
   // One login per expired token, whichever of the channel's clients saw it first; the
-  // others retry with the new one. A login is rare (a token lives while it is used), so the
-  // gRPC thread it blocks is not missed.
+  // others retry with the new one. A login is rare (a token lives while it is used): the
+  // load generator's thread it blocks (and the answers waiting for that thread, whose
+  // latencies include it) is a cost paid once per token.
   std::lock_guard lock(login_mutex_);
   if (current() != refused) return true;
   return login().empty();

@@ -21,7 +21,8 @@ struct UserPassword {
 };
 std::optional<UserPassword> parse_user(const std::string& text);
 
-// The token of one channel. Thread-safe: the channel's clients read it from gRPC's threads.
+// The token of one channel. Thread-safe: the channel's clients may be driven by several
+// threads.
 class ChannelToken {
  public:
   ChannelToken(std::shared_ptr<grpc::Channel> channel, UserPassword user);

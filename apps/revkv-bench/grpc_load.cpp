@@ -38,14 +38,17 @@ struct Run {
   PutCounts* puts = nullptr;
 };
 
-// One completion queue and the thread that drains it: every completion of its clients is
-// handled there, and the client's next call is started from there. The thread that waits
-// for the answers is the one that sends the next calls, so a call costs the load
-// generator no hand-off between threads (gRPC's callback API hands each completion from
-// its poller to one of its own callback threads).
+// One completion queue and the thread that drains it: every answer to its clients is taken
+// there, and each client's next call is sent from there. The load generator shares the
+// machine with the server it measures, so it should cost as little per call as it can: the
+// thread that waits for an answer is the one that sends the next call, without waking
+// another thread (with one lane, the default, no hand-off between threads at all).
 struct Lane {
   grpc::CompletionQueue queue;
-  int running = 0;  // this lane's clients not finished yet; only its thread touches it
+  // This lane's clients not finished yet: set before its thread starts, then only that
+  // thread touches it.
+  int running = 0;
+  bool answered = false;  // took at least one answer (Report::grpc_threads)
 };
 
 // One closed-loop client: one call in flight; its completion (on its lane's thread)
@@ -66,8 +69,12 @@ class UnaryClient {
   void start() { issue(); }
   const Report& report() const { return report_; }
 
-  // The lane's thread, for this client's call that completed.
-  void complete() { complete(status_); }
+  // The lane's thread, for this client's call that completed. The status is copied out:
+  // the next call resets the member.
+  void on_answer() {
+    const grpc::Status status = status_;
+    complete(status);
+  }
 
  private:
   void issue() {
@@ -106,21 +113,21 @@ class UnaryClient {
       case Op::get:
         range_.Clear();
         range_.set_key(key_of(key_));
-        finish_range();
+        send_range();
         return;
       case Op::range:
         range_.set_key(key_of(key_));
         range_.set_range_end(key_of(key_ + run_.o.range_size));
         range_.set_limit(run_.o.range_size);
         range_.set_revision(0);
-        finish_range();
+        send_range();
         return;
       case Op::list:
         range_.set_key(list_.page_start());
         range_.set_range_end(list_.page_end());
         range_.set_limit(list_.page_limit());
         range_.set_revision(list_.page_revision());
-        finish_range();
+        send_range();
         return;
       case Op::txn: {
         // Compare-and-set shape, as over MessagePack: if the key exists overwrite it, else
@@ -148,7 +155,7 @@ class UnaryClient {
     }
   }
 
-  void finish_range() {
+  void send_range() {
     kv_.AsyncRange(context_.get(), range_, &lane_.queue)->Finish(&range_answer_, &status_, this);
   }
 
@@ -254,8 +261,10 @@ Report drive(Run& run, int clients) {
         bool ok = false;
         // A finished client has no call in flight, so with none running the queue is
         // empty; shut down, it then says so.
-        while (lane.running > 0 && lane.queue.Next(&tag, &ok))
-          static_cast<UnaryClient*>(tag)->complete();
+        while (lane.running > 0 && lane.queue.Next(&tag, &ok)) {
+          lane.answered = true;
+          static_cast<UnaryClient*>(tag)->on_answer();
+        }
         lane.queue.Shutdown();
         while (lane.queue.Next(&tag, &ok)) {
         }
@@ -264,6 +273,8 @@ Report drive(Run& run, int clients) {
   for (const auto& client : all)
     total.merge(client->report());
   total.elapsed_s = std::chrono::duration<double>(Clock::now() - start).count();
+  total.grpc_threads = static_cast<int>(
+      std::count_if(lanes.begin(), lanes.end(), [](const Lane& lane) { return lane.answered; }));
   return total;
 }
 

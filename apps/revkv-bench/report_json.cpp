@@ -42,7 +42,7 @@ Json report_json(const Report& r, const Options& o) {
     out["endpoint"] = o.grpc;
     out["clients"] = o.clients;
     out["conns"] = o.conns;
-    out["grpc_threads"] = o.grpc_threads;
+    out["grpc_threads"] = r.grpc_threads;
   } else {
     out["door"] = "msgpack";
     out["endpoint"] = o.endpoint;
