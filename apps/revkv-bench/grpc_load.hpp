@@ -4,9 +4,9 @@
 // call in flight each, spread over `conns` channels; each issues its next call from the
 // completion of the previous one. `grpc_threads` threads (1 by default) drive them, each
 // draining its own completion queue (gRPC's asynchronous API), so a few threads drive any
-// number of clients and a call's answer is handled on the thread that waited for it. The same ops
-// as the MessagePack load (workload.hpp); `get` is a linearizable single-key Range, as etcd's
-// default.
+// number of clients and a call's answer is handled on the thread that waited for it. The
+// same ops as the MessagePack load (workload.hpp); `get` is a linearizable single-key Range,
+// as etcd's default.
 
 #include "apps/revkv-bench/bench.hpp"
 #include "apps/revkv-bench/options.hpp"
