@@ -6,7 +6,7 @@
 // watch whose chunked request body keeps bringing WatchRequests. Skipped where etcd is not
 // installed.
 
-#include "tests/etcdapi/etcd_process.hpp"
+#include "tests/etcdapi/gateway_side_by_side.hpp"
 #include "tests/etcdapi/http_conn.hpp"
 #include "tests/node/node_process.hpp"
 #include "tests/skip.hpp"
@@ -28,42 +28,8 @@ namespace {
 
 using testing::HttpAnswer;
 using testing::HttpConn;
-
-// Ids, terms and the members' URLs differ between any two clusters: the rest must not.
-std::string normalized(std::string json) {
-  static const std::regex ids(R"re("(cluster_id|member_id|raft_term|leader)":"\d+")re");
-  return std::regex_replace(json, ids, R"("$1":"N")");
-}
-
-// etcd 3.4 and revkvd side by side, each on its own data directory.
-struct SideBySide {
-  SideBySide() {
-    const auto bin = testing::find_etcd();
-    if (bin.empty()) return;
-    etcd = std::make_unique<testing::EtcdProcess>(bin, dir.sub("etcd"));
-    etcd_port =
-        static_cast<uint16_t>(std::stoi(etcd->endpoint().substr(etcd->endpoint().rfind(':') + 1)));
-    // Its gateway serves reads a moment after /health first says true.
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (HttpConn(etcd_port, 5).post("/v3/kv/range", R"({"key":"AA=="})").status != 200 &&
-           std::chrono::steady_clock::now() < deadline)
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    node = std::make_unique<testing::NodeProcess>(dir.sub("revkvd"),
-                                                  std::vector<std::string>{"--sync", "never"});
-  }
-  bool running() const { return etcd != nullptr; }
-
-  testing::TempDir dir;
-  std::unique_ptr<testing::EtcdProcess> etcd;
-  uint16_t etcd_port = 0;
-  std::unique_ptr<testing::NodeProcess> node;
-};
-
-#define REQUIRE_ETCD(s)                                                                \
-  if (!(s).running()) {                                                                \
-    testing::report_skipped("etcd not installed (Debian etcd-server; scripts/setup)"); \
-    return;                                                                            \
-  }
+using testing::normalized;
+using testing::SideBySide;
 
 TEST_CASE("gateway vs etcd 3.4: string escapes, Go's decoder errors, unknown enum values",
           "[gateway][clients]") {
