@@ -38,36 +38,6 @@ using testing::normalized;
 using testing::RandomRequests;
 using testing::SideBySide;
 
-std::vector<uint64_t> seeds() {
-  std::vector<uint64_t> out;
-  if (const char* env = std::getenv("REVKV_GATEWAY_VS_ETCD_SEEDS"); env && *env) {
-    std::stringstream in(env);
-    std::string item;
-    while (std::getline(in, item, ','))
-      out.push_back(std::stoull(item));
-    return out;
-  }
-  return {5, 20261206};
-}
-
-int ops_per_seed() {
-  if (const char* env = std::getenv("REVKV_GATEWAY_VS_ETCD_OPS"); env && *env)
-    return std::atoi(env);
-  return 300;
-}
-
-// SPEC §11-D1 (see random_vs_etcd_test.cpp): a Txn's deletes to "\0" get an explicit end.
-void explicit_ends(std::vector<storage::RequestOp>& ops) {
-  for (auto& op : ops) {
-    if (auto* d = std::get_if<storage::DeleteRangeRequest>(&op.op)) {
-      if (d->range_end == std::string(1, '\0')) d->range_end = std::string(3, '\xff');
-    } else if (auto* t = std::get_if<storage::Box<storage::TxnRequest>>(&op.op)) {
-      explicit_ends((*t)->success);
-      explicit_ends((*t)->failure);
-    }
-  }
-}
-
 // etcd 3.4 checks a Txn's Puts before its Ranges (see random_vs_etcd_test.cpp): where revkv
 // names a Range's error, 3.4 may name a Put's; exactly that pair is accepted.
 bool check_order_difference(const HttpAnswer& ours, const HttpAnswer& theirs) {
@@ -113,8 +83,8 @@ class Run {
       auto t = kind < 86 ? gen.txn(current_)
                          : (gen.chance(50) ? gen.too_many_ops(current_)
                                            : gen.unknown_compare_target(current_));
-      explicit_ends(t.success);
-      explicit_ends(t.failure);
+      testing::with_explicit_delete_ends(t.success);
+      testing::with_explicit_delete_ends(t.failure);
       etcdserverpb::TxnRequest txn;
       etcdapi::to_proto(t, txn);
       post("/v3/kv/txn", txn, gen);
@@ -205,10 +175,10 @@ class Run {
 
 TEST_CASE("gateway vs etcd 3.4: a seeded random sequence gets the same JSON answers",
           "[gateway][clients][differential]") {
-  const int ops = ops_per_seed();
+  const int ops = testing::count_from("REVKV_GATEWAY_VS_ETCD_OPS", 300);
   const std::vector<std::string> shard_counts = {"7", "1", "4"};
   size_t n = 0;
-  for (uint64_t seed : seeds()) {
+  for (uint64_t seed : testing::seeds_from("REVKV_GATEWAY_VS_ETCD_SEEDS", {5, 20261206})) {
     const std::string& shards = shard_counts[n++ % shard_counts.size()];
     DYNAMIC_SECTION("seed " << seed << ", " << shards << " shards") {
       SideBySide s({"--shards", shards, "--sync", "never"});

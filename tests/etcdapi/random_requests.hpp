@@ -10,9 +10,12 @@
 #include "storage/types.hpp"
 
 #include <cstdint>
+#include <cstdlib>
 #include <optional>
 #include <random>
+#include <sstream>
 #include <string>
+#include <variant>
 #include <vector>
 
 namespace revkv::testing {
@@ -172,5 +175,37 @@ class RandomRequests {
  private:
   std::mt19937_64 rng_;
 };
+
+// The seeds named in the environment variable `env` ("1,2,3"), else `fallback`.
+inline std::vector<uint64_t> seeds_from(const char* env, std::vector<uint64_t> fallback) {
+  const char* value = std::getenv(env);
+  if (value == nullptr || *value == '\0') return fallback;
+  std::vector<uint64_t> out;
+  std::stringstream in(value);
+  std::string item;
+  while (std::getline(in, item, ','))
+    out.push_back(std::stoull(item));
+  return out;
+}
+// The count in the environment variable `env`, else `fallback`.
+inline int count_from(const char* env, int fallback) {
+  const char* value = std::getenv(env);
+  return value != nullptr && *value != '\0' ? std::atoi(value) : fallback;
+}
+
+// SPEC §11-D1, a documented deviation: etcd's duplicate-key check takes a delete to "\0"
+// inside a Txn as an empty interval, revkv as [key, +inf). The tests against a real etcd
+// send such deletes (in `ops` and the Txns nested there) with an end past every key the
+// generator uses, where the two agree.
+inline void with_explicit_delete_ends(std::vector<storage::RequestOp>& ops) {
+  for (auto& op : ops) {
+    if (auto* d = std::get_if<storage::DeleteRangeRequest>(&op.op)) {
+      if (d->range_end == std::string(1, '\0')) d->range_end = std::string(3, '\xff');
+    } else if (auto* t = std::get_if<storage::Box<storage::TxnRequest>>(&op.op)) {
+      with_explicit_delete_ends((*t)->success);
+      with_explicit_delete_ends((*t)->failure);
+    }
+  }
+}
 
 }  // namespace revkv::testing

@@ -35,23 +35,6 @@ using testing::GrpcClient;
 using testing::Outcome;
 using testing::RandomRequests;
 
-std::vector<uint64_t> seeds() {
-  std::vector<uint64_t> out;
-  if (const char* env = std::getenv("REVKV_TWO_DOORS_SEEDS"); env && *env) {
-    std::stringstream in(env);
-    std::string item;
-    while (std::getline(in, item, ','))
-      out.push_back(std::stoull(item));
-    return out;
-  }
-  return {1, 7, 20261202};
-}
-
-int ops_per_seed() {
-  if (const char* env = std::getenv("REVKV_TWO_DOORS_OPS"); env && *env) return std::atoi(env);
-  return 300;
-}
-
 // The MessagePack answer in the gRPC client's shape, and its header.
 template <class T>
 Outcome<T> kv_answer(const client::Result<protocol::KvResponse<T>>& r,
@@ -261,10 +244,10 @@ class Run {
 
 TEST_CASE("two doors: a seeded random sequence gets the same answers over MessagePack and gRPC",
           "[etcdapi][node][differential]") {
-  const int ops = ops_per_seed();
+  const int ops = testing::count_from("REVKV_TWO_DOORS_OPS", 300);
   const std::vector<std::string> shard_counts = {"1", "4", "7"};
   size_t n = 0;
-  for (uint64_t seed : seeds()) {
+  for (uint64_t seed : testing::seeds_from("REVKV_TWO_DOORS_SEEDS", {1, 7, 20261202})) {
     const std::string& shards = shard_counts[n++ % shard_counts.size()];
     DYNAMIC_SECTION("seed " << seed << ", " << shards << " shards") {
       testing::TwoDoors<GrpcClient> doors(shards);
