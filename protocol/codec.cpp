@@ -55,7 +55,7 @@ constexpr std::string_view kPermissionTypeNames[] = {"READ", "WRITE", "READWRITE
 const EnumTable kSortOrder{kSortOrderNames, true};
 const EnumTable kSortTarget{kSortTargetNames, true};
 const EnumTable kCompareResult{kCompareResultNames, true};
-const EnumTable kCompareTarget{kCompareTargetNames};
+const EnumTable kCompareTarget{kCompareTargetNames, true};
 
 // Enum-typed members find their table by type; int32 members name it at the field.
 template <class E>
@@ -972,7 +972,9 @@ class Decoder {
       if (k == "result") {
         out.result = read_enum32(v, fp, kCompareResult);  // open: unknown values evaluate true
       } else if (k == "target") {
-        out.target = read_enum32(v, fp, kCompareTarget);  // closed: unknown values are refused
+        // open: an unknown target compares as equal (etcd evaluates it; so does a request
+        // the gRPC door takes, and a follower forwards here over this door)
+        out.target = read_enum32(v, fp, kCompareTarget);
       } else if (k == "key") {
         value(v, fp, out.key);
       } else if (k == "range_end") {

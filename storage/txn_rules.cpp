@@ -14,8 +14,8 @@ Status validate_op(const RequestOp& op, int64_t budget);
 Status validate_txn_level(const TxnRequest& t, int64_t budget) {
   auto n = static_cast<int64_t>(std::max({t.compare.size(), t.success.size(), t.failure.size()}));
   if (n > budget) return Errc::too_many_ops;
-  // An unknown compare target is no error: etcd evaluates it (compare_one). The
-  // MessagePack door refuses it while decoding (its enums are closed, docs/PROTOCOL.md).
+  // An unknown compare target is no error: etcd evaluates it (compare_one), and so do both
+  // doors.
   for (const Compare& c : t.compare)
     if (c.key.empty()) return Errc::empty_key;
   for (const RequestOp& op : t.success)

@@ -144,9 +144,8 @@ class RandomRequests {
       t.failure.push_back(op(current, depth));
     return t;
   }
-  // A txn whose one compare has a target etcd does not know, and nothing else wrong: the
-  // MessagePack door refuses it while decoding, the gRPC door evaluates it as etcd does
-  // (tests/etcdapi/random_two_doors_test.cpp).
+  // A txn whose one compare has a target etcd does not know, and nothing else wrong: etcd
+  // and both doors evaluate it (the target compares as equal).
   storage::TxnRequest unknown_compare_target(int64_t current) {
     storage::TxnRequest t;
     storage::Compare c;

@@ -885,7 +885,7 @@ TEST_CASE("bad input: txn and request rules", "[node][bad_input]") {
   check_healthy();
 }
 
-TEST_CASE("bad input: an unknown Compare.result is true, an unknown target is refused",
+TEST_CASE("bad input: an unknown Compare.result is true, an unknown target compares as equal",
           "[node][bad_input]") {
   // SPEC §3.6.3 [QUIRK], as etcd: the result's integer travels to the evaluation and makes
   // the compare hold; only the target is a closed enum.
@@ -922,10 +922,18 @@ TEST_CASE("bad input: an unknown Compare.result is true, an unknown target is re
   CHECK_FALSE(known.value().response.succeeded);
   CHECK(value_of(cl, "bad/compare/branch") == "failure");
 
-  auto bad_target = cl.txn(txn_with(9, 9, "bad/known"));
-  REQUIRE_FALSE(bad_target.ok());
-  CHECK(bad_target.error().code == 3);
-  CHECK(bad_target.error().message == "revkv: bad request: compare[0].target: unknown value 9");
+  // An unknown target compares as equal (etcd's compareKV leaves its result 0): EQUAL holds,
+  // GREATER does not.
+  auto unknown_target =
+      cl.txn(txn_with(static_cast<int32_t>(storage::CompareResult::equal), 9, "bad/known"));
+  REQUIRE(unknown_target.ok());
+  CHECK(unknown_target.value().response.succeeded);
+  CHECK(value_of(cl, "bad/compare/branch") == "success");
+  auto unknown_target_greater =
+      cl.txn(txn_with(static_cast<int32_t>(storage::CompareResult::greater), 9, "bad/known"));
+  REQUIRE(unknown_target_greater.ok());
+  CHECK_FALSE(unknown_target_greater.value().response.succeeded);
+  CHECK(value_of(cl, "bad/compare/branch") == "failure");
   check_healthy();
 }
 
