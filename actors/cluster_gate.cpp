@@ -1,5 +1,6 @@
 #include "actors/cluster_gate.hpp"
 
+#include "actors/alarm_effect.hpp"
 #include "auth/store.hpp"
 
 namespace revkv::actors {
@@ -11,10 +12,11 @@ constexpr int64_t kUnavailable = 14;
 bool needs_leader(protocol::Method method, const Request& request) {
   // Defragment concerns this member's own store, as in etcd: every member runs its own.
   if (std::holds_alternative<protocol::DefragmentRequest>(request)) return false;
-  // The alarms are applied from the log on every member: a list is answered from this
-  // member's copy; raising or clearing one is a state change only the leader proposes.
+  // The alarms are applied from the log on every member: a list (and any request that
+  // changes nothing, answered with the list) from this member's copy; raising or clearing
+  // one is a state change only the leader proposes.
   if (const auto* alarm = std::get_if<protocol::AlarmRequest>(&request))
-    return alarm->action != protocol::AlarmAction::get;
+    return alarm_effect(*alarm) != AlarmEffect::none;
   if (is_write(method)) return true;
   if (const auto* range = std::get_if<storage::RangeRequest>(&request)) {
     return !range->serializable;

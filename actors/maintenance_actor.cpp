@@ -1,5 +1,6 @@
 #include "actors/maintenance_actor.hpp"
 
+#include "actors/alarm_effect.hpp"
 #include "actors/cluster_gate.hpp"
 #include "actors/fatal.hpp"
 #include "actors/messages.hpp"
@@ -370,14 +371,13 @@ caf::behavior maintenance_actor(Self* self, NodeContextPtr ctx, std::vector<caf:
       },
       [self](const protocol::AlarmRequest& r) -> storage::Result<protocol::AlarmResponse> {
         auto& ctx = *self->state.ctx;
-        bool nospace = r.alarm == protocol::AlarmType::nospace;
-        if (r.action == protocol::AlarmAction::activate && nospace) {
+        const auto effect = alarm_effect(r);
+        if (effect == AlarmEffect::raise) {
           // The member the request names (the leader's own id when its quota raised it);
           // etcd's clients name none, and then it is this member.
           auto s = set_alarm(ctx, true, r.member_id != 0 ? r.member_id : ctx.member_id);
           if (!s.ok()) return s.error();
-        } else if (r.action == protocol::AlarmAction::deactivate &&
-                   (nospace || r.alarm == protocol::AlarmType::none)) {
+        } else if (effect == AlarmEffect::clear) {
           bool was_raised = ctx.nospace_alarm.load();
           uint64_t owner = ctx.nospace_alarm_owner();
           auto s = set_alarm(ctx, false, 0);
