@@ -58,15 +58,21 @@ class ClusterSide final : public vs_etcd::RevkvdSide {
       }
     }
   }
-  // Waits (deadline 30 s) until member `m` has applied every entry the leader has (Status'
-  // raft_index).
+  // Waits (deadline 30 s) until member `m` has caught up with the leader: applied every
+  // entry the leader has (Status' raft_index), serves at its revision (the header's, W:
+  // a follower moves W once its shards have taken the entry) and knows its compaction
+  // (which a follower starts apart from the apply).
   void wait_applied(size_t m) {
-    const uint64_t applied = leader_status().raft_index;
+    const auto leader = leader_status();
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     for (;;) {
       auto s = clients_[m]->status();
       REQUIRE(std::holds_alternative<protocol::StatusResponse>(s));
-      if (std::get<protocol::StatusResponse>(s).raft_index >= applied) return;
+      const auto& status = std::get<protocol::StatusResponse>(s);
+      if (status.raft_index >= leader.raft_index &&
+          status.header.revision >= leader.header.revision &&
+          status.compact_revision >= leader.compact_revision)
+        return;
       REQUIRE(std::chrono::steady_clock::now() < deadline);
       poll_pause();
     }
@@ -102,6 +108,8 @@ TEST_CASE("cluster vs etcd 3.4: a seeded random sequence through every member in
       Cluster cluster(3, {"--sync", "never"});
       ClusterSide ours(cluster, watch_member);
       vs_etcd::run_sequence(seed, ops, ours, etcd.endpoint());
+      for (size_t i = 0; i < cluster.size(); ++i)
+        CHECK(cluster.stop(i, std::chrono::seconds(20)) == 0);
       CHECK(etcd.stop() == 128 + SIGTERM);  // etcd re-raises SIGTERM after its cleanup
     }
   }

@@ -153,8 +153,8 @@ class RandomRequests {
     c.target = 5;
     c.union_kind = storage::CompareTarget::version;
     t.compare.push_back(std::move(c));
-    // The compare holds over gRPC (an unknown target compares as equal, EQUAL is the
-    // default result): the range is served.
+    // The compare holds (an unknown target compares as equal, EQUAL is the default
+    // result): the range is served.
     storage::RequestOp op;
     op.op = range(current);
     t.success.push_back(std::move(op));

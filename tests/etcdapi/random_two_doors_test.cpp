@@ -34,6 +34,8 @@ using testing::describe;
 using testing::GrpcClient;
 using testing::Outcome;
 using testing::RandomRequests;
+using testing::sorted_leases;
+using testing::without_ttl;
 
 // The MessagePack answer in the gRPC client's shape, and its header.
 template <class T>
@@ -179,8 +181,8 @@ class Run {
       auto grpc = without_header(g_.lease_time_to_live(id, true));
       same("lease time to live", without_ttl(mp), without_ttl(grpc));
     } else if (gen.chance(50)) {
-      same("lease leases", sorted(answer(mp_.lease_leases(), mp_header_)),
-           sorted(without_header(g_.lease_leases())));
+      same("lease leases", sorted_leases(answer(mp_.lease_leases(), mp_header_)),
+           sorted_leases(without_header(g_.lease_leases())));
     } else {
       // The same history hashes the same: hash, compact and hash revision.
       int64_t rev = gen.chance(50) ? 0 : static_cast<int64_t>(gen.pick(current_ + 3));
@@ -198,21 +200,6 @@ class Run {
   template <class T>
   Outcome<T> answer(const client::Result<T>& r, std::optional<protocol::ResponseHeader>& h) {
     return without_header(revkv::answer(r, h));
-  }
-  static Outcome<protocol::LeaseTimeToLiveResponse> without_ttl(
-      Outcome<protocol::LeaseTimeToLiveResponse> o) {
-    if (auto* r = std::get_if<protocol::LeaseTimeToLiveResponse>(&o)) {
-      if (r->ttl > 0) r->ttl = 1;
-      std::sort(r->keys.begin(), r->keys.end());
-    }
-    return o;
-  }
-  static Outcome<protocol::LeaseLeasesResponse> sorted(Outcome<protocol::LeaseLeasesResponse> o) {
-    if (auto* r = std::get_if<protocol::LeaseLeasesResponse>(&o)) {
-      std::sort(r->leases.begin(), r->leases.end(),
-                [](const auto& a, const auto& b) { return a.id < b.id; });
-    }
-    return o;
   }
 
   client::Client& mp_;

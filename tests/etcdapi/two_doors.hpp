@@ -6,11 +6,13 @@
 
 #include "client/client.hpp"
 #include "protocol/error.hpp"
+#include "protocol/messages.hpp"
 #include "tests/node/node_process.hpp"
 #include "tests/temp_dir.hpp"
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -28,6 +30,27 @@ std::string describe(const Outcome<T>& o) {
   if (const auto* e = std::get_if<protocol::WireError>(&o))
     return "error " + std::to_string(e->code) + " " + e->message;
   return "response";
+}
+
+// A LeaseTimeToLive answer without what only the clock decides (a positive remaining TTL
+// becomes 1) and with its keys in order: what two servers' answers share.
+inline Outcome<protocol::LeaseTimeToLiveResponse> without_ttl(
+    Outcome<protocol::LeaseTimeToLiveResponse> o) {
+  if (auto* r = std::get_if<protocol::LeaseTimeToLiveResponse>(&o)) {
+    if (r->ttl > 0) r->ttl = 1;
+    std::sort(r->keys.begin(), r->keys.end());
+  }
+  return o;
+}
+
+// A LeaseLeases answer with the leases in id order (etcd lists them from a Go map).
+inline Outcome<protocol::LeaseLeasesResponse> sorted_leases(
+    Outcome<protocol::LeaseLeasesResponse> o) {
+  if (auto* r = std::get_if<protocol::LeaseLeasesResponse>(&o)) {
+    std::sort(r->leases.begin(), r->leases.end(),
+              [](const auto& a, const auto& b) { return a.id < b.id; });
+  }
+  return o;
 }
 
 template <class GrpcStubs>

@@ -888,7 +888,7 @@ TEST_CASE("bad input: txn and request rules", "[node][bad_input]") {
 TEST_CASE("bad input: an unknown Compare.result is true, an unknown target compares as equal",
           "[node][bad_input]") {
   // SPEC §3.6.3 [QUIRK], as etcd: the result's integer travels to the evaluation and makes
-  // the compare hold; only the target is a closed enum.
+  // the compare hold; an unknown target's travels too and compares as equal.
   auto c = client::Client::connect(env().node->endpoint(), client_options());
   REQUIRE(c.ok());
   client::Client& cl = c.value();
