@@ -58,21 +58,14 @@ class ClusterSide final : public vs_etcd::RevkvdSide {
       }
     }
   }
-  // Waits (deadline 30 s) until member `m` has caught up with the leader: applied every
-  // entry the leader has (Status' raft_index), serves at its revision (the header's, W:
-  // a follower moves W once its shards have taken the entry) and knows its compaction
-  // (which a follower starts apart from the apply).
+  // Waits (deadline 30 s) until member `m` has caught up with the leader (caught_up()).
   void wait_applied(size_t m) {
     const auto leader = leader_status();
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     for (;;) {
       auto s = clients_[m]->status();
       REQUIRE(std::holds_alternative<protocol::StatusResponse>(s));
-      const auto& status = std::get<protocol::StatusResponse>(s);
-      if (status.raft_index >= leader.raft_index &&
-          status.header.revision >= leader.header.revision &&
-          status.compact_revision >= leader.compact_revision)
-        return;
+      if (caught_up(std::get<protocol::StatusResponse>(s), leader)) return;
       REQUIRE(std::chrono::steady_clock::now() < deadline);
       poll_pause();
     }

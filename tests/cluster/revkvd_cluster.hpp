@@ -31,6 +31,18 @@ inline void poll_pause() {
   std::this_thread::sleep_for(std::chrono::milliseconds(10));
 }
 
+// Whether a member whose Status is `member` has caught up with the leader's (`leader`):
+// applied every entry the leader has (raft_index), serves at its revision (the header's, W:
+// a follower moves W once its shards have taken the entry) and knows its compaction (which a
+// follower starts apart from the apply). A client that reads its own writes from a
+// follower's applied state waits for this.
+inline bool caught_up(const protocol::StatusResponse& member,
+                      const protocol::StatusResponse& leader) {
+  return member.raft_index >= leader.raft_index &&
+         member.header.revision >= leader.header.revision &&
+         member.compact_revision >= leader.compact_revision;
+}
+
 class Cluster {
  public:
   // `extra`: flags every member gets too (e.g. --auth-token).

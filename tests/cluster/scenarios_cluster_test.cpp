@@ -133,22 +133,15 @@ class ClusterTarget final : public WireLeaseRecords {
     start(std::make_unique<Cluster>(kMembers, flags_));
   }
 
-  // Waits (deadline 30 s) until member `m` has caught up with the leader: applied every
-  // entry the leader has (Status' raft_index: whatever was answered so far, compactions and
-  // lease changes too), serves at its revision (the header's, W: a follower moves W once its
-  // shards have taken the entry) and knows its compaction (which a follower starts apart
-  // from the apply).
+  // Waits (deadline 30 s) until member `m` has caught up with the leader (caught_up():
+  // whatever was answered so far, compactions and lease changes too).
   void wait_applied(size_t m) {
     const auto leader = leader_status();
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     for (;;) {
       auto s = client(m).status();
       REQUIRE(s.ok());
-      const auto& status = s.value();
-      if (status.raft_index >= leader.raft_index &&
-          status.header.revision >= leader.header.revision &&
-          status.compact_revision >= leader.compact_revision)
-        return;
+      if (caught_up(s.value(), leader)) return;
       REQUIRE(std::chrono::steady_clock::now() < deadline);
       poll_pause();
     }
