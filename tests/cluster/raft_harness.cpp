@@ -1,12 +1,8 @@
 #include "tests/cluster/raft_harness.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sstream>
 #include <stdexcept>
-#include <sys/socket.h>
 #include <thread>
-#include <unistd.h>
 
 namespace revkv::testing {
 
@@ -96,23 +92,6 @@ std::uint64_t RecordingMachine::order_violations() const {
 bool RecordingMachine::wait_applied(std::uint64_t index, Clock::time_point deadline) const {
   std::unique_lock lock(mutex_);
   return applied_cv_.wait_until(lock, deadline, [&] { return state_.applied >= index; });
-}
-
-std::uint16_t free_loopback_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) throw std::runtime_error("socket() failed");
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof addr;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    ::close(fd);
-    throw std::runtime_error("could not bind a loopback port");
-  }
-  ::close(fd);
-  return ntohs(addr.sin_port);
 }
 
 RaftGroup::RaftGroup(std::size_t size, GroupTuning tuning)

@@ -5,6 +5,7 @@
 // entry, a running digest of them, and the snapshots it was restored from.
 
 #include "cluster/raft_node.hpp"
+#include "tests/monitoring/http_client.hpp"  // free_loopback_port
 #include "tests/temp_dir.hpp"
 
 #include <chrono>
@@ -63,9 +64,6 @@ class RecordingMachine : public cluster::StateMachine {
   std::uint64_t snapshot_calls_ = 0;
   std::uint64_t snapshots_taken_ = 0;
 };
-
-// A free TCP port on 127.0.0.1 (bound to port 0, read back, closed).
-std::uint16_t free_loopback_port();
 
 // Election and heartbeat timeouts of the test groups, and snapshot settings small enough
 // that a few hundred entries compact the log.
