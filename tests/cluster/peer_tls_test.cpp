@@ -120,6 +120,11 @@ class TlsCluster {
       }
       if (!initial_.empty()) initial_ += ",";
       initial_ += names_.back() + "=127.0.0.1:" + std::to_string(ports_.back());
+      // Fixed client ports, kept across restarts: a member that restarts itself in place (a
+      // deposed leader with writes in flight, a catch-up) serves where it served.
+      const auto port = [] { return "127.0.0.1:" + std::to_string(testing::free_loopback_port()); };
+      client_flags_.push_back(
+          {"--listen-client", port(), "--listen-grpc", port(), "--listen-metrics", port()});
     }
     members_.resize(kinds_.size());
   }
@@ -139,7 +144,7 @@ class TlsCluster {
   pid_t pid(size_t i) const { return members_[i]->pid(); }
   std::string member_endpoint(size_t i) const { return members_[i]->endpoint(); }
 
-  // `extra`: more flags (fixed ports for a member that restarts itself to catch up).
+  // `extra`: more flags.
   void start(size_t i, const std::vector<std::string>& extra = {}) {
     std::vector<std::string> flags = {"--name",   names_[i], "--initial-cluster", initial_,
                                       "--shards", "2",       "--log-format",      "text",
@@ -153,6 +158,7 @@ class TlsCluster {
                                  dir_.sub(cert + ".key"), "--peer-trusted-ca-file", dir_.sub(ca)});
     }
     flags.insert(flags.end(), listen_flags_[i].begin(), listen_flags_[i].end());
+    flags.insert(flags.end(), client_flags_[i].begin(), client_flags_[i].end());
     flags.insert(flags.end(), extra.begin(), extra.end());
     members_[i] = std::make_unique<testing::NodeProcess>(dir_.sub(names_[i]), flags,
                                                          dir_.sub(names_[i] + ".log"));
@@ -218,6 +224,7 @@ class TlsCluster {
   std::vector<std::string> names_;
   std::vector<uint16_t> ports_;  // advertised (a proxy's when behind proxies)
   std::vector<std::vector<std::string>> listen_flags_;
+  std::vector<std::vector<std::string>> client_flags_;  // --listen-client/-grpc/-metrics
   std::string initial_;
   // Before the members: they are stopped first, then their proxies.
   std::vector<std::unique_ptr<testing::PeerProxy>> proxies_;
@@ -426,12 +433,7 @@ TEST_CASE("peer TLS: SIGHUP reloads the peer certificates and a failed reload ke
           "[cluster][process]") {
   TlsCluster cluster({Peer::tls, Peer::tls, Peer::tls});
   if (!cluster.certs()) return;
-  // Fixed client ports: a member that restarts itself in place serves where it served.
-  for (size_t i = 0; i < cluster.size(); ++i) {
-    const auto port = [] { return "127.0.0.1:" + std::to_string(testing::free_loopback_port()); };
-    cluster.start(i,
-                  {"--listen-client", port(), "--listen-grpc", port(), "--listen-metrics", port()});
-  }
+  cluster.start_all();
   auto leader = cluster.find_leader({0, 1, 2}, 20s);
   REQUIRE(leader);
   // Member a's files replaced by a new certificate of the same CA, then SIGHUP.
@@ -549,10 +551,7 @@ TEST_CASE("peer TLS: a member behind the compacted log catches up over the TLS c
   ::close(fd);
   CHECK(answer.find("F ") == std::string::npos);
 
-  cluster.start(behind,
-                {"--listen-client", "127.0.0.1:" + std::to_string(testing::free_loopback_port()),
-                 "--listen-grpc", "127.0.0.1:" + std::to_string(testing::free_loopback_port()),
-                 "--listen-metrics", "127.0.0.1:" + std::to_string(testing::free_loopback_port())});
+  cluster.start(behind);
   INFO(cluster.log(behind));
   REQUIRE(cluster.log_has(behind, "catch-up: installed the checkpoint", 60s));
   // Restarted into it (same process): serving again once it answers a read at `last`.

@@ -350,10 +350,12 @@ def check_watch(c, p):
     cancel()
     assert got == [(p + "wp/a").encode(), (p + "wp/b").encode()], got
 
-    # watch_once: the next event, or WatchTimedOut.
+    # watch_once: the next event, or WatchTimedOut. From the revision the put will have, so
+    # a put that lands before the watch is created (a slow machine) is still its event.
+    start = revision(c) + 1
     timer = threading.Timer(0.3, lambda: c.put(p + "once", "now"))
     timer.start()
-    event = c.watch_once(p + "once", timeout=10)
+    event = c.watch_once(p + "once", timeout=10, start_revision=start)
     timer.join()
     assert event.value == b"now"
     try:

@@ -196,7 +196,10 @@ TEST_CASE("leases: a restart keeps leases and attachments, with a full TTL again
   auto c = connect(node);
   auto t = ttl(c, 77, true);
   CHECK(t.granted_ttl == 5);
-  CHECK(t.ttl >= 5);  // full TTL plus the 1 s extension, truncated
+  // Full TTL plus the 1 s extension from the lessor's start, truncated: 5 or 6 when asked
+  // at once. At least 3 tells a reset TTL from the at most 2 s left before the restart,
+  // however long a loaded machine took from the lessor's start to this answer.
+  CHECK(t.ttl >= 3);
   CHECK(t.ttl <= 6);
   std::sort(t.keys.begin(), t.keys.end());
   CHECK(t.keys == std::vector<std::string>{"r/a", "r/b"});

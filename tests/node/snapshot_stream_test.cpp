@@ -48,7 +48,6 @@ uint64_t db_bytes() {
   return text ? std::strtoull(text, nullptr, 10) : 256ull << 20;
 }
 
-
 // Incompressible bytes (the backend compresses with LZ4), fast: xorshift64.
 std::string random_value(uint64_t& state, std::size_t size) {
   std::string out(size, '\0');
@@ -203,8 +202,10 @@ TEST_CASE(
   const fs::path stale = fs::path(dir.sub("data")) / "snapshots.tmp" / "snapshot-stale";
   fs::create_directories(stale / "checkpoint");
   std::ofstream(stale / "checkpoint" / "000001.sst") << "stale";
+  // 5 s of idleness: the third request must come while both stalled streams still hold
+  // their slots, after the second checkpoint was written (fsyncs, on a loaded machine).
   testing::NodeProcess node(dir.sub("data"),
-                            {"--max-snapshots", "2", "--snapshot-idle-timeout", "1s"});
+                            {"--max-snapshots", "2", "--snapshot-idle-timeout", "5s"});
   CHECK_FALSE(fs::exists(stale));
   auto c = connect(node);
   // 24 MiB: more than the door's window and the sockets' buffers hold, so a client that
