@@ -15,7 +15,13 @@ namespace revkv::floor {
 
 namespace {
 
-using RawRange = etcdserverpb::KV::WithRawCallbackMethod_Range<etcdserverpb::KV::Service>;
+// Every method a callback method, as revkvd's KvService (etcdapi/kv_service.hpp): one
+// synchronous method would make gRPC add its synchronous request threads to the server.
+// Only Range is served; the others answer Unimplemented (the base class's default).
+using RawRange =
+    etcdserverpb::KV::WithRawCallbackMethod_Range<etcdserverpb::KV::WithCallbackMethod_Put<
+        etcdserverpb::KV::WithCallbackMethod_DeleteRange<etcdserverpb::KV::WithCallbackMethod_Txn<
+            etcdserverpb::KV::WithCallbackMethod_Compact<etcdserverpb::KV::Service>>>>>;
 
 }  // namespace
 

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <new>
 #include <nghttp2/nghttp2.h>
 #include <stdexcept>
 #include <string>
@@ -114,7 +115,7 @@ struct Http2FloorServer::Impl {
     watch(answers_event.get(), kAnswersTag, EPOLLIN);
 
     nghttp2_session_callbacks* raw = nullptr;
-    nghttp2_session_callbacks_new(&raw);
+    if (nghttp2_session_callbacks_new(&raw) != 0) throw std::bad_alloc();
     callbacks.reset(raw);
     nghttp2_session_callbacks_set_on_begin_headers_callback(raw, &Impl::on_begin_headers);
     nghttp2_session_callbacks_set_on_header_callback(raw, &Impl::on_header);
@@ -200,7 +201,9 @@ struct Http2FloorServer::Impl {
       // The status goes in trailers: the DATA frame does not end the stream.
       *flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
       nghttp2_nv trailers[] = {header("grpc-status", "0")};
-      nghttp2_submit_trailer(session, stream, trailers, 1);
+      // Without its trailers the stream would never end: reset it instead.
+      if (nghttp2_submit_trailer(session, stream, trailers, 1) != 0)
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
     }
     return static_cast<ssize_t>(n);
   }
@@ -227,7 +230,13 @@ struct Http2FloorServer::Impl {
   void accept_all() {
     for (;;) {
       const int fd = ::accept4(listener.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-      if (fd < 0) return;
+      if (fd < 0) {
+        // Out of descriptors: the listener stays readable and epoll would report it again
+        // at once; stop watching it (a benchmark's server has no one to wait for).
+        if (errno == EMFILE || errno == ENFILE)
+          ::epoll_ctl(epoll.get(), EPOLL_CTL_DEL, listener.get(), nullptr);
+        return;
+      }
       const int one = 1;
       ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
       auto connection = std::make_unique<Connection>();
@@ -235,7 +244,8 @@ struct Http2FloorServer::Impl {
       connection->id = next_id++;
       connection->fd = UniqueFd(fd);
       nghttp2_session* session = nullptr;
-      nghttp2_session_server_new(&session, callbacks.get(), connection.get());
+      if (nghttp2_session_server_new(&session, callbacks.get(), connection.get()) != 0)
+        continue;  // out of memory: the connection closes with its descriptor
       connection->session.reset(session);
       nghttp2_settings_entry settings[] = {{NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, 1000},
                                            {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 1 << 20}};
@@ -243,7 +253,7 @@ struct Http2FloorServer::Impl {
       watch(fd, connection->id, EPOLLIN);
       auto& kept = *connection;
       connections.emplace(kept.id, std::move(connection));
-      flush(kept);
+      if (!flush(kept)) close(kept.id);
     }
   }
 
