@@ -76,13 +76,12 @@ namespace {
 using Self = caf::stateful_actor<LessorState>;
 using RevokeResult = storage::Result<storage::LeaseRevokeResponse>;
 
-// etcd's default extension on a restart (the election timeout).
-constexpr std::chrono::seconds kRestartExtension{1};
-
 // now + extra + ttl seconds, saturating: a TTL may be up to 9e9 s, near the clock's range.
-TimePoint deadline(TimePoint now, std::chrono::seconds extra, int64_t ttl) {
+// `extra`: etcd's extension on a restart or a new leader (the election timeout,
+// NodeOptions::lease_restart_extension), or none.
+TimePoint deadline(TimePoint now, std::chrono::milliseconds extra, int64_t ttl) {
   using std::chrono::seconds;
-  auto room = std::chrono::duration_cast<seconds>(TimePoint::max() - now).count() - extra.count();
+  auto room = std::chrono::duration_cast<seconds>(TimePoint::max() - now - extra).count();
   if (ttl >= room) return TimePoint::max();
   return now + extra + seconds(ttl);
 }
@@ -104,7 +103,7 @@ bool follow_leadership(LessorState& st) {
   if (leads && !st.leading) {
     auto now = st.clock->now();
     for (auto it = st.leases.begin(); it != st.leases.end(); ++it)
-      st.renew(it, deadline(now, kRestartExtension, it->second.ttl));
+      st.renew(it, deadline(now, st.ctx->options.lease_restart_extension, it->second.ttl));
   }
   st.leading = leads;
   return leads;
@@ -317,7 +316,7 @@ caf::behavior lessor_actor(Self* self, NodeContextPtr ctx, std::vector<caf::acto
   auto now = st.clock->now();
   for (const auto& r : restored) {
     int64_t ttl = r.remaining_ttl > 0 ? r.remaining_ttl : r.ttl;
-    st.track(r.id, r.ttl, deadline(now, kRestartExtension, ttl));
+    st.track(r.id, r.ttl, deadline(now, st.ctx->options.lease_restart_extension, ttl));
   }
   // The periodic check; with a manual clock the test sends the checks (expire_atom).
   if (!st.clock->manual()) {

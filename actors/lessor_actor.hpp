@@ -19,8 +19,8 @@
 // manual clock it never does: a test advances the clock, then asks for a check
 // (expire_atom), so nothing depends on real time passing.
 //
-// The leases it starts with (a restart) get a full TTL again plus a one-second extension
-// (etcd's default, without checkpointing). Detached (its own thread): a grant fsyncs its
+// The leases it starts with (a restart) get a full TTL again plus an extension of one
+// election timeout (NodeOptions::lease_restart_extension; etcd's, without checkpointing). Detached (its own thread): a grant fsyncs its
 // record under --sync always.
 
 #include "actors/node_context.hpp"

@@ -53,6 +53,9 @@ struct NodeOptions {
   int64_t max_txn_ops = 128;
   size_t max_request_bytes = 1536 * 1024;
   int64_t min_lease_ttl = 2;
+  // What a lease gets beyond its full TTL when this node's lessor starts or becomes the
+  // leader's (etcd: the election timeout, 1 s by default).
+  std::chrono::milliseconds lease_restart_extension{1000};
   // The lessor looks for expired leases this often and revokes at most this many per
   // second (etcd: 500 ms, 1000/s).
   std::chrono::milliseconds lease_check_interval{500};

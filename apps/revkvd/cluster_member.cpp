@@ -252,6 +252,8 @@ ClusterMember::ClusterMember(caf::actor_system& sys, actors::Node& node,
   config.snapshot_threshold = threshold;
   config.snapshot_trailing = trailing;
   config.install_snapshot_timeout_ms = install_timeout;
+  config.election_timeout_ms = options.election_timeout_ms;
+  config.heartbeat_timeout_ms = options.heartbeat_interval_ms;
   link_->read_lease_ns =
       static_cast<int64_t>(config.election_timeout_ms * kReadLeaseShare) * 1'000'000;
   // A restarted member has forgotten which leader it last heard from, so libraft would let it

@@ -117,6 +117,16 @@ void register_options(CLI::App& app, RawOptions& raw) {
                  "member with member add)")
       ->envname(env("INITIAL_CLUSTER_STATE"))
       ->capture_default_str();
+  app.add_option("--heartbeat-interval", raw.heartbeat_interval,
+                 "milliseconds between a leader's heartbeats (cluster mode; etcd's flag)")
+      ->envname(env("HEARTBEAT_INTERVAL"))
+      ->capture_default_str();
+  app.add_option("--election-timeout", raw.election_timeout,
+                 "milliseconds a follower waits for its leader before it stands for election; "
+                 "at least 5 heartbeat intervals, at most 50000 (etcd's flag; also sets the "
+                 "leases' minimum TTL and restart extension, as etcd's)")
+      ->envname(env("ELECTION_TIMEOUT"))
+      ->capture_default_str();
   app.add_option("--log-level", raw.log_level, "debug | info | warn | error")
       ->envname(env("LOG_LEVEL"))
       ->capture_default_str();
@@ -314,6 +324,36 @@ bool resolve_peer_tls(const RawOptions& raw, DaemonOptions& out, std::string& er
   return true;
 }
 
+// etcd's checks of --heartbeat-interval and --election-timeout, in its order and words.
+// Raft counts in ticks of one heartbeat interval, so etcd's lease timing is whole ticks too:
+// the minimum TTL is 1.5 election timeouts in ticks, rounded up to a second; the restart
+// extension one election timeout in ticks.
+bool resolve_raft_timing(const RawOptions& raw, DaemonOptions& out, std::string& error) {
+  const int64_t heartbeat = raw.heartbeat_interval, election = raw.election_timeout;
+  if (heartbeat <= 0) {
+    error = "--heartbeat-interval must be >0 (set to " + std::to_string(heartbeat) + "ms)";
+    return false;
+  }
+  if (5 * heartbeat > election) {
+    error = "--election-timeout[" + std::to_string(election) +
+            "ms] should be at least as 5 times as --heartbeat-interval[" +
+            std::to_string(heartbeat) + "ms]";
+    return false;
+  }
+  if (election > 50000) {
+    error = "--election-timeout[" + std::to_string(election) +
+            "ms] is too long, and should be set less than 50000ms";
+    return false;
+  }
+  out.heartbeat_interval_ms = static_cast<unsigned>(heartbeat);
+  out.election_timeout_ms = static_cast<unsigned>(election);
+  const int64_t ticks = election / heartbeat;
+  const int64_t min_ttl_ms = (3 * ticks) / 2 * heartbeat;
+  out.node.options.min_lease_ttl = (min_ttl_ms + 999) / 1000;
+  out.node.options.lease_restart_extension = std::chrono::milliseconds(ticks * heartbeat);
+  return true;
+}
+
 bool resolve_cluster(const RawOptions& raw, DaemonOptions& out, std::string& error) {
   out.name = raw.name;
   if (!resolve_peer_tls(raw, out, error)) return false;
@@ -497,6 +537,7 @@ std::optional<DaemonOptions> resolve_options(const RawOptions& raw, std::string&
     return std::nullopt;
   }
   node.options.lease_revoke_rate = raw.lease_revoke_rate;
+  if (!resolve_raft_timing(raw, out, error)) return std::nullopt;
   auto progress = parse_duration(raw.watch_progress_notify_interval);
   if (!progress || progress->count() < 100) {
     error = "--watch-progress-notify-interval: expected a duration of at least 100ms";

@@ -56,6 +56,10 @@ struct DaemonOptions {
   // TLS on every Raft connection between members when enabled() (--peer-cert-file, ...;
   // docs/CLUSTER.md "Peer TLS"); always with client_cert_auth.
   tls::ServerConfig peer_tls;
+  // etcd's --heartbeat-interval and --election-timeout (milliseconds): Raft's timing in
+  // cluster mode; on every node also the leases' minimum TTL and restart extension.
+  unsigned heartbeat_interval_ms = 100;
+  unsigned election_timeout_ms = 1000;
   bool clustered() const { return !initial_cluster.empty(); }
 };
 
@@ -89,6 +93,8 @@ struct RawOptions {
   std::string listen_catchup;  // empty: the peer host, a free port
   std::string initial_cluster;
   std::string initial_cluster_state = "new";
+  int64_t heartbeat_interval = 100;  // milliseconds
+  int64_t election_timeout = 1000;   // milliseconds
   std::string log_level = "info";
   std::string log_format = "json";
   // etcd's client TLS flags (docs/SECURITY.md).

@@ -96,7 +96,11 @@ std::vector<CLI::ConfigItem> YamlConfig::from_config(std::istream& input) const 
       add_transport_security(items, entry.second, "peer-transport-security", "peer-");
       continue;
     }
-    if (known_.count(key) == 0)
+    // etcd's config files write its flags' names (heartbeat-interval); revkvd's own use
+    // underscores (heartbeat_interval): both name the same flag.
+    std::string known = key;
+    std::replace(known.begin(), known.end(), '-', '_');
+    if (known_.count(known) == 0)
       throw CLI::ConversionError("config file: unknown key '" + key + "'");
     std::string name = key;
     std::replace(name.begin(), name.end(), '_', '-');

@@ -320,6 +320,60 @@ TEST_CASE("leases: bad lease flags are refused", "[node][lease][daemon]") {
   CHECK(from_file.second.find("--lease-revoke-rate") != std::string::npos);
 }
 
+TEST_CASE("leases: etcd's Raft timing flags are checked in etcd's words", "[node][lease][daemon]") {
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--heartbeat-interval", "0"}, "--heartbeat-interval must be >0 (set to 0ms)"},
+      {{"--heartbeat-interval", "-5", "--election-timeout", "0"},
+       "--heartbeat-interval must be >0 (set to -5ms)"},
+      {{"--heartbeat-interval", "300"},
+       "--election-timeout[1000ms] should be at least as 5 times as --heartbeat-interval[300ms]"},
+      {{"--election-timeout", "499"},
+       "--election-timeout[499ms] should be at least as 5 times as --heartbeat-interval[100ms]"},
+      {{"--election-timeout", "50001"},
+       "--election-timeout[50001ms] is too long, and should be set less than 50000ms"},
+  };
+  for (const auto& [args, message] : cases) {
+    INFO(args.front() << " " << args[1]);
+    auto refused = testing::run_revkvd(args);
+    CHECK(refused.first == 1);
+    CHECK(refused.second.find(message) != std::string::npos);
+  }
+  // The same from the YAML file, under etcd's key names.
+  testing::TempDir dir;
+  std::ofstream(dir.sub("etcd.yaml")) << "heartbeat-interval: 300\nelection-timeout: 1000\n";
+  auto from_file = testing::run_revkvd({"--config", dir.sub("etcd.yaml")});
+  CHECK(from_file.first == 1);
+  CHECK(from_file.second.find("should be at least as 5 times as --heartbeat-interval[300ms]") !=
+        std::string::npos);
+}
+
+TEST_CASE("leases: the minimum TTL and the restart extension follow --election-timeout, as etcd's",
+          "[node][lease]") {
+  testing::TempDir dir;
+  // 10 ticks of 1 s: a minimum TTL of 15 s and a restart extension of 10 s.
+  const std::vector<std::string> flags = {"--heartbeat-interval", "1000", "--election-timeout",
+                                          "10000"};
+  {
+    testing::NodeProcess node(dir.sub("data"), flags);
+    auto c = connect(node);
+    auto small = c.lease_grant(protocol::LeaseGrantRequest{1, 91});
+    REQUIRE(small.ok());
+    CHECK(small.value().ttl == 15);
+    auto large = c.lease_grant(protocol::LeaseGrantRequest{20, 92});
+    REQUIRE(large.ok());
+    CHECK(large.value().ttl == 20);
+    CHECK(node.stop() == 0);
+  }
+  testing::NodeProcess node(dir.sub("data"), flags);
+  auto c = connect(node);
+  // A full TTL again plus 10 s, truncated: 29 or 30 when asked at once; the default 1 s
+  // extension would give 20 at most. At least 22 leaves a loaded machine 8 s to restart.
+  auto t = ttl(c, 92);
+  CHECK(t.granted_ttl == 20);
+  CHECK(t.ttl >= 22);
+  CHECK(t.ttl <= 30);
+}
+
 TEST_CASE("leases: grants and revocations are durable before they are answered",
           "[node][lease][crash]") {
   testing::TempDir dir;
