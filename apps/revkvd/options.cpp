@@ -118,13 +118,15 @@ void register_options(CLI::App& app, RawOptions& raw) {
       ->envname(env("INITIAL_CLUSTER_STATE"))
       ->capture_default_str();
   app.add_option("--heartbeat-interval", raw.heartbeat_interval,
-                 "milliseconds between a leader's heartbeats (cluster mode; etcd's flag)")
+                 "milliseconds between a leader's heartbeats (etcd's flag; in cluster mode "
+                 "only its default, 100, for now)")
       ->envname(env("HEARTBEAT_INTERVAL"))
       ->capture_default_str();
   app.add_option("--election-timeout", raw.election_timeout,
                  "milliseconds a follower waits for its leader before it stands for election; "
-                 "at least 5 heartbeat intervals, at most 50000 (etcd's flag; also sets the "
-                 "leases' minimum TTL and restart extension, as etcd's)")
+                 "at least 5 heartbeat intervals, at most 50000 (etcd's flag: sets the leases' "
+                 "minimum TTL and restart extension, as etcd's; in cluster mode only its "
+                 "default, 1000, for now)")
       ->envname(env("ELECTION_TIMEOUT"))
       ->capture_default_str();
   app.add_option("--log-level", raw.log_level, "debug | info | warn | error")
@@ -324,17 +326,22 @@ bool resolve_peer_tls(const RawOptions& raw, DaemonOptions& out, std::string& er
   return true;
 }
 
-// etcd's checks of --heartbeat-interval and --election-timeout, in its order and words.
-// Raft counts in ticks of one heartbeat interval, so etcd's lease timing is whole ticks too:
-// the minimum TTL is 1.5 election timeouts in ticks, rounded up to a second; the restart
-// extension one election timeout in ticks.
+// etcd's checks of --heartbeat-interval and --election-timeout, in its order and words
+// (etcd refuses a negative value earlier, as a flag it cannot parse; revkvd with the same
+// sentence as zero). Raft counts in ticks of one heartbeat interval, so etcd's lease timing
+// is whole ticks: the minimum TTL is 1.5 election timeouts in ticks, rounded up to a second;
+// the restart extension one election timeout in ticks.
 bool resolve_raft_timing(const RawOptions& raw, DaemonOptions& out, std::string& error) {
   const int64_t heartbeat = raw.heartbeat_interval, election = raw.election_timeout;
   if (heartbeat <= 0) {
     error = "--heartbeat-interval must be >0 (set to " + std::to_string(heartbeat) + "ms)";
     return false;
   }
-  if (5 * heartbeat > election) {
+  if (election <= 0) {
+    error = "--election-timeout must be >0 (set to " + std::to_string(election) + "ms)";
+    return false;
+  }
+  if (heartbeat > election / 5) {  // 5 * heartbeat > election, without overflow
     error = "--election-timeout[" + std::to_string(election) +
             "ms] should be at least as 5 times as --heartbeat-interval[" +
             std::to_string(heartbeat) + "ms]";
@@ -343,6 +350,16 @@ bool resolve_raft_timing(const RawOptions& raw, DaemonOptions& out, std::string&
   if (election > 50000) {
     error = "--election-timeout[" + std::to_string(election) +
             "ms] is too long, and should be set less than 50000ms";
+    return false;
+  }
+  // Cluster mode: a leader answers linearizable reads within a lease that is safe only if
+  // no follower can stand for election sooner than the leader's own timeout says
+  // (docs/CLUSTER.md "Linearizable reads"). Until members exchange and check their timing,
+  // every member runs etcd's defaults.
+  if (!raw.initial_cluster.empty() && (heartbeat != 100 || election != 1000)) {
+    error =
+        "--heartbeat-interval and --election-timeout: only etcd's defaults (100 and 1000) in "
+        "cluster mode (every member's read lease relies on the same timing; docs/CLUSTER.md)";
     return false;
   }
   out.heartbeat_interval_ms = static_cast<unsigned>(heartbeat);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
+#include <map>
 #include <sstream>
 
 namespace revkv::apps {
@@ -86,6 +87,7 @@ std::vector<CLI::ConfigItem> YamlConfig::from_config(std::istream& input) const 
   std::vector<CLI::ConfigItem> items;
   if (root.IsNull()) return items;
   if (!root.IsMap()) throw CLI::ConversionError("config file must be a map of option: value");
+  std::map<std::string, std::string> seen;  // key with '_' for '-' -> as written
   for (const auto& entry : root) {
     std::string key = entry.first.as<std::string>();
     if (key == "client-transport-security" || key == "client_transport_security") {
@@ -102,6 +104,11 @@ std::vector<CLI::ConfigItem> YamlConfig::from_config(std::istream& input) const 
     std::replace(known.begin(), known.end(), '-', '_');
     if (known_.count(known) == 0)
       throw CLI::ConversionError("config file: unknown key '" + key + "'");
+    if (auto [it, fresh] = seen.emplace(known, key); !fresh) {
+      // CLI11 would keep the first and drop the second without a word.
+      throw CLI::ConversionError("config file: key '" + key + "' given twice (also as '" +
+                                 it->second + "')");
+    }
     std::string name = key;
     std::replace(name.begin(), name.end(), '_', '-');
     if (!entry.second.IsScalar()) {

@@ -344,34 +344,6 @@ TEST_CASE("revkvd cluster: every member measures its round trips to every peer",
   CHECK(round_trips(cluster, 0, 2) <= gone + 1);
 }
 
-TEST_CASE("revkvd cluster: etcd's --heartbeat-interval and --election-timeout time the members",
-          "[cluster][process]") {
-  testing::Cluster cluster(
-      3, {"--heartbeat-interval", "50", "--election-timeout", "600", "--log-level", "info"});
-  const size_t leader = cluster.require_leader();
-  auto c = cluster.connect(leader);
-  storage::PutRequest p;
-  p.key = "timed";
-  p.value = "v";
-  auto put = c.put(p);
-  REQUIRE(put.ok());
-  // A member restarted over its Raft state waits one election timeout before it takes part
-  // (docs/CLUSTER.md "Linearizable reads"): the configured one.
-  const size_t follower = (leader + 1) % cluster.size();
-  CHECK(cluster.stop(follower, std::chrono::seconds(30)) == 0);
-  cluster.start(follower);
-  CHECK(cluster.wait_revision(follower, put.value().response.revision, std::chrono::seconds(60)));
-  const auto log = cluster.log(follower);
-  INFO(log.substr(log.size() > 3000 ? log.size() - 3000 : 0));
-  CHECK(log.find("waiting 600 ms (one election timeout) before rejoining") != std::string::npos);
-  // The leases' minimum TTL follows it too: 18 ticks of 50 ms, rounded up to 1 s.
-  protocol::LeaseGrantRequest grant;
-  grant.ttl = 1;
-  auto granted = c.lease_grant(grant);
-  REQUIRE(granted.ok());
-  CHECK(granted.value().ttl == 1);
-}
-
 TEST_CASE("revkvd cluster: a leader stopped under writes exits cleanly", "[cluster][process]") {
   Cluster cluster(3);
   auto leader = cluster.find_leader(std::chrono::seconds(20));

@@ -42,6 +42,10 @@ TEST_CASE("the leases' minimum TTL follows --election-timeout on revkvd as on et
       {{"--heartbeat-interval", "150", "--election-timeout", "3000"}, {1, 4, 5, 6}},
       {{"--heartbeat-interval", "100", "--election-timeout", "1000"}, {1, 2, 3}},
       {{"--heartbeat-interval", "300", "--election-timeout", "1700"}, {1, 2, 3}},
+      // Whole ticks tell apart from 1.5 x E: 7 ticks of 400 ms = 2.8 s -> 3 (not 3.45 -> 4);
+      // (3 x 5) / 2 = 7 ticks of 1 s -> 7 (not 7.5 -> 8).
+      {{"--heartbeat-interval", "400", "--election-timeout", "2300"}, {1, 3, 4}},
+      {{"--heartbeat-interval", "1000", "--election-timeout", "5000"}, {1, 7, 8}},
   };
   int run = 0;
   for (const auto& [flags, ttls] : cases) {

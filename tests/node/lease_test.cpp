@@ -323,8 +323,14 @@ TEST_CASE("leases: bad lease flags are refused", "[node][lease][daemon]") {
 TEST_CASE("leases: etcd's Raft timing flags are checked in etcd's words", "[node][lease][daemon]") {
   const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
       {{"--heartbeat-interval", "0"}, "--heartbeat-interval must be >0 (set to 0ms)"},
-      {{"--heartbeat-interval", "-5", "--election-timeout", "0"},
-       "--heartbeat-interval must be >0 (set to -5ms)"},
+      {{"--heartbeat-interval", "0", "--election-timeout", "0"},
+       "--heartbeat-interval must be >0 (set to 0ms)"},
+      {{"--election-timeout", "0"}, "--election-timeout must be >0 (set to 0ms)"},
+      // etcd refuses a negative value as a flag it cannot parse; revkvd in the same sentence.
+      {{"--heartbeat-interval", "-5"}, "--heartbeat-interval must be >0 (set to -5ms)"},
+      // 5 x 3689348814741910324 wraps to 4 in 64 bits: still refused.
+      {{"--heartbeat-interval", "3689348814741910324"},
+       "should be at least as 5 times as --heartbeat-interval[3689348814741910324ms]"},
       {{"--heartbeat-interval", "300"},
        "--election-timeout[1000ms] should be at least as 5 times as --heartbeat-interval[300ms]"},
       {{"--election-timeout", "499"},
@@ -338,6 +344,12 @@ TEST_CASE("leases: etcd's Raft timing flags are checked in etcd's words", "[node
     CHECK(refused.first == 1);
     CHECK(refused.second.find(message) != std::string::npos);
   }
+  // Cluster mode keeps etcd's defaults for now (docs/CLUSTER.md "Linearizable reads").
+  auto clustered = testing::run_revkvd(
+      {"--name", "a", "--initial-cluster", "a=127.0.0.1:1", "--election-timeout", "2000"});
+  CHECK(clustered.first == 1);
+  CHECK(clustered.second.find("only etcd's defaults (100 and 1000) in cluster mode") !=
+        std::string::npos);
   // The same from the YAML file, under etcd's key names.
   testing::TempDir dir;
   std::ofstream(dir.sub("etcd.yaml")) << "heartbeat-interval: 300\nelection-timeout: 1000\n";
@@ -345,6 +357,11 @@ TEST_CASE("leases: etcd's Raft timing flags are checked in etcd's words", "[node
   CHECK(from_file.first == 1);
   CHECK(from_file.second.find("should be at least as 5 times as --heartbeat-interval[300ms]") !=
         std::string::npos);
+  // One key spelt both ways is refused, not silently resolved.
+  std::ofstream(dir.sub("twice.yaml")) << "election_timeout: 2000\nelection-timeout: 3000\n";
+  auto twice = testing::run_revkvd({"--config", dir.sub("twice.yaml")});
+  CHECK(twice.first == 1);
+  CHECK(twice.second.find("config file: key 'election-timeout' given twice") != std::string::npos);
 }
 
 TEST_CASE("leases: the minimum TTL and the restart extension follow --election-timeout, as etcd's",
