@@ -158,19 +158,37 @@ TEST_CASE("the terminator relays both ways between the client's tunnel and the d
   CHECK(closed_within(plain.get(), 10s));
 }
 
+// A listener that handshakes at most 3 connections at once, each for `deadline`, and 3
+// connections to it that never start their handshake.
+struct HalfOpen {
+  Handoffs doors;
+  tls::Listener listener;
+  std::vector<int> silent;
+  HalfOpen(const testing::TempDir& dir, std::chrono::milliseconds deadline)
+      : listener("127.0.0.1", 0, credentials(dir), "test port", limits(deadline), 1,
+                 doors.handoff()) {
+    for (int i = 0; i < 3; ++i)
+      silent.push_back(connect_to(listener.port()));
+  }
+  ~HalfOpen() {
+    for (int fd : silent)
+      ::close(fd);
+  }
+  static tls::Terminator::Limits limits(std::chrono::milliseconds deadline) {
+    tls::Terminator::Limits l;
+    l.handshake_deadline = deadline;
+    l.max_handshaking = 3;
+    return l;
+  }
+};
+
 TEST_CASE("half-open handshakes are bounded in number", "[tls]") {
   testing::TempDir dir;
   if (!make_certificate(dir)) return testing::report_skipped("openssl not installed");
-  Handoffs doors;
-  tls::Terminator::Limits limits;
-  // Longer than any wait below: a fourth connection closed within them was refused for
-  // the number, not dropped at its deadline.
-  limits.handshake_deadline = 60s;
-  limits.max_handshaking = 3;
-  tls::Listener listener("127.0.0.1", 0, credentials(dir), "test port", limits, 1, doors.handoff());
-  std::vector<int> silent;
-  for (int i = 0; i < 3; ++i)
-    silent.push_back(connect_to(listener.port()));
+  // A deadline longer than any wait below: a fourth connection closed within them was
+  // refused for the number, not dropped at its deadline.
+  HalfOpen half_open(dir, 60s);
+  auto& listener = half_open.listener;
   // Wait until the three are being handshaken, then a fourth is closed at once.
   const auto deadline = std::chrono::steady_clock::now() + 10s;
   while (listener.handshaking() < 3 && std::chrono::steady_clock::now() < deadline)
@@ -179,30 +197,19 @@ TEST_CASE("half-open handshakes are bounded in number", "[tls]") {
   const int over = connect_to(listener.port());
   CHECK(closed_within(over, 10s));
   CHECK(listener.handshaking() == 3);
-  for (int fd : silent)
-    ::close(fd);
   ::close(over);
-  CHECK(doors.next(0ms) == -1);  // nothing was handed to the door
+  CHECK(half_open.doors.next(0ms) == -1);  // nothing was handed to the door
 }
 
 TEST_CASE("half-open handshakes are bounded in time", "[tls]") {
   testing::TempDir dir;
   if (!make_certificate(dir)) return testing::report_skipped("openssl not installed");
-  Handoffs doors;
-  tls::Terminator::Limits limits;
-  limits.handshake_deadline = 300ms;
-  limits.max_handshaking = 3;
-  tls::Listener listener("127.0.0.1", 0, credentials(dir), "test port", limits, 1, doors.handoff());
-  std::vector<int> silent;
-  for (int i = 0; i < 3; ++i)
-    silent.push_back(connect_to(listener.port()));
+  HalfOpen half_open(dir, 300ms);
   // The silent ones are dropped at their deadline, and their places are free again.
-  for (int fd : silent)
+  for (int fd : half_open.silent)
     CHECK(closed_within(fd, 10s));
-  CHECK(listener.handshaking() == 0);
-  for (int fd : silent)
-    ::close(fd);
-  CHECK(doors.next(0ms) == -1);  // nothing was handed to the door
+  CHECK(half_open.listener.handshaking() == 0);
+  CHECK(half_open.doors.next(0ms) == -1);  // nothing was handed to the door
 }
 
 TEST_CASE("a reload that fails keeps the certificates in use", "[tls]") {
