@@ -10,13 +10,16 @@ ClientPort::ClientPort(grpc::Server& server, const std::string& host, uint16_t p
                        size_t io_threads, ClientListener::Limits listener_limits,
                        gateway::Limits gateway_limits, std::function<bool()> healthy,
                        std::shared_ptr<tls::ServerCredentials> tls, auth::CertificateNames* names,
-                       gateway::Gateway::CertificateCheck gateway_refuses)
+                       gateway::Gateway::CertificateCheck gateway_refuses,
+                       ClientListener::GrpcHandoff http2)
     : server_(server),
       gateway_(server, gateway_limits, std::move(healthy), std::move(gateway_refuses)),
       work_(boost::asio::make_work_guard(io_)) {
   listener_ = std::make_unique<ClientListener>(
       io_, host, port, listener_limits,
-      [this](int fd) { grpc::AddInsecureChannelFromFd(&server_, fd); },
+      http2 ? std::move(http2) : ClientListener::GrpcHandoff([this](int fd) {
+        grpc::AddInsecureChannelFromFd(&server_, fd);
+      }),
       [this](boost::asio::ip::tcp::socket socket) { gateway_.serve(std::move(socket)); },
       std::move(tls), names);
   for (size_t i = 0; i < std::max<size_t>(1, io_threads); ++i)

@@ -24,11 +24,13 @@ namespace revkv::etcdapi {
 class ClientPort {
  public:
   // `server` is started and has no listening port of its own; it outlives this.
+  // `http2`: who takes the HTTP/2 connections (revkv's own door); empty: gRPC's server.
   ClientPort(grpc::Server& server, const std::string& host, uint16_t port, size_t io_threads,
              ClientListener::Limits listener_limits, gateway::Limits gateway_limits,
              std::function<bool()> healthy, std::shared_ptr<tls::ServerCredentials> tls = nullptr,
              auth::CertificateNames* names = nullptr,
-             gateway::Gateway::CertificateCheck gateway_refuses = {});
+             gateway::Gateway::CertificateCheck gateway_refuses = {},
+             ClientListener::GrpcHandoff http2 = {});
   ~ClientPort();
   ClientPort(const ClientPort&) = delete;
   ClientPort& operator=(const ClientPort&) = delete;

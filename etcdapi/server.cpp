@@ -6,6 +6,7 @@
 #include "etcdapi/cluster_service.hpp"
 #include "etcdapi/doors.hpp"
 #include "etcdapi/grpc_door.hpp"
+#include "etcdapi/h2_door.hpp"
 #include "etcdapi/interceptors.hpp"
 #include "etcdapi/kv_service.hpp"
 #include "etcdapi/lease_service.hpp"
@@ -32,7 +33,8 @@ constexpr size_t kGatewayThreads = 2;
 }  // namespace
 
 GrpcServer::GrpcServer(caf::actor_system& sys, const actors::Node& node, const std::string& host,
-                       uint16_t port, size_t doors, std::shared_ptr<tls::ServerCredentials> tls) {
+                       uint16_t port, size_t doors, std::shared_ptr<tls::ServerCredentials> tls,
+                       GrpcEngine engine) {
   const auto& ctx = node.context();
   const bool secure = tls != nullptr;
   for (size_t i = 0; i < std::max<size_t>(1, doors); ++i)
@@ -50,7 +52,10 @@ GrpcServer::GrpcServer(caf::actor_system& sys, const actors::Node& node, const s
   builder.SetMaxReceiveMessageSize(
       static_cast<int>(ctx->options.max_request_bytes + kGrpcOverheadBytes));
   builder.SetMaxSendMessageSize(std::numeric_limits<int>::max());
-  builder.experimental().SetInterceptorCreators(make_interceptors(*ctx));
+  auto grpc_metrics = ctx->metrics
+                          ? std::make_shared<metrics::GrpcServerMetrics>(ctx->metrics->registry())
+                          : nullptr;
+  builder.experimental().SetInterceptorCreators(make_interceptors(grpc_metrics));
   builder.RegisterService(kv_.get());
   builder.RegisterService(lease_.get());
   builder.RegisterService(maintenance_.get());
@@ -62,6 +67,13 @@ GrpcServer::GrpcServer(caf::actor_system& sys, const actors::Node& node, const s
     stop();
     throw std::runtime_error("cannot start the gRPC server for " + host + ":" +
                              std::to_string(port));
+  }
+  if (engine == GrpcEngine::nghttp2) {
+    Http2Door::Options h2;
+    h2.max_message_bytes = ctx->options.max_request_bytes + kGrpcOverheadBytes;
+    h2.unsent_answer_limit = kUnsentAnswerBytes;
+    http2_ = std::make_unique<Http2Door>(server_->InProcessChannel(grpc::ChannelArguments()), ctx,
+                                         *pool_, grpc_metrics, h2);
   }
   gateway::Limits gateway_limits;
   // A put of --max-request-bytes of value is base64 in JSON: 4/3 of it, plus the rest.
@@ -80,7 +92,9 @@ GrpcServer::GrpcServer(caf::actor_system& sys, const actors::Node& node, const s
             return false;
           const auto cn = ctx->certificate_names.of_fd(fd);
           return cn && !cn->empty();
-        });
+        },
+        http2_ ? ClientListener::GrpcHandoff([door = http2_.get()](int fd) { door->adopt(fd); })
+               : ClientListener::GrpcHandoff());
   } catch (...) {
     stop();
     throw;
@@ -96,6 +110,7 @@ GrpcServer::~GrpcServer() {
 void GrpcServer::stop() {
   // No new connection, and the gateway's connections closed (their streams cancelled).
   if (client_port_) client_port_->stop_serving();
+  if (http2_) http2_->refuse_new_streams();
   if (server_) {
     // Watch and LeaseKeepAlive streams never end by themselves: end them (and any opened
     // from now on), so that the shutdown below waits only for calls that finish.
@@ -105,6 +120,10 @@ void GrpcServer::stop() {
     server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
     server_->Wait();
   }
+  // The door's own calls are answered by the doors, still running; its relayed calls ended
+  // with the server.
+  if (http2_) http2_->finish(std::chrono::steady_clock::now() + std::chrono::seconds(5));
+  http2_.reset();
   // The gateway's calls have ended with the server; then its threads, then the server
   // (the gateway's in-process channel leads to it).
   if (client_port_) client_port_->finish();

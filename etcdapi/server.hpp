@@ -34,12 +34,19 @@ class LeaseService;
 class MaintenanceService;
 class WatchService;
 
+class Http2Door;
+
+// What speaks HTTP/2 to gRPC clients (revkvd --grpc-engine; docs/NODE.md "The HTTP/2
+// door"): revkv's own door on libnghttp2, or gRPC's C++ server itself.
+enum class GrpcEngine { nghttp2, grpc };
+
 class GrpcServer {
  public:
   // Throws std::runtime_error when the address cannot be bound. Port 0 picks a free port.
   // `tls`: nullptr for plaintext; else the port accepts TLS only (docs/SECURITY.md).
   GrpcServer(caf::actor_system& sys, const actors::Node& node, const std::string& host,
-             uint16_t port, size_t doors, std::shared_ptr<tls::ServerCredentials> tls = nullptr);
+             uint16_t port, size_t doors, std::shared_ptr<tls::ServerCredentials> tls = nullptr,
+             GrpcEngine engine = GrpcEngine::nghttp2);
   ~GrpcServer();
   GrpcServer(const GrpcServer&) = delete;
   GrpcServer& operator=(const GrpcServer&) = delete;
@@ -66,7 +73,9 @@ class GrpcServer {
   std::unique_ptr<AuthService> auth_;
   std::unique_ptr<WatchService> watch_;
   std::unique_ptr<grpc::Server> server_;
-  // The listening socket, HTTP/2 handed to server_, HTTP/1.1 to the gateway.
+  // With GrpcEngine::nghttp2: the HTTP/2 connections' door (its relayed calls go to server_).
+  std::unique_ptr<Http2Door> http2_;
+  // The listening socket, HTTP/2 handed to http2_ (or server_), HTTP/1.1 to the gateway.
   std::unique_ptr<ClientPort> client_port_;
   uint16_t port_ = 0;
 };

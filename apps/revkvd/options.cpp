@@ -32,6 +32,11 @@ void register_options(CLI::App& app, RawOptions& raw) {
                  "door actors sharing the gRPC calls, each with its own in-flight limit")
       ->envname(env("GRPC_DOORS"))
       ->capture_default_str();
+  app.add_option("--grpc-engine", raw.grpc_engine,
+                 "what serves HTTP/2 to gRPC clients: nghttp2 (revkv's own door) or grpc "
+                 "(gRPC's C++ server)")
+      ->envname(env("GRPC_ENGINE"))
+      ->capture_default_str();
   app.add_option("--listen-metrics", raw.listen_metrics,
                  "/metrics and /health listener HOST:PORT (port 0 picks a free port)")
       ->envname(env("LISTEN_METRICS"))
@@ -450,6 +455,14 @@ std::optional<DaemonOptions> resolve_options(const RawOptions& raw, std::string&
     return std::nullopt;
   }
   out.grpc_doors = static_cast<size_t>(raw.grpc_doors);
+  if (raw.grpc_engine == "nghttp2") {
+    out.grpc_engine = etcdapi::GrpcEngine::nghttp2;
+  } else if (raw.grpc_engine == "grpc") {
+    out.grpc_engine = etcdapi::GrpcEngine::grpc;
+  } else {
+    error = "--grpc-engine: expected nghttp2 or grpc, got '" + raw.grpc_engine + "'";
+    return std::nullopt;
+  }
   if (!parse_listen("--listen-grpc", raw.listen_grpc, out.grpc_host, out.grpc_port, error))
     return std::nullopt;
   if (raw.shards < 0 || raw.shards > 1024) {

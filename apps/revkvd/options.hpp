@@ -6,6 +6,7 @@
 
 #include "actors/node.hpp"
 #include "cluster/members.hpp"
+#include "etcdapi/server.hpp"
 #include "tls/server_config.hpp"
 
 #include <CLI/CLI.hpp>
@@ -25,6 +26,7 @@ struct DaemonOptions {
   uint16_t grpc_port = 2379;
   // gRPC door actors sharing the gRPC calls (docs/NODE.md "The gRPC door").
   size_t grpc_doors = 64;
+  etcdapi::GrpcEngine grpc_engine = etcdapi::GrpcEngine::nghttp2;
   std::string log_level = "info";
   std::string log_format = "json";  // json | text (apps/revkvd/logging.hpp)
   std::string auto_compaction_mode = "periodic";
@@ -70,6 +72,7 @@ struct RawOptions {
   std::string listen_metrics = "127.0.0.1:9379";
   std::string listen_grpc = "127.0.0.1:2379";
   int64_t grpc_doors = 64;
+  std::string grpc_engine = "nghttp2";
   int64_t shards = 0;  // 0: the number of cores
   std::string sync = "always";
   // Sizes are strings: a byte count with an optional unit (parse_size).

@@ -55,10 +55,13 @@ inline Outcome<protocol::LeaseLeasesResponse> sorted_leases(
 
 template <class GrpcStubs>
 struct TwoDoors {
-  explicit TwoDoors(const std::string& shards) {
+  // `grpc_flags`: more flags for the node the gRPC stubs talk to (--grpc-engine).
+  explicit TwoDoors(const std::string& shards, const std::vector<std::string>& grpc_flags = {}) {
     const std::vector<std::string> flags{"--shards", shards, "--sync", "never"};
     msgpack_node = std::make_unique<NodeProcess>(dir.sub("mp"), flags);
-    grpc_node = std::make_unique<NodeProcess>(dir.sub("grpc"), flags);
+    auto with_engine = flags;
+    with_engine.insert(with_engine.end(), grpc_flags.begin(), grpc_flags.end());
+    grpc_node = std::make_unique<NodeProcess>(dir.sub("grpc"), with_engine);
     client::ClientOptions o;
     o.request_timeout = std::chrono::milliseconds(10000);
     auto c = client::Client::connect(msgpack_node->endpoint(), o);

@@ -1,0 +1,90 @@
+#include "etcdapi/h2_door.hpp"
+
+#include <future>
+#include <grpcpp/generic/generic_stub.h>
+#include <thread>
+
+namespace revkv::etcdapi {
+
+namespace {
+
+// A stream already answered when it opened: what follows on it is ignored.
+class Answered final : public h2::StreamHandler {
+ public:
+  void on_message(std::string) override {}
+  void on_half_close() override {}
+  void on_abandoned() override {}
+};
+
+// grpc-go's test of a path: after its leading '/', a service and a method split by '/'.
+bool well_formed(std::string_view path) {
+  if (path.starts_with('/')) path.remove_prefix(1);
+  return path.find('/') != std::string_view::npos;
+}
+
+}  // namespace
+
+Http2Door::Http2Door(std::shared_ptr<grpc::Channel> in_process, actors::NodeContextPtr ctx,
+                     Doors& doors, std::shared_ptr<metrics::GrpcServerMetrics> metrics,
+                     Options options)
+    : stub_(std::make_unique<grpc::GenericStub>(in_process)) {
+  unary_->ctx = std::move(ctx);
+  unary_->doors = &doors;
+  unary_->unsent_answer_limit = options.unsent_answer_limit;
+  unary_->metrics = std::move(metrics);
+  if (unary_->metrics) {
+    constexpr const char* kNames[] = {"Range", "Put", "DeleteRange", "Txn", "Compact"};
+    for (size_t i = 0; i < unary_->series.size(); ++i)
+      unary_->series[i] = &unary_->metrics->add("unary", "etcdserverpb.KV", kNames[i]);
+  }
+  h2::Loop::Limits limits;
+  limits.max_message_bytes = options.max_message_bytes;
+  for (size_t i = 0; i < std::max<size_t>(1, options.loops); ++i)
+    loops_.push_back(std::make_unique<h2::Loop>(*this, limits));
+}
+
+Http2Door::~Http2Door() {
+  finish(std::chrono::steady_clock::now());
+}
+
+void Http2Door::adopt(int fd) {
+  loops_[next_loop_.fetch_add(1, std::memory_order_relaxed) % loops_.size()]->adopt(fd);
+}
+
+void Http2Door::refuse_new_streams() {
+  for (auto& loop : loops_)
+    loop->refuse_new_streams();
+}
+
+void Http2Door::finish(std::chrono::steady_clock::time_point deadline) {
+  if (loops_.empty()) return;
+  // The doors answer every call in flight; each answer is a task for its loop.
+  while (unary_->in_flight.load() > 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  relays_.wait_none(deadline);
+  // One more turn of each loop: the answers posted so far are written out.
+  for (auto& loop : loops_) {
+    auto turned = std::make_shared<std::promise<void>>();
+    auto done = turned->get_future();
+    h2::Loop::post(loop->mailbox(), [turned](h2::Loop&) { turned->set_value(); });
+    done.wait_for(std::max(deadline - std::chrono::steady_clock::now(),
+                           std::chrono::steady_clock::duration(std::chrono::milliseconds(100))));
+  }
+  // Closing the connections cancels the relayed calls still open; they end at once.
+  loops_.clear();
+  relays_.wait_none(std::chrono::steady_clock::now() + std::chrono::seconds(10));
+}
+
+std::unique_ptr<h2::StreamHandler> Http2Door::open(h2::Loop& loop, h2::StreamRef ref,
+                                                   h2::RequestHead head) {
+  if (!well_formed(head.path)) {
+    // grpc-go's answer (gRPC's C++ client would refuse to send such a path in-process).
+    loop.finish(ref, 12, "malformed method name: \"" + head.path + "\"");
+    return std::make_unique<Answered>();
+  }
+  if (auto method = h2::served_method(head.path))
+    return h2::serve_unary(loop, ref, std::move(head), *method, unary_);
+  return h2::relay_call(loop, ref, std::move(head), *stub_, relays_);
+}
+
+}  // namespace revkv::etcdapi

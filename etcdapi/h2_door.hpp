@@ -1,0 +1,70 @@
+#pragma once
+
+// revkv's own HTTP/2 door for etcd's gRPC API (revkvd --grpc-engine nghttp2, the default):
+// the client port hands it every HTTP/2 connection, which one of its event loops
+// (etcdapi/h2_loop.hpp, libnghttp2) serves. etcd's KV calls are served by the door itself
+// (etcdapi/h2_unary_call.hpp) on the request path of the gRPC services; every other call —
+// the Watch and LeaseKeepAlive streams, Snapshot, Lease, Maintenance, Cluster, Auth and
+// unknown methods — is relayed in-process to gRPC's server and its services
+// (etcdapi/h2_proxy_call.hpp), so their semantics stay in one place.
+//
+// Why: gRPC's C++ server costs about 8 µs of CPU per call more than HTTP/2 itself on
+// libnghttp2 (docs/BENCHMARKS.md "The floor of a gRPC door"), most of what the gRPC door
+// costs over the MessagePack door per get or put. docs/NODE.md "The HTTP/2 door" says what
+// differs from gRPC's server.
+
+#include "actors/node_context.hpp"
+#include "etcdapi/h2_loop.hpp"
+#include "etcdapi/h2_proxy_call.hpp"
+#include "etcdapi/h2_unary_call.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <vector>
+
+namespace grpc {
+class Channel;
+}
+
+namespace revkv::etcdapi {
+
+class Doors;
+
+class Http2Door final : public h2::Dispatcher {
+ public:
+  struct Options {
+    size_t loops = 1;
+    // The largest request message taken off the wire (gRPC's max receive message size).
+    size_t max_message_bytes = 4u << 20;
+    uint64_t unsent_answer_limit = 8u << 20;
+  };
+
+  // `in_process`: a channel to the gRPC server with the services (it outlives this);
+  // `metrics`: the gRPC series, or null.
+  Http2Door(std::shared_ptr<grpc::Channel> in_process, actors::NodeContextPtr ctx, Doors& doors,
+            std::shared_ptr<metrics::GrpcServerMetrics> metrics, Options options);
+  ~Http2Door() override;
+  Http2Door(const Http2Door&) = delete;
+  Http2Door& operator=(const Http2Door&) = delete;
+
+  // Takes a client connection (any thread).
+  void adopt(int fd);
+  // GOAWAY on every connection: clients open no new stream here.
+  void refuse_new_streams();
+  // Waits until `deadline` for the answers of the calls in flight and for the relayed calls
+  // to end, then closes every connection. Call once the gRPC server has shut down.
+  void finish(std::chrono::steady_clock::time_point deadline);
+
+  std::unique_ptr<h2::StreamHandler> open(h2::Loop& loop, h2::StreamRef ref,
+                                          h2::RequestHead head) override;
+
+ private:
+  std::unique_ptr<grpc::GenericStub> stub_;
+  h2::RelayCount relays_;
+  std::shared_ptr<h2::UnaryServices> unary_ = std::make_shared<h2::UnaryServices>();
+  std::vector<std::unique_ptr<h2::Loop>> loops_;
+  std::atomic<size_t> next_loop_{0};
+};
+
+}  // namespace revkv::etcdapi

@@ -1,0 +1,618 @@
+#include "etcdapi/h2_loop.hpp"
+
+#include "etcdapi/grpc_wire.hpp"
+#include "util/unique_fd.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <new>
+#include <nghttp2/nghttp2.h>
+#include <stdexcept>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace revkv::etcdapi::h2 {
+
+namespace {
+
+// epoll tags of the loop's own descriptors; connections take ids from kFirstConnection on.
+constexpr uint64_t kMailboxTag = 0, kStopTag = 1, kFirstConnection = 2;
+// nghttp2's output taken into a connection's buffer at most this far ahead of the socket.
+constexpr size_t kOutputAhead = 1u << 20;
+// The connection's receive window: many streams' requests in flight at once.
+constexpr int32_t kConnectionWindow = 16 << 20;
+constexpr int32_t kStreamWindow = 1 << 20;
+
+struct SessionDeleter {
+  void operator()(nghttp2_session* s) const { nghttp2_session_del(s); }
+};
+struct CallbacksDeleter {
+  void operator()(nghttp2_session_callbacks* c) const { nghttp2_session_callbacks_del(c); }
+};
+
+nghttp2_nv header(std::string_view name, std::string_view value) {
+  // nghttp2 copies names and values (no NO_COPY flag): temporaries are fine.
+  return {reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
+          reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(), value.size(),
+          NGHTTP2_NV_FLAG_NONE};
+}
+
+void wake(int fd) {
+  const uint64_t one = 1;
+  (void)!::write(fd, &one, sizeof one);
+}
+
+}  // namespace
+
+bool forwarded_as_metadata(std::string_view name) {
+  if (name.empty() || name[0] == ':') return false;
+  if (name == "te" || name == "content-type" || name == "user-agent") return false;
+  if (name.starts_with("grpc-")) return false;
+  // Binary metadata is base64 on the wire; none of etcd's clients sends any that matters.
+  if (name.ends_with("-bin")) return false;
+  // revkv's own in-process metadata (etcdapi/h2_proxy_call.hpp) is never taken from a client.
+  return !name.starts_with("revkv-");
+}
+
+// --- the mailbox ---
+
+class Loop::Mailbox {
+ public:
+  Mailbox() : event_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+    if (!event_.valid()) throw std::runtime_error("h2 door: eventfd failed");
+  }
+  int fd() const { return event_.get(); }
+  void post(Task task) {
+    bool first = false;
+    {
+      std::lock_guard lock(mu_);
+      if (closed_) return;
+      first = tasks_.empty();
+      tasks_.push_back(std::move(task));
+    }
+    if (first) wake(event_.get());
+  }
+  std::vector<Task> take() {
+    uint64_t count = 0;
+    (void)!::read(event_.get(), &count, sizeof count);
+    std::vector<Task> out;
+    std::lock_guard lock(mu_);
+    out.swap(tasks_);
+    return out;
+  }
+  // Nothing posted from now on runs; what was queued is dropped.
+  std::vector<Task> close() {
+    std::lock_guard lock(mu_);
+    closed_ = true;
+    return std::move(tasks_);
+  }
+
+ private:
+  util::UniqueFd event_;
+  std::mutex mu_;
+  std::vector<Task> tasks_;
+  bool closed_ = false;
+};
+
+void Loop::post(const MailboxPtr& mailbox, Task task) {
+  mailbox->post(std::move(task));
+}
+
+// --- one connection ---
+
+class Loop::Connection {
+ public:
+  struct Stream {
+    explicit Stream(size_t max_message) : reader(max_message) {}
+    RequestHead head;
+    size_t header_bytes = 0;
+    bool grpc_content_type = false;
+    std::string encoding;  // grpc-encoding, when not identity
+    GrpcMessageReader reader;
+    std::unique_ptr<StreamHandler> handler;
+    std::string out;  // framed messages not yet taken by nghttp2
+    size_t out_taken = 0;
+    bool response_started = false;
+    bool deferred = false;  // the data provider waits for send() or finish()
+    bool finished = false;
+    bool closing = false;  // on_stream_close is running
+    std::string code, message;
+    uint64_t unsent() const { return out.size() - out_taken; }
+  };
+
+  Connection(Loop& loop, uint64_t id, util::UniqueFd fd)
+      : loop_(loop), id_(id), fd_(std::move(fd)) {
+    nghttp2_session_callbacks* raw = nullptr;
+    if (nghttp2_session_callbacks_new(&raw) != 0) throw std::bad_alloc();
+    std::unique_ptr<nghttp2_session_callbacks, CallbacksDeleter> callbacks(raw);
+    nghttp2_session_callbacks_set_on_begin_headers_callback(raw, &Connection::on_begin_headers);
+    nghttp2_session_callbacks_set_on_header_callback(raw, &Connection::on_header);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(raw, &Connection::on_frame_recv);
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(raw, &Connection::on_data_chunk);
+    nghttp2_session_callbacks_set_on_stream_close_callback(raw, &Connection::on_stream_close);
+    nghttp2_session_callbacks_set_on_frame_send_callback(raw, &Connection::on_frame_send);
+    // No HTTP semantics checks of the library's own: it would reset a stream whose :path
+    // lacks its leading '/' before gRPC's answer to it (Unimplemented, as grpc-go gives)
+    // could be written. The door checks what gRPC needs itself (content-type, the path).
+    nghttp2_option* option = nullptr;
+    if (nghttp2_option_new(&option) != 0) throw std::bad_alloc();
+    nghttp2_option_set_no_http_messaging(option, 1);
+    nghttp2_session* session = nullptr;
+    const int made = nghttp2_session_server_new2(&session, raw, this, option);
+    nghttp2_option_del(option);
+    if (made != 0) throw std::bad_alloc();
+    session_.reset(session);
+    const auto& limits = loop_.limits_;
+    nghttp2_settings_entry settings[] = {
+        {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, limits.max_concurrent_streams},
+        {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, static_cast<uint32_t>(kStreamWindow)},
+        {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, static_cast<uint32_t>(limits.max_header_bytes)}};
+    nghttp2_submit_settings(session, NGHTTP2_FLAG_NONE, settings, 3);
+    nghttp2_session_set_local_window_size(session, NGHTTP2_FLAG_NONE, 0, kConnectionWindow);
+  }
+
+  ~Connection() {
+    // Handlers of streams still open hear that no answer will go out.
+    for (auto& [id, stream] : streams_)
+      if (stream.handler && !stream.finished) {
+        stream.closing = true;
+        stream.handler->on_abandoned();
+      }
+  }
+
+  int fd() const { return fd_.get(); }
+  uint64_t unsent() const { return unsent_ + out_.size() - out_taken_; }
+
+  // Reads what the socket has; false once the connection is done with.
+  bool receive() {
+    char buffer[64 << 10];
+    for (;;) {
+      if (paused()) return true;
+      const ssize_t n = ::recv(fd_.get(), buffer, sizeof buffer, 0);
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return false;
+      if (nghttp2_session_mem_recv(session_.get(), reinterpret_cast<uint8_t*>(buffer),
+                                   static_cast<size_t>(n)) < 0)
+        return false;
+      // Answers produced while reading go out between reads.
+      if (!flush()) return false;
+    }
+  }
+
+  // Hands nghttp2's output to the socket; false once the connection is done with.
+  bool flush() {
+    while (out_.size() - out_taken_ < kOutputAhead) {
+      const uint8_t* data = nullptr;
+      const ssize_t n = nghttp2_session_mem_send(session_.get(), &data);
+      if (n < 0) return false;
+      if (n == 0) break;
+      out_.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
+    }
+    while (out_taken_ < out_.size()) {
+      const ssize_t sent =
+          ::send(fd_.get(), out_.data() + out_taken_, out_.size() - out_taken_, MSG_NOSIGNAL);
+      if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+      if (sent < 0 && errno == EINTR) continue;
+      if (sent <= 0) return false;
+      out_taken_ += static_cast<size_t>(sent);
+    }
+    if (out_taken_ == out_.size()) {
+      out_.clear();
+      out_taken_ = 0;
+    } else if (out_taken_ > kOutputAhead) {
+      out_.erase(0, out_taken_);
+      out_taken_ = 0;
+    }
+    const bool blocked = out_taken_ < out_.size();
+    const uint32_t events = (paused() ? 0u : EPOLLIN) | (blocked ? EPOLLOUT : 0u);
+    if (events != events_) {
+      events_ = events;
+      loop_.watch(fd_.get(), id_, events, EPOLL_CTL_MOD);
+    }
+    return blocked || nghttp2_session_want_read(session_.get()) ||
+           nghttp2_session_want_write(session_.get());
+  }
+
+  void goaway() {
+    nghttp2_submit_goaway(session_.get(), NGHTTP2_FLAG_NONE,
+                          nghttp2_session_get_last_proc_stream_id(session_.get()), NGHTTP2_NO_ERROR,
+                          nullptr, 0);
+  }
+
+  Stream* stream(int32_t id) {
+    auto it = streams_.find(id);
+    return it == streams_.end() ? nullptr : &it->second;
+  }
+
+  void send(int32_t id, std::string_view message) {
+    Stream* s = stream(id);
+    if (!s || s->finished || s->closing) return;
+    append_grpc_message(s->out, message);
+    unsent_ += message.size() + 5;
+    if (!s->response_started) {
+      s->response_started = true;
+      nghttp2_nv headers[] = {header(":status", "200"), header("content-type", "application/grpc")};
+      nghttp2_data_provider body{};
+      body.read_callback = &Connection::read_body;
+      if (nghttp2_submit_response(session_.get(), id, headers, 2, &body) != 0) abandon(id);
+    } else if (s->deferred) {
+      s->deferred = false;
+      nghttp2_session_resume_data(session_.get(), id);
+    }
+  }
+
+  void finish(int32_t id, int code, std::string_view message) {
+    Stream* s = stream(id);
+    if (!s || s->finished || s->closing) return;
+    s->finished = true;
+    s->code = std::to_string(code);
+    s->message = percent_encode_grpc_message(message);
+    if (!s->response_started) {
+      // Trailers only: one HEADERS frame that ends the stream.
+      s->response_started = true;
+      nghttp2_nv headers[] = {header(":status", "200"), header("content-type", "application/grpc"),
+                              header("grpc-status", s->code), header("grpc-message", s->message)};
+      nghttp2_submit_response(session_.get(), id, headers, s->message.empty() ? 3 : 4, nullptr);
+    } else if (s->deferred) {
+      s->deferred = false;
+      nghttp2_session_resume_data(session_.get(), id);
+    }
+  }
+
+ private:
+  static Connection& of(void* user) { return *static_cast<Connection*>(user); }
+
+  bool paused() const { return out_.size() - out_taken_ > loop_.limits_.pause_reading_above; }
+
+  // A stream that cannot be answered any more: reset it.
+  void abandon(int32_t id) {
+    nghttp2_submit_rst_stream(session_.get(), NGHTTP2_FLAG_NONE, id, NGHTTP2_INTERNAL_ERROR);
+  }
+
+  static int on_begin_headers(nghttp2_session*, const nghttp2_frame* frame, void* user) {
+    auto& c = of(user);
+    if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
+      auto [it, _] = c.streams_.try_emplace(frame->hd.stream_id, c.loop_.limits_.max_message_bytes);
+      it->second.head.fd = c.fd_.get();
+    }
+    return 0;
+  }
+
+  static int on_header(nghttp2_session*, const nghttp2_frame* frame, const uint8_t* name_data,
+                       size_t name_length, const uint8_t* value_data, size_t value_length, uint8_t,
+                       void* user) {
+    auto& c = of(user);
+    if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
+    Stream* s = c.stream(frame->hd.stream_id);
+    if (!s) return 0;
+    // Counted as HTTP/2 counts a header list's size; past the limit the stream is reset.
+    s->header_bytes += name_length + value_length + 32;
+    if (s->header_bytes > c.loop_.limits_.max_header_bytes)
+      return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    const std::string_view name(reinterpret_cast<const char*>(name_data), name_length);
+    const std::string_view value(reinterpret_cast<const char*>(value_data), value_length);
+    if (name == ":path") {
+      s->head.path.assign(value);
+    } else if (name == "content-type") {
+      s->grpc_content_type = value == "application/grpc" ||
+                             value.starts_with("application/grpc+") ||
+                             value.starts_with("application/grpc;");
+    } else if (name == "grpc-timeout") {
+      s->head.timeout = parse_grpc_timeout(value);
+    } else if (name == "grpc-encoding") {
+      if (value != "identity") s->encoding.assign(value);
+    } else if (forwarded_as_metadata(name)) {
+      s->head.metadata.emplace_back(name, value);
+    }
+    return 0;
+  }
+
+  static int on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void* user) {
+    auto& c = of(user);
+    const int32_t id = frame->hd.stream_id;
+    if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST) c.open(id);
+    const bool ended = (frame->hd.type == NGHTTP2_DATA || frame->hd.type == NGHTTP2_HEADERS) &&
+                       (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
+    if (!ended) return 0;
+    Stream* s = c.stream(id);
+    if (!s || !s->handler || s->finished) return 0;
+    if (s->reader.partial()) {
+      c.finish(id, 13, "grpc: the request stream ended inside a message");  // Internal
+      return 0;
+    }
+    s->handler->on_half_close();
+    return 0;
+  }
+
+  void open(int32_t id) {
+    Stream* s = stream(id);
+    if (!s) return;
+    if (!s->grpc_content_type) {
+      // What grpc-go answers a request that is not gRPC: HTTP 415.
+      s->finished = true;
+      s->response_started = true;
+      nghttp2_nv headers[] = {header(":status", "415"), header("content-type", "text/plain"),
+                              header("grpc-status", "13"),
+                              header("grpc-message", "invalid gRPC request content-type")};
+      nghttp2_submit_response(session_.get(), id, headers, 4, nullptr);
+      return;
+    }
+    if (!s->encoding.empty()) {
+      // No decompressor: gRPC's answer to an encoding it does not have.
+      finish(id, 12,
+             "grpc: Decompressor is not installed for grpc-encoding \"" + s->encoding + "\"");
+      return;
+    }
+    s->handler = loop_.dispatcher_.open(loop_, StreamRef{id_, id}, std::move(s->head));
+  }
+
+  static int on_data_chunk(nghttp2_session*, uint8_t, int32_t id, const uint8_t* data,
+                           size_t length, void* user) {
+    auto& c = of(user);
+    Stream* s = c.stream(id);
+    if (!s || !s->handler || s->finished) return 0;
+    std::vector<std::string> messages;
+    const auto result =
+        s->reader.feed(std::string_view(reinterpret_cast<const char*>(data), length), messages);
+    for (auto& m : messages) {
+      if (s->finished) break;
+      s->handler->on_message(std::move(m));
+    }
+    if (result == GrpcMessageReader::Result::too_large) {
+      c.finish(id, 8,
+               "grpc: received message larger than max (" +
+                   std::to_string(s->reader.refused_length()) + " vs. " +
+                   std::to_string(c.loop_.limits_.max_message_bytes) + ")");
+    } else if (result == GrpcMessageReader::Result::compressed) {
+      c.finish(id, 13, "grpc: compressed flag set with identity or empty encoding");
+    }
+    return 0;
+  }
+
+  static int on_stream_close(nghttp2_session*, int32_t id, uint32_t, void* user) {
+    auto& c = of(user);
+    auto it = c.streams_.find(id);
+    if (it == c.streams_.end()) return 0;
+    Stream& s = it->second;
+    c.unsent_ -= s.unsent();
+    if (s.handler && !s.finished) {
+      s.closing = true;
+      s.handler->on_abandoned();
+    }
+    c.streams_.erase(it);
+    return 0;
+  }
+
+  // An answer's trailers went out while the client may still send: reset the stream with
+  // NO_ERROR, as grpc-go does, so that it stops sending and the stream is freed. Not after
+  // a trailers-only answer: gRPC C++'s client reads a reset that follows one as the
+  // stream's failure (Unavailable) when it comes before its own end of stream.
+  static int on_frame_send(nghttp2_session* session, const nghttp2_frame* frame, void*) {
+    const bool trailers = frame->hd.type == NGHTTP2_HEADERS &&
+                          frame->headers.cat == NGHTTP2_HCAT_HEADERS &&
+                          (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
+    if (trailers && nghttp2_session_get_stream_remote_close(session, frame->hd.stream_id) == 0)
+      nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_NO_ERROR);
+    return 0;
+  }
+
+  static ssize_t read_body(nghttp2_session* session, int32_t id, uint8_t* buffer, size_t length,
+                           uint32_t* flags, nghttp2_data_source*, void* user) {
+    auto& c = of(user);
+    Stream* s = c.stream(id);
+    if (!s) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    const uint64_t limit = c.loop_.limits_.stream_unsent_limit;
+    const bool was_over = s->unsent() >= limit;
+    const size_t n = std::min<size_t>(length, s->unsent());
+    std::memcpy(buffer, s->out.data() + s->out_taken, n);
+    s->out_taken += n;
+    c.unsent_ -= n;
+    if (s->out_taken == s->out.size()) {
+      s->out.clear();
+      s->out_taken = 0;
+    } else if (s->out_taken > (64u << 10) && s->out_taken * 2 > s->out.size()) {
+      s->out.erase(0, s->out_taken);
+      s->out_taken = 0;
+    }
+    if (s->unsent() == 0) {
+      if (s->finished) {
+        // The status goes in trailers: the last DATA frame does not end the stream.
+        *flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
+        nghttp2_nv trailers[] = {header("grpc-status", s->code),
+                                 header("grpc-message", s->message)};
+        if (nghttp2_submit_trailer(session, id, trailers, s->message.empty() ? 1 : 2) != 0)
+          return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+      } else if (n == 0) {
+        s->deferred = true;
+        return NGHTTP2_ERR_DEFERRED;
+      }
+    }
+    if (was_over && s->unsent() < limit && s->handler && !s->finished) s->handler->on_drained();
+    return static_cast<ssize_t>(n);
+  }
+
+  Loop& loop_;
+  const uint64_t id_;
+  util::UniqueFd fd_;
+  std::unique_ptr<nghttp2_session, SessionDeleter> session_;
+  std::unordered_map<int32_t, Stream> streams_;
+  uint64_t unsent_ = 0;  // bytes in the streams' `out` not taken by nghttp2
+  std::string out_;      // nghttp2's output not yet taken by the socket, from out_taken_
+  size_t out_taken_ = 0;
+  uint32_t events_ = EPOLLIN;
+};
+
+// --- the loop ---
+
+Loop::Loop(Dispatcher& dispatcher, Limits limits)
+    : dispatcher_(dispatcher),
+      limits_(limits),
+      mailbox_(std::make_shared<Mailbox>()),
+      next_id_(kFirstConnection) {
+  epoll_ = ::epoll_create1(EPOLL_CLOEXEC);
+  stop_event_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (epoll_ < 0 || stop_event_ < 0) {
+    if (epoll_ >= 0) ::close(epoll_);
+    if (stop_event_ >= 0) ::close(stop_event_);
+    throw std::runtime_error("h2 door: cannot create its event loop");
+  }
+  watch(mailbox_->fd(), kMailboxTag, EPOLLIN, EPOLL_CTL_ADD);
+  watch(stop_event_, kStopTag, EPOLLIN, EPOLL_CTL_ADD);
+  thread_ = std::thread([this] { run(); });
+}
+
+Loop::~Loop() {
+  wake(stop_event_);
+  thread_.join();
+  // Tasks still queued (answers to connections about to close) are dropped with the mailbox.
+  mailbox_->close();
+  connections_.clear();
+  ::close(epoll_);
+  ::close(stop_event_);
+}
+
+void Loop::watch(int fd, uint64_t tag, uint32_t events, int op) {
+  epoll_event event{};
+  event.events = events;
+  event.data.u64 = tag;
+  ::epoll_ctl(epoll_, op, fd, &event);
+}
+
+Loop::Connection* Loop::find(uint64_t id) const {
+  auto it = connections_.find(id);
+  return it == connections_.end() ? nullptr : it->second.get();
+}
+
+void Loop::adopt(int fd) {
+  // Owned from here: a task dropped with a closed mailbox closes the descriptor.
+  auto owned = std::make_shared<util::UniqueFd>(fd);
+  {
+    std::lock_guard lock(mu_);
+    ++count_;
+  }
+  mailbox_->post([owned](Loop& loop) { loop.add(std::move(*owned)); });
+}
+
+void Loop::add(util::UniqueFd fd) {
+  const int one = 1;
+  ::setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  ::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) | O_NONBLOCK);
+  const uint64_t id = next_id_++;
+  std::unique_ptr<Connection> connection;
+  try {
+    connection = std::make_unique<Connection>(*this, id, std::move(fd));
+  } catch (const std::bad_alloc&) {
+    std::lock_guard lock(mu_);
+    --count_;
+    return;  // the descriptor closed with the half-made connection
+  }
+  watch(connection->fd(), id, EPOLLIN, EPOLL_CTL_ADD);
+  bool refusing = false;
+  {
+    std::lock_guard lock(mu_);
+    refusing = refusing_;
+  }
+  if (refusing) connection->goaway();
+  auto& kept = *connection;
+  connections_.emplace(id, std::move(connection));
+  if (!kept.flush()) close(id);
+}
+
+void Loop::refuse_new_streams() {
+  {
+    std::lock_guard lock(mu_);
+    refusing_ = true;
+  }
+  mailbox_->post([](Loop& loop) {
+    std::vector<uint64_t> ids;
+    for (auto& [id, connection] : loop.connections_) {
+      connection->goaway();
+      ids.push_back(id);
+    }
+    for (uint64_t id : ids)
+      if (auto* c = loop.find(id); c && !c->flush()) loop.close(id);
+  });
+}
+
+size_t Loop::connections() const {
+  std::lock_guard lock(mu_);
+  return count_;
+}
+
+void Loop::send(StreamRef ref, std::string_view message) {
+  if (auto* c = find(ref.connection)) {
+    c->send(ref.stream, message);
+    dirty_.push_back(ref.connection);
+  }
+}
+
+void Loop::finish(StreamRef ref, int code, std::string_view message) {
+  if (auto* c = find(ref.connection)) {
+    c->finish(ref.stream, code, message);
+    dirty_.push_back(ref.connection);
+  }
+}
+
+std::optional<uint64_t> Loop::stream_unsent(StreamRef ref) const {
+  auto* c = find(ref.connection);
+  if (!c) return std::nullopt;
+  auto* s = c->stream(ref.stream);
+  if (!s || s->closing) return std::nullopt;
+  return s->unsent();
+}
+
+uint64_t Loop::connection_unsent(uint64_t connection) const {
+  auto* c = find(connection);
+  return c ? c->unsent() : 0;
+}
+
+void Loop::close(uint64_t id) {
+  auto it = connections_.find(id);
+  if (it == connections_.end()) return;
+  ::epoll_ctl(epoll_, EPOLL_CTL_DEL, it->second->fd(), nullptr);
+  // Moved out first: handlers told of the end may look the connection up and find none.
+  auto connection = std::move(it->second);
+  connections_.erase(it);
+  connection.reset();
+  std::lock_guard lock(mu_);
+  --count_;
+}
+
+void Loop::flush_dirty() {
+  std::sort(dirty_.begin(), dirty_.end());
+  dirty_.erase(std::unique(dirty_.begin(), dirty_.end()), dirty_.end());
+  auto ids = std::move(dirty_);
+  dirty_.clear();
+  for (uint64_t id : ids)
+    if (auto* c = find(id); c && !c->flush()) close(id);
+}
+
+void Loop::run() {
+  std::vector<epoll_event> events(128);
+  for (;;) {
+    const int n = ::epoll_wait(epoll_, events.data(), static_cast<int>(events.size()), -1);
+    for (int i = 0; i < n; ++i) {
+      const uint64_t tag = events[i].data.u64;
+      if (tag == kStopTag) return;
+      if (tag == kMailboxTag) {
+        for (auto& task : mailbox_->take())
+          task(*this);
+      } else if (auto* c = find(tag)) {
+        const uint32_t what = events[i].events;
+        const bool open = ((what & EPOLLIN) == 0 || c->receive()) && (what & EPOLLERR) == 0 &&
+                          ((what & EPOLLHUP) == 0 || (what & EPOLLIN) != 0);
+        if (!open || !c->flush()) close(tag);
+      }
+      flush_dirty();
+    }
+  }
+}
+
+}  // namespace revkv::etcdapi::h2

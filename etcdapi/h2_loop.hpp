@@ -1,0 +1,147 @@
+#pragma once
+
+// One event loop of revkv's own HTTP/2 door (etcdapi/h2_door.hpp): a thread on epoll that
+// owns client connections, each an HTTP/2 server session of libnghttp2 (framing, HPACK,
+// flow control, SETTINGS, PING, GOAWAY come from the library; gRPC's framing on top of it
+// from etcdapi/grpc_wire.hpp). Each request stream gets a handler from the door's
+// dispatcher once its headers are in; the handler hears the stream's messages and its end
+// on this thread, and answers from any thread by posting to the loop.
+//
+// Bounds: a connection whose answers wait unsent for more than pause_reading_above bytes is
+// not read until they go out (so a client that never reads holds at most that much); a
+// request message over max_message_bytes ends its stream with gRPC's ResourceExhausted;
+// at most max_concurrent_streams streams per connection (SETTINGS), max_header_bytes of
+// headers per stream.
+
+#include "util/unique_fd.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace revkv::etcdapi::h2 {
+
+// A stream of one connection of one loop.
+struct StreamRef {
+  uint64_t connection = 0;
+  int32_t stream = 0;
+};
+
+// What a request's headers said.
+struct RequestHead {
+  std::string path;
+  // The headers a gRPC server hands its handlers as metadata (not the pseudo-headers,
+  // not gRPC's own, not binary ones).
+  std::vector<std::pair<std::string, std::string>> metadata;
+  std::optional<std::chrono::nanoseconds> timeout;
+  // The connection's descriptor: what its TLS client certificate was recorded under.
+  int fd = -1;
+};
+
+class Loop;
+
+// Whether a request header goes to the handlers as metadata: not the pseudo-headers, not
+// gRPC's own (grpc-*, te, content-type, user-agent), not binary ones (-bin), never revkv's
+// in-process ones (revkv-*), which a client must not be able to set.
+bool forwarded_as_metadata(std::string_view name);
+
+// One stream's handler; every call on the loop's thread.
+class StreamHandler {
+ public:
+  virtual ~StreamHandler() = default;
+  virtual void on_message(std::string message) = 0;
+  // The client will send no more.
+  virtual void on_half_close() = 0;
+  // The stream ended before the handler finished it (a reset, a closed connection).
+  virtual void on_abandoned() = 0;
+  // The stream's unsent answer bytes fell below the stream limit again.
+  virtual void on_drained() {}
+};
+
+class Dispatcher {
+ public:
+  virtual ~Dispatcher() = default;
+  // A new stream whose headers are in; never null. On the loop's thread.
+  virtual std::unique_ptr<StreamHandler> open(Loop& loop, StreamRef ref, RequestHead head) = 0;
+};
+
+class Loop {
+ public:
+  struct Limits {
+    size_t max_message_bytes = 4u << 20;
+    // Unsent answer bytes of a connection above which it is not read.
+    uint64_t pause_reading_above = 16u << 20;
+    // Unsent answer bytes of one stream above which its handler is told to hold off
+    // (stream_unsent), and below which it hears on_drained.
+    uint64_t stream_unsent_limit = 1u << 20;
+    uint32_t max_concurrent_streams = 4096;
+    size_t max_header_bytes = 16u << 10;
+  };
+  using Task = std::function<void(Loop&)>;
+
+  // Tasks for a loop from any thread; the loop drains them on its thread. Shared by those
+  // who post, so that posting after the loop is gone is harmless (the task is dropped).
+  class Mailbox;
+  using MailboxPtr = std::shared_ptr<Mailbox>;
+  static void post(const MailboxPtr& mailbox, Task task);
+
+  Loop(Dispatcher& dispatcher, Limits limits);
+  ~Loop();  // closes every connection (their handlers hear on_abandoned), joins the thread
+  Loop(const Loop&) = delete;
+  Loop& operator=(const Loop&) = delete;
+
+  const MailboxPtr& mailbox() const { return mailbox_; }
+  // Takes `fd` (a connected socket; closed if the loop is stopping). Any thread.
+  void adopt(int fd);
+  // GOAWAY on every connection, and on every connection adopted from now on. Any thread.
+  void refuse_new_streams();
+  // Number of open connections (tests). Any thread.
+  size_t connections() const;
+
+  // --- on the loop's thread (handlers, posted tasks) ---
+  // Queues a message on the stream (headers go first). No-op for a stream that is gone.
+  void send(StreamRef ref, std::string_view message);
+  // Ends the stream with a status (trailers, or trailers only). No-op once gone.
+  void finish(StreamRef ref, int code, std::string_view message);
+  // Unsent answer bytes of a stream; nullopt once gone.
+  std::optional<uint64_t> stream_unsent(StreamRef ref) const;
+  // Unsent answer bytes of a connection (0 once gone).
+  uint64_t connection_unsent(uint64_t connection) const;
+  const Limits& limits() const { return limits_; }
+
+ private:
+  class Connection;
+  friend class Connection;
+
+  void run();
+  void add(util::UniqueFd fd);
+  void close(uint64_t id);
+  // Flushes the connections that send() and finish() touched.
+  void flush_dirty();
+  void watch(int fd, uint64_t tag, uint32_t events, int op);
+  Connection* find(uint64_t id) const;
+
+  Dispatcher& dispatcher_;
+  const Limits limits_;
+  MailboxPtr mailbox_;
+  int epoll_ = -1;
+  int stop_event_ = -1;
+  std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
+  uint64_t next_id_;
+  mutable std::mutex mu_;  // guards refusing_, count_
+  std::vector<uint64_t> dirty_;
+  bool refusing_ = false;
+  size_t count_ = 0;
+  std::thread thread_;
+};
+
+}  // namespace revkv::etcdapi::h2

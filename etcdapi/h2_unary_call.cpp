@@ -1,0 +1,209 @@
+#include "etcdapi/h2_unary_call.hpp"
+
+#include "etcdapi/auth_token.hpp"
+#include "etcdapi/convert.hpp"
+#include "etcdapi/grpc_door.hpp"
+#include "etcdapi/range_response_bytes.hpp"
+#include "etcdapi/status_interceptor.hpp"
+#include "etcdapi/unary_call.hpp"
+
+#include <etcdserverpb/rpc.pb.h>
+
+namespace revkv::etcdapi::h2 {
+
+namespace {
+
+using Series = metrics::GrpcServerMetrics::Method;
+
+constexpr std::string_view kPaths[] = {"/etcdserverpb.KV/Range", "/etcdserverpb.KV/Put",
+                                       "/etcdserverpb.KV/DeleteRange", "/etcdserverpb.KV/Txn",
+                                       "/etcdserverpb.KV/Compact"};
+
+// A finished answer: gRPC's status and, when OK, the response's bytes.
+struct Outcome {
+  int code = 0;
+  std::string message;
+  std::string bytes;
+};
+
+Outcome outcome_of(const grpc::Status& status, std::string bytes = {}) {
+  return {static_cast<int>(status.error_code()), status.error_message(),
+          status.ok() ? std::move(bytes) : std::string()};
+}
+
+template <class ProtoRequest>
+std::optional<actors::Request> parse(const std::string& message) {
+  ProtoRequest parsed;
+  if (!parsed.ParseFromString(message)) return std::nullopt;
+  return actors::Request(from_proto(parsed));
+}
+
+std::optional<actors::Request> parse(KvMethod method, const std::string& message) {
+  switch (method) {
+    case KvMethod::range:
+      return parse<etcdserverpb::RangeRequest>(message);
+    case KvMethod::put:
+      return parse<etcdserverpb::PutRequest>(message);
+    case KvMethod::delete_range:
+      return parse<etcdserverpb::DeleteRangeRequest>(message);
+    case KvMethod::txn:
+      return parse<etcdserverpb::TxnRequest>(message);
+    case KvMethod::compact:
+      return parse<etcdserverpb::CompactionRequest>(message);
+  }
+  return std::nullopt;
+}
+
+template <class ProtoResponse>
+Outcome encode(const actors::NodeContext& ctx, actors::Answer&& answer) {
+  ProtoResponse response;
+  auto status = fill_response(ctx, std::move(answer), response);
+  return outcome_of(status, status.ok() ? response.SerializeAsString() : std::string());
+}
+
+// On the door actor's thread: the answer as the bytes the client gets.
+Outcome encode(KvMethod method, const actors::NodeContext& ctx, actors::Answer&& answer) {
+  switch (method) {
+    case KvMethod::range: {
+      auto* r = std::get_if<actors::Response>(&answer);
+      if (!r) return outcome_of(to_status(actors::wire_error(answer)));
+      auto* range = std::get_if<storage::RangeResponse>(r);
+      if (!range) return outcome_of(wrong_answer_type());
+      return {0, {}, range_response_bytes(*range, ctx.header(range->revision))};
+    }
+    case KvMethod::put:
+      return encode<etcdserverpb::PutResponse>(ctx, std::move(answer));
+    case KvMethod::delete_range:
+      return encode<etcdserverpb::DeleteRangeResponse>(ctx, std::move(answer));
+    case KvMethod::txn:
+      return encode<etcdserverpb::TxnResponse>(ctx, std::move(answer));
+    case KvMethod::compact:
+      return encode<etcdserverpb::CompactionResponse>(ctx, std::move(answer));
+  }
+  return outcome_of(wrong_answer_type());
+}
+
+// An answer finished during a leadership drain (AnswerLedger::count_finishing), counted
+// done when the last copy of the answer's task goes.
+class FinishingCount {
+ public:
+  static std::shared_ptr<FinishingCount> start(AnswerLedger& ledger) {
+    return ledger.count_finishing() ? std::make_shared<FinishingCount>(ledger) : nullptr;
+  }
+  explicit FinishingCount(AnswerLedger& ledger) : ledger_(ledger) {}
+  ~FinishingCount() { ledger_.counted_done(); }
+  FinishingCount(const FinishingCount&) = delete;
+  FinishingCount& operator=(const FinishingCount&) = delete;
+
+ private:
+  AnswerLedger& ledger_;
+};
+
+class UnaryCall final : public StreamHandler {
+ public:
+  UnaryCall(Loop& loop, StreamRef ref, RequestHead head, KvMethod method,
+            std::shared_ptr<UnaryServices> services)
+      : loop_(loop),
+        ref_(ref),
+        head_(std::move(head)),
+        method_(method),
+        services_(std::move(services)),
+        series_(services_->series[static_cast<size_t>(method)]) {
+    if (series_) series_->started->Increment();
+  }
+
+  void on_message(std::string message) override {
+    ++messages_;
+    if (messages_ == 1) message_ = std::move(message);
+  }
+
+  void on_half_close() override {
+    // A unary call has exactly one request message.
+    if (messages_ != 1)
+      return finish_now(grpc::Status(grpc::StatusCode::INTERNAL, kUnparsableRequest), false);
+    auto request = parse(method_, message_);
+    if (!request)
+      return finish_now(grpc::Status(grpc::StatusCode::INTERNAL, kUnparsableRequest), false);
+    const auto& ctx = *services_->ctx;
+    // etcd refuses a request over --max-request-bytes with its own error.
+    if (message_.size() > ctx.options.max_request_bytes)
+      return finish_now(to_status(protocol::to_wire_error(storage::Errc::request_too_large)), true);
+    if (loop_.connection_unsent(ref_.connection) > services_->unsent_answer_limit)
+      return finish_now(to_status(too_many_requests()), true);
+    std::optional<std::string_view> token;
+    for (const auto& [name, value] : head_.metadata)
+      if (name == "token") token = value;
+    if (!token)
+      for (const auto& [name, value] : head_.metadata)
+        if (name == "authorization") token = value;
+
+    auto call = std::make_shared<Call>();
+    call->request = std::move(*request);
+    call->caller = caller_for(ctx, token, head_.fd);
+    const bool write = actors::is_write(actors::method_of(call->request));
+    call->done = [mailbox = loop_.mailbox(), ref = ref_, write, method = method_,
+                  services = services_, series = series_](actors::Answer answer) {
+      auto outcome = std::make_shared<Outcome>(encode(method, *services->ctx, std::move(answer)));
+      // During a leadership drain the answer counts as finishing until its task has run or
+      // has been dropped with a closed loop: either way the count goes down.
+      auto finishing = FinishingCount::start(services->doors->answers());
+      Loop::post(mailbox, [ref, write, outcome, services, series, finishing](Loop& loop) {
+        if (!loop.stream_unsent(ref)) return;  // reset meanwhile: counted as cancelled
+        // A read whose answer comes while the connection is over its bound is refused
+        // too; a write's answer is always given (the write was applied).
+        if (!write && outcome->code == 0 &&
+            loop.connection_unsent(ref.connection) > services->unsent_answer_limit)
+          *outcome = outcome_of(to_status(too_many_requests()));
+        if (outcome->code == 0) loop.send(ref, outcome->bytes);
+        loop.finish(ref, outcome->code, outcome->message);
+        if (series) {
+          series->msg_received->Increment();
+          if (outcome->code == 0) series->msg_sent->Increment();
+          series->handled_with(outcome->code);
+        }
+      });
+      services->in_flight.fetch_sub(1);
+    };
+    services_->in_flight.fetch_add(1);
+    services_->doors->submit(std::move(call));
+  }
+
+  void on_abandoned() override {
+    // The client reset the stream (or the connection went) before its answer.
+    if (series_) series_->handled_with(static_cast<int>(grpc::StatusCode::CANCELLED));
+  }
+
+ private:
+  void finish_now(const grpc::Status& status, bool received) {
+    if (series_) {
+      if (received) series_->msg_received->Increment();
+      series_->handled_with(static_cast<int>(status.error_code()));
+    }
+    loop_.finish(ref_, static_cast<int>(status.error_code()), status.error_message());
+  }
+
+  Loop& loop_;
+  const StreamRef ref_;
+  const RequestHead head_;
+  const KvMethod method_;
+  const std::shared_ptr<UnaryServices> services_;
+  const Series* series_;
+  int messages_ = 0;
+  std::string message_;
+};
+
+}  // namespace
+
+std::optional<KvMethod> served_method(std::string_view path) {
+  for (size_t i = 0; i < std::size(kPaths); ++i)
+    if (kPaths[i] == path) return static_cast<KvMethod>(i);
+  return std::nullopt;
+}
+
+std::unique_ptr<StreamHandler> serve_unary(Loop& loop, StreamRef ref, RequestHead head,
+                                           KvMethod method,
+                                           std::shared_ptr<UnaryServices> services) {
+  return std::make_unique<UnaryCall>(loop, ref, std::move(head), method, std::move(services));
+}
+
+}  // namespace revkv::etcdapi::h2

@@ -1,0 +1,48 @@
+#pragma once
+
+// etcd's KV methods (Range, Put, DeleteRange, Txn, Compact) served by revkv's HTTP/2 door
+// itself (etcdapi/h2_door.hpp): the request parsed from the stream's one message goes to
+// the request path through the same door actors (etcdapi/doors.hpp) as gRPC's server's
+// calls, and the answer is written to the stream from the loop. What the gRPC services do
+// around a unary call is done here too, with the same results: --max-request-bytes, the
+// unsent-answer bound of a connection (etcd's "too many requests"), the caller's token or
+// certificate, go-grpc-prometheus's counters, a leadership drain's count.
+
+#include "actors/node_context.hpp"
+#include "etcdapi/doors.hpp"
+#include "etcdapi/h2_loop.hpp"
+#include "metrics/grpc_server_metrics.hpp"
+
+#include <array>
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <string_view>
+
+namespace revkv::etcdapi::h2 {
+
+enum class KvMethod { range, put, delete_range, txn, compact };
+
+// The method a path names, if the door serves it itself.
+std::optional<KvMethod> served_method(std::string_view path);
+
+// What every call served here shares; held by every call until its answer's task is gone
+// (an answer the door actors give after the door stopped waiting finds it still there).
+struct UnaryServices {
+  actors::NodeContextPtr ctx;
+  // Owns the series below.
+  std::shared_ptr<metrics::GrpcServerMetrics> metrics;
+  Doors* doors = nullptr;
+  // Answer bytes a connection may have unsent before its next call is refused.
+  uint64_t unsent_answer_limit = 8u << 20;
+  // go-grpc-prometheus's series of each method (null without metrics).
+  std::array<const metrics::GrpcServerMetrics::Method*, 5> series{};
+  // Calls handed to the request path whose answers have not reached their loop yet.
+  std::atomic<int64_t> in_flight{0};
+};
+
+std::unique_ptr<StreamHandler> serve_unary(Loop& loop, StreamRef ref, RequestHead head,
+                                           KvMethod method,
+                                           std::shared_ptr<UnaryServices> services);
+
+}  // namespace revkv::etcdapi::h2

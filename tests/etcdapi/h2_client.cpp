@@ -1,0 +1,219 @@
+#include "tests/etcdapi/h2_client.hpp"
+
+#include "util/unique_fd.hpp"
+
+#include <arpa/inet.h>
+#include <cstring>
+#include <netinet/in.h>
+#include <nghttp2/nghttp2.h>
+#include <poll.h>
+#include <stdexcept>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace revkv::testing {
+
+namespace {
+uint32_t read_be32(const std::string& s, size_t at) {
+  return (uint32_t{static_cast<uint8_t>(s[at])} << 24) |
+         (uint32_t{static_cast<uint8_t>(s[at + 1])} << 16) |
+         (uint32_t{static_cast<uint8_t>(s[at + 2])} << 8) |
+         uint32_t{static_cast<uint8_t>(s[at + 3])};
+}
+}  // namespace
+
+std::optional<int> H2Answer::grpc_status() const {
+  if (auto it = trailers.find("grpc-status"); it != trailers.end()) return std::stoi(it->second);
+  if (auto it = headers.find("grpc-status"); it != headers.end()) return std::stoi(it->second);
+  return std::nullopt;
+}
+
+std::string H2Answer::grpc_message() const {
+  auto it = trailers.find("grpc-message");
+  if (it != trailers.end()) return it->second;
+  it = headers.find("grpc-message");
+  return it == headers.end() ? std::string() : it->second;
+}
+
+std::vector<std::string> H2Answer::messages() const {
+  std::vector<std::string> out;
+  size_t at = 0;
+  while (at + 5 <= data.size()) {
+    const size_t n = read_be32(data, at + 1);
+    if (at + 5 + n > data.size()) break;
+    out.push_back(data.substr(at + 5, n));
+    at += 5 + n;
+  }
+  return out;
+}
+
+struct H2Client::Impl {
+  util::UniqueFd fd;
+  nghttp2_session* session = nullptr;
+  int32_t stream = -1;
+  H2Answer answer;
+  std::string body;
+  size_t body_sent = 0;
+  bool end_stream = true;
+  std::optional<int32_t> goaway;
+  bool broken = false;
+
+  ~Impl() {
+    if (session) nghttp2_session_del(session);
+  }
+
+  static Impl& of(void* user) { return *static_cast<Impl*>(user); }
+
+  static int on_header(nghttp2_session*, const nghttp2_frame* frame, const uint8_t* name,
+                       size_t name_length, const uint8_t* value, size_t value_length, uint8_t,
+                       void* user) {
+    auto& self = of(user);
+    if (frame->hd.stream_id != self.stream) return 0;
+    std::string n(reinterpret_cast<const char*>(name), name_length);
+    std::string v(reinterpret_cast<const char*>(value), value_length);
+    if (n == ":status") {
+      self.answer.http_status = std::stoi(v);
+    } else if (frame->headers.cat == NGHTTP2_HCAT_HEADERS) {
+      self.answer.trailers[n] = v;
+    } else {
+      self.answer.headers[n] = v;
+    }
+    return 0;
+  }
+  static int on_data(nghttp2_session*, uint8_t, int32_t id, const uint8_t* data, size_t length,
+                     void* user) {
+    auto& self = of(user);
+    if (id == self.stream) self.answer.data.append(reinterpret_cast<const char*>(data), length);
+    return 0;
+  }
+  static int on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void* user) {
+    auto& self = of(user);
+    if (frame->hd.type == NGHTTP2_GOAWAY) self.goaway = frame->goaway.last_stream_id;
+    if (frame->hd.stream_id != self.stream) return 0;
+    if (frame->hd.type == NGHTTP2_RST_STREAM) {
+      self.answer.reset = frame->rst_stream.error_code;
+      self.answer.complete = true;
+    }
+    // The server's side ended: the answer is whole, whether or not this side ended too.
+    if ((frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) &&
+        (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0)
+      self.answer.complete = true;
+    return 0;
+  }
+  static int on_close(nghttp2_session*, int32_t id, uint32_t, void* user) {
+    auto& self = of(user);
+    if (id == self.stream) self.answer.complete = true;
+    return 0;
+  }
+  static ssize_t read_body(nghttp2_session*, int32_t, uint8_t* buffer, size_t length,
+                           uint32_t* flags, nghttp2_data_source*, void* user) {
+    auto& self = of(user);
+    const size_t n = std::min(length, self.body.size() - self.body_sent);
+    std::memcpy(buffer, self.body.data() + self.body_sent, n);
+    self.body_sent += n;
+    if (self.body_sent == self.body.size()) {
+      *flags |= NGHTTP2_DATA_FLAG_EOF;
+      if (!self.end_stream) *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+    }
+    return static_cast<ssize_t>(n);
+  }
+
+  // Sends what nghttp2 has and reads what comes until `done` or the deadline.
+  template <class Done>
+  void pump(std::chrono::steady_clock::time_point deadline, Done done) {
+    while (!broken && !done()) {
+      for (;;) {
+        const uint8_t* data = nullptr;
+        const ssize_t n = nghttp2_session_mem_send(session, &data);
+        if (n <= 0) break;
+        for (ssize_t sent = 0; sent < n;) {
+          const ssize_t w =
+              ::send(fd.get(), data + sent, static_cast<size_t>(n - sent), MSG_NOSIGNAL);
+          if (w <= 0) {
+            broken = true;
+            return;
+          }
+          sent += w;
+        }
+      }
+      if (done()) return;
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return;
+      pollfd p{fd.get(), POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(std::min<int64_t>(left.count(), 100))) <= 0) continue;
+      char buffer[16384];
+      const ssize_t r = ::recv(fd.get(), buffer, sizeof buffer, 0);
+      if (r <= 0 || nghttp2_session_mem_recv(session, reinterpret_cast<uint8_t*>(buffer),
+                                             static_cast<size_t>(r)) < 0) {
+        broken = true;
+        return;
+      }
+    }
+  }
+};
+
+H2Client::H2Client(uint16_t port) : impl_(std::make_unique<Impl>()) {
+  impl_->fd = util::UniqueFd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port);
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(impl_->fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0)
+    throw std::runtime_error("h2 client: cannot connect to port " + std::to_string(port));
+  nghttp2_session_callbacks* callbacks = nullptr;
+  nghttp2_session_callbacks_new(&callbacks);
+  nghttp2_session_callbacks_set_on_header_callback(callbacks, &Impl::on_header);
+  nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, &Impl::on_data);
+  nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, &Impl::on_frame_recv);
+  nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, &Impl::on_close);
+  nghttp2_session_client_new(&impl_->session, callbacks, impl_.get());
+  nghttp2_session_callbacks_del(callbacks);
+  nghttp2_submit_settings(impl_->session, NGHTTP2_FLAG_NONE, nullptr, 0);
+}
+
+H2Client::~H2Client() = default;
+
+H2Client::Headers H2Client::grpc_headers(const std::string& path) {
+  return {{":method", "POST"},
+          {":scheme", "http"},
+          {":authority", "127.0.0.1"},
+          {":path", path},
+          {"content-type", "application/grpc"},
+          {"te", "trailers"}};
+}
+
+H2Answer H2Client::call(const Headers& headers, const std::string& data, bool end_stream,
+                        std::chrono::milliseconds wait) {
+  auto& s = *impl_;
+  s.answer = {};
+  s.body = data;
+  s.body_sent = 0;
+  s.end_stream = end_stream;
+  std::vector<nghttp2_nv> nv;
+  for (const auto& [name, value] : headers)
+    nv.push_back({reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
+                  reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(),
+                  value.size(), NGHTTP2_NV_FLAG_NONE});
+  nghttp2_data_provider provider{};
+  provider.read_callback = &Impl::read_body;
+  s.stream = nghttp2_submit_request(s.session, nullptr, nv.data(), nv.size(),
+                                    data.empty() && end_stream ? nullptr : &provider, nullptr);
+  if (s.stream < 0) throw std::runtime_error("h2 client: cannot open a stream");
+  s.pump(std::chrono::steady_clock::now() + wait, [&s] { return s.answer.complete; });
+  return s.answer;
+}
+
+H2Answer H2Client::wait_end(std::chrono::milliseconds wait) {
+  auto& s = *impl_;
+  s.pump(std::chrono::steady_clock::now() + wait, [&s] { return s.answer.complete; });
+  return s.answer;
+}
+
+std::optional<int32_t> H2Client::wait_goaway(std::chrono::milliseconds wait) {
+  auto& s = *impl_;
+  s.pump(std::chrono::steady_clock::now() + wait, [&s] { return s.goaway.has_value(); });
+  return s.goaway;
+}
+
+}  // namespace revkv::testing

@@ -1,0 +1,61 @@
+#pragma once
+
+// A raw HTTP/2 client for the tests of revkv's HTTP/2 door (etcdapi/h2_door.hpp), on
+// libnghttp2's client session: a test sets any headers and sends any bytes as DATA, which no
+// gRPC library would, and sees the answer as it came (the HTTP status, the headers, the
+// DATA, the trailers, a reset, a GOAWAY). One blocking call at a time, each with a
+// deadline.
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace revkv::testing {
+
+struct H2Answer {
+  bool complete = false;  // the stream ended (END_STREAM or a reset) before the deadline
+  int http_status = 0;
+  std::map<std::string, std::string> headers;
+  std::map<std::string, std::string> trailers;
+  std::string data;               // the DATA as sent, gRPC's prefixes included
+  std::optional<uint32_t> reset;  // RST_STREAM's error code
+
+  // grpc-status from the trailers, or from the headers of a trailers-only answer.
+  std::optional<int> grpc_status() const;
+  std::string grpc_message() const;
+  // The gRPC messages in `data`.
+  std::vector<std::string> messages() const;
+};
+
+class H2Client {
+ public:
+  // Connects to 127.0.0.1:`port` and exchanges the prefaces. Throws on failure.
+  explicit H2Client(uint16_t port);
+  ~H2Client();
+  H2Client(const H2Client&) = delete;
+  H2Client& operator=(const H2Client&) = delete;
+
+  using Headers = std::vector<std::pair<std::string, std::string>>;
+  // gRPC's request headers for `path` (POST, http, content-type application/grpc, te).
+  static Headers grpc_headers(const std::string& path);
+
+  // Opens a stream with `headers` and `data` as its DATA (ending the stream when
+  // `end_stream`), and waits up to `wait` for the stream to end.
+  H2Answer call(const Headers& headers, const std::string& data, bool end_stream = true,
+                std::chrono::milliseconds wait = std::chrono::seconds(20));
+  // Keeps waiting up to `wait` for the last call's stream to end.
+  H2Answer wait_end(std::chrono::milliseconds wait);
+  // Waits up to `wait` for a GOAWAY from the server; its last stream id.
+  std::optional<int32_t> wait_goaway(std::chrono::milliseconds wait);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace revkv::testing

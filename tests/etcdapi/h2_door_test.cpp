@@ -1,0 +1,227 @@
+// revkv's own HTTP/2 door for gRPC clients (etcdapi/h2_door.hpp, revkvd --grpc-engine
+// nghttp2, the default): gRPC's framing helpers, and what the door answers to requests no
+// gRPC library would send, as raw HTTP/2 (tests/etcdapi/h2_client.hpp). Everything a gRPC
+// client does (etcdctl, python3-etcd3, the stubs, revkv-bench) is tested through the door
+// by the other suites; tests/etcdapi/random_two_doors_test.cpp compares both engines.
+
+#include "etcdapi/grpc_wire.hpp"
+#include "etcdapi/h2_loop.hpp"
+#include "tests/etcdapi/h2_client.hpp"
+#include "tests/node/node_process.hpp"
+#include "tests/temp_dir.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <csignal>
+#include <etcdserverpb/rpc.pb.h>
+#include <string>
+#include <vector>
+
+namespace revkv {
+namespace {
+
+using namespace std::chrono_literals;
+using etcdapi::GrpcMessageReader;
+using testing::H2Client;
+
+TEST_CASE("h2 door: gRPC messages split across DATA frames are put back together",
+          "[etcdapi][h2][unit]") {
+  const std::string framed = etcdapi::frame_grpc_message("hello") +
+                             etcdapi::frame_grpc_message("") +
+                             etcdapi::frame_grpc_message(std::string(70000, 'x'));
+  // Every way of cutting the bytes in two gives the same three messages.
+  for (size_t cut : {size_t{0}, size_t{1}, size_t{4}, size_t{5}, size_t{9}, size_t{10}, size_t{12},
+                     size_t{15}, size_t{1000}, framed.size() - 1}) {
+    GrpcMessageReader reader(1 << 20);
+    std::vector<std::string> out;
+    CHECK(reader.feed(std::string_view(framed).substr(0, cut), out) ==
+          GrpcMessageReader::Result::ok);
+    CHECK(reader.feed(std::string_view(framed).substr(cut), out) == GrpcMessageReader::Result::ok);
+    REQUIRE(out.size() == 3);
+    CHECK(out[0] == "hello");
+    CHECK(out[1].empty());
+    CHECK(out[2] == std::string(70000, 'x'));
+    CHECK_FALSE(reader.partial());
+  }
+  GrpcMessageReader reader(100);
+  std::vector<std::string> out;
+  // Refused from its prefix alone: the 1 GiB it announces is never held.
+  std::string huge("\0\x40\0\0\0", 5);
+  CHECK(reader.feed(huge, out) == GrpcMessageReader::Result::too_large);
+  CHECK(reader.refused_length() == (1u << 30));
+  CHECK(reader.feed("more", out) == GrpcMessageReader::Result::too_large);
+  GrpcMessageReader compressed(100);
+  CHECK(compressed.feed(std::string("\x01\0\0\0\x01z", 6), out) ==
+        GrpcMessageReader::Result::compressed);
+  CHECK(out.empty());
+  GrpcMessageReader cut(100);
+  CHECK(cut.feed(std::string("\0\0\0\0\x05"
+                             "ab",
+                             7),
+                 out) == GrpcMessageReader::Result::ok);
+  CHECK(cut.partial());
+}
+
+TEST_CASE("h2 door: grpc-timeout, grpc-message and the headers relayed as metadata",
+          "[etcdapi][h2][unit]") {
+  using etcdapi::parse_grpc_timeout;
+  CHECK(parse_grpc_timeout("5S") == std::chrono::seconds(5));
+  CHECK(parse_grpc_timeout("100m") == std::chrono::milliseconds(100));
+  CHECK(parse_grpc_timeout("2H") == std::chrono::hours(2));
+  CHECK(parse_grpc_timeout("7M") == std::chrono::minutes(7));
+  CHECK(parse_grpc_timeout("99999999u") == std::chrono::microseconds(99999999));
+  CHECK(parse_grpc_timeout("1n") == std::chrono::nanoseconds(1));
+  CHECK_FALSE(parse_grpc_timeout("123456789S"));  // nine digits: gRPC allows eight
+  CHECK_FALSE(parse_grpc_timeout("S"));
+  CHECK_FALSE(parse_grpc_timeout("5s"));
+  CHECK_FALSE(parse_grpc_timeout("-5S"));
+  CHECK(etcdapi::percent_encode_grpc_message("etcdserver: key not found") ==
+        "etcdserver: key not found");
+  CHECK(etcdapi::percent_encode_grpc_message("100% \xc3\xa9\n") == "100%25 %C3%A9%0A");
+
+  using etcdapi::h2::forwarded_as_metadata;
+  CHECK(forwarded_as_metadata("token"));
+  CHECK(forwarded_as_metadata("authorization"));
+  CHECK_FALSE(forwarded_as_metadata(":path"));
+  CHECK_FALSE(forwarded_as_metadata("grpc-timeout"));
+  CHECK_FALSE(forwarded_as_metadata("te"));
+  CHECK_FALSE(forwarded_as_metadata("content-type"));
+  CHECK_FALSE(forwarded_as_metadata("trace-bin"));
+  // What the door tells gRPC's server in-process is never taken from a client.
+  CHECK_FALSE(forwarded_as_metadata("revkv-relayed-fd"));
+  CHECK_FALSE(forwarded_as_metadata("revkv-anything"));
+}
+
+struct Node {
+  testing::TempDir dir;
+  testing::NodeProcess process{dir.sub("node"), {"--shards", "2", "--sync", "never"}};
+  H2Client client{process.grpc_port()};
+};
+
+std::string put_request(const std::string& key, const std::string& value) {
+  etcdserverpb::PutRequest put;
+  put.set_key(key);
+  put.set_value(value);
+  return etcdapi::frame_grpc_message(put.SerializeAsString());
+}
+
+TEST_CASE("h2 door: KV calls served by the door itself, the rest relayed to gRPC's services",
+          "[etcdapi][h2][node]") {
+  Node n;
+  auto put = n.client.call(H2Client::grpc_headers("/etcdserverpb.KV/Put"), put_request("k", "v"));
+  REQUIRE(put.complete);
+  CHECK(put.http_status == 200);
+  CHECK(put.headers["content-type"] == "application/grpc");
+  CHECK(put.grpc_status() == 0);
+  REQUIRE(put.messages().size() == 1);
+  etcdserverpb::PutResponse put_response;
+  REQUIRE(put_response.ParseFromString(put.messages()[0]));
+  CHECK(put_response.header().revision() == 2);
+
+  etcdserverpb::RangeRequest range;
+  range.set_key("k");
+  auto got = n.client.call(H2Client::grpc_headers("/etcdserverpb.KV/Range"),
+                           etcdapi::frame_grpc_message(range.SerializeAsString()));
+  CHECK(got.grpc_status() == 0);
+  REQUIRE(got.messages().size() == 1);
+  etcdserverpb::RangeResponse range_response;
+  REQUIRE(range_response.ParseFromString(got.messages()[0]));
+  REQUIRE(range_response.kvs_size() == 1);
+  CHECK(range_response.kvs(0).value() == "v");
+
+  // Relayed: a lease grant (the Lease service), an etcd error from a relayed call, and an
+  // unknown method in grpc-go's words.
+  etcdserverpb::LeaseGrantRequest grant;
+  grant.set_ttl(60);
+  auto granted = n.client.call(H2Client::grpc_headers("/etcdserverpb.Lease/LeaseGrant"),
+                               etcdapi::frame_grpc_message(grant.SerializeAsString()));
+  CHECK(granted.grpc_status() == 0);
+  REQUIRE(granted.messages().size() == 1);
+  etcdserverpb::LeaseRevokeRequest revoke;
+  revoke.set_id(12345);
+  auto revoked = n.client.call(H2Client::grpc_headers("/etcdserverpb.Lease/LeaseRevoke"),
+                               etcdapi::frame_grpc_message(revoke.SerializeAsString()));
+  CHECK(revoked.grpc_status() == 5);  // NotFound
+  CHECK(revoked.grpc_message() == "etcdserver: requested lease not found");
+  auto unknown = n.client.call(H2Client::grpc_headers("/etcdserverpb.KV/Nope"),
+                               etcdapi::frame_grpc_message(""));
+  CHECK(unknown.grpc_status() == 12);
+  CHECK(unknown.grpc_message() == "unknown method Nope for service etcdserverpb.KV");
+  auto malformed =
+      n.client.call(H2Client::grpc_headers("no-slash"), etcdapi::frame_grpc_message(""));
+  CHECK(malformed.grpc_status() == 12);
+  CHECK(malformed.grpc_message() == "malformed method name: \"no-slash\"");
+}
+
+TEST_CASE("h2 door: requests no gRPC client sends get gRPC's answers and the node keeps serving",
+          "[etcdapi][h2][node][bad-input]") {
+  Node n;
+  const auto put = H2Client::grpc_headers("/etcdserverpb.KV/Put");
+
+  SECTION("not gRPC's content type: HTTP 415") {
+    auto headers = put;
+    headers[4].second = "application/json";
+    auto a = n.client.call(headers, put_request("k", "v"));
+    CHECK(a.http_status == 415);
+    CHECK(a.grpc_status() == 13);
+  }
+  SECTION("a compressed request: no decompressor") {
+    auto headers = put;
+    headers.emplace_back("grpc-encoding", "gzip");
+    auto a = n.client.call(headers, put_request("k", "v"));
+    CHECK(a.grpc_status() == 12);
+    CHECK(a.grpc_message() == "grpc: Decompressor is not installed for grpc-encoding \"gzip\"");
+  }
+  SECTION("a message announced over the limit is refused from its prefix") {
+    // 1.5 MiB of --max-request-bytes plus gRPC's 512 KiB: 2 MiB is the most taken.
+    std::string prefix("\0\x10\0\0\0", 5);  // 256 MiB announced, none of it sent
+    auto a = n.client.call(put, prefix, false);
+    CHECK(a.grpc_status() == 8);
+    CHECK(a.grpc_message() == "grpc: received message larger than max (268435456 vs. 2097152)");
+  }
+  SECTION("a stream that ends inside a message") {
+    auto a = n.client.call(put, put_request("k", "v").substr(0, 8));
+    CHECK(a.grpc_status() == 13);
+  }
+  SECTION("two messages on a unary call, and none") {
+    auto a = n.client.call(put, put_request("a", "1") + put_request("b", "2"));
+    CHECK(a.grpc_status() == 13);
+    CHECK(a.grpc_message() == "grpc: error unmarshalling request: malformed protobuf message");
+    a = n.client.call(put, "");
+    CHECK(a.grpc_status() == 13);
+  }
+  SECTION("bytes that are not the request's protobuf") {
+    auto a = n.client.call(put, etcdapi::frame_grpc_message("\xff\xff\xff"));
+    CHECK(a.grpc_status() == 13);
+    CHECK(a.grpc_message() == "grpc: error unmarshalling request: malformed protobuf message");
+  }
+  // Whatever came before, the same connection still serves.
+  auto ok = n.client.call(put, put_request("after", "ok"));
+  CHECK(ok.grpc_status() == 0);
+}
+
+TEST_CASE("h2 door: at shutdown a GOAWAY, and an open watch stream ends Unavailable",
+          "[etcdapi][h2][node]") {
+  Node n;
+  etcdserverpb::WatchRequest watch;
+  watch.mutable_create_request()->set_key("w");
+  auto open = n.client.call(H2Client::grpc_headers("/etcdserverpb.Watch/Watch"),
+                            etcdapi::frame_grpc_message(watch.SerializeAsString()), false, 2s);
+  // Still open; the watch was created.
+  CHECK_FALSE(open.complete);
+  REQUIRE(open.messages().size() == 1);
+  etcdserverpb::WatchResponse created;
+  REQUIRE(created.ParseFromString(open.messages()[0]));
+  CHECK(created.created());
+
+  REQUIRE(::kill(n.process.pid(), SIGTERM) == 0);
+  CHECK(n.client.wait_goaway(20s).has_value());
+  auto ended = n.client.wait_end(20s);
+  REQUIRE(ended.complete);
+  CHECK(ended.grpc_status() == 14);
+  CHECK(ended.grpc_message() == "etcdserver: server stopped");
+  CHECK(n.process.stop() == 0);
+}
+
+}  // namespace
+}  // namespace revkv
