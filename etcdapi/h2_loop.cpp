@@ -23,8 +23,6 @@ namespace {
 
 // epoll tags of the loop's own descriptors; connections take ids from kFirstConnection on.
 constexpr uint64_t kMailboxTag = 0, kStopTag = 1, kFirstConnection = 2;
-// nghttp2's output taken into a connection's buffer at most this far ahead of the socket.
-constexpr size_t kOutputAhead = 1u << 20;
 // The connection's receive window: many streams' requests in flight at once.
 constexpr int32_t kConnectionWindow = 16 << 20;
 constexpr int32_t kStreamWindow = 1 << 20;
@@ -50,8 +48,15 @@ void wake(int fd) {
 
 }  // namespace
 
-bool forwarded_as_metadata(std::string_view name) {
-  if (name.empty() || name[0] == ':') return false;
+bool forwarded_as_metadata(std::string_view name, std::string_view value) {
+  // What gRPC accepts as a metadata key and as a text value; it would refuse to start a
+  // call with anything else.
+  for (char c : name)
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.'))
+      return false;
+  for (char c : value)
+    if (c < 0x20 || c > 0x7e) return false;
+  if (name.empty()) return false;
   if (name == "te" || name == "content-type" || name == "user-agent") return false;
   if (name.starts_with("grpc-")) return false;
   // Binary metadata is base64 on the wire; none of etcd's clients sends any that matters.
@@ -188,7 +193,7 @@ class Loop::Connection {
 
   // Hands nghttp2's output to the socket; false once the connection is done with.
   bool flush() {
-    while (out_.size() - out_taken_ < kOutputAhead) {
+    while (out_.size() - out_taken_ < loop_.limits_.output_ahead) {
       const uint8_t* data = nullptr;
       const ssize_t n = nghttp2_session_mem_send(session_.get(), &data);
       if (n < 0) return false;
@@ -206,7 +211,7 @@ class Loop::Connection {
     if (out_taken_ == out_.size()) {
       out_.clear();
       out_taken_ = 0;
-    } else if (out_taken_ > kOutputAhead) {
+    } else if (out_taken_ > loop_.limits_.output_ahead) {
       out_.erase(0, out_taken_);
       out_taken_ = 0;
     }
@@ -269,7 +274,10 @@ class Loop::Connection {
  private:
   static Connection& of(void* user) { return *static_cast<Connection*>(user); }
 
-  bool paused() const { return out_.size() - out_taken_ > loop_.limits_.pause_reading_above; }
+  // The socket does not take what nghttp2 has written: the client is not reading. Its
+  // connection is not read either until it does, so that what it sends meanwhile (even
+  // calls that would only be refused) is not answered into an ever longer queue.
+  bool paused() const { return out_.size() - out_taken_ >= loop_.limits_.output_ahead; }
 
   // A stream that cannot be answered any more: reset it.
   void abandon(int32_t id) {
@@ -308,7 +316,7 @@ class Loop::Connection {
       s->head.timeout = parse_grpc_timeout(value);
     } else if (name == "grpc-encoding") {
       if (value != "identity") s->encoding.assign(value);
-    } else if (forwarded_as_metadata(name)) {
+    } else if (forwarded_as_metadata(name, value)) {
       s->head.metadata.emplace_back(name, value);
     }
     return 0;
@@ -473,7 +481,10 @@ Loop::~Loop() {
   thread_.join();
   // Tasks still queued (answers to connections about to close) are dropped with the mailbox.
   mailbox_->close();
+  // Moved out first: handlers told of the end may look a connection up and find none.
+  auto closing = std::move(connections_);
   connections_.clear();
+  closing.clear();
   ::close(epoll_);
   ::close(stop_event_);
 }

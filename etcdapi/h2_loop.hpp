@@ -7,8 +7,8 @@
 // dispatcher once its headers are in; the handler hears the stream's messages and its end
 // on this thread, and answers from any thread by posting to the loop.
 //
-// Bounds: a connection whose answers wait unsent for more than pause_reading_above bytes is
-// not read until they go out (so a client that never reads holds at most that much); a
+// Bounds: a connection whose socket does not take output_ahead bytes of its answers is not
+// read until it does (so a client that never reads holds at most that much); a
 // request message over max_message_bytes ends its stream with gRPC's ResourceExhausted;
 // at most max_concurrent_streams streams per connection (SETTINGS), max_header_bytes of
 // headers per stream.
@@ -51,8 +51,10 @@ class Loop;
 
 // Whether a request header goes to the handlers as metadata: not the pseudo-headers, not
 // gRPC's own (grpc-*, te, content-type, user-agent), not binary ones (-bin), never revkv's
-// in-process ones (revkv-*), which a client must not be able to set.
-bool forwarded_as_metadata(std::string_view name);
+// in-process ones (revkv-*), which a client must not be able to set, and only names and
+// values gRPC itself accepts (lower-case letters, digits, - _ . in names; printable ASCII
+// in values): gRPC's C++ library aborts the process on a call started with others.
+bool forwarded_as_metadata(std::string_view name, std::string_view value);
 
 // One stream's handler; every call on the loop's thread.
 class StreamHandler {
@@ -78,8 +80,9 @@ class Loop {
  public:
   struct Limits {
     size_t max_message_bytes = 4u << 20;
-    // Unsent answer bytes of a connection above which it is not read.
-    uint64_t pause_reading_above = 16u << 20;
+    // nghttp2's output taken at most this far ahead of a connection's socket; a connection
+    // with this much waiting for its socket is not read.
+    size_t output_ahead = 1u << 20;
     // Unsent answer bytes of one stream above which its handler is told to hold off
     // (stream_unsent), and below which it hears on_drained.
     uint64_t stream_unsent_limit = 1u << 20;
