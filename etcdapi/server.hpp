@@ -44,9 +44,10 @@ class GrpcServer {
  public:
   // Throws std::runtime_error when the address cannot be bound. Port 0 picks a free port.
   // `tls`: nullptr for plaintext; else the port accepts TLS only (docs/SECURITY.md).
+  // `http2_loops`: the HTTP/2 door's event loop threads; 0: one per four cores, at least one.
   GrpcServer(caf::actor_system& sys, const actors::Node& node, const std::string& host,
              uint16_t port, size_t doors, std::shared_ptr<tls::ServerCredentials> tls = nullptr,
-             GrpcEngine engine = GrpcEngine::nghttp2);
+             GrpcEngine engine = GrpcEngine::nghttp2, size_t http2_loops = 0);
   ~GrpcServer();
   GrpcServer(const GrpcServer&) = delete;
   GrpcServer& operator=(const GrpcServer&) = delete;

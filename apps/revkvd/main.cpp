@@ -300,7 +300,8 @@ int main(int argc, char** argv) {
     }
     grpc = std::make_unique<revkv::etcdapi::GrpcServer>(
         sys, **node, options->grpc_host, options->grpc_port,
-        std::max<size_t>(options->grpc_doors, scheduler_threads), tls, options->grpc_engine);
+        std::max<size_t>(options->grpc_doors, scheduler_threads), tls, options->grpc_engine,
+        options->http2_loops);
   } catch (const std::exception& e) {
     tls_client.reset();
     if (member) member->stop();

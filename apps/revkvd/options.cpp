@@ -37,6 +37,11 @@ void register_options(CLI::App& app, RawOptions& raw) {
                  "(gRPC's C++ server)")
       ->envname(env("GRPC_ENGINE"))
       ->capture_default_str();
+  app.add_option("--http2-loops", raw.http2_loops,
+                 "event loop threads of the HTTP/2 door (--grpc-engine nghttp2); 0: one per "
+                 "four cores, at least one")
+      ->envname(env("HTTP2_LOOPS"))
+      ->capture_default_str();
   app.add_option("--listen-metrics", raw.listen_metrics,
                  "/metrics and /health listener HOST:PORT (port 0 picks a free port)")
       ->envname(env("LISTEN_METRICS"))
@@ -455,6 +460,11 @@ std::optional<DaemonOptions> resolve_options(const RawOptions& raw, std::string&
     return std::nullopt;
   }
   out.grpc_doors = static_cast<size_t>(raw.grpc_doors);
+  if (raw.http2_loops < 0 || raw.http2_loops > 64) {
+    error = "--http2-loops: expected 0 to 64, got " + std::to_string(raw.http2_loops);
+    return std::nullopt;
+  }
+  out.http2_loops = static_cast<size_t>(raw.http2_loops);
   if (raw.grpc_engine == "nghttp2") {
     out.grpc_engine = etcdapi::GrpcEngine::nghttp2;
   } else if (raw.grpc_engine == "grpc") {

@@ -27,6 +27,7 @@ struct DaemonOptions {
   // gRPC door actors sharing the gRPC calls (docs/NODE.md "The gRPC door").
   size_t grpc_doors = 64;
   etcdapi::GrpcEngine grpc_engine = etcdapi::GrpcEngine::nghttp2;
+  size_t http2_loops = 0;  // 0: one per four cores, at least one
   std::string log_level = "info";
   std::string log_format = "json";  // json | text (apps/revkvd/logging.hpp)
   std::string auto_compaction_mode = "periodic";
@@ -73,6 +74,7 @@ struct RawOptions {
   std::string listen_grpc = "127.0.0.1:2379";
   int64_t grpc_doors = 64;
   std::string grpc_engine = "nghttp2";
+  int64_t http2_loops = 0;
   int64_t shards = 0;  // 0: the number of cores
   std::string sync = "always";
   // Sizes are strings: a byte count with an optional unit (parse_size).

@@ -14,6 +14,7 @@
 
 #include <csignal>
 #include <etcdserverpb/rpc.pb.h>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -216,6 +217,59 @@ TEST_CASE("h2 door: requests no gRPC client sends get gRPC's answers and the nod
   // Whatever came before, the same connection still serves.
   auto ok = n.client.call(put, put_request("after", "ok"));
   CHECK(ok.grpc_status() == 0);
+}
+
+TEST_CASE("h2 door: connections spread over several event loops see each other's writes",
+          "[etcdapi][h2][node]") {
+  testing::TempDir dir;
+  testing::NodeProcess node(dir.sub("node"),
+                            {"--shards", "2", "--sync", "never", "--http2-loops", "3"});
+  // Seven connections: the door hands them to its three loops in turn.
+  std::vector<std::unique_ptr<H2Client>> clients;
+  for (int i = 0; i < 7; ++i)
+    clients.push_back(std::make_unique<H2Client>(node.grpc_port()));
+  // A watch on the first connection, from revision 2 on.
+  etcdserverpb::WatchRequest watch;
+  watch.mutable_create_request()->set_key("k/");
+  watch.mutable_create_request()->set_range_end("k0");
+  auto opened = clients[0]->call(H2Client::grpc_headers("/etcdserverpb.Watch/Watch"),
+                                 etcdapi::frame_grpc_message(watch.SerializeAsString()), false, 2s);
+  REQUIRE(opened.messages().size() == 1);
+  // Each connection writes a key and reads the one its neighbour wrote before it.
+  for (int round = 0; round < 3; ++round) {
+    for (size_t i = 1; i < clients.size(); ++i) {
+      const std::string key = "k/" + std::to_string(round) + "/" + std::to_string(i);
+      auto put = clients[i]->call(H2Client::grpc_headers("/etcdserverpb.KV/Put"),
+                                  put_request(key, "v" + std::to_string(i)));
+      REQUIRE(put.grpc_status() == 0);
+      if (i == 1) continue;
+      etcdserverpb::RangeRequest range;
+      range.set_key("k/" + std::to_string(round) + "/" + std::to_string(i - 1));
+      auto got = clients[i]->call(H2Client::grpc_headers("/etcdserverpb.KV/Range"),
+                                  etcdapi::frame_grpc_message(range.SerializeAsString()));
+      REQUIRE(got.messages().size() == 1);
+      etcdserverpb::RangeResponse r;
+      REQUIRE(r.ParseFromString(got.messages()[0]));
+      REQUIRE(r.kvs_size() == 1);
+      CHECK(r.kvs(0).value() == "v" + std::to_string(i - 1));
+    }
+  }
+  // The watch on the first connection got all 18 puts, in revision order.
+  std::vector<int64_t> revisions;
+  for (int waited = 0; waited < 100 && revisions.size() < 18; ++waited) {
+    auto more = clients[0]->wait_end(100ms);
+    revisions.clear();
+    for (const auto& m : more.messages()) {
+      etcdserverpb::WatchResponse w;
+      REQUIRE(w.ParseFromString(m));
+      for (const auto& e : w.events())
+        revisions.push_back(e.kv().mod_revision());
+    }
+  }
+  REQUIRE(revisions.size() == 18);
+  for (size_t i = 0; i < revisions.size(); ++i)
+    CHECK(revisions[i] == static_cast<int64_t>(i) + 2);
+  CHECK(node.stop() == 0);
 }
 
 TEST_CASE("h2 door: at shutdown a GOAWAY, and an open watch stream ends Unavailable",
