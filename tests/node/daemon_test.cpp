@@ -291,7 +291,7 @@ TEST_CASE("revkvd: starts from configs/revkvd.yaml as shipped, which names every
   // Every option of --help (but --config, --help and --version) is a key of the file.
   auto [status, help] = testing::run_revkvd_stdout({"--help"});
   CHECK(status == 0);
-  std::regex flag(R"(--([a-z][a-z-]+))");
+  std::regex flag(R"(--([a-z][a-z0-9-]+))");
   int options = 0;
   for (std::sregex_iterator it(help.begin(), help.end(), flag), end; it != end; ++it) {
     std::string name = (*it)[1];
