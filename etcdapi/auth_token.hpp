@@ -16,15 +16,16 @@
 
 namespace revkv::etcdapi {
 
-// The metadata under which revkv's HTTP/2 door tells the gRPC server, in-process, the
-// descriptor of the client connection a relayed call came on (etcdapi/h2_proxy_call.hpp).
-// Trusted only on in-process calls: the door never relays a client's own revkv- headers.
-inline constexpr const char* kRelayedFdKey = "revkv-relayed-fd";
+// The metadata under which revkv's HTTP/2 door tells the gRPC server, in-process, the CN
+// of the verified client certificate of the connection a relayed call came on
+// (etcdapi/h2_proxy_call.hpp), looked up while that connection was open. Trusted only on
+// in-process calls: the door never relays a client's own revkv- headers.
+inline constexpr const char* kRelayedCnKey = "revkv-relayed-cn";
 
-// `token`: the call's token, if it has one; `connection_fd`: the descriptor its
-// connection's certificate was recorded under, or -1.
+// `token`: the call's token, if it has one; `certificate_cn`: the CN of its connection's
+// verified certificate, if one was recorded (--client-cert-auth).
 auth::Caller caller_for(const actors::NodeContext& ctx, std::optional<std::string_view> token,
-                        int connection_fd);
+                        std::optional<std::string> certificate_cn);
 
 auth::Caller caller_of(const actors::NodeContext& ctx, const grpc::ServerContextBase& context);
 

@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 namespace revkv::etcdapi {
@@ -22,7 +23,7 @@ class Doors {
   // `doors` not empty.
   // `unsent_answer_limit`: see AnswerLedger.
   Doors(std::vector<caf::actor> doors, uint64_t unsent_answer_limit)
-      : doors_(std::move(doors)), answers_(unsent_answer_limit) {}
+      : doors_(std::move(doors)), answers_(std::make_shared<AnswerLedger>(unsent_answer_limit)) {}
   Doors(const Doors&) = delete;
   Doors& operator=(const Doors&) = delete;
 
@@ -33,12 +34,14 @@ class Doors {
   void submit(CallPtr call) { submit_to(next(), std::move(call)); }
   static void submit_to(const caf::actor& door, CallPtr call);
 
-  AnswerLedger& answers() { return answers_; }
+  AnswerLedger& answers() { return *answers_; }
+  // For what may outlive the doors (an answer the door actors give at their exit).
+  const std::shared_ptr<AnswerLedger>& shared_answers() const { return answers_; }
 
  private:
   std::vector<caf::actor> doors_;
   std::atomic<size_t> next_{0};
-  AnswerLedger answers_;
+  std::shared_ptr<AnswerLedger> answers_;
 };
 
 }  // namespace revkv::etcdapi

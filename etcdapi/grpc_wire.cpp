@@ -49,7 +49,6 @@ GrpcMessageReader::Result GrpcMessageReader::feed(std::string_view data,
         refused_ = length;
         return Result::too_large;
       }
-      held_.reserve(kPrefix + length);
     }
     const size_t length = read_be32(held_.data() + 1);
     const size_t take = std::min(kPrefix + length - held_.size(), data.size());
@@ -70,12 +69,14 @@ std::optional<std::chrono::nanoseconds> parse_grpc_timeout(std::string_view valu
     if (c < '0' || c > '9') return std::nullopt;
     n = n * 10 + (c - '0');
   }
+  // Eight digits of hours exceed int64 nanoseconds: such a timeout is clamped to a century.
   using namespace std::chrono;
+  constexpr int64_t kCenturyHours = 24 * 365 * 100;
   switch (value.back()) {
     case 'H':
-      return duration_cast<nanoseconds>(hours(n));
+      return duration_cast<nanoseconds>(hours(std::min(n, kCenturyHours)));
     case 'M':
-      return duration_cast<nanoseconds>(minutes(n));
+      return duration_cast<nanoseconds>(minutes(std::min(n, kCenturyHours * 60)));
     case 'S':
       return duration_cast<nanoseconds>(seconds(n));
     case 'm':

@@ -11,7 +11,8 @@ namespace {
 // A stream already answered when it opened: what follows on it is ignored.
 class Answered final : public h2::StreamHandler {
  public:
-  void on_message(std::string) override {}
+  bool on_message(std::string) override { return false; }
+  void on_refused(int) override {}
   void on_half_close() override {}
   void on_abandoned() override {}
 };
@@ -30,6 +31,7 @@ Http2Door::Http2Door(std::shared_ptr<grpc::Channel> in_process, actors::NodeCont
     : stub_(std::make_unique<grpc::GenericStub>(in_process)) {
   unary_->ctx = std::move(ctx);
   unary_->doors = &doors;
+  unary_->ledger = doors.shared_answers();
   unary_->unsent_answer_limit = options.unsent_answer_limit;
   unary_->metrics = std::move(metrics);
   if (unary_->metrics) {
@@ -39,6 +41,11 @@ Http2Door::Http2Door(std::shared_ptr<grpc::Channel> in_process, actors::NodeCont
   }
   h2::Loop::Limits limits;
   limits.max_message_bytes = options.max_message_bytes;
+  limits.connection_unsent_limit = options.unsent_answer_limit;
+  // The largest message must fit in a stream's window (its bytes are held until whole).
+  limits.stream_window =
+      static_cast<uint32_t>(std::max<size_t>(limits.stream_window, options.max_message_bytes + 5));
+  limits.connection_window = std::max(limits.connection_window, 2 * limits.stream_window);
   for (size_t i = 0; i < std::max<size_t>(1, options.loops); ++i)
     loops_.push_back(std::make_unique<h2::Loop>(*this, limits));
 }
@@ -61,7 +68,7 @@ void Http2Door::finish(std::chrono::steady_clock::time_point deadline) {
   // The doors answer every call in flight; each answer is a task for its loop.
   while (unary_->in_flight.load() > 0 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  relays_.wait_none(deadline);
+  relays_->wait_none(deadline);
   // One more turn of each loop: the answers posted so far are written out.
   for (auto& loop : loops_) {
     auto turned = std::make_shared<std::promise<void>>();
@@ -72,7 +79,7 @@ void Http2Door::finish(std::chrono::steady_clock::time_point deadline) {
   }
   // Closing the connections cancels the relayed calls still open; they end at once.
   loops_.clear();
-  relays_.wait_none(std::chrono::steady_clock::now() + std::chrono::seconds(10));
+  relays_->wait_none(std::chrono::steady_clock::now() + std::chrono::seconds(10));
 }
 
 std::unique_ptr<h2::StreamHandler> Http2Door::open(h2::Loop& loop, h2::StreamRef ref,
@@ -84,7 +91,11 @@ std::unique_ptr<h2::StreamHandler> Http2Door::open(h2::Loop& loop, h2::StreamRef
   }
   if (auto method = h2::served_method(head.path))
     return h2::serve_unary(loop, ref, std::move(head), *method, unary_);
-  return h2::relay_call(loop, ref, std::move(head), *stub_, relays_);
+  // The CN is looked up now, while the connection (and so its descriptor) is open.
+  std::optional<std::string> cn;
+  const auto& ctx = *unary_->ctx;
+  if (head.fd >= 0 && ctx.certificate_names.recording()) cn = ctx.certificate_names.of_fd(head.fd);
+  return h2::relay_call(loop, ref, head, std::move(cn), *stub_, relays_);
 }
 
 }  // namespace revkv::etcdapi

@@ -16,6 +16,7 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <utility>
 
 namespace revkv::etcdapi::h2 {
 
@@ -23,9 +24,6 @@ namespace {
 
 // epoll tags of the loop's own descriptors; connections take ids from kFirstConnection on.
 constexpr uint64_t kMailboxTag = 0, kStopTag = 1, kFirstConnection = 2;
-// The connection's receive window: many streams' requests in flight at once.
-constexpr int32_t kConnectionWindow = 16 << 20;
-constexpr int32_t kStreamWindow = 1 << 20;
 
 struct SessionDeleter {
   void operator()(nghttp2_session* s) const { nghttp2_session_del(s); }
@@ -127,6 +125,11 @@ class Loop::Connection {
     bool deferred = false;  // the data provider waits for send() or finish()
     bool finished = false;
     bool closing = false;  // on_stream_close is running
+    bool waiting = false;  // in waiting_: its handler hears on_drained
+    // DATA bytes not yet given back to the client's windows: the unfinished message's, and
+    // `held` of them by the handler.
+    size_t unconsumed = 0;
+    size_t held = 0;
     std::string code, message;
     uint64_t unsent() const { return out.size() - out_taken; }
   };
@@ -148,6 +151,8 @@ class Loop::Connection {
     nghttp2_option* option = nullptr;
     if (nghttp2_option_new(&option) != 0) throw std::bad_alloc();
     nghttp2_option_set_no_http_messaging(option, 1);
+    // Windows reopen only as requests are taken (consume): they bound what is held.
+    nghttp2_option_set_no_auto_window_update(option, 1);
     nghttp2_session* session = nullptr;
     const int made = nghttp2_session_server_new2(&session, raw, this, option);
     nghttp2_option_del(option);
@@ -156,10 +161,11 @@ class Loop::Connection {
     const auto& limits = loop_.limits_;
     nghttp2_settings_entry settings[] = {
         {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, limits.max_concurrent_streams},
-        {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, static_cast<uint32_t>(kStreamWindow)},
+        {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, limits.stream_window},
         {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, static_cast<uint32_t>(limits.max_header_bytes)}};
     nghttp2_submit_settings(session, NGHTTP2_FLAG_NONE, settings, 3);
-    nghttp2_session_set_local_window_size(session, NGHTTP2_FLAG_NONE, 0, kConnectionWindow);
+    nghttp2_session_set_local_window_size(session, NGHTTP2_FLAG_NONE, 0,
+                                          static_cast<int32_t>(limits.connection_window));
   }
 
   ~Connection() {
@@ -172,12 +178,19 @@ class Loop::Connection {
   }
 
   int fd() const { return fd_.get(); }
+
+  // At the door's end: the output nghttp2 has goes to the socket (as far as it takes it
+  // without waiting), then a FIN.
+  void close_gracefully() {
+    flush();
+    ::shutdown(fd_.get(), SHUT_WR);
+  }
   uint64_t unsent() const { return unsent_ + out_.size() - out_taken_; }
 
   // Reads what the socket has; false once the connection is done with.
   bool receive() {
     char buffer[64 << 10];
-    for (;;) {
+    for (int reads = 0; reads < loop_.limits_.reads_per_turn; ++reads) {
       if (paused()) return true;
       const ssize_t n = ::recv(fd_.get(), buffer, sizeof buffer, 0);
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
@@ -189,10 +202,12 @@ class Loop::Connection {
       // Answers produced while reading go out between reads.
       if (!flush()) return false;
     }
+    return true;  // epoll reports the rest on its next turn
   }
 
   // Hands nghttp2's output to the socket; false once the connection is done with.
   bool flush() {
+    wake_waiting();
     while (out_.size() - out_taken_ < loop_.limits_.output_ahead) {
       const uint8_t* data = nullptr;
       const ssize_t n = nghttp2_session_mem_send(session_.get(), &data);
@@ -223,6 +238,43 @@ class Loop::Connection {
     }
     return blocked || nghttp2_session_want_read(session_.get()) ||
            nghttp2_session_want_write(session_.get());
+  }
+
+  bool may_send_more(const Stream& s) const {
+    return s.unsent() < loop_.limits_.stream_unsent_limit &&
+           unsent() < loop_.limits_.connection_unsent_limit;
+  }
+
+  void wait_to_send(int32_t id) {
+    Stream* s = stream(id);
+    if (!s || s->waiting || s->finished || s->closing) return;
+    s->waiting = true;
+    waiting_.push_back(id);
+  }
+
+  // Handlers waiting for room whose stream and connection have it now hear on_drained.
+  void wake_waiting() {
+    if (waiting_.empty() || unsent() >= loop_.limits_.connection_unsent_limit) return;
+    std::vector<int32_t> still;
+    for (int32_t id : std::exchange(waiting_, {})) {
+      Stream* s = stream(id);
+      if (!s || s->finished || s->closing || !s->handler) continue;
+      if (!may_send_more(*s)) {
+        still.push_back(id);
+        continue;
+      }
+      s->waiting = false;
+      s->handler->on_drained();
+    }
+    waiting_.insert(waiting_.end(), still.begin(), still.end());
+  }
+
+  void release(int32_t id, size_t bytes) {
+    Stream* s = stream(id);
+    if (!s) return;  // given back with the stream
+    bytes = std::min(bytes, s->held);
+    s->held -= bytes;
+    consume(*s, id, bytes);
   }
 
   void goaway() {
@@ -279,6 +331,23 @@ class Loop::Connection {
   // calls that would only be refused) is not answered into an ever longer queue.
   bool paused() const { return out_.size() - out_taken_ >= loop_.limits_.output_ahead; }
 
+  // Gives `bytes` of the stream's DATA back to the client's windows.
+  void consume(Stream& s, int32_t id, size_t bytes) {
+    if (bytes == 0) return;
+    s.unconsumed -= bytes;
+    nghttp2_session_consume(session_.get(), id, bytes);
+  }
+
+  // The loop ends a stream itself: its handler hears why, and the unfinished message's
+  // bytes go back to the windows (what the handler holds, it still releases).
+  void refuse(int32_t id, int code, std::string_view message) {
+    Stream* s = stream(id);
+    if (!s || s->finished) return;
+    finish(id, code, message);
+    consume(*s, id, s->unconsumed - s->held);
+    if (s->handler) s->handler->on_refused(code);
+  }
+
   // A stream that cannot be answered any more: reset it.
   void abandon(int32_t id) {
     nghttp2_submit_rst_stream(session_.get(), NGHTTP2_FLAG_NONE, id, NGHTTP2_INTERNAL_ERROR);
@@ -332,7 +401,7 @@ class Loop::Connection {
     Stream* s = c.stream(id);
     if (!s || !s->handler || s->finished) return 0;
     if (s->reader.partial()) {
-      c.finish(id, 13, "grpc: the request stream ended inside a message");  // Internal
+      c.refuse(id, 13, "grpc: the request stream ended inside a message");  // Internal
       return 0;
     }
     s->handler->on_half_close();
@@ -361,25 +430,38 @@ class Loop::Connection {
     s->handler = loop_.dispatcher_.open(loop_, StreamRef{id_, id}, std::move(s->head));
   }
 
-  static int on_data_chunk(nghttp2_session*, uint8_t, int32_t id, const uint8_t* data,
+  static int on_data_chunk(nghttp2_session* session, uint8_t, int32_t id, const uint8_t* data,
                            size_t length, void* user) {
     auto& c = of(user);
     Stream* s = c.stream(id);
-    if (!s || !s->handler || s->finished) return 0;
+    if (!s) {
+      nghttp2_session_consume(session, id, length);
+      return 0;
+    }
+    s->unconsumed += length;
+    if (!s->handler || s->finished) {
+      // Nobody takes it: straight back to the windows.
+      c.consume(*s, id, length);
+      return 0;
+    }
     std::vector<std::string> messages;
     const auto result =
         s->reader.feed(std::string_view(reinterpret_cast<const char*>(data), length), messages);
     for (auto& m : messages) {
-      if (s->finished) break;
-      s->handler->on_message(std::move(m));
+      const size_t wire = m.size() + 5;
+      if (!s->finished && s->handler->on_message(std::move(m))) {
+        s->held += wire;
+      } else {
+        c.consume(*s, id, wire);
+      }
     }
     if (result == GrpcMessageReader::Result::too_large) {
-      c.finish(id, 8,
+      c.refuse(id, 8,
                "grpc: received message larger than max (" +
                    std::to_string(s->reader.refused_length()) + " vs. " +
                    std::to_string(c.loop_.limits_.max_message_bytes) + ")");
     } else if (result == GrpcMessageReader::Result::compressed) {
-      c.finish(id, 13, "grpc: compressed flag set with identity or empty encoding");
+      c.refuse(id, 13, "grpc: compressed flag set with identity or empty encoding");
     }
     return 0;
   }
@@ -390,6 +472,8 @@ class Loop::Connection {
     if (it == c.streams_.end()) return 0;
     Stream& s = it->second;
     c.unsent_ -= s.unsent();
+    // What the stream still held goes back to the connection's window.
+    if (s.unconsumed > 0) nghttp2_session_consume_connection(c.session_.get(), s.unconsumed);
     if (s.handler && !s.finished) {
       s.closing = true;
       s.handler->on_abandoned();
@@ -416,8 +500,6 @@ class Loop::Connection {
     auto& c = of(user);
     Stream* s = c.stream(id);
     if (!s) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-    const uint64_t limit = c.loop_.limits_.stream_unsent_limit;
-    const bool was_over = s->unsent() >= limit;
     const size_t n = std::min<size_t>(length, s->unsent());
     std::memcpy(buffer, s->out.data() + s->out_taken, n);
     s->out_taken += n;
@@ -442,7 +524,6 @@ class Loop::Connection {
         return NGHTTP2_ERR_DEFERRED;
       }
     }
-    if (was_over && s->unsent() < limit && s->handler && !s->finished) s->handler->on_drained();
     return static_cast<ssize_t>(n);
   }
 
@@ -455,6 +536,7 @@ class Loop::Connection {
   std::string out_;      // nghttp2's output not yet taken by the socket, from out_taken_
   size_t out_taken_ = 0;
   uint32_t events_ = EPOLLIN;
+  std::vector<int32_t> waiting_;  // streams whose handlers wait for room (wait_to_send)
 };
 
 // --- the loop ---
@@ -484,6 +566,9 @@ Loop::~Loop() {
   // Moved out first: handlers told of the end may look a connection up and find none.
   auto closing = std::move(connections_);
   connections_.clear();
+  // What each connection has ready goes out, then its end (FIN, not a reset).
+  for (auto& [id, connection] : closing)
+    connection->close_gracefully();
   closing.clear();
   ::close(epoll_);
   ::close(stop_event_);
@@ -577,6 +662,24 @@ std::optional<uint64_t> Loop::stream_unsent(StreamRef ref) const {
   auto* s = c->stream(ref.stream);
   if (!s || s->closing) return std::nullopt;
   return s->unsent();
+}
+
+bool Loop::may_send_more(StreamRef ref) const {
+  auto* c = find(ref.connection);
+  if (!c) return false;
+  auto* s = c->stream(ref.stream);
+  return s && !s->closing && c->may_send_more(*s);
+}
+
+void Loop::wait_to_send(StreamRef ref) {
+  if (auto* c = find(ref.connection)) c->wait_to_send(ref.stream);
+}
+
+void Loop::release(StreamRef ref, size_t bytes) {
+  if (auto* c = find(ref.connection)) {
+    c->release(ref.stream, bytes);
+    dirty_.push_back(ref.connection);
+  }
 }
 
 uint64_t Loop::connection_unsent(uint64_t connection) const {

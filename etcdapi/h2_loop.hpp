@@ -7,11 +7,13 @@
 // dispatcher once its headers are in; the handler hears the stream's messages and its end
 // on this thread, and answers from any thread by posting to the loop.
 //
-// Bounds: a connection whose socket does not take output_ahead bytes of its answers is not
-// read until it does (so a client that never reads holds at most that much); a
-// request message over max_message_bytes ends its stream with gRPC's ResourceExhausted;
-// at most max_concurrent_streams streams per connection (SETTINGS), max_header_bytes of
-// headers per stream.
+// Bounds (docs/NODE.md "The HTTP/2 door"): requests are held only within HTTP/2's
+// flow-control windows, which the loop reopens as handlers release what they took (no
+// automatic WINDOW_UPDATE); a request message over max_message_bytes ends its stream with
+// gRPC's ResourceExhausted; a connection whose socket does not take output_ahead bytes of
+// its answers is not read until it does; handlers that stream answers wait while their
+// stream or connection holds more than its limit unsent; at most max_concurrent_streams
+// streams per connection (SETTINGS), max_header_bytes of headers per stream.
 
 #include "util/unique_fd.hpp"
 
@@ -60,12 +62,19 @@ bool forwarded_as_metadata(std::string_view name, std::string_view value);
 class StreamHandler {
  public:
   virtual ~StreamHandler() = default;
-  virtual void on_message(std::string message) = 0;
+  // A request message. The bytes it took on the wire (its size + 5) count against the
+  // stream's and the connection's flow-control windows until released: at once when this
+  // returns false; when it returns true, by the handler's Loop::release once it is done
+  // with them (a relayed call: once the service took the message).
+  virtual bool on_message(std::string message) = 0;
   // The client will send no more.
   virtual void on_half_close() = 0;
   // The stream ended before the handler finished it (a reset, a closed connection).
   virtual void on_abandoned() = 0;
-  // The stream's unsent answer bytes fell below the stream limit again.
+  // The loop itself ended the stream with `code` (a message too large, compressed, cut
+  // short); nothing more comes to the handler but its destruction.
+  virtual void on_refused(int code) = 0;
+  // After Loop::wait_to_send: the stream and its connection are below their limits again.
   virtual void on_drained() {}
 };
 
@@ -83,11 +92,18 @@ class Loop {
     // nghttp2's output taken at most this far ahead of a connection's socket; a connection
     // with this much waiting for its socket is not read.
     size_t output_ahead = 1u << 20;
-    // Unsent answer bytes of one stream above which its handler is told to hold off
-    // (stream_unsent), and below which it hears on_drained.
+    // Unsent answer bytes of one stream, and of a connection, from which may_send_more
+    // says no.
     uint64_t stream_unsent_limit = 1u << 20;
-    uint32_t max_concurrent_streams = 4096;
+    uint64_t connection_unsent_limit = 8u << 20;
+    // The flow-control windows: a stream's is at least max_message_bytes + 5, so that the
+    // largest message fits.
+    uint32_t stream_window = 1u << 20;
+    uint32_t connection_window = 16u << 20;
+    uint32_t max_concurrent_streams = 1024;
     size_t max_header_bytes = 16u << 10;
+    // recv calls on one connection per turn of the loop: one busy client cannot hold it.
+    int reads_per_turn = 16;
   };
   using Task = std::function<void(Loop&)>;
 
@@ -117,6 +133,14 @@ class Loop {
   void finish(StreamRef ref, int code, std::string_view message);
   // Unsent answer bytes of a stream; nullopt once gone.
   std::optional<uint64_t> stream_unsent(StreamRef ref) const;
+  // Whether the stream and its connection are both below their unsent limits (false once
+  // the stream is gone).
+  bool may_send_more(StreamRef ref) const;
+  // The handler of `ref` hears on_drained once may_send_more holds again.
+  void wait_to_send(StreamRef ref);
+  // Releases `bytes` a handler held (StreamHandler::on_message): the client may send that
+  // much more. No-op once the stream is gone (its bytes were released with it).
+  void release(StreamRef ref, size_t bytes);
   // Unsent answer bytes of a connection (0 once gone).
   uint64_t connection_unsent(uint64_t connection) const;
   const Limits& limits() const { return limits_; }

@@ -2,14 +2,20 @@
 
 #include "etcdapi/auth_token.hpp"
 
+#include <algorithm>
 #include <deque>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/support/client_callback.h>
 #include <string>
+#include <utility>
 
 namespace revkv::etcdapi::h2 {
 
 namespace {
+
+// gRPC's own cap on a deadline is far away; a client's grpc-timeout of up to 99,999,999
+// hours is clamped to a century so that adding it to the clock cannot overflow.
+constexpr auto kLongestTimeout = std::chrono::hours(24 * 365 * 100);
 
 std::string bytes_of(const grpc::ByteBuffer& buffer) {
   std::vector<grpc::Slice> slices;
@@ -31,19 +37,24 @@ grpc::ByteBuffer buffer_of(std::string bytes) {
 // recursive mutex; `done_` keeps anyone from touching the call after OnDone.
 class Relay final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
  public:
-  Relay(Loop::MailboxPtr mailbox, StreamRef ref, RelayCount& count)
-      : mailbox_(std::move(mailbox)), ref_(ref), count_(count) {
-    count_.add();
+  Relay(Loop::MailboxPtr mailbox, StreamRef ref, std::shared_ptr<RelayCount> count)
+      : mailbox_(std::move(mailbox)), ref_(ref), count_(std::move(count)) {
+    count_->add();
   }
 
-  void start(grpc::GenericStub& stub, const RequestHead& head, std::shared_ptr<Relay> self) {
+  void start(grpc::GenericStub& stub, const RequestHead& head,
+             const std::optional<std::string>& certificate_cn, std::shared_ptr<Relay> self) {
     for (const auto& [name, value] : head.metadata)
       context_.AddMetadata(name, value);
-    if (head.fd >= 0) context_.AddMetadata(kRelayedFdKey, std::to_string(head.fd));
+    // Only a CN gRPC takes as a metadata value; another (no such CN is a user name) is left
+    // out, and the call is anonymous as without a certificate.
+    if (certificate_cn && forwarded_as_metadata("token", *certificate_cn))
+      context_.AddMetadata(kRelayedCnKey, *certificate_cn);
     if (head.timeout)
       context_.set_deadline(
           std::chrono::system_clock::now() +
-          std::chrono::duration_cast<std::chrono::system_clock::duration>(*head.timeout));
+          std::chrono::duration_cast<std::chrono::system_clock::duration>(
+              std::min<std::chrono::nanoseconds>(*head.timeout, kLongestTimeout)));
     std::lock_guard lock(mu_);
     self_ = std::move(self);
     stub.PrepareBidiStreamingCall(&context_, head.path, grpc::StubOptions(), this);
@@ -53,14 +64,13 @@ class Relay final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteB
 
   // --- from the loop's thread ---
 
-  // False when the requests not yet taken are over the bound.
+  // Queues a request; false when the call is over (the message is dropped, nothing held).
   bool write(std::string message) {
     std::lock_guard lock(mu_);
-    if (done_) return true;
-    if (queued_bytes_ > kMaxQueuedRequestBytes) return false;
-    queued_bytes_ += message.size();
-    queue_.push_back(buffer_of(std::move(message)));
-    if (queue_.size() == 1) StartWrite(&queue_.front());
+    if (done_ || closing_) return false;
+    const size_t wire = message.size() + 5;
+    queue_.emplace_back(buffer_of(std::move(message)), wire);
+    if (queue_.size() == 1) StartWrite(&queue_.front().first);
     return true;
   }
   void writes_done() {
@@ -82,55 +92,61 @@ class Relay final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteB
     auto message = std::make_shared<std::string>(bytes_of(in_));
     in_.Clear();
     auto self = self_ref();
+    if (!self) return;
     Loop::post(mailbox_, [self, message](Loop& loop) {
       loop.send(self->ref_, *message);
-      const auto unsent = loop.stream_unsent(self->ref_);
-      if (!unsent) return;  // the client's stream is gone; OnDone will follow the cancel
-      if (*unsent < loop_limit(loop)) {
+      if (loop.may_send_more(self->ref_)) {
         self->read_next();
       } else {
-        self->paused_ = true;  // the loop resumes it from on_drained
+        // Read on once the client took enough (StreamHandler::on_drained).
+        loop.wait_to_send(self->ref_);
       }
     });
   }
 
   void OnWriteDone(bool ok) override {
-    std::lock_guard lock(mu_);
-    if (queue_.empty()) return;
-    queued_bytes_ -= queue_.front().Length();
-    queue_.pop_front();
-    if (!ok) {
-      queue_.clear();
-      queued_bytes_ = 0;
-      return;
+    size_t taken = 0;
+    {
+      std::lock_guard lock(mu_);
+      if (queue_.empty()) return;
+      if (ok) {
+        taken = queue_.front().second;
+        queue_.pop_front();
+      } else {
+        // The call is over: nothing queued will be taken.
+        for (const auto& [buffer, wire] : queue_)
+          taken += wire;
+        queue_.clear();
+      }
+      if (!queue_.empty()) {
+        StartWrite(&queue_.front().first);
+      } else if (ok && closing_) {
+        StartWritesDone();
+      }
     }
-    if (!queue_.empty()) {
-      StartWrite(&queue_.front());
-    } else if (closing_) {
-      StartWritesDone();
-    }
+    // The service took the request: the client may send that much more.
+    const StreamRef ref = ref_;
+    Loop::post(mailbox_, [ref, taken](Loop& loop) { loop.release(ref, taken); });
   }
 
   void OnDone(const grpc::Status& status) override {
+    // Copied out first: the last reference to this may go with `keep`.
+    auto count = count_;
+    const StreamRef ref = ref_;
+    Loop::post(mailbox_,
+               [ref, code = static_cast<int>(status.error_code()),
+                message = status.error_message()](Loop& loop) { loop.finish(ref, code, message); });
     std::shared_ptr<Relay> keep;
     {
       std::lock_guard lock(mu_);
       done_ = true;
       keep = std::move(self_);
     }
-    const StreamRef ref = ref_;
-    Loop::post(mailbox_,
-               [ref, code = static_cast<int>(status.error_code()),
-                message = status.error_message()](Loop& loop) { loop.finish(ref, code, message); });
-    count_.done();
+    keep.reset();
+    count->done();
   }
 
-  // Only on the loop's thread.
-  bool paused_ = false;
-
  private:
-  static uint64_t loop_limit(const Loop& loop);
-
   std::shared_ptr<Relay> self_ref() {
     std::lock_guard lock(mu_);
     return self_;
@@ -138,54 +154,45 @@ class Relay final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteB
 
   Loop::MailboxPtr mailbox_;
   const StreamRef ref_;
-  RelayCount& count_;
+  std::shared_ptr<RelayCount> count_;
   grpc::ClientContext context_;
   std::recursive_mutex mu_;
   std::shared_ptr<Relay> self_;  // until OnDone
   bool done_ = false;
-  bool closing_ = false;                // the client sent all it will
-  std::deque<grpc::ByteBuffer> queue_;  // front: the write in flight
-  uint64_t queued_bytes_ = 0;
+  bool closing_ = false;  // the client sent all it will
+  // Requests and the bytes each took on the wire; front: the write in flight.
+  std::deque<std::pair<grpc::ByteBuffer, size_t>> queue_;
   grpc::ByteBuffer in_;
 };
 
-uint64_t Relay::loop_limit(const Loop& loop) {
-  return loop.limits().stream_unsent_limit;
-}
-
-// The stream's side, on the loop's thread.
+// The stream's side, on the loop's thread. Its end (however it comes) cancels the call if
+// it is still running.
 class RelayedStream final : public StreamHandler {
  public:
-  RelayedStream(Loop& loop, StreamRef ref, std::shared_ptr<Relay> relay)
-      : loop_(loop), ref_(ref), relay_(std::move(relay)) {}
+  explicit RelayedStream(std::shared_ptr<Relay> relay) : relay_(std::move(relay)) {}
+  ~RelayedStream() override { relay_->cancel(); }
+  RelayedStream(const RelayedStream&) = delete;
+  RelayedStream& operator=(const RelayedStream&) = delete;
 
-  void on_message(std::string message) override {
-    if (!relay_->write(std::move(message))) {
-      relay_->cancel();
-      loop_.finish(ref_, 8, "revkv: the stream's requests arrive faster than they are taken");
-    }
-  }
+  bool on_message(std::string message) override { return relay_->write(std::move(message)); }
   void on_half_close() override { relay_->writes_done(); }
   void on_abandoned() override { relay_->cancel(); }
-  void on_drained() override {
-    if (!relay_->paused_) return;
-    relay_->paused_ = false;
-    relay_->read_next();
-  }
+  void on_refused(int) override { relay_->cancel(); }
+  void on_drained() override { relay_->read_next(); }
 
  private:
-  Loop& loop_;
-  const StreamRef ref_;
   std::shared_ptr<Relay> relay_;
 };
 
 }  // namespace
 
-std::unique_ptr<StreamHandler> relay_call(Loop& loop, StreamRef ref, RequestHead head,
-                                          grpc::GenericStub& stub, RelayCount& count) {
-  auto relay = std::make_shared<Relay>(loop.mailbox(), ref, count);
-  relay->start(stub, head, relay);
-  return std::make_unique<RelayedStream>(loop, ref, std::move(relay));
+std::unique_ptr<StreamHandler> relay_call(Loop& loop, StreamRef ref, const RequestHead& head,
+                                          std::optional<std::string> certificate_cn,
+                                          grpc::GenericStub& stub,
+                                          std::shared_ptr<RelayCount> count) {
+  auto relay = std::make_shared<Relay>(loop.mailbox(), ref, std::move(count));
+  relay->start(stub, head, certificate_cn, relay);
+  return std::make_unique<RelayedStream>(std::move(relay));
 }
 
 }  // namespace revkv::etcdapi::h2

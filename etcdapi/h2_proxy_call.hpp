@@ -7,12 +7,12 @@
 // stream of raw messages: on the wire a unary call is a stream of one message each way.
 //
 // The client's metadata goes with the call (its token), its grpc-timeout becomes the
-// deadline, and its connection's descriptor goes under kRelayedFdKey for the certificate
-// check. Each message of the answer goes to the client's stream; once that stream holds
-// more than the loop's per-stream limit unsent, no more is read until it drains (a watch
-// whose client does not read then backs up into the watch service's own bounds). Requests
-// the service has not taken yet are held up to kMaxQueuedRequestBytes; past that the stream
-// ends ResourceExhausted.
+// deadline, and the CN of its connection's certificate goes under kRelayedCnKey for the
+// certificate check. Each message of the answer goes to the client's stream; while that
+// stream or its connection holds more than the loop's limit unsent, no more is read until
+// it drains (a watch whose client does not read then backs up into the watch service's own
+// bounds). A request message the service has not taken yet stays held against the
+// client's flow-control windows (released once gRPC took it), which bounds them.
 
 #include "etcdapi/h2_loop.hpp"
 
@@ -22,6 +22,8 @@
 #include <grpcpp/generic/generic_stub.h>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <string>
 
 namespace revkv::etcdapi::h2 {
 
@@ -49,10 +51,12 @@ class RelayCount {
   int64_t live_ = 0;
 };
 
-inline constexpr uint64_t kMaxQueuedRequestBytes = 8u << 20;
-
 // Opens the relayed call for a stream whose headers are in; the handler it returns feeds it.
-std::unique_ptr<StreamHandler> relay_call(Loop& loop, StreamRef ref, RequestHead head,
-                                          grpc::GenericStub& stub, RelayCount& count);
+// `certificate_cn`: the CN of the connection's verified certificate, if one was recorded.
+// `count` counts the call until it ends.
+std::unique_ptr<StreamHandler> relay_call(Loop& loop, StreamRef ref, const RequestHead& head,
+                                          std::optional<std::string> certificate_cn,
+                                          grpc::GenericStub& stub,
+                                          std::shared_ptr<RelayCount> count);
 
 }  // namespace revkv::etcdapi::h2

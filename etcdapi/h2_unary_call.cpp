@@ -87,16 +87,16 @@ Outcome encode(KvMethod method, const actors::NodeContext& ctx, actors::Answer&&
 // done when the last copy of the answer's task goes.
 class FinishingCount {
  public:
-  static std::shared_ptr<FinishingCount> start(AnswerLedger& ledger) {
-    return ledger.count_finishing() ? std::make_shared<FinishingCount>(ledger) : nullptr;
+  static std::shared_ptr<FinishingCount> start(const std::shared_ptr<AnswerLedger>& ledger) {
+    return ledger->count_finishing() ? std::make_shared<FinishingCount>(ledger) : nullptr;
   }
-  explicit FinishingCount(AnswerLedger& ledger) : ledger_(ledger) {}
-  ~FinishingCount() { ledger_.counted_done(); }
+  explicit FinishingCount(std::shared_ptr<AnswerLedger> ledger) : ledger_(std::move(ledger)) {}
+  ~FinishingCount() { ledger_->counted_done(); }
   FinishingCount(const FinishingCount&) = delete;
   FinishingCount& operator=(const FinishingCount&) = delete;
 
  private:
-  AnswerLedger& ledger_;
+  std::shared_ptr<AnswerLedger> ledger_;
 };
 
 class UnaryCall final : public StreamHandler {
@@ -112,9 +112,15 @@ class UnaryCall final : public StreamHandler {
     if (series_) series_->started->Increment();
   }
 
-  void on_message(std::string message) override {
+  bool on_message(std::string message) override {
     ++messages_;
     if (messages_ == 1) message_ = std::move(message);
+    return false;  // kept (one message at most) until the call is handed on
+  }
+
+  void on_refused(int code) override {
+    // Counted as gRPC's server counts a request it could not read.
+    if (series_) series_->handled_with(code);
   }
 
   void on_half_close() override {
@@ -139,14 +145,18 @@ class UnaryCall final : public StreamHandler {
 
     auto call = std::make_shared<Call>();
     call->request = std::move(*request);
-    call->caller = caller_for(ctx, token, head_.fd);
+    // The connection is open while its stream is: its descriptor still names its certificate.
+    std::optional<std::string> cn;
+    if (head_.fd >= 0 && ctx.certificate_names.recording())
+      cn = ctx.certificate_names.of_fd(head_.fd);
+    call->caller = caller_for(ctx, token, std::move(cn));
     const bool write = actors::is_write(actors::method_of(call->request));
     call->done = [mailbox = loop_.mailbox(), ref = ref_, write, method = method_,
                   services = services_, series = series_](actors::Answer answer) {
       auto outcome = std::make_shared<Outcome>(encode(method, *services->ctx, std::move(answer)));
       // During a leadership drain the answer counts as finishing until its task has run or
       // has been dropped with a closed loop: either way the count goes down.
-      auto finishing = FinishingCount::start(services->doors->answers());
+      auto finishing = FinishingCount::start(services->ledger);
       Loop::post(mailbox, [ref, write, outcome, services, series, finishing](Loop& loop) {
         if (!loop.stream_unsent(ref)) return;  // reset meanwhile: counted as cancelled
         // A read whose answer comes while the connection is over its bound is refused

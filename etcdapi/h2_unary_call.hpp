@@ -30,6 +30,8 @@ std::optional<KvMethod> served_method(std::string_view path);
 // (an answer the door actors give after the door stopped waiting finds it still there).
 struct UnaryServices {
   actors::NodeContextPtr ctx;
+  // The doors' ledger, for a leadership drain's count (it may outlive the doors).
+  std::shared_ptr<AnswerLedger> ledger;
   // Owns the series below.
   std::shared_ptr<metrics::GrpcServerMetrics> metrics;
   Doors* doors = nullptr;

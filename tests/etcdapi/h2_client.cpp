@@ -48,6 +48,12 @@ std::vector<std::string> H2Answer::messages() const {
 }
 
 struct H2Client::Impl {
+  // The DATA of a stream opened with open_stream, and how much of it went out.
+  struct Body {
+    std::string data;
+    size_t sent = 0;
+  };
+  std::map<int32_t, std::unique_ptr<Body>> bodies;
   util::UniqueFd fd;
   nghttp2_session* session = nullptr;
   int32_t stream = -1;
@@ -115,6 +121,17 @@ struct H2Client::Impl {
       *flags |= NGHTTP2_DATA_FLAG_EOF;
       if (!self.end_stream) *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
     }
+    return static_cast<ssize_t>(n);
+  }
+
+  static ssize_t read_open_body(nghttp2_session*, int32_t, uint8_t* buffer, size_t length,
+                                uint32_t* flags, nghttp2_data_source* source, void*) {
+    auto& body = *static_cast<Body*>(source->ptr);
+    const size_t n = std::min(length, body.data.size() - body.sent);
+    std::memcpy(buffer, body.data.data() + body.sent, n);
+    body.sent += n;
+    if (body.sent == body.data.size())
+      *flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
     return static_cast<ssize_t>(n);
   }
 
@@ -208,6 +225,43 @@ H2Answer H2Client::wait_end(std::chrono::milliseconds wait) {
   auto& s = *impl_;
   s.pump(std::chrono::steady_clock::now() + wait, [&s] { return s.answer.complete; });
   return s.answer;
+}
+
+int32_t H2Client::open_stream(const Headers& headers, const std::string& data) {
+  auto& s = *impl_;
+  auto body = std::make_unique<Impl::Body>();
+  body->data = data;
+  std::vector<nghttp2_nv> nv;
+  for (const auto& [name, value] : headers)
+    nv.push_back({reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
+                  reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(),
+                  value.size(), NGHTTP2_NV_FLAG_NONE});
+  nghttp2_data_provider provider{};
+  provider.source.ptr = body.get();
+  provider.read_callback = &Impl::read_open_body;
+  const int32_t id =
+      nghttp2_submit_request(s.session, nullptr, nv.data(), nv.size(), &provider, nullptr);
+  if (id < 0) throw std::runtime_error("h2 client: cannot open a stream");
+  s.bodies.emplace(id, std::move(body));
+  return id;
+}
+
+void H2Client::pump(std::chrono::milliseconds wait) {
+  auto& s = *impl_;
+  s.pump(std::chrono::steady_clock::now() + wait, [] { return false; });
+}
+
+int32_t H2Client::connection_window() const {
+  return nghttp2_session_get_remote_window_size(impl_->session);
+}
+
+int32_t H2Client::stream_window(int32_t stream) const {
+  return nghttp2_session_get_stream_remote_window_size(impl_->session, stream);
+}
+
+size_t H2Client::unsent(int32_t stream) const {
+  auto it = impl_->bodies.find(stream);
+  return it == impl_->bodies.end() ? 0 : it->second->data.size() - it->second->sent;
 }
 
 std::optional<int32_t> H2Client::wait_goaway(std::chrono::milliseconds wait) {

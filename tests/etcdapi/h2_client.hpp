@@ -50,6 +50,16 @@ class H2Client {
                 std::chrono::milliseconds wait = std::chrono::seconds(20));
   // Keeps waiting up to `wait` for the last call's stream to end.
   H2Answer wait_end(std::chrono::milliseconds wait);
+  // Opens a stream that sends `data` and does not end: what the server's flow-control
+  // windows let through goes out as pump() runs. Returns the stream's id.
+  int32_t open_stream(const Headers& headers, const std::string& data);
+  // Exchanges frames for `wait`.
+  void pump(std::chrono::milliseconds wait);
+  // What the server's windows still let this client send on the connection, and on a stream.
+  int32_t connection_window() const;
+  int32_t stream_window(int32_t stream) const;
+  // Bytes of `stream`'s data not sent yet.
+  size_t unsent(int32_t stream) const;
   // Waits up to `wait` for a GOAWAY from the server; its last stream id.
   std::optional<int32_t> wait_goaway(std::chrono::milliseconds wait);
 

@@ -71,6 +71,8 @@ TEST_CASE("h2 door: grpc-timeout, grpc-message and the headers relayed as metada
   CHECK(parse_grpc_timeout("2H") == std::chrono::hours(2));
   CHECK(parse_grpc_timeout("7M") == std::chrono::minutes(7));
   CHECK(parse_grpc_timeout("99999999u") == std::chrono::microseconds(99999999));
+  // Past what int64 nanoseconds hold: a century.
+  CHECK(parse_grpc_timeout("99999999H") == std::chrono::hours(24 * 365 * 100));
   CHECK(parse_grpc_timeout("1n") == std::chrono::nanoseconds(1));
   CHECK_FALSE(parse_grpc_timeout("123456789S"));  // nine digits: gRPC allows eight
   CHECK_FALSE(parse_grpc_timeout("S"));
@@ -217,6 +219,35 @@ TEST_CASE("h2 door: requests no gRPC client sends get gRPC's answers and the nod
   // Whatever came before, the same connection still serves.
   auto ok = n.client.call(put, put_request("after", "ok"));
   CHECK(ok.grpc_status() == 0);
+}
+
+TEST_CASE("h2 door: unfinished messages are held only within the flow-control windows",
+          "[etcdapi][h2][node][bad-input]") {
+  Node n;
+  // Twelve Put streams, each announcing a 2,000,000-byte message and sending 1,900,000
+  // bytes of it, never the rest: 22.8 MB that the node would hold if it reopened its
+  // windows for bytes it cannot use yet.
+  std::string partial("\0\0\x1e\x84\x80", 5);  // 2,000,000
+  partial += std::string(1'900'000, 'x');
+  std::vector<int32_t> streams;
+  for (int i = 0; i < 12; ++i)
+    streams.push_back(
+        n.client.open_stream(H2Client::grpc_headers("/etcdserverpb.KV/Put"), partial));
+  // Frames go both ways until the client can send no more.
+  size_t left = 0;
+  for (int turn = 0; turn < 100; ++turn) {
+    n.client.pump(100ms);
+    if (n.client.connection_window() == 0) break;
+  }
+  for (int32_t id : streams)
+    left += n.client.unsent(id);
+  // The connection's window (16 MiB) is all the node took: the rest waits at the client.
+  CHECK(n.client.connection_window() == 0);
+  CHECK(left == 12 * partial.size() - (16u << 20));
+  // Meanwhile the node serves everyone else: another connection writes and reads.
+  H2Client other(n.process.grpc_port());
+  auto put = other.call(H2Client::grpc_headers("/etcdserverpb.KV/Put"), put_request("k", "v"));
+  CHECK(put.grpc_status() == 0);
 }
 
 TEST_CASE("h2 door: connections spread over several event loops see each other's writes",
