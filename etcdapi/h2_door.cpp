@@ -2,6 +2,7 @@
 
 #include <future>
 #include <grpcpp/generic/generic_stub.h>
+#include <nghttp2/nghttp2.h>
 #include <thread>
 
 namespace revkv::etcdapi {
@@ -42,10 +43,15 @@ Http2Door::Http2Door(std::shared_ptr<grpc::Channel> in_process, actors::NodeCont
   h2::Loop::Limits limits;
   limits.max_message_bytes = options.max_message_bytes;
   limits.connection_unsent_limit = options.unsent_answer_limit;
-  // The largest message must fit in a stream's window (its bytes are held until whole).
-  limits.stream_window =
-      static_cast<uint32_t>(std::max<size_t>(limits.stream_window, options.max_message_bytes + 5));
+  // The largest message must fit in a stream's window (its bytes are held until whole),
+  // even after one whose bytes nghttp2 has not given back yet (it waits for half a window).
+  limits.stream_window = static_cast<uint32_t>(
+      std::min<size_t>(std::max<size_t>(limits.stream_window, 2 * (options.max_message_bytes + 5)),
+                       NGHTTP2_MAX_WINDOW_SIZE));
   limits.connection_window = std::max(limits.connection_window, 2 * limits.stream_window);
+  // What a connection's requests may hold: 16 of the largest messages, at least 64 MiB.
+  limits.connection_request_budget =
+      std::max(limits.connection_request_budget, 16 * (options.max_message_bytes + 5));
   for (size_t i = 0; i < std::max<size_t>(1, options.loops); ++i)
     loops_.push_back(std::make_unique<h2::Loop>(*this, limits));
 }

@@ -126,8 +126,9 @@ class Loop::Connection {
     bool finished = false;
     bool closing = false;  // on_stream_close is running
     bool waiting = false;  // in waiting_: its handler hears on_drained
-    // DATA bytes not yet given back to the client's windows: the unfinished message's, and
-    // `held` of them by the handler.
+    // DATA bytes not yet given back to the stream's window: the unfinished message's, and
+    // `held` of them by the handler. (The connection's window gets every byte back as it
+    // arrives; the connection's budget bounds what its streams hold.)
     size_t unconsumed = 0;
     size_t held = 0;
     std::string code, message;
@@ -151,7 +152,8 @@ class Loop::Connection {
     nghttp2_option* option = nullptr;
     if (nghttp2_option_new(&option) != 0) throw std::bad_alloc();
     nghttp2_option_set_no_http_messaging(option, 1);
-    // Windows reopen only as requests are taken (consume): they bound what is held.
+    // Stream windows reopen only as requests are taken (consume_stream): they bound what
+    // each stream holds.
     nghttp2_option_set_no_auto_window_update(option, 1);
     nghttp2_session* session = nullptr;
     const int made = nghttp2_session_server_new2(&session, raw, this, option);
@@ -207,28 +209,33 @@ class Loop::Connection {
 
   // Hands nghttp2's output to the socket; false once the connection is done with.
   bool flush() {
-    wake_waiting();
-    while (out_.size() - out_taken_ < loop_.limits_.output_ahead) {
-      const uint8_t* data = nullptr;
-      const ssize_t n = nghttp2_session_mem_send(session_.get(), &data);
-      if (n < 0) return false;
-      if (n == 0) break;
-      out_.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
-    }
-    while (out_taken_ < out_.size()) {
-      const ssize_t sent =
-          ::send(fd_.get(), out_.data() + out_taken_, out_.size() - out_taken_, MSG_NOSIGNAL);
-      if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-      if (sent < 0 && errno == EINTR) continue;
-      if (sent <= 0) return false;
-      out_taken_ += static_cast<size_t>(sent);
-    }
-    if (out_taken_ == out_.size()) {
-      out_.clear();
-      out_taken_ = 0;
-    } else if (out_taken_ > loop_.limits_.output_ahead) {
-      out_.erase(0, out_taken_);
-      out_taken_ = 0;
+    for (;;) {
+      bool produced = false;
+      while (out_.size() - out_taken_ < loop_.limits_.output_ahead) {
+        const uint8_t* data = nullptr;
+        const ssize_t n = nghttp2_session_mem_send(session_.get(), &data);
+        if (n < 0) return false;
+        if (n == 0) break;
+        out_.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
+        produced = true;
+      }
+      while (out_taken_ < out_.size()) {
+        const ssize_t sent =
+            ::send(fd_.get(), out_.data() + out_taken_, out_.size() - out_taken_, MSG_NOSIGNAL);
+        if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+        if (sent < 0 && errno == EINTR) continue;
+        if (sent <= 0) return false;
+        out_taken_ += static_cast<size_t>(sent);
+      }
+      if (out_taken_ == out_.size()) {
+        out_.clear();
+        out_taken_ = 0;
+      } else if (out_taken_ > loop_.limits_.output_ahead) {
+        out_.erase(0, out_taken_);
+        out_taken_ = 0;
+      }
+      // Until the socket blocks or nghttp2 has nothing more to write now.
+      if (out_taken_ < out_.size() || !produced) break;
     }
     const bool blocked = out_taken_ < out_.size();
     const uint32_t events = (paused() ? 0u : EPOLLIN) | (blocked ? EPOLLOUT : 0u);
@@ -236,6 +243,8 @@ class Loop::Connection {
       events_ = events;
       loop_.watch(fd_.get(), id_, events, EPOLL_CTL_MOD);
     }
+    // With what went out, waiting handlers may have room again.
+    wake_waiting();
     return blocked || nghttp2_session_want_read(session_.get()) ||
            nghttp2_session_want_write(session_.get());
   }
@@ -331,11 +340,13 @@ class Loop::Connection {
   // calls that would only be refused) is not answered into an ever longer queue.
   bool paused() const { return out_.size() - out_taken_ >= loop_.limits_.output_ahead; }
 
-  // Gives `bytes` of the stream's DATA back to the client's windows.
+  // Gives `bytes` of the stream's DATA back to its window (the connection's got them back
+  // on arrival).
   void consume(Stream& s, int32_t id, size_t bytes) {
     if (bytes == 0) return;
     s.unconsumed -= bytes;
-    nghttp2_session_consume(session_.get(), id, bytes);
+    held_ -= bytes;
+    nghttp2_session_consume_stream(session_.get(), id, bytes);
   }
 
   // The loop ends a stream itself: its handler hears why, and the unfinished message's
@@ -433,14 +444,18 @@ class Loop::Connection {
   static int on_data_chunk(nghttp2_session* session, uint8_t, int32_t id, const uint8_t* data,
                            size_t length, void* user) {
     auto& c = of(user);
+    // The connection's window gets every byte back at once: one stream's unfinished
+    // message must never hold up the others. What streams hold is bounded by the budget.
+    nghttp2_session_consume_connection(session, length);
     Stream* s = c.stream(id);
     if (!s) {
-      nghttp2_session_consume(session, id, length);
+      nghttp2_session_consume_stream(session, id, length);
       return 0;
     }
     s->unconsumed += length;
+    c.held_ += length;
     if (!s->handler || s->finished) {
-      // Nobody takes it: straight back to the windows.
+      // Nobody takes it: straight back to the window.
       c.consume(*s, id, length);
       return 0;
     }
@@ -462,6 +477,10 @@ class Loop::Connection {
                    std::to_string(c.loop_.limits_.max_message_bytes) + ")");
     } else if (result == GrpcMessageReader::Result::compressed) {
       c.refuse(id, 13, "grpc: compressed flag set with identity or empty encoding");
+    } else if (c.held_ > c.loop_.limits_.connection_request_budget && !s->finished) {
+      // The connection's streams hold too much: this one, which went over, is refused as
+      // etcd refuses a request it has no room for.
+      c.refuse(id, 8, "etcdserver: too many requests");
     }
     return 0;
   }
@@ -472,8 +491,8 @@ class Loop::Connection {
     if (it == c.streams_.end()) return 0;
     Stream& s = it->second;
     c.unsent_ -= s.unsent();
-    // What the stream still held goes back to the connection's window.
-    if (s.unconsumed > 0) nghttp2_session_consume_connection(c.session_.get(), s.unconsumed);
+    // What the stream still held leaves the connection's budget (its window went with it).
+    c.held_ -= s.unconsumed;
     if (s.handler && !s.finished) {
       s.closing = true;
       s.handler->on_abandoned();
@@ -537,6 +556,7 @@ class Loop::Connection {
   size_t out_taken_ = 0;
   uint32_t events_ = EPOLLIN;
   std::vector<int32_t> waiting_;  // streams whose handlers wait for room (wait_to_send)
+  size_t held_ = 0;  // the streams' `unconsumed`, summed: what the connection's requests hold
 };
 
 // --- the loop ---

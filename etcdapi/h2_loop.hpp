@@ -7,9 +7,10 @@
 // dispatcher once its headers are in; the handler hears the stream's messages and its end
 // on this thread, and answers from any thread by posting to the loop.
 //
-// Bounds (docs/NODE.md "The HTTP/2 door"): requests are held only within HTTP/2's
-// flow-control windows, which the loop reopens as handlers release what they took (no
-// automatic WINDOW_UPDATE); a request message over max_message_bytes ends its stream with
+// Bounds (docs/NODE.md "The HTTP/2 door"): a stream's requests are held only within its
+// HTTP/2 flow-control window, which the loop reopens as handlers release what they took
+// (no automatic WINDOW_UPDATE), and a connection's within its request budget; a request
+// message over max_message_bytes ends its stream with
 // gRPC's ResourceExhausted; a connection whose socket does not take output_ahead bytes of
 // its answers is not read until it does; handlers that stream answers wait while their
 // stream or connection holds more than its limit unsent; at most max_concurrent_streams
@@ -96,10 +97,14 @@ class Loop {
     // says no.
     uint64_t stream_unsent_limit = 1u << 20;
     uint64_t connection_unsent_limit = 8u << 20;
-    // The flow-control windows: a stream's is at least max_message_bytes + 5, so that the
-    // largest message fits.
+    // The flow-control windows: a stream's is at least twice max_message_bytes + 5, so
+    // that the largest message fits even after one not yet given back. The connection's
+    // gets every byte back as it arrives; connection_request_budget bounds what the
+    // streams of a connection hold (unfinished and not-yet-taken messages): the stream
+    // that goes over it is refused ResourceExhausted `etcdserver: too many requests`.
     uint32_t stream_window = 1u << 20;
     uint32_t connection_window = 16u << 20;
+    size_t connection_request_budget = 64u << 20;
     uint32_t max_concurrent_streams = 1024;
     size_t max_header_bytes = 16u << 10;
     // recv calls on one connection per turn of the loop: one busy client cannot hold it.

@@ -34,7 +34,9 @@ grpc::ByteBuffer buffer_of(std::string bytes) {
 
 // The in-process call. gRPC's reactions may run on its threads or inline inside a Start*
 // made by the loop (gRPC runs finished callbacks when its API call returns), hence the
-// recursive mutex; `done_` keeps anyone from touching the call after OnDone.
+// recursive mutex. gRPC frees its call object before OnDone runs, once no operation and no
+// hold is outstanding: the relay keeps a hold until the call's reads end or its stream
+// goes (end_hold), and starts nothing after that (`ending_`).
 class Relay final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
  public:
   Relay(Loop::MailboxPtr mailbox, StreamRef ref, std::shared_ptr<RelayCount> count)
@@ -59,7 +61,18 @@ class Relay final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteB
     self_ = std::move(self);
     stub.PrepareBidiStreamingCall(&context_, head.path, grpc::StubOptions(), this);
     StartRead(&in_);
+    AddHold();
     StartCall();
+  }
+
+  // Lets the call end: once, when its reads have ended or its stream is gone.
+  void end_hold() {
+    {
+      std::lock_guard lock(mu_);
+      if (ending_) return;
+      ending_ = true;
+    }
+    RemoveHold();
   }
 
   // --- from the loop's thread ---
@@ -67,7 +80,7 @@ class Relay final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteB
   // Queues a request; false when the call is over (the message is dropped, nothing held).
   bool write(std::string message) {
     std::lock_guard lock(mu_);
-    if (done_ || closing_) return false;
+    if (ending_ || closing_) return false;
     const size_t wire = message.size() + 5;
     queue_.emplace_back(buffer_of(std::move(message)), wire);
     if (queue_.size() == 1) StartWrite(&queue_.front().first);
@@ -75,20 +88,24 @@ class Relay final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteB
   }
   void writes_done() {
     std::lock_guard lock(mu_);
-    if (done_ || closing_) return;
+    if (ending_ || closing_) return;
     closing_ = true;
     if (queue_.empty()) StartWritesDone();
   }
   void cancel() { context_.TryCancel(); }
   void read_next() {
     std::lock_guard lock(mu_);
-    if (!done_) StartRead(&in_);
+    if (!ending_) StartRead(&in_);
   }
 
   // --- gRPC's reactions ---
 
   void OnReadDone(bool ok) override {
-    if (!ok) return;  // the end; OnDone follows
+    if (!ok) {
+      // The call's end (its status is in): nothing more to read, the hold can go.
+      end_hold();
+      return;
+    }
     auto message = std::make_shared<std::string>(bytes_of(in_));
     in_.Clear();
     auto self = self_ref();
@@ -118,7 +135,12 @@ class Relay final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteB
           taken += wire;
         queue_.clear();
       }
-      if (!queue_.empty()) {
+      if (ending_) {
+        // Nothing starts once the hold is gone; what is queued will not be taken.
+        for (const auto& [buffer, wire] : queue_)
+          taken += wire;
+        queue_.clear();
+      } else if (!queue_.empty()) {
         StartWrite(&queue_.front().first);
       } else if (ok && closing_) {
         StartWritesDone();
@@ -139,7 +161,6 @@ class Relay final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteB
     std::shared_ptr<Relay> keep;
     {
       std::lock_guard lock(mu_);
-      done_ = true;
       keep = std::move(self_);
     }
     keep.reset();
@@ -158,8 +179,8 @@ class Relay final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteB
   grpc::ClientContext context_;
   std::recursive_mutex mu_;
   std::shared_ptr<Relay> self_;  // until OnDone
-  bool done_ = false;
-  bool closing_ = false;  // the client sent all it will
+  bool ending_ = false;          // the hold is gone: nothing may be started
+  bool closing_ = false;         // the client sent all it will
   // Requests and the bytes each took on the wire; front: the write in flight.
   std::deque<std::pair<grpc::ByteBuffer, size_t>> queue_;
   grpc::ByteBuffer in_;
@@ -170,17 +191,23 @@ class Relay final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteB
 class RelayedStream final : public StreamHandler {
  public:
   explicit RelayedStream(std::shared_ptr<Relay> relay) : relay_(std::move(relay)) {}
-  ~RelayedStream() override { relay_->cancel(); }
+  ~RelayedStream() override { detach(); }
   RelayedStream(const RelayedStream&) = delete;
   RelayedStream& operator=(const RelayedStream&) = delete;
 
   bool on_message(std::string message) override { return relay_->write(std::move(message)); }
   void on_half_close() override { relay_->writes_done(); }
-  void on_abandoned() override { relay_->cancel(); }
-  void on_refused(int) override { relay_->cancel(); }
+  void on_abandoned() override { detach(); }
+  void on_refused(int) override { detach(); }
   void on_drained() override { relay_->read_next(); }
 
  private:
+  // The stream is gone or over: the call is cancelled if it still runs, and may end.
+  void detach() {
+    relay_->cancel();
+    relay_->end_hold();
+  }
+
   std::shared_ptr<Relay> relay_;
 };
 

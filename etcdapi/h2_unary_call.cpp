@@ -8,6 +8,7 @@
 #include "etcdapi/unary_call.hpp"
 
 #include <etcdserverpb/rpc.pb.h>
+#include <utility>
 
 namespace revkv::etcdapi::h2 {
 
@@ -113,9 +114,10 @@ class UnaryCall final : public StreamHandler {
   }
 
   bool on_message(std::string message) override {
-    ++messages_;
-    if (messages_ == 1) message_ = std::move(message);
-    return false;  // kept (one message at most) until the call is handed on
+    if (++messages_ > 1) return false;  // a unary call has one; the others are dropped
+    message_wire_ = message.size() + 5;
+    message_ = std::move(message);
+    return true;  // held against the stream's window until the call is handed on
   }
 
   void on_refused(int code) override {
@@ -124,6 +126,14 @@ class UnaryCall final : public StreamHandler {
   }
 
   void on_half_close() override {
+    hand_on();
+    // The message was parsed (or refused): its bytes leave the stream's window.
+    loop_.release(ref_, std::exchange(message_wire_, 0));
+    message_ = std::string();
+  }
+
+ private:
+  void hand_on() {
     // A unary call has exactly one request message.
     if (messages_ != 1)
       return finish_now(grpc::Status(grpc::StatusCode::INTERNAL, kUnparsableRequest), false);
@@ -178,6 +188,7 @@ class UnaryCall final : public StreamHandler {
     services_->doors->submit(std::move(call));
   }
 
+ public:
   void on_abandoned() override {
     // The client reset the stream (or the connection went) before its answer.
     if (series_) series_->handled_with(static_cast<int>(grpc::StatusCode::CANCELLED));
@@ -200,6 +211,7 @@ class UnaryCall final : public StreamHandler {
   const Series* series_;
   int messages_ = 0;
   std::string message_;
+  size_t message_wire_ = 0;  // its bytes on the wire, held until the call is handed on
 };
 
 }  // namespace

@@ -52,12 +52,13 @@ struct H2Client::Impl {
   struct Body {
     std::string data;
     size_t sent = 0;
+    bool end_stream = false;
   };
   std::map<int32_t, std::unique_ptr<Body>> bodies;
   util::UniqueFd fd;
   nghttp2_session* session = nullptr;
-  int32_t stream = -1;
-  H2Answer answer;
+  int32_t stream = -1;                  // the stream of the last call()
+  std::map<int32_t, H2Answer> answers;  // every stream's, by id
   std::string body;
   size_t body_sent = 0;
   bool end_stream = true;
@@ -73,42 +74,40 @@ struct H2Client::Impl {
   static int on_header(nghttp2_session*, const nghttp2_frame* frame, const uint8_t* name,
                        size_t name_length, const uint8_t* value, size_t value_length, uint8_t,
                        void* user) {
-    auto& self = of(user);
-    if (frame->hd.stream_id != self.stream) return 0;
+    auto& answer = of(user).answers[frame->hd.stream_id];
     std::string n(reinterpret_cast<const char*>(name), name_length);
     std::string v(reinterpret_cast<const char*>(value), value_length);
     if (n == ":status") {
-      self.answer.http_status = std::stoi(v);
+      answer.http_status = std::stoi(v);
     } else if (frame->headers.cat == NGHTTP2_HCAT_HEADERS) {
-      self.answer.trailers[n] = v;
+      answer.trailers[n] = v;
     } else {
-      self.answer.headers[n] = v;
+      answer.headers[n] = v;
     }
     return 0;
   }
   static int on_data(nghttp2_session*, uint8_t, int32_t id, const uint8_t* data, size_t length,
                      void* user) {
-    auto& self = of(user);
-    if (id == self.stream) self.answer.data.append(reinterpret_cast<const char*>(data), length);
+    of(user).answers[id].data.append(reinterpret_cast<const char*>(data), length);
     return 0;
   }
   static int on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void* user) {
     auto& self = of(user);
     if (frame->hd.type == NGHTTP2_GOAWAY) self.goaway = frame->goaway.last_stream_id;
-    if (frame->hd.stream_id != self.stream) return 0;
+    if (frame->hd.stream_id == 0) return 0;
+    auto& answer = self.answers[frame->hd.stream_id];
     if (frame->hd.type == NGHTTP2_RST_STREAM) {
-      self.answer.reset = frame->rst_stream.error_code;
-      self.answer.complete = true;
+      answer.reset = frame->rst_stream.error_code;
+      answer.complete = true;
     }
     // The server's side ended: the answer is whole, whether or not this side ended too.
     if ((frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) &&
         (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0)
-      self.answer.complete = true;
+      answer.complete = true;
     return 0;
   }
   static int on_close(nghttp2_session*, int32_t id, uint32_t, void* user) {
-    auto& self = of(user);
-    if (id == self.stream) self.answer.complete = true;
+    of(user).answers[id].complete = true;
     return 0;
   }
   static ssize_t read_body(nghttp2_session*, int32_t, uint8_t* buffer, size_t length,
@@ -203,7 +202,6 @@ H2Client::Headers H2Client::grpc_headers(const std::string& path) {
 H2Answer H2Client::call(const Headers& headers, const std::string& data, bool end_stream,
                         std::chrono::milliseconds wait) {
   auto& s = *impl_;
-  s.answer = {};
   s.body = data;
   s.body_sent = 0;
   s.end_stream = end_stream;
@@ -217,20 +215,28 @@ H2Answer H2Client::call(const Headers& headers, const std::string& data, bool en
   s.stream = nghttp2_submit_request(s.session, nullptr, nv.data(), nv.size(),
                                     data.empty() && end_stream ? nullptr : &provider, nullptr);
   if (s.stream < 0) throw std::runtime_error("h2 client: cannot open a stream");
-  s.pump(std::chrono::steady_clock::now() + wait, [&s] { return s.answer.complete; });
-  return s.answer;
+  auto& answer = s.answers[s.stream];
+  s.pump(std::chrono::steady_clock::now() + wait, [&answer] { return answer.complete; });
+  return answer;
 }
 
 H2Answer H2Client::wait_end(std::chrono::milliseconds wait) {
   auto& s = *impl_;
-  s.pump(std::chrono::steady_clock::now() + wait, [&s] { return s.answer.complete; });
-  return s.answer;
+  auto& answer = s.answers[s.stream];
+  s.pump(std::chrono::steady_clock::now() + wait, [&answer] { return answer.complete; });
+  return answer;
 }
 
-int32_t H2Client::open_stream(const Headers& headers, const std::string& data) {
+H2Answer H2Client::answer(int32_t stream) const {
+  auto it = impl_->answers.find(stream);
+  return it == impl_->answers.end() ? H2Answer{} : it->second;
+}
+
+int32_t H2Client::open_stream(const Headers& headers, const std::string& data, bool end_stream) {
   auto& s = *impl_;
   auto body = std::make_unique<Impl::Body>();
   body->data = data;
+  body->end_stream = end_stream;
   std::vector<nghttp2_nv> nv;
   for (const auto& [name, value] : headers)
     nv.push_back({reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),

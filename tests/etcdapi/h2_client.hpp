@@ -50,9 +50,11 @@ class H2Client {
                 std::chrono::milliseconds wait = std::chrono::seconds(20));
   // Keeps waiting up to `wait` for the last call's stream to end.
   H2Answer wait_end(std::chrono::milliseconds wait);
-  // Opens a stream that sends `data` and does not end: what the server's flow-control
-  // windows let through goes out as pump() runs. Returns the stream's id.
-  int32_t open_stream(const Headers& headers, const std::string& data);
+  // Opens a stream that sends `data` (and ends, when `end_stream`): what the server's
+  // flow-control windows let through goes out as pump() runs. Returns the stream's id.
+  int32_t open_stream(const Headers& headers, const std::string& data, bool end_stream = false);
+  // What came on `stream` so far.
+  H2Answer answer(int32_t stream) const;
   // Exchanges frames for `wait`.
   void pump(std::chrono::milliseconds wait);
   // What the server's windows still let this client send on the connection, and on a stream.

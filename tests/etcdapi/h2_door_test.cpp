@@ -14,6 +14,9 @@
 
 #include <csignal>
 #include <etcdserverpb/rpc.pb.h>
+#include <future>
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
 #include <memory>
 #include <string>
 #include <vector>
@@ -221,33 +224,81 @@ TEST_CASE("h2 door: requests no gRPC client sends get gRPC's answers and the nod
   CHECK(ok.grpc_status() == 0);
 }
 
-TEST_CASE("h2 door: unfinished messages are held only within the flow-control windows",
+TEST_CASE("h2 door: what a connection's unfinished messages hold is bounded by its budget",
           "[etcdapi][h2][node][bad-input]") {
   Node n;
-  // Twelve Put streams, each announcing a 2,000,000-byte message and sending 1,900,000
-  // bytes of it, never the rest: 22.8 MB that the node would hold if it reopened its
-  // windows for bytes it cannot use yet.
+  // Forty Put streams, each announcing a 2,000,000-byte message and sending 1,900,000
+  // bytes of it, never the rest: 76 MB that the node would hold for this one connection.
+  // Its budget is 64 MiB (16 of the largest messages): the streams that go over it are
+  // refused, as etcd refuses a request it has no room for.
   std::string partial("\0\0\x1e\x84\x80", 5);  // 2,000,000
   partial += std::string(1'900'000, 'x');
   std::vector<int32_t> streams;
-  for (int i = 0; i < 12; ++i)
+  for (int i = 0; i < 40; ++i)
     streams.push_back(
         n.client.open_stream(H2Client::grpc_headers("/etcdserverpb.KV/Put"), partial));
-  // Frames go both ways until the client can send no more.
-  size_t left = 0;
-  for (int turn = 0; turn < 100; ++turn) {
+  auto all_out = [&] {
+    for (int32_t id : streams)
+      if (n.client.unsent(id) > 0 && !n.client.answer(id).complete) return false;
+    return true;
+  };
+  for (int turn = 0; turn < 200 && !all_out(); ++turn)
     n.client.pump(100ms);
-    if (n.client.connection_window() == 0) break;
+  REQUIRE(all_out());
+  n.client.pump(500ms);  // the refusals of the last streams sent
+  size_t refused = 0, open = 0;
+  for (int32_t id : streams) {
+    const auto a = n.client.answer(id);
+    if (!a.complete) {
+      ++open;
+      continue;
+    }
+    CHECK(a.grpc_status() == 8);
+    CHECK(a.grpc_message() == "etcdserver: too many requests");
+    ++refused;
   }
-  for (int32_t id : streams)
-    left += n.client.unsent(id);
-  // The connection's window (16 MiB) is all the node took: the rest waits at the client.
-  CHECK(n.client.connection_window() == 0);
-  CHECK(left == 12 * partial.size() - (16u << 20));
+  // 64 MiB hold 35 of them whole; the budget is checked after each DATA frame.
+  CHECK(open >= 34);
+  CHECK(open <= 36);
+  CHECK(refused == streams.size() - open);
   // Meanwhile the node serves everyone else: another connection writes and reads.
   H2Client other(n.process.grpc_port());
   auto put = other.call(H2Client::grpc_headers("/etcdserverpb.KV/Put"), put_request("k", "v"));
   CHECK(put.grpc_status() == 0);
+}
+
+TEST_CASE("h2 door: many large requests at once on one connection all get through",
+          "[etcdapi][h2][node]") {
+  // A client interleaves the frames of its streams: with 24 Puts of 1.4 MB in flight,
+  // none is whole until all have sent most of their bytes. No window may wait for a
+  // whole message (the connection's gets every byte back as it arrives).
+  testing::TempDir dir;
+  testing::NodeProcess node(dir.sub("node"), {"--shards", "2", "--sync", "never"});
+  auto channel = grpc::CreateChannel(node.grpc_endpoint(), grpc::InsecureChannelCredentials());
+  grpc::GenericStub stub(channel);
+  constexpr int kCalls = 24;
+  struct Pending {
+    grpc::ClientContext context;
+    grpc::ByteBuffer request, response;
+    std::promise<grpc::Status> status;
+  };
+  std::vector<std::unique_ptr<Pending>> calls;
+  for (int i = 0; i < kCalls; ++i) {
+    auto p = std::make_unique<Pending>();
+    p->context.set_deadline(std::chrono::system_clock::now() + 60s);
+    etcdserverpb::PutRequest put;
+    put.set_key("big/" + std::to_string(i));
+    put.set_value(std::string(1'400'000, static_cast<char>('a' + i % 26)));
+    grpc::Slice slice(put.SerializeAsString());
+    p->request = grpc::ByteBuffer(&slice, 1);
+    auto* raw = p.get();
+    stub.UnaryCall(&raw->context, "/etcdserverpb.KV/Put", grpc::StubOptions(), &raw->request,
+                   &raw->response, [raw](grpc::Status s) { raw->status.set_value(std::move(s)); });
+    calls.push_back(std::move(p));
+  }
+  for (auto& p : calls)
+    CHECK(p->status.get_future().get().ok());
+  CHECK(node.stop() == 0);
 }
 
 TEST_CASE("h2 door: connections spread over several event loops see each other's writes",
