@@ -1,6 +1,7 @@
 #include "etcdapi/h2_loop.hpp"
 
 #include "etcdapi/grpc_wire.hpp"
+#include "util/nghttp2_helpers.hpp"
 #include "util/unique_fd.hpp"
 
 #include <algorithm>
@@ -25,19 +26,9 @@ namespace {
 // epoll tags of the loop's own descriptors; connections take ids from kFirstConnection on.
 constexpr uint64_t kMailboxTag = 0, kStopTag = 1, kFirstConnection = 2;
 
-struct SessionDeleter {
-  void operator()(nghttp2_session* s) const { nghttp2_session_del(s); }
-};
-struct CallbacksDeleter {
-  void operator()(nghttp2_session_callbacks* c) const { nghttp2_session_callbacks_del(c); }
-};
-
-nghttp2_nv header(std::string_view name, std::string_view value) {
-  // nghttp2 copies names and values (no NO_COPY flag): temporaries are fine.
-  return {reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
-          reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(), value.size(),
-          NGHTTP2_NV_FLAG_NONE};
-}
+using SessionDeleter = util::Nghttp2SessionDeleter;
+using CallbacksDeleter = util::Nghttp2CallbacksDeleter;
+constexpr auto header = util::nghttp2_header;
 
 void wake(int fd) {
   const uint64_t one = 1;

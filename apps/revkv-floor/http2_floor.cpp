@@ -1,6 +1,7 @@
 #include "apps/revkv-floor/http2_floor.hpp"
 
 #include "apps/revkv-floor/floor_response.hpp"
+#include "util/nghttp2_helpers.hpp"
 #include "util/unique_fd.hpp"
 
 #include <algorithm>
@@ -32,19 +33,9 @@ constexpr uint64_t kListenerTag = 0, kStopTag = 1, kAnswersTag = 2, kFirstConnec
 
 using util::UniqueFd;
 
-struct SessionDeleter {
-  void operator()(nghttp2_session* s) const { nghttp2_session_del(s); }
-};
-struct CallbacksDeleter {
-  void operator()(nghttp2_session_callbacks* c) const { nghttp2_session_callbacks_del(c); }
-};
-
-nghttp2_nv header(std::string_view name, std::string_view value) {
-  // nghttp2 copies names and values unless told not to; these are never changed.
-  return {reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
-          reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(), value.size(),
-          NGHTTP2_NV_FLAG_NONE};
-}
+using SessionDeleter = util::Nghttp2SessionDeleter;
+using CallbacksDeleter = util::Nghttp2CallbacksDeleter;
+constexpr auto header = util::nghttp2_header;
 
 // The gRPC message: a 5-byte prefix (not compressed, big-endian length), then the bytes.
 std::string grpc_message(const std::string& bytes) {

@@ -1,5 +1,6 @@
 #include "tests/etcdapi/h2_client.hpp"
 
+#include "util/nghttp2_helpers.hpp"
 #include "util/unique_fd.hpp"
 
 #include <arpa/inet.h>
@@ -59,9 +60,6 @@ struct H2Client::Impl {
   nghttp2_session* session = nullptr;
   int32_t stream = -1;                  // the stream of the last call()
   std::map<int32_t, H2Answer> answers;  // every stream's, by id
-  std::string body;
-  size_t body_sent = 0;
-  bool end_stream = true;
   std::optional<int32_t> goaway;
   bool broken = false;
 
@@ -110,27 +108,16 @@ struct H2Client::Impl {
     of(user).answers[id].complete = true;
     return 0;
   }
-  static ssize_t read_body(nghttp2_session*, int32_t, uint8_t* buffer, size_t length,
-                           uint32_t* flags, nghttp2_data_source*, void* user) {
-    auto& self = of(user);
-    const size_t n = std::min(length, self.body.size() - self.body_sent);
-    std::memcpy(buffer, self.body.data() + self.body_sent, n);
-    self.body_sent += n;
-    if (self.body_sent == self.body.size()) {
-      *flags |= NGHTTP2_DATA_FLAG_EOF;
-      if (!self.end_stream) *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
-    }
-    return static_cast<ssize_t>(n);
-  }
-
   static ssize_t read_open_body(nghttp2_session*, int32_t, uint8_t* buffer, size_t length,
                                 uint32_t* flags, nghttp2_data_source* source, void*) {
     auto& body = *static_cast<Body*>(source->ptr);
     const size_t n = std::min(length, body.data.size() - body.sent);
     std::memcpy(buffer, body.data.data() + body.sent, n);
     body.sent += n;
-    if (body.sent == body.data.size())
-      *flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
+    if (body.sent == body.data.size()) {
+      *flags |= NGHTTP2_DATA_FLAG_EOF;
+      if (!body.end_stream) *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+    }
     return static_cast<ssize_t>(n);
   }
 
@@ -202,19 +189,7 @@ H2Client::Headers H2Client::grpc_headers(const std::string& path) {
 H2Answer H2Client::call(const Headers& headers, const std::string& data, bool end_stream,
                         std::chrono::milliseconds wait) {
   auto& s = *impl_;
-  s.body = data;
-  s.body_sent = 0;
-  s.end_stream = end_stream;
-  std::vector<nghttp2_nv> nv;
-  for (const auto& [name, value] : headers)
-    nv.push_back({reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
-                  reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(),
-                  value.size(), NGHTTP2_NV_FLAG_NONE});
-  nghttp2_data_provider provider{};
-  provider.read_callback = &Impl::read_body;
-  s.stream = nghttp2_submit_request(s.session, nullptr, nv.data(), nv.size(),
-                                    data.empty() && end_stream ? nullptr : &provider, nullptr);
-  if (s.stream < 0) throw std::runtime_error("h2 client: cannot open a stream");
+  s.stream = open_stream(headers, data, end_stream);
   auto& answer = s.answers[s.stream];
   s.pump(std::chrono::steady_clock::now() + wait, [&answer] { return answer.complete; });
   return answer;
@@ -239,14 +214,14 @@ int32_t H2Client::open_stream(const Headers& headers, const std::string& data, b
   body->end_stream = end_stream;
   std::vector<nghttp2_nv> nv;
   for (const auto& [name, value] : headers)
-    nv.push_back({reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
-                  reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(),
-                  value.size(), NGHTTP2_NV_FLAG_NONE});
+    nv.push_back(util::nghttp2_header(name, value));
   nghttp2_data_provider provider{};
   provider.source.ptr = body.get();
   provider.read_callback = &Impl::read_open_body;
-  const int32_t id =
-      nghttp2_submit_request(s.session, nullptr, nv.data(), nv.size(), &provider, nullptr);
+  // Headers alone (with END_STREAM) when there is nothing to send.
+  const bool headers_only = data.empty() && end_stream;
+  const int32_t id = nghttp2_submit_request(s.session, nullptr, nv.data(), nv.size(),
+                                            headers_only ? nullptr : &provider, nullptr);
   if (id < 0) throw std::runtime_error("h2 client: cannot open a stream");
   s.bodies.emplace(id, std::move(body));
   return id;
