@@ -202,6 +202,19 @@ H2Answer H2Client::wait_end(std::chrono::milliseconds wait) {
   return answer;
 }
 
+H2Answer H2Client::wait_messages(size_t count, std::chrono::milliseconds wait) {
+  auto& s = *impl_;
+  auto& answer = s.answers[s.stream];
+  s.pump(std::chrono::steady_clock::now() + wait,
+         [&answer, count] { return answer.complete || answer.messages().size() >= count; });
+  return answer;
+}
+
+bool H2Client::pump_until(const std::function<bool()>& done, std::chrono::milliseconds wait) {
+  impl_->pump(std::chrono::steady_clock::now() + wait, done);
+  return done();
+}
+
 H2Answer H2Client::answer(int32_t stream) const {
   auto it = impl_->answers.find(stream);
   return it == impl_->answers.end() ? H2Answer{} : it->second;

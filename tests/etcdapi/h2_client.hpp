@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -50,6 +51,10 @@ class H2Client {
                 std::chrono::milliseconds wait = std::chrono::seconds(20));
   // Keeps waiting up to `wait` for the last call's stream to end.
   H2Answer wait_end(std::chrono::milliseconds wait);
+  // Keeps waiting up to `wait` for the last call's stream to hold `count` messages (or end).
+  H2Answer wait_messages(size_t count, std::chrono::milliseconds wait);
+  // Exchanges frames until `done()` holds or `wait` has passed; whether it holds.
+  bool pump_until(const std::function<bool()>& done, std::chrono::milliseconds wait);
   // Opens a stream that sends `data` (and ends, when `end_stream`): what the server's
   // flow-control windows let through goes out as pump() runs. Returns the stream's id.
   int32_t open_stream(const Headers& headers, const std::string& data, bool end_stream = false);

@@ -242,10 +242,15 @@ TEST_CASE("h2 door: what a connection's unfinished messages hold is bounded by i
       if (n.client.unsent(id) > 0 && !n.client.answer(id).complete) return false;
     return true;
   };
-  for (int turn = 0; turn < 200 && !all_out(); ++turn)
-    n.client.pump(100ms);
-  REQUIRE(all_out());
-  n.client.pump(500ms);  // the refusals of the last streams sent
+  REQUIRE(n.client.pump_until(all_out, 20s));
+  // At least 40 - 36 streams are refused; their answers come after their bytes.
+  auto answered = [&] {
+    size_t complete = 0;
+    for (int32_t id : streams)
+      complete += n.client.answer(id).complete;
+    return complete;
+  };
+  REQUIRE(n.client.pump_until([&] { return answered() >= 4; }, 20s));
   size_t refused = 0, open = 0;
   for (int32_t id : streams) {
     const auto a = n.client.answer(id);
@@ -314,9 +319,12 @@ TEST_CASE("h2 door: connections spread over several event loops see each other's
   etcdserverpb::WatchRequest watch;
   watch.mutable_create_request()->set_key("k/");
   watch.mutable_create_request()->set_range_end("k0");
-  auto opened = clients[0]->call(H2Client::grpc_headers("/etcdserverpb.Watch/Watch"),
-                                 etcdapi::frame_grpc_message(watch.SerializeAsString()), false, 2s);
-  REQUIRE(opened.messages().size() == 1);
+  // Open (it does not end); the created message is awaited.
+  const int32_t watching =
+      clients[0]->open_stream(H2Client::grpc_headers("/etcdserverpb.Watch/Watch"),
+                              etcdapi::frame_grpc_message(watch.SerializeAsString()));
+  REQUIRE(clients[0]->pump_until(
+      [&] { return clients[0]->answer(watching).messages().size() == 1; }, 20s));
   // Each connection writes a key and reads the one its neighbour wrote before it.
   for (int round = 0; round < 3; ++round) {
     for (size_t i = 1; i < clients.size(); ++i) {
@@ -338,16 +346,17 @@ TEST_CASE("h2 door: connections spread over several event loops see each other's
   }
   // The watch on the first connection got all 18 puts, in revision order.
   std::vector<int64_t> revisions;
-  for (int waited = 0; waited < 100 && revisions.size() < 18; ++waited) {
-    auto more = clients[0]->wait_end(100ms);
+  auto all_events = [&] {
     revisions.clear();
-    for (const auto& m : more.messages()) {
+    for (const auto& m : clients[0]->answer(watching).messages()) {
       etcdserverpb::WatchResponse w;
-      REQUIRE(w.ParseFromString(m));
+      if (!w.ParseFromString(m)) return false;
       for (const auto& e : w.events())
         revisions.push_back(e.kv().mod_revision());
     }
-  }
+    return revisions.size() >= 18;
+  };
+  CHECK(clients[0]->pump_until(all_events, 20s));
   REQUIRE(revisions.size() == 18);
   for (size_t i = 0; i < revisions.size(); ++i)
     CHECK(revisions[i] == static_cast<int64_t>(i) + 2);
@@ -359,8 +368,9 @@ TEST_CASE("h2 door: at shutdown a GOAWAY, and an open watch stream ends Unavaila
   Node n;
   etcdserverpb::WatchRequest watch;
   watch.mutable_create_request()->set_key("w");
-  auto open = n.client.call(H2Client::grpc_headers("/etcdserverpb.Watch/Watch"),
-                            etcdapi::frame_grpc_message(watch.SerializeAsString()), false, 2s);
+  n.client.call(H2Client::grpc_headers("/etcdserverpb.Watch/Watch"),
+                etcdapi::frame_grpc_message(watch.SerializeAsString()), false, 0ms);
+  auto open = n.client.wait_messages(1, 20s);
   // Still open; the watch was created.
   CHECK_FALSE(open.complete);
   REQUIRE(open.messages().size() == 1);
