@@ -7,6 +7,7 @@
 // stopping waits for the calls in flight, which the doors answer.
 
 #include "actors/node.hpp"
+#include "etcdapi/grpc_engine.hpp"
 
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
@@ -35,10 +36,6 @@ class MaintenanceService;
 class WatchService;
 
 class Http2Door;
-
-// What speaks HTTP/2 to gRPC clients (revkvd --grpc-engine; docs/NODE.md "The HTTP/2
-// door"): revkv's own door on libnghttp2, or gRPC's C++ server itself.
-enum class GrpcEngine { nghttp2, grpc };
 
 class GrpcServer {
  public:

@@ -6,7 +6,7 @@
 
 #include "actors/node.hpp"
 #include "cluster/members.hpp"
-#include "etcdapi/server.hpp"
+#include "etcdapi/grpc_engine.hpp"
 #include "tls/server_config.hpp"
 
 #include <CLI/CLI.hpp>
