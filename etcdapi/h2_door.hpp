@@ -52,6 +52,9 @@ class Http2Door final : public h2::Dispatcher {
   void adopt(int fd);
   // GOAWAY on every connection: clients open no new stream here.
   void refuse_new_streams();
+  // Waits until `deadline` for the relayed calls to end (before the gRPC server shuts down:
+  // its in-process channel carries their answers).
+  void wait_relays(std::chrono::steady_clock::time_point deadline) { relays_->wait_none(deadline); }
   // Waits until `deadline` for the answers of the calls in flight and for the relayed calls
   // to end, then closes every connection. Call once the gRPC server has shut down.
   void finish(std::chrono::steady_clock::time_point deadline);

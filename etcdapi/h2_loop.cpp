@@ -6,12 +6,14 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <new>
 #include <nghttp2/nghttp2.h>
+#include <poll.h>
 #include <stdexcept>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -25,6 +27,8 @@ namespace {
 
 // epoll tags of the loop's own descriptors; connections take ids from kFirstConnection on.
 constexpr uint64_t kMailboxTag = 0, kStopTag = 1, kFirstConnection = 2;
+// How long the door's end waits for its clients to close their side.
+constexpr auto kLinger = std::chrono::seconds(2);
 
 using SessionDeleter = util::Nghttp2SessionDeleter;
 using CallbacksDeleter = util::Nghttp2CallbacksDeleter;
@@ -577,9 +581,34 @@ Loop::~Loop() {
   // Moved out first: handlers told of the end may look a connection up and find none.
   auto closing = std::move(connections_);
   connections_.clear();
-  // What each connection has ready goes out, then its end (FIN, not a reset).
-  for (auto& [id, connection] : closing)
+  // What each connection has ready goes out, then its end (FIN). Its client's last frames
+  // are read and dropped until it closes too, for at most kLinger: closing a socket with
+  // unread input sends a reset, and a reset can make the client drop answers it was sent
+  // (a member answering its own removal, then stopping).
+  std::vector<pollfd> lingering;
+  for (auto& [id, connection] : closing) {
     connection->close_gracefully();
+    lingering.push_back({connection->fd(), POLLIN, 0});
+  }
+  const auto deadline = std::chrono::steady_clock::now() + kLinger;
+  while (!lingering.empty()) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0 ||
+        ::poll(lingering.data(), lingering.size(), static_cast<int>(left.count())) <= 0)
+      break;
+    for (auto it = lingering.begin(); it != lingering.end();) {
+      if (it->revents == 0) {
+        ++it;
+        continue;
+      }
+      char dropped[16 << 10];
+      const ssize_t n = ::recv(it->fd, dropped, sizeof dropped, 0);
+      const bool open = n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR));
+      it->revents = 0;
+      it = open ? it + 1 : lingering.erase(it);
+    }
+  }
   closing.clear();
   ::close(epoll_);
   ::close(stop_event_);

@@ -121,6 +121,11 @@ void GrpcServer::stop() {
     // from now on), so that the shutdown below waits only for calls that finish.
     watch_->close_all(grpc::Status(grpc::StatusCode::UNAVAILABLE, "etcdserver: server stopped"));
     lease_->cancel_streams();
+    // The HTTP/2 door's relayed calls read their answers through gRPC's in-process channel,
+    // which the server's shutdown closes ("Transport closed"): they end first, each once
+    // its service has answered and the relay has read it all (a member answering its own
+    // removal, then stopping).
+    if (http2_) http2_->wait_relays(std::chrono::steady_clock::now() + std::chrono::seconds(5));
     // The doors are still running, so every call in flight gets its answer.
     server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
     server_->Wait();
