@@ -502,9 +502,15 @@ TEST_CASE(
                   << " -> " << rss_after);
   CHECK(threads_after <= threads_before + 8);
   CHECK(rss_after <= rss_before + 64 * 1024);
-  // Every watcher went with its stream.
-  auto scrape = testing::scrape_metrics(n.process.metrics_port());
-  CHECK(testing::sample(scrape, "revkv_watchers") == 0);
+  // Every watcher went with its stream. A stream's end is counted when its status is sent;
+  // its watchers leave the hub by a message after that, so the gauge is awaited.
+  double watchers = -1;
+  for (auto deadline = std::chrono::steady_clock::now() + 30s;
+       std::chrono::steady_clock::now() < deadline; std::this_thread::sleep_for(50ms)) {
+    watchers = testing::sample(testing::scrape_metrics(n.process.metrics_port()), "revkv_watchers");
+    if (watchers == 0) break;
+  }
+  CHECK(watchers == 0);
 }
 
 }  // namespace
