@@ -240,11 +240,6 @@ int32_t H2Client::open_stream(const Headers& headers, const std::string& data, b
   return id;
 }
 
-void H2Client::pump(std::chrono::milliseconds wait) {
-  auto& s = *impl_;
-  s.pump(std::chrono::steady_clock::now() + wait, [] { return false; });
-}
-
 int32_t H2Client::connection_window() const {
   return nghttp2_session_get_remote_window_size(impl_->session);
 }

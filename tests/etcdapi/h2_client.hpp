@@ -56,12 +56,11 @@ class H2Client {
   // Exchanges frames until `done()` holds or `wait` has passed; whether it holds.
   bool pump_until(const std::function<bool()>& done, std::chrono::milliseconds wait);
   // Opens a stream that sends `data` (and ends, when `end_stream`): what the server's
-  // flow-control windows let through goes out as pump() runs. Returns the stream's id.
+  // flow-control windows let through goes out as the client waits (pump_until, call). Returns the
+  // stream's id.
   int32_t open_stream(const Headers& headers, const std::string& data, bool end_stream = false);
   // What came on `stream` so far.
   H2Answer answer(int32_t stream) const;
-  // Exchanges frames for `wait`.
-  void pump(std::chrono::milliseconds wait);
   // What the server's windows still let this client send on the connection, and on a stream.
   int32_t connection_window() const;
   int32_t stream_window(int32_t stream) const;
