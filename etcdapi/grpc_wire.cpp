@@ -30,7 +30,7 @@ std::string frame_grpc_message(std::string_view bytes) {
 }
 
 GrpcMessageReader::Result GrpcMessageReader::feed(std::string_view data,
-                                                  std::vector<std::string>& out) {
+                                                  std::vector<GrpcMessage>& out) {
   if (failed_) return refused_ > 0 ? Result::too_large : Result::compressed;
   while (!data.empty()) {
     // The prefix first (it may come in pieces), then the message's bytes.
@@ -39,7 +39,8 @@ GrpcMessageReader::Result GrpcMessageReader::feed(std::string_view data,
       held_.append(data.substr(0, take));
       data.remove_prefix(take);
       if (held_.size() < kPrefix) break;
-      if (held_[0] != 0) {
+      // The flag: 0, or 1 (compressed) on a stream that named its encoding.
+      if (held_[0] != 0 && !(held_[0] == 1 && allow_compressed_)) {
         failed_ = true;
         return Result::compressed;
       }
@@ -55,7 +56,7 @@ GrpcMessageReader::Result GrpcMessageReader::feed(std::string_view data,
     held_.append(data.substr(0, take));
     data.remove_prefix(take);
     if (held_.size() == kPrefix + length) {
-      out.push_back(held_.substr(kPrefix));
+      out.push_back({held_.substr(kPrefix), held_[0] == 1});
       held_.clear();
     }
   }

@@ -12,7 +12,7 @@ namespace {
 // A stream already answered when it opened: what follows on it is ignored.
 class Answered final : public h2::StreamHandler {
  public:
-  bool on_message(std::string) override { return false; }
+  bool on_message(std::string, size_t) override { return false; }
   void on_refused(int) override {}
   void on_half_close() override {}
   void on_abandoned() override {}

@@ -1,5 +1,6 @@
 #include "etcdapi/h2_loop.hpp"
 
+#include "etcdapi/grpc_compression.hpp"
 #include "etcdapi/grpc_wire.hpp"
 #include "util/nghttp2_helpers.hpp"
 #include "util/unique_fd.hpp"
@@ -8,6 +9,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <deque>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -111,7 +113,8 @@ class Loop::Connection {
     RequestHead head;
     size_t header_bytes = 0;
     bool grpc_content_type = false;
-    std::string encoding;  // grpc-encoding, when not identity
+    std::string unknown_encoding;  // a grpc-encoding the door cannot inflate
+    GrpcEncoding encoding = GrpcEncoding::identity;
     GrpcMessageReader reader;
     std::unique_ptr<StreamHandler> handler;
     std::string out;  // framed messages not yet taken by nghttp2
@@ -126,6 +129,11 @@ class Loop::Connection {
     // arrives; the connection's budget bounds what its streams hold.)
     size_t unconsumed = 0;
     size_t held = 0;
+    // A stream with an encoding: each message its handler holds, in order, as (bytes on the
+    // wire, bytes its inflating added). What inflating added counts against the connection's
+    // budget too, until the handler releases the message.
+    std::deque<std::pair<size_t, size_t>> inflated;
+    size_t inflated_extra = 0;
     std::string code, message;
     uint64_t unsent() const { return out.size() - out_taken; }
   };
@@ -279,6 +287,17 @@ class Loop::Connection {
     bytes = std::min(bytes, s->held);
     s->held -= bytes;
     consume(*s, id, bytes);
+    // Handlers release whole messages, in order.
+    for (size_t wire = bytes; !s->inflated.empty() && s->inflated.front().first <= wire;) {
+      wire -= s->inflated.front().first;
+      give_back_inflated(*s, s->inflated.front().second);
+      s->inflated.pop_front();
+    }
+  }
+
+  void give_back_inflated(Stream& s, size_t extra) {
+    s.inflated_extra -= extra;
+    held_ -= extra;
   }
 
   void goaway() {
@@ -299,10 +318,11 @@ class Loop::Connection {
     unsent_ += message.size() + 5;
     if (!s->response_started) {
       s->response_started = true;
-      nghttp2_nv headers[] = {header(":status", "200"), header("content-type", "application/grpc")};
+      nghttp2_nv headers[] = {header(":status", "200"), header("content-type", "application/grpc"),
+                              header("grpc-accept-encoding", kGrpcAcceptEncoding)};
       nghttp2_data_provider body{};
       body.read_callback = &Connection::read_body;
-      if (nghttp2_submit_response(session_.get(), id, headers, 2, &body) != 0) abandon(id);
+      if (nghttp2_submit_response(session_.get(), id, headers, 3, &body) != 0) abandon(id);
     } else if (s->deferred) {
       s->deferred = false;
       nghttp2_session_resume_data(session_.get(), id);
@@ -319,8 +339,9 @@ class Loop::Connection {
       // Trailers only: one HEADERS frame that ends the stream.
       s->response_started = true;
       nghttp2_nv headers[] = {header(":status", "200"), header("content-type", "application/grpc"),
+                              header("grpc-accept-encoding", kGrpcAcceptEncoding),
                               header("grpc-status", s->code), header("grpc-message", s->message)};
-      nghttp2_submit_response(session_.get(), id, headers, s->message.empty() ? 3 : 4, nullptr);
+      nghttp2_submit_response(session_.get(), id, headers, s->message.empty() ? 4 : 5, nullptr);
     } else if (s->deferred) {
       s->deferred = false;
       nghttp2_session_resume_data(session_.get(), id);
@@ -390,7 +411,12 @@ class Loop::Connection {
     } else if (name == "grpc-timeout") {
       s->head.timeout = parse_grpc_timeout(value);
     } else if (name == "grpc-encoding") {
-      if (value != "identity") s->encoding.assign(value);
+      if (auto encoding = grpc_encoding(value)) {
+        s->encoding = *encoding;
+        if (*encoding != GrpcEncoding::identity) s->reader.allow_compressed();
+      } else {
+        s->unknown_encoding.assign(value);
+      }
     } else if (forwarded_as_metadata(name, value)) {
       s->head.metadata.emplace_back(name, value);
     }
@@ -427,10 +453,11 @@ class Loop::Connection {
       nghttp2_submit_response(session_.get(), id, headers, 4, nullptr);
       return;
     }
-    if (!s->encoding.empty()) {
+    if (!s->unknown_encoding.empty()) {
       // No decompressor: gRPC's answer to an encoding it does not have.
-      finish(id, 12,
-             "grpc: Decompressor is not installed for grpc-encoding \"" + s->encoding + "\"");
+      finish(
+          id, 12,
+          "grpc: Decompressor is not installed for grpc-encoding \"" + s->unknown_encoding + "\"");
       return;
     }
     s->handler = loop_.dispatcher_.open(loop_, StreamRef{id_, id}, std::move(s->head));
@@ -454,15 +481,40 @@ class Loop::Connection {
       c.consume(*s, id, length);
       return 0;
     }
-    std::vector<std::string> messages;
+    std::vector<GrpcMessage> messages;
     const auto result =
         s->reader.feed(std::string_view(reinterpret_cast<const char*>(data), length), messages);
     for (auto& m : messages) {
-      const size_t wire = m.size() + 5;
-      if (!s->finished && s->handler->on_message(std::move(m))) {
+      const size_t wire = m.bytes.size() + 5;
+      if (s->finished) {
+        c.consume(*s, id, wire);
+        continue;
+      }
+      size_t extra = 0;
+      if (m.compressed) {
+        auto inflated =
+            inflate_grpc_message(s->encoding, m.bytes, c.loop_.limits_.max_message_bytes);
+        if (inflated.code != 0) {
+          c.consume(*s, id, wire);
+          c.refuse(id, inflated.code, inflated.message);
+          continue;
+        }
+        m.bytes = std::move(inflated.bytes);
+        extra = m.bytes.size() + 5 > wire ? m.bytes.size() + 5 - wire : 0;
+      }
+      if (s->encoding != GrpcEncoding::identity) {
+        s->inflated.emplace_back(wire, extra);
+        s->inflated_extra += extra;
+        c.held_ += extra;
+      }
+      if (s->handler->on_message(std::move(m.bytes), wire)) {
         s->held += wire;
       } else {
         c.consume(*s, id, wire);
+        if (!s->inflated.empty()) {
+          c.give_back_inflated(*s, s->inflated.back().second);
+          s->inflated.pop_back();
+        }
       }
     }
     if (result == GrpcMessageReader::Result::too_large) {
@@ -487,7 +539,7 @@ class Loop::Connection {
     Stream& s = it->second;
     c.unsent_ -= s.unsent();
     // What the stream still held leaves the connection's budget (its window went with it).
-    c.held_ -= s.unconsumed;
+    c.held_ -= s.unconsumed + s.inflated_extra;
     if (s.handler && !s.finished) {
       s.closing = true;
       s.handler->on_abandoned();

@@ -63,11 +63,12 @@ bool forwarded_as_metadata(std::string_view name, std::string_view value);
 class StreamHandler {
  public:
   virtual ~StreamHandler() = default;
-  // A request message. The bytes it took on the wire (its size + 5) count against the
-  // stream's and the connection's flow-control windows until released: at once when this
-  // returns false; when it returns true, by the handler's Loop::release once it is done
-  // with them (a relayed call: once the service took the message).
-  virtual bool on_message(std::string message) = 0;
+  // A request message (inflated, if it came compressed). The bytes it took on the wire,
+  // `wire`, count against the stream's and the connection's flow-control windows until
+  // released: at once when this returns false; when it returns true, by the handler's
+  // Loop::release of `wire` once it is done with the message (a relayed call: once the
+  // service took it). Messages are released whole, in the order they came.
+  virtual bool on_message(std::string message, size_t wire) = 0;
   // The client will send no more.
   virtual void on_half_close() = 0;
   // The stream ended before the handler finished it (a reset, a closed connection).

@@ -77,11 +77,11 @@ class Relay final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteB
 
   // --- from the loop's thread ---
 
-  // Queues a request; false when the call is over (the message is dropped, nothing held).
-  bool write(std::string message) {
+  // Queues a request that took `wire` bytes on the wire; false when the call is over (the
+  // message is dropped, nothing held).
+  bool write(std::string message, size_t wire) {
     std::lock_guard lock(mu_);
     if (ending_ || closing_) return false;
-    const size_t wire = message.size() + 5;
     queue_.emplace_back(buffer_of(std::move(message)), wire);
     if (queue_.size() == 1) StartWrite(&queue_.front().first);
     return true;
@@ -195,7 +195,9 @@ class RelayedStream final : public StreamHandler {
   RelayedStream(const RelayedStream&) = delete;
   RelayedStream& operator=(const RelayedStream&) = delete;
 
-  bool on_message(std::string message) override { return relay_->write(std::move(message)); }
+  bool on_message(std::string message, size_t wire) override {
+    return relay_->write(std::move(message), wire);
+  }
   void on_half_close() override { relay_->writes_done(); }
   void on_abandoned() override { detach(); }
   void on_refused(int) override { detach(); }

@@ -113,9 +113,9 @@ class UnaryCall final : public StreamHandler {
     if (series_) series_->started->Increment();
   }
 
-  bool on_message(std::string message) override {
+  bool on_message(std::string message, size_t wire) override {
     if (++messages_ > 1) return false;  // a unary call has one; the others are dropped
-    message_wire_ = message.size() + 5;
+    message_wire_ = wire;
     message_ = std::move(message);
     return true;  // held against the stream's window until the call is handed on
   }

@@ -4,6 +4,7 @@
 // client does (etcdctl, python3-etcd3, the stubs, revkv-bench) is tested through the door
 // by the other suites; tests/etcdapi/random_two_doors_test.cpp compares both engines.
 
+#include "etcdapi/grpc_compression.hpp"
 #include "etcdapi/grpc_wire.hpp"
 #include "etcdapi/h2_loop.hpp"
 #include "tests/etcdapi/h2_client.hpp"
@@ -13,6 +14,7 @@
 #include <catch2/catch.hpp>
 
 #include <csignal>
+#include <etcdserverpb/rpc.grpc.pb.h>
 #include <etcdserverpb/rpc.pb.h>
 #include <future>
 #include <grpcpp/generic/generic_stub.h>
@@ -20,13 +22,41 @@
 #include <memory>
 #include <string>
 #include <vector>
+#include <zlib.h>
 
 namespace revkv {
 namespace {
 
 using namespace std::chrono_literals;
+using etcdapi::GrpcEncoding;
+using etcdapi::GrpcMessage;
 using etcdapi::GrpcMessageReader;
 using testing::H2Client;
+
+// `bytes` compressed as gRPC's gzip or deflate (zlib's format) encoding writes a message.
+std::string compress(GrpcEncoding encoding, const std::string& bytes) {
+  z_stream z{};
+  const int window_bits = encoding == GrpcEncoding::gzip ? 15 + 16 : 15;
+  REQUIRE(deflateInit2(&z, Z_BEST_COMPRESSION, Z_DEFLATED, window_bits, 8, Z_DEFAULT_STRATEGY) ==
+          Z_OK);
+  std::string out(deflateBound(&z, bytes.size()), '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data()));
+  z.avail_in = static_cast<uInt>(bytes.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  const int rc = deflate(&z, Z_FINISH);
+  out.resize(out.size() - z.avail_out);
+  deflateEnd(&z);
+  REQUIRE(rc == Z_STREAM_END);
+  return out;
+}
+
+// A message as a client writes it compressed: flag 1, then the compressed bytes' length.
+std::string frame_compressed(const std::string& compressed) {
+  std::string framed = etcdapi::frame_grpc_message(compressed);
+  framed[0] = 1;
+  return framed;
+}
 
 TEST_CASE("h2 door: gRPC messages split across DATA frames are put back together",
           "[etcdapi][h2][unit]") {
@@ -37,18 +67,19 @@ TEST_CASE("h2 door: gRPC messages split across DATA frames are put back together
   for (size_t cut : {size_t{0}, size_t{1}, size_t{4}, size_t{5}, size_t{9}, size_t{10}, size_t{12},
                      size_t{15}, size_t{1000}, framed.size() - 1}) {
     GrpcMessageReader reader(1 << 20);
-    std::vector<std::string> out;
+    std::vector<GrpcMessage> out;
     CHECK(reader.feed(std::string_view(framed).substr(0, cut), out) ==
           GrpcMessageReader::Result::ok);
     CHECK(reader.feed(std::string_view(framed).substr(cut), out) == GrpcMessageReader::Result::ok);
     REQUIRE(out.size() == 3);
-    CHECK(out[0] == "hello");
-    CHECK(out[1].empty());
-    CHECK(out[2] == std::string(70000, 'x'));
+    CHECK(out[0].bytes == "hello");
+    CHECK(out[1].bytes.empty());
+    CHECK(out[2].bytes == std::string(70000, 'x'));
+    CHECK_FALSE(out[2].compressed);
     CHECK_FALSE(reader.partial());
   }
   GrpcMessageReader reader(100);
-  std::vector<std::string> out;
+  std::vector<GrpcMessage> out;
   // Refused from its prefix alone: the 1 GiB it announces is never held.
   std::string huge("\0\x40\0\0\0", 5);
   CHECK(reader.feed(huge, out) == GrpcMessageReader::Result::too_large);
@@ -58,12 +89,67 @@ TEST_CASE("h2 door: gRPC messages split across DATA frames are put back together
   CHECK(compressed.feed(std::string("\x01\0\0\0\x01z", 6), out) ==
         GrpcMessageReader::Result::compressed);
   CHECK(out.empty());
+  // On a stream that named an encoding the flag is 0 or 1; anything else is still refused.
+  GrpcMessageReader encoded(100);
+  encoded.allow_compressed();
+  CHECK(encoded.feed(std::string("\x01\0\0\0\x01z\0\0\0\0\x01y", 12), out) ==
+        GrpcMessageReader::Result::ok);
+  REQUIRE(out.size() == 2);
+  CHECK((out[0].compressed && out[0].bytes == "z"));
+  CHECK((!out[1].compressed && out[1].bytes == "y"));
+  CHECK(encoded.feed(std::string("\x02\0\0\0\x01z", 6), out) ==
+        GrpcMessageReader::Result::compressed);
+  out.clear();
   GrpcMessageReader cut(100);
   CHECK(cut.feed(std::string("\0\0\0\0\x05"
                              "ab",
                              7),
                  out) == GrpcMessageReader::Result::ok);
   CHECK(cut.partial());
+}
+
+TEST_CASE("h2 door: gzip and deflate messages inflate, within the limit, or get grpc-go's errors",
+          "[etcdapi][h2][unit]") {
+  using etcdapi::grpc_encoding;
+  using etcdapi::inflate_grpc_message;
+  CHECK(grpc_encoding("gzip") == GrpcEncoding::gzip);
+  CHECK(grpc_encoding("deflate") == GrpcEncoding::deflate);
+  CHECK(grpc_encoding("identity") == GrpcEncoding::identity);
+  CHECK_FALSE(grpc_encoding("snappy").has_value());
+  CHECK_FALSE(grpc_encoding("GZIP").has_value());
+
+  const std::string text = "a put's value, " + std::string(100000, 'v');
+  for (auto encoding : {GrpcEncoding::gzip, GrpcEncoding::deflate}) {
+    auto packed = compress(encoding, text);
+    CHECK(packed.size() < text.size() / 50);
+    auto inflated = inflate_grpc_message(encoding, packed, 1 << 20);
+    CHECK(inflated.code == 0);
+    CHECK(inflated.bytes == text);
+    // Exactly at the limit is within it; one byte less is not.
+    CHECK(inflate_grpc_message(encoding, packed, text.size()).code == 0);
+    auto over = inflate_grpc_message(encoding, packed, text.size() - 1);
+    CHECK(over.code == 8);
+    CHECK(over.message == "grpc: received message after decompression larger than max (" +
+                              std::to_string(text.size()) + " vs. " +
+                              std::to_string(text.size() - 1) + ")");
+    // Cut short, or followed by more bytes: Internal.
+    auto cut = inflate_grpc_message(encoding, packed.substr(0, packed.size() / 2), 1 << 20);
+    CHECK(cut.code == 13);
+    CHECK(cut.message == "grpc: failed to decompress the received message: unexpected EOF");
+    CHECK(inflate_grpc_message(encoding, packed + "x", 1 << 20).code == 13);
+    CHECK(inflate_grpc_message(encoding, "", 1 << 20).code == 13);
+  }
+  // The other format's bytes are not this one's.
+  CHECK(inflate_grpc_message(GrpcEncoding::gzip, compress(GrpcEncoding::deflate, text), 1 << 20)
+            .code == 13);
+  CHECK(inflate_grpc_message(GrpcEncoding::deflate, "not zlib at all", 1 << 20).code == 13);
+  // A bomb: 64 MiB of zeros in about 64 KiB stops at the limit, 1 MiB + 1 bytes inflated.
+  auto bomb = compress(GrpcEncoding::gzip, std::string(64u << 20, '\0'));
+  CHECK(bomb.size() < (128u << 10));
+  auto refused = inflate_grpc_message(GrpcEncoding::gzip, bomb, 1u << 20);
+  CHECK(refused.code == 8);
+  CHECK(refused.message ==
+        "grpc: received message after decompression larger than max (1048577 vs. 1048576)");
 }
 
 TEST_CASE("h2 door: grpc-timeout, grpc-message and the headers relayed as metadata",
@@ -178,12 +264,36 @@ TEST_CASE("h2 door: requests no gRPC client sends get gRPC's answers and the nod
     CHECK(a.http_status == 415);
     CHECK(a.grpc_status() == 13);
   }
-  SECTION("a compressed request: no decompressor") {
+  SECTION("an encoding the door has no decompressor for") {
     auto headers = put;
-    headers.emplace_back("grpc-encoding", "gzip");
+    headers.emplace_back("grpc-encoding", "snappy");
     auto a = n.client.call(headers, put_request("k", "v"));
     CHECK(a.grpc_status() == 12);
-    CHECK(a.grpc_message() == "grpc: Decompressor is not installed for grpc-encoding \"gzip\"");
+    CHECK(a.grpc_message() == "grpc: Decompressor is not installed for grpc-encoding \"snappy\"");
+  }
+  SECTION("a compressed message without an encoding") {
+    etcdserverpb::PutRequest request;
+    request.set_key("k");
+    auto a = n.client.call(
+        put, frame_compressed(compress(GrpcEncoding::gzip, request.SerializeAsString())));
+    CHECK(a.grpc_status() == 13);
+    CHECK(a.grpc_message() == "grpc: compressed flag set with identity or empty encoding");
+  }
+  SECTION("gzip that is not, and gzip that inflates beyond the limit") {
+    auto headers = put;
+    headers.emplace_back("grpc-encoding", "gzip");
+    auto a = n.client.call(headers, frame_compressed("not gzip"));
+    CHECK(a.grpc_status() == 13);
+    CHECK(a.grpc_message().starts_with("grpc: failed to decompress the received message: "));
+    // 2 MiB of --max-request-bytes plus gRPC's 512 KiB is the most a message may inflate to.
+    etcdserverpb::PutRequest big;
+    big.set_key("k");
+    big.set_value(std::string(8u << 20, 'z'));
+    a = n.client.call(headers,
+                      frame_compressed(compress(GrpcEncoding::gzip, big.SerializeAsString())));
+    CHECK(a.grpc_status() == 8);
+    CHECK(a.grpc_message() ==
+          "grpc: received message after decompression larger than max (2097153 vs. 2097152)");
   }
   SECTION("a message announced over the limit is refused from its prefix") {
     // 1.5 MiB of --max-request-bytes plus gRPC's 512 KiB: 2 MiB is the most taken.
@@ -222,6 +332,65 @@ TEST_CASE("h2 door: requests no gRPC client sends get gRPC's answers and the nod
   // Whatever came before, the same connection still serves.
   auto ok = n.client.call(put, put_request("after", "ok"));
   CHECK(ok.grpc_status() == 0);
+}
+
+TEST_CASE("h2 door: gzip- and deflate-compressed requests, served and relayed",
+          "[etcdapi][h2][node]") {
+  Node n;
+  const std::string value(200000, 'c');
+  etcdserverpb::PutRequest request;
+  request.set_key("zipped");
+  request.set_value(value);
+  for (auto [name, encoding] :
+       {std::pair{"gzip", GrpcEncoding::gzip}, std::pair{"deflate", GrpcEncoding::deflate}}) {
+    auto headers = H2Client::grpc_headers("/etcdserverpb.KV/Put");
+    headers.emplace_back("grpc-encoding", name);
+    auto packed = compress(encoding, request.SerializeAsString());
+    auto a = n.client.call(headers, frame_compressed(packed));
+    CHECK(a.grpc_status() == 0);
+    CHECK(a.headers["grpc-accept-encoding"] == "identity,deflate,gzip");
+    REQUIRE(a.messages().size() == 1);
+  }
+  // What was put is the value inflated; a relayed call (the Lease service) inflates too.
+  etcdserverpb::RangeRequest range;
+  range.set_key("zipped");
+  auto got = n.client.call(H2Client::grpc_headers("/etcdserverpb.KV/Range"),
+                           etcdapi::frame_grpc_message(range.SerializeAsString()));
+  REQUIRE(got.messages().size() == 1);
+  etcdserverpb::RangeResponse range_response;
+  REQUIRE(range_response.ParseFromString(got.messages()[0]));
+  REQUIRE(range_response.kvs_size() == 1);
+  CHECK(range_response.kvs(0).value() == value);
+  CHECK(range_response.kvs(0).version() == 2);
+  etcdserverpb::LeaseGrantRequest grant;
+  grant.set_ttl(60);
+  auto headers = H2Client::grpc_headers("/etcdserverpb.Lease/LeaseGrant");
+  headers.emplace_back("grpc-encoding", "gzip");
+  auto granted = n.client.call(
+      headers, frame_compressed(compress(GrpcEncoding::gzip, grant.SerializeAsString())));
+  CHECK(granted.grpc_status() == 0);
+  REQUIRE(granted.messages().size() == 1);
+  etcdserverpb::LeaseGrantResponse grant_response;
+  REQUIRE(grant_response.ParseFromString(granted.messages()[0]));
+  CHECK(grant_response.ttl() == 60);
+
+  // gRPC's own C++ client with gzip on: a put (the door's) and a lease grant (relayed).
+  auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(n.process.grpc_port()),
+                                     grpc::InsecureChannelCredentials());
+  auto kv = etcdserverpb::KV::NewStub(channel);
+  grpc::ClientContext put_context;
+  put_context.set_compression_algorithm(GRPC_COMPRESS_GZIP);
+  request.set_key("from-grpc");
+  etcdserverpb::PutResponse put_response;
+  auto status = kv->Put(&put_context, request, &put_response);
+  CHECK(status.error_code() == grpc::StatusCode::OK);
+  CHECK(put_response.header().revision() == 4);
+  auto lease = etcdserverpb::Lease::NewStub(channel);
+  grpc::ClientContext lease_context;
+  lease_context.set_compression_algorithm(GRPC_COMPRESS_DEFLATE);
+  status = lease->LeaseGrant(&lease_context, grant, &grant_response);
+  CHECK(status.error_code() == grpc::StatusCode::OK);
+  CHECK(grant_response.ttl() == 60);
 }
 
 TEST_CASE("h2 door: what a connection's unfinished messages hold is bounded by its budget",
