@@ -3,7 +3,6 @@
 #include <future>
 #include <grpcpp/generic/generic_stub.h>
 #include <nghttp2/nghttp2.h>
-#include <thread>
 
 namespace revkv::etcdapi {
 
@@ -72,8 +71,7 @@ void Http2Door::refuse_new_streams() {
 void Http2Door::finish(std::chrono::steady_clock::time_point deadline) {
   if (loops_.empty()) return;
   // The doors answer every call in flight; each answer is a task for its loop.
-  while (unary_->in_flight.load() > 0 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  unary_->in_flight.wait_none(deadline);
   relays_->wait_none(deadline);
   // One more turn of each loop: the answers posted so far are written out.
   for (auto& loop : loops_) {

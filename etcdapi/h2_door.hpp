@@ -64,7 +64,7 @@ class Http2Door final : public h2::Dispatcher {
 
  private:
   std::unique_ptr<grpc::GenericStub> stub_;
-  std::shared_ptr<h2::RelayCount> relays_ = std::make_shared<h2::RelayCount>();
+  std::shared_ptr<h2::LiveCount> relays_ = std::make_shared<h2::LiveCount>();
   std::shared_ptr<h2::UnaryServices> unary_ = std::make_shared<h2::UnaryServices>();
   std::vector<std::unique_ptr<h2::Loop>> loops_;
   std::atomic<size_t> next_loop_{0};

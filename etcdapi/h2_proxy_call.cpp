@@ -3,9 +3,11 @@
 #include "etcdapi/auth_token.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <deque>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/support/client_callback.h>
+#include <mutex>
 #include <string>
 #include <utility>
 
@@ -39,7 +41,7 @@ grpc::ByteBuffer buffer_of(std::string bytes) {
 // goes (end_hold), and starts nothing after that (`ending_`).
 class Relay final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
  public:
-  Relay(Loop::MailboxPtr mailbox, StreamRef ref, std::shared_ptr<RelayCount> count)
+  Relay(Loop::MailboxPtr mailbox, StreamRef ref, std::shared_ptr<LiveCount> count)
       : mailbox_(std::move(mailbox)), ref_(ref), count_(std::move(count)) {
     count_->add();
   }
@@ -175,7 +177,7 @@ class Relay final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteB
 
   Loop::MailboxPtr mailbox_;
   const StreamRef ref_;
-  std::shared_ptr<RelayCount> count_;
+  std::shared_ptr<LiveCount> count_;
   grpc::ClientContext context_;
   std::recursive_mutex mu_;
   std::shared_ptr<Relay> self_;  // until OnDone
@@ -218,7 +220,7 @@ class RelayedStream final : public StreamHandler {
 std::unique_ptr<StreamHandler> relay_call(Loop& loop, StreamRef ref, const RequestHead& head,
                                           std::optional<std::string> certificate_cn,
                                           grpc::GenericStub& stub,
-                                          std::shared_ptr<RelayCount> count) {
+                                          std::shared_ptr<LiveCount> count) {
   auto relay = std::make_shared<Relay>(loop.mailbox(), ref, std::move(count));
   relay->start(stub, head, certificate_cn, relay);
   return std::make_unique<RelayedStream>(std::move(relay));

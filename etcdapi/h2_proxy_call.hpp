@@ -14,42 +14,15 @@
 // bounds). A request message the service has not taken yet stays held against the
 // client's flow-control windows (released once gRPC took it), which bounds them.
 
+#include "etcdapi/h2_live_count.hpp"
 #include "etcdapi/h2_loop.hpp"
 
-#include <atomic>
-#include <condition_variable>
-#include <cstdint>
 #include <grpcpp/generic/generic_stub.h>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 
 namespace revkv::etcdapi::h2 {
-
-// Counts the relayed calls that have not ended, so that the door can wait for them before
-// the in-process channel goes.
-class RelayCount {
- public:
-  void add() {
-    std::lock_guard lock(mu_);
-    ++live_;
-  }
-  void done() {
-    std::lock_guard lock(mu_);
-    if (--live_ == 0) ended_.notify_all();
-  }
-  // True when none is left before `deadline`.
-  bool wait_none(std::chrono::steady_clock::time_point deadline) {
-    std::unique_lock lock(mu_);
-    return ended_.wait_until(lock, deadline, [this] { return live_ == 0; });
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable ended_;
-  int64_t live_ = 0;
-};
 
 // Opens the relayed call for a stream whose headers are in; the handler it returns feeds it.
 // `certificate_cn`: the CN of the connection's verified certificate, if one was recorded.
@@ -57,6 +30,6 @@ class RelayCount {
 std::unique_ptr<StreamHandler> relay_call(Loop& loop, StreamRef ref, const RequestHead& head,
                                           std::optional<std::string> certificate_cn,
                                           grpc::GenericStub& stub,
-                                          std::shared_ptr<RelayCount> count);
+                                          std::shared_ptr<LiveCount> count);
 
 }  // namespace revkv::etcdapi::h2

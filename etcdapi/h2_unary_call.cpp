@@ -182,9 +182,9 @@ class UnaryCall final : public StreamHandler {
           series->handled_with(outcome->code);
         }
       });
-      services->in_flight.fetch_sub(1);
+      services->in_flight.done();
     };
-    services_->in_flight.fetch_add(1);
+    services_->in_flight.add();
     services_->doors->submit(std::move(call));
   }
 

@@ -10,11 +10,11 @@
 
 #include "actors/node_context.hpp"
 #include "etcdapi/doors.hpp"
+#include "etcdapi/h2_live_count.hpp"
 #include "etcdapi/h2_loop.hpp"
 #include "metrics/grpc_server_metrics.hpp"
 
 #include <array>
-#include <atomic>
 #include <memory>
 #include <optional>
 #include <string_view>
@@ -40,7 +40,7 @@ struct UnaryServices {
   // go-grpc-prometheus's series of each method (null without metrics).
   std::array<const metrics::GrpcServerMetrics::Method*, 5> series{};
   // Calls handed to the request path whose answers have not reached their loop yet.
-  std::atomic<int64_t> in_flight{0};
+  LiveCount in_flight;
 };
 
 std::unique_ptr<StreamHandler> serve_unary(Loop& loop, StreamRef ref, RequestHead head,
