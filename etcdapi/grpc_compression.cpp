@@ -1,6 +1,7 @@
 #include "etcdapi/grpc_compression.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <memory>
 #include <zlib.h>
 
@@ -42,14 +43,16 @@ Inflated inflate_grpc_message(GrpcEncoding encoding, std::string_view compressed
   const int window_bits = encoding == GrpcEncoding::gzip ? 15 + 16 : 15;
   if (inflateInit2(&s.z, window_bits) != Z_OK) return failed("zlib could not start");
   s.open = true;
+  // gRPC's length prefix is 32 bits: a message always fits zlib's uInt.
+  if (compressed.size() > std::numeric_limits<uInt>::max()) return failed("message too long");
   s.z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(compressed.data()));
   s.z.avail_in = static_cast<uInt>(compressed.size());
   Inflated out;
   for (;;) {
-    // One byte beyond the limit tells a message over it from one exactly at it.
-    const size_t room = max_bytes + 1 - out.bytes.size();
-    const size_t grow = std::min(kChunk, room);
+    // Up to the limit, then one byte beyond it, which tells a message over it from one
+    // exactly at it (written so that no sum can overflow).
     const size_t before = out.bytes.size();
+    const size_t grow = std::max<size_t>(1, std::min(kChunk, max_bytes - before));
     out.bytes.resize(before + grow);
     s.z.next_out = reinterpret_cast<Bytef*>(out.bytes.data() + before);
     s.z.avail_out = static_cast<uInt>(grow);

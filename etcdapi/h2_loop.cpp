@@ -113,7 +113,7 @@ class Loop::Connection {
     RequestHead head;
     size_t header_bytes = 0;
     bool grpc_content_type = false;
-    std::string unknown_encoding;  // a grpc-encoding the door cannot inflate
+    std::optional<std::string> encoding_header;  // the last grpc-encoding header
     GrpcEncoding encoding = GrpcEncoding::identity;
     GrpcMessageReader reader;
     std::unique_ptr<StreamHandler> handler;
@@ -411,12 +411,7 @@ class Loop::Connection {
     } else if (name == "grpc-timeout") {
       s->head.timeout = parse_grpc_timeout(value);
     } else if (name == "grpc-encoding") {
-      if (auto encoding = grpc_encoding(value)) {
-        s->encoding = *encoding;
-        if (*encoding != GrpcEncoding::identity) s->reader.allow_compressed();
-      } else {
-        s->unknown_encoding.assign(value);
-      }
+      s->encoding_header.emplace(value);  // the last one counts, as in grpc-go
     } else if (forwarded_as_metadata(name, value)) {
       s->head.metadata.emplace_back(name, value);
     }
@@ -453,12 +448,17 @@ class Loop::Connection {
       nghttp2_submit_response(session_.get(), id, headers, 4, nullptr);
       return;
     }
-    if (!s->unknown_encoding.empty()) {
-      // No decompressor: gRPC's answer to an encoding it does not have.
-      finish(
-          id, 12,
-          "grpc: Decompressor is not installed for grpc-encoding \"" + s->unknown_encoding + "\"");
-      return;
+    if (s->encoding_header) {
+      auto encoding = grpc_encoding(*s->encoding_header);
+      if (!encoding) {
+        // No decompressor: gRPC's answer to an encoding it does not have.
+        finish(id, 12,
+               "grpc: Decompressor is not installed for grpc-encoding \"" + *s->encoding_header +
+                   "\"");
+        return;
+      }
+      s->encoding = *encoding;
+      if (*encoding != GrpcEncoding::identity) s->reader.allow_compressed();
     }
     s->handler = loop_.dispatcher_.open(loop_, StreamRef{id_, id}, std::move(s->head));
   }
@@ -494,13 +494,18 @@ class Loop::Connection {
       if (m.compressed) {
         auto inflated =
             inflate_grpc_message(s->encoding, m.bytes, c.loop_.limits_.max_message_bytes);
+        // Refusing gives back the bytes of this message and of those after it.
         if (inflated.code != 0) {
-          c.consume(*s, id, wire);
           c.refuse(id, inflated.code, inflated.message);
-          continue;
+          break;
         }
         m.bytes = std::move(inflated.bytes);
         extra = m.bytes.size() + 5 > wire ? m.bytes.size() + 5 - wire : 0;
+        // What inflating adds is bounded by the connection's budget like bytes on the wire.
+        if (c.held_ + extra > c.loop_.limits_.connection_request_budget) {
+          c.refuse(id, 8, "etcdserver: too many requests");
+          break;
+        }
       }
       if (s->encoding != GrpcEncoding::identity) {
         s->inflated.emplace_back(wire, extra);
