@@ -240,6 +240,11 @@ int32_t H2Client::open_stream(const Headers& headers, const std::string& data, b
   return id;
 }
 
+void H2Client::reset(int32_t stream) {
+  if (nghttp2_submit_rst_stream(impl_->session, NGHTTP2_FLAG_NONE, stream, NGHTTP2_CANCEL) != 0)
+    throw std::runtime_error("h2 client: cannot reset a stream");
+}
+
 int32_t H2Client::connection_window() const {
   return nghttp2_session_get_remote_window_size(impl_->session);
 }

@@ -59,6 +59,9 @@ class H2Client {
   // flow-control windows let through goes out as the client waits (pump_until, call). Returns the
   // stream's id.
   int32_t open_stream(const Headers& headers, const std::string& data, bool end_stream = false);
+  // Resets `stream` (RST_STREAM CANCEL, as a gRPC client cancels a call); sent with the next
+  // exchange of frames.
+  void reset(int32_t stream);
   // What came on `stream` so far.
   H2Answer answer(int32_t stream) const;
   // What the server's windows still let this client send on the connection, and on a stream.

@@ -493,6 +493,54 @@ TEST_CASE("h2 door: what a connection's unfinished messages hold is bounded by i
   CHECK(put.grpc_status() == 0);
 }
 
+TEST_CASE("h2 door: a client that resets streams without end is cut off, and only it",
+          "[etcdapi][h2][node][bad-input]") {
+  // HTTP/2 "rapid reset" (CVE-2023-44487): streams opened and reset at once cost the server
+  // work while they never count against the client's concurrent streams. nghttp2 (Debian's
+  // 1.52.0-1+deb12u3) bounds the resets a connection may send: 1,000 at once, then 33 a
+  // second; beyond that it sends GOAWAY and the door closes the connection.
+  Node n;
+  const auto put = H2Client::grpc_headers("/etcdserverpb.KV/Put");
+  // Opens `count` streams whose requests never end, sends them, then resets them all (a
+  // stream reset before its HEADERS went out would never reach the server).
+  auto open_and_reset = [&put](H2Client& client, int count, const std::string& key) {
+    std::vector<int32_t> ids;
+    for (int i = 0; i < count; ++i)
+      ids.push_back(client.open_stream(put, put_request(key, "x"), false));
+    client.pump_until([] { return false; }, 0ms);
+    for (int32_t id : ids)
+      client.reset(id);
+  };
+  // Cancelling calls is ordinary: 500 resets, and the connection still serves.
+  for (int batch = 0; batch < 5; ++batch)
+    open_and_reset(n.client, 100, "cancelled");
+  CHECK(n.client.call(put, put_request("after-cancels", "ok")).grpc_status() == 0);
+  CHECK_FALSE(n.client.wait_goaway(0ms).has_value());
+
+  H2Client flood(n.process.grpc_port());
+  std::optional<int32_t> goaway;
+  int resets = 0;
+  for (int batch = 0; batch < 50 && !goaway; ++batch) {
+    open_and_reset(flood, 100, "flood");
+    resets += 100;
+    goaway = flood.wait_goaway(20ms);
+  }
+  INFO("resets before GOAWAY: " << resets);
+  CHECK(goaway.has_value());
+  CHECK(resets > 1000);  // not before the burst was spent
+  // The streams were never ended, so nothing was handed on: no key "flood" was written; and
+  // the other connection is served as before.
+  etcdserverpb::RangeRequest range;
+  range.set_key("flood");
+  auto got = n.client.call(H2Client::grpc_headers("/etcdserverpb.KV/Range"),
+                           etcdapi::frame_grpc_message(range.SerializeAsString()));
+  REQUIRE(got.messages().size() == 1);
+  etcdserverpb::RangeResponse range_response;
+  REQUIRE(range_response.ParseFromString(got.messages()[0]));
+  CHECK(range_response.kvs_size() == 0);
+  CHECK(n.client.call(put, put_request("after-flood", "ok")).grpc_status() == 0);
+}
+
 TEST_CASE("h2 door: many large requests at once on one connection all get through",
           "[etcdapi][h2][node]") {
   // A client interleaves the frames of its streams: with 24 Puts of 1.4 MB in flight,
