@@ -11,12 +11,14 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iterator>
 #include <memory>
 #include <optional>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -47,19 +49,23 @@ class Cluster {
  public:
   // `extra`: flags every member gets too (e.g. --auth-token).
   explicit Cluster(size_t size, std::vector<std::string> extra = {}) : extra_(std::move(extra)) {
-    for (size_t i = 0; i < size; ++i) {
-      names_.push_back(std::string(1, static_cast<char>('a' + i)));
-      if (!initial_.empty()) initial_ += ",";
-      addresses_.push_back("127.0.0.1:" + std::to_string(free_loopback_port()));
-      initial_ += names_.back() + "=" + addresses_.back();
-      // Fixed client ports: a member that restarts itself in place (docs/CLUSTER.md
-      // "Leadership loss") or is started again serves where it served.
-      ports_.push_back(client_ports());
+    // A port picked free may be bound by another test's process before this cluster's
+    // member binds it (tests run side by side): that start alone is tried again, with new
+    // ports for every member (each names all peers), three times at most.
+    for (int attempt = 1;; ++attempt) {
+      try {
+        start_all(size);
+        return;
+      } catch (const std::runtime_error& e) {
+        const std::string why = e.what();
+        const bool port_taken = why.find("already in use") != std::string::npos ||
+                                why.find("cannot listen") != std::string::npos;
+        if (!port_taken || attempt == 3) throw;
+        members_.clear();  // stops the members started
+        for (const auto& name : names_)
+          std::filesystem::remove_all(dir_.sub(name));
+      }
     }
-    members_.resize(size);
-    joining_.resize(size, false);
-    for (size_t i = 0; i < size; ++i)
-      start(i);
   }
 
   // Members named a, b, c, ... by `initial` (--initial-cluster as given), member i started
@@ -201,6 +207,28 @@ class Cluster {
   }
 
  private:
+  // Members a, b, c, ... on ports picked now, each started.
+  void start_all(size_t size) {
+    names_.clear();
+    addresses_.clear();
+    initial_.clear();
+    ports_.clear();
+    for (size_t i = 0; i < size; ++i) {
+      names_.push_back(std::string(1, static_cast<char>('a' + i)));
+      if (!initial_.empty()) initial_ += ",";
+      addresses_.push_back("127.0.0.1:" + std::to_string(free_loopback_port()));
+      initial_ += names_.back() + "=" + addresses_.back();
+      // Fixed client ports: a member that restarts itself in place (docs/CLUSTER.md
+      // "Leadership loss") or is started again serves where it served.
+      ports_.push_back(client_ports());
+    }
+    members_.clear();
+    members_.resize(size);
+    joining_.assign(size, false);
+    for (size_t i = 0; i < size; ++i)
+      start(i);
+  }
+
   TempDir dir_;
   std::vector<std::string> names_;
   static std::vector<std::string> client_ports() {

@@ -3,8 +3,9 @@
 #include <algorithm>
 #include <cstdlib>
 #include <fcntl.h>
-#include <poll.h>
 #include <fstream>
+#include <iterator>
+#include <poll.h>
 #include <regex>
 #include <signal.h>
 #include <stdexcept>
@@ -26,6 +27,16 @@ int wait_for(pid_t pid, std::chrono::milliseconds limit) {
     // Polling a child without a blocking waitpid and with a deadline needs a short pause.
     ::poll(nullptr, 0, 10);
   }
+}
+
+// The end of a log file, for an error message: why a process did not start.
+std::string log_tail(const std::string& log_file) {
+  if (log_file.empty()) return {};
+  std::ifstream in(log_file, std::ios::binary);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  constexpr size_t kTail = 2048;
+  if (text.size() > kTail) text = text.substr(text.size() - kTail);
+  return "; its log ends: " + text;
 }
 
 // `err_fd` null: stderr goes to `log_file` if one is named, else into a pipe nobody reads.
@@ -106,7 +117,8 @@ NodeProcess::NodeProcess(const std::string& data_dir, std::vector<std::string> e
     if (n <= 0) {
       int status = wait_for(pid_, std::chrono::seconds(5));
       pid_ = -1;
-      throw std::runtime_error("revkvd exited (" + std::to_string(status) + ") before ready");
+      throw std::runtime_error("revkvd exited (" + std::to_string(status) + ") before ready" +
+                               log_tail(log_file));
     }
     seen.append(buf, static_cast<size_t>(n));
   }

@@ -186,6 +186,24 @@ TEST_CASE("revkvd: a busy port says why, for every listener, before the data dir
   CHECK(err.find("--listen-grpc and --listen-client both name 127.0.0.1:7") != std::string::npos);
 }
 
+TEST_CASE("test harness: a revkvd that exits before ready is reported with its log's end",
+          "[node][daemon]") {
+  // What lets the cluster harness tell a port taken by another test's process (tried again
+  // on new ports) from any other failed start (tests/cluster/revkvd_cluster.hpp).
+  testing::TempDir dir;
+  HeldPort held;
+  std::string why;
+  try {
+    testing::NodeProcess node(dir.sub("data"), {"--listen-client", loopback(held.port())},
+                              dir.sub("node.log"));
+  } catch (const std::runtime_error& e) {
+    why = e.what();
+  }
+  INFO(why);
+  CHECK(why.find("revkvd exited (1) before ready") != std::string::npos);
+  CHECK(why.find("cannot listen on " + loopback(held.port())) != std::string::npos);
+}
+
 TEST_CASE("revkvd: sizes with units and http:// listen URLs start a node", "[node][daemon]") {
   testing::TempDir dir;
   testing::NodeProcess node(dir.sub("data"),
