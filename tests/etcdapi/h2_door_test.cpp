@@ -197,6 +197,19 @@ struct Node {
   H2Client client{process.grpc_port()};
 };
 
+// A Range of `key` over `client`, served OK with one message: its response.
+etcdserverpb::RangeResponse range_of(H2Client& client, const std::string& key) {
+  etcdserverpb::RangeRequest range;
+  range.set_key(key);
+  auto got = client.call(H2Client::grpc_headers("/etcdserverpb.KV/Range"),
+                         etcdapi::frame_grpc_message(range.SerializeAsString()));
+  CHECK(got.grpc_status() == 0);
+  REQUIRE(got.messages().size() == 1);
+  etcdserverpb::RangeResponse response;
+  REQUIRE(response.ParseFromString(got.messages()[0]));
+  return response;
+}
+
 std::string put_request(const std::string& key, const std::string& value) {
   etcdserverpb::PutRequest put;
   put.set_key(key);
@@ -217,14 +230,7 @@ TEST_CASE("h2 door: KV calls served by the door itself, the rest relayed to gRPC
   REQUIRE(put_response.ParseFromString(put.messages()[0]));
   CHECK(put_response.header().revision() == 2);
 
-  etcdserverpb::RangeRequest range;
-  range.set_key("k");
-  auto got = n.client.call(H2Client::grpc_headers("/etcdserverpb.KV/Range"),
-                           etcdapi::frame_grpc_message(range.SerializeAsString()));
-  CHECK(got.grpc_status() == 0);
-  REQUIRE(got.messages().size() == 1);
-  etcdserverpb::RangeResponse range_response;
-  REQUIRE(range_response.ParseFromString(got.messages()[0]));
+  auto range_response = range_of(n.client, "k");
   REQUIRE(range_response.kvs_size() == 1);
   CHECK(range_response.kvs(0).value() == "v");
 
@@ -352,13 +358,7 @@ TEST_CASE("h2 door: gzip- and deflate-compressed requests, served and relayed",
     REQUIRE(a.messages().size() == 1);
   }
   // What was put is the value inflated; a relayed call (the Lease service) inflates too.
-  etcdserverpb::RangeRequest range;
-  range.set_key("zipped");
-  auto got = n.client.call(H2Client::grpc_headers("/etcdserverpb.KV/Range"),
-                           etcdapi::frame_grpc_message(range.SerializeAsString()));
-  REQUIRE(got.messages().size() == 1);
-  etcdserverpb::RangeResponse range_response;
-  REQUIRE(range_response.ParseFromString(got.messages()[0]));
+  auto range_response = range_of(n.client, "zipped");
   REQUIRE(range_response.kvs_size() == 1);
   CHECK(range_response.kvs(0).value() == value);
   CHECK(range_response.kvs(0).version() == 2);
@@ -530,14 +530,7 @@ TEST_CASE("h2 door: a client that resets streams without end is cut off, and onl
   CHECK(resets > 1000);  // not before the burst was spent
   // The streams were never ended, so nothing was handed on: no key "flood" was written; and
   // the other connection is served as before.
-  etcdserverpb::RangeRequest range;
-  range.set_key("flood");
-  auto got = n.client.call(H2Client::grpc_headers("/etcdserverpb.KV/Range"),
-                           etcdapi::frame_grpc_message(range.SerializeAsString()));
-  REQUIRE(got.messages().size() == 1);
-  etcdserverpb::RangeResponse range_response;
-  REQUIRE(range_response.ParseFromString(got.messages()[0]));
-  CHECK(range_response.kvs_size() == 0);
+  CHECK(range_of(n.client, "flood").kvs_size() == 0);
   CHECK(n.client.call(put, put_request("after-flood", "ok")).grpc_status() == 0);
 }
 
@@ -602,13 +595,7 @@ TEST_CASE("h2 door: connections spread over several event loops see each other's
                                   put_request(key, "v" + std::to_string(i)));
       REQUIRE(put.grpc_status() == 0);
       if (i == 1) continue;
-      etcdserverpb::RangeRequest range;
-      range.set_key("k/" + std::to_string(round) + "/" + std::to_string(i - 1));
-      auto got = clients[i]->call(H2Client::grpc_headers("/etcdserverpb.KV/Range"),
-                                  etcdapi::frame_grpc_message(range.SerializeAsString()));
-      REQUIRE(got.messages().size() == 1);
-      etcdserverpb::RangeResponse r;
-      REQUIRE(r.ParseFromString(got.messages()[0]));
+      auto r = range_of(*clients[i], "k/" + std::to_string(round) + "/" + std::to_string(i - 1));
       REQUIRE(r.kvs_size() == 1);
       CHECK(r.kvs(0).value() == "v" + std::to_string(i - 1));
     }
