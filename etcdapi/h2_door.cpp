@@ -1,5 +1,7 @@
 #include "etcdapi/h2_door.hpp"
 
+#include "etcdapi/h2_watch_call.hpp"
+
 #include <future>
 #include <grpcpp/generic/generic_stub.h>
 #include <nghttp2/nghttp2.h>
@@ -28,7 +30,7 @@ bool well_formed(std::string_view path) {
 Http2Door::Http2Door(std::shared_ptr<grpc::Channel> in_process, actors::NodeContextPtr ctx,
                      Doors& doors, std::shared_ptr<metrics::GrpcServerMetrics> metrics,
                      Options options)
-    : stub_(std::make_unique<grpc::GenericStub>(in_process)) {
+    : stub_(std::make_unique<grpc::GenericStub>(in_process)), watch_(options.watch) {
   unary_->ctx = std::move(ctx);
   unary_->doors = &doors;
   unary_->ledger = doors.shared_answers();
@@ -38,6 +40,7 @@ Http2Door::Http2Door(std::shared_ptr<grpc::Channel> in_process, actors::NodeCont
     constexpr const char* kNames[] = {"Range", "Put", "DeleteRange", "Txn", "Compact"};
     for (size_t i = 0; i < unary_->series.size(); ++i)
       unary_->series[i] = &unary_->metrics->add("unary", "etcdserverpb.KV", kNames[i]);
+    watch_series_ = &unary_->metrics->add("bidi_stream", "etcdserverpb.Watch", "Watch");
   }
   h2::Loop::Limits limits;
   limits.max_message_bytes = options.max_message_bytes;
@@ -95,6 +98,8 @@ std::unique_ptr<h2::StreamHandler> Http2Door::open(h2::Loop& loop, h2::StreamRef
   }
   if (auto method = h2::served_method(head.path))
     return h2::serve_unary(loop, ref, std::move(head), *method, unary_);
+  if (watch_ && head.path == h2::kWatchPath)
+    return h2::serve_watch(loop, ref, head, *watch_, watch_series_);
   // The CN is looked up now, while the connection (and so its descriptor) is open.
   std::optional<std::string> cn;
   const auto& ctx = *unary_->ctx;

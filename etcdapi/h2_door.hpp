@@ -3,9 +3,10 @@
 // revkv's own HTTP/2 door for etcd's gRPC API (revkvd --grpc-engine nghttp2, the default):
 // the client port hands it every HTTP/2 connection, which one of its event loops
 // (etcdapi/h2_loop.hpp, libnghttp2) serves. etcd's KV calls are served by the door itself
-// (etcdapi/h2_unary_call.hpp) on the request path of the gRPC services; every other call —
-// the Watch and LeaseKeepAlive streams, Snapshot, Lease, Maintenance, Cluster, Auth and
-// unknown methods — is relayed in-process to gRPC's server and its services
+// (etcdapi/h2_unary_call.hpp) on the request path of the gRPC services, and so are Watch
+// streams (etcdapi/h2_watch_call.hpp), on the Watch service's door actors; every other call —
+// the LeaseKeepAlive stream, Snapshot, Lease, Maintenance, Cluster, Auth and unknown
+// methods — is relayed in-process to gRPC's server and its services
 // (etcdapi/h2_proxy_call.hpp), so their semantics stay in one place.
 //
 // Why: gRPC's C++ server costs about 8 µs of CPU per call more than HTTP/2 itself on
@@ -30,6 +31,7 @@ class Channel;
 namespace revkv::etcdapi {
 
 class Doors;
+class WatchService;
 
 class Http2Door final : public h2::Dispatcher {
  public:
@@ -38,6 +40,8 @@ class Http2Door final : public h2::Dispatcher {
     // The largest request message taken off the wire (gRPC's max receive message size).
     size_t max_message_bytes = 4u << 20;
     uint64_t unsent_answer_limit = 8u << 20;
+    // Serves Watch streams' door actors (it outlives this); null: they are relayed.
+    WatchService* watch = nullptr;
   };
 
   // `in_process`: a channel to the gRPC server with the services (it outlives this);
@@ -66,6 +70,8 @@ class Http2Door final : public h2::Dispatcher {
   std::unique_ptr<grpc::GenericStub> stub_;
   std::shared_ptr<h2::LiveCount> relays_ = std::make_shared<h2::LiveCount>();
   std::shared_ptr<h2::UnaryServices> unary_ = std::make_shared<h2::UnaryServices>();
+  WatchService* watch_ = nullptr;
+  const metrics::GrpcServerMetrics::Method* watch_series_ = nullptr;
   std::vector<std::unique_ptr<h2::Loop>> loops_;
   std::atomic<size_t> next_loop_{0};
 };

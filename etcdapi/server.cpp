@@ -73,6 +73,7 @@ GrpcServer::GrpcServer(caf::actor_system& sys, const actors::Node& node, const s
     Http2Door::Options h2;
     h2.max_message_bytes = ctx->options.max_request_bytes + kGrpcOverheadBytes;
     h2.unsent_answer_limit = kUnsentAnswerBytes;
+    h2.watch = watch_.get();
     // One loop thread serves about 150,000 small calls/s (6 µs each, docs/BENCHMARKS.md
     // "The floor of a gRPC door"); the request path behind it needs the other cores.
     h2.loops = http2_loops > 0 ? http2_loops

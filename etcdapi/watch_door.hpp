@@ -3,15 +3,16 @@
 // The door actor of one gRPC Watch stream: it hosts its own RequestPath (the watch-stream
 // protocol, ids, parking of watchers whose client does not read — actors/request_path.hpp),
 // as a MessagePack connection does, and writes every watch response into the stream's
-// outbox (etcdapi/watch_outbox.hpp). One actor per stream, because a stream's watch ids
-// and its backpressure are its own.
+// sink (etcdapi/watch_sink.hpp): gRPC's server's outbox or revkv's HTTP/2 door's stream. One actor
+// per stream, because a stream's watch ids and its backpressure are its own.
 //
 //   (watch_submit_atom, actors::Request, auth::Caller)  a WatchRequest read from the stream,
 //                                         and who sent it (its stream's token)
-//   (grpc_sent_atom, uint64)              the outbox drained: parked watchers may resume
+//   (grpc_sent_atom, uint64)              the client took output: parked watchers may resume
 //   (node_failed_atom, string)            the node failed: the stream ends Unavailable
 //
-// The actor stops when the outbox reports the call done.
+// The actor stops when its stream's side stops it (the stream ended); stopping, it finishes
+// the stream Unavailable if nothing else has.
 
 #include "actors/node_context.hpp"
 #include "actors/routes.hpp"
@@ -26,12 +27,12 @@
 
 namespace revkv::etcdapi {
 
-class WatchOutbox;
+class WatchSink;
 
 using watch_submit_atom = caf::atom_constant<caf::atom("wsubmit")>;
 
 caf::actor spawn_watch_door(caf::actor_system& sys, actors::NodeContextPtr ctx,
-                            actors::Routes routes, std::shared_ptr<WatchOutbox> outbox);
+                            actors::Routes routes, std::shared_ptr<WatchSink> sink);
 
 }  // namespace revkv::etcdapi
 

@@ -14,6 +14,8 @@
 // `max_outstanding` of the stream's requests wait for their answers, so a client that sends
 // faster than the node answers queues nothing in the node (HTTP/2 flow control holds it).
 
+#include "etcdapi/watch_sink.hpp"
+
 #include <caf/actor.hpp>
 
 #include <atomic>
@@ -34,7 +36,7 @@ class WatchCall
   virtual void read_next() = 0;
 };
 
-class WatchOutbox {
+class WatchOutbox final : public WatchSink {
  public:
   WatchOutbox(WatchCall* call, size_t max_outstanding);
 
@@ -43,14 +45,14 @@ class WatchOutbox {
 
   // -- the door's thread
   // Queues a response and starts writing it if no write is in flight.
-  void push(etcdserverpb::WatchResponse response);
+  void push(etcdserverpb::WatchResponse response) override;
   // One request of the stream got its answer: reading may resume.
-  void answered();
+  void answered() override;
   // Bytes queued and not yet taken by gRPC (the path's watch backpressure).
-  uint64_t unsent_bytes() const { return unsent_.load(std::memory_order_relaxed); }
+  uint64_t unsent_bytes() const override { return unsent_.load(std::memory_order_relaxed); }
 
   // -- any thread: ends the call with `status` (once; later calls do nothing).
-  void finish(grpc::Status status);
+  void finish(grpc::Status status) override;
 
   // -- the reactor's reactions
   // A request was read and handed to the door: whether to read the next one now.

@@ -14,20 +14,14 @@ namespace revkv::etcdapi {
 
 namespace {
 
-// Requests of one stream waiting for their answers before the reactor stops reading:
-// creates and cancels are answered in a few milliseconds, so this only binds a client that
-// floods a stream faster than the node answers.
-constexpr size_t kMaxOutstandingPerStream = 64;
-
 class WatchReactor final : public WatchCall {
  public:
-  WatchReactor(WatchService& service, caf::actor_system& sys, const actors::NodeContextPtr& ctx,
-               const actors::Routes& routes, grpc::CallbackServerContext* context)
+  WatchReactor(WatchService& service, grpc::CallbackServerContext* context)
       : service_(service),
-        ctx_(ctx),
+        ctx_(service.context()),
         context_(context),
-        outbox_(std::make_shared<WatchOutbox>(this, kMaxOutstandingPerStream)) {
-    door_ = spawn_watch_door(sys, ctx, routes, outbox_);
+        outbox_(std::make_shared<WatchOutbox>(this, kWatchRequestsOutstanding)) {
+    door_ = service.spawn_door(outbox_);
     outbox_->set_door(door_);
     // A stream opened while the server stops is finished at once, and never read.
     if (service_.opened(outbox_)) read_next();
@@ -77,38 +71,42 @@ WatchService::~WatchService() = default;
 grpc::ServerBidiReactor<etcdserverpb::WatchRequest, etcdserverpb::WatchResponse>*
 WatchService::Watch(grpc::CallbackServerContext* context) {
   // The callback API owns the reactor until OnDone, which deletes it.
-  return new WatchReactor(*this, sys_, ctx_, routes_, context);
+  return new WatchReactor(*this, context);
 }
 
-bool WatchService::opened(const std::shared_ptr<WatchOutbox>& outbox) {
+caf::actor WatchService::spawn_door(std::shared_ptr<WatchSink> sink) {
+  return spawn_watch_door(sys_, ctx_, routes_, std::move(sink));
+}
+
+bool WatchService::opened(const std::shared_ptr<WatchSink>& sink) {
   std::unique_ptr<grpc::Status> closing;
   {
     std::lock_guard lock(mu_);
     if (!closing_) {
-      open_.insert(outbox);
+      open_.insert(sink);
       return true;
     }
     closing = std::make_unique<grpc::Status>(*closing_);
   }
-  outbox->finish(*closing);
+  sink->finish(*closing);
   return false;
 }
 
-void WatchService::closed(const std::shared_ptr<WatchOutbox>& outbox) {
+void WatchService::closed(const std::shared_ptr<WatchSink>& sink) {
   std::lock_guard lock(mu_);
-  open_.erase(outbox);
+  open_.erase(sink);
 }
 
 void WatchService::close_all(const grpc::Status& status) {
-  std::vector<std::shared_ptr<WatchOutbox>> open;
+  std::vector<std::shared_ptr<WatchSink>> open;
   {
     std::lock_guard lock(mu_);
     if (!closing_) closing_ = std::make_unique<grpc::Status>(status);
     open.assign(open_.begin(), open_.end());
   }
   // Outside the lock: a Finish may run OnDone, which takes it.
-  for (const auto& outbox : open)
-    outbox->finish(status);
+  for (const auto& sink : open)
+    sink->finish(status);
 }
 
 size_t WatchService::open_streams() const {

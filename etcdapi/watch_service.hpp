@@ -3,7 +3,9 @@
 // etcd's Watch service: one bidirectional stream per call, many watchers per stream. Each
 // stream gets its own door actor (etcdapi/watch_door.hpp) hosting a RequestPath, which
 // runs the watch-stream protocol exactly as for a MessagePack connection; the reactor only
-// converts requests and writes responses (etcdapi/watch_outbox.hpp).
+// converts requests and writes responses (etcdapi/watch_outbox.hpp). revkv's HTTP/2 door
+// serves its Watch streams itself (etcdapi/h2_watch_call.hpp) on the same door actors,
+// opened and ended here too, so that close_all ends them all.
 //
 // As in etcd, a client that closes its sending side keeps its stream and its watchers; the
 // stream ends when the client cancels it, when a write fails, or when the server stops
@@ -12,6 +14,7 @@
 #include "actors/node_context.hpp"
 #include "actors/routes.hpp"
 
+#include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
 #include <etcdserverpb/rpc.grpc.pb.h>
@@ -22,7 +25,7 @@
 
 namespace revkv::etcdapi {
 
-class WatchOutbox;
+class WatchSink;
 
 class WatchService final : public etcdserverpb::Watch::CallbackService {
  public:
@@ -40,16 +43,20 @@ class WatchService final : public etcdserverpb::Watch::CallbackService {
   // Streams open now (tests, metrics).
   size_t open_streams() const;
 
-  // Called by a stream's reactor. false: the server is stopping, the stream is finished.
-  bool opened(const std::shared_ptr<WatchOutbox>& outbox);
-  void closed(const std::shared_ptr<WatchOutbox>& outbox);
+  // Called by a stream's side (any thread). false: the server is stopping, the stream is
+  // finished.
+  bool opened(const std::shared_ptr<WatchSink>& sink);
+  void closed(const std::shared_ptr<WatchSink>& sink);
+  // The door actor of a stream that writes into `sink`.
+  caf::actor spawn_door(std::shared_ptr<WatchSink> sink);
+  const actors::NodeContextPtr& context() const { return ctx_; }
 
  private:
   caf::actor_system& sys_;
   actors::NodeContextPtr ctx_;
   actors::Routes routes_;
   mutable std::mutex mu_;
-  std::unordered_set<std::shared_ptr<WatchOutbox>> open_;
+  std::unordered_set<std::shared_ptr<WatchSink>> open_;
   std::unique_ptr<grpc::Status> closing_;  // set by close_all
 };
 

@@ -643,5 +643,69 @@ TEST_CASE("h2 door: at shutdown a GOAWAY, and an open watch stream ends Unavaila
   CHECK(n.process.stop() == 0);
 }
 
+TEST_CASE(
+    "h2 door: Watch streams served by the door: creates beyond its credit, an empty "
+    "request, a message that does not parse",
+    "[etcdapi][h2][node][bad-input]") {
+  Node n;
+  const auto watch_headers = H2Client::grpc_headers("/etcdserverpb.Watch/Watch");
+  auto create = [](const std::string& key) {
+    etcdserverpb::WatchRequest w;
+    w.mutable_create_request()->set_key(key);
+    return etcdapi::frame_grpc_message(w.SerializeAsString());
+  };
+  auto responses = [](const testing::H2Answer& answer) {
+    std::vector<etcdserverpb::WatchResponse> out;
+    for (const auto& m : answer.messages()) {
+      etcdserverpb::WatchResponse r;
+      REQUIRE(r.ParseFromString(m));
+      out.push_back(r);
+    }
+    return out;
+  };
+  // 300 creates at once, far more than the 64 a stream has waiting for their answers, with a
+  // request that sets nothing among them (etcd skips it): every create is answered, in
+  // order, with the ids 0..299.
+  std::string burst;
+  for (int i = 0; i < 300; ++i) {
+    burst += create("w" + std::to_string(i));
+    if (i == 150) burst += etcdapi::frame_grpc_message("");
+  }
+  const int32_t stream = n.client.open_stream(watch_headers, burst, false);
+  REQUIRE(
+      n.client.pump_until([&] { return n.client.answer(stream).messages().size() >= 300; }, 20s));
+  auto created = responses(n.client.answer(stream));
+  REQUIRE(created.size() == 300);
+  for (int i = 0; i < 300; ++i) {
+    INFO("response " << i);
+    CHECK(created[i].created());
+    CHECK(created[i].watch_id() == i);
+  }
+  // The stream's window was given back: a put's event arrives on it.
+  CHECK(n.client.call(H2Client::grpc_headers("/etcdserverpb.KV/Put"), put_request("w7", "x"))
+            .grpc_status() == 0);
+  REQUIRE(
+      n.client.pump_until([&] { return n.client.answer(stream).messages().size() >= 301; }, 20s));
+  auto event = responses(n.client.answer(stream)).back();
+  CHECK(event.watch_id() == 7);
+  REQUIRE(event.events_size() == 1);
+  CHECK(event.events(0).kv().key() == "w7");
+
+  // Bytes that are no WatchRequest end their stream as grpc-go's server (so etcd) ends it;
+  // the other stream keeps its watchers.
+  auto bad =
+      n.client.call(watch_headers, create("ok") + etcdapi::frame_grpc_message("\xff\xff"), false);
+  REQUIRE(bad.complete);
+  CHECK(bad.grpc_status() == 13);
+  CHECK(bad.grpc_message() == "grpc: error unmarshalling request: malformed protobuf message");
+  CHECK(n.client.call(H2Client::grpc_headers("/etcdserverpb.KV/Put"), put_request("w8", "y"))
+            .grpc_status() == 0);
+  REQUIRE(
+      n.client.pump_until([&] { return n.client.answer(stream).messages().size() >= 302; }, 20s));
+  event = responses(n.client.answer(stream)).back();
+  CHECK(event.watch_id() == 8);
+  CHECK_FALSE(n.client.answer(stream).complete);
+}
+
 }  // namespace
 }  // namespace revkv
