@@ -4,7 +4,6 @@
 #include "etcdapi/auth_token.hpp"
 #include "etcdapi/convert.hpp"
 #include "etcdapi/grpc_door.hpp"
-#include "etcdapi/status_interceptor.hpp"
 #include "etcdapi/watch_door.hpp"
 #include "etcdapi/watch_service.hpp"
 #include "etcdapi/watch_sink.hpp"
@@ -23,6 +22,11 @@ namespace {
 
 using Series = metrics::GrpcServerMetrics::Method;
 
+// grpc-go's status text for a stream message that does not parse (its unary text differs),
+// then the decoder's reason in words of our own: Go's name Go's protobuf package.
+constexpr const char* kUnparsableStreamMessage =
+    "grpc: failed to unmarshal the received message malformed protobuf message";
+
 // The stream as its door actor sees it (WatchSink), and the stream's state on the loop.
 // Members marked [loop] are touched on the loop's thread only; the door actor's thread
 // reaches the loop by posting.
@@ -35,7 +39,8 @@ class StreamSink final : public WatchSink, public std::enable_shared_from_this<S
         service_(service),
         ctx_(service.context()),
         series_(series),
-        notice_bytes_(std::max<uint64_t>(1, ctx_->options.watch_buffer_bytes / 2)) {
+        notice_bytes_(std::max<uint64_t>(1, ctx_->options.watch_buffer_bytes / 2)),
+        timeout_(head.timeout) {
     for (const auto& [name, value] : head.metadata)
       if (name == "token") token_ = value;
     if (!token_)
@@ -50,7 +55,7 @@ class StreamSink final : public WatchSink, public std::enable_shared_from_this<S
   // [loop] Once, right after construction.
   void open() {
     if (!service_.opened(shared_from_this())) return;  // finished: the server is stopping
-    door_ = service_.spawn_door(shared_from_this());
+    door_ = service_.spawn_door(shared_from_this(), timeout_);
   }
 
   // -- WatchSink, on the door actor's thread
@@ -60,7 +65,7 @@ class StreamSink final : public WatchSink, public std::enable_shared_from_this<S
     auto bytes = std::make_shared<const std::string>(response.SerializeAsString());
     posted_.fetch_add(bytes->size());
     Loop::post(mailbox_,
-               [self = shared_from_this(), bytes](Loop& loop) { self->write(loop, *bytes); });
+               [self = shared_from_this(), bytes](Loop& loop) { self->write(loop, bytes); });
   }
 
   void answered() override {
@@ -68,13 +73,13 @@ class StreamSink final : public WatchSink, public std::enable_shared_from_this<S
   }
 
   uint64_t unsent_bytes() const override {
-    uint64_t total = posted_.load() + loop_unsent_.load();
+    uint64_t total = unsent_now();
     if (total < notice_bytes_) return total;
     // The door wants to hear when the client has taken some. The flag is set before the
     // counts are read again: either this read sees the loop's newer counts, or the loop,
     // which stores its counts before it looks at the flag, sees the flag.
     watched_.store(true);
-    return posted_.load() + loop_unsent_.load();
+    return unsent_now();
   }
 
   // Any thread.
@@ -90,8 +95,8 @@ class StreamSink final : public WatchSink, public std::enable_shared_from_this<S
   // StreamHandler::on_message.
   bool take(Loop& loop, std::string message, size_t wire) {
     if (!open_) return false;
-    if (outstanding_ >= kWatchRequestsOutstanding) {
-      // Held against the stream's window until earlier requests are answered.
+    if (!waiting_.empty() || !may_submit()) {
+      // Held against the stream's window until it may go (take_waiting).
       waiting_.push_back(std::move(message));
       held_.push_back(wire);
       return true;
@@ -113,7 +118,7 @@ class StreamSink final : public WatchSink, public std::enable_shared_from_this<S
   }
 
   // StreamHandler::on_drained: the loop wrote some of the stream's output.
-  void drained(Loop& loop) { refresh(loop); }
+  void drained(Loop& loop) { pump(loop); }
 
   // The stream ended by the client's or the loop's doing (`code`: how it counts), or its
   // handler is going (nullopt).
@@ -135,10 +140,23 @@ class StreamSink final : public WatchSink, public std::enable_shared_from_this<S
  private:
   enum class Taken { submitted, skipped, failed };
 
+  uint64_t unsent_now() const {
+    return posted_.load() + queued_bytes_.load() + loop_unsent_.load();
+  }
+
+  // [loop] Whether the next request may go to the door: fewer than the credit wait for
+  // their answers, and the client takes what it is sent (one that sent creates without end
+  // and never read would otherwise grow watchers and their answers without end).
+  bool may_submit() const {
+    return outstanding_ < kWatchRequestsOutstanding && unsent_now() < notice_bytes_;
+  }
+
   Taken submit(Loop& loop, const std::string& message) {
     etcdserverpb::WatchRequest parsed;
     if (!parsed.ParseFromString(message)) {
-      end(loop, static_cast<int>(grpc::StatusCode::INTERNAL), kUnparsableRequest);
+      // etcd's Watch returns its receive error at once: the stream ends with it, and
+      // answers not written yet are not written.
+      end(loop, static_cast<int>(grpc::StatusCode::INTERNAL), kUnparsableStreamMessage);
       return Taken::failed;
     }
     if (series_) series_->msg_received->Increment();
@@ -154,42 +172,74 @@ class StreamSink final : public WatchSink, public std::enable_shared_from_this<S
     if (!open_) return;
     if (outstanding_ > 0) --outstanding_;
     ++releasable_;
-    while (open_ && outstanding_ < kWatchRequestsOutstanding && !waiting_.empty()) {
+    take_waiting(loop);
+  }
+
+  // [loop] The requests held back, as far as the credit and the output allow; then the
+  // bytes of as many messages as have been answered or skipped go back to the client's
+  // window, whole and oldest first.
+  void take_waiting(Loop& loop) {
+    while (open_ && !waiting_.empty() && may_submit()) {
       auto message = std::move(waiting_.front());
       waiting_.pop_front();
       auto taken = submit(loop, message);
-      if (taken == Taken::failed) return;  // the stream ended, and its bytes with it
+      if (taken == Taken::failed) return;  // the stream ends, and its bytes with it
       if (taken == Taken::skipped) ++releasable_;
     }
-    // Whole messages, oldest first: as many as have been answered or skipped.
     for (; releasable_ > 0 && !held_.empty(); --releasable_) {
       loop.release(ref_, held_.front());
       held_.pop_front();
     }
   }
 
-  void write(Loop& loop, const std::string& bytes) {
-    posted_.fetch_sub(bytes.size());
-    if (!open_) return;
-    loop.send(ref_, bytes);
-    if (series_) series_->msg_sent->Increment();
+  void write(Loop& loop, std::shared_ptr<const std::string> bytes) {
+    const size_t size = bytes->size();
+    if (!open_) {
+      posted_.fetch_sub(size);
+      return;
+    }
+    // Counted as queued before it stops counting as posted: never seen as gone meanwhile.
+    queued_bytes_.fetch_add(size);
+    posted_.fetch_sub(size);
+    queued_.push_back(std::move(bytes));
+    pump(loop);
+  }
+
+  // [loop] Hands queued responses to the loop while the stream and its connection are below
+  // the loop's unsent limits (1 MiB and 8 MiB), as a relayed stream reads from gRPC only
+  // then: what a client that does not read leaves here counts as its stream's alone, so its
+  // backlog never makes the connection's other calls wait or be refused.
+  void pump(Loop& loop) {
+    while (open_ && !queued_.empty() && loop.may_send_more(ref_)) {
+      loop.send(ref_, *queued_.front());
+      if (series_) series_->msg_sent->Increment();
+      queued_bytes_.fetch_sub(queued_.front()->size());
+      queued_.pop_front();
+    }
     refresh(loop);
   }
 
-  // What the loop holds unsent, for unsent_bytes(); while it holds some, the loop tells the
-  // handler when it wrote more (on_drained). The door hears of it once it has asked and
-  // the stream is below the notice level.
+  // [loop] What the loop holds unsent, for unsent_bytes(); while it holds some or more is
+  // queued, the loop tells the handler when it has written more and has room (on_drained).
+  // Below the notice level the door hears of it if it asked, and requests held back for
+  // the output go on.
   void refresh(Loop& loop) {
+    if (!open_) return;
     auto unsent = loop.stream_unsent(ref_).value_or(0);
     loop_unsent_.store(unsent);
-    if (unsent > 0) loop.wait_to_send(ref_);
-    if (posted_.load() + unsent < notice_bytes_ && watched_.exchange(false) && door_)
+    if (unsent > 0 || !queued_.empty()) loop.wait_to_send(ref_);
+    if (unsent_now() >= notice_bytes_) return;
+    if (watched_.exchange(false) && door_)
       caf::anon_send(door_, grpc_sent_atom::value, uint64_t{0});
+    if (!waiting_.empty()) take_waiting(loop);
   }
 
   void end(Loop& loop, int code, std::string_view message) {
     finished_.store(true);
     if (!open_) return;
+    // What waits for room in the loop is not written, as the outbox drops its queue.
+    queued_.clear();
+    queued_bytes_.store(0);
     open_ = false;
     count_handled(code);
     loop.finish(ref_, code, message);
@@ -211,20 +261,24 @@ class StreamSink final : public WatchSink, public std::enable_shared_from_this<S
   const actors::NodeContextPtr ctx_;
   const Series* const series_;
   const uint64_t notice_bytes_;
+  const std::optional<std::chrono::nanoseconds> timeout_;
   std::optional<std::string> token_;
   std::optional<std::string> certificate_cn_;
 
   std::atomic<bool> finished_{false};  // no more output is taken
-  std::atomic<uint64_t> posted_{0};    // posted to the loop, not yet handed to it
+  std::atomic<uint64_t> posted_{0};    // posted to the loop, not yet queued on it
+  std::atomic<uint64_t> queued_bytes_{0};
   std::atomic<uint64_t> loop_unsent_{0};
   mutable std::atomic<bool> watched_{false};
 
   caf::actor door_;                  // [loop]
   bool open_ = true;                 // [loop] the stream has not ended
   size_t outstanding_ = 0;           // [loop] requests handed to the door, not answered
-  std::deque<std::string> waiting_;  // [loop] requests behind those
+  std::deque<std::string> waiting_;  // [loop] requests held back
   std::deque<size_t> held_;          // [loop] wire bytes of the messages held, oldest first
   size_t releasable_ = 0;            // [loop] how many of those may be released
+  // [loop] responses not handed to the loop yet (queued_bytes_ counts them).
+  std::deque<std::shared_ptr<const std::string>> queued_;
 };
 
 class WatchStream final : public StreamHandler {

@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <cstring>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <nghttp2/nghttp2.h>
 #include <poll.h>
 #include <stdexcept>
@@ -56,12 +57,14 @@ struct H2Client::Impl {
     bool end_stream = false;
   };
   std::map<int32_t, std::unique_ptr<Body>> bodies;
+  std::vector<std::unique_ptr<Body>> more_bodies;  // send_data's
   util::UniqueFd fd;
   nghttp2_session* session = nullptr;
   int32_t stream = -1;                  // the stream of the last call()
   std::map<int32_t, H2Answer> answers;  // every stream's, by id
   std::optional<int32_t> goaway;
   bool broken = false;
+  std::map<int32_t, size_t> held;  // streams whose windows are held: the bytes held
 
   ~Impl() {
     if (session) nghttp2_session_del(session);
@@ -84,9 +87,16 @@ struct H2Client::Impl {
     }
     return 0;
   }
-  static int on_data(nghttp2_session*, uint8_t, int32_t id, const uint8_t* data, size_t length,
-                     void* user) {
-    of(user).answers[id].data.append(reinterpret_cast<const char*>(data), length);
+  static int on_data(nghttp2_session* session, uint8_t, int32_t id, const uint8_t* data,
+                     size_t length, void* user) {
+    auto& self = of(user);
+    self.answers[id].data.append(reinterpret_cast<const char*>(data), length);
+    nghttp2_session_consume_connection(session, length);
+    if (auto it = self.held.find(id); it != self.held.end()) {
+      it->second += length;
+    } else {
+      nghttp2_session_consume_stream(session, id, length);
+    }
     return 0;
   }
   static int on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void* user) {
@@ -164,13 +174,22 @@ H2Client::H2Client(uint16_t port) : impl_(std::make_unique<Impl>()) {
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (::connect(impl_->fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0)
     throw std::runtime_error("h2 client: cannot connect to port " + std::to_string(port));
+  // As gRPC's clients do: a small frame (a WINDOW_UPDATE) is not held back by Nagle's
+  // algorithm waiting for the server's delayed ACK.
+  const int one = 1;
+  ::setsockopt(impl_->fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   nghttp2_session_callbacks* callbacks = nullptr;
   nghttp2_session_callbacks_new(&callbacks);
   nghttp2_session_callbacks_set_on_header_callback(callbacks, &Impl::on_header);
   nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, &Impl::on_data);
   nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, &Impl::on_frame_recv);
   nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, &Impl::on_close);
-  nghttp2_session_client_new(&impl_->session, callbacks, impl_.get());
+  // Windows are given back by on_data (consume), so that a stream's can be held.
+  nghttp2_option* option = nullptr;
+  nghttp2_option_new(&option);
+  nghttp2_option_set_no_auto_window_update(option, 1);
+  nghttp2_session_client_new2(&impl_->session, callbacks, impl_.get(), option);
+  nghttp2_option_del(option);
   nghttp2_session_callbacks_del(callbacks);
   nghttp2_submit_settings(impl_->session, NGHTTP2_FLAG_NONE, nullptr, 0);
 }
@@ -220,6 +239,11 @@ H2Answer H2Client::answer(int32_t stream) const {
   return it == impl_->answers.end() ? H2Answer{} : it->second;
 }
 
+size_t H2Client::data_size(int32_t stream) const {
+  auto it = impl_->answers.find(stream);
+  return it == impl_->answers.end() ? 0 : it->second.data.size();
+}
+
 int32_t H2Client::open_stream(const Headers& headers, const std::string& data, bool end_stream) {
   auto& s = *impl_;
   auto body = std::make_unique<Impl::Body>();
@@ -240,9 +264,34 @@ int32_t H2Client::open_stream(const Headers& headers, const std::string& data, b
   return id;
 }
 
+void H2Client::send_data(int32_t stream, const std::string& data, bool end_stream) {
+  auto& s = *impl_;
+  auto body = std::make_unique<Impl::Body>();
+  body->data = data;
+  body->end_stream = end_stream;
+  nghttp2_data_provider provider{};
+  provider.source.ptr = body.get();
+  provider.read_callback = &Impl::read_open_body;
+  if (nghttp2_submit_data(s.session, NGHTTP2_FLAG_NONE, stream, &provider) != 0)
+    throw std::runtime_error("h2 client: cannot send more on a stream");
+  s.more_bodies.push_back(std::move(body));
+}
+
 void H2Client::reset(int32_t stream) {
   if (nghttp2_submit_rst_stream(impl_->session, NGHTTP2_FLAG_NONE, stream, NGHTTP2_CANCEL) != 0)
     throw std::runtime_error("h2 client: cannot reset a stream");
+}
+
+void H2Client::hold_window(int32_t stream, bool hold) {
+  auto& s = *impl_;
+  if (hold) {
+    s.held.try_emplace(stream, 0);
+    return;
+  }
+  auto it = s.held.find(stream);
+  if (it == s.held.end()) return;
+  nghttp2_session_consume_stream(s.session, stream, it->second);
+  s.held.erase(it);
 }
 
 int32_t H2Client::connection_window() const {

@@ -59,16 +59,25 @@ class H2Client {
   // flow-control windows let through goes out as the client waits (pump_until, call). Returns the
   // stream's id.
   int32_t open_stream(const Headers& headers, const std::string& data, bool end_stream = false);
+  // More DATA on `stream`, opened with open_stream and not ended (ending it with `end_stream`).
+  void send_data(int32_t stream, const std::string& data, bool end_stream = false);
   // Resets `stream` (RST_STREAM CANCEL, as a gRPC client cancels a call); sent with the next
   // exchange of frames.
   void reset(int32_t stream);
   // What came on `stream` so far.
   H2Answer answer(int32_t stream) const;
+  // The bytes of DATA that came on `stream` so far (without copying them).
+  size_t data_size(int32_t stream) const;
   // What the server's windows still let this client send on the connection, and on a stream.
   int32_t connection_window() const;
   int32_t stream_window(int32_t stream) const;
   // Bytes of `stream`'s data not sent yet.
   size_t unsent(int32_t stream) const;
+  // While held, the DATA received on `stream` is not given back to its flow-control window
+  // (as a client that does not read that stream): once the window is spent the server can
+  // send it no more. Letting go gives back what was held. The connection's window is always
+  // given back.
+  void hold_window(int32_t stream, bool hold);
   // Waits up to `wait` for a GOAWAY from the server; its last stream id.
   std::optional<int32_t> wait_goaway(std::chrono::milliseconds wait);
 

@@ -7,7 +7,9 @@
 #include "etcdapi/grpc_compression.hpp"
 #include "etcdapi/grpc_wire.hpp"
 #include "etcdapi/h2_loop.hpp"
+#include "tests/etcdapi/etcd_process.hpp"
 #include "tests/etcdapi/h2_client.hpp"
+#include "tests/monitoring/http_client.hpp"
 #include "tests/node/node_process.hpp"
 #include "tests/temp_dir.hpp"
 
@@ -697,7 +699,8 @@ TEST_CASE(
       n.client.call(watch_headers, create("ok") + etcdapi::frame_grpc_message("\xff\xff"), false);
   REQUIRE(bad.complete);
   CHECK(bad.grpc_status() == 13);
-  CHECK(bad.grpc_message() == "grpc: error unmarshalling request: malformed protobuf message");
+  CHECK(bad.grpc_message() ==
+        "grpc: failed to unmarshal the received message malformed protobuf message");
   CHECK(n.client.call(H2Client::grpc_headers("/etcdserverpb.KV/Put"), put_request("w8", "y"))
             .grpc_status() == 0);
   REQUIRE(
@@ -705,6 +708,155 @@ TEST_CASE(
   event = responses(n.client.answer(stream)).back();
   CHECK(event.watch_id() == 8);
   CHECK_FALSE(n.client.answer(stream).complete);
+
+  // A stream's grpc-timeout ends it once it has passed, as etcd's Watch ends when its
+  // stream's context expires.
+  auto timed = watch_headers;
+  timed.emplace_back("grpc-timeout", "200m");
+  auto expired = n.client.call(timed, create("t"), false);
+  REQUIRE(expired.complete);
+  CHECK(expired.grpc_status() == 4);
+  CHECK(expired.grpc_message() == "context deadline exceeded");
+  REQUIRE(expired.messages().size() == 1);
+  CHECK(responses(expired)[0].created());
+}
+
+TEST_CASE("h2 door vs etcd 3.4: a Watch message that does not parse ends its stream alike",
+          "[etcdapi][h2][node][bad-input][vs-etcd]") {
+  const std::string etcd_bin = testing::etcd_or_skip();
+  if (etcd_bin.empty()) return;
+  testing::TempDir dir;
+  testing::EtcdProcess etcd(etcd_bin, dir.sub("etcd"));
+  Node n;
+  H2Client to_etcd(static_cast<uint16_t>(std::stoi(etcd.endpoint().substr(10))));
+  etcdserverpb::WatchRequest w;
+  w.mutable_create_request()->set_key("ok");
+  const std::string bytes =
+      etcdapi::frame_grpc_message(w.SerializeAsString()) + etcdapi::frame_grpc_message("\xff\xff");
+  const auto headers = H2Client::grpc_headers("/etcdserverpb.Watch/Watch");
+  auto theirs = to_etcd.call(headers, bytes, false);
+  auto ours = n.client.call(headers, bytes, false);
+  REQUIRE(theirs.complete);
+  REQUIRE(ours.complete);
+  INFO("etcd: " << theirs.grpc_status().value_or(-1) << " " << theirs.grpc_message());
+  INFO("revkvd: " << ours.grpc_status().value_or(-1) << " " << ours.grpc_message());
+  CHECK(ours.grpc_status() == 13);
+  CHECK(ours.grpc_status() == theirs.grpc_status());
+  // grpc-go's text for a stream's message, then Go's decoder's own reason ("unexpected
+  // EOF" here), which no other decoder words alike.
+  const std::string text = "grpc: failed to unmarshal the received message ";
+  CHECK(theirs.grpc_message().starts_with(text));
+  CHECK(ours.grpc_message() == text + "malformed protobuf message");
+  // The stream ends as the message is read: the create before it, read in the same frame,
+  // is not answered on either.
+  CHECK(ours.messages().empty());
+  CHECK(ours.messages().size() == theirs.messages().size());
+}
+
+TEST_CASE(
+    "h2 door: Watch streams whose client does not read hold their backlog themselves, "
+    "not their connection",
+    "[etcdapi][h2][node][bad-input]") {
+  // Three watchers of one prefix on one connection, each on a stream whose window the client
+  // holds (it reads none of it), get 12 MiB of events each. Past the path's watch buffer
+  // their watchers are parked; what a stream has not handed to the loop stays its own, so
+  // the connection's KV calls are served as usual meanwhile (a backlog counted against the
+  // connection's 8 MiB of unsent answers would have them refused `too many requests`).
+  Node n;
+  H2Client writer(n.process.grpc_port());
+  etcdserverpb::WatchRequest w;
+  w.mutable_create_request()->set_key("big/");
+  w.mutable_create_request()->set_range_end("big0");
+  const auto watch_headers = H2Client::grpc_headers("/etcdserverpb.Watch/Watch");
+  std::vector<int32_t> streams;
+  for (int i = 0; i < 3; ++i)
+    streams.push_back(
+        n.client.open_stream(watch_headers, etcdapi::frame_grpc_message(w.SerializeAsString())));
+  REQUIRE(n.client.pump_until(
+      [&] {
+        for (int32_t s : streams)
+          if (n.client.answer(s).messages().empty()) return false;
+        return true;
+      },
+      20s));
+  for (int32_t s : streams)
+    n.client.hold_window(s, true);
+
+  constexpr int kPuts = 120;
+  const std::string value(100 << 10, 'v');
+  const auto put = H2Client::grpc_headers("/etcdserverpb.KV/Put");
+  for (int i = 0; i < kPuts; ++i) {
+    INFO("put " << i);
+    REQUIRE(writer.call(put, put_request("big/" + std::to_string(1000 + i), value)).grpc_status() ==
+            0);
+  }
+  // The watchers' connection is served while its watch streams are stalled.
+  auto range = range_of(n.client, "big/1000");
+  REQUIRE(range.kvs_size() == 1);
+  for (int32_t s : streams)
+    CHECK(n.client.data_size(s) < (1u << 20));  // the window held them back
+
+  // Creates sent on a stalled stream wait until its client reads: no watcher grows
+  // meanwhile (the three stay three), however many it sends.
+  auto watchers = [&] {
+    const auto metrics = testing::http_get(n.process.metrics_port(), "/metrics").body;
+    const auto at = metrics.find("\nrevkv_watchers ");
+    REQUIRE(at != std::string::npos);
+    return std::stod(metrics.substr(at + 16));
+  };
+  REQUIRE(watchers() == 3);
+  etcdserverpb::WatchRequest later;
+  later.mutable_create_request()->set_key("later");
+  std::string creates;
+  for (int i = 0; i < 10; ++i)
+    creates += etcdapi::frame_grpc_message(later.SerializeAsString());
+  n.client.send_data(streams[0], creates);
+  // The creates went out with the first call's request; the second's comes after them.
+  CHECK(range_of(n.client, "big/1001").kvs_size() == 1);
+  CHECK(range_of(n.client, "big/1002").kvs_size() == 1);
+  CHECK(watchers() == 3);
+
+  // Once the client reads, every watcher gets every event once, in order.
+  for (int32_t s : streams)
+    n.client.hold_window(s, false);
+  auto events_of = [&](int32_t s) {
+    std::vector<std::string> keys;
+    for (const auto& m : n.client.answer(s).messages()) {
+      etcdserverpb::WatchResponse r;
+      REQUIRE(r.ParseFromString(m));
+      for (const auto& e : r.events())
+        keys.push_back(e.kv().key());
+    }
+    return keys;
+  };
+  REQUIRE(n.client.pump_until(
+      [&] {
+        for (int32_t s : streams)
+          // The bytes first: parsing them all on every turn would be quadratic.
+          if (n.client.data_size(s) < kPuts * value.size() || events_of(s).size() < kPuts)
+            return false;
+        return true;
+      },
+      60s));
+  for (int32_t s : streams) {
+    auto keys = events_of(s);
+    REQUIRE(keys.size() == kPuts);
+    for (int i = 0; i < kPuts; ++i)
+      CHECK(keys[i] == "big/" + std::to_string(1000 + i));
+  }
+  // Then the held creates are taken and answered, with the stream's next ids.
+  auto created_later = [&] {
+    std::vector<int64_t> ids;
+    for (const auto& m : n.client.answer(streams[0]).messages()) {
+      etcdserverpb::WatchResponse r;
+      REQUIRE(r.ParseFromString(m));
+      if (r.created() && r.watch_id() > 0) ids.push_back(r.watch_id());
+    }
+    return ids;
+  };
+  REQUIRE(n.client.pump_until([&] { return created_later().size() == 10; }, 20s));
+  CHECK(created_later() == std::vector<int64_t>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10});
+  CHECK(watchers() == 13);
 }
 
 }  // namespace
