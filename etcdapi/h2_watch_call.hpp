@@ -7,18 +7,21 @@
 //
 //   - requests: each message parsed as a WatchRequest and handed to the door actor with its
 //     caller (the stream's token or its connection's certificate CN, resolved for each
-//     request as etcd does). At most kWatchRequestsOutstanding wait for their answers; the
-//     messages behind them stay on the stream, held against its HTTP/2 window, so a client
-//     that floods a stream is held by flow control. A message that does not parse ends the
-//     stream Internal "grpc: error unmarshalling request: …", as grpc-go's server (so etcd)
-//     does; one with no request set is skipped, as etcd skips it.
-//   - responses: serialized on the door actor's thread, written by the loop. What is posted
-//     and what the loop holds unsent are the path's watch backpressure (a client that does
-//     not read gets its watchers parked, as on every door).
+//     request as etcd does). At most kWatchRequestsOutstanding wait for their answers, and
+//     none is taken while half the path's watch buffer of output waits for the client; the
+//     messages behind stay on the stream, held against its HTTP/2 window, so a client that
+//     floods a stream is held by flow control. A message that does not parse ends the
+//     stream at once, Internal "grpc: failed to unmarshal the received message …", as etcd
+//     3.4 (grpc-go) ends it; one with no request set is skipped, as etcd skips it.
+//   - responses: serialized on the door actor's thread, queued on the stream, and handed to
+//     the loop while the stream and its connection are below the loop's unsent limits, so
+//     a stalled watch holds its backlog itself, not its connection. What is posted, queued
+//     and held by the loop unsent is the path's watch backpressure (a client that does not
+//     read gets its watchers parked, as on every door).
 //   - the end: the stream ends when the path answers an error (the node failed), on
-//     close_all (the server stops), or when the client resets it or its connection goes;
-//     its door actor stops with it. A client that half-closes keeps its watchers, as with
-//     etcd.
+//     close_all (the server stops), when its grpc-timeout passes (DeadlineExceeded, from the
+//     door actor), or when the client resets it or its connection goes; its door actor
+//     stops with it. A client that half-closes keeps its watchers, as with etcd.
 //   - go-grpc-prometheus's counters of etcdserverpb.Watch/Watch (bidi_stream): started,
 //     each message received and sent, and the code it was handled with.
 //
