@@ -41,6 +41,8 @@ Http2Door::Http2Door(std::shared_ptr<grpc::Channel> in_process, actors::NodeCont
     for (size_t i = 0; i < unary_->series.size(); ++i)
       unary_->series[i] = &unary_->metrics->add("unary", "etcdserverpb.KV", kNames[i]);
     watch_series_ = &unary_->metrics->add("bidi_stream", "etcdserverpb.Watch", "Watch");
+    keepalive_series_ =
+        &unary_->metrics->add("bidi_stream", "etcdserverpb.Lease", "LeaseKeepAlive");
   }
   h2::Loop::Limits limits;
   limits.max_message_bytes = options.max_message_bytes;
@@ -100,6 +102,8 @@ std::unique_ptr<h2::StreamHandler> Http2Door::open(h2::Loop& loop, h2::StreamRef
     return h2::serve_unary(loop, ref, std::move(head), *method, unary_);
   if (watch_ && head.path == h2::kWatchPath)
     return h2::serve_watch(loop, ref, head, *watch_, watch_series_);
+  if (head.path == h2::kLeaseKeepAlivePath)
+    return h2::serve_keepalive(loop, ref, unary_, keepalives_, keepalive_series_);
   // The CN is looked up now, while the connection (and so its descriptor) is open.
   std::optional<std::string> cn;
   const auto& ctx = *unary_->ctx;

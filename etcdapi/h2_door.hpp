@@ -4,10 +4,10 @@
 // the client port hands it every HTTP/2 connection, which one of its event loops
 // (etcdapi/h2_loop.hpp, libnghttp2) serves. etcd's KV calls are served by the door itself
 // (etcdapi/h2_unary_call.hpp) on the request path of the gRPC services, and so are Watch
-// streams (etcdapi/h2_watch_call.hpp), on the Watch service's door actors; every other call —
-// the LeaseKeepAlive stream, Snapshot, Lease, Maintenance, Cluster, Auth and unknown
-// methods — is relayed in-process to gRPC's server and its services
-// (etcdapi/h2_proxy_call.hpp), so their semantics stay in one place.
+// streams (etcdapi/h2_watch_call.hpp), on the Watch service's door actors, and
+// LeaseKeepAlive streams (etcdapi/h2_keepalive_call.hpp); every other call — Snapshot,
+// Lease, Maintenance, Cluster, Auth and unknown methods — is relayed in-process to gRPC's server
+// and its services (etcdapi/h2_proxy_call.hpp), so their semantics stay in one place.
 //
 // Why: gRPC's C++ server costs about 8 µs of CPU per call more than HTTP/2 itself on
 // libnghttp2 (docs/BENCHMARKS.md "The floor of a gRPC door"), most of what the gRPC door
@@ -15,6 +15,7 @@
 // differs from gRPC's server.
 
 #include "actors/node_context.hpp"
+#include "etcdapi/h2_keepalive_call.hpp"
 #include "etcdapi/h2_loop.hpp"
 #include "etcdapi/h2_proxy_call.hpp"
 #include "etcdapi/h2_unary_call.hpp"
@@ -56,6 +57,8 @@ class Http2Door final : public h2::Dispatcher {
   void adopt(int fd);
   // GOAWAY on every connection: clients open no new stream here.
   void refuse_new_streams();
+  // Cancels the LeaseKeepAlive streams it serves, and every later one (the server stops).
+  void cancel_keepalives() { keepalives_.cancel_all(); }
   // Waits until `deadline` for the relayed calls to end (before the gRPC server shuts down:
   // its in-process channel carries their answers).
   void wait_relays(std::chrono::steady_clock::time_point deadline) { relays_->wait_none(deadline); }
@@ -72,6 +75,8 @@ class Http2Door final : public h2::Dispatcher {
   std::shared_ptr<h2::UnaryServices> unary_ = std::make_shared<h2::UnaryServices>();
   WatchService* watch_ = nullptr;
   const metrics::GrpcServerMetrics::Method* watch_series_ = nullptr;
+  h2::KeepAliveStreams keepalives_;
+  const metrics::GrpcServerMetrics::Method* keepalive_series_ = nullptr;
   std::vector<std::unique_ptr<h2::Loop>> loops_;
   std::atomic<size_t> next_loop_{0};
 };

@@ -4,6 +4,7 @@
 #include "etcdapi/auth_token.hpp"
 #include "etcdapi/convert.hpp"
 #include "etcdapi/grpc_door.hpp"
+#include "etcdapi/status_interceptor.hpp"
 #include "etcdapi/watch_door.hpp"
 #include "etcdapi/watch_service.hpp"
 #include "etcdapi/watch_sink.hpp"
@@ -21,11 +22,6 @@ namespace revkv::etcdapi::h2 {
 namespace {
 
 using Series = metrics::GrpcServerMetrics::Method;
-
-// grpc-go's status text for a stream message that does not parse (its unary text differs),
-// then the decoder's reason in words of our own: Go's name Go's protobuf package.
-constexpr const char* kUnparsableStreamMessage =
-    "grpc: failed to unmarshal the received message malformed protobuf message";
 
 // The stream as its door actor sees it (WatchSink), and the stream's state on the loop.
 // Members marked [loop] are touched on the loop's thread only; the door actor's thread

@@ -122,6 +122,7 @@ void GrpcServer::stop() {
     // from now on), so that the shutdown below waits only for calls that finish.
     watch_->close_all(grpc::Status(grpc::StatusCode::UNAVAILABLE, "etcdserver: server stopped"));
     lease_->cancel_streams();
+    if (http2_) http2_->cancel_keepalives();
     // The HTTP/2 door's relayed calls read their answers through gRPC's in-process channel,
     // which the server's shutdown closes ("Transport closed"): they end first, each once
     // its service has answered and the relay has read it all (a member answering its own

@@ -22,6 +22,11 @@ namespace revkv::etcdapi {
 // The text written for a request that does not parse.
 inline constexpr const char* kUnparsableRequest =
     "grpc: error unmarshalling request: malformed protobuf message";
+// What revkv's HTTP/2 door writes for a message of a bidirectional stream that does not
+// parse: grpc-go's text for a stream message (so etcd 3.4's; its unary text is the one
+// above), then the decoder's reason in words of our own (Go's name Go's protobuf package).
+inline constexpr const char* kUnparsableStreamMessage =
+    "grpc: failed to unmarshal the received message malformed protobuf message";
 
 class StatusInterceptorFactory final
     : public grpc::experimental::ServerInterceptorFactoryInterface {

@@ -621,8 +621,10 @@ TEST_CASE("h2 door: connections spread over several event loops see each other's
   CHECK(node.stop() == 0);
 }
 
-TEST_CASE("h2 door: at shutdown a GOAWAY, and an open watch stream ends Unavailable",
-          "[etcdapi][h2][node]") {
+TEST_CASE(
+    "h2 door: at shutdown a GOAWAY, an open watch stream ends Unavailable and a "
+    "LeaseKeepAlive stream Cancelled",
+    "[etcdapi][h2][node]") {
   Node n;
   etcdserverpb::WatchRequest watch;
   watch.mutable_create_request()->set_key("w");
@@ -636,12 +638,23 @@ TEST_CASE("h2 door: at shutdown a GOAWAY, and an open watch stream ends Unavaila
   REQUIRE(created.ParseFromString(open.messages()[0]));
   CHECK(created.created());
 
+  // And a LeaseKeepAlive stream, which the stopping server cancels as gRPC's server does.
+  etcdserverpb::LeaseKeepAliveRequest keepalive;
+  keepalive.set_id(404);
+  const int32_t kept =
+      n.client.open_stream(H2Client::grpc_headers("/etcdserverpb.Lease/LeaseKeepAlive"),
+                           etcdapi::frame_grpc_message(keepalive.SerializeAsString()));
+  REQUIRE(n.client.pump_until([&] { return n.client.answer(kept).messages().size() == 1; }, 20s));
+
   REQUIRE(::kill(n.process.pid(), SIGTERM) == 0);
   CHECK(n.client.wait_goaway(20s).has_value());
   auto ended = n.client.wait_end(20s);
   REQUIRE(ended.complete);
   CHECK(ended.grpc_status() == 14);
   CHECK(ended.grpc_message() == "etcdserver: server stopped");
+  REQUIRE(n.client.pump_until([&] { return n.client.answer(kept).complete; }, 20s));
+  CHECK(n.client.answer(kept).grpc_status() == 1);
+  CHECK(n.client.answer(kept).grpc_message() == "Cancelled");
   CHECK(n.process.stop() == 0);
 }
 
@@ -721,8 +734,10 @@ TEST_CASE(
   CHECK(responses(expired)[0].created());
 }
 
-TEST_CASE("h2 door vs etcd 3.4: a Watch message that does not parse ends its stream alike",
-          "[etcdapi][h2][node][bad-input][vs-etcd]") {
+TEST_CASE(
+    "h2 door vs etcd 3.4: a Watch or LeaseKeepAlive message that does not parse ends its "
+    "stream alike",
+    "[etcdapi][h2][node][bad-input][vs-etcd]") {
   const std::string etcd_bin = testing::etcd_or_skip();
   if (etcd_bin.empty()) return;
   testing::TempDir dir;
@@ -751,6 +766,15 @@ TEST_CASE("h2 door vs etcd 3.4: a Watch message that does not parse ends its str
   // is not answered on either.
   CHECK(ours.messages().empty());
   CHECK(ours.messages().size() == theirs.messages().size());
+
+  // The same on a LeaseKeepAlive stream.
+  const auto keepalive = H2Client::grpc_headers("/etcdserverpb.Lease/LeaseKeepAlive");
+  auto etcd_keepalive = to_etcd.call(keepalive, etcdapi::frame_grpc_message("\xff\xff"), false);
+  auto our_keepalive = n.client.call(keepalive, etcdapi::frame_grpc_message("\xff\xff"), false);
+  INFO("etcd: " << etcd_keepalive.grpc_message() << ", revkvd: " << our_keepalive.grpc_message());
+  CHECK(our_keepalive.grpc_status() == etcd_keepalive.grpc_status());
+  CHECK(etcd_keepalive.grpc_message().starts_with(text));
+  CHECK(our_keepalive.grpc_message() == text + "malformed protobuf message");
 }
 
 TEST_CASE(
@@ -857,6 +881,64 @@ TEST_CASE(
   REQUIRE(n.client.pump_until([&] { return created_later().size() == 10; }, 20s));
   CHECK(created_later() == std::vector<int64_t>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10});
   CHECK(watchers() == 13);
+}
+
+TEST_CASE(
+    "h2 door: LeaseKeepAlive streams served by the door: in order, a bad message, the "
+    "client's end",
+    "[etcdapi][h2][node][bad-input]") {
+  Node n;
+  etcdserverpb::LeaseGrantRequest grant;
+  grant.set_id(5);
+  grant.set_ttl(60);
+  REQUIRE(n.client
+              .call(H2Client::grpc_headers("/etcdserverpb.Lease/LeaseGrant"),
+                    etcdapi::frame_grpc_message(grant.SerializeAsString()))
+              .grpc_status() == 0);
+  auto keepalive = [](int64_t id) {
+    etcdserverpb::LeaseKeepAliveRequest r;
+    r.set_id(id);
+    return etcdapi::frame_grpc_message(r.SerializeAsString());
+  };
+  const auto headers = H2Client::grpc_headers("/etcdserverpb.Lease/LeaseKeepAlive");
+  // Pipelined, then the client's end: one answer per request, in order (TTL 0 for a lease
+  // that is not there, as etcd answers), then OK.
+  auto answered = n.client.call(headers, keepalive(5) + keepalive(404) + keepalive(5), true);
+  REQUIRE(answered.complete);
+  CHECK(answered.grpc_status() == 0);
+  REQUIRE(answered.messages().size() == 3);
+  std::vector<std::pair<int64_t, int64_t>> got;
+  for (const auto& m : answered.messages()) {
+    etcdserverpb::LeaseKeepAliveResponse r;
+    REQUIRE(r.ParseFromString(m));
+    got.emplace_back(r.id(), r.ttl());
+  }
+  CHECK(got == std::vector<std::pair<int64_t, int64_t>>{{5, 60}, {404, 0}, {5, 60}});
+
+  // 200 requests at once on a stream the client keeps open: all answered, in order.
+  std::string many;
+  for (int i = 0; i < 200; ++i)
+    many += keepalive(i % 2 ? 5 : 404);
+  const int32_t open = n.client.open_stream(headers, many, false);
+  REQUIRE(n.client.pump_until([&] { return n.client.answer(open).messages().size() >= 200; }, 20s));
+  auto all = n.client.answer(open).messages();
+  REQUIRE(all.size() == 200);
+  for (int i = 0; i < 200; ++i) {
+    etcdserverpb::LeaseKeepAliveResponse r;
+    REQUIRE(r.ParseFromString(all[i]));
+    CHECK(r.id() == (i % 2 ? 5 : 404));
+  }
+  CHECK_FALSE(n.client.answer(open).complete);
+
+  // Bytes that are no LeaseKeepAliveRequest end the stream as etcd (grpc-go) ends it.
+  auto bad = n.client.call(headers, etcdapi::frame_grpc_message("\xff\xff"), false);
+  REQUIRE(bad.complete);
+  CHECK(bad.grpc_status() == 13);
+  CHECK(bad.grpc_message() ==
+        "grpc: failed to unmarshal the received message malformed protobuf message");
+  // The other stream is still served.
+  n.client.send_data(open, keepalive(5));
+  REQUIRE(n.client.pump_until([&] { return n.client.answer(open).messages().size() >= 201; }, 20s));
 }
 
 }  // namespace
