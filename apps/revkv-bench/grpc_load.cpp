@@ -53,8 +53,21 @@ struct Lane {
 
 // One closed-loop client: one call in flight; its completion (on its lane's thread)
 // records it and issues the next. Its calls never overlap, so its state needs no lock.
+// Keep-alives go on one LeaseKeepAlive stream of the client's, opened by its first one (as
+// etcd's clients keep one stream per client): each is a write then a read, and the stream
+// is cancelled and finished when the client ends.
 class UnaryClient {
  public:
+  // What the client's operation in flight is: a call, or a step of its keep-alive stream.
+  enum class Step {
+    call,
+    stream_opened,
+    keepalive_written,
+    keepalive_read,
+    stream_failed,
+    stream_closed
+  };
+
   UnaryClient(Run& run, Lane& lane, int index)
       : run_(run),
         lane_(lane),
@@ -69,9 +82,37 @@ class UnaryClient {
   void start() { issue(); }
   const Report& report() const { return report_; }
 
-  // The lane's thread, for this client's call that completed. The status is copied out:
-  // the next call resets the member.
-  void on_answer() {
+  // The lane's thread, for this client's operation that completed (`ok`: gRPC's word for
+  // a stream's step). The status is copied out: the next call resets the member.
+  void on_answer(bool ok) {
+    switch (step_) {
+      case Step::call:
+        break;
+      case Step::stream_opened:
+        if (!ok) return end_stream(Step::stream_failed);
+        return write_keepalive();
+      case Step::keepalive_written:
+        if (!ok) return end_stream(Step::stream_failed);
+        step_ = Step::keepalive_read;
+        return stream_->Read(&keepalive_answer_, this);
+      case Step::keepalive_read:
+        if (!ok) return end_stream(Step::stream_failed);
+        step_ = Step::call;
+        if (keepalive_answer_.ttl() <= 0) {
+          // The lease is gone: etcd answers TTL 0, which the run counts as an error.
+          return complete(grpc::Status(grpc::StatusCode::NOT_FOUND, "lease not found"));
+        }
+        return complete(grpc::Status());
+      case Step::stream_failed:
+        // The stream's own end: its status (a broken stream is opened again by the next).
+        stream_.reset();
+        step_ = Step::call;
+        break;
+      case Step::stream_closed:
+        stream_.reset();
+        step_ = Step::call;
+        return finish();
+    }
     const grpc::Status status = status_;
     complete(status);
   }
@@ -92,8 +133,31 @@ class UnaryClient {
     send();
   }
 
+  // The keep-alive stream ends: cancelled (the client ends: `closing`) or after a failed
+  // step; its Finish completes with `step`.
+  void end_stream(Step step) {
+    step_ = step;
+    if (step == Step::stream_closed) stream_context_->TryCancel();
+    stream_->Finish(&status_, this);
+  }
+
+  void write_keepalive() {
+    keepalive_.set_id(work_.some_lease());
+    step_ = Step::keepalive_written;
+    stream_->Write(keepalive_, this);
+  }
+
   // Sends the chosen call (again, after a login).
   void send() {
+    if (op_ == Op::keepalive) {
+      started_ = Clock::now();
+      if (stream_) return write_keepalive();
+      stream_context_ = std::make_unique<grpc::ClientContext>();
+      if (token_ != nullptr) stream_context_->AddMetadata("token", token_->current());
+      step_ = Step::stream_opened;
+      stream_ = lease_.AsyncLeaseKeepAlive(stream_context_.get(), &lane_.queue, this);
+      return;
+    }
     // The previous call's context is done with: its call completed (the queue gave back
     // its Finish), and the response reader lives in the call's arena.
     context_ = std::make_unique<grpc::ClientContext>();
@@ -146,7 +210,7 @@ class UnaryClient {
         return;
       }
       case Op::grant:
-      case Op::keepalive:  // refused by parse_options in gRPC mode
+      case Op::keepalive:  // sent above
         grant_.set_ttl(3600);
         grant_.set_id(work_.grant_lease());
         lease_.AsyncLeaseGrant(context_.get(), grant_, &lane_.queue)
@@ -191,8 +255,12 @@ class UnaryClient {
     issue();
   }
 
-  // The last thing a client does: nothing of it is in flight any more.
-  void finish() { --lane_.running; }
+  // The last thing a client does: its keep-alive stream (if it has one) is cancelled and
+  // finished first, so nothing of it is in flight any more.
+  void finish() {
+    if (stream_) return end_stream(Step::stream_closed);
+    --lane_.running;
+  }
 
   Run& run_;
   Lane& lane_;
@@ -216,6 +284,13 @@ class UnaryClient {
   pb::TxnResponse txn_answer_;
   pb::LeaseGrantRequest grant_;
   pb::LeaseGrantResponse grant_answer_;
+  Step step_ = Step::call;  // of the keep-alive stream, once opened
+  std::unique_ptr<grpc::ClientContext> stream_context_;
+  std::unique_ptr<
+      grpc::ClientAsyncReaderWriter<pb::LeaseKeepAliveRequest, pb::LeaseKeepAliveResponse>>
+      stream_;
+  pb::LeaseKeepAliveRequest keepalive_;
+  pb::LeaseKeepAliveResponse keepalive_answer_;
 };
 
 // Runs `clients` clients over the options' channels until each has finished.
@@ -263,7 +338,7 @@ Report drive(Run& run, int clients) {
         // empty; shut down, it then says so.
         while (lane.running > 0 && lane.queue.Next(&tag, &ok)) {
           lane.answered = true;
-          static_cast<UnaryClient*>(tag)->on_answer();
+          static_cast<UnaryClient*>(tag)->on_answer(ok);
         }
         lane.queue.Shutdown();
         while (lane.queue.Next(&tag, &ok)) {

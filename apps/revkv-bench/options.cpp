@@ -95,8 +95,6 @@ std::variant<Options, ParseExit> parse_options(const std::vector<std::string>& a
                      "Error: bad --mix " + mix +
                          " (want put=N,get=N,range=N,txn=N,grant=N,keepalive=N,list=N)\n"};
   o.mix = *m;
-  if (o.use_grpc() && o.mix[static_cast<std::size_t>(Op::keepalive)] > 0)
-    return ParseExit{1, "", "Error: --grpc does not measure keepalive (a stream, not a call)\n"};
   if (!o.user.empty() && !o.use_grpc())
     return ParseExit{1, "", "Error: --user needs --grpc (the MessagePack door has no login)\n"};
   if (!o.user.empty() && !parse_user(o.user))

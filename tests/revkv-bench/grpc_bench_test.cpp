@@ -42,7 +42,7 @@ uint64_t errors(const Report& r) {
 void check_mixed_load(const std::string& endpoint, int threads = 1) {
   auto o = parse({"--grpc", endpoint, "--clients", "8", "--conns", "3", "--grpc-threads",
                   std::to_string(threads), "--duration", "0.5", "--keys", "50", "--value-size",
-                  "32", "--mix", "put=1,get=1,range=1,txn=1,grant=1"});
+                  "32", "--mix", "put=1,get=1,range=1,txn=1,grant=1,keepalive=4"});
   auto preloaded = preload_grpc(o);
   REQUIRE(preloaded.error.empty());
   CHECK(preloaded.keys == o.keys);
@@ -52,7 +52,7 @@ void check_mixed_load(const std::string& endpoint, int threads = 1) {
   CHECK(r.failed_connections == 0);
   CHECK(errors(r) == 0);
   CHECK(r.grpc_threads == threads);
-  for (Op op : {Op::put, Op::get, Op::range, Op::txn, Op::grant})
+  for (Op op : {Op::put, Op::get, Op::range, Op::txn, Op::grant, Op::keepalive})
     CHECK(count(r, op) > 0);
   CHECK(std::accumulate(puts.begin(), puts.end(), uint64_t{0}, [](uint64_t sum, const auto& n) {
           return sum + n.load();
@@ -83,8 +83,7 @@ void check_watch_fan_out(const std::string& endpoint) {
 
 }  // namespace
 
-TEST_CASE(
-    "gRPC options: --grpc, --clients, --conns, --grpc-threads, keepalive is not a gRPC call") {
+TEST_CASE("gRPC options: --grpc, --clients, --conns, --grpc-threads, keepalive over a stream") {
   auto o = parse({"--grpc", "127.0.0.1:2379", "--clients", "64", "--conns", "8"});
   CHECK(o.use_grpc());
   CHECK(o.clients == 64);
@@ -94,9 +93,8 @@ TEST_CASE(
   CHECK(parse({"--grpc", "127.0.0.1:2379", "--grpc-threads", "4"}).grpc_threads == 4);
   CHECK(std::get<ParseExit>(parse_options({"revkv-bench", "--grpc-threads", "0"})).code != 0);
   CHECK_FALSE(parse({}).use_grpc());
-  CHECK(std::get<ParseExit>(
-            parse_options({"revkv-bench", "--grpc", "127.0.0.1:1", "--mix", "keepalive=1"}))
-            .code == 1);
+  CHECK(parse({"--grpc", "127.0.0.1:1", "--mix", "keepalive=1"})
+            .mix[static_cast<std::size_t>(Op::keepalive)] == 1);
 }
 
 TEST_CASE("gRPC: a node that is not there fails every client, and the run ends") {
