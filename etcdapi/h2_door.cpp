@@ -103,7 +103,7 @@ std::unique_ptr<h2::StreamHandler> Http2Door::open(h2::Loop& loop, h2::StreamRef
   if (watch_ && head.path == h2::kWatchPath)
     return h2::serve_watch(loop, ref, head, *watch_, watch_series_);
   if (head.path == h2::kLeaseKeepAlivePath)
-    return h2::serve_keepalive(loop, ref, unary_, keepalives_, keepalive_series_);
+    return h2::serve_keepalive(loop, ref, head.timeout, unary_, keepalives_, keepalive_series_);
   // The CN is looked up now, while the connection (and so its descriptor) is open.
   std::optional<std::string> cn;
   const auto& ctx = *unary_->ctx;

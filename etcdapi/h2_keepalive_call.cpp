@@ -50,7 +50,8 @@ class KeepAlive final : public KeepAliveStreams::Stream,
  public:
   KeepAlive(Loop& loop, StreamRef ref, std::shared_ptr<UnaryServices> services,
             const Series* series)
-      : mailbox_(loop.mailbox()),
+      : loop_(loop),
+        mailbox_(loop.mailbox()),
         ref_(ref),
         services_(std::move(services)),
         series_(series),
@@ -60,8 +61,23 @@ class KeepAlive final : public KeepAliveStreams::Stream,
   }
 
   void cancel() override {
-    Loop::post(mailbox_, [self = shared_from_this()](Loop& loop) {
-      self->end(loop, static_cast<int>(grpc::StatusCode::CANCELLED), kCancelled);
+    Loop::post(mailbox_, [self = shared_from_this()](Loop& loop) { self->cancel_now(loop); });
+  }
+
+  // -- on the loop's thread
+
+  void cancel_now(Loop& loop) {
+    end(loop, static_cast<int>(grpc::StatusCode::CANCELLED), kCancelled);
+  }
+
+  // Ends the stream DeadlineExceeded once the call's grpc-timeout has passed.
+  void expire_after(std::chrono::nanoseconds timeout) {
+    deadline_ = loop_.run_after(timeout, [weak = weak_from_this()](Loop& loop) {
+      if (auto self = weak.lock()) {
+        self->deadline_ = {};
+        self->end(loop, static_cast<int>(grpc::StatusCode::DEADLINE_EXCEEDED),
+                  "context deadline exceeded");
+      }
     });
   }
 
@@ -86,6 +102,7 @@ class KeepAlive final : public KeepAliveStreams::Stream,
   void gone(std::optional<int> code) {
     if (!open_) return;
     open_ = false;
+    loop_.cancel_timer(deadline_);
     if (code) count_handled(*code);
   }
 
@@ -145,6 +162,7 @@ class KeepAlive final : public KeepAliveStreams::Stream,
   void end(Loop& loop, int code, std::string_view message) {
     if (!open_) return;
     open_ = false;
+    loop.cancel_timer(deadline_);
     count_handled(code);
     loop.finish(ref_, code, message);
   }
@@ -153,9 +171,11 @@ class KeepAlive final : public KeepAliveStreams::Stream,
     if (series_) series_->handled_with(code);
   }
 
+  Loop& loop_;  // outlives its handlers: the stream ends (gone) before it does
   const Loop::MailboxPtr mailbox_;
   const StreamRef ref_;
   const std::shared_ptr<UnaryServices> services_;
+  Loop::TimerId deadline_;  // none, or the grpc-timeout's
   const Series* const series_;
   const caf::actor door_;
   bool open_ = true;
@@ -194,11 +214,17 @@ class KeepAliveStream final : public StreamHandler {
 }  // namespace
 
 std::unique_ptr<StreamHandler> serve_keepalive(Loop& loop, StreamRef ref,
+                                               std::optional<std::chrono::nanoseconds> timeout,
                                                std::shared_ptr<UnaryServices> services,
                                                KeepAliveStreams& streams, const Series* series) {
   auto state = std::make_shared<KeepAlive>(loop, ref, std::move(services), series);
-  // While the server stops, a new stream is cancelled at once, as gRPC's server does.
-  if (!streams.opened(state)) state->cancel();
+  // While the server stops, a new stream is cancelled at once, as gRPC's server does: it
+  // takes no request.
+  if (!streams.opened(state)) {
+    state->cancel_now(loop);
+  } else if (timeout) {
+    state->expire_after(*timeout);
+  }
   return std::make_unique<KeepAliveStream>(loop, std::move(state), streams);
 }
 

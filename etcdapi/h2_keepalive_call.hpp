@@ -9,8 +9,9 @@
 // connection is over the loop's unsent limits.
 //
 //   - An answer that is an error (the node failed, a leadership drain) ends the stream with
-//     it, as etcd does. A message that does not parse ends it Internal, in etcd 3.4's
-//     (grpc-go's) words. The client's half-close ends it OK once what it sent is answered.
+//     it, as etcd does; so does its grpc-timeout (DeadlineExceeded). A message that does not parse
+//     ends it Internal, in etcd 3.4's (grpc-go's) words. The client's half-close ends it OK once
+//     what it sent is answered.
 //   - Open streams are cancelled when the server stops (cancel_all), as gRPC's server's are,
 //     so that its shutdown does not wait for them.
 //   - go-grpc-prometheus's counters of etcdserverpb.Lease/LeaseKeepAlive (bidi_stream).
@@ -21,8 +22,10 @@
 #include "etcdapi/h2_unary_call.hpp"
 #include "metrics/grpc_server_metrics.hpp"
 
+#include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string_view>
 #include <unordered_set>
 
@@ -51,8 +54,11 @@ class KeepAliveStreams {
   bool cancelling_ = false;
 };
 
-// `series`: the method's counters, or null without metrics.
+// `series`: the method's counters, or null without metrics; `timeout`: the call's
+// grpc-timeout, after which the stream ends DeadlineExceeded (as etcd's does once its
+// stream's context expires).
 std::unique_ptr<StreamHandler> serve_keepalive(Loop& loop, StreamRef ref,
+                                               std::optional<std::chrono::nanoseconds> timeout,
                                                std::shared_ptr<UnaryServices> services,
                                                KeepAliveStreams& streams,
                                                const metrics::GrpcServerMetrics::Method* series);

@@ -805,10 +805,36 @@ void Loop::flush_dirty() {
     if (auto* c = find(id); c && !c->flush()) close(id);
 }
 
+Loop::TimerId Loop::run_after(std::chrono::nanoseconds delay, Task task) {
+  if (delay >= std::chrono::hours(24 * 365 * 10)) return {};
+  TimerId id{std::chrono::steady_clock::now() + std::max(delay, std::chrono::nanoseconds(0)),
+             ++timer_sequence_};
+  timers_.emplace(id, std::move(task));
+  return id;
+}
+
+void Loop::cancel_timer(const TimerId& id) {
+  timers_.erase(id);
+}
+
 void Loop::run() {
   std::vector<epoll_event> events(128);
   for (;;) {
-    const int n = ::epoll_wait(epoll_, events.data(), static_cast<int>(events.size()), -1);
+    // Until the next timer is due (rounded up to a millisecond), or for events only.
+    int timeout = -1;
+    if (!timers_.empty()) {
+      const auto left = timers_.begin()->first.at - std::chrono::steady_clock::now();
+      timeout = static_cast<int>(std::clamp<int64_t>(
+          std::chrono::ceil<std::chrono::milliseconds>(left).count(), 0, 1 << 30));
+    }
+    const int n = ::epoll_wait(epoll_, events.data(), static_cast<int>(events.size()), timeout);
+    for (auto now = std::chrono::steady_clock::now();
+         !timers_.empty() && timers_.begin()->first.at <= now;) {
+      auto task = std::move(timers_.begin()->second);
+      timers_.erase(timers_.begin());
+      task(*this);
+      flush_dirty();
+    }
     for (int i = 0; i < n; ++i) {
       const uint64_t tag = events[i].data.u64;
       if (tag == kStopTag) return;

@@ -19,8 +19,10 @@
 #include "util/unique_fd.hpp"
 
 #include <chrono>
+#include <compare>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -149,6 +151,16 @@ class Loop {
   void release(StreamRef ref, size_t bytes);
   // Unsent answer bytes of a connection (0 once gone).
   uint64_t connection_unsent(uint64_t connection) const;
+  // Runs `task` on the loop's thread once `delay` has passed (never, if the loop stops
+  // first, or if the delay is ten years or more: the id then names no timer). A timer
+  // cancelled before it ran never runs and holds nothing.
+  struct TimerId {
+    std::chrono::steady_clock::time_point at;
+    uint64_t sequence = 0;
+    auto operator<=>(const TimerId&) const = default;
+  };
+  TimerId run_after(std::chrono::nanoseconds delay, Task task);
+  void cancel_timer(const TimerId& id);
   const Limits& limits() const { return limits_; }
 
  private:
@@ -172,6 +184,8 @@ class Loop {
   uint64_t next_id_;
   mutable std::mutex mu_;  // guards refusing_, count_
   std::vector<uint64_t> dirty_;
+  std::map<TimerId, Task> timers_;  // run_after's, the next due first
+  uint64_t timer_sequence_ = 0;
   bool refusing_ = false;
   size_t count_ = 0;
   std::thread thread_;

@@ -30,7 +30,8 @@ class StreamSink final : public WatchSink, public std::enable_shared_from_this<S
  public:
   StreamSink(Loop& loop, StreamRef ref, const RequestHead& head, WatchService& service,
              const Series* series)
-      : mailbox_(loop.mailbox()),
+      : loop_(loop),
+        mailbox_(loop.mailbox()),
         ref_(ref),
         service_(service),
         ctx_(service.context()),
@@ -51,7 +52,17 @@ class StreamSink final : public WatchSink, public std::enable_shared_from_this<S
   // [loop] Once, right after construction.
   void open() {
     if (!service_.opened(shared_from_this())) return;  // finished: the server is stopping
-    door_ = service_.spawn_door(shared_from_this(), timeout_);
+    door_ = service_.spawn_door(shared_from_this());
+    // Past the call's grpc-timeout the stream ends, as etcd's Watch returns once its
+    // stream's context has expired.
+    if (timeout_)
+      deadline_ = loop_.run_after(*timeout_, [weak = weak_from_this()](Loop& loop) {
+        if (auto self = weak.lock()) {
+          self->deadline_ = {};
+          self->end(loop, static_cast<int>(grpc::StatusCode::DEADLINE_EXCEEDED),
+                    "context deadline exceeded");
+        }
+      });
   }
 
   // -- WatchSink, on the door actor's thread
@@ -122,6 +133,7 @@ class StreamSink final : public WatchSink, public std::enable_shared_from_this<S
     finished_.store(true);
     if (open_) {
       open_ = false;
+      loop_.cancel_timer(deadline_);
       if (code) count_handled(*code);
     }
     stop_door();
@@ -237,6 +249,7 @@ class StreamSink final : public WatchSink, public std::enable_shared_from_this<S
     queued_.clear();
     queued_bytes_.store(0);
     open_ = false;
+    loop.cancel_timer(deadline_);
     count_handled(code);
     loop.finish(ref_, code, message);
     stop_door();
@@ -251,6 +264,7 @@ class StreamSink final : public WatchSink, public std::enable_shared_from_this<S
       caf::anon_send_exit(door, caf::exit_reason::user_shutdown);
   }
 
+  Loop& loop_;  // outlives its handlers: the stream ends (gone) before it does
   const Loop::MailboxPtr mailbox_;
   const StreamRef ref_;
   WatchService& service_;
@@ -268,6 +282,7 @@ class StreamSink final : public WatchSink, public std::enable_shared_from_this<S
   mutable std::atomic<bool> watched_{false};
 
   caf::actor door_;                  // [loop]
+  Loop::TimerId deadline_;           // [loop] none, or the grpc-timeout's
   bool open_ = true;                 // [loop] the stream has not ended
   size_t outstanding_ = 0;           // [loop] requests handed to the door, not answered
   std::deque<std::string> waiting_;  // [loop] requests held back

@@ -16,9 +16,8 @@ namespace {
 class WatchDoor : public caf::event_based_actor, public actors::DoorSink {
  public:
   WatchDoor(caf::actor_config& cfg, actors::NodeContextPtr ctx, actors::Routes routes,
-            std::shared_ptr<WatchSink> sink, std::optional<std::chrono::nanoseconds> timeout)
+            std::shared_ptr<WatchSink> sink)
       : caf::event_based_actor(cfg),
-        timeout_(timeout),
         sink_(std::move(sink)),
         path_(std::make_unique<actors::RequestPath>(this, std::move(ctx), std::move(routes),
                                                     *this)) {}
@@ -26,17 +25,7 @@ class WatchDoor : public caf::event_based_actor, public actors::DoorSink {
   const char* name() const override { return "grpc_watch_door"; }
 
   caf::behavior make_behavior() override {
-    // A deadline further away than this is no deadline (and would overflow the clock).
-    constexpr auto kFarthest = std::chrono::hours(24 * 365 * 10);
-    if (timeout_ && *timeout_ < kFarthest)
-      delayed_send(this, std::max(*timeout_, std::chrono::nanoseconds(0)),
-                   watch_deadline_atom::value);
     caf::message_handler own{
-        [this](watch_deadline_atom) {
-          // What etcd's Watch returns once its stream's context has expired.
-          sink_->finish(
-              grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "context deadline exceeded"));
-        },
         [this](watch_submit_atom, actors::Request& request, const auth::Caller& caller) {
           path_->submit(next_id_++, std::move(request), std::chrono::steady_clock::now(), caller);
         },
@@ -77,7 +66,6 @@ class WatchDoor : public caf::event_based_actor, public actors::DoorSink {
     sink_->push(std::move(out));
   }
 
-  const std::optional<std::chrono::nanoseconds> timeout_;
   std::shared_ptr<WatchSink> sink_;
   std::unique_ptr<actors::RequestPath> path_;
   uint64_t next_id_ = 1;
@@ -86,9 +74,8 @@ class WatchDoor : public caf::event_based_actor, public actors::DoorSink {
 }  // namespace
 
 caf::actor spawn_watch_door(caf::actor_system& sys, actors::NodeContextPtr ctx,
-                            actors::Routes routes, std::shared_ptr<WatchSink> sink,
-                            std::optional<std::chrono::nanoseconds> timeout) {
-  return sys.spawn<WatchDoor>(std::move(ctx), std::move(routes), std::move(sink), timeout);
+                            actors::Routes routes, std::shared_ptr<WatchSink> sink) {
+  return sys.spawn<WatchDoor>(std::move(ctx), std::move(routes), std::move(sink));
 }
 
 }  // namespace revkv::etcdapi

@@ -10,9 +10,6 @@
 //                                         and who sent it (its stream's token)
 //   (grpc_sent_atom, uint64)              the client took output: parked watchers may resume
 //   (node_failed_atom, string)            the node failed: the stream ends Unavailable
-//   (watch_deadline_atom)                 the call's grpc-timeout passed: the stream ends
-//                                         DeadlineExceeded (sent to itself when spawned
-//                                         with a timeout)
 //
 // The actor stops when its stream's side stops it (the stream ended); stopping, it finishes
 // the stream Unavailable if nothing else has.
@@ -26,20 +23,16 @@
 #include <caf/atom.hpp>
 #include <caf/fwd.hpp>
 
-#include <chrono>
 #include <memory>
-#include <optional>
 
 namespace revkv::etcdapi {
 
 class WatchSink;
 
 using watch_submit_atom = caf::atom_constant<caf::atom("wsubmit")>;
-using watch_deadline_atom = caf::atom_constant<caf::atom("wdeadline")>;
 
 caf::actor spawn_watch_door(caf::actor_system& sys, actors::NodeContextPtr ctx,
-                            actors::Routes routes, std::shared_ptr<WatchSink> sink,
-                            std::optional<std::chrono::nanoseconds> timeout = std::nullopt);
+                            actors::Routes routes, std::shared_ptr<WatchSink> sink);
 
 }  // namespace revkv::etcdapi
 

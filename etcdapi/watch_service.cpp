@@ -74,9 +74,8 @@ WatchService::Watch(grpc::CallbackServerContext* context) {
   return new WatchReactor(*this, context);
 }
 
-caf::actor WatchService::spawn_door(std::shared_ptr<WatchSink> sink,
-                                    std::optional<std::chrono::nanoseconds> timeout) {
-  return spawn_watch_door(sys_, ctx_, routes_, std::move(sink), timeout);
+caf::actor WatchService::spawn_door(std::shared_ptr<WatchSink> sink) {
+  return spawn_watch_door(sys_, ctx_, routes_, std::move(sink));
 }
 
 bool WatchService::opened(const std::shared_ptr<WatchSink>& sink) {

@@ -17,11 +17,9 @@
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
-#include <chrono>
 #include <etcdserverpb/rpc.grpc.pb.h>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <unordered_set>
 
@@ -49,10 +47,8 @@ class WatchService final : public etcdserverpb::Watch::CallbackService {
   // finished.
   bool opened(const std::shared_ptr<WatchSink>& sink);
   void closed(const std::shared_ptr<WatchSink>& sink);
-  // The door actor of a stream that writes into `sink`; with `timeout` (the call's
-  // grpc-timeout), it ends the stream DeadlineExceeded once that has passed.
-  caf::actor spawn_door(std::shared_ptr<WatchSink> sink,
-                        std::optional<std::chrono::nanoseconds> timeout = std::nullopt);
+  // The door actor of a stream that writes into `sink`.
+  caf::actor spawn_door(std::shared_ptr<WatchSink> sink);
   const actors::NodeContextPtr& context() const { return ctx_; }
 
  private:

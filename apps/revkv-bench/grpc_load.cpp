@@ -65,6 +65,7 @@ class UnaryClient {
     keepalive_written,
     keepalive_read,
     stream_failed,
+    stream_writes_done,
     stream_closed
   };
 
@@ -104,10 +105,16 @@ class UnaryClient {
         }
         return complete(grpc::Status());
       case Step::stream_failed:
-        // The stream's own end: its status (a broken stream is opened again by the next).
+        // The stream's own end: its status (a broken stream is opened again by the next);
+        // one that ended OK still left this keep-alive unanswered.
         stream_.reset();
         step_ = Step::call;
+        if (status_.ok())
+          status_ = grpc::Status(grpc::StatusCode::UNKNOWN, "keep-alive stream ended");
         break;
+      case Step::stream_writes_done:
+        step_ = Step::stream_closed;
+        return stream_->Finish(&status_, this);
       case Step::stream_closed:
         stream_.reset();
         step_ = Step::call;
@@ -133,27 +140,40 @@ class UnaryClient {
     send();
   }
 
-  // The keep-alive stream ends: cancelled (the client ends: `closing`) or after a failed
-  // step; its Finish completes with `step`.
+  // The keep-alive stream ends after a failed step (its Finish completes as
+  // stream_failed), or as the client ends (closed by the client, as etcd's clients close
+  // it: WritesDone, then Finish).
   void end_stream(Step step) {
     step_ = step;
-    if (step == Step::stream_closed) stream_context_->TryCancel();
+    if (step == Step::stream_closed) {
+      step_ = Step::stream_writes_done;
+      return stream_->WritesDone(this);
+    }
     stream_->Finish(&status_, this);
   }
 
   void write_keepalive() {
     keepalive_.set_id(work_.some_lease());
     step_ = Step::keepalive_written;
+    started_ = Clock::now();  // the stream's opening is not the keep-alive's latency
     stream_->Write(keepalive_, this);
   }
 
   // Sends the chosen call (again, after a login).
   void send() {
     if (op_ == Op::keepalive) {
-      started_ = Clock::now();
       if (stream_) return write_keepalive();
       stream_context_ = std::make_unique<grpc::ClientContext>();
-      if (token_ != nullptr) stream_context_->AddMetadata("token", token_->current());
+      // A stuck node ends the run here too: the stream's deadline is the run's end and
+      // the calls' deadline after it.
+      stream_context_->set_deadline(
+          std::chrono::system_clock::now() +
+          std::chrono::duration_cast<std::chrono::system_clock::duration>(
+              std::max(run_.stop - Clock::now(), Clock::duration::zero()) + kCallDeadline));
+      if (token_ != nullptr) {
+        sent_token_ = token_->current();
+        stream_context_->AddMetadata("token", sent_token_);
+      }
       step_ = Step::stream_opened;
       stream_ = lease_.AsyncLeaseKeepAlive(stream_context_.get(), &lane_.queue, this);
       return;
