@@ -19,9 +19,9 @@
 //     and held by the loop unsent is the path's watch backpressure (a client that does not
 //     read gets its watchers parked, as on every door).
 //   - the end: the stream ends when the path answers an error (the node failed), on
-//     close_all (the server stops), when its grpc-timeout passes (DeadlineExceeded, from the
-//     door actor), or when the client resets it or its connection goes; its door actor
-//     stops with it. A client that half-closes keeps its watchers, as with etcd.
+//     close_all (the server stops), when its grpc-timeout passes (DeadlineExceeded, a loop
+//     timer cancelled with the stream), or when the client resets it or its connection
+//     goes; its door actor stops with it. A client that half-closes keeps its watchers, as with etcd.
 //   - go-grpc-prometheus's counters of etcdserverpb.Watch/Watch (bidi_stream): started,
 //     each message received and sent, and the code it was handled with.
 //
