@@ -1,5 +1,6 @@
 #include "etcdapi/h2_door.hpp"
 
+#include "etcdapi/h2_caller.hpp"
 #include "etcdapi/h2_watch_call.hpp"
 
 #include <future>
@@ -105,10 +106,8 @@ std::unique_ptr<h2::StreamHandler> Http2Door::open(h2::Loop& loop, h2::StreamRef
   if (head.path == h2::kLeaseKeepAlivePath)
     return h2::serve_keepalive(loop, ref, head.timeout, unary_, keepalives_, keepalive_series_);
   // The CN is looked up now, while the connection (and so its descriptor) is open.
-  std::optional<std::string> cn;
-  const auto& ctx = *unary_->ctx;
-  if (head.fd >= 0 && ctx.certificate_names.recording()) cn = ctx.certificate_names.of_fd(head.fd);
-  return h2::relay_call(loop, ref, head, std::move(cn), *stub_, relays_);
+  return h2::relay_call(loop, ref, head, h2::certificate_cn_of(*unary_->ctx, head), *stub_,
+                        relays_);
 }
 
 }  // namespace revkv::etcdapi

@@ -3,6 +3,7 @@
 #include "etcdapi/auth_token.hpp"
 #include "etcdapi/convert.hpp"
 #include "etcdapi/grpc_door.hpp"
+#include "etcdapi/h2_caller.hpp"
 #include "etcdapi/range_response_bytes.hpp"
 #include "etcdapi/status_interceptor.hpp"
 #include "etcdapi/unary_call.hpp"
@@ -146,20 +147,9 @@ class UnaryCall final : public StreamHandler {
       return finish_now(to_status(protocol::to_wire_error(storage::Errc::request_too_large)), true);
     if (loop_.connection_unsent(ref_.connection) > services_->unsent_answer_limit)
       return finish_now(to_status(too_many_requests()), true);
-    std::optional<std::string_view> token;
-    for (const auto& [name, value] : head_.metadata)
-      if (name == "token") token = value;
-    if (!token)
-      for (const auto& [name, value] : head_.metadata)
-        if (name == "authorization") token = value;
-
     auto call = std::make_shared<Call>();
     call->request = std::move(*request);
-    // The connection is open while its stream is: its descriptor still names its certificate.
-    std::optional<std::string> cn;
-    if (head_.fd >= 0 && ctx.certificate_names.recording())
-      cn = ctx.certificate_names.of_fd(head_.fd);
-    call->caller = caller_for(ctx, token, std::move(cn));
+    call->caller = caller_for(ctx, token_of(head_), certificate_cn_of(ctx, head_));
     const bool write = actors::is_write(actors::method_of(call->request));
     call->done = [mailbox = loop_.mailbox(), ref = ref_, write, method = method_,
                   services = services_, series = series_](actors::Answer answer) {

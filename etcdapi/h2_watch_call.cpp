@@ -4,6 +4,7 @@
 #include "etcdapi/auth_token.hpp"
 #include "etcdapi/convert.hpp"
 #include "etcdapi/grpc_door.hpp"
+#include "etcdapi/h2_caller.hpp"
 #include "etcdapi/status_interceptor.hpp"
 #include "etcdapi/watch_door.hpp"
 #include "etcdapi/watch_service.hpp"
@@ -38,14 +39,8 @@ class StreamSink final : public WatchSink, public std::enable_shared_from_this<S
         series_(series),
         notice_bytes_(std::max<uint64_t>(1, ctx_->options.watch_buffer_bytes / 2)),
         timeout_(head.timeout) {
-    for (const auto& [name, value] : head.metadata)
-      if (name == "token") token_ = value;
-    if (!token_)
-      for (const auto& [name, value] : head.metadata)
-        if (name == "authorization") token_ = value;
-    // The connection is open while its stream is: its descriptor still names its certificate.
-    if (head.fd >= 0 && ctx_->certificate_names.recording())
-      certificate_cn_ = ctx_->certificate_names.of_fd(head.fd);
+    if (auto token = token_of(head)) token_ = std::string(*token);
+    certificate_cn_ = certificate_cn_of(*ctx_, head);
     if (series_) series_->started->Increment();
   }
 
