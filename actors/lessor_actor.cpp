@@ -37,6 +37,11 @@ struct LessorState {
   ClockPtr clock;  // lease time (util/clock.hpp)
   std::vector<caf::actor> shards;
   caf::actor coordinator;
+  // Writes a grant's record (a single node): joins the backend actor's next commit group.
+  caf::actor backend;
+  // Grants whose records are on their way to the disk: their ids are taken, but the leases
+  // exist (in `leases`, in ctx->leases, for LeaseLeases and keep-alives) only once durable.
+  std::set<int64_t> granting;
   // Mirrors ctx->leases (the records the shards check) with the timing; an entry leaves
   // only once the coordinator has removed the record. Changed only through track(),
   // renew() and forget(), which keep by_expiry in step.
@@ -135,7 +140,8 @@ int64_t pick_id(LessorState& st) {
   for (;;) {
     if (st.next_id <= 0) st.next_id = 1;
     int64_t id = st.next_id++;
-    if (!st.leases.contains(id) && !st.ctx->leases.exists(id)) return id;
+    if (!st.leases.contains(id) && !st.ctx->leases.exists(id) && !st.granting.contains(id))
+      return id;
   }
 }
 
@@ -144,17 +150,6 @@ int64_t first_id() {
                 std::chrono::system_clock::now().time_since_epoch())
                 .count();
   return std::max<int64_t>(1, (ms & ((int64_t{1} << 46) - 1)) << 16);
-}
-
-// Persists a granted lease before it is acknowledged, durable as the sync mode promises.
-// Not a revision: it bypasses the backend actor's revision ordering, as etcd's lease
-// bucket is outside the MVCC history.
-void persist(const NodeContext& ctx, const storage::LeaseRecord& record) {
-  storage::WriteBatch batch(*ctx.backend);
-  batch.put(storage::Column::lease, storage::encode_lease_key(record.id),
-            storage::encode_lease_record(record));
-  auto written = ctx.backend->write(batch, ctx.options.sync == SyncMode::always);
-  if (!written.ok()) fatal("lease grant: " + written.error().message());
 }
 
 // Revokes `id` through the coordinator (shards paused, keys deleted at one revision, the
@@ -229,24 +224,68 @@ void revoke_expired(Self* self, Done done) {
   }
 }
 
-storage::Result<protocol::LeaseGrantResponse> grant(LessorState& st,
-                                                    const protocol::LeaseGrantRequest& r) {
-  // etcd's order: the TTL bound, then the id in use, then the minimum TTL.
+using GrantResult = storage::Result<protocol::LeaseGrantResponse>;
+
+// The record a grant writes, or etcd's refusal, in etcd's order: the TTL bound, then the id
+// in use (granted, or being granted), then the minimum TTL.
+storage::Result<storage::LeaseRecord> grant_record(LessorState& st,
+                                                   const protocol::LeaseGrantRequest& r) {
   if (r.ttl > storage::kMaxLeaseTtl) return storage::Errc::lease_ttl_too_large;
   int64_t id = r.id == 0 ? pick_id(st) : r.id;
-  if (st.leases.contains(id) || st.ctx->leases.exists(id)) return storage::Errc::lease_exists;
-  storage::LeaseRecord record{id, std::max(r.ttl, st.ctx->options.min_lease_ttl), 0};
-  if (st.ctx->cluster) {
-    // Applied here before propose returns: the record is in the store and the table.
-    if (auto failed = replicate_grant(*st.ctx, record)) return *failed;
-  } else {
-    persist(*st.ctx, record);
-    st.ctx->leases.put(record);
-  }
-  // The apply path's lease_applied_atom may have come first.
-  if (!st.leases.contains(id)) st.track(id, record.ttl, deadline(st.clock->now(), {}, record.ttl));
+  if (st.leases.contains(id) || st.ctx->leases.exists(id) || st.granting.contains(id))
+    return storage::Errc::lease_exists;
+  return storage::LeaseRecord{id, std::max(r.ttl, st.ctx->options.min_lease_ttl), 0};
+}
+
+// The lease exists from now on: its record is in the store (durable as the sync mode
+// promises) and its timer starts.
+protocol::LeaseGrantResponse granted(LessorState& st, const storage::LeaseRecord& record) {
+  // Cluster mode: the apply path's lease_applied_atom may have come first.
+  if (!st.leases.contains(record.id))
+    st.track(record.id, record.ttl, deadline(st.clock->now(), {}, record.ttl));
   st.ctx->lease_granted_total.fetch_add(1, std::memory_order_relaxed);
-  return protocol::LeaseGrantResponse{st.header(), id, record.ttl};
+  return protocol::LeaseGrantResponse{st.header(), record.id, record.ttl};
+}
+
+// Cluster mode: blocks this (detached) actor for the proposal's round trip; applied here
+// before propose returns (the record is in the store and the table).
+GrantResult grant_replicated(LessorState& st, const protocol::LeaseGrantRequest& r) {
+  auto record = grant_record(st, r);
+  if (!record.ok()) return record.error();
+  if (auto failed = replicate_grant(*st.ctx, *record)) return *failed;
+  return granted(st, *record);
+}
+
+// A single node: the record goes to the backend actor as a write outside the revisions
+// (write_atom: etcd's lease bucket is outside the MVCC history too). It joins the backend's
+// next commit group and is synced with it, so concurrent grants, and the puts beside them,
+// share one fsync; this actor never waits for the disk, and keeps answering keep-alives
+// meanwhile. The grant is answered, and the lease exists, once the record is durable.
+caf::result<GrantResult> grant(Self* self, const protocol::LeaseGrantRequest& r) {
+  auto& st = self->state;
+  auto record = grant_record(st, r);
+  if (!record.ok()) return GrantResult{record.error()};
+  auto batch = std::make_shared<storage::WriteBatch>(*st.ctx->backend);
+  batch->put(storage::Column::lease, storage::encode_lease_key(record->id),
+             storage::encode_lease_record(*record));
+  st.granting.insert(record->id);
+  auto rp = self->make_response_promise();
+  self->request(st.backend, caf::infinite, write_atom::value, int64_t{0}, std::move(batch))
+      .then(
+          [self, rp, record = *record](int64_t) mutable {
+            auto& st = self->state;
+            st.granting.erase(record.id);
+            st.ctx->leases.put(record);
+            rp.deliver(GrantResult{granted(st, record)});
+          },
+          [self, rp, id = record->id](caf::error& err) mutable {
+            // The backend actor is gone (it fails the node on a write error): nothing was
+            // acknowledged, and the node is stopping.
+            self->state.granting.erase(id);
+            rp.deliver(GrantResult{
+                storage::Error{storage::Errc::io_error, "lease grant: " + caf::to_string(err)}});
+          });
+  return rp;
 }
 
 // The keys attached to `id`, asked from every shard (each owns its keyspace), sorted.
@@ -289,27 +328,31 @@ void attached_keys(Self* self, int64_t id, caf::response_promise rp,
 }  // namespace
 
 caf::behavior lessor_actor(Self* self, NodeContextPtr ctx, std::vector<caf::actor> shards,
-                           caf::actor coordinator, std::vector<storage::LeaseRecord> restored,
-                           ClockPtr clock);
+                           caf::actor coordinator, caf::actor backend,
+                           std::vector<storage::LeaseRecord> restored, ClockPtr clock);
 
 caf::actor spawn_lessor_actor(caf::actor_system& sys, NodeContextPtr ctx,
                               std::vector<caf::actor> shards, caf::actor coordinator,
-                              std::vector<storage::LeaseRecord> restored, ClockPtr clock) {
+                              caf::actor backend, std::vector<storage::LeaseRecord> restored,
+                              ClockPtr clock) {
   if (!clock) clock = util::real_clock();
-  // Detached: a grant fsyncs its record (--sync always) and must not hold a scheduler thread.
+  // Detached: in cluster mode a grant blocks for its proposal's round trip, which must not
+  // hold a scheduler thread.
   return sys.spawn<caf::detached>(lessor_actor, std::move(ctx), std::move(shards),
-                                  std::move(coordinator), std::move(restored), std::move(clock));
+                                  std::move(coordinator), std::move(backend), std::move(restored),
+                                  std::move(clock));
 }
 
 caf::behavior lessor_actor(Self* self, NodeContextPtr ctx, std::vector<caf::actor> shards,
-                           caf::actor coordinator, std::vector<storage::LeaseRecord> restored,
-                           ClockPtr clock) {
+                           caf::actor coordinator, caf::actor backend,
+                           std::vector<storage::LeaseRecord> restored, ClockPtr clock) {
   name_this_thread("revkv.lessor");  // detached: this is its own thread
   auto& st = self->state;
   st.ctx = std::move(ctx);
   st.clock = std::move(clock);
   st.shards = std::move(shards);
   st.coordinator = std::move(coordinator);
+  st.backend = std::move(backend);
   st.next_id = first_id();
   // A restart forgets the time that had passed: a full TTL again (or the checkpointed
   // remaining TTL, if one was ever written), plus the extension (SPEC §8.8).
@@ -323,13 +366,15 @@ caf::behavior lessor_actor(Self* self, NodeContextPtr ctx, std::vector<caf::acto
     self->delayed_send(self, st.ctx->options.lease_check_interval, caf::tick_atom::value);
   }
 
-  using GrantResult = storage::Result<protocol::LeaseGrantResponse>;
   using RevokeReply = storage::Result<protocol::LeaseRevokeResponse>;
   using KeepAliveResult = storage::Result<protocol::LeaseKeepAliveResponse>;
   using TtlResult = storage::Result<protocol::LeaseTimeToLiveResponse>;
   using LeasesResult = storage::Result<protocol::LeaseLeasesResponse>;
   return {
-      [self](const protocol::LeaseGrantRequest& r) -> GrantResult { return grant(self->state, r); },
+      [self](const protocol::LeaseGrantRequest& r) -> caf::result<GrantResult> {
+        if (self->state.ctx->cluster) return grant_replicated(self->state, r);
+        return grant(self, r);
+      },
       [self](const protocol::LeaseRevokeRequest& r) -> caf::result<RevokeReply> {
         if (!self->state.leases.contains(r.id)) return RevokeReply{storage::Errc::lease_not_found};
         auto rp = self->make_response_promise();

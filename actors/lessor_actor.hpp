@@ -20,8 +20,12 @@
 // (expire_atom), so nothing depends on real time passing.
 //
 // The leases it starts with (a restart) get a full TTL again plus an extension of one
-// election timeout (NodeOptions::lease_restart_extension; etcd's, without checkpointing). Detached (its own thread): a grant fsyncs its
-// record under --sync always.
+// election timeout (NodeOptions::lease_restart_extension; etcd's, without checkpointing).
+//
+// A grant's record is written by the backend actor (write_atom), in its next commit group,
+// so concurrent grants and the puts beside them share one fsync; the grant is answered, and
+// the lease exists, once the record is durable. In cluster mode a grant is a proposal, and
+// the lessor waits for it to apply. Detached (its own thread) for that wait.
 
 #include "actors/node_context.hpp"
 #include "protocol/messages.hpp"
@@ -67,6 +71,7 @@ concept LeaseRequest = requires {
 
 caf::actor spawn_lessor_actor(caf::actor_system& sys, NodeContextPtr ctx,
                               std::vector<caf::actor> shards, caf::actor coordinator,
-                              std::vector<storage::LeaseRecord> restored, util::ClockPtr clock);
+                              caf::actor backend, std::vector<storage::LeaseRecord> restored,
+                              util::ClockPtr clock);
 
 }  // namespace revkv::actors

@@ -104,8 +104,9 @@ storage::Result<std::unique_ptr<Node>> Node::start(caf::actor_system& sys, NodeC
   caf::anon_send(node->backend_, hub_atom::value, node->routes_.watch_hub);
   node->routes_.maintenance = spawn_maintenance_actor(
       sys, ctx, node->routes_.shards, node->routes_.watch_hub, recovered->unfinished_compaction);
-  node->routes_.lessor = spawn_lessor_actor(
-      sys, ctx, node->routes_.shards, node->routes_.coordinator, ctx->leases.all(), config.clock);
+  node->routes_.lessor =
+      spawn_lessor_actor(sys, ctx, node->routes_.shards, node->routes_.coordinator, node->backend_,
+                         ctx->leases.all(), config.clock);
   if (config.listen) node->acceptor_ = spawn_acceptor(sys, std::move(doorman), ctx, node->routes_);
   // Last, so that it can tell the acceptor; an actor that died before it looks is reported
   // all the same (monitoring a dead actor delivers its down message at once).

@@ -38,9 +38,9 @@ Http2Door::Http2Door(std::shared_ptr<grpc::Channel> in_process, actors::NodeCont
   unary_->unsent_answer_limit = options.unsent_answer_limit;
   unary_->metrics = std::move(metrics);
   if (unary_->metrics) {
-    constexpr const char* kNames[] = {"Range", "Put", "DeleteRange", "Txn", "Compact"};
     for (size_t i = 0; i < unary_->series.size(); ++i)
-      unary_->series[i] = &unary_->metrics->add("unary", "etcdserverpb.KV", kNames[i]);
+      unary_->series[i] =
+          &unary_->metrics->add("unary", h2::kUnaryMethods[i].service, h2::kUnaryMethods[i].method);
     watch_series_ = &unary_->metrics->add("bidi_stream", "etcdserverpb.Watch", "Watch");
     keepalive_series_ =
         &unary_->metrics->add("bidi_stream", "etcdserverpb.Lease", "LeaseKeepAlive");

@@ -17,10 +17,6 @@ namespace {
 
 using Series = metrics::GrpcServerMetrics::Method;
 
-constexpr std::string_view kPaths[] = {"/etcdserverpb.KV/Range", "/etcdserverpb.KV/Put",
-                                       "/etcdserverpb.KV/DeleteRange", "/etcdserverpb.KV/Txn",
-                                       "/etcdserverpb.KV/Compact"};
-
 // A finished answer: gRPC's status and, when OK, the response's bytes.
 struct Outcome {
   int code = 0;
@@ -40,18 +36,26 @@ std::optional<actors::Request> parse(const std::string& message) {
   return actors::Request(from_proto(parsed));
 }
 
-std::optional<actors::Request> parse(KvMethod method, const std::string& message) {
+std::optional<actors::Request> parse(UnaryMethod method, const std::string& message) {
   switch (method) {
-    case KvMethod::range:
+    case UnaryMethod::range:
       return parse<etcdserverpb::RangeRequest>(message);
-    case KvMethod::put:
+    case UnaryMethod::put:
       return parse<etcdserverpb::PutRequest>(message);
-    case KvMethod::delete_range:
+    case UnaryMethod::delete_range:
       return parse<etcdserverpb::DeleteRangeRequest>(message);
-    case KvMethod::txn:
+    case UnaryMethod::txn:
       return parse<etcdserverpb::TxnRequest>(message);
-    case KvMethod::compact:
+    case UnaryMethod::compact:
       return parse<etcdserverpb::CompactionRequest>(message);
+    case UnaryMethod::lease_grant:
+      return parse<etcdserverpb::LeaseGrantRequest>(message);
+    case UnaryMethod::lease_revoke:
+      return parse<etcdserverpb::LeaseRevokeRequest>(message);
+    case UnaryMethod::lease_time_to_live:
+      return parse<etcdserverpb::LeaseTimeToLiveRequest>(message);
+    case UnaryMethod::lease_leases:
+      return parse<etcdserverpb::LeaseLeasesRequest>(message);
   }
   return std::nullopt;
 }
@@ -64,23 +68,31 @@ Outcome encode(const actors::NodeContext& ctx, actors::Answer&& answer) {
 }
 
 // On the door actor's thread: the answer as the bytes the client gets.
-Outcome encode(KvMethod method, const actors::NodeContext& ctx, actors::Answer&& answer) {
+Outcome encode(UnaryMethod method, const actors::NodeContext& ctx, actors::Answer&& answer) {
   switch (method) {
-    case KvMethod::range: {
+    case UnaryMethod::range: {
       auto* r = std::get_if<actors::Response>(&answer);
       if (!r) return outcome_of(to_status(actors::wire_error(answer)));
       auto* range = std::get_if<storage::RangeResponse>(r);
       if (!range) return outcome_of(wrong_answer_type());
       return {0, {}, range_response_bytes(*range, ctx.header(range->revision))};
     }
-    case KvMethod::put:
+    case UnaryMethod::put:
       return encode<etcdserverpb::PutResponse>(ctx, std::move(answer));
-    case KvMethod::delete_range:
+    case UnaryMethod::delete_range:
       return encode<etcdserverpb::DeleteRangeResponse>(ctx, std::move(answer));
-    case KvMethod::txn:
+    case UnaryMethod::txn:
       return encode<etcdserverpb::TxnResponse>(ctx, std::move(answer));
-    case KvMethod::compact:
+    case UnaryMethod::compact:
       return encode<etcdserverpb::CompactionResponse>(ctx, std::move(answer));
+    case UnaryMethod::lease_grant:
+      return encode<etcdserverpb::LeaseGrantResponse>(ctx, std::move(answer));
+    case UnaryMethod::lease_revoke:
+      return encode<etcdserverpb::LeaseRevokeResponse>(ctx, std::move(answer));
+    case UnaryMethod::lease_time_to_live:
+      return encode<etcdserverpb::LeaseTimeToLiveResponse>(ctx, std::move(answer));
+    case UnaryMethod::lease_leases:
+      return encode<etcdserverpb::LeaseLeasesResponse>(ctx, std::move(answer));
   }
   return outcome_of(wrong_answer_type());
 }
@@ -103,7 +115,7 @@ class FinishingCount {
 
 class UnaryCall final : public StreamHandler {
  public:
-  UnaryCall(Loop& loop, StreamRef ref, RequestHead head, KvMethod method,
+  UnaryCall(Loop& loop, StreamRef ref, RequestHead head, UnaryMethod method,
             std::shared_ptr<UnaryServices> services)
       : loop_(loop),
         ref_(ref),
@@ -196,7 +208,7 @@ class UnaryCall final : public StreamHandler {
   Loop& loop_;
   const StreamRef ref_;
   const RequestHead head_;
-  const KvMethod method_;
+  const UnaryMethod method_;
   const std::shared_ptr<UnaryServices> services_;
   const Series* series_;
   int messages_ = 0;
@@ -206,14 +218,14 @@ class UnaryCall final : public StreamHandler {
 
 }  // namespace
 
-std::optional<KvMethod> served_method(std::string_view path) {
-  for (size_t i = 0; i < std::size(kPaths); ++i)
-    if (kPaths[i] == path) return static_cast<KvMethod>(i);
+std::optional<UnaryMethod> served_method(std::string_view path) {
+  for (size_t i = 0; i < kUnaryMethods.size(); ++i)
+    if (kUnaryMethods[i].path == path) return static_cast<UnaryMethod>(i);
   return std::nullopt;
 }
 
 std::unique_ptr<StreamHandler> serve_unary(Loop& loop, StreamRef ref, RequestHead head,
-                                           KvMethod method,
+                                           UnaryMethod method,
                                            std::shared_ptr<UnaryServices> services) {
   return std::make_unique<UnaryCall>(loop, ref, std::move(head), method, std::move(services));
 }

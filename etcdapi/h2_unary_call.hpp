@@ -1,6 +1,7 @@
 #pragma once
 
-// etcd's KV methods (Range, Put, DeleteRange, Txn, Compact) served by revkv's HTTP/2 door
+// etcd's KV methods (Range, Put, DeleteRange, Txn, Compact) and its unary Lease methods
+// (LeaseGrant, LeaseRevoke, LeaseTimeToLive, LeaseLeases) served by revkv's HTTP/2 door
 // itself (etcdapi/h2_door.hpp): the request parsed from the stream's one message goes to
 // the request path through the same door actors (etcdapi/doors.hpp) as gRPC's server's
 // calls, and the answer is written to the stream from the loop. What the gRPC services do
@@ -21,10 +22,40 @@
 
 namespace revkv::etcdapi::h2 {
 
-enum class KvMethod { range, put, delete_range, txn, compact };
+enum class UnaryMethod {
+  range,
+  put,
+  delete_range,
+  txn,
+  compact,
+  lease_grant,
+  lease_revoke,
+  lease_time_to_live,
+  lease_leases,
+};
+
+// A served method's names: its gRPC path, and the service and method of its metrics.
+struct UnaryMethodNames {
+  std::string_view path;
+  std::string_view service;
+  std::string_view method;
+};
+
+// In UnaryMethod's order.
+inline constexpr std::array<UnaryMethodNames, 9> kUnaryMethods{{
+    {"/etcdserverpb.KV/Range", "etcdserverpb.KV", "Range"},
+    {"/etcdserverpb.KV/Put", "etcdserverpb.KV", "Put"},
+    {"/etcdserverpb.KV/DeleteRange", "etcdserverpb.KV", "DeleteRange"},
+    {"/etcdserverpb.KV/Txn", "etcdserverpb.KV", "Txn"},
+    {"/etcdserverpb.KV/Compact", "etcdserverpb.KV", "Compact"},
+    {"/etcdserverpb.Lease/LeaseGrant", "etcdserverpb.Lease", "LeaseGrant"},
+    {"/etcdserverpb.Lease/LeaseRevoke", "etcdserverpb.Lease", "LeaseRevoke"},
+    {"/etcdserverpb.Lease/LeaseTimeToLive", "etcdserverpb.Lease", "LeaseTimeToLive"},
+    {"/etcdserverpb.Lease/LeaseLeases", "etcdserverpb.Lease", "LeaseLeases"},
+}};
 
 // The method a path names, if the door serves it itself.
-std::optional<KvMethod> served_method(std::string_view path);
+std::optional<UnaryMethod> served_method(std::string_view path);
 
 // What every call served here shares; held by every call until its answer's task is gone
 // (an answer the door actors give after the door stopped waiting finds it still there).
@@ -38,13 +69,13 @@ struct UnaryServices {
   // Answer bytes a connection may have unsent before its next call is refused.
   uint64_t unsent_answer_limit = 8u << 20;
   // go-grpc-prometheus's series of each method (null without metrics).
-  std::array<const metrics::GrpcServerMetrics::Method*, 5> series{};
+  std::array<const metrics::GrpcServerMetrics::Method*, kUnaryMethods.size()> series{};
   // Calls handed to the request path whose answers have not reached their loop yet.
   LiveCount in_flight;
 };
 
 std::unique_ptr<StreamHandler> serve_unary(Loop& loop, StreamRef ref, RequestHead head,
-                                           KvMethod method,
+                                           UnaryMethod method,
                                            std::shared_ptr<UnaryServices> services);
 
 }  // namespace revkv::etcdapi::h2

@@ -4,6 +4,7 @@
 //   - a lease revoke with no key and a NOSPACE alarm raised by the quota wait for the backend
 //     actor's fsync, never sync on a scheduler thread, and other requests are still served;
 //   - LeaseTimeToLive lists only the keys whose attaching put is durable, as a read would.
+//   - a lease grant is synced by the backend actor too, and the lessor answers meanwhile.
 // Each test waits on conditions with deadlines; none relies on timing.
 
 #include "actors/messages.hpp"
@@ -172,4 +173,50 @@ TEST_CASE("LeaseTimeToLive lists a key only once its attaching put is durable",
   REQUIRE(answer);
   CHECK(std::holds_alternative<actors::Response>(*answer));
   CHECK(h.lease_keys(7) == std::vector<std::string>{"early", "late"});
+}
+
+TEST_CASE(
+    "a lease grant is synced by the backend actor, and the lessor serves on while it is "
+    "held",
+    "[actors][lease][fsync]") {
+  HeldSyncHarness h(std::make_shared<SyncGate>());
+  REQUIRE(h.call<protocol::LeaseGrantResponse>(protocol::LeaseGrantRequest{60, 5}).ok());
+  h.gate->take_threads();
+
+  h.gate->close();
+  BackgroundCall grant(h, actors::Request{protocol::LeaseGrantRequest{30, 9}});
+  OpenOnExit opener(h.gate);
+  // Nothing else writes: the held fsync is the one that carries lease 9's record.
+  REQUIRE(h.gate->wait_held());
+  // The lessor does not wait for the disk: it answers while the record is held. Lease 9's
+  // id is taken, but the lease exists only once its record is durable.
+  auto twice = h.call<protocol::LeaseGrantResponse>(protocol::LeaseGrantRequest{60, 9});
+  REQUIRE_FALSE(twice.ok());
+  CHECK(twice.error().code() == storage::Errc::lease_exists);
+  auto kept = h.call<protocol::LeaseKeepAliveResponse>(protocol::LeaseKeepAliveRequest{5});
+  REQUIRE(kept.ok());
+  CHECK(kept->ttl == 60);
+  auto listed = h.call<protocol::LeaseLeasesResponse>(protocol::LeaseLeasesRequest{});
+  REQUIRE(listed.ok());
+  REQUIRE(listed->leases.size() == 1);
+  CHECK(listed->leases[0].id == 5);
+  auto unknown =
+      h.call<protocol::LeaseTimeToLiveResponse>(protocol::LeaseTimeToLiveRequest{9, false});
+  REQUIRE(unknown.ok());
+  CHECK(unknown->ttl == -1);
+  CHECK_FALSE(grant.done());
+
+  h.gate->open();
+  auto answer = grant.answer();
+  REQUIRE(answer);
+  const auto* response = std::get_if<actors::Response>(&*answer);
+  REQUIRE(response != nullptr);
+  const auto& granted = std::get<protocol::LeaseGrantResponse>(*response);
+  CHECK(granted.id == 9);
+  CHECK(granted.ttl == 30);
+  CHECK(h.gate->take_threads() == kBackendOnly);
+  CHECK(h.node().context()->leases.exists(9));
+  auto live = h.call<protocol::LeaseTimeToLiveResponse>(protocol::LeaseTimeToLiveRequest{9, false});
+  REQUIRE(live.ok());
+  CHECK(live->granted_ttl == 30);
 }

@@ -7,6 +7,7 @@
 #include "etcdapi/grpc_compression.hpp"
 #include "etcdapi/grpc_wire.hpp"
 #include "etcdapi/h2_loop.hpp"
+#include "etcdapi/h2_unary_call.hpp"
 #include "tests/etcdapi/etcd_process.hpp"
 #include "tests/etcdapi/h2_client.hpp"
 #include "tests/monitoring/http_client.hpp"
@@ -219,8 +220,32 @@ std::string put_request(const std::string& key, const std::string& value) {
   return etcdapi::frame_grpc_message(put.SerializeAsString());
 }
 
-TEST_CASE("h2 door: KV calls served by the door itself, the rest relayed to gRPC's services",
-          "[etcdapi][h2][node]") {
+TEST_CASE("h2 door: the unary methods it serves itself, by path", "[etcdapi][h2]") {
+  using etcdapi::h2::served_method;
+  using etcdapi::h2::UnaryMethod;
+  CHECK(served_method("/etcdserverpb.KV/Range") == UnaryMethod::range);
+  CHECK(served_method("/etcdserverpb.KV/Compact") == UnaryMethod::compact);
+  CHECK(served_method("/etcdserverpb.Lease/LeaseGrant") == UnaryMethod::lease_grant);
+  CHECK(served_method("/etcdserverpb.Lease/LeaseRevoke") == UnaryMethod::lease_revoke);
+  CHECK(served_method("/etcdserverpb.Lease/LeaseTimeToLive") == UnaryMethod::lease_time_to_live);
+  CHECK(served_method("/etcdserverpb.Lease/LeaseLeases") == UnaryMethod::lease_leases);
+  // Streams have handlers of their own; the other services are relayed.
+  CHECK_FALSE(served_method("/etcdserverpb.Lease/LeaseKeepAlive"));
+  CHECK_FALSE(served_method("/etcdserverpb.Watch/Watch"));
+  CHECK_FALSE(served_method("/etcdserverpb.Maintenance/Status"));
+  CHECK_FALSE(served_method("/etcdserverpb.KV/Nope"));
+  CHECK_FALSE(served_method("/etcdserverpb.KV/Range/"));
+  for (size_t i = 0; i < etcdapi::h2::kUnaryMethods.size(); ++i) {
+    const auto& names = etcdapi::h2::kUnaryMethods[i];
+    CHECK(names.path == "/" + std::string(names.service) + "/" + std::string(names.method));
+    CHECK(served_method(names.path) == static_cast<UnaryMethod>(i));
+  }
+}
+
+TEST_CASE(
+    "h2 door: KV and Lease calls served by the door itself, the rest relayed to gRPC's "
+    "services",
+    "[etcdapi][h2][node]") {
   Node n;
   auto put = n.client.call(H2Client::grpc_headers("/etcdserverpb.KV/Put"), put_request("k", "v"));
   REQUIRE(put.complete);
@@ -236,8 +261,7 @@ TEST_CASE("h2 door: KV calls served by the door itself, the rest relayed to gRPC
   REQUIRE(range_response.kvs_size() == 1);
   CHECK(range_response.kvs(0).value() == "v");
 
-  // Relayed: a lease grant (the Lease service), an etcd error from a relayed call, and an
-  // unknown method in grpc-go's words.
+  // Served by the door too: a lease grant, and a revoke's etcd error.
   etcdserverpb::LeaseGrantRequest grant;
   grant.set_ttl(60);
   auto granted = n.client.call(H2Client::grpc_headers("/etcdserverpb.Lease/LeaseGrant"),
@@ -250,6 +274,15 @@ TEST_CASE("h2 door: KV calls served by the door itself, the rest relayed to gRPC
                                etcdapi::frame_grpc_message(revoke.SerializeAsString()));
   CHECK(revoked.grpc_status() == 5);  // NotFound
   CHECK(revoked.grpc_message() == "etcdserver: requested lease not found");
+  // Relayed: Maintenance.Status (the Maintenance service), and an unknown method in
+  // grpc-go's words.
+  auto status = n.client.call(H2Client::grpc_headers("/etcdserverpb.Maintenance/Status"),
+                              etcdapi::frame_grpc_message(""));
+  CHECK(status.grpc_status() == 0);
+  REQUIRE(status.messages().size() == 1);
+  etcdserverpb::StatusResponse status_response;
+  REQUIRE(status_response.ParseFromString(status.messages()[0]));
+  CHECK(status_response.header().revision() == 2);
   auto unknown = n.client.call(H2Client::grpc_headers("/etcdserverpb.KV/Nope"),
                                etcdapi::frame_grpc_message(""));
   CHECK(unknown.grpc_status() == 12);
