@@ -202,6 +202,9 @@ void write_group(Self* self) {
     timed_write(st, true, false, [&] { return st.ctx->backend->sync_wal(); });
   }
   release(self);
+  // A group of records without revisions (lease grants) does not move W, so release() did
+  // not look at the store's size: the quota must see what they add too.
+  if (!side.empty()) refresh_size(st, false);
   answer_unrevisioned(self, std::move(side));
 }
 

@@ -279,8 +279,9 @@ caf::result<GrantResult> grant(Self* self, const protocol::LeaseGrantRequest& r)
             rp.deliver(GrantResult{granted(st, record)});
           },
           [self, rp, id = record->id](caf::error& err) mutable {
-            // The backend actor is gone (it fails the node on a write error): nothing was
-            // acknowledged, and the node is stopping.
+            // The request found the backend actor gone (the node is stopping): nothing was
+            // written for it. (A backend that dies holding the batch answers nothing; the
+            // node's failure answers the door's request then.)
             self->state.granting.erase(id);
             rp.deliver(GrantResult{
                 storage::Error{storage::Errc::io_error, "lease grant: " + caf::to_string(err)}});

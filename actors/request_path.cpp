@@ -152,8 +152,17 @@ std::optional<Answer> RequestPath::refusal(const T& call, bool& raised_alarm) co
     s = storage::validate_txn(call, ctx_->options.max_txn_ops);
   }
   if (!s.ok()) return Answer{s.error()};
-  if constexpr (std::is_same_v<T, storage::PutRequest> || std::is_same_v<T, storage::TxnRequest>) {
-    auto verdict = ctx_->check_space(storage::request_cost(call));
+  if constexpr (std::is_same_v<T, storage::PutRequest> || std::is_same_v<T, storage::TxnRequest> ||
+                std::is_same_v<T, protocol::LeaseGrantRequest>) {
+    // A grant is refused like a put while the NOSPACE alarm is up, and may raise it (etcd's
+    // quota check, before the TTL's).
+    int64_t cost = 0;
+    if constexpr (std::is_same_v<T, protocol::LeaseGrantRequest>) {
+      cost = storage::kLeaseGrantCost;
+    } else {
+      cost = storage::request_cost(call);
+    }
+    auto verdict = ctx_->check_space(cost);
     if (verdict != NodeContext::SpaceVerdict::accept) {
       raised_alarm = verdict == NodeContext::SpaceVerdict::refuse_raised;
       return Answer{storage::Error{storage::Errc::no_space}};

@@ -17,6 +17,10 @@ Status validate_delete(const DeleteRangeRequest& request);
 // budget rule), compare keys, each op, then the duplicate-key rule per branch.
 Status validate_txn(const TxnRequest& request, int64_t max_txn_ops);
 
+// What a LeaseGrant costs against the space quota (SPEC §10; etcd's leaseOverhead). The
+// node's request path checks it (storage::Store has no quota).
+inline constexpr int64_t kLeaseGrantCost = 64;
+
 // What a request costs against the space quota (SPEC §10): a Put 256 + key + value bytes,
 // a Txn the larger of its branches' summed costs (nested Txns included), others 0.
 int64_t request_cost(const PutRequest& request);

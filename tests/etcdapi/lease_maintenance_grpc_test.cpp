@@ -288,6 +288,7 @@ TEST_CASE("Maintenance over gRPC answers as the MessagePack door does", "[etcdap
   SAME(mp.alarm({AlarmAction::get, 0, AlarmType::none}),
        g.alarm({AlarmAction::get, 0, AlarmType::none}));
   CHECK(error_of(g.put("d", "v", 0)) == mp.put({"d", "v"}).error());
+  SAME(mp.lease_grant({100, 20}), g.grant(100, 20));  // refused like a put
   SAME(mp.alarm({AlarmAction::deactivate, member, AlarmType::nospace}),
        g.alarm({AlarmAction::deactivate, member, AlarmType::nospace}));
   CHECK(g.put("d", "v", 0).ok());

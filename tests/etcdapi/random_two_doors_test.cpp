@@ -215,7 +215,8 @@ TEST_CASE("two doors: a seeded random sequence gets the same answers over Messag
   const int ops = testing::count_from("REVKV_TWO_DOORS_OPS", 300);
   const std::vector<std::string> shard_counts = {"1", "4", "7"};
   // Both engines of the gRPC port (revkvd --grpc-engine): revkv's HTTP/2 door, which
-  // serves KV itself and relays the rest, and gRPC's own server for everything.
+  // serves the KV and Lease calls and Watch streams itself and relays the rest, and gRPC's
+  // own server for everything.
   const std::vector<std::string> engines = {"nghttp2", "grpc"};
   size_t n = 0;
   for (uint64_t seed : testing::seeds_from("REVKV_TWO_DOORS_SEEDS", {1, 7, 20261202, 42})) {

@@ -444,6 +444,7 @@ TEST_CASE("revkvd: the space quota raises a sticky NOSPACE alarm", "[node][daemo
   {
     testing::NodeProcess node(dir.sub("data"), flags);
     auto c = std::move(client::Client::connect(node.endpoint())).value();
+    REQUIRE(c.lease_grant(protocol::LeaseGrantRequest{60, 11}).ok());
     bool refused = false;
     for (int i = 0; i < 200 && !refused; ++i) {
       auto r = c.put(storage::PutRequest{"k" + std::to_string(i % 8), value});
@@ -462,6 +463,15 @@ TEST_CASE("revkvd: the space quota raises a sticky NOSPACE alarm", "[node][daemo
     auto tiny = c.put(storage::PutRequest{"t", "1"});
     REQUIRE_FALSE(tiny.ok());
     CHECK(tiny.error().code == 8);
+    // So is a lease grant (etcd's quota counts 64 bytes for one), before its TTL is looked
+    // at; a revoke is not.
+    for (int64_t ttl : {60ll, 9'000'000'001ll}) {
+      auto grant = c.lease_grant(protocol::LeaseGrantRequest{ttl, 12});
+      REQUIRE_FALSE(grant.ok());
+      CHECK(grant.error().code == 8);
+      CHECK(grant.error().message == "etcdserver: mvcc: database space exceeded");
+    }
+    CHECK(c.lease_revoke(protocol::LeaseRevokeRequest{11}).ok());
     storage::RangeRequest all;
     all.key = "k";
     all.range_end = "l";
