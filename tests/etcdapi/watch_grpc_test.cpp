@@ -36,21 +36,54 @@ client::Client connect(const std::string& endpoint) {
   return std::move(c).value();
 }
 
+// A watcher: its id and which watcher of that id it is (an id is free again once its
+// watcher is cancelled, and the sequence's explicit ids 1-6 reuse them).
+using WatcherKey = std::pair<int64_t, int>;
+
+std::string name_of(const WatcherKey& w) {
+  return "watcher " + std::to_string(w.first) + " (#" + std::to_string(w.second) + ")";
+}
+
 // What one watch stream showed: each request's answer (its header cut to the revision: the
 // two nodes have their own ids) and every watcher's events and cancellation, flattened
 // (how events are batched into responses depends on timing, not on semantics).
 struct Seen {
   std::vector<protocol::WatchResponse> answers;
-  std::map<int64_t, std::vector<storage::Event>> events;
-  std::map<int64_t, std::pair<int64_t, std::string>> canceled;  // compact_revision, reason
-  std::set<int64_t> cancelled_by_client;  // the same on both sides: the sequence's cancels
+  std::map<int64_t, int> generation;  // of each id: how many watchers had it
+  std::map<WatcherKey, std::vector<storage::Event>> events;
+  std::map<WatcherKey, std::pair<int64_t, std::string>> canceled;  // compact_revision, reason
+  std::set<WatcherKey> cancelled_by_client;  // the same on both sides: the sequence's cancels
+  std::set<int64_t> live;                    // ids with a watcher that has not ended
+
+  // Which watcher of `id` a response is for. The streams answer in order, but a client may
+  // hand on a new watcher's first events before its create's answer returns (the
+  // MessagePack client drains what it read in one go); a watcher that ended gets nothing
+  // more, so while `id` has no live watcher, what arrives for it is the next one's. Counting
+  // only creates keeps the numbering the same on both sides, however each one's watchers ended.
+  WatcherKey current(int64_t id) const {
+    auto g = generation.find(id);
+    const int created_so_far = g == generation.end() ? 0 : g->second;
+    return {id, created_so_far + (live.contains(id) ? 0 : 1)};
+  }
+  // A create was answered with `id`.
+  void created(int64_t id) {
+    ++generation[id];
+    live.insert(id);
+  }
+  // The client's cancel of `id` was answered.
+  void cancelled(int64_t id) {
+    cancelled_by_client.insert({id, generation[id]});
+    live.erase(id);
+  }
 
   void take(protocol::WatchResponse r) {
+    const WatcherKey w = current(r.watch_id);
     if (r.canceled) {
-      canceled[r.watch_id] = {r.compact_revision, r.cancel_reason};
+      canceled[w] = {r.compact_revision, r.cancel_reason};
+      live.erase(r.watch_id);
       return;
     }
-    auto& into = events[r.watch_id];
+    auto& into = events[w];
     for (auto& e : r.events)
       into.push_back(std::move(e));
   }
@@ -67,38 +100,37 @@ struct Seen {
   // side's events being the prefix. Any other cancel (a refusal, a reason) must be the same.
   // Returns the first watcher that breaks this, or nothing.
   friend std::optional<std::string> difference(const Seen& a, const Seen& b) {
-    std::set<int64_t> cancelled;
-    for (const auto& [id, why] : a.canceled)
-      cancelled.insert(id);
-    for (const auto& [id, why] : b.canceled)
-      cancelled.insert(id);
-    for (int64_t id : cancelled) {
-      const auto x = a.canceled.find(id);
-      const auto y = b.canceled.find(id);
+    std::set<WatcherKey> cancelled;
+    for (const auto& [w, why] : a.canceled)
+      cancelled.insert(w);
+    for (const auto& [w, why] : b.canceled)
+      cancelled.insert(w);
+    for (const WatcherKey& w : cancelled) {
+      const auto x = a.canceled.find(w);
+      const auto y = b.canceled.find(w);
       const bool by_compaction_x = x != a.canceled.end() && x->second.first > 0;
       const bool by_compaction_y = y != b.canceled.end() && y->second.first > 0;
       const bool same = x != a.canceled.end() && y != b.canceled.end() && x->second == y->second;
       if (!same && !(by_compaction_x || by_compaction_y))
-        return "watcher " + std::to_string(id) + ": the cancellations differ";
+        return name_of(w) + ": the cancellations differ";
       if (!same && (x != a.canceled.end() && !by_compaction_x))
-        return "watcher " + std::to_string(id) + ": the cancellations differ";
+        return name_of(w) + ": the cancellations differ";
       if (!same && (y != b.canceled.end() && !by_compaction_y))
-        return "watcher " + std::to_string(id) + ": the cancellations differ";
+        return name_of(w) + ": the cancellations differ";
     }
-    std::set<int64_t> ids;
-    for (const auto& [id, list] : a.events)
-      ids.insert(id);
-    for (const auto& [id, list] : b.events)
-      ids.insert(id);
+    std::set<WatcherKey> watchers;
+    for (const auto& [w, list] : a.events)
+      watchers.insert(w);
+    for (const auto& [w, list] : b.events)
+      watchers.insert(w);
     static const std::vector<storage::Event> none;
-    for (int64_t id : ids) {
-      const auto& x = a.events.contains(id) ? a.events.at(id) : none;
-      const auto& y = b.events.contains(id) ? b.events.at(id) : none;
+    for (const WatcherKey& w : watchers) {
+      const auto& x = a.events.contains(w) ? a.events.at(w) : none;
+      const auto& y = b.events.contains(w) ? b.events.at(w) : none;
       if (x == y) continue;
-      std::string what = "watcher " + std::to_string(id) + ": " + std::to_string(x.size()) +
-                         " events against " + std::to_string(y.size());
-      if (!a.canceled.contains(id) && !b.canceled.contains(id) &&
-          !a.cancelled_by_client.contains(id))
+      std::string what = name_of(w) + ": " + std::to_string(x.size()) + " events against " +
+                         std::to_string(y.size());
+      if (!a.canceled.contains(w) && !b.canceled.contains(w) && !a.cancelled_by_client.contains(w))
         return what + ", and it was never cancelled";
       const auto& shorter = x.size() < y.size() ? x : y;
       const auto& longer = x.size() < y.size() ? y : x;
@@ -161,6 +193,8 @@ TEST_CASE("gRPC watch: a random sequence gives the MessagePack door's answers an
   sentinel.watch_id = 1000;
   REQUIRE(mp.watch(protocol::WatchRequest{sentinel}).ok());
   REQUIRE(grpc.watch(protocol::WatchRequest{sentinel}).ok());
+  mp_door.seen.created(sentinel.watch_id);
+  grpc_door.seen.created(sentinel.watch_id);
 
   std::mt19937_64 rng(seed);
   int64_t revision = 1;
@@ -212,17 +246,20 @@ TEST_CASE("gRPC watch: a random sequence gives the MessagePack door's answers an
       mp_door.seen.answers.push_back(answer_part(a.value()));
       grpc_door.seen.answers.push_back(answer_part(b.value()));
       if (!a.value().canceled) ids.push_back(a.value().watch_id);
+      if (a.value().created && !a.value().canceled) mp_door.seen.created(a.value().watch_id);
+      if (b.value().created && !b.value().canceled) grpc_door.seen.created(b.value().watch_id);
     } else if (dice < 85 && !ids.empty()) {
       // Only ids that were created: a cancel of an unknown id gets no answer at all.
       size_t at = rng() % ids.size();
-      protocol::WatchRequest cancel{protocol::WatchCancelRequest{ids[at]}};
-      mp_door.seen.cancelled_by_client.insert(ids[at]);
-      grpc_door.seen.cancelled_by_client.insert(ids[at]);
+      const int64_t id = ids[at];
+      protocol::WatchRequest cancel{protocol::WatchCancelRequest{id}};
       ids.erase(ids.begin() + static_cast<std::ptrdiff_t>(at));
       auto a = mp.watch(cancel);
       auto b = grpc.watch(cancel);
       REQUIRE(a.ok());
       REQUIRE(b.ok());
+      mp_door.seen.cancelled(id);
+      grpc_door.seen.cancelled(id);
       mp_door.seen.answers.push_back(answer_part(a.value()));
       grpc_door.seen.answers.push_back(answer_part(b.value()));
     } else if (dice < 92) {
@@ -249,9 +286,11 @@ TEST_CASE("gRPC watch: a random sequence gives the MessagePack door's answers an
   REQUIRE(grpc_door.writer.put(storage::PutRequest{"sentinel", "end"}).ok());
   auto drained = [](auto& stream, Door& door) {
     auto deadline = std::chrono::steady_clock::now() + 30s;
-    while (door.seen.events[1000].empty() && std::chrono::steady_clock::now() < deadline)
+    const WatcherKey sentinel_watcher = door.seen.current(1000);
+    while (door.seen.events[sentinel_watcher].empty() &&
+           std::chrono::steady_clock::now() < deadline)
       REQUIRE(stream.pump_for(100ms).ok());
-    REQUIRE(door.seen.events[1000].size() == 1);
+    REQUIRE(door.seen.events[sentinel_watcher].size() == 1);
   };
   drained(mp, mp_door);
   drained(grpc, grpc_door);
