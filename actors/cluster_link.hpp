@@ -40,6 +40,10 @@ struct ClusterLink {
   // it (actors/auth_replication.hpp); never on the Raft loop thread (it would wait for
   // itself).
   std::function<Proposed(std::string)> propose;
+  // The same without blocking: `done` gets the outcome on the Raft loop thread (or on the
+  // caller's, for an entry refused at once) and must only hand it on (the lessor: a message
+  // to itself), never wait.
+  std::function<void(std::string, std::function<void(Proposed)> done)> propose_then;
   // Commits a barrier and calls `done(true)` once it was applied here while this member still
   // led (false otherwise), from another thread; one at a time (actors/read_index_actor.hpp).
   std::function<void(std::function<void(bool)> done)> barrier;

@@ -42,6 +42,13 @@ struct LessorState {
   // Grants whose records are on their way to the disk: their ids are taken, but the leases
   // exist (in `leases`, in ctx->leases, for LeaseLeases and keep-alives) only once durable.
   std::set<int64_t> granting;
+  // Cluster mode: the grants whose proposals are in flight, by id (also in `granting`), with
+  // the promise of their answer.
+  struct ProposedGrant {
+    storage::LeaseRecord record;
+    caf::response_promise answer;
+  };
+  std::map<int64_t, ProposedGrant> proposed;
   // Mirrors ctx->leases (the records the shards check) with the timing; an entry leaves
   // only once the coordinator has removed the record. Changed only through track(),
   // renew() and forget(), which keep by_expiry in step.
@@ -112,26 +119,6 @@ bool follow_leadership(LessorState& st) {
   }
   st.leading = leads;
   return leads;
-}
-
-// Cluster mode: the grant becomes a state-change entry every member applies (the record in
-// its store and lease table, the lessor told: apps/revkvd/replica.cpp), so that whichever
-// member leads next knows the lease. Blocks this (detached) actor for the round trip, as a
-// single node's fsync does. The error when it was not replicated.
-std::optional<storage::Error> replicate_grant(const NodeContext& ctx,
-                                              const storage::LeaseRecord& record) {
-  auto& link = *ctx.cluster;
-  if (auto refused = leader_refusal(link))
-    return storage::Error{storage::Errc::io_error, refused->message};
-  if (!link.propose) return storage::Error{storage::Errc::io_error, "etcdserver: no leader"};
-  std::string payload = storage::encode_lease_record(record);
-  link.proposals_pending.fetch_add(1);
-  auto proposed = link.propose(
-      encode_state_change({link.member_id, link.incarnation, ChangeKind::lease, payload}));
-  link.proposals_pending.fetch_sub(1);
-  if (!proposed.error) return std::nullopt;
-  link.proposals_failed.fetch_add(1);
-  return storage::Error{storage::Errc::io_error, *proposed.error};
 }
 
 // A positive id in use neither here nor in the records. The counter starts from the wall
@@ -247,13 +234,55 @@ protocol::LeaseGrantResponse granted(LessorState& st, const storage::LeaseRecord
   return protocol::LeaseGrantResponse{st.header(), record.id, record.ttl};
 }
 
-// Cluster mode: blocks this (detached) actor for the proposal's round trip; applied here
-// before propose returns (the record is in the store and the table).
-GrantResult grant_replicated(LessorState& st, const protocol::LeaseGrantRequest& r) {
+// Cluster mode: the grant becomes a state-change entry every member applies (the record in
+// its store and lease table, the lessor told: apps/revkvd/replica.cpp), so that whichever
+// member leads next knows the lease. Proposed without waiting (ClusterLink::propose_then):
+// the entries of concurrent grants are in the Raft log together and libraft appends and
+// replicates them in one round, as a single node's grants share the commit group's fsync;
+// the lessor answers keep-alives meanwhile. Answered once the entry is applied here (then
+// the lease is in the store and the table; grant_settled_atom), or with why it was not. An
+// entry whose proposal failed because leadership moved may still commit under the next
+// leader, as in etcd: the client was told the outcome is unknown.
+caf::result<GrantResult> propose_grant(Self* self, const protocol::LeaseGrantRequest& r) {
+  auto& st = self->state;
   auto record = grant_record(st, r);
-  if (!record.ok()) return record.error();
-  if (auto failed = replicate_grant(*st.ctx, *record)) return *failed;
-  return granted(st, *record);
+  if (!record.ok()) return GrantResult{record.error()};
+  auto& link = *st.ctx->cluster;
+  if (auto refused = leader_refusal(link))
+    return GrantResult{storage::Error{storage::Errc::io_error, refused->message}};
+  if (!link.propose_then)
+    return GrantResult{storage::Error{storage::Errc::io_error, "etcdserver: no leader"}};
+  const int64_t id = record->id;
+  st.granting.insert(id);
+  auto answer = self->make_response_promise();
+  st.proposed.emplace(id, LessorState::ProposedGrant{*record, answer});
+  link.proposals_pending.fetch_add(1);
+  link.propose_then(
+      encode_state_change({link.member_id, link.incarnation, ChangeKind::lease,
+                           storage::encode_lease_record(*record)}),
+      [lessor = caf::actor_cast<caf::actor>(self), id](ClusterLink::Proposed outcome) {
+        caf::anon_send(lessor, grant_settled_atom::value, id, !outcome.error,
+                       outcome.error.value_or(std::string()));
+      });
+  return answer;
+}
+
+// Cluster mode: the proposal of the grant of `id` was settled.
+void grant_settled(Self* self, int64_t id, bool applied, const std::string& why_not) {
+  auto& st = self->state;
+  auto it = st.proposed.find(id);
+  if (it == st.proposed.end()) return;
+  auto grant = std::move(it->second);
+  st.proposed.erase(it);
+  st.granting.erase(id);
+  auto& link = *st.ctx->cluster;
+  link.proposals_pending.fetch_sub(1);
+  if (!applied) {
+    link.proposals_failed.fetch_add(1);
+    grant.answer.deliver(GrantResult{storage::Error{storage::Errc::io_error, why_not}});
+    return;
+  }
+  grant.answer.deliver(GrantResult{granted(st, grant.record)});
 }
 
 // A single node: the record goes to the backend actor as a write outside the revisions
@@ -373,7 +402,7 @@ caf::behavior lessor_actor(Self* self, NodeContextPtr ctx, std::vector<caf::acto
   using LeasesResult = storage::Result<protocol::LeaseLeasesResponse>;
   return {
       [self](const protocol::LeaseGrantRequest& r) -> caf::result<GrantResult> {
-        if (self->state.ctx->cluster) return grant_replicated(self->state, r);
+        if (self->state.ctx->cluster) return propose_grant(self, r);
         return grant(self, r);
       },
       [self](const protocol::LeaseRevokeRequest& r) -> caf::result<RevokeReply> {
@@ -444,6 +473,9 @@ caf::behavior lessor_actor(Self* self, NodeContextPtr ctx, std::vector<caf::acto
       [self](lease_applied_atom, int64_t id, int64_t ttl) {
         auto& st = self->state;
         if (!st.leases.contains(id)) st.track(id, ttl, deadline(st.clock->now(), {}, ttl));
+      },
+      [self](grant_settled_atom, int64_t id, bool applied, const std::string& why_not) {
+        grant_settled(self, id, applied, why_not);
       },
       // Cluster mode: another member's revocation removed the record here.
       [self](lease_gone_atom, int64_t id) { self->state.forget(id); },

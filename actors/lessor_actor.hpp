@@ -24,8 +24,8 @@
 //
 // A grant's record is written by the backend actor (write_atom), in its next commit group,
 // so concurrent grants and the puts beside them share one fsync; the grant is answered, and
-// the lease exists, once the record is durable. In cluster mode a grant is a proposal, and
-// the lessor waits for it to apply. Detached (its own thread) for that wait.
+// the lease exists, once the record is durable. In cluster mode a grant is a proposal, made
+// without waiting (ClusterLink::propose_then); it is answered once the entry is applied here.
 
 #include "actors/node_context.hpp"
 #include "protocol/messages.hpp"

@@ -56,6 +56,9 @@ using expire_atom = caf::atom_constant<caf::atom("expire")>;
 // made (lease_gone_atom, id).
 using lease_applied_atom = caf::atom_constant<caf::atom("leaseappl")>;
 using lease_gone_atom = caf::atom_constant<caf::atom("leasegone")>;
+// Cluster mode, from the Raft loop to the lessor: the proposal of the grant of lease `id` was
+// settled (grant_settled_atom, id, applied, why-not).
+using grant_settled_atom = caf::atom_constant<caf::atom("grantdone")>;
 // Cluster mode, from the Raft apply path to the maintenance actor: another member's
 // compaction at a revision was applied here (its schedule written); run it here too.
 using replicated_compact_atom = caf::atom_constant<caf::atom("replcompct")>;

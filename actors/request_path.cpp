@@ -334,6 +334,14 @@ void RequestPath::forward_write(uint64_t id, const caf::actor& target, Msg msg) 
                           std::is_same_v<Reply, storage::TxnResponse>) {
               if (r.ok()) durable_at = r->revision;
             }
+            if constexpr (std::is_same_v<Reply, storage::DeleteRangeResponse> ||
+                          std::is_same_v<Reply, storage::TxnResponse>) {
+              // Cluster mode: a write that took no revision proposed nothing, so no commit
+              // confirms that this member still led when it read its store: confirm it as a
+              // linearizable read is (a deposed leader's failed compare must not answer).
+              if (r.ok() && !storage::took_revision(*r) && leadership_unconfirmed())
+                return confirm_then_apply(id, to_answer(r), durable_at);
+            }
             applied(id, to_answer(r), durable_at);
             sink_.end_of_turn();
           },
@@ -367,6 +375,36 @@ void RequestPath::check_lease_then_write(uint64_t id, const auth::Caller& caller
             applied(id, internal_error(err), 0);
             sink_.end_of_turn();
           });
+}
+
+bool RequestPath::leadership_unconfirmed() const {
+  auto* link = ctx_->cluster.get();
+  return link != nullptr && link->read_index && !link->read_lease_covers_now();
+}
+
+template <class Then>
+void RequestPath::confirm_leadership(Then then) {
+  self_->request(ctx_->cluster->read_index, caf::infinite, read_index_atom::value)
+      .then(
+          [this, then](bool confirmed) mutable {
+            if (confirmed)
+              then(std::nullopt);
+            else
+              then(Answer{protocol::WireError{14, "etcdserver: leader changed"}});
+            sink_.end_of_turn();
+          },
+          [this, then](caf::error& err) mutable {
+            then(Answer{internal_error(err)});
+            sink_.end_of_turn();
+          });
+}
+
+void RequestPath::confirm_then_apply(uint64_t id, Answer answer, int64_t durable_at) {
+  confirm_leadership(
+      [this, id, answer = std::move(answer), durable_at](std::optional<Answer> refused) mutable {
+        if (refused) return applied(id, std::move(*refused), 0);
+        applied(id, std::move(answer), durable_at);
+      });
 }
 
 void RequestPath::applied(uint64_t id, Answer answer, int64_t durable_at) {
@@ -506,32 +544,20 @@ void RequestPath::emit(uint64_t id, protocol::Method method, Clock::time_point r
 }
 
 void RequestPath::serve_range(const Queued& q, const storage::RangeRequest& r) {
-  auto* link = ctx_->cluster.get();
-  if (link != nullptr && !r.serializable && link->read_index && !link->read_lease_covers_now()) {
+  if (!r.serializable && leadership_unconfirmed()) {
     // Cluster mode: a linearizable read on the leader, outside its read lease, waits for a
     // barrier that started after it arrived (one barrier serves every read waiting,
     // actors/read_index_actor.hpp), then reads at W. The read is in flight meanwhile, so this
     // connection's order holds. Within the lease no other leader can exist: W already covers
     // every acknowledged write (docs/CLUSTER.md "Linearizable reads").
     start_read(q);
-    self_->request(link->read_index, caf::infinite, read_index_atom::value)
-        .then(
-            [this, id = q.id, r](bool confirmed) {
-              if (!confirmed) {
-                read_done(id, protocol::WireError{14, "etcdserver: leader changed"});
-              } else {
-                int64_t w = ctx_->watermark.load();
-                auto rev =
-                    storage::resolve_read_revision(r.revision, w, ctx_->compact_revision.load());
-                if (rev.ok()) return fetch_range(id, r, w, *rev);
-                read_done(id, rev.error());
-              }
-              sink_.end_of_turn();
-            },
-            [this, id = q.id](caf::error& err) {
-              read_done(id, internal_error(err));
-              sink_.end_of_turn();
-            });
+    confirm_leadership([this, id = q.id, r](std::optional<Answer> refused) {
+      if (refused) return read_done(id, std::move(*refused));
+      int64_t w = ctx_->watermark.load();
+      auto rev = storage::resolve_read_revision(r.revision, w, ctx_->compact_revision.load());
+      if (rev.ok()) return fetch_range(id, r, w, *rev);
+      read_done(id, rev.error());
+    });
     return;
   }
   int64_t w = ctx_->watermark.load();

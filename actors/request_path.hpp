@@ -204,6 +204,15 @@ class RequestPath {
                      int64_t rev, storage::Counting counting, FetchedParts then);
   void serve_watch(const Queued& q, const protocol::WatchRequest& w);
   void applied(uint64_t id, Answer answer, int64_t durable_at);
+  // Cluster mode: whether this member must confirm that it leads before it answers from its
+  // store (a linearizable read outside the leader's read lease); false on a single node.
+  bool leadership_unconfirmed() const;
+  // A barrier that started now (actors/read_index_actor.hpp); then(nullopt) once it confirmed
+  // this member's leadership, then(the refusal) if not.
+  template <class Then>
+  void confirm_leadership(Then then);
+  // applied(id, answer, durable_at) once leadership is confirmed; the refusal if it is not.
+  void confirm_then_apply(uint64_t id, Answer answer, int64_t durable_at);
   void release_writes();
   void read_done(uint64_t id, Answer answer);
   void emit(uint64_t id, protocol::Method method, Clock::time_point received, Answer answer);

@@ -160,16 +160,21 @@ Role role_of(int state) {
 
 // A call waiting for libraft's callback. libraft holds a pointer to the request struct
 // inside; the node keeps the operation alive in `pending` until the callback (or shutdown)
-// settles its promise.
+// settles it: its promise, or its `then` if it has one (then the promise is never read).
 struct PendingOp {
   virtual ~PendingOp() = default;
   std::promise<Outcome> done;
+  std::function<void(Outcome)> then;
   void* owner = nullptr;  // the RaftNode::Impl, for libraft's callbacks
   bool appended = false;  // an apply or barrier libraft accepted into its log
   bool settled = false;
   void settle(Outcome outcome) {
     if (settled) return;
     settled = true;
+    if (then) {
+      then(std::move(outcome));
+      return;
+    }
     done.set_value(std::move(outcome));
   }
 };
@@ -704,17 +709,23 @@ std::uint64_t RaftNode::id() const {
 }
 
 std::future<Outcome> RaftNode::propose(std::string entry) {
+  auto settled = std::make_shared<std::promise<Outcome>>();
+  auto result = settled->get_future();
+  propose(std::move(entry), [settled](Outcome outcome) { settled->set_value(std::move(outcome)); });
+  return result;
+}
+
+void RaftNode::propose(std::string entry, std::function<void(Outcome)> then) {
   auto op = std::make_shared<ApplyOp>();
-  auto result = op->done.get_future();
+  op->then = std::move(then);
   if (entry.empty()) {
     op->settle(Outcome{Errc::invalid, 0, "an entry must not be empty"});
-    return result;
+    return;
   }
   auto bytes = std::make_shared<std::string>(std::move(entry));
   Impl* impl = impl_.get();
   if (!impl->loop.post([impl, op, bytes] { impl->start_apply(op, *bytes); }))
     op->settle(shutting_down());
-  return result;
 }
 
 std::future<Outcome> RaftNode::barrier() {

@@ -155,6 +155,9 @@ class RaftNode {
   // Appends `entry` (opaque bytes, not empty) if this member leads; the future holds the
   // entry's index once it committed and was applied here, or why not.
   std::future<Outcome> propose(std::string entry);
+  // The same without waiting: `then` gets the outcome, on the Raft loop thread (or on this
+  // one, for an entry refused before it reached the loop). It must not block.
+  void propose(std::string entry, std::function<void(Outcome)> then);
   // Commits an empty entry: once it is applied, every entry before it is applied here and
   // this member was leader when it committed. Leader only.
   std::future<Outcome> barrier();

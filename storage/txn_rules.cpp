@@ -182,6 +182,27 @@ bool is_write_txn(const TxnRequest& request) {
   return writes(request.success) || writes(request.failure);
 }
 
+bool took_revision(const DeleteRangeResponse& response) {
+  return response.deleted > 0;
+}
+
+bool took_revision(const TxnResponse& response) {
+  return std::any_of(response.responses.begin(), response.responses.end(),
+                     [](const ResponseOp& op) {
+                       return std::visit(
+                           [](const auto& r) {
+                             using R = std::decay_t<decltype(r)>;
+                             if constexpr (std::is_same_v<R, PutResponse>) return true;
+                             if constexpr (std::is_same_v<R, DeleteRangeResponse>)
+                               return took_revision(r);
+                             if constexpr (std::is_same_v<R, Box<TxnResponse>>)
+                               return took_revision(*r);
+                             return false;
+                           },
+                           op.op);
+                     });
+}
+
 bool compare_holds(const Compare& c, const std::vector<KeyValue>& selected) {
   if (selected.empty()) {
     if (static_cast<CompareTarget>(c.target) == CompareTarget::value) return false;

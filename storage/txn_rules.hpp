@@ -29,6 +29,13 @@ int64_t request_cost(const TxnRequest& request);
 // Whether the Txn writes: some top-level op of either branch is not a Range.
 bool is_write_txn(const TxnRequest& request);
 
+// Whether an answered write took a revision: some Put ran, or some DeleteRange deleted a
+// key (nested Txns included). A Txn whose compare chose a branch of Ranges only (or an empty
+// one) and a DeleteRange of nothing change nothing and answer at the current revision: the
+// answer is a read of the store.
+bool took_revision(const DeleteRangeResponse& response);
+bool took_revision(const TxnResponse& response);
+
 // A compare over the key-values it selects (empty: no key matched).
 bool compare_holds(const Compare& compare, const std::vector<KeyValue>& selected);
 

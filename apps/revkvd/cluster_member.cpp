@@ -153,6 +153,13 @@ ClusterMember::ClusterMember(caf::actor_system& sys, actors::Node& node,
     if (outcome.ok()) return {outcome.index, std::nullopt};
     return {0, describe(outcome)};
   };
+  link_->propose_then = [this](std::string entry,
+                               std::function<void(actors::ClusterLink::Proposed)> done) {
+    raft_->propose(std::move(entry), [done = std::move(done)](cluster::Outcome outcome) {
+      if (outcome.ok()) return done({outcome.index, std::nullopt});
+      done({0, describe(outcome)});
+    });
+  };
   link_->barrier = [this](std::function<void(bool)> done) {
     {
       std::lock_guard lock(mutex_);

@@ -28,16 +28,18 @@ inline caf::behavior silent_route(caf::event_based_actor* self) {
 }
 
 struct DoorSocketFixture : test_coordinator_fixture<> {
-  // Spawns the door over `ctx` as it is now (set ctx->cluster etc. before).
-  void start_door() {
+  // Spawns the door over `ctx` as it is now (set ctx->cluster etc. before). `applier`, if
+  // given, is the one shard and the coordinator: the actor that applies every KV request.
+  void start_door(caf::actor applier = {}) {
     int fds[2];
     REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds) == 0);
     client.reset(fds[1]);
     route = sys.spawn(silent_route);
     broker = sys.spawn(silent_route);
     actors::Routes routes;
-    routes.shards = {route};
-    routes.coordinator = routes.maintenance = routes.lessor = routes.watch_hub = route;
+    routes.shards = {applier ? applier : route};
+    routes.coordinator = applier ? applier : route;
+    routes.maintenance = routes.lessor = routes.watch_hub = route;
     door = actors::spawn_msgpack_door(sys, ctx, routes, broker, fds[0]);
     sched.run();
   }

@@ -1,0 +1,177 @@
+// A cluster leader's answers that proposed nothing (docs/CLUSTER.md "Linearizable reads"): a
+// Txn whose compare chose a branch without writes, or a DeleteRange that deleted nothing, took
+// no revision, so no commit confirms that this member still led when its store answered. On
+// CAF's deterministic test coordinator, a MessagePack door of a member that believes it leads,
+// whose one shard answers with responses the test sets and whose read-index actor answers as
+// the test says:
+//   - outside the read lease, such an answer waits for a leadership confirmation, and a failed
+//     one turns it into Unavailable `etcdserver: leader changed` (a deposed leader resumed
+//     after a freeze must not answer a CAS from its stale store);
+//   - a write that took a revision needs none (its commit confirmed it); within the lease none
+//     is asked either.
+
+#include "actors/cluster_link.hpp"
+#include "actors/messages.hpp"
+#include "actors/node_context.hpp"
+#include "protocol/codec.hpp"
+#include "protocol/frame.hpp"
+#include "protocol/method.hpp"
+#include "tests/actors/door_socket_fixture.hpp"
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+using namespace revkv;
+
+namespace {
+
+// What the one shard answers to each write.
+struct ShardAnswers {
+  storage::TxnResponse txn;
+  storage::DeleteRangeResponse del;
+  storage::PutResponse put;
+};
+
+caf::behavior answering_shard(caf::event_based_actor*, std::shared_ptr<ShardAnswers> answers) {
+  return {
+      [answers](const storage::TxnRequest&) {
+        return storage::Result<storage::TxnResponse>{answers->txn};
+      },
+      [answers](const storage::DeleteRangeRequest&) {
+        return storage::Result<storage::DeleteRangeResponse>{answers->del};
+      },
+      [answers](const storage::PutRequest&) {
+        return storage::Result<storage::PutResponse>{answers->put};
+      },
+  };
+}
+
+struct Confirmations {
+  int asked = 0;
+  bool confirm = false;
+};
+
+caf::behavior read_index(caf::event_based_actor*, std::shared_ptr<Confirmations> c) {
+  return {[c](actors::read_index_atom) {
+    ++c->asked;
+    return c->confirm;
+  }};
+}
+
+template <class Request>
+std::vector<char> frame(uint32_t msgid, protocol::Method method, const Request& request) {
+  msgpack::sbuffer buf;
+  protocol::write_request(buf, msgid, protocol::method_name(method),
+                          protocol::encode_to_string(request), std::nullopt, false);
+  return {buf.data(), buf.data() + buf.size()};
+}
+
+storage::TxnRequest cas() {
+  storage::TxnRequest t;
+  storage::Compare c;
+  c.key.assign(1, 'k');  // not a string literal: GCC 12's false -Wrestrict under Bazel
+  c.target = static_cast<int32_t>(storage::CompareTarget::mod);
+  c.result = static_cast<int32_t>(storage::CompareResult::equal);
+  c.union_kind = storage::CompareTarget::mod;
+  c.number = 49;
+  t.compare.push_back(c);
+  storage::PutRequest put;
+  put.key.assign(1, 'k');
+  put.value.assign(1, 'v');
+  t.success.push_back(storage::RequestOp{put});
+  return t;
+}
+
+storage::DeleteRangeRequest delete_k() {
+  storage::DeleteRangeRequest d;
+  d.key.assign(1, 'k');
+  return d;
+}
+
+storage::PutRequest put_k() {
+  storage::PutRequest p;
+  p.key.assign(1, 'k');
+  p.value.assign(1, 'v');
+  return p;
+}
+
+struct LeaderFixture : testing::DoorSocketFixture {
+  LeaderFixture() {
+    ctx->watermark.store(60);
+    ctx->last_revision.store(60);
+    auto link = std::make_shared<actors::ClusterLink>();
+    link->member_id = 1;
+    link->leader_id.store(1);
+    link->leader.store(true);
+    link->read_lease_ns = std::chrono::nanoseconds(std::chrono::seconds(1)).count();
+    link->read_index = sys.spawn(read_index, confirmations);
+    ctx->cluster = link;
+    answers->txn.revision = 54;  // the compare failed: nothing written
+    answers->txn.succeeded = false;
+    answers->del.revision = 54;  // nothing deleted
+    answers->put.revision = 55;
+    shard = sys.spawn(answering_shard, answers);
+    start_door(shard);
+  }
+  ~LeaderFixture() {
+    for (const auto& a : {shard, ctx->cluster->read_index})
+      caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  }
+
+  client::Response answer(std::vector<char> bytes) {
+    self->send(door, actors::bytes_atom::value, std::move(bytes));
+    sched.run();
+    auto out = responses();
+    REQUIRE(out.size() == 1);
+    return std::move(out[0]);
+  }
+
+  std::shared_ptr<ShardAnswers> answers = std::make_shared<ShardAnswers>();
+  std::shared_ptr<Confirmations> confirmations = std::make_shared<Confirmations>();
+  caf::actor shard;
+};
+
+}  // namespace
+
+TEST_CASE_METHOD(LeaderFixture,
+                 "a leader outside its read lease confirms an answer that took no revision",
+                 "[actors][door][cluster]") {
+  // Not confirmed (leadership was lost): etcd's error instead of the store's answer.
+  auto txn = answer(frame(1, protocol::Method::kv_txn, cas()));
+  REQUIRE(txn.error);
+  CHECK(txn.error->code == 14);
+  CHECK(txn.error->message == "etcdserver: leader changed");
+  CHECK(confirmations->asked == 1);
+  auto del = answer(frame(2, protocol::Method::kv_delete_range, delete_k()));
+  REQUIRE(del.error);
+  CHECK(del.error->message == "etcdserver: leader changed");
+  CHECK(confirmations->asked == 2);
+
+  // Writes that took a revision were confirmed by their commit: no confirmation asked.
+  CHECK_FALSE(answer(frame(3, protocol::Method::kv_put, put_k())).error);
+  answers->txn.succeeded = true;
+  answers->txn.revision = 56;
+  answers->txn.responses.push_back(storage::ResponseOp{storage::PutResponse{}});
+  CHECK_FALSE(answer(frame(4, protocol::Method::kv_txn, cas())).error);
+  answers->del.deleted = 1;
+  answers->del.revision = 57;
+  CHECK_FALSE(answer(frame(5, protocol::Method::kv_delete_range, delete_k())).error);
+  CHECK(confirmations->asked == 2);
+
+  // Confirmed: the store's answer.
+  answers->txn = storage::TxnResponse{54, false, {}};
+  confirmations->confirm = true;
+  CHECK_FALSE(answer(frame(6, protocol::Method::kv_txn, cas())).error);
+  CHECK(confirmations->asked == 3);
+}
+
+TEST_CASE_METHOD(LeaderFixture, "a leader within its read lease answers a failed compare at once",
+                 "[actors][door][cluster]") {
+  ctx->cluster->read_lease_until.store(actors::ClusterLink::steady_now_ns() +
+                                       std::chrono::nanoseconds(std::chrono::hours(1)).count());
+  auto txn = answer(frame(1, protocol::Method::kv_txn, cas()));
+  CHECK_FALSE(txn.error);
+  CHECK(confirmations->asked == 0);
+}
