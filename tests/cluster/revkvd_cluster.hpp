@@ -94,9 +94,27 @@ class Cluster {
 
   // `extra`: more flags for this start (fixed ports for a member that restarts itself), after
   // the ones every member gets (the constructor's).
+  // A start on the member's client ports (fixed, so that a member started again serves where
+  // it served) may find one of them bound meanwhile by another test's process (tests run side
+  // by side, and a killed member's ports are free until it starts again): that start is tried
+  // again on new client ports, three times at most. Not with `extra` (it may name ports), and
+  // not for the peer port, which every --initial-cluster names.
   void start(size_t i, const std::vector<std::string>& extra = {}) {
-    members_[i] = std::make_unique<NodeProcess>(dir_.sub(names_[i]), flags(i, extra),
-                                                dir_.sub(names_[i] + ".log"));
+    for (int attempt = 1;; ++attempt) {
+      try {
+        members_[i] = std::make_unique<NodeProcess>(dir_.sub(names_[i]), flags(i, extra),
+                                                    dir_.sub(names_[i] + ".log"));
+        return;
+      } catch (const std::runtime_error& e) {
+        const std::string why = e.what();
+        const bool client_port_taken = why.find("already in use") != std::string::npos &&
+                                       (why.find("(--listen-client)") != std::string::npos ||
+                                        why.find("(--listen-grpc)") != std::string::npos ||
+                                        why.find("(--listen-metrics)") != std::string::npos);
+        if (!client_port_taken || !extra.empty() || attempt == 3) throw;
+        move_client_ports(i);
+      }
+    }
   }
   // The flags start(i, extra) gives member i besides --data-dir data_dir(i) (a test runs
   // revkvd with them itself to see a start refused).
