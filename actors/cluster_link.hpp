@@ -192,6 +192,10 @@ struct ClusterLink {
   std::atomic<bool> leader{false};
   std::atomic<uint64_t> leader_id{0};  // 0: no known leader
   std::atomic<uint64_t> term{0};
+  // Moves whenever this member starts or stops leading a term (before `leader` is cleared, and
+  // before it is set for the new term): an answer computed under one value may go out as a
+  // read only if the value has not moved since (actors/request_path.hpp).
+  std::atomic<uint64_t> leadership_epoch{0};
   std::atomic<uint64_t> applied_index{0};
   // Sets applied_index (the replica, after each entry) and wakes wait_applied's callers.
   void set_applied(uint64_t index) {

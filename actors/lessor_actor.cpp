@@ -253,10 +253,8 @@ caf::result<GrantResult> propose_grant(Self* self, const protocol::LeaseGrantReq
   if (!link.propose_then)
     return GrantResult{storage::Error{storage::Errc::io_error, "etcdserver: no leader"}};
   const int64_t id = record->id;
-  st.granting.insert(id);
-  auto answer = self->make_response_promise();
-  st.proposed.emplace(id, LessorState::ProposedGrant{*record, answer});
-  link.proposals_pending.fetch_add(1);
+  // The outcome comes as a message, handled after this one: the bookkeeping below is in place
+  // by then even when the proposal is refused at once.
   link.propose_then(
       encode_state_change({link.member_id, link.incarnation, ChangeKind::lease,
                            storage::encode_lease_record(*record)}),
@@ -264,6 +262,10 @@ caf::result<GrantResult> propose_grant(Self* self, const protocol::LeaseGrantReq
         caf::anon_send(lessor, grant_settled_atom::value, id, !outcome.error,
                        outcome.error.value_or(std::string()));
       });
+  st.granting.insert(id);
+  auto answer = self->make_response_promise();
+  st.proposed.emplace(id, LessorState::ProposedGrant{*record, answer});
+  link.proposals_pending.fetch_add(1);
   return answer;
 }
 
@@ -366,8 +368,8 @@ caf::actor spawn_lessor_actor(caf::actor_system& sys, NodeContextPtr ctx,
                               caf::actor backend, std::vector<storage::LeaseRecord> restored,
                               ClockPtr clock) {
   if (!clock) clock = util::real_clock();
-  // Detached: in cluster mode a grant blocks for its proposal's round trip, which must not
-  // hold a scheduler thread.
+  // Detached: a thread of its own (revkv.lessor), so that lease timing — keep-alives and the
+  // expiry checks — never queues behind the request path's work on the scheduler's threads.
   return sys.spawn<caf::detached>(lessor_actor, std::move(ctx), std::move(shards),
                                   std::move(coordinator), std::move(backend), std::move(restored),
                                   std::move(clock));

@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <array>
+#include <memory>
 #include <type_traits>
 
 namespace revkv::actors {
@@ -325,22 +326,25 @@ void RequestPath::send_write(const Queued& q, const caf::actor& target, Msg msg)
 
 template <class Reply, class Msg>
 void RequestPath::forward_write(uint64_t id, const caf::actor& target, Msg msg) {
+  const uint64_t epoch = leadership_now();
   self_->request(target, caf::infinite, std::move(msg))
       .then(
-          [this, id](storage::Result<Reply>& r) {
+          [this, id, epoch](storage::Result<Reply>& r) {
             int64_t durable_at = 0;
             if constexpr (std::is_same_v<Reply, storage::PutResponse> ||
                           std::is_same_v<Reply, storage::DeleteRangeResponse> ||
                           std::is_same_v<Reply, storage::TxnResponse>) {
               if (r.ok()) durable_at = r->revision;
-            }
-            if constexpr (std::is_same_v<Reply, storage::DeleteRangeResponse> ||
-                          std::is_same_v<Reply, storage::TxnResponse>) {
-              // Cluster mode: a write that took no revision proposed nothing, so no commit
-              // confirms that this member still led when it read its store: confirm it as a
+              // Cluster mode: a write that took no revision (or failed on what the store
+              // holds: a lease or key not found) proposed nothing, so no commit confirms
+              // that this member still led when its store answered: confirm it as a
               // linearizable read is (a deposed leader's failed compare must not answer).
-              if (r.ok() && !storage::took_revision(*r) && leadership_unconfirmed())
-                return confirm_then_apply(id, to_answer(r), durable_at);
+              bool read_only = !r.ok();
+              if constexpr (!std::is_same_v<Reply, storage::PutResponse>) {
+                if (r.ok()) read_only = !storage::took_revision(*r);
+              }
+              if (read_only && !covered_by_read_lease(epoch))
+                return confirm_then_apply(id, to_answer(r), durable_at, epoch);
             }
             applied(id, to_answer(r), durable_at);
             sink_.end_of_turn();
@@ -382,6 +386,24 @@ bool RequestPath::leadership_unconfirmed() const {
   return link != nullptr && link->read_index && !link->read_lease_covers_now();
 }
 
+uint64_t RequestPath::leadership_now() const {
+  auto* link = ctx_->cluster.get();
+  if (link == nullptr) return 0;
+  // The epoch first: `leader` is set only after the epoch moved to this leadership's value,
+  // and cleared only after it moved past it.
+  const uint64_t epoch = link->leadership_epoch.load();
+  return link->leader.load() ? epoch : kNotLeading;
+}
+
+bool RequestPath::covered_by_read_lease(uint64_t epoch) const {
+  auto* link = ctx_->cluster.get();
+  if (link == nullptr || !link->read_index) return true;
+  // The lease first, then the epoch: a lease is stored only after the epoch moved to its
+  // leadership, so an unchanged epoch read after it says the lease is of that leadership.
+  const bool leased = !leadership_unconfirmed();
+  return leased && epoch == link->leadership_epoch.load();
+}
+
 template <class Then>
 void RequestPath::confirm_leadership(Then then) {
   self_->request(ctx_->cluster->read_index, caf::infinite, read_index_atom::value)
@@ -399,12 +421,25 @@ void RequestPath::confirm_leadership(Then then) {
           });
 }
 
-void RequestPath::confirm_then_apply(uint64_t id, Answer answer, int64_t durable_at) {
-  confirm_leadership(
-      [this, id, answer = std::move(answer), durable_at](std::optional<Answer> refused) mutable {
-        if (refused) return applied(id, std::move(*refused), 0);
-        applied(id, std::move(answer), durable_at);
-      });
+void RequestPath::confirm_then_apply(uint64_t id, Answer answer, int64_t durable_at,
+                                     uint64_t epoch) {
+  if (epoch != ctx_->cluster->leadership_epoch.load()) {
+    // Computed under a leadership already over (or while not leading): no barrier can
+    // confirm it.
+    applied(id, protocol::WireError{14, "etcdserver: leader changed"}, 0);
+    sink_.end_of_turn();
+    return;
+  }
+  auto kept = std::make_shared<Answer>(std::move(answer));
+  confirm_leadership([this, id, kept, durable_at, epoch](std::optional<Answer> refused) {
+    if (refused) return applied(id, std::move(*refused), 0);
+    // Confirmed for the leadership that computed the answer, not a later one of this member
+    // (deposed and elected again meanwhile: its store may have missed what another leader
+    // acknowledged in between).
+    if (epoch != ctx_->cluster->leadership_epoch.load())
+      return applied(id, protocol::WireError{14, "etcdserver: leader changed"}, 0);
+    applied(id, std::move(*kept), durable_at);
+  });
 }
 
 void RequestPath::applied(uint64_t id, Answer answer, int64_t durable_at) {

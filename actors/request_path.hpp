@@ -211,8 +211,16 @@ class RequestPath {
   // this member's leadership, then(the refusal) if not.
   template <class Then>
   void confirm_leadership(Then then);
-  // applied(id, answer, durable_at) once leadership is confirmed; the refusal if it is not.
-  void confirm_then_apply(uint64_t id, Answer answer, int64_t durable_at);
+  // Cluster mode: this member's ClusterLink::leadership_epoch while it leads, kNotLeading
+  // while it does not; 0 on a single node. Taken when a write goes to its shard.
+  static constexpr uint64_t kNotLeading = ~uint64_t{0};
+  uint64_t leadership_now() const;
+  // Whether an answer computed under `epoch` may go out as a read now: on a single node, or
+  // within the read lease of that same leadership.
+  bool covered_by_read_lease(uint64_t epoch) const;
+  // applied(id, answer, durable_at) once a barrier confirms the leadership of `epoch`; the
+  // refusal (`leader changed`) if it does not.
+  void confirm_then_apply(uint64_t id, Answer answer, int64_t durable_at, uint64_t epoch);
   void release_writes();
   void read_done(uint64_t id, Answer answer);
   void emit(uint64_t id, protocol::Method method, Clock::time_point received, Answer answer);

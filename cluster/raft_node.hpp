@@ -7,7 +7,9 @@
 //
 // Threading: libraft is single-threaded on a libuv loop. Each RaftNode owns a loop running
 // on a thread of its own; every public call may come from any thread and is marshalled
-// onto the loop (LoopThread::post); results come back as std::future. The StateMachine's
+// onto the loop (LoopThread::post); results come back as std::future (or, for propose, to a
+// callback on the loop thread, or on the caller's or stop()'s thread when the entry never
+// reaches libraft). The StateMachine's
 // hooks and the status observer run on the loop thread, one at a time (except the restore
 // of the latest local snapshot, which raft_start does in the constructor on the caller's
 // thread): they must not block for long (they hold up heartbeats) and must not call back
@@ -156,7 +158,8 @@ class RaftNode {
   // entry's index once it committed and was applied here, or why not.
   std::future<Outcome> propose(std::string entry);
   // The same without waiting: `then` gets the outcome, on the Raft loop thread (or on this
-  // one, for an entry refused before it reached the loop). It must not block.
+  // one, for an entry refused before it reached the loop, or on the thread of stop() for one
+  // still pending then). It must not block.
   void propose(std::string entry, std::function<void(Outcome)> then);
   // Commits an empty entry: once it is applied, every entry before it is applied here and
   // this member was leader when it committed. Leader only.

@@ -444,7 +444,14 @@ void ClusterMember::observe(const cluster::NodeStatus& status) {
   link.term.store(status.term);
   std::uint64_t was_leading = leading_term_;
   leading_term_ = status.role == cluster::Role::leader ? status.term : 0;
-  if (leading_term_ != was_leading) link.read_lease_until.store(0);
+  if (leading_term_ != was_leading) {
+    link.leadership_epoch.fetch_add(1);
+    link.read_lease_until.store(0);
+    // Leading another term (this observer may have missed the follower state in between)
+    // starts over as any new leadership does: not serving until the gate's barrier of the
+    // new term is applied and W reached what it covers.
+    link.leader.store(false);
+  }
   if (leading_term_ == 0) {
     link.leader.store(false);
     return;

@@ -115,7 +115,9 @@ struct LessorOfALeader {
     return std::async(std::launch::async, [this, id, ttl] {
       caf::scoped_actor caller{sys};
       std::optional<GrantResult> out;
-      caller->request(lessor, caf::infinite, protocol::LeaseGrantRequest{ttl, id})
+      // Bounded: a lessor that never answers fails the test instead of hanging its end
+      // (the future's destructor waits for this thread).
+      caller->request(lessor, std::chrono::seconds(60), protocol::LeaseGrantRequest{ttl, id})
           .receive([&](GrantResult& r) { out = std::move(r); },
                    [&](caf::error& e) {
                      out = GrantResult{storage::Error{storage::Errc::io_error, caf::to_string(e)}};

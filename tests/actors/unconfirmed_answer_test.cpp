@@ -8,7 +8,11 @@
 //     one turns it into Unavailable `etcdserver: leader changed` (a deposed leader resumed
 //     after a freeze must not answer a CAS from its stale store);
 //   - a write that took a revision needs none (its commit confirmed it); within the lease none
-//     is asked either.
+//     is asked either;
+//   - a write answered with an error from the store (a lease not found) is confirmed the same;
+//   - a confirmation, by barrier or by lease, of a later leadership of this member than the
+//     one the answer was computed under does not count: deposed and elected again meanwhile,
+//     its store may have missed what another leader acknowledged in between.
 
 #include "actors/cluster_link.hpp"
 #include "actors/messages.hpp"
@@ -19,6 +23,7 @@
 #include "tests/actors/door_socket_fixture.hpp"
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -32,11 +37,13 @@ struct ShardAnswers {
   storage::TxnResponse txn;
   storage::DeleteRangeResponse del;
   storage::PutResponse put;
+  std::function<void()> before_txn_answer;  // what happens while the shard computes
 };
 
 caf::behavior answering_shard(caf::event_based_actor*, std::shared_ptr<ShardAnswers> answers) {
   return {
       [answers](const storage::TxnRequest&) {
+        if (answers->before_txn_answer) answers->before_txn_answer();
         return storage::Result<storage::TxnResponse>{answers->txn};
       },
       [answers](const storage::DeleteRangeRequest&) {
@@ -51,11 +58,13 @@ caf::behavior answering_shard(caf::event_based_actor*, std::shared_ptr<ShardAnsw
 struct Confirmations {
   int asked = 0;
   bool confirm = false;
+  std::function<void()> during_barrier;  // what happens while a barrier runs
 };
 
 caf::behavior read_index(caf::event_based_actor*, std::shared_ptr<Confirmations> c) {
   return {[c](actors::read_index_atom) {
     ++c->asked;
+    if (c->during_barrier) c->during_barrier();
     return c->confirm;
   }};
 }
@@ -174,4 +183,55 @@ TEST_CASE_METHOD(LeaderFixture, "a leader within its read lease answers a failed
   auto txn = answer(frame(1, protocol::Method::kv_txn, cas()));
   CHECK_FALSE(txn.error);
   CHECK(confirmations->asked == 0);
+}
+
+TEST_CASE_METHOD(LeaderFixture,
+                 "a leader does not let a later leadership confirm an answer computed before it",
+                 "[actors][door][cluster]") {
+  // Deposed and elected again while the shard computed the answer (the epoch moved): refused
+  // at once, even within the new leadership's lease, without a barrier.
+  answers->before_txn_answer = [this] { ctx->cluster->leadership_epoch.fetch_add(2); };
+  confirmations->confirm = true;
+  ctx->cluster->read_lease_until.store(actors::ClusterLink::steady_now_ns() +
+                                       std::chrono::nanoseconds(std::chrono::hours(1)).count());
+  auto by_lease = answer(frame(1, protocol::Method::kv_txn, cas()));
+  REQUIRE(by_lease.error);
+  CHECK(by_lease.error->message == "etcdserver: leader changed");
+  CHECK(confirmations->asked == 0);
+  // The same leadership from dispatch to answer: the lease covers it.
+  answers->before_txn_answer = nullptr;
+  CHECK_FALSE(answer(frame(2, protocol::Method::kv_txn, cas())).error);
+  CHECK(confirmations->asked == 0);
+  // Outside the lease, deposed and elected again while the barrier ran: the barrier (of the
+  // new leadership) does not confirm the answer.
+  ctx->cluster->read_lease_until.store(0);
+  confirmations->during_barrier = [this] { ctx->cluster->leadership_epoch.fetch_add(2); };
+  auto by_barrier = answer(frame(3, protocol::Method::kv_txn, cas()));
+  REQUIRE(by_barrier.error);
+  CHECK(by_barrier.error->message == "etcdserver: leader changed");
+  CHECK(confirmations->asked == 1);
+}
+
+TEST_CASE_METHOD(LeaderFixture, "a leader confirms a write's error answered from its store",
+                 "[actors][door][cluster]") {
+  auto shard_with_errors = sys.spawn([](caf::event_based_actor*) -> caf::behavior {
+    return {[](const storage::PutRequest&) {
+      return storage::Result<storage::PutResponse>{storage::Errc::lease_not_found};
+    }};
+  });
+  // A second door over the same context, whose shard refuses every put.
+  caf::anon_send_exit(door, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(shard, caf::exit_reason::user_shutdown);
+  sched.run();
+  shard = shard_with_errors;
+  start_door(shard);
+  auto refused = answer(frame(1, protocol::Method::kv_put, put_k()));
+  REQUIRE(refused.error);
+  CHECK(refused.error->message == "etcdserver: leader changed");
+  CHECK(confirmations->asked == 1);
+  confirmations->confirm = true;
+  auto confirmed = answer(frame(2, protocol::Method::kv_put, put_k()));
+  REQUIRE(confirmed.error);
+  CHECK(confirmed.error->message == "etcdserver: requested lease not found");
+  CHECK(confirmations->asked == 2);
 }
