@@ -8,6 +8,7 @@
 #include "etcdapi/status_interceptor.hpp"
 #include "etcdapi/unary_call.hpp"
 
+#include <array>
 #include <etcdserverpb/rpc.pb.h>
 #include <utility>
 
@@ -36,30 +37,6 @@ std::optional<actors::Request> parse(const std::string& message) {
   return actors::Request(from_proto(parsed));
 }
 
-std::optional<actors::Request> parse(UnaryMethod method, const std::string& message) {
-  switch (method) {
-    case UnaryMethod::range:
-      return parse<etcdserverpb::RangeRequest>(message);
-    case UnaryMethod::put:
-      return parse<etcdserverpb::PutRequest>(message);
-    case UnaryMethod::delete_range:
-      return parse<etcdserverpb::DeleteRangeRequest>(message);
-    case UnaryMethod::txn:
-      return parse<etcdserverpb::TxnRequest>(message);
-    case UnaryMethod::compact:
-      return parse<etcdserverpb::CompactionRequest>(message);
-    case UnaryMethod::lease_grant:
-      return parse<etcdserverpb::LeaseGrantRequest>(message);
-    case UnaryMethod::lease_revoke:
-      return parse<etcdserverpb::LeaseRevokeRequest>(message);
-    case UnaryMethod::lease_time_to_live:
-      return parse<etcdserverpb::LeaseTimeToLiveRequest>(message);
-    case UnaryMethod::lease_leases:
-      return parse<etcdserverpb::LeaseLeasesRequest>(message);
-  }
-  return std::nullopt;
-}
-
 template <class ProtoResponse>
 Outcome encode(const actors::NodeContext& ctx, actors::Answer&& answer) {
   ProtoResponse response;
@@ -67,34 +44,42 @@ Outcome encode(const actors::NodeContext& ctx, actors::Answer&& answer) {
   return outcome_of(status, status.ok() ? response.SerializeAsString() : std::string());
 }
 
-// On the door actor's thread: the answer as the bytes the client gets.
-Outcome encode(UnaryMethod method, const actors::NodeContext& ctx, actors::Answer&& answer) {
-  switch (method) {
-    case UnaryMethod::range: {
-      auto* r = std::get_if<actors::Response>(&answer);
-      if (!r) return outcome_of(to_status(actors::wire_error(answer)));
-      auto* range = std::get_if<storage::RangeResponse>(r);
-      if (!range) return outcome_of(wrong_answer_type());
-      return {0, {}, range_response_bytes(*range, ctx.header(range->revision))};
-    }
-    case UnaryMethod::put:
-      return encode<etcdserverpb::PutResponse>(ctx, std::move(answer));
-    case UnaryMethod::delete_range:
-      return encode<etcdserverpb::DeleteRangeResponse>(ctx, std::move(answer));
-    case UnaryMethod::txn:
-      return encode<etcdserverpb::TxnResponse>(ctx, std::move(answer));
-    case UnaryMethod::compact:
-      return encode<etcdserverpb::CompactionResponse>(ctx, std::move(answer));
-    case UnaryMethod::lease_grant:
-      return encode<etcdserverpb::LeaseGrantResponse>(ctx, std::move(answer));
-    case UnaryMethod::lease_revoke:
-      return encode<etcdserverpb::LeaseRevokeResponse>(ctx, std::move(answer));
-    case UnaryMethod::lease_time_to_live:
-      return encode<etcdserverpb::LeaseTimeToLiveResponse>(ctx, std::move(answer));
-    case UnaryMethod::lease_leases:
-      return encode<etcdserverpb::LeaseLeasesResponse>(ctx, std::move(answer));
-  }
-  return outcome_of(wrong_answer_type());
+// A Range's answer: its bytes are written without a protobuf message (range_response_bytes).
+Outcome encode_range(const actors::NodeContext& ctx, actors::Answer&& answer) {
+  auto* r = std::get_if<actors::Response>(&answer);
+  if (!r) return outcome_of(to_status(actors::wire_error(answer)));
+  auto* range = std::get_if<storage::RangeResponse>(r);
+  if (!range) return outcome_of(wrong_answer_type());
+  return {0, {}, range_response_bytes(*range, ctx.header(range->revision))};
+}
+
+// How a served method's request is read, and its answer written (on the door actor's
+// thread) as the bytes the client gets.
+struct Codec {
+  std::optional<actors::Request> (*parse)(const std::string& message);
+  Outcome (*encode)(const actors::NodeContext& ctx, actors::Answer&& answer);
+};
+
+template <class ProtoRequest, class ProtoResponse>
+constexpr Codec codec() {
+  return {parse<ProtoRequest>, encode<ProtoResponse>};
+}
+
+// In UnaryMethod's (and kUnaryMethods') order.
+constexpr std::array<Codec, kUnaryMethods.size()> kCodecs{{
+    {parse<etcdserverpb::RangeRequest>, encode_range},
+    codec<etcdserverpb::PutRequest, etcdserverpb::PutResponse>(),
+    codec<etcdserverpb::DeleteRangeRequest, etcdserverpb::DeleteRangeResponse>(),
+    codec<etcdserverpb::TxnRequest, etcdserverpb::TxnResponse>(),
+    codec<etcdserverpb::CompactionRequest, etcdserverpb::CompactionResponse>(),
+    codec<etcdserverpb::LeaseGrantRequest, etcdserverpb::LeaseGrantResponse>(),
+    codec<etcdserverpb::LeaseRevokeRequest, etcdserverpb::LeaseRevokeResponse>(),
+    codec<etcdserverpb::LeaseTimeToLiveRequest, etcdserverpb::LeaseTimeToLiveResponse>(),
+    codec<etcdserverpb::LeaseLeasesRequest, etcdserverpb::LeaseLeasesResponse>(),
+}};
+
+const Codec& codec_of(UnaryMethod method) {
+  return kCodecs[static_cast<size_t>(method)];
 }
 
 // An answer finished during a leadership drain (AnswerLedger::count_finishing), counted
@@ -150,7 +135,7 @@ class UnaryCall final : public StreamHandler {
     // A unary call has exactly one request message.
     if (messages_ != 1)
       return finish_now(grpc::Status(grpc::StatusCode::INTERNAL, kUnparsableRequest), false);
-    auto request = parse(method_, message_);
+    auto request = codec_of(method_).parse(message_);
     if (!request)
       return finish_now(grpc::Status(grpc::StatusCode::INTERNAL, kUnparsableRequest), false);
     const auto& ctx = *services_->ctx;
@@ -165,7 +150,8 @@ class UnaryCall final : public StreamHandler {
     const bool write = actors::is_write(actors::method_of(call->request));
     call->done = [mailbox = loop_.mailbox(), ref = ref_, write, method = method_,
                   services = services_, series = series_](actors::Answer answer) {
-      auto outcome = std::make_shared<Outcome>(encode(method, *services->ctx, std::move(answer)));
+      auto outcome =
+          std::make_shared<Outcome>(codec_of(method).encode(*services->ctx, std::move(answer)));
       // During a leadership drain the answer counts as finishing until its task has run or
       // has been dropped with a closed loop: either way the count goes down.
       auto finishing = FinishingCount::start(services->ledger);
