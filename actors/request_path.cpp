@@ -3,6 +3,7 @@
 #include "actors/auth_check.hpp"
 #include "actors/cluster_gate.hpp"
 #include "actors/forwarding.hpp"
+#include "actors/leadership_drain.hpp"
 #include "actors/lessor_actor.hpp"
 #include "actors/messages.hpp"
 #include "actors/methods.hpp"
@@ -412,7 +413,7 @@ void RequestPath::confirm_leadership(Then then) {
             if (confirmed)
               then(std::nullopt);
             else
-              then(Answer{protocol::WireError{14, "etcdserver: leader changed"}});
+              then(Answer{leader_changed_error()});
             sink_.end_of_turn();
           },
           [this, then](caf::error& err) mutable {
@@ -426,7 +427,7 @@ void RequestPath::confirm_then_apply(uint64_t id, Answer answer, int64_t durable
   if (epoch != ctx_->cluster->leadership_epoch.load()) {
     // Computed under a leadership already over (or while not leading): no barrier can
     // confirm it.
-    applied(id, protocol::WireError{14, "etcdserver: leader changed"}, 0);
+    applied(id, leader_changed_error(), 0);
     sink_.end_of_turn();
     return;
   }
@@ -437,7 +438,7 @@ void RequestPath::confirm_then_apply(uint64_t id, Answer answer, int64_t durable
     // (deposed and elected again meanwhile: its store may have missed what another leader
     // acknowledged in between).
     if (epoch != ctx_->cluster->leadership_epoch.load())
-      return applied(id, protocol::WireError{14, "etcdserver: leader changed"}, 0);
+      return applied(id, leader_changed_error(), 0);
     applied(id, std::move(*kept), durable_at);
   });
 }
