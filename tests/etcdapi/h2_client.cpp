@@ -234,6 +234,10 @@ bool H2Client::pump_until(const std::function<bool()>& done, std::chrono::millis
   return done();
 }
 
+bool H2Client::broken() const {
+  return impl_->broken;
+}
+
 H2Answer H2Client::answer(int32_t stream) const {
   auto it = impl_->answers.find(stream);
   return it == impl_->answers.end() ? H2Answer{} : it->second;

@@ -80,6 +80,8 @@ class H2Client {
   void hold_window(int32_t stream, bool hold);
   // Waits up to `wait` for a GOAWAY from the server; its last stream id.
   std::optional<int32_t> wait_goaway(std::chrono::milliseconds wait);
+  // Whether the connection failed (closed by the server, or a frame that does not parse).
+  bool broken() const;
 
  private:
   struct Impl;
