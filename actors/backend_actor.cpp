@@ -36,6 +36,9 @@ struct BackendState {
     caf::response_promise rp;
   };
   std::vector<Unrevisioned> unrevisioned;
+  // all_durable_atom answers held for the next group, because write_atom batches received
+  // before them were still pending: with the W each one also waits for.
+  std::vector<std::pair<int64_t, caf::response_promise>> after_group;
   bool flush_scheduled = false;
   caf::actor hub;  // told each time the watermark moves
   // The quota reads ctx->db_size; a RocksDB property lookup per group would cost more
@@ -206,6 +209,13 @@ void write_group(Self* self) {
   // not look at the store's size: the quota must see what they add too.
   if (!side.empty()) refresh_size(st, false);
   answer_unrevisioned(self, std::move(side));
+  for (auto& [revision, rp] : std::exchange(st.after_group, {})) {
+    if (revision <= st.durable) {
+      rp.deliver(st.durable);
+    } else {
+      st.waiters.emplace(revision, std::move(rp));
+    }
+  }
 }
 
 void schedule_flush(Self* self) {
@@ -213,6 +223,16 @@ void schedule_flush(Self* self) {
   if (st.flush_scheduled) return;
   st.flush_scheduled = true;
   self->send(self, flush_atom::value);
+}
+
+// Answered once W >= revision (at once if it is already).
+caf::result<int64_t> wait_for(Self* self, int64_t revision) {
+  auto& st = self->state;
+  if (revision <= st.durable) return st.durable;
+  auto rp = self->make_response_promise();
+  st.waiters.emplace(revision, rp);
+  schedule_flush(self);
+  return rp;
 }
 
 void hold(Self* self, int64_t revision, BatchPtr batch) {
@@ -250,10 +270,14 @@ caf::behavior backend_actor(Self* self, NodeContextPtr ctx, int64_t start) {
         hold(self, revision, std::move(batch));
       },
       [self](wait_atom, int64_t revision) -> caf::result<int64_t> {
+        return wait_for(self, revision);
+      },
+      [self](all_durable_atom, int64_t revision) -> caf::result<int64_t> {
         auto& st = self->state;
-        if (revision <= st.durable) return st.durable;
+        if (st.unrevisioned.empty()) return wait_for(self, revision);
+        // The next group writes every pending write_atom batch, these among them.
         auto rp = self->make_response_promise();
-        st.waiters.emplace(revision, rp);
+        st.after_group.emplace_back(revision, rp);
         schedule_flush(self);
         return rp;
       },

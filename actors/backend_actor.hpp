@@ -18,12 +18,18 @@
 //   (wait_atom, revision, actor)             -> nothing; the actor gets (durable_atom, W)
 //   (write_atom, after, BatchPtr)            -> int64_t W  once the batch is durable and
 //                                               W >= after
+//   (all_durable_atom, revision)             -> int64_t W  once W >= revision and every
+//                                               write_atom batch received before is durable
 //
 // A write_atom batch takes no revision (records outside the MVCC history: a revoked lease
 // with no keys, the NOSPACE alarm raised by the quota). It joins the next group write, after
 // the group's revisions, and is synced with it: the actors that make these records never
 // fsync on their own (scheduler) threads, and the answer that depends on one leaves only
 // once it is durable.
+//
+// all_durable is what an error answered from the store waits for (a put refused because a
+// lease is gone, while the revocation that removed it is not yet durable): a record without
+// revision is not covered by any W, so waiting for W alone could let the refusal out first.
 //
 // The notifying forms are the doors' write path: a shard answers a write as soon as it has
 // applied it, and the door releases the answer when it hears that W has reached its

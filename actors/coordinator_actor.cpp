@@ -62,16 +62,21 @@ caf::result<storage::Result<T>> exclusive(Self* self, Op op, caf::actor door = {
       for (size_t i = 0; i < st.ctx->keyspaces.size(); ++i)
         st.ctx->publish_index_counts(i);
     }
-    resume_all(self);
     if (!out.ok()) {
+      resume_all(self);
       rp.deliver(std::move(out));
       return;
     }
+    // The commit reaches the backend actor before any shard resumes: a write a shard refuses
+    // afterwards on what this one changed (a put to the lease it revoked) then waits for
+    // this commit too (all_durable_atom, sent after the refusal, queues behind it).
     if (door) {
       commit_and_notify(self, st.backend, txn, door, st.ctx->watermark.load());
+      resume_all(self);
       rp.deliver(std::move(out));
     } else {
       commit_then_deliver(self, st.backend, txn, std::move(out), rp);
+      resume_all(self);
     }
   });
   return rp;

@@ -29,6 +29,9 @@ using wait_atom = caf::atom_constant<caf::atom("wait")>;
 // A write that takes no revision (a lease record's removal, the NOSPACE alarm's record),
 // made durable by the backend actor's next commit group (actors/backend_actor.hpp).
 using write_atom = caf::atom_constant<caf::atom("write")>;
+// W has reached a revision and every write without revision handed to the backend actor
+// before this message is durable: what a write's refusal waits for (actors/backend_actor.hpp).
+using all_durable_atom = caf::atom_constant<caf::atom("alldurable")>;
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
 using sync_atom = caf::atom_constant<caf::atom("sync")>;
 // The backend actor's periodic look at an idle store (Backend::flush_latest_if_idle).

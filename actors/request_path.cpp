@@ -335,17 +335,15 @@ void RequestPath::forward_write(uint64_t id, const caf::actor& target, Msg msg) 
             if constexpr (std::is_same_v<Reply, storage::PutResponse> ||
                           std::is_same_v<Reply, storage::DeleteRangeResponse> ||
                           std::is_same_v<Reply, storage::TxnResponse>) {
-              if (r.ok()) durable_at = r->revision;
-              // Cluster mode: a write that took no revision (or failed on what the store
-              // holds: a lease or key not found) proposed nothing, so no commit confirms
-              // that this member still led when its store answered: confirm it as a
-              // linearizable read is (a deposed leader's failed compare must not answer).
-              bool read_only = !r.ok();
+              if (!r.ok()) return refuse_once_durable(id, to_answer(r), epoch);
+              durable_at = r->revision;
+              // Cluster mode: a write that took no revision proposed nothing, so no commit
+              // confirms that this member still led when its store answered: confirm it as
+              // a linearizable read is (a deposed leader's failed compare must not answer).
               if constexpr (!std::is_same_v<Reply, storage::PutResponse>) {
-                if (r.ok()) read_only = !storage::took_revision(*r);
+                if (!storage::took_revision(*r) && !covered_by_read_lease(epoch))
+                  return confirm_then_apply(id, to_answer(r), durable_at, epoch);
               }
-              if (read_only && !covered_by_read_lease(epoch))
-                return confirm_then_apply(id, to_answer(r), durable_at, epoch);
             }
             applied(id, to_answer(r), durable_at);
             sink_.end_of_turn();
@@ -375,6 +373,30 @@ void RequestPath::check_lease_then_write(uint64_t id, const auth::Caller& caller
               return;
             }
             forward_write<Reply>(id, target, std::move(msg));
+          },
+          [this, id](caf::error& err) {
+            applied(id, internal_error(err), 0);
+            sink_.end_of_turn();
+          });
+}
+
+// A write refused on what the store holds (a key or a lease not found) reveals that state,
+// which may include writes not yet durable: a revocation whose record's removal is still on
+// its way to disk, or a delete whose group is not synced (or, in cluster mode, not
+// committed). The refusal leaves only once everything the store held when it answered is
+// durable — every revision handed out so far and every record without revision handed to
+// the backend before — so that no crash or deposed leader can take back what it told.
+// Cluster mode: it is then confirmed as a linearizable read is, having proposed nothing.
+void RequestPath::refuse_once_durable(uint64_t id, Answer refusal, uint64_t epoch) {
+  auto kept = std::make_shared<Answer>(std::move(refusal));
+  self_
+      ->request(routes_.backend, caf::infinite, all_durable_atom::value, ctx_->last_revision.load())
+      .then(
+          [this, id, kept, epoch](int64_t) {
+            if (!covered_by_read_lease(epoch))
+              return confirm_then_apply(id, std::move(*kept), 0, epoch);
+            applied(id, std::move(*kept), 0);
+            sink_.end_of_turn();
           },
           [this, id](caf::error& err) {
             applied(id, internal_error(err), 0);

@@ -15,7 +15,9 @@ struct Routes {
   caf::actor lessor;
   caf::actor watch_hub;
   // The backend actor: the records a door must make durable itself (the NOSPACE alarm
-  // raised by the quota) go through its commit group (actors/backend_actor.hpp).
+  // raised by the quota) go through its commit group, and a KV write's refusal waits for
+  // its all_durable answer (actors/backend_actor.hpp). Every door that takes KV writes
+  // needs it.
   caf::actor backend;
 };
 

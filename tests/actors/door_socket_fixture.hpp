@@ -11,6 +11,7 @@
 #include "actors/node_context.hpp"
 #include "actors/routes.hpp"
 #include "client/response_decoder.hpp"
+#include "tests/actors/backend_stub.hpp"
 #include "tests/actors/caf_dsl.hpp"
 #include "util/unique_fd.hpp"
 
@@ -40,12 +41,14 @@ struct DoorSocketFixture : test_coordinator_fixture<> {
     routes.shards = {applier ? applier : route};
     routes.coordinator = applier ? applier : route;
     routes.maintenance = routes.lessor = routes.watch_hub = route;
+    if (!backend) backend = sys.spawn(backend_stub, backend_answers);
+    routes.backend = backend;
     door = actors::spawn_msgpack_door(sys, ctx, routes, broker, fds[0]);
     sched.run();
   }
 
   ~DoorSocketFixture() {
-    for (const auto& a : {route, broker, door})
+    for (const auto& a : {route, broker, door, backend})
       if (a) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
     sched.run();
   }
@@ -68,7 +71,8 @@ struct DoorSocketFixture : test_coordinator_fixture<> {
   actors::NodeContextPtr ctx = std::make_shared<actors::NodeContext>();
   util::UniqueFd client;
   client::ResponseDecoder decoder;
-  caf::actor route, broker, door;
+  std::shared_ptr<BackendStub> backend_answers = std::make_shared<BackendStub>();
+  caf::actor route, broker, door, backend;
 };
 
 }  // namespace revkv::testing

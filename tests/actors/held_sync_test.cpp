@@ -124,6 +124,43 @@ TEST_CASE(
 }
 
 TEST_CASE(
+    "a put refused for a lease whose revocation is not yet durable waits for the "
+    "revocation",
+    "[actors][lease][fsync]") {
+  HeldSyncHarness h(std::make_shared<SyncGate>());
+  REQUIRE(h.call<protocol::LeaseGrantResponse>(protocol::LeaseGrantRequest{60, 5}).ok());
+  REQUIRE(h.call<storage::PutResponse>(h.put("plain")).ok());
+
+  h.gate->close();
+  // Destroyed after the gate opens (`opener` is declared after them): a failing check does
+  // not leave their threads waiting on a held fsync.
+  std::optional<BackgroundCall> revoke;
+  std::optional<BackgroundCall> put;
+  OpenOnExit opener(h.gate);
+  revoke.emplace(h, actors::Request{protocol::LeaseRevokeRequest{5}});
+  // The revocation's record removal is held on its way to disk; lease 5 is already gone
+  // from the node's table, so a put to it is refused...
+  REQUIRE(h.gate->wait_held());
+  put.emplace(h, actors::Request{h.put("k", 5)});
+  h.read_is_served();
+  h.read_is_served();
+  // ...but the refusal tells that the lease is gone, which a crash now would undo: it
+  // leaves only with the revocation. (Without the wait it left at once, and this failed;
+  // the message-by-message version of this check is refusal_durability_test.cpp.)
+  CHECK_FALSE(put->done());
+  CHECK_FALSE(revoke->done());
+  h.gate->open();
+  auto refused = put->answer();
+  REQUIRE(refused);
+  const auto* error = std::get_if<storage::Error>(&*refused);
+  REQUIRE(error != nullptr);
+  CHECK(error->code() == storage::Errc::lease_not_found);
+  auto revoked = revoke->answer();
+  REQUIRE(revoked);
+  CHECK(std::holds_alternative<actors::Response>(*revoked));
+}
+
+TEST_CASE(
     "the NOSPACE alarm raised by the quota is synced by the backend actor before the "
     "refusal leaves",
     "[actors][alarm][fsync]") {

@@ -9,6 +9,7 @@
 #include "actors/request_path.hpp"
 #include "storage/keyspace.hpp"
 #include "storage/keyspace_set.hpp"
+#include "tests/actors/backend_stub.hpp"
 #include "tests/actors/caf_dsl.hpp"
 #include "tests/actors/harness_door.hpp"
 
@@ -101,13 +102,15 @@ struct OrderFixture : test_coordinator_fixture<> {
     routes.maintenance = shard0;
     routes.lessor = shard0;
     routes.watch_hub = shard0;
+    backend = sys.spawn(testing::backend_stub, std::make_shared<testing::BackendStub>());
+    routes.backend = backend;
     door = testing::spawn_harness_door(sys, ctx, routes, shard0);
     user = sys.spawn(client, door, log);
     sched.run();
   }
 
   ~OrderFixture() {
-    for (const auto& a : {shard0, shard1, refusing, door, user})
+    for (const auto& a : {shard0, shard1, refusing, door, user, backend})
       caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
     sched.run();
   }
@@ -128,7 +131,7 @@ struct OrderFixture : test_coordinator_fixture<> {
 
   actors::NodeContextPtr ctx = std::make_shared<actors::NodeContext>();
   Log log = std::make_shared<std::vector<std::string>>();
-  caf::actor shard0, shard1, refusing, door, user;
+  caf::actor shard0, shard1, refusing, door, user, backend;
   actors::Routes routes;
 };
 

@@ -1,0 +1,42 @@
+#pragma once
+
+// The backend actor as a door's request path reaches it in tests on CAF's deterministic
+// coordinator, where the test plays the backend (it moves the watermark itself).
+
+#include "actors/messages.hpp"
+
+#include <caf/all.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <utility>
+#include <vector>
+
+namespace revkv::testing {
+
+// The backend actor as a door's request path reaches it: the all_durable_atom it asks
+// before a write's refusal leaves, answered at once unless the test holds the answers; a
+// flush_atom sent to it answers those held.
+struct BackendStub {
+  bool hold = false;
+  std::vector<int64_t> asked;  // the revisions asked for, in order
+  std::vector<std::pair<int64_t, caf::response_promise>> held;
+};
+
+inline caf::behavior backend_stub(caf::event_based_actor* self, std::shared_ptr<BackendStub> stub) {
+  return {
+      [self, stub](actors::all_durable_atom, int64_t revision) -> caf::result<int64_t> {
+        stub->asked.push_back(revision);
+        if (!stub->hold) return revision;
+        auto rp = self->make_response_promise();
+        stub->held.emplace_back(revision, rp);
+        return rp;
+      },
+      [stub](actors::flush_atom) {
+        for (auto& [revision, rp] : std::exchange(stub->held, {}))
+          rp.deliver(revision);
+      },
+  };
+}
+
+}  // namespace revkv::testing
