@@ -2,6 +2,7 @@
 
 #include "actors/alarm_effect.hpp"
 #include "auth/store.hpp"
+#include "storage/txn_rules.hpp"
 
 namespace revkv::actors {
 namespace {
@@ -17,6 +18,9 @@ bool needs_leader(protocol::Method method, const Request& request) {
   // one is a state change only the leader proposes.
   if (const auto* alarm = std::get_if<protocol::AlarmRequest>(&request))
     return alarm_effect(*alarm) != AlarmEffect::none;
+  // A Txn of serializable Ranges only is a serializable read (etcd's isTxnSerializable).
+  if (const auto* txn = std::get_if<storage::TxnRequest>(&request))
+    return !storage::is_serializable_read_txn(*txn);
   if (is_write(method)) return true;
   if (const auto* range = std::get_if<storage::RangeRequest>(&request)) {
     return !range->serializable;

@@ -328,20 +328,25 @@ void RequestPath::send_write(const Queued& q, const caf::actor& target, Msg msg)
 template <class Reply, class Msg>
 void RequestPath::forward_write(uint64_t id, const caf::actor& target, Msg msg) {
   const uint64_t epoch = leadership_now();
+  // A Txn of serializable Ranges only (etcd's isTxnSerializable) is a serializable read:
+  // answered from this member's store as it stands, on a follower too, never confirmed.
+  bool serializable = false;
+  if constexpr (std::is_same_v<Msg, storage::TxnRequest>)
+    serializable = storage::is_serializable_read_txn(msg);
   self_->request(target, caf::infinite, std::move(msg))
       .then(
-          [this, id, epoch](storage::Result<Reply>& r) {
+          [this, id, epoch, serializable](storage::Result<Reply>& r) {
             int64_t durable_at = 0;
             if constexpr (std::is_same_v<Reply, storage::PutResponse> ||
                           std::is_same_v<Reply, storage::DeleteRangeResponse> ||
                           std::is_same_v<Reply, storage::TxnResponse>) {
-              if (!r.ok()) return refuse_once_durable(id, to_answer(r), epoch);
+              if (!r.ok()) return refuse_once_durable(id, to_answer(r), epoch, !serializable);
               durable_at = r->revision;
               // Cluster mode: a write that took no revision proposed nothing, so no commit
               // confirms that this member still led when its store answered: confirm it as
               // a linearizable read is (a deposed leader's failed compare must not answer).
               if constexpr (!std::is_same_v<Reply, storage::PutResponse>) {
-                if (!storage::took_revision(*r) && !covered_by_read_lease(epoch))
+                if (!serializable && !storage::took_revision(*r) && !covered_by_read_lease(epoch))
                   return confirm_then_apply(id, to_answer(r), durable_at, epoch);
               }
             }
@@ -386,14 +391,15 @@ void RequestPath::check_lease_then_write(uint64_t id, const auth::Caller& caller
 // committed). The refusal leaves only once everything the store held when it answered is
 // durable — every revision handed out so far and every record without revision handed to
 // the backend before — so that no crash or deposed leader can take back what it told.
-// Cluster mode: it is then confirmed as a linearizable read is, having proposed nothing.
-void RequestPath::refuse_once_durable(uint64_t id, Answer refusal, uint64_t epoch) {
+// Cluster mode: it is then confirmed as a linearizable read is, having proposed nothing
+// (unless `confirm` is false: the refusal of a serializable read).
+void RequestPath::refuse_once_durable(uint64_t id, Answer refusal, uint64_t epoch, bool confirm) {
   auto kept = std::make_shared<Answer>(std::move(refusal));
   self_
       ->request(routes_.backend, caf::infinite, all_durable_atom::value, ctx_->last_revision.load())
       .then(
-          [this, id, kept, epoch](int64_t) {
-            if (!covered_by_read_lease(epoch))
+          [this, id, kept, epoch, confirm](int64_t) {
+            if (confirm && !covered_by_read_lease(epoch))
               return confirm_then_apply(id, std::move(*kept), 0, epoch);
             applied(id, std::move(*kept), 0);
             sink_.end_of_turn();

@@ -222,8 +222,9 @@ class RequestPath {
   // refusal (`leader changed`) if it does not.
   void confirm_then_apply(uint64_t id, Answer answer, int64_t durable_at, uint64_t epoch);
   // A KV write's refusal from the store (refuse_once_durable): applied once the backend has
-  // made durable everything the store held when it refused, then confirmed as above.
-  void refuse_once_durable(uint64_t id, Answer refusal, uint64_t epoch);
+  // made durable everything the store held when it refused, then, with `confirm`, confirmed
+  // as above.
+  void refuse_once_durable(uint64_t id, Answer refusal, uint64_t epoch, bool confirm);
   void release_writes();
   void read_done(uint64_t id, Answer answer);
   void emit(uint64_t id, protocol::Method method, Clock::time_point received, Answer answer);

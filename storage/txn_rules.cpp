@@ -182,6 +182,16 @@ bool is_write_txn(const TxnRequest& request) {
   return writes(request.success) || writes(request.failure);
 }
 
+bool is_serializable_read_txn(const TxnRequest& request) {
+  auto serializable = [](const std::vector<RequestOp>& ops) {
+    return std::all_of(ops.begin(), ops.end(), [](const RequestOp& op) {
+      const auto* range = std::get_if<RangeRequest>(&op.op);
+      return range != nullptr && range->serializable;
+    });
+  };
+  return serializable(request.success) && serializable(request.failure);
+}
+
 bool took_revision(const DeleteRangeResponse& response) {
   return response.deleted > 0;
 }

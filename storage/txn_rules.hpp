@@ -28,6 +28,10 @@ int64_t request_cost(const TxnRequest& request);
 
 // Whether the Txn writes: some top-level op of either branch is not a Range.
 bool is_write_txn(const TxnRequest& request);
+// etcd's isTxnSerializable: every op of both branches is a serializable Range (so the Txn
+// writes nothing; one without any op counts). etcd serves such a Txn from the member's own
+// store, without the leader.
+bool is_serializable_read_txn(const TxnRequest& request);
 
 // Whether an answered write took a revision: some Put ran, or some DeleteRange deleted a
 // key (nested Txns included). A Txn whose compare chose a branch of Ranges only (or an empty

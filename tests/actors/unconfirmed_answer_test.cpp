@@ -10,6 +10,8 @@
 //   - a write that took a revision needs none (its commit confirmed it); within the lease none
 //     is asked either;
 //   - a write answered with an error from the store (a lease not found) is confirmed the same;
+//   - a Txn of serializable Ranges only is a serializable read (etcd's isTxnSerializable):
+//     answered from the store without a confirmation, by a follower too;
 //   - a confirmation, by barrier or by lease, of a later leadership of this member than the
 //     one the answer was computed under does not count: deposed and elected again meanwhile,
 //     its store may have missed what another leader acknowledged in between.
@@ -234,4 +236,38 @@ TEST_CASE_METHOD(LeaderFixture, "a leader confirms a write's error answered from
   REQUIRE(confirmed.error);
   CHECK(confirmed.error->message == "etcdserver: requested lease not found");
   CHECK(confirmations->asked == 2);
+}
+
+namespace {
+
+storage::TxnRequest serializable_read() {
+  storage::TxnRequest t = cas();
+  storage::RangeRequest r;
+  r.key.assign(1, 'k');
+  r.serializable = true;
+  t.success.assign(1, storage::RequestOp{r});
+  t.failure.assign(1, storage::RequestOp{r});
+  return t;
+}
+
+}  // namespace
+
+TEST_CASE_METHOD(LeaderFixture,
+                 "a Txn of serializable Ranges is answered from the store, leader or not",
+                 "[actors][door][cluster]") {
+  // etcd's isTxnSerializable: no read index on the leader, outside its lease too...
+  CHECK_FALSE(answer(frame(1, protocol::Method::kv_txn, serializable_read())).error);
+  CHECK(confirmations->asked == 0);
+  // ...and served by a follower itself, without a leader to forward to, where a Txn with one
+  // linearizable Range is refused (no forwarder here).
+  ctx->cluster->leader.store(false);
+  ctx->cluster->leader_id.store(2);
+  ctx->cluster->leadership_epoch.fetch_add(1);
+  CHECK_FALSE(answer(frame(2, protocol::Method::kv_txn, serializable_read())).error);
+  auto linearizable = serializable_read();
+  std::get<storage::RangeRequest>(linearizable.failure[0].op).serializable = false;
+  auto refused = answer(frame(3, protocol::Method::kv_txn, linearizable));
+  REQUIRE(refused.error);
+  CHECK(refused.error->message == "etcdserver: not leader");
+  CHECK(confirmations->asked == 0);
 }

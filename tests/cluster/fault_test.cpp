@@ -444,6 +444,12 @@ TEST_CASE("revkvd faults: writes go on without a follower isolated by cut links 
         auto local = c.value().range(r);
         REQUIRE(local.ok());
         CHECK(local.value().response.revision < load.highest_revision());
+        // So is a Txn of serializable Ranges only, as etcd serves it (isTxnSerializable).
+        storage::TxnRequest t;
+        t.success.push_back(storage::RequestOp{r});
+        auto local_txn = c.value().txn(t);
+        REQUIRE(local_txn.ok());
+        CHECK(local_txn.value().response.revision < load.highest_revision());
       }
       // The leader did not change, and the follower (pre-vote: it cannot win a vote, so it
       // never raises its term) did not depose it.

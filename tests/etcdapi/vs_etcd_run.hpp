@@ -6,6 +6,7 @@
 // (tests/etcdapi/random_vs_etcd_test.cpp) or a cluster's members in turn
 // (tests/cluster/random_cluster_vs_etcd_test.cpp).
 
+#include "storage/txn_rules.hpp"
 #include "tests/etcdapi/grpc_client.hpp"
 #include "tests/etcdapi/random_requests.hpp"
 #include "tests/etcdapi/two_doors.hpp"
@@ -13,7 +14,6 @@
 
 #include <catch2/catch.hpp>
 
-#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
@@ -285,7 +285,9 @@ class Run {
       with_explicit_delete_ends(r.success);
       with_explicit_delete_ends(r.failure);
       INFO("request: " << text_of<etcdserverpb::TxnRequest>(r));
-      auto& c = revkvd_.next(false);
+      // A Txn of serializable Ranges only is served by a member from its own store, as etcd
+      // serves it (isTxnSerializable).
+      auto& c = revkvd_.next(storage::is_serializable_read_txn(r));
       auto ours = c.txn(r);
       auto theirs = etcd_.txn(r);
       const auto* our_error = std::get_if<protocol::WireError>(&ours);
