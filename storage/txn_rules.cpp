@@ -189,7 +189,8 @@ bool is_serializable_read_txn(const TxnRequest& request) {
       return range != nullptr && range->serializable;
     });
   };
-  return serializable(request.success) && serializable(request.failure);
+  const bool has_ops = !request.success.empty() || !request.failure.empty();
+  return has_ops && serializable(request.success) && serializable(request.failure);
 }
 
 bool took_revision(const DeleteRangeResponse& response) {

@@ -29,8 +29,10 @@ int64_t request_cost(const TxnRequest& request);
 // Whether the Txn writes: some top-level op of either branch is not a Range.
 bool is_write_txn(const TxnRequest& request);
 // etcd's isTxnSerializable: every op of both branches is a serializable Range (so the Txn
-// writes nothing; one without any op counts). etcd serves such a Txn from the member's own
-// store, without the leader.
+// writes nothing). etcd serves such a Txn from the member's own store, without the leader.
+// Unlike etcd, a Txn without any op does not count: etcd serves a compare-only Txn that way
+// too (stale on a lagging follower), which a client using it as a guard would not expect;
+// here it stays linearizable, never staler than etcd's answer.
 bool is_serializable_read_txn(const TxnRequest& request);
 
 // Whether an answered write took a revision: some Put ran, or some DeleteRange deleted a

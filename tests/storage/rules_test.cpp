@@ -170,3 +170,20 @@ TEST_CASE("fetch limit does not overflow at INT64_MAX", "[rules]") {
   r.limit = INT64_MAX;
   CHECK(fetch_limit(r) == 0);
 }
+
+TEST_CASE("a Txn of serializable Ranges only is a serializable read", "[rules]") {
+  auto range_op = [](bool serializable) {
+    RangeRequest r;
+    r.key = "k";
+    r.serializable = serializable;
+    return RequestOp{r};
+  };
+  CHECK(is_serializable_read_txn(TxnRequest{{}, {range_op(true)}, {range_op(true)}}));
+  CHECK(is_serializable_read_txn(TxnRequest{{}, {}, {range_op(true)}}));
+  // etcd's rule takes a Txn without ops too; here a compare-only Txn stays linearizable.
+  CHECK_FALSE(is_serializable_read_txn(TxnRequest{}));
+  CHECK_FALSE(is_serializable_read_txn(TxnRequest{{}, {range_op(true)}, {range_op(false)}}));
+  CHECK_FALSE(is_serializable_read_txn(TxnRequest{{}, {range_op(true), put_op("k")}, {}}));
+  CHECK_FALSE(is_serializable_read_txn(TxnRequest{{}, {txn_op({range_op(true)})}, {}}));
+  CHECK_FALSE(is_serializable_read_txn(TxnRequest{{}, {RequestOp{}}, {}}));
+}
