@@ -9,6 +9,7 @@
 // first deletion batch).
 
 #include "client/client.hpp"
+#include "storage/txn_rules.hpp"
 #include "tests/cluster/revkvd_cluster.hpp"
 #include "tests/node/tcp_watch_stream.hpp"
 #include "tests/scenarios/scenario_target.hpp"
@@ -82,7 +83,13 @@ class ClusterTarget final : public WireLeaseRecords {
   Outcome<DeleteRangeResponse> delete_range(const DeleteRangeRequest& r) override {
     return answer(client(pick()).delete_range(r));
   }
-  Outcome<TxnResponse> txn(const TxnRequest& r) override { return answer(client(pick()).txn(r)); }
+  Outcome<TxnResponse> txn(const TxnRequest& r) override {
+    const size_t m = pick();
+    // A Txn of serializable Ranges only is served by the member itself, as a serializable
+    // Range is.
+    if (storage::is_serializable_read_txn(r)) wait_applied(m);
+    return answer(client(m).txn(r));
+  }
   Outcome<CompactResponse> compact(int64_t revision, bool physical) override {
     return answer(client(pick()).compact(protocol::CompactionRequest{revision, physical}));
   }
