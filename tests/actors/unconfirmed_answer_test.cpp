@@ -271,3 +271,29 @@ TEST_CASE_METHOD(LeaderFixture,
   CHECK(refused.error->message == "etcdserver: not leader");
   CHECK(confirmations->asked == 0);
 }
+
+TEST_CASE_METHOD(LeaderFixture,
+                 "a Txn of serializable Ranges refused by the store is not confirmed either",
+                 "[actors][door][cluster]") {
+  auto refusing = sys.spawn([](caf::event_based_actor*) -> caf::behavior {
+    return {[](const storage::TxnRequest&) {
+      return storage::Result<storage::TxnResponse>{storage::Errc::compacted};
+    }};
+  });
+  caf::anon_send_exit(door, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(shard, caf::exit_reason::user_shutdown);
+  sched.run();
+  shard = refusing;
+  start_door(shard);
+  auto refused = answer(frame(1, protocol::Method::kv_txn, serializable_read()));
+  REQUIRE(refused.error);
+  CHECK(refused.error->message == "etcdserver: mvcc: required revision has been compacted");
+  CHECK(confirmations->asked == 0);
+  // The store's error of a linearizable Txn is confirmed (and, unconfirmed, refused).
+  auto linearizable = serializable_read();
+  std::get<storage::RangeRequest>(linearizable.failure[0].op).serializable = false;
+  auto unconfirmed = answer(frame(2, protocol::Method::kv_txn, linearizable));
+  REQUIRE(unconfirmed.error);
+  CHECK(unconfirmed.error->message == "etcdserver: leader changed");
+  CHECK(confirmations->asked == 1);
+}
