@@ -397,6 +397,13 @@ caf::behavior watch_hub(Self* self, NodeContextPtr ctx, std::vector<caf::actor> 
   self->delayed_send(self, st.ctx->options.watch_progress_interval, watch_tick_atom::value);
   return {
       [self](durable_atom, int64_t w) {
+        // Reads see W before any watcher hears of an event at W: the backend stores W just
+        // after telling the hub, and the hub may get here first. A client that reads after
+        // an event (etcd's election observer, after its leader's key was deleted) must not
+        // be answered from before it. W is durable already; only its store is early.
+        auto& watermark = self->state.ctx->watermark;
+        for (int64_t seen = watermark.load(); seen < w;)
+          if (watermark.compare_exchange_weak(seen, w)) break;
         advance(self, w);
         self->state.publish_gauges();
       },

@@ -135,3 +135,17 @@ TEST_CASE_METHOD(HubFixture,
   CHECK(responses[1] >= 8);
   CHECK(responses[2] == responses[1]);
 }
+
+TEST_CASE_METHOD(HubFixture, "the hub raises W to what it publishes before any watcher hears of it",
+                 "[actors][watch_hub]") {
+  // The backend tells the hub of W, then stores it: a read after an event must not be
+  // answered from before the event, even when the hub runs first.
+  ctx->watermark.store(kRevisions - 5);
+  self->send(hub, actors::durable_atom::value, int64_t{kRevisions + 1});
+  sched.run();
+  CHECK(ctx->watermark.load() == kRevisions + 1);
+  // Never lowered by an older notice.
+  self->send(hub, actors::durable_atom::value, int64_t{kRevisions - 10});
+  sched.run();
+  CHECK(ctx->watermark.load() == kRevisions + 1);
+}
