@@ -81,7 +81,8 @@ void release(Self* self) {
   // The hub first: once an actor can see the watermark at W (a compaction up to W, a
   // watch sync), durable(W) is already in the hub's mailbox.
   if (st.hub) self->send(st.hub, durable_atom::value, st.durable);
-  // The hub may have stored it already (it raises W before it publishes): never lower.
+  // The hub may have stored this W already (it raises W before it publishes). A plain store
+  // is safe: st.durable only grows, and the hub only knows values this actor sent it.
   st.ctx->watermark.store(st.durable);
   if (st.ctx->cluster) st.ctx->cluster->watermark_moved();
   refresh_size(st, false);

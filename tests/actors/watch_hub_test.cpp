@@ -136,7 +136,7 @@ TEST_CASE_METHOD(HubFixture,
   CHECK(responses[2] == responses[1]);
 }
 
-TEST_CASE_METHOD(HubFixture, "the hub raises W to what it publishes before any watcher hears of it",
+TEST_CASE_METHOD(HubFixture, "the hub raises W to the W it is told of, never lowering it",
                  "[actors][watch_hub]") {
   // The backend tells the hub of W, then stores it: a read after an event must not be
   // answered from before the event, even when the hub runs first.
