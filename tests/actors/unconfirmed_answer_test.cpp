@@ -131,6 +131,15 @@ struct LeaderFixture : testing::DoorSocketFixture {
       caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   }
 
+  // A new door over the same context, whose one shard is `applier` instead.
+  void serve_with(caf::actor applier) {
+    caf::anon_send_exit(door, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(shard, caf::exit_reason::user_shutdown);
+    sched.run();
+    shard = std::move(applier);
+    start_door(shard);
+  }
+
   client::Response answer(std::vector<char> bytes) {
     self->send(door, actors::bytes_atom::value, std::move(bytes));
     sched.run();
@@ -222,11 +231,7 @@ TEST_CASE_METHOD(LeaderFixture, "a leader confirms a write's error answered from
     }};
   });
   // A second door over the same context, whose shard refuses every put.
-  caf::anon_send_exit(door, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(shard, caf::exit_reason::user_shutdown);
-  sched.run();
-  shard = shard_with_errors;
-  start_door(shard);
+  serve_with(shard_with_errors);
   auto refused = answer(frame(1, protocol::Method::kv_put, put_k()));
   REQUIRE(refused.error);
   CHECK(refused.error->message == "etcdserver: leader changed");
@@ -280,11 +285,7 @@ TEST_CASE_METHOD(LeaderFixture,
       return storage::Result<storage::TxnResponse>{storage::Errc::compacted};
     }};
   });
-  caf::anon_send_exit(door, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(shard, caf::exit_reason::user_shutdown);
-  sched.run();
-  shard = refusing;
-  start_door(shard);
+  serve_with(refusing);
   auto refused = answer(frame(1, protocol::Method::kv_txn, serializable_read()));
   REQUIRE(refused.error);
   CHECK(refused.error->message == "etcdserver: mvcc: required revision has been compacted");
