@@ -77,6 +77,19 @@ struct ClusterLink {
     return true;
   }
   int64_t read_lease_ns = 0;  // the lease's length; 0: no lease
+
+  // Forwarded writes (docs/CLUSTER.md "Forwarding"). A follower learns that an entry
+  // committed from the leader's next message to it, which, with nothing more to replicate,
+  // is its next heartbeat. So the leader, once it answered a write another member forwarded,
+  // asks for a barrier started from now (no-op if one is asked for and not yet started): its
+  // append carries the commit index to every follower at once. Set by the member; empty on
+  // members that keep no barriers.
+  std::function<void()> announce_commit;
+  // The follower that forwarded a write answers it once it applied the leader's revision
+  // itself, as etcd's member answers its own proposal once applied; a member that does not
+  // get there within this long (cut off from the log, catching up) answers it then anyway:
+  // the write is committed, only this member lags.
+  std::chrono::milliseconds forwarded_apply_wait{1000};
   // Hands leadership to the member `target` (Maintenance.MoveLeader) and calls `done` from
   // another thread once it moved there (nullopt) or why not, in etcd's words. Leader only;
   // one transfer runs at a time, later ones wait their turn.

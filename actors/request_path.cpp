@@ -218,6 +218,7 @@ void RequestPath::submit(uint64_t id, Request request, Clock::time_point receive
   }
   Queued q{id, method, std::move(request), received, is_write(method), {}, {}, false, {}};
   if (lease_needs_check(*ctx_, q.request)) q.lease_check = caller;
+  q.announce = caller.forwarded && q.write && ctx_->cluster != nullptr;
   size_t shards = routes_.shards.size();
   std::visit(
       [&](const auto& r) {
@@ -304,6 +305,7 @@ void RequestPath::send_write(const Queued& q, const caf::actor& target, Msg msg)
   w.id = q.id;
   w.method = q.method;
   w.received = q.received;
+  w.announce = q.announce;
   writes_.push_back(std::move(w));
   ++unapplied_;
   unapplied_target_ = target;
@@ -491,11 +493,14 @@ void RequestPath::applied(uint64_t id, Answer answer, int64_t durable_at) {
 void RequestPath::release_writes() {
   if (failed_) return;
   int64_t w = ctx_->watermark.load();
+  bool announce = false;
   while (!writes_.empty() && writes_.front().applied && writes_.front().durable_at <= w) {
     auto done = std::move(writes_.front());
     writes_.pop_front();
+    announce = announce || (done.announce && std::holds_alternative<Response>(*done.answer));
     emit(done.id, done.method, done.received, std::move(*done.answer));
   }
+  if (announce && ctx_->cluster->announce_commit) ctx_->cluster->announce_commit();
   pump();
 }
 
@@ -525,10 +530,8 @@ void RequestPath::forward_to_leader(Queued& q) {
     start_read(q);
   }
   auto done = [this, id, write](Answer answer) {
-    if (write)
-      applied(id, std::move(answer), 0);
-    else
-      read_done(id, std::move(answer));
+    if (write) return applied_once_here(id, std::move(answer));
+    read_done(id, std::move(answer));
     sink_.end_of_turn();
   };
   self_
@@ -536,6 +539,53 @@ void RequestPath::forward_to_leader(Queued& q) {
                 ForwardCall{std::move(q.request), std::move(q.token)})
       .then([done](Answer& answer) { done(std::move(answer)); },
             [done](caf::error& err) { done(internal_error(err)); });
+}
+
+namespace {
+
+// The revision a forwarded write's answer speaks for (its header's), 0 for an error or a
+// call whose answer holds none.
+int64_t answered_revision(const Answer& answer) {
+  const auto* response = std::get_if<Response>(&answer);
+  if (response == nullptr) return 0;
+  return std::visit(
+      [](const auto& r) -> int64_t {
+        using T = std::decay_t<decltype(r)>;
+        if constexpr (std::is_same_v<T, storage::PutResponse> ||
+                      std::is_same_v<T, storage::DeleteRangeResponse> ||
+                      std::is_same_v<T, storage::TxnResponse> ||
+                      std::is_same_v<T, storage::CompactResponse>) {
+          return r.revision;
+        } else if constexpr (std::is_same_v<T, protocol::LeaseRevokeResponse>) {
+          return r.header.revision;
+        } else {
+          return 0;
+        }
+      },
+      *response);
+}
+
+}  // namespace
+
+// etcd's member answers a proposal it forwarded once it applied the entry itself, so a
+// serializable read on it right after sees the write. The leader announces the commit at
+// once (ClusterLink::announce_commit); a member that lags answers after a bounded wait: the
+// write is committed either way, and the client's next linearizable read sees it.
+void RequestPath::applied_once_here(uint64_t id, Answer answer) {
+  const int64_t revision = answered_revision(answer);
+  if (revision <= ctx_->watermark.load() || !routes_.backend) {
+    applied(id, std::move(answer), 0);
+    sink_.end_of_turn();
+    return;
+  }
+  auto kept = std::make_shared<Answer>(std::move(answer));
+  auto done = [this, id, kept] {
+    applied(id, std::move(*kept), 0);
+    sink_.end_of_turn();
+  };
+  // A wait that times out leaves its promise with the backend until W passes it.
+  self_->request(routes_.backend, ctx_->cluster->forwarded_apply_wait, wait_atom::value, revision)
+      .then([done](int64_t) { done(); }, [done](caf::error&) { done(); });
 }
 
 template <class Reply, class Msg>

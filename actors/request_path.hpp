@@ -156,6 +156,9 @@ class RequestPath {
     // Cluster mode: a follower sends it to the leader (actors/forwarding.hpp), with `token`.
     bool forward = false;
     std::optional<std::string> token;
+    // Cluster mode: another member forwarded this write here; its answer announces the
+    // commit to the followers (ClusterLink::announce_commit).
+    bool announce = false;
   };
   // A write sent to its actor, answered in arrival order once durable.
   struct WriteInFlight {
@@ -165,6 +168,7 @@ class RequestPath {
     bool applied = false;          // its actor has answered
     std::optional<Answer> answer;  // once applied
     int64_t durable_at = 0;        // the revision W must reach before it leaves
+    bool announce = false;         // as Queued's
   };
   struct ReadInFlight {
     protocol::Method method{};
@@ -194,6 +198,9 @@ class RequestPath {
   void send_read(const Queued& q, const caf::actor& target, Msg msg);
   void start_read(const Queued& q);
   void forward_to_leader(Queued& q);
+  // A write the leader answered for this follower: applied(id, answer) once this member's W
+  // reached the answer's revision, or ClusterLink::forwarded_apply_wait passed.
+  void applied_once_here(uint64_t id, Answer answer);
   void serve_range(const Queued& q, const storage::RangeRequest& r);
   // The shards' part of a range read at `rev`, answered as of W = `w`.
   void fetch_range(uint64_t id, const storage::RangeRequest& r, int64_t w, int64_t rev);

@@ -202,17 +202,17 @@ ClusterMember::ClusterMember(caf::actor_system& sys, actors::Node& node,
   link_->on_removed = [this] {
     if (!removal_announced_.exchange(true) && on_removed_) on_removed_();
   };
-  link_->renew_read_lease = [this] {
-    if (renewal_asked_.exchange(true)) return;
-    {
-      std::lock_guard lock(mutex_);
-      if (!quit_) {
-        read_barriers_.push_back([](bool) {});
-        wake_.notify_all();
-        return;
-      }
-    }
+  // A barrier started from now, for its commit alone: a lease renewal, or the commit index
+  // carried to the followers. One asked for and not yet started serves every later ask.
+  auto ask_barrier = [this] {
+    if (barrier_asked_.exchange(true)) return;
+    std::lock_guard lock(mutex_);
+    if (quit_) return;
+    read_barriers_.push_back([](bool) {});
+    wake_.notify_all();
   };
+  link_->renew_read_lease = ask_barrier;
+  link_->announce_commit = ask_barrier;
   link_->read_index = actors::spawn_read_index_actor(sys, link_);
   // Catch-up (docs/CLUSTER.md "Catch-up from a peer's checkpoint"): this member's store for
   // members behind the leader's compacted log, on the peer host; and the fetcher for when
@@ -263,6 +263,7 @@ ClusterMember::ClusterMember(caf::actor_system& sys, actors::Node& node,
   config.heartbeat_timeout_ms = options.heartbeat_interval_ms;
   link_->read_lease_ns =
       static_cast<int64_t>(config.election_timeout_ms * kReadLeaseShare) * 1'000'000;
+  link_->forwarded_apply_wait = std::chrono::milliseconds(config.election_timeout_ms);
   // A restarted member has forgotten which leader it last heard from, so libraft would let it
   // vote at once; a leader whose read lease this member's earlier life helped to grant could
   // then still be answering reads beside a new leader. Waiting one election timeout before
@@ -478,9 +479,9 @@ void ClusterMember::gate_loop() {
       continue;
     }
     if (wanted_term_ == 0) {
-      // Reads (and lease renewals): one barrier for every read waiting now.
+      // Reads (and lease renewals, commit announcements): one barrier for every ask until now.
       auto reads = std::exchange(read_barriers_, {});
-      renewal_asked_.store(false);
+      barrier_asked_.store(false);
       auto outcome = lease_barrier(lock, leading_term_);
       bool confirmed = outcome.ok() && link_->leader.load();
       lock.unlock();

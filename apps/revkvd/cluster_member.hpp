@@ -136,10 +136,11 @@ class ClusterMember {
   bool removed_ = false;                        // ... and then out of it
   std::atomic<bool> removal_announced_{false};  // on_removed_ called
   std::function<void()> on_removed_;
-  // The read lease (actors/cluster_link.hpp): a renewal barrier is asked for; a transfer runs
-  // (no lease meanwhile); how many transfers have started (a barrier that began before one
-  // does not renew the lease).
-  std::atomic<bool> renewal_asked_{false};
+  // A barrier for its commit alone is asked for and not yet started (a read lease renewal,
+  // a commit announced to the followers: actors/cluster_link.hpp). The read lease: a transfer
+  // runs (no lease meanwhile); how many transfers have started (a barrier that began before
+  // one does not renew the lease).
+  std::atomic<bool> barrier_asked_{false};
   bool transferring_ = false;
   std::uint64_t transfers_started_ = 0;
   bool peer_tls_ = false;                        // the catch-up port requires certificates
