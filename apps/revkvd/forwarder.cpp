@@ -1,8 +1,11 @@
 #include "apps/revkvd/forwarder.hpp"
 
 #include "actors/forwarding.hpp"
+#include "actors/messages.hpp"
 #include "actors/thread_names.hpp"
 #include "client/client.hpp"
+#include "protocol/codec.hpp"
+#include "protocol/method.hpp"
 
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
@@ -10,7 +13,9 @@
 #include <algorithm>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <utility>
+#include <variant>
 #include <vector>
 
 namespace revkv::apps {
@@ -26,6 +31,11 @@ constexpr int64_t kUnavailable = 14;
 constexpr int64_t kDeadlineExceeded = 4;
 constexpr std::chrono::milliseconds kClusterCallTimeout{40000};
 
+// An answer the leader sent that does not decode: the leader is at fault, not the request.
+WireError bad_response(const WireError& why) {
+  return WireError{client::kCodeInternal, "revkv: bad response: " + why.message};
+}
+
 struct WorkerState {
   WorkerState() = default;  // not an aggregate: CAF would build it from `self` (C++20)
   static inline const char* name = "forwarder";
@@ -34,66 +44,94 @@ struct WorkerState {
   ForwarderOptions options;
   std::optional<client::Client> client;
   actors::MemberAttributes connected;  // where `client` is connected
+  // Forwarded requests taken since the last batch went out, each with its answer's promise.
+  struct Pending {
+    ForwardCall call;
+    caf::response_promise answer;
+  };
+  std::vector<Pending> batch;
+  bool batch_asked = false;  // a flush_atom to itself is on its way
 };
 
-// A KV answer: the header's revision is the response's (the door builds the header from it).
+// The leader's answer to a KV call: its header's revision is the response's (the door
+// builds its own header from it).
 template <class T>
-Answer kv_answer(client::Result<protocol::KvResponse<T>>& r) {
-  if (!r.ok()) return r.error();
-  auto& out = r.value().response;
-  if (out.revision == 0) out.revision = r.value().header.revision;
+Answer kv_answer(const msgpack::object& body) {
+  auto decoded = protocol::decode_kv_response<T>(body);
+  if (!decoded) return bad_response(decoded.error());
+  auto& out = decoded.value().response;
+  if (out.revision == 0) out.revision = decoded.value().header.revision;
   return Response{std::move(out)};
 }
 
 template <class T>
-Answer plain_answer(client::Result<T>& r) {
-  if (!r.ok()) return r.error();
-  return Response{std::move(r.value())};
+Answer plain_answer(const msgpack::object& body) {
+  auto decoded = protocol::decode_body<T>(body);
+  if (!decoded) return bad_response(decoded.error());
+  return Response{std::move(decoded).value()};
 }
 
-// One request on the connection, as the matching typed call of the client library.
-Answer call(client::Client& c, actors::Request& request) {
+// Whether the forwarder carries `request` (cluster_gate.cpp forwards nothing else: the rest
+// is served locally).
+bool forwardable(const actors::Request& request) {
   return std::visit(
-      [&c](auto& req) -> Answer {
+      [](const auto& req) {
+        using T = std::decay_t<decltype(req)>;
+        return std::is_same_v<T, storage::RangeRequest> || std::is_same_v<T, storage::PutRequest> ||
+               std::is_same_v<T, storage::DeleteRangeRequest> ||
+               std::is_same_v<T, storage::TxnRequest> ||
+               std::is_same_v<T, protocol::CompactionRequest> ||
+               std::is_same_v<T, protocol::LeaseGrantRequest> ||
+               std::is_same_v<T, protocol::LeaseRevokeRequest> ||
+               std::is_same_v<T, protocol::LeaseKeepAliveRequest> ||
+               std::is_same_v<T, protocol::LeaseTimeToLiveRequest> ||
+               std::is_same_v<T, protocol::LeaseLeasesRequest> ||
+               std::is_same_v<T, protocol::AlarmRequest>;  // an activation or a disarm
+      },
+      request);
+}
+
+// The leader's result for `request`, decoded as the client library's typed call decodes it.
+Answer decode_answer(const actors::Request& request, const msgpack::object& body) {
+  return std::visit(
+      [&body](const auto& req) -> Answer {
         using T = std::decay_t<decltype(req)>;
         if constexpr (std::is_same_v<T, storage::RangeRequest>) {
-          auto r = c.range(req);
-          return kv_answer(r);
+          return kv_answer<storage::RangeResponse>(body);
         } else if constexpr (std::is_same_v<T, storage::PutRequest>) {
-          auto r = c.put(req);
-          return kv_answer(r);
+          return kv_answer<storage::PutResponse>(body);
         } else if constexpr (std::is_same_v<T, storage::DeleteRangeRequest>) {
-          auto r = c.delete_range(req);
-          return kv_answer(r);
+          return kv_answer<storage::DeleteRangeResponse>(body);
         } else if constexpr (std::is_same_v<T, storage::TxnRequest>) {
-          auto r = c.txn(req);
-          return kv_answer(r);
+          return kv_answer<storage::TxnResponse>(body);
         } else if constexpr (std::is_same_v<T, protocol::CompactionRequest>) {
-          auto r = c.compact(req);
-          return kv_answer(r);
+          return kv_answer<storage::CompactResponse>(body);
         } else if constexpr (std::is_same_v<T, protocol::LeaseGrantRequest>) {
-          auto r = c.lease_grant(req);
-          return plain_answer(r);
+          return plain_answer<protocol::LeaseGrantResponse>(body);
         } else if constexpr (std::is_same_v<T, protocol::LeaseRevokeRequest>) {
-          auto r = c.lease_revoke(req);
-          return plain_answer(r);
+          return plain_answer<protocol::LeaseRevokeResponse>(body);
         } else if constexpr (std::is_same_v<T, protocol::LeaseKeepAliveRequest>) {
-          auto r = c.lease_keep_alive(req);
-          return plain_answer(r);
+          return plain_answer<protocol::LeaseKeepAliveResponse>(body);
         } else if constexpr (std::is_same_v<T, protocol::LeaseTimeToLiveRequest>) {
-          auto r = c.lease_time_to_live(req);
-          return plain_answer(r);
+          return plain_answer<protocol::LeaseTimeToLiveResponse>(body);
         } else if constexpr (std::is_same_v<T, protocol::LeaseLeasesRequest>) {
-          auto r = c.lease_leases();
-          return plain_answer(r);
+          return plain_answer<protocol::LeaseLeasesResponse>(body);
         } else if constexpr (std::is_same_v<T, protocol::AlarmRequest>) {
-          auto r = c.alarm(req);  // an activation or a disarm: lists are served locally
-          return plain_answer(r);
+          return plain_answer<protocol::AlarmResponse>(body);
         } else {
-          // cluster_gate.cpp sends nothing else here (everything else is served locally).
-          (void)req;
+          (void)req;  // not forwardable(): never sent
           return WireError{kUnavailable, "etcdserver: not leader"};
         }
+      },
+      request);
+}
+
+// Queues `request` on the connection, as the MessagePack door's method and body.
+uint32_t queue_request(client::Client& c, const actors::Request& request) {
+  return std::visit(
+      [&c, &request](const auto& req) {
+        return c.queue(protocol::method_name(actors::method_of(request)),
+                       protocol::encode_to_string(req));
       },
       request);
 }
@@ -129,11 +167,9 @@ std::optional<WireError> connect(WorkerState& st, const actors::MemberAttributes
   return std::nullopt;
 }
 
-// Sends one request with `token` to the leader on this worker's connection: `send` makes
-// the call and returns its answer, `error_of` the error an answer holds (if any).
-template <class Out, class Send, class ErrorOf>
-Out forward(WorkerState& st, const std::optional<std::string>& token, Send&& send,
-            ErrorOf&& error_of) {
+// The leader's client door, connected: where it serves; else the error to answer the
+// `requests` waiting (those the leader could not be reached for count as failures).
+std::variant<actors::MemberAttributes, WireError> reach_leader(WorkerState& st, size_t requests) {
   auto& link = *st.link;
   uint64_t leader = link.leader_id.load();
   if (leader == 0 || leader == link.member_id)
@@ -142,28 +178,76 @@ Out forward(WorkerState& st, const std::optional<std::string>& token, Send&& sen
   // The leader has not published where it serves yet (it does once it is ready).
   if (!where) return WireError{kUnavailable, "etcdserver: not leader"};
   if (auto failed = connect(st, *where)) {
-    link.forward_failures.fetch_add(1);
+    link.forward_failures.fetch_add(static_cast<int64_t>(requests));
     return *failed;
   }
+  return *where;
+}
+
+// The connection failed or timed out under a request: its fate is unknown (a write may have
+// been applied), so it is not retried; the client retries as on any Unavailable.
+WireError lost_leader(const WireError& error, const actors::MemberAttributes& where) {
+  if (error.code == kDeadlineExceeded)
+    return WireError{kUnavailable, "etcdserver: request timed out"};
+  return WireError{kUnavailable,
+                   "revkv: lost the connection to the leader " + where.name + ": " + error.message};
+}
+
+// Sends one request with `token` to the leader on this worker's connection: `send` makes
+// the call and returns its answer, `error_of` the error an answer holds (if any).
+template <class Out, class Send, class ErrorOf>
+Out forward(WorkerState& st, const std::optional<std::string>& token, Send&& send,
+            ErrorOf&& error_of) {
+  auto& link = *st.link;
+  auto reached = reach_leader(st, 1);
+  if (auto* refused = std::get_if<WireError>(&reached)) return *refused;
   link.forwarded.fetch_add(1);
   st.client->set_token(token);
   Out answer = send(*st.client);
   if (!st.client->broken()) return answer;
-  // The connection failed or timed out: the request's fate is unknown (a write may have
-  // been applied), so it is not retried; the client retries as on any Unavailable.
   link.forward_failures.fetch_add(1);
-  WireError error = error_of(answer);
   st.client.reset();
-  if (error.code == kDeadlineExceeded)
-    return WireError{kUnavailable, "etcdserver: request timed out"};
-  return WireError{kUnavailable, "revkv: lost the connection to the leader " + where->name + ": " +
-                                     error.message};
+  return lost_leader(error_of(answer), std::get<actors::MemberAttributes>(reached));
 }
 
-Answer forward_request(WorkerState& st, ForwardCall& fc) {
-  return forward<Answer>(
-      st, fc.token, [&](client::Client& c) { return call(c, fc.request); },
-      [](const Answer& a) { return actors::wire_error(a); });
+// Every request waiting for this worker goes out at once, in arrival order, before it waits
+// for any answer (pipelined on its one connection: the leader's door takes them as one
+// connection's requests); each is answered as its own answer arrives.
+void forward_batch(WorkerState& st, std::vector<WorkerState::Pending>& batch) {
+  auto& link = *st.link;
+  auto reached = reach_leader(st, batch.size());
+  if (auto* refused = std::get_if<WireError>(&reached)) {
+    for (auto& p : batch)
+      p.answer.deliver(Answer{*refused});
+    return;
+  }
+  const auto& where = std::get<actors::MemberAttributes>(reached);
+  std::vector<uint32_t> msgids(batch.size(), 0);  // 0: not sent
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (!forwardable(batch[i].call.request)) continue;
+    st.client->set_token(batch[i].call.token);
+    msgids[i] = queue_request(*st.client, batch[i].call.request);
+    link.forwarded.fetch_add(1);
+  }
+  // A failure breaks the client: every wait below reports it (an answer that arrived
+  // before still counts).
+  (void)st.client->flush();
+  for (size_t i = 0; i < batch.size(); ++i) {
+    Answer answer = WireError{kUnavailable, "etcdserver: not leader"};
+    if (msgids[i] != 0) {
+      auto got = st.client->wait(msgids[i]);
+      if (!got) {
+        link.forward_failures.fetch_add(1);
+        answer = lost_leader(got.error(), where);
+      } else if (got.value().error) {
+        answer = *got.value().error;
+      } else {
+        answer = decode_answer(batch[i].call.request, got.value().result);
+      }
+    }
+    batch[i].answer.deliver(std::move(answer));
+  }
+  if (st.client->broken()) st.client.reset();
 }
 
 // A call relayed as bytes (Auth.*, Cluster.*): the leader's result, re-encoded as it came.
@@ -189,9 +273,27 @@ caf::behavior worker(Worker* self, std::shared_ptr<ClusterLink> link, ForwarderO
   actors::name_this_thread("revkv.forward");
   self->state.link = std::move(link);
   self->state.options = std::move(options);
+  // Ended with the pool (the member stops) between a request and its batch: answered, so no
+  // door waits for it.
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    for (auto& p : std::exchange(self->state.batch, {}))
+      p.answer.deliver(Answer{WireError{kUnavailable, "etcdserver: server stopped"}});
+    self->quit(msg.reason);
+  });
   return {
-      [self](actors::forward_atom, ForwardCall& fc) -> Answer {
-        return forward_request(self->state, fc);
+      [self](actors::forward_atom, ForwardCall& fc) -> caf::result<Answer> {
+        auto& st = self->state;
+        auto answer = self->make_response_promise();
+        st.batch.push_back({std::move(fc), answer});
+        // Handled after every request already in the mailbox: they join this batch.
+        if (!std::exchange(st.batch_asked, true)) self->send(self, actors::flush_atom::value);
+        return answer;
+      },
+      [self](actors::flush_atom) {
+        auto& st = self->state;
+        st.batch_asked = false;
+        auto batch = std::exchange(st.batch, {});
+        forward_batch(st, batch);
       },
       [self](actors::forward_auth_atom, actors::AuthForwardCall& fc) -> actors::AuthForwarded {
         return forward_bytes(self->state, protocol::auth_method_name(fc.method), fc.body, fc.token);

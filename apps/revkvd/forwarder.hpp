@@ -4,8 +4,9 @@
 // MessagePack door and brings the answer back (actors/forwarding.hpp; docs/CLUSTER.md
 // "Forwarding"). A small pool of workers on their own threads, each with one persistent
 // connection to the leader, opened when first needed and again when the leader moves or
-// the connection breaks. A worker handles one request at a time, so at most `connections`
-// forwarded requests are in flight per member; the rest wait in the pool's mailbox (the
+// the connection breaks. The pool hands requests to its workers in turn; a worker sends
+// every request waiting for it at once (pipelined on its connection, as one batch) and
+// then answers each as its answer arrives, while the next batch gathers in its mailbox (the
 // doors bound their own requests in flight). One more worker carries the Auth.* calls
 // (Forwarders::auth), one at a time, and one the Cluster.* changes (Forwarders::cluster).
 

@@ -6,6 +6,7 @@
 // takes every request and answers none, so a request the door hands on waits for ever;
 // what the door answers by itself (refusals, drains) is what such tests look at.
 
+#include "actors/cluster_link.hpp"
 #include "actors/messages.hpp"
 #include "actors/msgpack_door.hpp"
 #include "actors/node_context.hpp"
@@ -29,6 +30,19 @@ inline caf::behavior silent_route(caf::event_based_actor* self) {
 }
 
 struct DoorSocketFixture : test_coordinator_fixture<> {
+  // Cluster mode: the node is member 1 of a cluster led by member `leader` (1: itself, which
+  // then leads and serves), with everything up to `revision` applied; the link, to fill in.
+  actors::ClusterLink& join_cluster(uint64_t leader, int64_t revision) {
+    ctx->watermark.store(revision);
+    ctx->last_revision.store(revision);
+    auto link = std::make_shared<actors::ClusterLink>();
+    link->member_id = 1;
+    link->leader_id.store(leader);
+    link->leader.store(leader == 1);
+    ctx->cluster = link;
+    return *link;
+  }
+
   // Spawns the door over `ctx` as it is now (set ctx->cluster etc. before). `applier`, if
   // given, is the one shard and the coordinator: the actor that applies every KV request.
   void start_door(caf::actor applier = {}) {

@@ -63,19 +63,14 @@ std::vector<char> remove_frame(uint32_t msgid, bool forwarded) {
 
 struct FollowerFixture : testing::DoorSocketFixture {
   FollowerFixture() {
-    ctx->watermark.store(1);
-    // Member 1 follows member 2.
-    auto link = std::make_shared<actors::ClusterLink>();
-    link->member_id = 1;
-    link->leader_id.store(2);
+    auto& link = join_cluster(2, 1);  // member 1 follows member 2
     forwarder = sys.spawn(counting_forwarder, forwarded);
-    link->forwarder = forwarder;
-    link->forward_call = [this](std::string method, std::string, std::optional<std::string>,
-                                std::function<void(actors::ClusterLink::ForwardedCall)> done) {
+    link.forwarder = forwarder;
+    link.forward_call = [this](std::string method, std::string, std::optional<std::string>,
+                               std::function<void(actors::ClusterLink::ForwardedCall)> done) {
       calls.push_back(std::move(method));
       done(protocol::WireError{9, "the leader's answer"});
     };
-    ctx->cluster = link;
     start_door();
   }
 

@@ -52,14 +52,7 @@ std::vector<char> put_frame(uint32_t msgid, bool forwarded) {
 
 struct FollowerFixture : testing::DoorSocketFixture {
   FollowerFixture() {
-    ctx->watermark.store(1);
-    ctx->last_revision.store(1);
-    // Member 1 follows member 2.
-    auto link = std::make_shared<actors::ClusterLink>();
-    link->member_id = 1;
-    link->leader_id.store(2);
-    link->forwarder = sys.spawn(relaying_forwarder, leader);
-    ctx->cluster = link;
+    join_cluster(2, 1).forwarder = sys.spawn(relaying_forwarder, leader);
     backend_answers->hold = true;
     start_door();
   }
@@ -138,14 +131,7 @@ caf::behavior put_shard(caf::event_based_actor*) {
 
 struct LeaderFixture : testing::DoorSocketFixture {
   LeaderFixture() {
-    ctx->watermark.store(60);
-    ctx->last_revision.store(60);
-    auto link = std::make_shared<actors::ClusterLink>();
-    link->member_id = 1;
-    link->leader_id.store(1);
-    link->leader.store(true);
-    link->announce_commit = [this] { ++announced; };
-    ctx->cluster = link;
+    join_cluster(1, 60).announce_commit = [this] { ++announced; };
     shard = sys.spawn(put_shard);
     start_door(shard);
   }

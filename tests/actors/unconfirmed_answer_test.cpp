@@ -110,15 +110,9 @@ storage::PutRequest put_k() {
 
 struct LeaderFixture : testing::DoorSocketFixture {
   LeaderFixture() {
-    ctx->watermark.store(60);
-    ctx->last_revision.store(60);
-    auto link = std::make_shared<actors::ClusterLink>();
-    link->member_id = 1;
-    link->leader_id.store(1);
-    link->leader.store(true);
-    link->read_lease_ns = std::chrono::nanoseconds(std::chrono::seconds(1)).count();
-    link->read_index = sys.spawn(read_index, confirmations);
-    ctx->cluster = link;
+    auto& link = join_cluster(1, 60);
+    link.read_lease_ns = std::chrono::nanoseconds(std::chrono::seconds(1)).count();
+    link.read_index = sys.spawn(read_index, confirmations);
     answers->txn.revision = 54;  // the compare failed: nothing written
     answers->txn.succeeded = false;
     answers->del.revision = 54;  // nothing deleted

@@ -163,9 +163,7 @@ TEST_CASE("forwarding: a follower's MessagePack door serves writes and lineariza
 TEST_CASE("forwarding: a follower's serializable read right after a write it forwarded sees it",
           "[cluster][process]") {
   Cluster cluster(3);
-  auto leader = cluster.find_leader(std::chrono::seconds(20));
-  REQUIRE(leader);
-  size_t follower = follower_of(cluster, *leader);
+  size_t follower = follower_of(cluster, cluster.require_leader());
   auto f = cluster.connect(follower);
   auto reader = cluster.connect(follower);
   REQUIRE(eventually([&] { return f.put(put_of("ryw/warm", "x")).ok(); }));
@@ -237,9 +235,7 @@ TEST_CASE("forwarding: a follower's serializable read right after a write it for
 TEST_CASE("forwarding: many connections' requests through one follower each get their own answer",
           "[cluster][process]") {
   Cluster cluster(3);
-  auto leader = cluster.find_leader(std::chrono::seconds(20));
-  REQUIRE(leader);
-  size_t follower = follower_of(cluster, *leader);
+  size_t follower = follower_of(cluster, cluster.require_leader());
   {
     auto warm = cluster.connect(follower);
     REQUIRE(eventually([&] { return warm.put(put_of("many/warm", "x")).ok(); }));
