@@ -59,6 +59,10 @@ void replicate_auth(NodeContext& ctx, caf::actor auth_forwarder) {
       link->proposals_failed.fetch_add(1);
       return protocol::WireError{kUnavailable, *proposed.error};
     }
+    // A follower that forwarded an Authenticate waits until it applied the grant's entry:
+    // tell the followers of the commit now, not at the next heartbeat (auth changes are rare,
+    // so every one announces rather than only those another member forwarded).
+    if (link->announce_commit) link->announce_commit();
     return proposed.index;
   };
   if (!auth_forwarder) {

@@ -56,6 +56,38 @@ bool is_write(protocol::Method method) {
 
 namespace {
 
+// Cluster mode: the writes whose answer's revision covers their own effect (the revision
+// they took or, taking none, the store's as it answered). A follower answers one it
+// forwarded once it applied that revision, and the leader announces the commit of one it
+// was forwarded. Not a Compaction (its answer names the leader's W, not its own entry), nor
+// the lease and alarm calls whose answers name no change of the store: those may apply on
+// the follower a moment after their answer.
+bool applied_by_revision(protocol::Method method) {
+  using protocol::Method;
+  return method == Method::kv_put || method == Method::kv_delete_range ||
+         method == Method::kv_txn || method == Method::lease_revoke;
+}
+
+// The revision such a write's answer names; 0 for an error.
+int64_t answered_revision(const Answer& answer) {
+  const auto* response = std::get_if<Response>(&answer);
+  if (response == nullptr) return 0;
+  return std::visit(
+      [](const auto& r) -> int64_t {
+        using T = std::decay_t<decltype(r)>;
+        if constexpr (std::is_same_v<T, storage::PutResponse> ||
+                      std::is_same_v<T, storage::DeleteRangeResponse> ||
+                      std::is_same_v<T, storage::TxnResponse>) {
+          return r.revision;
+        } else if constexpr (std::is_same_v<T, protocol::LeaseRevokeResponse>) {
+          return r.header.revision;
+        } else {
+          return 0;
+        }
+      },
+      *response);
+}
+
 constexpr int64_t kCodeInternal = 14;
 // Snapshot chunks are written while the door holds less than this unsent.
 constexpr uint64_t kSnapshotWindowBytes = 4ull << 20;
@@ -218,7 +250,7 @@ void RequestPath::submit(uint64_t id, Request request, Clock::time_point receive
   }
   Queued q{id, method, std::move(request), received, is_write(method), {}, {}, false, {}};
   if (lease_needs_check(*ctx_, q.request)) q.lease_check = caller;
-  q.announce = caller.forwarded && q.write && ctx_->cluster != nullptr;
+  q.announce = caller.forwarded && ctx_->cluster != nullptr && applied_by_revision(method);
   size_t shards = routes_.shards.size();
   std::visit(
       [&](const auto& r) {
@@ -529,8 +561,8 @@ void RequestPath::forward_to_leader(Queued& q) {
   } else {
     start_read(q);
   }
-  auto done = [this, id, write](Answer answer) {
-    if (write) return applied_once_here(id, std::move(answer));
+  auto done = [this, id, write, method = q.method](Answer answer) {
+    if (write) return applied_once_here(id, method, std::move(answer));
     read_done(id, std::move(answer));
     sink_.end_of_turn();
   };
@@ -541,38 +573,12 @@ void RequestPath::forward_to_leader(Queued& q) {
             [done](caf::error& err) { done(internal_error(err)); });
 }
 
-namespace {
-
-// The revision a forwarded write's answer speaks for (its header's), 0 for an error or a
-// call whose answer holds none.
-int64_t answered_revision(const Answer& answer) {
-  const auto* response = std::get_if<Response>(&answer);
-  if (response == nullptr) return 0;
-  return std::visit(
-      [](const auto& r) -> int64_t {
-        using T = std::decay_t<decltype(r)>;
-        if constexpr (std::is_same_v<T, storage::PutResponse> ||
-                      std::is_same_v<T, storage::DeleteRangeResponse> ||
-                      std::is_same_v<T, storage::TxnResponse> ||
-                      std::is_same_v<T, storage::CompactResponse>) {
-          return r.revision;
-        } else if constexpr (std::is_same_v<T, protocol::LeaseRevokeResponse>) {
-          return r.header.revision;
-        } else {
-          return 0;
-        }
-      },
-      *response);
-}
-
-}  // namespace
-
 // etcd's member answers a proposal it forwarded once it applied the entry itself, so a
 // serializable read on it right after sees the write. The leader announces the commit at
 // once (ClusterLink::announce_commit); a member that lags answers after a bounded wait: the
 // write is committed either way, and the client's next linearizable read sees it.
-void RequestPath::applied_once_here(uint64_t id, Answer answer) {
-  const int64_t revision = answered_revision(answer);
+void RequestPath::applied_once_here(uint64_t id, protocol::Method method, Answer answer) {
+  const int64_t revision = applied_by_revision(method) ? answered_revision(answer) : 0;
   if (revision <= ctx_->watermark.load() || !routes_.backend) {
     applied(id, std::move(answer), 0);
     sink_.end_of_turn();
@@ -583,7 +589,8 @@ void RequestPath::applied_once_here(uint64_t id, Answer answer) {
     applied(id, std::move(*kept), 0);
     sink_.end_of_turn();
   };
-  // A wait that times out leaves its promise with the backend until W passes it.
+  // A wait that times out leaves its promise (and with it a reference to this door actor)
+  // with the backend until W passes it.
   self_->request(routes_.backend, ctx_->cluster->forwarded_apply_wait, wait_atom::value, revision)
       .then([done](int64_t) { done(); }, [done](caf::error&) { done(); });
 }

@@ -156,8 +156,9 @@ class RequestPath {
     // Cluster mode: a follower sends it to the leader (actors/forwarding.hpp), with `token`.
     bool forward = false;
     std::optional<std::string> token;
-    // Cluster mode: another member forwarded this write here; its answer announces the
-    // commit to the followers (ClusterLink::announce_commit).
+    // Cluster mode: another member forwarded this write here, and waits until it applied
+    // the revision of the answer: the answer announces the commit to the followers
+    // (ClusterLink::announce_commit).
     bool announce = false;
   };
   // A write sent to its actor, answered in arrival order once durable.
@@ -200,7 +201,7 @@ class RequestPath {
   void forward_to_leader(Queued& q);
   // A write the leader answered for this follower: applied(id, answer) once this member's W
   // reached the answer's revision, or ClusterLink::forwarded_apply_wait passed.
-  void applied_once_here(uint64_t id, Answer answer);
+  void applied_once_here(uint64_t id, protocol::Method method, Answer answer);
   void serve_range(const Queued& q, const storage::RangeRequest& r);
   // The shards' part of a range read at `rev`, answered as of W = `w`.
   void fetch_range(uint64_t id, const storage::RangeRequest& r, int64_t w, int64_t rev);

@@ -182,6 +182,11 @@ Result<Response> Client::wait(uint32_t msgid) {
     if (auto it = ready_.find(msgid); it != ready_.end()) {
       Response r = std::move(it->second);
       ready_.erase(it);
+      // Taken responses at the front of the arrival order are no news for next_response():
+      // dropped here, or a connection used only through wait() (a cluster member's
+      // forwarder, for the life of the process) would keep one msgid per request.
+      while (!arrival_.empty() && ready_.count(arrival_.front()) == 0)
+        arrival_.pop_front();
       return r;
     }
     auto read = read_some();

@@ -74,6 +74,9 @@ class Client {
   void set_forwarded(bool forwarded) { forwarded_ = forwarded; }
   // A transport failure broke it (every later call fails the same way): reconnect.
   bool broken() const { return broken_.has_value(); }
+  // Responses read and not yet taken, counted in arrival order (taken ones included until
+  // the earlier ones are taken too): bounded by the requests outstanding.
+  size_t held_responses() const { return arrival_.size(); }
 
   // -- untyped ------------------------------------------------------------------------------
   // `body` is one encoded msgpack map, or empty for params [].

@@ -11,9 +11,11 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <exception>
 #include <optional>
 #include <string>
 #include <type_traits>
+#include <unordered_map>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -48,6 +50,11 @@ struct WorkerState {
   struct Pending {
     ForwardCall call;
     caf::response_promise answer;
+    bool answered = false;
+    void reply(Answer a) {
+      answered = true;
+      answer.deliver(std::move(a));
+    }
   };
   std::vector<Pending> batch;
   bool batch_asked = false;  // a flush_atom to itself is on its way
@@ -71,24 +78,23 @@ Answer plain_answer(const msgpack::object& body) {
   return Response{std::move(decoded).value()};
 }
 
-// Whether the forwarder carries `request` (cluster_gate.cpp forwards nothing else: the rest
-// is served locally).
+// What the forwarder carries (cluster_gate.cpp forwards nothing else: the rest is served
+// locally), each answered as decode_answer says.
+template <class T>
+constexpr bool kForwardable =
+    std::is_same_v<T, storage::RangeRequest> || std::is_same_v<T, storage::PutRequest> ||
+    std::is_same_v<T, storage::DeleteRangeRequest> || std::is_same_v<T, storage::TxnRequest> ||
+    std::is_same_v<T, protocol::CompactionRequest> ||
+    std::is_same_v<T, protocol::LeaseGrantRequest> ||
+    std::is_same_v<T, protocol::LeaseRevokeRequest> ||
+    std::is_same_v<T, protocol::LeaseKeepAliveRequest> ||
+    std::is_same_v<T, protocol::LeaseTimeToLiveRequest> ||
+    std::is_same_v<T, protocol::LeaseLeasesRequest> ||
+    std::is_same_v<T, protocol::AlarmRequest>;  // an activation or a disarm
+
 bool forwardable(const actors::Request& request) {
-  return std::visit(
-      [](const auto& req) {
-        using T = std::decay_t<decltype(req)>;
-        return std::is_same_v<T, storage::RangeRequest> || std::is_same_v<T, storage::PutRequest> ||
-               std::is_same_v<T, storage::DeleteRangeRequest> ||
-               std::is_same_v<T, storage::TxnRequest> ||
-               std::is_same_v<T, protocol::CompactionRequest> ||
-               std::is_same_v<T, protocol::LeaseGrantRequest> ||
-               std::is_same_v<T, protocol::LeaseRevokeRequest> ||
-               std::is_same_v<T, protocol::LeaseKeepAliveRequest> ||
-               std::is_same_v<T, protocol::LeaseTimeToLiveRequest> ||
-               std::is_same_v<T, protocol::LeaseLeasesRequest> ||
-               std::is_same_v<T, protocol::AlarmRequest>;  // an activation or a disarm
-      },
-      request);
+  return std::visit([](const auto& req) { return kForwardable<std::decay_t<decltype(req)>>; },
+                    request);
 }
 
 // The leader's result for `request`, decoded as the client library's typed call decodes it.
@@ -119,6 +125,7 @@ Answer decode_answer(const actors::Request& request, const msgpack::object& body
         } else if constexpr (std::is_same_v<T, protocol::AlarmRequest>) {
           return plain_answer<protocol::AlarmResponse>(body);
         } else {
+          static_assert(!kForwardable<T>, "a forwardable request without its answer's type");
           (void)req;  // not forwardable(): never sent
           return WireError{kUnavailable, "etcdserver: not leader"};
         }
@@ -212,40 +219,47 @@ Out forward(WorkerState& st, const std::optional<std::string>& token, Send&& sen
 
 // Every request waiting for this worker goes out at once, in arrival order, before it waits
 // for any answer (pipelined on its one connection: the leader's door takes them as one
-// connection's requests); each is answered as its own answer arrives.
+// connection's requests); each is answered as its own answer arrives. A connection that
+// breaks, or gives no answer for the request timeout, fails every request still unanswered.
 void forward_batch(WorkerState& st, std::vector<WorkerState::Pending>& batch) {
   auto& link = *st.link;
   auto reached = reach_leader(st, batch.size());
   if (auto* refused = std::get_if<WireError>(&reached)) {
     for (auto& p : batch)
-      p.answer.deliver(Answer{*refused});
+      p.reply(Answer{*refused});
     return;
   }
   const auto& where = std::get<actors::MemberAttributes>(reached);
-  std::vector<uint32_t> msgids(batch.size(), 0);  // 0: not sent
+  std::unordered_map<uint32_t, size_t> unanswered;  // msgid -> index in `batch`
   for (size_t i = 0; i < batch.size(); ++i) {
-    if (!forwardable(batch[i].call.request)) continue;
+    if (!forwardable(batch[i].call.request)) {
+      batch[i].reply(WireError{kUnavailable, "etcdserver: not leader"});  // never sent here
+      continue;
+    }
     st.client->set_token(batch[i].call.token);
-    msgids[i] = queue_request(*st.client, batch[i].call.request);
+    unanswered.emplace(queue_request(*st.client, batch[i].call.request), i);
     link.forwarded.fetch_add(1);
   }
-  // A failure breaks the client: every wait below reports it (an answer that arrived
-  // before still counts).
+  // A failure breaks the client: next_response() reports it below, after any answer that
+  // arrived before it.
   (void)st.client->flush();
-  for (size_t i = 0; i < batch.size(); ++i) {
-    Answer answer = WireError{kUnavailable, "etcdserver: not leader"};
-    if (msgids[i] != 0) {
-      auto got = st.client->wait(msgids[i]);
-      if (!got) {
-        link.forward_failures.fetch_add(1);
-        answer = lost_leader(got.error(), where);
-      } else if (got.value().error) {
-        answer = *got.value().error;
-      } else {
-        answer = decode_answer(batch[i].call.request, got.value().result);
-      }
+  while (!unanswered.empty()) {
+    auto got = st.client->next_response();
+    if (!got) {
+      link.forward_failures.fetch_add(static_cast<int64_t>(unanswered.size()));
+      for (auto& [msgid, i] : unanswered)
+        batch[i].reply(lost_leader(got.error(), where));
+      break;
     }
-    batch[i].answer.deliver(std::move(answer));
+    auto it = unanswered.find(got.value().msgid);
+    if (it == unanswered.end()) continue;  // not one of this batch's: none is outstanding
+    auto& p = batch[it->second];
+    unanswered.erase(it);
+    if (got.value().error) {
+      p.reply(*got.value().error);
+    } else {
+      p.reply(decode_answer(p.call.request, got.value().result));
+    }
   }
   if (st.client->broken()) st.client.reset();
 }
@@ -277,14 +291,14 @@ caf::behavior worker(Worker* self, std::shared_ptr<ClusterLink> link, ForwarderO
   // door waits for it.
   self->set_exit_handler([self](caf::exit_msg& msg) {
     for (auto& p : std::exchange(self->state.batch, {}))
-      p.answer.deliver(Answer{WireError{kUnavailable, "etcdserver: server stopped"}});
+      p.reply(WireError{kUnavailable, "etcdserver: server stopped"});
     self->quit(msg.reason);
   });
   return {
       [self](actors::forward_atom, ForwardCall& fc) -> caf::result<Answer> {
         auto& st = self->state;
         auto answer = self->make_response_promise();
-        st.batch.push_back({std::move(fc), answer});
+        st.batch.push_back({std::move(fc), answer, false});
         // Handled after every request already in the mailbox: they join this batch.
         if (!std::exchange(st.batch_asked, true)) self->send(self, actors::flush_atom::value);
         return answer;
@@ -293,7 +307,17 @@ caf::behavior worker(Worker* self, std::shared_ptr<ClusterLink> link, ForwarderO
         auto& st = self->state;
         st.batch_asked = false;
         auto batch = std::exchange(st.batch, {});
-        forward_batch(st, batch);
+        try {
+          forward_batch(st, batch);
+        } catch (const std::exception& e) {
+          // The promises are this batch's only record: none may be left unanswered (a door
+          // waits for its answer without a time limit).
+          for (auto& p : batch)
+            if (!p.answered)
+              p.reply(WireError{client::kCodeInternal,
+                                std::string("revkv: forwarding failed: ") + e.what()});
+          st.client.reset();
+        }
       },
       [self](actors::forward_auth_atom, actors::AuthForwardCall& fc) -> actors::AuthForwarded {
         return forward_bytes(self->state, protocol::auth_method_name(fc.method), fc.body, fc.token);
@@ -327,6 +351,12 @@ caf::behavior pool(caf::stateful_actor<PoolState>* self, std::vector<caf::actor>
   return {
       [self](actors::forward_atom atom, ForwardCall& fc) {
         auto& st = self->state;
+        // A compaction runs alone on the leader's connection and a physical one answers only
+        // once done: in a batch it would hold every request behind it, and could outlast the
+        // request timeout that then fails them all. The cluster worker takes it, with its
+        // longer wait.
+        if (std::holds_alternative<protocol::CompactionRequest>(fc.request))
+          return self->delegate(st.cluster_worker, atom, std::move(fc));
         const auto& w = st.workers[st.next++ % st.workers.size()];
         return self->delegate(w, atom, std::move(fc));
       },

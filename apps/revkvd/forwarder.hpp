@@ -8,7 +8,8 @@
 // every request waiting for it at once (pipelined on its connection, as one batch) and
 // then answers each as its answer arrives, while the next batch gathers in its mailbox (the
 // doors bound their own requests in flight). One more worker carries the Auth.* calls
-// (Forwarders::auth), one at a time, and one the Cluster.* changes (Forwarders::cluster).
+// (Forwarders::auth), one at a time, and one the Cluster.* changes and the compactions
+// (Forwarders::cluster: long calls, which would hold up a batch).
 
 #include "actors/cluster_link.hpp"
 #include "tls/client_tunnel.hpp"
@@ -40,8 +41,9 @@ struct Forwarders {
   // directly, because a door's scheduler thread blocks on an auth call it forwards, so what
   // answers must not need a scheduler thread, as the pool would. It ends with the pool.
   caf::actor auth;
-  // The Cluster.* changes' worker (ClusterLink::forward_call): one call at a time, with a
-  // longer wait for the leader's answer (a promotion waits for the learner to catch up).
+  // The Cluster.* changes' worker (ClusterLink::forward_call), and the forwarded
+  // compactions': one call at a time, with a longer wait for the leader's answer (a
+  // promotion waits for the learner to catch up, a physical compaction for its end).
   caf::actor cluster;
 };
 

@@ -103,6 +103,26 @@ TEST_CASE("pipelined requests are matched by msgid whatever the response order")
   CHECK(decoded.value().header.revision == 11);
 }
 
+TEST_CASE("responses taken by wait() are not held for next_response()") {
+  constexpr int kRequests = 200;
+  FakeServer server([](FakeConnection& conn) {
+    for (int i = 0; i < kRequests; ++i) {
+      auto req = conn.read_request();
+      storage::RangeResponse resp;
+      resp.revision = i + 1;
+      conn.send(test::result_frame(req.msgid, protocol::encode_kv_to_string(header(0), resp)));
+    }
+  });
+  auto c = connect_to(server);
+  for (int i = 0; i < kRequests; ++i) {
+    auto id = c.queue("KV.Range", protocol::encode_to_string(storage::RangeRequest{}));
+    REQUIRE(c.flush().ok());
+    auto r = c.wait(id);
+    REQUIRE(r.ok());
+    CHECK(c.held_responses() == 0);
+  }
+}
+
 TEST_CASE("notifications reach the handler, frames split into single bytes are reassembled") {
   FakeServer server([](FakeConnection& conn) {
     auto req = conn.read_request();

@@ -99,7 +99,9 @@ NodeProcess::NodeProcess(const std::string& data_dir, std::vector<std::string> e
   args.insert(args.end(), extra.begin(), extra.end());
   pid_ = spawn(args, &stdout_fd_, nullptr, log_file);
   std::string seen;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  // Generous: a node opening a large store on a loaded CI machine (two cores, a build beside
+  // it) rebuilds its index before it is ready; the deadline only bounds a node that hangs.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
   std::regex ready(
       R"(revkvd ready client=127\.0\.0\.1:(\d+) metrics=[^:]+:(\d+) grpc=[^:]+:(\d+))");
   std::smatch m;
