@@ -27,6 +27,14 @@ struct BackendState {
   int64_t durable = 0;               // the watermark W
   std::map<int64_t, BatchPtr> held;  // waiting for the next group write
   std::multimap<int64_t, caf::response_promise> waiters;
+  // Waits that end on their own (a follower's for a write it forwarded): each answered with
+  // W once W reaches its revision, or once its time is up (looked at with the idle check),
+  // so that a member cut off from the log keeps only a bounded number.
+  struct Bounded {
+    Clock::time_point until;
+    caf::response_promise rp;
+  };
+  std::multimap<int64_t, Bounded> bounded;
   std::multimap<int64_t, caf::actor> notify;  // doors told (durable_atom, W)
   // write_atom batches for the next group, with the revision W must reach before each one
   // is answered.
@@ -90,6 +98,10 @@ void release(Self* self) {
   for (auto it = st.waiters.begin(); it != end; ++it)
     it->second.deliver(st.durable);
   st.waiters.erase(st.waiters.begin(), end);
+  auto reached = st.bounded.upper_bound(st.durable);
+  for (auto it = st.bounded.begin(); it != reached; ++it)
+    it->second.rp.deliver(st.durable);
+  st.bounded.erase(st.bounded.begin(), reached);
   // One notice per door, however many of its writes this group holds.
   auto last = st.notify.upper_bound(st.durable);
   std::vector<caf::actor> doors;
@@ -237,6 +249,19 @@ caf::result<int64_t> wait_for(Self* self, int64_t revision) {
   return rp;
 }
 
+// The bounded waits whose time is up are answered with W as it is.
+void expire_bounded(BackendState& st) {
+  auto now = Clock::now();
+  for (auto it = st.bounded.begin(); it != st.bounded.end();) {
+    if (it->second.until <= now) {
+      it->second.rp.deliver(st.durable);
+      it = st.bounded.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
 void hold(Self* self, int64_t revision, BatchPtr batch) {
   self->state.held.emplace(revision, std::move(batch));
   schedule_flush(self);
@@ -273,6 +298,14 @@ caf::behavior backend_actor(Self* self, NodeContextPtr ctx, int64_t start) {
       },
       [self](wait_atom, int64_t revision) -> caf::result<int64_t> {
         return wait_for(self, revision);
+      },
+      [self](wait_atom, int64_t revision, caf::timespan patience) -> caf::result<int64_t> {
+        auto& st = self->state;
+        if (revision <= st.durable) return st.durable;
+        auto rp = self->make_response_promise();
+        st.bounded.emplace(revision, BackendState::Bounded{Clock::now() + patience, rp});
+        schedule_flush(self);
+        return rp;
       },
       [self](all_durable_atom, int64_t revision) -> caf::result<int64_t> {
         auto& st = self->state;
@@ -316,6 +349,7 @@ caf::behavior backend_actor(Self* self, NodeContextPtr ctx, int64_t start) {
       [self](idle_atom) {
         // Speed only: a failure here is the backend's, and its next write reports it.
         (void)self->state.ctx->backend->flush_latest_if_idle();
+        expire_bounded(self->state);
         self->delayed_send(self, kIdleCheckInterval, idle_atom::value);
       },
       [self](sync_atom) {

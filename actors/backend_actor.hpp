@@ -16,6 +16,10 @@
 //   (commit_atom, revision, BatchPtr, actor) -> nothing; the actor gets (durable_atom, W)
 //   (wait_atom, revision)                    -> int64_t W  once W >= revision
 //   (wait_atom, revision, actor)             -> nothing; the actor gets (durable_atom, W)
+//   (wait_atom, revision, timespan patience) -> int64_t W  once W >= revision, or (W below
+//                                               it) once patience ran out (looked at every
+//                                               second): a follower's wait for a write it
+//                                               forwarded, never kept for long
 //   (write_atom, after, BatchPtr)            -> int64_t W  once the batch is durable and
 //                                               W >= after
 //   (all_durable_atom, revision)             -> int64_t W  once W >= revision and every

@@ -85,11 +85,14 @@ struct ClusterLink {
   // append carries the commit index to every follower at once. Set by the member; empty on
   // members that keep no barriers.
   std::function<void()> announce_commit;
-  // The follower that forwarded a write answers it once it applied the leader's revision
-  // itself, as etcd's member answers its own proposal once applied; a member that does not
-  // get there within this long (cut off from the log, catching up) answers it then anyway:
-  // the write is committed, only this member lags.
+  // The follower that forwarded a change answers it once it applied the change itself
+  // (actors/applied_here.hpp), as etcd's member answers its own proposal once applied; a
+  // member that does not get there within this long (cut off from the log, catching up)
+  // answers it then anyway: the change is committed, only this member lags.
   std::chrono::milliseconds forwarded_apply_wait{1000};
+  // The same for a physical compaction, which also waits for this member's own physical
+  // job: as long as the forwarder gives the leader's (apps/revkvd/forwarder.cpp).
+  std::chrono::milliseconds forwarded_physical_compaction_wait{40000};
   // Hands leadership to the member `target` (Maintenance.MoveLeader) and calls `done` from
   // another thread once it moved there (nullopt) or why not, in etcd's words. Leader only;
   // one transfer runs at a time, later ones wait their turn.

@@ -38,6 +38,14 @@ struct MaintenanceState {
   std::vector<std::function<void(storage::Result<storage::CompactResponse>)>>
       physical_waiters;           // physical compactions, answered when the job is done
   std::deque<StoredHash> hashes;  // the last 10 compaction hashes
+  // Cluster mode: followers' waits for a change they forwarded to show here
+  // (applied_here_atom, actors/applied_here.hpp), each with the time it ends.
+  struct AppliedWait {
+    std::function<bool(const NodeContext&)> reached;
+    std::chrono::steady_clock::time_point until;
+    caf::response_promise rp;
+  };
+  std::vector<AppliedWait> applied_waits;
 };
 
 namespace {
@@ -67,6 +75,34 @@ void collect_keep(Self* self, size_t i, bool compact, int64_t at, std::set<stora
   }
 }
 
+// Answers the applied-here waits whose change this member's state shows now (true), or
+// whose time is up (false).
+void settle_applied_waits(MaintenanceState& st) {
+  auto now = std::chrono::steady_clock::now();
+  auto& waits = st.applied_waits;
+  for (auto it = waits.begin(); it != waits.end();) {
+    if (it->reached(*st.ctx)) {
+      it->rp.deliver(true);
+    } else if (it->until <= now) {
+      it->rp.deliver(false);
+    } else {
+      ++it;
+      continue;
+    }
+    it = waits.erase(it);
+  }
+}
+
+caf::result<bool> wait_applied_here(Self* self, std::function<bool(const NodeContext&)> reached,
+                                    caf::timespan patience) {
+  auto& st = self->state;
+  if (reached(*st.ctx)) return true;
+  auto rp = self->make_response_promise();
+  st.applied_waits.push_back({std::move(reached), std::chrono::steady_clock::now() + patience, rp});
+  self->delayed_send(self, patience, applied_here_atom::value);
+  return rp;
+}
+
 // One bounded batch of the running compaction; true when it is finished.
 bool step(Self* self) {
   auto& st = self->state;
@@ -84,6 +120,7 @@ bool step(Self* self) {
   }
   if (!*done) return false;
   st.ctx->finished_compact_revision.store(st.job->revision());
+  settle_applied_waits(st);
   if (!st.job->resumed()) {
     st.hashes.push_back({st.job->revision(), st.job->previous(), st.job->hash()});
     if (st.hashes.size() > kKeptCompactionHashes) st.hashes.pop_front();
@@ -108,6 +145,7 @@ void start_compaction(Self* self, int64_t revision, bool resumed, std::function<
   auto& st = self->state;
   int64_t previous = st.ctx->compact_revision.load();
   st.ctx->compact_revision.store(revision);
+  settle_applied_waits(st);
   st.job_started = std::chrono::steady_clock::now();
   auto compact_shards = [self, revision, previous, resumed, started] {
     collect_keep(self, 0, /*compact=*/true, revision, {},
@@ -284,6 +322,23 @@ caf::behavior maintenance_actor(Self* self, NodeContextPtr ctx, std::vector<caf:
         self->delayed_send(self, auto_compaction_tick(ac), caf::tick_atom::value);
       },
       [self](replicated_compact_atom, int64_t revision) { follow_compaction(self, revision); },
+      [self](applied_here_atom, int64_t revision, bool physical,
+             caf::timespan patience) -> caf::result<bool> {
+        return wait_applied_here(
+            self,
+            [revision, physical](const NodeContext& ctx) {
+              const auto& reached = physical ? ctx.finished_compact_revision : ctx.compact_revision;
+              return reached.load() >= revision;
+            },
+            patience);
+      },
+      [self](applied_here_atom, bool raised, caf::timespan patience) -> caf::result<bool> {
+        return wait_applied_here(
+            self, [raised](const NodeContext& ctx) { return ctx.nospace_alarm.load() == raised; },
+            patience);
+      },
+      [self](applied_here_atom) { settle_applied_waits(self->state); },  // a wait's time is up
+      [self](alarm_applied_atom) { settle_applied_waits(self->state); },
       [self](step_atom) {
         if (!step(self)) self->send(self, step_atom::value);  // let other requests in between
       },

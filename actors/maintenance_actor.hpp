@@ -14,6 +14,11 @@
 //   AlarmRequest       -> Result<protocol::AlarmResponse>
 //   SnapshotRequest    -> Result<SnapshotSourcePtr>  (a RocksDB checkpoint in a folder of
 //                         its own; the door streams its tar: actors/snapshot_source.hpp)
+//   (applied_here_atom, revision, physical, timespan) -> bool  cluster mode: once this
+//                         member's compaction reached `revision` (and its physical job, if
+//                         `physical`), true; false once the timespan ran out
+//   (applied_here_atom, raised, timespan) -> bool  the same for its copy of the NOSPACE alarm
+//                         (actors/applied_here.hpp)
 
 #include "actors/node_context.hpp"
 

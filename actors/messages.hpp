@@ -65,6 +65,13 @@ using grant_settled_atom = caf::atom_constant<caf::atom("grantdone")>;
 // Cluster mode, from the Raft apply path to the maintenance actor: another member's
 // compaction at a revision was applied here (its schedule written); run it here too.
 using replicated_compact_atom = caf::atom_constant<caf::atom("replcompct")>;
+// Cluster mode: a follower's wait, at the maintenance actor, for a change it forwarded to be
+// applied here (actors/applied_here.hpp): (applied_here_atom, revision, physical, patience)
+// for a compaction, (applied_here_atom, raised, patience) for the NOSPACE alarm; each
+// answered `true` once this member's state shows it, `false` once `patience` ran out.
+using applied_here_atom = caf::atom_constant<caf::atom("appliedhr")>;
+// From the Raft apply path to the maintenance actor: the NOSPACE alarm changed here.
+using alarm_applied_atom = caf::atom_constant<caf::atom("alarmappl")>;
 // The watch hub's vocabulary (actors/watch_hub.hpp).
 using durable_atom = caf::atom_constant<caf::atom("durable")>;
 using hub_atom = caf::atom_constant<caf::atom("hub")>;

@@ -1,5 +1,6 @@
 #include "actors/request_path.hpp"
 
+#include "actors/applied_here.hpp"
 #include "actors/auth_check.hpp"
 #include "actors/cluster_gate.hpp"
 #include "actors/forwarding.hpp"
@@ -56,19 +57,8 @@ bool is_write(protocol::Method method) {
 
 namespace {
 
-// Cluster mode: the writes whose answer's revision covers their own effect (the revision
-// they took or, taking none, the store's as it answered). A follower answers one it
-// forwarded once it applied that revision, and the leader announces the commit of one it
-// was forwarded. Not a Compaction (its answer names the leader's W, not its own entry), nor
-// the lease and alarm calls whose answers name no change of the store: those may apply on
-// the follower a moment after their answer.
-bool applied_by_revision(protocol::Method method) {
-  using protocol::Method;
-  return method == Method::kv_put || method == Method::kv_delete_range ||
-         method == Method::kv_txn || method == Method::lease_revoke;
-}
-
-// The revision such a write's answer names; 0 for an error.
+// The revision a write's answer names (the revision it took or, taking none, the store's
+// as it answered); 0 for an error.
 int64_t answered_revision(const Answer& answer) {
   const auto* response = std::get_if<Response>(&answer);
   if (response == nullptr) return 0;
@@ -250,7 +240,7 @@ void RequestPath::submit(uint64_t id, Request request, Clock::time_point receive
   }
   Queued q{id, method, std::move(request), received, is_write(method), {}, {}, false, {}};
   if (lease_needs_check(*ctx_, q.request)) q.lease_check = caller;
-  q.announce = caller.forwarded && ctx_->cluster != nullptr && applied_by_revision(method);
+  q.announce = caller.forwarded && ctx_->cluster != nullptr && waits_applied_here(q.request);
   size_t shards = routes_.shards.size();
   std::visit(
       [&](const auto& r) {
@@ -561,8 +551,8 @@ void RequestPath::forward_to_leader(Queued& q) {
   } else {
     start_read(q);
   }
-  auto done = [this, id, write, method = q.method](Answer answer) {
-    if (write) return applied_once_here(id, method, std::move(answer));
+  auto done = [this, id, write, wait = applied_here(q.request)](Answer answer) {
+    if (write) return applied_once_here(id, wait, std::move(answer));
     read_done(id, std::move(answer));
     sink_.end_of_turn();
   };
@@ -574,25 +564,48 @@ void RequestPath::forward_to_leader(Queued& q) {
 }
 
 // etcd's member answers a proposal it forwarded once it applied the entry itself, so a
-// serializable read on it right after sees the write. The leader announces the commit at
-// once (ClusterLink::announce_commit); a member that lags answers after a bounded wait: the
-// write is committed either way, and the client's next linearizable read sees it.
-void RequestPath::applied_once_here(uint64_t id, protocol::Method method, Answer answer) {
-  const int64_t revision = applied_by_revision(method) ? answered_revision(answer) : 0;
-  if (revision <= ctx_->watermark.load() || !routes_.backend) {
-    applied(id, std::move(answer), 0);
-    sink_.end_of_turn();
-    return;
-  }
+// serializable read on it right after sees the change (actors/applied_here.hpp). The leader
+// announces the commit at once (ClusterLink::announce_commit); a member that lags answers
+// after a bounded wait: the change is committed either way, and the client's next
+// linearizable read sees it. The actor waited on forgets the wait once it runs out, so a
+// member cut off from the log holds no more waits than one such period brings.
+void RequestPath::applied_once_here(uint64_t id, const AppliedHere& wait, Answer answer) {
   auto kept = std::make_shared<Answer>(std::move(answer));
   auto done = [this, id, kept] {
     applied(id, std::move(*kept), 0);
     sink_.end_of_turn();
   };
-  // A wait that times out leaves its promise (and with it a reference to this door actor)
-  // with the backend until W passes it.
-  self_->request(routes_.backend, ctx_->cluster->forwarded_apply_wait, wait_atom::value, revision)
-      .then([done](int64_t) { done(); }, [done](caf::error&) { done(); });
+  const auto& link = *ctx_->cluster;
+  const bool ok = std::holds_alternative<Response>(*kept);
+  if (std::holds_alternative<AppliedAtRevision>(wait) && ok && routes_.backend) {
+    const int64_t revision = answered_revision(*kept);
+    if (revision > ctx_->watermark.load()) {
+      const auto patience = link.forwarded_apply_wait;
+      self_->request(routes_.backend, patience, wait_atom::value, revision, caf::timespan{patience})
+          .then([done](int64_t) { done(); }, [done](caf::error&) { done(); });
+      return;
+    }
+  }
+  if (const auto* compacted = std::get_if<CompactedHere>(&wait); compacted && ok) {
+    // A physical compaction is answered once this member's own physical job is done too,
+    // which takes as long as the leader's did.
+    const auto patience =
+        compacted->physical ? link.forwarded_physical_compaction_wait : link.forwarded_apply_wait;
+    self_
+        ->request(routes_.maintenance, patience, applied_here_atom::value, compacted->revision,
+                  compacted->physical, caf::timespan{patience})
+        .then([done](bool) { done(); }, [done](caf::error&) { done(); });
+    return;
+  }
+  if (const auto* alarm = std::get_if<AlarmHere>(&wait); alarm && ok) {
+    const auto patience = link.forwarded_apply_wait;
+    self_
+        ->request(routes_.maintenance, patience, applied_here_atom::value, alarm->raised,
+                  caf::timespan{patience})
+        .then([done](bool) { done(); }, [done](caf::error&) { done(); });
+    return;
+  }
+  done();
 }
 
 template <class Reply, class Msg>

@@ -27,6 +27,7 @@
 // shard (or to the coordinator) need not even wait to be applied: that actor's mailbox
 // keeps their order. Write answers leave in arrival order.
 
+#include "actors/applied_here.hpp"
 #include "actors/node_context.hpp"
 #include "actors/routes.hpp"
 #include "actors/watch_stream.hpp"
@@ -199,9 +200,9 @@ class RequestPath {
   void send_read(const Queued& q, const caf::actor& target, Msg msg);
   void start_read(const Queued& q);
   void forward_to_leader(Queued& q);
-  // A write the leader answered for this follower: applied(id, answer) once this member's W
-  // reached the answer's revision, or ClusterLink::forwarded_apply_wait passed.
-  void applied_once_here(uint64_t id, protocol::Method method, Answer answer);
+  // A write the leader answered for this follower: applied(id, answer) once this member
+  // applied it too (`wait`, actors/applied_here.hpp), or ClusterLink's wait for it passed.
+  void applied_once_here(uint64_t id, const AppliedHere& wait, Answer answer);
   void serve_range(const Queued& q, const storage::RangeRequest& r);
   // The shards' part of a range read at `rev`, answered as of W = `w`.
   void fetch_range(uint64_t id, const storage::RangeRequest& r, int64_t w, int64_t rev);

@@ -238,6 +238,8 @@ void Replica::apply_change(std::uint64_t index, const actors::StateChange& chang
     // Every member refuses writes (and /health reports it) from here on, or accepts them
     // again; the proposer's Alarm request returns once this is done.
     ctx_->publish_nospace_alarm(alarm->raised, alarm->member);
+    // A follower's wait for an alarm change it forwarded (actors/applied_here.hpp).
+    caf::anon_send(routes_.maintenance, actors::alarm_applied_atom::value);
     return;
   }
   if (member) {

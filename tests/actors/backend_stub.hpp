@@ -43,6 +43,10 @@ inline caf::behavior backend_stub(caf::event_based_actor* self, std::shared_ptr<
         stub->waited.push_back(revision);
         return stub_answer(self, *stub, revision);
       },
+      [self, stub](actors::wait_atom, int64_t revision, caf::timespan) -> caf::result<int64_t> {
+        stub->waited.push_back(revision);
+        return stub_answer(self, *stub, revision);
+      },
       [stub](actors::flush_atom) {
         for (auto& [revision, rp] : std::exchange(stub->held, {}))
           rp.deliver(revision);

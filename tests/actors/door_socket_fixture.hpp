@@ -55,6 +55,7 @@ struct DoorSocketFixture : test_coordinator_fixture<> {
     routes.shards = {applier ? applier : route};
     routes.coordinator = applier ? applier : route;
     routes.maintenance = routes.lessor = routes.watch_hub = route;
+    if (maintenance) routes.maintenance = maintenance;
     if (!backend) backend = sys.spawn(backend_stub, backend_answers);
     routes.backend = backend;
     door = actors::spawn_msgpack_door(sys, ctx, routes, broker, fds[0]);
@@ -62,7 +63,7 @@ struct DoorSocketFixture : test_coordinator_fixture<> {
   }
 
   ~DoorSocketFixture() {
-    for (const auto& a : {route, broker, door, backend})
+    for (const auto& a : {route, broker, door, backend, maintenance})
       if (a) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
     sched.run();
   }
@@ -87,6 +88,7 @@ struct DoorSocketFixture : test_coordinator_fixture<> {
   client::ResponseDecoder decoder;
   std::shared_ptr<BackendStub> backend_answers = std::make_shared<BackendStub>();
   caf::actor route, broker, door, backend;
+  caf::actor maintenance;  // set before start_door: the maintenance route, else `route`
 };
 
 }  // namespace revkv::testing

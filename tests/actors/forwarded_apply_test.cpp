@@ -8,8 +8,9 @@
 //   - the leader, once it answered a write another member forwarded, announces the commit
 //     (ClusterLink::announce_commit: a barrier whose append carries the commit index to the
 //     followers), and only then: not for its own clients' writes, nor for a refusal;
-//   - the answers waited for are those whose revision covers the write (Put, DeleteRange,
-//     Txn, LeaseRevoke); a compaction's or a lease grant's is relayed at once.
+//   - what is waited for is what the change is (actors/applied_here.hpp): W for Put,
+//     DeleteRange, Txn and LeaseRevoke, the member's own compaction for a Compact, its copy
+//     of the alarm for an alarm change; a lease grant, and any error, is relayed at once.
 
 #include "actors/cluster_link.hpp"
 #include "actors/forwarding.hpp"
@@ -64,10 +65,46 @@ storage::DeleteRangeRequest delete_k() {
   return d;
 }
 
+// The maintenance actor as a follower's door asks it (applied_here_atom): each ask held
+// until the test answers it.
+struct AppliedHereAsks {
+  struct Compaction {
+    int64_t revision = 0;
+    bool physical = false;
+    caf::timespan patience{};
+    friend bool operator==(const Compaction&, const Compaction&) = default;
+  };
+  std::vector<Compaction> compactions;
+  std::vector<bool> alarms;  // the alarm state waited for
+  std::vector<caf::response_promise> held;
+};
+
+caf::behavior maintenance_stub(caf::event_based_actor* self,
+                               std::shared_ptr<AppliedHereAsks> asks) {
+  return {
+      [self, asks](actors::applied_here_atom, int64_t revision, bool physical,
+                   caf::timespan patience) -> caf::result<bool> {
+        asks->compactions.push_back({revision, physical, patience});
+        asks->held.push_back(self->make_response_promise());
+        return asks->held.back();
+      },
+      [self, asks](actors::applied_here_atom, bool raised, caf::timespan) -> caf::result<bool> {
+        asks->alarms.push_back(raised);
+        asks->held.push_back(self->make_response_promise());
+        return asks->held.back();
+      },
+      [asks](actors::flush_atom) {
+        for (auto& rp : std::exchange(asks->held, {}))
+          rp.deliver(true);
+      },
+  };
+}
+
 struct FollowerFixture : testing::DoorSocketFixture {
   FollowerFixture() {
     join_cluster(2, 1).forwarder = sys.spawn(relaying_forwarder, leader);
     backend_answers->hold = true;
+    maintenance = sys.spawn(maintenance_stub, maintenance_asks);
     start_door();
   }
   ~FollowerFixture() {
@@ -81,7 +118,14 @@ struct FollowerFixture : testing::DoorSocketFixture {
     sched.run();
   }
 
+  // This member's maintenance actor reports every change it was asked about as applied.
+  void answer_maintenance() {
+    self->send(maintenance, actors::flush_atom::value);
+    sched.run();
+  }
+
   std::shared_ptr<LeaderAnswers> leader = std::make_shared<LeaderAnswers>();
+  std::shared_ptr<AppliedHereAsks> maintenance_asks = std::make_shared<AppliedHereAsks>();
 };
 
 }  // namespace
@@ -149,14 +193,81 @@ TEST_CASE_METHOD(
 }
 
 TEST_CASE_METHOD(FollowerFixture,
-                 "a follower relays a forwarded compaction or lease grant without waiting",
+                 "a follower answers a forwarded compaction once its own reached the revision",
                  "[actors][door][cluster]") {
-  // Their answers name no change of this member's store (a compaction's names the leader's
-  // W, not its own entry).
+  // The answer names the leader's W, not the compaction: this member's maintenance actor is
+  // asked, and the answer leaves once it says so.
   leader->answer = actors::Response{storage::CompactResponse{30}};
   self->send(door, actors::bytes_atom::value,
              frame(1, protocol::Method::kv_compact, protocol::CompactionRequest{20, false}));
   sched.run();
+  CHECK(responses().empty());
+  CHECK(backend_answers->waited.empty());
+  REQUIRE(maintenance_asks->compactions.size() == 1);
+  CHECK(maintenance_asks->compactions[0] ==
+        AppliedHereAsks::Compaction{20, false, ctx->cluster->forwarded_apply_wait});
+  answer_maintenance();
+  auto out = responses();
+  REQUIRE(out.size() == 1);
+  CHECK_FALSE(out[0].error);
+  // A physical one waits for this member's physical job, as long as the leader's may take.
+  self->send(door, actors::bytes_atom::value,
+             frame(2, protocol::Method::kv_compact, protocol::CompactionRequest{25, true}));
+  sched.run();
+  REQUIRE(maintenance_asks->compactions.size() == 2);
+  CHECK(maintenance_asks->compactions[1] ==
+        AppliedHereAsks::Compaction{25, true, ctx->cluster->forwarded_physical_compaction_wait});
+  CHECK(responses().empty());
+  answer_maintenance();
+  CHECK(responses().size() == 1);
+}
+
+TEST_CASE_METHOD(FollowerFixture,
+                 "a follower answers a forwarded alarm change once its copy shows it",
+                 "[actors][door][cluster]") {
+  protocol::AlarmResponse cleared;
+  cleared.header.revision = 7;
+  leader->answer = actors::Response{cleared};
+  protocol::AlarmRequest disarm;
+  disarm.action = protocol::AlarmAction::deactivate;
+  disarm.alarm = protocol::AlarmType::nospace;
+  self->send(door, actors::bytes_atom::value,
+             frame(1, protocol::Method::maintenance_alarm, disarm));
+  sched.run();
+  CHECK(responses().empty());
+  protocol::AlarmRequest raise = disarm;
+  raise.action = protocol::AlarmAction::activate;
+  answer_maintenance();
+  CHECK(responses().size() == 1);
+  self->send(door, actors::bytes_atom::value, frame(2, protocol::Method::maintenance_alarm, raise));
+  sched.run();
+  CHECK(responses().empty());
+  answer_maintenance();
+  CHECK(responses().size() == 1);
+  CHECK(maintenance_asks->alarms == std::vector<bool>{false, true});
+}
+
+TEST_CASE_METHOD(
+    FollowerFixture,
+    "a follower whose compaction lags answers the forwarded one when its wait runs out",
+    "[actors][door][cluster]") {
+  leader->answer = actors::Response{storage::CompactResponse{30}};
+  self->send(door, actors::bytes_atom::value,
+             frame(1, protocol::Method::kv_compact, protocol::CompactionRequest{20, false}));
+  sched.run();
+  CHECK(responses().empty());
+  CHECK(sched.trigger_timeouts() == 1);
+  sched.run();
+  CHECK(responses().size() == 1);
+  answer_maintenance();  // late: nothing is answered twice
+  CHECK(responses().empty());
+}
+
+TEST_CASE_METHOD(FollowerFixture,
+                 "a follower relays a forwarded lease grant, or a refused compaction, at once",
+                 "[actors][door][cluster]") {
+  // A grant changes nothing a follower serves itself (LeaseTimeToLive and LeaseLeases are
+  // forwarded too).
   protocol::LeaseGrantResponse granted;
   granted.header.revision = 30;
   granted.id = 8;
@@ -164,10 +275,17 @@ TEST_CASE_METHOD(FollowerFixture,
   leader->answer = actors::Response{granted};
   protocol::LeaseGrantRequest grant;
   grant.ttl = 60;
-  self->send(door, actors::bytes_atom::value, frame(2, protocol::Method::lease_grant, grant));
+  self->send(door, actors::bytes_atom::value, frame(1, protocol::Method::lease_grant, grant));
   sched.run();
-  CHECK(responses().size() == 2);
+  CHECK(responses().size() == 1);
+  leader->answer = storage::Error{storage::Errc::compacted};
+  self->send(door, actors::bytes_atom::value,
+             frame(2, protocol::Method::kv_compact, protocol::CompactionRequest{20, false}));
+  sched.run();
+  CHECK(responses().size() == 1);
   CHECK(backend_answers->waited.empty());
+  CHECK(maintenance_asks->compactions.empty());
+  CHECK(maintenance_asks->alarms.empty());
 }
 
 TEST_CASE_METHOD(FollowerFixture,
@@ -200,9 +318,22 @@ caf::behavior put_shard(caf::event_based_actor*, std::shared_ptr<bool> refuse) {
   }};
 }
 
+// Answers every compaction and alarm change as done.
+caf::behavior answering_maintenance(caf::event_based_actor*) {
+  return {
+      [](const protocol::CompactionRequest&) {
+        return storage::Result<storage::CompactResponse>{storage::CompactResponse{60}};
+      },
+      [](const protocol::AlarmRequest&) {
+        return storage::Result<protocol::AlarmResponse>{protocol::AlarmResponse{}};
+      },
+  };
+}
+
 struct LeaderFixture : testing::DoorSocketFixture {
   LeaderFixture() {
     join_cluster(1, 60).announce_commit = [this] { ++announced; };
+    maintenance = sys.spawn(answering_maintenance);
     shard = sys.spawn(put_shard, refuse);
     start_door(shard);
   }
@@ -237,4 +368,19 @@ TEST_CASE_METHOD(LeaderFixture, "a leader announces the commit of a write anothe
   REQUIRE(refused.size() == 1);
   CHECK(refused[0].error);
   CHECK(announced == 1);
+  // A forwarded compaction and alarm change are announced too: their follower waits for
+  // them to apply. An alarm request that changes nothing is not.
+  CHECK(answers_to(
+            frame(4, protocol::Method::kv_compact, protocol::CompactionRequest{50, false}, true))
+            .size() == 1);
+  CHECK(announced == 2);
+  protocol::AlarmRequest disarm;
+  disarm.action = protocol::AlarmAction::deactivate;
+  disarm.alarm = protocol::AlarmType::nospace;
+  CHECK(answers_to(frame(5, protocol::Method::maintenance_alarm, disarm, true)).size() == 1);
+  CHECK(announced == 3);
+  protocol::AlarmRequest list;
+  list.action = protocol::AlarmAction::get;
+  CHECK(answers_to(frame(6, protocol::Method::maintenance_alarm, list, true)).size() == 1);
+  CHECK(announced == 3);
 }

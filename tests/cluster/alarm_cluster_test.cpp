@@ -134,6 +134,9 @@ TEST_CASE("alarm: the quota's NOSPACE alarm is applied by every member and clear
   // etcd answers a disarm with the alarm it cleared: the leader's answer, relayed.
   REQUIRE(disarmed.value().alarms.size() == 1);
   CHECK(disarmed.value().alarms[0].member_id == leader_id);
+  // The follower answered the disarm once it applied it (as etcd's member answers its own
+  // proposal): its list, answered from its own copy, says so right after.
+  CHECK(lists_none(cluster, follower));
   for (size_t i = 0; i < cluster.size(); ++i) {
     CAPTURE(i);
     CHECK(eventually([&] { return lists_none(cluster, i); }));

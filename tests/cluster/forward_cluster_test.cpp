@@ -226,6 +226,24 @@ TEST_CASE("forwarding: a follower's serializable read right after a write it for
       CHECK(got.value().response.kvs[0].value == expected->second);
     }
   }
+
+  // So does a compaction it forwarded (etcd's member answers its own Compact once it
+  // compacted): a serializable read on it right after, at a revision the compaction
+  // removed, is refused as it is on the leader. Logical, then physical.
+  auto last = f.put(put_of("ryw/last", "x"));
+  REQUIRE(last.ok());
+  const int64_t at = last.value().response.revision;
+  for (auto [revision, physical] : {std::pair{at - 20, false}, std::pair{at - 1, true}}) {
+    CAPTURE(revision, physical);
+    REQUIRE(f.compact(protocol::CompactionRequest{revision, physical}).ok());
+    storage::RangeRequest old;
+    old.key = "ryw/last";
+    old.revision = revision - 1;
+    old.serializable = true;
+    auto refused = reader.range(old);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().message == "etcdserver: mvcc: required revision has been compacted");
+  }
 }
 
 // The forwarder pipelines (apps/revkvd/forwarder.hpp): requests of many connections share
