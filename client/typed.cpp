@@ -1,35 +1,10 @@
 // The typed helpers of Client: encode the request with protocol/codec, decode the result.
 
 #include "client/client.hpp"
+#include "client/decode_result.hpp"
 #include "protocol/codec.hpp"
 
-#include <type_traits>
-
 namespace revkv::client {
-namespace {
-
-template <class T>
-struct IsKvResponse : std::false_type {};
-template <class T>
-struct IsKvResponse<protocol::KvResponse<T>> : std::true_type {
-  using Inner = T;
-};
-
-template <class Resp>
-Result<Resp> decode_result(const msgpack::object& body) {
-  auto decoded = [&] {
-    if constexpr (IsKvResponse<Resp>::value)
-      return protocol::decode_kv_response<typename IsKvResponse<Resp>::Inner>(body);
-    else
-      return protocol::decode_body<Resp>(body);
-  }();
-  // The codec words its errors for requests ("bad request"); here the node is at fault.
-  if (!decoded)
-    return protocol::WireError{kCodeInternal, "revkv: bad response: " + decoded.error().message};
-  return std::move(decoded).value();
-}
-
-}  // namespace
 
 template <class Resp, class Req>
 Result<Resp> Client::typed_call(protocol::Method method, const Req& request) {

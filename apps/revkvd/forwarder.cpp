@@ -4,6 +4,7 @@
 #include "actors/messages.hpp"
 #include "actors/thread_names.hpp"
 #include "client/client.hpp"
+#include "client/decode_result.hpp"
 #include "protocol/codec.hpp"
 #include "protocol/method.hpp"
 
@@ -33,11 +34,6 @@ constexpr int64_t kUnavailable = 14;
 constexpr int64_t kDeadlineExceeded = 4;
 constexpr std::chrono::milliseconds kClusterCallTimeout{40000};
 
-// An answer the leader sent that does not decode: the leader is at fault, not the request.
-WireError bad_response(const WireError& why) {
-  return WireError{client::kCodeInternal, "revkv: bad response: " + why.message};
-}
-
 struct WorkerState {
   WorkerState() = default;  // not an aggregate: CAF would build it from `self` (C++20)
   static inline const char* name = "forwarder";
@@ -64,8 +60,8 @@ struct WorkerState {
 // builds its own header from it).
 template <class T>
 Answer kv_answer(const msgpack::object& body) {
-  auto decoded = protocol::decode_kv_response<T>(body);
-  if (!decoded) return bad_response(decoded.error());
+  auto decoded = client::decode_result<protocol::KvResponse<T>>(body);
+  if (!decoded) return decoded.error();
   auto& out = decoded.value().response;
   if (out.revision == 0) out.revision = decoded.value().header.revision;
   return Response{std::move(out)};
@@ -73,8 +69,8 @@ Answer kv_answer(const msgpack::object& body) {
 
 template <class T>
 Answer plain_answer(const msgpack::object& body) {
-  auto decoded = protocol::decode_body<T>(body);
-  if (!decoded) return bad_response(decoded.error());
+  auto decoded = client::decode_result<T>(body);
+  if (!decoded) return decoded.error();
   return Response{std::move(decoded).value()};
 }
 
