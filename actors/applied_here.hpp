@@ -6,13 +6,15 @@
 // already shows the change. The leader's answer says the change committed; the follower
 // waits until its own state shows it too:
 //   - AppliedAtRevision (Put, DeleteRange, Txn, LeaseRevoke): its W reaches the revision
-//     of the answer (the backend actor's wait_atom);
+//     of the answer (the backend actor's wait_atom). The same for a linearizable Range: etcd's
+//     follower answers one once it applied up to the leader's read index, so a serializable
+//     read on it next sees at least what the linearizable one saw;
 //   - CompactedHere (Compact): its own compaction reached the revision (the maintenance
 //     actor's applied_here_atom), and for a physical one, its physical job finished;
 //   - AlarmHere (an Alarm that raises or clears NOSPACE): its copy of the alarm says so
 //     (the maintenance actor's applied_here_atom).
 // Nothing for the rest: a lease grant or keep-alive changes nothing a follower serves
-// itself (LeaseTimeToLive and LeaseLeases are forwarded too), and a read changes nothing.
+// itself (LeaseTimeToLive and LeaseLeases are forwarded too, and read the leader's lessor).
 // The leader announces the commit of each such change another member forwarded
 // (ClusterLink::announce_commit), so the follower does not wait for a heartbeat to learn it.
 
@@ -46,6 +48,10 @@ AppliedHere applied_here(const Request& request) {
                       std::is_same_v<T, storage::DeleteRangeRequest> ||
                       std::is_same_v<T, storage::TxnRequest> ||
                       std::is_same_v<T, protocol::LeaseRevokeRequest>) {
+          return AppliedAtRevision{};
+        } else if constexpr (std::is_same_v<T, storage::RangeRequest>) {
+          // Only a linearizable one is forwarded (or asks for anything here).
+          if (r.serializable) return std::monostate{};
           return AppliedAtRevision{};
         } else if constexpr (std::is_same_v<T, protocol::CompactionRequest>) {
           return CompactedHere{r.revision, r.physical};

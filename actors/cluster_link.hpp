@@ -85,14 +85,29 @@ struct ClusterLink {
   // append carries the commit index to every follower at once. Set by the member; empty on
   // members that keep no barriers.
   std::function<void()> announce_commit;
+  // The same for a linearizable read another member forwarded, which that member answers
+  // once it applied the read's revision: announced only if no announcement was asked for at
+  // this revision or a later one already, so a read load without writes asks for none.
+  void announce_commit_of(int64_t revision) {
+    int64_t announced = announced_revision_.load();
+    while (announced < revision) {
+      if (announced_revision_.compare_exchange_weak(announced, revision)) {
+        if (announce_commit) announce_commit();
+        return;
+      }
+    }
+  }
   // The follower that forwarded a change answers it once it applied the change itself
   // (actors/applied_here.hpp), as etcd's member answers its own proposal once applied; a
   // member that does not get there within this long (cut off from the log, catching up)
   // answers it then anyway: the change is committed, only this member lags.
   std::chrono::milliseconds forwarded_apply_wait{1000};
+  // How long a follower's forwarder gives the leader for a Cluster.* call or a compaction
+  // (apps/revkvd/forwarder.cpp): a physical compaction is answered only once done.
+  static constexpr std::chrono::milliseconds kLeaderCallTimeout{40000};
   // The same for a physical compaction, which also waits for this member's own physical
-  // job: as long as the forwarder gives the leader's (apps/revkvd/forwarder.cpp).
-  std::chrono::milliseconds forwarded_physical_compaction_wait{40000};
+  // job: as long as the forwarder gives the leader's.
+  std::chrono::milliseconds forwarded_physical_compaction_wait{kLeaderCallTimeout};
   // Hands leadership to the member `target` (Maintenance.MoveLeader) and calls `done` from
   // another thread once it moved there (nullopt) or why not, in etcd's words. Leader only;
   // one transfer runs at a time, later ones wait their turn.
@@ -255,6 +270,10 @@ struct ClusterLink {
   // (revkv_cluster_forwarded_requests_total, revkv_cluster_forward_failures_total).
   std::atomic<int64_t> forwarded{0};
   std::atomic<int64_t> forward_failures{0};
+  // Forwarded requests this member answered before it had applied what the leader's answer
+  // shows, because its wait for that ran out (forwarded_apply_wait): how often it lagged
+  // (revkv_cluster_forwarded_apply_timeouts_total).
+  std::atomic<int64_t> forwarded_apply_timeouts{0};
   // etcd_network_peer_round_trip_time_seconds, by peer id (apps/revkvd/peer_prober.hpp).
   PeerRoundTrips peer_round_trips;
 
@@ -278,7 +297,8 @@ struct ClusterLink {
   DoorDrain door_drain_;
   ProgressWaiters applied_waiters_;
   ProgressWaiters watermark_waiters_;
-  bool listed(uint64_t id) const {  // under attributes_mutex_
+  std::atomic<int64_t> announced_revision_{0};  // announce_commit_of's last
+  bool listed(uint64_t id) const {              // under attributes_mutex_
     return std::any_of(members_.begin(), members_.end(),
                        [id](const Member& m) { return m.id == id; });
   }

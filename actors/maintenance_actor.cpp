@@ -333,8 +333,13 @@ caf::behavior maintenance_actor(Self* self, NodeContextPtr ctx, std::vector<caf:
             patience);
       },
       [self](applied_here_atom, bool raised, caf::timespan patience) -> caf::result<bool> {
+        // The copy applied from the log names its member; the flag alone may be a leader's
+        // quota check ahead of its entry.
         return wait_applied_here(
-            self, [raised](const NodeContext& ctx) { return ctx.nospace_alarm.load() == raised; },
+            self,
+            [raised](const NodeContext& ctx) {
+              return (ctx.nospace_alarm_member.load() != 0) == raised;
+            },
             patience);
       },
       [self](applied_here_atom) { settle_applied_waits(self->state); },  // a wait's time is up

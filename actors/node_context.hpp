@@ -177,11 +177,13 @@ struct NodeContext {
   // The commit watermark W: every revision <= W is durable (or written, without fsync).
   // Reads are served at W; acknowledgements wait for it.
   std::atomic<int64_t> watermark{1};
-  // The revision of the last scheduled compaction: its index compaction is done, reads
-  // below it fail. The physical removal follows in batches.
+  // The revision of the last scheduled compaction: stored as the maintenance actor starts
+  // it, and from then on reads below it fail (the shards' index compaction follows at once,
+  // the physical removal in batches).
   std::atomic<int64_t> compact_revision{-1};
   // The revision of the last compaction whose physical removal finished (-1: none); lags
-  // compact_revision while a compaction runs. Read by the metrics collector only.
+  // compact_revision while a compaction runs. Read by the metrics collector and by a
+  // follower's wait for a physical compaction it forwarded (actors/applied_here.hpp).
   std::atomic<int64_t> finished_compact_revision{-1};
   std::atomic<bool> nospace_alarm{false};
   // The member named by the persisted NOSPACE alarm (0: none persisted). In cluster mode the

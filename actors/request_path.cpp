@@ -67,7 +67,8 @@ int64_t answered_revision(const Answer& answer) {
         using T = std::decay_t<decltype(r)>;
         if constexpr (std::is_same_v<T, storage::PutResponse> ||
                       std::is_same_v<T, storage::DeleteRangeResponse> ||
-                      std::is_same_v<T, storage::TxnResponse>) {
+                      std::is_same_v<T, storage::TxnResponse> ||
+                      std::is_same_v<T, storage::RangeResponse>) {
           return r.revision;
         } else if constexpr (std::is_same_v<T, protocol::LeaseRevokeResponse>) {
           return r.header.revision;
@@ -529,7 +530,7 @@ void RequestPath::release_writes() {
 // -- reads ------------------------------------------------------------------------------------
 
 void RequestPath::start_read(const Queued& q) {
-  reads_.emplace(q.id, ReadInFlight{q.method, q.received});
+  reads_.emplace(q.id, ReadInFlight{q.method, q.received, q.announce});
 }
 
 // Cluster mode: the leader's answer, whatever it is, is relayed unchanged. A write whose
@@ -552,9 +553,7 @@ void RequestPath::forward_to_leader(Queued& q) {
     start_read(q);
   }
   auto done = [this, id, write, wait = applied_here(q.request)](Answer answer) {
-    if (write) return applied_once_here(id, wait, std::move(answer));
-    read_done(id, std::move(answer));
-    sink_.end_of_turn();
+    applied_once_here(id, write, wait, std::move(answer));
   };
   self_
       ->request(link.forwarder, caf::infinite, forward_atom::value,
@@ -564,29 +563,43 @@ void RequestPath::forward_to_leader(Queued& q) {
 }
 
 // etcd's member answers a proposal it forwarded once it applied the entry itself, so a
-// serializable read on it right after sees the change (actors/applied_here.hpp). The leader
+// serializable read on it right after sees the change (actors/applied_here.hpp); and a
+// linearizable read once it applied up to the leader's read index, so a serializable read
+// on it right after sees at least as much. The leader
 // announces the commit at once (ClusterLink::announce_commit); a member that lags answers
 // after a bounded wait: the change is committed either way, and the client's next
 // linearizable read sees it. The actor waited on forgets the wait once it runs out, so a
 // member cut off from the log holds no more waits than one such period brings.
-void RequestPath::applied_once_here(uint64_t id, const AppliedHere& wait, Answer answer) {
+void RequestPath::applied_once_here(uint64_t id, bool write, const AppliedHere& wait,
+                                    Answer answer) {
   auto kept = std::make_shared<Answer>(std::move(answer));
-  auto done = [this, id, kept] {
-    applied(id, std::move(*kept), 0);
+  auto done = [this, id, write, kept] {
+    if (write) {
+      applied(id, std::move(*kept), 0);
+    } else {
+      read_done(id, std::move(*kept));
+    }
     sink_.end_of_turn();
   };
   const auto& link = *ctx_->cluster;
+  // A wait that ran out is counted: this member lags behind the log.
+  auto lagged = [done, cluster = ctx_->cluster] {
+    cluster->forwarded_apply_timeouts.fetch_add(1, std::memory_order_relaxed);
+    done();
+  };
   const bool ok = std::holds_alternative<Response>(*kept);
   if (std::holds_alternative<AppliedAtRevision>(wait) && ok && routes_.backend) {
     const int64_t revision = answered_revision(*kept);
     if (revision > ctx_->watermark.load()) {
       const auto patience = link.forwarded_apply_wait;
       self_->request(routes_.backend, patience, wait_atom::value, revision, caf::timespan{patience})
-          .then([done](int64_t) { done(); }, [done](caf::error&) { done(); });
+          .then([done, lagged, revision](int64_t w) { w >= revision ? done() : lagged(); },
+                [lagged](caf::error&) { lagged(); });
       return;
     }
   }
-  if (const auto* compacted = std::get_if<CompactedHere>(&wait); compacted && ok) {
+  if (const auto* compacted = std::get_if<CompactedHere>(&wait);
+      compacted && ok && routes_.maintenance) {
     // A physical compaction is answered once this member's own physical job is done too,
     // which takes as long as the leader's did.
     const auto patience =
@@ -594,15 +607,17 @@ void RequestPath::applied_once_here(uint64_t id, const AppliedHere& wait, Answer
     self_
         ->request(routes_.maintenance, patience, applied_here_atom::value, compacted->revision,
                   compacted->physical, caf::timespan{patience})
-        .then([done](bool) { done(); }, [done](caf::error&) { done(); });
+        .then([done, lagged](bool reached) { reached ? done() : lagged(); },
+              [lagged](caf::error&) { lagged(); });
     return;
   }
-  if (const auto* alarm = std::get_if<AlarmHere>(&wait); alarm && ok) {
+  if (const auto* alarm = std::get_if<AlarmHere>(&wait); alarm && ok && routes_.maintenance) {
     const auto patience = link.forwarded_apply_wait;
     self_
         ->request(routes_.maintenance, patience, applied_here_atom::value, alarm->raised,
                   caf::timespan{patience})
-        .then([done](bool) { done(); }, [done](caf::error&) { done(); });
+        .then([done, lagged](bool reached) { reached ? done() : lagged(); },
+              [lagged](caf::error&) { lagged(); });
     return;
   }
   done();
@@ -629,6 +644,9 @@ void RequestPath::read_done(uint64_t id, Answer answer) {
   if (it == reads_.end()) return;
   auto read = it->second;
   reads_.erase(it);
+  // The member that forwarded this read waits until it applied the revision of the answer:
+  // announced once per revision (a read load with no writes asks for no barrier at all).
+  if (read.announce) ctx_->cluster->announce_commit_of(answered_revision(answer));
   emit(id, read.method, read.received, std::move(answer));
   pump();
 }

@@ -157,9 +157,9 @@ class RequestPath {
     // Cluster mode: a follower sends it to the leader (actors/forwarding.hpp), with `token`.
     bool forward = false;
     std::optional<std::string> token;
-    // Cluster mode: another member forwarded this write here, and waits until it applied
-    // the revision of the answer: the answer announces the commit to the followers
-    // (ClusterLink::announce_commit).
+    // Cluster mode: another member forwarded this change (or linearizable read) here, and
+    // waits until it applied what the answer shows: the answer announces the commit to the
+    // followers (ClusterLink::announce_commit; a read's only if its revision is new).
     bool announce = false;
   };
   // A write sent to its actor, answered in arrival order once durable.
@@ -175,6 +175,7 @@ class RequestPath {
   struct ReadInFlight {
     protocol::Method method{};
     Clock::time_point received;
+    bool announce = false;  // as Queued's: a linearizable read another member forwarded
   };
   struct SnapshotStream;
   struct PendingWatch {
@@ -200,9 +201,10 @@ class RequestPath {
   void send_read(const Queued& q, const caf::actor& target, Msg msg);
   void start_read(const Queued& q);
   void forward_to_leader(Queued& q);
-  // A write the leader answered for this follower: applied(id, answer) once this member
-  // applied it too (`wait`, actors/applied_here.hpp), or ClusterLink's wait for it passed.
-  void applied_once_here(uint64_t id, const AppliedHere& wait, Answer answer);
+  // A request the leader answered for this follower: answered (applied() for a write,
+  // read_done() for a read) once this member applied what the answer shows (`wait`,
+  // actors/applied_here.hpp), or ClusterLink's wait for it passed.
+  void applied_once_here(uint64_t id, bool write, const AppliedHere& wait, Answer answer);
   void serve_range(const Queued& q, const storage::RangeRequest& r);
   // The shards' part of a range read at `rev`, answered as of W = `w`.
   void fetch_range(uint64_t id, const storage::RangeRequest& r, int64_t w, int64_t rev);

@@ -11,6 +11,7 @@
 #include <utility>
 
 namespace revkv::client {
+namespace detail {
 
 template <class T>
 struct IsKvResponse : std::false_type {};
@@ -19,11 +20,13 @@ struct IsKvResponse<protocol::KvResponse<T>> : std::true_type {
   using Inner = T;
 };
 
+}  // namespace detail
+
 template <class Resp>
 Result<Resp> decode_result(const msgpack::object& body) {
   auto decoded = [&] {
-    if constexpr (IsKvResponse<Resp>::value)
-      return protocol::decode_kv_response<typename IsKvResponse<Resp>::Inner>(body);
+    if constexpr (detail::IsKvResponse<Resp>::value)
+      return protocol::decode_kv_response<typename detail::IsKvResponse<Resp>::Inner>(body);
     else
       return protocol::decode_body<Resp>(body);
   }();

@@ -94,6 +94,10 @@ class StateCollector : public prometheus::Collectable {
                             "Forwarded requests answered Unavailable because the leader could "
                             "not be reached or did not answer in time.",
                             relaxed(link->forward_failures)));
+      out.push_back(counter("revkv_cluster_forwarded_apply_timeouts_total",
+                            "Forwarded requests answered before this member applied what the "
+                            "leader's answer shows, because it lagged longer than the wait.",
+                            relaxed(link->forwarded_apply_timeouts)));
     }
     // Only once a probe answered (an empty family is no use to anyone).
     if (const auto* link = ctx.cluster.get(); link != nullptr) {

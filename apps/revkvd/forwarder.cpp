@@ -32,7 +32,7 @@ using protocol::WireError;
 
 constexpr int64_t kUnavailable = 14;
 constexpr int64_t kDeadlineExceeded = 4;
-constexpr std::chrono::milliseconds kClusterCallTimeout{40000};
+constexpr std::chrono::milliseconds kClusterCallTimeout = ClusterLink::kLeaderCallTimeout;
 
 struct WorkerState {
   WorkerState() = default;  // not an aggregate: CAF would build it from `self` (C++20)

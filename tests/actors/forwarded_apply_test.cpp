@@ -9,8 +9,9 @@
 //     (ClusterLink::announce_commit: a barrier whose append carries the commit index to the
 //     followers), and only then: not for its own clients' writes, nor for a refusal;
 //   - what is waited for is what the change is (actors/applied_here.hpp): W for Put,
-//     DeleteRange, Txn and LeaseRevoke, the member's own compaction for a Compact, its copy
-//     of the alarm for an alarm change; a lease grant, and any error, is relayed at once.
+//     DeleteRange, Txn, LeaseRevoke and a linearizable Range, the member's own compaction
+//     for a Compact, its copy of the alarm for an alarm change; a lease grant, and any
+//     error, is relayed at once.
 
 #include "actors/cluster_link.hpp"
 #include "actors/forwarding.hpp"
@@ -143,6 +144,7 @@ TEST_CASE_METHOD(FollowerFixture,
   REQUIRE(out.size() == 1);
   CHECK_FALSE(out[0].error);
   CHECK(out[0].msgid == 1);
+  CHECK(ctx->cluster->forwarded_apply_timeouts.load() == 0);
 }
 
 TEST_CASE_METHOD(FollowerFixture,
@@ -157,6 +159,7 @@ TEST_CASE_METHOD(FollowerFixture,
   auto out = responses();
   REQUIRE(out.size() == 1);
   CHECK_FALSE(out[0].error);
+  CHECK(ctx->cluster->forwarded_apply_timeouts.load() == 1);  // revkv_cluster_..._total
   // Getting there later answers nothing twice.
   apply_up_to(7);
   CHECK(responses().empty());
@@ -190,6 +193,47 @@ TEST_CASE_METHOD(
   leader->answer = actors::Response{revoked};
   relayed_at(frame(3, protocol::Method::lease_revoke, protocol::LeaseRevokeRequest{4}), 12);
   CHECK(backend_answers->waited == std::vector<int64_t>{5, 9, 12});
+}
+
+TEST_CASE_METHOD(FollowerFixture,
+                 "a follower answers a forwarded linearizable read once it applied its revision",
+                 "[actors][door][cluster]") {
+  // As etcd's follower answers one once it applied up to the leader's read index: a
+  // serializable read here next sees at least as much.
+  storage::RangeResponse read;
+  read.revision = 9;
+  leader->answer = actors::Response{read};
+  storage::RangeRequest range;
+  range.key.assign(1, 'k');
+  self->send(door, actors::bytes_atom::value, frame(1, protocol::Method::kv_range, range));
+  sched.run();
+  CHECK(leader->sent == 1);
+  CHECK(responses().empty());
+  CHECK(backend_answers->waited == std::vector<int64_t>{9});
+  apply_up_to(9);
+  auto out = responses();
+  REQUIRE(out.size() == 1);
+  CHECK_FALSE(out[0].error);
+  // One this member covers already leaves at once.
+  self->send(door, actors::bytes_atom::value, frame(2, protocol::Method::kv_range, range));
+  sched.run();
+  CHECK(responses().size() == 1);
+  CHECK(backend_answers->waited.size() == 1);
+}
+
+TEST_CASE("a leader announces a forwarded read's revision once", "[actors][cluster]") {
+  // A read changes nothing: the followers need to hear of the commit of what it saw only
+  // if no announcement at that revision or a later one was asked for already.
+  actors::ClusterLink link;
+  int announced = 0;
+  link.announce_commit = [&] { ++announced; };
+  link.announce_commit_of(5);
+  CHECK(announced == 1);
+  link.announce_commit_of(5);
+  link.announce_commit_of(4);
+  CHECK(announced == 1);
+  link.announce_commit_of(6);
+  CHECK(announced == 2);
 }
 
 TEST_CASE_METHOD(FollowerFixture,
@@ -259,6 +303,7 @@ TEST_CASE_METHOD(
   CHECK(sched.trigger_timeouts() == 1);
   sched.run();
   CHECK(responses().size() == 1);
+  CHECK(ctx->cluster->forwarded_apply_timeouts.load() == 1);
   answer_maintenance();  // late: nothing is answered twice
   CHECK(responses().empty());
 }

@@ -159,11 +159,13 @@ TEST_CASE("forwarding: a follower's MessagePack door serves writes and lineariza
 // etcd's member answers a write it forwarded once it applied it, so its serializable reads
 // see the write at once (docs/CLUSTER.md "Forwarding"). A seeded random run of puts, deletes
 // and Txns through a follower, each followed by a serializable read on another connection to
-// that follower, which must answer at the write's revision or later, with the write's effect.
+// that follower, which must answer at the write's revision or later, with the write's effect;
+// the same after a linearizable read through the follower, and after a Compact through it.
 TEST_CASE("forwarding: a follower's serializable read right after a write it forwarded sees it",
           "[cluster][process]") {
   Cluster cluster(3);
-  size_t follower = follower_of(cluster, cluster.require_leader());
+  const size_t leader = cluster.require_leader();
+  size_t follower = follower_of(cluster, leader);
   auto f = cluster.connect(follower);
   auto reader = cluster.connect(follower);
   REQUIRE(eventually([&] { return f.put(put_of("ryw/warm", "x")).ok(); }));
@@ -227,6 +229,30 @@ TEST_CASE("forwarding: a follower's serializable read right after a write it for
     }
   }
 
+  // A linearizable read through the follower of what another client wrote through the
+  // leader, then a serializable read there: at least as new (etcd's follower answers a
+  // linearizable read once it applied up to the leader's read index).
+  auto direct = cluster.connect(leader);
+  for (int i = 0; i < 20; ++i) {
+    CAPTURE(i);
+    const std::string value = "direct-" + std::to_string(i);
+    auto written = direct.put(put_of("ryw/direct", value));
+    REQUIRE(written.ok());
+    storage::RangeRequest linearizable;
+    linearizable.key = "ryw/direct";
+    auto seen = f.range(linearizable);
+    REQUIRE(seen.ok());
+    REQUIRE(seen.value().response.kvs.size() == 1);
+    CHECK(seen.value().response.kvs[0].value == value);
+    storage::RangeRequest local = linearizable;
+    local.serializable = true;
+    auto after = reader.range(local);
+    REQUIRE(after.ok());
+    CHECK(after.value().response.revision >= seen.value().response.revision);
+    REQUIRE(after.value().response.kvs.size() == 1);
+    CHECK(after.value().response.kvs[0].value == value);
+  }
+
   // So does a compaction it forwarded (etcd's member answers its own Compact once it
   // compacted): a serializable read on it right after, at a revision the compaction
   // removed, is refused as it is on the leader. Logical, then physical.
@@ -243,6 +269,8 @@ TEST_CASE("forwarding: a follower's serializable read right after a write it for
     auto refused = reader.range(old);
     REQUIRE_FALSE(refused.ok());
     CHECK(refused.error().message == "etcdserver: mvcc: required revision has been compacted");
+    // A physical one is answered once this member's own physical job is done too.
+    if (physical) CHECK(metric(cluster, follower, "revkv_compact_finished_revision") >= revision);
   }
 }
 
