@@ -321,9 +321,13 @@ TEST_CASE("monitoring: the cluster panels and alerts, through a real Prometheus,
       },
       std::chrono::seconds(30)));
 
+  // The cluster-only revkv family an alert names is scraped from every member.
+  CHECK(testing::eventually(
+      [&] { return query(port, "revkv_cluster_forwarded_apply_timeouts_total").size() == 3; },
+      std::chrono::seconds(30)));
   auto rules = alert_rules(port);
-  for (const char* name :
-       {"RevkvNoLeader", "RevkvFrequentLeaderChanges", "RevkvProposalsFailing"}) {
+  for (const char* name : {"RevkvNoLeader", "RevkvFrequentLeaderChanges", "RevkvProposalsFailing",
+                           "RevkvFollowerLagging"}) {
     INFO(name);
     REQUIRE(rules.contains(name));
     CHECK(rules[name].first == "ok");

@@ -98,6 +98,9 @@ TEST_CASE("monitoring: every revkv_ metric of the dashboard and the alerts is ex
   }
   for (const auto& name : alerts) {
     INFO("configs/alerts.yml names " << name);
+    // A cluster member's own families: a single node exports none of them (the cluster
+    // test of dashboard_test.cpp finds them on three members).
+    if (name.starts_with("revkv_cluster_")) continue;
     CHECK(exported(fams, name));
   }
   CHECK(node.stop() == 0);
