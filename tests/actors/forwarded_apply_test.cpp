@@ -119,6 +119,14 @@ struct FollowerFixture : testing::DoorSocketFixture {
     sched.run();
   }
 
+  // A client's Compact through this member, forwarded (the leader answers leader->answer).
+  void compact_through_door(uint32_t msgid, int64_t revision, bool physical) {
+    self->send(door, actors::bytes_atom::value,
+               frame(msgid, protocol::Method::kv_compact,
+                     protocol::CompactionRequest{revision, physical}));
+    sched.run();
+  }
+
   // This member's maintenance actor reports every change it was asked about as applied.
   void answer_maintenance() {
     self->send(maintenance, actors::flush_atom::value);
@@ -242,9 +250,7 @@ TEST_CASE_METHOD(FollowerFixture,
   // The answer names the leader's W, not the compaction: this member's maintenance actor is
   // asked, and the answer leaves once it says so.
   leader->answer = actors::Response{storage::CompactResponse{30}};
-  self->send(door, actors::bytes_atom::value,
-             frame(1, protocol::Method::kv_compact, protocol::CompactionRequest{20, false}));
-  sched.run();
+  compact_through_door(1, 20, false);
   CHECK(responses().empty());
   CHECK(backend_answers->waited.empty());
   REQUIRE(maintenance_asks->compactions.size() == 1);
@@ -255,9 +261,7 @@ TEST_CASE_METHOD(FollowerFixture,
   REQUIRE(out.size() == 1);
   CHECK_FALSE(out[0].error);
   // A physical one waits for this member's physical job, as long as the leader's may take.
-  self->send(door, actors::bytes_atom::value,
-             frame(2, protocol::Method::kv_compact, protocol::CompactionRequest{25, true}));
-  sched.run();
+  compact_through_door(2, 25, true);
   REQUIRE(maintenance_asks->compactions.size() == 2);
   CHECK(maintenance_asks->compactions[1] ==
         AppliedHereAsks::Compaction{25, true, ctx->cluster->forwarded_physical_compaction_wait});
@@ -296,9 +300,7 @@ TEST_CASE_METHOD(
     "a follower whose compaction lags answers the forwarded one when its wait runs out",
     "[actors][door][cluster]") {
   leader->answer = actors::Response{storage::CompactResponse{30}};
-  self->send(door, actors::bytes_atom::value,
-             frame(1, protocol::Method::kv_compact, protocol::CompactionRequest{20, false}));
-  sched.run();
+  compact_through_door(1, 20, false);
   CHECK(responses().empty());
   CHECK(sched.trigger_timeouts() == 1);
   sched.run();
@@ -324,9 +326,7 @@ TEST_CASE_METHOD(FollowerFixture,
   sched.run();
   CHECK(responses().size() == 1);
   leader->answer = storage::Error{storage::Errc::compacted};
-  self->send(door, actors::bytes_atom::value,
-             frame(2, protocol::Method::kv_compact, protocol::CompactionRequest{20, false}));
-  sched.run();
+  compact_through_door(2, 20, false);
   CHECK(responses().size() == 1);
   CHECK(backend_answers->waited.empty());
   CHECK(maintenance_asks->compactions.empty());
