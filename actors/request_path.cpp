@@ -57,8 +57,9 @@ bool is_write(protocol::Method method) {
 
 namespace {
 
-// The revision a write's answer names (the revision it took or, taking none, the store's
-// as it answered); 0 for an error.
+// The revision a KV answer names (the revision a write took or, taking none, the store's
+// as it answered; a Range's header revision; a LeaseRevoke's header revision); 0 for an
+// error or any other answer.
 int64_t answered_revision(const Answer& answer) {
   const auto* response = std::get_if<Response>(&answer);
   if (response == nullptr) return 0;
@@ -516,14 +517,32 @@ void RequestPath::applied(uint64_t id, Answer answer, int64_t durable_at) {
 void RequestPath::release_writes() {
   if (failed_) return;
   int64_t w = ctx_->watermark.load();
-  bool announce = false;
+  // What the followers that forwarded these must hear of: a KV write's revision (which a
+  // read-only Txn or a DeleteRange that deleted nothing shares with earlier answers, so it
+  // is announced once, as a read's), or an entry whose answer names no revision of its own
+  // (a compaction, an alarm change, a revocation), always.
+  int64_t announce_revision = 0;
+  bool announce_entry = false;
   while (!writes_.empty() && writes_.front().applied && writes_.front().durable_at <= w) {
     auto done = std::move(writes_.front());
     writes_.pop_front();
-    announce = announce || (done.announce && std::holds_alternative<Response>(*done.answer));
+    if (done.announce && std::holds_alternative<Response>(*done.answer)) {
+      const bool kv = done.method == protocol::Method::kv_put ||
+                      done.method == protocol::Method::kv_delete_range ||
+                      done.method == protocol::Method::kv_txn;
+      if (kv) {
+        announce_revision = std::max(announce_revision, answered_revision(*done.answer));
+      } else {
+        announce_entry = true;
+      }
+    }
     emit(done.id, done.method, done.received, std::move(*done.answer));
   }
-  if (announce && ctx_->cluster->announce_commit) ctx_->cluster->announce_commit();
+  if (announce_entry && ctx_->cluster->announce_commit) {
+    ctx_->cluster->announce_commit();
+  } else if (announce_revision > 0) {
+    ctx_->cluster->announce_commit_of(announce_revision);
+  }
   pump();
 }
 

@@ -355,12 +355,21 @@ TEST_CASE_METHOD(FollowerFixture,
 
 namespace {
 
-// Answers every put at revision 55, or refuses it when `refuse` is set.
+// Answers every put at revision 55, or refuses it when `refuse` is set; finds no key for a
+// range.
 caf::behavior put_shard(caf::event_based_actor*, std::shared_ptr<bool> refuse) {
-  return {[refuse](const storage::PutRequest&) {
-    if (*refuse) return storage::Result<storage::PutResponse>{storage::Errc::lease_not_found};
-    return storage::Result<storage::PutResponse>{storage::PutResponse{55, std::nullopt}};
-  }};
+  return {
+      [refuse](const storage::PutRequest&) {
+        if (*refuse) return storage::Result<storage::PutResponse>{storage::Errc::lease_not_found};
+        return storage::Result<storage::PutResponse>{storage::PutResponse{55, std::nullopt}};
+      },
+      [](const storage::TxnRequest&) {
+        return storage::Result<storage::TxnResponse>{storage::TxnResponse{60, true, {}}};
+      },
+      [](actors::range_atom, const storage::RangeRequest&, int64_t) {
+        return storage::Result<storage::RangeFetch>{storage::RangeFetch{}};
+      },
+  };
 }
 
 // Answers every compaction and alarm change as done.
@@ -428,4 +437,34 @@ TEST_CASE_METHOD(LeaderFixture, "a leader announces the commit of a write anothe
   list.action = protocol::AlarmAction::get;
   CHECK(answers_to(frame(6, protocol::Method::maintenance_alarm, list, true)).size() == 1);
   CHECK(announced == 3);
+}
+
+TEST_CASE_METHOD(LeaderFixture, "a leader announces a forwarded linearizable read's revision once",
+                 "[actors][door][cluster]") {
+  // The follower that forwarded it waits until it applied the read's revision (W, 60 here):
+  // told once per revision; its own clients' reads, serializable or not, tell nobody.
+  storage::RangeRequest linearizable;
+  linearizable.key.assign(1, 'k');
+  storage::RangeRequest serializable = linearizable;
+  serializable.serializable = true;
+  CHECK(answers_to(frame(1, protocol::Method::kv_range, linearizable, false)).size() == 1);
+  CHECK(answers_to(frame(2, protocol::Method::kv_range, serializable, false)).size() == 1);
+  CHECK(announced == 0);
+  auto forwarded = answers_to(frame(3, protocol::Method::kv_range, linearizable, true));
+  REQUIRE(forwarded.size() == 1);
+  CHECK_FALSE(forwarded[0].error);
+  CHECK(announced == 1);
+  CHECK(answers_to(frame(4, protocol::Method::kv_range, linearizable, true)).size() == 1);
+  CHECK(announced == 1);
+  // A read-only Txn (it takes no revision) is announced the same way.
+  storage::TxnRequest txn;
+  auto read_only = answers_to(frame(5, protocol::Method::kv_txn, txn, true));
+  REQUIRE(read_only.size() == 1);
+  CHECK_FALSE(read_only[0].error);
+  CHECK(announced == 1);
+  // Once W moved, the next forwarded read is announced again.
+  ctx->watermark.store(61);
+  ctx->last_revision.store(61);
+  CHECK(answers_to(frame(6, protocol::Method::kv_range, linearizable, true)).size() == 1);
+  CHECK(announced == 2);
 }
