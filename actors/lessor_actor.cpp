@@ -253,6 +253,9 @@ caf::result<GrantResult> propose_grant(Self* self, const protocol::LeaseGrantReq
   if (!link.propose_then)
     return GrantResult{storage::Error{storage::Errc::io_error, "etcdserver: no leader"}};
   const int64_t id = record->id;
+  // Pending from before the proposal is made (a test or a scrape that sees the proposal sees
+  // it counted); its outcome decrements it.
+  link.proposals_pending.fetch_add(1);
   // The outcome comes as a message, handled after this one: the bookkeeping below is in place
   // by then even when the proposal is refused at once.
   link.propose_then(
@@ -265,7 +268,6 @@ caf::result<GrantResult> propose_grant(Self* self, const protocol::LeaseGrantReq
   st.granting.insert(id);
   auto answer = self->make_response_promise();
   st.proposed.emplace(id, LessorState::ProposedGrant{*record, answer});
-  link.proposals_pending.fetch_add(1);
   return answer;
 }
 
