@@ -8,7 +8,9 @@
 //   - AppliedAtRevision (Put, DeleteRange, Txn, LeaseRevoke): its W reaches the revision
 //     of the answer (the backend actor's wait_atom). The same for a linearizable Range: etcd's
 //     follower answers one once it applied up to the leader's read index, so a serializable
-//     read on it next sees at least what the linearizable one saw;
+//     read on it next sees at least what the linearizable one saw. A read the leader refused
+//     as compacted waits for this member's own compaction to pass its revision instead, so
+//     the same read, serializable, is refused here next too;
 //   - CompactedHere (Compact): its own compaction reached the revision (the maintenance
 //     actor's applied_here_atom), and for a physical one, its physical job finished;
 //   - AlarmHere (an Alarm that raises or clears NOSPACE): its copy of the alarm says so
@@ -28,7 +30,11 @@
 
 namespace revkv::actors {
 
-struct AppliedAtRevision {};
+struct AppliedAtRevision {
+  // A linearizable Range's revision (0: the latest, or not a Range). The leader refuses one
+  // below its compaction; that refusal waits for a compaction here at read_revision + 1.
+  int64_t read_revision = 0;
+};
 struct CompactedHere {
   int64_t revision = 0;
   bool physical = false;
@@ -52,7 +58,7 @@ AppliedHere applied_here(const Request& request) {
         } else if constexpr (std::is_same_v<T, storage::RangeRequest>) {
           // Only a linearizable one is forwarded (or asks for anything here).
           if (r.serializable) return std::monostate{};
-          return AppliedAtRevision{};
+          return AppliedAtRevision{r.revision > 0 ? r.revision : 0};
         } else if constexpr (std::is_same_v<T, protocol::CompactionRequest>) {
           return CompactedHere{r.revision, r.physical};
         } else if constexpr (std::is_same_v<T, protocol::AlarmRequest>) {

@@ -57,6 +57,16 @@ bool is_write(protocol::Method method) {
 
 namespace {
 
+// Whether `answer` is etcd's ErrCompacted, as this member's shards or the leader (relayed by
+// the forwarder) wrote it.
+bool refused_as_compacted(const Answer& answer) {
+  if (const auto* e = std::get_if<storage::Error>(&answer))
+    return e->code() == storage::Errc::compacted;
+  if (const auto* e = std::get_if<protocol::WireError>(&answer))
+    return *e == protocol::to_wire_error(storage::Errc::compacted);
+  return false;
+}
+
 // The revision a KV answer names (the revision a write took or, taking none, the store's
 // as it answered; a Range's header revision; a LeaseRevoke's header revision); 0 for an
 // error or any other answer.
@@ -606,8 +616,17 @@ void RequestPath::applied_once_here(uint64_t id, bool write, const AppliedHere& 
     cluster->forwarded_apply_timeouts.fetch_add(1, std::memory_order_relaxed);
     done();
   };
+  // Asks this member's maintenance actor for the change (`what`), answering once it says so.
+  auto ask_maintenance = [&](std::chrono::milliseconds patience, auto... what) {
+    self_
+        ->request(routes_.maintenance, patience, applied_here_atom::value, what...,
+                  caf::timespan{patience})
+        .then([done, lagged](bool reached) { reached ? done() : lagged(); },
+              [lagged](caf::error&) { lagged(); });
+  };
   const bool ok = std::holds_alternative<Response>(*kept);
-  if (std::holds_alternative<AppliedAtRevision>(wait) && ok && routes_.backend) {
+  const auto* at_revision = std::get_if<AppliedAtRevision>(&wait);
+  if (at_revision && ok && routes_.backend) {
     const int64_t revision = answered_revision(*kept);
     if (revision > ctx_->watermark.load()) {
       const auto patience = link.forwarded_apply_wait;
@@ -617,28 +636,24 @@ void RequestPath::applied_once_here(uint64_t id, bool write, const AppliedHere& 
       return;
     }
   }
+  if (at_revision && at_revision->read_revision > 0 && refused_as_compacted(*kept) &&
+      routes_.maintenance) {
+    // The leader's compaction passed the read's revision: once this member's has too, the
+    // same read, serializable, is refused here as well (etcd's follower reads after applying
+    // up to the read index, which holds the compaction).
+    if (at_revision->read_revision >= ctx_->compact_revision.load())
+      return ask_maintenance(link.forwarded_apply_wait, at_revision->read_revision + 1, false);
+  }
   if (const auto* compacted = std::get_if<CompactedHere>(&wait);
       compacted && ok && routes_.maintenance) {
     // A physical compaction is answered once this member's own physical job is done too,
     // which takes as long as the leader's did.
-    const auto patience =
-        compacted->physical ? link.forwarded_physical_compaction_wait : link.forwarded_apply_wait;
-    self_
-        ->request(routes_.maintenance, patience, applied_here_atom::value, compacted->revision,
-                  compacted->physical, caf::timespan{patience})
-        .then([done, lagged](bool reached) { reached ? done() : lagged(); },
-              [lagged](caf::error&) { lagged(); });
-    return;
+    return ask_maintenance(
+        compacted->physical ? link.forwarded_physical_compaction_wait : link.forwarded_apply_wait,
+        compacted->revision, compacted->physical);
   }
-  if (const auto* alarm = std::get_if<AlarmHere>(&wait); alarm && ok && routes_.maintenance) {
-    const auto patience = link.forwarded_apply_wait;
-    self_
-        ->request(routes_.maintenance, patience, applied_here_atom::value, alarm->raised,
-                  caf::timespan{patience})
-        .then([done, lagged](bool reached) { reached ? done() : lagged(); },
-              [lagged](caf::error&) { lagged(); });
-    return;
-  }
+  if (const auto* alarm = std::get_if<AlarmHere>(&wait); alarm && ok && routes_.maintenance)
+    return ask_maintenance(link.forwarded_apply_wait, alarm->raised);
   done();
 }
 
@@ -663,11 +678,19 @@ void RequestPath::read_done(uint64_t id, Answer answer) {
   if (it == reads_.end()) return;
   auto read = it->second;
   reads_.erase(it);
-  // The member that forwarded this read waits until it applied the revision of the answer:
-  // announced once per revision (a read load with no writes asks for no barrier at all).
-  if (read.announce) ctx_->cluster->announce_commit_of(answered_revision(answer));
+  if (read.announce) announce_forwarded_read(answer);
   emit(id, read.method, read.received, std::move(answer));
   pump();
+}
+
+// The revision of the answer is announced once per revision (a read load with no writes asks
+// for no barrier at all). A refusal as compacted is announced as an entry (a barrier): the
+// forwarding member waits for the compaction, whose entry may follow every revision
+// announced so far.
+void RequestPath::announce_forwarded_read(const Answer& answer) {
+  auto& link = *ctx_->cluster;
+  if (!refused_as_compacted(answer)) return link.announce_commit_of(answered_revision(answer));
+  if (link.announce_commit) link.announce_commit();
 }
 
 // The request whose quota check raised the NOSPACE alarm is answered once the alarm's
@@ -733,7 +756,10 @@ void RequestPath::serve_range(const Queued& q, const storage::RangeRequest& r) {
   }
   int64_t w = ctx_->watermark.load();
   auto rev = storage::resolve_read_revision(r.revision, w, ctx_->compact_revision.load());
-  if (!rev.ok()) return emit(q.id, q.method, q.received, rev.error());
+  if (!rev.ok()) {
+    if (q.announce) announce_forwarded_read(rev.error());
+    return emit(q.id, q.method, q.received, rev.error());
+  }
   start_read(q);
   fetch_range(q.id, r, w, *rev);
 }

@@ -238,6 +238,9 @@ class RequestPath {
   void refuse_once_durable(uint64_t id, Answer refusal, uint64_t epoch, bool confirm);
   void release_writes();
   void read_done(uint64_t id, Answer answer);
+  // Leader: a read another member forwarded was answered; that member waits until it applied
+  // what the answer shows (actors/applied_here.hpp), so the commit is announced.
+  void announce_forwarded_read(const Answer& answer);
   void emit(uint64_t id, protocol::Method method, Clock::time_point received, Answer answer);
   void send_snapshot(const Queued& q);
   void stream_snapshots();

@@ -11,7 +11,8 @@
 //   - what is waited for is what the change is (actors/applied_here.hpp): W for Put,
 //     DeleteRange, Txn, LeaseRevoke and a linearizable Range, the member's own compaction
 //     for a Compact, its copy of the alarm for an alarm change; a lease grant, and any
-//     error, is relayed at once.
+//     error but a linearizable read's `compacted` (which waits for the member's own
+//     compaction past the read's revision), is relayed at once.
 
 #include "actors/cluster_link.hpp"
 #include "actors/forwarding.hpp"
@@ -227,6 +228,52 @@ TEST_CASE_METHOD(FollowerFixture,
   sched.run();
   CHECK(responses().size() == 1);
   CHECK(backend_answers->waited.size() == 1);
+}
+
+TEST_CASE_METHOD(FollowerFixture,
+                 "a follower answers a read the leader refused as compacted once its own "
+                 "compaction passed it",
+                 "[actors][door][cluster]") {
+  // The leader compacted past revision 5; once this member's compaction has too (at 6 or
+  // later), a serializable read of revision 5 here is refused as well.
+  leader->answer = storage::Error{storage::Errc::compacted};
+  storage::RangeRequest at5;
+  at5.key.assign(1, 'k');
+  at5.revision = 5;
+  self->send(door, actors::bytes_atom::value, frame(1, protocol::Method::kv_range, at5));
+  sched.run();
+  CHECK(responses().empty());
+  REQUIRE(maintenance_asks->compactions.size() == 1);
+  CHECK(maintenance_asks->compactions[0] ==
+        AppliedHereAsks::Compaction{6, false, ctx->cluster->forwarded_apply_wait});
+  answer_maintenance();
+  auto out = responses();
+  REQUIRE(out.size() == 1);
+  REQUIRE(out[0].error);
+  CHECK(out[0].error->message == "etcdserver: mvcc: required revision has been compacted");
+  // A member whose compaction passed it already relays the refusal at once, and so does one
+  // that lags, when its wait runs out.
+  ctx->compact_revision.store(6);
+  self->send(door, actors::bytes_atom::value, frame(2, protocol::Method::kv_range, at5));
+  sched.run();
+  CHECK(responses().size() == 1);
+  at5.revision = 6;
+  self->send(door, actors::bytes_atom::value, frame(3, protocol::Method::kv_range, at5));
+  sched.run();
+  CHECK(responses().empty());
+  CHECK(maintenance_asks->compactions.size() == 2);
+  // (The first ask's timeout, answered already, fires too and changes nothing.)
+  CHECK(sched.trigger_timeouts() == 2);
+  sched.run();
+  CHECK(responses().size() == 1);
+  CHECK(ctx->cluster->forwarded_apply_timeouts.load() == 1);
+  // Any other refusal of a read is relayed at once.
+  leader->answer = storage::Error{storage::Errc::future_revision};
+  self->send(door, actors::bytes_atom::value, frame(4, protocol::Method::kv_range, at5));
+  sched.run();
+  CHECK(responses().size() == 1);
+  CHECK(maintenance_asks->compactions.size() == 2);
+  CHECK(backend_answers->waited.empty());
 }
 
 TEST_CASE("a leader announces a forwarded read's revision once", "[actors][cluster]") {
@@ -466,5 +513,30 @@ TEST_CASE_METHOD(LeaderFixture, "a leader announces a forwarded linearizable rea
   ctx->watermark.store(61);
   ctx->last_revision.store(61);
   CHECK(answers_to(frame(6, protocol::Method::kv_range, linearizable, true)).size() == 1);
+  CHECK(announced == 2);
+}
+
+TEST_CASE_METHOD(LeaderFixture, "a leader announces each forwarded read it refused as compacted",
+                 "[actors][door][cluster]") {
+  // The follower waits for the compaction, whose entry may come after every revision
+  // announced: a barrier each time. Its own clients' refusals tell nobody.
+  ctx->compact_revision.store(10);
+  storage::RangeRequest at5;
+  at5.key.assign(1, 'k');
+  at5.revision = 5;
+  auto own = answers_to(frame(1, protocol::Method::kv_range, at5, false));
+  REQUIRE(own.size() == 1);
+  REQUIRE(own[0].error);
+  CHECK(announced == 0);
+  for (uint32_t msgid = 2; msgid <= 3; ++msgid) {
+    auto forwarded = answers_to(frame(msgid, protocol::Method::kv_range, at5, true));
+    REQUIRE(forwarded.size() == 1);
+    REQUIRE(forwarded[0].error);
+    CHECK(forwarded[0].error->message == "etcdserver: mvcc: required revision has been compacted");
+  }
+  CHECK(announced == 2);
+  // A refused future revision committed nothing new to see.
+  at5.revision = 70;
+  CHECK(answers_to(frame(4, protocol::Method::kv_range, at5, true)).size() == 1);
   CHECK(announced == 2);
 }

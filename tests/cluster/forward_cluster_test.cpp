@@ -272,6 +272,27 @@ TEST_CASE("forwarding: a follower's serializable read right after a write it for
     // A physical one is answered once this member's own physical job is done too.
     if (physical) CHECK(metric(cluster, follower, "revkv_compact_finished_revision") >= revision);
   }
+
+  // A compaction through the leader, then a linearizable read through the follower below it:
+  // refused, and a serializable read there right after is refused too (the follower answers
+  // the leader's refusal once its own compaction passed the revision).
+  for (int i = 0; i < 5; ++i) {
+    CAPTURE(i);
+    auto written = direct.put(put_of("ryw/compacted", std::to_string(i)));
+    REQUIRE(written.ok());
+    const int64_t revision = written.value().response.revision;
+    REQUIRE(direct.compact(protocol::CompactionRequest{revision, false}).ok());
+    storage::RangeRequest old;
+    old.key = "ryw/compacted";
+    old.revision = revision - 1;
+    auto linearizable = f.range(old);
+    REQUIRE_FALSE(linearizable.ok());
+    CHECK(linearizable.error().message == "etcdserver: mvcc: required revision has been compacted");
+    old.serializable = true;
+    auto local = reader.range(old);
+    REQUIRE_FALSE(local.ok());
+    CHECK(local.error().message == "etcdserver: mvcc: required revision has been compacted");
+  }
 }
 
 // The forwarder pipelines (apps/revkvd/forwarder.hpp): requests of many connections share
