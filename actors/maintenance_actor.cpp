@@ -31,6 +31,11 @@ struct MaintenanceState {
   NodeContextPtr ctx;
   std::vector<caf::actor> shards;
   caf::actor watch_hub;
+  caf::actor backend;
+  // Cluster mode: compactions other members proposed, applied here (log order), waiting for
+  // W to reach their revisions; whether the backend was asked to tell when it has.
+  std::deque<int64_t> followed;
+  bool follow_asked = false;
   // Periodic auto-compaction: (when, watermark) samples, oldest first.
   std::deque<std::pair<std::chrono::steady_clock::time_point, int64_t>> samples;
   std::optional<storage::CompactionJob> job;
@@ -208,19 +213,34 @@ storage::Status set_alarm(NodeContext& ctx, bool raised, uint64_t member) {
   return *failed;
 }
 
-// Cluster mode: another member's compaction, applied here. Its revisions were applied
-// before it (log order), but W may not have reached them yet (the backend actor moves it on
-// a message of its own): the compaction starts once it has, so the watch hub was told.
-void follow_compaction(Self* self, int64_t revision) {
+// Cluster mode: starts the next compaction another member proposed (applied here, in log
+// order) once W reached its revision. Its revisions were applied before it, but W may not
+// have reached them yet (the backend actor moves it on a message of its own): the backend
+// tells this actor when it has, so the watch hub was told, and meanwhile this actor serves
+// everything else. One start per turn: a start awaits the watch hub and the shards, and the
+// next one is a message to itself, taken once that is done.
+void follow_next(Self* self) {
   auto& st = self->state;
-  if (revision <= st.ctx->compact_revision.load()) return;  // replayed after a restart
-  if (st.ctx->watermark.load() < revision) {
-    self->delayed_send(self, std::chrono::milliseconds(1), replicated_compact_atom::value,
-                       revision);
+  while (!st.followed.empty() && st.followed.front() <= st.ctx->compact_revision.load())
+    st.followed.pop_front();  // replayed after a restart, or passed by this member's own
+  if (st.followed.empty()) return;
+  const int64_t revision = st.followed.front();
+  if (st.ctx->watermark.load() >= revision) {
+    st.followed.pop_front();
+    finish_job_now(self);
+    start_compaction(self, revision, /*resumed=*/false, [] {});
+    if (!st.followed.empty()) self->send(self, replicated_compact_atom::value);
     return;
   }
-  finish_job_now(self);
-  start_compaction(self, revision, /*resumed=*/false, [] {});
+  if (st.follow_asked) return;
+  st.follow_asked = true;
+  self->request(st.backend, caf::infinite, wait_atom::value, revision)
+      .then(
+          [self](int64_t) {
+            self->state.follow_asked = false;
+            follow_next(self);
+          },
+          [self](caf::error&) { self->state.follow_asked = false; });  // stopping
 }
 
 // KV.Compact: validate, persist the schedule, compact every shard's index, start the
@@ -279,22 +299,25 @@ std::chrono::milliseconds auto_compaction_tick(const AutoCompaction& ac) {
 }  // namespace
 
 caf::behavior maintenance_actor(Self* self, NodeContextPtr ctx, std::vector<caf::actor> shards,
-                                caf::actor watch_hub, std::optional<int64_t> unfinished_compaction);
+                                caf::actor watch_hub, caf::actor backend,
+                                std::optional<int64_t> unfinished_compaction);
 
 caf::actor spawn_maintenance_actor(caf::actor_system& sys, NodeContextPtr ctx,
                                    std::vector<caf::actor> shards, caf::actor watch_hub,
+                                   caf::actor backend,
                                    std::optional<int64_t> unfinished_compaction) {
   return sys.spawn<caf::detached>(maintenance_actor, std::move(ctx), std::move(shards),
-                                  std::move(watch_hub), unfinished_compaction);
+                                  std::move(watch_hub), std::move(backend), unfinished_compaction);
 }
 
 caf::behavior maintenance_actor(Self* self, NodeContextPtr ctx, std::vector<caf::actor> shards,
-                                caf::actor watch_hub,
+                                caf::actor watch_hub, caf::actor backend,
                                 std::optional<int64_t> unfinished_compaction) {
   name_this_thread("revkv.maint");  // detached: this is its own thread
   self->state.ctx = ctx;
   self->state.shards = std::move(shards);
   self->state.watch_hub = std::move(watch_hub);
+  self->state.backend = std::move(backend);
   if (ctx->options.auto_compaction.enabled()) {
     self->delayed_send(self, auto_compaction_tick(ctx->options.auto_compaction),
                        caf::tick_atom::value);
@@ -321,7 +344,11 @@ caf::behavior maintenance_actor(Self* self, NodeContextPtr ctx, std::vector<caf:
         }
         self->delayed_send(self, auto_compaction_tick(ac), caf::tick_atom::value);
       },
-      [self](replicated_compact_atom, int64_t revision) { follow_compaction(self, revision); },
+      [self](replicated_compact_atom, int64_t revision) {
+        self->state.followed.push_back(revision);
+        follow_next(self);
+      },
+      [self](replicated_compact_atom) { follow_next(self); },
       [self](applied_here_atom, int64_t revision, bool physical,
              caf::timespan patience) -> caf::result<bool> {
         return wait_applied_here(

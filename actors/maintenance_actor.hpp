@@ -19,6 +19,9 @@
 //                         `physical`), true; false once the timespan ran out
 //   (applied_here_atom, raised, timespan) -> bool  the same for its copy of the NOSPACE alarm
 //                         (actors/applied_here.hpp)
+//   (replicated_compact_atom, revision)  cluster mode: a compaction another member proposed,
+//                         applied here; started once W reaches `revision` (the backend's
+//                         wait_atom tells), in log order
 
 #include "actors/node_context.hpp"
 
@@ -31,8 +34,10 @@
 namespace revkv::actors {
 
 // `watch_hub`: asked before a compaction deletes history (actors/watch_hub.hpp).
+// `backend`: asked to tell when W reaches a revision another member compacted at.
 caf::actor spawn_maintenance_actor(caf::actor_system& sys, NodeContextPtr ctx,
                                    std::vector<caf::actor> shards, caf::actor watch_hub,
+                                   caf::actor backend,
                                    std::optional<int64_t> unfinished_compaction);
 
 }  // namespace revkv::actors

@@ -102,8 +102,9 @@ storage::Result<std::unique_ptr<Node>> Node::start(caf::actor_system& sys, NodeC
       spawn_coordinator_actor(sys, ctx, node->routes_.shards, node->backend_);
   node->routes_.watch_hub = spawn_watch_hub(sys, ctx, node->routes_.shards, recovered->current);
   caf::anon_send(node->backend_, hub_atom::value, node->routes_.watch_hub);
-  node->routes_.maintenance = spawn_maintenance_actor(
-      sys, ctx, node->routes_.shards, node->routes_.watch_hub, recovered->unfinished_compaction);
+  node->routes_.maintenance =
+      spawn_maintenance_actor(sys, ctx, node->routes_.shards, node->routes_.watch_hub,
+                              node->backend_, recovered->unfinished_compaction);
   node->routes_.lessor =
       spawn_lessor_actor(sys, ctx, node->routes_.shards, node->routes_.coordinator, node->backend_,
                          ctx->leases.all(), config.clock);

@@ -4,7 +4,9 @@
 //     revision, else W as it is once the patience ran out, so that nothing waits on for ever;
 //   - the maintenance actor's (applied_here_atom, ...): true once this member's compaction (or
 //     its physical job) reached the revision, or its copy of the NOSPACE alarm is as asked;
-//     false once the patience ran out.
+//     false once the patience ran out;
+//   - the maintenance actor starting a compaction another member proposed once W reached
+//     its revision (replicated_compact_atom).
 // The node is a single one here: what is waited for is local state, moved by requests the
 // test makes. Replies are awaited with a deadline far beyond what any of them should take.
 
@@ -126,4 +128,37 @@ TEST_CASE("the maintenance actor answers a follower's wait for an alarm change i
   self->send(maintenance, actors::alarm_applied_atom::value);
   CHECK(reply_of<bool>(waiting) == true);
   ctx.publish_nospace_alarm(false, 0);
+}
+
+TEST_CASE("the maintenance actor starts another member's compaction once W reaches it",
+          "[maintenance_actor]") {
+  // On a cluster member the apply path hands it a compaction another member proposed
+  // (replicated_compact_atom, apps/revkvd/replica.cpp), possibly before the backend moved W
+  // to the compaction's revision: it starts once W gets there (the backend tells it), and
+  // not before. Here W is moved by puts on a single node.
+  testing::ActorHarness harness;
+  caf::scoped_actor self{harness.system()};
+  const auto& maintenance = harness.routes().maintenance;
+  auto& ctx = *harness.node().context();
+  put(harness, "a");
+  const int64_t w = put(harness, "a");
+  self->send(maintenance, actors::replicated_compact_atom::value, w + 2);
+  // Not yet: W is short of it (the wait ends when its time is up).
+  auto early = self->request(maintenance, kDeadline, actors::applied_here_atom::value, w + 2, false,
+                             caf::timespan{10ms});
+  CHECK(reply_of<bool>(early) == false);
+  CHECK(ctx.compact_revision.load() < w + 2);
+  auto started = self->request(maintenance, kDeadline, actors::applied_here_atom::value, w + 2,
+                               false, caf::timespan{60s});
+  put(harness, "b");
+  CHECK(ctx.compact_revision.load() < w + 2);
+  REQUIRE(put(harness, "c") == w + 2);
+  CHECK(reply_of<bool>(started) == true);
+  CHECK(ctx.compact_revision.load() == w + 2);
+  // A compaction at or below the one done is one replayed (after a restart): nothing.
+  self->send(maintenance, actors::replicated_compact_atom::value, w + 1);
+  auto same = self->request(maintenance, kDeadline, actors::applied_here_atom::value, w + 2, false,
+                            caf::timespan{1ms});
+  CHECK(reply_of<bool>(same) == true);
+  CHECK(ctx.compact_revision.load() == w + 2);
 }
