@@ -32,7 +32,8 @@ namespace revkv::actors {
 
 struct AppliedAtRevision {
   // A linearizable Range's revision (0: the latest, or not a Range). The leader refuses one
-  // below its compaction; that refusal waits for a compaction here at read_revision + 1.
+  // below its compaction; that refusal waits until this member's compaction reached
+  // read_revision + 1.
   int64_t read_revision = 0;
 };
 struct CompactedHere {

@@ -88,15 +88,11 @@ struct ClusterLink {
   // The same for a linearizable read another member forwarded, which that member answers
   // once it applied the read's revision: announced only if no announcement was asked for at
   // this revision or a later one already, so a read load without writes asks for none.
-  void announce_commit_of(int64_t revision) {
-    int64_t announced = announced_revision_.load();
-    while (announced < revision) {
-      if (announced_revision_.compare_exchange_weak(announced, revision)) {
-        if (announce_commit) announce_commit();
-        return;
-      }
-    }
-  }
+  void announce_commit_of(int64_t revision) { announce_once(announced_revision_, revision); }
+  // The same for a linearizable read another member forwarded that this member refused as
+  // compacted (at compact revision `compacted`): that member waits for its own compaction,
+  // whose entry may follow every revision announced; announced once per compaction.
+  void announce_compaction(int64_t compacted) { announce_once(announced_compaction_, compacted); }
   // The follower that forwarded a change answers it once it applied the change itself
   // (actors/applied_here.hpp), as etcd's member answers its own proposal once applied; a
   // member that does not get there within this long (cut off from the log, catching up)
@@ -297,8 +293,20 @@ struct ClusterLink {
   DoorDrain door_drain_;
   ProgressWaiters applied_waiters_;
   ProgressWaiters watermark_waiters_;
-  std::atomic<int64_t> announced_revision_{0};  // announce_commit_of's last
-  bool listed(uint64_t id) const {              // under attributes_mutex_
+  // Asks for announce_commit once `value` passes `last` (raised to it).
+  void announce_once(std::atomic<int64_t>& last, int64_t value) {
+    int64_t announced = last.load();
+    while (announced < value) {
+      if (last.compare_exchange_weak(announced, value)) {
+        if (announce_commit) announce_commit();
+        return;
+      }
+    }
+  }
+
+  std::atomic<int64_t> announced_revision_{0};    // announce_commit_of's last
+  std::atomic<int64_t> announced_compaction_{0};  // announce_compaction's last
+  bool listed(uint64_t id) const {                // under attributes_mutex_
     return std::any_of(members_.begin(), members_.end(),
                        [id](const Member& m) { return m.id == id; });
   }

@@ -12,6 +12,7 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <deque>
 #include <functional>
 #include <set>
@@ -240,7 +241,8 @@ void follow_next(Self* self) {
             self->state.follow_asked = false;
             follow_next(self);
           },
-          [self](caf::error&) { self->state.follow_asked = false; });  // stopping
+          // The backend is gone: this member is stopping, and nothing is asked again.
+          [self](caf::error&) { self->state.follow_asked = false; });
 }
 
 // KV.Compact: validate, persist the schedule, compact every shard's index, start the
@@ -248,13 +250,23 @@ void follow_next(Self* self) {
 void compact(Self* self, int64_t revision, bool physical,
              std::function<void(CompactResult)> reply) {
   auto& st = self->state;
-  if (revision <= st.ctx->compact_revision.load()) return reply(storage::Errc::compacted);
+  // A compaction another member proposed counts once applied here, though it waits for W
+  // to start (follow_next): etcd's member has compacted at apply.
+  const int64_t compacted =
+      std::max(st.ctx->compact_revision.load(), st.followed.empty() ? -1 : st.followed.back());
+  if (revision <= compacted) return reply(storage::Errc::compacted);
   if (revision > st.ctx->watermark.load()) return reply(storage::Errc::future_revision);
   finish_job_now(self);  // one compaction at a time
   if (st.ctx->cluster) {
     // Cluster mode: the schedule is a state-change entry every member applies (writing it
     // with the applied index) and then compacts at; this member runs its own below.
     if (auto failed = replicate_compaction(*st.ctx, revision)) return reply(*failed);
+    // Another leader's compaction at this revision or later may have come first in the
+    // log: the apply then left the schedule at it (apps/revkvd/replica.cpp), and this one
+    // changed nothing, as etcd's apply answers it.
+    auto scheduled = storage::read_compaction_schedule(*st.ctx->backend);
+    if (!scheduled.ok()) fatal(scheduled.error().message());
+    if (*scheduled != revision) return reply(storage::Errc::compacted);
   } else {
     auto persisted = storage::persist_compaction_schedule(*st.ctx->backend, revision);
     if (!persisted.ok()) fatal(persisted.error().message());

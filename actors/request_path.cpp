@@ -684,13 +684,12 @@ void RequestPath::read_done(uint64_t id, Answer answer) {
 }
 
 // The revision of the answer is announced once per revision (a read load with no writes asks
-// for no barrier at all). A refusal as compacted is announced as an entry (a barrier): the
-// forwarding member waits for the compaction, whose entry may follow every revision
-// announced so far.
+// for no barrier at all); a refusal as compacted, once per compaction (the forwarding member
+// waits for the compaction, whose entry may follow every revision announced so far).
 void RequestPath::announce_forwarded_read(const Answer& answer) {
   auto& link = *ctx_->cluster;
   if (!refused_as_compacted(answer)) return link.announce_commit_of(answered_revision(answer));
-  if (link.announce_commit) link.announce_commit();
+  link.announce_compaction(ctx_->compact_revision.load());
 }
 
 // The request whose quota check raised the NOSPACE alarm is answered once the alarm's

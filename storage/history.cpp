@@ -103,6 +103,19 @@ void stage_compaction_schedule(WriteBatch& batch, int64_t revision) {
   batch.put(Column::meta, kScheduledCompactKey, encode_revision_key(Revision{revision, 0}));
 }
 
+Result<std::optional<int64_t>> read_compaction_schedule(const Backend& backend) {
+  return read_meta_revision(backend, kScheduledCompactKey);
+}
+
+Result<bool> stage_compaction_schedule_if_newer(WriteBatch& batch, const Backend& backend,
+                                                int64_t revision) {
+  auto scheduled = read_compaction_schedule(backend);
+  if (!scheduled.ok()) return scheduled.error();
+  if (scheduled->has_value() && **scheduled >= revision) return false;
+  stage_compaction_schedule(batch, revision);
+  return true;
+}
+
 CompactionJob::CompactionJob(int64_t revision, int64_t previous, std::set<Revision> keep,
                              bool resumed)
     : revision_(revision),

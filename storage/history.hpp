@@ -39,6 +39,13 @@ Result<RecoveredState> recover_history(Backend& backend, const KeyspaceSet& keys
 Status persist_compaction_schedule(Backend& backend, int64_t revision);
 // The same record added to `batch` (a cluster member writes it with the applied Raft index).
 void stage_compaction_schedule(WriteBatch& batch, int64_t revision);
+// The revision of the last compaction scheduled (nullopt: none ever).
+Result<std::optional<int64_t>> read_compaction_schedule(const Backend& backend);
+// Cluster mode: the schedule record added to `batch` only if `revision` is beyond the one
+// `backend` holds (a compaction entry at or below it changes nothing: the schedule never
+// goes back). Whether it was added.
+Result<bool> stage_compaction_schedule_if_newer(WriteBatch& batch, const Backend& backend,
+                                                int64_t revision);
 
 // The physical part of one compaction (SPEC §5.4): deletes the records <= revision that
 // are not in `keep`, `batch_limit` scanned records per committed batch; the last batch

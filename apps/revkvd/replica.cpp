@@ -186,8 +186,21 @@ void Replica::apply_change(std::uint64_t index, const actors::StateChange& chang
     case actors::ChangeKind::compaction:
       compaction = actors::decode_compaction_payload(change.payload);
       if (compaction) {
-        storage::stage_compaction_schedule(batch, *compaction);
         known = true;
+        // A compaction at or below one the log already holds changes nothing, as etcd's
+        // apply answers it ErrCompacted: two leaders in turn may each have proposed one
+        // before the other's applied (the proposer answers its client so: maintenance
+        // actor's compact()). The schedule never goes back.
+        auto staged =
+            storage::stage_compaction_schedule_if_newer(batch, *ctx_->backend, *compaction);
+        if (!staged.ok()) throw std::runtime_error(staged.error().message());
+        if (!*staged) {
+          spdlog::info(
+              "cluster: compaction at {} (entry {}) is not beyond the one scheduled; "
+              "nothing to do",
+              *compaction, index);
+          compaction.reset();
+        }
       }
       break;
   }

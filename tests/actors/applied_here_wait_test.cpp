@@ -162,3 +162,31 @@ TEST_CASE("the maintenance actor starts another member's compaction once W reach
   CHECK(reply_of<bool>(same) == true);
   CHECK(ctx.compact_revision.load() == w + 2);
 }
+
+TEST_CASE("the maintenance actor starts queued compactions in order and refuses one below them",
+          "[maintenance_actor]") {
+  // Two compactions another member proposed, both beyond W: each starts once W reaches it,
+  // in order. Meanwhile a Compact asked of this member at or below the queued one is refused
+  // as compacted, as etcd's member (which compacted at apply) refuses it.
+  testing::ActorHarness harness;
+  caf::scoped_actor self{harness.system()};
+  const auto& maintenance = harness.routes().maintenance;
+  auto& ctx = *harness.node().context();
+  const int64_t w = put(harness, "a");
+  self->send(maintenance, actors::replicated_compact_atom::value, w + 1);
+  self->send(maintenance, actors::replicated_compact_atom::value, w + 2);
+  auto below = harness.call<storage::CompactResponse>(protocol::CompactionRequest{w, false});
+  REQUIRE_FALSE(below.ok());
+  CHECK(below.error().code() == storage::Errc::compacted);
+  CHECK(ctx.compact_revision.load() < w + 1);
+  auto first = self->request(maintenance, kDeadline, actors::applied_here_atom::value, w + 1, false,
+                             caf::timespan{60s});
+  REQUIRE(put(harness, "b") == w + 1);
+  CHECK(reply_of<bool>(first) == true);
+  CHECK(ctx.compact_revision.load() == w + 1);
+  auto second = self->request(maintenance, kDeadline, actors::applied_here_atom::value, w + 2,
+                              false, caf::timespan{60s});
+  REQUIRE(put(harness, "c") == w + 2);
+  CHECK(reply_of<bool>(second) == true);
+  CHECK(ctx.compact_revision.load() == w + 2);
+}

@@ -1,5 +1,6 @@
 #include "storage/backend.hpp"
 
+#include "storage/history.hpp"
 #include "storage/rocksdb_options.hpp"
 #include "tests/flush_waiter.hpp"
 #include "tests/temp_dir.hpp"
@@ -587,4 +588,26 @@ TEST_CASE("backend: the latest column's tables have 16 KiB blocks, the others 4 
   CHECK(block_size.at("latest") == kLatestBlockBytes);
   for (const char* name : {"default", "kv", "meta", "lease", "auth"})
     CHECK(block_size.at(name) == 4096);
+}
+
+TEST_CASE("history: a replicated compaction schedule never goes back", "[backend][compaction]") {
+  // A cluster member applies compaction entries in log order; one at or below the schedule it
+  // holds (two leaders each proposed one before the other's applied) changes nothing.
+  TempDir dir;
+  auto b = open_backend(dir.str());
+  CHECK(read_compaction_schedule(*b).value() == std::nullopt);
+  auto staged_at = [&](int64_t revision) {
+    WriteBatch batch(*b);
+    auto staged = stage_compaction_schedule_if_newer(batch, *b, revision);
+    REQUIRE(staged.ok());
+    REQUIRE(b->write(batch, false).ok());
+    return *staged;
+  };
+  CHECK(staged_at(10));
+  CHECK(read_compaction_schedule(*b).value() == 10);
+  CHECK_FALSE(staged_at(10));
+  CHECK_FALSE(staged_at(4));
+  CHECK(read_compaction_schedule(*b).value() == 10);
+  CHECK(staged_at(12));
+  CHECK(read_compaction_schedule(*b).value() == 12);
 }
