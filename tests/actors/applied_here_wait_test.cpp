@@ -155,6 +155,9 @@ TEST_CASE("the maintenance actor starts another member's compaction once W reach
   REQUIRE(put(harness, "c") == w + 2);
   CHECK(reply_of<bool>(started) == true);
   CHECK(ctx.compact_revision.load() == w + 2);
+  auto done = self->request(maintenance, kDeadline, actors::applied_here_atom::value, w + 2, true,
+                            caf::timespan{60s});
+  CHECK(reply_of<bool>(done) == true);
   // A compaction at or below the one done is one replayed (after a restart): nothing.
   self->send(maintenance, actors::replicated_compact_atom::value, w + 1);
   auto same = self->request(maintenance, kDeadline, actors::applied_here_atom::value, w + 2, false,
@@ -189,4 +192,8 @@ TEST_CASE("the maintenance actor starts queued compactions in order and refuses 
   REQUIRE(put(harness, "c") == w + 2);
   CHECK(reply_of<bool>(second) == true);
   CHECK(ctx.compact_revision.load() == w + 2);
+  // Its physical job ends too (and the test with it, not the job's requests to the shards).
+  auto done = self->request(maintenance, kDeadline, actors::applied_here_atom::value, w + 2, true,
+                            caf::timespan{60s});
+  CHECK(reply_of<bool>(done) == true);
 }
