@@ -1,5 +1,7 @@
 #include "actors/fatal.hpp"
 
+#include <caf/error.hpp>
+#include <caf/sec.hpp>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
@@ -36,6 +38,17 @@ void fatal(std::string_view what) {
   spdlog::critical("fatal storage failure, exiting: {}", what);
   flush_logs();
   std::_Exit(70);  // EX_SOFTWARE; no destructors: nothing more may reach the disk
+}
+
+void fatal_unless_stopped(std::string_view what, const caf::error& err) {
+  if (err == caf::sec::request_receiver_down) {
+    spdlog::info(
+        "{}: the actor asked stopped (the node stops); the rest is recovered at the "
+        "next start",
+        what);
+    return;
+  }
+  fatal(std::string(what) + ": " + caf::to_string(err));
 }
 
 void restart_in_place(std::string_view why) {

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <caf/fwd.hpp>
+
 #include <chrono>
 #include <functional>
 #include <string_view>
@@ -16,6 +18,12 @@ void flush_logs();
 // failed write is fatal). Logs the reason and ends the process with a non-zero status;
 // restart recovers everything that was acknowledged.
 [[noreturn]] void fatal(std::string_view what);
+
+// A core actor's request to another core actor (a shard) failed (`err`): fatal as above,
+// unless the actor asked had stopped. Node::stop ends the core actors together, so a request
+// in flight then finds its receiver down: the caller's work ends there (logged at info with
+// `what`), and whatever it left undone is recovered at the next start.
+void fatal_unless_stopped(std::string_view what, const caf::error& err);
 
 // Cluster mode: this member's in-memory state holds records that will never commit (a
 // commit group whose proposal failed when leadership moved). Logs `why` and starts revkvd

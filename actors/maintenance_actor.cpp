@@ -71,17 +71,10 @@ void collect_keep(Self* self, size_t i, bool compact, int64_t at, std::set<stora
     keep.insert(part.begin(), part.end());
     collect_keep(self, i + 1, compact, at, std::move(keep), std::move(done));
   };
+  // A shard that stopped (the node stops) ends the compaction here: its schedule is
+  // durable, so it resumes at the next start.
   auto on_error = [](caf::error& err) {
-    // A shard that stopped (the node stops: Node::stop ends the shards with this actor) ends
-    // the compaction here; its schedule is durable, so it resumes at the next start. A shard
-    // that died otherwise is the supervisor's to report.
-    if (err == caf::sec::request_receiver_down) {
-      spdlog::info(
-          "compaction: a shard stopped before it answered; the compaction resumes at "
-          "the next start");
-      return;
-    }
-    fatal("shard did not answer: " + caf::to_string(err));
+    fatal_unless_stopped("compaction: a shard's answer", err);
   };
   if (compact) {
     self->request(self->state.shards[i], caf::infinite, compact_atom::value, at)

@@ -222,11 +222,14 @@ TEST_CASE_METHOD(ActorHarness, "a compaction runs through the maintenance actor"
   CHECK(hash->hash_revision == 4);
 }
 
-TEST_CASE("a node stopped while a compaction asks its shards stops cleanly", "[actors]") {
-  // Node::stop ends the shards and the maintenance actor together: a compaction waiting for a
-  // shard's answer then ends (its schedule is durable: it resumes at the next start) rather
-  // than take the process down as a storage failure. Stopped at once after the compaction is
-  // sent, many times, so that some stops land inside its requests to the shards.
+TEST_CASE("a node stopped while a compaction or a multi-shard write asks its shards stops cleanly",
+          "[actors]") {
+  // Node::stop ends the shards, the coordinator and the maintenance actor together: a
+  // compaction waiting for a shard's answer then ends (its schedule is durable: it resumes at
+  // the next start), and so does a multi-shard Txn pausing the shards (not done, its caller
+  // answered an error), rather than take the process down as a storage failure. Stopped at
+  // once after both are sent, many times, so that some stops land inside their requests to
+  // the shards.
   ActorHarness harness;
   int64_t revision = 0;
   for (int round = 0; round < 30; ++round) {
@@ -238,12 +241,17 @@ TEST_CASE("a node stopped while a compaction asks its shards stops cleanly", "[a
       revision = put->revision;
     }
     caf::anon_send(harness.routes().maintenance, protocol::CompactionRequest{revision, false});
+    storage::TxnRequest every_key;
+    for (int k = 0; k < 20; ++k)
+      every_key.success.push_back({storage::PutRequest{"k" + std::to_string(k), "txn"}});
+    caf::anon_send(harness.routes().coordinator, std::move(every_key));
     harness.restart();
   }
-  // Every compaction was scheduled before the stop, or not sent at all: the store serves on.
+  // Every compaction was scheduled before the stop, or not run at all: the store serves on.
   auto status = harness.call<protocol::StatusResponse>(protocol::StatusRequest{});
   REQUIRE(status.ok());
-  CHECK(status->compact_revision <= revision);
+  CHECK(status->compact_revision <= status->header.revision);
+  CHECK(harness.call<storage::PutResponse>(storage::PutRequest{"after", "v"}).ok());
 }
 
 TEST_CASE_METHOD(ActorHarness, "requests given as msgpack bytes", "[actors][bytes]") {
