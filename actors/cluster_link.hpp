@@ -248,6 +248,11 @@ struct ClusterLink {
   // Callers inside wait_for_watermark now (tests: a waiter is registered before W moves).
   int watermark_waiters() const { return watermark_waiters_.waiting(); }
   std::atomic<bool> stopping{false};  // revkvd is shutting the member down
+  // The log index of the last compaction entry this member proposed that its apply skipped
+  // (one at or below a compaction already in the log): the proposer, whose propose() returns
+  // once that entry is applied, answers it `compacted` (actors/maintenance_actor.cpp). One
+  // compaction is proposed at a time, so the proposer reads its own entry's.
+  std::atomic<uint64_t> own_compaction_skipped_at{0};
   // The leader is removing itself (member remove): it applies its own `removal` entry
   // without stopping, then takes itself out of the configuration (docs/CLUSTER.md
   // "Membership").
@@ -295,10 +300,11 @@ struct ClusterLink {
   ProgressWaiters watermark_waiters_;
   // Asks for announce_commit once `value` passes `last` (raised to it).
   void announce_once(std::atomic<int64_t>& last, int64_t value) {
+    if (!announce_commit) return;  // nothing to ask: nothing counts as announced
     int64_t announced = last.load();
     while (announced < value) {
       if (last.compare_exchange_weak(announced, value)) {
-        if (announce_commit) announce_commit();
+        announce_commit();
         return;
       }
     }

@@ -35,9 +35,10 @@ void pause_from(Self* self, size_t i, std::function<void()> work) {
   }
   self->request(self->state.shards[i], caf::infinite, pause_atom::value)
       .await([self, i, work](bool) mutable { pause_from(self, i + 1, std::move(work)); },
-             // A shard that stopped (the node stops): the write is not done, and its caller
-             // is answered an error as this actor stops too.
-             [](caf::error& err) { fatal_unless_stopped("pausing the shards", err); });
+             // A shard that stopped as the node stops: the write is not done.
+             [self](caf::error& err) {
+               fatal_unless_stopped("pausing the shards", err, self->state.ctx->stopping.load());
+             });
 }
 
 void resume_all(Self* self) {

@@ -40,8 +40,8 @@ void fatal(std::string_view what) {
   std::_Exit(70);  // EX_SOFTWARE; no destructors: nothing more may reach the disk
 }
 
-void fatal_unless_stopped(std::string_view what, const caf::error& err) {
-  if (err == caf::sec::request_receiver_down) {
+void fatal_unless_stopped(std::string_view what, const caf::error& err, bool stopping) {
+  if (stopping && err == caf::sec::request_receiver_down) {
     spdlog::info(
         "{}: the actor asked stopped (the node stops); the rest is recovered at the "
         "next start",

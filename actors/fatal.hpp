@@ -20,10 +20,13 @@ void flush_logs();
 [[noreturn]] void fatal(std::string_view what);
 
 // A core actor's request to another core actor (a shard) failed (`err`): fatal as above,
-// unless the actor asked had stopped. Node::stop ends the core actors together, so a request
-// in flight then finds its receiver down: the caller's work ends there (logged at info with
-// `what`), and whatever it left undone is recovered at the next start.
-void fatal_unless_stopped(std::string_view what, const caf::error& err);
+// unless the node is stopping (`stopping`: NodeContext::stopping) and the actor asked had
+// stopped. Node::stop ends the core actors together, so a request in flight then finds its
+// receiver down: the caller's work ends there (logged at info with `what`), whatever it left
+// undone is recovered at the next start, and its own caller gets no answer (CAF 0.17
+// answers no request whose response promise ends with its actor; the doors are closed by
+// then). A shard that died while the node was not stopping stays fatal.
+void fatal_unless_stopped(std::string_view what, const caf::error& err, bool stopping);
 
 // Cluster mode: this member's in-memory state holds records that will never commit (a
 // commit group whose proposal failed when leadership moved). Logs `why` and starts revkvd

@@ -71,10 +71,10 @@ void collect_keep(Self* self, size_t i, bool compact, int64_t at, std::set<stora
     keep.insert(part.begin(), part.end());
     collect_keep(self, i + 1, compact, at, std::move(keep), std::move(done));
   };
-  // A shard that stopped (the node stops) ends the compaction here: its schedule is
-  // durable, so it resumes at the next start.
-  auto on_error = [](caf::error& err) {
-    fatal_unless_stopped("compaction: a shard's answer", err);
+  // A shard that stopped as the node stops ends the work here (a compaction's schedule is
+  // durable: it resumes at the next start).
+  auto on_error = [self](caf::error& err) {
+    fatal_unless_stopped("a shard's keep set", err, self->state.ctx->stopping.load());
   };
   if (compact) {
     self->request(self->state.shards[i], caf::infinite, compact_atom::value, at)
@@ -173,8 +173,8 @@ void start_compaction(Self* self, int64_t revision, bool resumed, std::function<
 using CompactResult = storage::Result<storage::CompactResponse>;
 
 // Proposes the compaction at `revision` and blocks this (detached) actor until it is applied
-// here. The error when it was not replicated.
-std::optional<storage::Error> replicate_compaction(const NodeContext& ctx, int64_t revision) {
+// here. Its log index, or the error when it was not replicated.
+storage::Result<uint64_t> replicate_compaction(const NodeContext& ctx, int64_t revision) {
   auto& link = *ctx.cluster;
   if (auto refused = leader_refusal(link))
     return storage::Error{storage::Errc::io_error, refused->message};
@@ -184,7 +184,7 @@ std::optional<storage::Error> replicate_compaction(const NodeContext& ctx, int64
       link.propose(encode_state_change({link.member_id, link.incarnation, ChangeKind::compaction,
                                         encode_compaction_payload(revision)}));
   link.proposals_pending.fetch_sub(1);
-  if (!proposed.error) return std::nullopt;
+  if (!proposed.error) return proposed.index;
   link.proposals_failed.fetch_add(1);
   return storage::Error{storage::Errc::io_error, *proposed.error};
 }
@@ -254,8 +254,8 @@ void follow_next(Self* self) {
 void compact(Self* self, int64_t revision, bool physical,
              std::function<void(CompactResult)> reply) {
   auto& st = self->state;
-  // A compaction another member proposed counts once applied here, though it waits for W
-  // to start (follow_next): etcd's member has compacted at apply.
+  // A compaction another member proposed counts once this actor has taken the apply's
+  // message, though it waits for W to start (follow_next): etcd's member compacts at apply.
   const int64_t compacted =
       std::max(st.ctx->compact_revision.load(), st.followed.empty() ? -1 : st.followed.back());
   if (revision <= compacted) return reply(storage::Errc::compacted);
@@ -264,13 +264,13 @@ void compact(Self* self, int64_t revision, bool physical,
   if (st.ctx->cluster) {
     // Cluster mode: the schedule is a state-change entry every member applies (writing it
     // with the applied index) and then compacts at; this member runs its own below.
-    if (auto failed = replicate_compaction(*st.ctx, revision)) return reply(*failed);
+    auto index = replicate_compaction(*st.ctx, revision);
+    if (!index.ok()) return reply(index.error());
     // Another leader's compaction at this revision or later may have come first in the
-    // log: the apply then left the schedule at it (apps/revkvd/replica.cpp), and this one
-    // changed nothing, as etcd's apply answers it.
-    auto scheduled = storage::read_compaction_schedule(*st.ctx->backend);
-    if (!scheduled.ok()) fatal(scheduled.error().message());
-    if (*scheduled != revision) return reply(storage::Errc::compacted);
+    // log: the apply then skipped this entry (apps/revkvd/replica.cpp), which changed
+    // nothing, as etcd's apply answers it.
+    if (st.ctx->cluster->own_compaction_skipped_at.load() == *index)
+      return reply(storage::Errc::compacted);
   } else {
     auto persisted = storage::persist_compaction_schedule(*st.ctx->backend, revision);
     if (!persisted.ok()) fatal(persisted.error().message());

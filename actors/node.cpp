@@ -179,7 +179,9 @@ storage::Status Node::stop() {
   stopped_ = true;
   stop_accepting();
   caf::scoped_actor self{sys_, /*hide=*/true};
-  // 2. The writers: a compaction in progress resumes at the next start.
+  // 2. The writers: a compaction in progress resumes at the next start. They stop together,
+  // so one may find another stopped under a request (actors::fatal_unless_stopped).
+  ctx_->stopping.store(true);
   std::vector<caf::actor> actors = routes_.shards;
   actors.push_back(routes_.lessor);
   actors.push_back(routes_.coordinator);

@@ -205,6 +205,9 @@ struct NodeContext {
   // Set by the supervisor when a core actor died: /health answers 503 with the reason, the
   // sessions answer Unavailable, and revkvd exits non-zero.
   NodeFailure failure;
+  // Set by Node::stop before it ends the core actors together: a core actor's request to
+  // another that finds it stopped from then on is no failure (actors/fatal.hpp).
+  std::atomic<bool> stopping{false};
   // Watch and lease activity for the metrics collector: the watch hub and the lessor
   // update them (relaxed atomics, nothing else reads them).
   std::atomic<int64_t> watchers{0};                 // watchers registered now

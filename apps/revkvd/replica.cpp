@@ -199,6 +199,8 @@ void Replica::apply_change(std::uint64_t index, const actors::StateChange& chang
               "cluster: compaction at {} (entry {}) is not beyond the one scheduled; "
               "nothing to do",
               *compaction, index);
+          if (change.proposer == link.member_id && change.incarnation == link.incarnation)
+            link.own_compaction_skipped_at.store(index);
           compaction.reset();
         }
       }
@@ -261,11 +263,11 @@ void Replica::apply_change(std::uint64_t index, const actors::StateChange& chang
     return;
   }
   if (compaction) {
-    // The proposer's maintenance actor, waiting in propose(), starts its own once this
-    // returns; every other member's (and this one's after a restart) is told here.
-    bool own = change.proposer == link.member_id && change.incarnation == link.incarnation;
-    if (!own)
-      caf::anon_send(routes_.maintenance, actors::replicated_compact_atom::value, *compaction);
+    // Every member's maintenance actor is told, the proposer's too: waiting in propose(), it
+    // starts its own once this returns and takes this message after, which then changes
+    // nothing; but a proposal whose propose() failed (leadership moved) may still commit,
+    // and is then started from here.
+    caf::anon_send(routes_.maintenance, actors::replicated_compact_atom::value, *compaction);
     return;
   }
   if (lease) {

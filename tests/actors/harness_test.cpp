@@ -226,10 +226,9 @@ TEST_CASE("a node stopped while a compaction or a multi-shard write asks its sha
           "[actors]") {
   // Node::stop ends the shards, the coordinator and the maintenance actor together: a
   // compaction waiting for a shard's answer then ends (its schedule is durable: it resumes at
-  // the next start), and so does a multi-shard Txn pausing the shards (not done, its caller
-  // answered an error), rather than take the process down as a storage failure. Stopped at
-  // once after both are sent, many times, so that some stops land inside their requests to
-  // the shards.
+  // the next start), and so does a multi-shard Txn pausing the shards (not done), rather than
+  // take the process down as a storage failure. Stopped at once after both are sent, many
+  // times, so that some stops land inside their requests to the shards.
   ActorHarness harness;
   int64_t revision = 0;
   for (int round = 0; round < 30; ++round) {
