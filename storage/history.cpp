@@ -48,7 +48,7 @@ Result<RecoveredState> recover_history(Backend& backend, const KeyspaceSet& keys
     REVKV_TRY(backend.write(b, true));
   }
 
-  auto scheduled = read_meta_revision(backend, kScheduledCompactKey);
+  auto scheduled = read_compaction_schedule(backend);
   if (!scheduled.ok()) return scheduled.error();
   auto finished = read_meta_revision(backend, kFinishedCompactKey);
   if (!finished.ok()) return finished.error();

@@ -12,9 +12,11 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <chrono>
 #include <exception>
 #include <optional>
 #include <string>
+#include <thread>
 #include <type_traits>
 #include <unordered_map>
 #include <utility>
@@ -213,25 +215,29 @@ Out forward(WorkerState& st, const std::optional<std::string>& token, Send&& sen
   return lost_leader(error_of(answer), std::get<actors::MemberAttributes>(reached));
 }
 
-// Every request waiting for this worker goes out at once, in arrival order, before it waits
-// for any answer (pipelined on its one connection: the leader's door takes them as one
-// connection's requests); each is answered as its own answer arrives. A connection that
-// breaks, or gives no answer for the request timeout, fails every request still unanswered.
-void forward_batch(WorkerState& st, std::vector<WorkerState::Pending>& batch) {
+// A forwarded read: Range (a follower forwards only linearizable ones) and the lease reads.
+// It changes nothing on the leader, so one whose connection broke before its answer came
+// is sent again to whoever leads then, as etcd's follower asks for a read index again until
+// its request times out. A write is not: it may have been applied.
+bool resendable(const actors::Request& request) {
+  return std::holds_alternative<storage::RangeRequest>(request) ||
+         std::holds_alternative<protocol::LeaseTimeToLiveRequest>(request) ||
+         std::holds_alternative<protocol::LeaseLeasesRequest>(request);
+}
+
+// Sends `batch[i]` for each i of `todo` at once, in arrival order, on the connection to
+// `where` (pipelined: the leader's door takes them as one connection's requests) before it
+// waits for any answer; answers each as its own answer arrives. A connection that breaks, or
+// gives no answer for the request timeout, fails every request still unanswered, except the
+// reads whose connection broke: those it returns (in arrival order) for the caller to send
+// again, with the failure in `lost`.
+std::vector<size_t> send_batch(WorkerState& st, std::vector<WorkerState::Pending>& batch,
+                               const std::vector<size_t>& todo,
+                               const actors::MemberAttributes& where,
+                               std::optional<WireError>& lost) {
   auto& link = *st.link;
-  auto reached = reach_leader(st, batch.size());
-  if (auto* refused = std::get_if<WireError>(&reached)) {
-    for (auto& p : batch)
-      p.reply(Answer{*refused});
-    return;
-  }
-  const auto& where = std::get<actors::MemberAttributes>(reached);
   std::unordered_map<uint32_t, size_t> unanswered;  // msgid -> index in `batch`
-  for (size_t i = 0; i < batch.size(); ++i) {
-    if (!forwardable(batch[i].call.request)) {
-      batch[i].reply(WireError{kUnavailable, "etcdserver: not leader"});  // never sent here
-      continue;
-    }
+  for (size_t i : todo) {
     st.client->set_token(batch[i].call.token);
     unanswered.emplace(queue_request(*st.client, batch[i].call.request), i);
     link.forwarded.fetch_add(1);
@@ -239,12 +245,22 @@ void forward_batch(WorkerState& st, std::vector<WorkerState::Pending>& batch) {
   // A failure breaks the client: next_response() reports it below, after any answer that
   // arrived before it.
   (void)st.client->flush();
+  std::vector<size_t> again;
   while (!unanswered.empty()) {
     auto got = st.client->next_response();
     if (!got) {
-      link.forward_failures.fetch_add(static_cast<int64_t>(unanswered.size()));
-      for (auto& [msgid, i] : unanswered)
-        batch[i].reply(lost_leader(got.error(), where));
+      auto failure = lost_leader(got.error(), where);
+      // Timed out: the request's time is used up.
+      bool broke = got.error().code != kDeadlineExceeded;
+      for (auto& [msgid, i] : unanswered) {
+        if (broke && resendable(batch[i].call.request)) {
+          again.push_back(i);
+        } else {
+          link.forward_failures.fetch_add(1);
+          batch[i].reply(failure);
+        }
+      }
+      lost = std::move(failure);
       break;
     }
     auto it = unanswered.find(got.value().msgid);
@@ -258,6 +274,56 @@ void forward_batch(WorkerState& st, std::vector<WorkerState::Pending>& batch) {
     }
   }
   if (st.client->broken()) st.client.reset();
+  std::sort(again.begin(), again.end());
+  return again;
+}
+
+// Every request waiting for this worker goes out at once (send_batch). Reads whose
+// connection broke are sent again to the member that leads once one is known and reachable
+// (the old leader may be gone, and a new one takes an election), until the request timeout
+// since the batch began; then each is answered with the last failure.
+void forward_batch(WorkerState& st, std::vector<WorkerState::Pending>& batch) {
+  auto& link = *st.link;
+  const auto deadline = std::chrono::steady_clock::now() + st.options.request_timeout;
+  std::vector<size_t> todo;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (forwardable(batch[i].call.request)) {
+      todo.push_back(i);
+    } else {
+      batch[i].reply(WireError{kUnavailable, "etcdserver: not leader"});  // never sent here
+    }
+  }
+  if (todo.empty()) return;
+  auto reached = reach_leader(st, todo.size());
+  if (auto* refused = std::get_if<WireError>(&reached)) {
+    for (size_t i : todo)
+      batch[i].reply(Answer{*refused});
+    return;
+  }
+  std::optional<WireError> lost;
+  todo = send_batch(st, batch, todo, std::get<actors::MemberAttributes>(reached), lost);
+  auto pause = std::chrono::milliseconds(5);
+  while (!todo.empty()) {
+    if (link.stopping.load() || std::chrono::steady_clock::now() + pause >= deadline) break;
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::milliseconds(100));
+    uint64_t leader = link.leader_id.load();
+    if (leader == link.member_id) {
+      // This member leads now: it serves the read itself when the client asks again.
+      lost = WireError{kUnavailable, "etcdserver: leader changed"};
+      break;
+    }
+    auto where = leader == 0 ? std::nullopt : link.attributes_of(leader);
+    if (!where) continue;  // no leader yet, or it has not published where it serves
+    if (auto failed = connect(st, *where)) {
+      lost = std::move(failed);  // the old leader, still taken for the leader, is gone
+      continue;
+    }
+    todo = send_batch(st, batch, todo, *where, lost);
+  }
+  link.forward_failures.fetch_add(static_cast<int64_t>(todo.size()));
+  for (size_t i : todo)
+    batch[i].reply(*lost);
 }
 
 // A call relayed as bytes (Auth.*, Cluster.*): the leader's result, re-encoded as it came.
