@@ -132,7 +132,10 @@ grpc::Status from_json(std::string_view body, google::protobuf::Message& message
   // Go's decoder takes bytes that are not UTF-8 inside strings (as U+FFFD); nlohmann not.
   const std::string utf8 = util::json::go_valid_utf8(json);
   util::json::SyntaxError syntax;
-  if (!util::json::parse(utf8, &syntax))
+  // Valid JSON with a number beyond a double's range (1e999) goes on to protobuf's parser,
+  // which ignores it in an unknown field and refuses it in a known one, as Go's decoder
+  // does (it keeps a number as text until a field's type asks for it).
+  if (!util::json::parse(utf8, &syntax) && !syntax.number_out_of_range)
     return {grpc::StatusCode::INVALID_ARGUMENT, syntax.message};
   if (auto bad = unknown_enum_name(json, *message.GetDescriptor()))
     return {grpc::StatusCode::INVALID_ARGUMENT, *bad};

@@ -249,6 +249,16 @@ std::optional<Json> parse(std::string_view text, SyntaxError* error) {
             "invalid character " + character(text[at]) + " " + go_context(e.what(), text, at);
     }
     return std::nullopt;
+  } catch (const Json::out_of_range& e) {
+    // 406: a number nlohmann cannot hold (1e999). Uncaught, it would end the process.
+    if (error) {
+      error->message = std::string("number out of range: ") + e.what();
+      error->number_out_of_range = true;
+    }
+    return std::nullopt;
+  } catch (const Json::exception& e) {
+    if (error) error->message = e.what();
+    return std::nullopt;
   }
 }
 

@@ -42,6 +42,10 @@ std::string go_valid_utf8(std::string_view text);
 // ("unexpected EOF", "invalid character 'x' looking for beginning of value").
 struct SyntaxError {
   std::string message;
+  // The text is valid JSON, but holds a number beyond a double's range (1e999), which
+  // nlohmann cannot represent; Go's decoder keeps such a number as text until a field's type
+  // asks for it.
+  bool number_out_of_range = false;
 };
 
 // `text` parsed as exactly one JSON value (blank around it is allowed).

@@ -145,6 +145,23 @@ TEST_CASE("gateway: errors have etcd's shape and HTTP status", "[gateway]") {
   CHECK_THAT(bad.body, Contains(R"("code":3})"));
   auto wrong_type = c.post("/v3/kv/range", R"({"key":"Zm9v","limit":"many"})");
   CHECK(wrong_type.status == 400);
+  // A number beyond a double's range is valid JSON that nlohmann cannot hold (it once ended
+  // the process): refused, in a known field and an unknown one, on the unary routes and the
+  // streams, and the node serves on.
+  for (const char* path : {"/v3/kv/range", "/v3/lease/keepalive", "/v3/auth/authenticate"}) {
+    HttpConn fresh(n.port());
+    auto huge = fresh.post(path, R"({"key":"Zm9v","limit":1e999,"x":[-1E400]})");
+    CHECK(huge.status >= 400);
+    CHECK_THAT(huge.body, Contains("Number exceeds the range of double."));
+  }
+  auto huge_unknown = c.post("/v3/kv/range", R"({"key":"Zm9v","x":1e999})");
+  CHECK(huge_unknown.status == 400);
+  CHECK_THAT(huge_unknown.body, Contains(R"("code":3})"));
+  {
+    HttpConn watch(n.port());
+    auto huge = watch.post("/v3/watch", R"({"create_request":{"key":"Zm9v","x":1e999}})");
+    CHECK(huge.status == 500);
+  }
 
   // Unknown paths and methods, as etcd's HTTP mux answers them.
   auto unknown = c.post("/v3/kv/nothing", "{}");

@@ -94,6 +94,19 @@ TEST_CASE("json: a syntax error is named in the words of Go's decoder") {
   CHECK(error(R"({"a":[1,{"b":"<"}]})") == "parsed");
 }
 
+TEST_CASE("json: a number beyond a double's range is valid JSON, not held, and no exception") {
+  for (std::string_view text : {R"({"x":1e999})", "[-1E400]", "1e309"}) {
+    SyntaxError e;
+    CHECK_FALSE(parse(text, &e));
+    CHECK(e.number_out_of_range);
+    CHECK_FALSE(parse(text));  // without an error to fill
+  }
+  SyntaxError syntax;
+  CHECK_FALSE(parse("[1,", &syntax));
+  CHECK_FALSE(syntax.number_out_of_range);
+  CHECK(parse("1e308"));
+}
+
 TEST_CASE("json: the first value of a body that holds several, as it arrives") {
   CHECK(first_value_length(R"({"a":"}{"} {"b":1})") == 10u);
   CHECK(first_value_length(R"(  [1,{"c":"\"]"}] x)") == 17u);
