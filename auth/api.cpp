@@ -13,15 +13,9 @@ namespace {
 
 constexpr int64_t kInternal = 13;  // gRPC's Internal: an answer that cannot be read
 
+// The same numbers: an unknown one is kept (auth/state.hpp).
 PermType perm_type(p::PermissionType t) {
-  switch (t) {
-    case p::PermissionType::write:
-      return PermType::write;
-    case p::PermissionType::readwrite:
-      return PermType::readwrite;
-    default:
-      return PermType::read;
-  }
+  return static_cast<PermType>(static_cast<int32_t>(t));
 }
 
 // Done on success, else the error.

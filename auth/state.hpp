@@ -14,8 +14,9 @@
 
 namespace revkv::auth {
 
-// authpb.Permission.Type's values.
-enum class PermType : uint8_t { read = 0, write = 1, readwrite = 2 };
+// authpb.Permission.Type's values. Any other value a client grants is kept as given (role
+// get shows it) and grants nothing, as etcd stores and checks it.
+enum class PermType : int32_t { read = 0, write = 1, readwrite = 2 };
 
 // On one key (range_end empty), on [key, range_end), or on every key from `key` on
 // (range_end "\0"), as etcd's RoleGrantPermission takes them.

@@ -187,10 +187,9 @@ grpc::ServerUnaryReactor* AuthService::RoleGrantPermission(
     AuthRoleGrantPermissionResponse* response) {
   return serve(context, response, [&](auth::Api& api, const auth::Caller& c) {
     const auto& perm = request->perm();
-    // authpb's enum values are the wire's; an unknown one counts as READ, as etcd stores it.
-    auto type = perm.permtype() == authpb::Permission::WRITE       ? p::PermissionType::write
-                : perm.permtype() == authpb::Permission::READWRITE ? p::PermissionType::readwrite
-                                                                   : p::PermissionType::read;
+    // authpb's enum values are the wire's; an unknown one is kept as given and grants
+    // nothing, as etcd stores and checks it.
+    auto type = static_cast<p::PermissionType>(perm.permtype());
     return take(
         api.role_grant_permission(c, {request->name(), {type, perm.key(), perm.range_end()}}));
   });

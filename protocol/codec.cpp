@@ -82,7 +82,8 @@ const EnumTable& enum_table<AlarmType>() {
 }
 template <>
 const EnumTable& enum_table<PermissionType>() {
-  static const EnumTable t{kPermissionTypeNames};
+  // Open: a number beyond the names is kept, as etcd keeps it (it grants nothing).
+  static const EnumTable t{kPermissionTypeNames, true};
   return t;
 }
 

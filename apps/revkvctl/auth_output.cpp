@@ -165,8 +165,10 @@ std::optional<std::string> format_auth(const AuthAdminCmd& c, const AuthAnswer& 
     // etcdctl's fieldsPrinter.RoleGet: the type's name after a doubled space, %q texts.
     static constexpr const char* kTypeNames[] = {"READ", "WRITE", "READWRITE"};
     for (const auto& p : a.perms) {
-      auto t = static_cast<size_t>(p.perm_type);
-      out += std::string("\"PermType\" :  ") + (t < 3 ? kTypeNames[t] : "READ") + "\n";
+      // Go prints an enum value without a name as its number.
+      auto t = static_cast<int32_t>(p.perm_type);
+      out += std::string("\"PermType\" :  ") +
+             (t >= 0 && t < 3 ? std::string(kTypeNames[t]) : std::to_string(t)) + "\n";
       out += "\"Key\" : " + go_quote(p.key) + "\n";
       out += "\"RangeEnd\" : " + go_quote(p.range_end) + "\n";
     }

@@ -88,6 +88,12 @@ TEST_CASE("an inverted permission grants nothing and an inverted request is refu
   CHECK_FALSE(may(all, "z", "a", PermType::read));
 }
 
+TEST_CASE("a permission of a type etcd does not name grants nothing, as etcd checks it") {
+  auto s = with_roles({Role{"r", {{static_cast<PermType>(7), "foo", ""}}}}, {"r"});
+  CHECK_FALSE(may(s, "foo", "", PermType::read));
+  CHECK_FALSE(may(s, "foo", "", PermType::write));
+}
+
 TEST_CASE("a role the user does not have grants nothing") {
   auto s = with_roles({Role{"r", {{PermType::readwrite, "a", kFromKey}}}}, {});
   CHECK_FALSE(may(s, "b", "", PermType::read));

@@ -2,7 +2,8 @@
 // /v3/lease/keepalive pass the HTTP Authorization header on as the call's token, as the
 // unary routes do, so a watch is created as the token's user: allowed with a read
 // permission, refused (created and canceled, with etcd's reason) without one or without a
-// token. Spoken in raw HTTP/1.1, as curl speaks it.
+// token. A permission of a type etcd does not name is kept and grants nothing. Spoken in raw
+// HTTP/1.1, as curl speaks it.
 
 #include "tests/etcdapi/http_conn.hpp"
 #include "tests/node/node_process.hpp"
@@ -75,6 +76,12 @@ TEST_CASE("gateway: watch and lease keepalive streams carry the Authorization to
            {"/v3/auth/user/add", R"({"name":"alice","password":"apw"})"},
            {"/v3/auth/user/grant", R"({"user":"alice","role":"reader"})"},
            {"/v3/auth/user/add", R"({"name":"bob","password":"bpw"})"},
+           // A permission type etcd does not name: kept as given, granting nothing.
+           {"/v3/auth/role/add", R"({"name":"odd"})"},
+           {"/v3/auth/role/grant",
+            R"({"name":"odd","perm":{"permType":7,"key":")" + std::string(kFoo) + "\"}}"},
+           {"/v3/auth/user/add", R"({"name":"carol","password":"cpw"})"},
+           {"/v3/auth/user/grant", R"({"user":"carol","role":"odd"})"},
            {"/v3/auth/enable", "{}"},
        }) {
     const auto a = call(c, path, body);
@@ -84,6 +91,16 @@ TEST_CASE("gateway: watch and lease keepalive streams carry the Authorization to
   const std::string root = login(c, "root", "rootpw");
   const std::string alice = login(c, "alice", "apw");
   const std::string bob = login(c, "bob", "bpw");
+  const std::string carol = login(c, "carol", "cpw");
+
+  // carol's role holds permType 7 on foo: shown as etcd shows it, and no read or write.
+  const auto odd = call(c, "/v3/auth/role/get", R"({"role":"odd"})", root);
+  CHECK_THAT(odd.body, Contains(R"("perm":[{"permType":7,"key":"Zm9v"}])"));
+  for (const char* path : {"/v3/kv/range", "/v3/kv/put"}) {
+    const auto refused =
+        call(c, path, R"({"key":")" + std::string(kFoo) + R"(","value":"YmFy"})", carol);
+    CHECK_THAT(refused.body, Contains("etcdserver: permission denied"));
+  }
 
   // alice's watch is created and stays: a put by root reaches it.
   HttpConn allowed(node.grpc_port());
