@@ -22,4 +22,12 @@ inline AlarmEffect alarm_effect(const protocol::AlarmRequest& r) {
   return AlarmEffect::none;
 }
 
+// Whether the answer to a request that changes nothing lists a raised NOSPACE alarm: a GET
+// lists the alarms of the type it names (every one for NONE), as etcd's alarm store; the
+// other requests list them all.
+inline bool lists_nospace(const protocol::AlarmRequest& r) {
+  if (r.action != protocol::AlarmAction::get) return true;
+  return r.alarm == protocol::AlarmType::none || r.alarm == protocol::AlarmType::nospace;
+}
+
 }  // namespace revkv::actors

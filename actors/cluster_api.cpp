@@ -190,6 +190,9 @@ p::MembersResponse member_list(const NodeContext& ctx, Door door) {
 
 void member_add(const NodeContextPtr& ctx, Door door, const auth::Caller& caller,
                 const p::MemberAddRequest& request, ClusterDone<p::MemberAddResponse> done) {
+  // etcd checks the URLs before anything else, a single node's refusal included.
+  if (!cluster::etcd_member_urls_valid(request.peer_urls))
+    return done(WireError{kInvalidArgument, "etcdserver: given member URLs are invalid"});
   if (!ctx->cluster) return done(not_enough_started());
   // libraft knows a member by one address (its transport dials exactly that).
   if (request.peer_urls.size() != 1)

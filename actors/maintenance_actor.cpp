@@ -405,7 +405,9 @@ caf::behavior maintenance_actor(Self* self, NodeContextPtr ctx, std::vector<caf:
         int64_t compact = st.ctx->compact_revision.load();
         if (r.revision > 0 && r.revision < compact) return R{storage::Errc::compacted};
         if (r.revision > w) return R{storage::Errc::future_revision};
-        int64_t at = r.revision <= 0 ? w : r.revision;
+        // Only 0 means the current revision, as etcd's HashByRev: a negative one hashes no
+        // record (the seed alone), reported at that revision, as etcd 3.5's hash_revision.
+        int64_t at = r.revision == 0 ? w : r.revision;
         auto rp = self->make_response_promise();
         collect_keep(
             self, 0, /*compact=*/false, at, {},
@@ -450,9 +452,10 @@ caf::behavior maintenance_actor(Self* self, NodeContextPtr ctx, std::vector<caf:
           out.raft_index = link->applied_index.load();
           out.raft_term = link->term.load();
         }
+        // etcd writes each alarm with gogoproto's CompactTextString: a blank after each field.
         if (ctx.nospace_alarm.load())
           out.errors.push_back("memberID:" + std::to_string(ctx.nospace_alarm_owner()) +
-                               " alarm:NOSPACE");
+                               " alarm:NOSPACE ");
         out.shards = static_cast<int64_t>(ctx.options.shards);
         out.compact_revision = ctx.compact_revision.load();
         return out;
@@ -494,7 +497,7 @@ caf::behavior maintenance_actor(Self* self, NodeContextPtr ctx, std::vector<caf:
         }
         protocol::AlarmResponse out;
         out.header = ctx.header(ctx.watermark.load());
-        if (ctx.nospace_alarm.load())
+        if (ctx.nospace_alarm.load() && lists_nospace(r))
           out.alarms.push_back({ctx.nospace_alarm_owner(), protocol::AlarmType::nospace});
         return out;
       },

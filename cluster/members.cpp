@@ -2,7 +2,9 @@
 
 #include "cluster/libraft.hpp"
 
+#include <algorithm>
 #include <arpa/inet.h>
+#include <cctype>
 #include <netinet/in.h>
 #include <set>
 #include <stdexcept>
@@ -66,6 +68,50 @@ std::string parse_peer_url(std::string_view url) {
                                 "resolve host names or take IPv6)");
   }
   return address;
+}
+
+namespace {
+
+// Go's net.SplitHostPort: "[v6]:port" or "host:port" with exactly one colon; the port may be
+// empty or any text.
+bool splits_host_port(std::string_view authority) {
+  if (!authority.empty() && authority.front() == '[') {
+    auto close = authority.find(']');
+    if (close == std::string_view::npos) return false;
+    auto rest = authority.substr(close + 1);
+    return !rest.empty() && rest.front() == ':' &&
+           rest.find_first_of("[]:", 1) == std::string_view::npos &&
+           authority.find('[', 1) == std::string_view::npos;
+  }
+  auto colon = authority.find(':');
+  return colon != std::string_view::npos &&
+         authority.find(':', colon + 1) == std::string_view::npos &&
+         authority.find_first_of("[]") == std::string_view::npos;
+}
+
+bool etcd_url_valid(std::string_view url) {
+  url = trim(url);
+  auto sep = url.find("://");
+  if (sep == std::string_view::npos) return false;
+  std::string scheme(url.substr(0, sep));
+  for (auto& c : scheme)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (scheme != "http" && scheme != "https" && scheme != "unix" && scheme != "unixs") return false;
+  auto rest = url.substr(sep + 3);
+  auto end = rest.find_first_of("/?#");
+  if (end != std::string_view::npos && rest[end] == '/') return false;  // a path
+  auto authority = rest.substr(0, end);
+  if (auto at = authority.rfind('@'); at != std::string_view::npos)
+    authority.remove_prefix(at + 1);  // user information
+  return splits_host_port(authority);
+}
+
+}  // namespace
+
+bool etcd_member_urls_valid(const std::vector<std::string>& urls) {
+  if (urls.empty()) return false;
+  return std::all_of(urls.begin(), urls.end(),
+                     [](const std::string& u) { return etcd_url_valid(u); });
 }
 
 std::vector<Member> parse_initial_cluster(std::string_view text) {

@@ -32,6 +32,12 @@ std::uint64_t joined_member_id(std::string_view address);
 // std::invalid_argument like parse_initial_cluster (IPv4 hosts only).
 std::string parse_peer_url(std::string_view url);
 
+// Whether etcd's types.NewURLs takes `urls` (what its MemberAdd checks first, answering
+// InvalidArgument "etcdserver: given member URLs are invalid" otherwise): at least one, each
+// (blanks trimmed) SCHEME://HOST:PORT with scheme http, https, unix or unixs (any case), an
+// authority Go's net.SplitHostPort splits, and no path.
+bool etcd_member_urls_valid(const std::vector<std::string>& urls);
+
 // Parses --initial-cluster. Throws std::invalid_argument naming the fault: an empty list, an
 // entry without `=` or without a port, a host that is not an IPv4 literal (libraft 0.15's
 // transport neither resolves names nor speaks IPv6), a name or an address given twice.

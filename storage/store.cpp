@@ -184,7 +184,8 @@ Result<HashKVResponse> Store::hash_kv(int64_t revision) {
   }
   if (revision > 0 && revision < compact_) return Errc::compacted;
   if (revision > current_) return Errc::future_revision;
-  int64_t h_rev = revision <= 0 ? current_ : revision;
+  // Only 0 means the current revision; a negative one hashes no record (etcd's HashByRev).
+  int64_t h_rev = revision == 0 ? current_ : revision;
   auto hash = compute_hash(*backend_, h_rev, compact_, keyspace_->index().keep(h_rev));
   if (!hash.ok()) return hash.error();
   return HashKVResponse{current_, *hash, compact_, h_rev};

@@ -60,6 +60,22 @@ TEST_CASE("initial cluster hosts must be IPv4 literals", "[cluster]") {
   CHECK(parse_initial_cluster("a=0.0.0.0:1,b=192.168.10.20:65535").size() == 2);
 }
 
+TEST_CASE("member URLs are checked as etcd's types.NewURLs checks them", "[cluster]") {
+  using V = std::vector<std::string>;
+  for (const auto& good :
+       {V{"http://127.0.0.1:2380"}, V{" HTTPS://10.0.0.1:2380 "}, V{"unix://sock:1"},
+        V{"http://[::1]:2380"}, V{"http://h:"}, V{"http://u@h:1"}, V{"http://a:1", "http://b:2"}}) {
+    INFO(good[0]);
+    CHECK(etcd_member_urls_valid(good));
+  }
+  for (const auto& bad :
+       {V{}, V{"foo"}, V{"127.0.0.1:5555"}, V{"http://127.0.0.1"}, V{"ftp://h:1"},
+        V{"http://h:1/path"}, V{"http://h:1/"}, V{"http://::1:2380"}, V{"http://a:1", "b"}}) {
+    INFO((bad.empty() ? std::string("(none)") : bad[0]));
+    CHECK_FALSE(etcd_member_urls_valid(bad));
+  }
+}
+
 TEST_CASE("snapshot headers round-trip and foreign buffers are refused", "[cluster]") {
   SnapshotHeader h{0x0102030405060708ull, "checkpoint 17 at 127.0.0.1:2380"};
   auto bytes = encode_snapshot(h);

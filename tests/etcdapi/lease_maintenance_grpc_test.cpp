@@ -21,6 +21,7 @@
 #include <random>
 #include <string>
 #include <variant>
+#include <vector>
 
 namespace revkv {
 namespace {
@@ -264,6 +265,13 @@ TEST_CASE("Maintenance over gRPC answers as the MessagePack door does", "[etcdap
   CHECK(g.last_header == n.grpc_nodes_header());
 
   SAME(mp.hash_kv({0}), g.hash_kv(0));
+  // A negative revision hashes no record, as etcd's HashByRev: the seed's CRC-32C, the
+  // hash etcd 3.4 answers for it (1084519789).
+  SAME(mp.hash_kv({-1}), g.hash_kv(-1));
+  auto nothing = g.hash_kv(-1);
+  REQUIRE(std::holds_alternative<protocol::HashKVResponse>(nothing));
+  CHECK(std::get<protocol::HashKVResponse>(nothing).hash == 1084519789u);
+  CHECK(std::get<protocol::HashKVResponse>(nothing).hash_revision == -1);
   SAME(mp.hash_kv({3}), g.hash_kv(3));
   SAME(mp.hash_kv({1000}), g.hash_kv(1000));  // future revision
   SAME(mp.defragment(), g.defragment());
@@ -287,6 +295,20 @@ TEST_CASE("Maintenance over gRPC answers as the MessagePack door does", "[etcdap
        g.alarm({AlarmAction::activate, member, AlarmType::nospace}));
   SAME(mp.alarm({AlarmAction::get, 0, AlarmType::none}),
        g.alarm({AlarmAction::get, 0, AlarmType::none}));
+  // A GET lists the alarms of the type it names, as etcd's alarm store.
+  auto corrupt = g.alarm({AlarmAction::get, 0, AlarmType::corrupt});
+  REQUIRE(std::holds_alternative<protocol::AlarmResponse>(corrupt));
+  CHECK(std::get<protocol::AlarmResponse>(corrupt).alarms.empty());
+  SAME(mp.alarm({AlarmAction::get, 0, AlarmType::corrupt}),
+       g.alarm({AlarmAction::get, 0, AlarmType::corrupt}));
+  auto nospace = g.alarm({AlarmAction::get, 0, AlarmType::nospace});
+  REQUIRE(std::holds_alternative<protocol::AlarmResponse>(nospace));
+  CHECK(std::get<protocol::AlarmResponse>(nospace).alarms.size() == 1);
+  // Status names it in etcd's words, gogoproto's text with its trailing blank.
+  auto raised = g.status();
+  REQUIRE(std::holds_alternative<protocol::StatusResponse>(raised));
+  CHECK(std::get<protocol::StatusResponse>(raised).errors ==
+        std::vector<std::string>{"memberID:" + std::to_string(member) + " alarm:NOSPACE "});
   CHECK(error_of(g.put("d", "v", 0)) == mp.put({"d", "v"}).error());
   SAME(mp.lease_grant({100, 20}), g.grant(100, 20));  // refused like a put
   SAME(mp.alarm({AlarmAction::deactivate, member, AlarmType::nospace}),
@@ -371,6 +393,16 @@ TEST_CASE("Cluster, Auth and MoveLeader over gRPC answer as a one-member etcd", 
     etcdserverpb::MemberAddResponse resp;
     ctx = context();
     CHECK(error_of(g.cluster->MemberAdd(ctx.get(), r, &resp)) == not_enough);
+  }
+  // URLs etcd's types.NewURLs refuses are refused first, as etcd 3.4 answers them.
+  for (const char* url : {"", "foo", "127.0.0.1:5555", "http://127.0.0.1", "http://h:1/path"}) {
+    etcdserverpb::MemberAddRequest r;
+    if (*url) r.add_peerurls(url);
+    etcdserverpb::MemberAddResponse resp;
+    ctx = context();
+    INFO(url);
+    CHECK(error_of(g.cluster->MemberAdd(ctx.get(), r, &resp)) ==
+          protocol::WireError{3, "etcdserver: given member URLs are invalid"});
   }
   for (uint64_t id : {header.member_id, uint64_t{12345}}) {
     etcdserverpb::MemberRemoveRequest r;

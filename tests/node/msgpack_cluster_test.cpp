@@ -66,6 +66,9 @@ TEST_CASE("msgpack cluster: a single node answers Cluster and MoveLeader as a on
 
   CHECK(outcome(c.member_add({{"http://127.0.0.1:2380"}, false})) == kNotEnough);
   CHECK(outcome(c.member_add({{"http://127.0.0.1:2380"}, true})) == kNotEnough);
+  CHECK(outcome(c.member_add({{}, false})) == "3 etcdserver: given member URLs are invalid");
+  CHECK(outcome(c.member_add({{"127.0.0.1:2380"}, false})) ==
+        "3 etcdserver: given member URLs are invalid");
   CHECK(outcome(c.member_remove(header.member_id)) == kNotEnough);
   CHECK(outcome(c.member_remove(12345)) == kNotFound);
   CHECK(outcome(c.member_update({header.member_id, {"http://127.0.0.1:2381"}})) == kNotEnough);

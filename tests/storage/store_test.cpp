@@ -166,6 +166,9 @@ TEST_CASE("store: snapshot and restore into a new data dir", "[store]") {
   CHECK(r->compact_revision() == 2);
   CHECK(r->lease_exists(7));
   CHECK(r->hash_kv(0)->hash == hash->hash);
+  // A negative revision hashes no record, as etcd's HashByRev: the seed's CRC-32C.
+  CHECK(r->hash_kv(-1)->hash == 1084519789u);
+  CHECK(r->hash_kv(-1)->hash_revision == -1);
   CHECK(keys_of(*r->range(range_of("a", std::string("z")))) == std::vector<std::string>{"a", "b"});
 }
 
