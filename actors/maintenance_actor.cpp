@@ -451,6 +451,8 @@ caf::behavior maintenance_actor(Self* self, NodeContextPtr ctx, std::vector<caf:
           out.leader = link->leader_id.load();
           out.raft_index = link->applied_index.load();
           out.raft_term = link->term.load();
+          // etcd's Status names a missing leader first among its errors.
+          if (out.leader == 0) out.errors.push_back("etcdserver: no leader");
         }
         // etcd writes each alarm with gogoproto's CompactTextString: a blank after each field.
         if (ctx.nospace_alarm.load())

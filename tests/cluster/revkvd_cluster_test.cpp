@@ -295,6 +295,11 @@ TEST_CASE("revkvd cluster: a member cut off from the majority reports no leader 
   auto local = c.range(r);
   REQUIRE(local.ok());
   CHECK(local.value().response.kvs.size() == 1);
+  // Status says so as etcd's does: leader 0, and "etcdserver: no leader" among its errors.
+  auto status = c.status();
+  REQUIRE(status.ok());
+  CHECK(status.value().leader == 0);
+  CHECK(status.value().errors == std::vector<std::string>{"etcdserver: no leader"});
 }
 
 // The value of `series` (a line's start up to its value, "\nname{labels} ") on member i's
