@@ -34,7 +34,7 @@ std::unordered_map<std::string_view, Route> build_routes() {
   const auto revoke =
       route<pb::LeaseRevokeRequest, pb::LeaseRevokeResponse>("/etcdserverpb.Lease/LeaseRevoke");
   const auto keepalive = route<pb::LeaseKeepAliveRequest, pb::LeaseKeepAliveResponse>(
-      "/etcdserverpb.Lease/LeaseKeepAlive", CallKind::stream);
+      "/etcdserverpb.Lease/LeaseKeepAlive", CallKind::requests);
   const auto ttl = route<pb::LeaseTimeToLiveRequest, pb::LeaseTimeToLiveResponse>(
       "/etcdserverpb.Lease/LeaseTimeToLive");
   const auto leases =

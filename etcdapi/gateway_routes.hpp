@@ -10,9 +10,13 @@ namespace revkv::etcdapi::gateway {
 
 enum class CallKind {
   unary,
-  // The body's requests are sent, the client's side is closed, and every answer is
-  // streamed back until the server ends the call (LeaseKeepAlive, Snapshot).
+  // The body's request is sent, the client's side is closed, and every answer is streamed
+  // back until the server ends the call (Snapshot, a server stream).
   stream,
+  // As `stream`, for a bidirectional call whose body holds any number of requests, one JSON
+  // value after another (LeaseKeepAlive): each is sent as Go's gateway decodes them, up to
+  // the first that does not decode; a first one that does not fails the call (Unknown).
+  requests,
   // Watch: the body's requests are sent and the client's side stays open; the answer
   // streams until the server ends the call or the HTTP client goes away.
   watch,

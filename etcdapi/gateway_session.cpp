@@ -61,6 +61,15 @@ std::string result_line(const std::string& json) {
   return "{\"result\":" + json + "}\n";
 }
 
+// The Access-Control-Allow-* headers etcd's CORS wrapper puts on every answer, streamed
+// ones included.
+template <class Body>
+void set_cors(http::response<Body>& response) {
+  response.set(http::field::access_control_allow_origin, "*");
+  response.set(http::field::access_control_allow_methods, "POST, GET, OPTIONS, PUT, DELETE");
+  response.set(http::field::access_control_allow_headers, "accept, content-type, authorization");
+}
+
 }  // namespace
 
 Session::Session(asio::ip::tcp::socket socket, Gateway& gateway)
@@ -212,6 +221,28 @@ bool Session::refuse_certificate_name(std::string_view target) {
 
 void Session::call(const Route& route, const Request& request) {
   std::vector<grpc::ByteBuffer> requests;
+  if (route.kind == CallKind::requests) {
+    std::string_view body = request.body();
+    while (body.find_first_not_of(" \t\r\n") != std::string_view::npos) {
+      const auto length = util::json::first_value_length(body);
+      std::unique_ptr<google::protobuf::Message> message(route.request->New());
+      if (auto status = from_json(body.substr(0, length.value_or(body.size())), *message);
+          !status.ok()) {
+        // Go's gateway fails the call only when the first request does not decode (a
+        // plain error, not a status: Unknown, 500); after a later one it sends no more.
+        if (requests.empty())
+          return answer(500, kJson,
+                        error_body(grpc::Status(grpc::StatusCode::UNKNOWN, status.error_message())),
+                        keep_alive_);
+        break;
+      }
+      requests.push_back(to_buffer(message->SerializeAsString()));
+      if (!length) break;
+      body.remove_prefix(*length);
+    }
+    stream_authorization_ = std::string(request[http::field::authorization]);
+    return open_stream(route, std::move(requests));
+  }
   if (route.request) {
     std::unique_ptr<google::protobuf::Message> message(route.request->New());
     if (auto status = from_json(request.body(), *message); !status.ok())
@@ -256,12 +287,7 @@ void Session::answer(unsigned status, const char* content_type, std::string body
   if (content_type == kText && status >= 400) response_->set("X-Content-Type-Options", "nosniff");
   if (!allow.empty())
     response_->set(http::field::allow, beast::string_view(allow.data(), allow.size()));
-  if (cors) {
-    response_->set(http::field::access_control_allow_origin, "*");
-    response_->set(http::field::access_control_allow_methods, "POST, GET, OPTIONS, PUT, DELETE");
-    response_->set(http::field::access_control_allow_headers,
-                   "accept, content-type, authorization");
-  }
+  if (cors) set_cors(*response_);
   response_->body() = std::move(body);
   response_->keep_alive(keep_alive);
   response_->prepare_payload();
@@ -280,6 +306,7 @@ void Session::answer(unsigned status, const char* content_type, std::string body
 void Session::open_stream(const Route& route, std::vector<grpc::ByteBuffer> requests) {
   stream_route_ = &route;
   stream_started_ = false;
+  stream_head_status_ = 200;
   const bool watch = route.kind == CallKind::watch;
   StreamCall::Receiver receiver;
   receiver.message = [self = shared_from_this()](grpc::ByteBuffer message,
@@ -442,9 +469,9 @@ void Session::write_chunk(std::string chunk, std::function<void(bool)> then) {
   chunk_ = std::move(chunk);
   if (stream_started_) return write_body({});
   stream_started_ = true;
-  stream_head_.emplace(http::status::ok, version_);
+  stream_head_.emplace(static_cast<http::status>(stream_head_status_), version_);
   stream_head_->set(http::field::content_type, kJson);
-  stream_head_->set(http::field::access_control_allow_origin, "*");
+  set_cors(*stream_head_);
   stream_head_->chunked(true);
   stream_head_->keep_alive(keep_alive_);
   stream_head_writer_.emplace(*stream_head_);
@@ -457,13 +484,12 @@ void Session::write_chunk(std::string chunk, std::function<void(bool)> then) {
 void Session::on_stream_done(const grpc::Status& status) {
   stream_call_.reset();
   if (closed_) return;
-  if (!stream_started_) {
-    // Nothing was streamed: the error (or the empty answer) is a plain one.
-    if (!status.ok())
-      return answer(static_cast<unsigned>(http_status(status.error_code())), kJson,
-                    error_body(status), keep_alive_ && stream_route_->kind != CallKind::watch);
+  if (!stream_started_ && status.ok())
     return answer(200, kJson, "", keep_alive_ && stream_route_->kind != CallKind::watch);
-  }
+  // grpc-gateway's ForwardResponseStream: an error before the first message sets the
+  // answer's status from its code, and is written chunked as the stream's error object,
+  // as one after messages is.
+  if (!stream_started_) stream_head_status_ = http_status(status.error_code());
   if (status.ok()) return end_stream();
   write_chunk(stream_error_body(status) + "\n", [self = shared_from_this()](bool ok) {
     if (ok) self->end_stream();

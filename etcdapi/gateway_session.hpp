@@ -103,6 +103,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string stream_authorization_;
   bool stream_started_ = false;
   std::optional<boost::beast::http::response<boost::beast::http::empty_body>> stream_head_;
+  unsigned stream_head_status_ = 200;  // the streamed answer's status (an error's, first)
   std::optional<boost::beast::http::response_serializer<boost::beast::http::empty_body>>
       stream_head_writer_;
   std::string chunk_;

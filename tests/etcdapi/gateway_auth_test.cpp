@@ -136,6 +136,16 @@ TEST_CASE("gateway: watch and lease keepalive streams carry the Authorization to
   auto renewed = keepalive.read_chunk();
   REQUIRE(renewed);
   CHECK_THAT(*renewed, Contains(R"("TTL":"60")"));
+
+  // A stream's error before its first message, as grpc-gateway writes it (etcd 3.4 answers
+  // this request so): chunked, the status from its code, the stream's error object.
+  HttpConn snapshot(node.grpc_port());
+  auto no_token = call(snapshot, "/v3/maintenance/snapshot", "{}");
+  CHECK(no_token.status == 500);
+  CHECK(no_token.headers["transfer-encoding"] == "chunked");
+  CHECK_THAT(no_token.body, Contains(R"({"error":{"grpc_code":2,"http_code":500,)"
+                                     R"("message":"auth: user name is empty",)"
+                                     R"("http_status":"Internal Server Error"}})"));
 }
 
 }  // namespace revkv
