@@ -129,12 +129,16 @@ grpc::Status from_json(std::string_view body, google::protobuf::Message& message
   const auto length = util::json::first_value_length(body);
   const std::string_view json = body.substr(0, length.value_or(body.size()));
   if (blank(json)) return grpc::Status::OK;
+  // jsonpb takes a body of `null` as the empty message, as it takes a null field.
+  if (const auto start = json.find_first_not_of(" \t\r\n");
+      json.substr(start, json.find_last_not_of(" \t\r\n") + 1 - start) == "null")
+    return grpc::Status::OK;
   // Go's decoder takes bytes that are not UTF-8 inside strings (as U+FFFD); nlohmann not.
   const std::string utf8 = util::json::go_valid_utf8(json);
   util::json::SyntaxError syntax;
   // Valid JSON with a number beyond a double's range (1e999) goes on to protobuf's parser,
-  // which ignores it in an unknown field and refuses it in a known one, as Go's decoder
-  // does (it keeps a number as text until a field's type asks for it).
+  // which refuses it in its own words, in any field (Go's decoder keeps such a number as
+  // text, so etcd ignores it in an unknown field: docs/NODE.md "Not matched").
   if (!util::json::parse(utf8, &syntax) && !syntax.number_out_of_range)
     return {grpc::StatusCode::INVALID_ARGUMENT, syntax.message};
   if (auto bad = unknown_enum_name(json, *message.GetDescriptor()))

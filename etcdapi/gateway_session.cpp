@@ -12,6 +12,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/none.hpp>
+#include <ctime>
 #include <grpcpp/support/slice.h>
 #include <string_view>
 #include <vector>
@@ -59,6 +60,28 @@ std::optional<std::string_view> api_path(std::string_view target) {
 // A streamed message as grpc-gateway writes it: one object and a newline.
 std::string result_line(const std::string& json) {
   return "{\"result\":" + json + "}\n";
+}
+
+// The Date header Go's net/http puts on every answer (http.TimeFormat, in GMT).
+std::string http_date() {
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char out[40];
+  const auto n = std::strftime(out, sizeof out, "%a, %d %b %Y %H:%M:%S GMT", &utc);
+  return std::string(out, n);
+}
+
+// The token a request carries, as grpc-gateway passes headers on as gRPC metadata and etcd
+// reads it: `Grpc-Metadata-Token` (metadata `token`, which etcd reads first), else
+// `Authorization`, else `Grpc-Metadata-Authorization` (both metadata `authorization`).
+template <class Fields>
+std::string token_of(const Fields& request) {
+  for (const char* name : {"Grpc-Metadata-Token", "Authorization", "Grpc-Metadata-Authorization"}) {
+    auto it = request.find(name);
+    if (it != request.end()) return std::string(it->value());
+  }
+  return {};
 }
 
 // The Access-Control-Allow-* headers etcd's CORS wrapper puts on every answer, streamed
@@ -137,7 +160,7 @@ void Session::on_header(beast::error_code ec) {
       // Each WatchRequest is bounded instead of the whole body (take_watch_requests).
       self->parser_->body_limit(boost::none);
       self->stream_route_ = find_route("/watch");
-      self->stream_authorization_ = std::string(request[http::field::authorization]);
+      self->stream_authorization_ = token_of(request);
       self->watch_opened_ = false;
       self->watch_body_done_ = false;
       self->watch_decoding_ = true;
@@ -240,7 +263,7 @@ void Session::call(const Route& route, const Request& request) {
       if (!length) break;
       body.remove_prefix(*length);
     }
-    stream_authorization_ = std::string(request[http::field::authorization]);
+    stream_authorization_ = token_of(request);
     return open_stream(route, std::move(requests));
   }
   if (route.request) {
@@ -252,11 +275,11 @@ void Session::call(const Route& route, const Request& request) {
     requests.push_back(to_buffer(std::string()));
   }
   if (route.kind == CallKind::stream) {
-    stream_authorization_ = std::string(request[http::field::authorization]);
+    stream_authorization_ = token_of(request);
     return open_stream(route, std::move(requests));
   }
   call_unary(gateway_.stub(), route.method, std::move(requests.front()), gateway_.call_token(),
-             std::string(request[http::field::authorization]),
+             token_of(request),
              [self = shared_from_this(), &route](grpc::Status status, grpc::ByteBuffer answer) {
                asio::post(self->stream_.get_executor(), [self, &route, status = std::move(status),
                                                          answer = std::move(answer)]() mutable {
@@ -282,6 +305,7 @@ void Session::on_unary_answer(const Route& route, const grpc::Status& status,
 void Session::answer(unsigned status, const char* content_type, std::string body, bool keep_alive,
                      std::string_view allow, bool cors) {
   response_.emplace(static_cast<http::status>(status), version_);
+  response_->set(http::field::date, http_date());
   if (content_type) response_->set(http::field::content_type, content_type);
   // Go's http.Error, which writes etcd's plain-text errors, adds this header.
   if (content_type == kText && status >= 400) response_->set("X-Content-Type-Options", "nosniff");
@@ -470,6 +494,7 @@ void Session::write_chunk(std::string chunk, std::function<void(bool)> then) {
   if (stream_started_) return write_body({});
   stream_started_ = true;
   stream_head_.emplace(static_cast<http::status>(stream_head_status_), version_);
+  stream_head_->set(http::field::date, http_date());
   stream_head_->set(http::field::content_type, kJson);
   set_cors(*stream_head_);
   stream_head_->chunked(true);

@@ -93,6 +93,17 @@ TEST_CASE("gateway: watch and lease keepalive streams carry the Authorization to
   const std::string bob = login(c, "bob", "bpw");
   const std::string carol = login(c, "carol", "cpw");
 
+  // The token may come as grpc-gateway's metadata headers too, as etcd reads them.
+  CHECK(c.request("POST", "/v3/kv/range", R"({"key":"Zm9v"})",
+                  "Grpc-Metadata-Token: " + alice + "\r\n")
+            .status == 200);
+  CHECK_THAT(c.request("POST", "/v3/kv/range", R"({"key":"Zm9v"})",
+                       "Grpc-Metadata-Authorization: " + bob + "\r\n")
+                 .body,
+             Contains("etcdserver: permission denied"));
+  CHECK_THAT(c.request("POST", "/v3/kv/range", R"({"key":"Zm9v"})").body,
+             Contains("etcdserver: user name is empty"));
+
   // carol's role holds permType 7 on foo: shown as etcd shows it, and no read or write.
   const auto odd = call(c, "/v3/auth/role/get", R"({"role":"odd"})", root);
   CHECK_THAT(odd.body, Contains(R"("perm":[{"permType":7,"key":"Zm9v"}])"));
