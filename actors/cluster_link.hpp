@@ -248,6 +248,8 @@ struct ClusterLink {
   // Callers inside wait_for_watermark now (tests: a waiter is registered before W moves).
   int watermark_waiters() const { return watermark_waiters_.waiting(); }
   std::atomic<bool> stopping{false};  // revkvd is shutting the member down
+  // revkvd began to stop (its doors close next): the forwarder sends no read again.
+  std::atomic<bool> closing{false};
   // The log index of the last compaction entry this member proposed that its apply skipped
   // (one at or below a compaction already in the log): the proposer, whose propose() returns
   // once that entry is applied, answers it `compacted` (actors/maintenance_actor.cpp). One

@@ -145,7 +145,8 @@ using Worker = caf::stateful_actor<WorkerState>;
 
 // Connects to the leader's client door if not connected there yet; the error to answer when
 // it cannot.
-std::optional<WireError> connect(WorkerState& st, const actors::MemberAttributes& leader) {
+std::optional<WireError> connect(WorkerState& st, const actors::MemberAttributes& leader,
+                                 std::chrono::milliseconds connect_timeout) {
   if (st.client && !st.client->broken() && st.connected == leader) return std::nullopt;
   st.client.reset();
   auto endpoint = client::parse_endpoint(leader.client);
@@ -154,7 +155,7 @@ std::optional<WireError> connect(WorkerState& st, const actors::MemberAttributes
                                        " is not usable: " + endpoint.error().message};
   }
   client::ClientOptions opts;
-  opts.connect_timeout = st.options.connect_timeout;
+  opts.connect_timeout = connect_timeout;
   opts.request_timeout = st.options.request_timeout;
   opts.tls = st.options.tls;
   opts.tls.enabled = leader.tls;
@@ -182,7 +183,7 @@ std::variant<actors::MemberAttributes, WireError> reach_leader(WorkerState& st, 
   auto where = link.attributes_of(leader);
   // The leader has not published where it serves yet (it does once it is ready).
   if (!where) return WireError{kUnavailable, "etcdserver: not leader"};
-  if (auto failed = connect(st, *where)) {
+  if (auto failed = connect(st, *where, st.options.connect_timeout)) {
     link.forward_failures.fetch_add(static_cast<int64_t>(requests));
     return *failed;
   }
@@ -217,8 +218,15 @@ Out forward(WorkerState& st, const std::optional<std::string>& token, Send&& sen
 
 // A forwarded read: Range (a follower forwards only linearizable ones) and the lease reads.
 // It changes nothing on the leader, so one whose connection broke before its answer came
-// is sent again to whoever leads then, as etcd's follower asks for a read index again until
-// its request times out. A write is not: it may have been applied.
+// is sent again to whoever leads then, until its request times out (etcd's member answers
+// such a read `etcdserver: leader changed` and leaves the retry to the client: this spares
+// clients that do not retry). A write is not sent again: it may have been applied.
+bool leadership_refusal(const WireError& e) {
+  return e.code == kUnavailable &&
+         (e.message == "etcdserver: not leader" || e.message == "etcdserver: no leader" ||
+          e.message == "etcdserver: leader changed");
+}
+
 bool resendable(const actors::Request& request) {
   return std::holds_alternative<storage::RangeRequest>(request) ||
          std::holds_alternative<protocol::LeaseTimeToLiveRequest>(request) ||
@@ -230,11 +238,12 @@ bool resendable(const actors::Request& request) {
 // waits for any answer; answers each as its own answer arrives. A connection that breaks, or
 // gives no answer for the request timeout, fails every request still unanswered, except the
 // reads whose connection broke: those it returns (in arrival order) for the caller to send
-// again, with the failure in `lost`.
+// again, with the failure in `lost`. When `resending`, a read the member taken for the
+// leader refuses as not leading is returned too: leadership is still moving.
 std::vector<size_t> send_batch(WorkerState& st, std::vector<WorkerState::Pending>& batch,
                                const std::vector<size_t>& todo,
                                const actors::MemberAttributes& where,
-                               std::optional<WireError>& lost) {
+                               std::optional<WireError>& lost, bool resending) {
   auto& link = *st.link;
   std::unordered_map<uint32_t, size_t> unanswered;  // msgid -> index in `batch`
   for (size_t i : todo) {
@@ -266,8 +275,12 @@ std::vector<size_t> send_batch(WorkerState& st, std::vector<WorkerState::Pending
     auto it = unanswered.find(got.value().msgid);
     if (it == unanswered.end()) continue;  // not one of this batch's: none is outstanding
     auto& p = batch[it->second];
+    const size_t index = it->second;
     unanswered.erase(it);
-    if (got.value().error) {
+    if (got.value().error && resending && leadership_refusal(*got.value().error)) {
+      again.push_back(index);
+      lost = *got.value().error;
+    } else if (got.value().error) {
       p.reply(*got.value().error);
     } else {
       p.reply(decode_answer(p.call.request, got.value().result));
@@ -281,7 +294,9 @@ std::vector<size_t> send_batch(WorkerState& st, std::vector<WorkerState::Pending
 // Every request waiting for this worker goes out at once (send_batch). Reads whose
 // connection broke are sent again to the member that leads once one is known and reachable
 // (the old leader may be gone, and a new one takes an election), until the request timeout
-// since the batch began; then each is answered with the last failure.
+// since the batch began, each attempt bounded by what is left of it; then each is answered
+// with the last failure. The worker takes no other batch meanwhile (its requests wait),
+// and gives up at once when the member begins to stop.
 void forward_batch(WorkerState& st, std::vector<WorkerState::Pending>& batch) {
   auto& link = *st.link;
   const auto deadline = std::chrono::steady_clock::now() + st.options.request_timeout;
@@ -301,12 +316,15 @@ void forward_batch(WorkerState& st, std::vector<WorkerState::Pending>& batch) {
     return;
   }
   std::optional<WireError> lost;
-  todo = send_batch(st, batch, todo, std::get<actors::MemberAttributes>(reached), lost);
-  auto pause = std::chrono::milliseconds(5);
+  todo = send_batch(st, batch, todo, std::get<actors::MemberAttributes>(reached), lost, false);
+  using std::chrono::milliseconds;
+  auto pause = milliseconds(5);
   while (!todo.empty()) {
-    if (link.stopping.load() || std::chrono::steady_clock::now() + pause >= deadline) break;
+    const auto left =
+        std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (link.closing.load() || link.stopping.load() || left <= pause) break;
     std::this_thread::sleep_for(pause);
-    pause = std::min(pause * 2, std::chrono::milliseconds(100));
+    pause = std::min(pause * 2, milliseconds(100));
     uint64_t leader = link.leader_id.load();
     if (leader == link.member_id) {
       // This member leads now: it serves the read itself when the client asks again.
@@ -315,11 +333,14 @@ void forward_batch(WorkerState& st, std::vector<WorkerState::Pending>& batch) {
     }
     auto where = leader == 0 ? std::nullopt : link.attributes_of(leader);
     if (!where) continue;  // no leader yet, or it has not published where it serves
-    if (auto failed = connect(st, *where)) {
+    const auto within = std::max(left - pause, milliseconds(1));
+    if (auto failed = connect(st, *where, std::min(within, st.options.connect_timeout))) {
       lost = std::move(failed);  // the old leader, still taken for the leader, is gone
       continue;
     }
-    todo = send_batch(st, batch, todo, *where, lost);
+    st.client->set_request_timeout(within);
+    todo = send_batch(st, batch, todo, *where, lost, true);
+    if (st.client) st.client->set_request_timeout(st.options.request_timeout);
   }
   link.forward_failures.fetch_add(static_cast<int64_t>(todo.size()));
   for (size_t i : todo)

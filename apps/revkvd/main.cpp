@@ -388,8 +388,12 @@ int main(int argc, char** argv) {
   }
   spdlog::info("signal {}: shutting down", signal);
   health.stopping();
-  // No leadership drain reaches the doors from now on (they go below).
-  if (options->node.cluster) options->node.cluster->set_door_drain(nullptr);
+  // No leadership drain reaches the doors from now on (they go below), and the forwarder
+  // sends no read again: the doors' shutdown waits for what it holds.
+  if (options->node.cluster) {
+    options->node.cluster->set_door_drain(nullptr);
+    options->node.cluster->closing.store(true);
+  }
   // gRPC first: its shutdown waits for calls in flight, which need the node to answer.
   grpc.reset();
   // No new MessagePack connection; those open end as the node's acceptor closes them,
