@@ -72,9 +72,13 @@ std::string parse_peer_url(std::string_view url) {
 
 namespace {
 
-// Go's net.SplitHostPort: "[v6]:port" or "host:port" with exactly one colon; the port may be
-// empty or any text.
+// Go's url.Parse and net.SplitHostPort: "[v6]:port" or "host:port" with exactly one colon,
+// the port digits (or empty), no blank anywhere.
 bool splits_host_port(std::string_view authority) {
+  if (authority.find_first_of(" \t\r\n") != std::string_view::npos) return false;
+  const auto port = authority.substr(
+      authority.rfind(':') == std::string_view::npos ? authority.size() : authority.rfind(':') + 1);
+  if (port.find_first_not_of("0123456789") != std::string_view::npos) return false;
   if (!authority.empty() && authority.front() == '[') {
     auto close = authority.find(']');
     if (close == std::string_view::npos) return false;

@@ -831,7 +831,13 @@ class Decoder {
       if (v > std::numeric_limits<T>::max()) fail(p, "integer out of range");
       out = static_cast<T>(v);
     } else if constexpr (std::is_enum_v<T>) {
-      out = static_cast<T>(read_enum(o, p, enum_table<T>()));
+      // An open table takes any number its type holds, and no other (a cast would wrap it
+      // onto a named value).
+      using U = std::underlying_type_t<T>;
+      const int64_t v = read_enum(o, p, enum_table<T>());
+      if (v < std::numeric_limits<U>::min() || v > std::numeric_limits<U>::max())
+        fail(p, "integer out of range");
+      out = static_cast<T>(v);
     } else if constexpr (IsOptional<T>::value) {
       out.emplace();
       value(o, p, *out);

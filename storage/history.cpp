@@ -166,6 +166,9 @@ Result<bool> CompactionJob::step(Backend& backend, int64_t batch_limit) {
 Result<uint32_t> compute_hash(const Backend& backend, int64_t hash_rev, int64_t compact,
                               const std::set<Revision>& keep) {
   uint32_t hash = crc32c_extend(0, kHashSeed);
+  // A negative revision hashes no record, as etcd's HashByRev (no key is below rev + 1);
+  // its end key would wrap to above every record (keys encode as unsigned).
+  if (hash_rev < 0) return hash;
   Status scan_error;
   REVKV_TRY(backend.scan(Column::kv, {}, encode_revision_key(Revision{hash_rev + 1, 0}),
                          [&](std::string_view k, std::string_view v) {

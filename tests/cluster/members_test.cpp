@@ -68,9 +68,9 @@ TEST_CASE("member URLs are checked as etcd's types.NewURLs checks them", "[clust
     INFO(good[0]);
     CHECK(etcd_member_urls_valid(good));
   }
-  for (const auto& bad :
-       {V{}, V{"foo"}, V{"127.0.0.1:5555"}, V{"http://127.0.0.1"}, V{"ftp://h:1"},
-        V{"http://h:1/path"}, V{"http://h:1/"}, V{"http://::1:2380"}, V{"http://a:1", "b"}}) {
+  for (const auto& bad : {V{}, V{"foo"}, V{"127.0.0.1:5555"}, V{"http://127.0.0.1"}, V{"ftp://h:1"},
+                          V{"http://h:1/path"}, V{"http://h:1/"}, V{"http://::1:2380"},
+                          V{"http://a:1", "b"}, V{"http://h:abc"}, V{"http://a b:1"}}) {
     INFO((bad.empty() ? std::string("(none)") : bad[0]));
     CHECK_FALSE(etcd_member_urls_valid(bad));
   }

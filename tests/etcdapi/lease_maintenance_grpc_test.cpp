@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <etcdserverpb/rpc.grpc.pb.h>
 #include <grpcpp/grpcpp.h>
+#include <limits>
 #include <memory>
 #include <random>
 #include <string>
@@ -267,11 +268,13 @@ TEST_CASE("Maintenance over gRPC answers as the MessagePack door does", "[etcdap
   SAME(mp.hash_kv({0}), g.hash_kv(0));
   // A negative revision hashes no record, as etcd's HashByRev: the seed's CRC-32C, the
   // hash etcd 3.4 answers for it (1084519789).
-  SAME(mp.hash_kv({-1}), g.hash_kv(-1));
-  auto nothing = g.hash_kv(-1);
-  REQUIRE(std::holds_alternative<protocol::HashKVResponse>(nothing));
-  CHECK(std::get<protocol::HashKVResponse>(nothing).hash == 1084519789u);
-  CHECK(std::get<protocol::HashKVResponse>(nothing).hash_revision == -1);
+  for (int64_t negative : {int64_t{-1}, int64_t{-2}, std::numeric_limits<int64_t>::min()}) {
+    SAME(mp.hash_kv({negative}), g.hash_kv(negative));
+    auto nothing = g.hash_kv(negative);
+    REQUIRE(std::holds_alternative<protocol::HashKVResponse>(nothing));
+    CHECK(std::get<protocol::HashKVResponse>(nothing).hash == 1084519789u);
+    CHECK(std::get<protocol::HashKVResponse>(nothing).hash_revision == negative);
+  }
   SAME(mp.hash_kv({3}), g.hash_kv(3));
   SAME(mp.hash_kv({1000}), g.hash_kv(1000));  // future revision
   SAME(mp.defragment(), g.defragment());

@@ -261,6 +261,14 @@ TEST_CASE(
   CHECK(error_of<AlarmRequest>(map("alarm", 3)) == "revkv: bad request: alarm: unknown value 3");
   CHECK(error_of<AlarmRequest>(map("action", true)) ==
         "revkv: bad request: action: expected an integer or an enum name");
+  // A permission type beyond etcd's names is kept (it grants nothing); beyond int32, as
+  // authpb's field, it is out of range rather than wrapped onto a named type.
+  auto odd = decode_bytes<AuthRoleGrantPermissionRequest>(map("perm", map("permType", 7)).bytes);
+  REQUIRE(odd.ok());
+  CHECK(static_cast<int32_t>(odd.value().perm.perm_type) == 7);
+  CHECK(error_of<AuthRoleGrantPermissionRequest>(
+            map("perm", map("permType", (int64_t{1} << 32) + 2))) ==
+        "revkv: bad request: perm.permType: integer out of range");
 }
 
 TEST_CASE("an unknown Compare.result decodes, saturated to int32, and round trips", "[codec]") {

@@ -167,8 +167,10 @@ TEST_CASE("store: snapshot and restore into a new data dir", "[store]") {
   CHECK(r->lease_exists(7));
   CHECK(r->hash_kv(0)->hash == hash->hash);
   // A negative revision hashes no record, as etcd's HashByRev: the seed's CRC-32C.
-  CHECK(r->hash_kv(-1)->hash == 1084519789u);
-  CHECK(r->hash_kv(-1)->hash_revision == -1);
+  for (int64_t negative : {int64_t{-1}, int64_t{-2}, std::numeric_limits<int64_t>::min()}) {
+    CHECK(r->hash_kv(negative)->hash == 1084519789u);
+    CHECK(r->hash_kv(negative)->hash_revision == negative);
+  }
   CHECK(keys_of(*r->range(range_of("a", std::string("z")))) == std::vector<std::string>{"a", "b"});
 }
 
