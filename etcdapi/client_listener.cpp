@@ -171,15 +171,17 @@ void ClientListener::accept() {
 
 void ClientListener::sniff(tcp::socket socket) {
   std::unique_lock lock(mutex_);
-  if (stopped_ || sniffing_.size() >= limits_.max_sniffing) {
+  if (stopped_) {
     lock.unlock();
     boost::system::error_code ignored;
     socket.close(ignored);
     return;
   }
   auto s = std::make_shared<Sniff>(*this, std::move(socket));
-  sniffing_.emplace(s.get(), s);
+  // Full: the connection silent the longest gives way (util/oldest_first.hpp).
+  auto displaced = sniffing_.add(s, limits_.max_sniffing);
   lock.unlock();
+  if (displaced) displaced->close();
   s->start(limits_.sniff_deadline);
 }
 
@@ -227,9 +229,7 @@ void ClientListener::stop() {
     std::lock_guard lock(mutex_);
     if (stopped_) return;
     stopped_ = true;
-    for (auto& [key, weak] : sniffing_)
-      if (auto s = weak.lock()) open.push_back(std::move(s));
-    sniffing_.clear();
+    open = sniffing_.take_all();
   }
   // Outside the lock: a handshake ending hands off under the terminator's lock, then takes
   // this one (sniff); a plaintext end handed over meanwhile is closed there.

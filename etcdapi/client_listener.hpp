@@ -13,6 +13,7 @@
 
 #include "auth/certificate_names.hpp"
 #include "tls/terminator.hpp"
+#include "util/oldest_first.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -32,7 +33,7 @@ class ClientListener {
   struct Limits {
     // How long a new connection may stay silent before it is closed.
     std::chrono::milliseconds sniff_deadline{10'000};
-    // Connections still being sniffed; more are closed at once.
+    // Connections still being sniffed; a new one beyond it closes the oldest.
     size_t max_sniffing = 1024;
   };
   // Each gets the connection's descriptor or socket to own; called on an I/O thread.
@@ -78,7 +79,7 @@ class ClientListener {
   uint16_t port_ = 0;
   std::mutex mutex_;
   bool stopped_ = false;
-  std::unordered_map<Sniff*, std::weak_ptr<Sniff>> sniffing_;
+  util::OldestFirst<Sniff> sniffing_;
   std::unique_ptr<tls::Terminator> terminator_;  // with TLS only
 };
 

@@ -264,14 +264,16 @@ Terminator::~Terminator() {
 void Terminator::adopt(tcp::socket socket) {
   std::unique_lock lock(mutex_);
   if (stopped_) return;  // the socket closes as it goes out of scope
-  if (handshaking_.size() >= limits_.max_handshaking) {
-    lock.unlock();
-    refuse_over_limit(peer_of(socket));
-    return;
-  }
+  const bool full = handshaking_.size() >= limits_.max_handshaking;
+  const std::string peer = full ? peer_of(socket) : std::string();
   auto c = std::make_shared<Connection>(*this, credentials_->current(), std::move(socket));
-  handshaking_.emplace(c.get(), c);
+  // Full: the handshake begun the longest ago gives way (util/oldest_first.hpp).
+  auto displaced = handshaking_.add(c, limits_.max_handshaking);
   lock.unlock();
+  if (displaced) {
+    displaced->close();
+    refuse_over_limit(peer);
+  }
   c->start(limits_.handshake_deadline);
 }
 
@@ -288,10 +290,12 @@ void Terminator::refuse_over_limit(const std::string& peer) {
     unlogged = over_limit_unlogged_;
     over_limit_unlogged_ = 0;
   }
-  spdlog::warn("tls: {} connection from {} refused: {} TLS handshakes already in progress{}", door_,
-               peer, limits_.max_handshaking,
-               unlogged ? " (" + std::to_string(unlogged) + " more refused since the last line)"
-                        : std::string());
+  spdlog::warn(
+      "tls: {}: {} TLS handshakes in progress; the oldest was closed to admit a connection "
+      "from {}{}",
+      door_, limits_.max_handshaking, peer,
+      unlogged ? " (" + std::to_string(unlogged) + " more closed since the last line)"
+               : std::string());
 }
 
 bool Terminator::finish_handshake(Connection* connection, int fd, const Peer& peer) {
@@ -313,9 +317,7 @@ void Terminator::stop() {
     std::lock_guard lock(mutex_);
     if (stopped_) return;
     stopped_ = true;
-    for (auto& [key, weak] : handshaking_)
-      if (auto c = weak.lock()) open.push_back(std::move(c));
-    handshaking_.clear();
+    open = handshaking_.take_all();
   }
   for (auto& c : open)
     c->close();

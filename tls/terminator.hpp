@@ -9,10 +9,11 @@
 //
 // Refusals (not TLS, a failed or truncated handshake, an untrusted or expired client
 // certificate, the deadline) close the connection with one log line naming the peer and
-// the reason. At most `max_handshaking` connections may be between accept and handoff;
-// more are closed at once (with a log line at most once a second).
+// the reason. At most `max_handshaking` connections may be between accept and handoff; one
+// more closes the oldest of them (util/oldest_first.hpp; a log line at most once a second).
 
 #include "tls/server_credentials.hpp"
+#include "util/oldest_first.hpp"
 
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
@@ -81,7 +82,7 @@ class Terminator {
   PeerHandoff handoff_;
   mutable std::mutex mutex_;
   bool stopped_ = false;
-  std::unordered_map<Connection*, std::weak_ptr<Connection>> handshaking_;
+  util::OldestFirst<Connection> handshaking_;
   std::chrono::steady_clock::time_point last_over_limit_log_{};
   uint64_t over_limit_unlogged_ = 0;
 };
