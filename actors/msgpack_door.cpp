@@ -286,7 +286,11 @@ class MsgpackDoor : public caf::event_based_actor, public DoorSink {
         protocol::write_error(out_, frame.msgid, decoded.error());
         return;
       }
-      path_->submit(frame.msgid, Request{std::move(decoded).value()}, received,
+      // The path tells requests apart by id: a client may reuse a msgid while the first
+      // is in flight (the protocol leaves that to it), so the id is a count of this
+      // connection's requests above the msgid, which answers carry (its low 32 bits).
+      const uint64_t id = (++submitted_ << 32) | frame.msgid;
+      path_->submit(id, Request{std::move(decoded).value()}, received,
                     caller_of(*ctx_, frame, certificate_cn_));
     });
   }
@@ -309,6 +313,7 @@ class MsgpackDoor : public caf::event_based_actor, public DoorSink {
   uint64_t bytes_acked_ = 0;  // taken by the socket
   bool flush_scheduled_ = false;
   size_t cluster_pending_ = 0;  // Cluster.* calls started and not answered yet
+  uint64_t submitted_ = 0;      // requests handed to the path, for their ids
   bool reading_ = true;
   bool processing_ = false;  // in process_input(): a nested call returns at once
   bool draining_ = false;    // node shutdown: finish what is in flight, then close

@@ -595,6 +595,32 @@ TEST_CASE("bad input: an unknown method is code 12", "[node][bad_input]") {
   check_healthy();
 }
 
+TEST_CASE("bad input: a msgid reused while in flight still gets one answer per request",
+          "[node][bad_input]") {
+  Raw raw(port());
+  // Ten writes and two reads with one msgid, pipelined: each is answered (the client cannot
+  // tell them apart; once every id was the msgid, one answer took them all and the
+  // connection's later writes were applied and never answered).
+  std::string burst;
+  for (int i = 0; i < 10; ++i)
+    burst += put_frame(42, "bad/reused", std::to_string(i));
+  burst += range_frame(42, "bad/reused") + range_frame(42, "bad/reused");
+  REQUIRE(raw.send(burst));
+  for (int i = 0; i < 12; ++i) {
+    Got g = raw.next();
+    INFO(i << ": " << describe(g));
+    REQUIRE(g.kind == Got::response);
+    CHECK(g.r.msgid == 42);
+    CHECK_FALSE(g.r.error);
+  }
+  require_usable(raw, 43);
+  REQUIRE(raw.send(put_frame(44, "bad/reused", "after")));
+  Got after = raw.next();
+  REQUIRE(after.kind == Got::response);
+  CHECK(after.r.msgid == 44);
+  check_healthy();
+}
+
 TEST_CASE("bad input: params that are not an array of one map and an optional metadata map",
           "[node][bad_input]") {
   Raw raw(port());
