@@ -2,7 +2,8 @@
 
 // etcd's Auth service on the MessagePack door ("Auth.*" methods, docs/PROTOCOL.md) and who
 // a request comes from. The calls run on the shared Auth API (auth/api.hpp), the rules the
-// gRPC door uses, and are answered at once on the door's thread: like the gRPC door's they
+// gRPC door uses, run on the node's auth runner (actors/auth_runner.hpp; by the door itself
+// in tests without a node), and answered as they finish: like the gRPC door's they
 // read or change the auth store directly and never enter the KV request path.
 
 #include "actors/node_context.hpp"

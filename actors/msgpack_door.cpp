@@ -1,5 +1,6 @@
 #include "actors/msgpack_door.hpp"
 
+#include "actors/auth_runner.hpp"
 #include "actors/leadership_drain.hpp"
 #include "actors/messages.hpp"
 #include "actors/methods.hpp"
@@ -7,6 +8,7 @@
 #include "actors/msgpack_auth.hpp"
 #include "actors/msgpack_cluster.hpp"
 #include "actors/request_path.hpp"
+#include "protocol/auth_method.hpp"
 #include "protocol/cluster_method.hpp"
 #include "protocol/codec.hpp"
 #include "protocol/frame.hpp"
@@ -41,6 +43,7 @@ class MsgpackDoor : public caf::event_based_actor, public DoorSink {
         direct_(socket_.valid()),
         metrics_(ctx_->metrics.get()),
         decoder_(limits(*ctx_)),
+        auth_runner_(routes.auth),
         path_(std::make_unique<RequestPath>(this, ctx_, std::move(routes), *this)) {}
 
   const char* name() const override { return "msgpack_door"; }
@@ -258,8 +261,30 @@ class MsgpackDoor : public caf::event_based_actor, public DoorSink {
   }
 
   void on_request(protocol::RequestFrame& frame) {
-    // Auth.* calls are answered here and now, outside the request path (as on the gRPC
-    // door): not ordered with this connection's earlier KV requests.
+    // Auth.* calls are answered outside the request path (as on the gRPC door): not ordered
+    // with this connection's earlier KV requests. The node's auth runner hashes passwords
+    // off the scheduler's threads (actors/auth_runner.hpp); its answers come in order.
+    if (protocol::auth_method_from_name(frame.method) && auth_runner_) {
+      const uint32_t msgid = frame.msgid;
+      auto call = std::make_shared<AuthCall>(AuthCall{std::move(frame), certificate_cn_});
+      ++cluster_pending_;
+      request(auth_runner_, caf::infinite, auth_call_atom::value, std::move(call))
+          .then(
+              [this](std::string& answer) {
+                --cluster_pending_;
+                if (!closed_) out_.write(answer.data(), answer.size());
+                end_of_turn();
+              },
+              [this, msgid](caf::error& error) {
+                --cluster_pending_;
+                if (!closed_)
+                  protocol::write_error(
+                      out_, msgid,
+                      unavailable("the auth runner is gone: " + home_system().render(error)));
+                end_of_turn();
+              });
+      return;
+    }
     if (serve_auth_call(out_, *ctx_, frame, certificate_cn_)) return;
     // Cluster.* calls (and Maintenance.MoveLeader) likewise, but answered when they finish
     // (a change commits through the Raft log): the answer comes back as a message.
@@ -307,13 +332,15 @@ class MsgpackDoor : public caf::event_based_actor, public DoorSink {
   bool direct_;  // writing directly: the broker holds no unsent bytes
   ::revkv::metrics::NodeMetrics* metrics_;
   protocol::FrameDecoder decoder_;
+  caf::actor auth_runner_;  // Routes::auth
   std::unique_ptr<RequestPath> path_;
   msgpack::sbuffer out_;      // encoded, not yet handed to the broker
   uint64_t bytes_out_ = 0;    // handed to the broker
   uint64_t bytes_acked_ = 0;  // taken by the socket
   bool flush_scheduled_ = false;
-  size_t cluster_pending_ = 0;  // Cluster.* calls started and not answered yet
-  uint64_t submitted_ = 0;      // requests handed to the path, for their ids
+  // Cluster.* and Auth.* calls started and not answered yet (each counts as in flight).
+  size_t cluster_pending_ = 0;
+  uint64_t submitted_ = 0;  // requests handed to the path, for their ids
   bool reading_ = true;
   bool processing_ = false;  // in process_input(): a nested call returns at once
   bool draining_ = false;    // node shutdown: finish what is in flight, then close

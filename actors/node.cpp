@@ -2,6 +2,7 @@
 
 #include "actors/acceptor.hpp"
 #include "actors/auth_replication.hpp"
+#include "actors/auth_runner.hpp"
 #include "actors/backend_actor.hpp"
 #include "actors/coordinator_actor.hpp"
 #include "actors/lessor_actor.hpp"
@@ -108,6 +109,7 @@ storage::Result<std::unique_ptr<Node>> Node::start(caf::actor_system& sys, NodeC
   node->routes_.lessor =
       spawn_lessor_actor(sys, ctx, node->routes_.shards, node->routes_.coordinator, node->backend_,
                          ctx->leases.all(), config.clock);
+  node->routes_.auth = spawn_auth_runner(sys, ctx);
   if (config.listen) node->acceptor_ = spawn_acceptor(sys, std::move(doorman), ctx, node->routes_);
   // Last, so that it can tell the acceptor; an actor that died before it looks is reported
   // all the same (monitoring a dead actor delivers its down message at once).
@@ -187,6 +189,7 @@ storage::Status Node::stop() {
   actors.push_back(routes_.coordinator);
   actors.push_back(routes_.maintenance);
   actors.push_back(routes_.watch_hub);
+  actors.push_back(routes_.auth);
   actors.push_back(backend_);
   for (const auto& a : actors) {
     self->monitor(a);

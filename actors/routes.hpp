@@ -19,6 +19,9 @@ struct Routes {
   // its all_durable answer (actors/backend_actor.hpp). Every door that takes KV writes
   // needs it.
   caf::actor backend;
+  // The MessagePack doors' Auth.* calls (actors/auth_runner.hpp); null: a door runs them
+  // itself (in-process tests without a node).
+  caf::actor auth;
 };
 
 }  // namespace revkv::actors

@@ -38,7 +38,7 @@ struct ForwarderOptions {
 struct Forwarders {
   caf::actor pool;  // ClusterLink::forwarder
   // The Auth.* calls' own worker (actors/auth_replication.hpp): detached and addressed
-  // directly, because a door's scheduler thread blocks on an auth call it forwards, so what
+  // directly, because the auth runner's thread blocks on an auth call it forwards, so what
   // answers must not need a scheduler thread, as the pool would. It ends with the pool.
   caf::actor auth;
   // The Cluster.* changes' worker (ClusterLink::forward_call), and the forwarded

@@ -1,0 +1,30 @@
+#include "actors/auth_runner.hpp"
+
+#include "actors/msgpack_auth.hpp"
+#include "actors/thread_names.hpp"
+
+#include <caf/all.hpp>
+
+#include <msgpack.hpp>
+
+namespace revkv::actors {
+namespace {
+
+caf::behavior auth_runner(caf::event_based_actor*, NodeContextPtr ctx) {
+  name_this_thread("revkv.auth");
+  return {
+      [ctx](auth_call_atom, const AuthCallPtr& call) {
+        msgpack::sbuffer out;
+        serve_auth_call(out, *ctx, call->frame, call->certificate_cn);
+        return std::string(out.data(), out.size());
+      },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_auth_runner(caf::actor_system& sys, NodeContextPtr ctx) {
+  return sys.spawn<caf::detached>(auth_runner, std::move(ctx));
+}
+
+}  // namespace revkv::actors
