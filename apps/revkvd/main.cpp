@@ -37,6 +37,7 @@
 #include <cstring>
 #include <iostream>
 #include <pthread.h>
+#include <sys/resource.h>
 #include <thread>
 #include <unistd.h>
 
@@ -104,6 +105,19 @@ revkv::metrics::HttpAnswer kill_hook(const revkv::actors::Node& node, const std:
   return {200, "killed " + *name};
 }
 
+// Every client connection, every RocksDB file and the WAL take a descriptor. The usual soft
+// limit (1024) is soon used up by clients, and RocksDB failing to open its next WAL file
+// ends the node (a fatal storage error). The soft limit is raised to the hard one, as Go's
+// runtime does for etcd since Go 1.19.
+void raise_open_file_limit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+  const auto before = limit.rlim_cur;
+  limit.rlim_cur = limit.rlim_max;
+  if (::setrlimit(RLIMIT_NOFILE, &limit) == 0)
+    spdlog::debug("open file limit raised from {} to {}", before, limit.rlim_cur);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -129,6 +143,7 @@ int main(int argc, char** argv) {
   if (!options) return fail(error);
 
   revkv::apps::setup_logging(options->log_format, options->log_level);
+  raise_open_file_limit();
   for (const auto& warning : revkv::apps::plaintext_beyond_loopback(*options))
     spdlog::warn("{}", warning);
   // TLS on both client doors: the certificates are read before anything starts, so that an

@@ -7,6 +7,7 @@
 #include "storage/store.hpp"
 #include "tests/monitoring/http_client.hpp"
 #include "tests/node/node_process.hpp"
+#include "tests/skip.hpp"
 #include "tests/temp_dir.hpp"
 #include "util/sha256.hpp"
 
@@ -23,6 +24,7 @@
 #include <random>
 #include <regex>
 #include <sstream>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <thread>
 #include <unistd.h>
@@ -262,6 +264,30 @@ TEST_CASE("revkvd: a defragment after a compaction shrinks the database sizes", 
         defragmented["revkv_db_total_size_bytes"]);
   CHECK(defragmented[R"(revkv_requests_total{code="OK",method="Maintenance.Defragment"})"] == 1);
   CHECK(node.stop() == 0);
+}
+
+TEST_CASE("revkvd: raises its soft open-file limit to the hard one", "[node]") {
+  // Client connections and RocksDB's files share the descriptors: at the usual soft limit
+  // of 1024, clients could leave RocksDB none for its next WAL file (a fatal error).
+  rlimit ours{};
+  REQUIRE(::getrlimit(RLIMIT_NOFILE, &ours) == 0);
+  if (ours.rlim_max <= 256) return testing::report_skipped("hard open-file limit too low");
+  rlimit lowered = ours;
+  lowered.rlim_cur = 256;  // the node inherits it
+  REQUIRE(::setrlimit(RLIMIT_NOFILE, &lowered) == 0);
+  testing::TempDir dir;
+  std::optional<testing::NodeProcess> node;
+  node.emplace(dir.sub("node"));
+  REQUIRE(::setrlimit(RLIMIT_NOFILE, &ours) == 0);
+  std::ifstream limits("/proc/" + std::to_string(node->pid()) + "/limits");
+  std::string line, soft, hard;
+  while (std::getline(limits, line))
+    if (line.rfind("Max open files", 0) == 0) {
+      std::istringstream fields(line.substr(std::string("Max open files").size()));
+      fields >> soft >> hard;
+    }
+  CHECK(soft == hard);
+  CHECK(soft == std::to_string(ours.rlim_max));
 }
 
 TEST_CASE("revkvd: /health answers 200 while serving, other paths 404", "[node][metrics]") {
