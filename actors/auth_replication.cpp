@@ -90,9 +90,9 @@ void replicate_auth(NodeContext& ctx, caf::actor auth_forwarder) {
     if (!authenticate && !may_forward(ctx, caller)) return std::nullopt;
     uint64_t leader = link->leader_id.load();
     if (leader == 0 || leader == link->member_id) return std::nullopt;
-    // The caller is a door's thread (a gRPC handler, or a MessagePack door's turn, which
-    // blocks on auth calls anyway: bcrypt, a proposal); the auth worker is detached, so
-    // this wait needs no scheduler thread.
+    // The caller is a gRPC handler's thread or a MessagePack auth runner's (both block on
+    // auth calls anyway: bcrypt, a proposal); the auth worker is detached, so this wait
+    // needs no scheduler thread.
     auto target = caf::actor_cast<caf::actor>(worker.lock());
     if (!target) return protocol::WireError{kUnavailable, "etcdserver: server stopped"};
     caf::scoped_actor self{target->home_system(), /*hide=*/true};

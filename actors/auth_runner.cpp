@@ -5,17 +5,28 @@
 
 #include <caf/all.hpp>
 
+#include <exception>
 #include <msgpack.hpp>
 
 namespace revkv::actors {
 namespace {
+
+constexpr int64_t kInternal = 13;  // gRPC's Internal
 
 caf::behavior auth_runner(caf::event_based_actor*, NodeContextPtr ctx) {
   name_this_thread("revkv.auth");
   return {
       [ctx](auth_call_atom, const AuthCallPtr& call) {
         msgpack::sbuffer out;
-        serve_auth_call(out, *ctx, call->frame, call->certificate_cn);
+        try {
+          serve_auth_call(out, *ctx, call->frame, call->certificate_cn);
+        } catch (const std::exception& e) {
+          // This call fails alone; the runner serves every door's calls and goes on.
+          out.clear();
+          protocol::write_error(
+              out, call->frame.msgid,
+              protocol::WireError{kInternal, std::string("revkv: auth call failed: ") + e.what()});
+        }
         return std::string(out.data(), out.size());
       },
   };

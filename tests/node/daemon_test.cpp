@@ -272,13 +272,20 @@ TEST_CASE("revkvd: raises its soft open-file limit to the hard one", "[node]") {
   rlimit ours{};
   REQUIRE(::getrlimit(RLIMIT_NOFILE, &ours) == 0);
   if (ours.rlim_max <= 256) return testing::report_skipped("hard open-file limit too low");
-  rlimit lowered = ours;
-  lowered.rlim_cur = 256;  // the node inherits it
-  REQUIRE(::setrlimit(RLIMIT_NOFILE, &lowered) == 0);
   testing::TempDir dir;
   std::optional<testing::NodeProcess> node;
-  node.emplace(dir.sub("node"));
-  REQUIRE(::setrlimit(RLIMIT_NOFILE, &ours) == 0);
+  {
+    // The node inherits the lowered limit; this process gets its own back however the
+    // start ends.
+    struct Restore {
+      rlimit limit;
+      ~Restore() { ::setrlimit(RLIMIT_NOFILE, &limit); }
+    } restore{ours};
+    rlimit lowered = ours;
+    lowered.rlim_cur = 256;
+    REQUIRE(::setrlimit(RLIMIT_NOFILE, &lowered) == 0);
+    node.emplace(dir.sub("node"));
+  }
   std::ifstream limits("/proc/" + std::to_string(node->pid()) + "/limits");
   std::string line, soft, hard;
   while (std::getline(limits, line))
