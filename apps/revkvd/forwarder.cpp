@@ -233,7 +233,7 @@ bool resendable(const actors::Request& request) {
          std::holds_alternative<protocol::LeaseLeasesRequest>(request);
 }
 
-// Sends `batch[i]` for each i of `todo` at once, in arrival order, on the connection to
+// Sends `batch[i]` for each i of `to_send` at once, in arrival order, on the connection to
 // `where` (pipelined: the leader's door takes them as one connection's requests) before it
 // waits for any answer; answers each as its own answer arrives. A connection that breaks, or
 // gives no answer for the request timeout, fails every request still unanswered, except the
@@ -241,12 +241,12 @@ bool resendable(const actors::Request& request) {
 // again, with the failure in `lost`. When `resending`, a read the member taken for the
 // leader refuses as not leading is returned too: leadership is still moving.
 std::vector<size_t> send_batch(WorkerState& st, std::vector<WorkerState::Pending>& batch,
-                               const std::vector<size_t>& todo,
+                               const std::vector<size_t>& to_send,
                                const actors::MemberAttributes& where,
                                std::optional<WireError>& lost, bool resending) {
   auto& link = *st.link;
   std::unordered_map<uint32_t, size_t> unanswered;  // msgid -> index in `batch`
-  for (size_t i : todo) {
+  for (size_t i : to_send) {
     st.client->set_token(batch[i].call.token);
     unanswered.emplace(queue_request(*st.client, batch[i].call.request), i);
     link.forwarded.fetch_add(1);
@@ -300,26 +300,27 @@ std::vector<size_t> send_batch(WorkerState& st, std::vector<WorkerState::Pending
 void forward_batch(WorkerState& st, std::vector<WorkerState::Pending>& batch) {
   auto& link = *st.link;
   const auto deadline = std::chrono::steady_clock::now() + st.options.request_timeout;
-  std::vector<size_t> todo;
+  std::vector<size_t> to_send;
   for (size_t i = 0; i < batch.size(); ++i) {
     if (forwardable(batch[i].call.request)) {
-      todo.push_back(i);
+      to_send.push_back(i);
     } else {
       batch[i].reply(WireError{kUnavailable, "etcdserver: not leader"});  // never sent here
     }
   }
-  if (todo.empty()) return;
-  auto reached = reach_leader(st, todo.size());
+  if (to_send.empty()) return;
+  auto reached = reach_leader(st, to_send.size());
   if (auto* refused = std::get_if<WireError>(&reached)) {
-    for (size_t i : todo)
+    for (size_t i : to_send)
       batch[i].reply(Answer{*refused});
     return;
   }
   std::optional<WireError> lost;
-  todo = send_batch(st, batch, todo, std::get<actors::MemberAttributes>(reached), lost, false);
+  to_send =
+      send_batch(st, batch, to_send, std::get<actors::MemberAttributes>(reached), lost, false);
   using std::chrono::milliseconds;
   auto pause = milliseconds(5);
-  while (!todo.empty()) {
+  while (!to_send.empty()) {
     const auto left =
         std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
     if (link.closing.load() || link.stopping.load() || left <= pause) break;
@@ -339,11 +340,11 @@ void forward_batch(WorkerState& st, std::vector<WorkerState::Pending>& batch) {
       continue;
     }
     st.client->set_request_timeout(within);
-    todo = send_batch(st, batch, todo, *where, lost, true);
+    to_send = send_batch(st, batch, to_send, *where, lost, true);
     if (st.client) st.client->set_request_timeout(st.options.request_timeout);
   }
-  link.forward_failures.fetch_add(static_cast<int64_t>(todo.size()));
-  for (size_t i : todo)
+  link.forward_failures.fetch_add(static_cast<int64_t>(to_send.size()));
+  for (size_t i : to_send)
     batch[i].reply(*lost);
 }
 
