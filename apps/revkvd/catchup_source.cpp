@@ -249,8 +249,11 @@ void CheckpointSource::serve(int fd) {
     sent = send_checkpoint(fd, dir, limits, error);
   }
   std::filesystem::remove_all(dir, ec);
-  if (sent && limits.damage)
-    spdlog::warn("catch-up: sent a checkpoint damaged on purpose (REVKV_TEST_DAMAGE_CATCHUP)");
+  // The receiver may refuse a damaged file and hang up before the rest is sent, so the
+  // damage is logged whether or not the whole transfer went out.
+  if (limits.damage)
+    spdlog::warn("catch-up: {} a checkpoint damaged on purpose (REVKV_TEST_DAMAGE_CATCHUP){}",
+                 sent ? "sent" : "began sending", sent ? "" : ": " + error);
   else if (sent)
     spdlog::info("catch-up: sent a checkpoint of this member's store");
   else
