@@ -98,6 +98,16 @@ class FinishingCount {
   std::shared_ptr<AnswerLedger> ledger_;
 };
 
+// Whether a call's stream has had its answer: the answer's task and the grpc-timeout's
+// timer (both on the loop's thread) each give it only if the other has not.
+struct Answered {
+  bool yes = false;
+  bool handed_on = false;  // the request went to the request path
+};
+
+constexpr int kDeadlineExceeded = static_cast<int>(grpc::StatusCode::DEADLINE_EXCEEDED);
+constexpr std::string_view kDeadlineExceededMessage = "context deadline exceeded";
+
 class UnaryCall final : public StreamHandler {
  public:
   UnaryCall(Loop& loop, StreamRef ref, RequestHead head, UnaryMethod method,
@@ -109,7 +119,27 @@ class UnaryCall final : public StreamHandler {
         services_(std::move(services)),
         series_(services_->series[static_cast<size_t>(method)]) {
     if (series_) series_->started->Increment();
+    // Past its grpc-timeout a call is answered DeadlineExceeded, as gRPC's servers end a
+    // call whose deadline passed (a write already handed on may still be applied, as with
+    // etcd, whose proposal outlives the caller's context).
+    if (head_.timeout) {
+      expires_ = std::chrono::steady_clock::now() + *head_.timeout;
+      deadline_ = loop_.run_after(*head_.timeout,
+                                  [ref = ref_, answered = answered_, series = series_](Loop& loop) {
+                                    if (answered->yes) return;
+                                    answered->yes = true;
+                                    loop.finish(ref, kDeadlineExceeded, kDeadlineExceededMessage);
+                                    if (series) {
+                                      if (answered->handed_on) series->msg_received->Increment();
+                                      series->handled_with(kDeadlineExceeded);
+                                    }
+                                  });
+    }
   }
+
+  ~UnaryCall() override { loop_.cancel_timer(deadline_); }
+  UnaryCall(const UnaryCall&) = delete;
+  UnaryCall& operator=(const UnaryCall&) = delete;
 
   bool on_message(std::string message, size_t wire) override {
     if (++messages_ > 1) return false;  // a unary call has one; the others are dropped
@@ -132,6 +162,13 @@ class UnaryCall final : public StreamHandler {
 
  private:
   void hand_on() {
+    if (answered_->yes) return;
+    // A deadline that passed before the request was read (grpc-timeout 0, or a body slower
+    // than its timeout): the request is not run.
+    if (expires_ && std::chrono::steady_clock::now() >= *expires_)
+      return finish_now(
+          grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, std::string(kDeadlineExceededMessage)),
+          true);
     // A unary call has exactly one request message.
     if (messages_ != 1)
       return finish_now(grpc::Status(grpc::StatusCode::INTERNAL, kUnparsableRequest), false);
@@ -149,13 +186,16 @@ class UnaryCall final : public StreamHandler {
     call->caller = caller_for(ctx, token_of(head_), certificate_cn_of(ctx, head_));
     const bool write = actors::is_write(actors::method_of(call->request));
     call->done = [mailbox = loop_.mailbox(), ref = ref_, write, method = method_,
-                  services = services_, series = series_](actors::Answer answer) {
+                  services = services_, series = series_,
+                  answered = answered_](actors::Answer answer) {
       auto outcome =
           std::make_shared<Outcome>(codec_of(method).encode(*services->ctx, std::move(answer)));
       // During a leadership drain the answer counts as finishing until its task has run or
       // has been dropped with a closed loop: either way the count goes down.
       auto finishing = FinishingCount::start(services->ledger);
-      Loop::post(mailbox, [ref, write, outcome, services, series, finishing](Loop& loop) {
+      Loop::post(mailbox, [ref, write, outcome, services, series, finishing, answered](Loop& loop) {
+        if (answered->yes) return;  // the deadline passed first: counted then
+        answered->yes = true;
         if (!loop.stream_unsent(ref)) return;  // reset meanwhile: counted as cancelled
         // A read whose answer comes while the connection is over its bound is refused
         // too; a write's answer is always given (the write was applied).
@@ -172,6 +212,7 @@ class UnaryCall final : public StreamHandler {
       });
       services->in_flight.done();
     };
+    answered_->handed_on = true;
     services_->in_flight.add();
     services_->doors->submit(std::move(call));
   }
@@ -179,11 +220,13 @@ class UnaryCall final : public StreamHandler {
  public:
   void on_abandoned() override {
     // The client reset the stream (or the connection went) before its answer.
+    answered_->yes = true;
     if (series_) series_->handled_with(static_cast<int>(grpc::StatusCode::CANCELLED));
   }
 
  private:
   void finish_now(const grpc::Status& status, bool received) {
+    answered_->yes = true;
     if (series_) {
       if (received) series_->msg_received->Increment();
       series_->handled_with(static_cast<int>(status.error_code()));
@@ -200,6 +243,9 @@ class UnaryCall final : public StreamHandler {
   int messages_ = 0;
   std::string message_;
   size_t message_wire_ = 0;  // its bytes on the wire, held until the call is handed on
+  const std::shared_ptr<Answered> answered_ = std::make_shared<Answered>();
+  std::optional<std::chrono::steady_clock::time_point> expires_;  // with a grpc-timeout
+  Loop::TimerId deadline_;                                        // none, or its timer
 };
 
 }  // namespace

@@ -293,6 +293,39 @@ TEST_CASE(
   CHECK(malformed.grpc_message() == "malformed method name: \"no-slash\"");
 }
 
+TEST_CASE("h2 door: a unary call past its grpc-timeout is answered DeadlineExceeded",
+          "[etcdapi][h2][node]") {
+  Node n;
+  auto with_timeout = [](const std::string& path, const std::string& timeout) {
+    auto headers = H2Client::grpc_headers(path);
+    headers.emplace_back("grpc-timeout", timeout);
+    return headers;
+  };
+  // A deadline already passed when the request is read: not run.
+  auto zero = n.client.call(with_timeout("/etcdserverpb.KV/Put", "0n"), put_request("z", "v"));
+  REQUIRE(zero.complete);
+  CHECK(zero.grpc_status() == 4);
+  CHECK(zero.grpc_message() == "context deadline exceeded");
+  CHECK(zero.messages().empty());
+  CHECK(range_of(n.client, "z").kvs_size() == 0);
+
+  // A request whose message comes after its deadline: the deadline ends the call, and the
+  // message that follows runs nothing.
+  const int32_t slow =
+      n.client.open_stream(with_timeout("/etcdserverpb.KV/Put", "100m"), "", false);
+  REQUIRE(n.client.pump_until([&] { return n.client.answer(slow).complete; }, 20s));
+  CHECK(n.client.answer(slow).grpc_status() == 4);
+  CHECK(n.client.answer(slow).grpc_message() == "context deadline exceeded");
+  n.client.send_data(slow, put_request("late", "v"), true);
+  CHECK(range_of(n.client, "late").kvs_size() == 0);
+  CHECK_FALSE(n.client.broken());
+
+  // Within its deadline a call is served as without one.
+  auto timely = n.client.call(with_timeout("/etcdserverpb.KV/Put", "30S"), put_request("t", "v"));
+  CHECK(timely.grpc_status() == 0);
+  CHECK(range_of(n.client, "t").kvs_size() == 1);
+}
+
 TEST_CASE("h2 door: requests no gRPC client sends get gRPC's answers and the node keeps serving",
           "[etcdapi][h2][node][bad-input]") {
   Node n;
