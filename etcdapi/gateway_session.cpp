@@ -62,6 +62,16 @@ std::string result_line(const std::string& json) {
   return "{\"result\":" + json + "}\n";
 }
 
+// A request's JSON decoded as the route's message (`prototype`) and encoded for gRPC into
+// `out`; or why it does not decode.
+grpc::Status encode_request(const google::protobuf::Message& prototype, std::string_view json,
+                            grpc::ByteBuffer& out) {
+  std::unique_ptr<google::protobuf::Message> message(prototype.New());
+  if (auto status = from_json(json, *message); !status.ok()) return status;
+  out = to_buffer(message->SerializeAsString());
+  return grpc::Status::OK;
+}
+
 // The most requests a /v3/lease/keepalive body sends; the rest of it is dropped, as after a
 // request that does not decode.
 constexpr size_t kMaxBodyRequests = 1024;
@@ -255,8 +265,9 @@ void Session::call(const Route& route, const Request& request) {
     while (body.find_first_not_of(" \t\r\n") != std::string_view::npos &&
            requests.size() < kMaxBodyRequests) {
       const auto length = util::json::first_value_length(body);
-      std::unique_ptr<google::protobuf::Message> message(route.request->New());
-      if (auto status = from_json(body.substr(0, length.value_or(body.size())), *message);
+      grpc::ByteBuffer encoded;
+      if (auto status =
+              encode_request(*route.request, body.substr(0, length.value_or(body.size())), encoded);
           !status.ok()) {
         // Go's gateway fails the call only when the first request does not decode (a
         // plain error, not a status: Unknown, 500); after a later one it sends no more.
@@ -266,20 +277,17 @@ void Session::call(const Route& route, const Request& request) {
                         keep_alive_);
         break;
       }
-      requests.push_back(to_buffer(message->SerializeAsString()));
+      requests.push_back(std::move(encoded));
       if (!length) break;
       body.remove_prefix(*length);
     }
     stream_authorization_ = token_of(request);
     return open_stream(route, std::move(requests));
   }
+  requests.emplace_back(to_buffer(std::string()));
   if (route.request) {
-    std::unique_ptr<google::protobuf::Message> message(route.request->New());
-    if (auto status = from_json(request.body(), *message); !status.ok())
+    if (auto status = encode_request(*route.request, request.body(), requests.back()); !status.ok())
       return answer(400, kJson, error_body(status), keep_alive_);
-    requests.push_back(to_buffer(message->SerializeAsString()));
-  } else {
-    requests.push_back(to_buffer(std::string()));
   }
   if (route.kind == CallKind::stream) {
     stream_authorization_ = token_of(request);
@@ -407,15 +415,14 @@ bool Session::take_watch_requests() {
 }
 
 void Session::decode_watch_request(std::string_view json) {
-  std::unique_ptr<google::protobuf::Message> message(stream_route_->request->New());
-  if (auto status = from_json(json, *message); !status.ok()) {
+  grpc::ByteBuffer request;
+  if (auto status = encode_request(*stream_route_->request, json, request); !status.ok()) {
     watch_decoding_ = false;
     // etcd's gateway fails the call (Unknown) only when the first request does not decode.
     if (!watch_opened_)
       watch_error_ = grpc::Status(grpc::StatusCode::UNKNOWN, status.error_message());
     return;
   }
-  auto request = to_buffer(message->SerializeAsString());
   if (!watch_opened_) {
     watch_opened_ = true;
     std::vector<grpc::ByteBuffer> first;
