@@ -311,6 +311,32 @@ class Loop::Connection {
     return it == streams_.end() ? nullptr : &it->second;
   }
 
+  // Loop::begin_read: a turn now, or a place in the line.
+  bool begin_read(int32_t id) {
+    if (reads_in_flight_ < loop_.limits_.reads_in_flight) {
+      ++reads_in_flight_;
+      return true;
+    }
+    // Ids of streams gone meanwhile are dropped once they could outnumber the open ones.
+    if (read_line_.size() >= 2 * static_cast<size_t>(loop_.limits_.max_concurrent_streams))
+      std::erase_if(read_line_, [&](int32_t waiting) { return !waits_for_turn(waiting); });
+    read_line_.push_back(id);
+    return false;
+  }
+
+  // Loop::end_read: the turn goes to the first stream in line still waiting for one.
+  void end_read() {
+    if (reads_in_flight_ > 0) --reads_in_flight_;
+    while (!read_line_.empty() && reads_in_flight_ < loop_.limits_.reads_in_flight) {
+      const int32_t id = read_line_.front();
+      read_line_.pop_front();
+      if (!waits_for_turn(id)) continue;
+      ++reads_in_flight_;
+      streams_.at(id).handler->on_turn();  // may end the read at once (end_read again)
+      return;
+    }
+  }
+
   void send(int32_t id, std::string_view message) {
     Stream* s = stream(id);
     if (!s || s->finished || s->closing) return;
@@ -609,6 +635,15 @@ class Loop::Connection {
   uint32_t events_ = EPOLLIN;
   std::vector<int32_t> waiting_;  // streams whose handlers wait for room (wait_to_send)
   size_t held_ = 0;  // the streams' `unconsumed`, summed: what the connection's requests hold
+  // Reads handed to the request path and not answered yet (Limits::reads_in_flight), and
+  // the streams whose reads wait for a turn, first come first.
+  uint32_t reads_in_flight_ = 0;
+  std::deque<int32_t> read_line_;
+
+  bool waits_for_turn(int32_t id) {
+    Stream* s = stream(id);
+    return s && s->handler && !s->finished && !s->closing;
+  }
 };
 
 // --- the loop ---
@@ -777,6 +812,15 @@ void Loop::release(StreamRef ref, size_t bytes) {
     c->release(ref.stream, bytes);
     dirty_.push_back(ref.connection);
   }
+}
+
+bool Loop::begin_read(StreamRef ref) {
+  auto* c = find(ref.connection);
+  return !c || c->begin_read(ref.stream);
+}
+
+void Loop::end_read(uint64_t connection) {
+  if (auto* c = find(connection)) c->end_read();
 }
 
 uint64_t Loop::connection_unsent(uint64_t connection) const {

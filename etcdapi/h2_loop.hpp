@@ -80,6 +80,9 @@ class StreamHandler {
   virtual void on_refused(int code) = 0;
   // After Loop::wait_to_send: the stream and its connection are below their limits again.
   virtual void on_drained() {}
+  // After Loop::begin_read said wait: the stream's read has its turn now (ended with
+  // Loop::end_read as if begin_read had said yes).
+  virtual void on_turn() {}
 };
 
 class Dispatcher {
@@ -109,6 +112,10 @@ class Loop {
     uint32_t connection_window = 16u << 20;
     size_t connection_request_budget = 64u << 20;
     uint32_t max_concurrent_streams = 1024;
+    // Reads of one connection handed to the request path at once; the others wait in the
+    // door, first come first (Loop::begin_read). One client's burst of large Ranges would
+    // otherwise fill the shards' mailboxes ahead of every other client's requests.
+    uint32_t reads_in_flight = 64;
     size_t max_header_bytes = 16u << 10;
     // recv calls on one connection per turn of the loop: one busy client cannot hold it.
     int reads_per_turn = 16;
@@ -149,6 +156,12 @@ class Loop {
   // Releases `bytes` a handler held (StreamHandler::on_message): the client may send that
   // much more. No-op once the stream is gone (its bytes were released with it).
   void release(StreamRef ref, size_t bytes);
+  // Whether the read of `ref` may go to the request path now (then counted as in flight
+  // until end_read) or waits for its connection's earlier reads (Limits::reads_in_flight):
+  // its handler then hears on_turn once one has ended. Yes once the connection is gone.
+  bool begin_read(StreamRef ref);
+  // A read begun (or given its turn) has ended; no-op once its connection is gone.
+  void end_read(uint64_t connection);
   // Unsent answer bytes of a connection (0 once gone).
   uint64_t connection_unsent(uint64_t connection) const;
   // Runs `task` on the loop's thread once `delay` has passed (never, if the loop stops

@@ -155,20 +155,40 @@ class UnaryCall final : public StreamHandler {
 
   void on_half_close() override {
     hand_on();
-    // The message was parsed (or refused): its bytes leave the stream's window.
-    loop_.release(ref_, std::exchange(message_wire_, 0));
     message_ = std::string();
+    // The message was parsed (or refused): its bytes leave the stream's window, unless the
+    // read waits for its turn: until then they count against its connection's budget.
+    if (!waiting_) loop_.release(ref_, std::exchange(message_wire_, 0));
+  }
+
+  void on_turn() override {
+    waiting_ = false;
+    loop_.release(ref_, std::exchange(message_wire_, 0));
+    // The deadline or the connection's unsent answers may have passed their bound since.
+    if (refused_before_running()) return loop_.end_read(ref_.connection);
+    submit(std::move(waiting_call_));
   }
 
  private:
-  void hand_on() {
-    if (answered_->yes) return;
-    // A deadline that passed before the request was read (grpc-timeout 0, or a body slower
-    // than its timeout): the request is not run.
-    if (expires_ && std::chrono::steady_clock::now() >= *expires_)
-      return finish_now(
+  // Whether a call about to run was answered instead: its deadline passed before it could
+  // run (grpc-timeout 0, a body slower than its timeout, a long wait for its turn), or its
+  // connection has too many answers unsent (etcd's "too many requests").
+  bool refused_before_running() {
+    if (expires_ && std::chrono::steady_clock::now() >= *expires_) {
+      finish_now(
           grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, std::string(kDeadlineExceededMessage)),
           true);
+      return true;
+    }
+    if (loop_.connection_unsent(ref_.connection) > services_->unsent_answer_limit) {
+      finish_now(to_status(too_many_requests()), true);
+      return true;
+    }
+    return false;
+  }
+
+  void hand_on() {
+    if (answered_->yes) return;
     // A unary call has exactly one request message.
     if (messages_ != 1)
       return finish_now(grpc::Status(grpc::StatusCode::INTERNAL, kUnparsableRequest), false);
@@ -179,8 +199,7 @@ class UnaryCall final : public StreamHandler {
     // etcd refuses a request over --max-request-bytes with its own error.
     if (message_.size() > ctx.options.max_request_bytes)
       return finish_now(to_status(protocol::to_wire_error(storage::Errc::request_too_large)), true);
-    if (loop_.connection_unsent(ref_.connection) > services_->unsent_answer_limit)
-      return finish_now(to_status(too_many_requests()), true);
+    if (refused_before_running()) return;
     auto call = std::make_shared<Call>();
     call->request = std::move(*request);
     call->caller = caller_for(ctx, token_of(head_), certificate_cn_of(ctx, head_));
@@ -194,7 +213,8 @@ class UnaryCall final : public StreamHandler {
       // has been dropped with a closed loop: either way the count goes down.
       auto finishing = FinishingCount::start(services->ledger);
       Loop::post(mailbox, [ref, write, outcome, services, series, finishing, answered](Loop& loop) {
-        if (answered->yes) return;  // the deadline passed first: counted then
+        if (!write) loop.end_read(ref.connection);  // the next read of the connection may go
+        if (answered->yes) return;                  // the deadline passed first: counted then
         answered->yes = true;
         if (!loop.stream_unsent(ref)) return;  // reset meanwhile: counted as cancelled
         // A read whose answer comes while the connection is over its bound is refused
@@ -212,6 +232,16 @@ class UnaryCall final : public StreamHandler {
       });
       services->in_flight.done();
     };
+    // A connection's reads go in turns (Loop::begin_read); its writes always go at once.
+    if (!write && !loop_.begin_read(ref_)) {
+      waiting_ = true;
+      waiting_call_ = std::move(call);
+      return;
+    }
+    submit(std::move(call));
+  }
+
+  void submit(std::shared_ptr<Call> call) {
     answered_->handed_on = true;
     services_->in_flight.add();
     services_->doors->submit(std::move(call));
@@ -244,6 +274,8 @@ class UnaryCall final : public StreamHandler {
   std::string message_;
   size_t message_wire_ = 0;  // its bytes on the wire, held until the call is handed on
   const std::shared_ptr<Answered> answered_ = std::make_shared<Answered>();
+  bool waiting_ = false;                // a read waiting for its turn (on_turn)
+  std::shared_ptr<Call> waiting_call_;  // what it hands on then
   std::optional<std::chrono::steady_clock::time_point> expires_;  // with a grpc-timeout
   Loop::TimerId deadline_;                                        // none, or its timer
 };

@@ -6,7 +6,8 @@
 // the request path through the same door actors (etcdapi/doors.hpp) as gRPC's server's
 // calls, and the answer is written to the stream from the loop. What the gRPC services do
 // around a unary call is done here too, with the same results: --max-request-bytes, the
-// unsent-answer bound of a connection (etcd's "too many requests"), the caller's token or
+// unsent-answer bound of a connection (etcd's "too many requests"), a connection's reads in
+// turns (Loop::begin_read), the caller's token or
 // certificate, go-grpc-prometheus's counters, a leadership drain's count.
 
 #include "actors/node_context.hpp"

@@ -11,6 +11,7 @@
 #include "tests/etcdapi/etcd_process.hpp"
 #include "tests/etcdapi/h2_client.hpp"
 #include "tests/monitoring/http_client.hpp"
+#include "tests/monitoring/scrape.hpp"
 #include "tests/node/node_process.hpp"
 #include "tests/temp_dir.hpp"
 
@@ -324,6 +325,92 @@ TEST_CASE("h2 door: a unary call past its grpc-timeout is answered DeadlineExcee
   auto timely = n.client.call(with_timeout("/etcdserverpb.KV/Put", "30S"), put_request("t", "v"));
   CHECK(timely.grpc_status() == 0);
   CHECK(range_of(n.client, "t").kvs_size() == 1);
+}
+
+TEST_CASE(
+    "h2 door: a connection's reads go to the request path in turns, so a burst of them cannot "
+    "run past its unsent-answer bound",
+    "[etcdapi][h2][node][bad-input]") {
+  Node n;
+  H2Client writer(n.process.grpc_port());
+  const std::string value(1000 * 1000, 'v');
+  REQUIRE(writer.call(H2Client::grpc_headers("/etcdserverpb.KV/Put"), put_request("big", value))
+              .grpc_status() == 0);
+  auto scrape = [&] { return testing::scrape_metrics(n.process.metrics_port()); };
+  auto ranges_run = [&](const std::string& metrics) {
+    return testing::sample(metrics, "revkv_kv_operations_total{operation=\"range\"}");
+  };
+  auto ranges_handled = [&](const std::string& metrics, const std::string& code) {
+    return testing::sample(
+        metrics, testing::series("grpc_server_handled_total", {{"grpc_code", code},
+                                                               {"grpc_method", "Range"},
+                                                               {"grpc_service", "etcdserverpb.KV"},
+                                                               {"grpc_type", "unary"}}));
+  };
+  const double before = ranges_run(scrape());
+  REQUIRE(before >= 0);
+
+  // 300 Ranges of the 1 MB value at once on a connection whose client reads no answer.
+  constexpr int kReads = 300;
+  etcdserverpb::RangeRequest range;
+  range.set_key("big");
+  const auto message = etcdapi::frame_grpc_message(range.SerializeAsString());
+  std::vector<int32_t> streams;
+  for (int i = 0; i < kReads; ++i) {
+    streams.push_back(
+        n.client.open_stream(H2Client::grpc_headers("/etcdserverpb.KV/Range"), message, true));
+    n.client.hold_window(streams.back(), true);
+  }
+  std::string metrics;
+  REQUIRE(n.client.pump_until(
+      [&] {
+        metrics = scrape();
+        return std::max(0.0, ranges_handled(metrics, "OK")) +
+                   std::max(0.0, ranges_handled(metrics, "ResourceExhausted")) >=
+               kReads;
+      },
+      60s));
+  INFO(metrics);
+  // A read ran only if, when its turn came, the connection's unsent answers were within
+  // their bound (8 MiB: 9 answers, less the bytes the client's windows took), and at most
+  // 64 run at once: the rest were refused before they ran. Handed on all at once, every
+  // one would have run (seen: 300).
+  const double ran = ranges_run(metrics) - before;
+  CHECK(ran >= 1);
+  CHECK(ran <= 9 + 64 + 8);
+  CHECK(ranges_handled(metrics, "ResourceExhausted") >= kReads - ran);
+  // The other client was served throughout; the reader's answers come once it reads.
+  CHECK(writer.call(H2Client::grpc_headers("/etcdserverpb.KV/Put"), put_request("k", "v"))
+            .grpc_status() == 0);
+  for (int32_t s : streams)
+    n.client.hold_window(s, false);
+  REQUIRE(n.client.pump_until(
+      [&] {
+        for (int32_t s : streams)
+          if (!n.client.answer(s).complete) return false;
+        return true;
+      },
+      60s));
+  size_t answered = 0;
+  for (int32_t s : streams) {
+    const auto got = n.client.answer(s);
+    if (got.grpc_status() != 0) {
+      CHECK(got.grpc_status() == 8);
+      CHECK(got.grpc_message() == "etcdserver: too many requests");
+      continue;
+    }
+    ++answered;
+    etcdserverpb::RangeResponse response;
+    REQUIRE(got.messages().size() == 1);
+    REQUIRE(response.ParseFromString(got.messages()[0]));
+    REQUIRE(response.kvs_size() == 1);
+    CHECK(response.kvs(0).value().size() == value.size());
+  }
+  CHECK(answered >= 1);
+  CHECK(static_cast<double>(answered) <= ran);
+  // Once its answers are taken, the connection reads as before.
+  for (int i = 0; i < 100; ++i)
+    CHECK(range_of(n.client, "big").kvs_size() == 1);
 }
 
 TEST_CASE("h2 door: requests no gRPC client sends get gRPC's answers and the node keeps serving",
