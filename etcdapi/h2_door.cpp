@@ -87,6 +87,10 @@ void Http2Door::finish(std::chrono::steady_clock::time_point deadline) {
     done.wait_for(std::max(deadline - std::chrono::steady_clock::now(),
                            std::chrono::steady_clock::duration(std::chrono::milliseconds(100))));
   }
+  // Then until their clients have read them: a large answer leaves only as its client's
+  // HTTP/2 windows let it, and closing the connection would cut it.
+  for (auto& loop : loops_)
+    loop->wait_sent(deadline);
   // Closing the connections cancels the relayed calls still open; they end at once.
   loops_.clear();
   relays_->wait_none(std::chrono::steady_clock::now() + std::chrono::seconds(10));

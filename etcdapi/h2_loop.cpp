@@ -11,6 +11,7 @@
 #include <cstring>
 #include <deque>
 #include <fcntl.h>
+#include <future>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <new>
@@ -183,6 +184,8 @@ class Loop::Connection {
   }
 
   int fd() const { return fd_.get(); }
+  // The socket, for Loop::close's linger; the connection has none after it.
+  util::UniqueFd take_fd() { return std::move(fd_); }
 
   // At the door's end: the output nghttp2 has goes to the socket (as far as it takes it
   // without waiting), then a FIN.
@@ -327,14 +330,18 @@ class Loop::Connection {
   // Loop::end_read: the turn goes to the first stream in line still waiting for one.
   void end_read() {
     if (reads_in_flight_ > 0) --reads_in_flight_;
+    // A read given its turn may end at once (refused before it runs) and call end_read
+    // again: that call only counts, and this loop hands the freed turn on, without nesting.
+    if (giving_turns_) return;
+    giving_turns_ = true;
     while (!read_line_.empty() && reads_in_flight_ < loop_.limits_.reads_in_flight) {
       const int32_t id = read_line_.front();
       read_line_.pop_front();
       if (!waits_for_turn(id)) continue;
       ++reads_in_flight_;
-      streams_.at(id).handler->on_turn();  // may end the read at once (end_read again)
-      return;
+      streams_.at(id).handler->on_turn();
     }
+    giving_turns_ = false;
   }
 
   void send(int32_t id, std::string_view message) {
@@ -359,6 +366,9 @@ class Loop::Connection {
     Stream* s = stream(id);
     if (!s || s->finished || s->closing) return;
     s->finished = true;
+    // An unfinished message's bytes go back to the windows: nothing reads it any more (a
+    // handler that ends its stream before the client's message is whole: a deadline).
+    consume(*s, id, s->unconsumed - s->held);
     s->code = std::to_string(code);
     s->message = percent_encode_grpc_message(message);
     if (!s->response_started) {
@@ -396,8 +406,7 @@ class Loop::Connection {
   void refuse(int32_t id, int code, std::string_view message) {
     Stream* s = stream(id);
     if (!s || s->finished) return;
-    finish(id, code, message);
-    consume(*s, id, s->unconsumed - s->held);
+    finish(id, code, message);  // gives the unfinished message's bytes back too
     if (s->handler) s->handler->on_refused(code);
   }
 
@@ -639,6 +648,7 @@ class Loop::Connection {
   // the streams whose reads wait for a turn, first come first.
   uint32_t reads_in_flight_ = 0;
   std::deque<int32_t> read_line_;
+  bool giving_turns_ = false;  // end_read is handing turns on
 
   bool waits_for_turn(int32_t id) {
     Stream* s = stream(id);
@@ -682,6 +692,8 @@ Loop::~Loop() {
     connection->close_gracefully();
     lingering.push_back({connection->fd(), POLLIN, 0});
   }
+  for (auto& [id, fd] : lingering_)  // closed before, their ends already sent
+    lingering.push_back({fd.get(), POLLIN, 0});
   const auto deadline = std::chrono::steady_clock::now() + kLinger;
   while (!lingering.empty()) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -702,6 +714,7 @@ Loop::~Loop() {
     }
   }
   closing.clear();
+  lingering_.clear();
   ::close(epoll_);
   ::close(stop_event_);
 }
@@ -814,6 +827,28 @@ void Loop::release(StreamRef ref, size_t bytes) {
   }
 }
 
+bool Loop::wait_sent(std::chrono::steady_clock::time_point deadline) {
+  for (;;) {
+    auto checked = std::make_shared<std::promise<bool>>();
+    auto sent = checked->get_future();
+    post(mailbox_, [checked](Loop& loop) {
+      bool all = true;
+      for (const auto& [id, connection] : loop.connections_)
+        all = all && connection->unsent() == 0;
+      checked->set_value(all);
+    });
+    // A task dropped with a closed mailbox breaks the promise: nothing is left to send.
+    if (sent.wait_until(deadline) != std::future_status::ready) return false;
+    try {
+      if (sent.get()) return true;
+    } catch (const std::future_error&) {
+      return true;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
 bool Loop::begin_read(StreamRef ref) {
   auto* c = find(ref.connection);
   return !c || c->begin_read(ref.stream);
@@ -835,9 +870,41 @@ void Loop::close(uint64_t id) {
   // Moved out first: handlers told of the end may look the connection up and find none.
   auto connection = std::move(it->second);
   connections_.erase(it);
+  auto fd = connection->take_fd();
   connection.reset();
-  std::lock_guard lock(mu_);
-  --count_;
+  {
+    std::lock_guard lock(mu_);
+    --count_;
+  }
+  // What went to the socket last (a stopping server's final answers and GOAWAY) is still
+  // on its way, and the client acknowledges it with WINDOW_UPDATEs as it reads. Closed
+  // now, the socket would answer those with a reset, and a reset makes the client's kernel
+  // drop what it has not read yet. So its end (FIN) goes out and the client's last frames
+  // are read and dropped until it closes too, for at most kLinger.
+  if (!fd.valid() || ::shutdown(fd.get(), SHUT_WR) != 0) return;
+  watch(fd.get(), id, EPOLLIN, EPOLL_CTL_ADD);
+  lingering_.emplace(id, std::move(fd));
+  run_after(kLinger, [id](Loop& loop) { loop.end_linger(id); });
+}
+
+void Loop::drain_lingering(uint64_t id) {
+  auto it = lingering_.find(id);
+  if (it == lingering_.end()) return;
+  char dropped[16 << 10];
+  for (;;) {
+    const ssize_t n = ::recv(it->second.get(), dropped, sizeof dropped, 0);
+    if (n > 0) continue;
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    return end_linger(id);  // the client closed too, or the socket failed
+  }
+}
+
+void Loop::end_linger(uint64_t id) {
+  auto it = lingering_.find(id);
+  if (it == lingering_.end()) return;
+  ::epoll_ctl(epoll_, EPOLL_CTL_DEL, it->second.get(), nullptr);
+  lingering_.erase(it);
 }
 
 void Loop::flush_dirty() {
@@ -890,6 +957,8 @@ void Loop::run() {
         const bool open = ((what & EPOLLIN) == 0 || c->receive()) && (what & EPOLLERR) == 0 &&
                           ((what & EPOLLHUP) == 0 || (what & EPOLLIN) != 0);
         if (!open || !c->flush()) close(tag);
+      } else {
+        drain_lingering(tag);
       }
       flush_dirty();
     }

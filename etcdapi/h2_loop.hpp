@@ -138,6 +138,10 @@ class Loop {
   void adopt(int fd);
   // GOAWAY on every connection, and on every connection adopted from now on. Any thread.
   void refuse_new_streams();
+  // Waits until every connection's answers have gone to its socket (HTTP/2 flow control
+  // lets a large answer out only as its client reads), or until `deadline`; whether they
+  // have. Any thread but the loop's.
+  bool wait_sent(std::chrono::steady_clock::time_point deadline);
   // Number of open connections (tests). Any thread.
   size_t connections() const;
 
@@ -182,7 +186,11 @@ class Loop {
 
   void run();
   void add(util::UniqueFd fd);
+  // Closes connection `id`; its socket lingers (lingering_).
   void close(uint64_t id);
+  // A lingering socket is readable: what came is dropped; ended once the client closed.
+  void drain_lingering(uint64_t id);
+  void end_linger(uint64_t id);
   // Flushes the connections that send() and finish() touched.
   void flush_dirty();
   void watch(int fd, uint64_t tag, uint32_t events, int op);
@@ -194,6 +202,9 @@ class Loop {
   int epoll_ = -1;
   int stop_event_ = -1;
   std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
+  // Sockets of closed connections, by their connection's id (their epoll tag), until their
+  // clients close too or kLinger has passed.
+  std::unordered_map<uint64_t, util::UniqueFd> lingering_;
   uint64_t next_id_;
   mutable std::mutex mu_;  // guards refusing_, count_
   std::vector<uint64_t> dirty_;

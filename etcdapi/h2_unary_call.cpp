@@ -124,20 +124,15 @@ class UnaryCall final : public StreamHandler {
     // etcd, whose proposal outlives the caller's context).
     if (head_.timeout) {
       expires_ = std::chrono::steady_clock::now() + *head_.timeout;
-      deadline_ = loop_.run_after(*head_.timeout,
-                                  [ref = ref_, answered = answered_, series = series_](Loop& loop) {
-                                    if (answered->yes) return;
-                                    answered->yes = true;
-                                    loop.finish(ref, kDeadlineExceeded, kDeadlineExceededMessage);
-                                    if (series) {
-                                      if (answered->handed_on) series->msg_received->Increment();
-                                      series->handled_with(kDeadlineExceeded);
-                                    }
-                                  });
+      // `this` outlives the timer: the destructor cancels it, both on the loop's thread.
+      deadline_ = loop_.run_after(*head_.timeout, [this](Loop&) { expire(); });
     }
   }
 
-  ~UnaryCall() override { loop_.cancel_timer(deadline_); }
+  ~UnaryCall() override {
+    loop_.cancel_timer(deadline_);
+    if (waiting_) services_->in_flight.done();  // a read that never had its turn
+  }
   UnaryCall(const UnaryCall&) = delete;
   UnaryCall& operator=(const UnaryCall&) = delete;
 
@@ -149,6 +144,7 @@ class UnaryCall final : public StreamHandler {
   }
 
   void on_refused(int code) override {
+    answered_->yes = true;
     // Counted as gRPC's server counts a request it could not read.
     if (series_) series_->handled_with(code);
   }
@@ -165,11 +161,31 @@ class UnaryCall final : public StreamHandler {
     waiting_ = false;
     loop_.release(ref_, std::exchange(message_wire_, 0));
     // The deadline or the connection's unsent answers may have passed their bound since.
-    if (refused_before_running()) return loop_.end_read(ref_.connection);
+    if (refused_before_running()) {
+      services_->in_flight.done();
+      return loop_.end_read(ref_.connection);
+    }
     submit(std::move(waiting_call_));
   }
 
  private:
+  // The grpc-timeout's timer: the call is answered DeadlineExceeded unless it was answered.
+  void expire() {
+    deadline_ = {};
+    if (answered_->yes) return;
+    if (waiting_) {  // it leaves the line without a turn
+      waiting_ = false;
+      waiting_call_.reset();
+      services_->in_flight.done();
+    }
+    // A message read before the deadline leaves the windows (an unfinished one goes with
+    // the stream's end, Loop::finish).
+    loop_.release(ref_, std::exchange(message_wire_, 0));
+    finish_now(
+        grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, std::string(kDeadlineExceededMessage)),
+        messages_ > 0);
+  }
+
   // Whether a call about to run was answered instead: its deadline passed before it could
   // run (grpc-timeout 0, a body slower than its timeout, a long wait for its turn), or its
   // connection has too many answers unsent (etcd's "too many requests").
@@ -232,6 +248,8 @@ class UnaryCall final : public StreamHandler {
       });
       services->in_flight.done();
     };
+    // Counted from here, a read waiting for its turn too: a stopping server waits for it.
+    services_->in_flight.add();
     // A connection's reads go in turns (Loop::begin_read); its writes always go at once.
     if (!write && !loop_.begin_read(ref_)) {
       waiting_ = true;
@@ -243,7 +261,6 @@ class UnaryCall final : public StreamHandler {
 
   void submit(std::shared_ptr<Call> call) {
     answered_->handed_on = true;
-    services_->in_flight.add();
     services_->doors->submit(std::move(call));
   }
 

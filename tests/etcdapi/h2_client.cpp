@@ -243,6 +243,11 @@ H2Answer H2Client::answer(int32_t stream) const {
   return it == impl_->answers.end() ? H2Answer{} : it->second;
 }
 
+bool H2Client::complete(int32_t stream) const {
+  auto it = impl_->answers.find(stream);
+  return it != impl_->answers.end() && it->second.complete;
+}
+
 size_t H2Client::data_size(int32_t stream) const {
   auto it = impl_->answers.find(stream);
   return it == impl_->answers.end() ? 0 : it->second.data.size();

@@ -66,6 +66,8 @@ class H2Client {
   void reset(int32_t stream);
   // What came on `stream` so far.
   H2Answer answer(int32_t stream) const;
+  // Whether `stream` has ended (without copying its answer).
+  bool complete(int32_t stream) const;
   // The bytes of DATA that came on `stream` so far (without copying them).
   size_t data_size(int32_t stream) const;
   // What the server's windows still let this client send on the connection, and on a stream.

@@ -325,6 +325,30 @@ TEST_CASE("h2 door: a unary call past its grpc-timeout is answered DeadlineExcee
   auto timely = n.client.call(with_timeout("/etcdserverpb.KV/Put", "30S"), put_request("t", "v"));
   CHECK(timely.grpc_status() == 0);
   CHECK(range_of(n.client, "t").kvs_size() == 1);
+
+  // A call the loop refused (a message announced over the limit) is counted once, however
+  // long its client keeps the stream open: its deadline passing adds nothing.
+  const std::string over_limit("\0\x10\0\0\0", 5);
+  const int32_t refused =
+      n.client.open_stream(with_timeout("/etcdserverpb.KV/Range", "100m"), over_limit, false);
+  REQUIRE(n.client.pump_until([&] { return n.client.answer(refused).complete; }, 20s));
+  CHECK(n.client.answer(refused).grpc_status() == 8);
+  // A later deadline on the same connection (so the same loop's timers) passing shows the
+  // first one has passed too.
+  const int32_t later =
+      n.client.open_stream(with_timeout("/etcdserverpb.KV/Range", "300m"), "", false);
+  REQUIRE(n.client.pump_until([&] { return n.client.answer(later).complete; }, 20s));
+  CHECK(n.client.answer(later).grpc_status() == 4);
+  const auto metrics = testing::scrape_metrics(n.process.metrics_port());
+  auto handled = [&](const std::string& code) {
+    return testing::sample(
+        metrics, testing::series("grpc_server_handled_total", {{"grpc_code", code},
+                                                               {"grpc_method", "Range"},
+                                                               {"grpc_service", "etcdserverpb.KV"},
+                                                               {"grpc_type", "unary"}}));
+  };
+  CHECK(handled("ResourceExhausted") == 1);
+  CHECK(handled("DeadlineExceeded") == 1);
 }
 
 TEST_CASE(
@@ -387,7 +411,7 @@ TEST_CASE(
   REQUIRE(n.client.pump_until(
       [&] {
         for (int32_t s : streams)
-          if (!n.client.answer(s).complete) return false;
+          if (!n.client.complete(s)) return false;
         return true;
       },
       60s));
@@ -411,6 +435,44 @@ TEST_CASE(
   // Once its answers are taken, the connection reads as before.
   for (int i = 0; i < 100; ++i)
     CHECK(range_of(n.client, "big").kvs_size() == 1);
+
+  // A stopping node answers the reads still waiting for their turn too, not only those
+  // running: SIGTERM once the first of a new burst is answered.
+  constexpr int kAtStop = 150;
+  std::vector<int32_t> at_stop;
+  for (int i = 0; i < kAtStop; ++i)
+    at_stop.push_back(
+        n.client.open_stream(H2Client::grpc_headers("/etcdserverpb.KV/Range"), message, true));
+  REQUIRE(n.client.pump_until([&] { return n.client.complete(at_stop[0]); }, 60s));
+  REQUIRE(::kill(n.process.pid(), SIGTERM) == 0);
+  // (Reading fast enough matters: the stopping node gives its clients 2 s to read what it
+  // sent before it closes their connections.)
+  REQUIRE(n.client.pump_until(
+      [&] {
+        for (int32_t s : at_stop)
+          if (!n.client.complete(s)) return n.client.broken();
+        return true;
+      },
+      60s));
+  // Each is answered whole: its range, or `too many requests` if it came while the
+  // client had not yet read 8 MiB of the others.
+  int ok_at_stop = 0;
+  for (int32_t s : at_stop) {
+    const auto got = n.client.answer(s);
+    INFO("stream " << s << ": " << n.client.data_size(s) << " bytes");
+    REQUIRE(got.complete);
+    if (got.grpc_status() == 0) {
+      ++ok_at_stop;
+      etcdserverpb::RangeResponse response;
+      REQUIRE(got.messages().size() == 1);
+      REQUIRE(response.ParseFromString(got.messages()[0]));
+      CHECK(response.kvs(0).value().size() == value.size());
+    } else {
+      CHECK(got.grpc_status() == 8);
+    }
+  }
+  CHECK(ok_at_stop >= 1);
+  CHECK(n.process.stop() == 0);
 }
 
 TEST_CASE("h2 door: requests no gRPC client sends get gRPC's answers and the node keeps serving",
