@@ -154,6 +154,7 @@ void ClientListener::accept() {
                          [this](boost::system::error_code ec, tcp::socket socket) {
                            if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
                            if (!ec) {
+                             if (descriptors_.refuses(socket)) return accept();
                              if (terminator_)
                                terminator_->adopt(std::move(socket));
                              else

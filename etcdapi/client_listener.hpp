@@ -12,6 +12,7 @@
 // gRPC and the gateway are served exactly as without TLS (docs/SECURITY.md).
 
 #include "auth/certificate_names.hpp"
+#include "tls/listener.hpp"
 #include "tls/terminator.hpp"
 #include "util/oldest_first.hpp"
 
@@ -76,6 +77,7 @@ class ClientListener {
   boost::asio::ip::tcp::acceptor acceptor_;
   // On the acceptor's strand: the pause after a failed accept.
   boost::asio::steady_timer accept_pause_;
+  tls::DescriptorGate descriptors_{"client port"};  // on the acceptor's strand
   uint16_t port_ = 0;
   std::mutex mutex_;
   bool stopped_ = false;

@@ -1,5 +1,9 @@
 #include "tls/listener.hpp"
 
+#include "util/open_files.hpp"
+
+#include <spdlog/spdlog.h>
+
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 #include <future>
@@ -13,7 +17,25 @@ using tcp = asio::ip::tcp;
 namespace {
 // How long accepting pauses after it failed (EMFILE, ENOBUFS, ...): at once would spin.
 constexpr std::chrono::milliseconds kAcceptPause{100};
+constexpr std::chrono::seconds kDescriptorWarningEvery{10};
 }  // namespace
+
+bool DescriptorGate::refuses(tcp::socket& socket) {
+  if (util::client_descriptor_budget().admits(socket.native_handle())) return false;
+  boost::system::error_code ignored;
+  socket.close(ignored);
+  // Once per burst, not once per connection: a flood would fill the log.
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_warning_ >= kDescriptorWarningEvery) {
+    last_warning_ = now;
+    spdlog::warn(
+        "{}: closed a new connection: it would take the open-file descriptors kept for the "
+        "node's own files (256, or an eighth of the limit); raise the hard open-file limit "
+        "for more clients",
+        door_);
+  }
+  return true;
+}
 
 uint16_t listen_on(tcp::acceptor& acceptor, const std::string& host, uint16_t port) {
   boost::system::error_code ec;
@@ -44,7 +66,10 @@ Listener::Listener(const std::string& host, uint16_t port,
                    std::shared_ptr<ServerCredentials> credentials, std::string door,
                    Terminator::Limits limits, size_t threads, Terminator::PeerHandoff handoff)
     : work_(asio::make_work_guard(io_)),
-      terminator_(std::move(credentials), std::move(door), limits, std::move(handoff)),
+      terminator_(credentials, door, limits, handoff),
+      plaintext_(credentials == nullptr),
+      handoff_(std::move(handoff)),
+      gate_(std::move(door)),
       acceptor_(asio::make_strand(io_)),
       accept_pause_(acceptor_.get_executor()) {
   port_ = listen_on(acceptor_, host, port);
@@ -66,7 +91,11 @@ void Listener::accept() {
                          [this](boost::system::error_code ec, tcp::socket socket) {
                            if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
                            if (!ec) {
-                             terminator_.adopt(std::move(socket));
+                             if (gate_.refuses(socket)) return accept();
+                             if (plaintext_)
+                               handoff_(socket.release(), Terminator::Peer{});
+                             else
+                               terminator_.adopt(std::move(socket));
                              return accept();
                            }
                            accept_pause_.expires_after(kAcceptPause);

@@ -22,6 +22,7 @@
 #include "tls/listener.hpp"
 #include "tls/server_credentials.hpp"
 #include "util/bind_probe.hpp"
+#include "util/open_files.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -37,7 +38,6 @@
 #include <cstring>
 #include <iostream>
 #include <pthread.h>
-#include <sys/resource.h>
 #include <thread>
 #include <unistd.h>
 
@@ -105,19 +105,6 @@ revkv::metrics::HttpAnswer kill_hook(const revkv::actors::Node& node, const std:
   return {200, "killed " + *name};
 }
 
-// Every client connection, every RocksDB file and the WAL take a descriptor. The usual soft
-// limit (1024) is soon used up by clients, and RocksDB failing to open its next WAL file
-// ends the node (a fatal storage error). The soft limit is raised to the hard one, as Go's
-// runtime does for etcd since Go 1.19.
-void raise_open_file_limit() {
-  rlimit limit{};
-  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
-  const auto before = limit.rlim_cur;
-  limit.rlim_cur = limit.rlim_max;
-  if (::setrlimit(RLIMIT_NOFILE, &limit) == 0)
-    spdlog::debug("open file limit raised from {} to {}", before, limit.rlim_cur);
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -143,7 +130,10 @@ int main(int argc, char** argv) {
   if (!options) return fail(error);
 
   revkv::apps::setup_logging(options->log_format, options->log_level);
-  raise_open_file_limit();
+  // The usual soft limit (1024) is soon used up by clients; the client port keeps a reserve
+  // for RocksDB's files besides (util/open_files.hpp).
+  if (auto before = revkv::util::raise_open_file_limit())
+    spdlog::debug("open file limit raised from {}", *before);
   for (const auto& warning : revkv::apps::plaintext_beyond_loopback(*options))
     spdlog::warn("{}", warning);
   // TLS on both client doors: the certificates are read before anything starts, so that an
@@ -158,9 +148,11 @@ int main(int argc, char** argv) {
                                                  "--trusted-ca-file"
                                                : "",
                  tls->description());
-    // The MessagePack door's listening socket is the terminator's (below).
-    options->node.adopt_only = true;
   }
+  // The MessagePack door's listening socket is revkvd's own (below), with TLS or without:
+  // it keeps the descriptors RocksDB needs, and CAF 0.17's acceptor would spin a thread
+  // retrying accept while the process is out of descriptors.
+  options->node.adopt_only = true;
   // Peer TLS (cluster mode): the same, for the certificates of the Raft traffic.
   std::shared_ptr<revkv::tls::ServerCredentials> peer_tls;
   if (options->peer_tls.enabled()) {
@@ -297,33 +289,31 @@ int main(int argc, char** argv) {
   // other: many doors (--grpc-doors; idle ones cost nothing), at least one per scheduler
   // thread (docs/NODE.md "The gRPC door").
   std::unique_ptr<revkv::etcdapi::GrpcServer> grpc;
-  // With TLS, the MessagePack door's listener: it terminates TLS and hands each plaintext
-  // end to the node's acceptor (docs/SECURITY.md).
-  std::unique_ptr<revkv::tls::Listener> tls_client;
-  uint16_t client_port = (*node)->client_port();
+  // The MessagePack door's listener: it hands each connection (with TLS, each plaintext
+  // end; docs/SECURITY.md) to the node's acceptor.
+  std::unique_ptr<revkv::tls::Listener> msgpack_listener;
+  uint16_t client_port = 0;
   try {
-    if (tls) {
-      const revkv::actors::Node* n = node->get();
-      tls_client = std::make_unique<revkv::tls::Listener>(
-          options->node.client_host, options->node.client_port, tls, "MessagePack port",
-          revkv::tls::Terminator::Limits{}, 1,
-          revkv::tls::Terminator::PeerHandoff(
-              [n](int fd, const revkv::tls::Terminator::Peer& peer) {
-                n->adopt_connection(fd, peer.verified_cn);
-              }));
-      client_port = tls_client->port();
-    }
+    const revkv::actors::Node* n = node->get();
+    msgpack_listener = std::make_unique<revkv::tls::Listener>(
+        options->node.client_host, options->node.client_port, tls, "MessagePack port",
+        revkv::tls::Terminator::Limits{}, 1,
+        revkv::tls::Terminator::PeerHandoff([n](int fd, const revkv::tls::Terminator::Peer& peer) {
+          n->adopt_connection(fd, peer.verified_cn);
+        }));
+    client_port = msgpack_listener->port();
     grpc = std::make_unique<revkv::etcdapi::GrpcServer>(
         sys, **node, options->grpc_host, options->grpc_port,
         std::max<size_t>(options->grpc_doors, scheduler_threads), tls, options->grpc_engine,
         options->http2_loops);
   } catch (const std::exception& e) {
-    tls_client.reset();
+    const bool msgpack_listening = msgpack_listener != nullptr;
+    msgpack_listener.reset();
     if (member) member->stop();
     // The port is the problem to report; a failed shutdown would only be logged.
     if (auto stopped = (*node)->stop(); !stopped.ok())
       spdlog::error("shutdown: {}", stopped.error().message());
-    return fail(std::string(e.what()) + (tls_client || !tls ? " for gRPC" : " for MessagePack"));
+    return fail(std::string(e.what()) + (msgpack_listening ? " for gRPC" : " for MessagePack"));
   }
 
   // This node's client URL as Cluster.MemberList shows it to MessagePack clients (the gRPC
@@ -413,7 +403,7 @@ int main(int argc, char** argv) {
   grpc.reset();
   // No new MessagePack connection; those open end as the node's acceptor closes them,
   // their relays with them (the listener's threads are joined after the node stopped).
-  if (tls_client) tls_client->stop();
+  if (msgpack_listener) msgpack_listener->stop();
   // The Raft member before the node's actors: applying entries needs them and the store.
   // But after its MessagePack sessions drained: their writes in flight are answered once
   // committed, and a member stopped under them would leave them waiting for ever.
@@ -422,7 +412,7 @@ int main(int argc, char** argv) {
     member->stop();
   }
   auto stopped = (*node)->stop();
-  tls_client.reset();
+  msgpack_listener.reset();
   // The listener goes before the node: the test hook holds a pointer to it.
   http.reset();
   if (!stopped.ok()) {

@@ -297,6 +297,63 @@ TEST_CASE("revkvd: raises its soft open-file limit to the hard one", "[node]") {
   CHECK(soft == std::to_string(ours.rlim_max));
 }
 
+TEST_CASE(
+    "revkvd: a new client connection that would take the descriptors kept for its own files is "
+    "closed, and the node keeps writing files",
+    "[node][bad-input]") {
+  testing::TempDir dir;
+  const std::string log = dir.sub("node.log");
+  testing::NodeProcess node(dir.sub("node"), {}, log);
+  auto before_flood = std::move(client::Client::connect(node.endpoint())).value();
+  // The running node's soft limit lowered to 512 (prlimit, as an operator would): 256
+  // descriptors are kept for RocksDB's files, the rest are the clients'.
+  rlimit limit{};
+  REQUIRE(::prlimit(node.pid(), RLIMIT_NOFILE, nullptr, &limit) == 0);
+  if (limit.rlim_max < 512) return testing::report_skipped("hard open-file limit below 512");
+  limit.rlim_cur = 512;
+  REQUIRE(::prlimit(node.pid(), RLIMIT_NOFILE, &limit, nullptr) == 0);
+
+  // Clients connect, each asking for the node's status, until one is closed unanswered.
+  std::vector<client::Client> flood;
+  bool refused = false;
+  for (int i = 0; i < 512 && !refused; ++i) {
+    auto c = client::Client::connect(node.endpoint());
+    if (!c.ok() || !c.value().status().ok()) {
+      refused = true;
+      break;
+    }
+    flood.push_back(std::move(c).value());
+  }
+  CHECK(refused);
+  CHECK(flood.size() >= 20);  // what the node itself holds is well below 512 - 256
+
+  // With every client's descriptor taken, RocksDB still gets its files: a defragmentation
+  // writes new tables, and the writes that follow it are served.
+  for (int i = 0; i < 100; ++i)
+    REQUIRE(before_flood.put(storage::PutRequest{"k" + std::to_string(i), std::string(1000, 'v')})
+                .ok());
+  CHECK(before_flood.defragment().ok());
+  auto put = before_flood.put(storage::PutRequest{"after", "v"});
+  REQUIRE(put.ok());
+  storage::RangeRequest after;
+  after.key = "after";
+  CHECK(before_flood.range(after).value().response.kvs.size() == 1);
+
+  // Once clients leave, new ones are served again.
+  flood.clear();
+  bool served = false;
+  for (int attempt = 0; attempt < 100 && !served; ++attempt) {
+    auto c = client::Client::connect(node.endpoint());
+    served = c.ok() && c.value().status().ok();
+    if (!served) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  CHECK(served);
+  CHECK(node.stop() == 0);
+  std::ifstream in(log);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CHECK(text.find("MessagePack port: closed a new connection") != std::string::npos);
+}
+
 TEST_CASE("revkvd: /health answers 200 while serving, other paths 404", "[node][metrics]") {
   testing::TempDir dir;
   testing::NodeProcess node(dir.sub("data"));
