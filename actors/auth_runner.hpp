@@ -5,8 +5,10 @@
 // etcd's cost: tens of ms of CPU. Run by a door on a scheduler thread, as they once were,
 // two connections pipelining failed logins held both threads and every other client's
 // requests waited seconds. One detached actor per node serves them in the order each door
-// sends them (a door's auth calls keep their order); a door answers them as their replies
-// come, outside its KV request path, as before.
+// sends them (a door's auth calls keep their order), the doors taking turns one call at a
+// time (one connection's hundreds of pipelined logins delay another's by one), and drops
+// the calls of a door that is gone; a door answers them as their replies come, outside
+// its KV request path, as before.
 //
 //   (auth_call_atom, AuthCallPtr) -> std::string   the encoded answer frame
 

@@ -11,6 +11,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <string>
 #include <vector>
@@ -248,4 +249,54 @@ TEST_CASE("msgpack auth: pipelined password checks do not hold other clients' re
   // Every check is answered all the same, in order, with etcd's error.
   auto late = connect(node);
   CHECK(outcome(late.authenticate("root", "wrong")) == kAuthFailed);
+}
+
+TEST_CASE(
+    "msgpack auth: connections take turns on the auth runner, and a closed connection's "
+    "calls are dropped",
+    "[node][auth]") {
+  testing::TempDir dir;
+  testing::NodeProcess node(dir.sub("data"));
+  // Each UserAdd hashes its password with bcrypt: tens of ms on the runner.
+  auto queue_user_adds = [](client::Client& c, const std::string& prefix, int n) {
+    for (int i = 0; i < n; ++i)
+      c.queue("Auth.UserAdd", protocol::encode_to_string(protocol::AuthUserAddRequest{
+                                  prefix + std::to_string(i), "pw", {}}));
+    REQUIRE(c.flush().ok());
+  };
+  constexpr int kPipelined = 100;
+
+  // A connection that pipelines 100 makes another's one wait for about one of them, not
+  // for all 100 (in turn order, as before the turns, it would be answered after them).
+  auto other = connect(node);
+  {
+    auto pipelining = connect(node);
+    queue_user_adds(pipelining, "a", kPipelined);
+    REQUIRE(outcome(other.user_add({"b", "pw", {}})) == "ok");
+    auto listed = other.user_list();
+    REQUIRE(listed.ok());
+    const auto& users = listed.value().users;
+    const auto before_b = std::count_if(users.begin(), users.end(),
+                                        [](const std::string& u) { return u.starts_with("a"); });
+    INFO("users the pipelining connection had added: " << before_b);
+    CHECK(before_b < kPipelined / 2);
+  }  // (its calls in order: "pipelined password checks" above)
+
+  // A connection that pipelines 100 and closes: the runner drops what it had not run yet.
+  {
+    auto leaving = connect(node);
+    queue_user_adds(leaving, "c", kPipelined);
+  }
+  // Each call of this client's takes a turn after at most one of the closed connection's:
+  // had they all been kept, all 100 would have run by the last of these.
+  std::vector<std::string> users;
+  for (int i = 0; i < kPipelined; ++i) {
+    auto listed = other.user_list();
+    REQUIRE(listed.ok());
+    users = listed.value().users;
+  }
+  const auto added = std::count_if(users.begin(), users.end(),
+                                   [](const std::string& u) { return u.starts_with("c"); });
+  INFO("users the closed connection added: " << added);
+  CHECK(added < kPipelined / 2);
 }
