@@ -314,6 +314,16 @@ class Loop::Connection {
     return it == streams_.end() ? nullptr : &it->second;
   }
 
+  // A handler ends its stream outside the loop's reading (a timer): the bytes of a message
+  // the client had not finished go back to the windows too, as nothing reads it any more.
+  // (Not from inside on_message: the loop gives that message's bytes back itself.)
+  void finish_unread(int32_t id, int code, std::string_view message) {
+    Stream* s = stream(id);
+    if (!s || s->finished || s->closing) return;
+    finish(id, code, message);
+    consume(*s, id, s->unconsumed - s->held);
+  }
+
   // Loop::begin_read: a turn now, or a place in the line.
   bool begin_read(int32_t id) {
     if (reads_in_flight_ < loop_.limits_.reads_in_flight) {
@@ -366,9 +376,6 @@ class Loop::Connection {
     Stream* s = stream(id);
     if (!s || s->finished || s->closing) return;
     s->finished = true;
-    // An unfinished message's bytes go back to the windows: nothing reads it any more (a
-    // handler that ends its stream before the client's message is whole: a deadline).
-    consume(*s, id, s->unconsumed - s->held);
     s->code = std::to_string(code);
     s->message = percent_encode_grpc_message(message);
     if (!s->response_started) {
@@ -406,7 +413,8 @@ class Loop::Connection {
   void refuse(int32_t id, int code, std::string_view message) {
     Stream* s = stream(id);
     if (!s || s->finished) return;
-    finish(id, code, message);  // gives the unfinished message's bytes back too
+    finish(id, code, message);
+    consume(*s, id, s->unconsumed - s->held);
     if (s->handler) s->handler->on_refused(code);
   }
 
@@ -887,13 +895,25 @@ void Loop::close(uint64_t id) {
   run_after(kLinger, [id](Loop& loop) { loop.end_linger(id); });
 }
 
+void Loop::finish_unread(StreamRef ref, int code, std::string_view message) {
+  if (auto* c = find(ref.connection)) {
+    c->finish_unread(ref.stream, code, message);
+    dirty_.push_back(ref.connection);
+  }
+}
+
 void Loop::drain_lingering(uint64_t id) {
   auto it = lingering_.find(id);
   if (it == lingering_.end()) return;
   char dropped[16 << 10];
-  for (;;) {
+  // As many reads as a connection gets per turn: a client that keeps sending cannot hold
+  // the loop (the socket stays readable; the rest is read next turn).
+  for (int reads = 0; reads < limits_.reads_per_turn;) {
     const ssize_t n = ::recv(it->second.get(), dropped, sizeof dropped, 0);
-    if (n > 0) continue;
+    if (n > 0) {
+      ++reads;
+      continue;
+    }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
     return end_linger(id);  // the client closed too, or the socket failed

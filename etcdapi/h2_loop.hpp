@@ -160,6 +160,9 @@ class Loop {
   // Releases `bytes` a handler held (StreamHandler::on_message): the client may send that
   // much more. No-op once the stream is gone (its bytes were released with it).
   void release(StreamRef ref, size_t bytes);
+  // finish() for a handler outside on_message (a deadline's timer): the bytes of a message
+  // the client has not finished go back to the windows too.
+  void finish_unread(StreamRef ref, int code, std::string_view message);
   // Whether the read of `ref` may go to the request path now (then counted as in flight
   // until end_read) or waits for its connection's earlier reads (Limits::reads_in_flight):
   // its handler then hears on_turn once one has ended. Yes once the connection is gone.

@@ -178,12 +178,15 @@ class UnaryCall final : public StreamHandler {
       waiting_call_.reset();
       services_->in_flight.done();
     }
-    // A message read before the deadline leaves the windows (an unfinished one goes with
-    // the stream's end, Loop::finish).
+    // A message read before the deadline leaves the windows, and so does an unfinished one
+    // (Loop::finish_unread).
     loop_.release(ref_, std::exchange(message_wire_, 0));
-    finish_now(
-        grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, std::string(kDeadlineExceededMessage)),
-        messages_ > 0);
+    answered_->yes = true;
+    if (series_) {
+      if (messages_ > 0) series_->msg_received->Increment();
+      series_->handled_with(kDeadlineExceeded);
+    }
+    loop_.finish_unread(ref_, kDeadlineExceeded, kDeadlineExceededMessage);
   }
 
   // Whether a call about to run was answered instead: its deadline passed before it could

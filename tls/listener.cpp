@@ -30,7 +30,7 @@ bool DescriptorGate::refuses(tcp::socket& socket) {
     last_warning_ = now;
     spdlog::warn(
         "{}: closed a new connection: it would take the open-file descriptors kept for the "
-        "node's own files (256, or an eighth of the limit); raise the hard open-file limit "
+        "node's own files (util/open_files.hpp); raise the hard open-file limit "
         "for more clients",
         door_);
   }

@@ -32,7 +32,8 @@ std::optional<uint64_t> raise_open_file_limit() {
 }
 
 uint64_t descriptor_reserve(uint64_t limit) {
-  return std::max<uint64_t>(256, limit / 8);
+  // Under a limit below 1024, a quarter: a reserve of 256 would leave clients nothing.
+  return std::max(std::min<uint64_t>(256, limit / 4), limit / 8);
 }
 
 uint64_t count_open_descriptors() {

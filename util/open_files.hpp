@@ -16,8 +16,8 @@ namespace revkv::util {
 // 1.19; the limit before, if it was raised.
 std::optional<uint64_t> raise_open_file_limit();
 
-// Descriptors kept free for the node's own files under a soft limit of `limit`: 256, or an
-// eighth of the limit when that is more.
+// Descriptors kept free for the node's own files under a soft limit of `limit`: 256 (a
+// quarter of a limit below 1024), or an eighth of the limit when that is more.
 uint64_t descriptor_reserve(uint64_t limit);
 
 // The descriptors this process has open (/proc/self/fd).

@@ -343,8 +343,12 @@ int main(int argc, char** argv) {
     // Leadership lost with writes in flight: both doors answer what waits with etcd's
     // `leader changed` before the member restarts in place (docs/CLUSTER.md "Leadership
     // loss"). Cleared before the doors stop, below.
+    // The MessagePack listener closes as the drain starts (docs/CLUSTER.md "Leadership
+    // loss"): no connection lands in a process about to execute another image.
     options->node.cluster->set_door_drain(
-        [n = node->get(), g = grpc.get()](const revkv::actors::DrainHoldPtr& hold) {
+        [n = node->get(), g = grpc.get(),
+         l = msgpack_listener.get()](const revkv::actors::DrainHoldPtr& hold) {
+          l->stop();
           n->drain_sessions(hold);
           g->drain(hold);
         });

@@ -305,7 +305,7 @@ TEST_CASE(
   const std::string log = dir.sub("node.log");
   testing::NodeProcess node(dir.sub("node"), {}, log);
   auto before_flood = std::move(client::Client::connect(node.endpoint())).value();
-  // The running node's soft limit lowered to 512 (prlimit, as an operator would): 256
+  // The running node's soft limit lowered to 512 (prlimit, as an operator would): 128
   // descriptors are kept for RocksDB's files, the rest are the clients'.
   rlimit limit{};
   REQUIRE(::prlimit(node.pid(), RLIMIT_NOFILE, nullptr, &limit) == 0);
@@ -325,7 +325,7 @@ TEST_CASE(
     flood.push_back(std::move(c).value());
   }
   CHECK(refused);
-  CHECK(flood.size() >= 20);  // what the node itself holds is well below 512 - 256
+  CHECK(flood.size() >= 20);  // what the node itself holds is well below 512 - 128
 
   // With every client's descriptor taken, RocksDB still gets its files: a defragmentation
   // writes new tables, and the writes that follow it are served.
