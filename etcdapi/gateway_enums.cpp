@@ -1,6 +1,7 @@
 #include "etcdapi/gateway_enums.hpp"
 
 #include "util/json.hpp"
+#include "util/utf8.hpp"
 
 #include <cstdint>
 
@@ -36,7 +37,7 @@ void append_utf8(std::string& out, uint32_t cp) {
 // The code point at text[i] and its length; length 1 with no code point for a byte that
 // does not start valid UTF-8 (Go's utf8.DecodeRuneInString).
 std::pair<std::optional<uint32_t>, std::size_t> decode(std::string_view text, std::size_t i) {
-  const std::size_t length = util::json::utf8_sequence_length(text, i);
+  const std::size_t length = util::utf8::sequence_length(text, i);
   if (length == 0) return {std::nullopt, 1};
   const auto b = [&](std::size_t k) { return static_cast<unsigned char>(text[i + k]); };
   switch (length) {

@@ -2,6 +2,7 @@
 
 #include "etcdapi/gateway_enums.hpp"
 #include "util/json.hpp"
+#include "util/utf8.hpp"
 
 #include <cctype>
 #include <google/protobuf/util/json_util.h>
@@ -134,7 +135,7 @@ grpc::Status from_json(std::string_view body, google::protobuf::Message& message
       json.substr(start, json.find_last_not_of(" \t\r\n") + 1 - start) == "null")
     return grpc::Status::OK;
   // Go's decoder takes bytes that are not UTF-8 inside strings (as U+FFFD); nlohmann not.
-  const std::string utf8 = util::json::go_valid_utf8(json);
+  const std::string utf8 = util::utf8::with_replacements(json);
   util::json::SyntaxError syntax;
   // Valid JSON with a number beyond a double's range (1e999) goes on to protobuf's parser,
   // which refuses it in its own words, in any field (Go's decoder keeps such a number as

@@ -1,5 +1,7 @@
 #include "protocol/codec.hpp"
 
+#include "util/utf8.hpp"
+
 #include <algorithm>
 #include <concepts>
 #include <cstdint>
@@ -547,7 +549,15 @@ class Encoder {
     }
   }
 
+  // msgpack's str is UTF-8. A text that is not (a user name, or an error message quoting a
+  // client's bytes) goes as bin, which readers of text fields accept too: strict decoders
+  // (Python's msgpack with raw=False) fail on a str that is not UTF-8.
   void text(const std::string& s) {
+    if (!util::utf8::valid(s)) {
+      pk_.pack_bin(static_cast<uint32_t>(s.size()));
+      pk_.pack_bin_body(s.data(), static_cast<uint32_t>(s.size()));
+      return;
+    }
     pk_.pack_str(static_cast<uint32_t>(s.size()));
     pk_.pack_str_body(s.data(), static_cast<uint32_t>(s.size()));
   }

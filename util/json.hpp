@@ -30,14 +30,6 @@ std::string quote(std::string_view text);
 // Standard base64 with padding: how Go's encoding/json writes a []byte.
 std::string base64(std::string_view bytes);
 
-// The length of the valid UTF-8 sequence at text[i], or 0 when the byte there does not
-// start one: Go's utf8.DecodeRuneInString rules (no overlong forms, no surrogates,
-// nothing above U+10FFFF).
-std::size_t utf8_sequence_length(std::string_view text, std::size_t i);
-// `text` with each byte that does not start valid UTF-8 replaced by U+FFFD, as Go's
-// decoder does inside JSON strings (nlohmann refuses such bytes).
-std::string go_valid_utf8(std::string_view text);
-
 // Why a text is not one JSON value, in the words of Go's encoding/json decoder
 // ("unexpected EOF", "invalid character 'x' looking for beginning of value").
 struct SyntaxError {

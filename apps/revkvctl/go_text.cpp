@@ -1,6 +1,6 @@
 #include "apps/revkvctl/go_text.hpp"
 
-#include "util/json.hpp"
+#include "util/utf8.hpp"
 
 #include <cmath>
 #include <cstdio>
@@ -47,7 +47,7 @@ std::string go_quote(std::string_view text) {
   std::string out = "\"";
   const auto* bytes = reinterpret_cast<const unsigned char*>(text.data());
   for (std::size_t i = 0; i < text.size();) {
-    std::size_t n = util::json::utf8_sequence_length(text, i);
+    std::size_t n = util::utf8::sequence_length(text, i);
     if (n == 0) {  // not UTF-8: the byte
       append_hex(out, "\\x", bytes[i], 2);
       ++i;

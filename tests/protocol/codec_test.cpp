@@ -481,6 +481,34 @@ TEST_CASE("error objects carry etcd's gRPC code and message", "[codec][errors]")
   CHECK_FALSE(decode_error(msgpack::object()));
 }
 
+TEST_CASE("text that is not UTF-8 is written as bin, and reads back the same", "[codec][errors]") {
+  // msgpack's str is UTF-8: strict readers (Python's msgpack, raw=False) refuse one that is
+  // not. An error quoting a client's bytes, or a user name of any bytes, goes as bin.
+  const std::string broken = "KV.\xff\xc3(";
+  msgpack::sbuffer sb;
+  Packer pk(sb);
+  encode_error(pk, unknown_method(broken));
+  auto oh = msgpack::unpack(sb.data(), sb.size());
+  CHECK(oh.get().via.map.ptr[1].val.type == msgpack::type::BIN);
+  auto back = decode_error(oh.get());
+  REQUIRE(back);
+  CHECK(*back == unknown_method(broken));
+
+  AuthUserListResponse users{ResponseHeader{1, 2, 3, 4}, {"r\xc3\xa9mi", "\xed\xa0\x80", ""}};
+  auto uo = unpack(encode_to_string(users));
+  const msgpack::object* list = nullptr;
+  for (uint32_t i = 0; i < uo.get().via.map.size; ++i) {
+    const auto& e = uo.get().via.map.ptr[i];
+    if (std::string(e.key.via.str.ptr, e.key.via.str.size) == "users") list = &e.val;
+  }
+  REQUIRE(list);
+  REQUIRE(list->via.array.size == 3);
+  CHECK(list->via.array.ptr[0].type == msgpack::type::STR);  // valid UTF-8 stays str
+  CHECK(list->via.array.ptr[1].type == msgpack::type::BIN);  // a surrogate is not UTF-8
+  CHECK(list->via.array.ptr[2].type == msgpack::type::STR);
+  CHECK(round_trip(users) == users);
+}
+
 TEST_CASE("method names map to the enum and back", "[method]") {
   CHECK(all_methods().size() == 17);
   for (Method m : all_methods())

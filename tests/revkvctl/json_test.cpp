@@ -6,6 +6,8 @@
 
 #include "util/json.hpp"
 
+#include "util/utf8.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <string>
@@ -13,7 +15,6 @@
 using revkv::util::json::base64;
 using revkv::util::json::dump;
 using revkv::util::json::first_value_length;
-using revkv::util::json::go_valid_utf8;
 using revkv::util::json::Json;
 using revkv::util::json::parse;
 using revkv::util::json::quote;
@@ -51,7 +52,22 @@ TEST_CASE("json: each byte that does not start valid UTF-8 becomes U+FFFD, as Go
   // A real U+FFFD is valid UTF-8 and written as it is.
   CHECK(quote("\xef\xbf\xbd") == "\"\xef\xbf\xbd\"");
   // Go's decoder's view of the same bytes inside a JSON string: U+FFFD per byte.
-  CHECK(go_valid_utf8("a\xe2\x82z\xff") == "a\xef\xbf\xbd\xef\xbf\xbdz\xef\xbf\xbd");
+  CHECK(revkv::util::utf8::with_replacements("a\xe2\x82z\xff") ==
+        "a\xef\xbf\xbd\xef\xbf\xbdz\xef\xbf\xbd");
+}
+
+TEST_CASE("utf8: valid is Go's rule for the whole text") {
+  using revkv::util::utf8::valid;
+  CHECK(valid(""));
+  CHECK(valid("plain ascii"));
+  CHECK(valid("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xef\xbf\xbd"));
+  CHECK_FALSE(valid("a\x80z"));                   // a stray continuation byte
+  CHECK_FALSE(valid("ab\xc3"));                   // a sequence cut short at the end
+  CHECK_FALSE(valid("\xc0\xaf"));                 // an overlong form
+  CHECK_FALSE(valid("\xed\xa0\x80"));             // a UTF-16 surrogate
+  CHECK_FALSE(valid("\xf4\x90\x80\x80"));         // above U+10FFFF
+  CHECK_FALSE(valid(std::string("a\0\xff", 3)));  // NUL is valid, 0xff never
+  CHECK(valid(std::string("a\0b", 3)));
 }
 
 TEST_CASE("json: documents keep their members' order, numbers and bytes as Go writes them") {
