@@ -17,6 +17,7 @@
 
 #include <caf/all.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <memory>
@@ -44,7 +45,12 @@ class MsgpackDoor : public caf::event_based_actor, public DoorSink {
         metrics_(ctx_->metrics.get()),
         decoder_(limits(*ctx_)),
         auth_runner_(routes.auth),
-        path_(std::make_unique<RequestPath>(this, ctx_, std::move(routes), *this)) {}
+        path_(std::make_unique<RequestPath>(this, ctx_, std::move(routes), *this)) {
+    // This connection's reads go to the shards in turns (RequestPath::ReadTurns); a Range
+    // refused over the unsent bound is the same bound that stops this door reading.
+    path_->take_reads_in_turns(
+        {std::max<size_t>(1, ctx_->options.reads_in_flight_per_connection), kMaxUnsentBytes});
+  }
 
   const char* name() const override { return "msgpack_door"; }
 

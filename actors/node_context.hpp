@@ -63,6 +63,10 @@ struct NodeOptions {
   int64_t compaction_batch_limit = 1000;
   int64_t quota_backend_bytes = 2ll << 30;  // <= 0: no quota
   size_t max_inflight_per_connection = 256;
+  // Reads of one client connection handed to the shards at once (both socket doors); the
+  // others wait in the door, in the connection's order. One client's burst of large Ranges
+  // would otherwise fill the shards' mailboxes ahead of every other client's writes.
+  size_t reads_in_flight_per_connection = 64;
   AutoCompaction auto_compaction;
   // Periodic watch progress notifications (etcd: 10 minutes).
   std::chrono::milliseconds watch_progress_interval{10 * 60 * 1000};

@@ -272,7 +272,8 @@ void RequestPath::submit(uint64_t id, Request request, Clock::time_point receive
 
 // The ordering rules of one connection (request_path.hpp).
 bool RequestPath::may_start(const Queued& next) const {
-  if (!next.write) return writes_.empty();
+  if (!next.write)
+    return writes_.empty() && (turns_.in_flight == 0 || reads_.size() < turns_.in_flight);
   if (!reads_.empty()) return false;
   if (!next.applier) return writes_.empty();  // compact, defragment, alarm, Lease.*: alone
   if (unapplied_ == 0) return true;
@@ -283,6 +284,11 @@ void RequestPath::pump() {
   while (!queue_.empty() && !failed_ && may_start(queue_.front())) {
     Queued q = std::move(queue_.front());
     queue_.pop_front();
+    if (q.method == protocol::Method::kv_range && turns_.unsent_bound > 0 &&
+        sink_.unsent_bytes() > turns_.unsent_bound) {
+      emit(q.id, q.method, q.received, protocol::too_many_requests());
+      continue;
+    }
     dispatch(std::move(q));
   }
 }

@@ -137,6 +137,19 @@ class RequestPath {
   // answered with `error` (Unavailable).
   void fail(const protocol::WireError& error);
 
+  // A door that serves one client connection over a socket (the MessagePack door) bounds
+  // that client's reads, as the HTTP/2 door's loop bounds each connection's: at most
+  // `in_flight` reads sent to the shards at once, the rest waiting here in the connection's
+  // order; and a Range whose turn comes while the door holds more than `unsent_bound` bytes
+  // its peer has not taken is answered etcd's "too many requests" without running. So one
+  // client's burst of large reads neither fills the shards' mailboxes ahead of everyone
+  // else's writes nor piles up answers it does not read. 0: no bound (the default).
+  struct ReadTurns {
+    size_t in_flight = 0;
+    uint64_t unsent_bound = 0;
+  };
+  void take_reads_in_turns(ReadTurns turns) { turns_ = turns; }
+
   // Requests taken and not yet answered (the door's in-flight limit).
   size_t pending() const;
   bool idle() const { return pending() == 0; }
@@ -250,6 +263,7 @@ class RequestPath {
   void watch_answered(uint32_t ref, std::optional<Response> response);
 
   caf::event_based_actor* self_;
+  ReadTurns turns_;
   NodeContextPtr ctx_;
   Routes routes_;
   DoorSink& sink_;

@@ -10,10 +10,6 @@
 #include <unordered_map>
 
 namespace revkv::etcdapi {
-protocol::WireError too_many_requests() {
-  return {8, "etcdserver: too many requests"};
-}
-
 namespace {
 
 class GrpcDoor : public caf::event_based_actor, public actors::DoorSink {

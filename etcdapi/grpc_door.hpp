@@ -54,9 +54,7 @@ struct Call {
 };
 using CallPtr = std::shared_ptr<Call>;
 
-// etcd's ErrGRPCTooManyRequests (clientv3: rpctypes.ErrTooManyRequests): the answer to a
-// call the node does not take now (a full door, a connection that does not read).
-protocol::WireError too_many_requests();
+using protocol::too_many_requests;
 
 using grpc_call_atom = caf::atom_constant<caf::atom("grpccall")>;
 using grpc_sent_atom = caf::atom_constant<caf::atom("grpcsent")>;

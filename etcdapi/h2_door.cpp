@@ -48,6 +48,8 @@ Http2Door::Http2Door(std::shared_ptr<grpc::Channel> in_process, actors::NodeCont
   h2::Loop::Limits limits;
   limits.max_message_bytes = options.max_message_bytes;
   limits.connection_unsent_limit = options.unsent_answer_limit;
+  limits.reads_in_flight = static_cast<uint32_t>(
+      std::max<size_t>(1, unary_->ctx->options.reads_in_flight_per_connection));
   // The largest message must fit in a stream's window (its bytes are held until whole),
   // even after one whose bytes nghttp2 has not given back yet (it waits for half a window).
   limits.stream_window = static_cast<uint32_t>(

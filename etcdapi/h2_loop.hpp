@@ -114,7 +114,8 @@ class Loop {
     uint32_t max_concurrent_streams = 1024;
     // Reads of one connection handed to the request path at once; the others wait in the
     // door, first come first (Loop::begin_read). One client's burst of large Ranges would
-    // otherwise fill the shards' mailboxes ahead of every other client's requests.
+    // otherwise fill the shards' mailboxes ahead of every other client's requests. The
+    // door sets NodeOptions::reads_in_flight_per_connection.
     uint32_t reads_in_flight = 64;
     size_t max_header_bytes = 16u << 10;
     // recv calls on one connection per turn of the loop: one busy client cannot hold it.

@@ -22,4 +22,8 @@ WireError malformed_frame() {
   return bad_request("malformed frame");
 }
 
+WireError too_many_requests() {
+  return WireError{8, "etcdserver: too many requests"};
+}
+
 }  // namespace revkv::protocol

@@ -31,6 +31,10 @@ WireError bad_request(std::string_view what);
 WireError unknown_method(std::string_view name);
 // code 3, "revkv: bad request: malformed frame": the stream is closed after it.
 WireError malformed_frame();
+// etcd's ErrGRPCTooManyRequests (clientv3: rpctypes.ErrTooManyRequests): the answer to a
+// call the node does not take now (a full door, a connection that does not read its
+// answers).
+WireError too_many_requests();
 
 // A decoded value, or the error to answer instead.
 template <class T>

@@ -8,6 +8,7 @@
 #include "client/client.hpp"
 #include "client/response_decoder.hpp"
 #include "client/socket.hpp"
+#include "tests/monitoring/scrape.hpp"
 #include "tests/node/node_process.hpp"
 #include "tests/temp_dir.hpp"
 
@@ -28,6 +29,7 @@
 #include <string>
 #include <string_view>
 #include <sys/socket.h>
+#include <thread>
 #include <vector>
 
 using namespace revkv;
@@ -998,6 +1000,88 @@ TEST_CASE("bad input: a client that pipelines and never reads", "[node][bad_inpu
     INFO(describe(g));
     REQUIRE(g.kind == Got::response);
     CHECK(g.r.msgid >= 1000);
+    REQUIRE_FALSE(g.r.error);
+    CHECK(range_value(g.r.result) == big);
+  }
+  hog.close();
+  check_healthy();
+}
+
+TEST_CASE(
+    "bad input: a connection's reads go to the shards in turns, and a read over the unsent "
+    "bound is refused before it runs",
+    "[node][bad_input]") {
+  Env& e = env();
+  const std::string big(1000 * 1000, 'R');
+  REQUIRE(e.bystander->put(put_req("bad/burst", big)).ok());
+  const uint16_t metrics_port = e.node->metrics_port();
+  auto handled = [&](const std::string& metrics, const std::string& code) {
+    const double v = testing::sample(
+        metrics, testing::series("revkv_requests_total", {{"code", code}, {"method", "KV.Range"}}));
+    return std::max(0.0, v);
+  };
+  const std::string start = testing::scrape_metrics(metrics_port);
+  const double ok_before = handled(start, "OK");
+  const double refused_before = handled(start, "ResourceExhausted");
+
+  // 300 Ranges of the 1 MB value at once, from a client that reads nothing yet. All fit in
+  // the door's 256 requests in flight but a few: they are taken at once.
+  constexpr int kReads = 300;
+  std::string burst;
+  for (int i = 0; i < kReads; ++i)
+    burst += range_frame(static_cast<uint32_t>(5000 + i), "bad/burst");
+  Raw hog(port());
+  REQUIRE(hog.send(burst));
+  std::string metrics;
+  double ran = 0;
+  double refused = 0;
+  const auto deadline = Clock::now() + 60s;
+  while (Clock::now() < deadline) {
+    metrics = testing::scrape_metrics(metrics_port);
+    ran = handled(metrics, "OK") - ok_before;
+    refused = handled(metrics, "ResourceExhausted") - refused_before;
+    // Everything the door took is answered; the rest wait in the socket.
+    if (ran + refused >= 256) break;
+    std::this_thread::yield();
+  }
+  INFO("ran " << ran << ", refused " << refused);
+  // A read runs only if, when its turn comes, the door's unsent answers are within their
+  // bound (8 MiB: 9 answers, plus what the sockets' buffers took), and at most 64 run at
+  // once: the rest are refused before they run. Handed on all at once, every read the door
+  // took ran (256 at least).
+  CHECK(ran >= 1);
+  CHECK(ran <= 9 + 64 + 24);
+  CHECK(refused >= 256 - ran);
+  // The other clients are served meanwhile.
+  check_healthy();
+
+  // One answer per read (reads that run together answer in any order, and a read refused at
+  // its turn before the ones still running): the value, or etcd's "too many requests".
+  int ok = 0;
+  std::vector<bool> answered(kReads, false);
+  for (int i = 0; i < kReads; ++i) {
+    Got g = hog.next(30000ms);
+    INFO(describe(g));
+    REQUIRE(g.kind == Got::response);
+    REQUIRE(g.r.msgid >= 5000);
+    REQUIRE(g.r.msgid < 5000 + kReads);
+    CHECK_FALSE(answered[g.r.msgid - 5000]);
+    answered[g.r.msgid - 5000] = true;
+    if (g.r.error) {
+      CHECK(g.r.error->code == 8);
+      CHECK(g.r.error->message == "etcdserver: too many requests");
+      continue;
+    }
+    ++ok;
+    CHECK(range_value(g.r.result) == big);
+  }
+  CHECK(ok >= 1);
+  // Once it reads, the connection serves its reads as before.
+  for (uint32_t i = 0; i < 50; ++i) {
+    REQUIRE(hog.send(range_frame(9000 + i, "bad/burst")));
+    Got g = hog.next();
+    INFO(describe(g));
+    REQUIRE(g.kind == Got::response);
     REQUIRE_FALSE(g.r.error);
     CHECK(range_value(g.r.result) == big);
   }
