@@ -137,6 +137,12 @@ class MsgpackDoor : public caf::event_based_actor, public DoorSink {
     if (!mailbox().empty()) return schedule_flush();
     flush_out();
     after_flush();
+    // Reading paused above for this turn's output may resume now: when the socket took it
+    // all directly, no report of the broker's (sent_atom) will come to resume it.
+    if (!reading_ && !closed_) {
+      update_reading();
+      if (out_.size() > 0) schedule_flush();
+    }
   }
 
  private:

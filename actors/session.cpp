@@ -26,6 +26,11 @@ struct SessionState {
   uint64_t transferred = 0;  // ... that the socket took
   uint64_t reported = 0;     // ... as the door last heard
   bool closing = false;
+  // Reading the socket, as the door last asked (read_atom); as last told to CAF (halt or
+  // trigger); and whether that change may still wait in CAF's multiplexer (settle_reading).
+  bool want_reading = true;
+  bool reading = true;
+  bool settling = false;
 };
 
 namespace {
@@ -33,6 +38,32 @@ namespace {
 using Self = caf::io::stateful_broker<SessionState>;
 
 constexpr uint64_t kReportBytes = 256 * 1024;
+
+// The multiplexer has applied the last halt or trigger (settle_reading).
+using reading_settled_atom = caf::atom_constant<caf::atom("rdsettled")>;
+
+// Tells CAF to stop or resume reading the socket as the door asks, one change per cycle of
+// CAF 0.17's multiplexer. A halt() and a trigger() in the same cycle can lose the socket's
+// read event for good: trigger() registers it only when the stream holds no reader, and the
+// stream drops its reader only when the multiplexer applies a halt. So halt-then-trigger
+// leaves it halted, and trigger-then-halt cancels the registration while the reader stays
+// (every later trigger() then does nothing). Seen: a connection never read again after its
+// door paused and resumed quickly. A task post()ed now runs after the multiplexer has
+// applied this cycle's changes; only then is the next change made.
+void settle_reading(Self* self) {
+  auto& st = self->state;
+  if (st.closing || st.settling || st.want_reading == st.reading) return;
+  st.reading = st.want_reading;
+  if (st.reading) {
+    self->trigger(st.hdl);
+  } else {
+    self->halt(st.hdl);
+  }
+  st.settling = true;
+  self->backend().post([broker = caf::actor_cast<caf::actor>(self)] {
+    caf::anon_send(broker, reading_settled_atom::value);
+  });
+}
 
 void close_connection(Self* self) {
   auto& st = self->state;
@@ -105,13 +136,12 @@ caf::behavior session_actor(Self* self, caf::io::connection_handle hdl, NodeCont
         self->flush(st.hdl);
       },
       [self](read_atom, bool on) {
-        auto& st = self->state;
-        if (st.closing) return;
-        if (on) {
-          self->trigger(st.hdl);
-        } else {
-          self->halt(st.hdl);
-        }
+        self->state.want_reading = on;
+        settle_reading(self);
+      },
+      [self](reading_settled_atom) {
+        self->state.settling = false;
+        settle_reading(self);
       },
       [self](close_atom) { close_connection(self); },
       [self](const caf::io::connection_closed_msg&) { close_connection(self); },
