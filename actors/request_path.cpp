@@ -146,11 +146,6 @@ void count_kv_operations(metrics::NodeMetrics& m, const Response& response) {
   }
 }
 
-// etcd's overload answer (clientv3's ErrTooManyRequests): every snapshot slot is taken.
-protocol::WireError too_many_snapshots() {
-  return {8, "etcdserver: too many requests"};
-}
-
 }  // namespace
 
 struct RequestPath::SnapshotStream {
@@ -253,6 +248,7 @@ void RequestPath::submit(uint64_t id, Request request, Clock::time_point receive
   Queued q{id, method, std::move(request), received, is_write(method), {}, {}, false, {}};
   if (lease_needs_check(*ctx_, q.request)) q.lease_check = caller;
   q.announce = caller.forwarded && ctx_->cluster != nullptr && waits_applied_here(q.request);
+  q.from_member = caller.forwarded && ctx_->cluster != nullptr;
   size_t shards = routes_.shards.size();
   std::visit(
       [&](const auto& r) {
@@ -273,7 +269,8 @@ void RequestPath::submit(uint64_t id, Request request, Clock::time_point receive
 // The ordering rules of one connection (request_path.hpp).
 bool RequestPath::may_start(const Queued& next) const {
   if (!next.write)
-    return writes_.empty() && (turns_.in_flight == 0 || reads_.size() < turns_.in_flight);
+    return writes_.empty() &&
+           (turns_.in_flight == 0 || next.from_member || reads_.size() < turns_.in_flight);
   if (!reads_.empty()) return false;
   if (!next.applier) return writes_.empty();  // compact, defragment, alarm, Lease.*: alone
   if (unapplied_ == 0) return true;
@@ -284,7 +281,7 @@ void RequestPath::pump() {
   while (!queue_.empty() && !failed_ && may_start(queue_.front())) {
     Queued q = std::move(queue_.front());
     queue_.pop_front();
-    if (q.method == protocol::Method::kv_range && turns_.unsent_bound > 0 &&
+    if (q.method == protocol::Method::kv_range && !q.from_member && turns_.unsent_bound > 0 &&
         sink_.unsent_bytes() > turns_.unsent_bound) {
       emit(q.id, q.method, q.received, protocol::too_many_requests());
       continue;
@@ -892,7 +889,8 @@ void RequestPath::fan_out_range(const std::vector<caf::actor>& targets,
 // clients asking together cannot pile up checkpoints on the disk.
 void RequestPath::send_snapshot(const Queued& q) {
   std::shared_ptr<SnapshotSlot> slot = SnapshotSlot::acquire(*ctx_);
-  if (!slot) return emit(q.id, q.method, q.received, too_many_snapshots());
+  // etcd's overload answer when every snapshot slot is taken.
+  if (!slot) return emit(q.id, q.method, q.received, protocol::too_many_requests());
   start_read(q);
   self_->request(routes_.maintenance, caf::infinite, protocol::SnapshotRequest{})
       .then(

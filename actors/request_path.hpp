@@ -141,7 +141,9 @@ class RequestPath {
   // that client's reads, as the HTTP/2 door's loop bounds each connection's: at most
   // `in_flight` reads sent to the shards at once, the rest waiting here in the connection's
   // order; and a Range whose turn comes while the door holds more than `unsent_bound` bytes
-  // its peer has not taken is answered etcd's "too many requests" without running. So one
+  // its peer has not taken is answered etcd's "too many requests" without running. A read
+  // another member forwarded is exempt from both: that connection carries many clients'
+  // calls. So one
   // client's burst of large reads neither fills the shards' mailboxes ahead of everyone
   // else's writes nor piles up answers it does not read. 0: no bound (the default).
   struct ReadTurns {
@@ -174,6 +176,10 @@ class RequestPath {
     // waits until it applied what the answer shows: the answer announces the commit to the
     // followers (ClusterLink::announce_commit; a read's only if its revision is new).
     bool announce = false;
+    // Cluster mode: another member forwarded it here (for its clients, over a connection it
+    // reads at once): it takes no turn and is never refused for its connection's unsent
+    // answers (ReadTurns).
+    bool from_member = false;
   };
   // A write sent to its actor, answered in arrival order once durable.
   struct WriteInFlight {

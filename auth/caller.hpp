@@ -24,8 +24,10 @@ struct Caller {
   bool by_certificate = false;
   // Cluster mode: the request came marked `forwarded` (another member's forwarder sent it,
   // docs/PROTOCOL.md "Framing"). A member that does not lead refuses it instead of
-  // forwarding it again (actors/cluster_gate.hpp). No trust is needed: the mark only takes
-  // forwarding away.
+  // forwarding it again (actors/cluster_gate.hpp). No trust is needed: the mark takes
+  // forwarding away, and gives only a read's exemption from the MessagePack door's read
+  // turns (RequestPath::ReadTurns), whose memory the door's own bound still caps (256
+  // requests taken: the bound before the turns).
   bool forwarded = false;
 
   static Caller anonymous() { return {}; }

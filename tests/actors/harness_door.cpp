@@ -15,11 +15,15 @@ namespace {
 class HarnessDoor : public caf::event_based_actor, public actors::DoorSink {
  public:
   HarnessDoor(caf::actor_config& cfg, actors::NodeContextPtr ctx, actors::Routes routes,
-              caf::actor listener)
+              caf::actor listener, actors::RequestPath::ReadTurns turns = {},
+              std::shared_ptr<std::atomic<uint64_t>> unsent = nullptr)
       : caf::event_based_actor(cfg),
         listener_(std::move(listener)),
-        path_(std::make_unique<actors::RequestPath>(this, std::move(ctx), std::move(routes),
-                                                    *this)) {}
+        unsent_(std::move(unsent)),
+        path_(
+            std::make_unique<actors::RequestPath>(this, std::move(ctx), std::move(routes), *this)) {
+    path_->take_reads_in_turns(turns);
+  }
 
   const char* name() const override { return "harness_door"; }
 
@@ -65,10 +69,12 @@ class HarnessDoor : public caf::event_based_actor, public actors::DoorSink {
          protocol::SnapshotChunk{static_cast<uint32_t>(id), std::string(blob), remaining});
   }
 
-  uint64_t unsent_bytes() const override { return 0; }  // in process: nothing waits
+  // In process nothing waits, unless the test says so.
+  uint64_t unsent_bytes() const override { return unsent_ ? unsent_->load() : 0; }
 
  private:
   caf::actor listener_;
+  std::shared_ptr<std::atomic<uint64_t>> unsent_;
   std::unique_ptr<actors::RequestPath> path_;
   std::map<uint64_t, caf::response_promise> promises_;
   uint64_t next_id_ = 1;
@@ -79,6 +85,14 @@ class HarnessDoor : public caf::event_based_actor, public actors::DoorSink {
 caf::actor spawn_harness_door(caf::actor_system& sys, actors::NodeContextPtr ctx,
                               actors::Routes routes, caf::actor listener) {
   return sys.spawn<HarnessDoor>(std::move(ctx), std::move(routes), std::move(listener));
+}
+
+caf::actor spawn_harness_door(caf::actor_system& sys, actors::NodeContextPtr ctx,
+                              actors::Routes routes, caf::actor listener,
+                              actors::RequestPath::ReadTurns turns,
+                              std::shared_ptr<std::atomic<uint64_t>> unsent) {
+  return sys.spawn<HarnessDoor>(std::move(ctx), std::move(routes), std::move(listener), turns,
+                                std::move(unsent));
 }
 
 }  // namespace revkv::testing

@@ -10,6 +10,7 @@
 //                    (harness_chunk_atom, protocol::SnapshotChunk)
 
 #include "actors/node_context.hpp"
+#include "actors/request_path.hpp"
 #include "actors/routes.hpp"
 #include "protocol/messages.hpp"
 
@@ -17,6 +18,10 @@
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
 #include <caf/fwd.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
 
 namespace revkv::testing {
 
@@ -26,6 +31,13 @@ using harness_chunk_atom = caf::atom_constant<caf::atom("hchunk")>;
 
 caf::actor spawn_harness_door(caf::actor_system& sys, actors::NodeContextPtr ctx,
                               actors::Routes routes, caf::actor listener);
+
+// A door that takes its reads in turns (actors::RequestPath::ReadTurns), as the MessagePack
+// door does, and whose output the test says the peer has not taken (`unsent`, bytes).
+caf::actor spawn_harness_door(caf::actor_system& sys, actors::NodeContextPtr ctx,
+                              actors::Routes routes, caf::actor listener,
+                              actors::RequestPath::ReadTurns turns,
+                              std::shared_ptr<std::atomic<uint64_t>> unsent);
 
 }  // namespace revkv::testing
 

@@ -13,6 +13,8 @@
 #include "tests/actors/caf_dsl.hpp"
 #include "tests/actors/harness_door.hpp"
 
+#include <atomic>
+#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
@@ -56,6 +58,30 @@ caf::behavior scripted_shard(caf::event_based_actor*, std::shared_ptr<int64_t> r
       },
       [](actors::range_atom, const storage::RangeRequest&,
          int64_t) -> storage::Result<storage::RangeFetch> { return storage::RangeFetch{}; },
+  };
+}
+
+// A shard that holds each range read until told to answer the oldest one (release_atom),
+// counting the reads it received: how many a door has sent on at once.
+using release_atom = caf::atom_constant<caf::atom("release")>;
+struct HoldingShard {
+  std::deque<caf::response_promise> held;
+};
+caf::behavior holding_shard(caf::stateful_actor<HoldingShard>* self,
+                            std::shared_ptr<int> received) {
+  return {
+      [self, received](actors::range_atom, const storage::RangeRequest&,
+                       int64_t) -> caf::response_promise {
+        ++*received;
+        self->state.held.push_back(self->make_response_promise());
+        return self->state.held.back();
+      },
+      [self](release_atom) {
+        if (self->state.held.empty()) return;
+        self->state.held.front().deliver(
+            storage::Result<storage::RangeFetch>(storage::RangeFetch{}));
+        self->state.held.pop_front();
+      },
   };
 }
 
@@ -241,4 +267,50 @@ TEST_CASE_METHOD(OrderFixture,
   sched.run();
   CHECK(log->back() == "later: failed 14");
   CHECK_FALSE(sched.prioritize(shard0));  // it never reached a shard
+}
+
+TEST_CASE_METHOD(OrderFixture,
+                 "reads in turns: the third read leaves when one of two answers, the write "
+                 "after them waits for all, a Range over the unsent bound is refused unrun",
+                 "[actors][order]") {
+  auto received = std::make_shared<int>(0);
+  auto holding = sys.spawn(holding_shard, received);
+  routes.shards = {holding, shard1};
+  auto unsent = std::make_shared<std::atomic<uint64_t>>(0);
+  auto turned = testing::spawn_harness_door(sys, ctx, routes, holding,
+                                            actors::RequestPath::ReadTurns{2, 100}, unsent);
+  auto other = sys.spawn(client, turned, log);
+  sched.run();
+  const auto key = key_on(0, 2);
+  for (const char* label : {"r1", "r2", "r3", "r4"})
+    self->send(other, std::string(label), range(key));
+  self->send(other, std::string("w"), put(key_on(1, 2)));
+  sched.run();
+  CHECK(*received == 2);  // two turns: r3, r4 and the write wait in the path
+  CHECK(log->empty());
+
+  self->send(holding, release_atom::value);
+  sched.run();
+  CHECK(*received == 3);  // r1 answered: r3 took its turn
+  CHECK(*log == std::vector<std::string>{"r1: ok 1"});
+
+  // The peer stops taking output: r4's turn comes over the bound, and it is refused (code
+  // 8, etcd's "too many requests") without reaching the shard.
+  unsent->store(101);
+  self->send(holding, release_atom::value);
+  sched.run();
+  CHECK(*received == 3);
+  CHECK(*log == std::vector<std::string>{"r1: ok 1", "r2: ok 1", "r4: failed 8"});
+  CHECK_FALSE(sched.prioritize(shard1));  // the write still waits for r3
+
+  self->send(holding, release_atom::value);
+  sched.run();
+  ctx->watermark.store(2);
+  self->send(turned, actors::durable_atom::value, int64_t{2});
+  sched.run();
+  CHECK(*log ==
+        std::vector<std::string>{"r1: ok 1", "r2: ok 1", "r4: failed 8", "r3: ok 1", "w: ok 2"});
+  for (const auto& a : {holding, turned, other})
+    caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  sched.run();
 }
