@@ -21,6 +21,7 @@
 #include <cerrno>
 #include <chrono>
 #include <memory>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 namespace revkv::actors {
@@ -130,6 +131,12 @@ class MsgpackDoor : public caf::event_based_actor, public DoorSink {
   // request in flight: no extra hop), else after the messages already queued (many
   // answers, one message to the broker).
   void end_of_turn() override {
+    flush_turn();
+    release_when_written();
+  }
+
+ private:
+  void flush_turn() {
     if (closed_) return;
     close_if_drained();
     update_reading();  // fewer requests pending: buffered frames may be taken now
@@ -145,7 +152,6 @@ class MsgpackDoor : public caf::event_based_actor, public DoorSink {
     }
   }
 
- private:
   static protocol::FrameLimits limits(const NodeContext& ctx) {
     protocol::FrameLimits l;
     l.max_request_bytes = ctx.options.max_request_bytes;
@@ -216,9 +222,23 @@ class MsgpackDoor : public caf::event_based_actor, public DoorSink {
   }
 
   // A leadership drain (actors/leadership_drain.hpp) waits for this door until the socket
-  // took every answer written so far, or the connection is gone.
+  // took every answer written so far, or the connection is gone; and until the requests
+  // already in the socket, or on their way here, are answered too (`leader changed`): a
+  // request the client sent before the member learned it lost leadership is answered, not
+  // cut by the restart. The drain's bound (kDrainBound) caps a client that keeps sending.
   void release_when_written() {
-    if (drain_hold_ && (closed_ || (out_.size() == 0 && unsent_bytes() == 0))) drain_hold_.reset();
+    if (!drain_hold_) return;
+    if (closed_ || (out_.size() == 0 && unsent_bytes() == 0 && !input_waiting()))
+      drain_hold_.reset();
+  }
+
+  // Bytes the client sent that this door has not taken yet: in the kernel, or in a message
+  // from the broker (any message still queued here ends its turn here, which looks again).
+  bool input_waiting() {
+    if (!mailbox().empty()) return true;
+    int unread = 0;
+    return reading_ && socket_.valid() && ::ioctl(socket_.get(), FIONREAD, &unread) == 0 &&
+           unread > 0;
   }
 
   // The close follows the last bytes (end_of_turn).

@@ -49,7 +49,10 @@ using reading_settled_atom = caf::atom_constant<caf::atom("rdsettled")>;
 // leaves it halted, and trigger-then-halt cancels the registration while the reader stays
 // (every later trigger() then does nothing). Seen: a connection never read again after its
 // door paused and resumed quickly. A task post()ed now runs after the multiplexer has
-// applied this cycle's changes; only then is the next change made.
+// applied this cycle's changes; only then is the next change made. This leans on CAF
+// 0.17's default_multiplexer as it is (post() from its own thread queues the task for its
+// next poll_once, which first applies the pending events): recheck it on a CAF upgrade.
+// tests/node/bad_input_test.cpp's reads-in-turns case hung in about 2 runs of 5 without it.
 void settle_reading(Self* self) {
   auto& st = self->state;
   if (st.closing || st.settling || st.want_reading == st.reading) return;
