@@ -143,9 +143,9 @@ class RequestPath {
   // order; and a Range whose turn comes while the door holds more than `unsent_bound` bytes
   // its peer has not taken is answered etcd's "too many requests" without running. A read
   // another member forwarded is exempt from both: that connection carries many clients'
-  // calls. So one
-  // client's burst of large reads neither fills the shards' mailboxes ahead of everyone
-  // else's writes nor piles up answers it does not read. 0: no bound (the default).
+  // calls. So one client's burst of large reads neither fills the shards' mailboxes ahead
+  // of everyone else's writes nor piles up answers it does not read. 0: no bound (the
+  // default).
   struct ReadTurns {
     size_t in_flight = 0;
     uint64_t unsent_bound = 0;
@@ -269,13 +269,13 @@ class RequestPath {
   void watch_answered(uint32_t ref, std::optional<Response> response);
 
   caf::event_based_actor* self_;
-  ReadTurns turns_;
   NodeContextPtr ctx_;
   Routes routes_;
   DoorSink& sink_;
   ::revkv::metrics::NodeMetrics* metrics_;  // ctx_->metrics, or null
   std::optional<protocol::WireError> failed_;
 
+  ReadTurns turns_;                                   // take_reads_in_turns; none by default
   std::deque<Queued> queue_;                          // taken, waiting for their turn
   std::unordered_map<uint64_t, ReadInFlight> reads_;  // sent, not answered
   std::deque<WriteInFlight> writes_;

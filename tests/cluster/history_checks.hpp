@@ -88,35 +88,57 @@ inline std::vector<size_t> revive_exited(Cluster& cluster, std::mutex& mu,
 
 // Every member but the `gone` runs, agrees on one leader, has applied the same Raft index
 // with the same Maintenance.Hash, and answers HashKV at `revision` alike; members that exit
-// meanwhile are restarted. Whether that came within `limit`.
+// meanwhile are restarted. Whether that came within `limit`; when not, it prints what each
+// member last answered and the end of each one's log.
 inline bool converged(Cluster& cluster, std::mutex& mu, int64_t revision,
                       std::chrono::seconds limit, const std::set<size_t>& gone = {}) {
-  return eventually(
+  std::string seen;  // what the last look found, member by member
+  const bool ok = eventually(
       [&] {
         revive_exited(cluster, mu, gone);
         std::lock_guard lock(mu);
+        seen.clear();
         std::optional<uint64_t> leader;
         std::optional<uint32_t> hash_kv;
         for (size_t i = 0; i < cluster.size(); ++i) {
           if (gone.count(i) != 0) continue;
-          if (!cluster.running(i)) return false;
+          seen += "member " + std::to_string(i) + ": ";
+          if (!cluster.running(i)) return seen += "not running\n", false;
           auto c = client::Client::connect(cluster.member(i).endpoint(),
                                            with_timeout(std::chrono::milliseconds(2000)));
-          if (!c.ok()) return false;
+          if (!c.ok()) return seen += "connect: " + c.error().message + "\n", false;
           auto s = c.value().status();
-          if (!s.ok() || s.value().leader == 0) return false;
-          if (leader && *leader != s.value().leader) return false;
+          if (!s.ok()) return seen += "status: " + s.error().message + "\n", false;
+          seen += "leader " + std::to_string(s.value().leader) + " term " +
+                  std::to_string(s.value().raft_term) + " index " +
+                  std::to_string(s.value().raft_index) + " revision " +
+                  std::to_string(s.value().header.revision);
+          if (s.value().leader == 0) return seen += "\n", false;
+          if (leader && *leader != s.value().leader) return seen += "\n", false;
           leader = s.value().leader;
           protocol::HashKVRequest h;
           h.revision = revision;
           auto hk = c.value().hash_kv(h);
-          if (!hk.ok()) return false;  // also: this member has not reached `revision` yet
+          // Also: this member has not reached `revision` yet.
+          if (!hk.ok()) return seen += "; HashKV: " + hk.error().message + "\n", false;
+          seen += "; HashKV " + std::to_string(hk.value().hash) + "\n";
           if (hash_kv && *hash_kv != hk.value().hash) return false;
           hash_kv = hk.value().hash;
         }
         return same_hash(cluster, gone);
       },
       limit);
+  if (!ok) {
+    std::lock_guard lock(mu);
+    std::cout << "not converged at revision " << revision << "; the last look:\n" << seen;
+    for (size_t i = 0; i < cluster.size(); ++i) {
+      if (gone.count(i) != 0 || !cluster.running(i)) continue;
+      const std::string log = cluster.log(i);
+      std::cout << "member " << i << "'s log ends:\n"
+                << log.substr(log.size() > 4000 ? log.size() - 4000 : 0) << std::endl;
+    }
+  }
+  return ok;
 }
 
 // Stops the clients, reads every key once more through the cluster (so a lost write shows
