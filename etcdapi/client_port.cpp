@@ -8,12 +8,12 @@ namespace revkv::etcdapi {
 
 ClientPort::ClientPort(grpc::Server& server, const std::string& host, uint16_t port,
                        size_t io_threads, ClientListener::Limits listener_limits,
-                       gateway::Limits gateway_limits, std::function<bool()> healthy,
+                       gateway::Limits gateway_limits, gateway::NodeProbes probes,
                        std::shared_ptr<tls::ServerCredentials> tls, auth::CertificateNames* names,
                        gateway::Gateway::CertificateCheck gateway_refuses,
                        ClientListener::GrpcHandoff http2)
     : server_(server),
-      gateway_(server, gateway_limits, std::move(healthy), std::move(gateway_refuses)),
+      gateway_(server, gateway_limits, std::move(probes), std::move(gateway_refuses)),
       work_(boost::asio::make_work_guard(io_)) {
   listener_ = std::make_unique<ClientListener>(
       io_, host, port, listener_limits,

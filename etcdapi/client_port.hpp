@@ -27,7 +27,7 @@ class ClientPort {
   // `http2`: who takes the HTTP/2 connections (revkv's own door); empty: gRPC's server.
   ClientPort(grpc::Server& server, const std::string& host, uint16_t port, size_t io_threads,
              ClientListener::Limits listener_limits, gateway::Limits gateway_limits,
-             std::function<bool()> healthy, std::shared_ptr<tls::ServerCredentials> tls = nullptr,
+             gateway::NodeProbes probes, std::shared_ptr<tls::ServerCredentials> tls = nullptr,
              auth::CertificateNames* names = nullptr,
              gateway::Gateway::CertificateCheck gateway_refuses = {},
              ClientListener::GrpcHandoff http2 = {});

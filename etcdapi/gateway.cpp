@@ -7,10 +7,10 @@
 
 namespace revkv::etcdapi::gateway {
 
-Gateway::Gateway(grpc::Server& server, Limits limits, std::function<bool()> healthy,
+Gateway::Gateway(grpc::Server& server, Limits limits, NodeProbes probes,
                  CertificateCheck refuses_certificate)
     : limits_(limits),
-      healthy_(std::move(healthy)),
+      probes_(std::move(probes)),
       refuses_certificate_(std::move(refuses_certificate)),
       stub_(
           std::make_unique<grpc::GenericStub>(server.InProcessChannel(grpc::ChannelArguments()))) {}

@@ -14,6 +14,7 @@
 #include <grpcpp/generic/generic_stub.h>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <unordered_map>
 
 namespace grpc {
@@ -22,11 +23,25 @@ class Server;
 
 namespace revkv::etcdapi::gateway {
 
+// What the client port answers about the node itself, beside the API.
+struct NodeProbes {
+  // GET /health: false while the node failed or an alarm is raised.
+  std::function<bool()> healthy;
+  // GET /metrics: the node's metrics in Prometheus's text format, as on --listen-metrics
+  // (etcd serves /metrics on its client URLs too, and its scrape configs point there).
+  // Empty: 404.
+  std::function<std::string()> metrics;
+};
+
 struct Limits {
   // Open HTTP connections; one more is closed at once.
   size_t max_connections = 1024;
   // A request's body: --max-request-bytes plus the room JSON and base64 take.
   size_t max_body_bytes = 0;
+  // A request as protobuf: what the gRPC server takes (0: no bound of the gateway's own).
+  // etcd's gateway hands a larger one to its gRPC server, which refuses it in grpc-go's
+  // words; this gateway refuses it in the same words before calling.
+  size_t max_message_bytes = 0;
   size_t max_header_bytes = 16 * 1024;
   // Waiting for (the rest of) a request, idle keep-alive connections included.
   std::chrono::milliseconds idle{60'000};
@@ -43,8 +58,7 @@ class Gateway {
   // enabled, answers them 400: it could not act as that user).
   using CertificateCheck = std::function<bool(int fd)>;
 
-  // `healthy` answers GET /health: false while the node failed or an alarm is raised.
-  Gateway(grpc::Server& server, Limits limits, std::function<bool()> healthy,
+  Gateway(grpc::Server& server, Limits limits, NodeProbes probes,
           CertificateCheck refuses_certificate = {});
   ~Gateway();
   Gateway(const Gateway&) = delete;
@@ -61,7 +75,7 @@ class Gateway {
   // For the sessions.
   grpc::GenericStub& stub() { return *stub_; }
   const Limits& limits() const { return limits_; }
-  bool healthy() const { return healthy_(); }
+  const NodeProbes& probes() const { return probes_; }
   bool refuses_certificate(int fd) const {
     return refuses_certificate_ && refuses_certificate_(fd);
   }
@@ -72,7 +86,7 @@ class Gateway {
   void call_ended();
 
   Limits limits_;
-  std::function<bool()> healthy_;
+  NodeProbes probes_;
   CertificateCheck refuses_certificate_;
   std::unique_ptr<grpc::GenericStub> stub_;
   std::mutex mutex_;

@@ -134,6 +134,8 @@ grpc::Status from_json(std::string_view body, google::protobuf::Message& message
   if (const auto start = json.find_first_not_of(" \t\r\n");
       json.substr(start, json.find_last_not_of(" \t\r\n") + 1 - start) == "null")
     return grpc::Status::OK;
+  // Go's decoder's words, for the bytes as they came.
+  if (auto bad = util::json::decode_error(json)) return {grpc::StatusCode::INVALID_ARGUMENT, *bad};
   // Go's decoder takes bytes that are not UTF-8 inside strings (as U+FFFD); nlohmann not.
   const std::string utf8 = util::utf8::with_replacements(json);
   util::json::SyntaxError syntax;

@@ -35,6 +35,7 @@ constexpr const char* kJson = "application/json";
 // answer (maxPostHandlerReadBytes); beyond it, it answers and closes the connection.
 constexpr uint64_t kGoDrainBytes = 256 * 1024;
 constexpr const char* kText = "text/plain; charset=utf-8";
+constexpr const char* kPrometheusText = "text/plain; version=0.0.4; charset=utf-8";
 
 grpc::ByteBuffer to_buffer(const std::string& bytes) {
   grpc::Slice slice(bytes);
@@ -234,9 +235,13 @@ void Session::serve(const Request& request) {
     if (request.method() != http::verb::get)
       return answer(405, kText, "Method Not Allowed\n", keep_alive_, "GET");
     if (target == "/version") return answer(200, kJson, std::string(kVersionBody), keep_alive_);
-    return gateway_.healthy() ? answer(200, kText, std::string(kHealthBody), keep_alive_)
-                              : answer(503, kText, std::string(kUnhealthyBody), keep_alive_);
+    return gateway_.probes().healthy()
+               ? answer(200, kText, std::string(kHealthBody), keep_alive_)
+               : answer(503, kText, std::string(kUnhealthyBody), keep_alive_);
   }
+  // etcd's client URL serves Prometheus's handler here, for any method.
+  if (target == "/metrics" && gateway_.probes().metrics)
+    return answer(200, kPrometheusText, gateway_.probes().metrics(), keep_alive_);
   const auto path = api_path(target);
   if (!path) return answer(404, kText, "404 page not found\n", keep_alive_);
   const Route* route = find_route(*path);
@@ -288,6 +293,14 @@ void Session::call(const Route& route, const Request& request) {
   if (route.request) {
     if (auto status = encode_request(*route.request, request.body(), requests.back()); !status.ok())
       return answer(400, kJson, error_body(status), keep_alive_);
+    const size_t size = requests.back().Length();
+    if (const size_t max = gateway_.limits().max_message_bytes; max > 0 && size > max) {
+      const grpc::Status too_large(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                   "grpc: received message larger than max (" +
+                                       std::to_string(size) + " vs. " + std::to_string(max) + ")");
+      return answer(static_cast<unsigned>(http_status(too_large.error_code())), kJson,
+                    error_body(too_large), keep_alive_);
+    }
   }
   if (route.kind == CallKind::stream) {
     stream_authorization_ = token_of(request);

@@ -35,7 +35,8 @@ constexpr size_t kGatewayThreads = 2;
 
 GrpcServer::GrpcServer(caf::actor_system& sys, const actors::Node& node, const std::string& host,
                        uint16_t port, size_t doors, std::shared_ptr<tls::ServerCredentials> tls,
-                       GrpcEngine engine, size_t http2_loops) {
+                       GrpcEngine engine, size_t http2_loops,
+                       std::function<std::string()> metrics_text) {
   const auto& ctx = node.context();
   const bool secure = tls != nullptr;
   for (size_t i = 0; i < std::max<size_t>(1, doors); ++i)
@@ -84,13 +85,15 @@ GrpcServer::GrpcServer(caf::actor_system& sys, const actors::Node& node, const s
   gateway::Limits gateway_limits;
   // A put of --max-request-bytes of value is base64 in JSON: 4/3 of it, plus the rest.
   gateway_limits.max_body_bytes = ctx->options.max_request_bytes * 2 + kGrpcOverheadBytes;
+  gateway_limits.max_message_bytes = ctx->options.max_request_bytes + kGrpcOverheadBytes;
   try {
     client_port_ = std::make_unique<ClientPort>(
         *server_, host, port, kGatewayThreads, ClientListener::Limits{}, gateway_limits,
-        [ctx] {
-          // etcd's /health: false on an alarm.
-          return !ctx->failure.failed() && !ctx->nospace_alarm.load();
-        },
+        gateway::NodeProbes{[ctx] {
+                              // etcd's /health: false on an alarm.
+                              return !ctx->failure.failed() && !ctx->nospace_alarm.load();
+                            },
+                            std::move(metrics_text)},
         std::move(tls), &ctx->certificate_names,
         [ctx](int fd) {
           // etcd refuses a gateway request whose certificate has a CN once auth is on.

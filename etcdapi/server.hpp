@@ -13,6 +13,7 @@
 #include <caf/fwd.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -42,9 +43,12 @@ class GrpcServer {
   // Throws std::runtime_error when the address cannot be bound. Port 0 picks a free port.
   // `tls`: nullptr for plaintext; else the port accepts TLS only (docs/SECURITY.md).
   // `http2_loops`: the HTTP/2 door's event loop threads; 0: one per four cores, at least one.
+  // `metrics_text`: what GET /metrics on the port answers (the node's metrics, as on
+  // --listen-metrics); empty: 404. Called on the gateway's threads.
   GrpcServer(caf::actor_system& sys, const actors::Node& node, const std::string& host,
              uint16_t port, size_t doors, std::shared_ptr<tls::ServerCredentials> tls = nullptr,
-             GrpcEngine engine = GrpcEngine::nghttp2, size_t http2_loops = 0);
+             GrpcEngine engine = GrpcEngine::nghttp2, size_t http2_loops = 0,
+             std::function<std::string()> metrics_text = {});
   ~GrpcServer();
   GrpcServer(const GrpcServer&) = delete;
   GrpcServer& operator=(const GrpcServer&) = delete;

@@ -98,6 +98,13 @@ class StateCollector : public prometheus::Collectable {
                             "Forwarded requests answered before this member applied what the "
                             "leader's answer shows, because it lagged longer than the wait.",
                             relaxed(link->forwarded_apply_timeouts)));
+    } else {
+      // A single node is its own leader, as a one-member etcd reports itself: dashboards'
+      // "up" panels and the no-leader alert read these.
+      out.push_back(gauge("etcd_server_has_leader",
+                          "Whether or not a leader exists. 1 is existence, 0 is not.", 1));
+      out.push_back(gauge("etcd_server_is_leader",
+                          "Whether or not this member is a leader. 1 if is, 0 otherwise.", 1));
     }
     // Only once a probe answered (an empty family is no use to anyone).
     if (const auto* link = ctx.cluster.get(); link != nullptr) {

@@ -4,6 +4,7 @@
 
 #include <cctype>
 #include <cstdint>
+#include <vector>
 
 namespace revkv::util::json {
 
@@ -58,52 +59,270 @@ void write(std::string& out, const Json& value) {
   }
 }
 
-// Go's encoding/json decoder names what it was looking for when a character was wrong;
-// nlohmann's parse_error names the construct it was parsing. One onto the other.
-std::string go_context(std::string_view nlohmann_message, std::string_view text, std::size_t at) {
-  const char c = text[at];
-  // Inside true/false/null: Go names the literal and the letter it expected.
-  std::size_t start = at;
-  while (start > 0 && std::isalpha(static_cast<unsigned char>(text[start - 1])))
-    --start;
-  if (start < at) {
-    const std::string_view read = text.substr(start, at - start);
-    for (std::string_view literal : {"true", "false", "null"})
-      if (read.size() < literal.size() && literal.substr(0, read.size()) == read)
-        return "in literal " + std::string(literal) + " (expecting '" + literal[read.size()] + "')";
-  }
-  if (nlohmann_message.find("invalid string: control character") != std::string_view::npos)
-    return "in string literal";
-  if (nlohmann_message.find("invalid string: forbidden character after backslash") !=
-      std::string_view::npos)
-    return "in string escape code";
-  if (nlohmann_message.find("invalid number") != std::string_view::npos)
-    return "in numeric literal";
-  if (nlohmann_message.find("while parsing object key") != std::string_view::npos)
-    return "looking for beginning of object key string";
-  if (nlohmann_message.find("while parsing object separator") != std::string_view::npos)
-    return "after object key";
-  if (nlohmann_message.find("while parsing object") != std::string_view::npos)
-    return c == '"' || std::isalnum(static_cast<unsigned char>(c))
-               ? "after object key:value pair"
-               : "looking for beginning of value";
-  if (nlohmann_message.find("while parsing array") != std::string_view::npos)
-    return "after array element";
-  return "looking for beginning of value";
-}
-
-std::string character(char c) {
+// A byte as Go's encoding/json names it in an error (its quoteChar): the byte taken as the
+// code point U+00XX and quoted as strconv.Quote quotes it, between single quotes.
+std::string go_quoted_byte(unsigned char c) {
   if (c == '\'') return "'\\''";
   if (c == '"') return "'\"'";
-  const auto u = static_cast<unsigned char>(c);
-  if (u < 0x20 || u == 0x7f) {
-    std::string out = "'\\x";
-    out += kHex[u >> 4];
-    out += kHex[u & 0xf];
-    return out + "'";
+  if (c == '\\') return "'\\\\'";
+  std::string out = "'";
+  switch (c) {
+    case '\a':
+      out += "\\a";
+      break;
+    case '\b':
+      out += "\\b";
+      break;
+    case '\f':
+      out += "\\f";
+      break;
+    case '\n':
+      out += "\\n";
+      break;
+    case '\r':
+      out += "\\r";
+      break;
+    case '\t':
+      out += "\\t";
+      break;
+    case '\v':
+      out += "\\v";
+      break;
+    default:
+      if (c < 0x20 || c == 0x7f) {
+        out += "\\x";
+        out += kHex[c >> 4];
+        out += kHex[c & 0xf];
+      } else if (c < 0x80) {
+        out += static_cast<char>(c);
+      } else if (c <= 0xa0 || c == 0xad) {
+        // C1 controls, the no-break space and the soft hyphen: not printable to Go.
+        out += "\\u00";
+        out += kHex[c >> 4];
+        out += kHex[c & 0xf];
+      } else {
+        // Printable Latin-1: the code point in UTF-8.
+        out += static_cast<char>(0xc0 | (c >> 6));
+        out += static_cast<char>(0x80 | (c & 0x3f));
+      }
   }
-  return std::string("'") + c + "'";
+  return out + "'";
 }
+
+bool go_space(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+bool digit(char c) {
+  return c >= '0' && c <= '9';
+}
+
+// Go's encoding/json scanner, byte by byte, for the words of its errors: a state for each
+// of its step functions, and the stack of what each open object or array expects next.
+class GoScanner {
+ public:
+  // `ended`: the value ended before this byte (a string, number or literal is over only
+  // at the byte after it); `closed`: this byte ends it (an object's or array's last).
+  enum class Outcome : uint8_t { more, ended, closed, failed };
+
+  // Takes the next byte of the first value, as Go's json.Decoder does; on `failed`,
+  // error() says why in Go's words.
+  Outcome step(char c) {
+    for (;;) {
+      switch (state_) {
+        case State::begin_value_or_empty:
+          if (go_space(c)) return Outcome::more;
+          if (c == ']') {
+            state_ = State::end_value;
+            continue;
+          }
+          state_ = State::begin_value;
+          continue;
+        case State::begin_value:
+          return begin_value(c);
+        case State::begin_string_or_empty:
+          if (go_space(c)) return Outcome::more;
+          if (c == '}') {
+            stack_.back() = Expect::object_value;
+            state_ = State::end_value;
+            continue;
+          }
+          state_ = State::begin_string;
+          continue;
+        case State::begin_string:
+          if (go_space(c)) return Outcome::more;
+          if (c == '"') return to(State::in_string);
+          return fail(c, "looking for beginning of object key string");
+        case State::end_value:
+          return end_value(c);
+        case State::in_string:
+          if (c == '"') return to(State::end_value);
+          if (c == '\\') return to(State::in_string_escape);
+          if (static_cast<unsigned char>(c) < 0x20) return fail(c, "in string literal");
+          return Outcome::more;
+        case State::in_string_escape:
+          if (c == 'u') {
+            hex_left_ = 4;
+            return to(State::in_string_escape_u);
+          }
+          if (std::string_view("bfnrt\\/\"").find(c) != std::string_view::npos)
+            return to(State::in_string);
+          return fail(c, "in string escape code");
+        case State::in_string_escape_u:
+          if (!std::isxdigit(static_cast<unsigned char>(c)))
+            return fail(c, "in \\u hexadecimal character escape");
+          if (--hex_left_ == 0) state_ = State::in_string;
+          return Outcome::more;
+        case State::negative:
+          if (c == '0') return to(State::zero);
+          if (c >= '1' && c <= '9') return to(State::integer);
+          return fail(c, "in numeric literal");
+        case State::integer:
+          if (digit(c)) return Outcome::more;
+          state_ = State::zero;
+          continue;
+        case State::zero:
+          if (c == '.') return to(State::dot);
+          if (c == 'e' || c == 'E') return to(State::exponent);
+          state_ = State::end_value;
+          continue;
+        case State::dot:
+          if (digit(c)) return to(State::fraction);
+          return fail(c, "after decimal point in numeric literal");
+        case State::fraction:
+          if (digit(c)) return Outcome::more;
+          if (c == 'e' || c == 'E') return to(State::exponent);
+          state_ = State::end_value;
+          continue;
+        case State::exponent:
+          if (c == '+' || c == '-') return to(State::exponent_sign);
+          state_ = State::exponent_sign;
+          continue;
+        case State::exponent_sign:
+          if (digit(c)) return to(State::exponent_digits);
+          return fail(c, "in exponent of numeric literal");
+        case State::exponent_digits:
+          if (digit(c)) return Outcome::more;
+          state_ = State::end_value;
+          continue;
+        case State::literal:
+          if (c != literal_[literal_at_])
+            return fail(c, "in literal " + std::string(literal_) + " (expecting '" +
+                               literal_[literal_at_] + "')");
+          if (++literal_at_ == literal_.size()) state_ = State::end_value;
+          return Outcome::more;
+      }
+    }
+  }
+
+  // The text ended: whether the value was complete (Go's Decoder then steps one blank).
+  bool complete_at_end() { return step(' ') == Outcome::ended; }
+
+  const std::string& error() const { return error_; }
+
+ private:
+  enum class State : uint8_t {
+    begin_value_or_empty,
+    begin_value,
+    begin_string_or_empty,
+    begin_string,
+    end_value,
+    in_string,
+    in_string_escape,
+    in_string_escape_u,
+    negative,
+    integer,
+    zero,
+    dot,
+    fraction,
+    exponent,
+    exponent_sign,
+    exponent_digits,
+    literal,
+  };
+  enum class Expect : uint8_t { object_key, object_value, array_value };
+  // Go's maxNestingDepth.
+  static constexpr std::size_t kMaxDepth = 10000;
+
+  Outcome to(State next) {
+    state_ = next;
+    return Outcome::more;
+  }
+
+  Outcome fail(char c, const std::string& context) {
+    error_ = "invalid character " + go_quoted_byte(static_cast<unsigned char>(c)) + " " + context;
+    return Outcome::failed;
+  }
+
+  Outcome push(char c, Expect expect, State next) {
+    stack_.push_back(expect);
+    if (stack_.size() > kMaxDepth) return fail(c, "exceeded max depth");
+    return to(next);
+  }
+
+  Outcome begin_value(char c) {
+    if (go_space(c)) return Outcome::more;
+    switch (c) {
+      case '{':
+        return push(c, Expect::object_key, State::begin_string_or_empty);
+      case '[':
+        return push(c, Expect::array_value, State::begin_value_or_empty);
+      case '"':
+        return to(State::in_string);
+      case '-':
+        return to(State::negative);
+      case '0':
+        return to(State::zero);
+      case 't':
+      case 'f':
+      case 'n':
+        literal_ = c == 't' ? "true" : c == 'f' ? "false" : "null";
+        literal_at_ = 1;
+        return to(State::literal);
+      default:
+        if (c >= '1' && c <= '9') return to(State::integer);
+        return fail(c, "looking for beginning of value");
+    }
+  }
+
+  Outcome end_value(char c) {
+    // The top-level value ended before this byte.
+    if (stack_.empty()) return Outcome::ended;
+    if (go_space(c)) return Outcome::more;
+    switch (stack_.back()) {
+      case Expect::object_key:
+        if (c != ':') return fail(c, "after object key");
+        stack_.back() = Expect::object_value;
+        return to(State::begin_value);
+      case Expect::object_value:
+        if (c == ',') {
+          stack_.back() = Expect::object_key;
+          return to(State::begin_string);
+        }
+        if (c != '}') return fail(c, "after object key:value pair");
+        return pop();
+      case Expect::array_value:
+        if (c == ',') return to(State::begin_value);
+        if (c != ']') return fail(c, "after array element");
+        return pop();
+    }
+    return Outcome::more;
+  }
+
+  // An object or array closed: the Decoder stops right after the top-level one.
+  Outcome pop() {
+    stack_.pop_back();
+    state_ = State::end_value;
+    return stack_.empty() ? Outcome::closed : Outcome::more;
+  }
+
+  State state_ = State::begin_value;
+  std::vector<Expect> stack_;
+  std::string_view literal_;
+  std::size_t literal_at_ = 0;
+  int hex_left_ = 0;
+  std::string error_;
+};
 
 }  // namespace
 
@@ -193,20 +412,53 @@ std::string base64(std::string_view bytes) {
   return out;
 }
 
+namespace {
+
+// Where the first JSON value of `text` ends, or Go's json.Decoder's error for it.
+struct FirstValue {
+  std::optional<std::string> error;
+  std::size_t end = 0;
+};
+
+FirstValue scan_first_value(std::string_view text) {
+  GoScanner scanner;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    switch (scanner.step(text[i])) {
+      case GoScanner::Outcome::more:
+        continue;
+      case GoScanner::Outcome::failed:
+        return {scanner.error(), i};
+      case GoScanner::Outcome::ended:
+        return {std::nullopt, i};
+      case GoScanner::Outcome::closed:
+        return {std::nullopt, i + 1};
+    }
+  }
+  if (scanner.complete_at_end()) return {std::nullopt, text.size()};
+  return {"unexpected EOF", text.size()};
+}
+
+}  // namespace
+
+std::optional<std::string> decode_error(std::string_view text) {
+  return scan_first_value(text).error;
+}
+
 std::optional<Json> parse(std::string_view text, SyntaxError* error) {
+  // Go's words for a syntax error (nlohmann's name its own parser's states), and for
+  // anything but blanks after the value.
+  auto first = scan_first_value(text);
+  if (!first.error) {
+    if (const auto rest = text.find_first_not_of(" \t\r\n", first.end); rest != text.npos)
+      first.error = "invalid character " + go_quoted_byte(static_cast<unsigned char>(text[rest])) +
+                    " after top-level value";
+  }
+  if (first.error) {
+    if (error) *error = SyntaxError{*first.error, false};
+    return std::nullopt;
+  }
   try {
     return Json::parse(text.begin(), text.end());
-  } catch (const Json::parse_error& e) {
-    if (error) {
-      // e.byte is 1-based: the character that could not be taken.
-      const std::size_t at = e.byte == 0 ? 0 : e.byte - 1;
-      if (at >= text.size())
-        error->message = "unexpected EOF";
-      else
-        error->message =
-            "invalid character " + character(text[at]) + " " + go_context(e.what(), text, at);
-    }
-    return std::nullopt;
   } catch (const Json::out_of_range& e) {
     // 406: a number nlohmann cannot hold (1e999). Uncaught, it would end the process.
     if (error) {
@@ -215,6 +467,7 @@ std::optional<Json> parse(std::string_view text, SyntaxError* error) {
     }
     return std::nullopt;
   } catch (const Json::exception& e) {
+    // What Go's scanner takes and nlohmann does not (a lone UTF-16 surrogate's escape).
     if (error) error->message = e.what();
     return std::nullopt;
   }

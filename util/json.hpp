@@ -43,6 +43,12 @@ struct SyntaxError {
 // `text` parsed as exactly one JSON value (blank around it is allowed).
 std::optional<Json> parse(std::string_view text, SyntaxError* error = nullptr);
 
+// What Go's json.Decoder answers for the first value of `text`, in its words: nullopt when
+// that value is whole and well-formed (whatever follows it), "unexpected EOF" when `text`
+// ends inside it. It scans bytes as Go does: bytes that are not UTF-8 inside a string are
+// no error, and at most 10,000 objects and arrays may be open at once.
+std::optional<std::string> decode_error(std::string_view text);
+
 // The length of the first JSON value at the start of `text` (after leading blanks, which
 // it includes), or nullopt when `text` ends inside it — for a body that carries several
 // values one after another, read as it arrives. A syntax error is reported as a length

@@ -305,7 +305,9 @@ int main(int argc, char** argv) {
     grpc = std::make_unique<revkv::etcdapi::GrpcServer>(
         sys, **node, options->grpc_host, options->grpc_port,
         std::max<size_t>(options->grpc_doors, scheduler_threads), tls, options->grpc_engine,
-        options->http2_loops);
+        options->http2_loops,
+        // etcd serves /metrics on its client URLs too: scrape configs written for etcd work.
+        [metrics = http.get()] { return metrics->render_metrics(); });
   } catch (const std::exception& e) {
     const bool msgpack_listening = msgpack_listener != nullptr;
     msgpack_listener.reset();

@@ -301,6 +301,26 @@ TEST_CASE("gateway: maintenance, cluster, /version and /health", "[gateway]") {
   CHECK(c.request("GET", "/health").status == 200);
 }
 
+TEST_CASE("gateway: /metrics on the client port, as etcd serves it there", "[gateway]") {
+  GatewayNode n;
+  HttpConn c(n.port());
+  REQUIRE(c.connected());
+  REQUIRE(c.post("/v3/kv/put", put_body(kFoo, kBar)).status == 200);
+  // The node's metrics, as on --listen-metrics: its own, etcd's names, the gRPC door's.
+  auto metrics = c.request("GET", "/metrics");
+  REQUIRE(metrics.status == 200);
+  CHECK(metrics.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8");
+  CHECK_THAT(metrics.body, Contains("\nrevkv_current_revision 2\n"));
+  CHECK_THAT(metrics.body, Contains("\netcd_server_has_leader 1\n"));
+  CHECK_THAT(metrics.body, Contains(R"(grpc_server_started_total{grpc_method="Put")"));
+  // Prometheus's handler in etcd answers any method; a query string is ignored.
+  CHECK(c.request("POST", "/metrics").status == 200);
+  CHECK(c.request("GET", "/metrics?x=1").status == 200);
+  // Only that path: etcd's mux matches it exactly.
+  CHECK(c.request("GET", "/metrics/x").status == 404);
+  CHECK(c.request("GET", "/metricsx").status == 404);
+}
+
 TEST_CASE("gateway: keep-alive and close as the client asks", "[gateway]") {
   GatewayNode n;
   HttpConn c(n.port());

@@ -81,3 +81,23 @@ TEST_CASE("monitoring: a real Prometheus scrapes revkvd and sees its revision",
   CHECK(prometheus.running());
   CHECK(node.stop() == 0);
 }
+
+TEST_CASE("monitoring: a real Prometheus scrapes revkvd's client port, as etcd's configs do",
+          "[monitoring][prometheus]") {
+  // Scrape configs written for etcd name its client URL (etcd serves /metrics there too).
+  testing::TempDir dir;
+  testing::NodeProcess node(dir.sub("data"));
+  auto c = std::move(client::Client::connect(node.endpoint())).value();
+  REQUIRE(c.put(storage::PutRequest{"k", "v"}).ok());
+
+  testing::PrometheusProcess prometheus(dir.path().string(), {node.grpc_port()});
+  const uint16_t port = prometheus.port();
+  auto seen = eventually([&] { return query_value(port, "revkv_current_revision"); },
+                         std::chrono::seconds(60));
+  REQUIRE(seen.has_value());
+  CHECK(*seen == 2.0);
+  CHECK(query_value(port, "up%7Bjob%3D%22revkv%22%7D") == 1.0);
+  CHECK(query_value(port, "etcd_server_has_leader") == 1.0);
+  CHECK(prometheus.running());
+  CHECK(node.stop() == 0);
+}

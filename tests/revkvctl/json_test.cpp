@@ -108,6 +108,36 @@ TEST_CASE("json: a syntax error is named in the words of Go's decoder") {
   CHECK(error(R"({"a":1,})") == "invalid character '}' looking for beginning of object key string");
   CHECK(error("}") == "invalid character '}' looking for beginning of value");
   CHECK(error(R"({"a":[1,{"b":"<"}]})") == "parsed");
+  // A literal where Go expects no value: Go names its first letter, not the literal.
+  CHECK(error("{not json") == "invalid character 'n' looking for beginning of object key string");
+  CHECK(error(R"({"key" nul})") == "invalid character 'n' after object key");
+  CHECK(error(R"({"a":1 tru})") == "invalid character 't' after object key:value pair");
+  CHECK(error("[1 fals]") == "invalid character 'f' after array element");
+  CHECK(error(R"({"a":tx})") == "invalid character 'x' in literal true (expecting 'r')");
+  // Numbers: where in the number it broke.
+  CHECK(error(R"({"a":1.})") == "invalid character '}' after decimal point in numeric literal");
+  CHECK(error(R"({"a":1e})") == "invalid character '}' in exponent of numeric literal");
+  CHECK(error(R"({"a":1e+x})") == "invalid character 'x' in exponent of numeric literal");
+  CHECK(error(R"({"a":01})") == "invalid character '1' after object key:value pair");
+  CHECK(error("1.") == "unexpected EOF");
+  CHECK(error("-") == "unexpected EOF");
+  CHECK(error("12") == "parsed");
+  // Strings: escapes, \u digits, control characters named as Go's strconv.Quote names them.
+  CHECK(error(R"({"a":"\u12x4"})") == "invalid character 'x' in \\u hexadecimal character escape");
+  CHECK(error("{\"a\":\"x\ny\"}") == "invalid character '\\n' in string literal");
+  CHECK(error("{\"a\":\"\b\"}") == "invalid character '\\b' in string literal");
+  CHECK(error("{\"a\":\x7f}") == "invalid character '\\x7f' looking for beginning of value");
+  CHECK(error(R"({"a":\})") == "invalid character '\\\\' looking for beginning of value");
+  // A byte over 0x7f is the code point U+00XX to Go: printable ones as that character.
+  CHECK(error("{\"a\":\xe9}") == "invalid character '\xc3\xa9' looking for beginning of value");
+  CHECK(error("{\"a\":\x85}") == "invalid character '\\u0085' looking for beginning of value");
+  CHECK(error("{\"a\":\xa0}") == "invalid character '\\u00a0' looking for beginning of value");
+  // Anything after the value.
+  CHECK(error("{} x") == "invalid character 'x' after top-level value");
+  CHECK(error(" [1] ") == "parsed");
+  // Go's nesting bound.
+  CHECK(error(std::string(10000, '[') + std::string(10000, ']')) == "parsed");
+  CHECK(error(std::string(10001, '[')) == "invalid character '[' exceeded max depth");
 }
 
 TEST_CASE("json: a number beyond a double's range is valid JSON, not held, and no exception") {
