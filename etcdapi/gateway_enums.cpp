@@ -1,20 +1,17 @@
 #include "etcdapi/gateway_enums.hpp"
 
-#include "util/json.hpp"
 #include "util/utf8.hpp"
 
 #include <cstdint>
+#include <optional>
+#include <utility>
 
 namespace revkv::etcdapi::gateway {
 
 namespace {
 
-using util::json::Json;
 
 constexpr char kHex[] = "0123456789abcdef";
-// A byte that is not UTF-8 inside a string, carried through nlohmann (which takes only
-// UTF-8) as a code point of the private-use area, and written back by go_quote as \xNN.
-constexpr uint32_t kRawByteBase = 0xf700;
 
 void append_utf8(std::string& out, uint32_t cp) {
   if (cp < 0x80) {
@@ -54,42 +51,6 @@ std::pair<std::optional<uint32_t>, std::size_t> decode(std::string_view text, st
   }
 }
 
-// The same JSON with every string's raw text as its value: each escape sequence kept as
-// its characters ("\u0041" stays six characters), each non-UTF-8 byte as a private-use
-// code point.
-std::string keep_escapes(std::string_view json) {
-  std::string out;
-  out.reserve(json.size() * 2);
-  bool in_string = false;
-  for (std::size_t i = 0; i < json.size();) {
-    const char c = json[i];
-    if (!in_string) {
-      if (c == '"') in_string = true;
-      out += c;
-      ++i;
-      continue;
-    }
-    if (c == '"') {
-      in_string = false;
-      out += c;
-      ++i;
-    } else if (c == '\\' && i + 1 < json.size()) {
-      const char escaped = json[i + 1];
-      out += "\\\\";
-      if (escaped == '"' || escaped == '\\') out += '\\';
-      out += escaped;
-      i += 2;
-    } else if (const auto [cp, length] = decode(json, i); !cp) {
-      append_utf8(out, kRawByteBase + static_cast<unsigned char>(c));
-      ++i;
-    } else {
-      out.append(json.substr(i, length));
-      i += length;
-    }
-  }
-  return out;
-}
-
 bool printable(uint32_t r) {
   if (r < 0x80) return r >= 0x20 && r < 0x7f;
   if (r < 0xa0 || r == 0xa0 || r == 0xad) return false;
@@ -106,6 +67,8 @@ bool printable(uint32_t r) {
   return true;
 }
 
+}  // namespace
+
 std::string go_enum_type(const google::protobuf::EnumDescriptor& e) {
   const std::string& package = e.file()->package();
   std::string name = e.full_name().substr(package.empty() ? 0 : package.size() + 1);
@@ -114,57 +77,16 @@ std::string go_enum_type(const google::protobuf::EnumDescriptor& e) {
   return package.empty() ? name : package + "." + name;
 }
 
-const google::protobuf::FieldDescriptor* field_named(const google::protobuf::Descriptor& d,
-                                                     const std::string& name) {
-  if (const auto* f = d.FindFieldByName(name)) return f;
-  // The lowerCamelCase name proto3 JSON also accepts ("rangeEnd").
-  for (int i = 0; i < d.field_count(); ++i)
-    if (d.field(i)->json_name() == name) return d.field(i);
-  return nullptr;
-}
-
-std::optional<std::string> first_unknown(const Json& value, const google::protobuf::Descriptor& d) {
-  if (!value.is_object()) return std::nullopt;
-  for (const auto& [key, member] : value.items()) {
-    const auto* field = field_named(d, key);
-    if (!field) continue;
-    const auto check = [&](const Json& v) -> std::optional<std::string> {
-      if (field->type() == google::protobuf::FieldDescriptor::TYPE_ENUM && v.is_string()) {
-        const auto& name = v.get_ref<const std::string&>();
-        if (field->enum_type()->FindValueByName(name)) return std::nullopt;
-        return "unknown value " + go_quote(name) + " for enum " + go_enum_type(*field->enum_type());
-      }
-      if (field->type() == google::protobuf::FieldDescriptor::TYPE_MESSAGE)
-        return first_unknown(v, *field->message_type());
-      return std::nullopt;
-    };
-    if (field->is_repeated() && member.is_array()) {
-      for (const auto& element : member)
-        if (auto bad = check(element)) return bad;
-    } else if (auto bad = check(member)) {
-      return bad;
-    }
-  }
-  return std::nullopt;
-}
-
-}  // namespace
-
 std::string go_quote(std::string_view text) {
   std::string out = "\"";
   for (std::size_t i = 0; i < text.size();) {
     const auto [decoded, length] = decode(text, i);
     const auto first = static_cast<unsigned char>(text[i]);
     i += length;
-    std::optional<uint32_t> raw_byte;
-    if (!decoded)
-      raw_byte = first;
-    else if (*decoded >= kRawByteBase + 0x80 && *decoded <= kRawByteBase + 0xff)
-      raw_byte = *decoded - kRawByteBase;
-    if (raw_byte) {
+    if (!decoded) {
       out += "\\x";
-      out += kHex[*raw_byte >> 4];
-      out += kHex[*raw_byte & 0xf];
+      out += kHex[first >> 4];
+      out += kHex[first & 0xf];
       continue;
     }
     const uint32_t r = *decoded;
@@ -217,13 +139,6 @@ std::string go_quote(std::string_view text) {
     }
   }
   return out + "\"";
-}
-
-std::optional<std::string> unknown_enum_name(std::string_view json,
-                                             const google::protobuf::Descriptor& message) {
-  const auto raw = util::json::parse(keep_escapes(json));
-  if (!raw) return std::nullopt;
-  return first_unknown(*raw, message);
 }
 
 }  // namespace revkv::etcdapi::gateway

@@ -1,22 +1,17 @@
 #pragma once
 
-// etcd's gateway (golang/protobuf's jsonpb) refuses an enum name it does not know, with
-// "unknown value %q for enum etcdserverpb.X_Y" — where the name is the JSON string's raw
-// text between its quotes (jsonpb does not unescape it) written by Go's %q. protobuf's own
-// parser, told to skip unknown fields as etcd does, skips unknown enum names too; this
-// finds them first and words the error as etcd does.
+// Go's names for what etcd's gateway words its errors with: an enum's Go type, and
+// strconv.Quote (fmt's %q).
 
 #include <google/protobuf/descriptor.h>
-#include <optional>
 #include <string>
 #include <string_view>
 
 namespace revkv::etcdapi::gateway {
 
-// The error for the first unknown enum name in `json` (one JSON value already known to
-// parse), read as `message`; nullopt when every enum name is known.
-std::optional<std::string> unknown_enum_name(std::string_view json,
-                                             const google::protobuf::Descriptor& message);
+// The Go type of a generated enum: its package, then its name with nesting joined by '_'
+// (etcdserverpb.RangeRequest.SortOrder -> etcdserverpb.RangeRequest_SortOrder).
+std::string go_enum_type(const google::protobuf::EnumDescriptor& e);
 
 // Go's strconv.Quote: printable runes as they are, the rest escaped (\n, \x01, \u00a0,
 // \xff for a byte that is not UTF-8). Printable is Unicode's graphic characters and the

@@ -1,8 +1,7 @@
 #include "etcdapi/gateway_json.hpp"
 
-#include "etcdapi/gateway_enums.hpp"
+#include "etcdapi/gateway_jsonpb.hpp"
 #include "util/json.hpp"
-#include "util/utf8.hpp"
 
 #include <cctype>
 #include <google/protobuf/util/json_util.h>
@@ -136,25 +135,9 @@ grpc::Status from_json(std::string_view body, google::protobuf::Message& message
     return grpc::Status::OK;
   // Go's decoder's words, for the bytes as they came.
   if (auto bad = util::json::decode_error(json)) return {grpc::StatusCode::INVALID_ARGUMENT, *bad};
-  // Go's decoder takes bytes that are not UTF-8 inside strings (as U+FFFD); nlohmann not.
-  const std::string utf8 = util::utf8::with_replacements(json);
-  util::json::SyntaxError syntax;
-  // Valid JSON with a number beyond a double's range (1e999) goes on to protobuf's parser,
-  // which refuses it in its own words, in any field (Go's decoder keeps such a number as
-  // text, so etcd ignores it in an unknown field: docs/NODE.md "Not matched").
-  if (!util::json::parse(utf8, &syntax) && !syntax.number_out_of_range)
-    return {grpc::StatusCode::INVALID_ARGUMENT, syntax.message};
-  if (auto bad = unknown_enum_name(json, *message.GetDescriptor()))
-    return {grpc::StatusCode::INVALID_ARGUMENT, *bad};
-  google::protobuf::util::JsonParseOptions options;
-  // A client written for a newer etcd may send fields this proto does not have yet.
-  options.ignore_unknown_fields = true;
-  const auto status = google::protobuf::util::JsonStringToMessage(
-      google::protobuf::StringPiece(utf8.data(), utf8.size()), &message, options);
-  if (status.ok()) return grpc::Status::OK;
-  // protobuf's text ends with a caret drawing under the JSON: keep its first line.
-  std::string text(status.message());
-  return {grpc::StatusCode::INVALID_ARGUMENT, text.substr(0, text.find('\n'))};
+  // Then jsonpb's walk of the message (etcdapi/gateway_jsonpb.hpp).
+  if (auto bad = decode_jsonpb(json, message)) return {grpc::StatusCode::INVALID_ARGUMENT, *bad};
+  return grpc::Status::OK;
 }
 
 }  // namespace revkv::etcdapi::gateway

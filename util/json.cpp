@@ -2,6 +2,7 @@
 
 #include "util/utf8.hpp"
 
+#include <array>
 #include <cctype>
 #include <cstdint>
 #include <vector>
@@ -471,6 +472,256 @@ std::optional<Json> parse(std::string_view text, SyntaxError* error) {
     if (error) error->message = e.what();
     return std::nullopt;
   }
+}
+
+std::optional<std::string> unmarshal_syntax_error(std::string_view text) {
+  auto first = scan_first_value(text);
+  if (first.error) {
+    if (*first.error == "unexpected EOF") return "unexpected end of JSON input";
+    return first.error;
+  }
+  if (const auto rest = text.find_first_not_of(" \t\r\n", first.end); rest != text.npos)
+    return "invalid character " + go_quoted_byte(static_cast<unsigned char>(text[rest])) +
+           " after top-level value";
+  return std::nullopt;
+}
+
+namespace {
+
+std::size_t skip_blanks(std::string_view text, std::size_t at) {
+  while (at < text.size() && go_space(text[at]))
+    ++at;
+  return at;
+}
+
+// The end of the well-formed value that starts at `at` (no blanks before it).
+std::size_t value_end(std::string_view text, std::size_t at) {
+  if (at >= text.size()) return at;
+  const char c = text[at];
+  if (c == '"') {
+    for (std::size_t i = at + 1; i < text.size(); ++i) {
+      if (text[i] == '\\')
+        ++i;
+      else if (text[i] == '"')
+        return i + 1;
+    }
+    return text.size();
+  }
+  if (c == '{' || c == '[') {
+    int depth = 0;
+    for (std::size_t i = at; i < text.size(); ++i) {
+      const char d = text[i];
+      if (d == '"') {
+        i = value_end(text, i) - 1;
+      } else if (d == '{' || d == '[') {
+        ++depth;
+      } else if ((d == '}' || d == ']') && --depth == 0) {
+        return i + 1;
+      }
+    }
+    return text.size();
+  }
+  // A number or a literal: up to a delimiter.
+  std::size_t i = at;
+  while (i < text.size() && !go_space(text[i]) && text[i] != ',' && text[i] != '}' &&
+         text[i] != ']' && text[i] != ':')
+    ++i;
+  return i;
+}
+
+// The values of a container that starts at `at` ('{' or '['), each without blanks; for an
+// object, names and values alternate.
+std::vector<std::string_view> container_items(std::string_view text) {
+  std::vector<std::string_view> items;
+  std::size_t at = skip_blanks(text, 0) + 1;
+  for (;;) {
+    at = skip_blanks(text, at);
+    if (at >= text.size() || text[at] == '}' || text[at] == ']') return items;
+    const std::size_t end = value_end(text, at);
+    items.push_back(text.substr(at, end - at));
+    at = skip_blanks(text, end);
+    if (at < text.size() && (text[at] == ',' || text[at] == ':')) ++at;
+  }
+}
+
+uint32_t hex4(std::string_view text, std::size_t at) {
+  uint32_t v = 0;
+  for (std::size_t i = at; i < at + 4 && i < text.size(); ++i) {
+    const char c = text[i];
+    v = v * 16 + static_cast<uint32_t>(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+  }
+  return v;
+}
+
+void append_code_point(std::string& out, uint32_t cp) {
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xc0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3f));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xe0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
+    out += static_cast<char>(0x80 | (cp & 0x3f));
+  } else {
+    out += static_cast<char>(0xf0 | (cp >> 18));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3f));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
+    out += static_cast<char>(0x80 | (cp & 0x3f));
+  }
+}
+
+constexpr uint32_t kReplacement = 0xfffd;
+
+}  // namespace
+
+char kind(std::string_view raw) {
+  const std::size_t at = skip_blanks(raw, 0);
+  if (at >= raw.size()) return 0;
+  const char c = raw[at];
+  return c == '-' || digit(c) ? '0' : c;
+}
+
+std::vector<std::pair<std::string, std::string_view>> members(std::string_view raw_object) {
+  std::vector<std::pair<std::string, std::string_view>> out;
+  const auto items = container_items(raw_object);
+  for (std::size_t i = 0; i + 1 < items.size(); i += 2)
+    out.emplace_back(unquote(items[i]), items[i + 1]);
+  return out;
+}
+
+std::vector<std::string_view> elements(std::string_view raw_array) {
+  return container_items(raw_array);
+}
+
+std::string unquote(std::string_view raw_string) {
+  const std::size_t start = skip_blanks(raw_string, 0);
+  std::string_view s = raw_string.substr(start + 1);
+  s = s.substr(0, s.empty() ? 0 : s.size() - (s.back() == '"' ? 1 : 0));
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size();) {
+    const char c = s[i];
+    if (c == '\\' && i + 1 < s.size()) {
+      const char e = s[i + 1];
+      i += 2;
+      switch (e) {
+        case 'b':
+          out += '\b';
+          break;
+        case 'f':
+          out += '\f';
+          break;
+        case 'n':
+          out += '\n';
+          break;
+        case 'r':
+          out += '\r';
+          break;
+        case 't':
+          out += '\t';
+          break;
+        case 'u': {
+          uint32_t cp = hex4(s, i);
+          i += 4;
+          if (cp >= 0xd800 && cp < 0xe000) {
+            // A high surrogate followed by a low one's escape is one code point; anything
+            // else is the replacement character, and what follows is read on its own.
+            const bool pair = cp < 0xdc00 && i + 6 <= s.size() && s[i] == '\\' && s[i + 1] == 'u';
+            const uint32_t low = pair ? hex4(s, i + 2) : 0;
+            if (pair && low >= 0xdc00 && low < 0xe000) {
+              cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
+              i += 6;
+            } else {
+              cp = kReplacement;
+            }
+          }
+          append_code_point(out, cp);
+          break;
+        }
+        default:  // '"', '\\', '/'
+          out += e;
+      }
+      continue;
+    }
+    if (static_cast<unsigned char>(c) < 0x80) {
+      out += c;
+      ++i;
+      continue;
+    }
+    const std::size_t length = utf8::sequence_length(s, i);
+    if (length == 0) {
+      append_code_point(out, kReplacement);
+      ++i;
+    } else {
+      out.append(s.substr(i, length));
+      i += length;
+    }
+  }
+  return out;
+}
+
+Base64Result decode_base64(std::string_view text) {
+  static const auto decode_map = [] {
+    std::array<int8_t, 256> map{};
+    map.fill(-1);
+    const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for (int8_t i = 0; i < 64; ++i)
+      map[static_cast<unsigned char>(alphabet[i])] = i;
+    return map;
+  }();
+  const auto line_end = [&](std::size_t i) { return text[i] == '\n' || text[i] == '\r'; };
+  Base64Result result;
+  std::size_t si = 0;
+  while (si < text.size()) {
+    // One quantum of four characters, as Go's decodeQuantum reads it.
+    uint32_t quantum[4] = {0, 0, 0, 0};
+    std::size_t taken = 0;
+    bool padded = false;
+    while (taken < 4) {
+      if (si == text.size()) {
+        if (taken == 0) return result;
+        // Go requires padding: a quantum cut short is corrupt where it began.
+        result.corrupt_at = si - taken;
+        return result;
+      }
+      const unsigned char in = static_cast<unsigned char>(text[si++]);
+      if (decode_map[in] >= 0) {
+        quantum[taken++] = static_cast<uint32_t>(decode_map[in]);
+        continue;
+      }
+      if (in == '\n' || in == '\r') continue;
+      if (in != '=' || taken < 2) {
+        result.corrupt_at = si - 1;
+        return result;
+      }
+      if (taken == 2) {
+        // "==": the second '=' must follow (line ends between them skipped).
+        while (si < text.size() && line_end(si))
+          ++si;
+        if (si == text.size()) {
+          result.corrupt_at = text.size();
+          return result;
+        }
+        if (text[si] != '=') {
+          result.corrupt_at = si - 1;
+          return result;
+        }
+        ++si;
+      }
+      while (si < text.size() && line_end(si))
+        ++si;
+      if (si < text.size()) result.corrupt_at = si;  // something after the padding
+      padded = true;
+      break;
+    }
+    const uint32_t v = (quantum[0] << 18) | (quantum[1] << 12) | (quantum[2] << 6) | quantum[3];
+    const std::size_t bytes = padded ? taken - 1 : 3;
+    for (std::size_t k = 0; k < bytes; ++k)
+      result.bytes += static_cast<char>((v >> (16 - 8 * k)) & 0xff);
+    if (padded || result.corrupt_at) return result;
+  }
+  return result;
 }
 
 std::optional<std::size_t> first_value_length(std::string_view text) {

@@ -18,6 +18,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace revkv::util::json {
 
@@ -48,6 +50,33 @@ std::optional<Json> parse(std::string_view text, SyntaxError* error = nullptr);
 // ends inside it. It scans bytes as Go does: bytes that are not UTF-8 inside a string are
 // no error, and at most 10,000 objects and arrays may be open at once.
 std::optional<std::string> decode_error(std::string_view text);
+
+// What Go's json.Unmarshal answers for `text` as JSON syntax: as decode_error, but
+// "unexpected end of JSON input" where the text ends too soon, and anything but blanks
+// after the value is an error too.
+std::optional<std::string> unmarshal_syntax_error(std::string_view text);
+
+// Reading well-formed JSON as text, as Go's json.RawMessage keeps it (for decoders that
+// must see a value's exact text, as golang/protobuf's jsonpb does). Each takes text that
+// decode_error found whole.
+// The kind of the value at the start of `raw` (after blanks): '{', '[', '"', 't' or 'f'
+// (a boolean), 'n' (null) or '0' (a number).
+char kind(std::string_view raw);
+// An object's members in order, each name unquoted, each value's text without blanks.
+std::vector<std::pair<std::string, std::string_view>> members(std::string_view raw_object);
+// An array's elements in order, each without blanks.
+std::vector<std::string_view> elements(std::string_view raw_array);
+// A string value's text unquoted as Go's decoder does: escapes resolved, a \u escape of a
+// lone UTF-16 surrogate and each byte that is not UTF-8 as U+FFFD.
+std::string unquote(std::string_view raw_string);
+
+// Go's base64.StdEncoding.Decode: padding required, \r and \n skipped; on failure the
+// offset its CorruptInputError names ("illegal base64 data at input byte N").
+struct Base64Result {
+  std::string bytes;
+  std::optional<std::size_t> corrupt_at;
+};
+Base64Result decode_base64(std::string_view text);
 
 // The length of the first JSON value at the start of `text` (after leading blanks, which
 // it includes), or nullopt when `text` ends inside it — for a body that carries several

@@ -161,3 +161,74 @@ TEST_CASE("json: the first value of a body that holds several, as it arrives") {
   // Not an object or array: the rest, for parse() to name the error.
   CHECK(first_value_length("tru") == 3u);
 }
+
+TEST_CASE("json: raw values, read as Go keeps them in a json.RawMessage") {
+  using namespace revkv::util::json;
+  CHECK(kind(R"( {"a":1})") == '{');
+  CHECK(kind("-1.5") == '0');
+  CHECK(kind("null") == 'n');
+  const auto m = members(R"({ "a" : [1, {"b":"}"}] , "c\u0041":"x\"y", "d":-2.5e3 })");
+  REQUIRE(m.size() == 3);
+  CHECK(m[0].first == "a");
+  CHECK(m[0].second == R"([1, {"b":"}"}])");
+  CHECK(m[1].first == "cA");
+  CHECK(m[1].second == R"("x\"y")");
+  CHECK(m[2].second == "-2.5e3");
+  const auto e = elements(R"([ true ,null,"]", [] ])");
+  REQUIRE(e.size() == 4);
+  CHECK(e[0] == "true");
+  CHECK(e[2] == R"("]")");
+  CHECK(e[3] == "[]");
+  CHECK(elements("[]").empty());
+  CHECK(members("{ }").empty());
+}
+
+TEST_CASE("json: strings unquoted as Go's decoder unquotes them") {
+  using revkv::util::json::unquote;
+  CHECK(unquote(R"("a\"b\\c\/d\n\t")") == "a\"b\\c/d\n\t");
+  CHECK(unquote(R"("\u00e9\ud83d\ude00")") == "\xc3\xa9\xf0\x9f\x98\x80");
+  // A lone surrogate, either half, is U+FFFD; what follows is read on its own.
+  CHECK(unquote(R"("\ud83dx")") == "\xef\xbf\xbdx");
+  CHECK(unquote(R"("\ude00\u0041")") ==
+        "\xef\xbf\xbd"
+        "A");
+  CHECK(unquote(R"("\ud83d\u0041")") ==
+        "\xef\xbf\xbd"
+        "A");
+  // Each byte that is not UTF-8 is U+FFFD.
+  CHECK(unquote("\"a\xff\xfe\"") == "a\xef\xbf\xbd\xef\xbf\xbd");
+}
+
+TEST_CASE("json: base64 decoded as Go's StdEncoding decodes it, with its error offsets") {
+  using revkv::util::json::decode_base64;
+  const auto ok = [](std::string_view text) {
+    auto r = decode_base64(text);
+    return r.corrupt_at ? std::string("corrupt at ") + std::to_string(*r.corrupt_at) : r.bytes;
+  };
+  CHECK(ok("") == "");
+  CHECK(ok("Zm9v") == "foo");
+  CHECK(ok("Zm8=") == "fo");
+  CHECK(ok("Zg==") == "f");
+  CHECK(ok("Zm\r\n9v") == "foo");  // line ends are skipped
+  CHECK(ok("Zg=\n=") == "f");
+  CHECK(ok("Z2s") == "corrupt at 0");  // padding is required: the short quantum's start
+  CHECK(ok("Zm9vZg") == "corrupt at 4");
+  CHECK(ok("Z2sx=") == "corrupt at 4");
+  CHECK(ok("Z2sx-_") == "corrupt at 4");  // not the standard alphabet
+  CHECK(ok("!!!") == "corrupt at 0");
+  CHECK(ok("Zg=") == "corrupt at 3");       // the second '=' missing
+  CHECK(ok("Zg=x") == "corrupt at 2");      // something else in its place
+  CHECK(ok("Zg==Zg==") == "corrupt at 4");  // anything after the padding
+  CHECK(ok("Z===") == "corrupt at 1");
+}
+
+TEST_CASE("json: Go's json.Unmarshal syntax words") {
+  using revkv::util::json::unmarshal_syntax_error;
+  CHECK(unmarshal_syntax_error(" 5 ") == std::nullopt);
+  CHECK(unmarshal_syntax_error("") == "unexpected end of JSON input");
+  CHECK(unmarshal_syntax_error("1.") == "unexpected end of JSON input");
+  CHECK(unmarshal_syntax_error("5x") == "invalid character 'x' after top-level value");
+  CHECK(unmarshal_syntax_error("abc") == "invalid character 'a' looking for beginning of value");
+  CHECK(unmarshal_syntax_error(R"(\"5\")") ==
+        "invalid character '\\\\' looking for beginning of value");
+}
