@@ -3,6 +3,8 @@
 // Go's names for what etcd's gateway words its errors with: an enum's Go type, and
 // strconv.Quote (fmt's %q).
 
+#include "util/go_quote.hpp"
+
 #include <google/protobuf/descriptor.h>
 #include <string>
 #include <string_view>
@@ -13,9 +15,7 @@ namespace revkv::etcdapi::gateway {
 // (etcdserverpb.RangeRequest.SortOrder -> etcdserverpb.RangeRequest_SortOrder).
 std::string go_enum_type(const google::protobuf::EnumDescriptor& e);
 
-// Go's strconv.Quote: printable runes as they are, the rest escaped (\n, \x01, \u00a0,
-// \xff for a byte that is not UTF-8). Printable is Unicode's graphic characters and the
-// ASCII space; unassigned code points are taken as printable (no Unicode tables here).
-std::string go_quote(std::string_view text);
+// strconv.Quote (util/go_quote.hpp).
+using util::go_quote;
 
 }  // namespace revkv::etcdapi::gateway

@@ -1,5 +1,6 @@
 #include "util/json.hpp"
 
+#include "util/go_quote.hpp"
 #include "util/utf8.hpp"
 
 #include <array>
@@ -58,56 +59,6 @@ void write(std::string& out, const Json& value) {
       out += value.dump();
       return;
   }
-}
-
-// A byte as Go's encoding/json names it in an error (its quoteChar): the byte taken as the
-// code point U+00XX and quoted as strconv.Quote quotes it, between single quotes.
-std::string go_quoted_byte(unsigned char c) {
-  if (c == '\'') return "'\\''";
-  if (c == '"') return "'\"'";
-  if (c == '\\') return "'\\\\'";
-  std::string out = "'";
-  switch (c) {
-    case '\a':
-      out += "\\a";
-      break;
-    case '\b':
-      out += "\\b";
-      break;
-    case '\f':
-      out += "\\f";
-      break;
-    case '\n':
-      out += "\\n";
-      break;
-    case '\r':
-      out += "\\r";
-      break;
-    case '\t':
-      out += "\\t";
-      break;
-    case '\v':
-      out += "\\v";
-      break;
-    default:
-      if (c < 0x20 || c == 0x7f) {
-        out += "\\x";
-        out += kHex[c >> 4];
-        out += kHex[c & 0xf];
-      } else if (c < 0x80) {
-        out += static_cast<char>(c);
-      } else if (c <= 0xa0 || c == 0xad) {
-        // C1 controls, the no-break space and the soft hyphen: not printable to Go.
-        out += "\\u00";
-        out += kHex[c >> 4];
-        out += kHex[c & 0xf];
-      } else {
-        // Printable Latin-1: the code point in UTF-8.
-        out += static_cast<char>(0xc0 | (c >> 6));
-        out += static_cast<char>(0x80 | (c & 0x3f));
-      }
-  }
-  return out + "'";
 }
 
 bool go_space(char c) {
@@ -251,7 +202,7 @@ class GoScanner {
   }
 
   Outcome fail(char c, const std::string& context) {
-    error_ = "invalid character " + go_quoted_byte(static_cast<unsigned char>(c)) + " " + context;
+    error_ = "invalid character " + go_quoted_char(static_cast<unsigned char>(c)) + " " + context;
     return Outcome::failed;
   }
 
@@ -451,7 +402,7 @@ std::optional<Json> parse(std::string_view text, SyntaxError* error) {
   auto first = scan_first_value(text);
   if (!first.error) {
     if (const auto rest = text.find_first_not_of(" \t\r\n", first.end); rest != text.npos)
-      first.error = "invalid character " + go_quoted_byte(static_cast<unsigned char>(text[rest])) +
+      first.error = "invalid character " + go_quoted_char(static_cast<unsigned char>(text[rest])) +
                     " after top-level value";
   }
   if (first.error) {
@@ -481,7 +432,7 @@ std::optional<std::string> unmarshal_syntax_error(std::string_view text) {
     return first.error;
   }
   if (const auto rest = text.find_first_not_of(" \t\r\n", first.end); rest != text.npos)
-    return "invalid character " + go_quoted_byte(static_cast<unsigned char>(text[rest])) +
+    return "invalid character " + go_quoted_char(static_cast<unsigned char>(text[rest])) +
            " after top-level value";
   return std::nullopt;
 }
@@ -553,24 +504,6 @@ uint32_t hex4(std::string_view text, std::size_t at) {
   return v;
 }
 
-void append_code_point(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xc0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3f));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xe0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-    out += static_cast<char>(0x80 | (cp & 0x3f));
-  } else {
-    out += static_cast<char>(0xf0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3f));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-    out += static_cast<char>(0x80 | (cp & 0x3f));
-  }
-}
-
 constexpr uint32_t kReplacement = 0xfffd;
 
 }  // namespace
@@ -636,7 +569,7 @@ std::string unquote(std::string_view raw_string) {
               cp = kReplacement;
             }
           }
-          append_code_point(out, cp);
+          append_utf8(out, cp);
           break;
         }
         default:  // '"', '\\', '/'
@@ -651,7 +584,7 @@ std::string unquote(std::string_view raw_string) {
     }
     const std::size_t length = utf8::sequence_length(s, i);
     if (length == 0) {
-      append_code_point(out, kReplacement);
+      append_utf8(out, kReplacement);
       ++i;
     } else {
       out.append(s.substr(i, length));

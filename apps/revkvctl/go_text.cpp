@@ -1,102 +1,10 @@
 #include "apps/revkvctl/go_text.hpp"
 
-#include "util/utf8.hpp"
-
 #include <cmath>
 #include <cstdio>
 #include <limits>
 
 namespace revkv::ctl {
-namespace {
-
-// The code point of the valid UTF-8 sequence of `n` bytes at `p`.
-uint32_t decode_rune(const unsigned char* p, std::size_t n) {
-  if (n == 1) return p[0];
-  uint32_t rune = p[0] & (0x7f >> n);
-  for (std::size_t i = 1; i < n; ++i)
-    rune = (rune << 6) | (p[i] & 0x3f);
-  return rune;
-}
-
-// Go's unicode.IsPrint, approximated for what keys and values hold: controls (C0, DEL, C1),
-// the surrogate-free private/format ranges Go treats as non-printable and the non-ASCII
-// spaces are escaped; letters, marks, symbols and punctuation are kept.
-bool printable(uint32_t r) {
-  if (r < 0x20 || r == 0x7f) return false;
-  if (r >= 0x80 && r < 0xa0) return false;
-  if (r == 0xad) return false;                   // soft hyphen (Cf)
-  if (r >= 0x2000 && r <= 0x200f) return false;  // spaces and format characters
-  if (r >= 0x2028 && r <= 0x202f) return false;  // separators and bidi controls
-  if (r >= 0x2060 && r <= 0x206f) return false;  // invisible operators
-  if (r == 0xfeff || (r >= 0xfff9 && r <= 0xfffb)) return false;
-  if (r >= 0xe000 && r <= 0xf8ff) return false;  // private use
-  if (r >= 0xf0000) return false;                // supplementary private use
-  if ((r & 0xfffe) == 0xfffe) return false;      // noncharacters
-  return true;
-}
-
-void append_hex(std::string& out, const char* prefix, uint32_t v, int digits) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%s%0*x", prefix, digits, static_cast<unsigned>(v));
-  out += buf;
-}
-
-}  // namespace
-
-std::string go_quote(std::string_view text) {
-  std::string out = "\"";
-  const auto* bytes = reinterpret_cast<const unsigned char*>(text.data());
-  for (std::size_t i = 0; i < text.size();) {
-    std::size_t n = util::utf8::sequence_length(text, i);
-    if (n == 0) {  // not UTF-8: the byte
-      append_hex(out, "\\x", bytes[i], 2);
-      ++i;
-      continue;
-    }
-    uint32_t r = decode_rune(bytes + i, n);
-    switch (r) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\a':
-        out += "\\a";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\v':
-        out += "\\v";
-        break;
-      default:
-        if (printable(r))
-          out.append(text.substr(i, n));
-        else if (r < 0x80)
-          append_hex(out, "\\x", r, 2);
-        else if (r < 0x10000)
-          append_hex(out, "\\u", r, 4);
-        else
-          append_hex(out, "\\U", r, 8);
-    }
-    i += n;
-  }
-  return out + "\"";
-}
-
 std::string go_duration(int64_t ns) {
   if (ns == 0) return "0s";
   std::string sign = ns < 0 ? "-" : "";

@@ -4,15 +4,16 @@
 // prints the same bytes: fmt's %q (strconv.Quote), time.Duration's String(), strconv's
 // parse errors and humanize.Bytes.
 
+#include "util/go_quote.hpp"
+
 #include <cstdint>
 #include <string>
 #include <string_view>
 
 namespace revkv::ctl {
 
-// strconv.Quote: "..." with Go escapes; printable runes kept, invalid UTF-8 as \x.., other
-// non-printable runes as \u/\U.
-std::string go_quote(std::string_view text);
+// strconv.Quote (util/go_quote.hpp).
+using util::go_quote;
 
 // time.Duration(ns).String(): "1.519438ms", "523.4µs", "2.5s", "1m30s", "0s".
 std::string go_duration(int64_t nanoseconds);
