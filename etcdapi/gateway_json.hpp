@@ -27,8 +27,8 @@ std::string stream_error_body(const grpc::Status& status);
 std::string to_json(const google::protobuf::Message& message);
 // The first JSON value of `body` into `message`, as etcd's gateway decodes a request (what
 // follows that value is ignored); an empty (or all-blank) body is the empty message. The
-// error's message says what was wrong, in the words of etcd's gateway where the project
-// knows them (Go's syntax errors, unknown enum names), else protobuf's.
+// error's message says what was wrong in the words of etcd's gateway: Go's syntax errors
+// (util/json.hpp), then jsonpb's and encoding/json's (etcdapi/gateway_jsonpb.hpp).
 grpc::Status from_json(std::string_view body, google::protobuf::Message& message);
 
 }  // namespace revkv::etcdapi::gateway

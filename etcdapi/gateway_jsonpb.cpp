@@ -3,13 +3,13 @@
 #include "etcdapi/gateway_enums.hpp"
 #include "util/json.hpp"
 
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <google/protobuf/descriptor.h>
 #include <limits>
-#include <unordered_map>
 #include <variant>
 #include <vector>
 
@@ -95,7 +95,7 @@ Decoded number_into(std::string_view literal, const GoTarget& target) {
 }
 
 // json.Unmarshal(raw, &target) for a scalar target: raw is whole, well-formed JSON.
-Decoded unmarshal_scalar(std::string_view raw, const GoTarget& target) {
+Decoded unmarshal_scalar(const json::RawText& text, std::string_view raw, const GoTarget& target) {
   using Kind = GoTarget::Kind;
   const char kind = json::kind(raw);
   switch (kind) {
@@ -125,12 +125,12 @@ Decoded unmarshal_scalar(std::string_view raw, const GoTarget& target) {
       const GoTarget byte{Kind::unsigned_int, 8, "uint8"};
       std::string bytes;
       std::optional<std::string> first_error;
-      for (const auto element : json::elements(raw)) {
-        auto b = unmarshal_scalar(element, byte);
+      text.for_each_element(raw, [&](std::string_view element) {
+        auto b = unmarshal_scalar(text, element, byte);
         if (b.error && !first_error) first_error = b.error;
         const auto* v = std::get_if<uint64_t>(&b.value);
         bytes += static_cast<char>(v ? *v : 0);
-      }
+      });
       if (first_error) return {{}, first_error};
       return {std::move(bytes), std::nullopt};
     }
@@ -216,11 +216,13 @@ void store(Message& message, const FieldDescriptor& field, const Scalar& value, 
   }
 }
 
-std::optional<std::string> decode_message(std::string_view raw, Message& message);
+std::optional<std::string> decode_message(const json::RawText& text, std::string_view raw,
+                                          Message& message, int depth);
 
 // jsonpb's unmarshalValue for one value of `field` (one element when `add`).
-std::optional<std::string> decode_value(std::string_view raw, Message& message,
-                                        const FieldDescriptor& field, bool add) {
+std::optional<std::string> decode_value(const json::RawText& text, std::string_view raw,
+                                        Message& message, const FieldDescriptor& field, bool add,
+                                        int depth) {
   const Reflection& r = *message.GetReflection();
   const char kind = json::kind(raw);
   if (field.cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
@@ -231,7 +233,7 @@ std::optional<std::string> decode_value(std::string_view raw, Message& message,
       return std::nullopt;
     }
     Message* sub = add ? r.AddMessage(&message, &field) : r.MutableMessage(&message, &field);
-    return decode_message(raw, *sub);
+    return decode_message(text, raw, *sub, depth + 1);
   }
   if (field.type() == FieldDescriptor::TYPE_ENUM && kind == '"') {
     // By name, the raw text between the quotes (jsonpb does not unescape it).
@@ -244,17 +246,19 @@ std::optional<std::string> decode_value(std::string_view raw, Message& message,
     return std::nullopt;
   }
   const GoTarget target = target_of(field);
-  std::string_view text = raw;
+  std::string_view value = raw;
   const bool numeric = target.kind == GoTarget::Kind::signed_int ||
                        target.kind == GoTarget::Kind::unsigned_int ||
                        target.kind == GoTarget::Kind::floating;
   if (numeric && kind == '"') {
     // A number may come as a string: jsonpb drops the quotes and decodes what is between.
     const std::string_view quoted = trimmed(raw);
-    text = quoted.substr(1, quoted.size() - 2);
-    if (auto bad = json::unmarshal_syntax_error(text)) return bad;
+    value = quoted.substr(1, quoted.size() - 2);
+    if (auto bad = json::unmarshal_syntax_error(value)) return bad;
   }
-  auto decoded = unmarshal_scalar(text, target);
+  // (The text between the quotes is its own JSON text, not a part of `text`.)
+  auto decoded = value.data() == raw.data() ? unmarshal_scalar(text, value, target)
+                                            : unmarshal_scalar(json::RawText(value), value, target);
   if (decoded.error) return decoded.error;
   if (std::holds_alternative<std::monostate>(decoded.value)) {
     // null: nothing set; an element still takes its place (Go's zero value).
@@ -269,42 +273,105 @@ std::optional<std::string> decode_value(std::string_view raw, Message& message,
   return std::nullopt;
 }
 
-std::optional<std::string> decode_field(std::string_view raw, Message& message,
-                                        const FieldDescriptor& field) {
-  if (!field.is_repeated()) return decode_value(raw, message, field, false);
+std::optional<std::string> decode_field(const json::RawText& text, std::string_view raw,
+                                        Message& message, const FieldDescriptor& field, int depth) {
+  if (!field.is_repeated()) return decode_value(text, raw, message, field, false, depth);
   const char kind = json::kind(raw);
   if (kind == 'n') return std::nullopt;
   if (kind != '[') return cannot(kind_word(kind), "[]json.RawMessage");
   message.GetReflection()->ClearField(&message, &field);
-  for (const auto element : json::elements(raw))
-    if (auto bad = decode_value(element, message, field, true)) return bad;
-  return std::nullopt;
+  std::optional<std::string> bad;
+  text.for_each_element(raw, [&](std::string_view element) {
+    if (!bad) bad = decode_value(text, element, message, field, true, depth);
+  });
+  return bad;
 }
 
-std::optional<std::string> decode_message(std::string_view raw, Message& message) {
-  const char kind = json::kind(raw);
-  if (kind != '{') return cannot(kind_word(kind), "map[string]json.RawMessage");
-  // A Go map: the last of repeated names.
-  std::unordered_map<std::string, std::string_view> given;
-  for (auto& [name, value] : json::members(raw))
-    given[std::move(name)] = value;
-  const auto& descriptor = *message.GetDescriptor();
-  // Plain fields in declaration order, then a oneof's members (jsonpb takes them last).
-  for (const bool oneof_pass : {false, true}) {
-    for (int i = 0; i < descriptor.field_count() && !given.empty(); ++i) {
-      const FieldDescriptor& field = *descriptor.field(i);
-      if ((field.real_containing_oneof() != nullptr) != oneof_pass) continue;
-      const auto by_name = given.find(field.name());
-      const auto by_json_name = given.find(field.json_name());
-      if (by_name == given.end() && by_json_name == given.end()) continue;
-      const std::string_view value =
-          by_json_name != given.end() ? by_json_name->second : by_name->second;
-      given.erase(field.json_name());
-      given.erase(field.name());
-      if (auto bad = decode_field(value, message, field)) return bad;
+// A oneof's Go type: the interface golang/protobuf generates for it (isCompare_TargetUnion).
+std::string go_oneof_type(const google::protobuf::OneofDescriptor& oneof) {
+  const auto& message = *oneof.containing_type();
+  const std::string& package = message.file()->package();
+  std::string name = message.full_name().substr(package.empty() ? 0 : package.size() + 1);
+  for (char& c : name)
+    if (c == '.') c = '_';
+  std::string camel;
+  bool upper = true;
+  for (const char c : oneof.name()) {
+    if (c == '_') {
+      upper = true;
+      continue;
     }
+    camel += upper ? static_cast<char>(std::toupper(static_cast<unsigned char>(c))) : c;
+    upper = false;
   }
-  // What is left names no field: ignored, as etcd's gateway ignores it.
+  return (package.empty() ? "" : package + ".") + "is" + name + "_" + camel;
+}
+
+// What an object gives a message: per field the value under its proto name and under its
+// JSON name (the last of each, as a Go map keeps it), and per oneof the value under the
+// oneof's own name. Names that are none of these are dropped as they are read.
+struct GivenFields {
+  std::vector<std::string_view> by_name, by_json_name, by_oneof_name;
+};
+
+GivenFields given_fields(const json::RawText& text, std::string_view raw,
+                         const google::protobuf::Descriptor& descriptor) {
+  GivenFields given;
+  given.by_name.resize(static_cast<std::size_t>(descriptor.field_count()));
+  given.by_json_name.resize(given.by_name.size());
+  given.by_oneof_name.resize(static_cast<std::size_t>(descriptor.oneof_decl_count()));
+  text.for_each_member(raw, [&](std::string_view raw_name, std::string_view value) {
+    const std::string name = json::unquote(raw_name);
+    for (int i = 0; i < descriptor.field_count(); ++i) {
+      const FieldDescriptor& field = *descriptor.field(i);
+      if (field.name() == name) given.by_name[static_cast<std::size_t>(i)] = value;
+      if (field.json_name() == name) given.by_json_name[static_cast<std::size_t>(i)] = value;
+    }
+    for (int i = 0; i < descriptor.oneof_decl_count(); ++i)
+      if (descriptor.oneof_decl(i)->name() == name)
+        given.by_oneof_name[static_cast<std::size_t>(i)] = value;
+  });
+  return given;
+}
+
+// Deeper messages than protobuf reads (its default recursion limit): etcd's server could
+// not take them from this gateway anyway, and the bound keeps the walk's stack small.
+constexpr int kMaxMessageDepth = 100;
+
+std::optional<std::string> decode_message(const json::RawText& text, std::string_view raw,
+                                          Message& message, int depth) {
+  const char kind = json::kind(raw);
+  // null is the empty message (json.Unmarshal of null into a map leaves it empty).
+  if (kind == 'n') return std::nullopt;
+  if (kind != '{') return cannot(kind_word(kind), "map[string]json.RawMessage");
+  if (depth > kMaxMessageDepth) return "gateway: request nested deeper than 100 messages";
+  const auto& descriptor = *message.GetDescriptor();
+  const GivenFields given = given_fields(text, raw, descriptor);
+  const auto value_of = [&](int i) {
+    const auto at = static_cast<std::size_t>(i);
+    // Both names given: the JSON name's value, as jsonpb favours it.
+    return given.by_json_name[at].data() ? given.by_json_name[at] : given.by_name[at];
+  };
+  // Plain fields in declaration order, a oneof's own name where the oneof's first member
+  // stands (that is where golang/protobuf puts its interface field), then the oneofs'
+  // members (jsonpb takes them last).
+  for (int i = 0; i < descriptor.field_count(); ++i) {
+    const FieldDescriptor& field = *descriptor.field(i);
+    if (const auto* oneof = field.real_containing_oneof()) {
+      const std::string_view own = given.by_oneof_name[static_cast<std::size_t>(oneof->index())];
+      if (oneof->field(0) == &field && own.data() && json::kind(own) != 'n')
+        return cannot(kind_word(json::kind(own)), go_oneof_type(*oneof));
+      continue;
+    }
+    if (const auto value = value_of(i); value.data())
+      if (auto bad = decode_field(text, value, message, field, depth)) return bad;
+  }
+  for (int i = 0; i < descriptor.field_count(); ++i) {
+    const FieldDescriptor& field = *descriptor.field(i);
+    if (!field.real_containing_oneof()) continue;
+    if (const auto value = value_of(i); value.data())
+      if (auto bad = decode_field(text, value, message, field, depth)) return bad;
+  }
   return std::nullopt;
 }
 
@@ -312,7 +379,8 @@ std::optional<std::string> decode_message(std::string_view raw, Message& message
 
 std::optional<std::string> decode_jsonpb(std::string_view json, Message& message) {
   message.Clear();
-  return decode_message(json, message);
+  const json::RawText text(json);
+  return decode_message(text, json, message, 0);
 }
 
 }  // namespace revkv::etcdapi::gateway

@@ -14,8 +14,11 @@
 //     of type bool");
 //   - enums by name (an unknown one: `unknown value "X" for enum etcdserverpb.Y_Z`, the name
 //     as its raw text, %q-quoted) or by number (any int32, known or not);
-//   - a message from an object only ("json: cannot unmarshal array into Go value of type
-//     map[string]json.RawMessage"); of a oneof's members given together, the last declared.
+//   - a message from an object or null only ("json: cannot unmarshal array into Go value of
+//     type map[string]json.RawMessage"); a oneof's own name is a field that takes only null
+//     ("... into Go value of type etcdserverpb.isCompare_TargetUnion");
+//   - of a oneof's members given together, jsonpb keeps one at random; here the last declared.
+// Messages nest at most 100 deep (protobuf's own bound, which etcd's Go server lacks).
 
 #include <google/protobuf/message.h>
 #include <optional>

@@ -4,7 +4,8 @@
 // `/health` as one line of JSON. prometheus-cpp 1.0's Exposer cannot host a handler of our
 // own (docs/METRICS.md), so this is a small HTTP/1.1 server of Boost.Beast on one thread of
 // its own (the parser, limits and deadlines the JSON gateway uses too). Handlers run on
-// that thread: they read collectables and atomics, never an actor. It stops at once
+// that thread (and render_metrics() on the client port's gateway threads too: GET /metrics
+// there): they read collectables and atomics, never an actor. It stops at once
 // (civetweb, used before, took up to 2 s to notice its stop flag).
 
 #include <prometheus/collectable.h>

@@ -3,6 +3,7 @@
 #include "util/go_quote.hpp"
 #include "util/utf8.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <cstdint>
@@ -168,7 +169,7 @@ class GoScanner {
   }
 
   // The text ended: whether the value was complete (Go's Decoder then steps one blank).
-  bool complete_at_end() { return step(' ') == Outcome::ended; }
+  Outcome at_end() { return step(' '); }
 
   const std::string& error() const { return error_; }
 
@@ -372,7 +373,13 @@ struct FirstValue {
   std::size_t end = 0;
 };
 
-FirstValue scan_first_value(std::string_view text) {
+// How the text ended inside the value: Go's json.Decoder says "unexpected EOF" whatever
+// the blank it then steps finds; json.Unmarshal keeps that step's error ("invalid
+// character ' ' in literal true (expecting 'e')") and says "unexpected end of JSON input"
+// only when there is none.
+enum class AtEnd : uint8_t { decoder, unmarshal };
+
+FirstValue scan_first_value(std::string_view text, AtEnd at_end = AtEnd::decoder) {
   GoScanner scanner;
   for (std::size_t i = 0; i < text.size(); ++i) {
     switch (scanner.step(text[i])) {
@@ -386,8 +393,16 @@ FirstValue scan_first_value(std::string_view text) {
         return {std::nullopt, i + 1};
     }
   }
-  if (scanner.complete_at_end()) return {std::nullopt, text.size()};
-  return {"unexpected EOF", text.size()};
+  switch (scanner.at_end()) {
+    case GoScanner::Outcome::ended:
+      return {std::nullopt, text.size()};
+    case GoScanner::Outcome::failed:
+      if (at_end == AtEnd::unmarshal) return {scanner.error(), text.size()};
+      [[fallthrough]];
+    default:
+      return {at_end == AtEnd::unmarshal ? "unexpected end of JSON input" : "unexpected EOF",
+              text.size()};
+  }
 }
 
 }  // namespace
@@ -426,11 +441,8 @@ std::optional<Json> parse(std::string_view text, SyntaxError* error) {
 }
 
 std::optional<std::string> unmarshal_syntax_error(std::string_view text) {
-  auto first = scan_first_value(text);
-  if (first.error) {
-    if (*first.error == "unexpected EOF") return "unexpected end of JSON input";
-    return first.error;
-  }
+  auto first = scan_first_value(text, AtEnd::unmarshal);
+  if (first.error) return first.error;
   if (const auto rest = text.find_first_not_of(" \t\r\n", first.end); rest != text.npos)
     return "invalid character " + go_quoted_char(static_cast<unsigned char>(text[rest])) +
            " after top-level value";
@@ -443,56 +455,6 @@ std::size_t skip_blanks(std::string_view text, std::size_t at) {
   while (at < text.size() && go_space(text[at]))
     ++at;
   return at;
-}
-
-// The end of the well-formed value that starts at `at` (no blanks before it).
-std::size_t value_end(std::string_view text, std::size_t at) {
-  if (at >= text.size()) return at;
-  const char c = text[at];
-  if (c == '"') {
-    for (std::size_t i = at + 1; i < text.size(); ++i) {
-      if (text[i] == '\\')
-        ++i;
-      else if (text[i] == '"')
-        return i + 1;
-    }
-    return text.size();
-  }
-  if (c == '{' || c == '[') {
-    int depth = 0;
-    for (std::size_t i = at; i < text.size(); ++i) {
-      const char d = text[i];
-      if (d == '"') {
-        i = value_end(text, i) - 1;
-      } else if (d == '{' || d == '[') {
-        ++depth;
-      } else if ((d == '}' || d == ']') && --depth == 0) {
-        return i + 1;
-      }
-    }
-    return text.size();
-  }
-  // A number or a literal: up to a delimiter.
-  std::size_t i = at;
-  while (i < text.size() && !go_space(text[i]) && text[i] != ',' && text[i] != '}' &&
-         text[i] != ']' && text[i] != ':')
-    ++i;
-  return i;
-}
-
-// The values of a container that starts at `at` ('{' or '['), each without blanks; for an
-// object, names and values alternate.
-std::vector<std::string_view> container_items(std::string_view text) {
-  std::vector<std::string_view> items;
-  std::size_t at = skip_blanks(text, 0) + 1;
-  for (;;) {
-    at = skip_blanks(text, at);
-    if (at >= text.size() || text[at] == '}' || text[at] == ']') return items;
-    const std::size_t end = value_end(text, at);
-    items.push_back(text.substr(at, end - at));
-    at = skip_blanks(text, end);
-    if (at < text.size() && (text[at] == ',' || text[at] == ':')) ++at;
-  }
 }
 
 uint32_t hex4(std::string_view text, std::size_t at) {
@@ -515,20 +477,61 @@ char kind(std::string_view raw) {
   return c == '-' || digit(c) ? '0' : c;
 }
 
-std::vector<std::pair<std::string, std::string_view>> members(std::string_view raw_object) {
-  std::vector<std::pair<std::string, std::string_view>> out;
-  const auto items = container_items(raw_object);
-  for (std::size_t i = 0; i + 1 < items.size(); i += 2)
-    out.emplace_back(unquote(items[i]), items[i + 1]);
-  return out;
+RawText::RawText(std::string_view text) : text_(text) {
+  std::vector<std::size_t> open;  // indexes into containers_
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '"') {
+      for (++i; i < text.size() && text[i] != '"'; ++i)
+        if (text[i] == '\\') ++i;
+    } else if (c == '{' || c == '[') {
+      open.push_back(containers_.size());
+      containers_.emplace_back(i, text.size());
+    } else if ((c == '}' || c == ']') && !open.empty()) {
+      containers_[open.back()].second = i + 1;
+      open.pop_back();
+    }
+  }
 }
 
-std::vector<std::string_view> elements(std::string_view raw_array) {
-  return container_items(raw_array);
+std::size_t RawText::offset_of(std::string_view part) const {
+  return static_cast<std::size_t>(part.data() - text_.data());
+}
+
+std::size_t RawText::skip(std::size_t at) const {
+  while (at < text_.size() && go_space(text_[at]))
+    ++at;
+  return at;
+}
+
+std::size_t RawText::value_end(std::size_t at) const {
+  if (at >= text_.size()) return at;
+  const char c = text_[at];
+  if (c == '{' || c == '[') {
+    const auto it = std::lower_bound(containers_.begin(), containers_.end(),
+                                     std::pair<std::size_t, std::size_t>(at, 0));
+    return it != containers_.end() && it->first == at ? it->second : text_.size();
+  }
+  if (c == '"') {
+    for (std::size_t i = at + 1; i < text_.size(); ++i) {
+      if (text_[i] == '\\')
+        ++i;
+      else if (text_[i] == '"')
+        return i + 1;
+    }
+    return text_.size();
+  }
+  // A number or a literal: up to a delimiter.
+  std::size_t i = at;
+  while (i < text_.size() && !go_space(text_[i]) && text_[i] != ',' && text_[i] != '}' &&
+         text_[i] != ']' && text_[i] != ':')
+    ++i;
+  return i;
 }
 
 std::string unquote(std::string_view raw_string) {
   const std::size_t start = skip_blanks(raw_string, 0);
+  if (start >= raw_string.size()) return {};
   std::string_view s = raw_string.substr(start + 1);
   s = s.substr(0, s.empty() ? 0 : s.size() - (s.back() == '"' ? 1 : 0));
   std::string out;
@@ -672,14 +675,18 @@ std::optional<std::size_t> first_value_length(std::string_view text) {
         in_string = false;
       continue;
     }
-    if (c == '"') {
+    if (c == '"' && depth > 0) {
       in_string = true;
     } else if (c == '{' || c == '[') {
       ++depth;
     } else if (c == '}' || c == ']') {
       if (--depth <= 0) return i + 1;
-    } else if (depth == 0 && !std::isspace(static_cast<unsigned char>(c))) {
-      // Not an object or array: whatever it is, parse() names the error.
+    } else if (depth == 0 && !go_space(c)) {
+      // A string, number or literal (or an error): where Go's decoder ends it, when the
+      // text goes on past it ("null {...}" is two values); else the rest, for parse() or
+      // decode_error() to name what is wrong.
+      const auto first = scan_first_value(text.substr(i));
+      if (!first.error && i + first.end < text.size()) return i + first.end;
       return text.size();
     }
   }

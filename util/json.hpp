@@ -57,15 +57,59 @@ std::optional<std::string> decode_error(std::string_view text);
 std::optional<std::string> unmarshal_syntax_error(std::string_view text);
 
 // Reading well-formed JSON as text, as Go's json.RawMessage keeps it (for decoders that
-// must see a value's exact text, as golang/protobuf's jsonpb does). Each takes text that
-// decode_error found whole.
+// must see a value's exact text, as golang/protobuf's jsonpb does).
 // The kind of the value at the start of `raw` (after blanks): '{', '[', '"', 't' or 'f'
-// (a boolean), 'n' (null) or '0' (a number).
+// (a boolean), 'n' (null) or '0' (a number); 0 for blank text.
 char kind(std::string_view raw);
-// An object's members in order, each name unquoted, each value's text without blanks.
-std::vector<std::pair<std::string, std::string_view>> members(std::string_view raw_object);
-// An array's elements in order, each without blanks.
-std::vector<std::string_view> elements(std::string_view raw_array);
+
+// One JSON text that decode_error found whole, with where each object and array ends
+// found in one pass: reading nested values member by member stays linear in the text,
+// however deep they nest. The views it takes and gives are parts of that text.
+class RawText {
+ public:
+  explicit RawText(std::string_view text);
+
+  // Calls visit(name, value) for each member of an object, in order: the name as its raw
+  // string (quotes included; unquote() it), the value's text without blanks.
+  template <class Visit>
+  void for_each_member(std::string_view raw_object, Visit visit) const {
+    for_each_item(raw_object, [&, name = std::string_view()](std::string_view item) mutable {
+      if (name.empty()) {
+        name = item;
+        return;
+      }
+      visit(name, item);
+      name = {};
+    });
+  }
+  // Calls visit(element) for each element of an array, in order, without blanks.
+  template <class Visit>
+  void for_each_element(std::string_view raw_array, Visit visit) const {
+    for_each_item(raw_array, visit);
+  }
+
+ private:
+  template <class Visit>
+  void for_each_item(std::string_view raw, Visit&& visit) const {
+    std::size_t at = skip(offset_of(raw)) + 1;
+    for (;;) {
+      at = skip(at);
+      if (at >= text_.size() || text_[at] == '}' || text_[at] == ']') return;
+      const std::size_t end = value_end(at);
+      visit(text_.substr(at, end - at));
+      at = skip(end);
+      if (at < text_.size() && (text_[at] == ',' || text_[at] == ':')) ++at;
+    }
+  }
+  std::size_t offset_of(std::string_view part) const;
+  std::size_t skip(std::size_t at) const;
+  std::size_t value_end(std::size_t at) const;
+
+  std::string_view text_;
+  // Each container's (opening offset, offset past its closing), by opening offset.
+  std::vector<std::pair<std::size_t, std::size_t>> containers_;
+};
+
 // A string value's text unquoted as Go's decoder does: escapes resolved, a \u escape of a
 // lone UTF-16 surrogate and each byte that is not UTF-8 as U+FFFD.
 std::string unquote(std::string_view raw_string);

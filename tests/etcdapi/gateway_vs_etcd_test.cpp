@@ -80,23 +80,59 @@ TEST_CASE("gateway vs etcd 3.4: string escapes, Go's decoder errors, unknown enu
     steps.emplace_back("/v3/kv/range", body);
   // Values of the wrong type for their field: jsonpb's and encoding/json's words, and what
   // they take that protobuf's parser would not (and the other way round).
-  for (std::string body :
-       {R"({"key":"!!!"})", R"({"key":"Z2sx="})", R"({"key":"Z2sx-_"})", R"({"key":"Z2s"})",
-        R"({"key":"Zm9v\r\n"})", R"({"key":"Zg==Zg=="})", R"({"key":"Zg="})", R"({"key":123})",
-        R"({"key":true})", R"({"key":{}})", R"({"key":[1,2]})", R"({"key":[1,300,"a"]})",
-        R"({"key":[null,1]})", R"({"limit":"abc"})", R"({"limit":1.5})", R"({"limit":"1.5"})",
-        R"({"limit":" 5"})", R"({"limit":""})", R"({"limit":"5x"})", R"({"limit":true})",
-        R"({"limit":[1]})", R"({"limit":"\"5\""})", R"({"limit":1e999})", R"({"limit":-0})",
-        R"({"limit":"99999999999999999999"})", R"({"keys_only":"true"})", R"({"keys_only":1})",
-        R"({"keys_only":null,"key":null,"limit":null})", R"({"sort_order":1.5})",
-        R"({"sort_order":true})", R"({"sort_order":"1"})", R"({"sort_order":2147483648})",
-        R"({"key":"Zm9v","x":1e999})", R"({"key":"YQ==","rangeEnd":"Yg==","range_end":"Yw=="})",
-        R"({"key":"YQ==","key":"Yg=="})", "[]", R"("str")", "5", "true"})
+  for (std::string body : {R"({"key":"!!!"})",
+                           R"({"key":"Z2sx="})",
+                           R"({"key":"Z2sx-_"})",
+                           R"({"key":"Z2s"})",
+                           R"({"key":"Zm9v\r\n"})",
+                           R"({"key":"Zg==Zg=="})",
+                           R"({"key":"Zg="})",
+                           R"({"key":123})",
+                           R"({"key":true})",
+                           R"({"key":{}})",
+                           R"({"key":[1,2]})",
+                           R"({"key":[1,300,"a"]})",
+                           R"({"key":[null,1]})",
+                           R"({"limit":"abc"})",
+                           R"({"limit":1.5})",
+                           R"({"limit":"1.5"})",
+                           R"({"limit":" 5"})",
+                           R"({"limit":""})",
+                           R"({"limit":"5x"})",
+                           R"({"limit":true})",
+                           R"({"limit":[1]})",
+                           R"({"limit":"\"5\""})",
+                           R"({"limit":1e999})",
+                           R"({"limit":-0})",
+                           R"({"limit":"99999999999999999999"})",
+                           R"({"keys_only":"true"})",
+                           R"({"keys_only":1})",
+                           R"({"keys_only":null,"key":null,"limit":null})",
+                           R"({"sort_order":1.5})",
+                           R"({"sort_order":true})",
+                           R"({"sort_order":"1"})",
+                           R"({"sort_order":2147483648})",
+                           R"({"key":"Zm9v","x":1e999})",
+                           R"({"key":"YQ==","rangeEnd":"Yg==","range_end":"Yw=="})",
+                           R"({"key":"YQ==","key":"Yg=="})",
+                           "[]",
+                           R"("str")",
+                           "5",
+                           "true",
+                           R"({"limit":"1."})",
+                           R"({"limit":"-"})",
+                           R"({"limit":"tru"})",
+                           R"({"limit":"{"})",
+                           "null x",
+                           "null {}"})
     steps.emplace_back("/v3/kv/range", body);
   for (std::string body :
        {R"({"compare":{}})", R"({"compare":[1]})", R"({"compare":[{"key":"YQ==","result":true}]})",
         R"({"success":[{"request_put":{"key":"YQ==","lease":"1e3"}}]})",
-        R"({"success":[{"request_range":"x"}]})"})
+        R"({"success":[{"request_range":"x"}]})", R"({"compare":[{"target_union":1}]})",
+        R"({"compare":[{"target_union":{}}]})",
+        R"({"compare":[{"target_union":null,"key":"YQ=="}]})", R"({"success":[{"request":"x"}]})",
+        R"({"success":[{"request":null}]})"})
     steps.emplace_back("/v3/kv/txn", body);
   steps.emplace_back("/v3/kv/put", R"({"key":"YQ==","lease":"99999999999999999999"})");
   steps.emplace_back("/v3/lease/grant", R"({"TTL":"1.0"})");

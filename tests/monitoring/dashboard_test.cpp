@@ -61,8 +61,8 @@ void collect_exprs(const json& node, std::set<std::string>& out) {
 }
 
 // The panels' queries: those of cluster mode's panels (etcd's etcd_server_ and
-// etcd_network_ cluster metrics, which a single node does not export) when `cluster`, the
-// others otherwise.
+// etcd_network_ cluster metrics, of which a single node exports only has_leader and
+// is_leader) when `cluster`, the others otherwise.
 std::set<std::string> dashboard_exprs(bool cluster) {
   std::ifstream in(dashboard_file());
   REQUIRE(in.good());

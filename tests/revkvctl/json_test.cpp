@@ -11,6 +11,9 @@
 #include <catch2/catch.hpp>
 
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 using revkv::util::json::base64;
 using revkv::util::json::dump;
@@ -160,6 +163,11 @@ TEST_CASE("json: the first value of a body that holds several, as it arrives") {
   CHECK_FALSE(first_value_length("   ").has_value());
   // Not an object or array: the rest, for parse() to name the error.
   CHECK(first_value_length("tru") == 3u);
+  // A scalar ends where Go's decoder ends it, when more follows.
+  CHECK(first_value_length(R"(null {"ID":1})") == 4u);
+  CHECK(first_value_length(R"( "a\"b" 1)") == 7u);
+  CHECK(first_value_length("12 34") == 2u);
+  CHECK(first_value_length("12") == 2u);
 }
 
 TEST_CASE("json: raw values, read as Go keeps them in a json.RawMessage") {
@@ -167,20 +175,35 @@ TEST_CASE("json: raw values, read as Go keeps them in a json.RawMessage") {
   CHECK(kind(R"( {"a":1})") == '{');
   CHECK(kind("-1.5") == '0');
   CHECK(kind("null") == 'n');
-  const auto m = members(R"({ "a" : [1, {"b":"}"}] , "c\u0041":"x\"y", "d":-2.5e3 })");
+  const std::string object = R"({ "a" : [1, {"b":"}"}] , "c\u0041":"x\"y", "d":-2.5e3 })";
+  const RawText text(object);
+  std::vector<std::pair<std::string, std::string_view>> m;
+  text.for_each_member(object, [&](std::string_view name, std::string_view value) {
+    m.emplace_back(unquote(name), value);
+  });
   REQUIRE(m.size() == 3);
   CHECK(m[0].first == "a");
   CHECK(m[0].second == R"([1, {"b":"}"}])");
   CHECK(m[1].first == "cA");
   CHECK(m[1].second == R"("x\"y")");
   CHECK(m[2].second == "-2.5e3");
-  const auto e = elements(R"([ true ,null,"]", [] ])");
+  // The nested array, read from the same text.
+  std::vector<std::string_view> inner;
+  text.for_each_element(m[0].second, [&](std::string_view e) { inner.push_back(e); });
+  REQUIRE(inner.size() == 2);
+  CHECK(inner[1] == R"({"b":"}"})");
+  const std::string array = R"([ true ,null,"]", [] ])";
+  std::vector<std::string_view> e;
+  RawText(array).for_each_element(array, [&](std::string_view v) { e.push_back(v); });
   REQUIRE(e.size() == 4);
   CHECK(e[0] == "true");
   CHECK(e[2] == R"("]")");
   CHECK(e[3] == "[]");
-  CHECK(elements("[]").empty());
-  CHECK(members("{ }").empty());
+  const std::string empty = "[ ]";
+  int count = 0;
+  RawText(empty).for_each_element(empty, [&](std::string_view) { ++count; });
+  CHECK(count == 0);
+  CHECK(unquote("") == "");
 }
 
 TEST_CASE("json: strings unquoted as Go's decoder unquotes them") {
@@ -226,7 +249,13 @@ TEST_CASE("json: Go's json.Unmarshal syntax words") {
   using revkv::util::json::unmarshal_syntax_error;
   CHECK(unmarshal_syntax_error(" 5 ") == std::nullopt);
   CHECK(unmarshal_syntax_error("") == "unexpected end of JSON input");
-  CHECK(unmarshal_syntax_error("1.") == "unexpected end of JSON input");
+  CHECK(unmarshal_syntax_error("{") == "unexpected end of JSON input");
+  CHECK(unmarshal_syntax_error(R"("abc)") == "unexpected end of JSON input");
+  // Cut inside a token: Go's last step, a blank, finds the error.
+  CHECK(unmarshal_syntax_error("1.") ==
+        "invalid character ' ' after decimal point in numeric literal");
+  CHECK(unmarshal_syntax_error("-") == "invalid character ' ' in numeric literal");
+  CHECK(unmarshal_syntax_error("tru") == "invalid character ' ' in literal true (expecting 'e')");
   CHECK(unmarshal_syntax_error("5x") == "invalid character 'x' after top-level value");
   CHECK(unmarshal_syntax_error("abc") == "invalid character 'a' looking for beginning of value");
   CHECK(unmarshal_syntax_error(R"(\"5\")") ==
