@@ -76,13 +76,6 @@ void Http2Door::refuse_new_streams() {
     loop->refuse_new_streams();
 }
 
-bool Http2Door::settled() const {
-  for (const auto& loop : loops_)
-    if (!loop->settled(std::chrono::steady_clock::now() + std::chrono::milliseconds(100)))
-      return false;
-  return true;
-}
-
 void Http2Door::finish(std::chrono::steady_clock::time_point deadline) {
   if (loops_.empty()) return;
   // The doors answer every call in flight; each answer is a task for its loop.

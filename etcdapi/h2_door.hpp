@@ -62,10 +62,6 @@ class Http2Door final : public h2::Dispatcher {
   // Waits until `deadline` for the relayed calls to end (before the gRPC server shuts down:
   // its in-process channel carries their answers).
   void wait_relays(std::chrono::steady_clock::time_point deadline) { relays_->wait_none(deadline); }
-  // Whether none of its connections has a call in the door (h2::Loop::settled), each loop
-  // asked with a 100 ms bound. A leadership drain waits for it (docs/CLUSTER.md
-  // "Leadership loss"). Any thread but a loop's.
-  bool settled() const;
   // Waits until `deadline` for the answers of the calls in flight and for the relayed calls
   // to end, then closes every connection. Call once the gRPC server has shut down.
   void finish(std::chrono::steady_clock::time_point deadline);

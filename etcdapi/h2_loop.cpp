@@ -20,7 +20,6 @@
 #include <stdexcept>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <utility>
@@ -126,9 +125,6 @@ class Loop::Connection {
     bool finished = false;
     bool closing = false;  // on_stream_close is running
     bool waiting = false;  // in waiting_: its handler hears on_drained
-    // A stream that stays open for as long as its client wants (Watch, LeaseKeepAlive,
-    // Snapshot): a leadership drain does not wait for it to finish.
-    bool long_lived = false;
     // DATA bytes not yet given back to the stream's window: the unfinished message's, and
     // `held` of them by the handler. (The connection's window gets every byte back as it
     // arrives; the connection's budget bounds what its streams hold.)
@@ -198,17 +194,6 @@ class Loop::Connection {
     ::shutdown(fd_.get(), SHUT_WR);
   }
   uint64_t unsent() const { return unsent_ + out_.size() - out_taken_; }
-
-  // Nothing of its client's calls is in the door: no request unread in the socket, none
-  // open without its answer (long-lived streams aside), no answer unsent.
-  bool settled() const {
-    if (unsent() > 0) return false;
-    int unread = 0;
-    if (::ioctl(fd_.get(), FIONREAD, &unread) == 0 && unread > 0) return false;
-    for (const auto& [id, stream] : streams_)
-      if (!stream.finished && !stream.long_lived) return false;
-    return true;
-  }
 
   // Reads what the socket has; false once the connection is done with.
   bool receive() {
@@ -518,9 +503,6 @@ class Loop::Connection {
       s->encoding = *encoding;
       if (*encoding != GrpcEncoding::identity) s->reader.allow_compressed();
     }
-    s->long_lived = s->head.path == "/etcdserverpb.Watch/Watch" ||
-                    s->head.path == "/etcdserverpb.Lease/LeaseKeepAlive" ||
-                    s->head.path == "/etcdserverpb.Maintenance/Snapshot";
     s->handler = loop_.dispatcher_.open(loop_, StreamRef{id_, id}, std::move(s->head));
   }
 
@@ -872,23 +854,6 @@ bool Loop::wait_sent(std::chrono::steady_clock::time_point deadline) {
     }
     if (std::chrono::steady_clock::now() >= deadline) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-}
-
-bool Loop::settled(std::chrono::steady_clock::time_point deadline) {
-  auto checked = std::make_shared<std::promise<bool>>();
-  auto answer = checked->get_future();
-  post(mailbox_, [checked](Loop& loop) {
-    bool all = true;
-    for (const auto& [id, connection] : loop.connections_)
-      all = all && connection->settled();
-    checked->set_value(all);
-  });
-  if (answer.wait_until(deadline) != std::future_status::ready) return false;
-  try {
-    return answer.get();
-  } catch (const std::future_error&) {
-    return true;  // the loop is gone, and its connections with it
   }
 }
 

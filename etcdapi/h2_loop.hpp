@@ -143,11 +143,6 @@ class Loop {
   // lets a large answer out only as its client reads), or until `deadline`; whether they
   // have. Any thread but the loop's.
   bool wait_sent(std::chrono::steady_clock::time_point deadline);
-  // Whether no connection has a call in the door: a request unread in its socket, a call
-  // open without its answer (Watch, LeaseKeepAlive and Snapshot streams aside), an answer
-  // unsent. Asks the loop's thread; false when it has not answered by `deadline`. Any
-  // thread but the loop's.
-  bool settled(std::chrono::steady_clock::time_point deadline);
   // Number of open connections (tests). Any thread.
   size_t connections() const;
 

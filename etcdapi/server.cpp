@@ -152,11 +152,6 @@ void GrpcServer::stop() {
 void GrpcServer::drain(const actors::DrainHoldPtr& hold) {
   auto finishing = pool_->answers().start_drain();
   hold->signal().also_wait_for([finishing] { return finishing->load() <= 0; });
-  // The HTTP/2 door's connections: no request unread or unanswered in them, as the
-  // MessagePack door keeps its hold while its client's bytes wait unread. A request that
-  // reached the socket just before the restart would otherwise be cut by it ("transport is
-  // closing") rather than answered `leader changed`.
-  if (http2_) hold->signal().also_wait_for([door = http2_.get()] { return door->settled(); });
   for (const auto& door : doors_)
     caf::anon_send(door, actors::leader_lost_atom::value, hold);
 }
