@@ -237,8 +237,8 @@ std::optional<std::string> decode_value(const json::RawText& text, std::string_v
   }
   if (field.type() == FieldDescriptor::TYPE_ENUM && kind == '"') {
     // By name, the raw text between the quotes (jsonpb does not unescape it).
-    const std::string_view text = trimmed(raw);
-    const std::string name(text.substr(1, text.size() - 2));
+    const std::string_view quoted = trimmed(raw);
+    const std::string name(quoted.substr(1, quoted.size() - 2));
     const auto* value = field.enum_type()->FindValueByName(name);
     if (!value)
       return "unknown value " + go_quote(name) + " for enum " + go_enum_type(*field.enum_type());
