@@ -11,6 +11,10 @@
 
 namespace revkv::etcdapi::gateway {
 
+// A generated type's Go name without its package: nesting joined by '_'
+// (etcdserverpb.RangeRequest.SortOrder -> RangeRequest_SortOrder).
+std::string go_local_name(const std::string& full_name, const std::string& package);
+
 // The Go type of a generated enum: its package, then its name with nesting joined by '_'
 // (etcdserverpb.RangeRequest.SortOrder -> etcdserverpb.RangeRequest_SortOrder).
 std::string go_enum_type(const google::protobuf::EnumDescriptor& e);

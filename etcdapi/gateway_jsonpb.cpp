@@ -291,9 +291,7 @@ std::optional<std::string> decode_field(const json::RawText& text, std::string_v
 std::string go_oneof_type(const google::protobuf::OneofDescriptor& oneof) {
   const auto& message = *oneof.containing_type();
   const std::string& package = message.file()->package();
-  std::string name = message.full_name().substr(package.empty() ? 0 : package.size() + 1);
-  for (char& c : name)
-    if (c == '.') c = '_';
+  const std::string name = go_local_name(message.full_name(), package);
   std::string camel;
   bool upper = true;
   for (const char c : oneof.name()) {
