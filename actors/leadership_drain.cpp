@@ -28,13 +28,13 @@ void DrainSignal::release() {
   released_cv_.notify_all();
 }
 
-void DrainSignal::also_wait_for(std::function<bool()> settled) {
+void DrainSignal::also_wait_for(Condition settled) {
   std::lock_guard lock(mutex_);
   conditions_.push_back(std::move(settled));
 }
 
 bool DrainSignal::wait_until(Clock::time_point deadline) {
-  std::vector<std::function<bool()>> conditions;
+  std::vector<Condition> conditions;
   {
     std::unique_lock lock(mutex_);
     if (!released_cv_.wait_until(lock, deadline, [this] { return released_; })) return false;
@@ -43,7 +43,7 @@ bool DrainSignal::wait_until(Clock::time_point deadline) {
   // Conditions of other components (gRPC's own threads finish the calls): nothing tells
   // when they change, so they are polled, briefly and within the same bound.
   for (const auto& settled : conditions) {
-    while (!settled()) {
+    while (!settled(deadline)) {
       if (Clock::now() >= deadline) return false;
       std::this_thread::sleep_for(kConditionPoll);
     }

@@ -40,8 +40,11 @@ class DrainSignal {
   // Called by the last DrainHold going away.
   void release();
   // A further condition of "written" that only its owner can tell (the gRPC server: every
-  // finished call handed to the transport); polled once the holds are gone.
-  void also_wait_for(std::function<bool()> settled);
+  // finished call handed to the transport; the HTTP/2 door: no call left in it); polled
+  // once the holds are gone, with the drain's deadline, which a poll must not overrun by
+  // much.
+  using Condition = std::function<bool(Clock::time_point deadline)>;
+  void also_wait_for(Condition settled);
   // True once every hold is gone and every condition holds; false at `deadline`.
   bool wait_until(Clock::time_point deadline);
 
@@ -49,7 +52,7 @@ class DrainSignal {
   std::mutex mutex_;
   std::condition_variable released_cv_;
   bool released_ = false;
-  std::vector<std::function<bool()>> conditions_;
+  std::vector<Condition> conditions_;
 };
 
 class DrainHold {

@@ -3,6 +3,7 @@
 #include "etcdapi/h2_caller.hpp"
 #include "etcdapi/h2_watch_call.hpp"
 
+#include <algorithm>
 #include <future>
 #include <grpcpp/generic/generic_stub.h>
 #include <nghttp2/nghttp2.h>
@@ -10,6 +11,9 @@
 namespace revkv::etcdapi {
 
 namespace {
+
+// The longest one look at the loops (Http2Door::begin_drain's condition) waits for them.
+constexpr std::chrono::milliseconds kSettledPoll{100};
 
 // A stream already answered when it opened: what follows on it is ignored.
 class Answered final : public h2::StreamHandler {
@@ -74,6 +78,21 @@ void Http2Door::adopt(int fd) {
 void Http2Door::refuse_new_streams() {
   for (auto& loop : loops_)
     loop->refuse_new_streams();
+}
+
+actors::DrainSignal::Condition Http2Door::begin_drain() {
+  std::vector<h2::Loop::MailboxPtr> mailboxes;
+  for (const auto& loop : loops_) {
+    loop->begin_drain();
+    mailboxes.push_back(loop->mailbox());
+  }
+  return [mailboxes = std::move(mailboxes)](std::chrono::steady_clock::time_point deadline) {
+    // One poll waits for a loop's answer no longer than this, so that the drain's own
+    // bound is kept.
+    const auto bound = std::min(deadline, std::chrono::steady_clock::now() + kSettledPoll);
+    return std::all_of(mailboxes.begin(), mailboxes.end(),
+                       [bound](const auto& mailbox) { return h2::Loop::settled(mailbox, bound); });
+  };
 }
 
 void Http2Door::finish(std::chrono::steady_clock::time_point deadline) {

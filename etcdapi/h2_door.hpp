@@ -14,6 +14,7 @@
 // costs over the MessagePack door per get or put. docs/NODE.md "The HTTP/2 door" says what
 // differs from gRPC's server.
 
+#include "actors/leadership_drain.hpp"
 #include "actors/node_context.hpp"
 #include "etcdapi/h2_keepalive_call.hpp"
 #include "etcdapi/h2_loop.hpp"
@@ -62,6 +63,11 @@ class Http2Door final : public h2::Dispatcher {
   // Waits until `deadline` for the relayed calls to end (before the gRPC server shuts down:
   // its in-process channel carries their answers).
   void wait_relays(std::chrono::steady_clock::time_point deadline) { relays_->wait_none(deadline); }
+  // A leadership drain begins (actors/leadership_drain.hpp): every connection open now is
+  // told that no new stream is taken on it (h2::Loop::begin_drain). Returns the drain's
+  // condition: no call left in the door (h2::Loop::settled), which holds only the loops'
+  // mailboxes and so may outlive the door. Any thread but a loop's.
+  actors::DrainSignal::Condition begin_drain();
   // Waits until `deadline` for the answers of the calls in flight and for the relayed calls
   // to end, then closes every connection. Call once the gRPC server has shut down.
   void finish(std::chrono::steady_clock::time_point deadline);

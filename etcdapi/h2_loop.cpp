@@ -20,6 +20,7 @@
 #include <stdexcept>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <utility>
@@ -32,6 +33,14 @@ namespace {
 constexpr uint64_t kMailboxTag = 0, kStopTag = 1, kFirstConnection = 2;
 // How long the door's end waits for its clients to close their side.
 constexpr auto kLinger = std::chrono::seconds(2);
+
+// etcd's streams that stay open for as long as their clients want: a leadership drain does
+// not wait for them (Loop::settled); the restart in place ends them, as etcd's clients
+// expect of a member that goes away.
+bool is_long_lived(std::string_view path) {
+  return path == "/etcdserverpb.Watch/Watch" || path == "/etcdserverpb.Lease/LeaseKeepAlive" ||
+         path == "/etcdserverpb.Maintenance/Snapshot";
+}
 
 using SessionDeleter = util::Nghttp2SessionDeleter;
 using CallbacksDeleter = util::Nghttp2CallbacksDeleter;
@@ -125,6 +134,9 @@ class Loop::Connection {
     bool finished = false;
     bool closing = false;  // on_stream_close is running
     bool waiting = false;  // in waiting_: its handler hears on_drained
+    // Open for as long as its client wants (Watch, LeaseKeepAlive, Snapshot): a
+    // leadership drain does not wait for it (Loop::settled).
+    bool long_lived = false;
     // DATA bytes not yet given back to the stream's window: the unfinished message's, and
     // `held` of them by the handler. (The connection's window gets every byte back as it
     // arrives; the connection's budget bounds what its streams hold.)
@@ -195,6 +207,20 @@ class Loop::Connection {
   }
   uint64_t unsent() const { return unsent_ + out_.size() - out_taken_; }
 
+  // Loop::begin_drain: no new stream from this client, every one it sent still served.
+  void shutdown_notice() { nghttp2_submit_shutdown_notice(session_.get()); }
+
+  // Loop::settled: nothing of its client's calls is in the door. Answers still in nghttp2
+  // keep their streams open; the bytes of a closed stream's answer are counted as in the
+  // socket once everything produced up to its last frame was written.
+  bool settled() const {
+    if (written_ < answered_through_) return false;
+    for (const auto& [id, stream] : streams_)
+      if (!stream.long_lived) return false;
+    int unread = 0;
+    return ::ioctl(fd_.get(), FIONREAD, &unread) != 0 || unread == 0;
+  }
+
   // Reads what the socket has; false once the connection is done with.
   bool receive() {
     char buffer[64 << 10];
@@ -223,8 +249,11 @@ class Loop::Connection {
         if (n < 0) return false;
         if (n == 0) break;
         out_.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
+        produced_ += static_cast<uint64_t>(n);
         produced = true;
+        mark_answers_produced();
       }
+      mark_answers_produced();  // streams closed while reading: their output is all out
       while (out_taken_ < out_.size()) {
         const ssize_t sent =
             ::send(fd_.get(), out_.data() + out_taken_, out_.size() - out_taken_, MSG_NOSIGNAL);
@@ -232,6 +261,7 @@ class Loop::Connection {
         if (sent < 0 && errno == EINTR) continue;
         if (sent <= 0) return false;
         out_taken_ += static_cast<size_t>(sent);
+        written_ += static_cast<uint64_t>(sent);
       }
       if (out_taken_ == out_.size()) {
         out_.clear();
@@ -394,6 +424,12 @@ class Loop::Connection {
  private:
   static Connection& of(void* user) { return *static_cast<Connection*>(user); }
 
+  void mark_answers_produced() {
+    if (!answer_closed_) return;
+    answered_through_ = produced_;
+    answer_closed_ = false;
+  }
+
   // The socket does not take what nghttp2 has written: the client is not reading. Its
   // connection is not read either until it does, so that what it sends meanwhile (even
   // calls that would only be refused) is not answered into an ever longer queue.
@@ -503,6 +539,7 @@ class Loop::Connection {
       s->encoding = *encoding;
       if (*encoding != GrpcEncoding::identity) s->reader.allow_compressed();
     }
+    s->long_lived = is_long_lived(s->head.path);
     s->handler = loop_.dispatcher_.open(loop_, StreamRef{id_, id}, std::move(s->head));
   }
 
@@ -586,6 +623,8 @@ class Loop::Connection {
     if (it == c.streams_.end()) return 0;
     Stream& s = it->second;
     c.unsent_ -= s.unsent();
+    // nghttp2 closes a stream as it produces its last frame, before handing that frame out.
+    if (!s.long_lived) c.answer_closed_ = true;
     // What the stream still held leaves the connection's budget (its window went with it).
     c.held_ -= s.unconsumed + s.inflated_extra;
     if (s.handler && !s.finished) {
@@ -647,7 +686,12 @@ class Loop::Connection {
   std::unique_ptr<nghttp2_session, SessionDeleter> session_;
   std::unordered_map<int32_t, Stream> streams_;
   uint64_t unsent_ = 0;  // bytes in the streams' `out` not taken by nghttp2
-  std::string out_;      // nghttp2's output not yet taken by the socket, from out_taken_
+  // Bytes nghttp2 produced and the socket took, since the start; and how far the output
+  // goes that holds the last frame of every closed stream (Loop::settled). A stream that
+  // closed since the last output was counted sets answer_closed_.
+  uint64_t produced_ = 0, written_ = 0, answered_through_ = 0;
+  bool answer_closed_ = false;
+  std::string out_;  // nghttp2's output not yet taken by the socket, from out_taken_
   size_t out_taken_ = 0;
   uint32_t events_ = EPOLLIN;
   std::vector<int32_t> waiting_;  // streams whose handlers wait for room (wait_to_send)
@@ -779,15 +823,51 @@ void Loop::refuse_new_streams() {
     std::lock_guard lock(mu_);
     refusing_ = true;
   }
-  mailbox_->post([](Loop& loop) {
+  tell_every_connection([](Connection& c) { c.goaway(); });
+}
+
+void Loop::begin_drain() {
+  tell_every_connection([](Connection& c) { c.shutdown_notice(); });
+}
+
+void Loop::tell_every_connection(std::function<void(Connection&)> tell) {
+  mailbox_->post([tell = std::move(tell)](Loop& loop) {
     std::vector<uint64_t> ids;
     for (auto& [id, connection] : loop.connections_) {
-      connection->goaway();
+      tell(*connection);
       ids.push_back(id);
     }
     for (uint64_t id : ids)
       if (auto* c = loop.find(id); c && !c->flush()) loop.close(id);
   });
+}
+
+std::optional<bool> Loop::ask_every_connection(const MailboxPtr& mailbox,
+                                               std::function<bool(const Connection&)> ask,
+                                               std::chrono::steady_clock::time_point deadline) {
+  auto checked = std::make_shared<std::promise<bool>>();
+  auto answer = checked->get_future();
+  // The task holds the only reference, so that a task dropped unrun breaks the promise.
+  post(mailbox, [checked = std::move(checked), ask = std::move(ask)](Loop& loop) {
+    bool all = true;
+    for (const auto& [id, connection] : loop.connections_)
+      all = all && ask(*connection);
+    checked->set_value(all);
+  });
+  if (answer.wait_until(deadline) != std::future_status::ready) return std::nullopt;
+  try {
+    return answer.get();
+  } catch (const std::future_error&) {
+    // A task dropped with a closed mailbox breaks the promise: the loop and its
+    // connections are gone.
+    return true;
+  }
+}
+
+bool Loop::settled(const MailboxPtr& mailbox, std::chrono::steady_clock::time_point deadline) {
+  return ask_every_connection(
+             mailbox, [](const Connection& c) { return c.settled(); }, deadline)
+      .value_or(false);
 }
 
 size_t Loop::connections() const {
@@ -837,21 +917,10 @@ void Loop::release(StreamRef ref, size_t bytes) {
 
 bool Loop::wait_sent(std::chrono::steady_clock::time_point deadline) {
   for (;;) {
-    auto checked = std::make_shared<std::promise<bool>>();
-    auto sent = checked->get_future();
-    post(mailbox_, [checked](Loop& loop) {
-      bool all = true;
-      for (const auto& [id, connection] : loop.connections_)
-        all = all && connection->unsent() == 0;
-      checked->set_value(all);
-    });
-    // A task dropped with a closed mailbox breaks the promise: nothing is left to send.
-    if (sent.wait_until(deadline) != std::future_status::ready) return false;
-    try {
-      if (sent.get()) return true;
-    } catch (const std::future_error&) {
-      return true;
-    }
+    auto sent = ask_every_connection(
+        mailbox_, [](const Connection& c) { return c.unsent() == 0; }, deadline);
+    if (!sent) return false;
+    if (*sent) return true;
     if (std::chrono::steady_clock::now() >= deadline) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }

@@ -143,6 +143,20 @@ class Loop {
   // lets a large answer out only as its client reads), or until `deadline`; whether they
   // have. Any thread but the loop's.
   bool wait_sent(std::chrono::steady_clock::time_point deadline);
+  // A leadership drain begins (docs/CLUSTER.md "Leadership loss"): every connection open
+  // now is told that the server is going away (GOAWAY with the largest stream id, as
+  // nghttp2_submit_shutdown_notice sends it), so that its client opens no new stream on
+  // it while every stream it already sent is still taken and answered. Connections adopted
+  // later are served as usual. Any thread.
+  void begin_drain();
+  // Whether the loop of `mailbox` holds nothing of its clients' calls: no request unread
+  // in a socket, no stream open (Watch, LeaseKeepAlive and Snapshot streams aside: they
+  // stay open for as long as their clients want), and every answer of a closed stream in
+  // its socket. Asks the loop's thread; false when it has not answered by `deadline`,
+  // true when the loop is gone (its connections went with it). Takes the mailbox rather
+  // than the loop, so that a drain polling it cannot outlive what it polls. Any thread but
+  // the loop's.
+  static bool settled(const MailboxPtr& mailbox, std::chrono::steady_clock::time_point deadline);
   // Number of open connections (tests). Any thread.
   size_t connections() const;
 
@@ -195,6 +209,13 @@ class Loop {
   // A lingering socket is readable: what came is dropped; ended once the client closed.
   void drain_lingering(uint64_t id);
   void end_linger(uint64_t id);
+  // Runs `tell` on every connection on the loop's thread, then flushes them.
+  void tell_every_connection(std::function<void(Connection&)> tell);
+  // Whether `ask` holds for every connection of the loop of `mailbox` (true once that loop
+  // is gone); nullopt when the loop has not answered by `deadline`.
+  static std::optional<bool> ask_every_connection(const MailboxPtr& mailbox,
+                                                  std::function<bool(const Connection&)> ask,
+                                                  std::chrono::steady_clock::time_point deadline);
   // Flushes the connections that send() and finish() touched.
   void flush_dirty();
   void watch(int fd, uint64_t tag, uint32_t events, int op);

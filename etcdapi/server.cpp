@@ -151,7 +151,13 @@ void GrpcServer::stop() {
 
 void GrpcServer::drain(const actors::DrainHoldPtr& hold) {
   auto finishing = pool_->answers().start_drain();
-  hold->signal().also_wait_for([finishing] { return finishing->load() <= 0; });
+  hold->signal().also_wait_for([finishing](auto) { return finishing->load() <= 0; });
+  // The HTTP/2 door's connections: their clients open no new stream on them, and the drain
+  // waits until none holds a request unread or unanswered, or an answer unsent, as the
+  // MessagePack door keeps its hold while its client's bytes wait unread. A request that
+  // reached a socket just before the restart would otherwise be cut by it ("transport is
+  // closing") rather than answered `leader changed`.
+  if (http2_) hold->signal().also_wait_for(http2_->begin_drain());
   for (const auto& door : doors_)
     caf::anon_send(door, actors::leader_lost_atom::value, hold);
 }

@@ -69,7 +69,7 @@ TEST_CASE("a drain signal also waits for the conditions registered on it", "[act
   auto finishing = std::make_shared<std::atomic<int>>(1);
   {
     actors::DrainHold hold(signal);
-    hold.signal().also_wait_for([finishing] { return finishing->load() == 0; });
+    hold.signal().also_wait_for([finishing](auto) { return finishing->load() == 0; });
   }
   // Released, but a call is still being finished: unsettled at the deadline.
   CHECK_FALSE(signal->wait_until(Clock::now() + 20ms));
