@@ -23,13 +23,17 @@ CheckpointFetcher::CheckpointFetcher(const std::filesystem::path& data_dir,
     : paths_(data_dir), tls_(std::move(peer_tls)), on_staged_(std::move(on_staged)) {}
 
 CheckpointFetcher::~CheckpointFetcher() {
+  cancel();
+  if (thread_.joinable()) thread_.join();
+}
+
+void CheckpointFetcher::cancel() {
   {
     std::lock_guard lock(mutex_);
     quit_ = true;
     if (socket_ >= 0) ::shutdown(socket_, SHUT_RDWR);
   }
   wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
 }
 
 void CheckpointFetcher::start(const std::string& source, std::uint64_t index) {
@@ -59,6 +63,12 @@ void CheckpointFetcher::retry_loop() {
 }
 
 bool CheckpointFetcher::fetch(const std::string& source, std::uint64_t index) {
+  if (!stage(source, index)) return false;
+  on_staged_();
+  return true;
+}
+
+bool CheckpointFetcher::stage(const std::string& source, std::uint64_t index) {
   std::string error;
   spdlog::info("catch-up: fetching a checkpoint from {} (snapshot index {})", source, index);
   const auto started = std::chrono::steady_clock::now();
@@ -74,7 +84,6 @@ bool CheckpointFetcher::fetch(const std::string& source, std::uint64_t index) {
   spdlog::info("catch-up: checkpoint from {} verified and staged in {} ms; restarting into it",
                source, ms);
   staged_.store(true);
-  on_staged_();
   return true;
 }
 

@@ -4,10 +4,10 @@
 // (docs/CLUSTER.md "Catch-up from a peer's checkpoint"): dials the source's catch-up port
 // (TLS with the peer certificates when peer TLS is on), receives the files into
 // DATA_DIR/catchup/staging, checks every digest, then marks the checkpoint staged
-// (apps/revkvd/catchup_store.hpp) and calls `on_staged`, which restarts the process into
-// it. A failed fetch leaves nothing staged and is tried again after a pause (1 s, doubling
-// up to 30 s), from the newest source a snapshot named: libraft 0.15 does not send a
-// snapshot again once its member refused it.
+// (apps/revkvd/catchup_store.hpp); then the process restarts into it, either through
+// `on_staged` or by its caller. A failed fetch leaves nothing staged; on the fetcher's own
+// thread it is tried again after a pause (1 s, doubling up to 30 s), from the newest source
+// a snapshot named: libraft 0.15 does not send a snapshot again once its member refused it.
 
 #include "apps/revkvd/catchup_store.hpp"
 #include "apps/revkvd/checkpoint_transfer.hpp"
@@ -39,6 +39,12 @@ class CheckpointFetcher {
   void start(const std::string& source, std::uint64_t index);
   // The same on the calling thread; whether a checkpoint was staged (and on_staged called).
   bool fetch(const std::string& source, std::uint64_t index);
+  // One fetch on the calling thread, without on_staged: whether a checkpoint was staged (its
+  // caller restarts the process into it).
+  bool stage(const std::string& source, std::uint64_t index);
+  // Cuts a fetch in progress short, on whichever thread it runs, and starts none again (the
+  // member stops).
+  void cancel();
 
  private:
   bool fetch_once(const std::string& source, std::uint64_t index, std::string& error);

@@ -356,6 +356,9 @@ void ClusterMember::stop() {
     quit_ = true;
   }
   wake_.notify_all();
+  // A fetch that libraft's loop thread runs (Replica::restore) ends first: stopping the
+  // Raft member waits for that thread.
+  fetcher_->cancel();
   raft_->stop();    // ends a barrier the gate, or a transfer, may be waiting for
   source_->stop();  // before the store closes: a transfer reads its checkpoint
   gate_.join();

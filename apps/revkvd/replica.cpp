@@ -369,6 +369,18 @@ bool Replica::restore(std::uint64_t applied_index, std::string_view descriptor) 
       "cluster: the leader sent a snapshot at index {} but this member has applied only {}: "
       "catching up from {}'s checkpoint",
       applied_index, applied_, source);
+  // libraft stored the snapshot, and dropped this member's log, before it asked for this
+  // restore. Refused, it would answer the leader as if that log were still there (its last
+  // index 0) and apply on from a store that is behind it until the process restarts
+  // (docs/CLUSTER.md "Catch-up from a peer's checkpoint"). So the checkpoint is fetched here, on
+  // libraft's loop thread — this member is behind and nothing it serves waits for that thread — and
+  // the process restarts into it from here, as after a crash: the start swaps the checkpoint in,
+  // and libraft's stored snapshot then matches the store. Only a fetch that fails is refused, and
+  // fetched again on the fetcher's thread (libraft 0.15 sends no snapshot again once refused).
+  if (fetcher_.stage(source, applied_index)) {
+    actors::restart_in_place("catch-up: the checkpoint from " + source + " for snapshot index " +
+                             std::to_string(applied_index) + " is staged");
+  }
   fetcher_.start(source, applied_index);
   return false;
 }
