@@ -51,9 +51,9 @@ void fatal_unless_stopped(std::string_view what, const caf::error& err, bool sto
   fatal(std::string(what) + ": " + caf::to_string(err));
 }
 
-void restart_in_place(std::string_view why) {
+void restart_in_place(std::string_view why, std::string_view to) {
   if (auto handler = fatal_handler.load()) handler(why);
-  spdlog::critical("{}; restarting in place to rebuild from what was applied", why);
+  spdlog::critical("{}; restarting in place to {}", why, to);
   flush_logs();
   // This process's own arguments, as it was started.
   std::ifstream in("/proc/self/cmdline", std::ios::binary);

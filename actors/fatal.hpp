@@ -32,8 +32,10 @@ void fatal_unless_stopped(std::string_view what, const caf::error& err, bool sto
 // commit group whose proposal failed when leadership moved). Logs `why` and starts revkvd
 // again in this very process — the same program, arguments and environment, every file
 // descriptor closed — so it rebuilds from RocksDB and the Raft log exactly as after a crash,
-// with no supervisor needed. Exits 70 if that exec fails. Calls the test hook first.
-[[noreturn]] void restart_in_place(std::string_view why);
+// with no supervisor needed. Exits 70 if that exec fails. Calls the test hook first. The
+// log line says `why`, then "restarting in place to " and `to`.
+[[noreturn]] void restart_in_place(std::string_view why,
+                                   std::string_view to = "rebuild from what was applied");
 
 // Cluster mode: this member applied its own removal from the cluster (member remove) and a
 // proposal of its own then failed (a removed leader steps down under its writes in flight).

@@ -6,6 +6,7 @@
 #include "cluster/members.hpp"
 #include "cluster/nodelay_transport.hpp"
 #include "cluster/peer_tls.hpp"
+#include "cluster/progress_watch.hpp"
 #include "cluster/snapshot_header.hpp"
 
 #include <algorithm>
@@ -223,6 +224,7 @@ struct RaftNode::Impl {
   Role seen_role = Role::unavailable;
   std::uint64_t seen_leader = 0, seen_term = 0;
   std::vector<ServerInfo> seen_configuration;
+  std::unique_ptr<ProgressWatch> progress_watch;  // made by open()
   // Snapshot back-off (fsm_snapshot): after snapshot() failed at applied index N, the next
   // attempt waits until index N + snapshot_threshold.
   std::uint64_t snapshot_retry_at = 0;
@@ -290,6 +292,10 @@ void RaftNode::Impl::open() {
   }
   raft_ready = true;
   node.data = this;
+  progress_watch = std::make_unique<ProgressWatch>(
+      config.on_stall ? config.on_stall : [](const std::string& line) {
+        std::fprintf(stderr, "revkv cluster: %s\n", line.c_str());
+      });
   if (tls_transport) {
     // Libraft's current configuration (latest, committed or not): who may connect, from
     // which address. Read on the loop thread, like everything of `node`.
@@ -450,6 +456,8 @@ NodeStatus RaftNode::Impl::read_status() {
 
 void RaftNode::Impl::observe() {
   if (closing) return;
+  if (progress_watch && raft_ready)
+    progress_watch->look(replication_view(node), ProgressWatch::Clock::now());
   NodeStatus s = read_status();
   if (s.role == seen_role && s.leader_id == seen_leader && s.term == seen_term &&
       s.configuration == seen_configuration)

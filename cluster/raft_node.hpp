@@ -144,6 +144,9 @@ struct RaftConfig {
   // heartbeat interval, after a transfer, and before status() answers, so it has heard of
   // any change a status() shows). An exception from it is logged and dropped.
   std::function<void(const NodeStatus&)> on_status_change;
+  // Where a stall of replication is reported (cluster/progress_watch.hpp), on the loop
+  // thread; unset: stderr.
+  std::function<void(const std::string&)> on_stall;
 };
 
 class RaftNode {

@@ -483,6 +483,8 @@ class Loop::Connection {
     const std::string_view value(reinterpret_cast<const char*>(value_data), value_length);
     if (name == ":path") {
       s->head.path.assign(value);
+      // Known from here: a stream refused before it is dispatched counts as what it is.
+      s->long_lived = is_long_lived(s->head.path);
     } else if (name == "content-type") {
       s->grpc_content_type = value == "application/grpc" ||
                              value.starts_with("application/grpc+") ||
@@ -539,7 +541,6 @@ class Loop::Connection {
       s->encoding = *encoding;
       if (*encoding != GrpcEncoding::identity) s->reader.allow_compressed();
     }
-    s->long_lived = is_long_lived(s->head.path);
     s->handler = loop_.dispatcher_.open(loop_, StreamRef{id_, id}, std::move(s->head));
   }
 

@@ -69,6 +69,9 @@ bool CheckpointFetcher::fetch(const std::string& source, std::uint64_t index) {
 }
 
 bool CheckpointFetcher::stage(const std::string& source, std::uint64_t index) {
+  // Both fetch into the same staging directory: one at a time, and none once one is staged.
+  std::lock_guard fetching(fetch_mutex_);
+  if (staged_.load()) return true;
   std::string error;
   spdlog::info("catch-up: fetching a checkpoint from {} (snapshot index {})", source, index);
   const auto started = std::chrono::steady_clock::now();

@@ -7,7 +7,8 @@
 // (apps/revkvd/catchup_store.hpp); then the process restarts into it, either through
 // `on_staged` or by its caller. A failed fetch leaves nothing staged; on the fetcher's own
 // thread it is tried again after a pause (1 s, doubling up to 30 s), from the newest source
-// a snapshot named: libraft 0.15 does not send a snapshot again once its member refused it.
+// a snapshot named, without waiting for libraft to send the snapshot again. One fetch runs
+// at a time, whichever thread asks.
 
 #include "apps/revkvd/catchup_store.hpp"
 #include "apps/revkvd/checkpoint_transfer.hpp"
@@ -45,6 +46,12 @@ class CheckpointFetcher {
   // Cuts a fetch in progress short, on whichever thread it runs, and starts none again (the
   // member stops).
   void cancel();
+  bool cancelled() {
+    std::lock_guard lock(mutex_);
+    return quit_;
+  }
+  // Whether its own thread fetches (start() was called) or a checkpoint is staged.
+  bool busy() const { return running_.load() || staged_.load(); }
 
  private:
   bool fetch_once(const std::string& source, std::uint64_t index, std::string& error);
@@ -54,6 +61,7 @@ class CheckpointFetcher {
   tls::ClientConfig tls_;
   std::function<void()> on_staged_;
   TransferLimits limits_;
+  std::mutex fetch_mutex_;  // held by the one fetch that runs (stage)
   std::mutex mutex_;
   std::condition_variable wake_;
   int socket_ = -1;  // the fetch's connection, shut down by the destructor

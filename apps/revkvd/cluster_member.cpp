@@ -256,6 +256,7 @@ ClusterMember::ClusterMember(caf::actor_system& sys, actors::Node& node,
   config.initial_cluster = options.initial_cluster;
   config.join = options.join;
   config.on_status_change = [this](const cluster::NodeStatus& status) { observe(status); };
+  config.on_stall = [](const std::string& line) { spdlog::warn("cluster: {}", line); };
   config.snapshot_threshold = threshold;
   config.snapshot_trailing = trailing;
   config.install_snapshot_timeout_ms = install_timeout;

@@ -64,6 +64,9 @@ class ClusterMember {
   // Before the node stops: proposals in flight end (the backend actor drops them: nothing
   // is answered any more), the loop thread ends. Idempotent.
   void stop();
+  // As the shutdown begins: a checkpoint fetch in progress (on libraft's loop thread, which
+  // stop() waits for) is cut short, and none restarts the process any more.
+  void cancel_catchup() { fetcher_->cancel(); }
 
  private:
   void observe(const cluster::NodeStatus& status);  // the loop thread

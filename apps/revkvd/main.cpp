@@ -405,6 +405,7 @@ int main(int argc, char** argv) {
     options->node.cluster->set_door_drain(nullptr);
     options->node.cluster->closing.store(true);
   }
+  if (member) member->cancel_catchup();
   // gRPC first: its shutdown waits for calls in flight, which need the node to answer.
   grpc.reset();
   // No new MessagePack connection; those open end as the node's acceptor closes them,

@@ -376,10 +376,21 @@ bool Replica::restore(std::uint64_t applied_index, std::string_view descriptor) 
   // libraft's loop thread — this member is behind and nothing it serves waits for that thread — and
   // the process restarts into it from here, as after a crash: the start swaps the checkpoint in,
   // and libraft's stored snapshot then matches the store. Only a fetch that fails is refused, and
-  // fetched again on the fetcher's thread (libraft 0.15 sends no snapshot again once refused).
+  // fetched again on the fetcher's thread, whose retries do not wait for libraft to send the
+  // snapshot again.
+  if (fetcher_.busy()) {
+    // That thread fetches already (a snapshot sent again meanwhile) and restarts the process
+    // once it has staged one; this only gives it the newest source.
+    fetcher_.start(source, applied_index);
+    return false;
+  }
   if (fetcher_.stage(source, applied_index)) {
+    // Stopping meanwhile (SIGTERM): the clean stop goes on, and the next start installs what
+    // is staged.
+    if (ctx_->cluster->closing.load() || fetcher_.cancelled()) return false;
     actors::restart_in_place("catch-up: the checkpoint from " + source + " for snapshot index " +
-                             std::to_string(applied_index) + " is staged");
+                                 std::to_string(applied_index) + " is staged",
+                             "install it");
   }
   fetcher_.start(source, applied_index);
   return false;
