@@ -10,6 +10,7 @@
 #include "cluster/snapshot_header.hpp"
 
 #include <algorithm>
+#include <arpa/inet.h>
 #include <cassert>
 #include <chrono>
 #include <cstdio>
@@ -18,8 +19,11 @@
 #include <exception>
 #include <functional>
 #include <mutex>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdexcept>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <unordered_map>
 #include <utility>
 
@@ -144,6 +148,31 @@ void ignore_sigpipe_once() {
     return true;
   }();
   (void)done;
+}
+
+// "" when `address` (IPv4 HOST:PORT, as members are named) can be bound now; otherwise
+// "; cannot listen on it: <why>". A peer port another process holds makes libraft's start
+// fail with a bare I/O error.
+std::string bind_problem(const std::string& address) {
+  const auto colon = address.rfind(':');
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  if (colon == std::string::npos ||
+      ::inet_pton(AF_INET, address.substr(0, colon).c_str(), &addr.sin_addr) != 1)
+    return "";
+  try {
+    addr.sin_port = htons(static_cast<uint16_t>(std::stoi(address.substr(colon + 1))));
+  } catch (const std::exception&) {
+    return "";
+  }
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return "";
+  const int on = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);  // as libuv binds
+  const bool bound = ::bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0;
+  const int error = errno;
+  ::close(fd);
+  return bound ? "" : "; cannot listen on it: " + std::string(std::strerror(error));
 }
 
 Role role_of(int state) {
@@ -355,9 +384,12 @@ void RaftNode::Impl::open() {
 
   rv = raft_start(&node);
   if (rv != 0) {
-    // raft_errmsg() is often empty here (the failure was in the I/O layer): name all three.
-    throw std::runtime_error("raft start of " + config.address + ": " + raft_strerror(rv) + " (" +
-                             raft_errmsg(&node) + "; " + io.errmsg + ")");
+    // raft_errmsg() is often empty here (the failure was in the I/O layer): name all three,
+    // and whether the peer address can be bound at all, which libraft's words never say.
+    throw std::runtime_error(
+        "raft start of " + config.address + ": " + raft_strerror(rv) + " (" + raft_errmsg(&node) +
+        "; " + io.errmsg + ")" +
+        bind_problem(config.bind_address.empty() ? config.address : config.bind_address));
   }
 
   uv_timer_init(loop.loop(), &ticker);

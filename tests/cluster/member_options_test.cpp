@@ -12,7 +12,11 @@
 
 #include <catch2/catch.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <string>
+#include <sys/socket.h>
+#include <unistd.h>
 
 using namespace revkv;
 
@@ -140,6 +144,32 @@ TEST_CASE("member options: inconsistent cluster flags are one clear error", "[cl
       testing::run_revkvd({"--name", "x", "--initial-cluster", "a=127.0.0.1:2380"});
   CHECK(status == 1);
   CHECK(err.find("--name 'x' is not one of the members of --initial-cluster") != std::string::npos);
+}
+
+TEST_CASE("member options: a peer port another process holds is named in the start's error",
+          "[cluster]") {
+  // A listener of this test's own on a free port, named as the member's peer address.
+  const int held = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(held >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(held, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  REQUIRE(::listen(held, 1) == 0);
+  socklen_t len = sizeof addr;
+  REQUIRE(::getsockname(held, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  const std::string peer = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  testing::TempDir dir;
+  auto [status, err] = testing::run_revkvd(
+      {"--data-dir", dir.sub("data"), "--name", "a", "--initial-cluster",
+       "a=" + peer + ",b=127.0.0.1:1", "--listen-client", "127.0.0.1:0", "--listen-grpc",
+       "127.0.0.1:0", "--listen-metrics", "127.0.0.1:0", "--listen-catchup", "127.0.0.1:0"});
+  ::close(held);
+  CAPTURE(err);
+  CHECK(status != 0);
+  // libraft's own words are a bare "I/O error".
+  CHECK(err.find("raft start of " + peer) != std::string::npos);
+  CHECK(err.find("cannot listen on it: Address already in use") != std::string::npos);
 }
 
 TEST_CASE("member options: a peer address beyond loopback without peer TLS is warned about",

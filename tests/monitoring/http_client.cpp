@@ -2,13 +2,17 @@
 
 #include <arpa/inet.h>
 #include <cstdlib>
+#include <fcntl.h>
 #include <mutex>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <random>
 #include <set>
 #include <stdexcept>
+#include <string>
+#include <sys/file.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -58,9 +62,34 @@ HttpResponse http_get(uint16_t port, const std::string& path_and_query) {
   return http_request(port, "GET", path_and_query);
 }
 
-// A port the kernel just handed out for port 0, never one this process was given before (a
+namespace {
+
+// Claims `port` for this test process against the others running side by side (ctest -j):
+// an exclusive lock on a file named by it, held until the process ends (the kernel drops
+// the lock then, so nothing is left to clean up). Two processes that picked the same free
+// port before either bound it made a cluster member fail to start (its peer port taken:
+// libraft's bare "I/O error"). Without the directory it claims nothing and says yes.
+bool claim_across_processes(uint16_t port) {
+  static const std::string dir = [] {
+    std::string d = "/tmp/revkv-test-ports";
+    ::mkdir(d.c_str(), 01777);
+    return d;
+  }();
+  const std::string path = dir + "/" + std::to_string(port);
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+  if (fd < 0) return true;
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    return false;  // another test process has it
+  }
+  return true;  // the descriptor stays open: the claim lasts as long as this process
+}
+
+}  // namespace
+
+// A free loopback port, never one this process was given before (a
 // cluster test asks for a dozen before anything binds them, and the kernel may hand out
-// the same free port twice).
+// the same free port twice), nor one another test process claimed.
 uint16_t free_loopback_port() {
   // Below the kernel's ephemeral range (32768-60999 by default): a port picked there can be
   // taken, before the process it is for binds it, as the local port of any outgoing
@@ -80,7 +109,7 @@ uint16_t free_loopback_port() {
     auto addr = loopback(port);
     const bool free = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
     ::close(fd);
-    if (free && given.insert(port).second) return port;
+    if (free && claim_across_processes(port) && given.insert(port).second) return port;
   }
 }
 
