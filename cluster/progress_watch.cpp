@@ -54,9 +54,9 @@ ReplicationView replication_view(const raft& node) {
 
 ProgressWatch::Seen ProgressWatch::track(Watched& w, std::uint64_t value, bool behind,
                                          Clock::time_point now) {
-  if (value != w.value || !behind) {
+  if (!w.seen || value != w.value || !behind) {
     const bool was_reported = w.reported;
-    w = Watched{value, now};
+    w = Watched{true, value, now};
     return was_reported ? Seen::recovered : Seen::moving;
   }
   if (now - w.since < kStallAfter) return Seen::moving;
@@ -83,7 +83,7 @@ void ProgressWatch::look(const ReplicationView& view, Clock::time_point now) {
   std::unordered_map<std::uint64_t, Watched> watched;
   for (const auto& peer : view.peers) {
     auto known = matches_.find(peer.id);
-    Watched w = known != matches_.end() ? known->second : Watched{peer.match, now};
+    Watched w = known != matches_.end() ? known->second : Watched{};
     switch (track(w, peer.match, peer.match < view.last, now)) {
       case Seen::report:
         say_("member " + hex(peer.id) + " (" + peer.address + ") has replicated nothing for " +

@@ -48,6 +48,7 @@ class ProgressWatch {
 
  private:
   struct Watched {
+    bool seen = false;  // looked at before: `since` means something
     std::uint64_t value = 0;
     Clock::time_point since{};
     bool reported = false;

@@ -64,7 +64,8 @@ void CheckpointFetcher::retry_loop() {
 
 bool CheckpointFetcher::fetch(const std::string& source, std::uint64_t index) {
   if (!stage(source, index)) return false;
-  on_staged_();
+  // Staged while the member stops: the clean stop goes on, and the next start installs it.
+  if (!cancelled()) on_staged_();
   return true;
 }
 

@@ -50,8 +50,6 @@ class CheckpointFetcher {
     std::lock_guard lock(mutex_);
     return quit_;
   }
-  // Whether its own thread fetches (start() was called) or a checkpoint is staged.
-  bool busy() const { return running_.load() || staged_.load(); }
 
  private:
   bool fetch_once(const std::string& source, std::uint64_t index, std::string& error);

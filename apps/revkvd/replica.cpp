@@ -377,13 +377,9 @@ bool Replica::restore(std::uint64_t applied_index, std::string_view descriptor) 
   // the process restarts into it from here, as after a crash: the start swaps the checkpoint in,
   // and libraft's stored snapshot then matches the store. Only a fetch that fails is refused, and
   // fetched again on the fetcher's thread, whose retries do not wait for libraft to send the
-  // snapshot again.
-  if (fetcher_.busy()) {
-    // That thread fetches already (a snapshot sent again meanwhile) and restarts the process
-    // once it has staged one; this only gives it the newest source.
-    fetcher_.start(source, applied_index);
-    return false;
-  }
+  // snapshot again. When that thread fetches already (a snapshot sent again meanwhile), this
+  // waits for its attempt (one fetch at a time), then restarts into what it staged or fetches
+  // itself.
   if (fetcher_.stage(source, applied_index)) {
     // Stopping meanwhile (SIGTERM): the clean stop goes on, and the next start installs what
     // is staged.

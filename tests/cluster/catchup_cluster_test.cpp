@@ -122,8 +122,12 @@ TEST_CASE("revkvd cluster: a member behind the compacted log catches up from a c
   cluster.start(behind);
   check_caught_up(cluster, *leader, behind, last, "k" + std::to_string(399 % 37));
   // Fetched inside libraft's restore, and restarted into from there: libraft never heard
-  // the restore refused (docs/CLUSTER.md "Catch-up from a peer's checkpoint").
-  CHECK(contains(cluster.log(behind), " is staged; restarting in place to install it"));
+  // the restore refused (docs/CLUSTER.md "Catch-up from a peer's checkpoint"). (A fetch that
+  // failed there, on a busy machine, is fetched again on the fetcher's thread, whose restart
+  // the member's log words otherwise.)
+  const auto log = cluster.log(behind);
+  CHECK((contains(log, " is staged; restarting in place to install it") ||
+         contains(log, "catch-up: fetching from")));
 }
 
 TEST_CASE("revkvd cluster: a wiped member catches up from a checkpoint",

@@ -76,6 +76,10 @@ TEST_CASE("progress watch: an applied index that stays below the commit index is
   const auto t0 = ProgressWatch::Clock::time_point{} + 1h;
   ReplicationView view;
   view.term = 2;
+  // A member that just started, behind at its first look: no stall yet.
+  view.commit = view.last = 50;
+  said.watch.look(view, t0 - 1s);
+  CHECK(said.lines.empty());
   view.applied = 9166;
   view.commit = 9166;
   view.last = 9166;

@@ -1,8 +1,10 @@
 #include "tests/monitoring/http_client.hpp"
 
 #include <arpa/inet.h>
+#include <cerrno>
+#include <cstddef>
 #include <cstdlib>
-#include <fcntl.h>
+#include <cstring>
 #include <mutex>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -10,10 +12,9 @@
 #include <set>
 #include <stdexcept>
 #include <string>
-#include <sys/file.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 namespace revkv::testing {
@@ -64,25 +65,26 @@ HttpResponse http_get(uint16_t port, const std::string& path_and_query) {
 
 namespace {
 
-// Claims `port` for this test process against the others running side by side (ctest -j):
-// an exclusive lock on a file named by it, held until the process ends (the kernel drops
-// the lock then, so nothing is left to clean up). Two processes that picked the same free
-// port before either bound it made a cluster member fail to start (its peer port taken:
-// libraft's bare "I/O error"). Without the directory it claims nothing and says yes.
+// Claims `port` for this test process against the others running side by side (ctest -j),
+// whoever runs them: a Unix socket bound to the abstract name "revkv-test-port-N", which
+// only one socket at a time can hold and which the kernel releases when the process ends
+// (no file is left anywhere). Two processes that picked the same free port before either
+// bound it made a cluster member fail to start (its peer port taken: libraft's bare "I/O
+// error"). A socket that cannot be made claims nothing and says yes.
 bool claim_across_processes(uint16_t port) {
-  static const std::string dir = [] {
-    std::string d = "/tmp/revkv-test-ports";
-    ::mkdir(d.c_str(), 01777);
-    return d;
-  }();
-  const std::string path = dir + "/" + std::to_string(port);
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return true;
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  const std::string name = "revkv-test-port-" + std::to_string(port);
+  std::memcpy(addr.sun_path + 1, name.data(), name.size());  // sun_path[0] = 0: abstract
+  const auto length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size());
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), length) != 0) {
+    const int error = errno;
     ::close(fd);
-    return false;  // another test process has it
+    return error != EADDRINUSE;  // EADDRINUSE: another test process has it
   }
-  return true;  // the descriptor stays open: the claim lasts as long as this process
+  return true;  // the socket stays open: the claim lasts as long as this process
 }
 
 }  // namespace
