@@ -995,8 +995,17 @@ TEST_CASE(
       etcdapi::frame_grpc_message(w.SerializeAsString()) + etcdapi::frame_grpc_message("\xff\xff");
   const auto headers = H2Client::grpc_headers("/etcdserverpb.Watch/Watch");
   auto theirs = ask_etcd(headers, bytes);
+  const auto asked = std::chrono::steady_clock::now();
   auto ours = n.client.call(headers, bytes, false);
   INFO("etcd: " << etcd_attempts);
+  // What revkvd's stream saw, for a failure: it did not end within 20 s once in a Bazel run
+  // of the fresh-clone CI, where etcd's first attempt had not ended within 10 s either.
+  INFO("revkvd: complete " << ours.complete << ", connection broken " << n.client.broken() << ", "
+                           << std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::steady_clock::now() - asked)
+                                  .count()
+                           << " ms, " << ours.messages().size() << " messages, reset "
+                           << (ours.reset ? std::to_string(*ours.reset) : "none"));
   REQUIRE(theirs.complete);
   REQUIRE(ours.complete);
   INFO("etcd: " << theirs.grpc_status().value_or(-1) << " " << theirs.grpc_message());
